@@ -1,0 +1,65 @@
+"""`exmado`: the command line; with no command it opens the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from exmado_tui.commands import config as config_commands
+from exmado_tui.commands import jobs as jobs_commands
+from exmado_tui.commands.context import Context
+from exmado_tui.errors import ExmadoError
+from exmado_tui.settings import load_settings
+
+COMMAND_GROUPS = (jobs_commands, config_commands)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exmado",
+        description="Bulk export of DocuWare documents driven by Excel workbooks.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="host configuration file")
+    parser.add_argument("--readonly", action="store_true", help="dashboard: watch only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        ctx = Context(load_settings(args.config))
+        handler = getattr(args, "handler", None) or open_dashboard
+        return handler(args, ctx)
+    except ExmadoError as exc:
+        print(f"exmado: {exc}", file=sys.stderr)
+        return 1
+    except TimeoutError as exc:
+        print(f"exmado: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def open_dashboard(args: argparse.Namespace, ctx: Context) -> int:
+    try:
+        from exmado_tui.ui.app import make_app
+    except ImportError:
+        print("exmado: the dashboard is not built yet; use `exmado jobs --help`.", file=sys.stderr)
+        return 1
+    ctx.open_store()
+    make_app(ctx.settings, readonly=args.readonly).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""`exmado` sub-commands, one module per group; each has `register(subparsers)`."""

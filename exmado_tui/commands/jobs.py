@@ -1,0 +1,239 @@
+"""`exmado jobs …`: list, show, create and control jobs from scripts and shells."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from exmado_tui.commands.context import Context, print_json
+from exmado_tui.errors import WorkbookError
+from exmado_tui.formatting import duration, local_time
+from exmado_tui.profiles import Profile
+from exmado_tui.queries import JobDetail, get_job, list_jobs, row_counts
+from exmado_tui.states import JobStatus
+
+ACTIONS = ("start", "pause", "resume", "cancel", "retry")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    jobs = subparsers.add_parser("jobs", help="list, create and control jobs")
+    actions = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="list jobs, newest first")
+    listing.add_argument("--status", action="append", type=_status, help="only this status")
+    listing.add_argument("--limit", type=int, default=None, help="at most N jobs")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=list_command)
+
+    show = actions.add_parser("show", help="one job in full")
+    show.add_argument("id", help="job id or a unique prefix of it")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=show_command)
+
+    _register_create(actions)
+
+    for name in ACTIONS:
+        action = actions.add_parser(name, help=f"{name} a job")
+        action.add_argument("id", help="job id or a unique prefix of it")
+        action.add_argument("--json", action="store_true", help="print JSON")
+        action.set_defaults(handler=action_command)
+
+    fail = actions.add_parser("fail", help="mark a job that is known to be dead as FAILED")
+    fail.add_argument("id")
+    fail.add_argument("--reason", default="", help="why, for the event log")
+    fail.add_argument("--json", action="store_true", help="print JSON")
+    fail.set_defaults(handler=fail_command)
+
+    delete = actions.add_parser("delete", help="delete a job (its files stay unless told)")
+    delete.add_argument("id")
+    delete.add_argument("--delete-files", action="store_true", help="remove its output folder")
+    delete.set_defaults(handler=delete_command)
+
+    wait = actions.add_parser("wait", help="wait until a job ends; exit 1 unless COMPLETED")
+    wait.add_argument("id")
+    wait.add_argument("--timeout", type=float, default=None, help="give up after S seconds")
+    wait.add_argument("--json", action="store_true", help="print JSON")
+    wait.set_defaults(handler=wait_command)
+
+
+def _register_create(actions: argparse._SubParsersAction) -> None:
+    create = actions.add_parser("create", help="create a job from a workbook")
+    create.add_argument("excel", nargs="?", type=Path, help="the .xlsx, .xlsm or .csv file")
+    create.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="FILE",
+        help="an old-system payload (user_name, excel_file_name, …)",
+    )
+    create.add_argument("--profile", help="profile name (config/profiles/NAME.toml)")
+    create.add_argument("--output", type=Path, help="output folder")
+    create.add_argument("--name", help="job name (default: the workbook's name)")
+    create.add_argument("--user", help="who asks (default: the login name)")
+    create.add_argument("--start", action="store_true", help="queue it at once")
+    create.add_argument("--wait", action="store_true", help="with --start: wait for the end")
+    create.add_argument("--timeout", type=float, default=None, help="with --wait: seconds")
+    create.add_argument("--json", action="store_true", help="print JSON")
+    create.set_defaults(handler=create_command)
+
+
+def _status(text: str) -> JobStatus:
+    try:
+        return JobStatus(text.upper())
+    except ValueError:
+        known = ", ".join(s.value for s in JobStatus)
+        raise argparse.ArgumentTypeError(f"unknown status {text!r} (one of {known})") from None
+
+
+def list_command(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.open_store()
+    jobs = list_jobs(statuses=args.status, limit=args.limit)
+    if args.json:
+        print_json([job.to_json() for job in jobs])
+        return 0
+    header = (
+        f"{'ID':8}  {'STATUS':22} {'PROGRESS':>8} {'ROWS':>11} {'FOUND':>6} {'MISS':>5} "
+        f"{'FAIL':>5}  {'CREATED':16}  {'USER':10} NAME"
+    )
+    print(header)
+    for job in jobs:
+        print(
+            f"{job.short_id:8}  {job.status.value:22} {job.progress:>8.0%} "
+            f"{f'{job.done_rows}/{job.total_rows}':>11} {job.found_rows:>6} "
+            f"{job.not_found_rows:>5} {job.failed_rows:>5}  "
+            f"{local_time(job.created_at, ctx.settings.zone):16}  {job.user[:10]:10} {job.name}"
+        )
+    if not jobs:
+        print("(no jobs)")
+    return 0
+
+
+def show_command(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.open_store()
+    _print_job(get_job(args.id), args.json, ctx)
+    return 0
+
+
+def _print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
+    if as_json:
+        print_json({**job.to_json(), "row_counts": row_counts(job.id)})
+        return
+    zone = ctx.settings.zone
+    lines = [
+        ("Job", f"{job.id}  ({job.name})"),
+        ("Status", job.status.value + (f"  [{job.control} requested]" if job.control else "")),
+        ("Waiting", job.wait_reason or "-"),
+        (
+            "Rows",
+            f"{job.done_rows}/{job.total_rows} done ({job.progress:.0%}): "
+            f"{job.found_rows} found, {job.not_found_rows} not found, "
+            f"{job.ambiguous_rows} ambiguous, {job.failed_rows} failed, "
+            f"{job.skipped_rows} skipped",
+        ),
+        ("Files", f"{job.files_count} in {job.output_dir}"),
+        ("Workbook", f"{job.workbook_name}  sha256 {job.workbook_sha256[:16]}…"),
+        ("Profile", job.profile or "-"),
+        ("By", f"{job.user} via {job.source}"),
+        ("Created", local_time(job.created_at, zone)),
+        ("Started", local_time(job.started_at, zone)),
+        ("Finished", local_time(job.finished_at, zone)),
+        ("Duration", duration(job.duration_s)),
+        ("Last error", job.last_error or "-"),
+    ]
+    for label, value in lines:
+        print(f"{label + ':':12} {value}")
+
+
+def create_command(args: argparse.Namespace, ctx: Context) -> int:
+    options = _create_options(args)
+    job = ctx.service.create(**options)
+    if args.wait and options["start"]:
+        job = ctx.service.wait(job.id, args.timeout)
+    _print_job(job, args.json, ctx) if args.json or args.wait else print(
+        f"Created job {job.short_id} ({job.name}): {job.status.value}"
+        + (
+            ", queued."
+            if options["start"]
+            else f"; start it with `exmado jobs start {job.short_id}`."
+        )
+    )
+    return 0 if not args.wait or job.status is JobStatus.COMPLETED else 1
+
+
+def _create_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "workbook": args.excel,
+        "profile": args.profile,
+        "output": args.output,
+        "name": args.name,
+        "user": args.user,
+        "start": args.start,
+        "config": None,
+    }
+    if args.from_json:
+        options.update(_from_legacy_payload(args.from_json))
+    if options["workbook"] is None:
+        raise WorkbookError("Give a workbook: `exmado jobs create FILE.xlsx` or --from-json FILE.")
+    return options
+
+
+def _from_legacy_payload(path: Path) -> dict[str, Any]:
+    """Map the old system's job payload onto `create` options."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WorkbookError(f"Job payload {path} cannot be read as JSON: {exc}.") from None
+    if not isinstance(payload, dict) or not payload.get("excel_file_name"):
+        raise WorkbookError(f"Job payload {path} has no excel_file_name.")
+    workbook = Path(payload["excel_file_name"]).expanduser()
+    config = dict(payload.get("config") or {})
+    options: dict[str, Any] = {
+        "workbook": workbook if workbook.is_absolute() else path.parent / workbook,
+        "start": bool(config.pop("auto_start", False)),
+        "profile": config.pop("profile", None),
+    }
+    if payload.get("user_name"):
+        options["user"] = payload["user_name"]
+    if payload.get("output_directory"):
+        options["output"] = Path(payload["output_directory"]).expanduser()
+    if payload.get("job_name"):
+        options["name"] = payload["job_name"]
+    unknown = sorted(k for k in config if k not in Profile.__dataclass_fields__)
+    if unknown:
+        print(
+            f"exmado: ignoring unknown config keys in {path}: {', '.join(unknown)}", file=sys.stderr
+        )
+    options["config"] = {k: v for k, v in config.items() if k in Profile.__dataclass_fields__}
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def action_command(args: argparse.Namespace, ctx: Context) -> int:
+    job = getattr(ctx.service, args.action)(args.id)
+    if args.json:
+        print_json(job.to_json())
+    else:
+        extra = f" ({job.control} requested)" if job.control else ""
+        print(f"Job {job.short_id}: {job.status.value}{extra}")
+    return 0
+
+
+def fail_command(args: argparse.Namespace, ctx: Context) -> int:
+    job = ctx.service.fail(args.id, args.reason)
+    print_json(job.to_json()) if args.json else print(f"Job {job.short_id}: {job.status.value}")
+    return 0
+
+
+def delete_command(args: argparse.Namespace, ctx: Context) -> int:
+    job = get_job(args.id) if ctx.service else None
+    ctx.service.delete(job.id, keep_files=not args.delete_files)
+    kept = "deleted its files too" if args.delete_files else f"files kept in {job.output_dir}"
+    print(f"Deleted job {job.short_id}; {kept}.")
+    return 0
+
+
+def wait_command(args: argparse.Namespace, ctx: Context) -> int:
+    job = ctx.service.wait(args.id, args.timeout)
+    print_json(job.to_json()) if args.json else print(f"Job {job.short_id}: {job.status.value}")
+    return 0 if job.status is JobStatus.COMPLETED else 1

@@ -1,0 +1,43 @@
+"""The error tree: each error says whether trying again could help, and its text is for users."""
+
+from __future__ import annotations
+
+
+class ExmadoError(Exception):
+    """Base of every error Éxmado raises on purpose; `str(err)` is one sentence for a user."""
+
+    retryable: bool = False
+
+
+class RetryableError(ExmadoError):
+    """A passing condition (network, throttling, a busy server): the same work may succeed later."""
+
+    retryable = True
+
+
+class PermanentError(ExmadoError):
+    """Trying again will give the same answer until someone changes something."""
+
+
+class SettingsError(PermanentError):
+    """A configuration key, file or environment variable is wrong."""
+
+
+class ProfileError(PermanentError):
+    """A profile file is missing or wrong."""
+
+
+class WorkbookError(PermanentError):
+    """A workbook cannot be used: wrong format, protected, empty, missing column..."""
+
+
+class JobNotFoundError(PermanentError):
+    """No job matches the id given."""
+
+
+class TransitionError(PermanentError):
+    """The job is not in a state that allows the requested change."""
+
+
+class QueueUnavailableError(RetryableError):
+    """Redis cannot be reached, so a message could not be sent."""

@@ -1,0 +1,15 @@
+"""A job's event log: short lines the TUI tails and the CLI shows."""
+
+from __future__ import annotations
+
+import logging
+
+from exmado_tui.models import JobEvent
+
+log = logging.getLogger("exmado.jobs")
+
+
+def record_event(job_id: str, message: str, level: str = "info") -> None:
+    """Append one line to the job's log (and to the process log)."""
+    JobEvent.create(job=job_id, message=message, level=level)
+    log.log(logging.getLevelName(level.upper()), "job %s: %s", job_id[:8], message)

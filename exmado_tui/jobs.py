@@ -1,0 +1,260 @@
+"""The job service: create, start, pause, resume, cancel, retry, fail and delete jobs.
+
+The TUI, the CLI and the drop-folder watcher all act through this one class. Pause and cancel
+of a job a worker holds are requests (`Job.control`) that the pipeline honours within a second;
+everything else is a compare-and-set transition (see `states.transition`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from exmado_tui.db import utcnow
+from exmado_tui.errors import QueueUnavailableError, TransitionError, WorkbookError
+from exmado_tui.events import record_event
+from exmado_tui.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.profiles import load_profile
+from exmado_tui.queries import JobDetail, get_job, resolve_job_id
+from exmado_tui.queue import JobQueue
+from exmado_tui.settings import Settings
+from exmado_tui.states import FINAL, RETRYABLE, JobStatus, transition
+
+S = JobStatus
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+ROWS_TO_RETRY = ("failed", "not_found", "ambiguous", "pending")
+CHUNK = 1024 * 1024
+
+
+def check_workbook_path(path: Path) -> None:
+    """Refuse, in one sentence, a path that cannot be a workbook we read."""
+    if not path.is_file():
+        raise WorkbookError(f"Workbook {path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise WorkbookError(
+            f"Workbook {path.name} is in the old Excel 97–2003 format; "
+            "open it in Excel and save it as .xlsx."
+        )
+    if suffix not in WORKBOOK_SUFFIXES:
+        raise WorkbookError(
+            f"Workbook {path.name} is not an Excel workbook (.xlsx, .xlsm) or a CSV file."
+        )
+
+
+def copy_with_sha256(source: Path, target: Path) -> str:
+    """Copy `source` to `target` in chunks and return the copy's SHA-256."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while chunk := reader.read(CHUNK):
+            digest.update(chunk)
+            writer.write(chunk)
+    return digest.hexdigest()
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "job"
+
+
+class JobService:
+    """Every change a person or a script makes to jobs."""
+
+    def __init__(self, settings: Settings, queue: JobQueue | None = None) -> None:
+        self.settings = settings
+        self._queue = queue
+
+    @property
+    def queue(self) -> JobQueue:
+        if self._queue is None:
+            self._queue = JobQueue.from_settings(self.settings.broker)
+        return self._queue
+
+    # -- creating ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        workbook: Path,
+        *,
+        profile: str | None = None,
+        config: dict[str, Any] | None = None,
+        output: Path | None = None,
+        name: str | None = None,
+        user: str | None = None,
+        source: str = "cli",
+        start: bool = False,
+    ) -> JobDetail:
+        """Store a new PENDING job with a private copy of `workbook`; queue it if `start`."""
+        workbook = Path(workbook).expanduser()
+        check_workbook_path(workbook)
+        snapshot = self._snapshot(profile, config)
+        job_id = uuid.uuid4().hex
+        name = name or workbook.stem
+        copy = self.settings.data_dir / "workbooks" / job_id / workbook.name
+        sha256 = copy_with_sha256(workbook, copy)
+        output_dir = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
+        Job.create(
+            id=job_id,
+            name=name,
+            user=user or getpass.getuser(),
+            source=source,
+            status=S.PENDING.value,
+            profile=profile or "",
+            config=snapshot,
+            workbook_name=workbook.name,
+            workbook_path=str(copy),
+            workbook_sha256=sha256,
+            output_dir=str(Path(output_dir).expanduser().absolute()),
+            wait_reason="not started",
+        )
+        record_event(
+            job_id, f"Created from {workbook.name} by {user or getpass.getuser()} ({source})."
+        )
+        if start:
+            try:
+                self._enqueue(job_id)
+            except QueueUnavailableError as exc:
+                raise QueueUnavailableError(
+                    f"Job {job_id[:8]} is saved but not queued: {exc} "
+                    f"Run `exmado jobs start {job_id[:8]}` once Redis is up."
+                ) from None
+        return get_job(job_id)
+
+    def _snapshot(self, profile: str | None, config: dict[str, Any] | None) -> dict[str, Any]:
+        """The profile as it is now, with the job's own settings laid over it."""
+        base = load_profile(self.settings.profiles_dir, profile).to_dict() if profile else {}
+        return {**base, **(config or {})}
+
+    # -- running ------------------------------------------------------------------------------
+
+    def start(self, job_id: str) -> JobDetail:
+        """Queue a PENDING job for the workers (again, if Redis lost it)."""
+        job_id = resolve_job_id(job_id)
+        job = Job.get_by_id(job_id)
+        if job.status != S.PENDING:
+            raise TransitionError(
+                f"Job {job_id[:8]} is {job.status}; only a PENDING job can be started."
+            )
+        self._enqueue(job_id)
+        return get_job(job_id)
+
+    def _enqueue(self, job_id: str) -> None:
+        self.queue.enqueue_run(job_id)
+        Job.update(queued_at=utcnow(), wait_reason="waiting for a worker").where(
+            Job.id == job_id
+        ).execute()
+        record_event(job_id, "Queued for the workers.")
+
+    def pause(self, job_id: str) -> JobDetail:
+        return self._request(job_id, "pause", "paused")
+
+    def resume(self, job_id: str) -> JobDetail:
+        """PAUSED → RUNNING; a worker continues at the first unfinished row."""
+        job_id = resolve_job_id(job_id)
+        transition(
+            job_id,
+            S.RUNNING,
+            only_from=frozenset({S.PAUSED}),
+            control=None,
+            wait_reason="waiting for a worker",
+        )
+        record_event(job_id, "Resumed.")
+        self.queue.enqueue_run(job_id)
+        return get_job(job_id)
+
+    def cancel(self, job_id: str) -> JobDetail:
+        """Cancel now when no worker holds the job, else ask the worker to stop."""
+        job_id = resolve_job_id(job_id)
+        try:
+            transition(
+                job_id,
+                S.CANCELLED,
+                only_from=frozenset({S.PENDING, S.PAUSED}),
+                control=None,
+                wait_reason="",
+            )
+        except TransitionError:
+            return self._request(job_id, "cancel", "cancelled")
+        record_event(job_id, "Cancelled.")
+        return get_job(job_id)
+
+    def _request(self, job_id: str, action: str, verb: str) -> JobDetail:
+        """Ask the worker holding an active job to pause or cancel it."""
+        job_id = resolve_job_id(job_id)
+        active = [S.VALIDATING.value, S.RUNNING.value]
+        asked = (
+            Job.update(control=action, updated_at=utcnow())
+            .where((Job.id == job_id) & Job.status.in_(active))
+            .execute()
+        )
+        if asked != 1:
+            status = Job.get_by_id(job_id).status
+            raise TransitionError(
+                f"Job {job_id[:8]} is {status}; only a running job can be {verb}."
+            )
+        record_event(job_id, f"{action.capitalize()} requested.")
+        return get_job(job_id)
+
+    def retry(self, job_id: str) -> JobDetail:
+        """Queue a finished job again; only rows that did not succeed run again."""
+        job_id = resolve_job_id(job_id)
+        transition(
+            job_id,
+            S.PENDING,
+            only_from=RETRYABLE,
+            control=None,
+            last_error="",
+            finished_at=None,
+            wait_reason="waiting for a worker",
+        )
+        reset = (
+            JobRow.update(status="pending", error="", updated_at=utcnow())
+            .where((JobRow.job == job_id) & JobRow.status.in_(ROWS_TO_RETRY))
+            .execute()
+        )
+        record_event(job_id, f"Retry: {reset} row(s) will run again.")
+        self._enqueue(job_id)
+        return get_job(job_id)
+
+    def fail(self, job_id: str, reason: str = "") -> JobDetail:
+        """An operator's verdict on a job known to be dead."""
+        job_id = resolve_job_id(job_id)
+        text = f"Marked failed by an operator{': ' + reason if reason else ''}."
+        transition(job_id, S.FAILED, control=None, last_error=text, wait_reason="")
+        record_event(job_id, text, "error")
+        return get_job(job_id)
+
+    def delete(self, job_id: str, keep_files: bool = True) -> None:
+        """Remove a job that no worker holds, its private workbook and, if asked, its files."""
+        job_id = resolve_job_id(job_id)
+        job = Job.get_by_id(job_id)
+        if job.status not in FINAL and job.status != S.PENDING:
+            raise TransitionError(
+                f"Job {job_id[:8]} is {job.status}; cancel it before deleting it."
+            )
+        with Job._meta.database.atomic():
+            JobEvent.delete().where(JobEvent.job == job_id).execute()
+            JobFile.delete().where(JobFile.job == job_id).execute()
+            JobRow.delete().where(JobRow.job == job_id).execute()
+            Job.delete().where(Job.id == job_id).execute()
+        shutil.rmtree(Path(job.workbook_path).parent, ignore_errors=True)
+        if not keep_files:
+            shutil.rmtree(job.output_dir, ignore_errors=True)
+
+    def wait(self, job_id: str, timeout: float | None = None, poll_s: float = 0.5) -> JobDetail:
+        """Block until the job reaches a final state; raise TimeoutError past `timeout`."""
+        job_id = resolve_job_id(job_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = get_job(job_id)
+            if job.status in FINAL:
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"Job {job_id[:8]} is still {job.status} after {timeout:g} s.")
+            time.sleep(poll_s)

@@ -1,0 +1,123 @@
+"""Peewee models of the job store: jobs, their rows, files and events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import peewee
+
+from exmado_tui.db import database, utcnow
+
+
+class JSONField(peewee.TextField):
+    """JSON text in any database."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    """One row: the schema version of this store."""
+
+    version = peewee.IntegerField()
+
+
+class Job(BaseModel):
+    """A workbook to export, with the configuration it runs with and its counters."""
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    name = peewee.CharField()
+    user = peewee.CharField(default="")
+    source = peewee.CharField(default="cli")  # tui | cli | dropfolder | api
+    status = peewee.CharField(index=True)
+    profile = peewee.CharField(default="")
+    config = JSONField()  # snapshot of the profile and job options it runs with
+    workbook_name = peewee.CharField()  # the file name the user gave
+    workbook_path = peewee.CharField()  # the private copy in data_dir
+    workbook_sha256 = peewee.CharField(max_length=64)
+    output_dir = peewee.CharField()
+    total_rows = peewee.IntegerField(default=0)
+    done_rows = peewee.IntegerField(default=0)
+    found_rows = peewee.IntegerField(default=0)
+    not_found_rows = peewee.IntegerField(default=0)
+    ambiguous_rows = peewee.IntegerField(default=0)
+    failed_rows = peewee.IntegerField(default=0)
+    skipped_rows = peewee.IntegerField(default=0)
+    files_count = peewee.IntegerField(default=0)
+    bytes_downloaded = peewee.BigIntegerField(default=0)
+    control = peewee.CharField(null=True)  # pause | cancel | terminate, asked by a user
+    wait_reason = peewee.CharField(default="")
+    last_error = peewee.TextField(default="")
+    worker = peewee.CharField(default="")  # host:pid that holds the job
+    runs = peewee.IntegerField(default=0)  # how often a worker took the job up
+    created_at = peewee.DateTimeField(default=utcnow, index=True)
+    queued_at = peewee.DateTimeField(null=True)
+    started_at = peewee.DateTimeField(null=True)
+    finished_at = peewee.DateTimeField(null=True)
+    heartbeat_at = peewee.DateTimeField(null=True)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+
+class JobRow(BaseModel):
+    """One workbook row: its values, what became of it and why."""
+
+    job = peewee.ForeignKeyField(Job, backref="rows", on_delete="CASCADE")
+    row_number = peewee.IntegerField()  # the row number in the sheet, as a user sees it
+    key = peewee.CharField(default="")  # the search value(s), for display
+    values = JSONField()
+    status = peewee.CharField(default="pending")
+    attempts = peewee.IntegerField(default=0)
+    error = peewee.TextField(default="")
+    documents = peewee.IntegerField(default=0)
+    duplicate_of = peewee.IntegerField(null=True)  # first row with the same key
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("job", "row_number"), True),
+            (("job", "status"), False),
+        )
+
+
+class JobFile(BaseModel):
+    """A file a row produced: which DocuWare document, where it went, its checksum."""
+
+    job = peewee.ForeignKeyField(Job, backref="files", on_delete="CASCADE")
+    row = peewee.ForeignKeyField(JobRow, backref="files", null=True, on_delete="CASCADE")
+    cabinet_id = peewee.CharField(default="")
+    document_id = peewee.CharField()
+    path = peewee.CharField()  # relative to the job's output_dir
+    size = peewee.BigIntegerField(default=0)
+    sha256 = peewee.CharField(max_length=64, default="")
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("job", "row", "document_id", "path"), True),
+            (("job", "document_id"), False),
+        )
+
+
+class JobEvent(BaseModel):
+    """A line of a job's event log."""
+
+    job = peewee.ForeignKeyField(Job, backref="events", on_delete="CASCADE")
+    at = peewee.DateTimeField(default=utcnow)
+    level = peewee.CharField(default="info")  # info | warning | error
+    message = peewee.TextField()
+
+    class Meta:
+        indexes = ((("job", "id"), False),)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (SchemaVersion, Job, JobRow, JobFile, JobEvent)

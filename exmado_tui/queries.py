@@ -1,0 +1,269 @@
+"""Read-only queries that return plain data for the CLI, the TUI and reports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import peewee
+
+from exmado_tui.db import utcnow
+from exmado_tui.errors import JobNotFoundError
+from exmado_tui.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.states import JobStatus
+
+MIN_PREFIX = 4
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One job as lists show it."""
+
+    id: str
+    name: str
+    status: JobStatus
+    user: str
+    source: str
+    profile: str
+    workbook_name: str
+    output_dir: str
+    total_rows: int
+    done_rows: int
+    found_rows: int
+    not_found_rows: int
+    ambiguous_rows: int
+    failed_rows: int
+    skipped_rows: int
+    files_count: int
+    bytes_downloaded: int
+    control: str | None
+    wait_reason: str
+    last_error: str
+    worker: str
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    @property
+    def progress(self) -> float:
+        """Share of rows finished, 0.0–1.0."""
+        return self.done_rows / self.total_rows if self.total_rows else 0.0
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return ((self.finished_at or utcnow()) - self.started_at).total_seconds()
+
+    @property
+    def rows_per_s(self) -> float | None:
+        duration = self.duration_s
+        return self.done_rows / duration if duration and self.done_rows else None
+
+    @property
+    def eta_s(self) -> float | None:
+        rate = self.rows_per_s
+        if rate is None or self.status is not JobStatus.RUNNING:
+            return None
+        return (self.total_rows - self.done_rows) / rate
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(short_id=self.short_id, progress=round(self.progress, 4))
+        return {k: _jsonable(v) for k, v in data.items()}
+
+
+@dataclass(frozen=True)
+class JobDetail(JobSummary):
+    """A job with the configuration it runs with and where its workbook lives."""
+
+    config: dict[str, Any]
+    workbook_path: str
+    workbook_sha256: str
+    runs: int
+
+
+@dataclass(frozen=True)
+class RowView:
+    row_number: int
+    key: str
+    status: str
+    values: dict[str, Any]
+    attempts: int
+    error: str
+    documents: int
+    duplicate_of: int | None
+
+
+@dataclass(frozen=True)
+class FileView:
+    row_number: int | None
+    document_id: str
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: datetime
+    level: str
+    message: str
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds") + "Z"
+    return value
+
+
+_SUMMARY_FIELDS = [f.name for f in fields(JobSummary)]
+_DETAIL_FIELDS = [f.name for f in fields(JobDetail)]
+
+
+def _summary(job: Job) -> JobSummary:
+    values = {name: getattr(job, name) for name in _SUMMARY_FIELDS}
+    values["status"] = JobStatus(job.status)
+    return JobSummary(**values)
+
+
+def resolve_job_id(id_or_prefix: str) -> str:
+    """The full id for an id or an unambiguous prefix of at least four characters."""
+    text = id_or_prefix.strip().lower()
+    if Job.select().where(Job.id == text).exists():
+        return text
+    if len(text) >= MIN_PREFIX:
+        matches = [j.id for j in Job.select(Job.id).where(Job.id.startswith(text)).limit(2)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise JobNotFoundError(f"Job id {id_or_prefix!r} is ambiguous; give more characters.")
+    raise JobNotFoundError(f"No job with id {id_or_prefix!r}.")
+
+
+def get_job(id_or_prefix: str) -> JobDetail:
+    job = Job.get_by_id(resolve_job_id(id_or_prefix))
+    values = {name: getattr(job, name) for name in _DETAIL_FIELDS}
+    values["status"] = JobStatus(job.status)
+    return JobDetail(**values)
+
+
+SORTABLE = {
+    "created": Job.created_at,
+    "name": Job.name,
+    "status": Job.status,
+    "user": Job.user,
+    "rows": Job.total_rows,
+    "progress": Job.done_rows,
+    "started": Job.started_at,
+}
+
+
+def job_filter(
+    statuses: list[JobStatus] | None = None, text: str | None = None
+) -> peewee.Expression | bool:
+    """The WHERE clause for a status set and a free-text filter over name, user and workbook."""
+    clause: peewee.Expression | bool = True
+    if statuses:
+        clause = Job.status.in_([s.value for s in statuses])
+    if text:
+        like = f"%{text}%"
+        match = Job.name**like | Job.user**like | Job.workbook_name**like | Job.id**like
+        clause = match if clause is True else clause & match
+    return clause
+
+
+def list_jobs(
+    statuses: list[JobStatus] | None = None,
+    text: str | None = None,
+    sort: str = "created",
+    descending: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[JobSummary]:
+    column = SORTABLE.get(sort, Job.created_at)
+    query = (
+        Job.select()
+        .where(job_filter(statuses, text))
+        .order_by(column.desc() if descending else column.asc(), Job.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [_summary(job) for job in query]
+
+
+def count_jobs(statuses: list[JobStatus] | None = None, text: str | None = None) -> int:
+    return Job.select().where(job_filter(statuses, text)).count()
+
+
+def status_counts() -> dict[JobStatus, int]:
+    query = Job.select(Job.status, peewee.fn.COUNT(Job.id).alias("n")).group_by(Job.status)
+    counts = {status: 0 for status in JobStatus}
+    for row in query:
+        counts[JobStatus(row.status)] = row.n
+    return counts
+
+
+def job_rows(
+    job_id: str, status: str | None = None, limit: int = 100, offset: int = 0
+) -> list[RowView]:
+    query = JobRow.select().where(JobRow.job == job_id)
+    if status:
+        query = query.where(JobRow.status == status)
+    query = query.order_by(JobRow.row_number).limit(limit).offset(offset)
+    return [
+        RowView(
+            r.row_number,
+            r.key,
+            r.status,
+            r.values or {},
+            r.attempts,
+            r.error,
+            r.documents,
+            r.duplicate_of,
+        )
+        for r in query
+    ]
+
+
+def row_counts(job_id: str) -> dict[str, int]:
+    query = (
+        JobRow.select(JobRow.status, peewee.fn.COUNT(JobRow.id).alias("n"))
+        .where(JobRow.job == job_id)
+        .group_by(JobRow.status)
+    )
+    return {row.status: row.n for row in query}
+
+
+def job_files(job_id: str, limit: int = 100, offset: int = 0) -> list[FileView]:
+    query = (
+        JobFile.select(JobFile, JobRow.row_number)
+        .join(JobRow, peewee.JOIN.LEFT_OUTER)
+        .where(JobFile.job == job_id)
+        .order_by(JobFile.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        FileView(f.row.row_number if f.row_id else None, f.document_id, f.path, f.size, f.sha256)
+        for f in query
+    ]
+
+
+def job_events(job_id: str, after_id: int = 0, limit: int = 200) -> list[EventView]:
+    query = (
+        JobEvent.select()
+        .where((JobEvent.job == job_id) & (JobEvent.id > after_id))
+        .order_by(JobEvent.id)
+        .limit(limit)
+    )
+    return [EventView(e.id, e.at, e.level, e.message) for e in query]

@@ -1,0 +1,461 @@
+"""Effective configuration: defaults file < host file < environment, as frozen dataclasses."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from exmado_tui.errors import SettingsError
+
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "exmado.toml"
+USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
+
+# Keys holding paths: a relative value is taken from the folder of the file that sets it.
+PATH_KEYS = {("data_dir",), ("jobs", "output_root"), ("dropfolder", "path"), ("profiles", "dir")}
+
+
+class Secret:
+    """A value that never shows itself in repr, str, logs or JSON."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    busy_timeout_s: float = 10
+    password: Secret = field(default_factory=lambda: Secret(""))
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    url: str
+    password: Secret = field(default_factory=lambda: Secret(""))
+    heartbeat_timeout_s: float = 60
+
+
+@dataclass(frozen=True)
+class DocuWareSettings:
+    url: str
+    username: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+    organization: str = ""
+    auth: str = "auto"
+    client_id: str = "docuware.platform.net.client"
+    scope: str = "docuware.platform"
+    verify_tls: bool = True
+    ca_bundle: str = ""
+    timeout_s: float = 30
+    max_connections: int = 20
+    max_attempts: int = 5
+    throttle_default_wait_s: float = 60
+
+
+@dataclass(frozen=True)
+class JobsSettings:
+    max_concurrent_jobs: int = 3
+    job_timeout_s: float = 7200
+    row_concurrency: int = 16
+    output_root: Path = Path("~/exmado-output").expanduser()
+    heartbeat_s: float = 5
+    stale_after_s: float = 60
+
+
+@dataclass(frozen=True)
+class DropFolderSettings:
+    path: Path
+    archive: str = "archive"
+    rejected: str = "rejected"
+    stable_s: float = 2
+    poll: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    timezone: str
+    database: DatabaseSettings
+    broker: BrokerSettings
+    docuware: DocuWareSettings
+    jobs: JobsSettings
+    dropfolder: DropFolderSettings
+    profiles_dir: Path
+    sources: tuple[str, ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'exmado.db'}"
+
+
+# Environment variable → (section, key). Later entries win over earlier ones.
+ENV_KEYS: dict[str, tuple[str, ...]] = {
+    "EXMADO_DATA_DIR": ("data_dir",),
+    "EXMADO_TIMEZONE": ("timezone",),
+    "EXMADO_DB_URL": ("database", "url"),
+    "REDIS_URL": ("broker", "url"),
+    "EXMADO_BROKER_URL": ("broker", "url"),
+    "DOCUWARE_URL": ("docuware", "url"),
+    "DOCUWARE_USERNAME": ("docuware", "username"),
+    "DOCUWARE_ORGANIZATION": ("docuware", "organization"),
+    "DOCUWARE_AUTH": ("docuware", "auth"),
+    "DOCUWARE_VERIFY_TLS": ("docuware", "verify_tls"),
+    "MAX_CONCURRENT_JOBS": ("jobs", "max_concurrent_jobs"),
+    "JOB_TIMEOUT": ("jobs", "job_timeout_s"),
+    "EXMADO_OUTPUT_ROOT": ("jobs", "output_root"),
+    "EXMADO_DROP_FOLDER": ("dropfolder", "path"),
+    "EXMADO_PROFILES_DIR": ("profiles", "dir"),
+}
+SECRET_ENV = {
+    "DOCUWARE_PASSWORD": "docuware",
+    "REDIS_PASSWORD": "broker",
+    "EXMADO_DB_PASSWORD": "database",
+}
+
+
+def load_settings(
+    config: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the defaults, the host file and the environment; raise SettingsError when wrong."""
+    env = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    sources = [str(DEFAULTS_FILE)]
+    _merge(merged, _read_toml(DEFAULTS_FILE))
+    host = _host_file(config, env)
+    if host is not None:
+        sources.append(str(host))
+        _merge(merged, _read_toml(host))
+    _apply_environment(merged, env)
+    return _build(merged, env, tuple(sources))
+
+
+def _host_file(config: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    if config:
+        path = Path(config).expanduser()
+        if not path.is_file():
+            raise SettingsError(f"Config file {path} (from --config) does not exist.")
+        return path
+    if env.get("EXMADO_CONFIG"):
+        path = Path(env["EXMADO_CONFIG"]).expanduser()
+        if not path.is_file():
+            raise SettingsError(f"Config file {path} (from EXMADO_CONFIG) does not exist.")
+        return path
+    return USER_CONFIG_FILE if USER_CONFIG_FILE.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"Config file {path} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise SettingsError(f"Config file {path} cannot be read: {exc.strerror}.") from None
+    _anchor_paths(data, path.parent)
+    _tag_source(data, str(path))
+    return data
+
+
+def _anchor_paths(data: dict[str, Any], folder: Path) -> None:
+    for keys in PATH_KEYS:
+        holder = data
+        for key in keys[:-1]:
+            holder = holder.get(key, {}) if isinstance(holder, dict) else {}
+        value = holder.get(keys[-1]) if isinstance(holder, dict) else None
+        if isinstance(value, str) and value:
+            path = Path(value).expanduser()
+            holder[keys[-1]] = str(path if path.is_absolute() else folder / path)
+
+
+def _tag_source(data: dict[str, Any], source: str) -> None:
+    """Remember which file set each key, so errors can name it."""
+    data.setdefault("__source__", {})
+    for key, value in list(data.items()):
+        if isinstance(value, dict) and key != "__source__":
+            value["__source__"] = source
+    data["__source__"] = source
+
+
+def _merge(into: dict[str, Any], layer: dict[str, Any]) -> None:
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, keys in ENV_KEYS.items():
+        if env.get(name):
+            holder = merged
+            for key in keys[:-1]:
+                holder = holder.setdefault(key, {})
+            holder[keys[-1]] = env[name]
+            holder.setdefault("__env__", {})[keys[-1]] = name
+    _apply_redis_parts(merged, env)
+
+
+def _apply_redis_parts(merged: dict[str, Any], env: Mapping[str, str]) -> None:
+    """REDIS_HOST / REDIS_PORT / REDIS_DB patch the broker URL unless a full URL was given."""
+    if env.get("REDIS_URL") or env.get("EXMADO_BROKER_URL"):
+        return
+    if not any(env.get(n) for n in ("REDIS_HOST", "REDIS_PORT", "REDIS_DB")):
+        return
+    broker = merged.setdefault("broker", {})
+    parts = urlsplit(broker.get("url", "redis://127.0.0.1:6379/0"))
+    host = env.get("REDIS_HOST") or parts.hostname or "127.0.0.1"
+    port = env.get("REDIS_PORT") or str(parts.port or 6379)
+    db = env.get("REDIS_DB") or parts.path.lstrip("/") or "0"
+    broker["url"] = urlunsplit((parts.scheme or "redis", f"{host}:{port}", f"/{db}", "", ""))
+    broker.setdefault("__env__", {})["url"] = "REDIS_HOST/REDIS_PORT/REDIS_DB"
+
+
+def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, ...]) -> Settings:
+    reader = _Reader(merged)
+    tz = reader.text((), "timezone")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            reader.where((), "timezone") + f" is not a known time zone: {tz!r}."
+        ) from None
+    return Settings(
+        data_dir=reader.path((), "data_dir"),
+        timezone=tz,
+        database=DatabaseSettings(
+            url=reader.text(("database",), "url"),
+            busy_timeout_s=reader.number(("database",), "busy_timeout_s"),
+            password=_secret(env, "EXMADO_DB_PASSWORD", reader, ("database",)),
+        ),
+        broker=_broker(reader, env),
+        docuware=_docuware(reader, env),
+        jobs=_jobs(reader),
+        dropfolder=_dropfolder(reader),
+        profiles_dir=reader.path(("profiles",), "dir"),
+        sources=sources,
+    )
+
+
+def _broker(reader: _Reader, env: Mapping[str, str]) -> BrokerSettings:
+    url = reader.text(("broker",), "url")
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            reader.where(("broker",), "url") + f" must be a redis:// URL, got {url!r}."
+        )
+    return BrokerSettings(
+        url=url,
+        password=_secret(env, "REDIS_PASSWORD", reader, ("broker",)),
+        heartbeat_timeout_s=reader.number(("broker",), "heartbeat_timeout_s"),
+    )
+
+
+def _docuware(reader: _Reader, env: Mapping[str, str]) -> DocuWareSettings:
+    s = ("docuware",)
+    url = reader.text(s, "url").rstrip("/")
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise SettingsError(reader.where(s, "url") + f" must be an http(s) URL, got {url!r}.")
+    return DocuWareSettings(
+        url=url,
+        username=reader.text(s, "username"),
+        password=_secret(env, "DOCUWARE_PASSWORD", reader, s),
+        organization=reader.text(s, "organization"),
+        auth=reader.choice(s, "auth", ("auto", "oauth", "cookie")),
+        client_id=reader.text(s, "client_id"),
+        scope=reader.text(s, "scope"),
+        verify_tls=reader.flag(s, "verify_tls"),
+        ca_bundle=reader.text(s, "ca_bundle"),
+        timeout_s=reader.number(s, "timeout_s"),
+        max_connections=reader.count(s, "max_connections"),
+        max_attempts=reader.count(s, "max_attempts"),
+        throttle_default_wait_s=reader.number(s, "throttle_default_wait_s"),
+    )
+
+
+def _jobs(reader: _Reader) -> JobsSettings:
+    s = ("jobs",)
+    return JobsSettings(
+        max_concurrent_jobs=reader.count(s, "max_concurrent_jobs"),
+        job_timeout_s=reader.number(s, "job_timeout_s"),
+        row_concurrency=reader.count(s, "row_concurrency"),
+        output_root=reader.path(s, "output_root"),
+        heartbeat_s=reader.number(s, "heartbeat_s"),
+        stale_after_s=reader.number(s, "stale_after_s"),
+    )
+
+
+def _dropfolder(reader: _Reader) -> DropFolderSettings:
+    s = ("dropfolder",)
+    return DropFolderSettings(
+        path=reader.path(s, "path"),
+        archive=reader.text(s, "archive"),
+        rejected=reader.text(s, "rejected"),
+        stable_s=reader.number(s, "stable_s"),
+        poll=reader.flag(s, "poll"),
+    )
+
+
+def _secret(env: Mapping[str, str], name: str, reader: _Reader, section: tuple[str, ...]) -> Secret:
+    """A password from the environment, else from an owner-only `password_file`."""
+    if env.get(name):
+        return Secret(env[name])
+    if "password" in reader.section(section):
+        raise SettingsError(
+            reader.where(section, "password")
+            + f" must not hold a password; set {name} or password_file instead."
+        )
+    path_text = reader.optional_text(section, "password_file")
+    if not path_text:
+        return Secret("")
+    return Secret(
+        _read_secret_file(Path(path_text).expanduser(), reader.where(section, "password_file"))
+    )
+
+
+def _read_secret_file(path: Path, where: str) -> str:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise SettingsError(f"{where} names {path}, which does not exist.") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SettingsError(f"{where} names {path}, which others can read; run chmod 600 {path}.")
+    return path.read_text(encoding="utf-8").strip()
+
+
+class _Reader:
+    """Typed access to the merged layers, with error sentences that name key and source."""
+
+    def __init__(self, merged: dict[str, Any]) -> None:
+        self.merged = merged
+
+    def section(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        holder = self.merged
+        for key in keys:
+            holder = holder.get(key, {})
+            if not isinstance(holder, dict):
+                raise SettingsError(f"[{key}] in the configuration must be a table.")
+        return holder
+
+    def where(self, keys: tuple[str, ...], key: str) -> str:
+        holder = self.section(keys)
+        name = f"[{'.'.join(keys)}] {key}" if keys else key
+        env_name = holder.get("__env__", {}).get(key)
+        if env_name:
+            return f"{name} (from environment {env_name})"
+        return f"{name} in {holder.get('__source__', 'the configuration')}"
+
+    def raw(self, keys: tuple[str, ...], key: str) -> Any:
+        holder = self.section(keys)
+        if key not in holder:
+            raise SettingsError(f"{self.where(keys, key)} is missing.")
+        return holder[key]
+
+    def text(self, keys: tuple[str, ...], key: str) -> str:
+        value = self.raw(keys, key)
+        if not isinstance(value, str):
+            raise SettingsError(f"{self.where(keys, key)} must be text, got {value!r}.")
+        return value
+
+    def optional_text(self, keys: tuple[str, ...], key: str) -> str:
+        return self.text(keys, key) if key in self.section(keys) else ""
+
+    def path(self, keys: tuple[str, ...], key: str) -> Path:
+        return Path(self.text(keys, key)).expanduser().absolute()
+
+    def number(self, keys: tuple[str, ...], key: str) -> float:
+        value = self.raw(keys, key)
+        try:
+            number = float(value) if not isinstance(value, bool) else -1.0
+        except (TypeError, ValueError):
+            number = -1.0
+        if number < 0:
+            raise SettingsError(f"{self.where(keys, key)} must be a number ≥ 0, got {value!r}.")
+        return number
+
+    def count(self, keys: tuple[str, ...], key: str) -> int:
+        value = self.raw(keys, key)
+        try:
+            number = int(str(value)) if not isinstance(value, bool) else 0
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise SettingsError(
+                f"{self.where(keys, key)} must be a whole number ≥ 1, got {value!r}."
+            )
+        return number
+
+    def flag(self, keys: tuple[str, ...], key: str) -> bool:
+        value = self.raw(keys, key)
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{self.where(keys, key)} must be true or false, got {value!r}.")
+
+    def choice(self, keys: tuple[str, ...], key: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(keys, key)
+        if value not in allowed:
+            raise SettingsError(
+                f"{self.where(keys, key)} must be one of {', '.join(allowed)}, got {value!r}."
+            )
+        return value
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data for display, secrets masked and URLs stripped of passwords."""
+    return _plain(settings)
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Secret):
+        return "***" if value else ""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value)
+    return value
+
+
+def mask_url(url: str) -> str:
+    """Hide the password part of a URL such as redis://:secret@host/0."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
