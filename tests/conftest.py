@@ -1,0 +1,65 @@
+"""Fixtures shared by every test: a clean environment, settings, the store, a private Redis."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from exmado_tui.db import open_database
+from exmado_tui.settings import Settings, load_settings
+from tests.redis_server import RedisServer
+
+REPO = Path(__file__).resolve().parent.parent
+OWN_PREFIXES = ("EXMADO_", "DOCUWARE_", "REDIS_")
+OWN_NAMES = {"MAX_CONCURRENT_JOBS", "JOB_TIMEOUT"}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Shut out the developer's own configuration and variables."""
+    for name in list(os.environ):
+        if name.startswith(OWN_PREFIXES) or name in OWN_NAMES:
+            monkeypatch.delenv(name)
+    monkeypatch.setattr("exmado_tui.settings.USER_CONFIG_FILE", tmp_path / "no-user-config.toml")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The private Redis, emptied before each test."""
+    redis.Redis.from_url(redis_server.url).flushall()
+    yield redis_server.url
+
+
+def make_settings(tmp_path: Path, **env: str) -> Settings:
+    """Settings for a test: its own data dir, output root and SQLite store."""
+    base = {
+        "EXMADO_DATA_DIR": str(tmp_path / "data"),
+        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
+        "EXMADO_DROP_FOLDER": str(tmp_path / "drop"),
+        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+    }
+    return load_settings(environ={**base, **env})
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str) -> Settings:
+    return make_settings(tmp_path, REDIS_URL=redis_url)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Settings]:
+    """The settings, with the models bound to a fresh SQLite store."""
+    db = open_database(settings.database_url)
+    yield settings
+    db.close()
