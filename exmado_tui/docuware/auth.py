@@ -1,0 +1,278 @@
+"""Signing in: OAuth2 through DocuWare's Identity Service, or the legacy cookie logon.
+
+One `Authenticator` per client. Its lock makes concurrent requests that find no valid
+credentials wait for a single login; `invalidate(generation)` after a 401 only drops the
+credentials that request actually used, so sixteen 401s still cause one new login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import urljoin
+
+import httpx
+
+from exmado_tui.docuware.errors import (
+    AuthenticationError,
+    DocuWareError,
+    NotFoundError,
+    UnexpectedResponseError,
+)
+from exmado_tui.settings import DocuWareSettings
+
+log = logging.getLogger("exmado.docuware")
+
+PLATFORM = "/DocuWare/Platform"
+EARLY_RENEWAL_S = 60.0
+NO_IDENTITY_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 501})
+
+
+class Requester(Protocol):
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        *,
+        authenticated: bool = ...,
+        idempotent: bool | None = ...,
+        **kwargs: Any,
+    ) -> Awaitable[httpx.Response]: ...
+
+
+class Authenticator:
+    """Holds the current credentials and obtains new ones when they are missing or stale."""
+
+    def __init__(
+        self,
+        settings: DocuWareSettings,
+        request: Requester,
+        parse: Callable[[httpx.Response], Any],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._request = request
+        self._parse = parse
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.mode: str | None = None if settings.auth == "auto" else settings.auth
+        self.generation = 0
+        self.logins = 0
+        self._valid = False
+        self._token = ""
+        self._refresh_token = ""
+        self._expires_at = 0.0
+        self._token_endpoint = ""
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self.mode == "oauth" else {}
+
+    @property
+    def signed_in(self) -> bool:
+        return self._valid
+
+    def _fresh(self) -> bool:
+        if not self._valid:
+            return False
+        return self.mode != "oauth" or self._clock() < self._expires_at - EARLY_RENEWAL_S
+
+    async def ensure(self) -> int:
+        """Valid credentials, logging in at most once however many tasks ask; the generation."""
+        if self._fresh():
+            return self.generation
+        async with self._lock:
+            if not self._fresh():
+                await self._login()
+                self.generation += 1
+            return self.generation
+
+    def invalidate(self, generation: int) -> None:
+        """Forget the credentials a rejected request used, unless they were replaced already."""
+        if generation == self.generation:
+            self._valid = False
+
+    async def _login(self) -> None:
+        self.logins += 1
+        if self.mode == "oauth":
+            await self._oauth_login()
+        elif self.mode == "cookie":
+            await self._cookie_login()
+        else:
+            await self._auto_login()
+        self._valid = True
+
+    async def _auto_login(self) -> None:
+        endpoint = await self._discover(required=False)
+        if endpoint:
+            self.mode = "oauth"
+            await self._oauth_login()
+            return
+        log.info("No Identity Service found; using cookie logon")
+        self.mode = "cookie"
+        try:
+            await self._cookie_login()
+        except _CookieLogonGone:
+            log.info("Cookie logon is gone (410); trying OAuth at the default Identity Service")
+            self.mode = "oauth"
+            self._token_endpoint = await self._discover_at(
+                self._settings.url + "/DocuWare/Identity"
+            )
+            await self._oauth_login()
+
+    # --- OAuth2 -------------------------------------------------------------------------
+
+    async def _discover(self, *, required: bool) -> str:
+        """The token endpoint from IdentityServiceInfo and OIDC discovery; '' when absent."""
+        if self._token_endpoint:
+            return self._token_endpoint
+        try:
+            response = await self._request(
+                "GET", PLATFORM + "/Home/IdentityServiceInfo", authenticated=False
+            )
+            info = self._parse(response)
+        except DocuWareError as exc:
+            if exc.status in NO_IDENTITY_STATUSES or isinstance(exc, UnexpectedResponseError):
+                return self._no_identity(required)
+            raise
+        url = info.get("IdentityServiceUrl") if isinstance(info, Mapping) else None
+        if not url:
+            return self._no_identity(required)
+        self._token_endpoint = await self._discover_at(urljoin(self._settings.url + "/", url))
+        return self._token_endpoint
+
+    def _no_identity(self, required: bool) -> str:
+        if required:
+            raise AuthenticationError(
+                f"{self._settings.url} has no DocuWare Identity Service for OAuth sign-in; "
+                "set [docuware] auth to cookie or auto.",
+                path=PLATFORM + "/Home/IdentityServiceInfo",
+            )
+        return ""
+
+    async def _discover_at(self, identity_url: str) -> str:
+        config_url = identity_url.rstrip("/") + "/.well-known/openid-configuration"
+        try:
+            config = self._parse(await self._request("GET", config_url, authenticated=False))
+        except NotFoundError:
+            raise AuthenticationError(
+                f"The Identity Service at {identity_url} has no OpenID configuration.",
+                path=httpx.URL(config_url).path,
+                status=404,
+            ) from None
+        endpoint = config.get("token_endpoint") if isinstance(config, Mapping) else None
+        if not endpoint:
+            raise UnexpectedResponseError(
+                f"The OpenID configuration at {config_url} names no token endpoint.",
+                path=httpx.URL(config_url).path,
+            )
+        return str(endpoint)
+
+    async def _oauth_login(self) -> None:
+        await self._discover(required=True)
+        if self._refresh_token:
+            try:
+                await self._token_request(
+                    {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+                )
+                return
+            except AuthenticationError:
+                log.info("Refresh token refused; signing in with the password again")
+                self._refresh_token = ""
+        await self._token_request(
+            {
+                "grant_type": "password",
+                "username": self._settings.username,
+                "password": self._settings.password.reveal(),
+                "scope": self._settings.scope,
+            }
+        )
+
+    async def _token_request(self, form: dict[str, str]) -> None:
+        form = {**form, "client_id": self._settings.client_id}
+        try:
+            response = await self._request(
+                "POST", self._token_endpoint, authenticated=False, idempotent=True, data=form
+            )
+        except DocuWareError as exc:
+            if exc.status in (400, 401, 403):
+                raise self._refused(exc) from None
+            raise
+        body = self._parse(response)
+        token = body.get("access_token") if isinstance(body, Mapping) else None
+        if not token:
+            raise AuthenticationError(
+                f"The token endpoint {httpx.URL(self._token_endpoint).path} sent no access token.",
+                path=httpx.URL(self._token_endpoint).path,
+            )
+        self._token = str(token)
+        self._expires_at = self._clock() + _seconds(body.get("expires_in"), 3600.0)
+        self._refresh_token = str(body.get("refresh_token") or "")
+
+    def _refused(self, exc: DocuWareError) -> AuthenticationError:
+        reason = exc.server_message or "invalid credentials"
+        return AuthenticationError(
+            f"DocuWare refused the sign-in of {self._settings.username!r} at {exc.path}: "
+            f"{reason.rstrip('.')}.",
+            path=exc.path,
+            status=exc.status,
+            server_message=exc.server_message,
+        )
+
+    # --- cookie logon ----------------------------------------------------------------
+
+    async def _cookie_login(self) -> None:
+        form = {
+            "UserName": self._settings.username,
+            "Password": self._settings.password.reveal(),
+            "Organization": self._settings.organization,
+            "LicenseType": "PlatformService",
+            "RememberMe": "false",
+            "RedirectToMyselfInCaseOfError": "false",
+        }
+        try:
+            await self._request(
+                "POST",
+                PLATFORM + "/Account/Logon",
+                authenticated=False,
+                idempotent=False,
+                data=form,
+            )
+        except DocuWareError as exc:
+            if exc.status == 410 and self._settings.auth == "auto":
+                raise _CookieLogonGone() from None
+            if exc.status == 410:
+                raise AuthenticationError(
+                    f"{self._settings.url} no longer accepts cookie logon at {exc.path} (410); "
+                    "set [docuware] auth to oauth or auto.",
+                    path=exc.path,
+                    status=410,
+                    server_message=exc.server_message,
+                ) from None
+            if exc.status in (400, 401, 403):
+                raise self._refused(exc) from None
+            raise
+
+    async def logout(self) -> None:
+        """End a cookie session (frees the licence seat); OAuth tokens are simply dropped."""
+        if self.mode == "cookie" and self._valid:
+            try:
+                await self._request("GET", PLATFORM + "/Account/Logoff", authenticated=False)
+            except DocuWareError as exc:
+                log.info("Logoff failed: %s", exc)
+        self._valid = False
+        self._token = ""
+        self._refresh_token = ""
+
+
+class _CookieLogonGone(Exception):
+    """Account/Logon answered 410: the server only speaks OAuth."""
+
+
+def _seconds(value: object, default: float) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,118 @@
+"""Streaming a response body to disk, and a safe filename from `Content-Disposition`."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import httpx
+
+from exmado_tui.docuware.errors import IncompleteDownloadError
+from exmado_tui.docuware.models import DownloadResult
+
+_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+MAX_NAME = 200
+
+
+def disposition_filename(header: str | None) -> str:
+    """The filename in a Content-Disposition header ('' when none); `filename*` wins."""
+    params: dict[str, str] = {}
+    _, _, tail = (header or "").partition(";")
+    for key, raw in _PARAM.findall(";" + tail):
+        value = raw.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params.setdefault(key.lower(), value)
+    if "filename*" in params:
+        decoded = _rfc5987(params["filename*"])
+        if decoded:
+            return decoded
+    return params.get("filename", "")
+
+
+def _rfc5987(value: str) -> str:
+    """`UTF-8''na%C3%AFve.pdf` → `naïve.pdf`."""
+    charset, sep, rest = value.partition("'")
+    if not sep:
+        return unquote(value)
+    _, _, encoded = rest.partition("'")
+    try:
+        return unquote(encoded, encoding=charset or "utf-8", errors="replace")
+    except LookupError:
+        return unquote(encoded, errors="replace")
+
+
+def safe_filename(name: str, fallback: str) -> str:
+    """A basename safe on Windows and Linux: no separators, `..`, control or reserved chars."""
+    base = re.split(r"[/\\]", name)[-1]
+    base = _UNSAFE.sub("_", base).strip(" .")
+    if not base or set(base) <= {"_", "."}:
+        base = fallback
+    if _RESERVED.match(base):
+        base = "_" + base
+    if len(base) > MAX_NAME:
+        stem, ext = os.path.splitext(base)
+        base = stem[: MAX_NAME - len(ext[:20])] + ext[:20]
+    return base
+
+
+def fallback_name(stem: str, content_type: str) -> str:
+    ext = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ".bin"
+    return f"{stem}{ext}"
+
+
+def expected_length(response: httpx.Response) -> int | None:
+    """Content-Length when it counts decoded bytes, i.e. when no Content-Encoding applies."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    length = response.headers.get("Content-Length", "").strip()
+    if encoding not in ("", "identity") or not length.isdigit():
+        return None
+    return int(length)
+
+
+async def stream_to_file(response: httpx.Response, dest: Path, stem: str) -> DownloadResult:
+    """Write the body to `dest` (flushed and fsynced) and check it arrived whole."""
+    path = response.request.url.path
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(dest, "wb") as handle:
+            async for chunk in response.aiter_bytes():
+                handle.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except httpx.TransportError as exc:
+        dest.unlink(missing_ok=True)
+        raise IncompleteDownloadError(
+            f"The download from {path} broke off after {size} bytes ({type(exc).__name__}).",
+            path=path, status=response.status_code,
+        ) from None
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    finally:
+        await response.aclose()
+    _check_length(response, dest, size)
+    content_type = response.headers.get("Content-Type", "application/octet-stream")
+    name = disposition_filename(response.headers.get("Content-Disposition"))
+    filename = safe_filename(name, fallback_name(stem, content_type))
+    mime = content_type.split(";")[0].strip()
+    return DownloadResult(dest, filename, mime, size, digest.hexdigest())
+
+
+def _check_length(response: httpx.Response, dest: Path, size: int) -> None:
+    expected = expected_length(response)
+    if expected is not None and size != expected:
+        dest.unlink(missing_ok=True)
+        path = response.request.url.path
+        raise IncompleteDownloadError(
+            f"The download from {path} ended after {size} of {expected} bytes.",
+            path=path, status=response.status_code,
+        )

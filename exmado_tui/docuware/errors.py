@@ -1,0 +1,113 @@
+"""DocuWare errors: each maps one kind of failure and knows whether a retry could help."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from exmado_tui.errors import PermanentError, RetryableError
+
+
+class DocuWareError(Exception):
+    """Mixin carrying the request path, HTTP status and DocuWare's own `Message`."""
+
+    def __init__(
+        self, message: str, *, path: str = "", status: int | None = None, server_message: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.status = status
+        self.server_message = server_message
+
+
+class AuthenticationError(DocuWareError, PermanentError):
+    """DocuWare refused the credentials, or sign-in is not possible with the configured mode."""
+
+
+class NotFoundError(DocuWareError, PermanentError):
+    """The cabinet, dialog, document or section does not exist (HTTP 404)."""
+
+
+class BadRequestError(DocuWareError, PermanentError):
+    """DocuWare rejected the request as malformed (HTTP 400/422), e.g. a bad search value."""
+
+
+class ForbiddenError(DocuWareError, PermanentError):
+    """The user may not see or change this resource (HTTP 403)."""
+
+
+class UnexpectedResponseError(DocuWareError, PermanentError):
+    """Any other refusal, or an answer the client cannot read."""
+
+
+class ThrottledError(DocuWareError, RetryableError):
+    """DocuWare throttled the client (HTTP 429); `retry_after` is the wait it asked for."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class ServerError(DocuWareError, RetryableError):
+    """A passing server or gateway failure (HTTP 408, 5xx)."""
+
+
+class DocuWareNetworkError(DocuWareError, RetryableError):
+    """The server could not be reached or stopped answering (connect/read errors, timeouts)."""
+
+
+class IncompleteDownloadError(DocuWareError, RetryableError):
+    """A download ended before all announced bytes arrived; the partial file was removed."""
+
+
+def server_message(response: httpx.Response) -> str:
+    """DocuWare's `Message` (or OAuth's `error_description`) from an error body, else ''."""
+    try:
+        body = json.loads(response.content or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    for key in ("Message", "error_description", "error"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def sentence(status: int, path: str, message: str) -> str:
+    """One sentence naming the path and the server's message, never a secret."""
+    text = f"DocuWare answered {status} for {path}"
+    if message:
+        text += f": {message.rstrip('.')}"
+    return text + "."
+
+
+def error_for(response: httpx.Response, *, retry_after: float = 0.0) -> DocuWareError:
+    """The error that matches a non-2xx response."""
+    status = response.status_code
+    path = response.request.url.path
+    message = server_message(response)
+    text = sentence(status, path, message)
+    kwargs = {"path": path, "status": status, "server_message": message}
+    if status == 429:
+        return ThrottledError(text, retry_after=retry_after, **kwargs)
+    if status == 408 or status >= 500:
+        return ServerError(text, **kwargs)
+    kind = {
+        400: BadRequestError,
+        401: AuthenticationError,
+        403: ForbiddenError,
+        404: NotFoundError,
+        410: AuthenticationError,
+        422: BadRequestError,
+    }.get(status, UnexpectedResponseError)
+    return kind(text, **kwargs)
+
+
+def network_error(exc: httpx.TransportError, path: str) -> DocuWareNetworkError:
+    """Wrap an httpx transport failure in one sentence."""
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+    detail = str(exc) or type(exc).__name__
+    return DocuWareNetworkError(f"The request to {path} {kind} ({detail}).", path=path)

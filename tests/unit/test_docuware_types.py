@@ -1,0 +1,130 @@
+"""Decoding DocuWare values: /Date()/ forms, each ItemElementName, Document helpers."""
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from exmado_tui.docuware.models import Document
+from exmado_tui.docuware.types import decode_field, parse_dw_date, parse_dw_datetime
+
+
+def field(kind, item, name="F", is_null=False):
+    return {"FieldName": name, "ItemElementName": kind, "Item": item, "IsNull": is_null}
+
+
+def test_plain_date_is_utc_instant():
+    assert parse_dw_datetime("/Date(1705309200000)/") == datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
+
+
+def test_offset_suffix_keeps_instant_and_shows_offset():
+    moment = parse_dw_datetime("/Date(1705309200000+0200)/")
+    assert moment == datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
+    assert moment.utcoffset() == timedelta(hours=2)
+    assert parse_dw_datetime("/Date(1705309200000-0530)/").utcoffset() == timedelta(
+        hours=-5, minutes=-30
+    )
+
+
+def test_escaped_slashes_are_accepted():
+    assert parse_dw_datetime("\\/Date(1705309200000)\\/") == datetime(2024, 1, 15, 9, tzinfo=UTC)
+
+
+def test_negative_is_a_date_before_1970():
+    assert parse_dw_date("/Date(-86400000)/") == date(1969, 12, 31)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/Date(0)/", "/Date(-62135596800000)/", "/Date(99999999999999999)/",
+     "/Date(-99999999999999999)/", "garbage", "", None, 12345],
+)
+def test_sentinels_overflow_and_garbage_are_none(text):
+    assert parse_dw_datetime(text) is None
+    assert parse_dw_date(text) is None
+
+
+def test_date_field_is_calendar_day_in_the_offset():
+    assert decode_field(field("Date", "/Date(1705276800000)/")) == date(2024, 1, 15)
+    # 22:00 UTC on the 14th is midnight of the 15th at +0200
+    assert decode_field(field("Date", "/Date(1705269600000+0200)/")) == date(2024, 1, 15)
+
+
+def test_datetime_field_is_aware_datetime():
+    value = decode_field(field("DateTime", "/Date(1705309200000)/"))
+    assert isinstance(value, datetime)
+    assert value.tzinfo is not None
+
+
+def test_decimal_int_string_memo():
+    assert decode_field(field("Decimal", Decimal("1250.50"))) == Decimal("1250.50")
+    assert decode_field(field("Decimal", 12.5)) == Decimal("12.5")
+    assert decode_field(field("Decimal", "7.10")) == Decimal("7.10")
+    assert decode_field(field("Int", 1001)) == 1001
+    assert decode_field(field("Int", "42")) == 42
+    assert decode_field(field("String", "Peters")) == "Peters"
+    assert decode_field(field("Memo", "line1\nline2")) == "line1\nline2"
+
+
+def test_null_values():
+    assert decode_field(field("String", None, is_null=True)) is None
+    assert decode_field(field("Decimal", None, is_null=True)) is None
+    assert decode_field(field("Keywords", None, is_null=True)) == []
+    assert decode_field(field("Keywords", None)) == []
+
+
+def test_keywords():
+    item = {"$type": "DocumentIndexFieldKeywords", "Keyword": ["urgent", "q1"]}
+    assert decode_field(field("Keywords", item)) == ["urgent", "q1"]
+    assert decode_field(field("Keywords", {"Keyword": None})) == []
+
+
+def test_table_rows_become_dicts():
+    item = {"$type": "DocumentIndexFieldTable", "Row": [
+        {"ColumnValue": [field("String", "Bolt", "ITEM"), field("Decimal", "2.50", "PRICE")]},
+        {"ColumnValue": [field("String", "Nut", "ITEM"), field("Date", "/Date(0)/", "WHEN")]},
+    ]}
+    assert decode_field(field("Table", item)) == [
+        {"ITEM": "Bolt", "PRICE": Decimal("2.50")},
+        {"ITEM": "Nut", "WHEN": None},
+    ]
+
+
+def test_document_helpers():
+    raw = {
+        "Id": 7, "FileCabinetId": "fc", "Title": "T", "ContentType": "application/pdf",
+        "FileSize": 10, "SectionCount": 2,
+        "Fields": [
+            field("String", "ACME (Ltd)", "SUPPLIER"),
+            field("Date", "/Date(1705276800000)/", "DOC"),
+            field("Decimal", Decimal("3.5"), "AMOUNT"),
+            field("Keywords", {"Keyword": ["a", "b"]}, "TAGS"),
+            field("Int", 5, "N"), field("String", None, "NOTES", is_null=True),
+        ],
+        "Sections": [{"Id": "7-1", "ContentType": "application/pdf", "OriginalFileName": "x.pdf"}],
+        "Links": [{"rel": "self", "href": "/s"}, {"rel": "fileDownload", "href": "/f"}],
+    }
+    doc = Document.from_json(raw)
+    assert doc.get_text("SUPPLIER") == "ACME (Ltd)"
+    assert doc.get_text("DOC") == "2024-01-15"
+    assert doc.get_date("DOC") == date(2024, 1, 15)
+    assert doc.get_decimal("AMOUNT") == Decimal("3.5")
+    assert doc.get_keywords("TAGS") == ["a", "b"]
+    assert doc.get_text("TAGS") == "a, b"
+    assert doc.get_int("N") == 5
+    assert doc.get_text("NOTES") == "" and doc.get("NOTES") is None
+    assert doc.links["fileDownload"] == "/f"
+    assert doc.sections[0].original_filename == "x.pdf"
+    assert doc.field_types["AMOUNT"] == "Decimal"
+
+
+def test_corrupt_date_does_not_break_document():
+    raw = {"Id": 1, "Fields": [field("DateTime", "/Date(123456789012345678)/", "D"),
+                               field("String", "ok", "S")]}
+    doc = Document.from_json(raw, "fc")
+    assert doc.get("D") is None and doc.get_text("S") == "ok" and doc.cabinet_id == "fc"
+
+
+def test_fixed_offset_timezone_object():
+    assert parse_dw_datetime("/Date(0+0100)/") is None
+    assert parse_dw_datetime("/Date(1000+0100)/").tzinfo == timezone(timedelta(hours=1))
