@@ -1,0 +1,49 @@
+"""Several processes racing to move the same jobs in one SQLite store: exactly one wins each."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+from exmado_tui.db import open_database
+from exmado_tui.errors import TransitionError
+from exmado_tui.models import Job
+from exmado_tui.states import JobStatus, transition
+
+RACERS = 6
+JOBS = 20
+
+
+def _race(url: str, barrier, results, racer: int) -> None:
+    open_database(url)
+    wins = 0
+    barrier.wait()
+    for n in range(JOBS):
+        try:
+            transition(f"{n:032d}", JobStatus.VALIDATING, worker=f"racer-{racer}")
+            wins += 1
+        except TransitionError:
+            pass
+    results.put(wins)
+
+
+def test_several_processes_one_winner_per_job(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    open_database(url)
+    for n in range(JOBS):
+        Job.create(id=f"{n:032d}", name="race", status="PENDING", config={},
+                   workbook_name="w.xlsx", workbook_path="/w", workbook_sha256="0" * 64,
+                   output_dir="/o")
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(RACERS), ctx.Queue()
+    racers = [ctx.Process(target=_race, args=(url, barrier, results, i)) for i in range(RACERS)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(60)
+        assert racer.exitcode == 0
+    total_wins = sum(results.get(timeout=5) for _ in racers)
+    assert total_wins == JOBS
+    owners = [job.worker for job in Job.select()]
+    assert all(owner.startswith("racer-") for owner in owners)
+    assert {job.status for job in Job.select()} == {"VALIDATING"}

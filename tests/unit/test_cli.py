@@ -1,0 +1,180 @@
+"""The `exmado` command line: jobs commands, JSON for scripts, exit codes, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exmado_tui.cli import main
+from exmado_tui.models import Job
+from exmado_tui.states import JobStatus, transition
+from tests.conftest import REPO
+from tests.unit.test_jobs import queued_messages
+from tests.workbooks import write_workbook
+
+
+@pytest.fixture
+def env(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {
+        "EXMADO_DATA_DIR": str(tmp_path / "data"),
+        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
+        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+        "REDIS_URL": redis_url,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    return write_workbook(tmp_path / "march.xlsx", [["INV-1"], ["INV-2"]])
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv: str):
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_create_then_list_as_json(env, workbook, capsys):
+    created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices",
+                       "--user", "ana", "--name", "March")
+    listed = run_json(capsys, "jobs", "list")
+    assert [j["id"] for j in listed] == [created["id"]]
+    assert listed[0]["status"] == "PENDING"
+    assert listed[0]["user"] == "ana"
+    assert listed[0]["name"] == "March"
+    assert listed[0]["created_at"].endswith("Z")
+
+
+def test_list_filters_by_status(env, workbook, capsys):
+    first = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    run_json(capsys, "jobs", "cancel", first["id"])
+    cancelled = run_json(capsys, "jobs", "list", "--status", "cancelled")
+    assert [j["id"] for j in cancelled] == [first["id"]]
+
+
+def test_human_list_shows_short_ids(env, workbook, capsys):
+    created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    code, out, _ = run(capsys, "jobs", "list")
+    assert code == 0
+    assert created["id"][:8] in out
+    assert "PENDING" in out
+
+
+def test_start_pause_cancel_with_short_ids(env, workbook, capsys, redis_url):
+    created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    short = created["id"][:6]
+    assert run_json(capsys, "jobs", "start", short)["wait_reason"] == "waiting for a worker"
+    assert len(queued_messages(redis_url)) == 1
+    transition(created["id"], JobStatus.VALIDATING)
+    transition(created["id"], JobStatus.RUNNING)
+    assert run_json(capsys, "jobs", "pause", short)["control"] == "pause"
+    assert run_json(capsys, "jobs", "cancel", short)["control"] == "cancel"
+
+
+def test_create_start_queues_at_once(env, workbook, capsys, redis_url):
+    code, out, _ = run(capsys, "jobs", "create", str(workbook), "--profile", "invoices",
+                       "--start")
+    assert code == 0
+    assert "queued" in out
+    assert len(queued_messages(redis_url)) == 1
+
+
+def test_show_retry_fail_delete(env, workbook, capsys):
+    created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    job_id = created["id"]
+    shown = run_json(capsys, "jobs", "show", job_id[:8])
+    assert shown["config"]["cabinet"] == "Invoices"
+    assert shown["row_counts"] == {}
+    assert run_json(capsys, "jobs", "fail", job_id, "--reason", "dead host")["status"] == "FAILED"
+    assert run_json(capsys, "jobs", "retry", job_id)["status"] == "PENDING"
+    run_json(capsys, "jobs", "cancel", job_id)
+    code, out, _ = run(capsys, "jobs", "delete", job_id)
+    assert code == 0
+    assert "files kept" in out
+    assert Job.select().count() == 0
+
+
+def test_wait_exit_code_follows_the_outcome(env, workbook, capsys):
+    created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    code, _, err = run(capsys, "jobs", "wait", created["id"], "--timeout", "0.1")
+    assert code == 1
+    assert "still PENDING" in err
+    run_json(capsys, "jobs", "cancel", created["id"])
+    code, out, _ = run(capsys, "jobs", "wait", created["id"])
+    assert (code, out.strip().endswith("CANCELLED")) == (1, True)
+
+
+def test_from_json_accepts_the_old_payload(env, workbook, capsys, tmp_path, redis_url):
+    payload = tmp_path / "job.json"
+    payload.write_text(json.dumps({
+        "user_name": "maria", "excel_file_name": workbook.name,
+        "output_directory": str(tmp_path / "exports"),
+        "config": {"auto_start": True, "profile": "invoices", "format": "zip", "legacy": 1},
+    }))
+    code, out, err = run(capsys, "jobs", "create", "--from-json", str(payload), "--json")
+    assert code == 0, err
+    job = json.loads(out)
+    assert job["user"] == "maria"
+    assert job["output_dir"] == str(tmp_path / "exports")
+    assert job["config"]["format"] == "zip"
+    assert "ignoring unknown config keys" in err and "legacy" in err
+    assert len(queued_messages(redis_url)) == 1
+
+
+def test_user_mistakes_are_one_line_and_exit_1(env, capsys, tmp_path):
+    code, _, err = run(capsys, "jobs", "create", str(tmp_path / "old.xls"))
+    assert (code, err.count("\n")) == (1, 1)
+    assert err.startswith("exmado: Workbook")
+    code, _, err = run(capsys, "jobs", "show", "nosuchjob")
+    assert code == 1
+    assert "No job with id 'nosuchjob'" in err
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(env, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["jobs", "list", "--status", "sleeping"])
+    assert caught.value.code == 2
+    assert "unknown status 'sleeping'" in capsys.readouterr().err
+
+
+def test_a_wrong_setting_stops_the_cli_with_its_name(env, capsys, monkeypatch):
+    monkeypatch.setenv("MAX_CONCURRENT_JOBS", "zero")
+    code, _, err = run(capsys, "jobs", "list")
+    assert code == 1
+    assert "MAX_CONCURRENT_JOBS" in err
+
+
+def test_config_show_masks_secrets(env, capsys, monkeypatch):
+    monkeypatch.setenv("DOCUWARE_PASSWORD", "hunter2")
+    monkeypatch.setenv("REDIS_URL", "redis://:pw123@127.0.0.1:1/0")
+    code, out, _ = run(capsys, "config", "show")
+    assert code == 0
+    assert "hunter2" not in out and "pw123" not in out
+    assert "password = '***'" in out
+    data = run_json(capsys, "config", "show")
+    assert data["broker"]["url"] == "redis://:***@127.0.0.1:1/0"
+
+
+def test_the_console_entry_point_runs(env, workbook):
+    result = subprocess.run(
+        [sys.executable, "-m", "exmado_tui.cli", "jobs", "list", "--json"],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []

@@ -1,0 +1,226 @@
+"""The job service: creation, control requests, retry, delete — with messages landing in Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import redis
+
+from exmado_tui.errors import (
+    JobNotFoundError,
+    ProfileError,
+    QueueUnavailableError,
+    TransitionError,
+    WorkbookError,
+)
+from exmado_tui.jobs import JobService
+from exmado_tui.models import Job, JobEvent, JobRow
+from exmado_tui.queries import get_job, resolve_job_id
+from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, RUN_JOB
+from exmado_tui.states import JobStatus, transition
+from tests.workbooks import write_workbook
+
+S = JobStatus
+
+
+@pytest.fixture
+def service(store) -> JobService:
+    return JobService(store)
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    return write_workbook(tmp_path / "invoices.xlsx", [["INV-1"], ["INV-2"]])
+
+
+def queued_messages(url: str) -> list[dict]:
+    client = redis.Redis.from_url(url)
+    ids = client.lrange(f"{NAMESPACE}:{JOBS_QUEUE}", 0, -1)
+    bodies = client.hmget(f"{NAMESPACE}:{JOBS_QUEUE}.msgs", ids) if ids else []
+    return [json.loads(body) for body in bodies]
+
+
+def test_create_keeps_a_private_copy_with_its_sha256(service, workbook, store):
+    job = service.create(workbook, profile="invoices", user="ana", name="Q1 invoices")
+    copy = Path(job.workbook_path)
+    assert copy.is_relative_to(store.data_dir)
+    assert copy.read_bytes() == workbook.read_bytes()
+    assert job.workbook_sha256 == hashlib.sha256(workbook.read_bytes()).hexdigest()
+    workbook.unlink()
+    assert copy.exists()
+    assert job.status is S.PENDING
+    assert (job.user, job.name, job.source) == ("ana", "Q1 invoices", "cli")
+    assert job.config["cabinet"] == "Invoices"
+    assert job.config["columns"] == {"Invoice number": "INVOICE_NO"}
+    assert Path(job.output_dir).is_relative_to(store.jobs.output_root)
+
+
+def test_create_without_start_sends_nothing(service, workbook, redis_url):
+    service.create(workbook, profile="invoices")
+    assert queued_messages(redis_url) == []
+
+
+def test_start_puts_a_run_job_message_in_redis(service, workbook, redis_url):
+    job = service.create(workbook, profile="invoices", start=True)
+    [message] = queued_messages(redis_url)
+    assert message["actor_name"] == RUN_JOB
+    assert message["args"] == [job.id]
+    assert get_job(job.id).wait_reason == "waiting for a worker"
+    assert get_job(job.id).queued_at is not None
+
+
+def test_job_options_lie_over_the_profile(service, workbook):
+    job = service.create(workbook, profile="invoices", config={"format": "zip"})
+    assert job.config["format"] == "zip"
+    assert job.config["cabinet"] == "Invoices"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("old.xls", "Excel 97–2003 format"), ("notes.txt", "not an Excel workbook"),
+     ("missing.xlsx", "does not exist")],
+)
+def test_unusable_workbooks_are_refused_in_one_sentence(service, tmp_path, name, expected):
+    if name != "missing.xlsx":
+        (tmp_path / name).write_bytes(b"x")
+    with pytest.raises(WorkbookError, match=expected):
+        service.create(tmp_path / name, profile="invoices")
+    assert Job.select().count() == 0
+
+
+def test_unknown_profile_is_named(service, workbook):
+    with pytest.raises(ProfileError, match="Profile 'nope' not found.*invoices"):
+        service.create(workbook, profile="nope")
+
+
+def test_unreachable_redis_keeps_the_job_and_says_how_to_queue_it(tmp_path, workbook):
+    from tests.conftest import make_settings
+    from tests.redis_server import free_port
+
+    from exmado_tui.db import open_database
+
+    settings = make_settings(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    open_database(settings.database_url)
+    with pytest.raises(QueueUnavailableError, match="saved but not queued.*exmado jobs start"):
+        JobService(settings).create(workbook, profile="invoices", start=True)
+    assert Job.select().count() == 1
+
+
+def test_pause_of_a_running_job_is_a_request(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    transition(job.id, S.VALIDATING)
+    transition(job.id, S.RUNNING)
+    assert service.pause(job.id).control == "pause"
+    assert get_job(job.id).status is S.RUNNING
+
+
+def test_pause_of_a_pending_job_is_refused(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    with pytest.raises(TransitionError, match="is PENDING; only a running job can be paused"):
+        service.pause(job.id)
+
+
+def test_cancel_of_a_pending_job_is_immediate(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    assert service.cancel(job.id).status is S.CANCELLED
+
+
+def test_cancel_of_a_running_job_asks_the_worker(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    transition(job.id, S.VALIDATING)
+    cancelled = service.cancel(job.id)
+    assert (cancelled.status, cancelled.control) == (S.VALIDATING, "cancel")
+
+
+def test_resume_moves_paused_to_running_and_queues_it(service, workbook, redis_url):
+    job = service.create(workbook, profile="invoices")
+    for status in (S.VALIDATING, S.RUNNING, S.PAUSED):
+        transition(job.id, status)
+    resumed = service.resume(job.id)
+    assert resumed.status is S.RUNNING
+    assert [m["args"] for m in queued_messages(redis_url)] == [[job.id]]
+
+
+def test_retry_reruns_only_rows_that_did_not_succeed(service, workbook, redis_url):
+    job = service.create(workbook, profile="invoices")
+    statuses = ["done", "not_found", "failed", "ambiguous", "skipped", "pending"]
+    for number, status in enumerate(statuses, start=2):
+        JobRow.create(job=job.id, row_number=number, values={}, status=status, error="x")
+    for status in (S.VALIDATING, S.RUNNING, S.COMPLETED_WITH_ERRORS):
+        transition(job.id, status)
+    retried = service.retry(job.id)
+    assert retried.status is S.PENDING
+    assert retried.finished_at is None
+    rows = {r.row_number: r.status for r in JobRow.select()}
+    assert rows == {2: "done", 3: "pending", 4: "pending", 5: "pending", 6: "skipped",
+                    7: "pending"}
+    assert len(queued_messages(redis_url)) == 1
+
+
+def test_retry_of_a_completed_job_is_refused(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    for status in (S.VALIDATING, S.RUNNING, S.COMPLETED):
+        transition(job.id, status)
+    with pytest.raises(TransitionError, match="is COMPLETED"):
+        service.retry(job.id)
+
+
+def test_fail_records_the_operator_reason(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    transition(job.id, S.VALIDATING)
+    transition(job.id, S.RUNNING)
+    failed = service.fail(job.id, "host burned down")
+    assert failed.status is S.FAILED
+    assert "host burned down" in failed.last_error
+    assert JobEvent.select().where(JobEvent.level == "error").count() == 1
+
+
+def test_delete_removes_the_job_and_its_copy_but_keeps_files(service, workbook, tmp_path):
+    job = service.create(workbook, profile="invoices", output=tmp_path / "result")
+    (tmp_path / "result").mkdir()
+    (tmp_path / "result" / "a.pdf").write_bytes(b"%PDF")
+    JobRow.create(job=job.id, row_number=2, values={})
+    service.delete(job.id)
+    assert Job.select().count() == 0
+    assert JobRow.select().count() == 0
+    assert not Path(job.workbook_path).exists()
+    assert (tmp_path / "result" / "a.pdf").exists()
+
+
+def test_delete_with_files_removes_the_output(service, workbook, tmp_path):
+    job = service.create(workbook, profile="invoices", output=tmp_path / "result")
+    (tmp_path / "result").mkdir()
+    service.delete(job.id, keep_files=False)
+    assert not (tmp_path / "result").exists()
+
+
+def test_delete_of_a_running_job_is_refused(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    transition(job.id, S.VALIDATING)
+    with pytest.raises(TransitionError, match="cancel it before deleting"):
+        service.delete(job.id)
+
+
+def test_short_ids_resolve_and_ambiguity_is_reported(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    assert resolve_job_id(job.id[:6].upper()) == job.id
+    for digit in "01":
+        Job.create(id="abcd" + digit * 28, name="twin", status="PENDING", config={},
+                   workbook_name="w.xlsx", workbook_path="/w", workbook_sha256="0" * 64,
+                   output_dir="/o")
+    assert resolve_job_id("abcd" + "1" * 28) == "abcd" + "1" * 28
+    with pytest.raises(JobNotFoundError, match="ambiguous"):
+        resolve_job_id("abcd")
+    with pytest.raises(JobNotFoundError, match="No job"):
+        resolve_job_id("zzzzzz")
+
+
+def test_wait_returns_at_the_end_and_times_out_otherwise(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    with pytest.raises(TimeoutError, match="still PENDING after 0.2 s"):
+        service.wait(job.id, timeout=0.2, poll_s=0.05)
+    service.cancel(job.id)
+    assert service.wait(job.id, timeout=1).status is S.CANCELLED

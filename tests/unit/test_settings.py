@@ -1,0 +1,146 @@
+"""Settings: layers, environment names, secrets and one-sentence errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from exmado_tui.errors import SettingsError
+from exmado_tui.settings import DEFAULTS_FILE, Secret, load_settings, mask_url, masked
+
+
+def test_defaults_file_documents_every_key():
+    settings = load_settings(environ={})
+    assert settings.timezone == "America/Tegucigalpa"
+    assert settings.broker.url == "redis://127.0.0.1:6379/0"
+    assert settings.jobs.max_concurrent_jobs == 3
+    assert settings.jobs.job_timeout_s == 7200
+    assert settings.docuware.auth == "auto"
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_url.endswith("exmado.db")
+    assert settings.profiles_dir == DEFAULTS_FILE.parent / "profiles"
+    text = DEFAULTS_FILE.read_text()
+    for key in ("data_dir", "max_concurrent_jobs", "row_concurrency", "stable_s", "verify_tls"):
+        line = next(i for i, ln in enumerate(text.splitlines()) if ln.startswith(key))
+        assert text.splitlines()[line - 1].startswith("#"), f"{key} has no comment above it"
+
+
+def test_host_file_overrides_defaults_and_environment_overrides_both(tmp_path: Path):
+    host = tmp_path / "host.toml"
+    host.write_text('[jobs]\nmax_concurrent_jobs = 5\nrow_concurrency = 4\n'
+                    '[docuware]\nurl = "https://dw.example.com/"\n')
+    settings = load_settings(host, environ={"MAX_CONCURRENT_JOBS": "7"})
+    assert settings.jobs.max_concurrent_jobs == 7
+    assert settings.jobs.row_concurrency == 4
+    assert settings.docuware.url == "https://dw.example.com"
+    assert str(host) in settings.sources
+
+
+def test_exmado_config_variable_names_the_host_file(tmp_path: Path):
+    host = tmp_path / "host.toml"
+    host.write_text('timezone = "Europe/Berlin"\n')
+    assert load_settings(environ={"EXMADO_CONFIG": str(host)}).timezone == "Europe/Berlin"
+
+
+def test_relative_paths_are_taken_from_the_file_that_sets_them(tmp_path: Path):
+    host = tmp_path / "host.toml"
+    host.write_text('data_dir = "state"\n[jobs]\noutput_root = "out"\n')
+    settings = load_settings(host, environ={})
+    assert settings.data_dir == tmp_path / "state"
+    assert settings.jobs.output_root == tmp_path / "out"
+
+
+def test_old_system_redis_variables_build_the_broker_url():
+    env = {"REDIS_HOST": "queue.local", "REDIS_PORT": "6380", "REDIS_DB": "2"}
+    assert load_settings(environ=env).broker.url == "redis://queue.local:6380/2"
+    env["REDIS_URL"] = "redis://other:1/0"
+    assert load_settings(environ=env).broker.url == "redis://other:1/0"
+
+
+def test_old_system_names_for_limits_and_docuware():
+    env = {"JOB_TIMEOUT": "60", "DOCUWARE_URL": "https://x.docuware.cloud",
+           "DOCUWARE_USERNAME": "ana", "DOCUWARE_ORGANIZATION": "Peters",
+           "EXMADO_DB_URL": "postgresql://exmado@db/exmado"}
+    settings = load_settings(environ=env)
+    assert settings.jobs.job_timeout_s == 60
+    assert settings.docuware.username == "ana"
+    assert settings.docuware.organization == "Peters"
+    assert settings.database_url == "postgresql://exmado@db/exmado"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[jobs]\nmax_concurrent_jobs = 0\n", "[jobs] max_concurrent_jobs in"),
+        ('[jobs]\nrow_concurrency = "many"\n', "must be a whole number"),
+        ('[docuware]\nauth = "kerberos"\n', "must be one of auto, oauth, cookie"),
+        ('[docuware]\nurl = "dw.local"\n', "must be an http(s) URL"),
+        ('[broker]\nurl = "amqp://x"\n', "must be a redis:// URL"),
+        ('timezone = "Mars/Olympus"\n', "not a known time zone"),
+        ("[docuware]\nverify_tls = 3\n", "must be true or false"),
+        ("[jobs\n", "is not valid TOML"),
+    ],
+)
+def test_a_wrong_setting_is_one_sentence_naming_key_and_file(tmp_path, content, expected):
+    host = tmp_path / "host.toml"
+    host.write_text(content)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(host, environ={})
+    message = str(caught.value)
+    assert expected in message
+    assert str(host) in message
+    assert "\n" not in message
+
+
+def test_a_wrong_environment_value_names_the_variable():
+    with pytest.raises(SettingsError, match=r"from environment MAX_CONCURRENT_JOBS"):
+        load_settings(environ={"MAX_CONCURRENT_JOBS": "-2"})
+
+
+def test_missing_host_file_is_reported(tmp_path: Path):
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_a_password_in_a_config_file_is_refused(tmp_path: Path):
+    host = tmp_path / "host.toml"
+    host.write_text('[docuware]\npassword = "hunter2"\n')
+    with pytest.raises(SettingsError, match="must not hold a password; set DOCUWARE_PASSWORD"):
+        load_settings(host, environ={})
+
+
+def test_passwords_come_from_environment_or_an_owner_only_file(tmp_path: Path):
+    secret_file = tmp_path / "dw.pass"
+    secret_file.write_text("s3cret\n")
+    os.chmod(secret_file, 0o600)
+    host = tmp_path / "host.toml"
+    host.write_text(f'[docuware]\npassword_file = "{secret_file}"\n')
+    assert load_settings(host, environ={}).docuware.password.reveal() == "s3cret"
+    env = {"DOCUWARE_PASSWORD": "fromenv", "REDIS_PASSWORD": "r3d"}
+    settings = load_settings(host, environ=env)
+    assert settings.docuware.password.reveal() == "fromenv"
+    assert settings.broker.password.reveal() == "r3d"
+
+
+def test_a_password_file_others_can_read_is_refused(tmp_path: Path):
+    secret_file = tmp_path / "dw.pass"
+    secret_file.write_text("s3cret")
+    os.chmod(secret_file, 0o644)
+    host = tmp_path / "host.toml"
+    host.write_text(f'[docuware]\npassword_file = "{secret_file}"\n')
+    with pytest.raises(SettingsError, match="chmod 600"):
+        load_settings(host, environ={})
+
+
+def test_secrets_never_show_themselves():
+    settings = load_settings(environ={"DOCUWARE_PASSWORD": "hunter2",
+                                      "REDIS_URL": "redis://:pw123@host:6379/0"})
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(Secret("hunter2"))
+    shown = str(masked(settings))
+    assert "hunter2" not in shown
+    assert "pw123" not in shown
+    assert masked(settings)["docuware"]["password"] == "***"
+    assert mask_url("redis://:pw123@host:6379/0") == "redis://:***@host:6379/0"
