@@ -1,0 +1,186 @@
+"""Users, OAuth access/refresh tokens and legacy cookie sessions, all in memory."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from exmado_tui.sandbox.config import Faults
+
+PLATFORM_CLIENT_ID = "docuware.platform.net.client"
+PLATFORM_SCOPE = "docuware.platform"
+AUTH_COOKIE = ".DWPLATFORMAUTH"
+BROWSER_COOKIE = "DWPLATFORMBROWSERID"
+
+
+class GrantError(Exception):
+    """A token request the Identity Service refuses (HTTP 400, OAuth error JSON)."""
+
+    def __init__(self, error: str, description: str):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a token or session was issued for."""
+
+    user: str
+    expires_at: float
+    epoch: int
+    family: str = ""
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """A successful token response."""
+
+    access_token: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """The body of the token endpoint's 200 answer."""
+        body: dict[str, object] = {"access_token": self.access_token, "expires_in": self.expires_in,
+                                   "token_type": "Bearer", "scope": self.scope}
+        if self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        return body
+
+
+class AuthStore:
+    """Checks credentials and issues/validates tokens and cookie sessions."""
+
+    def __init__(self, users: dict[str, str], faults: Faults, issuer: str = "sandbox"):
+        self.users = dict(users)
+        self.faults = faults
+        self.issuer = issuer
+        self._secret = secrets.token_bytes(32)
+        self._lock = threading.Lock()
+        self._access: dict[str, Grant] = {}
+        self._refresh: dict[str, Grant] = {}
+        self._used_refresh: dict[str, str] = {}
+        self._revoked_families: set[str] = set()
+        self._sessions: dict[str, Grant] = {}
+
+    def check_password(self, user: str, password: str) -> bool:
+        """Whether the name/password pair is one of the configured users."""
+        expected = self.users.get(user)
+        return expected is not None and hmac.compare_digest(expected, password)
+
+    # ---- OAuth ----------------------------------------------------------------------------
+
+    def token_request(self, form: dict[str, str]) -> TokenSet:
+        """Handle a POST to connect/token; raises GrantError for any refusal."""
+        grant_type = form.get("grant_type", "")
+        if grant_type == "password":
+            return self._password_grant(form)
+        if grant_type == "client_credentials":
+            return self._client_credentials(form)
+        if grant_type == "refresh_token":
+            return self._refresh_grant(form)
+        raise GrantError("unsupported_grant_type", f"Grant type '{grant_type}' is not supported.")
+
+    def _password_grant(self, form: dict[str, str]) -> TokenSet:
+        if form.get("client_id") != PLATFORM_CLIENT_ID:
+            raise GrantError("invalid_client", f"Unknown client '{form.get('client_id', '')}'.")
+        scopes = _scopes(form)
+        user = form.get("username", "")
+        if not self.check_password(user, form.get("password", "")):
+            raise GrantError("invalid_grant", "invalid_username_or_password")
+        return self._issue(user, scopes, with_refresh="offline_access" in scopes)
+
+    def _client_credentials(self, form: dict[str, str]) -> TokenSet:
+        """Sandbox convention: client_id is a user name and client_secret its password."""
+        client = form.get("client_id", "")
+        if not self.check_password(client, form.get("client_secret", "")):
+            raise GrantError("invalid_client", "Client authentication failed.")
+        return self._issue(client, _scopes(form), with_refresh=False)
+
+    def _refresh_grant(self, form: dict[str, str]) -> TokenSet:
+        token = form.get("refresh_token", "")
+        with self._lock:
+            grant = self._refresh.pop(token, None)
+            if grant is None:
+                family = self._used_refresh.get(token)
+                if family:  # reuse of a rotated token revokes the whole family
+                    self._revoked_families.add(family)
+                raise GrantError("invalid_grant", "The refresh token is invalid or was used.")
+            self._used_refresh[token] = grant.family
+        if not self._valid(grant) or grant.family in self._revoked_families:
+            raise GrantError("invalid_grant", "The refresh token has expired or was revoked.")
+        scopes = [PLATFORM_SCOPE, "offline_access"]
+        return self._issue(grant.user, scopes, with_refresh=True, family=grant.family)
+
+    def _issue(self, user: str, scopes: list[str], with_refresh: bool,
+               family: str = "") -> TokenSet:
+        ttl = self.faults.token_ttl
+        now = time.time()
+        family = family or secrets.token_hex(8)
+        grant = Grant(user, now + ttl, self.faults.token_epoch, family)
+        access = self._jwt(user, now, ttl, " ".join(scopes))
+        refresh = secrets.token_urlsafe(32) if with_refresh else None
+        with self._lock:
+            self._access[access] = grant
+            if refresh:
+                self._refresh[refresh] = Grant(user, now + 30 * 86400, grant.epoch, family)
+        return TokenSet(access, max(1, round(ttl)), " ".join(scopes), refresh)
+
+    def _jwt(self, user: str, now: float, ttl: float, scope: str) -> str:
+        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        claims = {"iss": self.issuer, "sub": user, "name": user, "iat": int(now),
+                  "nbf": int(now), "exp": int(now + ttl), "scope": scope,
+                  "client_id": PLATFORM_CLIENT_ID, "jti": secrets.token_hex(8)}
+        payload = _b64(json.dumps(claims).encode())
+        signature = hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        return f"{header}.{payload}.{_b64(signature)}"
+
+    def bearer_user(self, token: str) -> str | None:
+        """The user of a valid access token, else None (unknown, expired or revoked)."""
+        grant = self._access.get(token)
+        if grant is None or not self._valid(grant):
+            return None
+        return grant.user if grant.family not in self._revoked_families else None
+
+    # ---- cookie sessions --------------------------------------------------------------------
+
+    def logon(self, user: str, password: str) -> str | None:
+        """A new session id for valid credentials, else None."""
+        if not self.check_password(user, password):
+            return None
+        session = secrets.token_hex(48).upper()
+        with self._lock:
+            self._sessions[session] = Grant(user, float("inf"), self.faults.token_epoch)
+        return session
+
+    def session_user(self, session: str) -> str | None:
+        """The user of a live session cookie, else None."""
+        grant = self._sessions.get(session)
+        return grant.user if grant is not None and self._valid(grant) else None
+
+    def logoff(self, session: str) -> bool:
+        """End a session; True if it existed."""
+        with self._lock:
+            return self._sessions.pop(session, None) is not None
+
+    def _valid(self, grant: Grant) -> bool:
+        return grant.epoch == self.faults.token_epoch and time.time() < grant.expires_at
+
+
+def _scopes(form: dict[str, str]) -> list[str]:
+    scopes = form.get("scope", "").split()
+    if PLATFORM_SCOPE not in scopes:
+        raise GrantError("invalid_scope", f"The scope must include '{PLATFORM_SCOPE}'.")
+    return scopes
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")

@@ -1,0 +1,140 @@
+"""Sandbox settings: the frozen start-up configuration and the faults that can change at runtime."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+AUTH_MODES = ("oauth", "cookie", "both", "oauth-only-410")
+DEFAULT_USERS = (("demo", "demo"),)
+PLATFORM_VERSIONS = {
+    "oauth": "7.11.0.0",
+    "oauth-only-410": "7.11.0.0",
+    "both": "7.10.0.0",
+    "cookie": "7.4.0.0",
+}
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything fixed when the sandbox starts; faults are the mutable part."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    seed: int = 42
+    documents: int = 20000
+    personnel: int | None = None
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    throttle_rps: float = 0.0
+    token_ttl: float = 3600.0
+    auth: str = "both"
+    users: tuple[tuple[str, str], ...] = DEFAULT_USERS
+    organization: str = "Sandbox Trading GmbH"
+
+    def __post_init__(self) -> None:
+        if self.auth not in AUTH_MODES:
+            raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
+        if self.documents < 1:
+            raise ValueError(f"documents must be at least 1, not {self.documents}")
+        if not self.users:
+            raise ValueError("at least one user is needed")
+        Faults(self.latency_ms, self.error_rate, self.throttle_rps, self.token_ttl)
+
+    @property
+    def personnel_documents(self) -> int:
+        """How many Personnel documents to generate (a tenth of the invoices unless set)."""
+        return self.personnel if self.personnel is not None else max(1, self.documents // 10)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Whether the Identity Service endpoints answer."""
+        return self.auth != "cookie"
+
+    @property
+    def cookie_enabled(self) -> bool:
+        """Whether Account/Logon issues session cookies."""
+        return self.auth in ("cookie", "both")
+
+    @property
+    def version(self) -> str:
+        """The Platform version the service description reports for this auth mode."""
+        return PLATFORM_VERSIONS[self.auth]
+
+
+def parse_user(text: str) -> tuple[str, str]:
+    """Split a NAME:PASS command-line value into a (name, password) pair."""
+    name, sep, password = text.partition(":")
+    if not sep or not name:
+        raise ValueError(f"expected NAME:PASS, got {text!r}")
+    return name, password
+
+
+_FAULT_FIELDS = ("latency_ms", "error_rate", "throttle_rps", "token_ttl")
+
+
+@dataclass
+class Faults:
+    """Runtime-switchable faults; thread-safe, shared by every request handler."""
+
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    throttle_rps: float = 0.0
+    token_ttl: float = 3600.0
+    token_epoch: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _validate(self.latency_ms, self.error_rate, self.throttle_rps, self.token_ttl)
+
+    def update(self, **changes: Any) -> dict[str, Any]:
+        """Change any of latency_ms, error_rate, throttle_rps, token_ttl; expire_tokens=True too."""
+        expire = bool(changes.pop("expire_tokens", False))
+        unknown = set(changes) - set(_FAULT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        with self._lock:
+            merged = {name: float(changes.get(name, getattr(self, name))) for name in _FAULT_FIELDS}
+            _validate(**merged)
+            for name, value in merged.items():
+                setattr(self, name, value)
+            if expire:
+                self.token_epoch += 1
+        return self.snapshot()
+
+    def expire_tokens(self) -> None:
+        """Invalidate every access token, refresh token and cookie session issued so far."""
+        with self._lock:
+            self.token_epoch += 1
+
+    def reset(self, config: SandboxConfig) -> None:
+        """Go back to the faults the sandbox was started with (tokens stay valid)."""
+        self.update(
+            latency_ms=config.latency_ms,
+            error_rate=config.error_rate,
+            throttle_rps=config.throttle_rps,
+            token_ttl=config.token_ttl,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current settings as plain JSON-ready data."""
+        data: dict[str, Any] = {name: getattr(self, name) for name in _FAULT_FIELDS}
+        data["token_epoch"] = self.token_epoch
+        return data
+
+    @classmethod
+    def from_config(cls, config: SandboxConfig) -> Faults:
+        """The faults a sandbox starts with."""
+        return cls(config.latency_ms, config.error_rate, config.throttle_rps, config.token_ttl)
+
+
+def _validate(latency_ms: float, error_rate: float, throttle_rps: float, token_ttl: float) -> None:
+    if latency_ms < 0:
+        raise ValueError(f"latency_ms must be >= 0, not {latency_ms}")
+    if not 0.0 <= error_rate <= 1.0:
+        raise ValueError(f"error_rate must be between 0 and 1, not {error_rate}")
+    if throttle_rps < 0:
+        raise ValueError(f"throttle_rps must be >= 0 (0 = off), not {throttle_rps}")
+    if token_ttl <= 0:
+        raise ValueError(f"token_ttl must be > 0 seconds, not {token_ttl}")

@@ -1,0 +1,192 @@
+"""Fixed shape of the sandbox archive: organization, cabinets, basket, fields and dialogs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ORG_ID = "1"
+ORG_GUID = "5e1d0c2a-7b3f-4c11-9a6e-0d4c2b8f1a01"
+INVOICES_ID = "41537414-0df0-4d08-adb5-fa40564b80f9"
+PERSONNEL_ID = "7c2e9b10-3a4d-4f5e-8b6c-1d2e3f4a5b6c"
+BASKET_ID = "b_64483ab5-61e2-4ab5-9a5b-8270c93eb50f"
+CUSTOM_DIALOG_ID = "00000000-0000-0000-0000-000000000000"
+
+# DWFieldType (cabinet/dialog) -> ItemElementName (value encoding)
+ELEMENT_OF = {
+    "Text": "String",
+    "Memo": "Memo",
+    "Numeric": "Int",
+    "Decimal": "Decimal",
+    "Date": "Date",
+    "DateTime": "DateTime",
+    "Keyword": "Keywords",
+}
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One index field of a cabinet."""
+
+    name: str
+    label: str
+    dw_type: str
+    length: int = 0
+    precision: int = 0
+    system: bool = False
+
+    @property
+    def element(self) -> str:
+        """The ItemElementName used for values of this field."""
+        return ELEMENT_OF[self.dw_type]
+
+
+@dataclass(frozen=True)
+class DialogDef:
+    """A dialog of a cabinet; search dialogs list the fields they offer and show."""
+
+    id: str
+    name: str
+    type: str
+    fields: tuple[str, ...]
+    is_default: bool = False
+    is_for_mobile: bool = False
+
+
+@dataclass(frozen=True)
+class CabinetDef:
+    """A file cabinet: id, name, colour, user fields and dialogs."""
+
+    id: str
+    name: str
+    color: str
+    fields: tuple[FieldDef, ...]
+    dialogs: tuple[DialogDef, ...]
+    default_sort: tuple[str, str]
+
+    def field(self, name: str) -> FieldDef | None:
+        """The field (user or system) with this DB name, case-insensitively."""
+        return _FIELD_INDEX[self.id].get(name.upper())
+
+    @property
+    def all_fields(self) -> tuple[FieldDef, ...]:
+        """User fields followed by the system fields."""
+        return self.fields + SYSTEM_FIELDS
+
+    def dialog(self, dialog_id: str) -> DialogDef | None:
+        """The dialog with this id (case-insensitive), if the cabinet has it."""
+        return next((d for d in self.dialogs if d.id.lower() == dialog_id.lower()), None)
+
+
+SYSTEM_FIELDS = (
+    FieldDef("DWDOCID", "Doc ID", "Numeric", system=True),
+    FieldDef("DWSTOREDATETIME", "Stored on", "DateTime", system=True),
+    FieldDef("DWSTOREUSER", "Stored by", "Text", 50, system=True),
+    FieldDef("DWMODDATETIME", "Modified on", "DateTime", system=True),
+    FieldDef("DWEXTENSION", "File extension", "Text", 10, system=True),
+    FieldDef("DWSECTIONCOUNT", "Section count", "Numeric", system=True),
+    FieldDef("DWDOCSIZE", "Document size", "Numeric", system=True),
+)
+
+INVOICE_FIELDS = (
+    FieldDef("INVOICE_NO", "Invoice no.", "Text", 30),
+    FieldDef("SUPPLIER", "Supplier", "Text", 80),
+    FieldDef("DOC_DATE", "Document date", "Date"),
+    FieldDef("AMOUNT", "Amount", "Decimal", precision=2),
+    FieldDef("STATUS", "Status", "Text", 20),
+    FieldDef("NOTES", "Notes", "Memo", 8000),
+    FieldDef("TAGS", "Tags", "Keyword", 40),
+)
+
+PERSONNEL_FIELDS = (
+    FieldDef("EMPLOYEE_NO", "Employee no.", "Text", 10),
+    FieldDef("NAME", "Name", "Text", 80),
+    FieldDef("DEPARTMENT", "Department", "Text", 40),
+    FieldDef("DOC_TYPE", "Document type", "Text", 40),
+    FieldDef("DOC_DATE", "Document date", "Date"),
+)
+
+INVOICES = CabinetDef(
+    id=INVOICES_ID,
+    name="Invoices",
+    color="Yellow",
+    fields=INVOICE_FIELDS,
+    dialogs=(
+        DialogDef(
+            "76301253-0b28-469d-9388-4e8eef51193a",
+            "Invoice search",
+            "Search",
+            ("INVOICE_NO", "SUPPLIER", "DOC_DATE", "AMOUNT", "STATUS", "TAGS"),
+            True,
+        ),
+        DialogDef(
+            "a0d6c1e2-5f43-4b8e-9c27-3e1f0b2d4c55",
+            "Supplier search",
+            "Search",
+            ("SUPPLIER", "DOC_DATE"),
+        ),
+        DialogDef(
+            "m_76301253-0b28-469d-9388-4e8eef51193a",
+            "Invoice search (mobile)",
+            "Search",
+            ("INVOICE_NO",),
+            is_for_mobile=True,
+        ),
+        DialogDef(
+            CUSTOM_DIALOG_ID, "Custom search", "Search", tuple(f.name for f in INVOICE_FIELDS)
+        ),
+        DialogDef(
+            "5c8c5139-9bb7-417e-864f-967a861fac21",
+            "Invoice store",
+            "Store",
+            tuple(f.name for f in INVOICE_FIELDS),
+        ),
+        DialogDef(
+            "e4b7a0c3-2d19-4f6a-8e05-7b3c9d1f2a60",
+            "Invoice list",
+            "ResultList",
+            ("INVOICE_NO", "SUPPLIER", "DOC_DATE", "AMOUNT", "STATUS"),
+        ),
+    ),
+    default_sort=("DWDOCID", "Asc"),
+)
+
+PERSONNEL = CabinetDef(
+    id=PERSONNEL_ID,
+    name="Personnel",
+    color="Blue",
+    fields=PERSONNEL_FIELDS,
+    dialogs=(
+        DialogDef(
+            "3f9a2c7e-6b1d-4e08-a5c3-9d7e2f1b0a44",
+            "Personnel search",
+            "Search",
+            ("EMPLOYEE_NO", "NAME", "DEPARTMENT", "DOC_TYPE"),
+            True,
+        ),
+        DialogDef(
+            CUSTOM_DIALOG_ID, "Custom search", "Search", tuple(f.name for f in PERSONNEL_FIELDS)
+        ),
+        DialogDef(
+            "8e1c4b2a-0f7d-4a39-b6e5-2c9d8a7f3e11",
+            "Personnel list",
+            "ResultList",
+            ("EMPLOYEE_NO", "NAME", "DEPARTMENT", "DOC_TYPE", "DOC_DATE"),
+        ),
+    ),
+    default_sort=("DWDOCID", "Asc"),
+)
+
+CABINETS = (INVOICES, PERSONNEL)
+
+_FIELD_INDEX = {c.id: {f.name: f for f in c.all_fields} for c in CABINETS}
+
+
+def cabinet(cabinet_id: str) -> CabinetDef | None:
+    """The cabinet with this id (case-insensitive), if any."""
+    return next((c for c in CABINETS if c.id.lower() == cabinet_id.lower()), None)
+
+
+def result_fields(cab: CabinetDef) -> tuple[str, ...]:
+    """The fields a result list shows: those of the cabinet's ResultList dialog."""
+    lists = [d for d in cab.dialogs if d.type == "ResultList"]
+    return lists[0].fields if lists else tuple(f.name for f in cab.fields)

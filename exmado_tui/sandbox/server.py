@@ -1,0 +1,222 @@
+"""The sandbox HTTP server: ThreadingHTTPServer, HTTP/1.1 keep-alive, start/stop, running().
+
+One daemon thread per connection; the injected latency is a sleep in that thread, so it never
+blocks other requests. Loopback only unless another host is configured.
+
+Measured with tests/benchmarks/bench_sandbox.py (20,000 invoices, httpx, loopback, one
+process; figures from the run recorded in the commit that last changed them):
+
+    see BENCHMARK below
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from exmado_tui.sandbox import routes
+from exmado_tui.sandbox.config import Faults, SandboxConfig
+from exmado_tui.sandbox.data import Catalogue
+from exmado_tui.sandbox.state import State
+from exmado_tui.sandbox.stats import Stats
+from exmado_tui.sandbox.wire import Request, Response
+
+log = logging.getLogger(__name__)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Turns HTTP/1.1 requests into Request values and writes Responses back."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "DocuWareSandbox/1.0"
+    disable_nagle_algorithm = True
+    timeout = 120
+    server: _HTTPServer
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET  # noqa: N815
+
+    def _serve(self) -> None:
+        request = self._request()
+        if request is None:
+            return
+        self._write(routes.handle(self.server.state, request), self.command == "HEAD")
+
+    def _request(self) -> Request | None:
+        try:
+            body = self._body()
+        except ValueError:
+            self.send_error(400, "Bad request body")
+            return None
+        url = urlsplit(self.path)
+        query = {k.lower(): v for k, v in parse_qsl(url.query, keep_blank_values=True)}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        method = "GET" if self.command == "HEAD" else self.command
+        return Request(method, url.path, query, headers, body, self.path, self.client_address[0])
+
+    def _body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._chunked_body()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _chunked_body(self) -> bytes:
+        parts = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline().strip():
+                    pass
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _write(self, response: Response, head_only: bool) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if not head_only:
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer that knows its sandbox state and can close open connections."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], state: State):
+        self.state = state
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Cut every keep-alive connection, so a stopped sandbox really stops answering."""
+        with self._open_lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class SandboxServer:
+    """A DocuWare-compatible server: start() in a background thread, stop() to end it."""
+
+    def __init__(self, config: SandboxConfig | None = None):
+        self.config = config or SandboxConfig()
+        self.state = State.build(self.config)
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def faults(self) -> Faults:
+        """Runtime-switchable faults (latency_ms, error_rate, throttle_rps, token_ttl, …)."""
+        return self.state.faults
+
+    @property
+    def stats(self) -> Stats:
+        """Request counters (per endpoint, status, downloaded document)."""
+        return self.state.stats
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The seeded data this server serves."""
+        return self.state.catalogue
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        if self._httpd is None:
+            raise RuntimeError("the sandbox is not running")
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:8765 (the Platform is below /DocuWare/Platform)."""
+        host = self.config.host
+        shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
+        return f"http://{f'[{shown}]' if ':' in shown else shown}:{self.port}"
+
+    @property
+    def platform_url(self) -> str:
+        """The Platform base, url + /DocuWare/Platform."""
+        return self.url + "/DocuWare/Platform"
+
+    def start(self) -> str:
+        """Bind, serve in a daemon thread and return the base URL."""
+        if self._httpd is not None:
+            return self.url
+        self._httpd = _HTTPServer((self.config.host, self.config.port), self.state)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={
+            "poll_interval": 0.05}, name=f"sandbox:{self.port}", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until stop() or KeyboardInterrupt."""
+        self.start()
+        assert self._thread is not None
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop accepting, cut open connections and release the port."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running(config: SandboxConfig | None = None, **overrides: Any) -> Iterator[SandboxServer]:
+    """A started sandbox for the duration of a with-block (port 0 by default)."""
+    base = config or SandboxConfig(port=0)
+    if overrides:
+        import dataclasses
+        base = dataclasses.replace(base, **overrides)
+    server = SandboxServer(base)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
