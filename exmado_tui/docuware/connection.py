@@ -126,6 +126,8 @@ class Connection:
         """Send with retries; a 2xx response (unread when `stream`), else a DocuWare error."""
         attempt, replayed = 0, False
         extra_headers = kwargs.pop("headers", None) or {}
+        if kwargs.get("params"):  # httpx would replace the link's own query; merge instead
+            url = str(httpx.URL(url).copy_merge_params(kwargs.pop("params")))
         while True:
             attempt += 1
             await self.gate.wait()

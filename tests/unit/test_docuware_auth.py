@@ -1,0 +1,313 @@
+"""Sign-in: OAuth discovery and token caching, refresh, 401 replay, cookie logon, 410, auto."""
+
+import asyncio
+import logging
+from dataclasses import replace
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from exmado_tui.docuware.client import AsyncDocuWareClient
+from exmado_tui.docuware.errors import AuthenticationError
+from exmado_tui.docuware.retry import RetryPolicy
+from exmado_tui.settings import DocuWareSettings, Secret
+
+PASSWORD = "pw-Sekret-42"
+SETTINGS = DocuWareSettings(
+    url="http://dw.test", username="alice", password=Secret(PASSWORD), organization="Acme",
+    auth="oauth", max_attempts=3,
+)
+ORGS = {"Organization": [{"Id": "1", "Name": "Acme", "Links": []}]}
+
+
+class FakeAuthServer:
+    """Identity Service + Account/Logon + one protected resource (Organizations)."""
+
+    def __init__(self, *, identity=True, cookie=True, refresh=False, expires_in=3600) -> None:
+        self.identity, self.cookie = identity, cookie
+        self.refresh, self.expires_in = refresh, expires_in
+        self.tokens: set[str] = set()
+        self.cookies: set[str] = set()
+        self.forms: list[dict[str, str]] = []
+        self.logons: list[dict[str, str]] = []
+        self.logoffs = 0
+        self.reject_all = False
+        self.count = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/DocuWare/Platform/Home/IdentityServiceInfo":
+            if not self.identity:
+                return httpx.Response(404, json={"Message": "Not found"})
+            return httpx.Response(200, json={"IdentityServiceUrl": "http://id.test/tenant-1"})
+        if path == "/tenant-1/.well-known/openid-configuration":
+            return httpx.Response(200, json={"token_endpoint": "http://id.test/tenant-1/connect/token"})
+        if path == "/tenant-1/connect/token":
+            return self.token(request)
+        if path == "/DocuWare/Platform/Account/Logon":
+            return self.logon(request)
+        if path == "/DocuWare/Platform/Account/Logoff":
+            self.logoffs += 1
+            return httpx.Response(200)
+        if path == "/DocuWare/Platform/Organizations":
+            return self.protected(request)
+        return httpx.Response(404, json={"Message": f"No route {path}"})
+
+    def token(self, request):
+        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        self.forms.append(form)
+        grant = form.get("grant_type")
+        ok = (grant == "password" and form.get("password") == PASSWORD) or (
+            grant == "refresh_token" and form.get("refresh_token", "").startswith("r-")
+        )
+        if not ok:
+            return httpx.Response(400, json={"error": "invalid_grant",
+                                             "error_description": "invalid_username_or_password"})
+        self.count += 1
+        token = f"tok-{self.count}"
+        self.tokens.add(token)
+        body = {"access_token": token, "expires_in": self.expires_in, "token_type": "Bearer"}
+        if self.refresh:
+            body["refresh_token"] = f"r-{self.count}"
+        return httpx.Response(200, json=body)
+
+    def logon(self, request):
+        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        self.logons.append(form)
+        if not self.cookie:
+            return httpx.Response(410, json={"Message": "This method is no longer supported."})
+        if form.get("Password") != PASSWORD:
+            return httpx.Response(401, json={"Message": "Invalid user name or password."})
+        self.count += 1
+        value = f"c-{self.count}"
+        self.cookies.add(value)
+        return httpx.Response(
+            200, json={"Links": []},
+            headers=[("Set-Cookie", f".DWPLATFORMAUTH={value}; Path=/"),
+                     ("Set-Cookie", "dwingressplatform=lb1; Path=/")],
+        )
+
+    def protected(self, request):
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        cookie = request.headers.get("Cookie", "")
+        ok = bearer in self.tokens or any(f".DWPLATFORMAUTH={c}" in cookie for c in self.cookies)
+        if self.reject_all or not ok:
+            return httpx.Response(401, text="<html>login</html>")
+        return httpx.Response(200, json=ORGS)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def no_sleep(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+def client_for(server, clock=None, **changes) -> AsyncDocuWareClient:
+    return AsyncDocuWareClient(
+        replace(SETTINGS, **changes), transport=httpx.MockTransport(server),
+        retry=RetryPolicy(max_attempts=3, backoff_base_s=0.001),
+        clock=clock or Clock(), sleep=no_sleep,
+    )
+
+
+async def test_oauth_discovery_password_grant_and_token_caching():
+    server, clock = FakeAuthServer(), Clock()
+    async with client_for(server, clock) as client:
+        await client.organizations()
+        client._organizations = None
+        clock.now = 3000  # still > 60 s before expiry
+        await client.organizations()
+        assert client.auth_mode == "oauth"
+    assert len(server.forms) == 1
+    assert server.forms[0] == {
+        "grant_type": "password", "username": "alice", "password": PASSWORD,
+        "scope": "docuware.platform", "client_id": "docuware.platform.net.client",
+    }
+
+
+async def test_token_renewed_60_seconds_before_expiry():
+    server, clock = FakeAuthServer(), Clock()
+    async with client_for(server, clock) as client:
+        await client.organizations()
+        client._organizations = None
+        clock.now = 3541
+        await client.organizations()
+    assert len(server.forms) == 2
+
+
+async def test_refresh_token_used_and_rotated():
+    server, clock = FakeAuthServer(refresh=True), Clock()
+    async with client_for(server, clock) as client:
+        for step in range(3):
+            client._organizations = None
+            clock.now = step * 4000
+            await client.organizations()
+    assert [f["grant_type"] for f in server.forms] == ["password", "refresh_token", "refresh_token"]
+    assert server.forms[1]["refresh_token"] == "r-1"
+    assert server.forms[2]["refresh_token"] == "r-2"
+
+
+async def test_401_relogs_in_once_and_replays():
+    server = FakeAuthServer()
+    async with client_for(server) as client:
+        await client.organizations()
+        server.tokens.clear()  # server forgot the token (expired early)
+        client._organizations = None
+        assert (await client.organizations())[0].name == "Acme"
+    assert len(server.forms) == 2
+
+
+async def test_second_401_is_an_error_not_a_loop():
+    server = FakeAuthServer()
+    server.reject_all = True
+    async with client_for(server) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.organizations()
+    assert len(server.forms) == 2
+    assert "even after signing in again" in str(info.value)
+
+
+async def test_sixteen_concurrent_requests_after_expiry_trigger_one_login():
+    server, clock = FakeAuthServer(), Clock()
+    async with client_for(server, clock) as client:
+        await client.login()
+        clock.now = 4000
+        server.tokens.clear()
+
+        async def fetch():
+            return await client.conn.json("GET", "/DocuWare/Platform/Organizations")
+
+        results = await asyncio.gather(*(fetch() for _ in range(16)))
+    assert all(r == ORGS for r in results)
+    assert len(server.forms) == 2
+
+
+async def test_sixteen_concurrent_401s_trigger_one_relogin():
+    server = FakeAuthServer()
+    async with client_for(server) as client:
+        await client.login()
+        server.tokens.clear()
+        await asyncio.gather(*(
+            client.conn.json("GET", "/DocuWare/Platform/Organizations") for _ in range(16)
+        ))
+    assert len(server.forms) == 2
+
+
+async def test_bad_credentials_report_error_description():
+    server = FakeAuthServer()
+    async with client_for(server, password=Secret("wrong")) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.organizations()
+    message = str(info.value)
+    assert "invalid_username_or_password" in message and "alice" in message
+    assert "wrong" not in message
+    assert not info.value.retryable
+
+
+async def test_cookie_logon_form_jar_and_logoff():
+    server = FakeAuthServer(identity=False)
+    async with client_for(server, auth="cookie") as client:
+        await client.organizations()
+        assert client.auth_mode == "cookie"
+        assert client.conn.http.cookies.get("dwingressplatform") == "lb1"
+    assert server.logons == [{
+        "UserName": "alice", "Password": PASSWORD, "Organization": "Acme",
+        "LicenseType": "PlatformService", "RememberMe": "false",
+        "RedirectToMyselfInCaseOfError": "false",
+    }]
+    assert server.logoffs == 1
+
+
+async def test_cookie_bad_password_is_authentication_error():
+    server = FakeAuthServer(identity=False)
+    async with client_for(server, auth="cookie", password=Secret("nope")) as client:
+        with pytest.raises(AuthenticationError, match="Invalid user name or password"):
+            await client.organizations()
+
+
+async def test_auto_falls_back_to_cookie_without_identity_service():
+    server = FakeAuthServer(identity=False)
+    async with client_for(server, auth="auto") as client:
+        await client.organizations()
+        assert client.auth_mode == "cookie"
+    assert server.forms == [] and len(server.logons) == 1
+
+
+async def test_auto_prefers_oauth():
+    server = FakeAuthServer()
+    async with client_for(server, auth="auto") as client:
+        await client.organizations()
+        assert client.auth_mode == "oauth"
+    assert server.logons == []
+    assert server.logoffs == 0
+
+
+async def test_410_in_forced_cookie_mode_is_clear_error():
+    server = FakeAuthServer(cookie=False)
+    async with client_for(server, auth="cookie") as client:
+        with pytest.raises(AuthenticationError, match="no longer accepts cookie logon"):
+            await client.organizations()
+
+
+async def test_410_in_auto_mode_switches_to_oauth():
+    server = FakeAuthServer(identity=False, cookie=False)
+
+    def handler(request):
+        # IdentityServiceInfo missing, but the default Identity path works (7.11 on-prem)
+        path = request.url.path
+        if path == "/DocuWare/Identity/.well-known/openid-configuration":
+            return httpx.Response(200, json={"token_endpoint": "http://id.test/tenant-1/connect/token"})
+        return server(request)
+
+    async with client_for(handler, auth="auto") as client:
+        await client.organizations()
+        assert client.auth_mode == "oauth"
+    assert len(server.logons) == 1 and len(server.forms) == 1
+
+
+async def test_oauth_forced_without_identity_service_is_clear_error():
+    server = FakeAuthServer(identity=False)
+    async with client_for(server, auth="oauth") as client:
+        with pytest.raises(AuthenticationError, match="no DocuWare Identity Service"):
+            await client.organizations()
+
+
+async def test_logs_never_contain_password_token_or_cookie(caplog):
+    caplog.set_level(logging.DEBUG)
+    server = FakeAuthServer(identity=False)
+    async with client_for(server, auth="cookie") as client:
+        await client.organizations()
+    server2 = FakeAuthServer()
+    async with client_for(server2) as client:
+        await client.organizations()
+        server2.tokens.clear()
+        client._organizations = None
+        await client.organizations()
+    async with client_for(FakeAuthServer(), password=Secret("bad-" + PASSWORD)) as client:
+        with pytest.raises(AuthenticationError):
+            await client.organizations()
+    text = caplog.text
+    assert "/DocuWare/Platform/Organizations" in text  # logging does happen
+    for secret in (PASSWORD, "tok-1", "tok-2", "c-1", "Bearer", "DWPLATFORMAUTH"):
+        assert secret not in text
+
+
+async def test_requests_carry_user_agent_and_accept():
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        return httpx.Response(200, json={"Version": "7.11"})
+
+    async with client_for(handler) as client:
+        await client.service_description()
+    assert seen[0].headers["Accept"] == "application/json"
+    assert seen[0].headers["User-Agent"].startswith("exmado/")
+    assert "Authorization" not in seen[0].headers
