@@ -31,9 +31,16 @@ def test_several_processes_one_winner_per_job(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'race.db'}"
     open_database(url)
     for n in range(JOBS):
-        Job.create(id=f"{n:032d}", name="race", status="PENDING", config={},
-                   workbook_name="w.xlsx", workbook_path="/w", workbook_sha256="0" * 64,
-                   output_dir="/o")
+        Job.create(
+            id=f"{n:032d}",
+            name="race",
+            status="PENDING",
+            config={},
+            workbook_name="w.xlsx",
+            workbook_path="/w",
+            workbook_sha256="0" * 64,
+            output_dir="/o",
+        )
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(RACERS), ctx.Queue()
     racers = [ctx.Process(target=_race, args=(url, barrier, results, i)) for i in range(RACERS)]

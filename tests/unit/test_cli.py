@@ -49,8 +49,18 @@ def run_json(capsys, *argv: str):
 
 
 def test_create_then_list_as_json(env, workbook, capsys):
-    created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices",
-                       "--user", "ana", "--name", "March")
+    created = run_json(
+        capsys,
+        "jobs",
+        "create",
+        str(workbook),
+        "--profile",
+        "invoices",
+        "--user",
+        "ana",
+        "--name",
+        "March",
+    )
     listed = run_json(capsys, "jobs", "list")
     assert [j["id"] for j in listed] == [created["id"]]
     assert listed[0]["status"] == "PENDING"
@@ -87,8 +97,7 @@ def test_start_pause_cancel_with_short_ids(env, workbook, capsys, redis_url):
 
 
 def test_create_start_queues_at_once(env, workbook, capsys, redis_url):
-    code, out, _ = run(capsys, "jobs", "create", str(workbook), "--profile", "invoices",
-                       "--start")
+    code, out, _ = run(capsys, "jobs", "create", str(workbook), "--profile", "invoices", "--start")
     assert code == 0
     assert "queued" in out
     assert len(queued_messages(redis_url)) == 1
@@ -121,11 +130,16 @@ def test_wait_exit_code_follows_the_outcome(env, workbook, capsys):
 
 def test_from_json_accepts_the_old_payload(env, workbook, capsys, tmp_path, redis_url):
     payload = tmp_path / "job.json"
-    payload.write_text(json.dumps({
-        "user_name": "maria", "excel_file_name": workbook.name,
-        "output_directory": str(tmp_path / "exports"),
-        "config": {"auto_start": True, "profile": "invoices", "format": "zip", "legacy": 1},
-    }))
+    payload.write_text(
+        json.dumps(
+            {
+                "user_name": "maria",
+                "excel_file_name": workbook.name,
+                "output_directory": str(tmp_path / "exports"),
+                "config": {"auto_start": True, "profile": "invoices", "format": "zip", "legacy": 1},
+            }
+        )
+    )
     code, out, err = run(capsys, "jobs", "create", "--from-json", str(payload), "--json")
     assert code == 0, err
     job = json.loads(out)
@@ -174,7 +188,10 @@ def test_config_show_masks_secrets(env, capsys, monkeypatch):
 def test_the_console_entry_point_runs(env, workbook):
     result = subprocess.run(
         [sys.executable, "-m", "exmado_tui.cli", "jobs", "list", "--json"],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []

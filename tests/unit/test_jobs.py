@@ -80,8 +80,11 @@ def test_job_options_lie_over_the_profile(service, workbook):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("old.xls", "Excel 97–2003 format"), ("notes.txt", "not an Excel workbook"),
-     ("missing.xlsx", "does not exist")],
+    [
+        ("old.xls", "Excel 97–2003 format"),
+        ("notes.txt", "not an Excel workbook"),
+        ("missing.xlsx", "does not exist"),
+    ],
 )
 def test_unusable_workbooks_are_refused_in_one_sentence(service, tmp_path, name, expected):
     if name != "missing.xlsx":
@@ -97,10 +100,9 @@ def test_unknown_profile_is_named(service, workbook):
 
 
 def test_unreachable_redis_keeps_the_job_and_says_how_to_queue_it(tmp_path, workbook):
+    from exmado_tui.db import open_database
     from tests.conftest import make_settings
     from tests.redis_server import free_port
-
-    from exmado_tui.db import open_database
 
     settings = make_settings(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     open_database(settings.database_url)
@@ -155,8 +157,7 @@ def test_retry_reruns_only_rows_that_did_not_succeed(service, workbook, redis_ur
     assert retried.status is S.PENDING
     assert retried.finished_at is None
     rows = {r.row_number: r.status for r in JobRow.select()}
-    assert rows == {2: "done", 3: "pending", 4: "pending", 5: "pending", 6: "skipped",
-                    7: "pending"}
+    assert rows == {2: "done", 3: "pending", 4: "pending", 5: "pending", 6: "skipped", 7: "pending"}
     assert len(queued_messages(redis_url)) == 1
 
 
@@ -208,9 +209,16 @@ def test_short_ids_resolve_and_ambiguity_is_reported(service, workbook):
     job = service.create(workbook, profile="invoices")
     assert resolve_job_id(job.id[:6].upper()) == job.id
     for digit in "01":
-        Job.create(id="abcd" + digit * 28, name="twin", status="PENDING", config={},
-                   workbook_name="w.xlsx", workbook_path="/w", workbook_sha256="0" * 64,
-                   output_dir="/o")
+        Job.create(
+            id="abcd" + digit * 28,
+            name="twin",
+            status="PENDING",
+            config={},
+            workbook_name="w.xlsx",
+            workbook_path="/w",
+            workbook_sha256="0" * 64,
+            output_dir="/o",
+        )
     assert resolve_job_id("abcd" + "1" * 28) == "abcd" + "1" * 28
     with pytest.raises(JobNotFoundError, match="ambiguous"):
         resolve_job_id("abcd")

@@ -27,9 +27,16 @@ def _add_priority(db: peewee.Database) -> None:
 def test_an_existing_store_upgrades_without_losing_data(tmp_path: Path, monkeypatch):
     url = f"sqlite:///{tmp_path / 's.db'}"
     db = open_database(url)
-    Job.create(id="b" * 32, name="kept", status="PENDING", config={"cabinet": "Invoices"},
-               workbook_name="w.xlsx", workbook_path="/w", workbook_sha256="0" * 64,
-               output_dir="/o")
+    Job.create(
+        id="b" * 32,
+        name="kept",
+        status="PENDING",
+        config={"cabinet": "Invoices"},
+        workbook_name="w.xlsx",
+        workbook_path="/w",
+        workbook_sha256="0" * 64,
+        output_dir="/o",
+    )
     db.close()
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, _add_priority])
     monkeypatch.setattr(migrations, "LATEST", len(migrations.MIGRATIONS))

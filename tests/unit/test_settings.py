@@ -29,8 +29,10 @@ def test_defaults_file_documents_every_key():
 
 def test_host_file_overrides_defaults_and_environment_overrides_both(tmp_path: Path):
     host = tmp_path / "host.toml"
-    host.write_text('[jobs]\nmax_concurrent_jobs = 5\nrow_concurrency = 4\n'
-                    '[docuware]\nurl = "https://dw.example.com/"\n')
+    host.write_text(
+        "[jobs]\nmax_concurrent_jobs = 5\nrow_concurrency = 4\n"
+        '[docuware]\nurl = "https://dw.example.com/"\n'
+    )
     settings = load_settings(host, environ={"MAX_CONCURRENT_JOBS": "7"})
     assert settings.jobs.max_concurrent_jobs == 7
     assert settings.jobs.row_concurrency == 4
@@ -60,9 +62,13 @@ def test_old_system_redis_variables_build_the_broker_url():
 
 
 def test_old_system_names_for_limits_and_docuware():
-    env = {"JOB_TIMEOUT": "60", "DOCUWARE_URL": "https://x.docuware.cloud",
-           "DOCUWARE_USERNAME": "ana", "DOCUWARE_ORGANIZATION": "Peters",
-           "EXMADO_DB_URL": "postgresql://exmado@db/exmado"}
+    env = {
+        "JOB_TIMEOUT": "60",
+        "DOCUWARE_URL": "https://x.docuware.cloud",
+        "DOCUWARE_USERNAME": "ana",
+        "DOCUWARE_ORGANIZATION": "Peters",
+        "EXMADO_DB_URL": "postgresql://exmado@db/exmado",
+    }
     settings = load_settings(environ=env)
     assert settings.jobs.job_timeout_s == 60
     assert settings.docuware.username == "ana"
@@ -135,8 +141,9 @@ def test_a_password_file_others_can_read_is_refused(tmp_path: Path):
 
 
 def test_secrets_never_show_themselves():
-    settings = load_settings(environ={"DOCUWARE_PASSWORD": "hunter2",
-                                      "REDIS_URL": "redis://:pw123@host:6379/0"})
+    settings = load_settings(
+        environ={"DOCUWARE_PASSWORD": "hunter2", "REDIS_URL": "redis://:pw123@host:6379/0"}
+    )
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in str(Secret("hunter2"))
     shown = str(masked(settings))

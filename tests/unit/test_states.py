@@ -12,19 +12,38 @@ from exmado_tui.states import FINAL, TRANSITIONS, JobStatus, can_move, transitio
 
 S = JobStatus
 ALLOWED = {
-    (S.PENDING, S.VALIDATING), (S.PENDING, S.CANCELLED), (S.PENDING, S.FAILED),
-    (S.VALIDATING, S.RUNNING), (S.VALIDATING, S.FAILED), (S.VALIDATING, S.CANCELLED),
-    (S.RUNNING, S.PAUSED), (S.RUNNING, S.COMPLETED), (S.RUNNING, S.COMPLETED_WITH_ERRORS),
-    (S.RUNNING, S.FAILED), (S.RUNNING, S.CANCELLED),
-    (S.PAUSED, S.RUNNING), (S.PAUSED, S.CANCELLED), (S.PAUSED, S.FAILED),
-    (S.FAILED, S.PENDING), (S.COMPLETED_WITH_ERRORS, S.PENDING), (S.CANCELLED, S.PENDING),
+    (S.PENDING, S.VALIDATING),
+    (S.PENDING, S.CANCELLED),
+    (S.PENDING, S.FAILED),
+    (S.VALIDATING, S.RUNNING),
+    (S.VALIDATING, S.FAILED),
+    (S.VALIDATING, S.CANCELLED),
+    (S.RUNNING, S.PAUSED),
+    (S.RUNNING, S.COMPLETED),
+    (S.RUNNING, S.COMPLETED_WITH_ERRORS),
+    (S.RUNNING, S.FAILED),
+    (S.RUNNING, S.CANCELLED),
+    (S.PAUSED, S.RUNNING),
+    (S.PAUSED, S.CANCELLED),
+    (S.PAUSED, S.FAILED),
+    (S.FAILED, S.PENDING),
+    (S.COMPLETED_WITH_ERRORS, S.PENDING),
+    (S.CANCELLED, S.PENDING),
 }
 ALL_EDGES = list(itertools.product(S, S))
 
 
 def make_job(status: JobStatus, job_id: str = "a" * 32) -> str:
-    Job.create(id=job_id, name="t", status=status.value, config={}, workbook_name="w.xlsx",
-               workbook_path="/tmp/w.xlsx", workbook_sha256="0" * 64, output_dir="/tmp/out")
+    Job.create(
+        id=job_id,
+        name="t",
+        status=status.value,
+        config={},
+        workbook_name="w.xlsx",
+        workbook_path="/tmp/w.xlsx",
+        workbook_sha256="0" * 64,
+        output_dir="/tmp/out",
+    )
     return job_id
 
 
@@ -43,9 +62,7 @@ def test_allowed_edge_moves_the_job(store, source, target):
     assert (job.finished_at is not None) == (target in FINAL)
 
 
-@pytest.mark.parametrize(
-    ("source", "target"), sorted(e for e in ALL_EDGES if e not in ALLOWED)
-)
+@pytest.mark.parametrize(("source", "target"), sorted(e for e in ALL_EDGES if e not in ALLOWED))
 def test_forbidden_edge_is_refused_and_changes_nothing(store, source, target):
     job_id = make_job(source)
     assert not can_move(source, target)

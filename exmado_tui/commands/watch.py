@@ -1,0 +1,29 @@
+"""`exmado watch`: run the drop folder until stopped (supervisord runs this)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from exmado_tui.commands.context import Context
+from exmado_tui.dropfolder import DropFolder
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    watch = subparsers.add_parser("watch", help="turn workbooks dropped into a folder into jobs")
+    watch.set_defaults(handler=watch_command)
+
+
+def watch_command(args: argparse.Namespace, ctx: Context) -> int:
+    folder = DropFolder(ctx.settings.dropfolder, ctx.service)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    folder.prepare()
+    print(
+        f"Watching {folder.root} — drop workbooks into its profile folders "
+        f"({', '.join(p.name for p in sorted(folder.root.iterdir()) if p.is_dir())}).",
+        flush=True,
+    )
+    folder.watch(stop)
+    return 0

@@ -1,0 +1,155 @@
+"""The drop folder, with real files, a real store and a real Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from exmado_tui.dropfolder import REASON_SUFFIX, DropFolder
+from exmado_tui.jobs import JobService
+from exmado_tui.models import Job
+from tests.unit.test_jobs import queued_messages
+from tests.workbooks import write_workbook
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def folder(store, clock) -> DropFolder:
+    drop = DropFolder(store.dropfolder, JobService(store), clock=clock)
+    drop.prepare()
+    return drop
+
+
+def settle(folder: DropFolder, clock: FakeClock) -> list:
+    folder.tick()
+    clock.now += folder.settings.stable_s + 0.1
+    return folder.tick()
+
+
+def test_prepare_makes_a_folder_per_profile(folder):
+    names = {p.name for p in folder.root.iterdir()}
+    assert {"invoices", "personnel", "archive", "rejected"} <= names
+
+
+def test_a_settled_workbook_becomes_a_started_job_and_is_archived(folder, clock, redis_url):
+    dropped = write_workbook(folder.root / "invoices" / "march.xlsx", [["100001"]])
+    assert folder.tick() == []  # just seen: not settled yet
+    [outcome] = settle(folder, clock)
+    assert outcome.accepted
+    job = Job.get_by_id(outcome.job_id)
+    assert (job.source, job.profile, job.workbook_name) == ("dropfolder", "invoices", "march.xlsx")
+    assert [m["args"] for m in queued_messages(redis_url)] == [[job.id]]
+    assert not dropped.exists()
+    assert outcome.moved_to.is_relative_to(folder.archive)
+    assert outcome.moved_to.exists()
+
+
+def test_a_file_still_growing_waits(folder, clock):
+    path = folder.root / "invoices" / "big.xlsx"
+    path.write_bytes(b"PK\x03\x04 partial")
+    folder.tick()
+    clock.now += folder.settings.stable_s + 0.1
+    with path.open("ab") as f:
+        f.write(b"more")
+    assert folder.tick() == []
+    assert Job.select().count() == 0
+
+
+def test_a_half_written_workbook_is_not_taken_until_whole(folder, clock):
+    source = write_workbook(folder.root.parent / "whole.xlsx", [["100001"]])
+    path = folder.root / "invoices" / "whole.xlsx"
+    path.write_bytes(source.read_bytes()[:200])
+    assert settle(folder, clock) == []
+    path.write_bytes(source.read_bytes())
+    [outcome] = settle(folder, clock)
+    assert outcome.accepted
+
+
+@pytest.mark.parametrize(
+    ("relative", "content", "reason"),
+    [
+        ("invoices/old.xls", b"\xd0\xcf\x11\xe0", "Excel 97–2003 format"),
+        ("invoices/notes.txt", b"hello", "not an Excel workbook"),
+        ("loose.xlsx", None, "not in a profile folder"),
+        ("unknown/a.xlsx", None, "not in a profile folder"),
+    ],
+)
+def test_refused_files_go_to_rejected_with_their_reason(folder, clock, relative, content, reason):
+    path = folder.root / relative
+    path.parent.mkdir(exist_ok=True)
+    if content is None:
+        write_workbook(path, [["1"]])
+    else:
+        path.write_bytes(content)
+    [outcome] = settle(folder, clock)
+    assert not outcome.accepted
+    assert reason in outcome.reason
+    assert outcome.moved_to.parent == folder.rejected
+    sidecar = outcome.moved_to.with_name(outcome.moved_to.name + REASON_SUFFIX)
+    assert reason in sidecar.read_text()
+    assert Job.select().count() == 0
+
+
+def test_a_password_protected_workbook_is_rejected_once_quiet(folder, clock):
+    path = folder.root / "invoices" / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)  # OLE, as Excel encrypts
+    assert settle(folder, clock) == []  # not a zip yet: perhaps still being written
+    clock.now += 10 * folder.settings.stable_s
+    [outcome] = folder.tick()
+    assert "password-protected" in outcome.reason
+
+
+def test_a_file_whose_job_exists_is_archived_without_a_second_job(folder, clock):
+    path = write_workbook(folder.root / "invoices" / "again.xlsx", [["100001"]])
+    copy = path.read_bytes()
+    [first] = settle(folder, clock)
+    path.write_bytes(copy)  # as if we crashed before the move and the file is still there
+    [second] = settle(folder, clock)
+    assert second.job_id == first.job_id
+    assert Job.select().count() == 1
+
+
+def test_jobs_created_while_redis_is_away_are_queued_later(folder, clock, redis_server, redis_url):
+    redis_server.stop()
+    try:
+        write_workbook(folder.root / "invoices" / "late.xlsx", [["100001"]])
+        [outcome] = settle(folder, clock)
+        assert outcome.accepted
+        assert Job.get_by_id(outcome.job_id).queued_at is None
+    finally:
+        redis_server.start()
+    folder.tick()
+    assert Job.get_by_id(outcome.job_id).queued_at is not None
+    assert [m["args"] for m in queued_messages(redis_url)] == [[outcome.job_id]]
+
+
+def test_the_watch_loop_picks_up_a_dropped_file(store):
+    drop = DropFolder(store.dropfolder, JobService(store))
+    stop = threading.Event()
+    thread = threading.Thread(target=drop.watch, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(0.3)
+        write_workbook(drop.root / "invoices" / "live.xlsx", [["100001"]])
+        deadline = time.monotonic() + 15
+        while Job.select().count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert Job.select().count() == 1
