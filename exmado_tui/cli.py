@@ -10,12 +10,19 @@ from collections.abc import Sequence
 from exmado_tui.commands import config as config_commands
 from exmado_tui.commands import docuware as docuware_commands
 from exmado_tui.commands import jobs as jobs_commands
+from exmado_tui.commands import sandbox as sandbox_commands
 from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands.context import Context
 from exmado_tui.errors import ExmadoError
 from exmado_tui.settings import load_settings
 
-COMMAND_GROUPS = (jobs_commands, config_commands, docuware_commands, watch_commands)
+COMMAND_GROUPS = (
+    jobs_commands,
+    config_commands,
+    docuware_commands,
+    watch_commands,
+    sandbox_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
