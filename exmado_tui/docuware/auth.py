@@ -64,7 +64,7 @@ class Authenticator:
         self._valid = False
         self._token = ""
         self._refresh_token = ""
-        self._expires_at = 0.0
+        self._renew_at = 0.0
         self._token_endpoint = ""
 
     def headers(self) -> dict[str, str]:
@@ -77,7 +77,7 @@ class Authenticator:
     def _fresh(self) -> bool:
         if not self._valid:
             return False
-        return self.mode != "oauth" or self._clock() < self._expires_at - EARLY_RENEWAL_S
+        return self.mode != "oauth" or self._clock() < self._renew_at
 
     async def ensure(self) -> int:
         """Valid credentials, logging in at most once however many tasks ask; the generation."""
@@ -208,7 +208,9 @@ class Authenticator:
                 path=httpx.URL(self._token_endpoint).path,
             )
         self._token = str(token)
-        self._expires_at = self._clock() + _seconds(body.get("expires_in"), 3600.0)
+        lifetime = _seconds(body.get("expires_in"), 3600.0)
+        # renew 60 s early, or half-way through a lifetime shorter than two minutes
+        self._renew_at = self._clock() + lifetime - min(EARLY_RENEWAL_S, lifetime / 2)
         self._refresh_token = str(body.get("refresh_token") or "")
 
     def _refused(self, exc: DocuWareError) -> AuthenticationError:

@@ -311,3 +311,17 @@ async def test_requests_carry_user_agent_and_accept():
     assert seen[0].headers["Accept"] == "application/json"
     assert seen[0].headers["User-Agent"].startswith("exmado/")
     assert "Authorization" not in seen[0].headers
+
+
+async def test_short_token_lifetime_is_renewed_half_way_not_on_every_request():
+    server, clock = FakeAuthServer(expires_in=10), Clock()
+    async with client_for(server, clock) as client:
+        for now in (0, 1, 4):
+            clock.now = now
+            client._organizations = None
+            await client.organizations()
+        assert len(server.forms) == 1
+        clock.now = 5.5
+        client._organizations = None
+        await client.organizations()
+    assert len(server.forms) == 2
