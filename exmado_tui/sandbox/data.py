@@ -220,13 +220,16 @@ class Catalogue:
         }
         self._keys = _invoice_keys(self._docs[schema.INVOICES_ID])
 
-    def documents(self, cabinet_id: str) -> list[Document]:
-        """All documents of a cabinet in id order (empty for unknown cabinets)."""
-        return self._docs.get(_canonical(cabinet_id), [])
+    invoice_cabinet_id = schema.INVOICES_ID
+    personnel_cabinet_id = schema.PERSONNEL_ID
 
-    def document(self, cabinet_id: str, doc_id: int) -> Document | None:
-        """One document by cabinet and id (ids run from 1 without gaps)."""
-        docs = self.documents(cabinet_id)
+    def documents(self, cabinet: str) -> list[Document]:
+        """All documents of a cabinet (id or name) in id order; empty for unknown cabinets."""
+        return self._docs.get(_canonical(cabinet), [])
+
+    def document(self, cabinet: str, doc_id: int) -> Document | None:
+        """One document by cabinet (id or name) and id (ids run from 1 without gaps)."""
+        docs = self.documents(cabinet)
         return docs[doc_id - 1] if 1 <= doc_id <= len(docs) else None
 
     def update(self, doc: Document, values: dict[str, Any], now_ms: int) -> None:
@@ -286,9 +289,10 @@ class Catalogue:
             yield from docs
 
 
-def _canonical(cabinet_id: str) -> str:
-    found = schema.cabinet(cabinet_id)
-    return found.id if found else cabinet_id
+def _canonical(cabinet: str) -> str:
+    found = schema.cabinet(cabinet) or next(
+        (c for c in schema.CABINETS if c.name.lower() == cabinet.lower()), None)
+    return found.id if found else cabinet
 
 
 def _cabinet_by_name(name: str) -> schema.CabinetDef:

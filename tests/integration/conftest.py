@@ -1,0 +1,68 @@
+"""Integration fixtures: a shared sandbox DocuWare server and a factory for private ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from exmado_tui.sandbox import SandboxConfig, SandboxServer
+
+PLATFORM_CLIENT_ID = "docuware.platform.net.client"
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """One sandbox for the whole session (2,000 invoices, seed 42, port 0, auth "both").
+
+    `sandbox.url` is the base URL, `sandbox.catalogue` the data it serves. Do not change its
+    faults or data: use `sandbox_factory` for that.
+    """
+    server = SandboxServer(SandboxConfig(port=0, documents=2000))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
+    """make(**SandboxConfig fields) -> a started private sandbox, stopped after the test."""
+    started: list[SandboxServer] = []
+
+    def make(**config: Any) -> SandboxServer:
+        config.setdefault("port", 0)
+        config.setdefault("documents", 500)
+        server = SandboxServer(SandboxConfig(**config))
+        server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox_login() -> Callable[..., str]:
+    """login(base_url, username="demo", password="demo") -> an OAuth access token."""
+
+    def login(base_url: str, username: str = "demo", password: str = "demo") -> str:
+        response = httpx.post(f"{base_url}/DocuWare/Identity/connect/token", data={
+            "grant_type": "password", "client_id": PLATFORM_CLIENT_ID,
+            "scope": "docuware.platform", "username": username, "password": password})
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    return login
+
+
+@pytest.fixture
+def sandbox_client(sandbox: SandboxServer,
+                   sandbox_login: Callable[..., str]) -> Iterator[httpx.Client]:
+    """An httpx.Client on the shared sandbox, logged on as demo with a bearer token."""
+    token = sandbox_login(sandbox.url)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=10) as client:
+        yield client
