@@ -1,0 +1,100 @@
+"""`exmado docuware …` run in-process against the sandbox: what a user sees on screen."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from exmado_tui.docuware.cli import build_parser, run
+from exmado_tui.settings import DocuWareSettings, Secret
+
+
+@pytest.fixture
+def settings(sandbox) -> DocuWareSettings:
+    return DocuWareSettings(
+        url=sandbox.url, username="demo", password=Secret("demo"), auth="auto",
+        timeout_s=10, max_attempts=3, throttle_default_wait_s=1,
+    )
+
+
+def cli(settings, capsys, *argv: str) -> tuple[int, str, str]:
+    code = run(build_parser().parse_args(["docuware", *argv]), settings)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_check(settings, capsys):
+    code, out, err = cli(settings, capsys, "check")
+    assert code == 0 and err == ""
+    assert "DocuWare 7.10" in out
+    assert "Signed in as demo using oauth" in out
+    assert "File cabinets visible (2): Invoices, Personnel" in out
+
+
+def test_check_json_with_cookie(settings, capsys):
+    code, out, _ = cli(replace(settings, auth="cookie"), capsys, "check", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert list(report) == ["auth_mode", "cabinets", "url", "user", "version"]
+    assert report["auth_mode"] == "cookie" and report["cabinets"] == ["Invoices", "Personnel"]
+
+
+def test_cabinets_dialogs_fields(settings, capsys):
+    code, out, _ = cli(settings, capsys, "cabinets", "--json")
+    assert code == 0 and [c["name"] for c in json.loads(out)] == ["Invoices", "Personnel"]
+    code, out, _ = cli(settings, capsys, "dialogs", "invoices")
+    assert code == 0 and "Invoice search" in out and "True" in out
+    code, out, _ = cli(settings, capsys, "fields", "Invoices")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["DB_NAME", "LABEL", "TYPE"]
+    assert any(line.split()[:2] == ["SUPPLIER", "Supplier"] for line in lines)
+
+
+def test_search_table(settings, capsys):
+    code, out, err = cli(settings, capsys, "search", "Invoices", "SUPPLIER=A*", "--limit", "5")
+    lines = out.splitlines()
+    assert code == 0 and err == ""
+    assert lines[0].split() == ["ID", "TITLE", "SUPPLIER"]
+    assert lines[-1] == "5 document(s)"
+    assert len(lines) == 7
+
+
+def test_search_json_range_or_and_labels(settings, capsys):
+    code, out, _ = cli(settings, capsys, "search", "Invoices", "Amount=..100",
+                       "STATUS=EMPTY()", "--or", "--json", "--limit", "3")
+    docs = json.loads(out)
+    assert code == 0 and 1 <= len(docs) <= 3
+    for doc in docs:
+        assert set(doc) == {"cabinet_id", "content_type", "fields", "file_size", "id",
+                            "section_count", "title"}
+        amount, status = doc["fields"].get("AMOUNT"), doc["fields"].get("STATUS")
+        assert (amount is not None and float(amount) <= 100) or status in (None, "")
+
+
+def test_download_never_overwrites(settings, capsys, tmp_path):
+    code, out, _ = cli(settings, capsys, "download", "Invoices", "1", str(tmp_path))
+    assert code == 0 and out.startswith(f"Saved {tmp_path}/")
+    code, out2, _ = cli(settings, capsys, "download", "Invoices", "1", str(tmp_path),
+                        "--format", "pdf")
+    assert code == 0
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and not any(name.endswith(".part") for name in files)
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["dialogs", "Payroll"], "No file cabinet named 'Payroll' is visible"),
+    (["download", "Invoices", "987654", "TMP"], "Document 987654 not found"),
+    (["search", "Invoices", "SUPPLIER"], "must look like FIELD=VALUE"),
+])
+def test_errors_are_one_sentence(settings, capsys, tmp_path, argv, expected):
+    code, out, err = cli(settings, capsys, *(str(tmp_path) if a == "TMP" else a for a in argv))
+    assert code == 1 and out == ""
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_password(settings, capsys):
+    code, _, err = cli(replace(settings, password=Secret("nope")), capsys, "check")
+    assert code == 1
+    assert "refused the sign-in of 'demo'" in err and "nope" not in err
