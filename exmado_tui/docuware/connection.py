@@ -175,13 +175,13 @@ class Connection:
     ) -> bool:
         status = response.status_code
         method, path = response.request.method, response.request.url.path
-        if attempt >= self.policy.max_attempts:
-            return False
         if status == 429:
             wait = self.policy.throttle_wait(response)
             log.warning("%s %s throttled (429); all requests wait %.1f s", method, path, wait)
             self.gate.close_for(wait)
-            return True
+            return attempt < self.policy.max_attempts
+        if attempt >= self.policy.max_attempts:
+            return False
         if status in RETRY_STATUSES and may_retry(method, idempotent=idempotent):
             delay = self.policy.backoff(attempt)
             log.warning("%s %s -> %s; retry %d in %.2f s", method, path, status, attempt, delay)

@@ -86,16 +86,17 @@ async def test_search_conditions_and_batched_keys(sandbox):
     assert all(len(hits[k]) >= 1 for k in keys[:5]) and hits["NO-SUCH-KEY"] == []
 
 
-async def test_token_expiry_mid_run_relogs_in(sandbox_factory):
+@pytest.mark.parametrize(("mode", "login_endpoint"), [("oauth", "Token"), ("cookie", "Logon")])
+async def test_session_expiry_mid_run_relogs_in(sandbox_factory, mode, login_endpoint):
     server = sandbox_factory(documents=300)
-    async with client(server, auth="oauth") as dw:
+    async with client(server, auth=mode) as dw:
         ids = []
         async for document in dw.search("Invoices", page_size=100):
             ids.append(document.id)
             if len(ids) == 150:
                 server.faults.expire_tokens()
         assert len(ids) == 300
-    assert stats(server)["by_endpoint"]["Token"] == 2
+    assert stats(server)["by_endpoint"][login_endpoint] == 2
 
 
 async def test_short_token_ttl_is_renewed(sandbox_factory):

@@ -173,6 +173,7 @@ async def test_429_gives_up_with_retry_after():
     async with make_client(handler, fake) as client:
         with pytest.raises(ThrottledError) as info:
             await client.service_description()
+        assert client.conn.gate.remaining == 2  # the last 429 still holds the others back
     assert info.value.retry_after == 2
     assert info.value.retryable
 
