@@ -1,0 +1,188 @@
+"""Filename and folder templates over row values and DocuWare fields, made safe and confined.
+
+`{SUPPLIER}/{DOC_DATE:%Y}/{INVOICE_NO}`: a name is looked up among the document's DocuWare
+fields first, then the row's columns (header matched ignoring case, accents and spaces);
+`{ROW}` is the row number and `{DOCID}` the DocuWare document id. A format spec applies to the
+value: `strftime` codes for dates (ISO text from a workbook counts as a date), Python's format
+mini-language for numbers and text. Every value is one path component (a `/` in a supplier
+name does not make a folder); only the template's own `/` separate folders. An empty value
+becomes `_`. Components are sanitised for Windows and Linux and the result is checked to stay
+inside the output folder. The extension of the downloaded file is added when the filename
+template ends without one.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from exmado_tui.errors import PermanentError
+from exmado_tui.excel import normalise_header
+
+UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$", re.I)
+TEMPLATE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+MAX_COMPONENT = 120  # characters; well under NAME_MAX (255 bytes) even in UTF-8
+MAX_EXTENSION = 16
+EMPTY = "_"
+
+
+class TemplateError(PermanentError):
+    """A template names a value that does not exist, or a format that does not fit it."""
+
+
+class Values:
+    """What a template can name: DocuWare fields, then row columns, then ROW and DOCID."""
+
+    def __init__(
+        self,
+        fields: Mapping[str, Any] | None = None,
+        columns: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.fields = dict(fields or {})
+        self.row = {normalise_header(k): v for k, v in (columns or {}).items()}
+        self.extra = {k.upper(): v for k, v in extra.items()}
+
+    def lookup(self, name: str) -> Any:
+        if name in self.fields:
+            return self.fields[name]
+        upper = {k.upper(): v for k, v in self.fields.items()}
+        if name.upper() in upper:
+            return upper[name.upper()]
+        if normalise_header(name) in self.row:
+            return self.row[normalise_header(name)]
+        if name.upper() in self.extra:
+            return self.extra[name.upper()]
+        raise TemplateError(
+            f"The template names {{{name}}}, which is neither a DocuWare field of the "
+            "document nor a column of the workbook; fix the profile's [templates]."
+        )
+
+
+def render(template: str, values: Values) -> str:
+    """The template with each `{name[:spec]}` replaced by its formatted, one-component value."""
+    parts = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(f"The template {template!r} is malformed ({exc}).") from None
+    for literal, name, spec, _conversion in parsed:
+        parts.append(literal)
+        if name is not None:
+            text = format_value(values.lookup(name.strip()), spec or "", name)
+            parts.append(UNSAFE.sub("_", text) if text else EMPTY)
+    return "".join(parts)
+
+
+def format_value(value: Any, spec: str, name: str = "") -> str:
+    """One value as text, with `spec` applied as a date or number format when it fits."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if spec and "%" in spec:
+        return _strftime(value, spec, name)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    try:
+        return format(_number(value) if spec else value, spec)
+    except (ValueError, TypeError):
+        raise TemplateError(
+            f"The template's {{{name}:{spec}}} does not fit the value {value!r}."
+        ) from None
+
+
+def _strftime(value: Any, spec: str, name: str) -> str:
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            moment = None
+    if not isinstance(moment, date):
+        raise TemplateError(
+            f"The template's {{{name}:{spec}}} needs a date, but the value is {value!r}."
+        )
+    return moment.strftime(spec)
+
+
+def _number(value: Any) -> Any:
+    """Text that holds a number formats as one (`{AMOUNT:.2f}` over a workbook value)."""
+    if isinstance(value, str):
+        try:
+            return Decimal(value) if value.strip() else value
+        except ArithmeticError:
+            return value
+    return value
+
+
+def sanitise_component(text: str) -> str:
+    """One folder or file name that Windows and Linux both accept."""
+    clean = UNSAFE.sub("_", text).strip(" .")
+    if not clean or clean in (".", ".."):
+        clean = EMPTY
+    if RESERVED.match(clean.partition(".")[0].rstrip()):
+        clean = "_" + clean
+    return _shorten(clean)
+
+
+def _shorten(name: str) -> str:
+    if len(name) <= MAX_COMPONENT:
+        return name
+    stem, ext = _split_extension(name)
+    return stem[: MAX_COMPONENT - len(ext)].rstrip(" .") + ext
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) + 1 > MAX_EXTENSION or " " in ext:
+        return name, ""
+    return stem, "." + ext
+
+
+def relative_path(
+    folder_template: str,
+    filename_template: str,
+    values: Values,
+    *,
+    downloaded_name: str,
+) -> PurePosixPath:
+    """The sanitised relative path of a file: folders from one template, name from the other."""
+    folders = [sanitise_component(p) for p in render(folder_template, values).split("/") if p]
+    if filename_template.strip():
+        name = render(filename_template, values)
+        if not has_extension(filename_template):
+            name += _split_extension(downloaded_name)[1].lower()
+    else:
+        name = downloaded_name
+    return PurePosixPath(*folders, sanitise_component(name.replace("/", "_")))
+
+
+def has_extension(template: str) -> bool:
+    """Whether the template itself ends with an extension such as `.pdf`."""
+    tail = template.rsplit("}", 1)[-1]
+    return bool(TEMPLATE_EXTENSION.search(tail))
+
+
+def confine(root: Path, relative: PurePosixPath | str) -> Path:
+    """`root / relative`, resolved; raise when it would land outside `root`."""
+    base = Path(root).resolve()
+    target = (base / Path(relative)).resolve()
+    if target != base and not target.is_relative_to(base):
+        raise TemplateError(
+            f"The path {str(relative)!r} would leave the output folder {base}; "
+            "fix the profile's [templates]."
+        )
+    return target
+
+
+def numbered(path: Path, n: int) -> Path:
+    """`name (n).ext` beside `path`, for the `rename` policy."""
+    stem, ext = _split_extension(path.name)
+    return path.with_name(f"{stem} ({n}){ext}")

@@ -1,0 +1,113 @@
+"""Templates: lookups, formats, sanitising and confinement."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from exmado_tui.templates import (
+    TemplateError,
+    Values,
+    confine,
+    has_extension,
+    numbered,
+    relative_path,
+    render,
+    sanitise_component,
+)
+
+FIELDS = {"SUPPLIER": "A/B Corp", "DOC_DATE": date(2023, 5, 17), "INVOICE_NO": "100001"}
+
+
+def path_of(folder: str, name: str, values: Values, downloaded: str = "x.pdf") -> str:
+    return str(relative_path(folder, name, values, downloaded_name=downloaded))
+
+
+def test_the_demo_template() -> None:
+    values = Values(FIELDS, {"Invoice number": "100001"})
+    assert path_of("{SUPPLIER}/{DOC_DATE:%Y}", "{INVOICE_NO}", values) == (
+        "A_B Corp/2023/100001.pdf"
+    )
+
+
+def test_row_values_by_header_and_iso_dates_take_formats() -> None:
+    values = Values({}, {"Númèro  de facture": "0042", "Date": "2024-02-29"}, row=7)
+    assert render("{numero de FACTURE}-{Date:%d.%m.%Y}-{ROW}", values) == "0042-29.02.2024-7"
+
+
+def test_fields_win_over_row_values_and_case_is_forgiven() -> None:
+    values = Values({"INVOICE_NO": "from-dw"}, {"invoice_no": "from-row"})
+    assert render("{invoice_no}", values) == "from-dw"
+
+
+def test_numbers_lists_datetimes_and_empty_values() -> None:
+    values = Values({"AMOUNT": Decimal("12.5"), "TAGS": ["a", "b"], "AT": datetime(2024, 1, 2, 3)})
+    assert render("{AMOUNT:08.2f}|{TAGS}|{AT:%H}", values) == "00012.50|a, b|03"
+    assert render("{X}", Values({"X": None})) == "_"
+    assert render("{X}", Values({}, {"X": "12.50"})) == "12.50"
+
+
+def test_unknown_names_and_bad_formats_are_template_errors() -> None:
+    with pytest.raises(TemplateError, match=r"names \{NOPE\}"):
+        render("{NOPE}", Values(FIELDS))
+    with pytest.raises(TemplateError, match="needs a date"):
+        render("{INVOICE_NO:%Y}", Values(FIELDS))
+    with pytest.raises(TemplateError, match="malformed"):
+        render("{INVOICE_NO", Values(FIELDS))
+
+
+def test_extension_comes_from_the_download_unless_the_template_has_one() -> None:
+    values = Values({"N": "INV.2024"})
+    assert path_of("", "{N}", values, "doc.PDF") == "INV.2024.pdf"
+    assert path_of("", "{N}.tif", values, "doc.pdf") == "INV.2024.tif"
+    assert path_of("", "", values, "original name.docx") == "original name.docx"
+    assert has_extension("{A}.pdf") and not has_extension("{A}") and not has_extension("a.b/{A}")
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        ("Lpt1", "_Lpt1"),
+        ("ok name. . ", "ok name"),
+        ('a<b>c:d"e|f?g*h', "a_b_c_d_e_f_g_h"),
+        ("tab\there\x00", "tab_here_"),
+        ("..", "_"),
+        ("", "_"),
+        ("  spaced  ", "spaced"),
+    ],
+)
+def test_sanitise_component(raw: str, clean: str) -> None:
+    assert sanitise_component(raw) == clean
+
+
+def test_long_names_are_cut_keeping_the_extension() -> None:
+    cut = sanitise_component("x" * 300 + ".pdf")
+    assert len(cut) == 120 and cut.endswith("x.pdf")
+
+
+def test_values_cannot_climb_out_of_the_output_folder(tmp_path: Path) -> None:
+    values = Values({"SUPPLIER": "../../etc", "N": ".."})
+    rel = relative_path("{SUPPLIER}/{N}", "passwd", values, downloaded_name="x")
+    assert rel == PurePosixPath("_.._etc", "_", "passwd")
+    assert confine(tmp_path, rel).is_relative_to(tmp_path.resolve())
+    rel = relative_path("../{N}x/../..", "f", values, downloaded_name="x")
+    assert ".." not in rel.parts
+
+
+def test_confine_refuses_escapes_and_symlinks(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match="would leave the output folder"):
+        confine(tmp_path / "out", "../elsewhere/x.pdf")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "link").symlink_to(tmp_path)
+    with pytest.raises(TemplateError):
+        confine(tmp_path / "out", "link/x.pdf")
+
+
+def test_numbered_names() -> None:
+    assert numbered(Path("/o/a b.pdf"), 2) == Path("/o/a b (2).pdf")
+    assert numbered(Path("/o/noext"), 3) == Path("/o/noext (3)")
