@@ -57,6 +57,7 @@ class FakeAuthServer:
     def token(self, request):
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
         self.forms.append(form)
+        assert len(self.forms) < 10, "the client keeps logging in"
         grant = form.get("grant_type")
         ok = (grant == "password" and form.get("password") == PASSWORD) or (
             grant == "refresh_token" and form.get("refresh_token", "").startswith("r-")
@@ -110,8 +111,13 @@ async def no_sleep(seconds: float) -> None:
 
 
 def client_for(server, clock=None, **changes) -> AsyncDocuWareClient:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        for _ in range(3):  # let other tasks run, as a real network round trip would
+            await asyncio.sleep(0)
+        return server(request)
+
     return AsyncDocuWareClient(
-        replace(SETTINGS, **changes), transport=httpx.MockTransport(server),
+        replace(SETTINGS, **changes), transport=httpx.MockTransport(slow),
         retry=RetryPolicy(max_attempts=3, backoff_base_s=0.001),
         clock=clock or Clock(), sleep=no_sleep,
     )
@@ -324,4 +330,30 @@ async def test_short_token_lifetime_is_renewed_half_way_not_on_every_request():
         clock.now = 5.5
         client._organizations = None
         await client.organizations()
+    assert len(server.forms) == 2
+
+
+async def test_late_401_does_not_drop_the_newer_token():
+    server, issued = FakeAuthServer(), asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/connect/token"):
+            response = server(request)
+            if len(server.forms) >= 2:
+                issued.set()
+            return response
+        if request.url.params.get("late") and request.headers["Authorization"] == "Bearer tok-1":
+            await issued.wait()  # this 401 arrives after the other request already re-logged in
+        await asyncio.sleep(0)
+        return server(request)
+
+    client = AsyncDocuWareClient(SETTINGS, transport=httpx.MockTransport(handler), sleep=no_sleep)
+    async with client:
+        await client.login()
+        server.tokens.clear()
+        organizations = "/DocuWare/Platform/Organizations"
+        await asyncio.gather(
+            client.conn.json("GET", organizations),
+            client.conn.json("GET", organizations, params={"late": "1"}),
+        )
     assert len(server.forms) == 2

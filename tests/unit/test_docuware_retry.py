@@ -121,8 +121,11 @@ async def test_throttle_gate_holds_back_other_requests():
 
     async with make_client(handler, fake) as client:
         task_a = asyncio.create_task(client.conn.request("GET", "/a", authenticated=False))
-        while fake.sleeping < 1:
+        for _ in range(100):
+            if fake.sleeping:
+                break
             await asyncio.sleep(0)
+        assert fake.sleeping == 1, "A should be waiting at the gate"
         task_b = asyncio.create_task(client.conn.request("GET", "/b", authenticated=False))
         for _ in range(20):
             await asyncio.sleep(0)
