@@ -267,3 +267,28 @@ def job_events(job_id: str, after_id: int = 0, limit: int = 200) -> list[EventVi
         .limit(limit)
     )
     return [EventView(e.id, e.at, e.level, e.message) for e in query]
+
+
+def latest_finished_at() -> datetime | None:
+    """When the most recently finished job finished (the watermark for `finished_since`)."""
+    latest = Job.select(Job.finished_at).order_by(Job.finished_at.desc(nulls="LAST")).first()
+    return latest.finished_at if latest else None
+
+
+def finished_since(after: datetime | None, limit: int = 50) -> list[JobSummary]:
+    """Jobs that finished after `after`, oldest first — how the TUI notices jobs ending."""
+    query = Job.select().where(Job.finished_at.is_null(False))
+    if after is not None:
+        query = query.where(Job.finished_at > after)
+    return [_summary(job) for job in query.order_by(Job.finished_at).limit(limit)]
+
+
+def row_files(job_id: str, row_number: int) -> list[FileView]:
+    """The files one workbook row produced."""
+    query = (
+        JobFile.select(JobFile, JobRow.row_number)
+        .join(JobRow)
+        .where((JobFile.job == job_id) & (JobRow.row_number == row_number))
+        .order_by(JobFile.id)
+    )
+    return [FileView(f.row.row_number, f.document_id, f.path, f.size, f.sha256) for f in query]

@@ -1,0 +1,86 @@
+"""The job actions the dashboard offers, when each makes sense, and the read-only guard."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from exmado_tui.states import FINAL, RETRYABLE, JobStatus
+
+S = JobStatus
+F = TypeVar("F", bound=Callable[..., Any])
+READONLY_NOTICE = "Read-only dashboard: {what} is disabled (started with --readonly)."
+
+
+@dataclass(frozen=True)
+class JobAction:
+    name: str  # the JobService method
+    label: str
+    key: str
+    allowed: frozenset[JobStatus]  # the states in which the action can succeed
+    past: str  # for notices: "3 jobs paused"
+    confirm: bool = False  # ask even for a single job
+
+
+ACTIONS: dict[str, JobAction] = {
+    a.name: a
+    for a in (
+        JobAction("start", "Start", "s", frozenset({S.PENDING}), "queued"),
+        JobAction("pause", "Pause", "p", frozenset({S.VALIDATING, S.RUNNING}), "asked to pause"),
+        JobAction("resume", "Resume", "r", frozenset({S.PAUSED}), "resumed"),
+        JobAction(
+            "cancel",
+            "Cancel",
+            "c",
+            frozenset({S.PENDING, S.VALIDATING, S.RUNNING, S.PAUSED}),
+            "cancelled",
+            confirm=True,
+        ),
+        JobAction("retry", "Retry", "R", RETRYABLE, "queued again"),
+        JobAction(
+            "fail",
+            "Fail",
+            "F",
+            frozenset({S.PENDING, S.VALIDATING, S.RUNNING, S.PAUSED}),
+            "marked failed",
+            confirm=True,
+        ),
+        JobAction("delete", "Delete", "d", FINAL | {S.PENDING}, "deleted", confirm=True),
+    )
+}
+
+
+def jobs_word(count: int) -> str:
+    return f"{count} job" if count == 1 else f"{count} jobs"
+
+
+def mutating(method: F) -> F:
+    """Mark an action method as changing something: in read-only mode it refuses with a notice
+    (and its key is hidden from the footer, see `hide_mutating_bindings`)."""
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self.app, "readonly", False):
+            what = method.__name__.removeprefix("action_").replace("_", " ")
+            self.app.notify(READONLY_NOTICE.format(what=what), severity="warning")
+            return None
+        return method(self, *args, **kwargs)
+
+    guarded.mutating = True  # type: ignore[attr-defined]
+    return guarded  # type: ignore[return-value]
+
+
+def is_mutating(node: Any, action: str) -> bool:
+    name = action.split("(", 1)[0].rsplit(".", 1)[-1]
+    return bool(getattr(getattr(node, f"action_{name}", None), "mutating", False))
+
+
+def hide_mutating_bindings(node: Any) -> None:
+    """Keep the keys of mutating actions bound (so they can refuse) but out of the footer."""
+    bindings = node._bindings.key_to_bindings
+    for key, entries in bindings.items():
+        bindings[key] = [
+            replace(b, show=False) if is_mutating(node, b.action) else b for b in entries
+        ]

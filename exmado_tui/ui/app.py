@@ -1,0 +1,182 @@
+"""`ExmadoApp` and `make_app`, the factory the CLI, `exmado serve` and the tests share."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from exmado_tui.jobs import JobService
+from exmado_tui.queries import JobSummary, finished_since, latest_finished_at
+from exmado_tui.settings import Settings
+from exmado_tui.states import JobStatus
+from exmado_tui.ui.actions import ACTIONS, jobs_word
+from exmado_tui.ui.backend import Backend, Clock
+from exmado_tui.ui.commands import ActionCommands
+from exmado_tui.ui.health import DocuWareHealth, DocuWareProbe, RedisHealth, check_redis
+from exmado_tui.ui.messages import JobActionFailed, JobActionSucceeded, JobFinished
+
+log = logging.getLogger("exmado.ui")
+HEALTH_EVERY_S = 2.0
+FINISHED_EVERY_S = 1.0
+
+
+class ExmadoApp(App[None]):
+    """The dashboard. Screens read through `backend.read` and act through `perform`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Éxmado"
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("w", "workers", "Workers", show=False),
+        Binding("f", "dropfolder", "Drop folder", show=False),
+    ]
+
+    redis_health: reactive[RedisHealth | None] = reactive(None)
+    """Latest Redis ping and queue depth."""
+    docuware_health: reactive[DocuWareHealth] = reactive(DocuWareHealth(None))
+    """Latest DocuWare check (cached ~30 s by the probe)."""
+
+    def __init__(self, backend: Backend, *, readonly: bool, probe: DocuWareProbe) -> None:
+        super().__init__()
+        self.backend = backend
+        self.readonly = readonly
+        self.probe = probe
+        self._finished_mark: datetime | None = None
+        self._watching_finished = False
+        self._checking_health = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.backend.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
+    def on_mount(self) -> None:
+        from exmado_tui.ui.screens.jobs import JobsScreen
+
+        self.push_screen(JobsScreen())
+        self.set_interval(HEALTH_EVERY_S, self.check_health)
+        self.set_interval(FINISHED_EVERY_S, self.watch_finished)
+        self.check_health()
+        self.watch_finished()
+
+    def on_unmount(self) -> None:
+        self.backend.close()
+
+    # -- background checks ----------------------------------------------------------------
+
+    def check_health(self) -> None:
+        if not self._checking_health:
+            self._checking_health = True
+            self.run_worker(self._check_health(), group="health")
+
+    async def _check_health(self) -> None:
+        try:
+            self.redis_health = await self.backend.probe(check_redis, self.backend.service.queue)
+            self.docuware_health = await self.backend.probe(self.probe.check)
+        finally:
+            self._checking_health = False
+
+    def watch_finished(self) -> None:
+        if not self._watching_finished:
+            self._watching_finished = True
+            self.run_worker(self._watch_finished(), group="finished")
+
+    async def _watch_finished(self) -> None:
+        """Notify once for each job that reached a final state since the last look."""
+        try:
+            if self._finished_mark is None:
+                self._finished_mark = await self.backend.read(latest_finished_at) or datetime.min
+                return
+            for job in await self.backend.read(finished_since, self._finished_mark):
+                self._finished_mark = max(self._finished_mark, job.finished_at or datetime.min)
+                self.announce_finished(job)
+        finally:
+            self._watching_finished = False
+
+    def announce_finished(self, job: JobSummary) -> None:
+        severity = {
+            JobStatus.COMPLETED: "information",
+            JobStatus.COMPLETED_WITH_ERRORS: "warning",
+            JobStatus.CANCELLED: "warning",
+        }.get(job.status, "error")
+        detail = f": {job.last_error}" if job.last_error and job.status is JobStatus.FAILED else ""
+        self.notify(
+            f"Job {job.short_id} ({job.name}) {job.status.value.lower().replace('_', ' ')}"
+            f" — {job.found_rows} found, {job.not_found_rows} not found, "
+            f"{job.failed_rows} failed{detail}",
+            title="Job finished" if job.status is not JobStatus.FAILED else "Job failed",
+            severity=severity,  # type: ignore[arg-type]
+            timeout=8,
+        )
+        self.screen.post_message(JobFinished(job))
+
+    # -- acting ------------------------------------------------------------------------------
+
+    async def perform(self, name: str, job_ids: list[str], **options: Any) -> list[str]:
+        """Run a JobService action on each job (on the actor thread); notify the outcome and
+        return the ids it succeeded for."""
+        method = getattr(self.backend.service, name)
+        done: list[str] = []
+        errors: list[str] = []
+        for job_id in job_ids:
+            try:
+                await self.backend.act(method, job_id, **options)
+                done.append(job_id)
+            except Exception as exc:  # noqa: BLE001 — every refusal becomes a notice
+                log.info("%s %s refused: %s", name, job_id[:8], exc)
+                errors.append(str(exc))
+                self.screen.post_message(JobActionFailed(name, job_id, str(exc)))
+        self._report(name, done, errors)
+        if done:
+            self.screen.post_message(JobActionSucceeded(name, done))
+        return done
+
+    def _report(self, name: str, done: list[str], errors: list[str]) -> None:
+        if done:
+            self.notify(f"{jobs_word(len(done)).capitalize()} {ACTIONS[name].past}.")
+        if errors:
+            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+            self.notify(errors[0] + more, title=f"{ACTIONS[name].label} refused", severity="error")
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from exmado_tui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_workers(self) -> None:
+        from exmado_tui.ui.screens.workers import WorkersScreen
+
+        if not isinstance(self.screen, WorkersScreen):
+            self.push_screen(WorkersScreen())
+
+    def action_dropfolder(self) -> None:
+        from exmado_tui.ui.screens.dropfolder import DropFolderScreen
+
+        if not isinstance(self.screen, DropFolderScreen):
+            self.push_screen(DropFolderScreen())
+
+
+def make_app(
+    settings: Settings,
+    *,
+    readonly: bool = False,
+    service: JobService | None = None,
+    clock: Clock | None = None,
+    probe: DocuWareProbe | None = None,
+) -> ExmadoApp:
+    """The dashboard over an open job store. `clock` (naive UTC) and `probe` are for tests."""
+    backend = Backend(service or JobService(settings), clock)
+    return ExmadoApp(backend, readonly=readonly, probe=probe or DocuWareProbe(settings.docuware))

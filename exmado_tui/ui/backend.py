@@ -1,0 +1,68 @@
+"""Where the dashboard's blocking calls run: one thread for store reads, one for actions, two for
+network probes, so no query, Redis command or DocuWare request ever runs on the event loop.
+
+One long-lived reader thread (rather than a fresh thread per refresh) keeps one SQLite
+connection open for the whole session; Peewee connections are per thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+from exmado_tui.db import database, utcnow
+from exmado_tui.jobs import JobService
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+class Backend:
+    """Runs blocking functions off the event loop and owns the job service."""
+
+    def __init__(self, service: JobService, clock: Clock | None = None) -> None:
+        self.service = service
+        self.clock: Clock = clock or utcnow
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="exmado-read")
+        self._actor = ThreadPoolExecutor(1, thread_name_prefix="exmado-act")
+        self._prober = ThreadPoolExecutor(2, thread_name_prefix="exmado-probe")
+
+    @property
+    def settings(self) -> Any:
+        return self.service.settings
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A store query, on the reader thread."""
+        return await self._run(self._reader, fn, *args, **kwargs)
+
+    async def act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A change through the job service (store and Redis), on the actor thread."""
+        return await self._run(self._actor, fn, *args, **kwargs)
+
+    async def probe(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A network call that may hang for seconds (Redis, DocuWare), on a prober thread."""
+        return await self._run(self._prober, fn, *args, **kwargs)
+
+    async def _run(
+        self, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
+
+    def close(self) -> None:
+        """Close the store connections the threads opened, then the threads."""
+        for pool in (self._reader, self._actor):
+            # Closing on the way out must not raise.
+            with contextlib.suppress(Exception):
+                pool.submit(_close_connection).result(timeout=5)
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._prober.shutdown(wait=False, cancel_futures=True)
+
+
+def _close_connection() -> None:
+    if database.obj is not None and not database.is_closed():
+        database.close()

@@ -1,0 +1,40 @@
+"""The command palette (ctrl+p): every key binding of the current screen and the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+
+
+class ActionCommands(Provider):
+    """Offers each action that has a key and a description, with its key as help."""
+
+    def _commands(self) -> Iterator[tuple[str, str, DOMNode, str]]:
+        seen: set[str] = set()
+        for node in (self.screen, self.app):
+            for key, binding in node._bindings:
+                if not binding.description or binding.action in seen:
+                    continue
+                if node.check_action(binding.action.split("(")[0], ()) is False:
+                    continue
+                seen.add(binding.action)
+                yield binding.description, binding.key_display or key, node, binding.action
+
+    async def discover(self) -> Hits:
+        for title, key, node, action in self._commands():
+            yield DiscoveryHit(title, partial(node.run_action, action), help=f"key: {key}")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, key, node, action in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(node.run_action, action),
+                    help=f"key: {key}",
+                )

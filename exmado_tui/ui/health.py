@@ -1,0 +1,83 @@
+"""Health facts for the header strip and the workers screen: Redis, queue, DocuWare.
+
+Plain functions and dataclasses (no Textual): the screens run them on a prober thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from exmado_tui.queue import JobQueue, QueueDepth
+from exmado_tui.settings import DocuWareSettings
+
+DOCUWARE_CACHE_S = 30.0
+
+
+@dataclass(frozen=True)
+class RedisHealth:
+    reachable: bool
+    depth: QueueDepth | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class DocuWareHealth:
+    reachable: bool | None  # None: not checked yet
+    version: str = ""
+    error: str = ""
+
+
+def check_redis(queue: JobQueue) -> RedisHealth:
+    """Ping Redis and read the queue depth; never raises."""
+    if not queue.ping():
+        return RedisHealth(False, error=f"Cannot reach Redis at {queue.url}.")
+    try:
+        return RedisHealth(True, queue.depth())
+    except Exception as exc:  # noqa: BLE001 — a health probe reports, it does not raise
+        return RedisHealth(False, error=str(exc))
+
+
+def redis_info(queue: JobQueue) -> dict[str, Any]:
+    """Redis version, memory and persistence, from INFO."""
+    info = queue.broker.client.info()
+    aof = "on" if info.get("aof_enabled") else "off"
+    return {
+        "version": info.get("redis_version", "?"),
+        "memory": info.get("used_memory_human", "?"),
+        "peak memory": info.get("used_memory_peak_human", "?"),
+        "persistence": f"AOF {aof}, RDB {info.get('rdb_changes_since_last_save', '?')} unsaved",
+        "clients": info.get("connected_clients", "?"),
+        "uptime": f"{info.get('uptime_in_seconds', 0)} s",
+    }
+
+
+class DocuWareProbe:
+    """A cheap, unauthenticated check of the DocuWare server, remembered for 30 seconds."""
+
+    def __init__(self, settings: DocuWareSettings, cache_s: float = DOCUWARE_CACHE_S) -> None:
+        self.settings = dataclasses.replace(
+            settings, timeout_s=min(settings.timeout_s, 5.0), max_attempts=1
+        )
+        self.cache_s = cache_s
+        self._last: DocuWareHealth = DocuWareHealth(None)
+        self._at = float("-inf")
+
+    def check(self, force: bool = False) -> DocuWareHealth:
+        if force or time.monotonic() - self._at >= self.cache_s:
+            self._last = self._fetch()
+            self._at = time.monotonic()
+        return self._last
+
+    def _fetch(self) -> DocuWareHealth:
+        from exmado_tui.docuware import DocuWareError, DocuWareSession, RetryPolicy
+
+        try:
+            with DocuWareSession(self.settings, retry=RetryPolicy(max_attempts=1)) as session:
+                return DocuWareHealth(True, session.service_description().version)
+        except DocuWareError as exc:
+            return DocuWareHealth(False, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 — any failure means "not reachable" here
+            return DocuWareHealth(False, error=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,115 @@
+"""`JobActionsMixin`: start, pause, resume, cancel, retry, fail and delete for any screen that
+can say which jobs the user means; confirmation where the action cannot be undone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding
+
+from exmado_tui.queries import JobSummary
+from exmado_tui.ui.actions import ACTIONS, jobs_word, mutating
+from exmado_tui.ui.modals.confirm import ConfirmModal
+from exmado_tui.ui.modals.delete_job import DeleteJobModal
+from exmado_tui.ui.modals.fail_job import FailJobModal
+
+JOB_ACTION_BINDINGS = [
+    Binding("s", "start", "Start"),
+    Binding("p", "pause", "Pause"),
+    Binding("r", "resume", "Resume"),
+    Binding("c", "cancel_job", "Cancel"),
+    Binding("R", "retry", "Retry", show=False),
+    Binding("F", "fail", "Fail", show=False),
+    Binding("d,delete", "delete", "Delete", show=False),
+]
+
+
+class JobActionsMixin:
+    """Mixed into a Screen; the screen provides `target_jobs` and `after_job_action`."""
+
+    app: Any
+
+    def target_jobs(self) -> list[JobSummary]:
+        raise NotImplementedError
+
+    def after_job_action(self, action: str) -> None:
+        """Called once the service has answered (refresh, clear marks, leave the screen…)."""
+
+    @mutating
+    def action_start(self) -> None:
+        self.run_job_action("start")
+
+    @mutating
+    def action_pause(self) -> None:
+        self.run_job_action("pause")
+
+    @mutating
+    def action_resume(self) -> None:
+        self.run_job_action("resume")
+
+    @mutating
+    def action_cancel_job(self) -> None:
+        self.run_job_action("cancel")
+
+    @mutating
+    def action_retry(self) -> None:
+        self.run_job_action("retry")
+
+    @mutating
+    def action_fail(self) -> None:
+        self.run_job_action("fail")
+
+    @mutating
+    def action_delete(self) -> None:
+        self.run_job_action("delete")
+
+    def run_job_action(self, name: str) -> None:
+        self.run_worker(self._job_action(name), group="job-action")  # type: ignore[attr-defined]
+
+    async def _job_action(self, name: str) -> None:
+        jobs = self._applicable(name, self.target_jobs())
+        if not jobs:
+            return
+        options = await self._ask(name, jobs)
+        if options is None:
+            return
+        await self.app.perform(name, [job.id for job in jobs], **options)
+        self.after_job_action(name)
+
+    def _applicable(self, name: str, jobs: list[JobSummary]) -> list[JobSummary]:
+        """A single job goes to the service as is (its refusal names the reason); of several,
+        only those in a state that allows the action, with a word about the rest."""
+        if not jobs:
+            self.app.notify("No job selected.", severity="warning")
+            return []
+        if len(jobs) == 1:
+            return jobs
+        action = ACTIONS[name]
+        fit = [job for job in jobs if job.status in action.allowed]
+        if len(fit) < len(jobs):
+            self.app.notify(
+                f"{jobs_word(len(jobs) - len(fit))} skipped: "
+                f"{action.label.lower()} does not apply in their state.",
+                severity="warning",
+            )
+        return fit
+
+    async def _ask(self, name: str, jobs: list[JobSummary]) -> dict[str, Any] | None:
+        """The options the user chose, or None if they backed out."""
+        what = (
+            f"job {jobs[0].short_id} ({jobs[0].name})" if len(jobs) == 1 else jobs_word(len(jobs))
+        )
+        if name == "delete":
+            keep = await self.app.push_screen_wait(
+                DeleteJobModal(what, [job.output_dir for job in jobs])
+            )
+            return None if keep is None else {"keep_files": keep}
+        if name == "fail":
+            reason = await self.app.push_screen_wait(FailJobModal(what))
+            return None if reason is None else {"reason": reason}
+        action = ACTIONS[name]
+        if action.confirm or len(jobs) > 1:
+            question = f"{action.label} {what}?"
+            if not await self.app.push_screen_wait(ConfirmModal(question, yes=action.label)):
+                return None
+        return {}

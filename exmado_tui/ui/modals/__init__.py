@@ -1,0 +1,1 @@
+"""Modal dialogs, one per module, each typed by what it returns."""

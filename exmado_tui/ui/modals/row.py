@@ -1,0 +1,60 @@
+"""`RowModal`: one workbook row in full — its values, its error, the files it produced."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from exmado_tui.formatting import size
+from exmado_tui.queries import FileView, RowView
+from exmado_tui.ui.widgets.status_badge import row_status_text
+
+
+class RowModal(ModalScreen[None]):
+    """Escape or enter closes it."""
+
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+
+    def __init__(self, row: RowView, files: list[FileView]) -> None:
+        super().__init__()
+        self.row = row
+        self.files = files
+
+    def compose(self) -> ComposeResult:
+        row = self.row
+        with Vertical(classes="dialog wide"):
+            title = Text(f"Row {row.row_number}  ")
+            title.append_text(row_status_text(row.status))
+            title.append(f"  attempts {row.attempts}  documents {row.documents}")
+            yield Label(title, classes="question")
+            with VerticalScroll():
+                yield Static(self._values(), id="row-values")
+                if row.duplicate_of:
+                    yield Label(f"Same key as row {row.duplicate_of}.", classes="detail")
+                if row.error:
+                    yield Label(Text(f"Error: {row.error}", style="red"), id="row-error")
+                yield Static(self._files(), id="row-files")
+
+    def _values(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        for name, value in self.row.values.items():
+            table.add_row(str(name), "" if value is None else str(value))
+        return table
+
+    def _files(self) -> Table | Text:
+        if not self.files:
+            return Text("No files.", style="dim")
+        table = Table("document", "path", "size", box=None, padding=(0, 1))
+        for f in self.files:
+            table.add_row(f.document_id, f.path, size(f.size))
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,410 @@
+"""`JobDetailScreen`: one job — progress, throughput, rows, files, events, configuration, report."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+from rich.pretty import Pretty
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Footer,
+    Label,
+    RichLog,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from exmado_tui.errors import JobNotFoundError
+from exmado_tui.formatting import duration, local_time, size
+from exmado_tui.queries import (
+    EventView,
+    FileView,
+    JobDetail,
+    JobSummary,
+    RowView,
+    get_job,
+    job_events,
+    job_files,
+    job_rows,
+    row_counts,
+    row_files,
+)
+from exmado_tui.ui import figures
+from exmado_tui.ui.actions import ACTIONS, hide_mutating_bindings
+from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
+from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
+from exmado_tui.ui.modals.row import RowModal
+from exmado_tui.ui.widgets.paged_table import PagedTable
+from exmado_tui.ui.widgets.progress_cell import progress_text
+from exmado_tui.ui.widgets.spark import spark_text
+from exmado_tui.ui.widgets.status_badge import StatusBadge, row_status_text
+
+REFRESH_S = 1.0
+SPARK_SAMPLES = 60
+ROW_STATUSES = ("done", "not_found", "ambiguous", "failed", "skipped", "pending")
+ROW_COLUMNS = (
+    ("row", "Row", 6),
+    ("key", "Key", 18),
+    ("status", "Status", 12),
+    ("docs", "Docs", 4),
+    ("attempts", "Tries", 5),
+    ("error", "Error", 40),
+)
+FILE_COLUMNS = (
+    ("row", "Row", 6),
+    ("doc", "Document", 10),
+    ("size", "Size", 9),
+    ("path", "Path", 60),
+)
+REPORT_HINTS = ("report", "manifest")
+
+
+def row_cells(row: RowView) -> tuple[str | Text, ...]:
+    return (
+        Text(str(row.row_number), justify="right"),
+        row.key,
+        row_status_text(row.status),
+        Text(str(row.documents), justify="right"),
+        Text(str(row.attempts), justify="right"),
+        Text(row.error, style="red") if row.error else "",
+    )
+
+
+def file_cells(f: FileView) -> tuple[str | Text, ...]:
+    return (
+        Text("-" if f.row_number is None else str(f.row_number), justify="right"),
+        f.document_id,
+        Text(size(f.size), justify="right"),
+        f.path,
+    )
+
+
+def read_detail(job_id: str) -> tuple[JobDetail, dict[str, int]]:
+    return get_job(job_id), row_counts(job_id)
+
+
+def find_reports(output_dir: str) -> list[Path]:
+    """Report workbooks and manifests at the top of the job's output folder."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and any(hint in p.name.lower() for hint in REPORT_HINTS)
+    )
+
+
+class JobDetailScreen(JobActionsMixin, Screen[None]):
+    """A job in full. `t` cycles the row filter; enter on a row shows it whole."""
+
+    BINDINGS = [
+        Binding("escape,backspace", "back", "Back"),
+        *JOB_ACTION_BINDINGS,
+        Binding("t", "row_filter", "Row filter", show=False),
+        Binding("1", "tab('rows')", "Rows tab", show=False),
+        Binding("2", "tab('files')", "Files tab", show=False),
+        Binding("3", "tab('events')", "Events tab", show=False),
+        Binding("4", "tab('config')", "Config tab", show=False),
+        Binding("5", "tab('report')", "Report tab", show=False),
+    ]
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.job: JobDetail | None = None
+        self.counts: dict[str, int] = {}
+        self.row_filter = ""
+        self.last_event_id = 0
+        self.samples: deque[tuple[float, int]] = deque(maxlen=SPARK_SAMPLES + 1)
+        self._loading = False
+
+    # -- children ---------------------------------------------------------------------------
+
+    @property
+    def badge(self) -> StatusBadge:
+        return self.query_one(StatusBadge)
+
+    @property
+    def summary(self) -> Static:
+        return self.query_one("#summary", Static)
+
+    @property
+    def sparkline(self) -> Static:
+        return self.query_one("#spark", Static)
+
+    @property
+    def rate_label(self) -> Static:
+        return self.query_one("#rate", Static)
+
+    @property
+    def rows_table(self) -> PagedTable[RowView]:
+        return self.query_one("#rows", PagedTable)
+
+    @property
+    def files_table(self) -> PagedTable[FileView]:
+        return self.query_one("#files", PagedTable)
+
+    @property
+    def events_log(self) -> RichLog:
+        return self.query_one("#events", RichLog)
+
+    @property
+    def row_filter_select(self) -> Select[str]:
+        return self.query_one("#row-filter", Select)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="detail-title"):
+            yield Label(f"Job {self.job_id[:8]}", id="job-title")
+            yield StatusBadge()
+        yield Static(id="summary")
+        with Horizontal(id="throughput"):
+            yield Static(id="spark")
+            yield Static(id="rate")
+        with Horizontal(id="job-actions"):
+            for action in ACTIONS.values():
+                yield Button(f"{action.label} ({action.key})", id=f"do-{action.name}", compact=True)
+        with TabbedContent(id="tabs"):
+            with TabPane("Rows", id="rows-tab"):
+                yield Select(
+                    [(s.replace("_", " "), s) for s in ROW_STATUSES],
+                    prompt="all rows",
+                    id="row-filter",
+                    compact=True,
+                )
+                yield PagedTable(ROW_COLUMNS, row_cells, lambda r: str(r.row_number), id="rows")
+            with TabPane("Files", id="files-tab"):
+                yield PagedTable(FILE_COLUMNS, file_cells, _file_key, id="files")
+            with TabPane("Events", id="events-tab"):
+                yield RichLog(id="events", wrap=True, markup=False)
+            with TabPane("Config", id="config-tab"), VerticalScroll():
+                yield Static(id="config")
+            with TabPane("Report", id="report-tab"):
+                yield Static(id="report")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.app.readonly:
+            hide_mutating_bindings(self)
+            self.query_one("#job-actions").display = False
+        self.set_interval(REFRESH_S, self.refresh_job)
+        self.refresh_job()
+        self.run_worker(self._reload_rows())
+        self.run_worker(self.files_table.reload(self._files_loader()))
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def _rows_loader(self):  # noqa: ANN202 — a closure over the current filter
+        status = self.row_filter or None
+
+        async def load(offset: int, limit: int) -> list[RowView]:
+            return await self.app.backend.read(job_rows, self.job_id, status, limit, offset)
+
+        return load
+
+    def _files_loader(self):  # noqa: ANN202
+        async def load(offset: int, limit: int) -> list[FileView]:
+            return await self.app.backend.read(job_files, self.job_id, limit, offset)
+
+        return load
+
+    async def _reload_rows(self) -> None:
+        await self.rows_table.reload(self._rows_loader())
+
+    def refresh_job(self) -> None:
+        if self._loading or not self.is_current:
+            return
+        self._loading = True
+        self.run_worker(self._load(), group="detail-refresh")
+
+    async def _load(self) -> None:
+        read = self.app.backend.read
+        try:
+            job, counts = await read(read_detail, self.job_id)
+            self.counts = counts
+            self.post_message(JobDetailRefreshed(job))
+            events = await read(job_events, self.job_id, self.last_event_id, 500)
+            self._append_events(events)
+            await self.rows_table.refresh_visible()
+            if self.query_one(TabbedContent).active == "report-tab":
+                self._show_reports(await read(find_reports, job.output_dir))
+        except JobNotFoundError:
+            self.app.notify(f"Job {self.job_id[:8]} no longer exists.", severity="warning")
+            self.action_back()
+        finally:
+            self._loading = False
+
+    def on_job_detail_refreshed(self, message: JobDetailRefreshed) -> None:
+        job = message.job
+        first = self.job is None
+        files_grew = self.job is not None and job.files_count != self.job.files_count
+        self.job = job
+        self.query_one("#job-title", Label).update(Text(f"Job {job.short_id}  {job.name}", "bold"))
+        self.badge.show(job.status, job.control)
+        self._show_summary(job)
+        self._sample(job)
+        self._show_buttons(job)
+        self.refresh_bindings()
+        if first:
+            self.query_one("#config", Static).update(self._config_table(job))
+        if files_grew and len(self.files_table.items) < self.files_table.page_size:
+            self.run_worker(self.files_table.reload(self._files_loader()))
+
+    def _show_summary(self, job: JobDetail) -> None:
+        text = progress_text(job.progress, width=24)
+        text.append(f"  {job.done_rows}/{job.total_rows} rows\n")
+        c = self.counts
+        text.append(f"found {job.found_rows}", "green")
+        text.append(f" · not found {job.not_found_rows}", "yellow" if job.not_found_rows else "")
+        text.append(f" · ambiguous {job.ambiguous_rows}")
+        text.append(f" · failed {job.failed_rows}", "red" if job.failed_rows else "")
+        text.append(f" · skipped {job.skipped_rows} · pending {c.get('pending', 0)}")
+        text.append(f" · files {job.files_count} ({size(job.bytes_downloaded)})")
+        reason = job.last_error or job.wait_reason
+        if reason:
+            text.append("\n" + reason, "red" if job.last_error else "dim")
+        self.summary.update(text)
+
+    def _sample(self, job: JobDetail) -> None:
+        """Rows finished per second between refreshes, for the sparkline and a recent rate."""
+        self.samples.append((self.app.clock().timestamp(), job.done_rows))
+        pairs = list(self.samples)
+        rates = [
+            max(0.0, (b[1] - a[1]) / (b[0] - a[0])) if b[0] > a[0] else 0.0
+            for a, b in zip(pairs, pairs[1:], strict=False)
+        ]
+        self.sparkline.update(spark_text(rates, width=30))
+        avg = figures.rows_per_s(job, self.app.clock())
+        eta = figures.eta_s(job, self.app.clock())
+        text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
+        text.append(f" · ETA {duration(eta)}" if eta is not None else "")
+        text.append(f" · elapsed {duration(figures.duration_s(job, self.app.clock()))}")
+        self.rate_label.update(text)
+
+    def _show_buttons(self, job: JobSummary) -> None:
+        for action in ACTIONS.values():
+            button = self.query_one(f"#do-{action.name}", Button)
+            button.display = job.status in action.allowed
+
+    def _append_events(self, events: list[EventView]) -> None:
+        zone = self.app.settings.zone
+        styles = {"warning": "yellow", "error": "red"}
+        for event in events:
+            line = Text(local_time(event.at, zone, "%m-%d %H:%M:%S") + "  ", style="dim")
+            line.append(event.message, style=styles.get(event.level, ""))
+            self.events_log.write(line)
+            self.last_event_id = event.id
+
+    def _config_table(self, job: JobDetail) -> Table:
+        zone = self.app.settings.zone
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        for label, value in (
+            ("Id", job.id),
+            ("Profile", job.profile or "(none)"),
+            ("Workbook", f"{job.workbook_name}\n{job.workbook_path}"),
+            ("SHA-256", job.workbook_sha256),
+            ("Output", job.output_dir),
+            ("By", f"{job.user} via {job.source}"),
+            ("Created", local_time(job.created_at, zone)),
+            ("Started", local_time(job.started_at, zone)),
+            ("Finished", local_time(job.finished_at, zone)),
+            ("Runs", str(job.runs)),
+            ("Worker", job.worker or "-"),
+        ):
+            table.add_row(label, value)
+        table.add_row("Config", Pretty(job.config, expand_all=True))
+        return table
+
+    def _show_reports(self, paths: list[Path]) -> None:
+        if not paths:
+            folder = self.job.output_dir if self.job else "?"
+            self.query_one("#report", Static).update(
+                Text(f"No report or manifest yet in {folder}.", style="dim")
+            )
+            return
+        self.query_one("#report", Static).update("\n".join(str(p) for p in paths))
+
+    # -- interaction ---------------------------------------------------------------------------
+
+    @on(Select.Changed, "#row-filter")
+    def _row_filter_changed(self, event: Select.Changed) -> None:
+        self.row_filter = "" if event.value is Select.BLANK else str(event.value)
+        self.run_worker(self._reload_rows())
+
+    def action_row_filter(self) -> None:
+        """Cycle all → done → not found → … → all."""
+        order = ["", *ROW_STATUSES]
+        self.row_filter = order[(order.index(self.row_filter) + 1) % len(order)]
+        select = self.row_filter_select
+        with select.prevent(Select.Changed):
+            select.value = self.row_filter or Select.BLANK
+        self.query_one(TabbedContent).active = "rows-tab"
+        self.run_worker(self._reload_rows())
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = f"{tab}-tab"
+        if tab == "report" and self.job is not None:
+            self.run_worker(self._load_reports(self.job.output_dir))
+
+    async def _load_reports(self, output_dir: str) -> None:
+        self._show_reports(await self.app.backend.read(find_reports, output_dir))
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "report-tab" and self.job is not None:
+            self.run_worker(self._load_reports(self.job.output_dir))
+
+    @on(PagedTable.RowSelected, "#rows")
+    def _open_row(self) -> None:
+        row = self.rows_table.current
+        if row is not None:
+            self.run_worker(self._show_row(row))
+
+    async def _show_row(self, row: RowView) -> None:
+        files = await self.app.backend.read(row_files, self.job_id, row.row_number)
+        self.app.push_screen(RowModal(row, files))
+
+    @on(Button.Pressed, "#job-actions Button")
+    def _action_button(self, event: Button.Pressed) -> None:
+        name = str(event.button.id).removeprefix("do-")
+        self.run_action({"cancel": "cancel_job"}.get(name, name))
+
+    def target_jobs(self) -> list[JobSummary]:
+        return [self.job] if self.job is not None else []
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Job actions that do not apply in the job's state show dimmed and do nothing."""
+        name = {"cancel_job": "cancel"}.get(action, action)
+        if name in ACTIONS and self.job is not None and not self.app.readonly:
+            return True if self.job.status in ACTIONS[name].allowed else None
+        return True
+
+    def after_job_action(self, action: str) -> None:
+        if action == "delete":
+            self.action_back()
+        else:
+            self.refresh_job()
+
+    def on_job_action_succeeded(self, message: JobActionSucceeded) -> None:
+        if message.action != "delete":
+            self.refresh_job()
+
+    def action_back(self) -> None:
+        if self.app.screen is self:
+            self.dismiss(None)
+
+
+def _file_key(f: FileView) -> str:
+    return f"{f.document_id}:{f.path}"

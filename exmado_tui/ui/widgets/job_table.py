@@ -1,0 +1,108 @@
+"""The jobs list: one line per job, refreshed in place so the cursor and scroll stay put."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from exmado_tui.formatting import duration, local_time
+from exmado_tui.queries import JobSummary
+from exmado_tui.ui import figures
+from exmado_tui.ui.widgets.progress_cell import progress_text
+from exmado_tui.ui.widgets.status_badge import status_text
+
+# key, label, width — in the order the issue lists them; the first six fit 80 columns.
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("mark", " ", 1),
+    ("id", "ID", 8),
+    ("name", "Name", 18),
+    ("status", "Status", 13),
+    ("progress", "Progress", 15),
+    ("rows", "Rows", 11),
+    ("found", "Found", 6),
+    ("missing", "Miss", 5),
+    ("failed", "Fail", 5),
+    ("user", "User", 10),
+    ("source", "Source", 10),
+    ("started", "Started", 11),
+    ("duration", "Time", 7),
+    ("eta", "ETA", 7),
+)
+Cells = tuple[str | Text, ...]
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def job_cells(job: JobSummary, marked: bool, now: datetime, zone: ZoneInfo) -> Cells:
+    """The cells of one job's line."""
+    return (
+        Text("●", style="bold yellow") if marked else " ",
+        job.short_id,
+        clip(job.name, 18),
+        status_text(job.status, job.control),
+        progress_text(job.progress),
+        Text(f"{job.done_rows}/{job.total_rows}", justify="right"),
+        Text(str(job.found_rows), justify="right", style="green" if job.found_rows else ""),
+        Text(
+            str(job.not_found_rows), justify="right", style="yellow" if job.not_found_rows else ""
+        ),
+        Text(str(job.failed_rows), justify="right", style="red" if job.failed_rows else ""),
+        clip(job.user, 10),
+        clip(job.source, 10),
+        local_time(job.started_at, zone, "%m-%d %H:%M"),
+        duration(figures.duration_s(job, now)),
+        duration(figures.eta_s(job, now)),
+    )
+
+
+class JobTable(DataTable):
+    """A page of jobs. Rows are keyed by position and rewritten cell by cell."""
+
+    DEFAULT_CSS = """
+    JobTable { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self.job_ids: list[str] = []
+        self._shown: list[Cells] = []
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, width=width, key=key)
+
+    @property
+    def current_job_id(self) -> str | None:
+        """The job under the cursor, if any."""
+        row = self.cursor_row
+        return self.job_ids[row] if 0 <= row < len(self.job_ids) else None
+
+    def show(
+        self, jobs: list[JobSummary], marked: Container[str], now: datetime, zone: ZoneInfo
+    ) -> None:
+        """Show `jobs`, changing only the cells that differ; the cursor follows its job."""
+        followed = self.current_job_id
+        rows = [job_cells(job, job.id in marked, now, zone) for job in jobs]
+        for index, cells in enumerate(rows):
+            if index < len(self._shown):
+                self._update_row(index, cells)
+            else:
+                self.add_row(*cells, key=f"r{index}")
+        for index in range(len(rows), len(self._shown)):
+            self.remove_row(f"r{index}")
+        self._shown = rows
+        self.job_ids = [job.id for job in jobs]
+        if followed in self.job_ids and self.job_ids.index(followed) != self.cursor_row:
+            self.move_cursor(row=self.job_ids.index(followed))
+
+    def _update_row(self, index: int, cells: Cells) -> None:
+        old = self._shown[index]
+        for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True):
+            if before != after:
+                self.update_cell(f"r{index}", key, after)

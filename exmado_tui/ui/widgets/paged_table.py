@@ -1,0 +1,108 @@
+"""`PagedTable`: a DataTable over a long, store-backed list (100,000 rows of a job).
+
+It loads a page at a time as the cursor or the scroll nears the end, and refreshes only the
+rows on screen, in place, so a running job's rows change colour without the table jumping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+T = TypeVar("T")
+Loader = Callable[[int, int], Awaitable[list[T]]]  # (offset, limit) → items
+LOOKAHEAD = 40
+
+
+class PagedTable(DataTable, Generic[T]):
+    """Give it columns, a loader, a cell maker and a key maker; call `reload()`."""
+
+    DEFAULT_CSS = """
+    PagedTable { height: 1fr; }
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str, int | None]],
+        cells: Callable[[T], tuple[str | Text, ...]],
+        key: Callable[[T], str],
+        page_size: int = 200,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.column_specs = columns
+        self.cells = cells
+        self.key = key
+        self.page_size = page_size
+        self.loader: Loader[T] | None = None
+        self.items: list[T] = []
+        self.exhausted = False
+        self._lock = asyncio.Lock()
+
+    def on_mount(self) -> None:
+        for key, label, width in self.column_specs:
+            self.add_column(label, width=width, key=key)
+
+    @property
+    def current(self) -> T | None:
+        row = self.cursor_row
+        return self.items[row] if 0 <= row < len(self.items) else None
+
+    async def reload(self, loader: Loader[T] | None = None) -> None:
+        """Start again from the top (a new filter, say)."""
+        async with self._lock:
+            if loader is not None:
+                self.loader = loader
+            self.clear()
+            self.items, self.exhausted = [], False
+            await self._load_page()
+
+    async def _load_page(self) -> None:
+        if self.loader is None or self.exhausted:
+            return
+        batch = await self.loader(len(self.items), self.page_size)
+        self.exhausted = len(batch) < self.page_size
+        for item in batch:
+            self.add_row(*self.cells(item), key=self.key(item))
+        self.items.extend(batch)
+
+    async def load_more_if_near_end(self) -> None:
+        last_visible = int(self.scroll_y) + self.size.height
+        near = max(self.cursor_row, last_visible) >= len(self.items) - LOOKAHEAD
+        if near and not self.exhausted and not self._lock.locked():
+            async with self._lock:
+                await self._load_page()
+
+    async def refresh_visible(self) -> None:
+        """Read the rows on screen again and rewrite the cells that changed."""
+        if self.loader is None or self._lock.locked() or not self.items:
+            return
+        async with self._lock:
+            first = max(0, int(self.scroll_y) - 1)
+            fresh = await self.loader(first, self.size.height + 2)
+            for offset, item in enumerate(fresh):
+                self._replace(first + offset, item)
+
+    def _replace(self, index: int, item: T) -> None:
+        if index >= len(self.items) or self.key(self.items[index]) != self.key(item):
+            return  # the list shifted under a filter; the next reload puts it right
+        old = self.cells(self.items[index])
+        new = self.cells(item)
+        for (column, _, _), before, after in zip(self.column_specs, old, new, strict=True):
+            if before != after:
+                self.update_cell(self.key(item), column, after)
+        self.items[index] = item
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.loader is not None and not self.exhausted:
+            self.run_worker(self.load_more_if_near_end(), group="paged-more")
+
+    def watch_cursor_coordinate(self, old: Any, new: Any) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if self.loader is not None and not self.exhausted:
+            self.run_worker(self.load_more_if_near_end(), group="paged-more")

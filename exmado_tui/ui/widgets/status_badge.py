@@ -1,0 +1,56 @@
+"""A job status as a coloured symbol and word, for table cells and headers."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from exmado_tui.states import JobStatus
+
+S = JobStatus
+
+# symbol, label, Rich style — plain ANSI colour names so 256-colour terminals match.
+LOOK: dict[JobStatus, tuple[str, str, str]] = {
+    S.PENDING: ("○", "pending", "bright_black"),
+    S.VALIDATING: ("◌", "validating", "cyan"),
+    S.RUNNING: ("▶", "running", "bold cyan"),
+    S.PAUSED: ("‖", "paused", "yellow"),
+    S.COMPLETED: ("✔", "completed", "green"),
+    S.COMPLETED_WITH_ERRORS: ("✔", "with errors", "dark_orange"),
+    S.FAILED: ("✖", "failed", "bold red"),
+    S.CANCELLED: ("⊘", "cancelled", "bright_black"),
+}
+REQUESTED = {"pause": "pausing…", "cancel": "cancelling…", "terminate": "terminating…"}
+
+
+def status_text(status: JobStatus, control: str | None = None) -> Text:
+    """`▶ running`, or `▶ pausing…` while a pause request waits for the worker."""
+    symbol, label, style = LOOK[status]
+    if control and status.is_active:
+        label = REQUESTED.get(control, label)
+    return Text(f"{symbol} {label}", style=style)
+
+
+def row_status_text(status: str) -> Text:
+    """A workbook row's status: done, not_found, ambiguous, failed, skipped, pending."""
+    styles = {
+        "done": ("✔", "green"),
+        "not_found": ("?", "yellow"),
+        "ambiguous": ("≈", "dark_orange"),
+        "failed": ("✖", "bold red"),
+        "skipped": ("–", "bright_black"),
+        "pending": ("○", "bright_black"),
+    }
+    symbol, style = styles.get(status, ("·", ""))
+    return Text(f"{symbol} {status.replace('_', ' ')}", style=style)
+
+
+class StatusBadge(Static):
+    """One job's status, updated with `show`."""
+
+    DEFAULT_CSS = """
+    StatusBadge { width: auto; padding: 0 1; }
+    """
+
+    def show(self, status: JobStatus, control: str | None = None) -> None:
+        self.update(status_text(status, control))
