@@ -24,6 +24,8 @@ COMMAND_GROUPS = (
     sandbox_commands,
 )
 
+SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose else _quiet_level(args.command),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -57,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _quiet_level(command: str | None) -> int:
+    """Services log warnings (retries, throttling); one-shot commands only their result."""
+    return logging.WARNING if command in SERVICE_COMMANDS else logging.ERROR
 
 
 def open_dashboard(args: argparse.Namespace, ctx: Context) -> int:

@@ -95,9 +95,9 @@ def run(
         with DocuWareSession(dw, **client_options) as session:
             return HANDLERS[args.docuware_command](args, session, out)
     except (ExmadoError, ValueError) as exc:
-        print(f"Error: {exc}", file=err)
+        print(f"exmado: {exc}", file=err)
     except OSError as exc:
-        print(f"Error: {exc.strerror or exc} ({exc.filename or 'file'}).", file=err)
+        print(f"exmado: {exc.strerror or exc} ({exc.filename or 'file'}).", file=err)
     return 1
 
 
@@ -280,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ExmadoError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"exmado: {exc}", file=sys.stderr)
         return 1
     return run(args, settings)
 

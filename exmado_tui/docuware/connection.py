@@ -162,7 +162,7 @@ class Connection:
             if safe and attempt < self.policy.max_attempts:
                 await self._sleep(self.policy.backoff(attempt))
                 return None
-            raise network_error(exc, request.url.path) from None
+            raise network_error(exc, request.url) from None
         elapsed_ms = (self._clock() - started) * 1000
         log.debug(
             "%s %s -> %s in %.0f ms",

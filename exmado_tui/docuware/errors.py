@@ -106,8 +106,11 @@ def error_for(response: httpx.Response, *, retry_after: float = 0.0) -> DocuWare
     return kind(text, **kwargs)
 
 
-def network_error(exc: httpx.TransportError, path: str) -> DocuWareNetworkError:
-    """Wrap an httpx transport failure in one sentence."""
+def network_error(exc: httpx.TransportError, url: httpx.URL) -> DocuWareNetworkError:
+    """Wrap an httpx transport failure in one sentence that names the server."""
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
     detail = str(exc) or type(exc).__name__
-    return DocuWareNetworkError(f"The request to {path} {kind} ({detail}).", path=path)
+    server = f"{url.scheme}://{url.netloc.decode()}"
+    return DocuWareNetworkError(
+        f"DocuWare at {server} cannot be reached: {url.path} {kind} ({detail}).", path=url.path
+    )
