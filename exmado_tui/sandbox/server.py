@@ -19,6 +19,7 @@ the bottleneck); at these rates the clients and the shared machine are the limit
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import socket
 import threading
@@ -219,7 +220,6 @@ def running(config: SandboxConfig | None = None, **overrides: Any) -> Iterator[S
     """A started sandbox for the duration of a with-block (port 0 by default)."""
     base = config or SandboxConfig(port=0)
     if overrides:
-        import dataclasses
         base = dataclasses.replace(base, **overrides)
     server = SandboxServer(base)
     server.start()
