@@ -340,7 +340,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
 
     @on(Select.Changed, "#row-filter")
     def _row_filter_changed(self, event: Select.Changed) -> None:
-        self.row_filter = "" if event.value is Select.BLANK else str(event.value)
+        self.row_filter = "" if event.value is Select.NULL else str(event.value)
         self.run_worker(self._reload_rows())
 
     def action_row_filter(self) -> None:
@@ -349,7 +349,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         self.row_filter = order[(order.index(self.row_filter) + 1) % len(order)]
         select = self.row_filter_select
         with select.prevent(Select.Changed):
-            select.value = self.row_filter or Select.BLANK
+            select.value = self.row_filter or Select.NULL
         self.query_one(TabbedContent).active = "rows-tab"
         self.run_worker(self._reload_rows())
 
@@ -377,9 +377,9 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         self.app.push_screen(RowModal(row, files))
 
     @on(Button.Pressed, "#job-actions Button")
-    def _action_button(self, event: Button.Pressed) -> None:
+    async def _action_button(self, event: Button.Pressed) -> None:
         name = str(event.button.id).removeprefix("do-")
-        self.run_action({"cancel": "cancel_job"}.get(name, name))
+        await self.run_action({"cancel": "cancel_job"}.get(name, name))
 
     def target_jobs(self) -> list[JobSummary]:
         return [self.job] if self.job is not None else []

@@ -1,7 +1,385 @@
-"""`NewJobScreen` (placeholder until built)."""
+"""`NewJobScreen`: a workbook, its sheet and first rows, a profile or a column → field mapping
+fetched live from DocuWare, the first row's target path, output and format; then create."""
 
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    LoadingIndicator,
+    Select,
+    Static,
+)
+
+from exmado_tui.errors import ExmadoError
+from exmado_tui.profiles import FORMATS, Profile, load_profile, profile_names
+from exmado_tui.ui.actions import mutating
+from exmado_tui.ui.docuware_lookup import DocuWareLookup
+from exmado_tui.ui.modals.file_picker import FilePickerModal
+from exmado_tui.ui.modals.prompt import PromptModal
+from exmado_tui.ui.new_job_form import (
+    CUSTOM,
+    JobForm,
+    WorkbookPreview,
+    profile_from_form,
+    read_preview,
+    save_profile,
+    target_preview,
+    validate,
+)
+
+
+def field_row(label: str, *widgets: Any, id: str | None = None) -> Horizontal:  # noqa: A002
+    return Horizontal(Label(label, classes="field-label"), *widgets, classes="field-row", id=id)
 
 
 class NewJobScreen(Screen[None]):
-    BINDINGS = [("escape", "app.pop_screen", "Back")]
+    """A form; every field is checked as you type, and Create stays refused until it is whole."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+o", "browse", "Browse"),
+        Binding("ctrl+s", "create(False)", "Create"),
+        Binding("ctrl+e", "create(True)", "Create and start"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.preview: WorkbookPreview | None = None
+        self.profile: Profile | None = None
+        self.lookup: DocuWareLookup | None = None
+
+    # -- children ---------------------------------------------------------------------------
+
+    @property
+    def workbook_input(self) -> Input:
+        return self.query_one("#workbook", Input)
+
+    @property
+    def sheet_select(self) -> Select[str]:
+        return self.query_one("#sheet", Select)
+
+    @property
+    def profile_select(self) -> Select[str]:
+        return self.query_one("#profile", Select)
+
+    @property
+    def preview_table(self) -> DataTable:
+        return self.query_one("#preview", DataTable)
+
+    @property
+    def errors_label(self) -> Static:
+        return self.query_one("#form-errors", Static)
+
+    @property
+    def target_label(self) -> Static:
+        return self.query_one("#target", Static)
+
+    def compose(self) -> ComposeResult:
+        yield Static("New job", classes="screen-title")
+        with VerticalScroll(id="form"):
+            yield field_row(
+                "Workbook",
+                Input(placeholder="path to .xlsx, .xlsm or .csv", id="workbook", compact=True),
+                Button("Browse… (^o)", id="browse", compact=True),
+            )
+            yield field_row("Sheet", Select([], prompt="(first sheet)", id="sheet", compact=True))
+            yield DataTable(id="preview", show_cursor=False, zebra_stripes=True)
+            names = [(name, name) for name in profile_names(self.app.settings.profiles_dir)]
+            yield field_row(
+                "Profile",
+                Select([*names, (CUSTOM, CUSTOM)], prompt="pick one", id="profile", compact=True),
+            )
+            with Vertical(id="custom"):
+                yield field_row("Cabinet", Select([], id="cabinet", compact=True))
+                yield field_row("Dialog", Select([], id="dialog", compact=True))
+                yield field_row(
+                    "Key column",
+                    Select([], id="key-column", compact=True),
+                    Label(" → "),
+                    Select([], id="dw-field", compact=True, prompt="DocuWare field"),
+                )
+                yield field_row(
+                    "Folders",
+                    Input(
+                        placeholder="{SUPPLIER}/{DOC_DATE:%Y}", id="folder-template", compact=True
+                    ),
+                )
+                yield field_row(
+                    "File name",
+                    Input(placeholder="{INVOICE_NO}", id="filename-template", compact=True),
+                )
+                yield LoadingIndicator(id="dw-loading")
+                yield Static(id="dw-message")
+            yield field_row("First file", Static(id="target"))
+            yield field_row(
+                "Name", Input(placeholder="(the workbook's name)", id="name", compact=True)
+            )
+            yield field_row(
+                "Output",
+                Input(
+                    placeholder=str(self.app.settings.jobs.output_root) + "/…",
+                    id="output",
+                    compact=True,
+                ),
+            )
+            yield field_row(
+                "Format",
+                Select(
+                    [(f, f) for f in FORMATS],
+                    value="original",
+                    id="format",
+                    compact=True,
+                    allow_blank=False,
+                ),
+            )
+            yield Static(id="form-errors")
+            with Horizontal(id="form-buttons"):
+                yield Button("Create (^s)", id="create", variant="primary", compact=True)
+                yield Button(
+                    "Create and start (^e)", id="create-start", variant="success", compact=True
+                )
+                yield Button("Save as profile", id="save-profile", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#custom").display = False
+        self.workbook_input.focus()
+        self._check()
+
+    def on_unmount(self) -> None:
+        if self.lookup is not None:
+            self.app.backend.probe_nowait(self.lookup.close)
+
+    # -- the form ---------------------------------------------------------------------------
+
+    def form(self) -> JobForm:
+        def value(selector: str) -> str:
+            widget = self.query_one(selector)
+            raw = widget.value
+            return "" if raw is Select.NULL or raw is None else str(raw)
+
+        return JobForm(
+            workbook=self.workbook_input.value.strip(),
+            sheet=value("#sheet"),
+            profile=value("#profile"),
+            cabinet=value("#cabinet"),
+            dialog=value("#dialog"),
+            key_column=value("#key-column"),
+            dw_field=value("#dw-field"),
+            folder_template=value("#folder-template"),
+            filename_template=value("#filename-template"),
+            name=value("#name").strip(),
+            output=value("#output").strip(),
+            format=value("#format") or "original",
+        )
+
+    def _check(self) -> dict[str, str]:
+        """Validate and show every problem under the form; show the first row's target."""
+        form = self.form()
+        errors = validate(form, self.preview)
+        self.errors_label.update("\n".join(f"• {e}" for e in errors.values()))
+        self.errors_label.set_class(bool(errors), "-has-errors")
+        first = self.preview.rows[0] if self.preview and self.preview.rows else None
+        self.target_label.update(target_preview(self.profile, form, first) or "-")
+        return errors
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "workbook":
+            self._load_preview()
+        else:
+            self._check()
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        handlers = {
+            "sheet": self._load_preview,
+            "profile": self._profile_changed,
+            "cabinet": self._cabinet_changed,
+            "dialog": self._dialog_changed,
+        }
+        handlers.get(str(event.select.id), self._check)()
+
+    def _load_preview(self) -> None:
+        path = Path(self.workbook_input.value.strip()).expanduser()
+        columns = tuple(self.profile.columns) if self.profile else ()
+        self.run_worker(
+            self._preview(path, self.form().sheet, columns), group="preview", exclusive=True
+        )
+
+    async def _preview(self, path: Path, sheet: str, columns: tuple[str, ...]) -> None:
+        if not str(path).strip() or str(path) == ".":
+            self.preview = None
+        else:
+            self.preview = await self.app.backend.read(read_preview, path, sheet, columns)
+        self._show_preview()
+        self._check()
+
+    def _show_preview(self) -> None:
+        table = self.preview_table
+        table.clear(columns=True)
+        preview = self.preview
+        if preview is None or preview.error:
+            return
+        for header in preview.headers:
+            table.add_column(header or "·", width=min(max(len(header), 6), 24))
+        for row in preview.rows:
+            table.add_row(*(row.values.get(h, "") for h in preview.headers))
+        options = [(s, s) for s in preview.sheets]
+        select = self.sheet_select
+        if [o[1] for o in options] != [str(v) for v in getattr(select, "_options_values", [])]:
+            with select.prevent(Select.Changed):
+                select.set_options(options)
+                select._options_values = [o[1] for o in options]  # type: ignore[attr-defined]
+                if preview.sheet in preview.sheets:
+                    select.value = preview.sheet
+        self.query_one("#key-column", Select).set_options([(h, h) for h in preview.headers if h])
+
+    def _profile_changed(self) -> None:
+        name = self.form().profile
+        custom = name == CUSTOM
+        self.query_one("#custom").display = custom
+        self.profile = None
+        if name and not custom:
+            try:
+                self.profile = load_profile(self.app.settings.profiles_dir, name)
+            except ExmadoError as exc:
+                self.app.notify(str(exc), severity="error")
+        if custom:
+            self._load_cabinets()
+        self._load_preview()
+
+    # -- DocuWare -----------------------------------------------------------------------------
+
+    def _dw_busy(self, busy: bool, message: str = "") -> None:
+        self.query_one("#dw-loading").display = busy
+        self.query_one("#dw-message", Static).update(message)
+
+    def _load_cabinets(self) -> None:
+        if self.lookup is None:
+            self.lookup = DocuWareLookup(self.app.settings.docuware)
+        self.run_worker(self._fetch("cabinets", "#cabinet"), group="dw", exclusive=True)
+
+    def _cabinet_changed(self) -> None:
+        if self.form().cabinet:
+            self.run_worker(self._fetch("dialogs", "#dialog", self.form().cabinet), group="dw")
+        self._check()
+
+    def _dialog_changed(self) -> None:
+        form = self.form()
+        if form.cabinet:
+            self.run_worker(
+                self._fetch("fields", "#dw-field", form.cabinet, form.dialog), group="dw"
+            )
+        self._check()
+
+    async def _fetch(self, what: str, target: str, *args: str) -> None:
+        assert self.lookup is not None
+        self._dw_busy(True, f"Asking DocuWare for {what}…")
+        try:
+            options = await self.app.backend.probe(getattr(self.lookup, what), *args)
+        except Exception as exc:  # noqa: BLE001 — shown to the user in one line
+            self._dw_busy(False, self.lookup.explain(exc))
+            return
+        self._dw_busy(False, "" if options else f"DocuWare lists no {what} here.")
+        self.query_one(target, Select).set_options(options)
+        self._check()
+
+    # -- acting -------------------------------------------------------------------------------
+
+    @on(Button.Pressed)
+    async def _button(self, event: Button.Pressed) -> None:
+        actions = {
+            "browse": "browse",
+            "create": "create(False)",
+            "create-start": "create(True)",
+            "save-profile": "save_profile",
+            "cancel": "back",
+        }
+        if event.button.id in actions:
+            await self.run_action(actions[str(event.button.id)])
+
+    def action_browse(self) -> None:
+        current = Path(self.workbook_input.value.strip() or Path.cwd()).expanduser()
+        start = current if current.is_dir() else current.parent
+
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                self.workbook_input.value = str(path)
+                self.query_one("#profile").focus()
+
+        self.app.push_screen(FilePickerModal(start), picked)
+
+    @mutating
+    def action_create(self, start: bool) -> None:
+        if self._check():
+            self.app.notify("The form is not complete; see the notes under it.", severity="warning")
+            return
+        self.run_worker(self._create(self.form(), start), group="create", exclusive=True)
+
+    async def _create(self, form: JobForm, start: bool) -> None:
+        options: dict[str, Any] = {
+            "profile": None if form.custom else form.profile,
+            "config": form.config(),
+            "output": Path(form.output).expanduser() if form.output else None,
+            "name": form.name or None,
+            "user": getpass.getuser(),
+            "source": "tui",
+            "start": start,
+        }
+        try:
+            job = await self.app.backend.act(
+                self.app.backend.service.create, Path(form.workbook).expanduser(), **options
+            )
+        except ExmadoError as exc:
+            self.app.notify(str(exc), title="Job not created", severity="error", timeout=10)
+            return
+        verb = "created and queued" if start else "created; press s on it to start"
+        self.app.notify(f"Job {job.short_id} ({job.name}) {verb}.")
+        self.dismiss(None)
+
+    @mutating
+    def action_save_profile(self) -> None:
+        self.run_worker(self._save_profile(), group="save-profile")
+
+    async def _save_profile(self) -> None:
+        form = self.form()
+        if form.custom and validate(form, None).keys() & {"cabinet", "mapping"}:
+            self.app.notify("Map a column to a field in a cabinet first.", severity="warning")
+            return
+        if not form.profile:
+            self.app.notify("Pick a profile or map columns first.", severity="warning")
+            return
+        name = await self.app.push_screen_wait(PromptModal("Save as profile named:", "name"))
+        if not name:
+            return
+        profile = profile_from_form(name, form, self.profile)
+        try:
+            path = await self.app.backend.act(save_profile, self.app.settings.profiles_dir, profile)
+        except (OSError, ValueError) as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        self.app.notify(f"Profile {name!r} saved to {path}.")
+        select = self.profile_select
+        names = profile_names(self.app.settings.profiles_dir)
+        with select.prevent(Select.Changed):
+            select.set_options([*((n, n) for n in names), (CUSTOM, CUSTOM)])
+            select.value = name
+        self.profile = profile
+
+    def action_back(self) -> None:
+        self.dismiss(None)

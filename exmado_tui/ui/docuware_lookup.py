@@ -1,0 +1,48 @@
+"""`DocuWareLookup`: cabinets, dialogs and fields for the new-job form, through the blocking
+DocuWare session (the caller runs each method on a worker thread). No Textual here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exmado_tui.settings import DocuWareSettings
+
+Options = list[tuple[str, str]]
+
+
+class DocuWareLookup:
+    """One signed-in session, opened on first use and kept for the form's lifetime."""
+
+    def __init__(self, settings: DocuWareSettings) -> None:
+        self.settings = settings
+        self._session: Any = None
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            from exmado_tui.docuware import DocuWareSession
+
+            self._session = DocuWareSession(self.settings)
+        return self._session
+
+    def cabinets(self) -> Options:
+        return [(c.name, c.name) for c in self.session.file_cabinets()]
+
+    def dialogs(self, cabinet: str) -> Options:
+        return [
+            (d.name + (" (default)" if d.is_default else ""), d.id)
+            for d in self.session.search_dialogs(cabinet)
+            if d.type.lower() in ("search", "")
+        ]
+
+    def fields(self, cabinet: str, dialog: str = "") -> Options:
+        found = self.session.dialog(cabinet, dialog or None).fields
+        return [(f"{f.label} ({f.db_name})", f.db_name) for f in found]
+
+    def explain(self, exc: BaseException) -> str:
+        return f"DocuWare at {self.settings.url} cannot be used: {exc}"
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

@@ -1,0 +1,213 @@
+"""What the new-job form needs besides widgets: reading a workbook's sheets and first rows,
+checking the form, previewing the target path, and writing a profile file. No Textual here.
+
+The profile writer belongs in `profiles.py` once that module grows a save function.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from exmado_tui.errors import ExmadoError
+from exmado_tui.excel import SheetRow, detect_kind, open_workbook
+from exmado_tui.jobs import check_workbook_path
+from exmado_tui.profiles import FORMATS, Profile
+from exmado_tui.templates import Values, relative_path
+
+PREVIEW_ROWS = 5
+CUSTOM = "(map columns yourself)"
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w ]*)(?::[^}]*)?\}")
+
+
+@dataclass(frozen=True)
+class WorkbookPreview:
+    sheets: tuple[str, ...] = ()
+    sheet: str = ""
+    headers: tuple[str, ...] = ()
+    rows: tuple[SheetRow, ...] = ()
+    error: str = ""
+
+
+def read_preview(path: Path, sheet: str = "", columns: tuple[str, ...] = ()) -> WorkbookPreview:
+    """Sheets, headers and the first rows of a workbook; the refusal as one sentence."""
+    try:
+        check_workbook_path(path)
+        sheets = _sheet_names(path)
+        with open_workbook(path, list(columns), sheet=sheet) as reader:
+            rows = []
+            for row in reader.rows():
+                rows.append(row)
+                if len(rows) == PREVIEW_ROWS:
+                    break
+            layout = reader.layout
+        return WorkbookPreview(sheets, layout.sheet, layout.headers, tuple(rows))
+    except ExmadoError as exc:
+        return WorkbookPreview(error=str(exc))
+
+
+def _sheet_names(path: Path) -> tuple[str, ...]:
+    if detect_kind(path, path.name) == "csv":
+        return ()
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        return tuple(book.sheetnames)
+    finally:
+        book.close()
+
+
+@dataclass
+class JobForm:
+    """The form's values, as the widgets hold them."""
+
+    workbook: str = ""
+    sheet: str = ""
+    profile: str = ""  # a profile name, or CUSTOM
+    cabinet: str = ""
+    dialog: str = ""
+    key_column: str = ""
+    dw_field: str = ""
+    folder_template: str = ""
+    filename_template: str = ""
+    name: str = ""
+    output: str = ""
+    format: str = "original"
+
+    @property
+    def custom(self) -> bool:
+        return self.profile == CUSTOM
+
+    def config(self) -> dict[str, Any]:
+        """The job's own settings, laid over the profile by JobService.create."""
+        config: dict[str, Any] = {"format": self.format}
+        if self.sheet:
+            config["sheet"] = self.sheet
+        if self.custom:
+            config.update(
+                name="custom",
+                cabinet=self.cabinet,
+                dialog=self.dialog,
+                columns={self.key_column: self.dw_field},
+                folder_template=self.folder_template,
+                filename_template=self.filename_template,
+            )
+        return config
+
+
+def validate(form: JobForm, preview: WorkbookPreview | None) -> dict[str, str]:
+    """Field name → one sentence, for every field that stops the job from being created."""
+    errors: dict[str, str] = {}
+    if not form.workbook.strip():
+        errors["workbook"] = "Pick a workbook (.xlsx, .xlsm or .csv)."
+    elif preview is not None and preview.error:
+        errors["workbook"] = preview.error
+    if not form.profile:
+        errors["profile"] = "Pick a profile, or map a column to a DocuWare field yourself."
+    elif form.custom:
+        if not form.cabinet:
+            errors["cabinet"] = "Pick the DocuWare file cabinet to search."
+        if not form.key_column or not form.dw_field:
+            errors["mapping"] = "Map a workbook column to a DocuWare field."
+    if form.format not in FORMATS:
+        errors["format"] = f"Format must be one of {', '.join(FORMATS)}."
+    if form.output.strip():
+        errors.update(_check_output(Path(form.output).expanduser()))
+    return errors
+
+
+def _check_output(folder: Path) -> dict[str, str]:
+    if folder.exists() and not folder.is_dir():
+        return {"output": f"Output {folder} is a file, not a folder."}
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return {"output": f"Output {folder} lies under the file {existing}."}
+    return {}
+
+
+def target_preview(profile: Profile | None, form: JobForm, row: SheetRow | None) -> str:
+    """The relative path the first row's file would get; DocuWare-only fields shown as ‹NAME›."""
+    if row is None or not form.profile:
+        return ""
+    folder_t = form.folder_template if form.custom else (profile.folder_template if profile else "")
+    file_t = (
+        form.filename_template if form.custom else (profile.filename_template if profile else "")
+    )
+    columns = dict(
+        form.custom and {form.key_column: form.dw_field} or (profile.columns if profile else {})
+    )
+    fields = {dw: row.values.get(col, "") for col, dw in columns.items()}
+    values = Values(fields=fields, columns=row.values, ROW=row.number, DOCID="1234")
+    known = {k.upper() for k in fields} | {_norm(k) for k in row.values} | {"ROW", "DOCID"}
+
+    def keep_known(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return match.group(0) if name.upper() in known or _norm(name) in known else f"‹{name}›"
+
+    try:
+        path = relative_path(
+            PLACEHOLDER.sub(keep_known, folder_t),
+            PLACEHOLDER.sub(keep_known, file_t),
+            values,
+            downloaded_name="document.pdf",
+        )
+    except ExmadoError as exc:
+        return f"(template error: {exc})"
+    return str(PurePosixPath(path))
+
+
+def _norm(name: str) -> str:
+    from exmado_tui.excel import normalise_header
+
+    return normalise_header(name)
+
+
+def profile_toml(profile: Profile) -> str:
+    """A profile as TOML that `profiles.load_profile` reads back to the same Profile."""
+    q = json.dumps  # a JSON string is a valid TOML basic string
+    lines = [
+        f"description = {q(profile.description)}",
+        f"cabinet = {q(profile.cabinet)}",
+        f"dialog = {q(profile.dialog)}",
+        f"sheet = {q(profile.sheet)}",
+        f"header_row = {profile.header_row}",
+        f"on_multiple = {q(profile.on_multiple)}",
+        f"on_existing = {q(profile.on_existing)}",
+        "",
+        "[columns]",
+        *(f"{q(column)} = {q(dw_field)}" for column, dw_field in profile.columns.items()),
+        "",
+        "[templates]",
+        f"folder = {q(profile.folder_template)}",
+        f"filename = {q(profile.filename_template)}",
+        f"format = {q(profile.format)}",
+        f"unpack_zip = {str(profile.unpack_zip).lower()}",
+        f"keep_annotations = {str(profile.keep_annotations).lower()}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def save_profile(folder: Path, profile: Profile) -> Path:
+    """Write `folder/NAME.toml`; refuse to overwrite an existing profile."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", profile.name):
+        raise ValueError(f"Profile name {profile.name!r}: use letters, digits, '.', '_' or '-'.")
+    path = folder / f"{profile.name}.toml"
+    if path.exists():
+        raise FileExistsError(f"Profile {profile.name!r} already exists at {path}.")
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(profile_toml(profile), encoding="utf-8")
+    return path
+
+
+def profile_from_form(name: str, form: JobForm, base: Profile | None) -> Profile:
+    """The profile the form describes: the chosen one with the form's choices laid over it."""
+    data: dict[str, Any] = base.to_dict() if base else {}
+    data.update(form.config())
+    data["name"] = name
+    data.setdefault("columns", {})
+    data.setdefault("cabinet", "")
+    return Profile.from_dict(data)
