@@ -9,6 +9,7 @@ from exmado_tui.db import open_database
 from exmado_tui.errors import TransitionError
 from exmado_tui.models import Job
 from exmado_tui.states import JobStatus, transition
+from tests.factories import insert_job
 
 RACERS = 6
 JOBS = 20
@@ -31,16 +32,7 @@ def test_several_processes_one_winner_per_job(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'race.db'}"
     open_database(url)
     for n in range(JOBS):
-        Job.create(
-            id=f"{n:032d}",
-            name="race",
-            status="PENDING",
-            config={},
-            workbook_name="w.xlsx",
-            workbook_path="/w",
-            workbook_sha256="0" * 64,
-            output_dir="/o",
-        )
+        insert_job(f"{n:032d}", name="race")
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(RACERS), ctx.Queue()
     racers = [ctx.Process(target=_race, args=(url, barrier, results, i)) for i in range(RACERS)]

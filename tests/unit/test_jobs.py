@@ -21,6 +21,7 @@ from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.queries import get_job, resolve_job_id
 from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, RUN_JOB
 from exmado_tui.states import JobStatus, transition
+from tests.factories import insert_job
 from tests.workbooks import write_workbook
 
 S = JobStatus
@@ -209,16 +210,7 @@ def test_short_ids_resolve_and_ambiguity_is_reported(service, workbook):
     job = service.create(workbook, profile="invoices")
     assert resolve_job_id(job.id[:6].upper()) == job.id
     for digit in "01":
-        Job.create(
-            id="abcd" + digit * 28,
-            name="twin",
-            status="PENDING",
-            config={},
-            workbook_name="w.xlsx",
-            workbook_path="/w",
-            workbook_sha256="0" * 64,
-            output_dir="/o",
-        )
+        insert_job("abcd" + digit * 28, name="twin")
     assert resolve_job_id("abcd" + "1" * 28) == "abcd" + "1" * 28
     with pytest.raises(JobNotFoundError, match="ambiguous"):
         resolve_job_id("abcd")

@@ -11,6 +11,7 @@ from playhouse.migrate import migrate as run_migration
 from exmado_tui import migrations
 from exmado_tui.db import open_database
 from exmado_tui.models import Job
+from tests.factories import insert_job
 
 
 def test_fresh_store_is_at_the_latest_version(tmp_path: Path):
@@ -27,16 +28,7 @@ def _add_priority(db: peewee.Database) -> None:
 def test_an_existing_store_upgrades_without_losing_data(tmp_path: Path, monkeypatch):
     url = f"sqlite:///{tmp_path / 's.db'}"
     db = open_database(url)
-    Job.create(
-        id="b" * 32,
-        name="kept",
-        status="PENDING",
-        config={"cabinet": "Invoices"},
-        workbook_name="w.xlsx",
-        workbook_path="/w",
-        workbook_sha256="0" * 64,
-        output_dir="/o",
-    )
+    insert_job("b" * 32, name="kept", config={"cabinet": "Invoices"})
     db.close()
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, _add_priority])
     monkeypatch.setattr(migrations, "LATEST", len(migrations.MIGRATIONS))

@@ -9,6 +9,7 @@ import pytest
 from exmado_tui.errors import TransitionError
 from exmado_tui.models import Job
 from exmado_tui.states import FINAL, TRANSITIONS, JobStatus, can_move, transition
+from tests.factories import insert_job
 
 S = JobStatus
 ALLOWED = {
@@ -34,17 +35,7 @@ ALL_EDGES = list(itertools.product(S, S))
 
 
 def make_job(status: JobStatus, job_id: str = "a" * 32) -> str:
-    Job.create(
-        id=job_id,
-        name="t",
-        status=status.value,
-        config={},
-        workbook_name="w.xlsx",
-        workbook_path="/tmp/w.xlsx",
-        workbook_sha256="0" * 64,
-        output_dir="/tmp/out",
-    )
-    return job_id
+    return insert_job(job_id, status.value)
 
 
 def test_the_table_is_the_agreed_diagram():
