@@ -292,3 +292,9 @@ def row_files(job_id: str, row_number: int) -> list[FileView]:
         .order_by(JobFile.id)
     )
     return [FileView(f.row.row_number, f.document_id, f.path, f.size, f.sha256) for f in query]
+
+
+def jobs_by_source(source: str, limit: int = 50) -> list[JobSummary]:
+    """The newest jobs that came from one source (tui, cli, dropfolder, api)."""
+    query = Job.select().where(Job.source == source).order_by(Job.created_at.desc()).limit(limit)
+    return [_summary(job) for job in query]

@@ -37,7 +37,7 @@ async def loaded(pilot) -> JobsScreen:
 async def put_cursor_on(pilot, wanted: str) -> None:
     """Walk the cursor down with the arrow keys to the job, as a person would."""
     screen = await loaded(pilot)
-    await pilot.press("home")
+    await pilot.press("ctrl+home")
     for _ in range(len(screen.table.job_ids)):
         if screen.table.current_job_id == wanted:
             return

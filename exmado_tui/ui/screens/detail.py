@@ -201,6 +201,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         self.refresh_job()
         self.run_worker(self._reload_rows())
         self.run_worker(self.files_table.reload(self._files_loader()))
+        self.rows_table.focus()
 
     # -- loading ------------------------------------------------------------------------------
 

@@ -1,7 +1,110 @@
-"""`DropFolderScreen` (placeholder until built)."""
+"""`DropFolderScreen`: the watched folder, files waiting in it, the jobs it made, the files it
+refused and why."""
 
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from exmado_tui.formatting import local_time, size
+from exmado_tui.queries import JobSummary, jobs_by_source
+from exmado_tui.ui.dropfolder_view import DropFolderView, scan_dropfolder
+from exmado_tui.ui.widgets.health_strip import HealthStrip
+from exmado_tui.ui.widgets.status_badge import status_text
+
+REFRESH_S = 3.0
 
 
 class DropFolderScreen(Screen[None]):
-    BINDINGS = [("escape", "app.pop_screen", "Back")]
+    """Refreshes every few seconds; enter on a job opens it."""
+
+    BINDINGS = [
+        Binding("escape,backspace", "back", "Back"),
+        Binding("g", "reload", "Reload"),
+    ]
+
+    @property
+    def folder_label(self) -> Static:
+        return self.query_one("#drop-folder", Static)
+
+    @property
+    def jobs_table(self) -> DataTable:
+        return self.query_one("#drop-jobs", DataTable)
+
+    @property
+    def rejected_table(self) -> DataTable:
+        return self.query_one("#drop-rejected", DataTable)
+
+    @property
+    def waiting_table(self) -> DataTable:
+        return self.query_one("#drop-waiting", DataTable)
+
+    def compose(self) -> ComposeResult:
+        yield HealthStrip()
+        yield Static("Drop folder", classes="screen-title")
+        with VerticalScroll():
+            yield Static(id="drop-folder")
+            yield Label("Jobs it made", classes="section")
+            yield DataTable(id="drop-jobs", cursor_type="row")
+            yield Label("Refused", classes="section")
+            yield DataTable(id="drop-rejected", cursor_type="row")
+            yield Label("Waiting to settle", classes="section")
+            yield DataTable(id="drop-waiting", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.jobs_table.add_columns("ID", "Workbook", "Status", "Rows", "Created")
+        self.rejected_table.add_columns("File", "When", "Why")
+        self.waiting_table.add_columns("Profile", "File", "Size", "Since")
+        self.set_interval(REFRESH_S, self.action_reload)
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        if self.is_current:
+            self.run_worker(self._load(), group="dropfolder", exclusive=True)
+
+    async def _load(self) -> None:
+        backend = self.app.backend
+        view = await backend.read(scan_dropfolder, self.app.settings.dropfolder)
+        jobs = await backend.read(jobs_by_source, "dropfolder")
+        self._show(view, jobs)
+
+    def _show(self, view: DropFolderView, jobs: list[JobSummary]) -> None:
+        zone = self.app.settings.zone
+        if not view.exists:
+            self.folder_label.update(
+                Text(f"{view.root} does not exist yet; `exmado watch` creates it.", "yellow")
+            )
+        else:
+            profiles = ", ".join(view.profiles) or "none"
+            self.folder_label.update(f"{view.root}\nProfile folders: {profiles}")
+        self.jobs_table.clear()
+        for job in jobs:
+            self.jobs_table.add_row(
+                job.short_id,
+                job.workbook_name,
+                status_text(job.status, job.control),
+                f"{job.done_rows}/{job.total_rows}",
+                local_time(job.created_at, zone),
+                key=job.id,
+            )
+        self.rejected_table.clear()
+        for f in view.rejected:
+            why = Text(f.reason or "(no reason recorded)", style="red" if f.reason else "dim")
+            self.rejected_table.add_row(f.name, local_time(f.modified, zone), why)
+        self.waiting_table.clear()
+        for f in view.waiting:
+            self.waiting_table.add_row(f.folder, f.name, size(f.size), local_time(f.modified, zone))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "drop-jobs" and event.row_key.value:
+            from exmado_tui.ui.screens.detail import JobDetailScreen
+
+            self.app.push_screen(JobDetailScreen(str(event.row_key.value)))
+
+    def action_back(self) -> None:
+        self.dismiss(None)

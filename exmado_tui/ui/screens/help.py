@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -76,12 +77,10 @@ class HelpScreen(Screen[None]):
         yield Static(Text(INTRO), classes="help-intro")
         filters = "  ".join(f"{f.key} {f.label}" for f in FILTERS)
         yield Static(Text(f"Status filters: {filters}"), classes="help-intro")
-        with_keys = screens_with_keys()
-        from textual.containers import VerticalScroll
-
+        self.tables = [key_table(title, cls) for title, cls in screens_with_keys()]
         with VerticalScroll(id="help-keys"):
-            for title, cls in with_keys:
-                yield Static(key_table(title, cls))
+            for table in self.tables:
+                yield Static(table)
         yield Footer()
 
     def action_close(self) -> None:

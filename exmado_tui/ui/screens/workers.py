@@ -1,7 +1,167 @@
-"""`WorkersScreen` (placeholder until built)."""
+"""`WorkersScreen`: who is working on what, the queue, Redis itself and DocuWare.
 
+Workers are known by the jobs they hold (the store records each running job's worker and
+heartbeat); an idle worker is invisible until a worker registry exists in Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from exmado_tui.formatting import duration
+from exmado_tui.queries import JobSummary, list_jobs
+from exmado_tui.states import JobStatus
+from exmado_tui.ui.actions import hide_mutating_bindings, mutating
+from exmado_tui.ui.health import DocuWareHealth, check_redis, redis_info
+from exmado_tui.ui.modals.confirm import ConfirmModal
+from exmado_tui.ui.widgets.health_strip import HealthStrip
+from exmado_tui.ui.widgets.status_badge import status_text
+
+REFRESH_S = 2.0
+ACTIVE = [JobStatus.VALIDATING, JobStatus.RUNNING]
+
+
+def read_facts(queue: Any) -> tuple[Any, dict[str, Any] | str]:
+    """Queue depth and Redis INFO, or why Redis cannot be asked."""
+    health = check_redis(queue)
+    if not health.reachable:
+        return health, health.error
+    try:
+        return health, redis_info(queue)
+    except Exception as exc:  # noqa: BLE001 — shown as text
+        return health, str(exc)
 
 
 class WorkersScreen(Screen[None]):
-    BINDINGS = [("escape", "app.pop_screen", "Back")]
+    """`P` purges the queue (after a confirmation); `k` checks DocuWare again now."""
+
+    BINDINGS = [
+        Binding("escape,backspace", "back", "Back"),
+        Binding("k", "check_docuware", "Check DocuWare"),
+        Binding("P", "purge", "Purge queue"),
+    ]
+
+    redis_health: Any = None
+    redis_info: dict[str, Any] | str = ""
+
+    @property
+    def workers_table(self) -> DataTable:
+        return self.query_one("#workers", DataTable)
+
+    @property
+    def redis_facts(self) -> Static:
+        return self.query_one("#redis-facts", Static)
+
+    @property
+    def docuware_facts(self) -> Static:
+        return self.query_one("#docuware-facts", Static)
+
+    def compose(self) -> ComposeResult:
+        yield HealthStrip()
+        yield Static("Workers", classes="screen-title")
+        with VerticalScroll():
+            yield Label("Workers holding jobs", classes="section")
+            yield DataTable(id="workers", cursor_type="row")
+            yield Label("Redis", classes="section")
+            yield Static(id="redis-facts")
+            yield Label("DocuWare", classes="section")
+            yield Static(id="docuware-facts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.app.readonly:
+            hide_mutating_bindings(self)
+        self.workers_table.add_columns("Worker", "Job", "Name", "Status", "Heartbeat", "Rows")
+        self.watch(self.app, "docuware_health", self._show_docuware)
+        self.set_interval(REFRESH_S, self.reload)
+        self.reload()
+
+    def reload(self) -> None:
+        if self.is_current:
+            self.run_worker(self._load(), group="workers", exclusive=True)
+
+    async def _load(self) -> None:
+        backend = self.app.backend
+        jobs = await backend.read(list_jobs, ACTIVE, None, "started", True, 200)
+        self._show_workers(jobs)
+        health, info = await backend.probe(read_facts, backend.service.queue)
+        self._show_redis(health, info)
+
+    def _show_workers(self, jobs: list[JobSummary]) -> None:
+        now = self.app.clock()
+        table = self.workers_table
+        table.clear()
+        for job in sorted(jobs, key=lambda j: (j.worker or "~", j.id)):
+            age = (now - job.heartbeat_at).total_seconds() if job.heartbeat_at else None
+            stale = age is not None and age > self.app.settings.jobs.stale_after_s
+            beat = Text(f"{duration(age)} ago" if age is not None else "-", "red" if stale else "")
+            table.add_row(
+                job.worker or Text("(waiting for a worker)", "dim"),
+                job.short_id,
+                job.name,
+                status_text(job.status, job.control),
+                beat,
+                f"{job.done_rows}/{job.total_rows}",
+                key=job.id,
+            )
+
+    def _show_redis(self, health: Any, info: dict[str, Any] | str) -> None:
+        self.redis_health, self.redis_info = health, info
+        if isinstance(info, str):
+            self.redis_facts.update(Text(info, style="red"))
+            return
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        depth = health.depth
+        grid.add_row("queue", f"{depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead")
+        for key, value in info.items():
+            grid.add_row(key, str(value))
+        self.redis_facts.update(grid)
+
+    def _show_docuware(self, health: DocuWareHealth) -> None:
+        url = self.app.settings.docuware.url
+        if health.reachable is None:
+            text = Text(f"{url}: not checked yet", "dim")
+        elif health.reachable:
+            text = Text(f"{url}: reachable, platform {health.version or '?'}", "green")
+        else:
+            text = Text(f"{url}: unreachable — {health.error}", "red")
+        self.docuware_facts.update(text)
+
+    def action_check_docuware(self) -> None:
+        self.run_worker(self._check_docuware(), group="dw-check", exclusive=True)
+
+    async def _check_docuware(self) -> None:
+        self.docuware_facts.update(Text("checking…", "dim"))
+        self.app.docuware_health = await self.app.backend.probe(self.app.probe.check, True)
+
+    @mutating
+    def action_purge(self) -> None:
+        self.run_worker(self._purge(), group="purge")
+
+    async def _purge(self) -> None:
+        question = (
+            "Purge the job queue? Queued messages are dropped; the jobs stay in the store "
+            "and can be started again."
+        )
+        if not await self.app.push_screen_wait(ConfirmModal(question, yes="Purge")):
+            return
+        try:
+            await self.app.backend.act(self.app.backend.service.queue.purge)
+        except Exception as exc:  # noqa: BLE001 — shown to the user
+            self.app.notify(f"Purge failed: {exc}", severity="error")
+            return
+        self.app.notify("Queue purged.")
+        self.reload()
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -70,11 +70,13 @@ class PagedTable(DataTable, Generic[T]):
             self.add_row(*self.cells(item), key=self.key(item))
         self.items.extend(batch)
 
-    async def load_more_if_near_end(self) -> None:
+    def near_end(self) -> bool:
         last_visible = int(self.scroll_y) + self.size.height
-        near = max(self.cursor_row, last_visible) >= len(self.items) - LOOKAHEAD
-        if near and not self.exhausted and not self._lock.locked():
-            async with self._lock:
+        return max(self.cursor_row, last_visible) >= len(self.items) - LOOKAHEAD
+
+    async def load_more_if_near_end(self) -> None:
+        async with self._lock:
+            if self.near_end() and not self.exhausted:
                 await self._load_page()
 
     async def refresh_visible(self) -> None:
@@ -99,10 +101,10 @@ class PagedTable(DataTable, Generic[T]):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if self.loader is not None and not self.exhausted:
+        if self.loader is not None and not self.exhausted and self.near_end():
             self.run_worker(self.load_more_if_near_end(), group="paged-more")
 
     def watch_cursor_coordinate(self, old: Any, new: Any) -> None:
         super().watch_cursor_coordinate(old, new)
-        if self.loader is not None and not self.exhausted:
+        if self.loader is not None and not self.exhausted and self.near_end():
             self.run_worker(self.load_more_if_near_end(), group="paged-more")

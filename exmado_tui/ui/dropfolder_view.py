@@ -1,0 +1,76 @@
+"""What the drop-folder screen shows, read from disk: files waiting and files refused (with the
+reason the watcher wrote beside each). No Textual here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from exmado_tui.dropfolder import REASON_SUFFIX
+from exmado_tui.jobs import WORKBOOK_SUFFIXES
+from exmado_tui.settings import DropFolderSettings
+
+LIMIT = 50
+
+
+@dataclass(frozen=True)
+class DroppedFile:
+    name: str
+    folder: str  # the profile sub-folder, or "rejected"
+    modified: datetime  # naive UTC, like the store
+    size: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DropFolderView:
+    root: Path
+    exists: bool
+    profiles: tuple[str, ...]
+    waiting: tuple[DroppedFile, ...]
+    rejected: tuple[DroppedFile, ...]
+
+
+def scan_dropfolder(settings: DropFolderSettings) -> DropFolderView:
+    root = settings.path
+    if not root.is_dir():
+        return DropFolderView(root, False, (), (), ())
+    skip = {settings.archive, settings.rejected}
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in skip)
+    waiting = [_file(p, p.parent.name) for f in folders for p in _workbooks(f)]
+    rejected_dir = root / settings.rejected
+    rejected = [
+        _file(p, settings.rejected, _reason(p))
+        for p in (rejected_dir.iterdir() if rejected_dir.is_dir() else [])
+        if p.is_file() and not p.name.endswith(REASON_SUFFIX)
+    ]
+    return DropFolderView(
+        root,
+        True,
+        tuple(f.name for f in folders),
+        tuple(_newest(waiting)),
+        tuple(_newest(rejected)),
+    )
+
+
+def _workbooks(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES]
+
+
+def _file(path: Path, folder: str, reason: str = "") -> DroppedFile:
+    stat = path.stat()
+    modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+    return DroppedFile(path.name, folder, modified, stat.st_size, reason)
+
+
+def _reason(path: Path) -> str:
+    sidecar = path.with_name(path.name + REASON_SUFFIX)
+    try:
+        return sidecar.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _newest(files: list[DroppedFile]) -> list[DroppedFile]:
+    return sorted(files, key=lambda f: f.modified, reverse=True)[:LIMIT]

@@ -1,0 +1,161 @@
+"""Job detail, workers, drop folder, help and the command palette."""
+
+from __future__ import annotations
+
+import io
+
+import redis
+from rich.console import Console
+from textual.command import CommandPalette
+
+from exmado_tui.models import Job
+from exmado_tui.queries import get_job
+from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, JobQueue
+from exmado_tui.states import JobStatus
+from exmado_tui.ui.modals.confirm import ConfirmModal
+from exmado_tui.ui.modals.row import RowModal
+from exmado_tui.ui.screens.detail import JobDetailScreen
+from exmado_tui.ui.screens.dropfolder import DropFolderScreen
+from exmado_tui.ui.screens.help import HelpScreen
+from exmado_tui.ui.screens.jobs import JobsScreen
+from exmado_tui.ui.screens.workers import WorkersScreen
+from tests.tui.conftest import wait_for
+from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
+
+SIZE = (80, 24)
+RUNNING, PAUSED = job_id(0), job_id(1)
+
+
+async def open_detail(pilot, wanted: str) -> JobDetailScreen:
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
+    )
+    screen = pilot.app.screen
+    await pilot.press("ctrl+home")
+    while screen.table.current_job_id != wanted:
+        await pilot.press("down")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobDetailScreen))
+    detail = pilot.app.screen
+    await wait_for(pilot, lambda: detail.job is not None)
+    return detail
+
+
+async def test_detail_pages_rows_and_opens_one(app_factory, seeded):
+    seed_rows(RUNNING, 1200, done=480)
+    seed_files(RUNNING, 20)
+    seed_events(RUNNING, ["Created.", "Queued for the workers.", "Validated 1200 rows."])
+    async with app_factory().run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, RUNNING)
+        rows = detail.rows_table
+        await wait_for(pilot, lambda: len(rows.items) == 200)
+        assert "480/1200 rows" in str(detail.summary.render())
+        await wait_for(pilot, lambda: rows.has_focus)
+        await pilot.press("ctrl+end")  # to the last loaded row: the next page arrives
+        await wait_for(pilot, lambda: len(rows.items) >= 400)
+        # Row 5 is the fourth row; every seventh row was not found.
+        await pilot.press("ctrl+home", "down", "down", "down", "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RowModal))
+        modal = pilot.app.screen
+        assert modal.row.row_number == 5 and modal.row.status == "not_found"
+        await pilot.press("escape")
+        await pilot.press("t")  # row filter: done
+        await wait_for(pilot, lambda: rows.items and all(r.status == "done" for r in rows.items))
+        await pilot.press("3")  # events tab
+        await wait_for(pilot, lambda: detail.last_event_id > 0)
+        assert len(detail.events_log.lines) == 3
+        await pilot.press("2")
+        await wait_for(pilot, lambda: len(detail.files_table.items) == 20)
+
+
+async def test_detail_actions_and_tailing_events(app_factory, seeded):
+    async with app_factory().run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, PAUSED)
+        assert detail.query_one("#do-resume").display
+        assert not detail.query_one("#do-pause").display
+        await pilot.press("r")
+        await wait_for(pilot, lambda: get_job(PAUSED).status is JobStatus.RUNNING)
+        await wait_for(pilot, lambda: detail.job.status is JobStatus.RUNNING)
+        await pilot.press("3")
+        await wait_for(
+            pilot, lambda: any("Resumed" in str(line.text) for line in detail.events_log.lines)
+        )
+        await pilot.press("c", "y")
+        await wait_for(pilot, lambda: get_job(PAUSED).control == "cancel")
+
+
+async def test_workers_screen_shows_redis_and_purges_the_queue(
+    app_factory, seeded, redis_url, store
+):
+    Job.update(worker="host-a:4242", heartbeat_at=Job.started_at).where(Job.id == RUNNING).execute()
+    queue = JobQueue.from_settings(store.broker)
+    queue.enqueue_run(PAUSED)
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: pilot.app.screen.is_current)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, WorkersScreen))
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.workers_table.row_count == 1)
+        assert str(screen.workers_table.get_row_at(0)[0]) == "host-a:4242"
+        await wait_for(pilot, lambda: "version" in screen.redis_info)
+        assert screen.redis_info["version"].count(".") == 2
+        assert screen.redis_health.depth.ready == 1
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: redis.Redis.from_url(redis_url).llen(f"{NAMESPACE}:{JOBS_QUEUE}") == 0
+        )
+        assert "unreachable" in str(screen.docuware_facts.render())
+
+
+async def test_dropfolder_screen_lists_jobs_and_refusals(app_factory, store, seeded):
+    drop = store.dropfolder.path
+    (drop / "rejected").mkdir(parents=True)
+    (drop / "invoices").mkdir()
+    (drop / "rejected" / "old.xls").write_bytes(b"x")
+    (drop / "rejected" / "old.xls.reason.txt").write_text(
+        "Workbook old.xls is in the old Excel 97–2003 format.\n"
+    )
+    (drop / "invoices" / "april.xlsx").write_bytes(b"PK")
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: pilot.app.screen.is_current)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.rejected_table.row_count == 1)
+        assert "97–2003" in str(screen.rejected_table.get_row_at(0)[2])
+        table = screen.jobs_table
+        shown = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        assert shown == {"personnel-hr.xlsx", "old-archive.xlsx"}  # the seed's drop-folder jobs
+        assert str(screen.waiting_table.get_row_at(0)[1]) == "april.xlsx"
+
+
+async def test_help_lists_every_screen_and_the_palette_every_action(app_factory, seeded):
+    async with app_factory().run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        console = Console(width=100, record=True, file=io.StringIO())
+        for table in pilot.app.screen.tables:
+            console.print(table)
+        text = console.export_text()
+        for words in (
+            "Jobs list",
+            "Job detail",
+            "New job",
+            "Workers",
+            "Drop folder",
+            "Retry",
+            "Purge queue",
+        ):
+            assert words in text, words
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+        await pilot.press(*"retry")
+        await pilot.pause(0.5)
+        options = pilot.app.screen.query_one("CommandList")
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any("Retry" in p for p in prompts), prompts
