@@ -11,6 +11,7 @@ from exmado_tui.commands import config as config_commands
 from exmado_tui.commands import docuware as docuware_commands
 from exmado_tui.commands import jobs as jobs_commands
 from exmado_tui.commands import sandbox as sandbox_commands
+from exmado_tui.commands import serve as serve_commands
 from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands.context import Context
 from exmado_tui.errors import ExmadoError
@@ -22,6 +23,7 @@ COMMAND_GROUPS = (
     docuware_commands,
     watch_commands,
     sandbox_commands,
+    serve_commands,
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}
