@@ -13,6 +13,7 @@ from exmado_tui.commands import jobs as jobs_commands
 from exmado_tui.commands import sandbox as sandbox_commands
 from exmado_tui.commands import serve as serve_commands
 from exmado_tui.commands import watch as watch_commands
+from exmado_tui.commands import workers as workers_commands
 from exmado_tui.commands.context import Context
 from exmado_tui.errors import ExmadoError
 from exmado_tui.settings import load_settings
@@ -24,6 +25,7 @@ COMMAND_GROUPS = (
     watch_commands,
     sandbox_commands,
     serve_commands,
+    workers_commands,
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}

@@ -1,0 +1,1 @@
+"""What runs in the background: the Dramatiq broker, its middleware, actors and the pipeline."""

@@ -58,6 +58,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wait.add_argument("--json", action="store_true", help="print JSON")
     wait.set_defaults(handler=wait_command)
 
+    _register_operator_actions(actions)
+
+
+def _register_operator_actions(actions: argparse._SubParsersAction) -> None:
+    report = actions.add_parser("report", help="rebuild a job's report workbook and manifest")
+    report.add_argument("id", help="job id or a unique prefix of it")
+    report.add_argument("--json", action="store_true", help="print JSON")
+    report.set_defaults(handler=report_command)
+
+    terminate = actions.add_parser(
+        "terminate", help="stop a job now: CANCELLED at once, its worker drops it"
+    )
+    terminate.add_argument("id", help="job id or a unique prefix of it")
+    terminate.add_argument("--reason", default="", help="why, for the event log")
+    terminate.add_argument("--json", action="store_true", help="print JSON")
+    terminate.set_defaults(handler=terminate_command)
+
 
 def _register_create(actions: argparse._SubParsersAction) -> None:
     create = actions.add_parser("create", help="create a job from a workbook")
@@ -237,3 +254,33 @@ def wait_command(args: argparse.Namespace, ctx: Context) -> int:
     job = ctx.service.wait(args.id, args.timeout)
     print_json(job.to_json()) if args.json else print(f"Job {job.short_id}: {job.status.value}")
     return 0 if job.status is JobStatus.COMPLETED else 1
+
+
+def report_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.report import write_report
+
+    ctx.open_store()
+    job = get_job(args.id)
+    paths = write_report(job.id)
+    if args.json:
+        print_json({"report": str(paths.report), "manifest": str(paths.manifest)})
+    else:
+        print(f"Job {job.short_id}: report {paths.report}, manifest {paths.manifest}")
+    return 0
+
+
+def terminate_command(args: argparse.Namespace, ctx: Context) -> int:
+    """CANCELLED now, whatever holds the job; `control = terminate` makes its worker drop it."""
+    from exmado_tui.events import record_event
+    from exmado_tui.states import transition
+
+    ctx.open_store()
+    job = get_job(args.id)
+    text = "Terminated by an operator" + (f": {args.reason}" if args.reason else "") + "."
+    transition(
+        job.id, JobStatus.CANCELLED, control="terminate", worker="", wait_reason="", last_error=text
+    )
+    record_event(job.id, f"{text} Its worker drops it; finished files stay.", "warning")
+    job = get_job(job.id)
+    print_json(job.to_json()) if args.json else print(f"Job {job.short_id}: {job.status.value}")
+    return 0

@@ -1,0 +1,193 @@
+"""`exmado worker`, `exmado workers` and `exmado queue purge|recover`: running the workers.
+
+`exmado worker` replaces itself with `dramatiq workers.broker workers.actors` (so supervisord
+signals reach Dramatiq directly), with the same configuration file and environment, and with a
+queue prefetch equal to the threads: a busy worker holds no job message it cannot start.
+Workers announce themselves in Redis under `WORKER_KEY_PREFIX` with a short TTL; this module
+reads those keys (the domain never imports `workers`, so the key format lives here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from exmado_tui.commands.context import Context, print_json
+from exmado_tui.db import utcnow
+from exmado_tui.events import record_event
+from exmado_tui.formatting import duration, local_time
+from exmado_tui.models import Job
+from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, JobQueue, redis_client
+from exmado_tui.states import JobStatus
+
+WORKER_KEY_PREFIX = f"{NAMESPACE}:worker:"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+UNFINISHED = (JobStatus.RUNNING.value, JobStatus.VALIDATING.value)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    worker = subparsers.add_parser("worker", help="run Dramatiq workers (supervisord runs this)")
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
+    worker.add_argument(
+        "--threads", type=int, default=None, help="jobs per process (default: max_concurrent_jobs)"
+    )
+    worker.set_defaults(handler=worker_command)
+
+    workers = subparsers.add_parser("workers", help="workers alive, queue depth, running jobs")
+    workers.add_argument("--json", action="store_true", help="print JSON")
+    workers.set_defaults(handler=workers_command)
+
+    queue = subparsers.add_parser("queue", help="operate the job queue in Redis")
+    actions = queue.add_subparsers(dest="action", required=True, metavar="ACTION")
+    purge = actions.add_parser("purge", help="drop every queued job message (jobs stay)")
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    purge.set_defaults(handler=purge_command)
+    recover = actions.add_parser("recover", help="queue every unfinished job again from the store")
+    recover.add_argument("--json", action="store_true", help="print JSON")
+    recover.set_defaults(handler=recover_command)
+
+
+def dramatiq_command(processes: int, threads: int) -> list[str]:
+    return [
+        sys.executable, "-m", "dramatiq", "workers.broker", "workers.actors",
+        "--processes", str(processes), "--threads", str(threads),
+        "--queues", JOBS_QUEUE, "--path", str(REPO_ROOT),
+    ]  # fmt: skip
+
+
+def worker_environment(config: str | None, threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    if config:
+        env["EXMADO_CONFIG"] = str(Path(config).expanduser().absolute())
+    env["dramatiq_queue_prefetch"] = str(threads)
+    return env
+
+
+def worker_command(args: argparse.Namespace, ctx: Context) -> int:
+    threads = args.threads or ctx.settings.jobs.max_concurrent_jobs
+    command = dramatiq_command(max(args.processes, 1), max(threads, 1))
+    sys.stdout.flush()
+    os.execve(sys.executable, command, worker_environment(args.config, threads))
+    return 0  # not reached
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+
+def alive_workers(client: redis.Redis) -> list[dict[str, Any]]:
+    """The workers whose registry entry has not expired, oldest first."""
+    found = []
+    for key in client.scan_iter(match=WORKER_KEY_PREFIX + "*", count=200):
+        raw = client.get(key)
+        if raw:
+            found.append(json.loads(raw))
+    return sorted(found, key=lambda w: (w.get("since", ""), w.get("id", "")))
+
+
+def running_jobs() -> list[dict[str, Any]]:
+    active = [*UNFINISHED, JobStatus.PAUSED.value]
+    query = Job.select().where(Job.status.in_(active)).order_by(Job.started_at)
+    return [
+        {
+            "id": j.id, "name": j.name, "status": j.status, "worker": j.worker,
+            "done_rows": j.done_rows, "total_rows": j.total_rows,
+            "heartbeat_at": j.heartbeat_at, "wait_reason": j.wait_reason,
+        }
+        for j in query
+    ]  # fmt: skip
+
+
+def workers_command(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.open_store()
+    queue = JobQueue.from_settings(ctx.settings.broker)
+    client = redis_client(ctx.settings.broker)
+    try:
+        workers, depth = alive_workers(client), queue.depth()
+    except redis.RedisError as exc:
+        print(f"exmado: cannot reach Redis at {queue.url} ({exc}).", file=sys.stderr)
+        return 1
+    jobs = running_jobs()
+    if args.json:
+        print_json({"workers": workers, "queue": vars(depth), "jobs": jobs})
+        return 0
+    _print_workers(workers, ctx)
+    print(f"\nQueue: {depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead letters")
+    print(f"\n{'JOB':8}  {'STATUS':10} {'ROWS':>11}  {'WORKER':24} HEARTBEAT")
+    for job in jobs:
+        rows = f"{job['done_rows']}/{job['total_rows']}"
+        beat = local_time(job["heartbeat_at"], ctx.settings.zone, "%H:%M:%S")
+        print(f"{job['id'][:8]:8}  {job['status']:10} {rows:>11}  {job['worker'][:24]:24} {beat}")
+    if not jobs:
+        print("(no running jobs)")
+    return 0
+
+
+def _print_workers(workers: list[dict[str, Any]], ctx: Context) -> None:
+    print(f"{'HOST':20} {'PID':>7} {'UP':>8} {'THREADS':>7}  JOBS")
+    for worker in workers:
+        since = worker.get("since", "")
+        up = (utcnow() - _parse(since)).total_seconds() if since else None
+        jobs = ", ".join(j[:8] for j in worker.get("jobs", [])) or "-"
+        print(
+            f"{worker.get('host', '')[:20]:20} {worker.get('pid', ''):>7} {duration(up):>8} "
+            f"{worker.get('threads', ''):>7}  {jobs}"
+        )
+    if not workers:
+        print("(no worker alive: start one with `exmado worker` or `exmado up`)")
+
+
+def _parse(text: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.rstrip("Z"))
+
+
+# -- the queue ------------------------------------------------------------------------------
+
+
+def requeue_unfinished(queue: JobQueue) -> list[str]:
+    """Send a message for every job that should be queued or running: Redis may have lost it.
+
+    A job already in hand gets a second message; its worker keeps it and the extra message is
+    dropped (slot lease held, or the store's owner check), so this is safe to run any time.
+    """
+    clause = Job.status.in_(UNFINISHED) | (
+        (Job.status == JobStatus.PENDING.value) & Job.queued_at.is_null(False)
+    )
+    ids = [j.id for j in Job.select(Job.id).where(clause).order_by(Job.created_at)]
+    for job_id in ids:
+        queue.enqueue_run(job_id)
+        record_event(job_id, "Queued again from the store (queue recovery).")
+    return ids
+
+
+def purge_command(args: argparse.Namespace, ctx: Context) -> int:
+    queue = JobQueue.from_settings(ctx.settings.broker)
+    depth = queue.depth()
+    if not args.yes:
+        answer = input(
+            f"Drop {depth.ready} ready and {depth.delayed} delayed job messages and "
+            f"{depth.dead} dead letters from {queue.url}? [y/N] "
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing purged.")
+            return 1
+    queue.purge()
+    print("Queue purged; jobs stay in the store (`exmado queue recover` queues them again).")
+    return 0
+
+
+def recover_command(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.open_store()
+    ids = requeue_unfinished(JobQueue.from_settings(ctx.settings.broker))
+    if args.json:
+        print_json({"requeued": ids})
+    else:
+        print(f"Queued {len(ids)} unfinished job(s) again.")
+    return 0

@@ -1,0 +1,374 @@
+"""The pipeline run in-process against a fake DocuWare client (the boundary this level stubs).
+
+Also holds the fakes the other `test_pipeline_*` modules import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from exmado_tui.db import open_database
+from exmado_tui.docuware.models import DownloadResult
+from exmado_tui.docuware.query import Condition, Group
+from exmado_tui.jobs import JobService
+from exmado_tui.models import Job, JobFile, JobRow
+from exmado_tui.queries import get_job, job_events
+from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.settings import Settings
+from tests.conftest import make_settings
+from workers.pipeline import run_job
+from workers.runtime import Runtime
+
+
+@dataclass
+class FakeDoc:
+    id: int
+    fields: dict[str, Any]
+    cabinet_id: str = "cab-1"
+    body: bytes = b""
+
+
+@dataclass
+class FakeClient:
+    """Answers searches from a dict and writes each document's bytes on download."""
+
+    docs: list[FakeDoc]
+    latency_s: float = 0.0
+    downloads: Counter = field(default_factory=Counter)
+    searches: int = 0
+    fail_downloads: set[int] = field(default_factory=set)
+
+    async def find_cabinet(self, name: str) -> str:
+        return name
+
+    async def dialog(self, cabinet: Any, dialog: Any = None) -> None:
+        return None
+
+    async def search(self, cabinet: Any, query: Any, *, dialog: Any = None, limit: Any = None):
+        self.searches += 1
+        await asyncio.sleep(self.latency_s)
+        conditions = query.conditions if isinstance(query, Group) else (query,)
+        wanted = {c.field: c.values[0] for c in conditions if isinstance(c, Condition)}
+        hits = [d for d in self.docs if all(str(d.fields.get(k)) == v for k, v in wanted.items())]
+        for doc in hits[:limit] if limit else hits:
+            yield doc
+
+    async def download(self, doc: FakeDoc, dest: Path, *, target: str, keep_annotations: bool):
+        await asyncio.sleep(self.latency_s)
+        if doc.id in self.fail_downloads:
+            from exmado_tui.docuware.errors import ServerError
+
+            raise ServerError("DocuWare answered 503 for /FileDownload.", status=503)
+        self.downloads[doc.id] += 1
+        body = doc.body or f"%PDF document {doc.id}".encode()
+        dest.write_bytes(body)
+        sha = hashlib.sha256(body).hexdigest()
+        return DownloadResult(dest, f"{doc.id}.pdf", "application/pdf", len(body), sha)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def invoice_docs(n: int = 60) -> list[FakeDoc]:
+    """Invoices 100001..; every 25th number has two documents."""
+    docs = []
+    for i in range(1, n + 1):
+        number = str(100000 + i)
+        supplier = "A/B Corp" if i % 2 else "Müller & Söhne"
+        docs.append(
+            FakeDoc(
+                i,
+                {"INVOICE_NO": number, "SUPPLIER": supplier, "DOC_DATE": date(2023, 1 + i % 12, 3)},
+            )
+        )
+        if i % 25 == 0:
+            docs.append(
+                FakeDoc(
+                    1000 + i,
+                    {"INVOICE_NO": number, "SUPPLIER": supplier, "DOC_DATE": date(2024, 2, 1)},
+                )
+            )
+    return docs
+
+
+def host_config(tmp_path: Path, **jobs: Any) -> Path:
+    defaults = {"heartbeat_s": 0.2, "stale_after_s": 2, "row_concurrency": 4}
+    lines = ["[jobs]"] + [f"{k} = {json.dumps(v)}" for k, v in {**defaults, **jobs}.items()]
+    path = tmp_path / "host.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_settings(tmp_path: Path, redis_url: str, **jobs: Any) -> Settings:
+    return make_settings(
+        tmp_path, REDIS_URL=redis_url, EXMADO_CONFIG=str(host_config(tmp_path, **jobs))
+    )
+
+
+test_settings.__test__ = False  # a helper, not a test
+
+
+def workbook(path: Path, keys: list[Any], header: str = "Invoice number") -> Path:
+    book = Workbook()
+    book.active.append([header, "Note"])
+    for key in keys:
+        book.active.append([key, "n"])
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, redis_url: str):
+    """A store, a job service and a runtime whose DocuWare client is a FakeClient."""
+    return Pipeline(tmp_path, redis_url)
+
+
+class Pipeline:
+    def __init__(self, tmp_path: Path, redis_url: str, **jobs: Any) -> None:
+        self.tmp_path = tmp_path
+        self.redis_url = redis_url
+        self.client = FakeClient(invoice_docs())
+        self.configure(**jobs)
+
+    def configure(self, **jobs: Any) -> None:
+        self.settings = test_settings(self.tmp_path, self.redis_url, **jobs)
+        open_database(self.settings.database_url)
+        self.service = JobService(self.settings)
+        self.runtime = Runtime.from_settings(self.settings, client_factory=lambda s: self.client)
+
+    def create(self, keys: list[Any], **config: Any) -> str:
+        path = workbook(self.tmp_path / "in.xlsx", keys)
+        return self.service.create(path, profile="invoices", config=config or None).id
+
+    def run(self, job_id: str, token: str = "m1") -> Job:
+        """What the JobSlots middleware and the actor do with one message."""
+        assert self.runtime.slots.acquire(job_id, token).taken
+        try:
+            run_job(job_id, self.runtime, token=token)
+        finally:
+            self.runtime.slots.release(job_id, token)
+        return Job.get_by_id(job_id)
+
+
+KEYS = [100001.0, "100002", 100025, "999999", "#N/A", None, "100001", " 100003 "]
+
+
+def test_a_job_ends_with_the_right_rows_files_report_and_manifest(pipeline: Pipeline) -> None:
+    job_id = pipeline.create(KEYS)
+    job = pipeline.run(job_id)
+    rows = {r.row_number: (r.status, r.documents, r.duplicate_of) for r in JobRow.select()}
+    assert rows == {
+        2: ("done", 1, None),
+        3: ("done", 1, None),
+        4: ("done", 2, None),
+        5: ("not_found", 0, None),
+        6: ("failed", 0, None),
+        7: ("failed", 0, None),
+        8: ("skipped", 0, 2),
+        9: ("done", 1, None),
+    }
+    assert job.status == "COMPLETED_WITH_ERRORS"
+    assert (job.total_rows, job.done_rows, job.found_rows, job.not_found_rows) == (8, 8, 4, 1)
+    assert (job.failed_rows, job.skipped_rows, job.files_count) == (2, 1, 5)
+    out = Path(job.output_dir)
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == [
+        "A_B Corp/2023/100001.pdf",
+        "A_B Corp/2023/100003.pdf",
+        "A_B Corp/2023/100025.pdf",
+        "A_B Corp/2024/100025.pdf",
+        "Müller & Söhne/2023/100002.pdf",
+        MANIFEST_NAME,
+        REPORT_NAME,
+    ]
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
+    for entry in manifest["files"]:
+        assert hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
+    report = load_workbook(out / REPORT_NAME)["Rows"]
+    assert report.max_row == 9 and report["C6"].value == "failed"
+    assert "Excel error #N/A" in report["F6"].value
+
+
+def test_a_redelivered_message_ingests_and_downloads_nothing_twice(pipeline: Pipeline) -> None:
+    job_id = pipeline.create(KEYS)
+    pipeline.run(job_id)
+    Job.update(status="RUNNING", worker="").where(Job.id == job_id).execute()
+    JobRow.update(status="pending").where(JobRow.row_number == 2).execute()
+    job = pipeline.run(job_id, token="m2")
+    assert JobRow.select().count() == 8
+    assert JobFile.select().count() == 5
+    assert max(pipeline.client.downloads.values()) == 1
+    assert job.status == "COMPLETED_WITH_ERRORS"
+
+
+def test_a_job_held_by_a_live_worker_is_left_alone(pipeline: Pipeline) -> None:
+    job_id = pipeline.create(KEYS)
+    Job.update(status="RUNNING", worker="elsewhere:1", heartbeat_at=Job.created_at).where(
+        Job.id == job_id
+    ).execute()
+    Job.update(heartbeat_at=__import__("exmado_tui.db").db.utcnow()).execute()
+    assert pipeline.run(job_id).worker == "elsewhere:1"
+    assert pipeline.client.searches == 0
+
+
+def test_a_silent_worker_s_job_is_taken_over(pipeline: Pipeline) -> None:
+    job_id = pipeline.create(KEYS)
+    Job.update(status="VALIDATING", worker="dead:1", heartbeat_at=Job.created_at).where(
+        Job.id == job_id
+    ).execute()
+    time.sleep(2.1)
+    job = pipeline.run(job_id)
+    assert job.status == "COMPLETED_WITH_ERRORS" and job.runs == 1
+
+
+@pytest.mark.parametrize(
+    ("policy", "status", "names"),
+    [
+        ("skip_identical", "failed", ["100001.pdf"]),
+        ("rename", "done", ["100001 (2).pdf", "100001.pdf"]),
+        ("overwrite", "done", ["100001.pdf"]),
+    ],
+)
+def test_existing_file_policies(pipeline: Pipeline, policy: str, status: str, names: list) -> None:
+    job_id = pipeline.create([100001], on_existing=policy)
+    folder = Path(get_job(job_id).output_dir) / "A_B Corp" / "2023"
+    folder.mkdir(parents=True)
+    (folder / "100001.pdf").write_bytes(b"someone else's file")
+    pipeline.run(job_id)
+    assert JobRow.get().status == status
+    assert sorted(p.name for p in folder.iterdir()) == names
+    if policy == "overwrite":
+        assert (folder / "100001.pdf").read_bytes().startswith(b"%PDF")
+        assert any("Overwrote" in e.message for e in job_events(job_id))
+    if policy == "skip_identical":
+        assert (folder / "100001.pdf").read_bytes() == b"someone else's file"
+        assert "already exists with different content" in JobRow.get().error
+
+
+def test_an_identical_file_is_not_written_again(pipeline: Pipeline) -> None:
+    job_id = pipeline.create([100001], on_existing="rename")
+    folder = Path(get_job(job_id).output_dir) / "A_B Corp" / "2023"
+    folder.mkdir(parents=True)
+    (folder / "100001.pdf").write_bytes(b"%PDF document 1")
+    pipeline.run(job_id)
+    assert sorted(p.name for p in folder.iterdir()) == ["100001.pdf"]
+    assert JobFile.get().path == "A_B Corp/2023/100001.pdf"
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"), [("first", [25]), ("newest", [1025]), ("fail", [])]
+)
+def test_several_hits_policies(pipeline: Pipeline, policy: str, expected: list[int]) -> None:
+    job_id = pipeline.create([100025], on_multiple=policy)
+    pipeline.run(job_id)
+    row = JobRow.get()
+    assert sorted(int(f.document_id) for f in JobFile.select()) == expected
+    assert row.status == ("ambiguous" if policy == "fail" else "done")
+
+
+def test_two_rows_matching_one_document_download_it_once(pipeline: Pipeline) -> None:
+    pipeline.client.docs.append(
+        FakeDoc(1, {"INVOICE_NO": "ALIAS-1", "SUPPLIER": "A/B Corp", "DOC_DATE": date(2023, 2, 3)})
+    )
+    job_id = pipeline.create([100001, "ALIAS-1"])
+    job = pipeline.run(job_id)
+    assert pipeline.client.downloads[1] == 1
+    assert [f.row.row_number for f in JobFile.select().order_by(JobFile.id)] == [2, 3]
+    assert job.files_count == 1 and job.status == "COMPLETED"
+
+
+def test_transient_failures_get_a_second_turn_then_fail_the_row(pipeline: Pipeline) -> None:
+    pipeline.client.fail_downloads = {2}
+    job_id = pipeline.create([100001, 100002])
+    job = pipeline.run(job_id)
+    row = JobRow.get(JobRow.row_number == 3)
+    assert row.status == "failed" and "503" in row.error and row.attempts == 1
+    assert job.status == "COMPLETED_WITH_ERRORS"
+    pipeline.client.fail_downloads = set()
+    pipeline.service.retry(job_id)
+    assert pipeline.run(job_id, token="m2").status == "COMPLETED"
+    assert pipeline.client.downloads[1] == 1
+
+
+def control_later(job_id: str, delay_s: float, **changes: Any) -> threading.Thread:
+    def later() -> None:
+        time.sleep(delay_s)
+        Job.update(**changes).where(Job.id == job_id).execute()
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    return thread
+
+
+def test_pause_then_resume_continues_at_the_first_unfinished_row(pipeline: Pipeline) -> None:
+    pipeline.client.latency_s = 0.05
+    job_id = pipeline.create([100000 + i for i in range(1, 61)])
+    control_later(job_id, 0.6, control="pause")
+    started = time.monotonic()
+    job = pipeline.run(job_id)
+    assert job.status == "PAUSED" and job.worker == "" and time.monotonic() - started < 3
+    assert 0 < job.done_rows < 60
+    assert JobRow.select().where(JobRow.status == "pending").count() == 60 - job.done_rows
+    assert not list(Path(job.output_dir).rglob("*.part"))
+    pipeline.service.resume(job_id)  # also sends a message nobody reads here
+    job = pipeline.run(job_id, token="m2")
+    assert job.status == "COMPLETED" and job.found_rows == 60
+    assert set(pipeline.client.downloads.values()) == {1}
+
+
+def test_cancel_keeps_finished_files_and_leaves_the_rest_pending(pipeline: Pipeline) -> None:
+    pipeline.client.latency_s = 0.05
+    job_id = pipeline.create([100000 + i for i in range(1, 61)])
+    control_later(job_id, 0.6, control="cancel")
+    job = pipeline.run(job_id)
+    assert job.status == "CANCELLED" and 0 < job.done_rows < 60
+    assert JobRow.select().where(JobRow.status == "pending").count() == 60 - job.done_rows
+    assert job.files_count == len([p for p in Path(job.output_dir).rglob("*.pdf")])
+    assert (Path(job.output_dir) / REPORT_NAME).exists()
+
+
+def test_terminate_drops_the_job_at_once(pipeline: Pipeline) -> None:
+    pipeline.client.latency_s = 0.2
+    job_id = pipeline.create([100000 + i for i in range(1, 61)])
+    control_later(job_id, 0.5, status="CANCELLED", control="terminate")
+    started = time.monotonic()
+    job = pipeline.run(job_id)
+    assert time.monotonic() - started < 1.5
+    assert job.status == "CANCELLED" and job.done_rows < 60
+
+
+def test_time_limit_fails_with_a_sentence_then_retry_completes(pipeline: Pipeline) -> None:
+    pipeline.client.latency_s = 0.05
+    pipeline.configure(job_timeout_s=0.6)
+    job_id = pipeline.create([100000 + i for i in range(1, 61)])
+    job = pipeline.run(job_id)
+    assert job.status == "FAILED"
+    assert job.last_error.startswith("Job stopped after 1 s: ")
+    assert f"of 60 rows done; `exmado jobs retry {job_id[:8]}` continues." in job.last_error
+    done_before = job.done_rows
+    pipeline.configure(job_timeout_s=60)
+    pipeline.service.retry(job_id)
+    job = pipeline.run(job_id, token="m2")
+    assert job.status == "COMPLETED" and job.done_rows == 60 and done_before > 0
+    assert set(pipeline.client.downloads.values()) == {1}
+
+
+def test_a_refused_workbook_fails_the_job_with_its_sentence(pipeline: Pipeline) -> None:
+    path = workbook(pipeline.tmp_path / "bad.xlsx", [1], header="Something else")
+    job_id = pipeline.service.create(path, profile="invoices").id
+    job = pipeline.run(job_id)
+    assert job.status == "FAILED"
+    assert job.last_error.startswith("Workbook bad.xlsx, sheet 'Sheet', has no column")
+    assert JobRow.select().count() == 0

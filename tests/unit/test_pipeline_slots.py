@@ -1,0 +1,125 @@
+"""Job slots in a real Redis, and the middleware that holds a job back while they are full."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import dramatiq
+import pytest
+import redis
+from dramatiq import Worker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage
+
+from exmado_tui.models import Job
+from exmado_tui.queue import JOBS_QUEUE, RUN_JOB
+from tests.unit.test_pipeline_run import Pipeline
+from workers import middleware
+from workers.broker import transient
+from workers.slots import JobSlots
+from workers.watchdog import MARKER_KEY, Watchdog
+
+
+@pytest.fixture
+def slots(redis_url: str) -> JobSlots:
+    return JobSlots(redis.Redis.from_url(redis_url), limit=2, ttl_s=1)
+
+
+def test_slots_hold_the_limit_and_leases_expire(slots: JobSlots) -> None:
+    assert slots.acquire("a", "m1").taken and slots.acquire("b", "m2").taken
+    full = slots.acquire("c", "m3")
+    assert (full.taken, full.held_elsewhere, full.running) == (False, False, 2)
+    assert slots.acquire("a", "m1").taken  # the owner again: a renewal
+    assert slots.acquire("a", "other").held_elsewhere
+    assert not slots.release("a", "other") and slots.release("a", "m1")
+    assert slots.acquire("c", "m3").taken
+    time.sleep(1.1)
+    assert slots.running() == 0 and slots.acquire("d", "m4").taken
+
+
+def test_renew_keeps_a_lease_and_refuses_a_stranger(slots: JobSlots) -> None:
+    slots.acquire("a", "m1")
+    for _ in range(3):
+        time.sleep(0.4)
+        assert slots.renew("a", "m1")
+    assert slots.holders() == ["a"]
+    assert not slots.renew("a", "m2")
+
+
+def test_only_transient_errors_are_retried() -> None:
+    from exmado_tui.errors import QueueUnavailableError, WorkbookError
+
+    assert transient(0, QueueUnavailableError("x"))
+    assert not transient(0, WorkbookError("x")) and not transient(5, QueueUnavailableError("x"))
+
+
+def test_a_job_without_a_slot_waits_pending_without_spending_retries(
+    tmp_path: Path, redis_url: str
+) -> None:
+    pipe = Pipeline(tmp_path, redis_url, max_concurrent_jobs=1)
+    jobs = [pipe.create([100001]) for _ in range(2)]
+    pipe.runtime.slots.acquire("someone-else", "m0")
+    broker = StubBroker(middleware=[CurrentMessage()])
+    broker.add_middleware(middleware.JobSlots(pipe.runtime, wait_ms=100))
+    ran: list[str] = []
+
+    @dramatiq.actor(actor_name=RUN_JOB, queue_name=JOBS_QUEUE, broker=broker)
+    def run_job(job_id: str) -> None:
+        ran.append(job_id)
+
+    worker = Worker(broker, worker_timeout=50)
+    worker.start()
+    try:
+        for job_id in jobs:
+            run_job.send(job_id)
+        broker.join(JOBS_QUEUE, fail_fast=False)
+        assert ran == []
+        reasons = {j.wait_reason for j in Job.select()}
+        assert reasons == {"waiting: 1 of 1 jobs running"}
+        assert {j.status for j in Job.select()} == {"PENDING"}
+        depth = pipe.runtime.queue.depth()
+        assert depth.ready + depth.delayed == 2  # sent again, with a delay
+    finally:
+        worker.stop()
+
+
+def test_the_gate_lets_a_job_through_and_releases_its_slot(tmp_path: Path, redis_url: str) -> None:
+    pipe = Pipeline(tmp_path, redis_url, max_concurrent_jobs=1)
+    job_id = pipe.create([100001])
+    broker = StubBroker(middleware=[CurrentMessage()])
+    broker.add_middleware(middleware.JobSlots(pipe.runtime, wait_ms=100))
+    held: list[list[str]] = []
+
+    @dramatiq.actor(actor_name=RUN_JOB, queue_name=JOBS_QUEUE, broker=broker)
+    def run_job(job_id: str) -> None:
+        held.append(pipe.runtime.slots.holders())
+
+    worker = Worker(broker, worker_timeout=50)
+    worker.start()
+    try:
+        run_job.send(job_id)
+        broker.join(JOBS_QUEUE, fail_fast=False)
+        worker.join()
+    finally:
+        worker.stop()
+    assert held == [[job_id]] and pipe.runtime.slots.holders() == []
+
+
+def test_watchdog_hands_back_a_silent_job_once_and_refills_a_wiped_redis(
+    tmp_path: Path, redis_url: str
+) -> None:
+    pipe = Pipeline(tmp_path, redis_url, stale_after_s=1)
+    job_id = pipe.create([100001])
+    Job.update(status="RUNNING", worker="dead:1", heartbeat_at=Job.created_at).where(
+        Job.id == job_id
+    ).execute()
+    time.sleep(1.1)
+    dogs = [Watchdog(pipe.runtime), Watchdog(pipe.runtime)]
+    assert dogs[0].take_over_silent_jobs() == [job_id]
+    assert dogs[1].take_over_silent_jobs() == []
+    assert Job.get_by_id(job_id).worker == ""
+    assert dogs[0].refill_after_wipe() == [job_id]  # first pass: no marker yet
+    assert dogs[1].refill_after_wipe() == []
+    pipe.runtime.redis.flushall()
+    assert dogs[1].refill_after_wipe() == [job_id] and pipe.runtime.redis.get(MARKER_KEY)

@@ -1,0 +1,66 @@
+"""The module `dramatiq` starts: the Redis broker and our middleware, built from settings.
+
+`dramatiq workers.broker workers.actors` (what `exmado worker` runs) reads the same
+configuration as the CLI: defaults, then `EXMADO_CONFIG` (or the user config file), then the
+environment. Middleware, in order: the job store per message, the current message, job slots
+(`max_concurrent_jobs` across hosts), the time limit (a backstop: the pipeline stops itself at
+`jobs.job_timeout_s`), retries for transient errors only, shutdown notices, worker presence
+(registry + watchdog). A dead worker's messages come back after `broker.heartbeat_timeout_s`.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage, Retries, ShutdownNotifications, TimeLimit
+
+from exmado_tui.errors import RetryableError
+from exmado_tui.queue import make_broker
+from exmado_tui.settings import Settings, load_settings
+from workers import middleware
+from workers.runtime import Runtime
+
+MAX_RETRIES = 5
+MIN_BACKOFF_MS = 5_000
+MAX_BACKOFF_MS = 300_000
+TIME_LIMIT_GRACE_S = 60
+
+
+def transient(retries: int, exc: BaseException) -> bool:
+    """Retry only what could pass: network, throttling, a busy server or store."""
+    return isinstance(exc, RetryableError) and retries < MAX_RETRIES
+
+
+def time_limit_ms(settings: Settings) -> int:
+    return int((settings.jobs.job_timeout_s + TIME_LIMIT_GRACE_S) * 1000)
+
+
+def slot_wait_ms(settings: Settings) -> int:
+    """How long a job waiting for a slot waits before its message is tried again."""
+    return int(max(0.25, min(5.0, settings.jobs.heartbeat_s)) * 1000)
+
+
+def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
+    return make_broker(
+        settings.broker,
+        middleware=[
+            middleware.StoreConnection(settings),
+            CurrentMessage(),
+            middleware.JobSlots(runtime, slot_wait_ms(settings)),
+            TimeLimit(time_limit=time_limit_ms(settings), interval=1000),
+            Retries(
+                max_retries=MAX_RETRIES,
+                min_backoff=MIN_BACKOFF_MS,
+                max_backoff=MAX_BACKOFF_MS,
+                retry_when=transient,
+            ),
+            ShutdownNotifications(notify_shutdown=True),
+            middleware.Presence(runtime),
+        ],
+    )
+
+
+settings = load_settings()
+runtime = Runtime.from_settings(settings)
+broker = build_broker(settings, runtime)
+dramatiq.set_broker(broker)

@@ -1,0 +1,137 @@
+"""Our Dramatiq middleware: the job store per message, job slots, and worker presence."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import peewee
+from dramatiq import Broker, Message
+from dramatiq.middleware import Middleware, SkipMessage
+
+from exmado_tui.db import database, open_database
+from exmado_tui.models import Job
+from exmado_tui.queue import RUN_JOB
+from exmado_tui.settings import Settings
+from exmado_tui.states import FINAL, JobStatus
+from workers.runtime import Runtime
+
+log = logging.getLogger("exmado.workers")
+S = JobStatus
+
+
+class StoreConnection(Middleware):
+    """Open the job store when a worker process boots; connect per message, close after."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def after_process_boot(self, broker: Broker) -> None:
+        open_store(self.settings)
+        database.close()
+
+    def before_process_message(self, broker: Broker, message: Message) -> None:
+        database.connect(reuse_if_open=True)
+
+    def after_process_message(self, broker: Broker, message: Message, **_: Any) -> None:
+        _close()
+
+    after_skip_message = after_process_message
+
+
+def open_store(settings: Settings) -> peewee.Database:
+    db = settings.database
+    return open_database(settings.database_url, db.busy_timeout_s, db.password.reveal())
+
+
+def _close() -> None:
+    if database.obj is not None and not database.is_closed():
+        database.close()
+
+
+class JobSlots(Middleware):
+    """A job message runs only with one of the `max_concurrent_jobs` slots.
+
+    Without a free slot the job stays as it is (PENDING for a new one) with a visible
+    `wait_reason`; its message is sent again with a delay and this one is skipped, so no retry
+    is spent. A message for a job whose lease another message holds is dropped: that job is
+    running, and the watchdog re-enqueues it should its worker die.
+    """
+
+    def __init__(self, runtime: Runtime, wait_ms: int) -> None:
+        self.runtime = runtime
+        self.wait_ms = wait_ms
+
+    def before_process_message(self, broker: Broker, message: Message) -> None:
+        job_id = _job_of(message)
+        if job_id is None:
+            return
+        job = Job.select(Job.status, Job.worker).where(Job.id == job_id).first()
+        if job is None or S(job.status) in FINAL or job.status == S.PAUSED:
+            return  # the actor has nothing to do and says so
+        grant = self.runtime.slots.acquire(job_id, message.message_id)
+        if grant.taken:
+            return
+        if grant.held_elsewhere:
+            raise SkipMessage(f"job {job_id[:8]} is held by another message")
+        self._wait(job_id, grant.running)
+        raise SkipMessage(f"job {job_id[:8]} waits for a slot")
+
+    def _wait(self, job_id: str, running: int) -> None:
+        limit = self.runtime.slots.limit
+        reason = f"waiting: {running} of {limit} jobs running"
+        Job.update(wait_reason=reason).where(
+            (Job.id == job_id)
+            & (Job.status.in_([S.PENDING.value, S.RUNNING.value]))
+            & (Job.worker == "")
+        ).execute()
+        self.runtime.queue.enqueue_run(job_id, delay_ms=self.wait_ms)
+
+    def after_process_message(self, broker: Broker, message: Message, **_: Any) -> None:
+        job_id = _job_of(message)
+        if job_id is not None:
+            self.runtime.slots.release(job_id, message.message_id)
+
+    after_skip_message = after_process_message
+
+
+def _job_of(message: Message) -> str | None:
+    if message.actor_name != RUN_JOB or not message.args:
+        return None
+    return str(message.args[0])
+
+
+class Presence(Middleware):
+    """Registry heartbeats and the watchdog, in daemon threads of each worker process."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.jobs: set[str] = set()
+        self.threads = 0
+        self._stop = threading.Event()
+
+    def after_worker_boot(self, broker: Broker, worker: Any) -> None:
+        from workers.registry import Registry
+        from workers.watchdog import Watchdog
+
+        self.threads = getattr(worker, "worker_threads", 0)
+        self._stop.clear()
+        Registry(self.runtime, self).start(self._stop)
+        Watchdog(self.runtime).start(self._stop)
+
+    def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
+        self._stop.set()
+        from workers.registry import forget
+
+        forget(self.runtime)
+
+    def before_process_message(self, broker: Broker, message: Message) -> None:
+        job_id = _job_of(message)
+        if job_id:
+            self.jobs.add(job_id)
+
+    def after_process_message(self, broker: Broker, message: Message, **_: Any) -> None:
+        self.jobs.discard(_job_of(message) or "")
+
+    after_skip_message = after_process_message

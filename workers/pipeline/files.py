@@ -1,0 +1,260 @@
+"""Placing downloaded documents: temporary name in the target folder, verify, rename.
+
+A download streams to `.exmado-<uuid>.part` beside its final place (same file system, so the
+rename is atomic), is fsynced, its length checked, then `os.replace`d and the folder fsynced:
+a worker killed at any line leaves at most a `.part` file (cleaned at the next run), never a
+half-written file under a final name. At the final path:
+
+* a file with the same SHA-256 is already ours: nothing is written, the row records it (this
+  is also what makes a redo after a crash write nothing twice), under every policy;
+* `skip_identical` — a different file there is kept and the row fails, saying so;
+* `rename` — the document goes to `name (2).ext`, `(3)`…;
+* `overwrite` — the file is replaced and the job's log says which.
+
+A document matched by several rows is fetched once per job (and not again on a later run when
+its file is still there). Multi-section ZIPs are unpacked when asked: members go beside each
+other as `<name> - <member name>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from exmado_tui.errors import PermanentError, RetryableError
+from exmado_tui.profiles import Profile
+from exmado_tui.templates import (
+    Values,
+    confine,
+    numbered,
+    relative_path,
+    sanitise_component,
+)
+
+PART_PREFIX = ".exmado-"
+PART_SUFFIX = ".part"
+TARGETS = {"original": "Auto", "pdf": "PDF", "zip": "Zip"}
+CHUNK = 1024 * 1024
+
+
+class ExistingFileError(PermanentError):
+    """A different file is at the target path and the policy keeps it."""
+
+
+class IncompleteFileError(RetryableError):
+    """The file on disk is not as long as the download said."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    document_id: str
+    cabinet_id: str
+    path: str  # relative to the output folder, with forward slashes
+    size: int
+    sha256: str
+
+
+@dataclass
+class Placed:
+    records: list[FileRecord]
+    events: list[tuple[str, str]] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_partials(root: Path) -> int:
+    """Delete `.part` files a killed worker left under `root`; how many."""
+    removed = 0
+    if root.is_dir():
+        for path in root.rglob(f"{PART_PREFIX}*{PART_SUFFIX}"):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def doc_key(cabinet_id: str, document_id: Any) -> str:
+    return f"{cabinet_id}/{document_id}"
+
+
+class Placer:
+    """Downloads and files documents for one job run; lives on the event loop."""
+
+    def __init__(
+        self, client: Any, profile: Profile, output_dir: Path, known: dict[str, list[FileRecord]]
+    ) -> None:
+        self.client = client
+        self.profile = profile
+        self.root = Path(output_dir).resolve()
+        self.known = known
+        self._inflight: dict[str, asyncio.Future[Placed]] = {}
+        self._lock = asyncio.Lock()
+
+    async def place(self, doc: Any, values: Values) -> Placed:
+        key = doc_key(doc.cabinet_id, doc.id)
+        if key in self.known and self._present(self.known[key]):
+            return Placed(self.known[key])
+        if key in self._inflight:
+            return await asyncio.shield(self._inflight[key])
+        future: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            placed = await self._fetch(doc, values)
+        except asyncio.CancelledError:
+            self._inflight.pop(key, None)
+            future.cancel()
+            raise
+        except Exception as exc:
+            self._inflight.pop(key, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        self.known[key] = placed.records
+        future.set_result(Placed(placed.records))
+        return placed
+
+    def _present(self, records: list[FileRecord]) -> bool:
+        return all(_size(self.root / r.path) == r.size for r in records)
+
+    async def _fetch(self, doc: Any, values: Values) -> Placed:
+        probe = self._relative(values, str(doc.id))
+        folder = confine(self.root, probe.parent)
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f"{PART_PREFIX}{uuid.uuid4().hex}{PART_SUFFIX}"
+        try:
+            result = await self.client.download(
+                doc,
+                temp,
+                target=TARGETS[self.profile.format],
+                keep_annotations=self.profile.keep_annotations,
+            )
+            if _size(temp) != result.size:
+                raise IncompleteFileError(
+                    f"Document {doc.id} arrived with {_size(temp)} of {result.size} bytes."
+                )
+            relative = self._relative(values, result.filename)
+            if self.profile.unpack_zip and _is_zip(result, temp):
+                return await self._unpack(doc, temp, relative)
+            return await self._commit(doc, temp, relative, result.sha256, result.size)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def _relative(self, values: Values, downloaded_name: str) -> PurePosixPath:
+        return relative_path(
+            self.profile.folder_template,
+            self.profile.filename_template,
+            values,
+            downloaded_name=downloaded_name,
+        )
+
+    async def _unpack(self, doc: Any, archive: Path, relative: PurePosixPath) -> Placed:
+        members = await asyncio.to_thread(_extract, archive)
+        placed = Placed([])
+        stem = relative.name.rsplit(".", 1)[0] if "." in relative.name else relative.name
+        try:
+            for temp, name, size, sha in members:
+                member = relative.with_name(sanitise_component(f"{stem} - {name}"))
+                one = await self._commit(doc, temp, member, sha, size)
+                placed.records += one.records
+                placed.events += one.events
+        finally:
+            for temp, *_ in members:
+                temp.unlink(missing_ok=True)
+        return placed
+
+    async def _commit(
+        self, doc: Any, temp: Path, relative: PurePosixPath, sha256: str, size: int
+    ) -> Placed:
+        async with self._lock:  # one decision about a final name at a time
+            return await asyncio.to_thread(self._commit_now, doc, temp, relative, sha256, size)
+
+    def _commit_now(
+        self, doc: Any, temp: Path, relative: PurePosixPath, sha256: str, size: int
+    ) -> Placed:
+        final = confine(self.root, relative)
+        target, events = final, []
+        attempt = 1
+        while target.exists():
+            if _size(target) == size and file_sha256(target) == sha256:
+                return Placed([self._record(doc, target, size, sha256)])
+            policy = self.profile.on_existing
+            if policy == "overwrite":
+                events.append(("warning", f"Overwrote {self._rel(target)} (different content)."))
+                break
+            if policy == "skip_identical":
+                raise ExistingFileError(
+                    f"{self._rel(target)} already exists with different content and "
+                    "on_existing = skip_identical keeps it; set on_existing to rename or "
+                    "overwrite, or move the file away, then retry."
+                )
+            attempt += 1
+            target = numbered(final, attempt)
+        os.replace(temp, target)
+        fsync_dir(target.parent)
+        return Placed([self._record(doc, target, size, sha256)], events)
+
+    def _record(self, doc: Any, path: Path, size: int, sha256: str) -> FileRecord:
+        return FileRecord(str(doc.id), str(doc.cabinet_id), self._rel(path), size, sha256)
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _is_zip(result: Any, path: Path) -> bool:
+    named = str(result.filename).lower().endswith(".zip") or "zip" in str(result.content_type)
+    return named and zipfile.is_zipfile(path)
+
+
+def _extract(archive: Path) -> list[tuple[Path, str, int, str]]:
+    """Each member to its own `.part` file beside the archive: (temp, name, size, sha256)."""
+    members: list[tuple[Path, str, int, str]] = []
+    with zipfile.ZipFile(archive) as bundle:
+        for info in bundle.infolist():
+            if info.is_dir():
+                continue
+            temp = archive.with_name(f"{PART_PREFIX}{uuid.uuid4().hex}{PART_SUFFIX}")
+            digest = hashlib.sha256()
+            with bundle.open(info) as source, open(temp, "wb") as target:
+                shutil.copyfileobj(_Hashing(source, digest), target, CHUNK)
+                target.flush()
+                os.fsync(target.fileno())
+            name = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
+            members.append((temp, name, temp.stat().st_size, digest.hexdigest()))
+    return members
+
+
+class _Hashing:
+    def __init__(self, source: Any, digest: Any) -> None:
+        self.source, self.digest = source, digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.digest.update(data)
+        return data

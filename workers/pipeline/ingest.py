@@ -1,0 +1,107 @@
+"""Validate the workbook and write its rows to the store, exactly once.
+
+Rows go in chunks, each its own transaction, with INSERT … ON CONFLICT DO NOTHING on the
+unique (job, row_number): a redelivered message or a takeover after a crash reads the
+workbook again and adds only what is missing. A job whose rows are all in is not read again.
+Duplicate keys: the first row with a key runs; later ones are `skipped` with `duplicate_of`
+pointing at it (the report shows both). Rows with an error cell or an empty key are `failed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from exmado_tui.db import database, utcnow
+from exmado_tui.errors import WorkbookError
+from exmado_tui.excel import SheetRow, open_workbook
+from exmado_tui.models import Job, JobRow
+from exmado_tui.profiles import Profile
+
+CHUNK = 500
+KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Ingested:
+    total: int
+    bad: int
+    duplicates: int
+    sheet: str
+    header_row: int
+
+
+def already_ingested(job: Job) -> bool:
+    return job.total_rows > 0 and JobRow.select().where(JobRow.job == job.id).count() == (
+        job.total_rows
+    )
+
+
+def ingest(job: Job, profile: Profile, between_chunks: Callable[[], None]) -> Ingested:
+    """Read the workbook, refuse it in one sentence, or store its rows; return the counts."""
+    reader = open_workbook(
+        Path(job.workbook_path),
+        list(profile.columns),
+        sheet=profile.sheet,
+        header_row=profile.header_row,
+        name=job.workbook_name,
+    )
+    with reader:
+        total, bad, duplicates = _store(job.id, reader.rows(), between_chunks)
+        layout = reader.layout
+    if total == 0:
+        where = f", sheet {layout.sheet!r}," if layout.sheet else ""
+        raise WorkbookError(
+            f"Workbook {job.workbook_name}{where} has a header row but no data rows below it; "
+            "add one row per document."
+        )
+    Job.update(total_rows=total, updated_at=utcnow()).where(Job.id == job.id).execute()
+    return Ingested(total, bad, duplicates, layout.sheet, layout.header_row)
+
+
+def _store(
+    job_id: str, rows: Iterable[SheetRow], between_chunks: Callable[[], None]
+) -> tuple[int, int, int]:
+    seen: dict[str, int] = {}
+    batch: list[dict[str, Any]] = []
+    total = bad = duplicates = 0
+    for row in rows:
+        total += 1
+        record = _record(job_id, row, seen)
+        bad += record["status"] == "failed"
+        duplicates += record["status"] == "skipped"
+        batch.append(record)
+        if len(batch) >= CHUNK:
+            _insert(batch)
+            batch = []
+            between_chunks()
+    _insert(batch)
+    return total, bad, duplicates
+
+
+def _record(job_id: str, row: SheetRow, seen: dict[str, int]) -> dict[str, Any]:
+    status, error, duplicate_of = "pending", row.error, None
+    if error:
+        status = "failed"
+    elif row.key in seen:
+        status, duplicate_of = "skipped", seen[row.key]
+        error = f"Same key as row {duplicate_of}; exported once, there."
+    else:
+        seen[row.key] = row.number
+    return {
+        "job": job_id,
+        "row_number": row.number,
+        "key": row.key[:KEY_LENGTH],
+        "values": row.values,
+        "status": status,
+        "error": error,
+        "duplicate_of": duplicate_of,
+    }
+
+
+def _insert(batch: list[dict[str, Any]]) -> None:
+    if batch:
+        with database.atomic():
+            JobRow.insert_many(batch).on_conflict_ignore().execute()

@@ -1,0 +1,120 @@
+"""Writing progress back: row results, files, events and counters in one transaction a batch.
+
+The runner calls `flush` every `FLUSH_S` seconds or `FLUSH_ROWS` results, whichever comes
+first, so the TUI sees a change within a second without a transaction per row. Counters are
+recounted from the rows in the same transaction, so they are right after any crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from peewee import fn
+
+from exmado_tui.db import database, utcnow
+from exmado_tui.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.queries import row_counts
+from workers.pipeline.files import FileRecord, doc_key
+from workers.pipeline.rows import RowResult
+
+FLUSH_S = 0.5
+FLUSH_ROWS = 200
+ERROR_LENGTH = 2000
+ERROR_STATUSES = ("not_found", "ambiguous", "failed")
+
+
+def flush(job_id: str, results: list[RowResult], events: Iterable[tuple[str, str]] = ()) -> None:
+    events = list(events) + [e for r in results for e in r.events]
+    if not results and not events:
+        return
+    now = utcnow()
+    with database.atomic():
+        for result in results:
+            _write_row(result, now)
+        files = [_file(job_id, r.task.id, f, now) for r in results for f in r.files]
+        for start in range(0, len(files), 100):
+            JobFile.insert_many(files[start : start + 100]).on_conflict_ignore().execute()
+        if events:
+            JobEvent.insert_many(
+                [{"job": job_id, "at": now, "level": lv, "message": m} for lv, m in events]
+            ).execute()
+        recount(job_id)
+
+
+def _write_row(result: RowResult, now: Any) -> None:
+    JobRow.update(
+        status=result.status,
+        error=result.error[:ERROR_LENGTH],
+        documents=result.documents,
+        attempts=JobRow.attempts + 1,
+        updated_at=now,
+    ).where((JobRow.id == result.task.id) & (JobRow.status == "pending")).execute()
+
+
+def _file(job_id: str, row_id: int, record: FileRecord, now: Any) -> dict[str, Any]:
+    return {
+        "job": job_id,
+        "row": row_id,
+        "cabinet_id": record.cabinet_id,
+        "document_id": record.document_id,
+        "path": record.path,
+        "size": record.size,
+        "sha256": record.sha256,
+        "created_at": now,
+    }
+
+
+def recount(job_id: str) -> dict[str, int]:
+    """Set the job's counters from its rows and files; the row counts by status."""
+    counts = row_counts(job_id)
+    per_path = (
+        JobFile.select(JobFile.path, fn.MAX(JobFile.size).alias("size"))
+        .where(JobFile.job == job_id)
+        .group_by(JobFile.path)
+        .alias("p")
+    )
+    files, size = (
+        JobFile.select(fn.COUNT(per_path.c.path), fn.SUM(per_path.c.size))
+        .from_(per_path)
+        .tuples()
+        .first()
+    )
+    Job.update(
+        done_rows=sum(n for status, n in counts.items() if status != "pending"),
+        found_rows=counts.get("done", 0),
+        not_found_rows=counts.get("not_found", 0),
+        ambiguous_rows=counts.get("ambiguous", 0),
+        failed_rows=counts.get("failed", 0),
+        skipped_rows=counts.get("skipped", 0),
+        files_count=files or 0,
+        bytes_downloaded=size or 0,
+        updated_at=utcnow(),
+    ).where(Job.id == job_id).execute()
+    return counts
+
+
+def known_files(job_id: str) -> dict[str, list[FileRecord]]:
+    """Files earlier runs placed, by document: a retry does not fetch them again."""
+    known: dict[str, dict[str, FileRecord]] = {}
+    query = (
+        JobFile.select(
+            JobFile.cabinet_id, JobFile.document_id, JobFile.path, JobFile.size, JobFile.sha256
+        )
+        .where(JobFile.job == job_id)
+        .tuples()
+    )
+    for cabinet_id, document_id, path, size, sha in query.iterator():
+        record = FileRecord(document_id, cabinet_id, path, size, sha)
+        known.setdefault(doc_key(cabinet_id, document_id), {})[path] = record
+    return {key: list(paths.values()) for key, paths in known.items()}
+
+
+def pending_rows(job_id: str, after: int, limit: int) -> list[tuple[int, int, str, Any]]:
+    return list(
+        JobRow.select(JobRow.id, JobRow.row_number, JobRow.key, JobRow.values)
+        .where((JobRow.job == job_id) & (JobRow.status == "pending") & (JobRow.row_number > after))
+        .order_by(JobRow.row_number)
+        .limit(limit)
+        .tuples()
+    )

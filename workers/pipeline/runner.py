@@ -1,0 +1,387 @@
+"""Running one job from the actor's thread: claim, validate, feed rows, honour control, end.
+
+The actor's thread owns the job store. It feeds pending rows (in row order, so a resumed job
+continues at its first unfinished row) to the row engine on the process's event loop, keeps
+at most twice `row_concurrency` rows outstanding, and writes results back in batches. Between
+batches it beats the job's heart (and renews its slot lease), reads `Job.control` every
+`CONTROL_S` and watches the clock:
+
+* pause / cancel — no new rows; rows in flight get `STOP_GRACE_S` to finish, the rest are
+  cancelled (their `.part` files vanish) and stay pending; PAUSED gives the slot back.
+* terminate, or the job taken by someone else — stop at once; the store's state wins.
+* `jobs.job_timeout_s` for this run — FAILED with a sentence saying how far it got.
+* transient failures — a row failing for a passing reason runs once more at the end; many in
+  a row mean DocuWare is down: the job is handed back and the message retried later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import queue
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from dramatiq.middleware import Shutdown, TimeLimitExceeded
+
+from exmado_tui.errors import PermanentError, ProfileError, RetryableError, TransitionError
+from exmado_tui.events import record_event
+from exmado_tui.models import Job, JobRow
+from exmado_tui.profiles import Profile
+from exmado_tui.report import write_report
+from exmado_tui.states import JobStatus, transition
+from workers.pipeline import progress
+from workers.pipeline.claim import claim, hand_back, heartbeat
+from workers.pipeline.files import Placer, remove_partials
+from workers.pipeline.ingest import already_ingested, ingest
+from workers.pipeline.rows import RowEngine, RowResult, RowTask
+from workers.runtime import Runtime
+from workers.slots import Lease
+
+log = logging.getLogger("exmado.pipeline")
+S = JobStatus
+CONTROL_S = 0.25
+STOP_GRACE_S = 0.5
+CHUNK = 500
+RUNNING = frozenset({S.RUNNING})
+
+
+class Stop(Exception):
+    """The run must end early: pause, cancel, terminate, timeout or lost."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def run_job(job_id: str, runtime: Runtime, *, token: str, last_attempt: bool = False) -> None:
+    """Run the job if it is ours to run; return when it ends, pauses or is handed back."""
+    status = claim(job_id, runtime.worker_id, runtime.settings.jobs.stale_after_s)
+    if status is None:
+        log.info("Job %s is not ours to run (ended, paused or held elsewhere).", job_id[:8])
+        return
+    JobRun(job_id, runtime, token, last_attempt).run(status)
+
+
+def job_profile(job: Job) -> Profile:
+    config = job.config or {}
+    if not config.get("cabinet") or not config.get("columns"):
+        raise ProfileError(
+            f"Job {job.id[:8]} has no cabinet or [columns] in its configuration; "
+            "create it again with --profile."
+        )
+    return Profile.from_dict({"name": job.profile or "job", **config})
+
+
+def span(seconds: float) -> str:
+    """`45 s`, `12 min`, `2 h`, `2.5 h`."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{round(seconds / 3600, 1):g} h"
+
+
+class JobRun:
+    def __init__(self, job_id: str, runtime: Runtime, token: str, last_attempt: bool) -> None:
+        self.job_id = job_id
+        self.runtime = runtime
+        self.jobs = runtime.settings.jobs
+        self.worker = runtime.worker_id
+        self.lease = Lease(runtime.slots, job_id, token)
+        self.last_attempt = last_attempt
+        self.started = time.monotonic()
+        self.next_control = 0.0
+        self.next_beat = time.monotonic() + self.jobs.heartbeat_s
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self, status: JobStatus) -> None:
+        job = Job.get_by_id(self.job_id)
+        record_event(self.job_id, f"Run {job.runs} started on {self.worker}.")
+        try:
+            profile = job_profile(job)
+            if status is S.VALIDATING:
+                self._validate(job, profile)
+            outcome = self._rows(profile)
+        except Stop as stop:
+            outcome = stop.reason
+        except RetryableError as exc:
+            self._transient(exc)
+            return
+        except PermanentError as exc:
+            self._fail(str(exc))
+            return
+        except Shutdown:
+            self._requeue_on_shutdown()
+            return
+        except TimeLimitExceeded:
+            self._fail(self._timeout_sentence())
+            return
+        except Exception as exc:
+            log.exception("Job %s failed unexpectedly", self.job_id[:8])
+            self._fail(f"Unexpected error: {type(exc).__name__}: {exc}.")
+            return
+        self._finish(outcome)
+
+    def _validate(self, job: Job, profile: Profile) -> None:
+        if not already_ingested(job):
+            got = ingest(job, profile, self._between_chunks)
+            where = f"sheet {got.sheet!r}, " if got.sheet else ""
+            record_event(
+                self.job_id,
+                f"Workbook read: {got.total:,} rows ({where}header in row {got.header_row}); "
+                f"{got.bad} with errors, {got.duplicates} duplicate keys.",
+            )
+        self._check_control()
+        transition(self.job_id, S.RUNNING, only_from=frozenset({S.VALIDATING}), wait_reason="")
+
+    def _between_chunks(self) -> None:
+        self._tick(time.monotonic())
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    def _rows(self, profile: Profile) -> str | None:
+        job = Job.get_by_id(self.job_id)
+        if job.runs > 1 and (removed := remove_partials(Path(job.output_dir))):
+            record_event(self.job_id, f"Removed {removed} unfinished download(s) of a past run.")
+        loop = self.runtime.loop
+        results: queue.Queue[RowResult] = queue.Queue()
+        engine = loop.run(self._engine(job, profile, results))
+        loop.run(engine.prepare())
+        inbox: asyncio.Queue = loop.run(_new_queue())
+        future = loop.submit(engine.serve(inbox))
+        feed = _Feed(self.job_id, loop, inbox, self.jobs.row_concurrency * 2)
+        try:
+            return self._drive(feed, results, future)
+        finally:
+            future.cancel()
+            concurrent.futures.wait([future], timeout=5)
+            self._flush_leftovers(results)
+
+    async def _engine(self, job: Job, profile: Profile, results: queue.Queue) -> RowEngine:
+        client = await self.runtime.client()
+        placer = Placer(client, profile, Path(job.output_dir), progress.known_files(job.id))
+        return RowEngine(client, profile, placer, results, self.jobs.row_concurrency)
+
+    def _drive(
+        self, feed: _Feed, results: queue.Queue, future: concurrent.futures.Future
+    ) -> str | None:
+        batch: list[RowResult] = []
+        next_flush = time.monotonic() + progress.FLUSH_S
+        stop: str | None = None
+        deadline = 0.0
+        streak_limit = max(10, 2 * self.jobs.row_concurrency)
+        while True:
+            now = time.monotonic()
+            if stop is None:
+                feed.top_up()
+                if feed.finished:
+                    break
+            elif feed.outstanding == 0 or now >= deadline:
+                break
+            if future.done():
+                future.result()  # the engine stopped: raise what stopped it
+                raise RuntimeError("The row engine stopped before the rows were done.")
+            for result in _collect(results, 0.05):
+                feed.returned(result)
+                if feed.streak >= streak_limit:
+                    raise RetryableError(
+                        f"DocuWare failed {feed.streak} rows in a row for a passing reason "
+                        f"(last: {result.error})"
+                    )
+                if not feed.deferred_now(result):
+                    batch.append(result)
+            if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
+                progress.flush(self.job_id, batch)
+                batch, next_flush = [], now + progress.FLUSH_S
+            if stop is None:
+                try:
+                    self._tick(now)
+                except Stop as asked:
+                    stop = asked.reason
+                    quick = stop in ("terminate", "lost")
+                    deadline = now + (0 if quick else STOP_GRACE_S)
+        progress.flush(self.job_id, batch)
+        return stop
+
+    def _flush_leftovers(self, results: queue.Queue) -> None:
+        done = [r for r in _collect(results, 0) if not r.retryable]
+        try:
+            progress.flush(self.job_id, done)
+        except Exception:  # noqa: BLE001 - best effort while stopping
+            log.exception("Could not record %d finished rows of job %s", len(done), self.job_id)
+
+    # -- heartbeat, control, clock ----------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        if now >= self.next_control:
+            self.next_control = now + CONTROL_S
+            self._check_control()
+        if now >= self.next_beat:
+            self.next_beat = now + self.jobs.heartbeat_s
+            self._beat()
+        if now - self.started >= self.jobs.job_timeout_s:
+            raise Stop("timeout")
+
+    def _check_control(self) -> None:
+        job = Job.select(Job.status, Job.control).where(Job.id == self.job_id).first()
+        if job is None or S(job.status).is_final or job.control == "terminate":
+            raise Stop("terminate")
+        if job.control == "cancel":
+            raise Stop("cancel")
+        if job.control == "pause" and job.status == S.RUNNING:
+            raise Stop("pause")
+
+    def _beat(self) -> None:
+        if not heartbeat(self.job_id, self.worker):
+            self._check_control()
+            raise Stop("lost")
+        if not self.lease.renew():
+            raise Stop("lost")
+
+    # -- endings ------------------------------------------------------------------------------
+
+    def _finish(self, outcome: str | None) -> None:
+        if outcome == "lost":
+            log.warning("Job %s was taken over by another worker; this one stops.", self.job_id)
+            return
+        if outcome == "terminate":
+            record_event(self.job_id, f"Worker {self.worker} dropped the job.", "warning")
+            self._report()
+            return
+        if outcome == "timeout":
+            self._fail(self._timeout_sentence())
+            return
+        counts = progress.recount(self.job_id)
+        job = Job.get_by_id(self.job_id)
+        state = f"{job.done_rows:,} of {job.total_rows:,} rows done"
+        if outcome == "pause":
+            if self._move(S.PAUSED, RUNNING, wait_reason="paused"):
+                record_event(self.job_id, f"Paused: {state}.")
+            return
+        if outcome == "cancel":
+            if self._move(S.CANCELLED, frozenset({S.RUNNING, S.VALIDATING})):
+                record_event(self.job_id, f"Cancelled: {state}; unfinished rows stay pending.")
+            self._report()
+            return
+        errors = sum(counts.get(s, 0) for s in progress.ERROR_STATUSES)
+        target = S.COMPLETED_WITH_ERRORS if errors else S.COMPLETED
+        if self._move(target, RUNNING):
+            record_event(
+                self.job_id,
+                f"Finished: {job.found_rows:,} found, {job.not_found_rows:,} not found, "
+                f"{job.ambiguous_rows:,} ambiguous, {job.failed_rows:,} failed, "
+                f"{job.skipped_rows:,} skipped; {job.files_count:,} files.",
+                "warning" if errors else "info",
+            )
+        self._report()
+
+    def _move(self, target: JobStatus, only_from: frozenset[JobStatus], **extra: Any) -> bool:
+        values = {"control": None, "worker": "", "wait_reason": "", **extra}
+        try:
+            transition(self.job_id, target, only_from=only_from, **values)
+        except TransitionError as exc:
+            log.warning("Job %s: %s", self.job_id[:8], exc)
+            return False
+        return True
+
+    def _fail(self, message: str) -> None:
+        active = frozenset({S.VALIDATING, S.RUNNING, S.PAUSED})
+        if self._move(S.FAILED, active, last_error=message):
+            record_event(self.job_id, message, "error")
+        if JobRow.select().where(JobRow.job == self.job_id).exists():
+            progress.recount(self.job_id)
+            self._report()
+
+    def _transient(self, exc: RetryableError) -> None:
+        if self.last_attempt:
+            self._fail(f"{str(exc).rstrip('.')}; gave up after several attempts.")
+            return
+        hand_back(self.job_id, self.worker, f"will try again: {exc}")
+        record_event(self.job_id, f"{str(exc).rstrip('.')}; the job will try again.", "warning")
+        raise exc
+
+    def _requeue_on_shutdown(self) -> None:
+        hand_back(self.job_id, self.worker, "waiting for a worker")
+        self.runtime.queue.enqueue_run(self.job_id)
+        record_event(self.job_id, f"Worker {self.worker} is shutting down; job queued again.")
+
+    def _timeout_sentence(self) -> str:
+        job = Job.get_by_id(self.job_id)
+        return (
+            f"Job stopped after {span(time.monotonic() - self.started)}: "
+            f"{job.done_rows:,} of {job.total_rows:,} rows done; "
+            f"`exmado jobs retry {self.job_id[:8]}` continues."
+        )
+
+    def _report(self) -> None:
+        try:
+            write_report(self.job_id)
+        except Exception as exc:  # noqa: BLE001 - a report must not change the job's outcome
+            log.exception("Report of job %s failed", self.job_id[:8])
+            record_event(self.job_id, f"The report could not be written: {exc}.", "warning")
+
+
+class _Feed:
+    """Pending rows into the engine's inbox; transient failures get one more turn at the end."""
+
+    def __init__(self, job_id: str, loop: Any, inbox: asyncio.Queue, window: int) -> None:
+        self.job_id, self.loop, self.inbox, self.window = job_id, loop, inbox, window
+        self.buffer: deque[RowTask] = deque()
+        self.deferred: list[RowTask] = []
+        self.after = 0
+        self.exhausted = False
+        self.outstanding = 0
+        self.streak = 0
+
+    @property
+    def finished(self) -> bool:
+        idle = not self.buffer and self.outstanding == 0 and not self.deferred
+        return self.exhausted and idle
+
+    def top_up(self) -> None:
+        while self.outstanding < self.window and self._next_ready():
+            self.loop.call(self.inbox.put_nowait, self.buffer.popleft())
+            self.outstanding += 1
+
+    def _next_ready(self) -> bool:
+        if not self.buffer and not self.exhausted:
+            rows = progress.pending_rows(self.job_id, self.after, CHUNK)
+            self.exhausted = not rows
+            if rows:
+                self.after = rows[-1][1]
+                self.buffer.extend(RowTask(i, n, k, v or {}) for i, n, k, v in rows)
+        if not self.buffer and self.exhausted and self.outstanding == 0 and self.deferred:
+            self.buffer.extend(self.deferred)
+            self.deferred = []
+        return bool(self.buffer)
+
+    def returned(self, result: RowResult) -> None:
+        self.outstanding -= 1
+        self.streak = self.streak + 1 if result.retryable else 0
+
+    def deferred_now(self, result: RowResult) -> bool:
+        """Keep a transient failure back for a second turn (not written, stays pending)."""
+        if result.retryable and not result.task.second_chance:
+            self.deferred.append(dataclasses.replace(result.task, second_chance=True))
+            return True
+        return False
+
+
+def _collect(results: queue.Queue, timeout: float) -> list[RowResult]:
+    got: list[RowResult] = []
+    try:
+        got.append(results.get(timeout=timeout) if timeout else results.get_nowait())
+        while True:
+            got.append(results.get_nowait())
+    except queue.Empty:
+        return got
+
+
+async def _new_queue() -> asyncio.Queue:
+    return asyncio.Queue()

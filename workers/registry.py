@@ -1,0 +1,72 @@
+"""The worker registry: each process refreshes a short-lived key in Redis while it lives."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+from typing import Any, Protocol
+
+import redis
+
+from exmado_tui.commands.workers import WORKER_KEY_PREFIX
+from exmado_tui.db import utcnow
+from workers.runtime import Runtime
+
+log = logging.getLogger("exmado.workers")
+INTERVAL_S = 2.0
+TTL_S = 10
+
+
+class Holder(Protocol):
+    jobs: set[str]
+    threads: int
+
+
+def key_of(runtime: Runtime) -> str:
+    return WORKER_KEY_PREFIX + runtime.worker_id
+
+
+class Registry:
+    """Announce this process every `INTERVAL_S` seconds until `stop` is set."""
+
+    def __init__(self, runtime: Runtime, holder: Holder) -> None:
+        self.runtime = runtime
+        self.holder = holder
+        self.since = utcnow().isoformat(timespec="seconds") + "Z"
+
+    def start(self, stop: threading.Event) -> threading.Thread:
+        thread = threading.Thread(target=self._run, args=(stop,), name="exmado-registry")
+        thread.daemon = True
+        thread.start()
+        return thread
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.announce()
+            except redis.RedisError as exc:
+                log.warning("Cannot announce this worker in Redis: %s", exc)
+            stop.wait(INTERVAL_S)
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            "id": self.runtime.worker_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": self.since,
+            "seen": utcnow().isoformat(timespec="seconds") + "Z",
+            "threads": self.holder.threads,
+            "jobs": sorted(self.holder.jobs),
+        }
+
+    def announce(self) -> None:
+        self.runtime.redis.set(key_of(self.runtime), json.dumps(self.entry()), ex=TTL_S)
+
+
+def forget(runtime: Runtime) -> None:
+    with contextlib.suppress(redis.RedisError):
+        runtime.redis.delete(key_of(runtime))

@@ -1,0 +1,93 @@
+"""The watchdog each worker process runs: take over silent jobs, refill a wiped Redis.
+
+Silent job: RUNNING or VALIDATING, held by a worker whose heartbeat is older than
+`jobs.stale_after_s`. One compare-and-set on `heartbeat_at` hands it back (worker cleared), so
+of several watchdogs exactly one re-enqueues it; the next worker to get the message continues
+at its first unfinished row. Wiped Redis: a marker key that only a wipe or a restart without
+persistence removes; whoever re-creates it (SET NX) queues every unfinished job again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+import redis
+
+from exmado_tui.commands.workers import requeue_unfinished
+from exmado_tui.db import database, utcnow
+from exmado_tui.events import record_event
+from exmado_tui.models import Job
+from exmado_tui.queue import NAMESPACE
+from exmado_tui.states import JobStatus
+from workers.runtime import Runtime
+
+log = logging.getLogger("exmado.workers")
+MARKER_KEY = f"{NAMESPACE}:alive-since"
+ACTIVE = [JobStatus.RUNNING.value, JobStatus.VALIDATING.value]
+LOST_MESSAGE_FACTOR = 3  # an unheld active job this many stale periods old lost its message
+
+
+class Watchdog:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        jobs = runtime.settings.jobs
+        self.stale = timedelta(seconds=jobs.stale_after_s)
+        self.interval = max(0.2, min(jobs.heartbeat_s, jobs.stale_after_s / 2))
+
+    def start(self, stop: threading.Event) -> threading.Thread:
+        thread = threading.Thread(target=self._run, args=(stop,), name="exmado-watchdog")
+        thread.daemon = True
+        thread.start()
+        return thread
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - a watchdog must outlive any one failure
+                log.exception("Watchdog pass failed; trying again in %.1f s", self.interval)
+
+    def tick(self) -> None:
+        database.connect(reuse_if_open=True)
+        try:
+            self.refill_after_wipe()
+            self.take_over_silent_jobs()
+        finally:
+            database.close()
+
+    def refill_after_wipe(self) -> list[str]:
+        try:
+            fresh = self.runtime.redis.set(MARKER_KEY, self.runtime.worker_id, nx=True)
+        except redis.RedisError:
+            return []
+        if not fresh:
+            return []
+        ids = requeue_unfinished(self.runtime.queue)
+        if ids:
+            log.warning("Redis had no marker (wiped or restarted): queued %d jobs again", len(ids))
+        return ids
+
+    def take_over_silent_jobs(self) -> list[str]:
+        now = utcnow()
+        silent = (Job.worker != "") & (Job.heartbeat_at < now - self.stale)
+        lost = (Job.worker == "") & (Job.heartbeat_at < now - self.stale * LOST_MESSAGE_FACTOR)
+        stale = (Job.status.in_(ACTIVE)) & (silent | lost | Job.heartbeat_at.is_null())
+        taken = []
+        for job in Job.select(Job.id, Job.worker).where(stale):
+            handed = (
+                Job.update(worker="", heartbeat_at=now, wait_reason="taken over after silence")
+                .where((Job.id == job.id) & stale)
+                .execute()
+            )
+            if handed == 1:
+                if job.worker:
+                    record_event(
+                        job.id,
+                        f"Worker {job.worker} stopped answering; the job goes to another worker.",
+                        "warning",
+                    )
+                self.runtime.queue.enqueue_run(job.id)
+                taken.append(job.id)
+        return taken
