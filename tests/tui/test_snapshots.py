@@ -1,0 +1,104 @@
+"""Screenshots of the main screens at 80×24 and 120×40, with the clock and the data frozen.
+
+Regenerate after a deliberate change with `pytest tests/tui/test_snapshots.py --snapshot-update`
+and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from exmado_tui.db import open_database
+from exmado_tui.ui.app import make_app
+from exmado_tui.ui.screens.detail import JobDetailScreen
+from exmado_tui.ui.screens.jobs import JobsScreen
+from tests.conftest import make_settings
+from tests.tui.conftest import FixedProbe, wait_for
+from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_jobs, seed_rows
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture
+def frozen_app(tmp_path: Path, redis_url: str):
+    """The app over the seeded store; paths shown on screen do not depend on tmp_path."""
+    settings = make_settings(tmp_path, REDIS_URL=redis_url, EXMADO_OUTPUT_ROOT="/srv/exmado-out")
+    db = open_database(settings.database_url)
+    seed_jobs()
+    seed_rows(job_id(0), 60, done=24)
+    seed_files(job_id(0), 5)
+    seed_events(job_id(0), ["Created from invoices-march.xlsx by maria (tui).", "Queued."])
+    yield make_app(settings, clock=lambda: FROZEN_NOW, probe=FixedProbe())
+    db.close()
+
+
+async def settle(pilot) -> None:
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
+    await pilot.pause(0.3)
+
+
+async def jobs_loaded(pilot) -> None:
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
+    )
+    await wait_for(pilot, lambda: pilot.app.redis_health is not None)
+    await settle(pilot)
+
+
+class TestJobsScreen:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_all_jobs(self, snap_compare, frozen_app, size):
+        assert snap_compare(frozen_app, terminal_size=size, run_before=jobs_loaded)
+
+    def test_marked_and_filtered(self, snap_compare, frozen_app):
+        async def run_before(pilot):
+            await jobs_loaded(pilot)
+            await pilot.press("2", "space", "space")
+            await wait_for(pilot, lambda: len(pilot.app.screen.table.job_ids) == 3)
+            await settle(pilot)
+
+        assert snap_compare(frozen_app, terminal_size=(80, 24), run_before=run_before)
+
+
+class TestJobDetailScreen:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_running_job(self, snap_compare, frozen_app, size):
+        async def run_before(pilot):
+            await jobs_loaded(pilot)
+            await pilot.press("down", "enter")
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobDetailScreen))
+            await wait_for(pilot, lambda: len(pilot.app.screen.rows_table.items) == 60)
+            await settle(pilot)
+
+        assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
+
+
+class TestOtherScreens:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_new_job_form(self, snap_compare, frozen_app, size):
+        async def run_before(pilot):
+            await jobs_loaded(pilot)
+            await pilot.press("n")
+            await settle(pilot)
+
+        assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
+
+    def test_help(self, snap_compare, frozen_app):
+        async def run_before(pilot):
+            await jobs_loaded(pilot)
+            await pilot.press("question_mark")
+            await settle(pilot)
+
+        assert snap_compare(frozen_app, terminal_size=(120, 40), run_before=run_before)
+
+    def test_cancel_confirmation(self, snap_compare, frozen_app):
+        async def run_before(pilot):
+            await jobs_loaded(pilot)
+            await pilot.press("down", "c")
+            await settle(pilot)
+
+        assert snap_compare(frozen_app, terminal_size=(80, 24), run_before=run_before)
