@@ -10,6 +10,8 @@ environment. Middleware, in order: the job store per message, the current messag
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, Retries, ShutdownNotifications, TimeLimit
@@ -60,6 +62,7 @@ def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
     )
 
 
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too many
 settings = load_settings()
 runtime = Runtime.from_settings(settings)
 broker = build_broker(settings, runtime)

@@ -107,7 +107,7 @@ class Presence(Middleware):
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.jobs: set[str] = set()
+        self.messages: dict[str, str] = {}  # message id → job id, for messages being run
         self.threads = 0
         self._stop = threading.Event()
 
@@ -126,12 +126,16 @@ class Presence(Middleware):
 
         forget(self.runtime)
 
+    @property
+    def jobs(self) -> set[str]:
+        return set(self.messages.values())
+
     def before_process_message(self, broker: Broker, message: Message) -> None:
         job_id = _job_of(message)
         if job_id:
-            self.jobs.add(job_id)
+            self.messages[message.message_id] = job_id
 
     def after_process_message(self, broker: Broker, message: Message, **_: Any) -> None:
-        self.jobs.discard(_job_of(message) or "")
+        self.messages.pop(message.message_id, None)
 
     after_skip_message = after_process_message

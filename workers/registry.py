@@ -17,7 +17,7 @@ from exmado_tui.db import utcnow
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
-INTERVAL_S = 2.0
+INTERVAL_S = 1.0
 TTL_S = 10
 
 

@@ -64,7 +64,7 @@ class Watchdog:
             return []
         if not fresh:
             return []
-        ids = requeue_unfinished(self.runtime.queue)
+        ids = requeue_unfinished(self.runtime.queue, fresh_s=self.stale.total_seconds())
         if ids:
             log.warning("Redis had no marker (wiped or restarted): queued %d jobs again", len(ids))
         return ids

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,15 +152,18 @@ def _parse(text: str) -> Any:
 # -- the queue ------------------------------------------------------------------------------
 
 
-def requeue_unfinished(queue: JobQueue) -> list[str]:
+def requeue_unfinished(queue: JobQueue, fresh_s: float = 0) -> list[str]:
     """Send a message for every job that should be queued or running: Redis may have lost it.
 
-    A job already in hand gets a second message; its worker keeps it and the extra message is
-    dropped (slot lease held, or the store's owner check), so this is safe to run any time.
+    With `fresh_s`, a job whose worker beat its heart in the last `fresh_s` seconds is left
+    alone (it is in hand). Any job that gets a second message anyway keeps its worker, and the
+    extra message is dropped (slot lease held, or the store's owner check): safe at any time.
     """
-    clause = Job.status.in_(UNFINISHED) | (
-        (Job.status == JobStatus.PENDING.value) & Job.queued_at.is_null(False)
-    )
+    active = Job.status.in_(UNFINISHED)
+    if fresh_s:
+        cutoff = utcnow() - timedelta(seconds=fresh_s)
+        active &= (Job.worker == "") | Job.heartbeat_at.is_null() | (Job.heartbeat_at < cutoff)
+    clause = active | ((Job.status == JobStatus.PENDING.value) & Job.queued_at.is_null(False))
     ids = [j.id for j in Job.select(Job.id).where(clause).order_by(Job.created_at)]
     for job_id in ids:
         queue.enqueue_run(job_id)

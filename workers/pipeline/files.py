@@ -11,6 +11,10 @@ half-written file under a final name. At the final path:
 * `rename` — the document goes to `name (2).ext`, `(3)`…;
 * `overwrite` — the file is replaced and the job's log says which.
 
+Those policies are about files the job did not write. Two different documents of the same job
+that render to the same name (two hits for one invoice number) never replace each other: the
+later one is numbered `name (2).ext`.
+
 A document matched by several rows is fetched once per job (and not again on a later run when
 its file is still there). Multi-section ZIPs are unpacked when asked: members go beside each
 other as `<name> - <member name>`.
@@ -107,6 +111,7 @@ class Placer:
         self.profile = profile
         self.root = Path(output_dir).resolve()
         self.known = known
+        self.ours = {r.path for records in known.values() for r in records}
         self._inflight: dict[str, asyncio.Future[Placed]] = {}
         self._lock = asyncio.Lock()
 
@@ -196,8 +201,9 @@ class Placer:
         attempt = 1
         while target.exists():
             if _size(target) == size and file_sha256(target) == sha256:
+                self.ours.add(self._rel(target))
                 return Placed([self._record(doc, target, size, sha256)])
-            policy = self.profile.on_existing
+            policy = "rename" if self._rel(target) in self.ours else self.profile.on_existing
             if policy == "overwrite":
                 events.append(("warning", f"Overwrote {self._rel(target)} (different content)."))
                 break
@@ -211,6 +217,7 @@ class Placer:
             target = numbered(final, attempt)
         os.replace(temp, target)
         fsync_dir(target.parent)
+        self.ours.add(self._rel(target))
         return Placed([self._record(doc, target, size, sha256)], events)
 
     def _record(self, doc: Any, path: Path, size: int, sha256: str) -> FileRecord:

@@ -1,0 +1,108 @@
+"""Pause, resume, cancel, terminate and retry through real workers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from exmado_tui.models import JobRow
+from exmado_tui.queries import get_job
+from tests.e2e.conftest import Exmado, wait_for
+
+
+def hits(exmado: Exmado, n: int) -> list[str]:
+    return exmado.sandbox.catalogue.invoice_numbers_with_hits(n)
+
+
+def progressed(exmado: Exmado, job_id: str, rows: int) -> bool:
+    return get_job(job_id).done_rows >= rows
+
+
+@pytest.mark.slow
+def test_pause_then_resume_then_cancel(exmado: Exmado) -> None:
+    exmado.sandbox.faults.update(latency_ms=40)
+    exmado.start_worker()
+    job_id = exmado.start_job(exmado.workbook("a.xlsx", hits(exmado, 200)))
+    wait_for(lambda: progressed(exmado, job_id, 20), 30, "some progress")
+    exmado.service.pause(job_id)
+    paused = exmado.wait(job_id, 3, statuses={"PAUSED"})
+    assert paused.wait_reason == "paused" and paused.worker == ""
+    frozen = get_job(job_id).done_rows
+    assert 20 <= frozen < 200
+    wait_for(lambda: True, 0.1, "")
+    assert get_job(job_id).done_rows == frozen
+    exmado.service.resume(job_id)
+    wait_for(lambda: progressed(exmado, job_id, frozen + 20), 30, "progress after resume")
+    exmado.service.cancel(job_id)
+    job = exmado.wait(job_id, 3)
+    assert job.status.value == "CANCELLED" and frozen + 20 <= job.done_rows < 200
+    pending = JobRow.select().where((JobRow.job == job_id) & (JobRow.status == "pending"))
+    assert pending.count() == 200 - job.done_rows
+    out = Path(job.output_dir)
+    assert len(list(out.rglob("*.pdf"))) == job.files_count
+    assert not list(out.rglob("*.part"))
+    assert max(exmado.sandbox.stats.downloads.values()) == 1
+
+
+@pytest.mark.slow
+def test_retry_runs_only_the_rows_that_did_not_succeed(exmado: Exmado) -> None:
+    numbers = hits(exmado, 20)
+    exmado.start_worker()
+    blocker = exmado.tmp_path / "out" / "blocked"
+    job_id = exmado.service.create(
+        exmado.workbook("r.xlsx", numbers),
+        profile="invoices",
+        output=blocker,
+        start=False,
+        config={"folder_template": "", "filename_template": "{INVOICE_NO}"},
+    ).id
+    blocker.mkdir(parents=True)
+    (blocker / f"{numbers[3]}.pdf").write_bytes(b"a different file")
+    exmado.service.start(job_id)
+    job = exmado.wait(job_id, 30)
+    assert job.status.value == "COMPLETED_WITH_ERRORS" and job.failed_rows == 1
+    failed = JobRow.get((JobRow.job == job_id) & (JobRow.status == "failed"))
+    assert failed.key == numbers[3] and "skip_identical" in failed.error
+    (blocker / f"{numbers[3]}.pdf").unlink()
+    before = sum(exmado.sandbox.stats.downloads.values())
+    exmado.service.retry(job_id)
+    job = exmado.wait(job_id, 30)
+    assert job.status.value == "COMPLETED" and job.found_rows == 20
+    assert sum(exmado.sandbox.stats.downloads.values()) == before + 1
+
+
+@pytest.mark.slow
+def test_terminate_and_the_operator_commands(exmado: Exmado) -> None:
+    exmado.sandbox.faults.update(latency_ms=100)
+    exmado.configure(row_concurrency=2)
+    exmado.start_worker()
+    job_id = exmado.start_job(exmado.workbook("t.xlsx", hits(exmado, 200)))
+    wait_for(lambda: progressed(exmado, job_id, 5), 30, "some progress")
+
+    def status() -> dict:
+        return json.loads(exmado.cli("workers", "--json").stdout)
+
+    wait_for(lambda: status()["workers"][0]["jobs"] == [job_id], 5, "the registry to show it")
+    assert len(status()["workers"]) == 1 and status()["queue"]["ready"] == 0
+    assert [j["id"] for j in status()["jobs"]] == [job_id]
+    result = exmado.cli("jobs", "terminate", job_id[:8], "--reason", "wrong workbook")
+    assert result.returncode == 0 and "CANCELLED" in result.stdout, result.stderr
+    frozen = get_job(job_id).done_rows
+    wait_for(lambda: not status()["workers"][0]["jobs"], 5, "the worker to drop the job")
+    job = get_job(job_id)
+    assert job.status.value == "CANCELLED" and job.done_rows <= frozen + 4
+    assert job.last_error == "Terminated by an operator: wrong workbook."
+    assert (Path(job.output_dir) / "exmado-report.xlsx").exists()
+
+    exmado.stop_workers()
+    exmado.sandbox.faults.update(latency_ms=0)
+    retried = exmado.service.retry(job_id)
+    exmado.redis.flushall()  # Redis wiped: the message is gone
+    assert exmado.cli("queue", "purge").returncode == 1  # no confirmation on stdin
+    assert exmado.cli("queue", "purge", "--yes").returncode == 0
+    recovered = json.loads(exmado.cli("queue", "recover", "--json").stdout)
+    assert recovered == {"requeued": [retried.id]}
+    exmado.start_worker()
+    assert exmado.wait(job_id, 60).status.value == "COMPLETED"
