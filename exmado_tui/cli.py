@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from exmado_tui.commands import config as config_commands
 from exmado_tui.commands import docuware as docuware_commands
 from exmado_tui.commands import jobs as jobs_commands
+from exmado_tui.commands import ops as ops_commands
 from exmado_tui.commands import sandbox as sandbox_commands
 from exmado_tui.commands import serve as serve_commands
 from exmado_tui.commands import watch as watch_commands
@@ -26,6 +27,7 @@ COMMAND_GROUPS = (
     sandbox_commands,
     serve_commands,
     workers_commands,
+    ops_commands,
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}

@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from exmado_tui.db import open_database
+from exmado_tui.localredis import RedisServer
 from exmado_tui.settings import Settings, load_settings
-from tests.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 OWN_PREFIXES = ("EXMADO_", "DOCUWARE_", "REDIS_")

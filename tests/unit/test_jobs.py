@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from exmado_tui.db import open_database
 from exmado_tui.errors import (
     JobNotFoundError,
     ProfileError,
@@ -17,10 +18,12 @@ from exmado_tui.errors import (
     WorkbookError,
 )
 from exmado_tui.jobs import JobService
+from exmado_tui.localredis import free_port
 from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.queries import get_job, resolve_job_id
 from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, RUN_JOB
 from exmado_tui.states import JobStatus, transition
+from tests.conftest import make_settings
 from tests.factories import insert_job
 from tests.workbooks import write_workbook
 
@@ -101,10 +104,6 @@ def test_unknown_profile_is_named(service, workbook):
 
 
 def test_unreachable_redis_keeps_the_job_and_says_how_to_queue_it(tmp_path, workbook):
-    from exmado_tui.db import open_database
-    from tests.conftest import make_settings
-    from tests.redis_server import free_port
-
     settings = make_settings(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     open_database(settings.database_url)
     with pytest.raises(QueueUnavailableError, match="saved but not queued.*exmado jobs start"):

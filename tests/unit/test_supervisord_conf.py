@@ -24,5 +24,5 @@ def test_the_workers_stop_gracefully():
 def test_redis_is_available_but_not_forced_and_the_watcher_runs():
     found = programs()
     assert found["redis"].autostart is False
-    assert found["redis"].command.endswith("config/redis.conf")
+    assert found["redis"].command.endswith("exmado redis")
     assert found["watch"].command.endswith("exmado watch")

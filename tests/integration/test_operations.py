@@ -1,0 +1,82 @@
+"""`exmado up | status | down` run the services under supervisord; `exmado redis` the broker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from exmado_tui.localredis import free_port
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A copy of supervisord.conf whose %(here)s is a temp dir with our venv and config."""
+    shutil.copy(REPO / "supervisord.conf", tmp_path / "supervisord.conf")
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    (tmp_path / "config").symlink_to(REPO / "config")
+    return tmp_path
+
+
+def exmado(site: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "exmado_tui.cli",
+        *args,
+        "--supervisor-conf",
+        str(site / "supervisord.conf"),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_up_starts_redis_workers_and_watcher_then_down_stops_them(site: Path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "EXMADO_DATA_DIR": str(site / "data"),
+        "EXMADO_DROP_FOLDER": str(site / "drop"),
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "REDIS_PASSWORD": "s3cret-pw",
+    }
+    try:
+        up = exmado(site, env, "up")
+        assert up.returncode == 0, up.stderr
+        for program in ("redis", "worker", "watch"):
+            assert f"{program} " in up.stdout and "RUNNING" in up.stdout
+        assert "reachable" in up.stdout and "NOT reachable" not in up.stdout
+        assert redis.Redis(port=port, password="s3cret-pw").ping()
+        conf = site / "data" / "redis" / "redis.conf"
+        assert conf.stat().st_mode & 0o077 == 0
+        assert (
+            "s3cret-pw" not in subprocess.run(["ps", "axww"], capture_output=True, text=True).stdout
+        )
+    finally:
+        down = exmado(site, env, "down")
+    assert down.returncode == 0
+    status = exmado(site, env, "status")
+    assert status.returncode == 1
+    assert "not running" in status.stdout
+
+
+def test_the_bundled_redis_refuses_a_remote_broker_url(site: Path):
+    env = {
+        **os.environ,
+        "EXMADO_DATA_DIR": str(site / "data"),
+        "REDIS_URL": "redis://queue.example.com:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "exmado_tui.cli", "redis"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "queue.example.com, not this machine" in result.stderr
