@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from exmado_tui.commands import config as config_commands
+from exmado_tui.commands import demo as demo_commands
 from exmado_tui.commands import docuware as docuware_commands
 from exmado_tui.commands import jobs as jobs_commands
 from exmado_tui.commands import ops as ops_commands
@@ -28,6 +29,7 @@ COMMAND_GROUPS = (
     serve_commands,
     workers_commands,
     ops_commands,
+    demo_commands,
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}

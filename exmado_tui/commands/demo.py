@@ -1,0 +1,138 @@
+"""`exmado demo`: the whole of Éxmado on one machine, in under a minute, touching nothing else.
+
+It starts a private Redis, the DocuWare sandbox and one worker, exports the demo workbook
+(`config/demo/invoices.xlsx`) with the `invoices` profile, shows the progress, and leaves the
+store, the files and the report under `data_dir/demo` to look at afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from exmado_tui.commands.context import Context
+from exmado_tui.db import open_database
+from exmado_tui.jobs import JobService
+from exmado_tui.localredis import RedisServer
+from exmado_tui.queries import JobDetail, get_job
+from exmado_tui.sandbox import SandboxConfig, SandboxServer
+from exmado_tui.settings import DEFAULTS_FILE, Settings, load_settings
+
+DEMO_WORKBOOK = DEFAULTS_FILE.parent / "demo" / "invoices.xlsx"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    demo = subparsers.add_parser("demo", help="run a whole export against the bundled sandbox")
+    demo.add_argument("--workbook", type=Path, default=DEMO_WORKBOOK, help="workbook to export")
+    demo.add_argument("--profile", default="invoices", help="profile (default: invoices)")
+    demo.add_argument("--latency-ms", type=int, default=20, help="sandbox latency per request")
+    demo.add_argument("--timeout", type=float, default=300, help="give up after S seconds")
+    demo.set_defaults(handler=demo_command)
+
+
+def demo_command(args: argparse.Namespace, ctx: Context) -> int:
+    home = ctx.settings.data_dir / "demo"
+    with ExitStack() as stack:
+        redis_url = stack.enter_context(_redis(home))
+        sandbox_url = stack.enter_context(_sandbox(args.latency_ms))
+        env = _environment(home, redis_url, sandbox_url)
+        settings = load_settings(args.config, environ=env)
+        stack.enter_context(_worker(env, home))
+        job = _run_job(settings, args)
+    _print_outcome(job, home)
+    return 0 if job.status.value.startswith("COMPLETED") else 1
+
+
+@contextmanager
+def _redis(home: Path) -> Iterator[str]:
+    server = RedisServer(home / "redis").start()
+    print(f"Redis      {server.url} (private, for this demo)")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _sandbox(latency_ms: int) -> Iterator[str]:
+    server = SandboxServer(SandboxConfig(port=0, documents=5000, latency_ms=latency_ms))
+    url = server.start()
+    print(f"DocuWare   {url} (the bundled sandbox, {latency_ms} ms per request)")
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def _environment(home: Path, redis_url: str, sandbox_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "EXMADO_DATA_DIR": str(home),
+        "EXMADO_OUTPUT_ROOT": str(home / "output"),
+        "EXMADO_DROP_FOLDER": str(home / "drop"),
+        "EXMADO_DB_URL": "",
+        "REDIS_URL": redis_url,
+        "DOCUWARE_URL": sandbox_url,
+        "DOCUWARE_USERNAME": "demo",
+        "DOCUWARE_PASSWORD": "demo",  # the sandbox's published demo account
+        "DOCUWARE_AUTH": "auto",
+    }
+
+
+@contextmanager
+def _worker(env: dict[str, str], home: Path) -> Iterator[None]:
+    log = (home / "worker.log").open("w")
+    command = [sys.executable, "-m", "exmado_tui.cli", "worker", "--threads", "2"]
+    worker = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    print(f"Worker     pid {worker.pid} (log: {home / 'worker.log'})")
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+
+
+def _run_job(settings: Settings, args: argparse.Namespace) -> JobDetail:
+    open_database(settings.database_url)
+    service = JobService(settings)
+    job = service.create(args.workbook, profile=args.profile, name="Demo export", start=True)
+    print(f"Job        {job.short_id}: {job.workbook_name} with profile {args.profile}\n")
+    deadline, shown = time.monotonic() + args.timeout, ""
+    while not job.status.is_final and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = get_job(job.id)
+        line = (
+            f"  {job.status.value:22} {job.done_rows}/{job.total_rows} rows, "
+            f"{job.found_rows} found, {job.files_count} files"
+        )
+        if line != shown:
+            print(line, flush=True)
+            shown = line
+    return job
+
+
+def _print_outcome(job: JobDetail, home: Path) -> None:
+    print(
+        f"\n{job.status.value}: {job.found_rows} found, {job.not_found_rows} not found, "
+        f"{job.ambiguous_rows} ambiguous, {job.failed_rows} failed, "
+        f"{job.skipped_rows} skipped; {job.files_count} files."
+    )
+    if job.last_error:
+        print(f"Last error: {job.last_error}")
+    output = Path(job.output_dir)
+    print(f"Files:  {output}")
+    for path in sorted(p for p in output.rglob("*") if p.is_file())[:8]:
+        print(f"  {path.relative_to(output)}")
+    for report in sorted(output.glob("exmado-*")):
+        print(f"Report: {report}")
+    print(f"\nLook at it in the dashboard:  EXMADO_DATA_DIR={home} exmado")
