@@ -71,7 +71,10 @@ class TestJobDetailScreen:
             await jobs_loaded(pilot)
             await pilot.press("down", "enter")
             await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobDetailScreen))
-            await wait_for(pilot, lambda: len(pilot.app.screen.rows_table.items) == 60)
+            detail = pilot.app.screen
+            await wait_for(pilot, lambda: len(detail.rows_table.items) == 60)
+            await wait_for(pilot, lambda: len(detail.files_table.items) == 5)
+            await wait_for(pilot, lambda: detail.last_event_id > 0 and detail.job is not None)
             await settle(pilot)
 
         assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
