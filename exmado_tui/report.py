@@ -36,9 +36,15 @@ class ReportPaths:
     manifest: Path
 
 
-def write_report(job_id: str) -> ReportPaths:
-    """Write (or rebuild) the report and the manifest of one job from the store."""
+def write_report(job_id: str, status: str | None = None) -> ReportPaths:
+    """Write (or rebuild) the report and the manifest of one job from the store.
+
+    `status` is the state the job is about to take, for a report written just before the
+    worker moves it (so that a job seen as ended always has its report).
+    """
     job = Job.get_by_id(job_id)
+    if status:
+        job.status = status
     folder = Path(job.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     files = _files_by_row(job_id)

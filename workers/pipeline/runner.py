@@ -265,12 +265,13 @@ class JobRun:
                 record_event(self.job_id, f"Paused: {state}.")
             return
         if outcome == "cancel":
+            self._report(S.CANCELLED)
             if self._move(S.CANCELLED, frozenset({S.RUNNING, S.VALIDATING})):
                 record_event(self.job_id, f"Cancelled: {state}; unfinished rows stay pending.")
-            self._report()
             return
         errors = sum(counts.get(s, 0) for s in progress.ERROR_STATUSES)
         target = S.COMPLETED_WITH_ERRORS if errors else S.COMPLETED
+        self._report(target)
         if self._move(target, RUNNING):
             record_event(
                 self.job_id,
@@ -279,7 +280,6 @@ class JobRun:
                 f"{job.skipped_rows:,} skipped; {job.files_count:,} files.",
                 "warning" if errors else "info",
             )
-        self._report()
 
     def _move(self, target: JobStatus, only_from: frozenset[JobStatus], **extra: Any) -> bool:
         values = {"control": None, "worker": "", "wait_reason": "", **extra}
@@ -292,11 +292,13 @@ class JobRun:
 
     def _fail(self, message: str) -> None:
         active = frozenset({S.VALIDATING, S.RUNNING, S.PAUSED})
-        if self._move(S.FAILED, active, last_error=message):
-            record_event(self.job_id, message, "error")
         if JobRow.select().where(JobRow.job == self.job_id).exists():
             progress.recount(self.job_id)
-            self._report()
+            still = (Job.id == self.job_id) & Job.status.in_([s.value for s in active])
+            Job.update(last_error=message).where(still).execute()
+            self._report(S.FAILED)
+        if self._move(S.FAILED, active, last_error=message):
+            record_event(self.job_id, message, "error")
 
     def _transient(self, exc: RetryableError) -> None:
         if self.last_attempt:
@@ -319,9 +321,9 @@ class JobRun:
             f"`exmado jobs retry {self.job_id[:8]}` continues."
         )
 
-    def _report(self) -> None:
+    def _report(self, status: JobStatus | None = None) -> None:
         try:
-            write_report(self.job_id)
+            write_report(self.job_id, status.value if status else None)
         except Exception as exc:  # noqa: BLE001 - a report must not change the job's outcome
             log.exception("Report of job %s failed", self.job_id[:8])
             record_event(self.job_id, f"The report could not be written: {exc}.", "warning")
