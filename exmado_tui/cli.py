@@ -81,8 +81,9 @@ def open_dashboard(args: argparse.Namespace, ctx: Context) -> int:
         print("exmado: the dashboard is not built yet; use `exmado jobs --help`.", file=sys.stderr)
         return 1
     ctx.open_store()
-    make_app(ctx.settings, readonly=args.readonly).run()
-    return 0
+    app = make_app(ctx.settings, readonly=args.readonly)
+    app.run()
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

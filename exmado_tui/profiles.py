@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -102,3 +104,40 @@ def _choice(value: Any, allowed: tuple[str, ...], where: str, key: str) -> str:
     if value not in allowed:
         raise ProfileError(f"{where}: {key} must be one of {', '.join(allowed)}, got {value!r}.")
     return str(value)
+
+
+def profile_toml(profile: Profile) -> str:
+    """A profile as TOML that `profiles.load_profile` reads back to the same Profile."""
+    q = json.dumps  # a JSON string is a valid TOML basic string
+    lines = [
+        f"description = {q(profile.description)}",
+        f"cabinet = {q(profile.cabinet)}",
+        f"dialog = {q(profile.dialog)}",
+        f"sheet = {q(profile.sheet)}",
+        f"header_row = {profile.header_row}",
+        f"on_multiple = {q(profile.on_multiple)}",
+        f"on_existing = {q(profile.on_existing)}",
+        "",
+        "[columns]",
+        *(f"{q(column)} = {q(dw_field)}" for column, dw_field in profile.columns.items()),
+        "",
+        "[templates]",
+        f"folder = {q(profile.folder_template)}",
+        f"filename = {q(profile.filename_template)}",
+        f"format = {q(profile.format)}",
+        f"unpack_zip = {str(profile.unpack_zip).lower()}",
+        f"keep_annotations = {str(profile.keep_annotations).lower()}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def save_profile(folder: Path, profile: Profile) -> Path:
+    """Write `folder/NAME.toml`; refuse to overwrite an existing profile."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", profile.name):
+        raise ProfileError(f"Profile name {profile.name!r}: use letters, digits, '.', '_' or '-'.")
+    path = folder / f"{profile.name}.toml"
+    if path.exists():
+        raise ProfileError(f"Profile {profile.name!r} already exists at {path}.")
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(profile_toml(profile), encoding="utf-8")
+    return path

@@ -23,8 +23,8 @@ from textual.widgets import (
     Static,
 )
 
-from exmado_tui.errors import ExmadoError
-from exmado_tui.profiles import FORMATS, Profile, load_profile, profile_names
+from exmado_tui.errors import ExmadoError, ProfileError
+from exmado_tui.profiles import FORMATS, Profile, load_profile, profile_names, save_profile
 from exmado_tui.ui.actions import mutating
 from exmado_tui.ui.docuware_lookup import DocuWareLookup
 from exmado_tui.ui.modals.file_picker import FilePickerModal
@@ -35,7 +35,6 @@ from exmado_tui.ui.new_job_form import (
     WorkbookPreview,
     profile_from_form,
     read_preview,
-    save_profile,
     target_preview,
     validate,
 )
@@ -370,7 +369,7 @@ class NewJobScreen(Screen[None]):
         profile = profile_from_form(name, form, self.profile)
         try:
             path = await self.app.backend.act(save_profile, self.app.settings.profiles_dir, profile)
-        except (OSError, ValueError) as exc:
+        except (OSError, ProfileError) as exc:
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Profile {name!r} saved to {path}.")

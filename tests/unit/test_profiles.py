@@ -1,0 +1,65 @@
+"""Profiles: reading the shipped ones, one-sentence errors, and writing them back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exmado_tui.errors import ProfileError
+from exmado_tui.profiles import load_profile, parse_profile, profile_names, save_profile
+from tests.conftest import REPO
+
+SHIPPED = REPO / "config" / "profiles"
+
+
+def test_the_shipped_profiles_load():
+    assert {"invoices", "personnel"} <= set(profile_names(SHIPPED))
+    invoices = load_profile(SHIPPED, "invoices")
+    assert invoices.cabinet == "Invoices"
+    assert invoices.columns == {"Invoice number": "INVOICE_NO"}
+    assert invoices.folder_template == "{SUPPLIER}/{DOC_DATE:%Y}"
+    assert (invoices.format, invoices.on_multiple) == ("pdf", "all")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"columns": {"A": "B"}}, "cabinet is missing"),
+        ({"cabinet": "X"}, "[columns] is empty"),
+        ({"cabinet": "X", "columns": {"A": "B"}, "on_multiple": "some"}, "on_multiple must be"),
+        ({"cabinet": "X", "columns": {"A": "B"}, "templates": {"format": "tiff"}},
+         "templates.format must be one of original, pdf, zip"),
+        ({"cabinet": "X", "columns": {"A": "B"}, "header_row": -1}, "header_row must be"),
+        ({"cabinet": "X", "columns": "A=B"}, "[columns] must be a table"),
+    ],
+)
+def test_a_wrong_profile_names_file_and_key(data, expected):
+    with pytest.raises(ProfileError) as caught:
+        parse_profile("p", data, "profiles/p.toml")
+    assert expected in str(caught.value)
+    assert str(caught.value).startswith("profiles/p.toml: ")
+
+
+def test_a_broken_profile_file_is_named(tmp_path: Path):
+    (tmp_path / "bad.toml").write_text("cabinet = \n")
+    with pytest.raises(ProfileError, match=r"bad.toml is not valid TOML"):
+        load_profile(tmp_path, "bad")
+
+
+def test_a_saved_profile_reads_back_the_same(tmp_path: Path):
+    original = load_profile(SHIPPED, "invoices")
+    renamed = type(original)(**{**original.to_dict(), "name": "copy",
+                                "description": 'With "quotes" and ümlauts'})
+    path = save_profile(tmp_path, renamed)
+    assert path == tmp_path / "copy.toml"
+    assert load_profile(tmp_path, "copy") == renamed
+
+
+def test_saving_refuses_odd_names_and_never_overwrites(tmp_path: Path):
+    profile = load_profile(SHIPPED, "invoices")
+    with pytest.raises(ProfileError, match="use letters, digits"):
+        save_profile(tmp_path, type(profile)(**{**profile.to_dict(), "name": "../evil"}))
+    save_profile(tmp_path, profile)
+    with pytest.raises(ProfileError, match="already exists"):
+        save_profile(tmp_path, profile)
