@@ -372,3 +372,10 @@ def test_a_refused_workbook_fails_the_job_with_its_sentence(pipeline: Pipeline) 
     assert job.status == "FAILED"
     assert job.last_error.startswith("Workbook bad.xlsx, sheet 'Sheet', has no column")
     assert JobRow.select().count() == 0
+
+
+def test_two_documents_of_one_row_on_one_name_are_numbered_not_refused(pipeline: Pipeline) -> None:
+    job_id = pipeline.create([100025], folder_template="")
+    pipeline.run(job_id)
+    assert JobRow.get().status == "done"
+    assert sorted(f.path for f in JobFile.select()) == ["100025 (2).pdf", "100025.pdf"]
