@@ -13,6 +13,7 @@ import re
 import shutil
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,33 @@ class JobService:
         transition(job_id, S.FAILED, control=None, last_error=text, wait_reason="")
         record_event(job_id, text, "error")
         return get_job(job_id)
+
+    def terminate(self, job_id: str, reason: str = "") -> JobDetail:
+        """CANCELLED now, whatever holds the job; `control = terminate` makes its worker drop it."""
+        job_id = resolve_job_id(job_id)
+        text = "Terminated by an operator" + (f": {reason}" if reason else "") + "."
+        transition(job_id, S.CANCELLED, control="terminate", worker="", wait_reason="",
+                   last_error=text)
+        record_event(job_id, f"{text} Its worker drops it; finished files stay.", "warning")
+        return get_job(job_id)
+
+    def requeue_unfinished(self, fresh_s: float = 0) -> list[str]:
+        """Send a message for every job that should be queued or running: Redis may have lost it.
+
+        With `fresh_s`, a job whose worker beat its heart in the last `fresh_s` seconds is left
+        alone (it is in hand). A job that gets a second message anyway keeps its worker, and the
+        extra message is dropped (slot lease held, or the store's owner check): safe at any time.
+        """
+        active = Job.status.in_([S.RUNNING.value, S.VALIDATING.value])
+        if fresh_s:
+            cutoff = utcnow() - timedelta(seconds=fresh_s)
+            active &= (Job.worker == "") | Job.heartbeat_at.is_null() | (Job.heartbeat_at < cutoff)
+        queued = (Job.status == S.PENDING.value) & Job.queued_at.is_null(False)
+        ids = [j.id for j in Job.select(Job.id).where(active | queued).order_by(Job.created_at)]
+        for job_id in ids:
+            self.queue.enqueue_run(job_id)
+            record_event(job_id, "Queued again from the store (queue recovery).")
+        return ids
 
     def delete(self, job_id: str, keep_files: bool = True) -> None:
         """Remove a job that no worker holds, its private workbook and, if asked, its files."""

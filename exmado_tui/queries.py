@@ -332,3 +332,10 @@ def jobs_per_status() -> dict[JobStatus, int]:
     for row in query:
         counts[JobStatus(row.status)] = row.n
     return counts
+
+
+def active_jobs() -> list[JobSummary]:
+    """Jobs a worker holds or will continue: validating, running or paused, oldest start first."""
+    active = [JobStatus.VALIDATING.value, JobStatus.RUNNING.value, JobStatus.PAUSED.value]
+    query = Job.select().where(Job.status.in_(active)).order_by(Job.started_at, Job.created_at)
+    return [_summary(job) for job in query]

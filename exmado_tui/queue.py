@@ -6,7 +6,9 @@ their broker with `make_broker` too, adding their middleware.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from dramatiq import Message
@@ -19,6 +21,8 @@ from exmado_tui.settings import BrokerSettings, mask_url
 NAMESPACE = "exmado"
 JOBS_QUEUE = "jobs"
 RUN_JOB = "run_job"
+# Each worker process refreshes `WORKER_KEY_PREFIX + worker id` (JSON, short TTL) while alive.
+WORKER_KEY_PREFIX = f"{NAMESPACE}:worker:"
 
 
 def redis_client(settings: BrokerSettings) -> redis.Redis:
@@ -77,6 +81,16 @@ class JobQueue:
             delayed=client.llen(f"{key}.DQ"),
             dead=client.zcard(f"{key}.XQ"),
         )
+
+    def alive_workers(self) -> list[dict[str, Any]]:
+        """The workers whose registry entry has not expired, oldest first."""
+        client = self.broker.client
+        found = []
+        for key in client.scan_iter(match=WORKER_KEY_PREFIX + "*", count=200):
+            raw = client.get(key)
+            if raw:
+                found.append(json.loads(raw))
+        return sorted(found, key=lambda w: (w.get("since", ""), w.get("id", "")))
 
     def ping(self) -> bool:
         try:

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import redis
 
-from exmado_tui.commands.workers import WORKER_KEY_PREFIX
 from exmado_tui.db import utcnow
+from exmado_tui.queue import WORKER_KEY_PREFIX
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")

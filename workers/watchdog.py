@@ -15,9 +15,9 @@ from datetime import timedelta
 
 import redis
 
-from exmado_tui.commands.workers import requeue_unfinished
 from exmado_tui.db import database, utcnow
 from exmado_tui.events import record_event
+from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.queue import NAMESPACE
 from exmado_tui.states import JobStatus
@@ -64,7 +64,8 @@ class Watchdog:
             return []
         if not fresh:
             return []
-        ids = requeue_unfinished(self.runtime.queue, fresh_s=self.stale.total_seconds())
+        service = JobService(self.runtime.settings, self.runtime.queue)
+        ids = service.requeue_unfinished(fresh_s=self.stale.total_seconds())
         if ids:
             log.warning("Redis had no marker (wiped or restarted): queued %d jobs again", len(ids))
         return ids

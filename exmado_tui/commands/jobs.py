@@ -270,17 +270,6 @@ def report_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def terminate_command(args: argparse.Namespace, ctx: Context) -> int:
-    """CANCELLED now, whatever holds the job; `control = terminate` makes its worker drop it."""
-    from exmado_tui.events import record_event
-    from exmado_tui.states import transition
-
-    ctx.open_store()
-    job = get_job(args.id)
-    text = "Terminated by an operator" + (f": {args.reason}" if args.reason else "") + "."
-    transition(
-        job.id, JobStatus.CANCELLED, control="terminate", worker="", wait_reason="", last_error=text
-    )
-    record_event(job.id, f"{text} Its worker drops it; finished files stay.", "warning")
-    job = get_job(job.id)
+    job = ctx.service.terminate(args.id, args.reason)
     print_json(job.to_json()) if args.json else print(f"Job {job.short_id}: {job.status.value}")
     return 0

@@ -3,17 +3,15 @@
 `exmado worker` replaces itself with `dramatiq workers.broker workers.actors` (so supervisord
 signals reach Dramatiq directly), with the same configuration file and environment, and with a
 queue prefetch equal to the threads: a busy worker holds no job message it cannot start.
-Workers announce themselves in Redis under `WORKER_KEY_PREFIX` with a short TTL; this module
-reads those keys (the domain never imports `workers`, so the key format lives here).
+Workers announce themselves in Redis under `queue.WORKER_KEY_PREFIX` with a short TTL;
+`JobQueue.alive_workers` reads them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +19,11 @@ import redis
 
 from exmado_tui.commands.context import Context, print_json
 from exmado_tui.db import utcnow
-from exmado_tui.events import record_event
 from exmado_tui.formatting import duration, local_time
-from exmado_tui.models import Job
-from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, JobQueue, redis_client
-from exmado_tui.states import JobStatus
+from exmado_tui.queries import JobSummary, active_jobs
+from exmado_tui.queue import JOBS_QUEUE, JobQueue
 
-WORKER_KEY_PREFIX = f"{NAMESPACE}:worker:"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-UNFINISHED = (JobStatus.RUNNING.value, JobStatus.VALIDATING.value)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -81,39 +75,15 @@ def worker_command(args: argparse.Namespace, ctx: Context) -> int:
 # -- the registry ---------------------------------------------------------------------------
 
 
-def alive_workers(client: redis.Redis) -> list[dict[str, Any]]:
-    """The workers whose registry entry has not expired, oldest first."""
-    found = []
-    for key in client.scan_iter(match=WORKER_KEY_PREFIX + "*", count=200):
-        raw = client.get(key)
-        if raw:
-            found.append(json.loads(raw))
-    return sorted(found, key=lambda w: (w.get("since", ""), w.get("id", "")))
-
-
-def running_jobs() -> list[dict[str, Any]]:
-    active = [*UNFINISHED, JobStatus.PAUSED.value]
-    query = Job.select().where(Job.status.in_(active)).order_by(Job.started_at)
-    return [
-        {
-            "id": j.id, "name": j.name, "status": j.status, "worker": j.worker,
-            "done_rows": j.done_rows, "total_rows": j.total_rows,
-            "heartbeat_at": j.heartbeat_at, "wait_reason": j.wait_reason,
-        }
-        for j in query
-    ]  # fmt: skip
-
-
 def workers_command(args: argparse.Namespace, ctx: Context) -> int:
     ctx.open_store()
-    queue = JobQueue.from_settings(ctx.settings.broker)
-    client = redis_client(ctx.settings.broker)
+    queue = ctx.service.queue
     try:
-        workers, depth = alive_workers(client), queue.depth()
+        workers, depth = queue.alive_workers(), queue.depth()
     except redis.RedisError as exc:
         print(f"exmado: cannot reach Redis at {queue.url} ({exc}).", file=sys.stderr)
         return 1
-    jobs = running_jobs()
+    jobs = [_job_line(job) for job in active_jobs()]
     if args.json:
         print_json({"workers": workers, "queue": vars(depth), "jobs": jobs})
         return 0
@@ -127,6 +97,12 @@ def workers_command(args: argparse.Namespace, ctx: Context) -> int:
     if not jobs:
         print("(no running jobs)")
     return 0
+
+
+def _job_line(job: JobSummary) -> dict[str, Any]:
+    keys = ("id", "name", "status", "worker", "done_rows", "total_rows", "heartbeat_at",
+            "wait_reason")
+    return {key: getattr(job, key) for key in keys}
 
 
 def _print_workers(workers: list[dict[str, Any]], ctx: Context) -> None:
@@ -152,25 +128,6 @@ def _parse(text: str) -> Any:
 # -- the queue ------------------------------------------------------------------------------
 
 
-def requeue_unfinished(queue: JobQueue, fresh_s: float = 0) -> list[str]:
-    """Send a message for every job that should be queued or running: Redis may have lost it.
-
-    With `fresh_s`, a job whose worker beat its heart in the last `fresh_s` seconds is left
-    alone (it is in hand). Any job that gets a second message anyway keeps its worker, and the
-    extra message is dropped (slot lease held, or the store's owner check): safe at any time.
-    """
-    active = Job.status.in_(UNFINISHED)
-    if fresh_s:
-        cutoff = utcnow() - timedelta(seconds=fresh_s)
-        active &= (Job.worker == "") | Job.heartbeat_at.is_null() | (Job.heartbeat_at < cutoff)
-    clause = active | ((Job.status == JobStatus.PENDING.value) & Job.queued_at.is_null(False))
-    ids = [j.id for j in Job.select(Job.id).where(clause).order_by(Job.created_at)]
-    for job_id in ids:
-        queue.enqueue_run(job_id)
-        record_event(job_id, "Queued again from the store (queue recovery).")
-    return ids
-
-
 def purge_command(args: argparse.Namespace, ctx: Context) -> int:
     queue = JobQueue.from_settings(ctx.settings.broker)
     depth = queue.depth()
@@ -188,8 +145,7 @@ def purge_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def recover_command(args: argparse.Namespace, ctx: Context) -> int:
-    ctx.open_store()
-    ids = requeue_unfinished(JobQueue.from_settings(ctx.settings.broker))
+    ids = ctx.service.requeue_unfinished()
     if args.json:
         print_json({"requeued": ids})
     else:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from exmado_tui.db import open_database
+from exmado_tui.db import open_database, utcnow
 from exmado_tui.errors import (
     JobNotFoundError,
     ProfileError,
@@ -21,7 +21,7 @@ from exmado_tui.jobs import JobService
 from exmado_tui.localredis import free_port
 from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.queries import get_job, resolve_job_id
-from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, RUN_JOB
+from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, RUN_JOB, WORKER_KEY_PREFIX
 from exmado_tui.states import JobStatus, transition
 from tests.conftest import make_settings
 from tests.factories import insert_job
@@ -223,3 +223,31 @@ def test_wait_returns_at_the_end_and_times_out_otherwise(service, workbook):
         service.wait(job.id, timeout=0.2, poll_s=0.05)
     service.cancel(job.id)
     assert service.wait(job.id, timeout=1).status is S.CANCELLED
+
+
+def test_terminate_cancels_at_once_and_tells_the_worker(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    transition(job.id, S.VALIDATING)
+    transition(job.id, S.RUNNING, worker="host:1")
+    ended = service.terminate(job.id, "runaway")
+    assert (ended.status, ended.control, ended.worker) == (S.CANCELLED, "terminate", "")
+    assert "runaway" in ended.last_error
+
+
+def test_requeue_unfinished_sends_what_redis_may_have_lost(service, workbook, redis_url):
+    queued = service.create(workbook, profile="invoices", start=True)
+    never_started = service.create(workbook, profile="invoices")
+    running = service.create(workbook, profile="invoices")
+    transition(running.id, S.VALIDATING)
+    transition(running.id, S.RUNNING, worker="host:1", heartbeat_at=utcnow())
+    redis.Redis.from_url(redis_url).flushall()
+    assert service.requeue_unfinished(fresh_s=60) == [queued.id]
+    assert sorted(service.requeue_unfinished()) == sorted([queued.id, running.id])
+    assert never_started.id not in {m["args"][0] for m in queued_messages(redis_url)}
+
+
+def test_alive_workers_reads_the_registry(service, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.set(WORKER_KEY_PREFIX + "b", json.dumps({"id": "b", "since": "2026-01-02T00:00:00Z"}))
+    client.set(WORKER_KEY_PREFIX + "a", json.dumps({"id": "a", "since": "2026-01-01T00:00:00Z"}))
+    assert [w["id"] for w in service.queue.alive_workers()] == ["a", "b"]
