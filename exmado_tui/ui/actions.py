@@ -47,6 +47,14 @@ ACTIONS: dict[str, JobAction] = {
             "marked failed",
             confirm=True,
         ),
+        JobAction(
+            "terminate",
+            "Terminate",
+            "T",
+            frozenset({S.VALIDATING, S.RUNNING, S.PAUSED}),
+            "terminated",
+            confirm=True,
+        ),
         JobAction("delete", "Delete", "d", FINAL | {S.PENDING}, "deleted", confirm=True),
     )
 }

@@ -1,5 +1,5 @@
-"""`JobActionsMixin`: start, pause, resume, cancel, retry, fail and delete for any screen that
-can say which jobs the user means; confirmation where the action cannot be undone."""
+"""`JobActionsMixin`: every job action (start … terminate, delete) for any screen that can say
+which jobs the user means; confirmation where the action cannot be undone."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ JOB_ACTION_BINDINGS = [
     Binding("c", "cancel_job", "Cancel"),
     Binding("R", "retry", "Retry", show=False),
     Binding("F", "fail", "Fail", show=False),
+    Binding("T", "terminate", "Terminate", show=False),
     Binding("d,delete", "delete", "Delete", show=False),
 ]
 
@@ -58,6 +59,10 @@ class JobActionsMixin:
     @mutating
     def action_fail(self) -> None:
         self.run_job_action("fail")
+
+    @mutating
+    def action_terminate(self) -> None:
+        self.run_job_action("terminate")
 
     @mutating
     def action_delete(self) -> None:

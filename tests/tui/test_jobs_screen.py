@@ -160,6 +160,16 @@ async def test_fail_records_the_reason(app_factory, seeded):
         assert "stuck" in get_job(PAUSED).last_error
 
 
+async def test_terminate_asks_then_cancels_a_running_job_at_once(app_factory, seeded):
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await put_cursor_on(pilot, RUNNING)
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: get_job(RUNNING).status is S.CANCELLED)
+        assert get_job(RUNNING).control == "terminate"
+
+
 async def test_delete_keeping_files(app_factory, seeded, tmp_path):
     output = tmp_path / "kept"
     output.mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import redis
 from rich.console import Console
@@ -10,7 +11,7 @@ from textual.command import CommandPalette
 
 from exmado_tui.models import Job
 from exmado_tui.queries import get_job
-from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, JobQueue
+from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, WORKER_KEY_PREFIX, JobQueue
 from exmado_tui.states import JobStatus
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.row import RowModal
@@ -90,6 +91,9 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
     Job.update(worker="host-a:4242", heartbeat_at=Job.started_at).where(Job.id == RUNNING).execute()
     queue = JobQueue.from_settings(store.broker)
     queue.enqueue_run(PAUSED)
+    entry = {"id": "w1", "host": "host-a", "pid": 4242, "since": "2026-01-01T00:00:00Z",
+             "threads": 3, "jobs": [RUNNING]}
+    redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
     async with app_factory().run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: pilot.app.screen.is_current)
         await pilot.press("w")
@@ -97,6 +101,9 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
         screen = pilot.app.screen
         await wait_for(pilot, lambda: screen.workers_table.row_count == 1)
         assert str(screen.workers_table.get_row_at(0)[0]) == "host-a:4242"
+        await wait_for(pilot, lambda: screen.alive_table.row_count == 1)
+        host, pid, _up, threads, jobs = screen.alive_table.get_row_at(0)
+        assert (host, pid, threads, jobs) == ("host-a", "4242", "3", RUNNING[:8])
         await wait_for(pilot, lambda: "version" in screen.redis_info)
         assert screen.redis_info["version"].count(".") == 2
         assert screen.redis_health.depth.ready == 1

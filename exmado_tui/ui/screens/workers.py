@@ -1,11 +1,12 @@
 """`WorkersScreen`: who is working on what, the queue, Redis itself and DocuWare.
 
-Workers are known by the jobs they hold (the store records each running job's worker and
-heartbeat); an idle worker is invisible until a worker registry exists in Redis.
+Workers alive come from their registry entries in Redis (`JobQueue.alive_workers`), the jobs
+they hold from the store (each running job records its worker and heartbeat).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rich.table import Table
@@ -29,15 +30,15 @@ REFRESH_S = 2.0
 ACTIVE = [JobStatus.VALIDATING, JobStatus.RUNNING]
 
 
-def read_facts(queue: Any) -> tuple[Any, dict[str, Any] | str]:
-    """Queue depth and Redis INFO, or why Redis cannot be asked."""
+def read_facts(queue: Any) -> tuple[Any, dict[str, Any] | str, list[dict[str, Any]]]:
+    """Queue depth, Redis INFO and the workers alive, or why Redis cannot be asked."""
     health = check_redis(queue)
     if not health.reachable:
-        return health, health.error
+        return health, health.error, []
     try:
-        return health, redis_info(queue)
+        return health, redis_info(queue), queue.alive_workers()
     except Exception as exc:  # noqa: BLE001 — shown as text
-        return health, str(exc)
+        return health, str(exc), []
 
 
 class WorkersScreen(Screen[None]):
@@ -57,6 +58,10 @@ class WorkersScreen(Screen[None]):
         return self.query_one("#workers", DataTable)
 
     @property
+    def alive_table(self) -> DataTable:
+        return self.query_one("#alive", DataTable)
+
+    @property
     def redis_facts(self) -> Static:
         return self.query_one("#redis-facts", Static)
 
@@ -68,7 +73,9 @@ class WorkersScreen(Screen[None]):
         yield HealthStrip()
         yield Static("Workers", classes="screen-title")
         with VerticalScroll():
-            yield Label("Workers holding jobs", classes="section")
+            yield Label("Workers alive", classes="section")
+            yield DataTable(id="alive", cursor_type="row")
+            yield Label("Jobs in hand", classes="section")
             yield DataTable(id="workers", cursor_type="row")
             yield Label("Redis", classes="section")
             yield Static(id="redis-facts")
@@ -79,6 +86,7 @@ class WorkersScreen(Screen[None]):
     def on_mount(self) -> None:
         if self.app.readonly:
             hide_mutating_bindings(self)
+        self.alive_table.add_columns("Host", "PID", "Up", "Threads", "Jobs")
         self.workers_table.add_columns("Worker", "Job", "Name", "Status", "Heartbeat", "Rows")
         self.watch(self.app, "docuware_health", self._show_docuware)
         self.set_interval(REFRESH_S, self.reload)
@@ -92,8 +100,25 @@ class WorkersScreen(Screen[None]):
         backend = self.app.backend
         jobs = await backend.read(list_jobs, ACTIVE, None, "started", True, 200)
         self._show_workers(jobs)
-        health, info = await backend.probe(read_facts, backend.service.queue)
+        health, info, alive = await backend.probe(read_facts, backend.service.queue)
+        self._show_alive(alive)
         self._show_redis(health, info)
+
+    def _show_alive(self, workers: list[dict[str, Any]]) -> None:
+        table = self.alive_table
+        table.clear()
+        now = self.app.clock()
+        for worker in workers:
+            since = worker.get("since", "").rstrip("Z")
+            up = (now - datetime.fromisoformat(since)).total_seconds() if since else None
+            table.add_row(
+                worker.get("host", ""),
+                str(worker.get("pid", "")),
+                duration(up),
+                str(worker.get("threads", "")),
+                ", ".join(j[:8] for j in worker.get("jobs", [])) or "-",
+                key=worker.get("id"),
+            )
 
     def _show_workers(self, jobs: list[JobSummary]) -> None:
         now = self.app.clock()

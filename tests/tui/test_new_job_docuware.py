@@ -1,0 +1,132 @@
+"""The new-job form's own column → field mapping, asked live of DocuWare (the sandbox over HTTP).
+
+Nothing between the form and the sandbox is stubbed: `DocuWareLookup` opens a real
+`DocuWareSession` with the settings' URL and password.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Select
+
+from exmado_tui.db import open_database
+from exmado_tui.models import Job
+from exmado_tui.sandbox import SandboxConfig, SandboxServer
+from exmado_tui.ui.app import make_app
+from exmado_tui.ui.new_job_form import CUSTOM
+from exmado_tui.ui.screens.jobs import JobsScreen
+from exmado_tui.ui.screens.new_job import NewJobScreen
+from tests.conftest import make_settings
+from tests.tui.conftest import FixedProbe, wait_for
+from tests.tui.test_new_job import SIZE, open_form, write_csv
+
+DOCUWARE_WAIT_S = 15  # the form gives up after the client's retries (5 connect attempts)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    server = SandboxServer(SandboxConfig(port=0, documents=50))
+    server.start()
+    yield server
+    server.stop()
+
+
+def closed_port() -> int:
+    """A local port nobody listens on: connections to it are refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def app_for(tmp_path: Path, redis_url: str, docuware_url: str):
+    settings = make_settings(
+        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=docuware_url, DOCUWARE_PASSWORD="demo"
+    )
+    db = open_database(settings.database_url)
+    return make_app(settings, probe=FixedProbe()), db
+
+
+def select(screen: NewJobScreen, selector: str) -> Select:
+    return screen.query_one(selector, Select)
+
+
+def options(screen: NewJobScreen, selector: str) -> list[tuple[str, str]]:
+    return [(str(prompt), value) for prompt, value in select(screen, selector)._options[1:]]
+
+
+def message(screen: NewJobScreen) -> str:
+    return str(screen.query_one("#dw-message").render())
+
+
+async def pick(pilot, screen: NewJobScreen, selector: str, typed: str) -> None:
+    """Open a select with the keyboard, type to jump to an option, take it."""
+    select(screen, selector).focus()
+    await pilot.press("enter", *typed, "enter")
+
+
+async def test_map_a_column_to_a_field_of_a_cabinet_listed_by_docuware(
+    sandbox: SandboxServer, tmp_path: Path, redis_url: str
+) -> None:
+    app, db = app_for(tmp_path, redis_url, sandbox.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, write_csv(tmp_path))
+        await pick(pilot, screen, "#profile", "(map")
+        await wait_for(pilot, lambda: screen.form().profile == CUSTOM)
+        await wait_for(pilot, lambda: options(screen, "#cabinet"), DOCUWARE_WAIT_S)
+        assert options(screen, "#cabinet") == [("Invoices", "Invoices"), ("Personnel", "Personnel")]
+        assert "Pick the DocuWare file cabinet" in str(screen.errors_label.render())
+
+        await pick(pilot, screen, "#cabinet", "Inv")
+        await wait_for(pilot, lambda: screen.form().cabinet == "Invoices")
+        await wait_for(pilot, lambda: options(screen, "#dialog"), DOCUWARE_WAIT_S)
+        dialogs = dict(options(screen, "#dialog"))
+        assert "Invoice search (default)" in dialogs
+
+        await pick(pilot, screen, "#dialog", "Invoice")
+        await wait_for(pilot, lambda: screen.form().dialog == dialogs["Invoice search (default)"])
+        await wait_for(pilot, lambda: options(screen, "#dw-field"), DOCUWARE_WAIT_S)
+        fields = [value for _, value in options(screen, "#dw-field")]
+        assert {"INVOICE_NO", "SUPPLIER", "DOC_DATE"} <= set(fields)
+
+        await pick(pilot, screen, "#key-column", "Invoice")
+        await pick(pilot, screen, "#dw-field", "Invoice no")
+        await wait_for(pilot, lambda: screen.form().dw_field == "INVOICE_NO")
+        assert screen.form().key_column == "Invoice number"
+        await wait_for(pilot, lambda: not str(screen.errors_label.render()).strip())
+        assert str(screen.target_label.render()).endswith("INV-000001.pdf")
+        assert message(screen) == ""
+
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: Job.select().count() == 1)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+    job = Job.get()
+    db.close()
+    assert job.profile in ("", None, "custom")
+    assert job.config["cabinet"] == "Invoices"
+    assert job.config["dialog"] == dialogs["Invoice search (default)"]
+    assert job.config["columns"] == {"Invoice number": "INVOICE_NO"}
+    assert sandbox.stats.count("DialogExpression") == 0  # the form only looked, never searched
+
+
+async def test_an_unreachable_docuware_is_named_in_the_form(tmp_path: Path, redis_url: str) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    app, db = app_for(tmp_path, redis_url, url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, write_csv(tmp_path))
+        await pick(pilot, screen, "#profile", "(map")
+        await wait_for(pilot, lambda: screen.form().profile == CUSTOM)
+        await wait_for(pilot, lambda: "cannot be" in message(screen), DOCUWARE_WAIT_S)
+        assert url in message(screen)
+        assert "cannot be reached" in message(screen)
+        assert not screen.query_one("#dw-loading").display
+        assert options(screen, "#cabinet") == []
+        await pilot.press("ctrl+s")  # refused: no cabinet; the form is still there and alive
+        await pilot.pause(0.1)
+        assert isinstance(pilot.app.screen, NewJobScreen)
+        assert "Pick the DocuWare file cabinet" in str(screen.errors_label.render())
+    db.close()
+    assert Job.select().count() == 0
