@@ -189,16 +189,14 @@ def list_jobs(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[JobSummary]:
+    """Jobs in order, one page if `limit` is given. Fast on large stores: the order is decided
+    over ids only, then just that page's rows are read (the dashboard asks once a second)."""
     column = SORTABLE.get(sort, Job.created_at)
-    query = (
-        Job.select()
-        .where(job_filter(statuses, text))
-        .order_by(column.desc() if descending else column.asc(), Job.id)
-        .offset(offset)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return [_summary(job) for job in query]
+    order = (column.desc() if descending else column.asc(), Job.id)
+    query = Job.select(Job.id).where(job_filter(statuses, text)).order_by(*order).offset(offset)
+    ids = [row[0] for row in (query.limit(limit) if limit is not None else query).tuples()]
+    by_id = {job.id: job for job in Job.select().where(Job.id.in_(ids))}
+    return [_summary(by_id[i]) for i in ids if i in by_id]
 
 
 def count_jobs(statuses: list[JobStatus] | None = None, text: str | None = None) -> int:
@@ -206,7 +204,8 @@ def count_jobs(statuses: list[JobStatus] | None = None, text: str | None = None)
 
 
 def status_counts() -> dict[JobStatus, int]:
-    query = Job.select(Job.status, peewee.fn.COUNT(Job.id).alias("n")).group_by(Job.status)
+    """Jobs per status, answered from the status index alone (COUNT(*), no table reads)."""
+    query = Job.select(Job.status, peewee.fn.COUNT(peewee.SQL("*")).alias("n")).group_by(Job.status)
     counts = {status: 0 for status in JobStatus}
     for row in query:
         counts[JobStatus(row.status)] = row.n
@@ -298,40 +297,6 @@ def jobs_by_source(source: str, limit: int = 50) -> list[JobSummary]:
     """The newest jobs that came from one source (tui, cli, dropfolder, api)."""
     query = Job.select().where(Job.source == source).order_by(Job.created_at.desc()).limit(limit)
     return [_summary(job) for job in query]
-
-
-def page_of_jobs(
-    statuses: list[JobStatus] | None = None,
-    text: str | None = None,
-    sort: str = "created",
-    descending: bool = True,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[JobSummary]:
-    """`list_jobs` for one page, fast on large stores: the order is decided over ids only, then
-    just that page's rows are read (the dashboard's once-a-second query)."""
-    column = SORTABLE.get(sort, Job.created_at)
-    order = (column.desc() if descending else column.asc(), Job.id)
-    ids = [
-        row[0]
-        for row in Job.select(Job.id)
-        .where(job_filter(statuses, text))
-        .order_by(*order)
-        .limit(limit)
-        .offset(offset)
-        .tuples()
-    ]
-    by_id = {job.id: job for job in Job.select().where(Job.id.in_(ids))}
-    return [_summary(by_id[i]) for i in ids if i in by_id]
-
-
-def jobs_per_status() -> dict[JobStatus, int]:
-    """`status_counts` answered from the status index alone (COUNT(*), no table reads)."""
-    query = Job.select(Job.status, peewee.fn.COUNT(peewee.SQL("*")).alias("n")).group_by(Job.status)
-    counts = {status: 0 for status in JobStatus}
-    for row in query:
-        counts[JobStatus(row.status)] = row.n
-    return counts
 
 
 def active_jobs() -> list[JobSummary]:

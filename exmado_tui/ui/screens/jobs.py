@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from exmado_tui.queries import JobSummary, count_jobs, jobs_per_status, page_of_jobs
+from exmado_tui.queries import JobSummary, count_jobs, list_jobs, status_counts
 from exmado_tui.states import JobStatus
 from exmado_tui.ui.actions import hide_mutating_bindings, mutating
 from exmado_tui.ui.filters import FILTER_BY_NAME, FILTERS, next_sort, sort_label
@@ -40,8 +40,8 @@ def read_jobs_page(q: JobsQuery) -> JobsRefreshed:
     """The page, its filter's total and the per-status counts: three small queries."""
     statuses = list(q.statuses) or None
     text = q.text or None
-    jobs = page_of_jobs(statuses, text, q.sort, q.descending, q.limit, q.offset)
-    return JobsRefreshed(jobs, count_jobs(statuses, text), jobs_per_status())
+    jobs = list_jobs(statuses, text, q.sort, q.descending, q.limit, q.offset)
+    return JobsRefreshed(jobs, count_jobs(statuses, text), status_counts())
 
 
 class JobsScreen(JobActionsMixin, Screen[None]):
