@@ -47,6 +47,11 @@ class Backend:
         """A network call that may hang for seconds (Redis, DocuWare), on a prober thread."""
         return await self._run(self._prober, fn, *args, **kwargs)
 
+    def probe_nowait(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """A network call on a prober thread, not waited for (a logout on the way out)."""
+        with contextlib.suppress(RuntimeError):  # the threads are already shut down
+            self._prober.submit(fn, *args, **kwargs)
+
     async def _run(
         self, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any
     ) -> T:

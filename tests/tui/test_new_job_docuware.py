@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Select
+from textual.widgets import Input, Select
 
 from exmado_tui.db import open_database
 from exmado_tui.models import Job
@@ -74,30 +74,31 @@ async def test_map_a_column_to_a_field_of_a_cabinet_listed_by_docuware(
     app, db = app_for(tmp_path, redis_url, sandbox.url)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, write_csv(tmp_path))
-        await pick(pilot, screen, "#profile", "(map")
+        await pick(pilot, screen, "#profile", "(")
         await wait_for(pilot, lambda: screen.form().profile == CUSTOM)
         await wait_for(pilot, lambda: options(screen, "#cabinet"), DOCUWARE_WAIT_S)
         assert options(screen, "#cabinet") == [("Invoices", "Invoices"), ("Personnel", "Personnel")]
         assert "Pick the DocuWare file cabinet" in str(screen.errors_label.render())
 
-        await pick(pilot, screen, "#cabinet", "Inv")
+        await pick(pilot, screen, "#cabinet", "I")
         await wait_for(pilot, lambda: screen.form().cabinet == "Invoices")
         await wait_for(pilot, lambda: options(screen, "#dialog"), DOCUWARE_WAIT_S)
         dialogs = dict(options(screen, "#dialog"))
         assert "Invoice search (default)" in dialogs
 
-        await pick(pilot, screen, "#dialog", "Invoice")
+        await pick(pilot, screen, "#dialog", "I")
         await wait_for(pilot, lambda: screen.form().dialog == dialogs["Invoice search (default)"])
         await wait_for(pilot, lambda: options(screen, "#dw-field"), DOCUWARE_WAIT_S)
         fields = [value for _, value in options(screen, "#dw-field")]
         assert {"INVOICE_NO", "SUPPLIER", "DOC_DATE"} <= set(fields)
 
-        await pick(pilot, screen, "#key-column", "Invoice")
-        await pick(pilot, screen, "#dw-field", "Invoice no")
+        await pick(pilot, screen, "#key-column", "I")
+        await pick(pilot, screen, "#dw-field", "I")
         await wait_for(pilot, lambda: screen.form().dw_field == "INVOICE_NO")
         assert screen.form().key_column == "Invoice number"
         await wait_for(pilot, lambda: not str(screen.errors_label.render()).strip())
-        assert str(screen.target_label.render()).endswith("INV-000001.pdf")
+        screen.query_one("#filename-template", Input).value = "{INVOICE_NO}"
+        await wait_for(pilot, lambda: str(screen.target_label.render()) == "INV-000001.pdf")
         assert message(screen) == ""
 
         await pilot.press("ctrl+s")
@@ -105,10 +106,11 @@ async def test_map_a_column_to_a_field_of_a_cabinet_listed_by_docuware(
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
     job = Job.get()
     db.close()
-    assert job.profile in ("", None, "custom")
+    assert job.profile == ""  # no named profile: the form's own mapping
     assert job.config["cabinet"] == "Invoices"
     assert job.config["dialog"] == dialogs["Invoice search (default)"]
     assert job.config["columns"] == {"Invoice number": "INVOICE_NO"}
+    assert job.config["filename_template"] == "{INVOICE_NO}"
     assert sandbox.stats.count("DialogExpression") == 0  # the form only looked, never searched
 
 
@@ -117,7 +119,7 @@ async def test_an_unreachable_docuware_is_named_in_the_form(tmp_path: Path, redi
     app, db = app_for(tmp_path, redis_url, url)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, write_csv(tmp_path))
-        await pick(pilot, screen, "#profile", "(map")
+        await pick(pilot, screen, "#profile", "(")
         await wait_for(pilot, lambda: screen.form().profile == CUSTOM)
         await wait_for(pilot, lambda: "cannot be" in message(screen), DOCUWARE_WAIT_S)
         assert url in message(screen)
