@@ -15,6 +15,7 @@ import time
 from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
@@ -34,6 +35,7 @@ from exmado_tui.docuware.retry import (
     ThrottleGate,
     may_retry,
 )
+from exmado_tui.docuware.transport import PoolTransport
 from exmado_tui.errors import SettingsError
 from exmado_tui.settings import DocuWareSettings
 
@@ -69,15 +71,24 @@ def build_http(
         max_keepalive_connections=settings.max_connections,
         keepalive_expiry=30,
     )
+    verify = tls_verify(settings) if transport is None else True
+    if transport is None and not proxied(settings.url):
+        transport = PoolTransport(verify=verify, limits=limits)
     return httpx.AsyncClient(
         base_url=settings.url,
         transport=transport,
         limits=limits,
         timeout=httpx.Timeout(settings.timeout_s),
-        verify=tls_verify(settings) if transport is None else True,
+        verify=verify,
         headers={"User-Agent": user_agent(), "Accept": "application/json"},
         follow_redirects=False,
     )
+
+
+def proxied(url: str) -> bool:
+    """Whether the environment routes `url` through a proxy (then httpx's transport handles it)."""
+    host = httpx.URL(url).host
+    return bool(getproxies()) and not proxy_bypass(host)
 
 
 def parse_json(response: httpx.Response) -> Any:

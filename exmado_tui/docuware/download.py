@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import mimetypes
 import os
@@ -87,7 +88,7 @@ async def stream_to_file(response: httpx.Response, dest: Path, stem: str) -> Dow
                 digest.update(chunk)
                 size += len(chunk)
             handle.flush()
-            os.fsync(handle.fileno())
+            await asyncio.to_thread(os.fsync, handle.fileno())  # off the loop: it waits on disk
     except httpx.TransportError as exc:
         dest.unlink(missing_ok=True)
         raise IncompleteDownloadError(

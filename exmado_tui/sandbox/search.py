@@ -275,9 +275,15 @@ class Searcher:
     def _candidates(self, cab: schema.CabinetDef, query: Query) -> list[Document]:
         exact = [c for c in query.conditions if self._indexable(cab, c)]
         if query.operation == "And" and exact:
-            ids = self._index(cab, exact[0].field).get(_pattern(exact[0].values[0])[1].casefold())
+            ids = self._lookup(cab, exact[0])
             return [self.catalogue.document(cab.id, i) for i in ids or ()]
+        if query.operation == "Or" and exact and len(exact) == len(query.conditions):
+            union = {i for cond in exact for i in self._lookup(cab, cond)}  # id order as a scan
+            return [self.catalogue.document(cab.id, i) for i in sorted(union)]
         return self.catalogue.documents(cab.id)
+
+    def _lookup(self, cab: schema.CabinetDef, cond: Condition) -> list[int]:
+        return self._index(cab, cond.field).get(_pattern(cond.values[0])[1].casefold()) or []
 
     @staticmethod
     def _indexable(cab: schema.CabinetDef, cond: Condition) -> bool:

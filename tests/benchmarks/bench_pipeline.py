@@ -3,11 +3,13 @@
     .venv/bin/python -m tests.benchmarks.bench_pipeline [--rows 2000] [--baseline-rows 200]
 
 1. 2,000 rows with 50 ms latency per request: rows/s with our defaults (row_concurrency 16)
-   and a sequential baseline (row_concurrency 1: one request at a time) in the same run, their
-   ratio, and the bound row_concurrency ÷ (requests per row × latency). The baseline runs on
-   fewer rows (its rate does not depend on the count) to keep the run short.
-2. The same 2,000 rows with no latency: rows/s and CPU time per row of this process (the
-   sandbox runs in its own process, so its CPU is not counted).
+   and a sequential baseline in the same run — a plain script over the same sandbox and the
+   same client: one search, then one download at a time, row after row — and their ratio.
+   The bound is row_concurrency ÷ (requests per row × latency), with the requests per row
+   counted by the sandbox (`GET /_sandbox/stats`), not assumed. The baseline runs on fewer
+   rows (its rate does not depend on the count) to keep the run short.
+2. The same 2,000 rows with no latency: rows/s, requests per row, and CPU time per row of
+   this process (the worker: pipeline, loop and store threads) and of the sandbox's process.
 3. Peak memory (max RSS) of this process after those runs.
 4. Ingest of a 100,000-row workbook in a fresh process: seconds and peak memory.
 
@@ -32,7 +34,9 @@ process shows the loop thread's time mostly in httpx/httpcore (connection-pool b
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
+import os
 import resource
 import subprocess
 import sys
@@ -46,8 +50,38 @@ from openpyxl import Workbook
 from exmado_tui.localredis import RedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-REQUESTS_PER_ROW = 2  # one search, one download
 LATENCY_MS = 50
+CONCURRENCY = 16
+
+
+class Sandbox:
+    """The sandbox in its own process: its URL, request count and CPU seconds so far."""
+
+    def __init__(self, latency_ms: float) -> None:
+        self.process, self.url = start_sandbox(latency_ms)
+
+    def requests(self) -> int:
+        import httpx
+
+        return int(httpx.get(self.url + "/_sandbox/stats", timeout=10).json()["requests"])
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the sandbox process (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def measured(sandbox: Sandbox, run: Any) -> dict:
+    """`run()`'s figures plus the sandbox's requests and CPU seconds during it."""
+    requests, cpu = sandbox.requests(), sandbox.cpu()
+    figures = run()
+    figures["requests"] = sandbox.requests() - requests - 1  # less the stats call itself
+    figures["sandbox_cpu"] = sandbox.cpu() - cpu
+    return figures
 
 
 def start_sandbox(latency_ms: float) -> tuple[subprocess.Popen, str]:
@@ -128,6 +162,29 @@ def run_pipeline(redis_url: str, docuware_url: str, rows: list[str], concurrency
     return {"wall": wall, "cpu": cpu, "rows": done.done_rows, "status": done.status}
 
 
+def run_sequential(settings_folder: Path, docuware_url: str, rows: list[str]) -> dict:
+    """The baseline: a plain script with the same client, one search then its downloads."""
+    from exmado_tui.docuware import AsyncDocuWareClient
+    from exmado_tui.docuware.query import Exact
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-sequential-", dir=settings_folder))
+    settings = settings_for(folder, "redis://127.0.0.1:1", docuware_url, 1)
+
+    async def script() -> tuple[float, float, int]:
+        async with AsyncDocuWareClient(settings.docuware) as client:
+            await client.login()
+            cabinet = await client.find_cabinet("Invoices")
+            await client.dialog(cabinet)
+            wall, cpu = time.perf_counter(), time.process_time()
+            for number, key in enumerate(rows):
+                async for doc in client.search(cabinet, Exact("INVOICE_NO", key)):
+                    await client.download(doc, folder / f"{number}-{doc.id}.pdf", target="PDF")
+            return time.perf_counter() - wall, time.process_time() - cpu, len(rows)
+
+    wall, cpu, done = asyncio.run(script())
+    return {"wall": wall, "cpu": cpu, "rows": done, "status": "sequential script"}
+
+
 async def _login(runtime: Any) -> None:
     client = await runtime.client()
     await client.login()
@@ -164,18 +221,21 @@ def main() -> None:
     args = parser.parse_args()
     redis = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-"))).start()
     numbers = keys(args.rows)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
-        slow, slow_url = start_sandbox(LATENCY_MS)
+        slow = Sandbox(LATENCY_MS)
         try:
-            ours = run_pipeline(redis.url, slow_url, numbers, 16)
-            base = run_pipeline(redis.url, slow_url, numbers[: args.baseline_rows], 1)
+            ours = measured(slow, lambda: run_pipeline(redis.url, slow.url, numbers, CONCURRENCY))
+            base = measured(
+                slow, lambda: run_sequential(scratch, slow.url, numbers[: args.baseline_rows])
+            )
         finally:
-            slow.terminate()
-        fast, fast_url = start_sandbox(0)
+            slow.stop()
+        fast = Sandbox(0)
         try:
-            quick = run_pipeline(redis.url, fast_url, numbers, 16)
+            quick = measured(fast, lambda: run_pipeline(redis.url, fast.url, numbers, CONCURRENCY))
         finally:
-            fast.terminate()
+            fast.stop()
     finally:
         redis.stop()
     report(ours, base, quick)
@@ -197,19 +257,32 @@ def main() -> None:
 def report(ours: dict, base: dict, quick: dict) -> None:
     rate = ours["rows"] / ours["wall"]
     base_rate = base["rows"] / base["wall"]
-    bound = 16 / (REQUESTS_PER_ROW * LATENCY_MS / 1000)
-    print(f"latency {LATENCY_MS} ms per request, {REQUESTS_PER_ROW} requests per row")
+    per_row = ours["requests"] / ours["rows"]
+    bound = CONCURRENCY / (per_row * LATENCY_MS / 1000)
+    print(f"latency {LATENCY_MS} ms per request")
     print(f"defaults    : {ours['rows']:,} rows in {ours['wall']:.1f} s = {rate:.1f} rows/s "
-          f"({ours['status']})")  # fmt: skip
-    print(f"sequential  : {base['rows']:,} rows in {base['wall']:.1f} s = {base_rate:.1f} rows/s")
-    print(f"ratio       : {rate / base_rate:.1f}x; bound 16 / (2 x 50 ms) = {bound:.0f} rows/s "
-          f"({rate / bound:.0%} of it)")  # fmt: skip
+          f"({ours['status']}); {per_row:.2f} requests per row")  # fmt: skip
+    print(f"sequential  : {base['rows']:,} rows in {base['wall']:.1f} s = {base_rate:.1f} rows/s "
+          f"({base['status']}); {_per_row(base):.2f} requests per row")  # fmt: skip
+    print(f"ratio       : {rate / base_rate:.1f}x; bound {CONCURRENCY} / ({per_row:.2f} x "
+          f"{LATENCY_MS} ms) = {bound:.0f} rows/s ({rate / bound:.0%} of it)")  # fmt: skip
+    print(f"              CPU per row: worker {_ms(ours, 'cpu')}, "
+          f"sandbox {_ms(ours, 'sandbox_cpu')}")  # fmt: skip
     quick_rate = quick["rows"] / quick["wall"]
-    cpu_ms = quick["cpu"] * 1000 / quick["rows"]
     print(f"no latency  : {quick['rows']:,} rows in {quick['wall']:.1f} s = {quick_rate:.0f} "
-          f"rows/s; CPU {cpu_ms:.2f} ms per row (this process)")  # fmt: skip
+          f"rows/s; {_per_row(quick):.2f} requests per row")  # fmt: skip
+    print(f"              CPU per row: worker {_ms(quick, 'cpu')} (this process), "
+          f"sandbox {_ms(quick, 'sandbox_cpu')} (its process)")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory : {peak:.0f} MB max RSS of the benchmark process")
+
+
+def _per_row(figures: dict) -> float:
+    return figures["requests"] / figures["rows"]
+
+
+def _ms(figures: dict, key: str) -> str:
+    return f"{figures[key] * 1000 / figures['rows']:.2f} ms"
 
 
 if __name__ == "__main__":

@@ -60,8 +60,9 @@ class FakeClient:
         self.searches += 1
         await asyncio.sleep(self.latency_s)
         conditions = query.conditions if isinstance(query, Group) else (query,)
-        wanted = {c.field: c.values[0] for c in conditions if isinstance(c, Condition)}
-        hits = [d for d in self.docs if all(str(d.fields.get(k)) == v for k, v in wanted.items())]
+        wanted = [(c.field, c.values[0]) for c in conditions if isinstance(c, Condition)]
+        combine = any if isinstance(query, Group) and query.operation == "Or" else all
+        hits = [d for d in self.docs if combine(str(d.fields.get(k)) == v for k, v in wanted)]
         for doc in hits[:limit] if limit else hits:
             yield doc
 

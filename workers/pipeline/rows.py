@@ -4,6 +4,14 @@
 with the latest DWSTOREDATETIME (else the highest document id), `fail` marks the row
 `ambiguous`. No hit → `not_found`. A transient failure (network, throttling, 5xx after the
 client's own retries) comes back marked `retryable` so the runner can try the row again later.
+
+Searches are batched when the profile has one key column: the rows waiting in the inbox (up to
+`BATCH_MAX`) are looked up with one `Or` search, and each hit goes to the row whose value it
+carries, in the server's order, cut to the row's own `limit` — what each row's own search
+would have answered, at one request for the batch instead of one a row. Whenever that
+cannot be told for sure (the batch search fails, a hit carries no text value for the field
+or one no row asked for, two rows differ only in case, an empty value) the rows concerned
+search one by one as before, with their own retries and errors.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import queue
 from dataclasses import dataclass, field
 from typing import Any
 
-from exmado_tui.docuware.query import And, Exact
+from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.errors import PermanentError, RetryableError
 from exmado_tui.excel import normalise_header
 from exmado_tui.profiles import Profile
@@ -23,6 +31,8 @@ from workers.pipeline.files import FileRecord, Placer
 
 log = logging.getLogger("exmado.pipeline")
 NEWEST_FIELDS = ("DWSTOREDATETIME", "DWMODDATETIME")
+BATCH_MAX = 50
+Found = list[Any] | None  # a row's hits from a batch; None: the row searches on its own
 
 
 @dataclass(frozen=True)
@@ -64,20 +74,39 @@ class RowEngine:
         await self.client.dialog(self.cabinet, self.profile.dialog or None)
 
     async def serve(self, inbox: asyncio.Queue) -> None:
-        workers = [asyncio.create_task(self._worker(inbox)) for _ in range(self.concurrency)]
+        """Run the rows put into `inbox` until it yields None."""
+        ready: asyncio.Queue[tuple[RowTask, Found] | None] = asyncio.Queue()
+        tasks = [asyncio.create_task(self._worker(ready)) for _ in range(self.concurrency)]
+        tasks.append(asyncio.create_task(self._searcher(inbox, ready)))
         try:
-            await asyncio.gather(*workers)
+            await asyncio.gather(*tasks)
         finally:
-            for task in workers:
+            for task in tasks:
                 task.cancel()
 
-    async def _worker(self, inbox: asyncio.Queue) -> None:
-        while (task := await inbox.get()) is not None:
-            self.results.put(await self.process(task))
+    async def _searcher(self, inbox: asyncio.Queue, ready: asyncio.Queue) -> None:
+        """Take the rows waiting in the inbox, search them as one batch, hand them on."""
+        while True:
+            batch = [await inbox.get()]
+            while batch[-1] is not None and len(batch) < BATCH_MAX and not inbox.empty():
+                batch.append(inbox.get_nowait())
+            tasks = [t for t in batch if t is not None]
+            found = await self.search_batch(tasks) if len(tasks) > 1 else {}
+            for task in tasks:
+                ready.put_nowait((task, found.get(task.id)))
+            if batch[-1] is None:
+                for _ in range(self.concurrency):
+                    ready.put_nowait(None)
+                return
 
-    async def process(self, task: RowTask) -> RowResult:
+    async def _worker(self, ready: asyncio.Queue) -> None:
+        while (item := await ready.get()) is not None:
+            self.results.put(await self.process(*item))
+
+    async def process(self, task: RowTask, found: Found = None) -> RowResult:
+        """One row; `found`: its hits from a batch search (None: search for it here)."""
         try:
-            return await self._process(task)
+            return await self._process(task, found)
         except RetryableError as exc:
             return RowResult(task, "failed", _sentence(task, exc), retryable=True)
         except PermanentError as exc:
@@ -86,8 +115,8 @@ class RowEngine:
             log.exception("Row %d failed unexpectedly", task.number)
             return RowResult(task, "failed", f"Row {task.number}: {type(exc).__name__}: {exc}")
 
-    async def _process(self, task: RowTask) -> RowResult:
-        docs = await self._search(task)
+    async def _process(self, task: RowTask, found: Found) -> RowResult:
+        docs = await self._search(task) if found is None else found
         if not docs:
             return RowResult(task, "not_found", f"No document matches {self._terms(task)}.")
         if len(docs) > 1 and self.profile.on_multiple == "fail":
@@ -107,10 +136,37 @@ class RowEngine:
     async def _search(self, task: RowTask) -> list[Any]:
         conditions = [Exact(field, value) for field, value in self._pairs(task)]
         query = conditions[0] if len(conditions) == 1 else And(*conditions)
-        limit = {"first": 1, "fail": 2}.get(self.profile.on_multiple)
-        dialog = self.profile.dialog or None
-        found = self.client.search(self.cabinet, query, dialog=dialog, limit=limit)
+        found = self.client.search(self.cabinet, query, dialog=self._dialog, limit=self._limit)
         return [doc async for doc in found]
+
+    @property
+    def _limit(self) -> int | None:
+        return {"first": 1, "fail": 2}.get(self.profile.on_multiple)
+
+    @property
+    def _dialog(self) -> str | None:
+        return self.profile.dialog or None
+
+    async def search_batch(self, tasks: list[RowTask]) -> dict[int, list[Any]]:
+        """Hits by row id for the rows one `Or` search can answer (see the module docstring)."""
+        if len(self.profile.columns) != 1:
+            return {}
+        keys = _batch_keys({t.id: self._pairs(t)[0][1] for t in tasks})
+        if len(set(keys.values())) < 2:
+            return {}
+        field = self._pairs(tasks[0])[0][0]
+        by_key: dict[str, list[Any]] = {k.casefold(): [] for k in keys.values()}
+        query = Or(*(Exact(field, key) for key in dict.fromkeys(keys.values())))
+        try:
+            async for doc in self.client.search(self.cabinet, query, dialog=self._dialog):
+                value = doc.fields.get(field)
+                if not isinstance(value, str) or value.casefold() not in by_key:
+                    return {}
+                by_key[value.casefold()].append(doc)
+        except Exception as exc:  # noqa: BLE001 - the rows then search one by one
+            log.info("Batch search of %d rows failed (%s); searching row by row", len(keys), exc)
+            return {}
+        return {row: by_key[key.casefold()][: self._limit] for row, key in keys.items()}
 
     def _pairs(self, task: RowTask) -> list[tuple[str, str]]:
         by_header = {normalise_header(k): v for k, v in task.values.items()}
@@ -121,6 +177,18 @@ class RowEngine:
 
     def _terms(self, task: RowTask) -> str:
         return " and ".join(f"{f} = {v!r}" for f, v in self._pairs(task))
+
+
+def _batch_keys(values: dict[int, str]) -> dict[int, str]:
+    """The rows whose value can share a batch: not blank, and no other value equal but for case."""
+    spellings: dict[str, set[str]] = {}
+    for value in values.values():
+        spellings.setdefault(value.casefold(), set()).add(value)
+    return {
+        row: value
+        for row, value in values.items()
+        if value.strip() and len(spellings[value.casefold()]) == 1
+    }
 
 
 def choose(docs: list[Any], policy: str) -> list[Any]:

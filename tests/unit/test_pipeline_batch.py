@@ -1,0 +1,91 @@
+"""Batched searches of the row engine: each row gets what its own search would answer."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exmado_tui.profiles import Profile
+from tests.unit.test_pipeline_run import FakeClient, FakeDoc, invoice_docs
+from workers.pipeline.files import Placer
+from workers.pipeline.rows import RowEngine, RowTask
+
+
+def engine(client: Any, tmp_path: Path, on_multiple: str = "all") -> RowEngine:
+    profile = Profile.from_dict({
+        "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
+        "on_multiple": on_multiple,
+        "templates": {"folder": "", "filename": "{INVOICE_NO}"},
+    })  # fmt: skip
+    placer = Placer(client, profile, tmp_path, {})
+    return RowEngine(client, profile, placer, queue.Queue(), 4)
+
+
+def tasks(*keys: str) -> list[RowTask]:
+    return [RowTask(i, i + 1, key, {"Invoice number": key}) for i, key in enumerate(keys)]
+
+
+def alone(eng: RowEngine, rows: list[RowTask]) -> dict[int, list[int]]:
+    return {t.id: [d.id for d in asyncio.run(eng._search(t))] for t in rows}
+
+
+@pytest.mark.parametrize("policy", ["all", "first", "fail", "newest"])
+def test_one_search_answers_every_row_as_its_own_search_would(tmp_path: Path, policy: str) -> None:
+    client = FakeClient(invoice_docs(60))
+    eng = engine(client, tmp_path, policy)
+    rows = tasks("100025", "100003", "999999", "100050", "100003")
+    found = asyncio.run(eng.search_batch(rows))
+    assert client.searches == 1
+    assert {row: [d.id for d in docs] for row, docs in found.items()} == alone(eng, rows)
+
+
+def test_hits_it_cannot_attribute_send_the_rows_to_their_own_searches(tmp_path: Path) -> None:
+    docs = invoice_docs(5) + [FakeDoc(77, {"INVOICE_NO": 100002})]  # a number, not text
+    client = FakeClient(docs)
+
+    async def search(cabinet: Any, query: Any, **options: Any):  # the server's view: any hit
+        client.searches += 1
+        for doc in docs:
+            yield doc
+
+    client.search = search  # type: ignore[method-assign]
+    assert asyncio.run(engine(client, tmp_path).search_batch(tasks("100001", "100002"))) == {}
+
+
+def test_a_failed_batch_or_odd_keys_leave_the_rows_to_their_own_searches(tmp_path: Path) -> None:
+    client = FakeClient(invoice_docs(5))
+
+    async def broken(*args: Any, **kwargs: Any):
+        raise ConnectionError("down")
+        yield
+
+    eng = engine(client, tmp_path)
+    assert asyncio.run(eng.search_batch(tasks("abc", "ABC", " "))) == {}  # case twins, blank
+    client.search = broken  # type: ignore[method-assign]
+    assert asyncio.run(eng.search_batch(tasks("100001", "100002"))) == {}
+
+
+def test_the_engine_runs_batched_rows_to_the_same_results(tmp_path: Path) -> None:
+    client = FakeClient(invoice_docs(30))
+    eng = engine(client, tmp_path)
+
+    async def run() -> None:
+        inbox: asyncio.Queue = asyncio.Queue()
+        for task in tasks(*(str(100001 + i) for i in range(30)), "424242"):
+            inbox.put_nowait(task)
+        inbox.put_nowait(None)
+        await eng.serve(inbox)
+
+    asyncio.run(run())
+    results: dict[str, Any] = {}
+    while not eng.results.empty():
+        result = eng.results.get_nowait()
+        results[result.task.key] = result
+    assert client.searches == 1 and len(results) == 31
+    assert results["424242"].status == "not_found"
+    assert results["100025"].status == "done" and results["100025"].documents == 2
+    assert all(r.status == "done" for k, r in results.items() if k != "424242")
