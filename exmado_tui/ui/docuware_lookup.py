@@ -40,7 +40,9 @@ class DocuWareLookup:
         return [(f"{f.label} ({f.db_name})", f.db_name) for f in found]
 
     def explain(self, exc: BaseException) -> str:
-        return f"DocuWare at {self.settings.url} cannot be used: {exc}"
+        """The error's own sentence, naming the server when it does not already."""
+        text = str(exc)
+        return text if self.settings.url in text else f"DocuWare at {self.settings.url}: {text}"
 
     def close(self) -> None:
         if self._session is not None:
