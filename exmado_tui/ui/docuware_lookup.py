@@ -3,11 +3,13 @@ DocuWare session (the caller runs each method on a worker thread). No Textual he
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from exmado_tui.settings import DocuWareSettings
 
 Options = list[tuple[str, str]]
+INTERACTIVE_TIMEOUT_S = 10.0
 
 
 class DocuWareLookup:
@@ -22,7 +24,10 @@ class DocuWareLookup:
         if self._session is None:
             from exmado_tui.docuware import DocuWareSession
 
-            self._session = DocuWareSession(self.settings)
+            # A person waits at the form: two tries and a 10 s limit, not a worker's patience.
+            patient = replace(self.settings, max_attempts=2,
+                              timeout_s=min(self.settings.timeout_s, INTERACTIVE_TIMEOUT_S))
+            self._session = DocuWareSession(patient)
         return self._session
 
     def cabinets(self) -> Options:
