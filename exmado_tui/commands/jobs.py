@@ -226,25 +226,29 @@ def _from_legacy_payload(path: Path) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def action_command(args: argparse.Namespace, ctx: Context) -> int:
-    job = getattr(ctx.service, args.action)(args.id)
-    if args.json:
+def print_state(job: JobDetail, as_json: bool) -> None:
+    """The job as JSON, or one line: its id, state and any request still pending."""
+    if as_json:
         print_json(job.to_json())
-    else:
-        extra = f" ({job.control} requested)" if job.control else ""
-        print(f"Job {job.short_id}: {job.status.value}{extra}")
+        return
+    pending = f" ({job.control} requested)" if job.control and not job.status.is_final else ""
+    print(f"Job {job.short_id}: {job.status.value}{pending}")
+
+
+def action_command(args: argparse.Namespace, ctx: Context) -> int:
+    print_state(getattr(ctx.service, args.action)(args.id), args.json)
     return 0
 
 
 def fail_command(args: argparse.Namespace, ctx: Context) -> int:
-    job = ctx.service.fail(args.id, args.reason)
-    print_json(job.to_json()) if args.json else print(f"Job {job.short_id}: {job.status.value}")
+    print_state(ctx.service.fail(args.id, args.reason), args.json)
     return 0
 
 
 def delete_command(args: argparse.Namespace, ctx: Context) -> int:
-    job = get_job(args.id) if ctx.service else None
-    ctx.service.delete(job.id, keep_files=not args.delete_files)
+    service = ctx.service  # opens the store
+    job = get_job(args.id)
+    service.delete(job.id, keep_files=not args.delete_files)
     kept = "deleted its files too" if args.delete_files else f"files kept in {job.output_dir}"
     print(f"Deleted job {job.short_id}; {kept}.")
     return 0
@@ -252,7 +256,7 @@ def delete_command(args: argparse.Namespace, ctx: Context) -> int:
 
 def wait_command(args: argparse.Namespace, ctx: Context) -> int:
     job = ctx.service.wait(args.id, args.timeout)
-    print_json(job.to_json()) if args.json else print(f"Job {job.short_id}: {job.status.value}")
+    print_state(job, args.json)
     return 0 if job.status is JobStatus.COMPLETED else 1
 
 
@@ -270,6 +274,5 @@ def report_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def terminate_command(args: argparse.Namespace, ctx: Context) -> int:
-    job = ctx.service.terminate(args.id, args.reason)
-    print_json(job.to_json()) if args.json else print(f"Job {job.short_id}: {job.status.value}")
+    print_state(ctx.service.terminate(args.id, args.reason), args.json)
     return 0
