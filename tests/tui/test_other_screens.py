@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import redis
 from rich.console import Console
@@ -21,7 +22,7 @@ from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.tui.conftest import wait_for
-from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
+from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_rows
 
 SIZE = (80, 24)
 RUNNING, PAUSED = job_id(0), job_id(1)
@@ -67,6 +68,20 @@ async def test_detail_pages_rows_and_opens_one(app_factory, seeded):
         assert len(detail.events_log.lines) == 3
         await pilot.press("2")
         await wait_for(pilot, lambda: len(detail.files_table.items) == 20)
+
+
+async def test_the_sparkline_shows_rows_per_second_between_refreshes(app_factory, seeded):
+    now = [FROZEN_NOW]
+    async with app_factory(clock=lambda: now[0]).run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, RUNNING)
+        await wait_for(pilot, lambda: len(detail.samples) == 1)
+        Job.update(done_rows=Job.done_rows + 50).where(Job.id == RUNNING).execute()
+        now[0] = FROZEN_NOW + timedelta(seconds=10)
+        detail.refresh_job()
+        await wait_for(pilot, lambda: len(detail.samples) == 2)
+        (t0, rows0), (t1, rows1) = detail.samples
+        assert (t1 - t0, rows1 - rows0) == (10, 50)
+        assert str(detail.sparkline.render()).strip() == "█"  # the one rate, 5 rows/s, at full
 
 
 async def test_detail_actions_and_tailing_events(app_factory, seeded):

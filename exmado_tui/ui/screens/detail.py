@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from itertools import pairwise
 from pathlib import Path
 
 from rich.pretty import Pretty
@@ -278,12 +279,11 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
 
     def _sample(self, job: JobDetail) -> None:
         """Rows finished per second between refreshes, for the sparkline and a recent rate."""
-        self.samples.append((self.app.clock().timestamp(), job.done_rows))
+        now = self.app.clock().timestamp()
+        if not self.samples or now > self.samples[-1][0]:  # no time passed: no rate to learn
+            self.samples.append((now, job.done_rows))
         pairs = list(self.samples)
-        rates = [
-            max(0.0, (b[1] - a[1]) / (b[0] - a[0])) if b[0] > a[0] else 0.0
-            for a, b in zip(pairs, pairs[1:], strict=False)
-        ]
+        rates = [max(0.0, (b[1] - a[1]) / (b[0] - a[0])) for a, b in pairwise(pairs)]
         self.sparkline.update(spark_text(rates, width=30))
         avg = figures.rows_per_s(job, self.app.clock())
         eta = figures.eta_s(job, self.app.clock())
