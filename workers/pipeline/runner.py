@@ -347,9 +347,13 @@ class _Feed:
         return self.exhausted and idle
 
     def top_up(self) -> None:
+        """Fill the window; the rows go over to the loop in one hand-off, not one a row."""
+        rows: list[RowTask] = []
         while self.outstanding < self.window and self._next_ready():
-            self.loop.call(self.inbox.put_nowait, self.buffer.popleft())
+            rows.append(self.buffer.popleft())
             self.outstanding += 1
+        if rows:
+            self.loop.call(_put_all, self.inbox, rows)
 
     def _next_ready(self) -> bool:
         if not self.buffer and not self.exhausted:
@@ -383,6 +387,11 @@ def _collect(results: queue.Queue, timeout: float) -> list[RowResult]:
             got.append(results.get_nowait())
     except queue.Empty:
         return got
+
+
+def _put_all(inbox: asyncio.Queue, rows: list[RowTask]) -> None:
+    for row in rows:
+        inbox.put_nowait(row)
 
 
 async def _new_queue() -> asyncio.Queue:
