@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from peewee import fn
+from peewee import Case, fn
 
 from exmado_tui.db import database, utcnow
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
@@ -21,6 +21,7 @@ from workers.pipeline.rows import RowResult
 FLUSH_S = 0.5
 FLUSH_ROWS = 200
 ERROR_LENGTH = 2000
+UPDATE_ROWS = 200  # ids and CASE values stay well under SQLite's 999 parameters
 ERROR_STATUSES = ("not_found", "ambiguous", "failed")
 
 
@@ -30,8 +31,7 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[tuple[str, str
         return
     now = utcnow()
     with database.atomic():
-        for result in results:
-            _write_row(result, now)
+        _write_rows(results, now)
         files = [_file(job_id, r.task.id, f, now) for r in results for f in r.files]
         for start in range(0, len(files), 100):
             JobFile.insert_many(files[start : start + 100]).on_conflict_ignore().execute()
@@ -42,14 +42,39 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[tuple[str, str
         recount(job_id)
 
 
-def _write_row(result: RowResult, now: Any) -> None:
-    JobRow.update(
-        status=result.status,
-        error=result.error[:ERROR_LENGTH],
-        documents=result.documents,
-        attempts=JobRow.attempts + 1,
-        updated_at=now,
-    ).where((JobRow.id == result.task.id) & (JobRow.status == "pending")).execute()
+def _write_rows(results: list[RowResult], now: Any) -> None:
+    """One UPDATE per outcome (status, documents) and `UPDATE_ROWS` rows, not one a row.
+
+    Rows differing only in their error sentence share the statement (a CASE on the row id).
+    Only pending rows are written, and a row twice in `results` keeps its first result, as
+    one UPDATE a row in this order would have left it.
+    """
+    groups: dict[tuple[str, int], dict[int, str]] = {}
+    seen: set[int] = set()
+    for result in results:
+        if result.task.id not in seen:
+            seen.add(result.task.id)
+            errors = groups.setdefault((result.status, result.documents), {})
+            errors[result.task.id] = result.error[:ERROR_LENGTH]
+    for (status, documents), errors in groups.items():
+        ids = list(errors)
+        for start in range(0, len(ids), UPDATE_ROWS):
+            chunk = ids[start : start + UPDATE_ROWS]
+            JobRow.update(
+                status=status,
+                error=_error_of(chunk, errors),
+                documents=documents,
+                attempts=JobRow.attempts + 1,
+                updated_at=now,
+            ).where(JobRow.id.in_(chunk) & (JobRow.status == "pending")).execute()
+
+
+def _error_of(ids: list[int], errors: dict[int, str]) -> Any:
+    """The one error text of these rows, or a CASE giving each row its own."""
+    texts = {errors[i] for i in ids}
+    if len(texts) == 1:
+        return texts.pop()
+    return Case(JobRow.id, [(i, errors[i]) for i in ids])
 
 
 def _file(job_id: str, row_id: int, record: FileRecord, now: Any) -> dict[str, Any]:
