@@ -12,6 +12,11 @@ httpcore's pool, not to HTTP:
   attributes (with `getpeername` calls) to pick out the raw socket. `_LeanStream` keeps the
   socket it looked up once and polls it directly — the same check, without the table.
 
+* the pool matches queued requests to connections by scanning every connection twice per
+  request, and for each idle connection counts all connections again (quadratic in the pool
+  size, a few hundred `is_idle` calls a request at 20 connections). `LinearPool` makes the
+  same decisions in one pass each.
+
 Everything else (HTTP/1.1, TLS, limits, timeouts, errors) is httpx's and httpcore's.
 Environment proxies keep httpx's default transport (see `connection.build_http`).
 """
@@ -90,13 +95,51 @@ class LeanBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class LinearPool(httpcore.AsyncConnectionPool):
+    """httpcore's connection pool; `_assign_requests_to_connections` without quadratic scans.
+
+    The decisions are httpcore 1.0's, in the same order: drop closed connections, close
+    expired ones and idle ones beyond the keep-alive limit (httpcore compares the number of
+    connections, not of idle ones, with that limit), then give each queued request the first
+    available connection for its origin, else a new one, else one in place of the first idle.
+    """
+
+    def _assign_requests_to_connections(self) -> list[Any]:
+        closing: list[Any] = []
+        pool = self._connections
+        for connection in list(pool):
+            if connection.is_closed():
+                pool.remove(connection)
+            elif connection.has_expired() or (
+                connection.is_idle() and len(pool) > self._max_keepalive_connections
+            ):
+                pool.remove(connection)
+                closing.append(connection)
+        for pool_request in [r for r in self._requests if r.is_queued()]:
+            origin = pool_request.request.url.origin
+            connection = next(
+                (c for c in pool if c.can_handle_request(origin) and c.is_available()), None
+            )
+            if connection is None and len(pool) >= self._max_connections:
+                idle = next((c for c in pool if c.is_idle()), None)
+                if idle is None:
+                    continue
+                pool.remove(idle)
+                closing.append(idle)
+            if connection is None:
+                connection = self.create_connection(origin)
+                pool.append(connection)
+            pool_request.assign_to_connection(connection)
+        return closing
+
+
 class PoolTransport(httpx.AsyncHTTPTransport):
     """`httpx.AsyncHTTPTransport` whose connection pool uses `LeanBackend`."""
 
     def __init__(self, *, verify: ssl.SSLContext | bool, limits: httpx.Limits) -> None:
         context = httpx.create_ssl_context(verify=verify)  # once, shared by both pools
         super().__init__(verify=context, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = LinearPool(
             ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
