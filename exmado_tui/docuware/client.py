@@ -253,8 +253,12 @@ class AsyncDocuWareClient:
         *,
         target: str = "Auto",
         keep_annotations: bool = False,
+        fsync: bool = True,
     ) -> DownloadResult:
-        """Stream the document to `dest`: Auto (original, ZIP when several files), PDF or Zip."""
+        """Stream the document to `dest`: Auto (original, ZIP when several files), PDF or Zip.
+
+        `dest` is fsynced unless `fsync` is False (the caller then fsyncs it before use).
+        """
         kind = TARGETS.get(target.lower())
         if kind is None:
             raise ValueError(f"Download format must be Auto, PDF or Zip, got {target!r}.")
@@ -263,7 +267,7 @@ class AsyncDocuWareClient:
         response = await self.conn.request(
             "GET", href, params=params, stream=True, headers={"Accept": "*/*"}
         )
-        return await stream_to_file(response, Path(dest), str(doc_id))
+        return await stream_to_file(response, Path(dest), str(doc_id), fsync=fsync)
 
     async def download_section(
         self, cabinet: CabinetLike, section: Section | str, dest: Path

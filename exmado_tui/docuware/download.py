@@ -77,8 +77,14 @@ def expected_length(response: httpx.Response) -> int | None:
     return int(length)
 
 
-async def stream_to_file(response: httpx.Response, dest: Path, stem: str) -> DownloadResult:
-    """Write the body to `dest` (flushed and fsynced) and check it arrived whole."""
+async def stream_to_file(
+    response: httpx.Response, dest: Path, stem: str, *, fsync: bool = True
+) -> DownloadResult:
+    """Write the body to `dest` (flushed; fsynced unless `fsync` is False) and check it whole.
+
+    `fsync=False` is for a caller that fsyncs the file itself before it relies on it (the
+    pipeline does, in the same thread hand-off as its rename).
+    """
     path = response.request.url.path
     digest, size = hashlib.sha256(), 0
     try:
@@ -88,7 +94,8 @@ async def stream_to_file(response: httpx.Response, dest: Path, stem: str) -> Dow
                 digest.update(chunk)
                 size += len(chunk)
             handle.flush()
-            await asyncio.to_thread(os.fsync, handle.fileno())  # off the loop: it waits on disk
+            if fsync:
+                await asyncio.to_thread(os.fsync, handle.fileno())  # off the loop: waits on disk
     except httpx.TransportError as exc:
         dest.unlink(missing_ok=True)
         raise IncompleteDownloadError(

@@ -66,7 +66,9 @@ class FakeClient:
         for doc in hits[:limit] if limit else hits:
             yield doc
 
-    async def download(self, doc: FakeDoc, dest: Path, *, target: str, keep_annotations: bool):
+    async def download(
+        self, doc: FakeDoc, dest: Path, *, target: str, keep_annotations: bool, fsync: bool = True
+    ):
         await asyncio.sleep(self.latency_s)
         if doc.id in self.fail_downloads:
             from exmado_tui.docuware.errors import ServerError

@@ -1,7 +1,8 @@
 """Placing downloaded documents: temporary name in the target folder, verify, rename.
 
 A download streams to `.exmado-<uuid>.part` beside its final place (same file system, so the
-rename is atomic), is fsynced, its length checked, then `os.replace`d and the folder fsynced:
+rename is atomic), its length is checked, then it is fsynced, `os.replace`d and the folder
+fsynced (those three in one hand-off to a thread, off the event loop):
 a worker killed at any line leaves at most a `.part` file (cleaned at the next run), never a
 half-written file under a final name. At the final path:
 
@@ -79,6 +80,14 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR)  # Windows refuses to fsync a read-only descriptor
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -152,6 +161,7 @@ class Placer:
                 temp,
                 target=TARGETS[self.profile.format],
                 keep_annotations=self.profile.keep_annotations,
+                fsync=False,  # `_commit_now` fsyncs it, just before the rename
             )
             if _size(temp) != result.size:
                 raise IncompleteFileError(
@@ -160,7 +170,7 @@ class Placer:
             relative = self._relative(values, result.filename)
             if self.profile.unpack_zip and _is_zip(result, temp):
                 return await self._unpack(doc, temp, relative)
-            return await self._commit(doc, temp, relative, result.sha256, result.size)
+            return await self._commit(doc, temp, relative, result.sha256, result.size, False)
         finally:
             temp.unlink(missing_ok=True)
 
@@ -188,14 +198,29 @@ class Placer:
         return placed
 
     async def _commit(
-        self, doc: Any, temp: Path, relative: PurePosixPath, sha256: str, size: int
+        self,
+        doc: Any,
+        temp: Path,
+        relative: PurePosixPath,
+        sha256: str,
+        size: int,
+        synced: bool = True,
     ) -> Placed:
         async with self._lock:  # one decision about a final name at a time
-            return await asyncio.to_thread(self._commit_now, doc, temp, relative, sha256, size)
+            return await asyncio.to_thread(
+                self._commit_now, doc, temp, relative, sha256, size, synced
+            )
 
     def _commit_now(
-        self, doc: Any, temp: Path, relative: PurePosixPath, sha256: str, size: int
+        self,
+        doc: Any,
+        temp: Path,
+        relative: PurePosixPath,
+        sha256: str,
+        size: int,
+        synced: bool = True,
     ) -> Placed:
+        """Put `temp` at its final name; `synced`: `temp` is fsynced already (else it is here)."""
         final = confine(self.root, relative)
         target, events = final, []
         attempt = 1
@@ -215,6 +240,8 @@ class Placer:
                 )
             attempt += 1
             target = numbered(final, attempt)
+        if not synced:
+            fsync_file(temp)
         os.replace(temp, target)
         fsync_dir(target.parent)
         self.ours.add(self._rel(target))

@@ -1,0 +1,45 @@
+"""Placing a download: its `.part` file is fsynced before it takes its final name."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exmado_tui.profiles import Profile
+from exmado_tui.templates import Values
+from tests.unit.test_pipeline_run import FakeClient, FakeDoc
+from workers.pipeline import files
+from workers.pipeline.files import Placer
+
+
+def test_the_part_file_is_fsynced_before_its_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        steps.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source: Any, target: Any) -> None:
+        steps.append(("replace", str(source)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    monkeypatch.setattr(files.os, "replace", replace)
+    profile = Profile.from_dict({
+        "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
+        "templates": {"folder": "", "filename": "{INVOICE_NO}"},
+    })  # fmt: skip
+    doc = FakeDoc(7, {"INVOICE_NO": "100007"})
+    placer = Placer(FakeClient([doc]), profile, tmp_path, {})
+    placed = asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
+    assert (tmp_path / placed.records[0].path).read_bytes() == b"%PDF document 7"
+    part = next(path for step, path in steps if step == "replace")
+    assert part.endswith(files.PART_SUFFIX)
+    assert steps.index(("fsync", part)) < steps.index(("replace", part))
