@@ -16,19 +16,32 @@
 The pipeline runs in-process as a worker runs it (`workers.pipeline.run_job` with the real
 DocuWare client and the process loop), with a private redis-server for the slot lease.
 
-Measured on the 2-core development VM (sandbox with 5,000 invoices in its own process):
+Measured on the 2-core development VM (sandbox with 5,000 invoices in its own process), all
+figures of one run (2026-11-24, after the flush, pool, cookie, fsync and feed changes):
 
-    latency 50 ms per request, 2 requests per row
-    defaults    : 2,000 rows in 32.6 s = 61.3 rows/s (COMPLETED)
-    sequential  : 200 rows in 24.3 s = 8.2 rows/s
-    ratio       : 7.5x; bound 16 / (2 x 50 ms) = 160 rows/s (38% of it)
-    no latency  : 2,000 rows in 29.7 s = 67 rows/s; CPU 14.51 ms per row (this process)
-    peak memory : 73 MB max RSS of the benchmark process
-    ingest      : 100,000 rows in 20.8 s (4,799 rows/s); peak RSS 77 MB (73 MB before)
+    latency 50 ms per request
+    defaults    : 2,000 rows in 13.6 s = 147.4 rows/s (COMPLETED); 1.10 requests per row
+    sequential  : 200 rows in 21.8 s = 9.2 rows/s (sequential script); 2.03 requests per row
+    ratio       : 16.0x; bound 16 / (1.10 x 50 ms) = 290 rows/s (51% of it)
+                  CPU per row: worker 5.13 ms, sandbox 0.94 ms
+    no latency  : 2,000 rows in 15.0 s = 134 rows/s; 1.13 requests per row
+                  CPU per row: worker 6.30 ms (this process), sandbox 1.15 ms (its process)
+    peak memory : 77 MB max RSS of the benchmark process
+    ingest      : 100,000 rows in 19.8 s (5,060 rows/s); peak RSS 80 MB (77 MB before)
 
-With no latency the run is CPU-bound on two cores shared with the sandbox: a profile of this
-process shows the loop thread's time mostly in httpx/httpcore (connection-pool bookkeeping,
-`is_socket_readable` polls) and the store thread idle (≈2 ms per SQLite statement, batched).
+Before those changes (same VM, same day): 110.6 rows/s at 6.76 ms worker CPU per row (50 ms)
+and 85 rows/s at 10.18 ms and 1.83 requests per row (no latency). The VM's speed drifts
+between runs: the same code gave 125-149 rows/s at 50 ms and 109-168 rows/s with no latency,
+and the sandbox's CPU per row (the same work every run) moves with it by up to 1.5x; compare
+figures of one run, not of two.
+
+With 50 ms latency the worker is still CPU-bound on one core (the GIL): at ~5-6 ms per row the
+loop thread can serve at most ~165-195 rows/s, short of 70 % of the bound (~200). A
+`py-spy --gil` profile of the pipeline's threads shows where that time goes: about half in
+httpx/httpcore/h11 sending a download and reading its response headers, 17 % streaming and
+closing its body, 8 % the batched searches (JSON with Decimal, models); anyio's cancel scopes
+and locks under httpcore (`current_task` on every scope) are ~9 % of it all. The rest is the
+runner's store writes, paths and templates, and one thread hand-off per file (fsync + rename).
 """
 
 from __future__ import annotations
