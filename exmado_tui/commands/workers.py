@@ -131,17 +131,24 @@ def _parse(text: str) -> Any:
 def purge_command(args: argparse.Namespace, ctx: Context) -> int:
     queue = JobQueue.from_settings(ctx.settings.broker)
     depth = queue.depth()
-    if not args.yes:
-        answer = input(
-            f"Drop {depth.ready} ready and {depth.delayed} delayed job messages and "
-            f"{depth.dead} dead letters from {queue.url}? [y/N] "
-        )
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing purged.")
-            return 1
+    question = (
+        f"Drop {depth.ready} ready and {depth.delayed} delayed job messages and "
+        f"{depth.dead} dead letters from {queue.url}? [y/N] "
+    )
+    if not args.yes and not _confirmed(question):
+        print("Nothing purged (pass --yes to purge without being asked).")
+        return 1
     queue.purge()
     print("Queue purged; jobs stay in the store (`exmado queue recover` queues them again).")
     return 0
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:  # no terminal (a script, cron, CI): nobody said yes
+        print()
+        return False
 
 
 def recover_command(args: argparse.Namespace, ctx: Context) -> int:
