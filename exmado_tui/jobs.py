@@ -18,10 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from exmado_tui.db import utcnow
-from exmado_tui.errors import QueueUnavailableError, TransitionError, WorkbookError
+from exmado_tui.errors import (
+    ProfileError,
+    QueueUnavailableError,
+    TransitionError,
+    WorkbookError,
+)
 from exmado_tui.events import record_event
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
-from exmado_tui.profiles import load_profile
+from exmado_tui.profiles import load_profile, profile_names
 from exmado_tui.queries import JobDetail, get_job, resolve_job_id
 from exmado_tui.queue import JobQueue
 from exmado_tui.settings import Settings
@@ -130,7 +135,14 @@ class JobService:
     def _snapshot(self, profile: str | None, config: dict[str, Any] | None) -> dict[str, Any]:
         """The profile as it is now, with the job's own settings laid over it."""
         base = load_profile(self.settings.profiles_dir, profile).to_dict() if profile else {}
-        return {**base, **(config or {})}
+        snapshot = {**base, **(config or {})}
+        if not snapshot.get("cabinet") or not snapshot.get("columns"):
+            known = ", ".join(profile_names(self.settings.profiles_dir)) or "none yet"
+            raise ProfileError(
+                f"A job needs a profile (--profile NAME; known: {known}) or a cabinet and a "
+                "column → field map."
+            )
+        return snapshot
 
     # -- running ------------------------------------------------------------------------------
 

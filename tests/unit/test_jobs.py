@@ -251,3 +251,13 @@ def test_alive_workers_reads_the_registry(service, redis_url):
     client.set(WORKER_KEY_PREFIX + "b", json.dumps({"id": "b", "since": "2026-01-02T00:00:00Z"}))
     client.set(WORKER_KEY_PREFIX + "a", json.dumps({"id": "a", "since": "2026-01-01T00:00:00Z"}))
     assert [w["id"] for w in service.queue.alive_workers()] == ["a", "b"]
+
+
+def test_a_job_without_profile_or_mapping_is_refused_before_anything_is_stored(service, workbook):
+    with pytest.raises(ProfileError, match=r"needs a profile \(--profile NAME; known: invoices"):
+        service.create(workbook)
+    with pytest.raises(ProfileError, match="cabinet and a column"):
+        service.create(workbook, config={"cabinet": "Invoices"})
+    assert Job.select().count() == 0
+    mapped = service.create(workbook, config={"cabinet": "Invoices", "columns": {"A": "B"}})
+    assert mapped.config["cabinet"] == "Invoices"
