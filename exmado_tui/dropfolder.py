@@ -55,6 +55,11 @@ class _Seen:
     since: float
 
 
+def reason_file(rejected: Path) -> Path:
+    """Where the reason for refusing `rejected` is written, beside it."""
+    return rejected.with_name(rejected.name + REASON_SUFFIX)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as reader:
@@ -200,7 +205,7 @@ class DropFolder:
 
     def _reject(self, path: Path, reason: str) -> Outcome:
         moved = self._move(path, self.rejected)
-        moved.with_name(moved.name + REASON_SUFFIX).write_text(reason + "\n", encoding="utf-8")
+        reason_file(moved).write_text(reason + "\n", encoding="utf-8")
         log.warning("rejected %s: %s", path.name, reason)
         return Outcome(path, moved, reason=reason)
 

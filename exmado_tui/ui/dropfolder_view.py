@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from exmado_tui.dropfolder import REASON_SUFFIX
+from exmado_tui.dropfolder import REASON_SUFFIX, reason_file
 from exmado_tui.jobs import WORKBOOK_SUFFIXES
 from exmado_tui.settings import DropFolderSettings
 
@@ -65,9 +65,8 @@ def _file(path: Path, folder: str, reason: str = "") -> DroppedFile:
 
 
 def _reason(path: Path) -> str:
-    sidecar = path.with_name(path.name + REASON_SUFFIX)
     try:
-        return sidecar.read_text(encoding="utf-8").strip()
+        return reason_file(path).read_text(encoding="utf-8").strip()
     except OSError:
         return ""
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from exmado_tui.dropfolder import REASON_SUFFIX, DropFolder
+from exmado_tui.dropfolder import DropFolder, reason_file
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from tests.unit.test_jobs import queued_messages
@@ -99,7 +99,7 @@ def test_refused_files_go_to_rejected_with_their_reason(folder, clock, relative,
     assert not outcome.accepted
     assert reason in outcome.reason
     assert outcome.moved_to.parent == folder.rejected
-    sidecar = outcome.moved_to.with_name(outcome.moved_to.name + REASON_SUFFIX)
+    sidecar = reason_file(outcome.moved_to)
     assert reason in sidecar.read_text()
     assert Job.select().count() == 0
 
