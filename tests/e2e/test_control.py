@@ -12,6 +12,9 @@ from exmado_tui.queries import get_job
 from tests.e2e.conftest import Exmado, wait_for
 
 
+ROWS = 400  # at 100 ms a request and 8 in flight: ~5 s of work, time to pause and cancel
+
+
 def hits(exmado: Exmado, n: int) -> list[str]:
     return exmado.sandbox.catalogue.invoice_numbers_with_hits(n)
 
@@ -22,24 +25,24 @@ def progressed(exmado: Exmado, job_id: str, rows: int) -> bool:
 
 @pytest.mark.slow
 def test_pause_then_resume_then_cancel(exmado: Exmado) -> None:
-    exmado.sandbox.faults.update(latency_ms=40)
+    exmado.sandbox.faults.update(latency_ms=100)
     exmado.start_worker()
-    job_id = exmado.start_job(exmado.workbook("a.xlsx", hits(exmado, 200)))
+    job_id = exmado.start_job(exmado.workbook("a.xlsx", hits(exmado, ROWS)))
     wait_for(lambda: progressed(exmado, job_id, 20), 30, "some progress")
     exmado.service.pause(job_id)
     paused = exmado.wait(job_id, 3, statuses={"PAUSED"})
     assert paused.wait_reason == "paused" and paused.worker == ""
     frozen = get_job(job_id).done_rows
-    assert 20 <= frozen < 200
+    assert 20 <= frozen < ROWS
     wait_for(lambda: True, 0.1, "")
     assert get_job(job_id).done_rows == frozen
     exmado.service.resume(job_id)
     wait_for(lambda: progressed(exmado, job_id, frozen + 20), 30, "progress after resume")
     exmado.service.cancel(job_id)
     job = exmado.wait(job_id, 3)
-    assert job.status.value == "CANCELLED" and frozen + 20 <= job.done_rows < 200
+    assert job.status.value == "CANCELLED" and frozen + 20 <= job.done_rows < ROWS
     pending = JobRow.select().where((JobRow.job == job_id) & (JobRow.status == "pending"))
-    assert pending.count() == 200 - job.done_rows
+    assert pending.count() == ROWS - job.done_rows
     out = Path(job.output_dir)
     assert len(list(out.rglob("*.pdf"))) == job.files_count
     assert not list(out.rglob("*.part"))

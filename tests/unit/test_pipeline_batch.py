@@ -69,18 +69,23 @@ def test_a_failed_batch_or_odd_keys_leave_the_rows_to_their_own_searches(tmp_pat
     assert asyncio.run(eng.search_batch(tasks("100001", "100002"))) == {}
 
 
-def test_the_engine_runs_batched_rows_to_the_same_results(tmp_path: Path) -> None:
-    client = FakeClient(invoice_docs(30))
-    eng = engine(client, tmp_path)
+def serve(eng: RowEngine, rows: list[RowTask]) -> None:
+    """Queue `rows` (then the end) and run the engine's serve loop over them."""
 
     async def run() -> None:
         inbox: asyncio.Queue = asyncio.Queue()
-        for task in tasks(*(str(100001 + i) for i in range(30)), "424242"):
+        for task in rows:
             inbox.put_nowait(task)
         inbox.put_nowait(None)
         await eng.serve(inbox)
 
     asyncio.run(run())
+
+
+def test_the_engine_runs_batched_rows_to_the_same_results(tmp_path: Path) -> None:
+    client = FakeClient(invoice_docs(30))
+    eng = engine(client, tmp_path)
+    serve(eng, tasks(*(str(100001 + i) for i in range(30)), "424242"))
     results: dict[str, Any] = {}
     while not eng.results.empty():
         result = eng.results.get_nowait()
@@ -89,3 +94,12 @@ def test_the_engine_runs_batched_rows_to_the_same_results(tmp_path: Path) -> Non
     assert results["424242"].status == "not_found"
     assert results["100025"].status == "done" and results["100025"].documents == 2
     assert all(r.status == "done" for k, r in results.items() if k != "424242")
+
+
+def test_searches_and_downloads_together_stay_within_the_concurrency(tmp_path: Path) -> None:
+    client = FakeClient(invoice_docs(60), latency_s=0.01)
+    eng = engine(client, tmp_path)  # concurrency 4
+    serve(eng, tasks(*(str(100001 + i) for i in range(60))))
+    assert client.searches == 2  # 50 + 10 rows: the second search ran beside downloads
+    assert client.peak_in_flight == 4
+    assert sorted(client.downloads) == sorted(d.id for d in invoice_docs(60))

@@ -49,6 +49,17 @@ class FakeClient:
     downloads: Counter = field(default_factory=Counter)
     searches: int = 0
     fail_downloads: set[int] = field(default_factory=set)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    async def _answer(self) -> None:
+        """Wait the latency as one request in flight (counted, with the peak)."""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.latency_s)
+        finally:
+            self.in_flight -= 1
 
     async def find_cabinet(self, name: str) -> str:
         return name
@@ -58,7 +69,7 @@ class FakeClient:
 
     async def search(self, cabinet: Any, query: Any, *, dialog: Any = None, limit: Any = None):
         self.searches += 1
-        await asyncio.sleep(self.latency_s)
+        await self._answer()
         conditions = query.conditions if isinstance(query, Group) else (query,)
         wanted = [(c.field, c.values[0]) for c in conditions if isinstance(c, Condition)]
         combine = any if isinstance(query, Group) and query.operation == "Or" else all
@@ -69,7 +80,7 @@ class FakeClient:
     async def download(
         self, doc: FakeDoc, dest: Path, *, target: str, keep_annotations: bool, fsync: bool = True
     ):
-        await asyncio.sleep(self.latency_s)
+        await self._answer()
         if doc.id in self.fail_downloads:
             from exmado_tui.docuware.errors import ServerError
 

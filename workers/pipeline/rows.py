@@ -56,7 +56,12 @@ class RowResult:
 
 
 class RowEngine:
-    """Runs rows with `concurrency` in flight; results go to a thread-safe queue."""
+    """Runs rows with at most `concurrency` requests in flight; results go to a thread-safe queue.
+
+    `concurrency` workers each hold one row at a time, and a row makes one request at a time;
+    a batch search borrows a worker's permit, so searches and downloads together never exceed
+    `concurrency` requests.
+    """
 
     def __init__(
         self, client: Any, profile: Profile, placer: Placer, results: queue.Queue, concurrency: int
@@ -76,6 +81,7 @@ class RowEngine:
     async def serve(self, inbox: asyncio.Queue) -> None:
         """Run the rows put into `inbox` until it yields None."""
         ready: asyncio.Queue[tuple[RowTask, Found] | None] = asyncio.Queue()
+        self.permits = asyncio.Semaphore(self.concurrency)
         tasks = [asyncio.create_task(self._worker(ready)) for _ in range(self.concurrency)]
         tasks.append(asyncio.create_task(self._searcher(inbox, ready)))
         try:
@@ -91,7 +97,7 @@ class RowEngine:
             while batch[-1] is not None and len(batch) < BATCH_MAX and not inbox.empty():
                 batch.append(inbox.get_nowait())
             tasks = [t for t in batch if t is not None]
-            found = await self.search_batch(tasks) if len(tasks) > 1 else {}
+            found = await self._search_batch_with_permit(tasks) if len(tasks) > 1 else {}
             for task in tasks:
                 ready.put_nowait((task, found.get(task.id)))
             if batch[-1] is None:
@@ -99,9 +105,15 @@ class RowEngine:
                     ready.put_nowait(None)
                 return
 
+    async def _search_batch_with_permit(self, tasks: list[RowTask]) -> dict[int, list[Any]]:
+        async with self.permits:
+            return await self.search_batch(tasks)
+
     async def _worker(self, ready: asyncio.Queue) -> None:
         while (item := await ready.get()) is not None:
-            self.results.put(await self.process(*item))
+            async with self.permits:
+                result = await self.process(*item)
+            self.results.put(result)
 
     async def process(self, task: RowTask, found: Found = None) -> RowResult:
         """One row; `found`: its hits from a batch search (None: search for it here)."""
