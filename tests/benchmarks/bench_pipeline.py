@@ -17,31 +17,28 @@ The pipeline runs in-process as a worker runs it (`workers.pipeline.run_job` wit
 DocuWare client and the process loop), with a private redis-server for the slot lease.
 
 Measured on the 2-core development VM (sandbox with 5,000 invoices in its own process), all
-figures of one run (2026-11-24, after the flush, pool, cookie, fsync and feed changes):
+figures of one run (2026-11-24, second session):
 
     latency 50 ms per request
-    defaults    : 2,000 rows in 13.6 s = 147.4 rows/s (COMPLETED); 1.10 requests per row
-    sequential  : 200 rows in 21.8 s = 9.2 rows/s (sequential script); 2.03 requests per row
-    ratio       : 16.0x; bound 16 / (1.10 x 50 ms) = 290 rows/s (51% of it)
-                  CPU per row: worker 5.13 ms, sandbox 0.94 ms
-    no latency  : 2,000 rows in 15.0 s = 134 rows/s; 1.13 requests per row
-                  CPU per row: worker 6.30 ms (this process), sandbox 1.15 ms (its process)
-    peak memory : 77 MB max RSS of the benchmark process
-    ingest      : 100,000 rows in 19.8 s (5,060 rows/s); peak RSS 80 MB (77 MB before)
+    defaults    : 2,000 rows in 7.7 s = 260.2 rows/s (COMPLETED); 1.06 requests per row
+    sequential  : 200 rows in 20.8 s = 9.6 rows/s (sequential script); 2.03 requests per row
+    ratio       : 27.0x; bound 16 / (1.06 x 50 ms) = 301 rows/s (87% of it)
+                  CPU per row: worker 1.88 ms, sandbox 0.41 ms
+    no latency  : 2,000 rows in 4.1 s = 483 rows/s; 1.06 requests per row
+                  CPU per row: worker 2.00 ms (this process), sandbox 0.34 ms (its process)
+    peak memory : 76 MB max RSS of the benchmark process
+    ingest      : 100,000 rows in 5.4 s (18,437 rows/s); peak RSS 79 MB (76 MB before)
 
-Before those changes (same VM, same day): 110.6 rows/s at 6.76 ms worker CPU per row (50 ms)
-and 85 rows/s at 10.18 ms and 1.83 requests per row (no latency). The VM's speed drifts
-between runs: the same code gave 125-149 rows/s at 50 ms and 109-168 rows/s with no latency,
-and the sandbox's CPU per row (the same work every run) moves with it by up to 1.5x; compare
-figures of one run, not of two.
+The same run with the feed's earlier window of 2 x row_concurrency rows outstanding (and a
+batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
+a third of one core — the download workers waited for searched rows. A row spends one latency
+in its batch search and one in its download, and the next batch forms while one is out, so
+the window is now 4 x row_concurrency (`workers.pipeline.runner.WINDOW_PER_REQUEST`).
 
-With 50 ms latency the worker is still CPU-bound on one core (the GIL): at ~5-6 ms per row the
-loop thread can serve at most ~165-195 rows/s, short of 70 % of the bound (~200). A
-`py-spy --gil` profile of the pipeline's threads shows where that time goes: about half in
-httpx/httpcore/h11 sending a download and reading its response headers, 17 % streaming and
-closing its body, 8 % the batched searches (JSON with Decimal, models); anyio's cancel scopes
-and locks under httpcore (`current_task` on every scope) are ~9 % of it all. The rest is the
-runner's store writes, paths and templates, and one thread hand-off per file (fsync + rename).
+The VM's speed drifts between sessions: the first session measured 5.1 ms of worker CPU per
+row for this code path's predecessor (147 rows/s, CPU-bound on one core); this session 1.9 ms
+for the same work. The "worker busy" line says whether a figure is bound by CPU (near 100 %)
+or by the pipeline's shape; compare figures of one run, not of two.
 """
 
 from __future__ import annotations
@@ -280,7 +277,8 @@ def report(ours: dict, base: dict, quick: dict) -> None:
     print(f"ratio       : {rate / base_rate:.1f}x; bound {CONCURRENCY} / ({per_row:.2f} x "
           f"{LATENCY_MS} ms) = {bound:.0f} rows/s ({rate / bound:.0%} of it)")  # fmt: skip
     print(f"              CPU per row: worker {_ms(ours, 'cpu')}, "
-          f"sandbox {_ms(ours, 'sandbox_cpu')}")  # fmt: skip
+          f"sandbox {_ms(ours, 'sandbox_cpu')}; worker busy {ours['cpu'] / ours['wall']:.0%} "
+          "of one core")  # fmt: skip
     quick_rate = quick["rows"] / quick["wall"]
     print(f"no latency  : {quick['rows']:,} rows in {quick['wall']:.1f} s = {quick_rate:.0f} "
           f"rows/s; {_per_row(quick):.2f} requests per row")  # fmt: skip
