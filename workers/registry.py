@@ -14,6 +14,7 @@ import redis
 
 from exmado_tui.db import utcnow
 from exmado_tui.queue import WORKER_KEY_PREFIX
+from workers.periodic import repeat
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
@@ -39,18 +40,13 @@ class Registry:
         self.since = utcnow().isoformat(timespec="seconds") + "Z"
 
     def start(self, stop: threading.Event) -> threading.Thread:
-        thread = threading.Thread(target=self._run, args=(stop,), name="exmado-registry")
-        thread.daemon = True
-        thread.start()
-        return thread
+        return repeat(self._announce_or_warn, INTERVAL_S, stop, "exmado-registry")
 
-    def _run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.announce()
-            except redis.RedisError as exc:
-                log.warning("Cannot announce this worker in Redis: %s", exc)
-            stop.wait(INTERVAL_S)
+    def _announce_or_warn(self) -> None:
+        try:
+            self.announce()
+        except redis.RedisError as exc:  # Redis away for a moment: a warning, not a traceback
+            log.warning("Cannot announce this worker in Redis: %s", exc)
 
     def entry(self) -> dict[str, Any]:
         return {

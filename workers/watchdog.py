@@ -21,6 +21,7 @@ from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.queue import NAMESPACE
 from exmado_tui.states import JobStatus
+from workers.periodic import repeat
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
@@ -37,17 +38,7 @@ class Watchdog:
         self.interval = max(0.2, min(jobs.heartbeat_s, jobs.stale_after_s / 2))
 
     def start(self, stop: threading.Event) -> threading.Thread:
-        thread = threading.Thread(target=self._run, args=(stop,), name="exmado-watchdog")
-        thread.daemon = True
-        thread.start()
-        return thread
-
-    def _run(self, stop: threading.Event) -> None:
-        while not stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception:  # noqa: BLE001 - a watchdog must outlive any one failure
-                log.exception("Watchdog pass failed; trying again in %.1f s", self.interval)
+        return repeat(self.tick, self.interval, stop, "exmado-watchdog")
 
     def tick(self) -> None:
         database.connect(reuse_if_open=True)
