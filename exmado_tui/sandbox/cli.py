@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fraction of requests answered 500/503 (0..1)")
     parser.add_argument("--throttle-rps", type=float, default=0.0,
                         help="requests per second per user before 429 + Retry-After (0 = off)")
+    parser.add_argument("--throttle-delay-ms", type=float, default=0.0,
+                        help="wait before answering a throttled request 429 "
+                             "(DocuWare: about 10000)")
     parser.add_argument("--token-ttl", type=float, default=3600.0,
                         help="access token lifetime in seconds")
     parser.add_argument("--auth", choices=AUTH_MODES, default="both",
@@ -46,7 +49,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(host=args.host, port=args.port, seed=args.seed,
                          documents=args.documents, latency_ms=args.latency_ms,
                          error_rate=args.error_rate, throttle_rps=args.throttle_rps,
-                         token_ttl=args.token_ttl, auth=args.auth, **kwargs)
+                         throttle_delay_ms=args.throttle_delay_ms, token_ttl=args.token_ttl,
+                         auth=args.auth, **kwargs)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,7 +95,8 @@ def banner(server: SandboxServer, seconds: float) -> str:
         f"  Data:         seed {cfg.seed}, {cfg.documents} invoices, "
         f"{cfg.personnel_documents} personnel documents (ready in {seconds:.2f} s)",
         f"  Faults:       latency {cfg.latency_ms:g} ms, error rate {cfg.error_rate:g}, "
-        f"throttle {cfg.throttle_rps:g} rps, token TTL {cfg.token_ttl:g} s",
+        f"throttle {cfg.throttle_rps:g} rps (429 after {cfg.throttle_delay_ms:g} ms), "
+        f"token TTL {cfg.token_ttl:g} s",
         f"  Admin:        POST {server.url}/_sandbox/faults, GET {server.url}/_sandbox/stats",
         "Press Ctrl-C to stop.",
     ])

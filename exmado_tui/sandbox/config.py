@@ -28,6 +28,7 @@ class SandboxConfig:
     latency_ms: float = 0.0
     error_rate: float = 0.0
     throttle_rps: float = 0.0
+    throttle_delay_ms: float = 0.0
     token_ttl: float = 3600.0
     auth: str = "both"
     users: tuple[tuple[str, str], ...] = DEFAULT_USERS
@@ -40,7 +41,7 @@ class SandboxConfig:
             raise ValueError(f"documents must be at least 1, not {self.documents}")
         if not self.users:
             raise ValueError("at least one user is needed")
-        Faults(self.latency_ms, self.error_rate, self.throttle_rps, self.token_ttl)
+        Faults.from_config(self)
 
     @property
     def personnel_documents(self) -> int:
@@ -71,25 +72,30 @@ def parse_user(text: str) -> tuple[str, str]:
     return name, password
 
 
-_FAULT_FIELDS = ("latency_ms", "error_rate", "throttle_rps", "token_ttl")
+_FAULT_FIELDS = ("latency_ms", "error_rate", "throttle_rps", "throttle_delay_ms", "token_ttl")
 
 
 @dataclass
 class Faults:
-    """Runtime-switchable faults; thread-safe, shared by every request handler."""
+    """Runtime-switchable faults; thread-safe, shared by every request handler.
+
+    `throttle_delay_ms`: how long a throttled request waits before its 429 — DocuWare itself
+    answers one only after about 10 s (0 here by default, so tests stay quick).
+    """
 
     latency_ms: float = 0.0
     error_rate: float = 0.0
     throttle_rps: float = 0.0
+    throttle_delay_ms: float = 0.0
     token_ttl: float = 3600.0
     token_epoch: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _validate(self.latency_ms, self.error_rate, self.throttle_rps, self.token_ttl)
+        _validate(**{name: getattr(self, name) for name in _FAULT_FIELDS})
 
     def update(self, **changes: Any) -> dict[str, Any]:
-        """Change any of latency_ms, error_rate, throttle_rps, token_ttl; expire_tokens=True too."""
+        """Change any of the `_FAULT_FIELDS`; expire_tokens=True too."""
         expire = bool(changes.pop("expire_tokens", False))
         unknown = set(changes) - set(_FAULT_FIELDS)
         if unknown:
@@ -110,12 +116,7 @@ class Faults:
 
     def reset(self, config: SandboxConfig) -> None:
         """Go back to the faults the sandbox was started with (tokens stay valid)."""
-        self.update(
-            latency_ms=config.latency_ms,
-            error_rate=config.error_rate,
-            throttle_rps=config.throttle_rps,
-            token_ttl=config.token_ttl,
-        )
+        self.update(**{name: getattr(config, name) for name in _FAULT_FIELDS})
 
     def snapshot(self) -> dict[str, Any]:
         """The current settings as plain JSON-ready data."""
@@ -126,12 +127,20 @@ class Faults:
     @classmethod
     def from_config(cls, config: SandboxConfig) -> Faults:
         """The faults a sandbox starts with."""
-        return cls(config.latency_ms, config.error_rate, config.throttle_rps, config.token_ttl)
+        return cls(**{name: getattr(config, name) for name in _FAULT_FIELDS})
 
 
-def _validate(latency_ms: float, error_rate: float, throttle_rps: float, token_ttl: float) -> None:
-    if latency_ms < 0:
-        raise ValueError(f"latency_ms must be >= 0, not {latency_ms}")
+def _validate(
+    *,
+    latency_ms: float,
+    error_rate: float,
+    throttle_rps: float,
+    throttle_delay_ms: float,
+    token_ttl: float,
+) -> None:
+    for name, value in (("latency_ms", latency_ms), ("throttle_delay_ms", throttle_delay_ms)):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, not {value}")
     if not 0.0 <= error_rate <= 1.0:
         raise ValueError(f"error_rate must be between 0 and 1, not {error_rate}")
     if throttle_rps < 0:

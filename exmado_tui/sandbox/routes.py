@@ -143,6 +143,7 @@ def _faults(state: State, req: Request) -> Response | None:
         time.sleep(faults.latency_ms / 1000)
     req.user = identify(state, req)
     if not state.throttle.allow(req.user or f"anonymous:{req.client}", faults.throttle_rps):
+        time.sleep(faults.throttle_delay_ms / 1000)  # DocuWare holds a throttled request ~10 s
         return error_response(req, 429, "Too many requests. The request was not executed; "
                                         "retry after the time given in Retry-After.",
                               [("Retry-After", "1")])

@@ -147,8 +147,9 @@ async def test_not_found_reported_with_docuware_message(sandbox, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-async def test_throttling_recovered_and_holds_everyone(sandbox_factory):
-    server = sandbox_factory(documents=20)
+@pytest.mark.parametrize("delay_ms", [0, 300])  # 300: the 429 comes late, as DocuWare's does
+async def test_throttling_recovered_and_holds_everyone(sandbox_factory, delay_ms):
+    server = sandbox_factory(documents=20, throttle_delay_ms=delay_ms)
     async with client(server) as dw:
         await dw.file_cabinets()
         server.faults.update(throttle_rps=3)

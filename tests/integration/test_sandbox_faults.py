@@ -31,6 +31,19 @@ def test_throttled_requests_get_429_and_are_not_executed(sandbox_factory, sandbo
     assert server.catalogue.document(cab, 1).values["STATUS"] != "Throttled"
 
 
+def test_a_throttled_request_is_answered_only_after_the_delay(
+    sandbox_factory, sandbox_login
+) -> None:
+    server = sandbox_factory(throttle_rps=1, throttle_delay_ms=400)
+    with client_for(server, sandbox_login(server.url)) as client:
+        assert client.get(f"{P}/Organizations").status_code == 200
+        started = time.monotonic()
+        throttled = client.get(f"{P}/Organizations")
+        waited = time.monotonic() - started
+    assert throttled.status_code == 429 and waited >= 0.4
+    assert server.faults.snapshot()["throttle_delay_ms"] == 400
+
+
 def test_throttle_window_reopens_after_retry_after(sandbox_factory, sandbox_login) -> None:
     server = sandbox_factory(throttle_rps=3)
     with client_for(server, sandbox_login(server.url)) as client:
