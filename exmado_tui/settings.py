@@ -20,6 +20,10 @@ USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
 # Keys holding paths: a relative value is taken from the folder of the file that sets it.
 PATH_KEYS = {("data_dir",), ("jobs", "output_root"), ("dropfolder", "path"), ("profiles", "dir")}
 
+# DocuWare's built-in public OAuth client; an app registration has an id of its own.
+PUBLIC_CLIENT_ID = "docuware.platform.net.client"
+AUTH_MODES = ("auto", "oauth", "cookie", "client_credentials")
+
 
 class Secret:
     """A value that never shows itself in repr, str, logs or JSON."""
@@ -68,7 +72,8 @@ class DocuWareSettings:
     password: Secret = field(default_factory=lambda: Secret(""))
     organization: str = ""
     auth: str = "auto"
-    client_id: str = "docuware.platform.net.client"
+    client_id: str = PUBLIC_CLIENT_ID
+    client_secret: Secret = field(default_factory=lambda: Secret(""))
     scope: str = "docuware.platform"
     verify_tls: bool = True
     ca_bundle: str = ""
@@ -129,6 +134,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "DOCUWARE_USERNAME": ("docuware", "username"),
     "DOCUWARE_ORGANIZATION": ("docuware", "organization"),
     "DOCUWARE_AUTH": ("docuware", "auth"),
+    "DOCUWARE_CLIENT_ID": ("docuware", "client_id"),
     "DOCUWARE_VERIFY_TLS": ("docuware", "verify_tls"),
     "MAX_CONCURRENT_JOBS": ("jobs", "max_concurrent_jobs"),
     "JOB_TIMEOUT": ("jobs", "job_timeout_s"),
@@ -283,13 +289,14 @@ def _docuware(reader: _Reader, env: Mapping[str, str]) -> DocuWareSettings:
     url = reader.text(s, "url").rstrip("/")
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
         raise SettingsError(reader.where(s, "url") + f" must be an http(s) URL, got {url!r}.")
-    return DocuWareSettings(
+    settings = DocuWareSettings(
         url=url,
         username=reader.text(s, "username"),
         password=_secret(env, "DOCUWARE_PASSWORD", reader, s),
         organization=reader.text(s, "organization"),
-        auth=reader.choice(s, "auth", ("auto", "oauth", "cookie")),
+        auth=reader.choice(s, "auth", AUTH_MODES),
         client_id=reader.text(s, "client_id"),
+        client_secret=_secret(env, "DOCUWARE_CLIENT_SECRET", reader, s, "client_secret"),
         scope=reader.text(s, "scope"),
         verify_tls=reader.flag(s, "verify_tls"),
         ca_bundle=reader.text(s, "ca_bundle"),
@@ -298,6 +305,27 @@ def _docuware(reader: _Reader, env: Mapping[str, str]) -> DocuWareSettings:
         max_attempts=reader.count(s, "max_attempts"),
         throttle_default_wait_s=reader.number(s, "throttle_default_wait_s"),
     )
+    if settings.auth == "client_credentials":
+        _check_app_registration(settings, reader)
+    return settings
+
+
+def _check_app_registration(settings: DocuWareSettings, reader: _Reader) -> None:
+    """auth = client_credentials needs an app registration's own client id and its secret."""
+    s = ("docuware",)
+    if settings.client_id in ("", PUBLIC_CLIENT_ID):
+        value = "DocuWare's built-in public client" if settings.client_id else "empty"
+        raise SettingsError(
+            reader.where(s, "client_id")
+            + f" is {value}, but auth = client_credentials needs the client id"
+            " of your DocuWare app registration."
+        )
+    if not settings.client_secret:
+        raise SettingsError(
+            reader.where(s, "auth")
+            + " is client_credentials, which needs [docuware] client_secret:"
+            " set DOCUWARE_CLIENT_SECRET or client_secret_file."
+        )
 
 
 def _jobs(reader: _Reader) -> JobsSettings:
@@ -323,20 +351,26 @@ def _dropfolder(reader: _Reader) -> DropFolderSettings:
     )
 
 
-def _secret(env: Mapping[str, str], name: str, reader: _Reader, section: tuple[str, ...]) -> Secret:
-    """A password from the environment, else from an owner-only `password_file`."""
+def _secret(
+    env: Mapping[str, str],
+    name: str,
+    reader: _Reader,
+    section: tuple[str, ...],
+    key: str = "password",
+) -> Secret:
+    """A secret from the environment, else from an owner-only `<key>_file`, never from `key`."""
     if env.get(name):
         return Secret(env[name])
-    if "password" in reader.section(section):
+    if key in reader.section(section):
         raise SettingsError(
-            reader.where(section, "password")
-            + f" must not hold a password; set {name} or password_file instead."
+            reader.where(section, key)
+            + f" must not hold a {key.replace('_', ' ')}; set {name} or {key}_file instead."
         )
-    path_text = reader.optional_text(section, "password_file")
+    path_text = reader.optional_text(section, f"{key}_file")
     if not path_text:
         return Secret("")
     return Secret(
-        _read_secret_file(Path(path_text).expanduser(), reader.where(section, "password_file"))
+        _read_secret_file(Path(path_text).expanduser(), reader.where(section, f"{key}_file"))
     )
 
 

@@ -1,5 +1,8 @@
 """Signing in: OAuth2 through DocuWare's Identity Service, or the legacy cookie logon.
 
+OAuth2 comes as the password grant (`oauth`, DocuWare's built-in client) or as the
+client_credentials grant of an app registration (`client_credentials`, DocuWare 7.11+).
+
 One `Authenticator` per client. Its lock makes concurrent requests that find no valid
 credentials wait for a single login; `invalidate(generation)` after a 401 only drops the
 credentials that request actually used, so sixteen 401s still cause one new login.
@@ -29,6 +32,7 @@ log = logging.getLogger("exmado.docuware")
 PLATFORM = "/DocuWare/Platform"
 EARLY_RENEWAL_S = 60.0
 NO_IDENTITY_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 501})
+TOKEN_MODES = frozenset({"oauth", "client_credentials"})
 
 
 class Requester(Protocol):
@@ -68,7 +72,7 @@ class Authenticator:
         self._token_endpoint = ""
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"} if self.mode == "oauth" else {}
+        return {"Authorization": f"Bearer {self._token}"} if self.mode in TOKEN_MODES else {}
 
     @property
     def signed_in(self) -> bool:
@@ -77,7 +81,7 @@ class Authenticator:
     def _fresh(self) -> bool:
         if not self._valid:
             return False
-        return self.mode != "oauth" or self._clock() < self._renew_at
+        return self.mode not in TOKEN_MODES or self._clock() < self._renew_at
 
     async def ensure(self) -> int:
         """Valid credentials, logging in at most once however many tasks ask; the generation."""
@@ -98,6 +102,8 @@ class Authenticator:
         self.logins += 1
         if self.mode == "oauth":
             await self._oauth_login()
+        elif self.mode == "client_credentials":
+            await self._client_credentials_login()
         elif self.mode == "cookie":
             await self._cookie_login()
         else:
@@ -145,9 +151,13 @@ class Authenticator:
 
     def _no_identity(self, required: bool) -> str:
         if required:
+            hint = (
+                "which [docuware] auth = client_credentials needs (DocuWare 7.11 or newer)"
+                if self.mode == "client_credentials"
+                else "set [docuware] auth to cookie or auto"
+            )
             raise AuthenticationError(
-                f"{self._settings.url} has no DocuWare Identity Service for OAuth sign-in; "
-                "set [docuware] auth to cookie or auto.",
+                f"{self._settings.url} has no DocuWare Identity Service for OAuth sign-in; {hint}.",
                 path=PLATFORM + "/Home/IdentityServiceInfo",
             )
         return ""
@@ -190,6 +200,18 @@ class Authenticator:
             }
         )
 
+    async def _client_credentials_login(self) -> None:
+        """An app registration's sign-in; no refresh token: near expiry it simply signs in again."""
+        await self._discover(required=True)
+        await self._token_request(
+            {
+                "grant_type": "client_credentials",
+                "client_secret": self._settings.client_secret.reveal(),
+                "scope": self._settings.scope,
+            }
+        )
+        self._refresh_token = ""
+
     async def _token_request(self, form: dict[str, str]) -> None:
         form = {**form, "client_id": self._settings.client_id}
         try:
@@ -214,14 +236,26 @@ class Authenticator:
         self._refresh_token = str(body.get("refresh_token") or "")
 
     def _refused(self, exc: DocuWareError) -> AuthenticationError:
-        reason = exc.server_message or "invalid credentials"
+        server_message = self._scrub(exc.server_message)
+        reason = server_message or "invalid credentials"
+        who = (
+            f"the app registration (client id {self._settings.client_id!r})"
+            if self.mode == "client_credentials"
+            else repr(self._settings.username)
+        )
         return AuthenticationError(
-            f"DocuWare refused the sign-in of {self._settings.username!r} at {exc.path}: "
-            f"{reason.rstrip('.')}.",
+            f"DocuWare refused the sign-in of {who} at {exc.path}: {reason.rstrip('.')}.",
             path=exc.path,
             status=exc.status,
-            server_message=exc.server_message,
+            server_message=server_message,
         )
+
+    def _scrub(self, text: str) -> str:
+        """The server's words without our own secrets, should it ever echo them."""
+        for secret in (self._settings.password, self._settings.client_secret):
+            if secret:
+                text = text.replace(secret.reveal(), "***")
+        return text
 
     # --- cookie logon ----------------------------------------------------------------
 

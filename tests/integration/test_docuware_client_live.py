@@ -66,6 +66,33 @@ async def test_bad_credentials_reported_clearly(sandbox, mode):
     assert "wrong-pass" not in str(info.value)
 
 
+APP_REGISTRATION = {  # the sandbox takes a user's name and password as client id and secret
+    "auth": "client_credentials", "username": "", "password": Secret(""),
+    "client_id": "demo", "client_secret": Secret("demo"),
+}
+
+
+async def test_app_registration_signs_in_with_client_credentials(sandbox_factory, tmp_path):
+    server = sandbox_factory(auth="oauth", documents=20)
+    async with client(server, **APP_REGISTRATION) as dw:
+        cabinets = await dw.file_cabinets()
+        found = [d async for d in dw.search("Invoices", limit=2)]
+        result = await dw.download(found[0], tmp_path / "doc")
+        assert dw.auth_mode == "client_credentials"
+    assert {c.name for c in cabinets} >= {"Invoices", "Personnel"}
+    assert len(found) == 2 and result.size == (tmp_path / "doc").stat().st_size > 0
+    assert stats(server)["by_endpoint"]["Token"] == 1
+
+
+async def test_app_registration_with_a_wrong_secret_is_refused_by_client_id(sandbox):
+    changes = {**APP_REGISTRATION, "client_secret": Secret("wrong-app-secret")}
+    async with client(sandbox, **changes) as dw:
+        with pytest.raises(AuthenticationError) as info:
+            await dw.file_cabinets()
+    assert "refused the sign-in of the app registration (client id 'demo')" in str(info.value)
+    assert "wrong-app-secret" not in str(info.value)
+
+
 async def test_paging_past_one_page_matches_single_page(sandbox):
     async with client(sandbox) as dw:
         paged = [d.id async for d in dw.search("Invoices", page_size=300)]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
 import pytest
 
+from exmado_tui.commands.config import show_config
+from exmado_tui.commands.context import Context
 from exmado_tui.errors import SettingsError
 from exmado_tui.settings import DEFAULTS_FILE, Secret, load_settings, mask_url, masked
 
@@ -151,3 +154,99 @@ def test_secrets_never_show_themselves():
     assert "pw123" not in shown
     assert masked(settings)["docuware"]["password"] == "***"
     assert mask_url("redis://:pw123@host:6379/0") == "redis://:***@host:6379/0"
+
+
+APP_SECRET = "cs-Zq8!vR2#unmistakable"
+
+
+def app_registration(tmp_path: Path, body: str = "") -> Path:
+    host = tmp_path / "host.toml"
+    host.write_text('[docuware]\nauth = "client_credentials"\nclient_id = "exmado-export"\n' + body)
+    return host
+
+
+def test_client_credentials_secret_from_environment_or_an_owner_only_file(tmp_path: Path):
+    secret_file = tmp_path / "dw.secret"
+    secret_file.write_text(APP_SECRET + "\n")
+    os.chmod(secret_file, 0o600)
+    host = app_registration(tmp_path, f'client_secret_file = "{secret_file}"\n')
+    settings = load_settings(host, environ={}).docuware
+    assert settings.auth == "client_credentials" and settings.client_id == "exmado-export"
+    assert settings.client_secret.reveal() == APP_SECRET
+    from_env = load_settings(host, environ={"DOCUWARE_CLIENT_SECRET": "other"}).docuware
+    assert from_env.client_secret.reveal() == "other"
+
+
+def test_client_id_from_environment():
+    env = {"DOCUWARE_AUTH": "client_credentials", "DOCUWARE_CLIENT_ID": "app-7",
+           "DOCUWARE_CLIENT_SECRET": APP_SECRET}
+    assert load_settings(environ=env).docuware.client_id == "app-7"
+
+
+def test_a_client_secret_in_a_config_file_is_refused(tmp_path: Path):
+    host = app_registration(tmp_path, f'client_secret = "{APP_SECRET}"\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(host, environ={})
+    assert str(caught.value) == (
+        f"[docuware] client_secret in {host} must not hold a client secret; "
+        "set DOCUWARE_CLIENT_SECRET or client_secret_file instead."
+    )
+
+
+def test_a_client_secret_file_others_can_read_is_refused(tmp_path: Path):
+    secret_file = tmp_path / "dw.secret"
+    secret_file.write_text(APP_SECRET)
+    os.chmod(secret_file, 0o644)
+    host = app_registration(tmp_path, f'client_secret_file = "{secret_file}"\n')
+    with pytest.raises(SettingsError, match=r"\[docuware\] client_secret_file in .*chmod 600"):
+        load_settings(host, environ={})
+
+
+def test_client_credentials_without_a_secret_is_refused(tmp_path: Path):
+    host = app_registration(tmp_path)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(host, environ={})
+    assert str(caught.value) == (
+        f"[docuware] auth in {host} is client_credentials, which needs [docuware] "
+        "client_secret: set DOCUWARE_CLIENT_SECRET or client_secret_file."
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "where"),
+    [
+        ({}, f"[docuware] client_id in {DEFAULTS_FILE} is DocuWare's built-in public client"),
+        ({"DOCUWARE_CLIENT_ID": "docuware.platform.net.client"},
+         "[docuware] client_id (from environment DOCUWARE_CLIENT_ID) is DocuWare's built-in"),
+    ],
+)
+def test_client_credentials_with_the_public_client_id_is_refused(env, where):
+    env = {**env, "DOCUWARE_AUTH": "client_credentials", "DOCUWARE_CLIENT_SECRET": APP_SECRET}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=env)
+    message = str(caught.value)
+    assert message.startswith(where)
+    assert message.endswith(
+        "but auth = client_credentials needs the client id of your DocuWare app registration."
+    )
+    assert APP_SECRET not in message and "\n" not in message
+
+
+def test_client_credentials_needs_no_username(tmp_path: Path):
+    host = app_registration(tmp_path, 'username = ""\n')
+    settings = load_settings(host, environ={"DOCUWARE_CLIENT_SECRET": APP_SECRET})
+    assert settings.docuware.username == ""
+
+
+def test_client_secret_never_shows_itself(tmp_path: Path, capsys):
+    settings = load_settings(
+        app_registration(tmp_path), environ={"DOCUWARE_CLIENT_SECRET": APP_SECRET}
+    )
+    assert APP_SECRET not in repr(settings) and APP_SECRET not in str(settings.docuware)
+    assert masked(settings)["docuware"]["client_secret"] == "***"
+    context = Context(settings)
+    show_config(argparse.Namespace(json=False), context)
+    show_config(argparse.Namespace(json=True), context)
+    shown = capsys.readouterr().out
+    assert "client_secret = '***'" in shown and '"client_secret": "***"' in shown
+    assert APP_SECRET not in shown
