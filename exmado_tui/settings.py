@@ -23,6 +23,8 @@ PATH_KEYS = {("data_dir",), ("jobs", "output_root"), ("dropfolder", "path"), ("p
 # DocuWare's built-in public OAuth client; an app registration has an id of its own.
 PUBLIC_CLIENT_ID = "docuware.platform.net.client"
 AUTH_MODES = ("auto", "oauth", "cookie", "client_credentials")
+# DocuWare answers a throttled request only after ~10 s; a shorter timeout turns 429 into timeouts.
+MIN_DOCUWARE_TIMEOUT_S = 15
 
 
 class Secret:
@@ -300,7 +302,7 @@ def _docuware(reader: _Reader, env: Mapping[str, str]) -> DocuWareSettings:
         scope=reader.text(s, "scope"),
         verify_tls=reader.flag(s, "verify_tls"),
         ca_bundle=reader.text(s, "ca_bundle"),
-        timeout_s=reader.number(s, "timeout_s"),
+        timeout_s=_docuware_timeout(reader),
         max_connections=reader.count(s, "max_connections"),
         max_attempts=reader.count(s, "max_attempts"),
         throttle_default_wait_s=reader.number(s, "throttle_default_wait_s"),
@@ -308,6 +310,17 @@ def _docuware(reader: _Reader, env: Mapping[str, str]) -> DocuWareSettings:
     if settings.auth == "client_credentials":
         _check_app_registration(settings, reader)
     return settings
+
+
+def _docuware_timeout(reader: _Reader) -> float:
+    timeout = reader.number(("docuware",), "timeout_s")
+    if timeout < MIN_DOCUWARE_TIMEOUT_S:
+        raise SettingsError(
+            reader.where(("docuware",), "timeout_s")
+            + f" must be at least {MIN_DOCUWARE_TIMEOUT_S} s, got {timeout:g}, because DocuWare"
+            " answers a throttled request after about 10 s."
+        )
+    return timeout
 
 
 def _check_app_registration(settings: DocuWareSettings, reader: _Reader) -> None:

@@ -73,7 +73,7 @@ class Exmado:
     def configure(self, **jobs: Any) -> Settings:
         table = {"heartbeat_s": 0.3, "stale_after_s": 3, "row_concurrency": 8, **jobs}
         lines = ["[jobs]", *(f"{k} = {json.dumps(v)}" for k, v in table.items())]
-        lines += ["[broker]", "heartbeat_timeout_s = 3", "[docuware]", "timeout_s = 10"]
+        lines += ["[broker]", "heartbeat_timeout_s = 3", "[docuware]", "timeout_s = 15"]
         Path(self.env["EXMADO_CONFIG"]).write_text("\n".join(lines) + "\n")
         self.settings = load_settings(environ=self.env)
         open_database(self.settings.database_url)

@@ -98,3 +98,12 @@ def test_bad_password(settings, capsys):
     code, _, err = cli(replace(settings, password=Secret("nope")), capsys, "check")
     assert code == 1
     assert "refused the sign-in of 'demo'" in err and "nope" not in err
+
+
+def test_check_with_an_app_registration_names_its_client_id(settings, capsys):
+    secret = Secret("demo")
+    app = replace(settings, auth="client_credentials", client_id="demo", client_secret=secret)
+    code, out, _ = cli(app, capsys, "check")
+    assert code == 0 and "Signed in as app registration demo using client_credentials" in out
+    code, out, _ = cli(app, capsys, "check", "--json")
+    assert json.loads(out)["user"] == "app registration demo"

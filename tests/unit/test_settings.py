@@ -250,3 +250,17 @@ def test_client_secret_never_shows_itself(tmp_path: Path, capsys):
     shown = capsys.readouterr().out
     assert "client_secret = '***'" in shown and '"client_secret": "***"' in shown
     assert APP_SECRET not in shown
+
+
+@pytest.mark.parametrize("value", ["10", "14.9"])
+def test_a_docuware_timeout_below_the_throttle_delay_is_refused(tmp_path: Path, value: str):
+    host = tmp_path / "host.toml"
+    host.write_text(f"[docuware]\ntimeout_s = {value}\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(host, environ={})
+    assert str(caught.value) == (
+        f"[docuware] timeout_s in {host} must be at least 15 s, got {value}, "
+        "because DocuWare answers a throttled request after about 10 s."
+    )
+    host.write_text("[docuware]\ntimeout_s = 15\n")
+    assert load_settings(host, environ={}).docuware.timeout_s == 15
