@@ -247,8 +247,9 @@ class JobService:
         """CANCELLED now, whatever holds the job; `control = terminate` makes its worker drop it."""
         job_id = resolve_job_id(job_id)
         text = "Terminated by an operator" + (f": {reason}" if reason else "") + "."
-        transition(job_id, S.CANCELLED, control="terminate", worker="", wait_reason="",
-                   last_error=text)
+        transition(
+            job_id, S.CANCELLED, control="terminate", worker="", wait_reason="", last_error=text
+        )
         record_event(job_id, f"{text} Its worker drops it; finished files stay.", "warning")
         return get_job(job_id)
 

@@ -100,8 +100,16 @@ def workers_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _job_line(job: JobSummary) -> dict[str, Any]:
-    keys = ("id", "name", "status", "worker", "done_rows", "total_rows", "heartbeat_at",
-            "wait_reason")
+    keys = (
+        "id",
+        "name",
+        "status",
+        "worker",
+        "done_rows",
+        "total_rows",
+        "heartbeat_at",
+        "wait_reason",
+    )
     return {key: getattr(job, key) for key in keys}
 
 

@@ -47,7 +47,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="search a cabinet: FIELD=VALUE ...")
     add_json(search, cabinet=True)
     search.add_argument(
-        "conditions", nargs="+", metavar="FIELD=VALUE",
+        "conditions",
+        nargs="+",
+        metavar="FIELD=VALUE",
         help="VALUE: x (exact), a* (wildcard), a..b, ..b, a.. (range), EMPTY(), NOTEMPTY()",
     )
     search.add_argument("--or", dest="any", action="store_true", help="match any condition")
@@ -145,8 +147,11 @@ def cmd_check(args: argparse.Namespace, session: DocuWareSession, out: TextIO) -
     settings = session.client.settings
     if args.json:
         report = {
-            "url": settings.url, "version": description.version, "auth_mode": mode,
-            "user": _who(settings), "cabinets": [c.name for c in cabinets],
+            "url": settings.url,
+            "version": description.version,
+            "auth_mode": mode,
+            "user": _who(settings),
+            "cabinets": [c.name for c in cabinets],
         }
         json.dump(report, out, indent=2, sort_keys=True)
         out.write("\n")
@@ -183,9 +188,11 @@ def cmd_search(args: argparse.Namespace, session: DocuWareSession, out: TextIO) 
     conditions = [_resolve(c, dialog.field) for c in args.parsed_conditions]
     query = Or(*conditions) if args.any else And(*conditions)
     names = list(dict.fromkeys(c.field for c in conditions))
-    documents = list(session.search(
-        args.cabinet, query, dialog=dialog.id, fields=names, limit=args.limit or None
-    ))
+    documents = list(
+        session.search(
+            args.cabinet, query, dialog=dialog.id, fields=names, limit=args.limit or None
+        )
+    )
     if args.json:
         json.dump([document_json(d) for d in documents], out, indent=2, sort_keys=True)
         out.write("\n")

@@ -121,7 +121,8 @@ def parse_json(response: httpx.Response) -> Any:
         path = response.request.url.path
         raise UnexpectedResponseError(
             f"DocuWare sent something other than JSON for {path}.",
-            path=path, status=response.status_code,
+            path=path,
+            status=response.status_code,
         ) from None
 
 
@@ -199,7 +200,10 @@ class Connection:
         elapsed_ms = (self._clock() - started) * 1000
         log.debug(
             "%s %s -> %s in %.0f ms",
-            request.method, request.url.path, response.status_code, elapsed_ms,
+            request.method,
+            request.url.path,
+            response.status_code,
+            elapsed_ms,
         )
         return response
 
@@ -227,7 +231,8 @@ class Connection:
             path = response.request.url.path
             return AuthenticationError(
                 f"DocuWare refused {path} (401) even after signing in again.",
-                path=path, status=401,
+                path=path,
+                status=401,
             )
         wait = self.policy.throttle_wait(response) if response.status_code == 429 else 0.0
         return error_for(response, retry_after=wait)

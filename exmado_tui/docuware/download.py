@@ -100,7 +100,8 @@ async def stream_to_file(
         dest.unlink(missing_ok=True)
         raise IncompleteDownloadError(
             f"The download from {path} broke off after {size} bytes ({type(exc).__name__}).",
-            path=path, status=response.status_code,
+            path=path,
+            status=response.status_code,
         ) from None
     except BaseException:
         dest.unlink(missing_ok=True)
@@ -122,5 +123,6 @@ def _check_length(response: httpx.Response, dest: Path, size: int) -> None:
         path = response.request.url.path
         raise IncompleteDownloadError(
             f"The download from {path} ended after {size} of {expected} bytes.",
-            path=path, status=response.status_code,
+            path=path,
+            status=response.status_code,
         )

@@ -7,8 +7,10 @@ from exmado_tui.sandbox.auth import AUTH_COOKIE, BROWSER_COOKIE, GrantError
 from exmado_tui.sandbox.state import State
 from exmado_tui.sandbox.wire import IDENTITY, PLATFORM, HttpError, Request, Response, json_response
 
-GONE_MESSAGE = ("This method is no longer supported. Use Identity Service to authenticate "
-                "(see https://developer.docuware.com/rest/documentation.html).")
+GONE_MESSAGE = (
+    "This method is no longer supported. Use Identity Service to authenticate "
+    "(see https://developer.docuware.com/rest/documentation.html)."
+)
 
 
 def base_url(req: Request) -> str:
@@ -24,8 +26,9 @@ def service_description(state: State, req: Request) -> Response:
 def identity_service_info(state: State, req: Request) -> Response:
     """GET Home/IdentityServiceInfo (anonymous); absent when only cookies are offered."""
     _require_oauth(state)
-    return json_response({"IdentityServiceUrl": base_url(req) + IDENTITY,
-                          "RefreshTokenSupported": True})
+    return json_response(
+        {"IdentityServiceUrl": base_url(req) + IDENTITY, "RefreshTokenSupported": True}
+    )
 
 
 def openid_configuration(state: State, req: Request) -> Response:
@@ -33,23 +36,41 @@ def openid_configuration(state: State, req: Request) -> Response:
     _require_oauth(state)
     issuer = base_url(req) + IDENTITY
     connect = f"{issuer}/connect"
-    return json_response({
-        "issuer": issuer, "jwks_uri": f"{issuer}/.well-known/openid-configuration/jwks",
-        "authorization_endpoint": f"{connect}/authorize", "token_endpoint": f"{connect}/token",
-        "userinfo_endpoint": f"{connect}/userinfo", "end_session_endpoint": f"{connect}/endsession",
-        "revocation_endpoint": f"{connect}/revocation",
-        "introspection_endpoint": f"{connect}/introspect",
-        "device_authorization_endpoint": f"{connect}/deviceauthorization",
-        "windows_auth_endpoint": f"{issuer}/windowsauth",
-        "scopes_supported": ["openid", "profile", "dwprofile", "docuware.platform",
-                             "offline_access"],
-        "grant_types_supported": ["password", "client_credentials", "refresh_token",
-                                  "authorization_code", "dwtoken", "trusted", "impersonation",
-                                  "delegation", "windows"],
-        "response_types_supported": ["code"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "code_challenge_methods_supported": ["S256"],
-    })
+    return json_response(
+        {
+            "issuer": issuer,
+            "jwks_uri": f"{issuer}/.well-known/openid-configuration/jwks",
+            "authorization_endpoint": f"{connect}/authorize",
+            "token_endpoint": f"{connect}/token",
+            "userinfo_endpoint": f"{connect}/userinfo",
+            "end_session_endpoint": f"{connect}/endsession",
+            "revocation_endpoint": f"{connect}/revocation",
+            "introspection_endpoint": f"{connect}/introspect",
+            "device_authorization_endpoint": f"{connect}/deviceauthorization",
+            "windows_auth_endpoint": f"{issuer}/windowsauth",
+            "scopes_supported": [
+                "openid",
+                "profile",
+                "dwprofile",
+                "docuware.platform",
+                "offline_access",
+            ],
+            "grant_types_supported": [
+                "password",
+                "client_credentials",
+                "refresh_token",
+                "authorization_code",
+                "dwtoken",
+                "trusted",
+                "impersonation",
+                "delegation",
+                "windows",
+            ],
+            "response_types_supported": ["code"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "code_challenge_methods_supported": ["S256"],
+        }
+    )
 
 
 def token(state: State, req: Request) -> Response:
@@ -57,13 +78,17 @@ def token(state: State, req: Request) -> Response:
     _require_oauth(state)
     no_store = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
     if "application/x-www-form-urlencoded" not in req.headers.get("content-type", ""):
-        return json_response({"error": "invalid_request",
-                              "error_description": "Expected a form-encoded body."}, 400, no_store)
+        return json_response(
+            {"error": "invalid_request", "error_description": "Expected a form-encoded body."},
+            400,
+            no_store,
+        )
     try:
         tokens = state.auth.token_request(req.form())
     except GrantError as exc:
-        return json_response({"error": exc.error, "error_description": exc.description}, 400,
-                             no_store)
+        return json_response(
+            {"error": exc.error, "error_description": exc.description}, 400, no_store
+        )
     req.user = state.auth.bearer_user(tokens.access_token)
     return json_response(tokens.as_json(), headers=no_store)
 
@@ -81,8 +106,10 @@ def logon(state: State, req: Request) -> Response:
         raise HttpError(401, "The user name or password is incorrect.")
     req.user = user
     browser = form.get("HostID") or session[:32].lower()
-    cookies = [("Set-Cookie", f"{AUTH_COOKIE}={session}; path=/; HttpOnly"),
-               ("Set-Cookie", f"{BROWSER_COOKIE}={browser}; path=/; HttpOnly")]
+    cookies = [
+        ("Set-Cookie", f"{AUTH_COOKIE}={session}; path=/; HttpOnly"),
+        ("Set-Cookie", f"{BROWSER_COOKIE}={browser}; path=/; HttpOnly"),
+    ]
     return json_response(views.service_description(state.config), headers=cookies)
 
 
@@ -95,5 +122,8 @@ def logoff(state: State, req: Request) -> Response:
 
 def _require_oauth(state: State) -> None:
     if not state.config.oauth_enabled:
-        raise HttpError(404, "The Identity Service is not available on this server "
-                             f"(version {state.config.version}); use {PLATFORM}/Account/Logon.")
+        raise HttpError(
+            404,
+            "The Identity Service is not available on this server "
+            f"(version {state.config.version}); use {PLATFORM}/Account/Logon.",
+        )

@@ -48,8 +48,9 @@ def dialog(state: State, req: Request) -> Response:
     cab = require_cabinet(req.params["fc"])
     found = cab.dialog(req.params["dialog"])
     if found is None:
-        raise HttpError(404, f"Dialog '{req.params['dialog']}' not found in file cabinet "
-                             f"'{cab.name}'.")
+        raise HttpError(
+            404, f"Dialog '{req.params['dialog']}' not found in file cabinet '{cab.name}'."
+        )
     return json_response(views.dialog(cab, found))
 
 
@@ -57,8 +58,11 @@ def require_cabinet(cabinet_id: str, status: int = 404) -> schema.CabinetDef:
     """The cabinet or an HttpError (404 for GET by id, 422 for searches)."""
     cab = schema.cabinet(cabinet_id)
     if cab is None:
-        message = (f"'{cabinet_id}' is not valid cabinet id." if status == 422
-                   else f"File cabinet '{cabinet_id}' not found.")
+        message = (
+            f"'{cabinet_id}' is not valid cabinet id."
+            if status == 422
+            else f"File cabinet '{cabinet_id}' not found."
+        )
         raise HttpError(status, message)
     return cab
 

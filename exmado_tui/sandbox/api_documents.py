@@ -130,11 +130,17 @@ def _as_pdf(doc: Document) -> bytes:
     pages = []
     for s in doc.sections:
         if s.kind == "pdf":
-            pages += [[doc.title, *lines, f"Section {s.number}, page {n + 1}"]
-                      for n in range(s.pages)]
+            pages += [
+                [doc.title, *lines, f"Section {s.number}, page {n + 1}"] for n in range(s.pages)
+            ]
         else:
-            pages.append([doc.title, f"Section {s.number}: {doc.section_name(s)} "
-                                     f"({files.CONTENT_TYPES[s.kind]}) converted to PDF"])
+            pages.append(
+                [
+                    doc.title,
+                    f"Section {s.number}: {doc.section_name(s)} "
+                    f"({files.CONTENT_TYPES[s.kind]}) converted to PDF",
+                ]
+            )
     return files.pdf(pages, doc.title)
 
 
@@ -142,10 +148,18 @@ def _as_zip(doc: Document) -> bytes:
     return files.zip_bytes([(doc.section_name(s), doc.section_bytes(s)) for s in doc.sections])
 
 
-def _file(body: bytes, kind: str, filename: str, status: int = 200,
-          headers: list[tuple[str, str]] | None = None) -> Response:
-    extra = [("Content-Disposition", content_disposition(filename)),
-             ("Accept-Ranges", "bytes"), *(headers or [])]
+def _file(
+    body: bytes,
+    kind: str,
+    filename: str,
+    status: int = 200,
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
+    extra = [
+        ("Content-Disposition", content_disposition(filename)),
+        ("Accept-Ranges", "bytes"),
+        *(headers or []),
+    ]
     return Response(status, body, files.CONTENT_TYPES[kind], extra)
 
 
@@ -185,23 +199,30 @@ def section_data(state: State, req: Request) -> Response:
         state.stats.record_download(doc.cabinet_id, doc.section_id(s))
         return _file(body, s.kind, name)
     first, last = _byte_range(wanted, len(body))
-    return _file(body[first:last + 1], s.kind, name, 206,
-                 [("Content-Range", f"bytes {first}-{last}/{len(body)}")])
+    return _file(
+        body[first : last + 1],
+        s.kind,
+        name,
+        206,
+        [("Content-Range", f"bytes {first}-{last}/{len(body)}")],
+    )
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int]:
     found = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
     if not found or (found[1] == "" and found[2] == ""):
-        raise HttpError(416, f"Range '{header}' is not satisfiable.",
-                        [("Content-Range", f"bytes */{size}")])
+        raise HttpError(
+            416, f"Range '{header}' is not satisfiable.", [("Content-Range", f"bytes */{size}")]
+        )
     if found[1] == "":
         first, last = max(0, size - int(found[2])), size - 1
     else:
         first = int(found[1])
         last = min(int(found[2]), size - 1) if found[2] else size - 1
     if first >= size or first > last:
-        raise HttpError(416, f"Range '{header}' is not satisfiable.",
-                        [("Content-Range", f"bytes */{size}")])
+        raise HttpError(
+            416, f"Range '{header}' is not satisfiable.", [("Content-Range", f"bytes */{size}")]
+        )
     return first, last
 
 

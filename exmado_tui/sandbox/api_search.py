@@ -74,9 +74,13 @@ def count_expression(state: State, req: Request) -> Response:
     field_name = req.query.get("fieldname") or body.get("FieldName") or ""
     groups = _groups(cab, docs, field_name)
     limit = int(body.get("Limit") or 0)
-    return json_response({"Group": groups[:limit] if limit > 0 else groups,
-                          "TimeStamp": ms_date(int(time.time() * 1000)),
-                          "FileCabinetId": cab.id})
+    return json_response(
+        {
+            "Group": groups[:limit] if limit > 0 else groups,
+            "TimeStamp": ms_date(int(time.time() * 1000)),
+            "FileCabinetId": cab.id,
+        }
+    )
 
 
 def _groups(cab: schema.CabinetDef, docs: list[Document], field_name: str) -> list[dict[str, Any]]:
@@ -135,8 +139,14 @@ def _require_search_dialog(cab: schema.CabinetDef, dialog_id: str) -> None:
         raise SearchError(f"'{dialog_id}' is not a search dialog of file cabinet '{cab.name}'.")
 
 
-def _result(state: State, req: Request, query: Query, start: int | None, count: int | None,
-            total_wanted: Any) -> Response:
+def _result(
+    state: State,
+    req: Request,
+    query: Query,
+    start: int | None,
+    count: int | None,
+    total_wanted: Any,
+) -> Response:
     start, count = start or 0, count if count is not None else search.DEFAULT_COUNT
     if count > search.MAX_COUNT:
         raise HttpError(422, search.LIMIT_MESSAGE, internal_code=1)
@@ -145,26 +155,33 @@ def _result(state: State, req: Request, query: Query, start: int | None, count: 
     count = count or search.DEFAULT_COUNT
     cab = schema.cabinet(query.cabinet_id)
     docs = state.results.get(state.searcher, query)
-    page = docs[start:start + count]
+    page = docs[start : start + count]
     names = list(dict.fromkeys(schema.result_fields(cab) + query.fields))
     total, has_more = len(docs), False
     if total_wanted is False and total > start + count:
         total, has_more = start + count + 1, True
-    return json_response({
-        "Count": {"Value": total, "HasMore": has_more, "ExceedLimit": False},
-        "Items": [views.document(d, names) for d in page],
-        "Links": _page_links(cab, query, start, count, len(docs)),
-        "TimeStamp": ms_date(int(time.time() * 1000)), "Title": cab.name,
-        "FileCabinetId": cab.id, "OrganizationGuid": schema.ORG_GUID,
-        "LastAccessUser": req.user or "",
-    })
+    return json_response(
+        {
+            "Count": {"Value": total, "HasMore": has_more, "ExceedLimit": False},
+            "Items": [views.document(d, names) for d in page],
+            "Links": _page_links(cab, query, start, count, len(docs)),
+            "TimeStamp": ms_date(int(time.time() * 1000)),
+            "Title": cab.name,
+            "FileCabinetId": cab.id,
+            "OrganizationGuid": schema.ORG_GUID,
+            "LastAccessUser": req.user or "",
+        }
+    )
 
 
-def _page_links(cab: schema.CabinetDef, query: Query, start: int, count: int,
-                total: int) -> list[dict[str, str]]:
+def _page_links(
+    cab: schema.CabinetDef, query: Query, start: int, count: int, total: int
+) -> list[dict[str, str]]:
     base = views.fc_href(cab.id, f"/Query/Results/{query.to_token()}")
-    links = [link("self", f"{base}?start={start}&count={count}"),
-             link("first", f"{base}?start=0&count={count}")]
+    links = [
+        link("self", f"{base}?start={start}&count={count}"),
+        link("first", f"{base}?start=0&count={count}"),
+    ]
     if start + count < total:
         links.append(link("next", f"{base}?start={start + count}&count={count}"))
     if start > 0:

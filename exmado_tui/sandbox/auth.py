@@ -49,8 +49,12 @@ class TokenSet:
 
     def as_json(self) -> dict[str, object]:
         """The body of the token endpoint's 200 answer."""
-        body: dict[str, object] = {"access_token": self.access_token, "expires_in": self.expires_in,
-                                   "token_type": "Bearer", "scope": self.scope}
+        body: dict[str, object] = {
+            "access_token": self.access_token,
+            "expires_in": self.expires_in,
+            "token_type": "Bearer",
+            "scope": self.scope,
+        }
         if self.refresh_token:
             body["refresh_token"] = self.refresh_token
         return body
@@ -120,8 +124,9 @@ class AuthStore:
         scopes = [PLATFORM_SCOPE, "offline_access"]
         return self._issue(grant.user, scopes, with_refresh=True, family=grant.family)
 
-    def _issue(self, user: str, scopes: list[str], with_refresh: bool,
-               family: str = "") -> TokenSet:
+    def _issue(
+        self, user: str, scopes: list[str], with_refresh: bool, family: str = ""
+    ) -> TokenSet:
         ttl = self.faults.token_ttl
         now = time.time()
         family = family or secrets.token_hex(8)
@@ -136,9 +141,17 @@ class AuthStore:
 
     def _jwt(self, user: str, now: float, ttl: float, scope: str) -> str:
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        claims = {"iss": self.issuer, "sub": user, "name": user, "iat": int(now),
-                  "nbf": int(now), "exp": int(now + ttl), "scope": scope,
-                  "client_id": PLATFORM_CLIENT_ID, "jti": secrets.token_hex(8)}
+        claims = {
+            "iss": self.issuer,
+            "sub": user,
+            "name": user,
+            "iat": int(now),
+            "nbf": int(now),
+            "exp": int(now + ttl),
+            "scope": scope,
+            "client_id": PLATFORM_CLIENT_ID,
+            "jti": secrets.token_hex(8),
+        }
         payload = _b64(json.dumps(claims).encode())
         signature = hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
         return f"{header}.{payload}.{_b64(signature)}"

@@ -16,23 +16,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
-    parser.add_argument("--documents", type=int, default=20000,
-                        help="number of invoices (personnel documents: a tenth of it)")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="delay added to every request, per request")
-    parser.add_argument("--error-rate", type=float, default=0.0,
-                        help="fraction of requests answered 500/503 (0..1)")
-    parser.add_argument("--throttle-rps", type=float, default=0.0,
-                        help="requests per second per user before 429 + Retry-After (0 = off)")
-    parser.add_argument("--throttle-delay-ms", type=float, default=0.0,
-                        help="wait before answering a throttled request 429 "
-                             "(DocuWare: about 10000)")
-    parser.add_argument("--token-ttl", type=float, default=3600.0,
-                        help="access token lifetime in seconds")
-    parser.add_argument("--auth", choices=AUTH_MODES, default="both",
-                        help="oauth, cookie (7.4), both (7.10), oauth-only-410 (7.11: Logon → 410)")
-    parser.add_argument("--users", action="append", metavar="NAME:PASS", type=_user,
-                        help="a user that may log on (repeatable; default demo:demo)")
+    parser.add_argument(
+        "--documents",
+        type=int,
+        default=20000,
+        help="number of invoices (personnel documents: a tenth of it)",
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay added to every request, per request"
+    )
+    parser.add_argument(
+        "--error-rate", type=float, default=0.0, help="fraction of requests answered 500/503 (0..1)"
+    )
+    parser.add_argument(
+        "--throttle-rps",
+        type=float,
+        default=0.0,
+        help="requests per second per user before 429 + Retry-After (0 = off)",
+    )
+    parser.add_argument(
+        "--throttle-delay-ms",
+        type=float,
+        default=0.0,
+        help="wait before answering a throttled request 429 (DocuWare: about 10000)",
+    )
+    parser.add_argument(
+        "--token-ttl", type=float, default=3600.0, help="access token lifetime in seconds"
+    )
+    parser.add_argument(
+        "--auth",
+        choices=AUTH_MODES,
+        default="both",
+        help="oauth, cookie (7.4), both (7.10), oauth-only-410 (7.11: Logon → 410)",
+    )
+    parser.add_argument(
+        "--users",
+        action="append",
+        metavar="NAME:PASS",
+        type=_user,
+        help="a user that may log on (repeatable; default demo:demo)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
 
 
@@ -46,17 +69,26 @@ def _user(text: str) -> tuple[str, str]:
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """The SandboxConfig the parsed options describe."""
     kwargs = {"users": tuple(args.users)} if args.users else {}
-    return SandboxConfig(host=args.host, port=args.port, seed=args.seed,
-                         documents=args.documents, latency_ms=args.latency_ms,
-                         error_rate=args.error_rate, throttle_rps=args.throttle_rps,
-                         throttle_delay_ms=args.throttle_delay_ms, token_ttl=args.token_ttl,
-                         auth=args.auth, **kwargs)
+    return SandboxConfig(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        documents=args.documents,
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        throttle_rps=args.throttle_rps,
+        throttle_delay_ms=args.throttle_delay_ms,
+        token_ttl=args.token_ttl,
+        auth=args.auth,
+        **kwargs,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the sandbox and serve until Ctrl-C; returns the exit code."""
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(asctime)s %(message)s"
+    )
     try:
         config = config_from_args(args)
     except ValueError as exc:
@@ -67,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         server.start()
     except OSError as exc:
-        print(f"exmado sandbox: cannot listen on {config.host}:{config.port}: {exc}",
-              file=sys.stderr)
+        print(
+            f"exmado sandbox: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr
+        )
         return 1
     print(banner(server, time.perf_counter() - started), flush=True)
     try:
@@ -82,29 +115,34 @@ def banner(server: SandboxServer, seconds: float) -> str:
     """What the sandbox prints when it is up."""
     cfg = server.config
     users = ", ".join(f"{name} / {password}" for name, password in cfg.users)
-    modes = {"oauth": "OAuth2 (Identity Service); no Account/Logon",
-             "cookie": "cookie logon only (Account/Logon); no Identity Service",
-             "both": "OAuth2 (Identity Service) and cookie logon (Account/Logon)",
-             "oauth-only-410": "OAuth2 only; Account/Logon answers 410 like DocuWare 7.11"}
-    return "\n".join([
-        f"DocuWare sandbox {cfg.version} listening on {server.url}",
-        f"  Platform:     {server.platform_url}",
-        f"  Auth:         {modes[cfg.auth]}",
-        f"  Credentials:  {users} (OAuth client_id docuware.platform.net.client, "
-        "scope docuware.platform)",
-        f"  Data:         seed {cfg.seed}, {cfg.documents} invoices, "
-        f"{cfg.personnel_documents} personnel documents (ready in {seconds:.2f} s)",
-        f"  Faults:       latency {cfg.latency_ms:g} ms, error rate {cfg.error_rate:g}, "
-        f"throttle {cfg.throttle_rps:g} rps (429 after {cfg.throttle_delay_ms:g} ms), "
-        f"token TTL {cfg.token_ttl:g} s",
-        f"  Admin:        POST {server.url}/_sandbox/faults, GET {server.url}/_sandbox/stats",
-        "Press Ctrl-C to stop.",
-    ])
+    modes = {
+        "oauth": "OAuth2 (Identity Service); no Account/Logon",
+        "cookie": "cookie logon only (Account/Logon); no Identity Service",
+        "both": "OAuth2 (Identity Service) and cookie logon (Account/Logon)",
+        "oauth-only-410": "OAuth2 only; Account/Logon answers 410 like DocuWare 7.11",
+    }
+    return "\n".join(
+        [
+            f"DocuWare sandbox {cfg.version} listening on {server.url}",
+            f"  Platform:     {server.platform_url}",
+            f"  Auth:         {modes[cfg.auth]}",
+            f"  Credentials:  {users} (OAuth client_id docuware.platform.net.client, "
+            "scope docuware.platform)",
+            f"  Data:         seed {cfg.seed}, {cfg.documents} invoices, "
+            f"{cfg.personnel_documents} personnel documents (ready in {seconds:.2f} s)",
+            f"  Faults:       latency {cfg.latency_ms:g} ms, error rate {cfg.error_rate:g}, "
+            f"throttle {cfg.throttle_rps:g} rps (429 after {cfg.throttle_delay_ms:g} ms), "
+            f"token TTL {cfg.token_ttl:g} s",
+            f"  Admin:        POST {server.url}/_sandbox/faults, GET {server.url}/_sandbox/stats",
+            "Press Ctrl-C to stop.",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m exmado_tui.sandbox`."""
-    parser = argparse.ArgumentParser(prog="exmado sandbox",
-                                     description="Run a DocuWare-compatible sandbox server.")
+    parser = argparse.ArgumentParser(
+        prog="exmado sandbox", description="Run a DocuWare-compatible sandbox server."
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -291,7 +291,8 @@ class Catalogue:
 
 def _canonical(cabinet: str) -> str:
     found = schema.cabinet(cabinet) or next(
-        (c for c in schema.CABINETS if c.name.lower() == cabinet.lower()), None)
+        (c for c in schema.CABINETS if c.name.lower() == cabinet.lower()), None
+    )
     return found.id if found else cabinet
 
 

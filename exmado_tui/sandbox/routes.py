@@ -56,10 +56,20 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 ROUTES = (
     Route("GET", PLATFORM, "ServiceDescription", api_auth.service_description, auth=False),
-    Route("GET", PLATFORM + "/Home/IdentityServiceInfo", "IdentityServiceInfo",
-          api_auth.identity_service_info, auth=False),
-    Route("GET", IDENTITY + "/.well-known/openid-configuration", "OpenIdConfiguration",
-          api_auth.openid_configuration, auth=False),
+    Route(
+        "GET",
+        PLATFORM + "/Home/IdentityServiceInfo",
+        "IdentityServiceInfo",
+        api_auth.identity_service_info,
+        auth=False,
+    ),
+    Route(
+        "GET",
+        IDENTITY + "/.well-known/openid-configuration",
+        "OpenIdConfiguration",
+        api_auth.openid_configuration,
+        auth=False,
+    ),
     Route("POST", IDENTITY + "/connect/token", "Token", api_auth.token, auth=False),
     Route("POST", PLATFORM + "/Account/Logon", "Logon", api_auth.logon, auth=False),
     Route("GET", PLATFORM + "/Account/Logoff", "Logoff", api_auth.logoff, auth=False),
@@ -69,10 +79,13 @@ ROUTES = (
     Route("GET", FC, "FileCabinet", api_browse.file_cabinet),
     Route("GET", FC + "/Dialogs", "Dialogs", api_browse.dialogs),
     Route("GET", FC + "/Dialogs/{dialog}", "Dialog", api_browse.dialog),
-    Route("POST", FC + "/Query/DialogExpression", "DialogExpression",
-          api_search.dialog_expression),
-    Route("POST", FC + "/Query/DialogExpressionLink", "DialogExpressionLink",
-          api_search.dialog_expression_link),
+    Route("POST", FC + "/Query/DialogExpression", "DialogExpression", api_search.dialog_expression),
+    Route(
+        "POST",
+        FC + "/Query/DialogExpressionLink",
+        "DialogExpressionLink",
+        api_search.dialog_expression_link,
+    ),
     Route("GET", FC + "/Query/Results/{token}", "Results", api_search.results),
     Route("GET", FC + "/Query/CountExpression", "CountExpression", api_search.count_expression),
     Route("POST", FC + "/Query/CountExpression", "CountExpression", api_search.count_expression),
@@ -80,10 +93,10 @@ ROUTES = (
     Route("GET", FC + "/Documents/{doc}", "Document", api_documents.document),
     Route("GET", FC + "/Documents/{doc}/Fields", "Fields", api_documents.fields),
     Route("PUT", FC + "/Documents/{doc}/Fields", "UpdateFields", api_documents.update_fields),
-    Route("GET", FC + "/Documents/{doc}/FileDownload", "FileDownload",
-          api_documents.file_download),
-    Route("POST", FC + "/Documents/{doc}/FileDownload", "FileDownload",
-          api_documents.file_download),
+    Route("GET", FC + "/Documents/{doc}/FileDownload", "FileDownload", api_documents.file_download),
+    Route(
+        "POST", FC + "/Documents/{doc}/FileDownload", "FileDownload", api_documents.file_download
+    ),
     Route("GET", FC + "/Sections", "Sections", api_documents.sections),
     Route("GET", FC + "/Sections/{sid}", "Section", api_documents.section),
     Route("GET", FC + "/Sections/{sid}/Data", "SectionData", api_documents.section_data),
@@ -144,9 +157,13 @@ def _faults(state: State, req: Request) -> Response | None:
     req.user = identify(state, req)
     if not state.throttle.allow(req.user or f"anonymous:{req.client}", faults.throttle_rps):
         time.sleep(faults.throttle_delay_ms / 1000)  # DocuWare holds a throttled request ~10 s
-        return error_response(req, 429, "Too many requests. The request was not executed; "
-                                        "retry after the time given in Retry-After.",
-                              [("Retry-After", "1")])
+        return error_response(
+            req,
+            429,
+            "Too many requests. The request was not executed; "
+            "retry after the time given in Retry-After.",
+            [("Retry-After", "1")],
+        )
     status = state.errors.pick(faults.error_rate)
     if status is not None:
         return error_response(req, status, f"Injected sandbox fault ({status}).")
@@ -167,10 +184,16 @@ def identify(state: State, req: Request) -> str | None:
 def unauthorized(req: Request) -> Response:
     """401: JSON for bearer requests, DocuWare's meta-refresh HTML page otherwise."""
     if req.headers.get("authorization"):
-        return error_response(req, 401, "The access token is missing, invalid or expired.",
-                              [("WWW-Authenticate", 'Bearer error="invalid_token"')])
+        return error_response(
+            req,
+            401,
+            "The access token is missing, invalid or expired.",
+            [("WWW-Authenticate", 'Bearer error="invalid_token"')],
+        )
     target = f"{PLATFORM}/LoginRedirect?returnUrl={quote(req.target or req.path, safe='')}"
-    html = ("<html><head><title>Object moved</title>"
-            f'<meta http-equiv="refresh" content="0;url={target}"></head>'
-            f'<body><h2>Object moved to <a href="{target}">here</a>.</h2></body></html>')
+    html = (
+        "<html><head><title>Object moved</title>"
+        f'<meta http-equiv="refresh" content="0;url={target}"></head>'
+        f'<body><h2>Object moved to <a href="{target}">here</a>.</h2></body></html>'
+    )
     return Response(401, html.encode(), "text/html; charset=utf-8")

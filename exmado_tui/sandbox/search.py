@@ -19,8 +19,10 @@ EMPTY = "EMPTY()"
 NOTEMPTY = "NOTEMPTY()"
 MAX_COUNT = 10000
 DEFAULT_COUNT = 50
-LIMIT_MESSAGE = ("The requested search result count exceeds the system limit of 10000 per request. "
-                 "Use paging (start and count) to retrieve more results. (SearchResultLimitExceed)")
+LIMIT_MESSAGE = (
+    "The requested search result count exceeds the system limit of 10000 per request. "
+    "Use paging (start and count) to retrieve more results. (SearchResultLimitExceed)"
+)
 
 
 class SearchError(ValueError):
@@ -48,8 +50,16 @@ class Query:
 
     def to_token(self) -> str:
         """An opaque, URL-safe id from which the same query can be rebuilt."""
-        raw = json.dumps([self.cabinet_id, self.dialog_id, [[c.field, list(c.values)]
-                          for c in self.conditions], self.operation, self.sort, self.fields])
+        raw = json.dumps(
+            [
+                self.cabinet_id,
+                self.dialog_id,
+                [[c.field, list(c.values)] for c in self.conditions],
+                self.operation,
+                self.sort,
+                self.fields,
+            ]
+        )
         return base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode().rstrip("=")
 
     @classmethod
@@ -72,8 +82,9 @@ def parse_body(cab: schema.CabinetDef, dialog_id: str, body: dict[str, Any]) -> 
     operation = str(body.get("Operation") or "And").capitalize()
     if operation not in ("And", "Or"):
         raise SearchError(f"Operation must be And or Or, not {operation!r}.")
-    sort = tuple(_sort_entry(cab, s.get("Field"), s.get("Direction"))
-                 for s in body.get("SortOrder") or [])
+    sort = tuple(
+        _sort_entry(cab, s.get("Field"), s.get("Direction")) for s in body.get("SortOrder") or []
+    )
     extra = tuple(_field_name(cab, f) for f in body.get("AdditionalResultFields") or [])
     kept = tuple(c for c in conditions if c.values)
     return Query(cab.id, dialog_id, kept, operation, sort, extra)
@@ -120,8 +131,10 @@ def _check_value(fdef: schema.FieldDef, value: str | None) -> None:
     if value is None or value.upper() in (EMPTY, NOTEMPTY):
         return
     if "/Date(" in value:
-        raise SearchError(f"The value '{value}' for field {fdef.name} is not valid: "
-                          "use an ISO date (yyyy-MM-dd), not /Date(...)/.")
+        raise SearchError(
+            f"The value '{value}' for field {fdef.name} is not valid: "
+            "use an ISO date (yyyy-MM-dd), not /Date(...)/."
+        )
     _pattern(value)  # raises on unescaped parentheses
     if _is_wildcard(value):
         return
@@ -145,8 +158,10 @@ def _pattern(value: str) -> tuple[bool, str]:
             out.append(re.escape(value[i]))
             literal.append(value[i])
         elif ch in "()":
-            raise SearchError(f"The value '{value}' contains an unescaped '{ch}'; "
-                              "write \\( and \\) for literal parentheses.")
+            raise SearchError(
+                f"The value '{value}' contains an unescaped '{ch}'; "
+                "write \\( and \\) for literal parentheses."
+            )
         elif ch in "*?":
             wild = True
             out.append(".*" if ch == "*" else ".")
@@ -162,8 +177,10 @@ def parse_date(value: str, field_name: str = "") -> int:
     try:
         parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise SearchError(f"The value '{value}' for field {field_name} is not a valid date; "
-                          "use yyyy-MM-dd or yyyy-MM-ddTHH:mm:ss.") from exc
+        raise SearchError(
+            f"The value '{value}' for field {field_name} is not a valid date; "
+            "use yyyy-MM-dd or yyyy-MM-ddTHH:mm:ss."
+        ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp() * 1000)
@@ -289,15 +306,21 @@ class Searcher:
     def _indexable(cab: schema.CabinetDef, cond: Condition) -> bool:
         fdef = cab.field(cond.field)
         value = cond.values[0] if len(cond.values) == 1 else None
-        return (fdef.element == "String" and value is not None and not _is_wildcard(value)
-                and value.upper() not in (EMPTY, NOTEMPTY))
+        return (
+            fdef.element == "String"
+            and value is not None
+            and not _is_wildcard(value)
+            and value.upper() not in (EMPTY, NOTEMPTY)
+        )
 
     def _index(self, cab: schema.CabinetDef, name: str) -> dict[str, list[int]]:
         version, index = self._indexes.get((cab.id, name), (-1, {}))
         if version != self.catalogue.version:
             with self.catalogue.lock:
-                version, index = self.catalogue.version, _build_index(
-                    self.catalogue.documents(cab.id), name)
+                version, index = (
+                    self.catalogue.version,
+                    _build_index(self.catalogue.documents(cab.id), name),
+                )
             self._indexes[(cab.id, name)] = (version, index)
         return index
 
@@ -311,14 +334,16 @@ def _build_index(docs: Iterable[Document], name: str) -> dict[str, list[int]]:
     return index
 
 
-def sort_documents(cab: schema.CabinetDef, docs: list[Document],
-                   order: tuple[tuple[str, str], ...]) -> list[Document]:
+def sort_documents(
+    cab: schema.CabinetDef, docs: list[Document], order: tuple[tuple[str, str], ...]
+) -> list[Document]:
     """Stable multi-key sort; empty values sort first ascending, last descending."""
     result = list(docs)
     for name, direction in reversed(order):
         fdef = cab.field(name)
-        result.sort(key=lambda d, f=fdef: _sort_key(f, d.value(f.name)),
-                    reverse=direction == "Desc")
+        result.sort(
+            key=lambda d, f=fdef: _sort_key(f, d.value(f.name)), reverse=direction == "Desc"
+        )
     return result
 
 
@@ -332,6 +357,7 @@ def _sort_key(fdef: schema.FieldDef, value: Any) -> tuple[bool, Any]:
 
 # ---- the q= grammar of DialogExpressionLink (only has to read back what it wrote) ---------
 
+
 def to_q(query: Query) -> str:
     """The q parameter: dialog;<id>;;<Operation>;;FIELD:value;FIELD:>=a AND <=b."""
     parts = [f"dialog;{query.dialog_id};;{query.operation};"]
@@ -343,8 +369,10 @@ def _q_value(values: tuple[str | None, ...]) -> str:
     if len(values) == 1:
         return quote(values[0] or "", safe="*?\\-_.")
     low, high = values
-    bounds = [f">={quote(low, safe='-_.:')}" if low is not None else "",
-              f"<={quote(high, safe='-_.:')}" if high is not None else ""]
+    bounds = [
+        f">={quote(low, safe='-_.:')}" if low is not None else "",
+        f"<={quote(high, safe='-_.:')}" if high is not None else "",
+    ]
     return " AND ".join(b for b in bounds if b) or ">="
 
 

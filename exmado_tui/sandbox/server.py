@@ -181,8 +181,12 @@ class SandboxServer:
         if self._httpd is not None:
             return self.url
         self._httpd = _HTTPServer((self.config.host, self.config.port), self.state)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={
-            "poll_interval": 0.05}, name=f"sandbox:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self.url
 

@@ -56,5 +56,11 @@ class State:
         """A fresh state with data generated from the config's seed."""
         faults = Faults.from_config(config)
         catalogue = Catalogue(config.seed, config.documents, config.personnel_documents)
-        return cls(config, faults, catalogue, AuthStore(dict(config.users), faults),
-                   Searcher(catalogue), errors=ErrorInjector(config.seed))
+        return cls(
+            config,
+            faults,
+            catalogue,
+            AuthStore(dict(config.users), faults),
+            Searcher(catalogue),
+            errors=ErrorInjector(config.seed),
+        )

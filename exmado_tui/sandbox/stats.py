@@ -45,6 +45,9 @@ class Stats:
     def snapshot(self) -> dict[str, Any]:
         """All counters as JSON-ready data."""
         with self._lock:
-            return {"requests": self.requests, "by_endpoint": dict(self.by_endpoint),
-                    "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-                    "downloads": dict(self.downloads)}
+            return {
+                "requests": self.requests,
+                "by_endpoint": dict(self.by_endpoint),
+                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+                "downloads": dict(self.downloads),
+            }

@@ -72,8 +72,13 @@ class Response:
 class HttpError(Exception):
     """Raised by handlers to answer with a DocuWare error body."""
 
-    def __init__(self, status: int, message: str, headers: list[tuple[str, str]] | None = None,
-                 internal_code: int = 0):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: list[tuple[str, str]] | None = None,
+        internal_code: int = 0,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -81,8 +86,9 @@ class HttpError(Exception):
         self.internal_code = internal_code
 
 
-def json_response(data: Any, status: int = 200, headers: list[tuple[str, str]] | None = None
-                  ) -> Response:
+def json_response(
+    data: Any, status: int = 200, headers: list[tuple[str, str]] | None = None
+) -> Response:
     """A JSON response (UTF-8, non-ASCII kept as is)."""
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(status, body, JSON_TYPE, list(headers or []))
@@ -97,15 +103,27 @@ def status_name(status: int) -> str:
     return "".join(word[:1].upper() + word[1:] for word in phrase.replace("-", " ").split())
 
 
-def error_response(request: Request, status: int, message: str,
-                   headers: list[tuple[str, str]] | None = None, internal_code: int = 0
-                   ) -> Response:
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    headers: list[tuple[str, str]] | None = None,
+    internal_code: int = 0,
+) -> Response:
     """The DocuWare error JSON (Message, Uri, Method, StatusCode, Status, InternalCode)."""
-    return json_response({
-        "Message": message, "Exception": None, "Uri": request.target or request.path,
-        "Method": request.method, "StatusCode": status, "Status": status_name(status),
-        "InternalCode": internal_code,
-    }, status, headers)
+    return json_response(
+        {
+            "Message": message,
+            "Exception": None,
+            "Uri": request.target or request.path,
+            "Method": request.method,
+            "StatusCode": status,
+            "Status": status_name(status),
+            "InternalCode": internal_code,
+        },
+        status,
+        headers,
+    )
 
 
 def link(rel: str, href: str) -> dict[str, str]:

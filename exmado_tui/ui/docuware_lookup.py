@@ -25,8 +25,11 @@ class DocuWareLookup:
             from exmado_tui.docuware import DocuWareSession
 
             # A person waits at the form: two tries and a 10 s limit, not a worker's patience.
-            patient = replace(self.settings, max_attempts=2,
-                              timeout_s=min(self.settings.timeout_s, INTERACTIVE_TIMEOUT_S))
+            patient = replace(
+                self.settings,
+                max_attempts=2,
+                timeout_s=min(self.settings.timeout_s, INTERACTIVE_TIMEOUT_S),
+            )
             self._session = DocuWareSession(patient)
         return self._session
 

@@ -251,9 +251,7 @@ def main() -> None:
     report(ours, base, quick)
     spawn = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue = spawn.Queue()
-    child = spawn.Process(
-        target=ingest_100k, args=(args.ingest_rows, queue)
-    )
+    child = spawn.Process(target=ingest_100k, args=(args.ingest_rows, queue))
     child.start()
     figures = queue.get(timeout=600)
     child.join()

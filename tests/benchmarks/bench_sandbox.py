@@ -28,17 +28,26 @@ Call = Callable[[httpx.AsyncClient], Awaitable[None]]
 
 
 def start_server(documents: int) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "exmado_tui.sandbox", "--port", "0",
-                                "--documents", str(documents)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exmado_tui.sandbox", "--port", "0", "--documents", str(documents)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     first = process.stdout.readline()
     return process, first.split(" on ")[1].strip()
 
 
 def token(url: str) -> str:
-    return httpx.post(f"{url}/DocuWare/Identity/connect/token", data={
-        "grant_type": "password", "client_id": "docuware.platform.net.client",
-        "scope": "docuware.platform", "username": "demo", "password": "demo",
-    }).json()["access_token"]
+    return httpx.post(
+        f"{url}/DocuWare/Identity/connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "docuware.platform.net.client",
+            "scope": "docuware.platform",
+            "username": "demo",
+            "password": "demo",
+        },
+    ).json()["access_token"]
 
 
 def workloads(catalogue: Catalogue) -> dict[str, Call]:
@@ -49,13 +58,16 @@ def workloads(catalogue: Catalogue) -> dict[str, Call]:
     async def search(client: httpx.AsyncClient) -> None:
         body = {"Condition": [{"DBName": "INVOICE_NO", "Value": [next(numbers)]}]}
         response = await client.post(
-            f"{P}/FileCabinets/{cab}/Query/DialogExpression?dialogId={DIALOG}", json=body)
+            f"{P}/FileCabinets/{cab}/Query/DialogExpression?dialogId={DIALOG}", json=body
+        )
         assert response.status_code == 200 and response.json()["Count"]["Value"] == 1
 
     async def download(client: httpx.AsyncClient) -> None:
         doc = next(docs)
-        response = await client.get(f"{P}/FileCabinets/{cab}/Documents/{doc.id}/FileDownload",
-                                    params={"targetFileType": "Auto", "keepAnnotations": "false"})
+        response = await client.get(
+            f"{P}/FileCabinets/{cab}/Documents/{doc.id}/FileDownload",
+            params={"targetFileType": "Auto", "keepAnnotations": "false"},
+        )
         assert response.status_code == 200 and len(response.content) > 0
 
     return {"search": search, "download": download}
@@ -71,8 +83,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def measure(url: str, bearer: str, call: Call, clients: int, per_client: int,
-                  pid: int = 0) -> tuple[float, float]:
+async def measure(
+    url: str, bearer: str, call: Call, clients: int, per_client: int, pid: int = 0
+) -> tuple[float, float]:
     """(requests per second, server CPU ms per request) for clients × per_client calls."""
     headers = {"Authorization": f"Bearer {bearer}", "Accept": "application/json"}
     pool = [httpx.AsyncClient(base_url=url, headers=headers, timeout=30) for _ in range(clients)]
@@ -98,8 +111,10 @@ async def run(documents: int, clients: int) -> None:
         bearer = token(url)
         calls = workloads(Catalogue(42, documents))
         print(f"sandbox {url}, {documents} invoices, {clients} concurrent clients")
-        print(f"{'workload':<9} {'latency':>8} {'1 client':>12} {f'{clients} clients':>12} "
-              f"{'ratio':>7} {'ideal':>6} {'server CPU/req':>15}")
+        print(
+            f"{'workload':<9} {'latency':>8} {'1 client':>12} {f'{clients} clients':>12} "
+            f"{'ratio':>7} {'ideal':>6} {'server CPU/req':>15}"
+        )
         for latency in (0, 50):
             httpx.post(f"{url}/_sandbox/faults", json={"latency_ms": latency})
             rounds = 400 if latency == 0 else 30
@@ -108,8 +123,10 @@ async def run(documents: int, clients: int) -> None:
                 single, _ = await measure(url, bearer, call, 1, rounds)
                 many, cpu = await measure(url, bearer, call, clients, rounds, process.pid)
                 ideal = f"{clients}" if latency else "-"
-                print(f"{name:<9} {latency:>6}ms {single:>10.0f}/s {many:>10.0f}/s "
-                      f"{many / single:>6.1f}x {ideal:>6} {cpu:>12.2f} ms")
+                print(
+                    f"{name:<9} {latency:>6}ms {single:>10.0f}/s {many:>10.0f}/s "
+                    f"{many / single:>6.1f}x {ideal:>6} {cpu:>12.2f} ms"
+                )
     finally:
         process.terminate()
         process.wait(10)

@@ -49,9 +49,16 @@ def sandbox_login() -> Callable[..., str]:
     """login(base_url, username="demo", password="demo") -> an OAuth access token."""
 
     def login(base_url: str, username: str = "demo", password: str = "demo") -> str:
-        response = httpx.post(f"{base_url}/DocuWare/Identity/connect/token", data={
-            "grant_type": "password", "client_id": PLATFORM_CLIENT_ID,
-            "scope": "docuware.platform", "username": username, "password": password})
+        response = httpx.post(
+            f"{base_url}/DocuWare/Identity/connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": PLATFORM_CLIENT_ID,
+                "scope": "docuware.platform",
+                "username": username,
+                "password": password,
+            },
+        )
         response.raise_for_status()
         return response.json()["access_token"]
 
@@ -59,8 +66,9 @@ def sandbox_login() -> Callable[..., str]:
 
 
 @pytest.fixture
-def sandbox_client(sandbox: SandboxServer,
-                   sandbox_login: Callable[..., str]) -> Iterator[httpx.Client]:
+def sandbox_client(
+    sandbox: SandboxServer, sandbox_login: Callable[..., str]
+) -> Iterator[httpx.Client]:
     """An httpx.Client on the shared sandbox, logged on as demo with a bearer token."""
     token = sandbox_login(sandbox.url)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}

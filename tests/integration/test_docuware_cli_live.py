@@ -12,8 +12,13 @@ from exmado_tui.settings import DocuWareSettings, Secret
 @pytest.fixture
 def settings(sandbox) -> DocuWareSettings:
     return DocuWareSettings(
-        url=sandbox.url, username="demo", password=Secret("demo"), auth="auto",
-        timeout_s=10, max_attempts=3, throttle_default_wait_s=1,
+        url=sandbox.url,
+        username="demo",
+        password=Secret("demo"),
+        auth="auto",
+        timeout_s=10,
+        max_attempts=3,
+        throttle_default_wait_s=1,
     )
 
 
@@ -60,13 +65,30 @@ def test_search_table(settings, capsys):
 
 
 def test_search_json_range_or_and_labels(settings, capsys):
-    code, out, _ = cli(settings, capsys, "search", "Invoices", "Amount=..100",
-                       "STATUS=EMPTY()", "--or", "--json", "--limit", "3")
+    code, out, _ = cli(
+        settings,
+        capsys,
+        "search",
+        "Invoices",
+        "Amount=..100",
+        "STATUS=EMPTY()",
+        "--or",
+        "--json",
+        "--limit",
+        "3",
+    )
     docs = json.loads(out)
     assert code == 0 and 1 <= len(docs) <= 3
     for doc in docs:
-        assert set(doc) == {"cabinet_id", "content_type", "fields", "file_size", "id",
-                            "section_count", "title"}
+        assert set(doc) == {
+            "cabinet_id",
+            "content_type",
+            "fields",
+            "file_size",
+            "id",
+            "section_count",
+            "title",
+        }
         amount, status = doc["fields"].get("AMOUNT"), doc["fields"].get("STATUS")
         assert (amount is not None and float(amount) <= 100) or status in (None, "")
 
@@ -74,19 +96,23 @@ def test_search_json_range_or_and_labels(settings, capsys):
 def test_download_never_overwrites(settings, capsys, tmp_path):
     code, out, _ = cli(settings, capsys, "download", "Invoices", "1", str(tmp_path))
     assert code == 0 and out.startswith(f"Saved {tmp_path}/")
-    code, out2, _ = cli(settings, capsys, "download", "Invoices", "1", str(tmp_path),
-                        "--format", "pdf")
+    code, out2, _ = cli(
+        settings, capsys, "download", "Invoices", "1", str(tmp_path), "--format", "pdf"
+    )
     assert code == 0
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 2 and not any(name.endswith(".part") for name in files)
     assert all(p.read_bytes()[:5] == b"%PDF-" for p in tmp_path.iterdir())
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["dialogs", "Payroll"], "No file cabinet named 'Payroll' is visible"),
-    (["download", "Invoices", "987654", "TMP"], "Document 987654 not found"),
-    (["search", "Invoices", "SUPPLIER"], "must look like FIELD=VALUE"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["dialogs", "Payroll"], "No file cabinet named 'Payroll' is visible"),
+        (["download", "Invoices", "987654", "TMP"], "Document 987654 not found"),
+        (["search", "Invoices", "SUPPLIER"], "must look like FIELD=VALUE"),
+    ],
+)
 def test_errors_are_one_sentence(settings, capsys, tmp_path, argv, expected):
     code, out, err = cli(settings, capsys, *(str(tmp_path) if a == "TMP" else a for a in argv))
     assert code == 1 and out == ""

@@ -20,28 +20,40 @@ from exmado_tui.docuware import (
 from exmado_tui.settings import DocuWareSettings, Secret
 
 BASE = DocuWareSettings(
-    url="http://unset", username="demo", password=Secret("demo"), auth="auto",
-    timeout_s=10, max_attempts=6, throttle_default_wait_s=1,
+    url="http://unset",
+    username="demo",
+    password=Secret("demo"),
+    auth="auto",
+    timeout_s=10,
+    max_attempts=6,
+    throttle_default_wait_s=1,
 )
 
 
 def client(server, **changes) -> AsyncDocuWareClient:
     settings = replace(BASE, url=server.url, **changes)
-    return AsyncDocuWareClient(settings, retry=RetryPolicy(
-        max_attempts=settings.max_attempts, throttle_default_wait_s=1, backoff_base_s=0.01))
+    return AsyncDocuWareClient(
+        settings,
+        retry=RetryPolicy(
+            max_attempts=settings.max_attempts, throttle_default_wait_s=1, backoff_base_s=0.01
+        ),
+    )
 
 
 def stats(server) -> dict:
     return httpx.get(f"{server.url}/_sandbox/stats").json()
 
 
-@pytest.mark.parametrize(("sandbox_auth", "client_auth", "expected"), [
-    ("both", "oauth", "oauth"),
-    ("both", "cookie", "cookie"),
-    ("both", "auto", "oauth"),
-    ("cookie", "auto", "cookie"),
-    ("oauth-only-410", "auto", "oauth"),
-])
+@pytest.mark.parametrize(
+    ("sandbox_auth", "client_auth", "expected"),
+    [
+        ("both", "oauth", "oauth"),
+        ("both", "cookie", "cookie"),
+        ("both", "auto", "oauth"),
+        ("cookie", "auto", "cookie"),
+        ("oauth-only-410", "auto", "oauth"),
+    ],
+)
 async def test_auth_modes(sandbox_factory, sandbox_auth, client_auth, expected):
     server = sandbox_factory(auth=sandbox_auth, documents=20)
     async with client(server, auth=client_auth) as dw:
@@ -67,8 +79,11 @@ async def test_bad_credentials_reported_clearly(sandbox, mode):
 
 
 APP_REGISTRATION = {  # the sandbox takes a user's name and password as client id and secret
-    "auth": "client_credentials", "username": "", "password": Secret(""),
-    "client_id": "demo", "client_secret": Secret("demo"),
+    "auth": "client_credentials",
+    "username": "",
+    "password": Secret(""),
+    "client_id": "demo",
+    "client_secret": Secret("demo"),
 }
 
 

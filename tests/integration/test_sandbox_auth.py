@@ -13,8 +13,13 @@ CLIENT = "docuware.platform.net.client"
 
 
 def token_form(**extra: str) -> dict[str, str]:
-    form = {"grant_type": "password", "client_id": CLIENT, "scope": "docuware.platform",
-            "username": "demo", "password": "demo"}
+    form = {
+        "grant_type": "password",
+        "client_id": CLIENT,
+        "scope": "docuware.platform",
+        "username": "demo",
+        "password": "demo",
+    }
     form.update(extra)
     return form
 
@@ -37,24 +42,33 @@ def test_discovery_chain_leads_to_a_working_token(sandbox: SandboxServer) -> Non
     assert orgs.status_code == 200 and orgs.json()["Organization"]
 
 
-@pytest.mark.parametrize(("change", "error"), [
-    ({"password": "wrong"}, "invalid_grant"),
-    ({"username": "nobody"}, "invalid_grant"),
-    ({"client_id": "someone.else"}, "invalid_client"),
-    ({"scope": "openid"}, "invalid_scope"),
-    ({"grant_type": "magic"}, "unsupported_grant_type"),
-])
-def test_token_refusals_are_oauth_400s(sandbox: SandboxServer, change: dict[str, str],
-                                       error: str) -> None:
-    response = httpx.post(f"{sandbox.url}/DocuWare/Identity/connect/token",
-                          data=token_form(**change))
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"password": "wrong"}, "invalid_grant"),
+        ({"username": "nobody"}, "invalid_grant"),
+        ({"client_id": "someone.else"}, "invalid_client"),
+        ({"scope": "openid"}, "invalid_scope"),
+        ({"grant_type": "magic"}, "unsupported_grant_type"),
+    ],
+)
+def test_token_refusals_are_oauth_400s(
+    sandbox: SandboxServer, change: dict[str, str], error: str
+) -> None:
+    response = httpx.post(
+        f"{sandbox.url}/DocuWare/Identity/connect/token", data=token_form(**change)
+    )
     assert response.status_code == 400
     assert response.json()["error"] == error and response.json()["error_description"]
 
 
 def test_client_credentials_grant(sandbox: SandboxServer) -> None:
-    form = {"grant_type": "client_credentials", "client_id": "demo", "client_secret": "demo",
-            "scope": "docuware.platform"}
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "demo",
+        "client_secret": "demo",
+        "scope": "docuware.platform",
+    }
     response = httpx.post(f"{sandbox.url}/DocuWare/Identity/connect/token", data=form)
     assert response.status_code == 200
     form["client_secret"] = "nope"
@@ -67,8 +81,9 @@ def test_refresh_tokens_rotate_and_reuse_revokes_the_family(sandbox: SandboxServ
     first = httpx.post(url, data=token_form(scope="docuware.platform offline_access")).json()
 
     def refresh(token: str) -> httpx.Response:
-        return httpx.post(url, data={"grant_type": "refresh_token", "client_id": CLIENT,
-                                     "refresh_token": token})
+        return httpx.post(
+            url, data={"grant_type": "refresh_token", "client_id": CLIENT, "refresh_token": token}
+        )
 
     second = refresh(first["refresh_token"])
     assert second.status_code == 200
@@ -105,8 +120,9 @@ def test_token_expires_after_its_ttl(sandbox_factory, sandbox_login) -> None:
     assert httpx.get(url, headers=bearer(sandbox_login(server.url))).status_code == 200
 
 
-def test_expire_tokens_over_http_invalidates_tokens_and_cookies(sandbox_factory,
-                                                                sandbox_login) -> None:
+def test_expire_tokens_over_http_invalidates_tokens_and_cookies(
+    sandbox_factory, sandbox_login
+) -> None:
     server = sandbox_factory()
     token = sandbox_login(server.url)
     with httpx.Client(base_url=server.url, headers=JSON) as cookie_client:
@@ -120,22 +136,34 @@ def test_expire_tokens_over_http_invalidates_tokens_and_cookies(sandbox_factory,
 
 def test_cookie_logon_and_logoff(sandbox: SandboxServer) -> None:
     with httpx.Client(base_url=sandbox.url, headers=JSON) as client:
-        logon = client.post(f"{P}/Account/Logon", data={
-            "UserName": "demo", "Password": "demo", "Organization": "", "RememberMe": "false",
-            "RedirectToMyselfInCaseOfError": "false", "LicenseType": "PlatformService"})
+        logon = client.post(
+            f"{P}/Account/Logon",
+            data={
+                "UserName": "demo",
+                "Password": "demo",
+                "Organization": "",
+                "RememberMe": "false",
+                "RedirectToMyselfInCaseOfError": "false",
+                "LicenseType": "PlatformService",
+            },
+        )
         assert logon.status_code == 200 and "Links" in logon.json()
         assert {".DWPLATFORMAUTH", "DWPLATFORMBROWSERID"} <= set(client.cookies.keys())
         session = client.cookies[".DWPLATFORMAUTH"]
         assert client.get(f"{P}/FileCabinets").status_code == 200
         assert client.get(f"{P}/Account/Logoff").status_code == 200
-    after = httpx.get(f"{sandbox.url}{P}/FileCabinets",
-                      headers={"Cookie": f".DWPLATFORMAUTH={session}", **JSON})
+    after = httpx.get(
+        f"{sandbox.url}{P}/FileCabinets", headers={"Cookie": f".DWPLATFORMAUTH={session}", **JSON}
+    )
     assert after.status_code == 401
 
 
 def test_cookie_logon_with_wrong_password_is_401(sandbox: SandboxServer) -> None:
-    response = httpx.post(f"{sandbox.url}{P}/Account/Logon",
-                          data={"UserName": "demo", "Password": "bad"}, headers=JSON)
+    response = httpx.post(
+        f"{sandbox.url}{P}/Account/Logon",
+        data={"UserName": "demo", "Password": "bad"},
+        headers=JSON,
+    )
     assert response.status_code == 401 and response.json()["Message"]
     assert ".DWPLATFORMAUTH" not in response.cookies
 
@@ -143,8 +171,11 @@ def test_cookie_logon_with_wrong_password_is_401(sandbox: SandboxServer) -> None
 def test_oauth_only_410_mode(sandbox_factory, sandbox_login) -> None:
     server = sandbox_factory(auth="oauth-only-410")
     assert httpx.get(f"{server.url}{P}").json()["Version"] == "7.11.0.0"
-    logon = httpx.post(f"{server.url}{P}/Account/Logon",
-                       data={"UserName": "demo", "Password": "demo"}, headers=JSON)
+    logon = httpx.post(
+        f"{server.url}{P}/Account/Logon",
+        data={"UserName": "demo", "Password": "demo"},
+        headers=JSON,
+    )
     assert logon.status_code == 410
     assert "no longer supported" in logon.json()["Message"]
     token = sandbox_login(server.url)
@@ -165,8 +196,11 @@ def test_cookie_only_mode_has_no_identity_service(sandbox_factory) -> None:
 
 def test_oauth_mode_has_no_cookie_logon(sandbox_factory) -> None:
     server = sandbox_factory(auth="oauth")
-    logon = httpx.post(f"{server.url}{P}/Account/Logon",
-                       data={"UserName": "demo", "Password": "demo"}, headers=JSON)
+    logon = httpx.post(
+        f"{server.url}{P}/Account/Logon",
+        data={"UserName": "demo", "Password": "demo"},
+        headers=JSON,
+    )
     assert logon.status_code == 404
 
 

@@ -19,8 +19,10 @@ def catalogue() -> Catalogue:
 
 
 def fingerprint(cat: Catalogue, step: int = 97) -> list[tuple]:
-    return [(d.cabinet_id, d.id, d.title, repr(d.values), [(s.kind, s.size) for s in d.sections])
-            for d in list(cat)[::step]]
+    return [
+        (d.cabinet_id, d.id, d.title, repr(d.values), [(s.kind, s.size) for s in d.sections])
+        for d in list(cat)[::step]
+    ]
 
 
 def test_same_seed_same_data_other_seed_other_data(catalogue: Catalogue) -> None:
@@ -29,7 +31,8 @@ def test_same_seed_same_data_other_seed_other_data(catalogue: Catalogue) -> None
     doc = catalogue.multi_section_documents(1)[0]
     twin = again.document("Invoices", doc.id)
     assert [twin.section_bytes(s) for s in twin.sections] == [
-        doc.section_bytes(s) for s in doc.sections]
+        doc.section_bytes(s) for s in doc.sections
+    ]
     assert fingerprint(Catalogue(seed=7, documents=3000)) != fingerprint(catalogue)
 
 
@@ -46,8 +49,9 @@ def test_key_helpers_describe_hits(catalogue: Catalogue) -> None:
     several = catalogue.invoice_numbers_with_several_hits()
     assert several and all(int(n) % 25 == 0 for n in several)
     assert all(len(catalogue.documents_for("INVOICE_NO", n)) in (2, 3) for n in several[:-1])
-    assert all(not catalogue.documents_for("INVOICE_NO", n)
-               for n in catalogue.missing_invoice_numbers(5))
+    assert all(
+        not catalogue.documents_for("INVOICE_NO", n) for n in catalogue.missing_invoice_numbers(5)
+    )
 
 
 def test_employee_numbers_keep_leading_zeros(catalogue: Catalogue) -> None:
@@ -77,9 +81,9 @@ def test_pdf_bytes_are_well_formed(catalogue: Catalogue) -> None:
     data = doc.section_bytes(doc.sections[0])
     assert len(data) == doc.sections[0].size
     start = int(re.search(rb"startxref\n(\d+)\n%%EOF\n$", data)[1])
-    assert data[start:start + 4] == b"xref"
+    assert data[start : start + 4] == b"xref"
     offsets = [int(m) for m in re.findall(rb"(\d{10}) 00000 n", data)]
-    assert all(re.match(rb"\d+ 0 obj", data[o:o + 12]) for o in offsets)
+    assert all(re.match(rb"\d+ 0 obj", data[o : o + 12]) for o in offsets)
     assert data.count(b"/Type /Page ") == doc.sections[0].pages
 
 
@@ -88,7 +92,10 @@ def test_png_tiff_and_office_bytes_are_well_formed(catalogue: Catalogue) -> None
     data = png.section_bytes(png.sections[0])
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
     length = struct.unpack(">I", data[8:12])[0]
-    assert zlib.crc32(data[12:16 + length]) == struct.unpack(">I", data[16 + length:20 + length])[0]
+    assert (
+        zlib.crc32(data[12 : 16 + length])
+        == struct.unpack(">I", data[16 + length : 20 + length])[0]
+    )
     tiff = catalogue.documents_of_kind("tiff", 1)[0]
     assert tiff.section_bytes(tiff.sections[0]).startswith(b"II*\x00\x08\x00\x00\x00")
     for kind, part in (("docx", "word/document.xml"), ("xlsx", "xl/worksheets/sheet1.xml")):

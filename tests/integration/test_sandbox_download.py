@@ -12,18 +12,26 @@ import pytest
 from exmado_tui.sandbox.data import Document
 
 P = "/DocuWare/Platform"
-SIGNATURES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n",
-              "image/tiff": b"II*\x00", "application/zip": b"PK\x03\x04"}
+SIGNATURES = {
+    "application/pdf": b"%PDF-",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+    "image/tiff": b"II*\x00",
+    "application/zip": b"PK\x03\x04",
+}
 
 
 def download(client: httpx.Client, doc: Document, target: str) -> httpx.Response:
     url = f"{P}/FileCabinets/{doc.cabinet_id}/Documents/{doc.id}/FileDownload"
-    return client.get(url, params={"targetFileType": target, "keepAnnotations": "false"},
-                      headers={"Accept": "*/*"})
+    return client.get(
+        url,
+        params={"targetFileType": target, "keepAnnotations": "false"},
+        headers={"Accept": "*/*"},
+    )
 
 
-def section_data(client: httpx.Client, doc: Document, number: int,
-                 **headers: str) -> httpx.Response:
+def section_data(
+    client: httpx.Client, doc: Document, number: int, **headers: str
+) -> httpx.Response:
     sid = f"{doc.id}-{number}"
     return client.get(f"{P}/FileCabinets/{doc.cabinet_id}/Sections/{sid}/Data", headers=headers)
 
@@ -47,13 +55,18 @@ def test_auto_single_pdf_is_the_file_unchanged(sandbox, sandbox_client) -> None:
     assert filename_of(response) == doc.title + ".pdf"
 
 
-@pytest.mark.parametrize(("kind", "content_type"), [
-    ("png", "image/png"), ("tiff", "image/tiff"),
-    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-])
-def test_auto_single_keeps_the_original_content_type(sandbox, sandbox_client, kind: str,
-                                                      content_type: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "content_type"),
+    [
+        ("png", "image/png"),
+        ("tiff", "image/tiff"),
+        ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ],
+)
+def test_auto_single_keeps_the_original_content_type(
+    sandbox, sandbox_client, kind: str, content_type: str
+) -> None:
     doc = sandbox.catalogue.documents_of_kind(kind, 1)[0]
     response = download(sandbox_client, doc, "Auto")
     assert response.status_code == 200 and response.headers["content-type"] == content_type
@@ -71,8 +84,9 @@ def test_auto_multi_section_is_a_zip_of_the_sections(sandbox, sandbox_client) ->
     assert filename_of(response) == doc.title + ".zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert archive.testzip() is None
-    listed = sandbox_client.get(f"{P}/FileCabinets/{doc.cabinet_id}/Sections",
-                                params={"docid": doc.id}).json()["Section"]
+    listed = sandbox_client.get(
+        f"{P}/FileCabinets/{doc.cabinet_id}/Sections", params={"docid": doc.id}
+    ).json()["Section"]
     assert archive.namelist() == [s["OriginalFileName"] for s in listed]
     for number, section in enumerate(listed, start=1):
         data = section_data(sandbox_client, doc, number).content
@@ -81,8 +95,10 @@ def test_auto_multi_section_is_a_zip_of_the_sections(sandbox, sandbox_client) ->
 
 
 def test_pdf_target_gives_one_pdf(sandbox, sandbox_client) -> None:
-    for doc in (sandbox.catalogue.multi_section_documents(1)[0],
-                sandbox.catalogue.documents_of_kind("png", 1)[0]):
+    for doc in (
+        sandbox.catalogue.multi_section_documents(1)[0],
+        sandbox.catalogue.documents_of_kind("png", 1)[0],
+    ):
         response = download(sandbox_client, doc, "PDF")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/pdf"
@@ -108,21 +124,23 @@ def test_non_ascii_titles_get_an_rfc5987_filename(sandbox, sandbox_client) -> No
     header = download(sandbox_client, doc, "Auto").headers["content-disposition"]
     assert "filename*=UTF-8''" in header and 'filename="' in header
     plain = sandbox.catalogue.documents_for("SUPPLIER", "Globex Corporation")[0]
-    assert "filename*" not in download(sandbox_client, plain, "Auto").headers[
-        "content-disposition"]
+    assert "filename*" not in download(sandbox_client, plain, "Auto").headers["content-disposition"]
 
 
 def test_section_resources_and_links(sandbox, sandbox_client) -> None:
     doc = sandbox.catalogue.multi_section_documents(1)[0]
-    listed = sandbox_client.get(f"{P}/FileCabinets/{doc.cabinet_id}/Sections",
-                                params={"docid": doc.id}).json()["Section"]
+    listed = sandbox_client.get(
+        f"{P}/FileCabinets/{doc.cabinet_id}/Sections", params={"docid": doc.id}
+    ).json()["Section"]
     section = sandbox_client.get(listed[0]["Links"][0]["href"]).json()
     download_href = next(x["href"] for x in section["Links"] if x["rel"] == "fileDownload")
     data = sandbox_client.get(download_href)
     assert data.status_code == 200 and len(data.content) == section["FileSize"]
     assert data.headers["content-type"] == section["ContentType"]
-    assert sandbox_client.get(f"{P}/FileCabinets/{doc.cabinet_id}/Sections/{doc.id}-9"
-                              ).status_code == 404
+    assert (
+        sandbox_client.get(f"{P}/FileCabinets/{doc.cabinet_id}/Sections/{doc.id}-9").status_code
+        == 404
+    )
 
 
 def test_range_requests_on_section_data(sandbox, sandbox_client) -> None:

@@ -23,8 +23,10 @@ def test_throttled_requests_get_429_and_are_not_executed(sandbox_factory, sandbo
     with client_for(server, token) as client:
         statuses = [client.get(f"{P}/Organizations").status_code for _ in range(5)]
         assert statuses == [200] * 5
-        update = client.put(f"{P}/FileCabinets/{cab}/Documents/1/Fields",
-                            json={"Field": [{"FieldName": "STATUS", "Item": "Throttled"}]})
+        update = client.put(
+            f"{P}/FileCabinets/{cab}/Documents/1/Fields",
+            json={"Field": [{"FieldName": "STATUS", "Item": "Throttled"}]},
+        )
         assert update.status_code == 429
         assert update.headers["retry-after"] == "1"
         assert update.json()["StatusCode"] == 429 and update.json()["Message"]

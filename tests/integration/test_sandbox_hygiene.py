@@ -22,8 +22,9 @@ print("\\n".join(bad))
 
 
 def test_sandbox_imports_only_stdlib_and_itself() -> None:
-    result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
-                            check=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, check=True, timeout=30
+    )
     assert result.stdout.strip() == "", f"sandbox imported: {result.stdout}"
 
 
@@ -31,12 +32,33 @@ def test_cli_options_and_defaults() -> None:
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     config = cli.config_from_args(parser.parse_args([]))
-    assert (config.host, config.port, config.seed, config.documents) == ("127.0.0.1", 8765, 42,
-                                                                        20000)
+    assert (config.host, config.port, config.seed, config.documents) == (
+        "127.0.0.1",
+        8765,
+        42,
+        20000,
+    )
     assert config.users == (("demo", "demo"),) and config.auth == "both"
-    args = parser.parse_args(["--port", "0", "--users", "a:b", "--users", "c:d:e",
-                              "--auth", "oauth-only-410", "--throttle-rps", "5",
-                              "--error-rate", "0.1", "--latency-ms", "50", "--token-ttl", "60"])
+    args = parser.parse_args(
+        [
+            "--port",
+            "0",
+            "--users",
+            "a:b",
+            "--users",
+            "c:d:e",
+            "--auth",
+            "oauth-only-410",
+            "--throttle-rps",
+            "5",
+            "--error-rate",
+            "0.1",
+            "--latency-ms",
+            "50",
+            "--token-ttl",
+            "60",
+        ]
+    )
     config = cli.config_from_args(args)
     assert config.users == (("a", "b"), ("c", "d:e")) and config.throttle_rps == 5
 
@@ -44,7 +66,9 @@ def test_cli_options_and_defaults() -> None:
 def test_python_dash_m_serves_and_prints_credentials() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "exmado_tui.sandbox", "--port", "0", "--documents", "200"],
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = process.stdout.readline()
         url = first.split(" on ")[1].strip()

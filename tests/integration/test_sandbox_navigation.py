@@ -81,8 +81,9 @@ def test_full_document_shape(sandbox: SandboxServer, sandbox_client: httpx.Clien
         assert rel(body, rel_name)
 
 
-def test_empty_values_keywords_and_memo(sandbox: SandboxServer,
-                                        sandbox_client: httpx.Client) -> None:
+def test_empty_values_keywords_and_memo(
+    sandbox: SandboxServer, sandbox_client: httpx.Client
+) -> None:
     cab = invoices(sandbox_client)["Id"]
     empty = sandbox_client.get(f"{P}/FileCabinets/{cab}/Documents/50").json()
     status = next(f for f in empty["Fields"] if f["FieldName"] == "STATUS")
@@ -107,9 +108,12 @@ def test_personnel_numbers_keep_leading_zeros(sandbox_client: httpx.Client) -> N
 
 def test_not_found_bodies(sandbox_client: httpx.Client) -> None:
     cab = invoices(sandbox_client)["Id"]
-    for url in (f"{P}/FileCabinets/{cab}/Documents/99999999",
-                f"{P}/FileCabinets/00000000-1111-2222-3333-444444444444",
-                f"{P}/FileCabinets/{cab}/Dialogs/nope", f"{P}/NoSuchThing"):
+    for url in (
+        f"{P}/FileCabinets/{cab}/Documents/99999999",
+        f"{P}/FileCabinets/00000000-1111-2222-3333-444444444444",
+        f"{P}/FileCabinets/{cab}/Dialogs/nope",
+        f"{P}/NoSuchThing",
+    ):
         response = sandbox_client.get(url)
         assert response.status_code == 404, url
         body = response.json()
@@ -129,11 +133,20 @@ def test_update_fields_round_trip(sandbox_factory, sandbox_login) -> None:
     with httpx.Client(base_url=server.url, headers=headers) as client:
         cab = invoices(client)["Id"]
         url = f"{P}/FileCabinets/{cab}/Documents/3/Fields"
-        answer = client.put(url, json={"Field": [
-            {"FieldName": "STATUS", "Item": "Archived", "ItemElementName": "String"},
-            {"FieldName": "DOC_DATE", "Item": "2024-01-31", "ItemElementName": "String"},
-            {"FieldName": "TAGS", "Item": {"Keyword": ["a", "b"]}, "ItemElementName": "Keywords"},
-        ]})
+        answer = client.put(
+            url,
+            json={
+                "Field": [
+                    {"FieldName": "STATUS", "Item": "Archived", "ItemElementName": "String"},
+                    {"FieldName": "DOC_DATE", "Item": "2024-01-31", "ItemElementName": "String"},
+                    {
+                        "FieldName": "TAGS",
+                        "Item": {"Keyword": ["a", "b"]},
+                        "ItemElementName": "Keywords",
+                    },
+                ]
+            },
+        )
         assert answer.status_code == 200
         fields = {f["FieldName"]: f["Item"] for f in answer.json()["Field"]}
         assert fields["STATUS"] == "Archived" and fields["DOC_DATE"] == "/Date(1706659200000)/"

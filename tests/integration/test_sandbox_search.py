@@ -18,9 +18,16 @@ P = "/DocuWare/Platform"
 
 @pytest.fixture(scope="module")
 def client(sandbox: SandboxServer) -> httpx.Client:
-    token = httpx.post(f"{sandbox.url}/DocuWare/Identity/connect/token", data={
-        "grant_type": "password", "client_id": "docuware.platform.net.client",
-        "scope": "docuware.platform", "username": "demo", "password": "demo"}).json()
+    token = httpx.post(
+        f"{sandbox.url}/DocuWare/Identity/connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "docuware.platform.net.client",
+            "scope": "docuware.platform",
+            "username": "demo",
+            "password": "demo",
+        },
+    ).json()
     headers = {"Authorization": f"Bearer {token['access_token']}", "Accept": "application/json"}
     with httpx.Client(base_url=sandbox.url, headers=headers, timeout=10) as c:
         yield c
@@ -39,10 +46,12 @@ def expression(client: httpx.Client) -> str:
 
 @pytest.fixture
 def search(client: httpx.Client, expression: str) -> Callable[..., httpx.Response]:
-    def run(*conditions: tuple[str, list[Any]], params: dict | None = None,
-            **body: Any) -> httpx.Response:
+    def run(
+        *conditions: tuple[str, list[Any]], params: dict | None = None, **body: Any
+    ) -> httpx.Response:
         body["Condition"] = [{"DBName": name, "Value": values} for name, values in conditions]
         return client.post(add_params(expression, params), json=body)
+
     return run
 
 
@@ -104,8 +113,9 @@ def test_text_matching_is_case_insensitive(sandbox, search) -> None:
 
 
 def test_wildcards_star_and_question_mark(sandbox, search) -> None:
-    want = expected(sandbox, lambda v: len(v["INVOICE_NO"]) == 6
-                    and v["INVOICE_NO"].startswith("10002"))
+    want = expected(
+        sandbox, lambda v: len(v["INVOICE_NO"]) == 6 and v["INVOICE_NO"].startswith("10002")
+    )
     assert ids(search(("INVOICE_NO", ["10002?"]), params={"count": 500})) == want
     want = expected(sandbox, lambda v: v["SUPPLIER"].lower().startswith("sch"))
     assert ids(search(("SUPPLIER", ["sch*"]), params={"count": 500})) == want and want
@@ -158,7 +168,8 @@ def test_and_versus_or(sandbox, search) -> None:
     both = [("INVOICE_NO", [first]), ("INVOICE_NO", [second])]
     assert ids(search(*both, Operation="And")) == []
     assert ids(search(*both, Operation="Or")) == expected(
-        sandbox, lambda v: v["INVOICE_NO"] in (first, second))
+        sandbox, lambda v: v["INVOICE_NO"] in (first, second)
+    )
 
 
 def test_keyword_field_matches_any_keyword(sandbox, search) -> None:
@@ -167,10 +178,15 @@ def test_keyword_field_matches_any_keyword(sandbox, search) -> None:
 
 
 def test_sort_order_in_body_and_query(sandbox, client, expression, search) -> None:
-    body = search(("SUPPLIER", ["a*"]), SortOrder=[{"Field": "AMOUNT", "Direction": "Desc"}],
-                  params={"count": 1000, "fields": "AMOUNT"}).json()
-    amounts = [next(f["Item"] for f in item["Fields"] if f["FieldName"] == "AMOUNT")
-               for item in body["Items"]]
+    body = search(
+        ("SUPPLIER", ["a*"]),
+        SortOrder=[{"Field": "AMOUNT", "Direction": "Desc"}],
+        params={"count": 1000, "fields": "AMOUNT"},
+    ).json()
+    amounts = [
+        next(f["Item"] for f in item["Fields"] if f["FieldName"] == "AMOUNT")
+        for item in body["Items"]
+    ]
     assert amounts == sorted(amounts, reverse=True) and len(amounts) > 10
     query = search(("SUPPLIER", ["a*"]), params={"count": 1000, "sortOrder": "AMOUNT Asc"}).json()
     assert [i["Id"] for i in query["Items"]] == [i["Id"] for i in reversed(body["Items"])]
@@ -209,12 +225,16 @@ def test_unknown_field_dialog_and_cabinet_are_422(client, expression, search) ->
 
 
 def test_dialog_expression_link_round_trip(sandbox, client, expression, search) -> None:
-    conditions = [{"DBName": "SUPPLIER", "Value": ["Müller & Söhne GmbH"]},
-                  {"DBName": "DOC_DATE", "Value": ["2020-01-01", "2022-12-31"]},
-                  {"DBName": "AMOUNT", "Value": [None, "30000"]}]
+    conditions = [
+        {"DBName": "SUPPLIER", "Value": ["Müller & Söhne GmbH"]},
+        {"DBName": "DOC_DATE", "Value": ["2020-01-01", "2022-12-31"]},
+        {"DBName": "AMOUNT", "Value": [None, "30000"]},
+    ]
     link_url = expression.replace("DialogExpression?", "DialogExpressionLink?")
-    answer = client.post(add_params(link_url, {"fields": "NOTES"}),
-                         json={"Condition": conditions, "Operation": "And"})
+    answer = client.post(
+        add_params(link_url, {"fields": "NOTES"}),
+        json={"Condition": conditions, "Operation": "And"},
+    )
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
     relative = answer.text.strip().splitlines()[0]
@@ -227,12 +247,14 @@ def test_dialog_expression_link_round_trip(sandbox, client, expression, search) 
 
 def test_documents_listing(sandbox, client) -> None:
     cab = sandbox.catalogue.invoice_cabinet_id
-    page = client.get(f"{P}/FileCabinets/{cab}/Documents",
-                      params={"count": 3, "start": 5, "fields": "NOTES"})
+    page = client.get(
+        f"{P}/FileCabinets/{cab}/Documents", params={"count": 3, "start": 5, "fields": "NOTES"}
+    )
     assert ids(page) == [6, 7, 8]
     assert page.json()["Count"]["Value"] == len(invoices(sandbox))
-    assert client.get(f"{P}/FileCabinets/{cab}/Documents", params={"count": 20000}
-                      ).status_code == 422
+    assert (
+        client.get(f"{P}/FileCabinets/{cab}/Documents", params={"count": 20000}).status_code == 422
+    )
 
 
 def test_count_expression(sandbox, client, expression) -> None:
@@ -243,6 +265,11 @@ def test_count_expression(sandbox, client, expression) -> None:
     assert sum(g["Count"] for g in grouped) == len(invoices(sandbox))
     paid = next(g["Count"] for g in grouped if g["Name"] == "Paid")
     assert paid == len(expected(sandbox, lambda v: v["STATUS"] == "Paid"))
-    posted = client.post(count_url, json={"DialogExpression": {
-        "Condition": [{"DBName": "STATUS", "Value": ["Paid"]}]}, "FieldName": ""}).json()
+    posted = client.post(
+        count_url,
+        json={
+            "DialogExpression": {"Condition": [{"DBName": "STATUS", "Value": ["Paid"]}]},
+            "FieldName": "",
+        },
+    ).json()
     assert posted["Group"][0]["Count"] == paid

@@ -106,8 +106,14 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
     Job.update(worker="host-a:4242", heartbeat_at=Job.started_at).where(Job.id == RUNNING).execute()
     queue = JobQueue.from_settings(store.broker)
     queue.enqueue_run(PAUSED)
-    entry = {"id": "w1", "host": "host-a", "pid": 4242, "since": "2026-01-01T00:00:00Z",
-             "threads": 3, "jobs": [RUNNING]}
+    entry = {
+        "id": "w1",
+        "host": "host-a",
+        "pid": 4242,
+        "since": "2026-01-01T00:00:00Z",
+        "threads": 3,
+        "jobs": [RUNNING],
+    }
     redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
     async with app_factory().run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: pilot.app.screen.is_current)

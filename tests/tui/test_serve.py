@@ -19,14 +19,18 @@ def test_serve_answers_a_browser_on_loopback_only(tmp_path: Path):
     env = {**os.environ, "EXMADO_DATA_DIR": str(tmp_path)}
     server = subprocess.Popen(
         [sys.executable, "-m", "exmado_tui.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         page = _get_page(port)
         assert page.status_code == 200
         assert "Éxmado" in page.text
         listening = {
-            c.laddr.ip for c in psutil.Process(server.pid).net_connections("inet")
+            c.laddr.ip
+            for c in psutil.Process(server.pid).net_connections("inet")
             if c.status == psutil.CONN_LISTEN and c.laddr.port == port
         }
         assert listening == {"127.0.0.1"}

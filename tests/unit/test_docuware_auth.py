@@ -15,8 +15,12 @@ from exmado_tui.settings import DocuWareSettings, Secret
 
 PASSWORD = "pw-Sekret-42"
 SETTINGS = DocuWareSettings(
-    url="http://dw.test", username="alice", password=Secret(PASSWORD), organization="Acme",
-    auth="oauth", max_attempts=3,
+    url="http://dw.test",
+    username="alice",
+    password=Secret(PASSWORD),
+    organization="Acme",
+    auth="oauth",
+    max_attempts=3,
 )
 ORGS = {"Organization": [{"Id": "1", "Name": "Acme", "Links": []}]}
 
@@ -42,7 +46,9 @@ class FakeAuthServer:
                 return httpx.Response(404, json={"Message": "Not found"})
             return httpx.Response(200, json={"IdentityServiceUrl": "http://id.test/tenant-1"})
         if path == "/tenant-1/.well-known/openid-configuration":
-            return httpx.Response(200, json={"token_endpoint": "http://id.test/tenant-1/connect/token"})
+            return httpx.Response(
+                200, json={"token_endpoint": "http://id.test/tenant-1/connect/token"}
+            )
         if path == "/tenant-1/connect/token":
             return self.token(request)
         if path == "/DocuWare/Platform/Account/Logon":
@@ -63,8 +69,13 @@ class FakeAuthServer:
             grant == "refresh_token" and form.get("refresh_token", "").startswith("r-")
         )
         if not ok:
-            return httpx.Response(400, json={"error": "invalid_grant",
-                                             "error_description": "invalid_username_or_password"})
+            return httpx.Response(
+                400,
+                json={
+                    "error": "invalid_grant",
+                    "error_description": "invalid_username_or_password",
+                },
+            )
         self.count += 1
         token = f"tok-{self.count}"
         self.tokens.add(token)
@@ -84,9 +95,12 @@ class FakeAuthServer:
         value = f"c-{self.count}"
         self.cookies.add(value)
         return httpx.Response(
-            200, json={"Links": []},
-            headers=[("Set-Cookie", f".DWPLATFORMAUTH={value}; Path=/"),
-                     ("Set-Cookie", "dwingressplatform=lb1; Path=/")],
+            200,
+            json={"Links": []},
+            headers=[
+                ("Set-Cookie", f".DWPLATFORMAUTH={value}; Path=/"),
+                ("Set-Cookie", "dwingressplatform=lb1; Path=/"),
+            ],
         )
 
     def protected(self, request):
@@ -117,9 +131,11 @@ def client_for(server, clock=None, **changes) -> AsyncDocuWareClient:
         return server(request)
 
     return AsyncDocuWareClient(
-        replace(SETTINGS, **changes), transport=httpx.MockTransport(slow),
+        replace(SETTINGS, **changes),
+        transport=httpx.MockTransport(slow),
         retry=RetryPolicy(max_attempts=3, backoff_base_s=0.001),
-        clock=clock or Clock(), sleep=no_sleep,
+        clock=clock or Clock(),
+        sleep=no_sleep,
     )
 
 
@@ -133,8 +149,11 @@ async def test_oauth_discovery_password_grant_and_token_caching():
         assert client.auth_mode == "oauth"
     assert len(server.forms) == 1
     assert server.forms[0] == {
-        "grant_type": "password", "username": "alice", "password": PASSWORD,
-        "scope": "docuware.platform", "client_id": "docuware.platform.net.client",
+        "grant_type": "password",
+        "username": "alice",
+        "password": PASSWORD,
+        "scope": "docuware.platform",
+        "client_id": "docuware.platform.net.client",
     }
 
 
@@ -200,9 +219,9 @@ async def test_sixteen_concurrent_401s_trigger_one_relogin():
     async with client_for(server) as client:
         await client.login()
         server.tokens.clear()
-        await asyncio.gather(*(
-            client.conn.json("GET", "/DocuWare/Platform/Organizations") for _ in range(16)
-        ))
+        await asyncio.gather(
+            *(client.conn.json("GET", "/DocuWare/Platform/Organizations") for _ in range(16))
+        )
     assert len(server.forms) == 2
 
 
@@ -223,11 +242,16 @@ async def test_cookie_logon_form_jar_and_logoff():
         await client.organizations()
         assert client.auth_mode == "cookie"
         assert client.conn.http.cookies.get("dwingressplatform") == "lb1"
-    assert server.logons == [{
-        "UserName": "alice", "Password": PASSWORD, "Organization": "Acme",
-        "LicenseType": "PlatformService", "RememberMe": "false",
-        "RedirectToMyselfInCaseOfError": "false",
-    }]
+    assert server.logons == [
+        {
+            "UserName": "alice",
+            "Password": PASSWORD,
+            "Organization": "Acme",
+            "LicenseType": "PlatformService",
+            "RememberMe": "false",
+            "RedirectToMyselfInCaseOfError": "false",
+        }
+    ]
     assert server.logoffs == 1
 
 
@@ -269,7 +293,9 @@ async def test_410_in_auto_mode_switches_to_oauth():
         # IdentityServiceInfo missing, but the default Identity path works (7.11 on-prem)
         path = request.url.path
         if path == "/DocuWare/Identity/.well-known/openid-configuration":
-            return httpx.Response(200, json={"token_endpoint": "http://id.test/tenant-1/connect/token"})
+            return httpx.Response(
+                200, json={"token_endpoint": "http://id.test/tenant-1/connect/token"}
+            )
         return server(request)
 
     async with client_for(handler, auth="auto") as client:

@@ -14,8 +14,11 @@ from tests.unit.test_docuware_auth import ORGS, Clock, FakeAuthServer, client_fo
 CLIENT_ID = "exmado-export"
 SECRET = "cs-Zq8!vR2#unmistakable"
 APP = {
-    "auth": "client_credentials", "username": "", "password": Secret(""),
-    "client_id": CLIENT_ID, "client_secret": Secret(SECRET),
+    "auth": "client_credentials",
+    "username": "",
+    "password": Secret(""),
+    "client_id": CLIENT_ID,
+    "client_secret": Secret(SECRET),
 }
 
 
@@ -33,7 +36,9 @@ class AppRegistrationServer(FakeAuthServer):
         self.forms.append(form)
         assert len(self.forms) < 10, "the client keeps signing in"
         ok = form.get("grant_type") == "client_credentials" and (
-            form.get("client_id"), form.get("client_secret")) == (CLIENT_ID, self.secret)
+            form.get("client_id"),
+            form.get("client_secret"),
+        ) == (CLIENT_ID, self.secret)
         if not ok:
             error, description = self.refusal
             if self.echo_secret:
@@ -53,7 +58,9 @@ def app_client(server, clock=None, **changes):
 
 
 EXPECTED_FORM = {
-    "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET,
+    "grant_type": "client_credentials",
+    "client_id": CLIENT_ID,
+    "client_secret": SECRET,
     "scope": "docuware.platform",
 }
 
@@ -129,9 +136,9 @@ async def test_sixteen_concurrent_requests_after_expiry_trigger_one_sign_in():
         await client.login()
         clock.now = 4000
         server.tokens.clear()
-        results = await asyncio.gather(*(
-            client.conn.json("GET", "/DocuWare/Platform/Organizations") for _ in range(16)
-        ))
+        results = await asyncio.gather(
+            *(client.conn.json("GET", "/DocuWare/Platform/Organizations") for _ in range(16))
+        )
     assert all(r == ORGS for r in results)
     assert len(server.forms) == 2
 
@@ -141,9 +148,9 @@ async def test_sixteen_concurrent_401s_trigger_one_sign_in():
     async with app_client(server) as client:
         await client.login()
         server.tokens.clear()
-        await asyncio.gather(*(
-            client.conn.json("GET", "/DocuWare/Platform/Organizations") for _ in range(16)
-        ))
+        await asyncio.gather(
+            *(client.conn.json("GET", "/DocuWare/Platform/Organizations") for _ in range(16))
+        )
     assert len(server.forms) == 2
 
 

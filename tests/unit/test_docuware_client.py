@@ -20,9 +20,12 @@ FC = "fc-1"
 
 def item(doc_id: int, supplier: str) -> dict:
     return {
-        "Id": doc_id, "FileCabinetId": FC, "Title": f"Doc {doc_id}",
+        "Id": doc_id,
+        "FileCabinetId": FC,
+        "Title": f"Doc {doc_id}",
         "ContentType": "application/pdf",
-        "FileSize": 100, "SectionCount": 1,
+        "FileSize": 100,
+        "SectionCount": 1,
         "Fields": [
             {"FieldName": "INVOICE_NO", "ItemElementName": "String", "Item": str(doc_id)},
             {"FieldName": "SUPPLIER", "ItemElementName": "String", "Item": supplier},
@@ -47,43 +50,120 @@ class FakeDocuWare:
         if path == f"{P}/Account/Logoff":
             return httpx.Response(200)
         if path == f"{P}/Organizations":
-            return httpx.Response(200, json={"Organization": [{
-                "Id": "1", "Name": "Acme",
-                "Links": [{"rel": "filecabinets", "href": f"{P}/Orgs/1/Cabinets"}]}]})
+            return httpx.Response(
+                200,
+                json={
+                    "Organization": [
+                        {
+                            "Id": "1",
+                            "Name": "Acme",
+                            "Links": [{"rel": "filecabinets", "href": f"{P}/Orgs/1/Cabinets"}],
+                        }
+                    ]
+                },
+            )
         if path == f"{P}/Orgs/1/Cabinets":
-            return httpx.Response(200, json={"FileCabinet": [
-                {"Id": FC, "Name": "Invoices", "IsBasket": False, "Links": [
-                    {"rel": "self", "href": f"{P}/FileCabinets/{FC}"},
-                    {"rel": "searches",
-                     "href": f"{P}/FileCabinets/{FC}/Dialogs?dialogType=Search"}]},
-                {"Id": "b_1", "Name": "Inbox", "IsBasket": True, "Links": []},
-            ]})
+            return httpx.Response(
+                200,
+                json={
+                    "FileCabinet": [
+                        {
+                            "Id": FC,
+                            "Name": "Invoices",
+                            "IsBasket": False,
+                            "Links": [
+                                {"rel": "self", "href": f"{P}/FileCabinets/{FC}"},
+                                {
+                                    "rel": "searches",
+                                    "href": f"{P}/FileCabinets/{FC}/Dialogs?dialogType=Search",
+                                },
+                            ],
+                        },
+                        {"Id": "b_1", "Name": "Inbox", "IsBasket": True, "Links": []},
+                    ]
+                },
+            )
         if path == f"{P}/FileCabinets/{FC}":
-            return httpx.Response(200, json={"Id": FC, "Name": "Invoices", "Fields": [
-                {"DBFieldName": "SUPPLIER", "DisplayName": "Supplier", "DWFieldType": "Text"}]})
+            return httpx.Response(
+                200,
+                json={
+                    "Id": FC,
+                    "Name": "Invoices",
+                    "Fields": [
+                        {
+                            "DBFieldName": "SUPPLIER",
+                            "DisplayName": "Supplier",
+                            "DWFieldType": "Text",
+                        }
+                    ],
+                },
+            )
         if path == f"{P}/FileCabinets/{FC}/Dialogs":
             assert q["dialogType"] == "Search"
-            return httpx.Response(200, json={"Dialog": [
-                {"$type": "DialogInfo", "Id": "i_mobile", "Type": "Search", "IsDefault": True},
-                {"$type": "DialogInfo", "Id": "d-plain", "Type": "Search", "DisplayName": "Plain"},
-                {"$type": "DialogInfo", "Id": "d-default", "Type": "Search", "IsDefault": True,
-                 "DisplayName": "Main", "Links": [{"rel": "self", "href": f"{P}/Dlg/d-default"}]},
-                {"$type": "DialogInfo", "Id": "d-store", "Type": "Store"},
-            ]})
+            return httpx.Response(
+                200,
+                json={
+                    "Dialog": [
+                        {
+                            "$type": "DialogInfo",
+                            "Id": "i_mobile",
+                            "Type": "Search",
+                            "IsDefault": True,
+                        },
+                        {
+                            "$type": "DialogInfo",
+                            "Id": "d-plain",
+                            "Type": "Search",
+                            "DisplayName": "Plain",
+                        },
+                        {
+                            "$type": "DialogInfo",
+                            "Id": "d-default",
+                            "Type": "Search",
+                            "IsDefault": True,
+                            "DisplayName": "Main",
+                            "Links": [{"rel": "self", "href": f"{P}/Dlg/d-default"}],
+                        },
+                        {"$type": "DialogInfo", "Id": "d-store", "Type": "Store"},
+                    ]
+                },
+            )
         if path.startswith(f"{P}/Dlg/") or path.startswith(f"{P}/FileCabinets/{FC}/Dialogs/"):
             dialog_id = path.rsplit("/", 1)[1]
-            return httpx.Response(200, json={
-                "Id": dialog_id, "DisplayName": "Main", "Fields": [
-                    {"DBFieldName": "SUPPLIER", "DlgLabel": "Supplier", "DWFieldType": "Text"},
-                    {"DBFieldName": "INVOICE_NO", "DlgLabel": "Invoice no", "DWFieldType": "Text"}],
-                "Query": {"Links": [{"rel": "dialogExpression",
-                                     "href": f"{P}/Search/{dialog_id}?dialogId={dialog_id}"}]}})
+            return httpx.Response(
+                200,
+                json={
+                    "Id": dialog_id,
+                    "DisplayName": "Main",
+                    "Fields": [
+                        {"DBFieldName": "SUPPLIER", "DlgLabel": "Supplier", "DWFieldType": "Text"},
+                        {
+                            "DBFieldName": "INVOICE_NO",
+                            "DlgLabel": "Invoice no",
+                            "DWFieldType": "Text",
+                        },
+                    ],
+                    "Query": {
+                        "Links": [
+                            {
+                                "rel": "dialogExpression",
+                                "href": f"{P}/Search/{dialog_id}?dialogId={dialog_id}",
+                            }
+                        ]
+                    },
+                },
+            )
         if path.startswith(f"{P}/Search/"):
             body = json.loads(request.content)
             self.bodies.append(body)
             if body.get("Count", 0) > 10_000 or int(q.get("count", 0)) > 10_000:
-                return httpx.Response(422, json={"Message": "The requested search result count "
-                                                 "exceeds the system limit of 10000 per request."})
+                return httpx.Response(
+                    422,
+                    json={
+                        "Message": "The requested search result count "
+                        "exceeds the system limit of 10000 per request."
+                    },
+                )
             return self.page(self.matching(body), 0, int(q["count"]))
         if path == f"{P}/Results":
             docs = self.matching(self.bodies[-1])
@@ -98,16 +178,25 @@ class FakeDocuWare:
         values = [(c["DBName"], c["Value"][0]) for c in body["Condition"]]
         if not values:
             return self.docs
-        return [d for d in self.docs if any(
-            f["FieldName"] == n and f["Item"] == v for f in d["Fields"] for n, v in values)]
+        return [
+            d
+            for d in self.docs
+            if any(f["FieldName"] == n and f["Item"] == v for f in d["Fields"] for n, v in values)
+        ]
 
     def page(self, docs: list[dict], start: int, count: int) -> httpx.Response:
         links = []
         if start + count < len(docs):
             href = f"{P}/Results?start={start + count}&count={count}"
             links.append({"rel": "next", "href": href})
-        return httpx.Response(200, json={
-            "Count": {"Value": len(docs)}, "Items": docs[start:start + count], "Links": links})
+        return httpx.Response(
+            200,
+            json={
+                "Count": {"Value": len(docs)},
+                "Items": docs[start : start + count],
+                "Links": links,
+            },
+        )
 
 
 async def no_sleep(seconds: float) -> None:
@@ -116,8 +205,10 @@ async def no_sleep(seconds: float) -> None:
 
 def client_for(server, **changes) -> AsyncDocuWareClient:
     return AsyncDocuWareClient(
-        replace(SETTINGS, **changes), transport=httpx.MockTransport(server),
-        retry=RetryPolicy(max_attempts=2, backoff_base_s=0.001), sleep=no_sleep,
+        replace(SETTINGS, **changes),
+        transport=httpx.MockTransport(server),
+        retry=RetryPolicy(max_attempts=2, backoff_base_s=0.001),
+        sleep=no_sleep,
     )
 
 
@@ -126,7 +217,9 @@ async def test_cabinets_follow_organization_link_and_hide_baskets():
     async with client_for(server) as client:
         assert [c.name for c in await client.file_cabinets()] == ["Invoices"]
         assert [c.name for c in await client.file_cabinets(include_baskets=True)] == [
-            "Invoices", "Inbox"]
+            "Invoices",
+            "Inbox",
+        ]
         assert (await client.find_cabinet("invoices")).id == FC
         assert (await client.find_cabinet(FC)).name == "Invoices"
         with pytest.raises(NotFoundError, match="cabinets: Invoices"):
@@ -187,8 +280,12 @@ async def test_search_body_conditions_fields_and_sort():
     server = FakeDocuWare()
     async with client_for(server) as client:
         query = Or(Exact("SUPPLIER", "ACME"), Range("DOC_DATE", None, "2024-12-31"))
-        docs = [d async for d in client.search(
-            "Invoices", query, fields=["SUPPLIER", "AMOUNT"], sort=["DOC_DATE desc"])]
+        docs = [
+            d
+            async for d in client.search(
+                "Invoices", query, fields=["SUPPLIER", "AMOUNT"], sort=["DOC_DATE desc"]
+            )
+        ]
     assert {d.get_text("SUPPLIER") for d in docs} == {"ACME"}
     body = server.bodies[0]
     assert body["Operation"] == "Or"
@@ -201,10 +298,15 @@ async def test_search_body_conditions_fields_and_sort():
 async def test_search_keys_batches_with_or_and_attributes_hits():
     server = FakeDocuWare(documents=7)
     async with client_for(server) as client:
-        hits = await client.search_keys("Invoices", "INVOICE_NO", ["2", "5", "6", "404"],
-                                        batch_size=2)
+        hits = await client.search_keys(
+            "Invoices", "INVOICE_NO", ["2", "5", "6", "404"], batch_size=2
+        )
     assert {k: [d.id for d in v] for k, v in hits.items()} == {
-        "2": [2], "5": [5], "6": [6], "404": []}
+        "2": [2],
+        "5": [5],
+        "6": [6],
+        "404": [],
+    }
     assert len(server.bodies) == 2
     assert all(b["Operation"] == "Or" for b in server.bodies)
     assert [len(b["Condition"]) for b in server.bodies] == [2, 2]
@@ -216,7 +318,8 @@ async def test_not_found_names_path_and_message():
             await client.get_document("Invoices", 999)
         assert (await client.get_document("Invoices", 3)).id == 3
     assert str(info.value) == (
-        f"DocuWare answered 404 for {P}/FileCabinets/{FC}/Documents/999: Document 999 not found.")
+        f"DocuWare answered 404 for {P}/FileCabinets/{FC}/Documents/999: Document 999 not found."
+    )
     assert not info.value.retryable
 
 

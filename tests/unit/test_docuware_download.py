@@ -26,7 +26,7 @@ BODY = b"%PDF-1.7 " + bytes(range(256)) * 40
         ('attachment; filename="Invoice 1001.pdf"', "Invoice 1001.pdf"),
         ("attachment; filename=18+guid+Name with space.pdf", "18+guid+Name with space.pdf"),
         ("attachment; filename*=UTF-8''Gr%C3%BC%C3%9Fe%20M%C3%BCller.pdf", "Grüße Müller.pdf"),
-        ('attachment; filename="fallback.pdf"; filename*=UTF-8\'\'na%C3%AFve.pdf', "naïve.pdf"),
+        ("attachment; filename=\"fallback.pdf\"; filename*=UTF-8''na%C3%AFve.pdf", "naïve.pdf"),
         ("attachment; filename*=iso-8859-1'de'M%FCller.pdf", "Müller.pdf"),
         ('attachment; filename="say \\"hi\\".pdf"', 'say "hi".pdf'),
         ("inline", ""),
@@ -69,9 +69,15 @@ class FileServer:
         if path.endswith("/Account/Logoff"):
             return httpx.Response(200)
         if path == f"{P}/FileCabinets/fc/Sections/1-2":
-            return httpx.Response(200, json={
-                "Id": "1-2", "OriginalFileName": "scan 2.tif", "ContentType": "image/tiff",
-                "Links": [{"rel": "fileDownload", "href": f"{P}/Files/1-2?x=1"}]})
+            return httpx.Response(
+                200,
+                json={
+                    "Id": "1-2",
+                    "OriginalFileName": "scan 2.tif",
+                    "ContentType": "image/tiff",
+                    "Links": [{"rel": "fileDownload", "href": f"{P}/Files/1-2?x=1"}],
+                },
+            )
         if path == f"{P}/FileCabinets/fc/Sections/1-3":
             return httpx.Response(200, json={"Id": "1-3", "OriginalFileName": "c.txt", "Links": []})
         if "Documents/404" in path:
@@ -90,8 +96,10 @@ async def no_sleep(seconds: float) -> None:
 
 def client_for(server) -> AsyncDocuWareClient:
     return AsyncDocuWareClient(
-        replace(SETTINGS), transport=httpx.MockTransport(server),
-        retry=RetryPolicy(max_attempts=2, backoff_base_s=0.001), sleep=no_sleep,
+        replace(SETTINGS),
+        transport=httpx.MockTransport(server),
+        retry=RetryPolicy(max_attempts=2, backoff_base_s=0.001),
+        sleep=no_sleep,
     )
 
 
@@ -121,7 +129,10 @@ async def test_download_uses_document_link_and_target_names(tmp_path):
     params = downloads(server)[-1].url.params
     assert downloads(server)[-1].url.path == f"{P}/DL/7"
     assert (params["append"], params["targetFileType"], params["keepAnnotations"]) == (
-        "8", "Zip", "true")
+        "8",
+        "Zip",
+        "true",
+    )
     assert result.filename == "7.zip"  # no Content-Disposition: id + extension
 
 
@@ -156,8 +167,9 @@ async def test_broken_stream_raises_retryable_and_removes_file(tmp_path):
 
 async def test_gzip_content_length_is_not_compared_with_decoded_size(tmp_path):
     packed = gzip.compress(BODY)
-    server = FileServer(body=packed, headers={"Content-Encoding": "gzip",
-                                              "Content-Length": str(len(packed))})
+    server = FileServer(
+        body=packed, headers={"Content-Encoding": "gzip", "Content-Length": str(len(packed))}
+    )
     async with client_for(server) as client:
         result = await client.download(("fc", 7), tmp_path / "d")
     assert result.size == len(BODY) and (tmp_path / "d").read_bytes() == BODY
@@ -179,8 +191,10 @@ async def test_section_download_follows_file_download_link(tmp_path):
         fallback = await client.download_section(cabinet, "1-3", tmp_path / "t")
     paths = [r.url.path for r in server.requests if "/Account/" not in r.url.path]
     assert paths == [
-        f"{P}/FileCabinets/fc/Sections/1-2", f"{P}/Files/1-2",
-        f"{P}/FileCabinets/fc/Sections/1-3", f"{P}/FileCabinets/fc/Sections/1-3/Data",
+        f"{P}/FileCabinets/fc/Sections/1-2",
+        f"{P}/Files/1-2",
+        f"{P}/FileCabinets/fc/Sections/1-3",
+        f"{P}/FileCabinets/fc/Sections/1-3/Data",
     ]
     assert result.filename == "scan 2.tif" and result.size == len(BODY)
     assert (tmp_path / "s").read_bytes() == BODY

@@ -35,7 +35,9 @@ def test_exact_is_literal_and_wildcard_keeps_stars():
 
 def test_range_with_open_ends_uses_null_and_iso_dates():
     assert Range("DOC_DATE", date(2024, 1, 1), None).to_json() == {
-        "DBName": "DOC_DATE", "Value": ["2024-01-01", None]}
+        "DBName": "DOC_DATE",
+        "Value": ["2024-01-01", None],
+    }
     assert Range("AMOUNT", None, Decimal("10.5")).values == (None, "10.5")
     assert Range("TS", datetime(2024, 1, 2, 3, 4, 5, 999), None).values[0] == "2024-01-02T03:04:05"
     with pytest.raises(ValueError):

@@ -16,8 +16,12 @@ from exmado_tui.docuware.retry import RetryPolicy, parse_retry_after
 from exmado_tui.settings import DocuWareSettings, Secret
 
 SETTINGS = DocuWareSettings(
-    url="http://dw.test", username="alice", password=Secret("pw"), auth="cookie",
-    max_attempts=3, throttle_default_wait_s=7,
+    url="http://dw.test",
+    username="alice",
+    password=Secret("pw"),
+    auth="cookie",
+    max_attempts=3,
+    throttle_default_wait_s=7,
 )
 
 
@@ -51,8 +55,11 @@ def make_client(handler, fake: FakeTime, **settings_changes) -> AsyncDocuWareCli
     return AsyncDocuWareClient(
         replace(SETTINGS, **settings_changes),
         transport=httpx.MockTransport(handler),
-        retry=RetryPolicy(max_attempts=settings_changes.get("max_attempts", 3),
-                          throttle_default_wait_s=7, backoff_base_s=0.5),
+        retry=RetryPolicy(
+            max_attempts=settings_changes.get("max_attempts", 3),
+            throttle_default_wait_s=7,
+            backoff_base_s=0.5,
+        ),
         clock=fake.clock,
         sleep=fake.sleep,
     )
@@ -203,8 +210,11 @@ async def test_non_idempotent_post_is_retried_on_429():
 
     def handler(request):
         calls.append(1)
-        return httpx.Response(429, headers={"Retry-After": "1"}) if len(calls) == 1 else (
-            httpx.Response(200, json={}))
+        return (
+            httpx.Response(429, headers={"Retry-After": "1"})
+            if len(calls) == 1
+            else (httpx.Response(200, json={}))
+        )
 
     async with make_client(handler, fake) as client:
         await client.conn.request("POST", "/x", authenticated=False)

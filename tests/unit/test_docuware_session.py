@@ -71,8 +71,9 @@ def test_tls_verify_choices(tmp_path):
         tls_verify(DocuWareSettings(url="https://x", ca_bundle=str(tmp_path / "missing.pem")))
     bundle = ssl.get_default_verify_paths().cafile
     if bundle:
-        assert isinstance(tls_verify(DocuWareSettings(url="https://x", ca_bundle=bundle)),
-                          ssl.SSLContext)
+        assert isinstance(
+            tls_verify(DocuWareSettings(url="https://x", ca_bundle=bundle)), ssl.SSLContext
+        )
 
 
 async def test_pool_timeout_and_default_headers():

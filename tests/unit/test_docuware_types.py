@@ -36,8 +36,16 @@ def test_negative_is_a_date_before_1970():
 
 @pytest.mark.parametrize(
     "text",
-    ["/Date(0)/", "/Date(-62135596800000)/", "/Date(99999999999999999)/",
-     "/Date(-99999999999999999)/", "garbage", "", None, 12345],
+    [
+        "/Date(0)/",
+        "/Date(-62135596800000)/",
+        "/Date(99999999999999999)/",
+        "/Date(-99999999999999999)/",
+        "garbage",
+        "",
+        None,
+        12345,
+    ],
 )
 def test_sentinels_overflow_and_garbage_are_none(text):
     assert parse_dw_datetime(text) is None
@@ -80,10 +88,13 @@ def test_keywords():
 
 
 def test_table_rows_become_dicts():
-    item = {"$type": "DocumentIndexFieldTable", "Row": [
-        {"ColumnValue": [field("String", "Bolt", "ITEM"), field("Decimal", "2.50", "PRICE")]},
-        {"ColumnValue": [field("String", "Nut", "ITEM"), field("Date", "/Date(0)/", "WHEN")]},
-    ]}
+    item = {
+        "$type": "DocumentIndexFieldTable",
+        "Row": [
+            {"ColumnValue": [field("String", "Bolt", "ITEM"), field("Decimal", "2.50", "PRICE")]},
+            {"ColumnValue": [field("String", "Nut", "ITEM"), field("Date", "/Date(0)/", "WHEN")]},
+        ],
+    }
     assert decode_field(field("Table", item)) == [
         {"ITEM": "Bolt", "PRICE": Decimal("2.50")},
         {"ITEM": "Nut", "WHEN": None},
@@ -92,14 +103,19 @@ def test_table_rows_become_dicts():
 
 def test_document_helpers():
     raw = {
-        "Id": 7, "FileCabinetId": "fc", "Title": "T", "ContentType": "application/pdf",
-        "FileSize": 10, "SectionCount": 2,
+        "Id": 7,
+        "FileCabinetId": "fc",
+        "Title": "T",
+        "ContentType": "application/pdf",
+        "FileSize": 10,
+        "SectionCount": 2,
         "Fields": [
             field("String", "ACME (Ltd)", "SUPPLIER"),
             field("Date", "/Date(1705276800000)/", "DOC"),
             field("Decimal", Decimal("3.5"), "AMOUNT"),
             field("Keywords", {"Keyword": ["a", "b"]}, "TAGS"),
-            field("Int", 5, "N"), field("String", None, "NOTES", is_null=True),
+            field("Int", 5, "N"),
+            field("String", None, "NOTES", is_null=True),
         ],
         "Sections": [{"Id": "7-1", "ContentType": "application/pdf", "OriginalFileName": "x.pdf"}],
         "Links": [{"rel": "self", "href": "/s"}, {"rel": "fileDownload", "href": "/f"}],
@@ -119,8 +135,13 @@ def test_document_helpers():
 
 
 def test_corrupt_date_does_not_break_document():
-    raw = {"Id": 1, "Fields": [field("DateTime", "/Date(123456789012345678)/", "D"),
-                               field("String", "ok", "S")]}
+    raw = {
+        "Id": 1,
+        "Fields": [
+            field("DateTime", "/Date(123456789012345678)/", "D"),
+            field("String", "ok", "S"),
+        ],
+    }
     doc = Document.from_json(raw, "fc")
     assert doc.get("D") is None and doc.get_text("S") == "ok" and doc.cabinet_id == "fc"
 

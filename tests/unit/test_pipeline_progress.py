@@ -15,9 +15,7 @@ def job_with_rows(tmp_path: Path, count: int) -> list[JobRow]:
         workbook_path=str(tmp_path / "w.xlsx"), workbook_sha256="0" * 64,
         output_dir=str(tmp_path / "out"),
     )  # fmt: skip
-    return [
-        JobRow.create(job="j1", row_number=n + 2, key=str(n), values={}) for n in range(count)
-    ]
+    return [JobRow.create(job="j1", row_number=n + 2, key=str(n), values={}) for n in range(count)]
 
 
 def result(row: JobRow, status: str, error: str = "", documents: int = 0) -> RowResult:

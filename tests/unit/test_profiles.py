@@ -28,8 +28,10 @@ def test_the_shipped_profiles_load():
         ({"columns": {"A": "B"}}, "cabinet is missing"),
         ({"cabinet": "X"}, "[columns] is empty"),
         ({"cabinet": "X", "columns": {"A": "B"}, "on_multiple": "some"}, "on_multiple must be"),
-        ({"cabinet": "X", "columns": {"A": "B"}, "templates": {"format": "tiff"}},
-         "templates.format must be one of original, pdf, zip"),
+        (
+            {"cabinet": "X", "columns": {"A": "B"}, "templates": {"format": "tiff"}},
+            "templates.format must be one of original, pdf, zip",
+        ),
         ({"cabinet": "X", "columns": {"A": "B"}, "header_row": -1}, "header_row must be"),
         ({"cabinet": "X", "columns": "A=B"}, "[columns] must be a table"),
     ],
@@ -49,8 +51,9 @@ def test_a_broken_profile_file_is_named(tmp_path: Path):
 
 def test_a_saved_profile_reads_back_the_same(tmp_path: Path):
     original = load_profile(SHIPPED, "invoices")
-    renamed = type(original)(**{**original.to_dict(), "name": "copy",
-                                "description": 'With "quotes" and ümlauts'})
+    renamed = type(original)(
+        **{**original.to_dict(), "name": "copy", "description": 'With "quotes" and ümlauts'}
+    )
     path = save_profile(tmp_path, renamed)
     assert path == tmp_path / "copy.toml"
     assert load_profile(tmp_path, "copy") == renamed

@@ -178,8 +178,11 @@ def test_client_credentials_secret_from_environment_or_an_owner_only_file(tmp_pa
 
 
 def test_client_id_from_environment():
-    env = {"DOCUWARE_AUTH": "client_credentials", "DOCUWARE_CLIENT_ID": "app-7",
-           "DOCUWARE_CLIENT_SECRET": APP_SECRET}
+    env = {
+        "DOCUWARE_AUTH": "client_credentials",
+        "DOCUWARE_CLIENT_ID": "app-7",
+        "DOCUWARE_CLIENT_SECRET": APP_SECRET,
+    }
     assert load_settings(environ=env).docuware.client_id == "app-7"
 
 
@@ -216,8 +219,10 @@ def test_client_credentials_without_a_secret_is_refused(tmp_path: Path):
     ("env", "where"),
     [
         ({}, f"[docuware] client_id in {DEFAULTS_FILE} is DocuWare's built-in public client"),
-        ({"DOCUWARE_CLIENT_ID": "docuware.platform.net.client"},
-         "[docuware] client_id (from environment DOCUWARE_CLIENT_ID) is DocuWare's built-in"),
+        (
+            {"DOCUWARE_CLIENT_ID": "docuware.platform.net.client"},
+            "[docuware] client_id (from environment DOCUWARE_CLIENT_ID) is DocuWare's built-in",
+        ),
     ],
 )
 def test_client_credentials_with_the_public_client_id_is_refused(env, where):
