@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exmado_tui.errors import SettingsError
+from exmado_tui.settings_layers import LayerReader, apply_environment, merge, read_toml
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "exmado.toml"
 USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
@@ -158,11 +158,11 @@ def load_settings(
     env = os.environ if environ is None else environ
     merged: dict[str, Any] = {}
     sources = [str(DEFAULTS_FILE)]
-    _merge(merged, _read_toml(DEFAULTS_FILE))
+    merge(merged, read_toml(DEFAULTS_FILE, PATH_KEYS))
     host = _host_file(config, env)
     if host is not None:
         sources.append(str(host))
-        _merge(merged, _read_toml(host))
+        merge(merged, read_toml(host, PATH_KEYS))
     _apply_environment(merged, env)
     return _build(merged, env, tuple(sources))
 
@@ -181,54 +181,8 @@ def _host_file(config: str | Path | None, env: Mapping[str, str]) -> Path | None
     return USER_CONFIG_FILE if USER_CONFIG_FILE.is_file() else None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"Config file {path} is not valid TOML: {exc}.") from None
-    except OSError as exc:
-        raise SettingsError(f"Config file {path} cannot be read: {exc.strerror}.") from None
-    _anchor_paths(data, path.parent)
-    _tag_source(data, str(path))
-    return data
-
-
-def _anchor_paths(data: dict[str, Any], folder: Path) -> None:
-    for keys in PATH_KEYS:
-        holder = data
-        for key in keys[:-1]:
-            holder = holder.get(key, {}) if isinstance(holder, dict) else {}
-        value = holder.get(keys[-1]) if isinstance(holder, dict) else None
-        if isinstance(value, str) and value:
-            path = Path(value).expanduser()
-            holder[keys[-1]] = str(path if path.is_absolute() else folder / path)
-
-
-def _tag_source(data: dict[str, Any], source: str) -> None:
-    """Remember which file set each key, so errors can name it."""
-    data.setdefault("__source__", {})
-    for key, value in list(data.items()):
-        if isinstance(value, dict) and key != "__source__":
-            value["__source__"] = source
-    data["__source__"] = source
-
-
-def _merge(into: dict[str, Any], layer: dict[str, Any]) -> None:
-    for key, value in layer.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = value
-
-
 def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> None:
-    for name, keys in ENV_KEYS.items():
-        if env.get(name):
-            holder = merged
-            for key in keys[:-1]:
-                holder = holder.setdefault(key, {})
-            holder[keys[-1]] = env[name]
-            holder.setdefault("__env__", {})[keys[-1]] = name
+    apply_environment(merged, env, ENV_KEYS)
     _apply_redis_parts(merged, env)
 
 
@@ -248,7 +202,7 @@ def _apply_redis_parts(merged: dict[str, Any], env: Mapping[str, str]) -> None:
 
 
 def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, ...]) -> Settings:
-    reader = _Reader(merged)
+    reader = LayerReader(merged)
     tz = reader.text((), "timezone")
     try:
         ZoneInfo(tz)
@@ -273,7 +227,7 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
     )
 
 
-def _broker(reader: _Reader, env: Mapping[str, str]) -> BrokerSettings:
+def _broker(reader: LayerReader, env: Mapping[str, str]) -> BrokerSettings:
     url = reader.text(("broker",), "url")
     if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         raise SettingsError(
@@ -286,7 +240,7 @@ def _broker(reader: _Reader, env: Mapping[str, str]) -> BrokerSettings:
     )
 
 
-def _docuware(reader: _Reader, env: Mapping[str, str]) -> DocuWareSettings:
+def _docuware(reader: LayerReader, env: Mapping[str, str]) -> DocuWareSettings:
     s = ("docuware",)
     url = reader.text(s, "url").rstrip("/")
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
@@ -312,7 +266,7 @@ def _docuware(reader: _Reader, env: Mapping[str, str]) -> DocuWareSettings:
     return settings
 
 
-def _docuware_timeout(reader: _Reader) -> float:
+def _docuware_timeout(reader: LayerReader) -> float:
     timeout = reader.number(("docuware",), "timeout_s")
     if timeout < MIN_DOCUWARE_TIMEOUT_S:
         raise SettingsError(
@@ -323,7 +277,7 @@ def _docuware_timeout(reader: _Reader) -> float:
     return timeout
 
 
-def _check_app_registration(settings: DocuWareSettings, reader: _Reader) -> None:
+def _check_app_registration(settings: DocuWareSettings, reader: LayerReader) -> None:
     """auth = client_credentials needs an app registration's own client id and its secret."""
     s = ("docuware",)
     if settings.client_id in ("", PUBLIC_CLIENT_ID):
@@ -341,7 +295,7 @@ def _check_app_registration(settings: DocuWareSettings, reader: _Reader) -> None
         )
 
 
-def _jobs(reader: _Reader) -> JobsSettings:
+def _jobs(reader: LayerReader) -> JobsSettings:
     s = ("jobs",)
     return JobsSettings(
         max_concurrent_jobs=reader.count(s, "max_concurrent_jobs"),
@@ -353,7 +307,7 @@ def _jobs(reader: _Reader) -> JobsSettings:
     )
 
 
-def _dropfolder(reader: _Reader) -> DropFolderSettings:
+def _dropfolder(reader: LayerReader) -> DropFolderSettings:
     s = ("dropfolder",)
     return DropFolderSettings(
         path=reader.path(s, "path"),
@@ -367,7 +321,7 @@ def _dropfolder(reader: _Reader) -> DropFolderSettings:
 def _secret(
     env: Mapping[str, str],
     name: str,
-    reader: _Reader,
+    reader: LayerReader,
     section: tuple[str, ...],
     key: str = "password",
 ) -> Secret:
@@ -395,87 +349,6 @@ def _read_secret_file(path: Path, where: str) -> str:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SettingsError(f"{where} names {path}, which others can read; run chmod 600 {path}.")
     return path.read_text(encoding="utf-8").strip()
-
-
-class _Reader:
-    """Typed access to the merged layers, with error sentences that name key and source."""
-
-    def __init__(self, merged: dict[str, Any]) -> None:
-        self.merged = merged
-
-    def section(self, keys: tuple[str, ...]) -> dict[str, Any]:
-        holder = self.merged
-        for key in keys:
-            holder = holder.get(key, {})
-            if not isinstance(holder, dict):
-                raise SettingsError(f"[{key}] in the configuration must be a table.")
-        return holder
-
-    def where(self, keys: tuple[str, ...], key: str) -> str:
-        holder = self.section(keys)
-        name = f"[{'.'.join(keys)}] {key}" if keys else key
-        env_name = holder.get("__env__", {}).get(key)
-        if env_name:
-            return f"{name} (from environment {env_name})"
-        return f"{name} in {holder.get('__source__', 'the configuration')}"
-
-    def raw(self, keys: tuple[str, ...], key: str) -> Any:
-        holder = self.section(keys)
-        if key not in holder:
-            raise SettingsError(f"{self.where(keys, key)} is missing.")
-        return holder[key]
-
-    def text(self, keys: tuple[str, ...], key: str) -> str:
-        value = self.raw(keys, key)
-        if not isinstance(value, str):
-            raise SettingsError(f"{self.where(keys, key)} must be text, got {value!r}.")
-        return value
-
-    def optional_text(self, keys: tuple[str, ...], key: str) -> str:
-        return self.text(keys, key) if key in self.section(keys) else ""
-
-    def path(self, keys: tuple[str, ...], key: str) -> Path:
-        return Path(self.text(keys, key)).expanduser().absolute()
-
-    def number(self, keys: tuple[str, ...], key: str) -> float:
-        value = self.raw(keys, key)
-        try:
-            number = float(value) if not isinstance(value, bool) else -1.0
-        except (TypeError, ValueError):
-            number = -1.0
-        if number < 0:
-            raise SettingsError(f"{self.where(keys, key)} must be a number ≥ 0, got {value!r}.")
-        return number
-
-    def count(self, keys: tuple[str, ...], key: str) -> int:
-        value = self.raw(keys, key)
-        try:
-            number = int(str(value)) if not isinstance(value, bool) else 0
-        except ValueError:
-            number = 0
-        if number < 1:
-            raise SettingsError(
-                f"{self.where(keys, key)} must be a whole number ≥ 1, got {value!r}."
-            )
-        return number
-
-    def flag(self, keys: tuple[str, ...], key: str) -> bool:
-        value = self.raw(keys, key)
-        if isinstance(value, bool):
-            return value
-        if str(value).lower() in ("1", "true", "yes", "on"):
-            return True
-        if str(value).lower() in ("0", "false", "no", "off"):
-            return False
-        raise SettingsError(f"{self.where(keys, key)} must be true or false, got {value!r}.")
-
-    def choice(self, keys: tuple[str, ...], key: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(keys, key)
-        if value not in allowed:
-            raise SettingsError(
-                f"{self.where(keys, key)} must be one of {', '.join(allowed)}, got {value!r}."
-            )
-        return value
 
 
 def masked(settings: Settings) -> dict[str, Any]:

@@ -1,0 +1,153 @@
+"""The layers under the settings: TOML files tagged with their source, environment values on
+top, and `LayerReader` for typed values whose errors name the key and where it came from.
+
+`settings.py` decides which files, variables and keys there are; this module only knows how
+to read, stack and check them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from exmado_tui.errors import SettingsError
+
+Keys = tuple[str, ...]
+
+
+def read_toml(path: Path, path_keys: Iterable[Keys]) -> dict[str, Any]:
+    """A config file's tables; relative paths under `path_keys` anchored at its folder."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"Config file {path} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise SettingsError(f"Config file {path} cannot be read: {exc.strerror}.") from None
+    _anchor_paths(data, path.parent, path_keys)
+    _tag_source(data, str(path))
+    return data
+
+
+def _anchor_paths(data: dict[str, Any], folder: Path, path_keys: Iterable[Keys]) -> None:
+    for keys in path_keys:
+        holder = data
+        for key in keys[:-1]:
+            holder = holder.get(key, {}) if isinstance(holder, dict) else {}
+        value = holder.get(keys[-1]) if isinstance(holder, dict) else None
+        if isinstance(value, str) and value:
+            path = Path(value).expanduser()
+            holder[keys[-1]] = str(path if path.is_absolute() else folder / path)
+
+
+def _tag_source(data: dict[str, Any], source: str) -> None:
+    """Remember which file set each key, so errors can name it."""
+    data.setdefault("__source__", {})
+    for key, value in list(data.items()):
+        if isinstance(value, dict) and key != "__source__":
+            value["__source__"] = source
+    data["__source__"] = source
+
+
+def merge(into: dict[str, Any], layer: dict[str, Any]) -> None:
+    """Lay `layer` over `into`, table by table."""
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def apply_environment(
+    merged: dict[str, Any], env: Mapping[str, str], env_keys: Mapping[str, Keys]
+) -> None:
+    """Set each key whose variable is set, remembering the variable's name for errors."""
+    for name, keys in env_keys.items():
+        if env.get(name):
+            holder = merged
+            for key in keys[:-1]:
+                holder = holder.setdefault(key, {})
+            holder[keys[-1]] = env[name]
+            holder.setdefault("__env__", {})[keys[-1]] = name
+
+
+class LayerReader:
+    """Typed access to the merged layers, with error sentences that name key and source."""
+
+    def __init__(self, merged: dict[str, Any]) -> None:
+        self.merged = merged
+
+    def section(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        holder = self.merged
+        for key in keys:
+            holder = holder.get(key, {})
+            if not isinstance(holder, dict):
+                raise SettingsError(f"[{key}] in the configuration must be a table.")
+        return holder
+
+    def where(self, keys: tuple[str, ...], key: str) -> str:
+        holder = self.section(keys)
+        name = f"[{'.'.join(keys)}] {key}" if keys else key
+        env_name = holder.get("__env__", {}).get(key)
+        if env_name:
+            return f"{name} (from environment {env_name})"
+        return f"{name} in {holder.get('__source__', 'the configuration')}"
+
+    def raw(self, keys: tuple[str, ...], key: str) -> Any:
+        holder = self.section(keys)
+        if key not in holder:
+            raise SettingsError(f"{self.where(keys, key)} is missing.")
+        return holder[key]
+
+    def text(self, keys: tuple[str, ...], key: str) -> str:
+        value = self.raw(keys, key)
+        if not isinstance(value, str):
+            raise SettingsError(f"{self.where(keys, key)} must be text, got {value!r}.")
+        return value
+
+    def optional_text(self, keys: tuple[str, ...], key: str) -> str:
+        return self.text(keys, key) if key in self.section(keys) else ""
+
+    def path(self, keys: tuple[str, ...], key: str) -> Path:
+        return Path(self.text(keys, key)).expanduser().absolute()
+
+    def number(self, keys: tuple[str, ...], key: str) -> float:
+        value = self.raw(keys, key)
+        try:
+            number = float(value) if not isinstance(value, bool) else -1.0
+        except (TypeError, ValueError):
+            number = -1.0
+        if number < 0:
+            raise SettingsError(f"{self.where(keys, key)} must be a number ≥ 0, got {value!r}.")
+        return number
+
+    def count(self, keys: tuple[str, ...], key: str) -> int:
+        value = self.raw(keys, key)
+        try:
+            number = int(str(value)) if not isinstance(value, bool) else 0
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise SettingsError(
+                f"{self.where(keys, key)} must be a whole number ≥ 1, got {value!r}."
+            )
+        return number
+
+    def flag(self, keys: tuple[str, ...], key: str) -> bool:
+        value = self.raw(keys, key)
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{self.where(keys, key)} must be true or false, got {value!r}.")
+
+    def choice(self, keys: tuple[str, ...], key: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(keys, key)
+        if value not in allowed:
+            raise SettingsError(
+                f"{self.where(keys, key)} must be one of {', '.join(allowed)}, got {value!r}."
+            )
+        return value
