@@ -27,6 +27,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import redis
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
 from exmado_tui.errors import PermanentError, ProfileError, RetryableError, TransitionError
@@ -246,8 +247,21 @@ class JobRun:
         if not heartbeat(self.job_id, self.worker):
             self._check_control()
             raise Stop("lost")
-        if not self.lease.renew():
+        if not self._renew_lease():
             raise Stop("lost")
+
+    def _renew_lease(self) -> bool:
+        """Renew the slot lease; Redis away for a moment must not end a job the store says is ours.
+
+        The heartbeat in the store keeps the job ours; the next renewal puts the lease back.
+        """
+        try:
+            return self.lease.renew()
+        except redis.RedisError as exc:
+            log.warning(
+                "Job %s: cannot renew its slot in Redis (%s); going on", self.job_id[:8], exc
+            )
+            return True
 
     # -- endings ------------------------------------------------------------------------------
 

@@ -1,0 +1,38 @@
+"""What a long job meets: a Redis blip, a run cut short, a user's requests close together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from exmado_tui.models import Job, JobRow
+from tests.unit.test_pipeline_run import Pipeline
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, redis_url: str) -> Pipeline:
+    return Pipeline(tmp_path, redis_url)
+
+
+def test_a_redis_blip_while_renewing_the_lease_does_not_fail_the_job(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.client.latency_s = 0.05
+    job_id = pipeline.create([100000 + i for i in range(1, 41)])
+    calls: list[int] = []
+
+    def flaky_renew(*_: Any) -> bool:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise redis.ConnectionError("Error 111 connecting to localhost:6379.")
+        return True
+
+    monkeypatch.setattr(pipeline.runtime.slots, "renew", flaky_renew)
+    job = pipeline.run(job_id)
+    assert calls, "the lease was never renewed"
+    assert job.status == "COMPLETED", job.last_error
+    assert JobRow.select().where(JobRow.status == "done").count() == 40
+    assert Job.get_by_id(job_id).found_rows == 40
