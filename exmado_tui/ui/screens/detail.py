@@ -68,6 +68,13 @@ FILE_COLUMNS = (
     ("path", "Path", 60),
 )
 REPORT_HINTS = ("report", "manifest")
+TAB_FOCUS = {
+    "rows": "#rows",
+    "files": "#files",
+    "events": "#events",
+    "config": "#config-scroll",
+    "report": "#report-scroll",
+}
 
 
 def row_cells(row: RowView) -> tuple[str | Text, ...]:
@@ -188,9 +195,9 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
                 yield PagedTable(FILE_COLUMNS, file_cells, _file_key, id="files")
             with TabPane("Events", id="events-tab"):
                 yield RichLog(id="events", wrap=True, markup=False)
-            with TabPane("Config", id="config-tab"), VerticalScroll():
+            with TabPane("Config", id="config-tab"), VerticalScroll(id="config-scroll"):
                 yield Static(id="config")
-            with TabPane("Report", id="report-tab"):
+            with TabPane("Report", id="report-tab"), VerticalScroll(id="report-scroll"):
                 yield Static(id="report")
         yield Footer()
 
@@ -351,13 +358,19 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         select = self.row_filter_select
         with select.prevent(Select.Changed):
             select.value = self.row_filter or Select.NULL
-        self.query_one(TabbedContent).active = "rows-tab"
+        self._show_tab("rows")
         self.run_worker(self._reload_rows())
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = f"{tab}-tab"
+        self._show_tab(tab)
         if tab == "report" and self.job is not None:
             self.run_worker(self._load_reports(self.job.output_dir))
+
+    def _show_tab(self, tab: str) -> None:
+        """Switch to a tab and focus what it shows: the focus left in the old pane would
+        otherwise switch the tabs straight back (a focused pane activates itself)."""
+        self.query_one(TabbedContent).active = f"{tab}-tab"
+        self.query_one(TAB_FOCUS[tab]).focus()
 
     async def _load_reports(self, output_dir: str) -> None:
         self._show_reports(await self.app.backend.read(find_reports, output_dir))
