@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from textual.widgets import TabbedContent
 
+from exmado_tui.models import Job
+from exmado_tui.ui.modals.confirm import ConfirmModal
+from exmado_tui.ui.modals.delete_job import DeleteJobModal
+from exmado_tui.ui.modals.fail_job import FailJobModal
+from exmado_tui.ui.screens.jobs import JobsScreen
 from tests.tui.conftest import wait_for
 from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
+from tests.tui.test_jobs_screen import put_cursor_on
 from tests.tui.test_other_screens import open_detail
 
 SIZE = (80, 24)
@@ -33,3 +39,45 @@ async def test_number_keys_switch_the_detail_tabs_from_the_rows_table(app_factor
         await pilot.pause(0.3)
         assert tabs.active == "rows-tab"
         assert detail.row_filter == "done"
+
+
+def dialog_text(app) -> str:
+    """What the terminal shows inside the open dialog's frame, as one line of words (so a
+    sentence wrapped over several lines reads whole)."""
+    region = app.screen.query_one(".dialog").region
+    strips = app.screen._compositor.render_strips()[region.y : region.bottom]
+    lines = [strip.crop(region.x + 1, region.right - 1).text for strip in strips]
+    return " ".join(" ".join(lines).split())
+
+
+async def test_a_long_confirmation_question_wraps_instead_of_being_cut(app_factory, seeded):
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: pilot.app.screen.is_current)
+        await pilot.press("w", "P")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmModal))
+        await pilot.pause(0.3)
+        shown = dialog_text(pilot.app)
+        assert "Queued messages are dropped; the jobs stay in the store and can be started" in (
+            shown
+        ), shown
+        await pilot.press("n")
+
+
+async def test_the_fail_question_and_the_delete_folders_are_readable(app_factory, seeded):
+    long_output = "/srv/exports/finance/accounts-payable/2025/march/invoices-march-final"
+    Job.update(output_dir=long_output).where(Job.id == RUNNING).execute()
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await put_cursor_on(pilot, RUNNING)
+        await pilot.press("F")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, FailJobModal))
+        await pilot.pause(0.3)
+        assert "as FAILED? A worker will not touch it again." in dialog_text(pilot.app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        Job.update(status="COMPLETED").where(Job.id == RUNNING).execute()
+        await pilot.pause(1.2)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DeleteJobModal))
+        await pilot.pause(0.3)
+        assert long_output in dialog_text(pilot.app).replace(" ", "")
+        await pilot.press("n")
