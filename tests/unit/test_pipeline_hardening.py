@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import redis
 
+from exmado_tui.errors import RetryableError
 from exmado_tui.models import Job, JobRow
 from tests.unit.test_pipeline_run import Pipeline
 
@@ -36,3 +37,14 @@ def test_a_redis_blip_while_renewing_the_lease_does_not_fail_the_job(
     assert job.status == "COMPLETED", job.last_error
     assert JobRow.select().where(JobRow.status == "done").count() == 40
     assert Job.get_by_id(job_id).found_rows == 40
+
+
+def test_rows_finished_before_docuware_went_down_are_kept(pipeline: Pipeline) -> None:
+    pipeline.configure(row_concurrency=1)  # results come back in row order
+    pipeline.client.fail_downloads = set(range(11, 61))
+    job_id = pipeline.create([100000 + i for i in range(1, 61)])
+    with pytest.raises(RetryableError):
+        pipeline.run(job_id)
+    done = [r.row_number for r in JobRow.select().where(JobRow.status == "done")]
+    assert sorted(done) == list(range(2, 12))  # rows 2..11 hold invoices 100001..100010
+    assert Job.get_by_id(job_id).found_rows == 10

@@ -178,10 +178,27 @@ class JobRun:
         self, feed: _Feed, results: queue.Queue, future: concurrent.futures.Future
     ) -> str | None:
         batch: list[RowResult] = []
+        streak_limit = max(10, 2 * self.jobs.row_concurrency)
+        try:
+            stop = self._drive_until_done(feed, results, future, batch, streak_limit)
+        except BaseException:
+            self._save_quietly(batch)  # rows that finished stay finished, whatever ends the run
+            raise
+        progress.flush(self.job_id, batch)
+        return stop
+
+    def _drive_until_done(
+        self,
+        feed: _Feed,
+        results: queue.Queue,
+        future: concurrent.futures.Future,
+        batch: list[RowResult],
+        streak_limit: int,
+    ) -> str | None:
+        """Feed rows and collect results until done or stopped; `batch` holds what is unsaved."""
         next_flush = time.monotonic() + progress.FLUSH_S
         stop: str | None = None
         deadline = 0.0
-        streak_limit = max(10, 2 * self.jobs.row_concurrency)
         while True:
             now = time.monotonic()
             if stop is None:
@@ -204,7 +221,8 @@ class JobRun:
                     batch.append(result)
             if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
                 progress.flush(self.job_id, batch)
-                batch, next_flush = [], now + progress.FLUSH_S
+                batch.clear()
+                next_flush = now + progress.FLUSH_S
             if stop is None:
                 try:
                     self._tick(now)
@@ -212,11 +230,12 @@ class JobRun:
                     stop = asked.reason
                     quick = stop in ("terminate", "lost")
                     deadline = now + (0 if quick else STOP_GRACE_S)
-        progress.flush(self.job_id, batch)
         return stop
 
     def _flush_leftovers(self, results: queue.Queue) -> None:
-        done = [r for r in _collect(results, 0) if not r.retryable]
+        self._save_quietly([r for r in _collect(results, 0) if not r.retryable])
+
+    def _save_quietly(self, done: list[RowResult]) -> None:
         try:
             progress.flush(self.job_id, done)
         except Exception:  # noqa: BLE001 - best effort while stopping
