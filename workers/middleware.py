@@ -55,8 +55,10 @@ class JobSlots(Middleware):
 
     Without a free slot the job stays as it is (PENDING for a new one) with a visible
     `wait_reason`; its message is sent again with a delay and this one is skipped, so no retry
-    is spent. A message for a job whose lease another message holds is dropped: that job is
-    running, and the watchdog re-enqueues it should its worker die.
+    is spent. A message for a job whose lease another message holds is dropped when a worker
+    holds the job in the store: that job is running, and the watchdog re-enqueues it should its
+    worker die. Held by no worker (retried or resumed while its last run's message is still
+    ending), the message is sent again with a delay like a job waiting for a slot.
     """
 
     def __init__(self, runtime: Runtime, wait_ms: int) -> None:
@@ -73,8 +75,13 @@ class JobSlots(Middleware):
         grant = self.runtime.slots.acquire(job_id, message.message_id)
         if grant.taken:
             return
-        if grant.held_elsewhere:
+        if grant.held_elsewhere and job.worker:
             raise SkipMessage(f"job {job_id[:8]} is held by another message")
+        if grant.held_elsewhere:
+            # Nobody holds the job in the store (a retry or resume while the last run's
+            # message is still finishing): nothing else would send it again, so wait.
+            self.runtime.queue.enqueue_run(job_id, delay_ms=self.wait_ms)
+            raise SkipMessage(f"job {job_id[:8]} waits for its last run to let go")
         self._wait(job_id, grant.running)
         raise SkipMessage(f"job {job_id[:8]} waits for a slot")
 

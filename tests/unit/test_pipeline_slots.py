@@ -123,3 +123,31 @@ def test_watchdog_hands_back_a_silent_job_once_and_refills_a_wiped_redis(
     assert dogs[1].refill_after_wipe() == []
     pipe.runtime.redis.flushall()
     assert dogs[1].refill_after_wipe() == [job_id] and pipe.runtime.redis.get(MARKER_KEY)
+
+
+def test_a_retried_job_s_message_waits_for_the_last_run_s_lease_not_dropped(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Retry right after a cancel or terminate: the old message may still hold the lease."""
+    pipe = Pipeline(tmp_path, redis_url, max_concurrent_jobs=2)
+    job_id = pipe.create([100001])
+    Job.update(queued_at=Job.created_at, worker="").where(Job.id == job_id).execute()
+    pipe.runtime.slots.acquire(job_id, "the-cancelled-run")  # still writing its report
+    broker = StubBroker(middleware=[CurrentMessage()])
+    broker.add_middleware(middleware.JobSlots(pipe.runtime, wait_ms=100))
+    ran: list[str] = []
+
+    @dramatiq.actor(actor_name=RUN_JOB, queue_name=JOBS_QUEUE, broker=broker)
+    def run_job(job_id: str) -> None:
+        ran.append(job_id)
+
+    worker = Worker(broker, worker_timeout=50)
+    worker.start()
+    try:
+        run_job.send(job_id)
+        broker.join(JOBS_QUEUE, fail_fast=False)
+    finally:
+        worker.stop()
+    assert ran == [] and Job.get_by_id(job_id).status == "PENDING"
+    depth = pipe.runtime.queue.depth()
+    assert depth.ready + depth.delayed == 1  # sent again, not lost: nobody else would send it
