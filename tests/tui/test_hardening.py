@@ -81,3 +81,23 @@ async def test_the_fail_question_and_the_delete_folders_are_readable(app_factory
         await pilot.pause(0.3)
         assert long_output in dialog_text(pilot.app).replace(" ", "")
         await pilot.press("n")
+
+
+def bottom_line(app) -> str:
+    return app.screen._compositor.render_strips()[-1].text
+
+
+async def test_the_jobs_footer_shows_help_and_quit_at_80_columns(app_factory, seeded):
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
+        )
+        await pilot.pause(0.3)
+        footer = bottom_line(pilot.app)
+        assert "? Help" in footer and "q Quit" in footer, footer
+    async with app_factory().run_test(size=(120, 40)) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
+        )
+        await pilot.pause(0.3)
+        assert "^p palette" in bottom_line(pilot.app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -21,6 +21,7 @@ from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.job_table import JobTable
 
 PAGE_SIZE = 100
+NARROW = 90  # columns below which the footer leaves out the ^p hint
 REFRESH_S = 1.0
 
 
@@ -115,6 +116,11 @@ class JobsScreen(JobActionsMixin, Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.refresh_jobs()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The widest footer: at 80 columns it drops the ^p hint (help names Ctrl+P), so that
+        `? Help` and `q Quit` fit."""
+        self.query_one(Footer).show_command_palette = event.size.width >= NARROW
 
     # -- loading --------------------------------------------------------------------------
 
