@@ -10,7 +10,7 @@ import redis
 
 from exmado_tui.errors import RetryableError
 from exmado_tui.models import Job, JobRow
-from tests.unit.test_pipeline_run import Pipeline
+from tests.unit.test_pipeline_run import Pipeline, control_later
 
 
 @pytest.fixture
@@ -48,3 +48,13 @@ def test_rows_finished_before_docuware_went_down_are_kept(pipeline: Pipeline) ->
     done = [r.row_number for r in JobRow.select().where(JobRow.status == "done")]
     assert sorted(done) == list(range(2, 12))  # rows 2..11 hold invoices 100001..100010
     assert Job.get_by_id(job_id).found_rows == 10
+
+
+def test_a_cancel_asked_while_a_pause_winds_down_is_not_lost(pipeline: Pipeline) -> None:
+    pipeline.client.latency_s = 0.3  # rows stay in flight through the pause's grace
+    job_id = pipeline.create([100000 + i for i in range(1, 61)])
+    control_later(job_id, 0.6, control="pause")  # seen within CONTROL_S, by 0.85 s
+    control_later(job_id, 0.95, control="cancel")  # inside the STOP_GRACE_S that follows
+    job = pipeline.run(job_id)
+    assert job.status == "CANCELLED" and job.control is None
+    assert JobRow.select().where(JobRow.status == "pending").count() == 60 - job.done_rows

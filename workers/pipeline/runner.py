@@ -285,6 +285,7 @@ class JobRun:
     # -- endings ------------------------------------------------------------------------------
 
     def _finish(self, outcome: str | None) -> None:
+        outcome = self._latest_request(outcome)
         if outcome == "lost":
             log.warning("Job %s was taken over by another worker; this one stops.", self.job_id)
             return
@@ -318,6 +319,16 @@ class JobRun:
                 f"{job.skipped_rows:,} skipped; {job.files_count:,} files.",
                 "warning" if errors else "info",
             )
+
+    def _latest_request(self, outcome: str | None) -> str | None:
+        """A cancel or terminate asked while a pause let its rows finish overrides the pause."""
+        if outcome != "pause":
+            return outcome
+        try:
+            self._check_control()
+        except Stop as stop:
+            return stop.reason
+        return outcome
 
     def _move(self, target: JobStatus, only_from: frozenset[JobStatus], **extra: Any) -> bool:
         values = {"control": None, "worker": "", "wait_reason": "", **extra}
