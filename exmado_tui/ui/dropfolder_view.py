@@ -3,6 +3,7 @@ reason the watcher wrote beside each). No Textual here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,13 +39,13 @@ def scan_dropfolder(settings: DropFolderSettings) -> DropFolderView:
         return DropFolderView(root, False, (), (), ())
     skip = {settings.archive, settings.rejected}
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in skip)
-    waiting = [_file(p, p.parent.name) for f in folders for p in _workbooks(f)]
+    waiting = _present(_file(p, p.parent.name) for f in folders for p in _workbooks(f))
     rejected_dir = root / settings.rejected
-    rejected = [
+    rejected = _present(
         _file(p, settings.rejected, _reason(p))
         for p in (rejected_dir.iterdir() if rejected_dir.is_dir() else [])
         if p.is_file() and not p.name.endswith(REASON_SUFFIX)
-    ]
+    )
     return DropFolderView(
         root,
         True,
@@ -58,8 +59,16 @@ def _workbooks(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES]
 
 
-def _file(path: Path, folder: str, reason: str = "") -> DroppedFile:
-    stat = path.stat()
+def _present(files: Iterable[DroppedFile | None]) -> list[DroppedFile]:
+    return [f for f in files if f is not None]
+
+
+def _file(path: Path, folder: str, reason: str = "") -> DroppedFile | None:
+    """The file as it is now, or None when the watcher moved it away since it was listed."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
     modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
     return DroppedFile(path.name, folder, modified, stat.st_size, reason)
 

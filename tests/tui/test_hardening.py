@@ -5,9 +5,12 @@ from __future__ import annotations
 from textual.widgets import TabbedContent
 
 from exmado_tui.models import Job
+from exmado_tui.ui import dropfolder_view
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.modals.fail_job import FailJobModal
+from exmado_tui.ui.screens import dropfolder as dropfolder_screen
+from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from tests.tui.conftest import wait_for
 from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
@@ -101,3 +104,48 @@ async def test_the_jobs_footer_shows_help_and_quit_at_80_columns(app_factory, se
         )
         await pilot.pause(0.3)
         assert "^p palette" in bottom_line(pilot.app)
+
+
+async def test_a_dropped_file_moved_away_during_the_scan_does_not_crash(
+    app_factory, store, seeded, monkeypatch
+):
+    """The watcher archives a settled workbook at any moment; a scan that listed it just before
+    must skip it, not end the dashboard with FileNotFoundError."""
+    drop = store.dropfolder.path
+    (drop / "invoices").mkdir(parents=True)
+    (drop / "invoices" / "april.xlsx").write_bytes(b"PK")
+    listed = dropfolder_view._workbooks
+
+    def listing_with_a_ghost(folder):
+        return [*listed(folder), folder / "archived-meanwhile.xlsx"]
+
+    monkeypatch.setattr(dropfolder_view, "_workbooks", listing_with_a_ghost)
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: pilot.app.screen.is_current)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.waiting_table.row_count == 1)
+        assert str(screen.waiting_table.get_row_at(0)[1]) == "april.xlsx"
+        assert pilot.app.is_running
+
+
+async def test_a_drop_folder_the_user_cannot_read_is_said_not_fatal(
+    app_factory, store, seeded, monkeypatch
+):
+    """The drop folder belongs to the service account; an operator running `exmado` as
+    themselves may not be allowed to list it."""
+
+    def refused(settings):
+        raise PermissionError(13, "Permission denied", str(settings.path))
+
+    monkeypatch.setattr(dropfolder_screen, "scan_dropfolder", refused)
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: pilot.app.screen.is_current)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: "Permission denied" in str(screen.folder_label.render()))
+        await wait_for(pilot, lambda: screen.jobs_table.row_count == 2)  # the jobs still show
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))

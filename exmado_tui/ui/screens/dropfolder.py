@@ -69,13 +69,21 @@ class DropFolderScreen(Screen[None]):
 
     async def _load(self) -> None:
         backend = self.app.backend
-        view = await backend.read(scan_dropfolder, self.app.settings.dropfolder)
+        settings = self.app.settings.dropfolder
+        try:
+            view: DropFolderView | OSError = await backend.read(scan_dropfolder, settings)
+        except OSError as exc:  # not ours to read (the service account's), say so
+            view = exc
         jobs = await backend.read(jobs_by_source, "dropfolder")
         self._show(view, jobs)
 
-    def _show(self, view: DropFolderView, jobs: list[JobSummary]) -> None:
+    def _show(self, view: DropFolderView | OSError, jobs: list[JobSummary]) -> None:
         zone = self.app.settings.zone
-        if not view.exists:
+        if isinstance(view, OSError):
+            where = self.app.settings.dropfolder.path
+            self.folder_label.update(Text(f"Cannot read {where}: {view.strerror or view}", "red"))
+            view = DropFolderView(where, True, (), (), ())
+        elif not view.exists:
             self.folder_label.update(
                 Text(f"{view.root} does not exist yet; `exmado watch` creates it.", "yellow")
             )
