@@ -33,7 +33,7 @@ def read_preview(path: Path, sheet: str = "", columns: tuple[str, ...] = ()) -> 
     """Sheets, headers and the first rows of a workbook; the refusal as one sentence."""
     try:
         check_workbook_path(path)
-        sheets = _sheet_names(path)
+        # Open it first: open_workbook turns a damaged file into one sentence.
         with open_workbook(path, list(columns), sheet=sheet) as reader:
             rows = []
             for row in reader.rows():
@@ -41,6 +41,7 @@ def read_preview(path: Path, sheet: str = "", columns: tuple[str, ...] = ()) -> 
                 if len(rows) == PREVIEW_ROWS:
                     break
             layout = reader.layout
+        sheets = _sheet_names(path)
         return WorkbookPreview(sheets, layout.sheet, layout.headers, tuple(rows))
     except ExmadoError as exc:
         return WorkbookPreview(error=str(exc))

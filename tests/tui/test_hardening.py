@@ -12,6 +12,7 @@ from exmado_tui.ui.modals.fail_job import FailJobModal
 from exmado_tui.ui.screens import dropfolder as dropfolder_screen
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
+from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.tui.conftest import wait_for
 from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
 from tests.tui.test_jobs_screen import put_cursor_on
@@ -149,3 +150,19 @@ async def test_a_drop_folder_the_user_cannot_read_is_said_not_fatal(
         await wait_for(pilot, lambda: screen.jobs_table.row_count == 2)  # the jobs still show
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+
+
+async def test_a_damaged_workbook_is_refused_in_the_form_not_fatal(app_factory, seeded, tmp_path):
+    """A file named .xlsx that Excel never wrote (a renamed CSV, a download cut short)."""
+    damaged = tmp_path / "march.xlsx"
+    damaged.write_bytes(b"PK\x03\x04" + b"\0" * 200)  # a download cut short
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, NewJobScreen))
+        form = pilot.app.screen
+        form.workbook_input.insert_text_at_cursor(str(damaged))  # as a paste would
+        await wait_for(pilot, lambda: form.preview is not None)
+        assert "march.xlsx" in form.preview.error
+        await wait_for(pilot, lambda: "march.xlsx" in str(form.errors_label.render()))
+        assert pilot.app.is_running
