@@ -43,3 +43,21 @@ def test_the_part_file_is_fsynced_before_its_rename(
     part = next(path for step, path in steps if step == "replace")
     assert part.endswith(files.PART_SUFFIX)
     assert steps.index(("fsync", part)) < steps.index(("replace", part))
+
+
+def test_placed_documents_leave_nothing_in_flight_behind(tmp_path: Path) -> None:
+    """A long job's placer keeps what it placed in `known`, not a done future per document."""
+    profile = Profile.from_dict({
+        "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
+        "templates": {"folder": "", "filename": "{INVOICE_NO}"},
+    })  # fmt: skip
+    docs = [FakeDoc(i, {"INVOICE_NO": str(100000 + i)}) for i in range(1, 51)]
+    placer = Placer(FakeClient(docs), profile, tmp_path, {})
+
+    async def place_all() -> None:
+        for doc in docs + docs[:5]:
+            await placer.place(doc, Values(doc.fields, {}, row=2, docid=doc.id))
+
+    asyncio.run(place_all())
+    assert placer._inflight == {}
+    assert len(placer.known) == 50 and len(list(tmp_path.iterdir())) == 50

@@ -143,7 +143,8 @@ class Placer:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters re-raise it, nobody else must
             raise
-        self.known[key] = placed.records
+        self.known[key] = placed.records  # later rows find it here: the future can go
+        self._inflight.pop(key, None)
         future.set_result(Placed(placed.records))
         return placed
 
