@@ -58,3 +58,21 @@ def test_a_cancel_asked_while_a_pause_winds_down_is_not_lost(pipeline: Pipeline)
     job = pipeline.run(job_id)
     assert job.status == "CANCELLED" and job.control is None
     assert JobRow.select().where(JobRow.status == "pending").count() == 60 - job.done_rows
+
+
+def test_a_retried_row_without_a_key_fails_again_without_a_search(pipeline: Pipeline) -> None:
+    """`retry` sets failed rows pending, those refused at ingest too (no key, an Excel error)."""
+    job_id = pipeline.create([100001, None, "#N/A"])
+    pipeline.run(job_id)
+    pipeline.service.retry(job_id)
+    searches = pipeline.client.searches
+    pipeline.run(job_id, token="m2")
+    rows = {r.row_number: (r.status, r.error) for r in JobRow.select()}
+    assert rows[2][0] == "done"
+    for number in (3, 4):
+        assert rows[number] == (
+            "failed",
+            f"Row {number} has no value in column 'Invoice number'; fix the workbook and "
+            "create the job again.",
+        )
+    assert pipeline.client.searches == searches  # row 2 is done: nothing to search

@@ -128,6 +128,13 @@ class RowEngine:
             return RowResult(task, "failed", f"Row {task.number}: {type(exc).__name__}: {exc}")
 
     async def _process(self, task: RowTask, found: Found) -> RowResult:
+        if (column := self._blank_column(task)) is not None:
+            return RowResult(
+                task,
+                "failed",
+                f"Row {task.number} has no value in column {column!r}; fix the workbook and "
+                "create the job again.",
+            )
         docs = await self._search(task) if found is None else found
         if not docs:
             return RowResult(task, "not_found", f"No document matches {self._terms(task)}.")
@@ -186,6 +193,18 @@ class RowEngine:
             (field, by_header.get(normalise_header(column), ""))
             for column, field in self.profile.columns.items()
         ]
+
+    def _blank_column(self, task: RowTask) -> str | None:
+        """The first mapped column the row leaves empty, if any.
+
+        Ingest fails such rows, but a retry sets every failed row pending again; searching
+        for an empty value would answer a question the row never asked.
+        """
+        by_header = {normalise_header(k): v for k, v in task.values.items()}
+        for column in self.profile.columns:
+            if not str(by_header.get(normalise_header(column), "")).strip():
+                return column
+        return None
 
     def _terms(self, task: RowTask) -> str:
         return " and ".join(f"{f} = {v!r}" for f, v in self._pairs(task))
