@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import peewee
 import pytest
 import redis
 
 from exmado_tui.errors import RetryableError
 from exmado_tui.models import Job, JobRow
 from tests.unit.test_pipeline_run import Pipeline, control_later
+from workers.pipeline import progress
 
 
 @pytest.fixture
@@ -76,3 +78,25 @@ def test_a_retried_row_without_a_key_fails_again_without_a_search(pipeline: Pipe
             "create the job again.",
         )
     assert pipeline.client.searches == searches  # row 2 is done: nothing to search
+
+
+def test_a_store_too_busy_to_write_hands_the_job_back_for_a_retry(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.client.latency_s = 0.02
+    job_id = pipeline.create([100000 + i for i in range(1, 41)])
+    real_flush, calls = progress.flush, []
+
+    def busy_once(job: str, results: list, *args: Any) -> None:
+        if results and not calls:
+            calls.append(1)
+            raise peewee.OperationalError("database is locked")
+        real_flush(job, results, *args)
+
+    monkeypatch.setattr(progress, "flush", busy_once)
+    with pytest.raises(RetryableError, match="database is locked"):
+        pipeline.run(job_id)
+    job = Job.get_by_id(job_id)
+    assert (job.status, job.worker, job.last_error) == ("RUNNING", "", "")
+    monkeypatch.setattr(progress, "flush", real_flush)
+    assert pipeline.run(job_id, token="m2").status == "COMPLETED"

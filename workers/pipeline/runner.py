@@ -27,6 +27,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import peewee
 import redis
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
@@ -127,6 +128,10 @@ class JobRun:
             return
         except TimeLimitExceeded:
             self._fail(self._timeout_sentence())
+            return
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            # A store locked past its busy timeout, or a database restarting: it passes.
+            self._transient(RetryableError(f"The job store could not be used ({exc})"))
             return
         except Exception as exc:
             log.exception("Job %s failed unexpectedly", self.job_id[:8])
