@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+import peewee
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -100,6 +101,8 @@ class ExmadoApp(App[None]):
             for job in await self.backend.read(finished_since, self._finished_mark):
                 self._finished_mark = max(self._finished_mark, job.finished_at or datetime.min)
                 self.announce_finished(job)
+        except peewee.PeeweeException as exc:  # the screens say so; look again next tick
+            log.warning("finished jobs not read: %s", exc)
         finally:
             self._watching_finished = False
 

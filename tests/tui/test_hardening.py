@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import peewee
 from textual.widgets import TabbedContent
 
 from exmado_tui.models import Job
@@ -13,6 +14,7 @@ from exmado_tui.ui.screens import dropfolder as dropfolder_screen
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
+from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.tui.conftest import wait_for
 from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
 from tests.tui.test_jobs_screen import put_cursor_on
@@ -166,3 +168,37 @@ async def test_a_damaged_workbook_is_refused_in_the_form_not_fatal(app_factory, 
         assert "march.xlsx" in form.preview.error
         await wait_for(pilot, lambda: "march.xlsx" in str(form.errors_label.render()))
         assert pilot.app.is_running
+
+
+async def test_the_store_out_of_reach_for_a_while_is_shown_not_fatal(app_factory, seeded):
+    """PostgreSQL restarting, or SQLite locked past its busy timeout: the dashboard says so
+    and carries on when the store answers again."""
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, RUNNING)
+        read = app.backend.read
+        down = [True]
+
+        async def flaky(fn, *args, **kwargs):
+            if down[0]:
+                raise peewee.OperationalError("database is locked")
+            return await read(fn, *args, **kwargs)
+
+        app.backend.read = flaky
+        await pilot.pause(2.5)  # the detail, the finished-job watcher and their timers
+        assert app.is_running
+        assert "database is locked" in str(screen.summary.render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
+        await pilot.pause(1.5)
+        assert app.is_running
+        assert "database is locked" in str(app.screen.status_line.render())
+        for key, screen_type in (("w", WorkersScreen), ("f", DropFolderScreen)):
+            await pilot.press(key)
+            await wait_for(pilot, lambda t=screen_type: isinstance(app.screen, t))
+            await pilot.pause(3.5)  # past a refresh of its own
+            assert app.is_running
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
+        down[0] = False
+        await wait_for(pilot, lambda: "1–7 of 7" in str(app.screen.status_line.render()))

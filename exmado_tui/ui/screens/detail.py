@@ -6,6 +6,7 @@ from collections import deque
 from itertools import pairwise
 from pathlib import Path
 
+import peewee
 from rich.pretty import Pretty
 from rich.table import Table
 from rich.text import Text
@@ -45,6 +46,7 @@ from exmado_tui.ui.actions import ACTIONS, hide_mutating_bindings
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.modals.row import RowModal
+from exmado_tui.ui.screens.jobs import STORE_UNREACHABLE
 from exmado_tui.ui.widgets.paged_table import PagedTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.spark import spark_text
@@ -250,6 +252,8 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         except JobNotFoundError:
             self.app.notify(f"Job {self.job_id[:8]} no longer exists.", severity="warning")
             self.action_back()
+        except peewee.PeeweeException as exc:  # locked, or the server restarting: try again
+            self.summary.update(Text(f"{STORE_UNREACHABLE}: {exc}", style="red"))
         finally:
             self._loading = False
 

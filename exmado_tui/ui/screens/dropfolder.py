@@ -65,7 +65,8 @@ class DropFolderScreen(Screen[None]):
 
     def action_reload(self) -> None:
         if self.is_current:
-            self.run_worker(self._load(), group="dropfolder", exclusive=True)
+            # A failed look (the store locked) must not end the dashboard; the next tries again.
+            self.run_worker(self._load(), group="dropfolder", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
         backend = self.app.backend

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import peewee
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +25,7 @@ from exmado_tui.ui.widgets.job_table import JobTable
 PAGE_SIZE = 100
 NARROW = 90  # columns below which the footer leaves out the ^p hint
 REFRESH_S = 1.0
+STORE_UNREACHABLE = "Cannot read the job store (trying again)"
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,9 @@ class JobsScreen(JobActionsMixin, Screen[None]):
     async def _load(self, q: JobsQuery) -> None:
         try:
             page = await self.app.backend.read(read_jobs_page, q)
+        except peewee.PeeweeException as exc:  # locked, or the server restarting: try again
+            self.status_line.update(Text(f"{STORE_UNREACHABLE}: {exc}", style="red"))
+            return
         finally:
             self._loading = False
         if q == self.query_state:

@@ -94,7 +94,9 @@ class WorkersScreen(Screen[None]):
 
     def reload(self) -> None:
         if self.is_current:
-            self.run_worker(self._load(), group="workers", exclusive=True)
+            # A failed look (the store locked, Redis gone) must not end the dashboard; the
+            # next refresh tries again.
+            self.run_worker(self._load(), group="workers", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
         backend = self.app.backend
