@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exmado_tui.errors import SettingsError
-from exmado_tui.settings_layers import LayerReader, apply_environment, merge, read_toml
+from exmado_tui.settings_layers import (
+    LayerReader,
+    apply_environment,
+    check_layout,
+    merge,
+    read_toml,
+)
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "exmado.toml"
 USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
@@ -144,6 +151,15 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "EXMADO_DROP_FOLDER": ("dropfolder", "path"),
     "EXMADO_PROFILES_DIR": ("profiles", "dir"),
 }
+# Keys a host file may hold although the defaults file does not list them: secrets get their own
+# sentence ("set DOCUWARE_PASSWORD or password_file instead") rather than "unknown key".
+UNLISTED_KEYS = (
+    ("docuware", "password"),
+    ("docuware", "client_secret"),
+    ("broker", "password"),
+    ("database", "password"),
+)
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
 SECRET_ENV = {
     "DOCUWARE_PASSWORD": "docuware",
     "REDIS_PASSWORD": "broker",
@@ -158,11 +174,14 @@ def load_settings(
     env = os.environ if environ is None else environ
     merged: dict[str, Any] = {}
     sources = [str(DEFAULTS_FILE)]
-    merge(merged, read_toml(DEFAULTS_FILE, PATH_KEYS))
+    defaults = read_toml(DEFAULTS_FILE, PATH_KEYS)
+    merge(merged, defaults)
     host = _host_file(config, env)
     if host is not None:
         sources.append(str(host))
-        merge(merged, read_toml(host, PATH_KEYS))
+        layer = read_toml(host, PATH_KEYS)
+        check_layout(layer, defaults, str(host), UNLISTED_KEYS)
+        merge(merged, layer)
     _apply_environment(merged, env)
     return _build(merged, env, tuple(sources))
 
@@ -214,7 +233,7 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         data_dir=reader.path((), "data_dir"),
         timezone=tz,
         database=DatabaseSettings(
-            url=reader.text(("database",), "url"),
+            url=_database_url(reader),
             busy_timeout_s=reader.number(("database",), "busy_timeout_s"),
             password=_secret(env, "EXMADO_DB_PASSWORD", reader, ("database",)),
         ),
@@ -227,24 +246,48 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
     )
 
 
-def _broker(reader: LayerReader, env: Mapping[str, str]) -> BrokerSettings:
-    url = reader.text(("broker",), "url")
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+def _url(reader: LayerReader, keys: tuple[str, ...], key: str) -> tuple[str, SplitResult]:
+    """A URL setting and its parts; a malformed one is refused without showing its password."""
+    url = reader.text(keys, key)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number 0-65535
+    except ValueError as exc:
+        raise SettingsError(f"{reader.where(keys, key)} is not a valid URL ({exc}).") from None
+    return url, parts
+
+
+def _database_url(reader: LayerReader) -> str:
+    url, parts = _url(reader, ("database",), "url")
+    if url and parts.scheme not in DATABASE_SCHEMES:
         raise SettingsError(
-            reader.where(("broker",), "url") + f" must be a redis:// URL, got {url!r}."
+            reader.where(("database",), "url")
+            + f" must start with sqlite:/// or postgresql://, got {mask_url(url)!r}."
+        )
+    return url
+
+
+def _broker(reader: LayerReader, env: Mapping[str, str]) -> BrokerSettings:
+    url, parts = _url(reader, ("broker",), "url")
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            reader.where(("broker",), "url") + f" must be a redis:// URL, got {mask_url(url)!r}."
         )
     return BrokerSettings(
         url=url,
         password=_secret(env, "REDIS_PASSWORD", reader, ("broker",)),
-        heartbeat_timeout_s=reader.number(("broker",), "heartbeat_timeout_s"),
+        heartbeat_timeout_s=reader.number(("broker",), "heartbeat_timeout_s", positive=True),
     )
 
 
 def _docuware(reader: LayerReader, env: Mapping[str, str]) -> DocuWareSettings:
     s = ("docuware",)
-    url = reader.text(s, "url").rstrip("/")
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise SettingsError(reader.where(s, "url") + f" must be an http(s) URL, got {url!r}.")
+    url, parts = _url(reader, s, "url")
+    url = url.rstrip("/")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            reader.where(s, "url") + f" must be an http(s) URL, got {mask_url(url)!r}."
+        )
     settings = DocuWareSettings(
         url=url,
         username=reader.text(s, "username"),
@@ -297,25 +340,52 @@ def _check_app_registration(settings: DocuWareSettings, reader: LayerReader) -> 
 
 def _jobs(reader: LayerReader) -> JobsSettings:
     s = ("jobs",)
+    heartbeat_s = reader.number(s, "heartbeat_s", positive=True)
+    stale_after_s = reader.number(s, "stale_after_s", positive=True)
+    if stale_after_s <= heartbeat_s:
+        raise SettingsError(
+            reader.where(s, "stale_after_s")
+            + f" must be more than [jobs] heartbeat_s ({heartbeat_s:g}), got {stale_after_s:g};"
+            " otherwise every running job looks dead between two heartbeats."
+        )
     return JobsSettings(
         max_concurrent_jobs=reader.count(s, "max_concurrent_jobs"),
-        job_timeout_s=reader.number(s, "job_timeout_s"),
+        job_timeout_s=reader.number(s, "job_timeout_s", positive=True),
         row_concurrency=reader.count(s, "row_concurrency"),
         output_root=reader.path(s, "output_root"),
-        heartbeat_s=reader.number(s, "heartbeat_s"),
-        stale_after_s=reader.number(s, "stale_after_s"),
+        heartbeat_s=heartbeat_s,
+        stale_after_s=stale_after_s,
     )
 
 
 def _dropfolder(reader: LayerReader) -> DropFolderSettings:
     s = ("dropfolder",)
+    archive = _sub_folder(reader, "archive")
+    rejected = _sub_folder(reader, "rejected")
+    if archive == rejected:
+        raise SettingsError(
+            reader.where(s, "rejected")
+            + f" must differ from [dropfolder] archive, got {rejected!r} for both."
+        )
     return DropFolderSettings(
         path=reader.path(s, "path"),
-        archive=reader.text(s, "archive"),
-        rejected=reader.text(s, "rejected"),
+        archive=archive,
+        rejected=rejected,
         stable_s=reader.number(s, "stable_s"),
         poll=reader.flag(s, "poll"),
     )
+
+
+def _sub_folder(reader: LayerReader, key: str) -> str:
+    """archive and rejected are folders inside the drop folder, so one plain name each."""
+    name = reader.text(("dropfolder",), key)
+    if name.strip() in ("", ".", "..") or re.search(r"[/\\]", name):
+        raise SettingsError(
+            reader.where(("dropfolder",), key)
+            + f" must be the name of a sub-folder of [dropfolder] path, such as {key!r},"
+            f" got {name!r}."
+        )
+    return name
 
 
 def _secret(
@@ -370,12 +440,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+QUERY_PASSWORD = re.compile(r"(^|&)(password=)[^&]*", re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """Hide the password part of a URL such as redis://:secret@host/0."""
-    parts = urlsplit(url)
-    if not parts.password:
+    """Hide the password of a URL such as redis://:secret@host/0 or redis://host/0?password=x."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(a malformed URL)"
+    query = QUERY_PASSWORD.sub(r"\1\2***", parts.query)
+    if not parts.password and query == parts.query:
         return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    netloc = parts.netloc
+    if parts.password:
+        user = parts.username or ""
+        netloc = f"{user}:***@{netloc.rpartition('@')[2]}"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

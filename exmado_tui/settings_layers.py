@@ -7,6 +7,8 @@ to read, stack and check them.
 
 from __future__ import annotations
 
+import difflib
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,6 +30,51 @@ def read_toml(path: Path, path_keys: Iterable[Keys]) -> dict[str, Any]:
     _anchor_paths(data, path.parent, path_keys)
     _tag_source(data, str(path))
     return data
+
+
+def check_layout(
+    layer: dict[str, Any],
+    reference: dict[str, Any],
+    source: str,
+    extra: Iterable[Keys] = (),
+    prefix: Keys = (),
+) -> None:
+    """Refuse keys and tables `reference` does not have, and a table where a value goes (or
+    the reverse), naming the key and `source`; `extra` lists keys allowed beyond `reference`."""
+    extra = tuple(extra)
+    for key, value in layer.items():
+        if key == "__source__":
+            continue
+        keys = (*prefix, key)
+        if key not in reference:
+            if keys in extra:
+                continue
+            kind = "table" if isinstance(value, dict) and not prefix else "key"
+            raise SettingsError(
+                f"{source} has an unknown {kind} {_key_name(keys, kind)}"
+                + _did_you_mean(key, [k for k in reference if k != "__source__"])
+                + "; config/exmado.toml lists every key."
+            )
+        expected = reference[key]
+        if isinstance(expected, dict) and not isinstance(value, dict):
+            raise SettingsError(f"[{'.'.join(keys)}] in {source} must be a table, got {value!r}.")
+        if isinstance(value, dict) and not isinstance(expected, dict):
+            raise SettingsError(
+                f"{_key_name(keys, 'key')} in {source} must be a single value, not a table."
+            )
+        if isinstance(value, dict):
+            check_layout(value, expected, source, extra, keys)
+
+
+def _key_name(keys: Keys, kind: str) -> str:
+    if kind == "table" or len(keys) == 1:
+        return f"[{keys[0]}]" if kind == "table" else keys[0]
+    return f"[{'.'.join(keys[:-1])}] {keys[-1]}"
+
+
+def _did_you_mean(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _anchor_paths(data: dict[str, Any], folder: Path, path_keys: Iterable[Keys]) -> None:
@@ -83,7 +130,9 @@ class LayerReader:
         for key in keys:
             holder = holder.get(key, {})
             if not isinstance(holder, dict):
-                raise SettingsError(f"[{key}] in the configuration must be a table.")
+                raise SettingsError(
+                    f"[{key}] in the configuration must be a table, got {holder!r}."
+                )
         return holder
 
     def where(self, keys: tuple[str, ...], key: str) -> str:
@@ -110,16 +159,22 @@ class LayerReader:
         return self.text(keys, key) if key in self.section(keys) else ""
 
     def path(self, keys: tuple[str, ...], key: str) -> Path:
-        return Path(self.text(keys, key)).expanduser().absolute()
+        text = self.text(keys, key)
+        if not text.strip():
+            # Path("") is the current folder: a store or output tree wherever one happens to be.
+            raise SettingsError(f"{self.where(keys, key)} must name a folder, got {text!r}.")
+        return Path(text).expanduser().absolute()
 
-    def number(self, keys: tuple[str, ...], key: str) -> float:
+    def number(self, keys: tuple[str, ...], key: str, *, positive: bool = False) -> float:
+        """A finite number ≥ 0 (> 0 when `positive`); nan and inf are refused too."""
         value = self.raw(keys, key)
         try:
-            number = float(value) if not isinstance(value, bool) else -1.0
+            number = float(value) if not isinstance(value, bool) else math.nan
         except (TypeError, ValueError):
-            number = -1.0
-        if number < 0:
-            raise SettingsError(f"{self.where(keys, key)} must be a number ≥ 0, got {value!r}.")
+            number = math.nan
+        if not math.isfinite(number) or number < 0 or (positive and number == 0):
+            bound = "> 0" if positive else "≥ 0"
+            raise SettingsError(f"{self.where(keys, key)} must be a number {bound}, got {value!r}.")
         return number
 
     def count(self, keys: tuple[str, ...], key: str) -> int:
