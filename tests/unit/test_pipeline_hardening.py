@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +103,31 @@ def test_a_store_too_busy_to_write_hands_the_job_back_for_a_retry(
     assert (job.status, job.worker, job.last_error) == ("RUNNING", "", "")
     monkeypatch.setattr(progress, "flush", real_flush)
     assert pipeline.run(job_id, token="m2").status == "COMPLETED"
+
+
+def test_a_slow_start_at_docuware_beats_the_heart_and_hears_a_cancel(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = pipeline.create([100000 + i for i in range(1, 11)])
+
+    async def slow_cabinet(name: str) -> str:  # a throttled DocuWare at the start of a run
+        await asyncio.sleep(5)
+        return name
+
+    monkeypatch.setattr(pipeline.client, "find_cabinet", slow_cabinet)
+    beats: list[Any] = []
+
+    def watch() -> None:
+        for _ in range(2):
+            time.sleep(0.6)
+            beats.append(Job.get_by_id(job_id).heartbeat_at)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    control_later(job_id, 1.5, control="cancel")
+    started = time.monotonic()
+    job = pipeline.run(job_id)
+    watcher.join()
+    assert job.status == "CANCELLED" and time.monotonic() - started < 3
+    assert beats[0] is not None and beats[1] > beats[0], "no heartbeat while signing in"
+    assert pipeline.client.downloads == {}

@@ -24,8 +24,9 @@ import logging
 import queue
 import time
 from collections import deque
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee
 import redis
@@ -55,6 +56,7 @@ CHUNK = 500
 # engine's workers waited for rows (64 % of the bound at 50 ms in bench_pipeline, 88 % at 4x).
 WINDOW_PER_REQUEST = 4
 RUNNING = frozenset({S.RUNNING})
+T = TypeVar("T")
 
 
 class Stop(Exception):
@@ -162,8 +164,8 @@ class JobRun:
             record_event(self.job_id, f"Removed {removed} unfinished download(s) of a past run.")
         loop = self.runtime.loop
         results: queue.Queue[RowResult] = queue.Queue()
-        engine = loop.run(self._engine(job, profile, results))
-        loop.run(engine.prepare())
+        engine = self._awaiting(self._engine(job, profile, results))
+        self._awaiting(engine.prepare())
         inbox: asyncio.Queue = loop.run(_new_queue())
         future = loop.submit(engine.serve(inbox))
         feed = _Feed(self.job_id, loop, inbox, self.jobs.row_concurrency * WINDOW_PER_REQUEST)
@@ -173,6 +175,21 @@ class JobRun:
             future.cancel()
             concurrent.futures.wait([future], timeout=5)
             self._flush_leftovers(results)
+
+    def _awaiting(self, coro: Coroutine[Any, Any, T]) -> T:
+        """`coro`'s result, beating the heart and hearing pause/cancel while it runs.
+
+        Signing in and finding the cabinet can wait minutes on a throttled DocuWare: without
+        beats another worker would take the job over, and a cancel would go unheard.
+        """
+        future = self.runtime.loop.submit(coro)
+        try:
+            while not _finished(future, CONTROL_S):
+                self._tick(time.monotonic())
+        except BaseException:
+            future.cancel()
+            raise
+        return future.result()
 
     async def _engine(self, job: Job, profile: Profile, results: queue.Queue) -> RowEngine:
         client = await self.runtime.client()
@@ -438,6 +455,10 @@ class _Feed:
             self.deferred.append(dataclasses.replace(result.task, second_chance=True))
             return True
         return False
+
+
+def _finished(future: concurrent.futures.Future, timeout: float) -> bool:
+    return bool(concurrent.futures.wait([future], timeout=timeout).done)
 
 
 def _collect(results: queue.Queue, timeout: float) -> list[RowResult]:
