@@ -14,12 +14,15 @@ def local_time(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%
 
 
 def duration(seconds: float | None) -> str:
-    """`1h02m`, `3m05s`, `42s`, or `-`."""
+    """`4d05h`, `1h02m`, `3m05s`, `42s`, or `-`: at most 7 characters below 1,000 days."""
     if seconds is None:
         return "-"
     seconds = int(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
+    if hours >= 100:
+        days, hours = divmod(hours, 24)
+        return f"{days}d{hours:02d}h"
     if hours:
         return f"{hours}h{minutes:02d}m"
     if minutes:

@@ -14,8 +14,9 @@ class ConfirmModal(ModalScreen[bool]):
 
     | key | does |
     |---|---|
-    | y, enter | yes |
+    | y | yes |
     | n, escape | no |
+    | enter | the focused button: "No" at first, the safe answer |
     """
 
     BINDINGS = [
