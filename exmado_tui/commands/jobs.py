@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     listing = actions.add_parser("list", help="list jobs, newest first")
     listing.add_argument("--status", action="append", type=_status, help="only this status")
-    listing.add_argument("--limit", type=int, default=None, help="at most N jobs")
+    listing.add_argument("--limit", type=_count, default=None, help="at most N jobs")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=list_command)
 
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     wait = actions.add_parser("wait", help="wait until a job ends; exit 1 unless COMPLETED")
     wait.add_argument("id")
-    wait.add_argument("--timeout", type=float, default=None, help="give up after S seconds")
+    wait.add_argument("--timeout", type=_seconds, default=None, help="give up after S seconds")
     wait.add_argument("--json", action="store_true", help="print JSON")
     wait.set_defaults(handler=wait_command)
 
@@ -91,7 +92,7 @@ def _register_create(actions: argparse._SubParsersAction) -> None:
     create.add_argument("--user", help="who asks (default: the login name)")
     create.add_argument("--start", action="store_true", help="queue it at once")
     create.add_argument("--wait", action="store_true", help="with --start: wait for the end")
-    create.add_argument("--timeout", type=float, default=None, help="with --wait: seconds")
+    create.add_argument("--timeout", type=_seconds, default=None, help="with --wait: seconds")
     create.add_argument("--json", action="store_true", help="print JSON")
     create.set_defaults(handler=create_command)
 
@@ -102,6 +103,26 @@ def _status(text: str) -> JobStatus:
     except ValueError:
         known = ", ".join(s.value for s in JobStatus)
         raise argparse.ArgumentTypeError(f"unknown status {text!r} (one of {known})") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds ≥ 0, got {text!r}")
+    return seconds
+
+
+def _count(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r}")
+    return number
 
 
 def list_command(args: argparse.Namespace, ctx: Context) -> int:
@@ -196,27 +217,58 @@ def _create_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _from_legacy_payload(path: Path) -> dict[str, Any]:
-    """Map the old system's job payload onto `create` options."""
+def _read_payload(path: Path) -> dict[str, Any]:
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkbookError(f"Job payload {path} cannot be read: {exc.strerror}.") from None
+    except UnicodeDecodeError:
+        raise WorkbookError(
+            f"Job payload {path} is not UTF-8 text; save it as UTF-8 JSON."
+        ) from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise WorkbookError(f"Job payload {path} cannot be read as JSON: {exc}.") from None
     if not isinstance(payload, dict) or not payload.get("excel_file_name"):
         raise WorkbookError(f"Job payload {path} has no excel_file_name.")
-    workbook = Path(payload["excel_file_name"]).expanduser()
-    config = dict(payload.get("config") or {})
+    return payload
+
+
+def _payload_text(path: Path, data: dict[str, Any], key: str, label: str = "") -> str | None:
+    """An optional text field of the payload; anything but text is refused by name."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise WorkbookError(f"Job payload {path}: {label or key} must be text, got {value!r}.")
+    return value
+
+
+def _from_legacy_payload(path: Path) -> dict[str, Any]:
+    """Map the old system's job payload onto `create` options."""
+    payload = _read_payload(path)
+    workbook = Path(_payload_text(path, payload, "excel_file_name") or "").expanduser()
+    config = payload.get("config") or {}
+    if not isinstance(config, dict):
+        raise WorkbookError(f"Job payload {path}: config must be a table, got {config!r}.")
+    config = dict(config)
+    auto_start = config.pop("auto_start", False)
+    if not isinstance(auto_start, bool):
+        raise WorkbookError(
+            f"Job payload {path}: config.auto_start must be true or false, got {auto_start!r}."
+        )
     options: dict[str, Any] = {
         "workbook": workbook if workbook.is_absolute() else path.parent / workbook,
-        "start": bool(config.pop("auto_start", False)),
-        "profile": config.pop("profile", None),
+        "start": auto_start,
+        "profile": _payload_text(path, config, "profile", "config.profile"),
+        "user": _payload_text(path, payload, "user_name"),
+        "name": _payload_text(path, payload, "job_name"),
     }
-    if payload.get("user_name"):
-        options["user"] = payload["user_name"]
-    if payload.get("output_directory"):
-        options["output"] = Path(payload["output_directory"]).expanduser()
-    if payload.get("job_name"):
-        options["name"] = payload["job_name"]
+    config.pop("profile", None)
+    output = _payload_text(path, payload, "output_directory")
+    if output:
+        options["output"] = Path(output).expanduser()
     unknown = sorted(k for k in config if k not in Profile.__dataclass_fields__)
     if unknown:
         print(

@@ -1,0 +1,170 @@
+"""A user's mistakes on the command line: one sentence, exit 1 (2 for usage), no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from exmado_tui.cli import main
+from exmado_tui.models import Job
+from tests.conftest import REPO
+from tests.unit.test_cli import run, run_json
+from tests.workbooks import write_workbook
+
+
+@pytest.fixture
+def env(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """As in test_cli: a private data dir, output root and Redis."""
+    values = {
+        "EXMADO_DATA_DIR": str(tmp_path / "data"),
+        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
+        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+        "REDIS_URL": redis_url,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    return write_workbook(tmp_path / "march.xlsx", [["INV-1"], ["INV-2"]])
+
+
+def one_sentence(err: str) -> str:
+    assert err.startswith("exmado: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err.removeprefix("exmado: ").strip()
+
+
+def usage_error(capsys, *argv: str) -> str:
+    with pytest.raises(SystemExit) as caught:
+        main(list(argv))
+    assert caught.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "soon"])
+def test_wait_timeout_must_be_seconds_not_negative(env, capsys, value):
+    err = usage_error(capsys, "jobs", "wait", "abcd", "--timeout", value)
+    assert f"--timeout: must be a number of seconds ≥ 0, got {value!r}" in err
+    err = usage_error(capsys, "jobs", "create", "x.xlsx", "--wait", "--timeout", value)
+    assert "--timeout: must be a number of seconds" in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_list_limit_must_be_a_positive_whole_number(env, capsys, value):
+    err = usage_error(capsys, "jobs", "list", "--limit", value)
+    assert f"--limit: must be a whole number ≥ 1, got {value!r}" in err
+
+
+def payload(tmp_path: Path, data: object | bytes) -> Path:
+    path = tmp_path / "job.json"
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"excel_file_name": 5}, "excel_file_name must be text, got 5."),
+        ({"excel_file_name": ["a.xlsx"]}, "excel_file_name must be text, got ['a.xlsx']."),
+        ({"excel_file_name": "march.xlsx", "config": "x"}, "config must be a table, got 'x'."),
+        ({"excel_file_name": "march.xlsx", "config": [1]}, "config must be a table, got [1]."),
+        ({"excel_file_name": "march.xlsx", "user_name": 5}, "user_name must be text, got 5."),
+        (
+            {"excel_file_name": "march.xlsx", "output_directory": 5},
+            "output_directory must be text, got 5.",
+        ),
+        ({"excel_file_name": "march.xlsx", "job_name": ["x"]}, "job_name must be text, got ['x']."),
+        (
+            {"excel_file_name": "march.xlsx", "config": {"auto_start": "no"}},
+            "config.auto_start must be true or false, got 'no'.",
+        ),
+        (
+            {"excel_file_name": "march.xlsx", "config": {"profile": 5}},
+            "config.profile must be text, got 5.",
+        ),
+    ],
+)
+def test_from_json_with_wrong_types_names_the_field(
+    env, workbook, tmp_path, capsys, data, expected
+):
+    path = payload(tmp_path, data)
+    code, _, err = run(capsys, "jobs", "create", "--from-json", str(path))
+    assert code == 1
+    assert one_sentence(err) == f"Job payload {path}: {expected}"
+    assert run_json(capsys, "jobs", "list") == []
+
+
+def test_from_json_that_is_not_utf8_is_one_sentence(env, tmp_path, capsys):
+    path = payload(tmp_path, b'\xff\xfe{"excel_file_name": "a.xlsx"}')
+    code, _, err = run(capsys, "jobs", "create", "--from-json", str(path))
+    assert code == 1
+    assert one_sentence(err).startswith(f"Job payload {path} is not UTF-8 text")
+
+
+def test_from_json_missing_file_is_one_sentence(env, tmp_path, capsys):
+    path = tmp_path / "nope.json"
+    code, _, err = run(capsys, "jobs", "create", "--from-json", str(path))
+    assert code == 1
+    assert one_sentence(err) == f"Job payload {path} cannot be read: No such file or directory."
+
+
+def test_a_store_that_cannot_be_opened_is_one_sentence(env, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("EXMADO_DB_URL", "postgresql://bob:dbpw123@127.0.0.1:1/exmado")
+    code, _, err = run(capsys, "jobs", "list")
+    assert code == 1
+    message = one_sentence(err)
+    assert message.startswith("Cannot open the job store at postgresql://bob:***@127.0.0.1:1/")
+    assert "dbpw123" not in err
+
+
+def test_a_data_dir_that_is_a_file_is_one_sentence(env, capsys, monkeypatch, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("EXMADO_DATA_DIR", str(tmp_path / "afile"))
+    code, _, err = run(capsys, "jobs", "list")
+    assert code == 1
+    assert one_sentence(err).startswith("Cannot open the job store at sqlite:///")
+
+
+def test_a_closed_pipe_ends_quietly(env, workbook):
+    main(["jobs", "create", str(workbook), "--profile", "invoices"])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exmado_tui.cli", "jobs", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        cwd=REPO,
+    )
+    process.stdout.close()  # like `exmado jobs list | head -0`
+    err = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_ctrl_c_during_wait_exits_quietly(env, workbook):
+    main(["jobs", "create", str(workbook), "--profile", "invoices"])
+    job_id = Job.get().id
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exmado_tui.cli", "jobs", "wait", job_id[:8]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        cwd=REPO,
+    )
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.decode() == "" and out.decode() == ""
