@@ -26,7 +26,7 @@ from exmado_tui.errors import (
 )
 from exmado_tui.events import record_event
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
-from exmado_tui.profiles import load_profile, profile_names
+from exmado_tui.profiles import Profile, check_profile, load_profile, profile_names
 from exmado_tui.queries import JobDetail, get_job, resolve_job_id
 from exmado_tui.queue import JobQueue
 from exmado_tui.settings import Settings
@@ -40,6 +40,8 @@ CHUNK = 1024 * 1024
 
 def check_workbook_path(path: Path) -> None:
     """Refuse, in one sentence, a path that cannot be a workbook we read."""
+    if path.is_dir():
+        raise WorkbookError(f"Workbook {path} is a folder, not a file.")
     if not path.is_file():
         raise WorkbookError(f"Workbook {path} does not exist.")
     suffix = path.suffix.lower()
@@ -103,7 +105,18 @@ class JobService:
         job_id = uuid.uuid4().hex
         name = name or workbook.stem
         copy = self.settings.data_dir / "workbooks" / job_id / workbook.name
-        sha256 = copy_with_sha256(workbook, copy)
+        try:
+            sha256 = copy_with_sha256(workbook, copy)
+        except OSError as exc:
+            shutil.rmtree(copy.parent, ignore_errors=True)
+            if exc.filename and Path(exc.filename) == workbook:
+                raise WorkbookError(
+                    f"Workbook {workbook} cannot be read: {exc.strerror or exc}."
+                ) from None
+            raise WorkbookError(
+                f"Workbook {workbook.name} cannot be copied into {copy.parent}:"
+                f" {exc.strerror or exc}."
+            ) from None
         output_dir = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
         Job.create(
             id=job_id,
@@ -142,6 +155,14 @@ class JobService:
                 f"A job needs a profile (--profile NAME; known: {known}) or a cabinet and a "
                 "column → field map."
             )
+        if config:
+            # The profile was checked when it was read; the job's own settings were not.
+            where = (
+                f"Profile {profile!r} with the job's own settings"
+                if profile
+                else ("The job's settings")
+            )
+            check_profile(Profile.from_dict({"name": profile or "job", **snapshot}), where)
         return snapshot
 
     # -- running ------------------------------------------------------------------------------

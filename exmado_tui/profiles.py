@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import tomllib
@@ -10,7 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from exmado_tui.errors import ProfileError
+from exmado_tui.templates import TemplateError, check_template
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+KEYS = (
+    "description",
+    "cabinet",
+    "dialog",
+    "sheet",
+    "header_row",
+    "on_multiple",
+    "on_existing",
+    "columns",
+    "templates",
+)
+TEMPLATE_KEYS = ("folder", "filename", "format", "unpack_zip", "keep_annotations")
 FORMATS = ("original", "pdf", "zip")
 ON_MULTIPLE = ("all", "first", "newest", "fail")
 ON_EXISTING = ("skip_identical", "rename", "overwrite")
@@ -44,10 +59,15 @@ class Profile:
 
 
 def profile_names(folder: Path) -> list[str]:
-    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+    return sorted(p.stem for p in folder.glob("*.toml") if p.is_file()) if folder.is_dir() else []
 
 
 def load_profile(folder: Path, name: str) -> Profile:
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ProfileError(
+            f"{name!r} is not a profile name; use letters, digits, '.', '_' or '-'"
+            f" (known: {', '.join(profile_names(folder)) or 'none'})."
+        )
     path = folder / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(profile_names(folder)) or "none"
@@ -56,6 +76,10 @@ def load_profile(folder: Path, name: str) -> Profile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"Profile file {path} is not valid TOML: {exc}.") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"Profile file {path} is not UTF-8 text; save it as UTF-8.") from None
+    except OSError as exc:
+        raise ProfileError(f"Profile file {path} cannot be read: {exc.strerror}.") from None
     return parse_profile(name, data, str(path))
 
 
@@ -63,28 +87,96 @@ def parse_profile(name: str, data: dict[str, Any], where: str) -> Profile:
     """Build a Profile from TOML data, naming the file and key of anything wrong."""
     templates = _table(data, "templates", where)
     columns = _table(data, "columns", where)
-    if not data.get("cabinet"):
+    _known_keys(data, KEYS, where, "")
+    _known_keys(templates, TEMPLATE_KEYS, where, "templates.")
+    cabinet = data.get("cabinet")
+    if cabinet is None or (isinstance(cabinet, str) and not cabinet.strip()):
         raise ProfileError(f"{where}: cabinet is missing; name the DocuWare file cabinet.")
     if not columns:
         raise ProfileError(f"{where}: [columns] is empty; map at least one column to a field.")
-    return Profile(
+    profile = Profile(
         name=name,
-        cabinet=str(data["cabinet"]),
-        columns={str(k): str(v) for k, v in columns.items()},
-        description=str(data.get("description", "")),
-        dialog=str(data.get("dialog", "")),
-        sheet=str(data.get("sheet", "")),
-        header_row=_int(data.get("header_row", 0), where, "header_row"),
-        folder_template=str(templates.get("folder", "")),
-        filename_template=str(templates.get("filename", "")),
-        format=_choice(templates.get("format", "original"), FORMATS, where, "templates.format"),
-        unpack_zip=bool(templates.get("unpack_zip", False)),
-        keep_annotations=bool(templates.get("keep_annotations", False)),
-        on_multiple=_choice(data.get("on_multiple", "all"), ON_MULTIPLE, where, "on_multiple"),
-        on_existing=_choice(
-            data.get("on_existing", "skip_identical"), ON_EXISTING, where, "on_existing"
-        ),
+        cabinet=cabinet,
+        columns=columns,
+        description=data.get("description", ""),
+        dialog=data.get("dialog", ""),
+        sheet=data.get("sheet", ""),
+        header_row=data.get("header_row", 0),
+        folder_template=templates.get("folder", ""),
+        filename_template=templates.get("filename", ""),
+        format=templates.get("format", "original"),
+        unpack_zip=templates.get("unpack_zip", False),
+        keep_annotations=templates.get("keep_annotations", False),
+        on_multiple=data.get("on_multiple", "all"),
+        on_existing=data.get("on_existing", "skip_identical"),
     )
+    check_profile(profile, where)
+    return profile
+
+
+# Profile field → how errors name it (the key in the profile file).
+FILE_KEYS = {
+    "folder_template": "templates.folder",
+    "filename_template": "templates.filename",
+    "format": "templates.format",
+    "unpack_zip": "templates.unpack_zip",
+    "keep_annotations": "templates.keep_annotations",
+}
+
+
+def check_profile(profile: Profile, where: str) -> None:
+    """Refuse, naming `where` and the key, a profile (or a job's settings) that cannot run."""
+    for key in (
+        "cabinet",
+        "description",
+        "dialog",
+        "sheet",
+        "folder_template",
+        "filename_template",
+    ):
+        value = getattr(profile, key)
+        if not isinstance(value, str):
+            raise ProfileError(f"{where}: {FILE_KEYS.get(key, key)} must be text, got {value!r}.")
+    if not profile.cabinet.strip():
+        raise ProfileError(f"{where}: cabinet is missing; name the DocuWare file cabinet.")
+    _check_columns(profile.columns, where)
+    _int(profile.header_row, where, "header_row")
+    _choice(profile.format, FORMATS, where, "templates.format")
+    _choice(profile.on_multiple, ON_MULTIPLE, where, "on_multiple")
+    _choice(profile.on_existing, ON_EXISTING, where, "on_existing")
+    for key in ("unpack_zip", "keep_annotations"):
+        value = getattr(profile, key)
+        if not isinstance(value, bool):
+            raise ProfileError(f"{where}: {FILE_KEYS[key]} must be true or false, got {value!r}.")
+    try:
+        check_template(profile.folder_template, "[templates] folder", folder=True)
+        check_template(profile.filename_template, "[templates] filename")
+    except TemplateError as exc:
+        raise ProfileError(f"{where}: {exc}") from None
+
+
+def _check_columns(columns: Any, where: str) -> None:
+    if not isinstance(columns, dict):
+        raise ProfileError(f"{where}: [columns] must be a table, got {columns!r}.")
+    if not columns:
+        raise ProfileError(f"{where}: [columns] is empty; map at least one column to a field.")
+    for column, dw_field in columns.items():
+        if not isinstance(column, str) or not column.strip():
+            raise ProfileError(f"{where}: [columns] has a column with no name; name it.")
+        if not isinstance(dw_field, str) or not dw_field.strip():
+            raise ProfileError(
+                f"{where}: [columns] {column!r} must name a DocuWare field, got {dw_field!r}."
+            )
+
+
+def _known_keys(data: dict[str, Any], known: tuple[str, ...], where: str, prefix: str) -> None:
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ProfileError(
+                f"{where}: unknown key {prefix}{key}{hint}; known keys: {', '.join(known)}."
+            )
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -133,7 +225,7 @@ def profile_toml(profile: Profile) -> str:
 
 def save_profile(folder: Path, profile: Profile) -> Path:
     """Write `folder/NAME.toml`; refuse to overwrite an existing profile."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", profile.name):
+    if not NAME.fullmatch(profile.name):
         raise ProfileError(f"Profile name {profile.name!r}: use letters, digits, '.', '_' or '-'.")
     path = folder / f"{profile.name}.toml"
     if path.exists():

@@ -80,6 +80,74 @@ def render(template: str, values: Values) -> str:
     return "".join(parts)
 
 
+# strftime codes Python documents, plus glibc's "-" (no padding) flag workers on Linux honour.
+DATE_CODES = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
+DATE_CODE = re.compile(r"%(-?)(.?)", re.S)
+PROBES: tuple[Any, ...] = (Decimal(1), 1, 1.0, "x")
+ABSOLUTE = re.compile(r"^([/\\]|[A-Za-z]:)")
+
+
+def check_template(template: str, where: str, *, folder: bool = False) -> None:
+    """Refuse, naming `where`, a template that no row could ever render: broken braces, an
+    empty name, a conversion, a format no value accepts, or a folder that leaves the output."""
+    prefix = f"{where} {template!r}"
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(f"{prefix} is malformed ({exc}).") from None
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        shown = (
+            "{"
+            + name
+            + (f"!{conversion}" if conversion else "")
+            + (f":{spec}" if spec else "")
+            + "}"
+        )
+        if not name.strip():
+            raise TemplateError(
+                f"{prefix} has {{}} without a name; put a field or column name between the braces."
+            )
+        if conversion:
+            raise TemplateError(
+                f"{prefix} has {shown}; conversions such as !{conversion} are not supported."
+            )
+        if spec and "{" in spec:
+            raise TemplateError(f"{prefix} has {shown}; a format cannot hold another {{…}}.")
+        if spec:
+            _check_spec(prefix, shown, spec)
+    if folder:
+        _check_folder(prefix, template)
+
+
+def _check_spec(prefix: str, shown: str, spec: str) -> None:
+    if "%" in spec:
+        for _flag, code in DATE_CODE.findall(spec):
+            if code not in DATE_CODES:
+                raise TemplateError(
+                    f"{prefix} has {shown}, but %{code} is not a date format code"
+                    " (use %Y, %m, %d and the like)."
+                )
+        return
+    for probe in PROBES:
+        try:
+            format(probe, spec)
+            return
+        except (ValueError, TypeError):
+            continue
+    raise TemplateError(f"{prefix} has {shown}, which is not a valid format for any value.")
+
+
+def _check_folder(prefix: str, template: str) -> None:
+    parts = re.split(r"[/\\]", template)
+    if ABSOLUTE.match(template.strip()) or any(p.strip() in (".", "..") for p in parts):
+        raise TemplateError(
+            f"{prefix} must stay inside the output folder: no leading / or drive letter"
+            " and no '..' folders."
+        )
+
+
 def format_value(value: Any, spec: str, name: str = "") -> str:
     """One value as text, with `spec` applied as a date or number format when it fits."""
     if value is None:
