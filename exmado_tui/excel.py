@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import csv
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -154,7 +153,7 @@ class WorkbookReader:
     def _open_excel(self) -> Layout:
         try:
             book = load_workbook(self.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        except Exception as exc:  # openpyxl fails in many ways on a file it cannot follow
             raise WorkbookError(
                 f"Workbook {self.name} cannot be read as an Excel workbook ({type(exc).__name__}); "
                 "open it in Excel and save it again as .xlsx."
@@ -171,7 +170,7 @@ class WorkbookReader:
         wanted = normalise_header(self.sheet)
         for ws in sheets:
             if normalise_header(ws.title) == wanted:
-                return ws.title, _sheet_rows(ws)
+                return ws.title, _sheet_rows(ws, self.name)
         names = ", ".join(repr(ws.title) for ws in sheets)
         raise WorkbookError(
             f"Workbook {self.name} has no sheet named {self.sheet!r} (it has {names}); "
@@ -182,10 +181,10 @@ class WorkbookReader:
         """The first sheet whose first rows hold every mapped column; else the first sheet."""
         if len(sheets) > 1 and not self.header_row:
             for ws in sheets:
-                head = list(_take(_sheet_rows(ws), SCAN_ROWS))
+                head = list(_take(_sheet_rows(ws, self.name), SCAN_ROWS))
                 if _header_index(head, self.wanted) is not None:
-                    return self._find_layout(ws.title, _sheet_rows(ws))
-        return self._find_layout(sheets[0].title, _sheet_rows(sheets[0]))
+                    return self._find_layout(ws.title, _sheet_rows(ws, self.name))
+        return self._find_layout(sheets[0].title, _sheet_rows(sheets[0], self.name))
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -195,7 +194,8 @@ class WorkbookReader:
         index = self._header_position(head, where)
         number, cells = head[index]
         headers = _unique_headers(cells)
-        columns = self._map_columns(cells, where, number)
+        guessed = not self.header_row and _header_index(head, self.wanted) is None
+        columns = self._map_columns(cells, where, number, guessed)
         self._rows = chain(head[index + 1 :], rows)
         return Layout(sheet, number, tuple(headers), columns)
 
@@ -214,7 +214,9 @@ class WorkbookReader:
         found = _header_index(head, self.wanted)
         return filled[0] if found is None else found
 
-    def _map_columns(self, cells: Sequence[Any], where: str, number: int) -> dict[str, int]:
+    def _map_columns(
+        self, cells: Sequence[Any], where: str, number: int, guessed: bool = False
+    ) -> dict[str, int]:
         positions: dict[str, list[int]] = {}
         for i, cell in enumerate(cells):
             positions.setdefault(normalise_header(cell), []).append(i)
@@ -223,9 +225,15 @@ class WorkbookReader:
             found = positions.get(normalise_header(column), [])
             if not found:
                 seen = ", ".join(repr(str(c).strip()) for c in cells if _filled(c)) or "nothing"
+                fix = (
+                    "rename the column, change the profile's [columns], or set its header_row"
+                    f" if the header is below row {SCAN_ROWS}."
+                    if guessed
+                    else "rename the column or change the profile's [columns]."
+                )
                 raise WorkbookError(
                     f"{where} has no column {column!r} in its header row {number} (it has {seen}); "
-                    "rename the column or change the profile's [columns]."
+                    + fix
                 )
             if len(found) > 1:
                 letters = " and ".join(get_column_letter(i + 1) for i in found)
@@ -308,10 +316,14 @@ def detect_kind(path: Path, name: str) -> str:
 
 
 def sniff_encoding(path: Path) -> str:
-    """utf-8-sig (BOM), else utf-8 if the whole file decodes, else cp1252, else latin-1."""
+    """utf-8-sig or utf-16 by their BOM, else utf-8 if the whole file decodes, else cp1252,
+    else latin-1. (Excel's "Unicode Text" export is UTF-16 with a BOM.)"""
     with open(path, "rb") as handle:
-        if handle.read(3) == codecs.BOM_UTF8:
-            return "utf-8-sig"
+        head = handle.read(3)
+    if head == codecs.BOM_UTF8:
+        return "utf-8-sig"
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
     for encoding in ("utf-8", "cp1252"):
         if _decodes(path, encoding):
             return encoding
@@ -346,8 +358,15 @@ def _decoded(reader: Iterable[list[str]], name: str) -> Iterator[list[str]]:
         raise WorkbookError(f"Workbook {name} cannot be read as CSV ({exc}).") from None
 
 
-def _sheet_rows(ws: Any) -> Iterator[tuple[int, Sequence[Any]]]:
-    yield from enumerate(ws.iter_rows(values_only=True), start=1)
+def _sheet_rows(ws: Any, name: str) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The sheet's rows, numbered; a part of the file openpyxl cannot parse is one sentence."""
+    try:
+        yield from enumerate(ws.iter_rows(values_only=True), start=1)
+    except Exception as exc:  # XML ParseError, BadZipFile, zlib.error, KeyError, …
+        raise WorkbookError(
+            f"Workbook {name}, sheet {ws.title!r}, is damaged ({type(exc).__name__}); "
+            "open it in Excel and save it again as .xlsx."
+        ) from None
 
 
 def _take(rows: Iterator[Any], n: int) -> Iterator[Any]:
