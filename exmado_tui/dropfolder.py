@@ -99,10 +99,27 @@ class DropFolder:
 
     def prepare(self) -> None:
         """Create the folder, one sub-folder per profile, archive/ and rejected/."""
-        for folder in (self.root, self.archive, self.rejected):
-            folder.mkdir(parents=True, exist_ok=True)
-        for name in profile_names(self.service.settings.profiles_dir):
-            (self.root / name).mkdir(exist_ok=True)
+        folders = [self.root, self.archive, self.rejected]
+        folders += [self.root / n for n in profile_names(self.service.settings.profiles_dir)]
+        for folder in folders:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                blocker = next((p for p in (folder, *folder.parents) if p.is_file()), folder)
+                raise DropFolderError(
+                    f"The drop folder {self.root} cannot be created: {blocker} is a file, not a"
+                    " folder; "
+                    + (
+                        "set [dropfolder] path or EXMADO_DROP_FOLDER to a folder."
+                        if not blocker.is_relative_to(self.root) or blocker == self.root
+                        else "move that file away."
+                    )
+                ) from None
+            except OSError as exc:
+                raise DropFolderError(
+                    f"The drop folder {self.root} cannot be created: {exc.strerror}"
+                    f" ({exc.filename})."
+                ) from None
 
     def candidates(self) -> list[Path]:
         """Files waiting in profile sub-folders (and, wrongly placed, in the root)."""
@@ -204,6 +221,9 @@ class DropFolder:
             self._unqueued.discard(job_id)
 
     def _reject(self, path: Path, reason: str) -> Outcome:
+        if not path.exists():  # taken back by its owner after it settled: nothing to move
+            log.warning("%s went away before it was read: %s", path.name, reason)
+            return Outcome(path, path, reason=reason)
         moved = self._move(path, self.rejected)
         reason_file(moved).write_text(reason + "\n", encoding="utf-8")
         log.warning("rejected %s: %s", path.name, reason)
