@@ -19,6 +19,7 @@ from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands import workers as workers_commands
 from exmado_tui.commands.context import Context
 from exmado_tui.errors import ExmadoError
+from exmado_tui.events import EVENT_LOGGER
 from exmado_tui.settings import load_settings
 
 COMMAND_GROUPS = (
@@ -56,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else _quiet_level(args.command),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command not in SERVICE_COMMANDS and not args.verbose:
+        # A job event (`jobs fail` records one at error level) is in the store and the
+        # command says what it did; echoed as a log line it would read as the command failing.
+        logging.getLogger(EVENT_LOGGER).setLevel(logging.CRITICAL)
     try:
         ctx = Context(load_settings(args.config))
         handler = getattr(args, "handler", None) or open_dashboard

@@ -6,7 +6,8 @@ import logging
 
 from exmado_tui.models import JobEvent
 
-log = logging.getLogger("exmado.jobs")
+EVENT_LOGGER = "exmado.jobs"
+log = logging.getLogger(EVENT_LOGGER)
 
 
 def record_event(job_id: str, message: str, level: str = "info") -> None:

@@ -195,3 +195,16 @@ def test_the_console_entry_point_runs(env, workbook):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_an_operator_s_fail_prints_its_result_and_no_log_line(env, workbook, capsys):
+    job_id = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")["id"]
+    result = subprocess.run(
+        [sys.executable, "-m", "exmado_tui.cli", "jobs", "fail", job_id, "--reason", "dead host"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    assert result.returncode == 0 and job_id[:8] in result.stdout
+    assert result.stderr == ""  # the event is in the store, not echoed as an ERROR line
