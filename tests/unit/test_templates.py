@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from exmado_tui.templates import (
+    MAX_COMPONENT_BYTES,
     TemplateError,
     Values,
     confine,
@@ -79,6 +80,7 @@ def test_extension_comes_from_the_download_unless_the_template_has_one() -> None
         ("..", "_"),
         ("", "_"),
         ("  spaced  ", "spaced"),
+        ("lone\ud800surrogate.pdf", "lone_surrogate.pdf"),
     ],
 )
 def test_sanitise_component(raw: str, clean: str) -> None:
@@ -88,6 +90,43 @@ def test_sanitise_component(raw: str, clean: str) -> None:
 def test_long_names_are_cut_keeping_the_extension() -> None:
     cut = sanitise_component("x" * 300 + ".pdf")
     assert len(cut) == 120 and cut.endswith("x.pdf")
+
+
+@pytest.mark.parametrize("char", ["請", "😀", "é", "x"])
+def test_long_names_fit_in_bytes_keeping_the_extension(char: str) -> None:
+    cut = sanitise_component(char * 300 + ".pdf")
+    assert cut.endswith(char + ".pdf")
+    assert len(cut.encode()) <= MAX_COMPONENT_BYTES and len(cut) <= 120
+
+
+def test_a_name_cut_in_bytes_ends_on_a_whole_character() -> None:
+    for pad in range(4):  # every position of a 4-byte character against the budget
+        cut = sanitise_component("a" * pad + "😀" * 100)
+        assert cut == "a" * pad + "😀" * ((MAX_COMPONENT_BYTES - pad) // 4)
+
+
+def test_long_folder_and_file_names_are_accepted_by_the_file_system(tmp_path: Path) -> None:
+    values = Values({"SUPPLIER": "株式会社" * 60, "TITLE": "請求書😀" * 60})
+    rel = relative_path("{SUPPLIER}", "{TITLE}", values, downloaded_name="x.pdf")
+    assert all(len(part.encode()) <= MAX_COMPONENT_BYTES for part in rel.parts)
+    target = confine(tmp_path, rel)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"%PDF")
+    assert target.name.endswith("😀.pdf")
+    second = numbered(target, 2)
+    second.write_bytes(b"%PDF")
+    assert second.name.endswith(" (2).pdf")
+    assert target.name.startswith(second.name.removesuffix(" (2).pdf"))
+    assert len(second.name.encode()) <= MAX_COMPONENT_BYTES
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted([target.name, second.name])
+
+
+def test_numbering_a_name_at_the_limit_keeps_it_within_the_limit() -> None:
+    full = Path("/o") / sanitise_component("請" * 300 + ".pdf")
+    for n in (2, 10, 1000):
+        name = numbered(full, n).name
+        assert name.endswith(f"請 ({n}).pdf")
+        assert len(name.encode()) <= MAX_COMPONENT_BYTES and len(name) <= 120
 
 
 def test_values_cannot_climb_out_of_the_output_folder(tmp_path: Path) -> None:
