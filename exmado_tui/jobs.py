@@ -35,6 +35,9 @@ from exmado_tui.states import FINAL, RETRYABLE, JobStatus, transition
 S = JobStatus
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 ROWS_TO_RETRY = ("failed", "not_found", "ambiguous", "pending")
+# Ingest fails a row with an empty key or an Excel error cell before any run tries it, and a
+# run reads the job's own copy of the workbook: another run cannot change such a row.
+FAILED_AT_IMPORT = (JobRow.status == "failed") & (JobRow.attempts == 0)
 CHUNK = 1024 * 1024
 
 
@@ -65,6 +68,10 @@ def copy_with_sha256(source: Path, target: Path) -> str:
             digest.update(chunk)
             writer.write(chunk)
     return digest.hexdigest()
+
+
+def _rows_to_retry(job_id: str) -> Any:
+    return (JobRow.job == job_id) & JobRow.status.in_(ROWS_TO_RETRY) & ~FAILED_AT_IMPORT
 
 
 def slug(text: str) -> str:
@@ -236,8 +243,10 @@ class JobService:
         return get_job(job_id)
 
     def retry(self, job_id: str) -> JobDetail:
-        """Queue a finished job again; only rows that did not succeed run again."""
+        """Queue a finished job again; only rows that did not succeed run again, and rows that
+        failed when the workbook was read keep their sentence."""
         job_id = resolve_job_id(job_id)
+        kept = self._refuse_a_retry_with_nothing_to_run(job_id)
         transition(
             job_id,
             S.PENDING,
@@ -249,12 +258,26 @@ class JobService:
         )
         reset = (
             JobRow.update(status="pending", error="", updated_at=utcnow())
-            .where((JobRow.job == job_id) & JobRow.status.in_(ROWS_TO_RETRY))
+            .where(_rows_to_retry(job_id))
             .execute()
         )
-        record_event(job_id, f"Retry: {reset} row(s) will run again.")
+        stay = f"; {kept} that failed when the workbook was read stay failed" if kept else ""
+        record_event(job_id, f"Retry: {reset} row(s) will run again{stay}.")
         self._enqueue(job_id)
         return get_job(job_id)
+
+    def _refuse_a_retry_with_nothing_to_run(self, job_id: str) -> int:
+        """How many rows failed at import; refuse when they are all a run would find left."""
+        rows = JobRow.select().where(JobRow.job == job_id)
+        kept = rows.where(FAILED_AT_IMPORT).count()
+        retryable = Job.get_by_id(job_id).status in RETRYABLE  # else `transition` says why
+        if kept and retryable and not JobRow.select().where(_rows_to_retry(job_id)).exists():
+            raise TransitionError(
+                f"Job {job_id[:8]} has nothing to retry: its {kept} failed row(s) failed when "
+                "the workbook was read (an empty key or an Excel error cell), which another "
+                "run cannot change; fix the workbook and create the job again."
+            )
+        return kept
 
     def fail(self, job_id: str, reason: str = "") -> JobDetail:
         """An operator's verdict on a job known to be dead."""

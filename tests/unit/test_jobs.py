@@ -150,7 +150,9 @@ def test_retry_reruns_only_rows_that_did_not_succeed(service, workbook, redis_ur
     job = service.create(workbook, profile="invoices")
     statuses = ["done", "not_found", "failed", "ambiguous", "skipped", "pending"]
     for number, status in enumerate(statuses, start=2):
-        JobRow.create(job=job.id, row_number=number, values={}, status=status, error="x")
+        JobRow.create(
+            job=job.id, row_number=number, values={}, status=status, error="x", attempts=1
+        )
     for status in (S.VALIDATING, S.RUNNING, S.COMPLETED_WITH_ERRORS):
         transition(job.id, status)
     retried = service.retry(job.id)
@@ -158,6 +160,58 @@ def test_retry_reruns_only_rows_that_did_not_succeed(service, workbook, redis_ur
     assert retried.finished_at is None
     rows = {r.row_number: r.status for r in JobRow.select()}
     assert rows == {2: "done", 3: "pending", 4: "pending", 5: "pending", 6: "skipped", 7: "pending"}
+    assert len(queued_messages(redis_url)) == 1
+
+
+IMPORT_ERROR = "Row 3: column 'Invoice number' holds the Excel error #N/A; fix the cell and retry."
+
+
+def failed_at_import(job_id: str, number: int = 3) -> None:
+    """A row as ingest stores it: failed before any run tried it (attempts 0)."""
+    JobRow.create(job=job_id, row_number=number, values={}, status="failed", error=IMPORT_ERROR)
+
+
+def test_retry_keeps_rows_that_failed_at_import_with_their_sentence(service, workbook, redis_url):
+    job = service.create(workbook, profile="invoices")
+    JobRow.create(job=job.id, row_number=2, values={}, status="failed", error="503", attempts=1)
+    failed_at_import(job.id)
+    for status in (S.VALIDATING, S.RUNNING, S.COMPLETED_WITH_ERRORS):
+        transition(job.id, status)
+    assert service.retry(job.id).status is S.PENDING
+    rows = {r.row_number: (r.status, r.error) for r in JobRow.select()}
+    assert rows == {2: ("pending", ""), 3: ("failed", IMPORT_ERROR)}
+    assert len(queued_messages(redis_url)) == 1
+    retry_event = JobEvent.get(JobEvent.message.startswith("Retry:")).message
+    assert retry_event == (
+        "Retry: 1 row(s) will run again; 1 that failed when the workbook was read stay failed."
+    )
+
+
+def test_retry_with_only_import_failures_left_is_refused(service, workbook, redis_url):
+    job = service.create(workbook, profile="invoices")
+    JobRow.create(job=job.id, row_number=2, values={}, status="done", attempts=1)
+    failed_at_import(job.id)
+    for status in (S.VALIDATING, S.RUNNING, S.COMPLETED_WITH_ERRORS):
+        transition(job.id, status)
+    with pytest.raises(TransitionError) as refused:
+        service.retry(job.id)
+    assert str(refused.value) == (
+        f"Job {job.id[:8]} has nothing to retry: its 1 failed row(s) failed when the workbook "
+        "was read (an empty key or an Excel error cell), which another run cannot change; "
+        "fix the workbook and create the job again."
+    )
+    assert get_job(job.id).status is S.COMPLETED_WITH_ERRORS
+    assert JobRow.get(JobRow.row_number == 3).error == IMPORT_ERROR
+    assert queued_messages(redis_url) == []
+
+
+def test_retry_of_a_job_that_failed_before_reading_its_workbook_is_queued(
+    service, workbook, redis_url
+):
+    job = service.create(workbook, profile="invoices")
+    transition(job.id, S.VALIDATING)
+    transition(job.id, S.FAILED)
+    assert service.retry(job.id).status is S.PENDING
     assert len(queued_messages(redis_url)) == 1
 
 

@@ -65,11 +65,27 @@ def test_a_cancel_asked_while_a_pause_winds_down_is_not_lost(pipeline: Pipeline)
     assert JobRow.select().where(JobRow.status == "pending").count() == 60 - job.done_rows
 
 
-def test_a_retried_row_without_a_key_fails_again_without_a_search(pipeline: Pipeline) -> None:
-    """`retry` sets failed rows pending, those refused at ingest too (no key, an Excel error)."""
+def test_retry_keeps_the_sentence_of_rows_refused_at_ingest(pipeline: Pipeline) -> None:
+    pipeline.client.fail_downloads = {1}
     job_id = pipeline.create([100001, None, "#N/A"])
     pipeline.run(job_id)
+    before = {r.row_number: r.error for r in JobRow.select()}
+    pipeline.client.fail_downloads = set()
     pipeline.service.retry(job_id)
+    job = pipeline.run(job_id, token="m2")
+    rows = {r.row_number: (r.status, r.error) for r in JobRow.select()}
+    assert rows == {2: ("done", ""), 3: ("failed", before[3]), 4: ("failed", before[4])}
+    assert "Excel error #N/A" in before[4]
+    assert job.status == "COMPLETED_WITH_ERRORS" and job.failed_rows == 2
+
+
+def test_a_retried_row_without_a_key_fails_again_without_a_search(pipeline: Pipeline) -> None:
+    """Retries of older versions set rows refused at ingest (no key, an Excel error) pending
+    again; such rows may still wait in a store."""
+    job_id = pipeline.create([100001, None, "#N/A"])
+    pipeline.run(job_id)
+    JobRow.update(status="pending", error="").where(JobRow.status == "failed").execute()
+    Job.update(status="PENDING").where(Job.id == job_id).execute()
     searches = pipeline.client.searches
     pipeline.run(job_id, token="m2")
     rows = {r.row_number: (r.status, r.error) for r in JobRow.select()}
