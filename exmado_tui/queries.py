@@ -146,6 +146,12 @@ def resolve_job_id(id_or_prefix: str) -> str:
             return matches[0]
         if len(matches) > 1:
             raise JobNotFoundError(f"Job id {id_or_prefix!r} is ambiguous; give more characters.")
+    elif Job.select().where(Job.id.startswith(text)).exists():
+        # Short prefixes are refused even when one job fits: the next job could make them hit two.
+        raise JobNotFoundError(
+            f"Job id {id_or_prefix!r} is too short; give at least {MIN_PREFIX} characters"
+            " of the job id."
+        )
     raise JobNotFoundError(f"No job with id {id_or_prefix!r}.")
 
 

@@ -271,6 +271,22 @@ def test_short_ids_resolve_and_ambiguity_is_reported(service, workbook):
         resolve_job_id("zzzzzz")
 
 
+@pytest.mark.parametrize("prefix", ["b7", "B7c", "b"])
+def test_a_prefix_too_short_asks_for_four_characters(service, prefix):
+    insert_job("b7c1" + "0" * 28)
+    with pytest.raises(JobNotFoundError) as refused:
+        resolve_job_id(prefix)
+    assert str(refused.value) == (
+        f"Job id {prefix!r} is too short; give at least 4 characters of the job id."
+    )
+
+
+def test_a_short_prefix_no_job_starts_with_is_not_found(service):
+    insert_job("b7c1" + "0" * 28)
+    with pytest.raises(JobNotFoundError, match="No job with id 'zz'"):
+        resolve_job_id("zz")
+
+
 def test_wait_returns_at_the_end_and_times_out_otherwise(service, workbook):
     job = service.create(workbook, profile="invoices")
     with pytest.raises(TimeoutError, match="still PENDING after 0.2 s"):
