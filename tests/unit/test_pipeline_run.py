@@ -24,10 +24,12 @@ from exmado_tui.docuware.models import DownloadResult
 from exmado_tui.docuware.query import Condition, Group
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job, JobFile, JobRow
+from exmado_tui.profiles import load_profile
 from exmado_tui.queries import get_job, job_events
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.settings import Settings
 from tests.conftest import make_settings
+from tests.factories import insert_job
 from workers.pipeline import run_job
 from workers.runtime import Runtime
 
@@ -386,6 +388,36 @@ def test_a_refused_workbook_fails_the_job_with_its_sentence(pipeline: Pipeline) 
     assert job.status == "FAILED"
     assert job.last_error.startswith("Workbook bad.xlsx, sheet 'Sheet', has no column")
     assert JobRow.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "sentence"),
+    [
+        (
+            {"filename_template": "{INVOICE_NO"},
+            "[templates] filename '{INVOICE_NO' is malformed (expected '}' before end of string).",
+        ),
+        ({"unpack_zip": "no"}, "templates.unpack_zip must be true or false, got 'no'."),
+    ],
+)
+def test_stored_settings_that_cannot_run_fail_the_job_at_its_start(
+    pipeline: Pipeline, bad: dict[str, Any], sentence: str
+) -> None:
+    """A job stored before its settings were checked is checked when it runs."""
+    config = {**load_profile(pipeline.settings.profiles_dir, "invoices").to_dict(), **bad}
+    path = workbook(pipeline.tmp_path / "in.xlsx", [100001, 100002])
+    job_id = insert_job(
+        "0badc0f1" + "0" * 24,
+        profile="invoices",
+        config=config,
+        workbook_name=path.name,
+        workbook_path=str(path),
+        output_dir=str(pipeline.tmp_path / "out"),
+    )
+    job = pipeline.run(job_id)
+    assert job.status == "FAILED"
+    assert job.last_error == f"Job 0badc0f1's stored settings: {sentence}"
+    assert JobRow.select().count() == 0 and pipeline.client.searches == 0
 
 
 def test_two_documents_of_one_row_on_one_name_are_numbered_not_refused(pipeline: Pipeline) -> None:

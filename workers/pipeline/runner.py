@@ -35,7 +35,7 @@ from dramatiq.middleware import Shutdown, TimeLimitExceeded
 from exmado_tui.errors import PermanentError, ProfileError, RetryableError, TransitionError
 from exmado_tui.events import record_event
 from exmado_tui.models import Job, JobRow
-from exmado_tui.profiles import Profile
+from exmado_tui.profiles import Profile, check_profile
 from exmado_tui.report import write_report
 from exmado_tui.states import JobStatus, transition
 from workers.pipeline import progress
@@ -83,7 +83,11 @@ def job_profile(job: Job) -> Profile:
             f"Job {job.id[:8]} has no cabinet or [columns] in its configuration; "
             "create it again with --profile."
         )
-    return Profile.from_dict({"name": job.profile or "job", **config})
+    profile = Profile.from_dict({"name": job.profile or "job", **config})
+    # Jobs stored before `create` checked their settings may hold any value: refuse them here,
+    # once, rather than fail each row (or, unpack_zip = "no", run with the wrong setting).
+    check_profile(profile, f"Job {job.id[:8]}'s stored settings")
+    return profile
 
 
 def span(seconds: float) -> str:
