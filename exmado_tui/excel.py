@@ -265,7 +265,7 @@ class WorkbookReader:
             if isinstance(text, CellError):
                 error = error or (
                     f"Row {number}: column {column!r} holds the Excel error {text}; "
-                    "fix the cell and retry."
+                    "fix the cell and create the job again."
                 )
             elif not text:
                 error = error or f"Row {number} has no value in column {column!r}."

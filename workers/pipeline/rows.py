@@ -197,8 +197,9 @@ class RowEngine:
     def _blank_column(self, task: RowTask) -> str | None:
         """The first mapped column the row leaves empty, if any.
 
-        Ingest fails such rows, but a retry sets every failed row pending again; searching
-        for an empty value would answer a question the row never asked.
+        Ingest fails such rows and retry leaves them failed, but rows set pending by an older
+        retry (which reset every failed row) still arrive; searching for an empty value would
+        answer a question the row never asked.
         """
         by_header = {normalise_header(k): v for k, v in task.values.items()}
         for column in self.profile.columns:
