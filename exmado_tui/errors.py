@@ -41,3 +41,13 @@ class TransitionError(PermanentError):
 
 class QueueUnavailableError(RetryableError):
     """Redis cannot be reached, so a message could not be sent."""
+
+
+class StoreUnavailableError(RetryableError):
+    """The job store cannot be reached just now (SQLite locked, PostgreSQL restarting or the
+    connection lost); `reason` is what the database said, `store` its URL, password masked."""
+
+    def __init__(self, message: str, *, reason: str = "", store: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.store = store

@@ -6,11 +6,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import peewee
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
+from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.jobs import JobService
 from exmado_tui.queries import JobSummary, finished_since, latest_finished_at
 from exmado_tui.settings import Settings
@@ -101,7 +101,7 @@ class ExmadoApp(App[None]):
             for job in await self.backend.read(finished_since, self._finished_mark):
                 self._finished_mark = max(self._finished_mark, job.finished_at or datetime.min)
                 self.announce_finished(job)
-        except peewee.PeeweeException as exc:  # the screens say so; look again next tick
+        except StoreUnavailableError as exc:  # the screens say so; look again next tick
             log.warning("finished jobs not read: %s", exc)
         finally:
             self._watching_finished = False

@@ -6,6 +6,7 @@ import peewee
 from textual.widgets import TabbedContent
 
 from exmado_tui.models import Job
+from exmado_tui.queries import job_files, job_rows
 from exmado_tui.ui import dropfolder_view
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
@@ -170,21 +171,30 @@ async def test_a_damaged_workbook_is_refused_in_the_form_not_fatal(app_factory, 
         assert pilot.app.is_running
 
 
+def store_out_of_reach(app, *only) -> list[bool]:
+    """Make the store refuse reads (all, or those of the query functions `only`) the way a
+    locked SQLite does, beneath the backend; set the returned flag's [0] to False to end it."""
+    read = app.backend.read
+    down = [True]
+
+    def locked(*args, **kwargs):
+        raise peewee.OperationalError("database is locked")
+
+    async def flaky(fn, *args, **kwargs):
+        failing = down[0] and (not only or fn in only)
+        return await read(locked if failing else fn, *args, **kwargs)
+
+    app.backend.read = flaky
+    return down
+
+
 async def test_the_store_out_of_reach_for_a_while_is_shown_not_fatal(app_factory, seeded):
     """PostgreSQL restarting, or SQLite locked past its busy timeout: the dashboard says so
     and carries on when the store answers again."""
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, RUNNING)
-        read = app.backend.read
-        down = [True]
-
-        async def flaky(fn, *args, **kwargs):
-            if down[0]:
-                raise peewee.OperationalError("database is locked")
-            return await read(fn, *args, **kwargs)
-
-        app.backend.read = flaky
+        down = store_out_of_reach(app)
         await pilot.pause(2.5)  # the detail, the finished-job watcher and their timers
         assert app.is_running
         assert "database is locked" in str(screen.summary.render())
@@ -202,3 +212,52 @@ async def test_the_store_out_of_reach_for_a_while_is_shown_not_fatal(app_factory
             await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
         down[0] = False
         await wait_for(pilot, lambda: "1–7 of 7" in str(app.screen.status_line.render()))
+
+
+async def test_paging_rows_while_the_store_is_out_of_reach_is_shown_not_fatal(app_factory, seeded):
+    """The next page of rows, and the rows on screen read again, fail while the store is locked:
+    the rows shown stay, the detail says why in red, and paging picks up once it answers."""
+    seed_rows(RUNNING, 1200, done=480)
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, RUNNING)
+        rows = detail.rows_table
+        await wait_for(pilot, lambda: len(rows.items) == 200)
+        await wait_for(pilot, lambda: rows.has_focus)
+        down = store_out_of_reach(app, job_rows)  # the job itself still reads
+        await pilot.press("ctrl+end")  # to the last loaded row: the next page is asked for
+        await pilot.pause(2.5)  # and the rows on screen are read again, twice
+        assert app.is_running
+        assert len(rows.items) == 200 and rows.row_count == 200
+        assert rows.cursor_row == 199
+        await wait_for(pilot, lambda: "database is locked" in str(detail.summary.render()))
+        shown = str(detail.summary.render())
+        assert "Cannot read the job store" in shown and "480/1200 rows" in shown, shown
+        await pilot.press("up", "down")  # moving near the end asks again, and fails again
+        await pilot.pause(0.5)
+        assert app.is_running and len(rows.items) == 200
+        down[0] = False
+        await wait_for(pilot, lambda: len(rows.items) >= 400)  # the next refresh tries again
+        await wait_for(pilot, lambda: "database is locked" not in str(detail.summary.render()))
+        await pilot.press("ctrl+end")
+        await wait_for(pilot, lambda: len(rows.items) >= 600)
+        assert app.is_running
+
+
+async def test_tables_the_store_could_not_fill_on_opening_fill_once_it_answers(app_factory, seeded):
+    """The first page of rows and of files fails as the detail opens: the tables stay empty
+    with the reason above them, and fill by themselves once the store answers."""
+    seed_rows(RUNNING, 30, done=12)
+    seed_files(RUNNING, 5)
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        down = store_out_of_reach(app, job_rows, job_files)
+        detail = await open_detail(pilot, RUNNING)
+        await wait_for(pilot, lambda: "database is locked" in str(detail.summary.render()))
+        await pilot.pause(1.5)
+        assert app.is_running
+        assert detail.rows_table.items == [] and detail.files_table.items == []
+        down[0] = False
+        await wait_for(pilot, lambda: len(detail.rows_table.items) == 30)
+        await wait_for(pilot, lambda: len(detail.files_table.items) == 5)
+        await wait_for(pilot, lambda: "database is locked" not in str(detail.summary.render()))

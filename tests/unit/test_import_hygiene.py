@@ -3,10 +3,15 @@
 A static import graph misses imports deferred into functions; `sys.modules` after a real import
 does not. Rules: no domain module (every `exmado_tui` module outside `ui`) pulls in textual or
 `exmado_tui.ui`, nor `workers`; no `workers` module pulls in textual or `exmado_tui.ui`.
+
+The dashboard does not name the store's database library: only `exmado_tui.ui.backend`, where
+the store's errors become `StoreUnavailableError`, imports peewee. Every dashboard module
+loads peewee through the domain, so that rule is checked on the source's import statements.
 """
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -67,3 +72,32 @@ def test_the_check_can_fail():
         "textual",
         "exmado_tui.ui",
     ]
+
+
+DB_LIBRARIES = ("peewee", "playhouse")
+DB_SEAM = "exmado_tui.ui.backend"
+UI = modules_of("exmado_tui.ui")
+
+
+def imported_names(module: str) -> set[str]:
+    """The top-level packages `module`'s own source imports, deferred imports included."""
+    path = REPO / module.replace(".", "/")
+    source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("module", [m for m in UI if m != DB_SEAM])
+def test_ui_module_does_not_name_the_database_library(module: str):
+    assert imported_names(module) & set(DB_LIBRARIES) == set()
+
+
+def test_the_database_check_can_fail():
+    """The scan sees the one import there is, in the seam."""
+    assert "exmado_tui.ui.app" in UI and DB_SEAM in UI
+    assert "peewee" in imported_names(DB_SEAM)

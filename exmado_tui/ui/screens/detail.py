@@ -6,7 +6,6 @@ from collections import deque
 from itertools import pairwise
 from pathlib import Path
 
-import peewee
 from rich.pretty import Pretty
 from rich.table import Table
 from rich.text import Text
@@ -26,7 +25,7 @@ from textual.widgets import (
     TabPane,
 )
 
-from exmado_tui.errors import JobNotFoundError
+from exmado_tui.errors import JobNotFoundError, StoreUnavailableError
 from exmado_tui.formatting import duration, local_time, size
 from exmado_tui.queries import (
     EventView,
@@ -46,7 +45,7 @@ from exmado_tui.ui.actions import ACTIONS, hide_mutating_bindings
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.modals.row import RowModal
-from exmado_tui.ui.screens.jobs import STORE_UNREACHABLE
+from exmado_tui.ui.screens.jobs import store_trouble
 from exmado_tui.ui.widgets.paged_table import PagedTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.spark import spark_text
@@ -137,6 +136,8 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         self.row_filter = ""
         self.last_event_id = 0
         self.samples: deque[tuple[float, int]] = deque(maxlen=SPARK_SAMPLES + 1)
+        self.table_trouble: dict[str, StoreUnavailableError] = {}
+        """Why the rows or files table cannot read the store just now, by table id."""
         self._loading = False
 
     # -- children ---------------------------------------------------------------------------
@@ -247,13 +248,14 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
             events = await read(job_events, self.job_id, self.last_event_id, 500)
             self._append_events(events)
             await self.rows_table.refresh_visible()
+            await self.files_table.catch_up()
             if self.query_one(TabbedContent).active == "report-tab":
                 self._show_reports(await read(find_reports, job.output_dir))
         except JobNotFoundError:
             self.app.notify(f"Job {self.job_id[:8]} no longer exists.", severity="warning")
             self.action_back()
-        except peewee.PeeweeException as exc:  # locked, or the server restarting: try again
-            self.summary.update(Text(f"{STORE_UNREACHABLE}: {exc}", style="red"))
+        except StoreUnavailableError as exc:  # locked, or the server restarting: try again
+            self.summary.update(store_trouble(exc))
         finally:
             self._loading = False
 
@@ -286,6 +288,8 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         reason = job.last_error or job.wait_reason
         if reason:
             text.append("\n" + reason, "red" if job.last_error else "dim")
+        for trouble in list(self.table_trouble.values())[:1]:  # on top: the summary is short
+            text = Text.assemble(store_trouble(trouble), "\n", text)
         self.summary.update(text)
 
     def _sample(self, job: JobDetail) -> None:
@@ -384,6 +388,18 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         if event.pane.id == "report-tab" and self.job is not None:
             self.run_worker(self._load_reports(self.job.output_dir))
 
+    @on(PagedTable.StoreTrouble)
+    def _table_trouble(self, event: PagedTable.StoreTrouble) -> None:
+        """A table could not read its next page or its rows on screen (it keeps them and tries
+        again), or it can again."""
+        table_id = event.table.id or ""
+        if event.error is None:
+            self.table_trouble.pop(table_id, None)
+        else:
+            self.table_trouble[table_id] = event.error
+        if self.job is not None:
+            self._show_summary(self.job)
+
     @on(PagedTable.RowSelected, "#rows")
     def _open_row(self) -> None:
         row = self.rows_table.current
@@ -391,7 +407,11 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
             self.run_worker(self._show_row(row))
 
     async def _show_row(self, row: RowView) -> None:
-        files = await self.app.backend.read(row_files, self.job_id, row.row_number)
+        try:
+            files = await self.app.backend.read(row_files, self.job_id, row.row_number)
+        except StoreUnavailableError as exc:
+            self.app.notify(str(exc), title=f"Row {row.row_number} not opened", severity="error")
+            return
         self.app.push_screen(RowModal(row, files))
 
     @on(Button.Pressed, "#job-actions Button")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import peewee
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -12,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.queries import JobSummary, count_jobs, list_jobs, status_counts
 from exmado_tui.states import JobStatus
 from exmado_tui.ui.actions import hide_mutating_bindings, mutating
@@ -26,6 +26,13 @@ PAGE_SIZE = 100
 NARROW = 90  # columns below which the footer leaves out the ^p hint
 REFRESH_S = 1.0
 STORE_UNREACHABLE = "Cannot read the job store (trying again)"
+
+
+def store_trouble(exc: StoreUnavailableError) -> Text:
+    """One red line: what the database said first (a status line is one line high), then
+    which store."""
+    where = f" ({exc.store})" if exc.store else ""
+    return Text(f"{STORE_UNREACHABLE}: {exc.reason}{where}", style="red")
 
 
 @dataclass(frozen=True)
@@ -140,8 +147,8 @@ class JobsScreen(JobActionsMixin, Screen[None]):
     async def _load(self, q: JobsQuery) -> None:
         try:
             page = await self.app.backend.read(read_jobs_page, q)
-        except peewee.PeeweeException as exc:  # locked, or the server restarting: try again
-            self.status_line.update(Text(f"{STORE_UNREACHABLE}: {exc}", style="red"))
+        except StoreUnavailableError as exc:  # locked, or the server restarting: try again
+            self.status_line.update(store_trouble(exc))
             return
         finally:
             self._loading = False
