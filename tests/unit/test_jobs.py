@@ -163,7 +163,10 @@ def test_retry_reruns_only_rows_that_did_not_succeed(service, workbook, redis_ur
     assert len(queued_messages(redis_url)) == 1
 
 
-IMPORT_ERROR = "Row 3: column 'Invoice number' holds the Excel error #N/A; fix the cell and create the job again."
+IMPORT_ERROR = (
+    "Row 3: column 'Invoice number' holds the Excel error #N/A; "
+    "fix the cell and create the job again."
+)
 
 
 def failed_at_import(job_id: str, number: int = 3) -> None:
