@@ -21,7 +21,7 @@ def engine(client: Any, tmp_path: Path, on_multiple: str = "all") -> RowEngine:
         "on_multiple": on_multiple,
         "templates": {"folder": "", "filename": "{INVOICE_NO}"},
     })  # fmt: skip
-    placer = Placer(client, profile, tmp_path, {})
+    placer = Placer(client, profile, tmp_path, {}, "j1")
     return RowEngine(client, profile, placer, queue.Queue(), 4)
 
 

@@ -37,11 +37,11 @@ def test_the_part_file_is_fsynced_before_its_rename(
         "templates": {"folder": "", "filename": "{INVOICE_NO}"},
     })  # fmt: skip
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
-    placer = Placer(FakeClient([doc]), profile, tmp_path, {})
+    placer = Placer(FakeClient([doc]), profile, tmp_path, {}, "j1")
     placed = asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
     assert (tmp_path / placed.records[0].path).read_bytes() == b"%PDF document 7"
     part = next(path for step, path in steps if step == "replace")
-    assert part.endswith(files.PART_SUFFIX)
+    assert part.endswith(files.PART_SUFFIX) and Path(part).name.startswith(".exmado-j1-")
     assert steps.index(("fsync", part)) < steps.index(("replace", part))
 
 
@@ -52,7 +52,7 @@ def test_placed_documents_leave_nothing_in_flight_behind(tmp_path: Path) -> None
         "templates": {"folder": "", "filename": "{INVOICE_NO}"},
     })  # fmt: skip
     docs = [FakeDoc(i, {"INVOICE_NO": str(100000 + i)}) for i in range(1, 51)]
-    placer = Placer(FakeClient(docs), profile, tmp_path, {})
+    placer = Placer(FakeClient(docs), profile, tmp_path, {}, "j1")
 
     async def place_all() -> None:
         for doc in docs + docs[:5]:
@@ -61,3 +61,16 @@ def test_placed_documents_leave_nothing_in_flight_behind(tmp_path: Path) -> None
     asyncio.run(place_all())
     assert placer._inflight == {}
     assert len(placer.known) == 50 and len(list(tmp_path.iterdir())) == 50
+
+
+def test_a_run_cleans_its_own_part_files_not_another_job_s(tmp_path: Path) -> None:
+    """Two jobs may write into one folder: a retry of one must not delete the other's downloads."""
+    mine = files.part_path(tmp_path / "2024", "a" * 32)
+    theirs = files.part_path(tmp_path / "2024", "b" * 32)
+    legacy = tmp_path / f"{files.PART_PREFIX}{'c' * 32}{files.PART_SUFFIX}"  # before job ids
+    member = mine.with_name(f"{mine.stem}-0{files.PART_SUFFIX}")  # a ZIP member being unpacked
+    mine.parent.mkdir()
+    for path in (mine, theirs, legacy, member):
+        path.write_bytes(b"partial")
+    assert files.remove_partials(tmp_path, "a" * 32) == 3
+    assert [p.name for p in tmp_path.rglob("*.part")] == [theirs.name]

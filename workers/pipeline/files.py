@@ -1,10 +1,11 @@
 """Placing downloaded documents: temporary name in the target folder, verify, rename.
 
-A download streams to `.exmado-<uuid>.part` beside its final place (same file system, so the
-rename is atomic), its length is checked, then it is fsynced, `os.replace`d and the folder
+A download streams to `.exmado-<job id>-<uuid>.part` beside its final place (same file system,
+so the rename is atomic), its length is checked, then it is fsynced, `os.replace`d and the folder
 fsynced (those three in one hand-off to a thread, off the event loop):
-a worker killed at any line leaves at most a `.part` file (cleaned at the next run), never a
-half-written file under a final name. At the final path:
+a worker killed at any line leaves at most a `.part` file (cleaned at the job's next run —
+its own only, as jobs may share an output folder), never a half-written file under a final
+name. At the final path:
 
 * a file with the same SHA-256 is already ours: nothing is written, the row records it (this
   is also what makes a redo after a crash write nothing twice), under every policy;
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import shutil
 import uuid
 import zipfile
@@ -45,6 +47,7 @@ from exmado_tui.templates import (
 
 PART_PREFIX = ".exmado-"
 PART_SUFFIX = ".part"
+_LEGACY_PART = re.compile(r"[0-9a-f]{32}")
 TARGETS = {"original": "Auto", "pdf": "PDF", "zip": "Zip"}
 CHUNK = 1024 * 1024
 
@@ -96,14 +99,29 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def remove_partials(root: Path) -> int:
-    """Delete `.part` files a killed worker left under `root`; how many."""
+def part_path(folder: Path, job_id: str) -> Path:
+    """A fresh temporary name in `folder` that says which job it belongs to."""
+    return folder / f"{PART_PREFIX}{job_id}-{uuid.uuid4().hex}{PART_SUFFIX}"
+
+
+def remove_partials(root: Path, job_id: str) -> int:
+    """Delete the `.part` files a killed run of this job left under `root`; how many.
+
+    Another job writing into the same folder keeps its own; nameless ones (`.exmado-<uuid>`,
+    before parts carried their job) are removed too, as nothing writes those any more.
+    """
     removed = 0
     if root.is_dir():
         for path in root.rglob(f"{PART_PREFIX}*{PART_SUFFIX}"):
-            path.unlink(missing_ok=True)
-            removed += 1
+            if _belongs_to(path.name, job_id):
+                path.unlink(missing_ok=True)
+                removed += 1
     return removed
+
+
+def _belongs_to(name: str, job_id: str) -> bool:
+    middle = name[len(PART_PREFIX) : -len(PART_SUFFIX)]
+    return middle.startswith(f"{job_id}-") or _LEGACY_PART.fullmatch(middle) is not None
 
 
 def doc_key(cabinet_id: str, document_id: Any) -> str:
@@ -114,9 +132,15 @@ class Placer:
     """Downloads and files documents for one job run; lives on the event loop."""
 
     def __init__(
-        self, client: Any, profile: Profile, output_dir: Path, known: dict[str, list[FileRecord]]
+        self,
+        client: Any,
+        profile: Profile,
+        output_dir: Path,
+        known: dict[str, list[FileRecord]],
+        job_id: str,
     ) -> None:
         self.client = client
+        self.job_id = job_id
         self.profile = profile
         self.root = Path(output_dir).resolve()
         self.known = known
@@ -155,7 +179,7 @@ class Placer:
         probe = self._relative(values, str(doc.id))
         folder = confine(self.root, probe.parent)
         folder.mkdir(parents=True, exist_ok=True)
-        temp = folder / f"{PART_PREFIX}{uuid.uuid4().hex}{PART_SUFFIX}"
+        temp = part_path(folder, self.job_id)
         try:
             result = await self.client.download(
                 doc,
@@ -271,10 +295,10 @@ def _extract(archive: Path) -> list[tuple[Path, str, int, str]]:
     """Each member to its own `.part` file beside the archive: (temp, name, size, sha256)."""
     members: list[tuple[Path, str, int, str]] = []
     with zipfile.ZipFile(archive) as bundle:
-        for info in bundle.infolist():
+        for number, info in enumerate(bundle.infolist()):
             if info.is_dir():
                 continue
-            temp = archive.with_name(f"{PART_PREFIX}{uuid.uuid4().hex}{PART_SUFFIX}")
+            temp = archive.with_name(f"{archive.stem}-{number}{PART_SUFFIX}")  # same job
             digest = hashlib.sha256()
             with bundle.open(info) as source, open(temp, "wb") as target:
                 shutil.copyfileobj(_Hashing(source, digest), target, CHUNK)

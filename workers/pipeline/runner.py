@@ -164,7 +164,7 @@ class JobRun:
 
     def _rows(self, profile: Profile) -> str | None:
         job = Job.get_by_id(self.job_id)
-        if job.runs > 1 and (removed := remove_partials(Path(job.output_dir))):
+        if job.runs > 1 and (removed := remove_partials(Path(job.output_dir), job.id)):
             record_event(self.job_id, f"Removed {removed} unfinished download(s) of a past run.")
         loop = self.runtime.loop
         results: queue.Queue[RowResult] = queue.Queue()
@@ -197,7 +197,7 @@ class JobRun:
 
     async def _engine(self, job: Job, profile: Profile, results: queue.Queue) -> RowEngine:
         client = await self.runtime.client()
-        placer = Placer(client, profile, Path(job.output_dir), progress.known_files(job.id))
+        placer = Placer(client, profile, Path(job.output_dir), progress.known_files(job.id), job.id)
         return RowEngine(client, profile, placer, results, self.jobs.row_concurrency)
 
     def _drive(
