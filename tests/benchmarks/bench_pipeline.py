@@ -17,28 +17,29 @@ The pipeline runs in-process as a worker runs it (`workers.pipeline.run_job` wit
 DocuWare client and the process loop), with a private redis-server for the slot lease.
 
 Measured on the 2-core development VM (sandbox with 5,000 invoices in its own process), all
-figures of one run (2026-11-24, second session):
+figures of one run (2026-11-24, second session, at the end of it):
 
     latency 50 ms per request
-    defaults    : 2,000 rows in 7.7 s = 260.2 rows/s (COMPLETED); 1.06 requests per row
-    sequential  : 200 rows in 20.8 s = 9.6 rows/s (sequential script); 2.03 requests per row
-    ratio       : 27.0x; bound 16 / (1.06 x 50 ms) = 301 rows/s (87% of it)
-                  CPU per row: worker 1.88 ms, sandbox 0.41 ms
-    no latency  : 2,000 rows in 4.1 s = 483 rows/s; 1.06 requests per row
-                  CPU per row: worker 2.00 ms (this process), sandbox 0.34 ms (its process)
+    defaults    : 2,000 rows in 7.6 s = 262.3 rows/s (COMPLETED); 1.06 requests per row
+    sequential  : 200 rows in 21.1 s = 9.5 rows/s (sequential script); 2.03 requests per row
+    ratio       : 27.6x; bound 16 / (1.06 x 50 ms) = 301 rows/s (87% of it)
+                  CPU per row: worker 1.83 ms, sandbox 0.39 ms; worker busy 48% of one core
+    no latency  : 2,000 rows in 3.6 s = 548 rows/s; 1.06 requests per row
+                  CPU per row: worker 1.83 ms (this process), sandbox 0.28 ms (its process)
     peak memory : 76 MB max RSS of the benchmark process
-    ingest      : 100,000 rows in 5.4 s (18,437 rows/s); peak RSS 79 MB (76 MB before)
+    ingest      : 100,000 rows in 5.9 s (16,911 rows/s); peak RSS 80 MB (76 MB before)
 
-The same run with the feed's earlier window of 2 x row_concurrency rows outstanding (and a
+Earlier that day, with the feed's earlier window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
 in its batch search and one in its download, and the next batch forms while one is out, so
 the window is now 4 x row_concurrency (`workers.pipeline.runner.WINDOW_PER_REQUEST`).
 
 The VM's speed drifts between sessions: the first session measured 5.1 ms of worker CPU per
-row for this code path's predecessor (147 rows/s, CPU-bound on one core); this session 1.9 ms
-for the same work. The "worker busy" line says whether a figure is bound by CPU (near 100 %)
-or by the pipeline's shape; compare figures of one run, not of two.
+row for this code path's predecessor (147 rows/s, so busy ~75 % of one core: partly CPU-bound,
+partly the window); this session 1.9 ms for the same work. The "worker busy" line says
+whether a figure is bound by CPU (near 100 %) or by the pipeline's shape; compare figures of
+one run, not of two.
 """
 
 from __future__ import annotations
