@@ -13,22 +13,8 @@ import pytest
 from exmado_tui.cli import main
 from exmado_tui.models import Job
 from exmado_tui.states import JobStatus, transition
-from tests.conftest import REPO
 from tests.unit.test_jobs import queued_messages
 from tests.workbooks import write_workbook
-
-
-@pytest.fixture
-def env(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "EXMADO_DATA_DIR": str(tmp_path / "data"),
-        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
-        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
-        "REDIS_URL": redis_url,
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 @pytest.fixture

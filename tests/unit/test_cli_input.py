@@ -20,20 +20,6 @@ from tests.workbooks import write_workbook
 
 
 @pytest.fixture
-def env(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """As in test_cli: a private data dir, output root and Redis."""
-    values = {
-        "EXMADO_DATA_DIR": str(tmp_path / "data"),
-        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
-        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
-        "REDIS_URL": redis_url,
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
-
-
-@pytest.fixture
 def workbook(tmp_path: Path) -> Path:
     return write_workbook(tmp_path / "march.xlsx", [["INV-1"], ["INV-2"]])
 

@@ -31,11 +31,6 @@ S = JobStatus
 
 
 @pytest.fixture
-def service(store) -> JobService:
-    return JobService(store)
-
-
-@pytest.fixture
 def workbook(tmp_path: Path) -> Path:
     return write_workbook(tmp_path / "invoices.xlsx", [["INV-1"], ["INV-2"]])
 

@@ -7,16 +7,10 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import ProfileError, WorkbookError
-from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from tests.workbooks import write_workbook
 
 MAPPED = {"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
-
-
-@pytest.fixture
-def service(store) -> JobService:
-    return JobService(store)
 
 
 @pytest.fixture

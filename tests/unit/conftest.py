@@ -1,0 +1,30 @@
+"""Fixtures the unit tests of the CLI and the job service share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exmado_tui.jobs import JobService
+from exmado_tui.settings import Settings
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def env(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A private data dir, output root and Redis for `exmado` run in this process."""
+    values = {
+        "EXMADO_DATA_DIR": str(tmp_path / "data"),
+        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
+        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+        "REDIS_URL": redis_url,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def service(store: Settings) -> JobService:
+    return JobService(store)
