@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dramatiq
 import pytest
@@ -19,6 +22,25 @@ from workers import middleware
 from workers.broker import transient
 from workers.slots import JobSlots
 from workers.watchdog import MARKER_KEY, Watchdog
+
+
+@contextlib.contextmanager
+def gated(pipe: Pipeline) -> Iterator[tuple[StubBroker, Any, list[str]]]:
+    """A stub broker behind the JobSlots gate, an actor noting the jobs it ran, a worker."""
+    broker = StubBroker(middleware=[CurrentMessage()])
+    broker.add_middleware(middleware.JobSlots(pipe.runtime, wait_ms=100))
+    ran: list[str] = []
+
+    @dramatiq.actor(actor_name=RUN_JOB, queue_name=JOBS_QUEUE, broker=broker)
+    def run_job(job_id: str) -> None:
+        ran.append(job_id)
+
+    worker = Worker(broker, worker_timeout=50)
+    worker.start()
+    try:
+        yield broker, run_job, ran
+    finally:
+        worker.stop()
 
 
 @pytest.fixture
@@ -60,17 +82,7 @@ def test_a_job_without_a_slot_waits_pending_without_spending_retries(
     pipe = Pipeline(tmp_path, redis_url, max_concurrent_jobs=1)
     jobs = [pipe.create([100001]) for _ in range(2)]
     pipe.runtime.slots.acquire("someone-else", "m0")
-    broker = StubBroker(middleware=[CurrentMessage()])
-    broker.add_middleware(middleware.JobSlots(pipe.runtime, wait_ms=100))
-    ran: list[str] = []
-
-    @dramatiq.actor(actor_name=RUN_JOB, queue_name=JOBS_QUEUE, broker=broker)
-    def run_job(job_id: str) -> None:
-        ran.append(job_id)
-
-    worker = Worker(broker, worker_timeout=50)
-    worker.start()
-    try:
+    with gated(pipe) as (broker, run_job, ran):
         for job_id in jobs:
             run_job.send(job_id)
         broker.join(JOBS_QUEUE, fail_fast=False)
@@ -80,8 +92,6 @@ def test_a_job_without_a_slot_waits_pending_without_spending_retries(
         assert {j.status for j in Job.select()} == {"PENDING"}
         depth = pipe.runtime.queue.depth()
         assert depth.ready + depth.delayed == 2  # sent again, with a delay
-    finally:
-        worker.stop()
 
 
 def test_the_gate_lets_a_job_through_and_releases_its_slot(tmp_path: Path, redis_url: str) -> None:
@@ -133,21 +143,9 @@ def test_a_retried_job_s_message_waits_for_the_last_run_s_lease_not_dropped(
     job_id = pipe.create([100001])
     Job.update(queued_at=Job.created_at, worker="").where(Job.id == job_id).execute()
     pipe.runtime.slots.acquire(job_id, "the-cancelled-run")  # still writing its report
-    broker = StubBroker(middleware=[CurrentMessage()])
-    broker.add_middleware(middleware.JobSlots(pipe.runtime, wait_ms=100))
-    ran: list[str] = []
-
-    @dramatiq.actor(actor_name=RUN_JOB, queue_name=JOBS_QUEUE, broker=broker)
-    def run_job(job_id: str) -> None:
-        ran.append(job_id)
-
-    worker = Worker(broker, worker_timeout=50)
-    worker.start()
-    try:
+    with gated(pipe) as (broker, run_job, ran):
         run_job.send(job_id)
         broker.join(JOBS_QUEUE, fail_fast=False)
-    finally:
-        worker.stop()
     assert ran == [] and Job.get_by_id(job_id).status == "PENDING"
     depth = pipe.runtime.queue.depth()
     assert depth.ready + depth.delayed == 1  # sent again, not lost: nobody else would send it
