@@ -229,7 +229,13 @@ class AsyncDocuWareClient:
         fields: Sequence[str] | None = None,
         batch_size: int = 50,
     ) -> dict[str, list[Document]]:
-        """Exact search for many keys of one field with `Or` batches; hits attributed per key."""
+        """Exact search for many keys of one field with `Or` batches; hits attributed per key.
+
+        `field` may be a DB name in any case or a dialog label: DocuWare returns `FieldName`
+        as the dialog's DBFieldName, so the hits are matched by that name.
+        """
+        known = (await self.dialog(cabinet, dialog)).field(field)
+        field = known.db_name if known else field
         wanted = list(dict.fromkeys(str(k) for k in keys))
         hits: dict[str, list[Document]] = {key: [] for key in wanted}
         by_norm: dict[str, list[str]] = {}

@@ -210,3 +210,15 @@ async def test_server_errors_recovered(sandbox_factory, tmp_path):
     assert len(ids) == 60 and result.size > 0
     statuses = stats(server)["by_status"]
     assert sum(n for code, n in statuses.items() if code.startswith("5")) >= 1
+
+
+async def test_search_keys_by_field_name_in_other_case_or_label(sandbox):
+    """DocuWare answers FieldName as the dialog's DBFieldName whatever case was searched."""
+    async with client(sandbox) as dw:
+        docs = [d async for d in dw.search("Invoices", limit=3)]
+        keys = [d.get_text("INVOICE_NO") for d in docs]
+        label = (await dw.dialog("Invoices")).field("INVOICE_NO").label
+        lower = await dw.search_keys("Invoices", "invoice_no", keys)
+        by_label = await dw.search_keys("Invoices", label, keys)
+    for hits in (lower, by_label):
+        assert [[d.id for d in hits[k]] for k in keys] == [[d.id] for d in docs]
