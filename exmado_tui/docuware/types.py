@@ -1,9 +1,12 @@
 """Decoding DocuWare index values: `/Date(ms±hhmm)/`, decimals, keywords, tables.
 
 Dates: the number is milliseconds since the epoch in UTC; the optional `±hhmm` suffix is
-informational, so a DateTime keeps the instant and is shown in that offset (UTC without one),
-and a Date is the calendar day in that offset. `/Date(0)/`, .NET's `DateTime.MinValue`
-(year 1, DocuWare's "no date") and values Python cannot represent decode to None.
+informational, so a DateTime keeps the instant and is shown in that offset (UTC without one).
+A Date (date-only field) is a midnight, but whether midnight UTC or the server's local
+midnight is UNCONFIRMED (reference §4), and the suffix may be missing: it is the day of the
+nearest UTC midnight, right for both shapes from servers within ±12 h of UTC.
+`/Date(0)/`, .NET's `DateTime.MinValue` (year 1, DocuWare's "no date") and values Python
+cannot represent decode to None.
 Other negative values are genuine dates before 1970 (birth dates in a personnel cabinet).
 """
 
@@ -39,9 +42,14 @@ def parse_dw_datetime(text: object) -> datetime | None:
 
 
 def parse_dw_date(text: object) -> date | None:
-    """`/Date(...)/` of a date-only field → the calendar day (see the module docstring)."""
+    """`/Date(...)/` of a date-only field → the day of the nearest UTC midnight (see above)."""
     moment = parse_dw_datetime(text)
-    return moment.date() if moment is not None else None
+    if moment is None:
+        return None
+    try:
+        return (moment.astimezone(UTC) + timedelta(hours=12)).date()
+    except OverflowError:
+        return moment.date()
 
 
 def _offset(suffix: str | None) -> timezone:

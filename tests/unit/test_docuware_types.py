@@ -149,3 +149,17 @@ def test_corrupt_date_does_not_break_document():
 def test_fixed_offset_timezone_object():
     assert parse_dw_datetime("/Date(0+0100)/") is None
     assert parse_dw_datetime("/Date(1000+0100)/").tzinfo == timezone(timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/Date(1705276800000)/",  # midnight UTC
+        "/Date(1705273200000)/",  # midnight of a server at UTC+1, sent without offset
+        "/Date(1705294800000)/",  # midnight of a server at UTC-5, sent without offset
+        "/Date(1705276800000-0500)/",  # midnight UTC with an informational offset
+        "/Date(1705240800000+1000)/",  # midnight at UTC+10 with its offset
+    ],
+)
+def test_date_only_value_is_the_nearest_midnight_whichever_zone_wrote_it(text):
+    assert decode_field(field("Date", text)) == date(2024, 1, 15)
