@@ -19,8 +19,13 @@ Scalar = str | int | Decimal | date | datetime
 
 
 def escape_value(value: str, *, wildcards: bool = False) -> str:
-    """Backslash-escape `(` `)` (a 422 otherwise) and, when asked, `*` `?` to make them literal."""
-    specials = "()*?" if wildcards else "()"
+    """Backslash-escape `(` `)` (a 422 otherwise) and, when asked, `*` `?` to make them literal.
+
+    `\\` itself is escaped too: it is DocuWare's escape character (reference §3.1), so a bare
+    backslash in a value (`C:\\in`, `A\\(B`) would escape the character after it. That
+    `\\\\` reads as one literal backslash is UNCONFIRMED (no source shows one).
+    """
+    specials = "\\()*?" if wildcards else "\\()"
     return "".join("\\" + ch if ch in specials else ch for ch in value)
 
 

@@ -222,3 +222,22 @@ async def test_search_keys_by_field_name_in_other_case_or_label(sandbox):
         by_label = await dw.search_keys("Invoices", label, keys)
     for hits in (lower, by_label):
         assert [[d.id for d in hits[k]] for k in keys] == [[d.id] for d in docs]
+
+
+async def test_exact_value_with_backslash_and_wildcards_is_literal(sandbox_factory, sandbox_login):
+    """`\\` escapes the next character in a search value, so a literal backslash is `\\\\`."""
+    server = sandbox_factory(documents=50)
+    cab = server.catalogue.invoice_cabinet_id
+    headers = {"Authorization": f"Bearer {sandbox_login(server.url)}", "Accept": "application/json"}
+    names = {1: "Dupont\\Fils (*)", 2: "Dupont\\Fils (x)", 3: "DupontFils (*)"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as http:
+        for doc_id, name in names.items():
+            http.put(
+                f"/DocuWare/Platform/FileCabinets/{cab}/Documents/{doc_id}/Fields",
+                json={"Field": [{"FieldName": "SUPPLIER", "Item": name}]},
+            ).raise_for_status()
+    async with client(server) as dw:
+        found = [d.id async for d in dw.search("Invoices", Exact("SUPPLIER", names[1]))]
+        hits = await dw.search_keys("Invoices", "SUPPLIER", [names[1], names[3]])
+    assert found == [1]
+    assert [d.id for d in hits[names[1]]] == [1] and [d.id for d in hits[names[3]]] == [3]

@@ -100,3 +100,9 @@ def test_cli_value_forms(text, values):
 def test_cli_rejects_condition_without_equals():
     with pytest.raises(ValueError):
         parse_condition("SUPPLIER")
+
+
+def test_backslash_is_escaped_so_it_cannot_escape_the_next_character():
+    assert escape_value("C:\\in\\(x)") == "C:\\\\in\\\\\\(x\\)"
+    assert Exact("PATH", "A\\*").values == ("A\\\\\\*",)
+    assert Wildcard("PATH", "A\\B*").values == ("A\\\\B*",)
