@@ -76,6 +76,22 @@ def server_message(response: httpx.Response) -> str:
     return ""
 
 
+def redirect_target(response: httpx.Response) -> str:
+    """'redirected to <where>' for a 3xx (query dropped: it may carry a return URL or token).
+
+    DocuWare itself answers 401 rather than redirecting to its login page (reference §1.6),
+    so a redirect means a proxy/SSO login page or an http→https move: say where it leads.
+    """
+    location = response.headers.get("Location", "").strip()
+    if not 300 <= response.status_code < 400 or not location:
+        return ""
+    try:
+        target = httpx.URL(location).copy_with(query=None, fragment=None)
+    except httpx.InvalidURL:
+        return "redirected elsewhere"
+    return f"redirected to {target}"
+
+
 def sentence(status: int, path: str, message: str) -> str:
     """One sentence naming the path and the server's message, never a secret."""
     text = f"DocuWare answered {status} for {path}"
@@ -88,7 +104,7 @@ def error_for(response: httpx.Response, *, retry_after: float = 0.0) -> DocuWare
     """The error that matches a non-2xx response."""
     status = response.status_code
     path = response.request.url.path
-    message = server_message(response)
+    message = server_message(response) or redirect_target(response)
     text = sentence(status, path, message)
     kwargs = {"path": path, "status": status, "server_message": message}
     if status == 429:

@@ -332,3 +332,18 @@ async def test_422_is_bad_request_with_message():
     async with client_for(handler) as client:
         with pytest.raises(BadRequestError, match=r"422 .*Invalid value 'a\(b'"):
             [d async for d in client.search("Invoices", {"SUPPLIER": "x"})]
+
+
+async def test_redirect_to_a_login_page_names_where_it_leads():
+    """DocuWare answers 401, not a redirect; a redirect means a proxy/SSO page or http→https."""
+
+    def handler(request):
+        if request.url.path == f"{P}/Organizations":
+            return httpx.Response(302, headers={"Location": "https://sso.test/login?x=1"})
+        return FakeDocuWare()(request)
+
+    async with client_for(handler) as client:
+        with pytest.raises(Exception) as info:
+            await client.file_cabinets()
+    assert "redirected to https://sso.test/login" in str(info.value)
+    assert "x=1" not in str(info.value)
