@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from exmado_tui.commands.context import Context
 from exmado_tui.localredis import redis_server_binary
@@ -114,15 +114,34 @@ def redis_command(args: argparse.Namespace, ctx: Context) -> int:
         return 1
     folder = ctx.settings.data_dir / "redis"
     folder.mkdir(parents=True, exist_ok=True)
-    conf = _private_redis_conf(folder, url.port or 6379, ctx.settings.broker.password.reveal())
+    password = ctx.settings.broker.password.reveal() or _url_password(url)
+    conf = _private_redis_conf(folder, url.port or 6379, password)
     os.execv(redis_server_binary(), [redis_server_binary(), str(conf)])
 
 
+def _url_password(url: SplitResult) -> str:
+    """The password of redis://:PASSWORD@host/0 or redis://host/0?password=PASSWORD."""
+    if url.password:
+        return unquote(url.password)
+    return parse_qs(url.query).get("password", [""])[0]
+
+
+def _quoted(value: str) -> str:
+    """A redis.conf string: double quotes, with backslash escapes."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
 def _private_redis_conf(folder: Path, port: int, password: str) -> Path:
-    """Our redis.conf plus port, folder and password, in an owner-only file (not on argv)."""
-    lines = [f'include "{DEFAULTS_FILE.parent / "redis.conf"}"', f"port {port}", f'dir "{folder}"']
+    """Our redis.conf plus port, folder and password, in an owner-only file (not on
+    argv)."""
+    lines = [
+        f"include {_quoted(str(DEFAULTS_FILE.parent / 'redis.conf'))}",
+        f"port {port}",
+        f"dir {_quoted(str(folder))}",
+    ]
     if password:
-        lines.append(f'requirepass "{password}"')
+        lines.append(f"requirepass {_quoted(password)}")
     conf = folder / "redis.conf"
     conf.touch(mode=0o600)
     conf.chmod(0o600)
