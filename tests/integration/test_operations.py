@@ -139,6 +139,41 @@ def stop_site(site: Path, env: dict[str, str]) -> None:
         time.sleep(0.1)
 
 
+def test_down_returns_once_everything_stopped_so_up_can_follow_at_once(site: Path):
+    env = site_env(site, free_port())
+    try:
+        assert exmado(site, env, "up").returncode == 0
+        supervisord_pid = int((site / ".run" / "supervisord.pid").read_text())
+        down = exmado(site, env, "down")
+        assert down.returncode == 0, down.stderr
+        assert site_processes(site) == {}
+        assert not alive(supervisord_pid)
+        again = exmado(site, env, "up")
+        assert again.returncode == 0, again.stderr
+    finally:
+        stop_site(site, env)
+
+
+def test_up_after_supervisord_was_killed_adopts_no_duplicates_and_down_leaves_nothing(
+    site: Path,
+):
+    env = site_env(site, free_port())
+    try:
+        assert exmado(site, env, "up").returncode == 0
+        os.kill(int((site / ".run" / "supervisord.pid").read_text()), signal.SIGKILL)
+        up = exmado(site, env, "up")
+        assert up.returncode == 0, up.stderr
+        assert "redis " in up.stdout and "STOPPED" not in up.stdout
+        names = sorted(site_processes(site).values())
+        assert names.count("watch") == 1, names
+        assert names.count("redis") == 1, names
+        assert names.count("worker") == 3, names  # dramatiq's parent and its 2 processes
+        assert exmado(site, env, "down").returncode == 0
+        assert site_processes(site) == {}
+    finally:
+        stop_site(site, env)
+
+
 def test_a_password_in_redis_url_protects_the_bundled_redis(site: Path):
     port = free_port()
     env = site_env(site, port, REDIS_URL=f"redis://:url-pw%22%5Cx@127.0.0.1:{port}/0")
