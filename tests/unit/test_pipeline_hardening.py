@@ -147,3 +147,24 @@ def test_a_slow_start_at_docuware_beats_the_heart_and_hears_a_cancel(
     assert job.status == "CANCELLED" and time.monotonic() - started < 3
     assert beats[0] is not None and beats[1] > beats[0], "no heartbeat while signing in"
     assert pipeline.client.downloads == {}
+
+
+def test_a_field_named_in_another_case_or_by_its_label_is_searched_by_its_db_name(
+    pipeline: Pipeline,
+) -> None:
+    job_id = pipeline.create(
+        [100000 + i for i in range(1, 41)], columns={"Invoice number": "Invoice_No"}
+    )
+    job = pipeline.run(job_id)
+    assert job.status == "COMPLETED" and job.found_rows == 40, job.last_error
+    assert pipeline.client.searches < 20  # batched (row by row would be 40): matched by DB name
+
+
+def test_a_field_the_dialog_does_not_have_fails_the_job_naming_it(pipeline: Pipeline) -> None:
+    job_id = pipeline.create([100001, 100002], columns={"Invoice number": "INVOICE_NUMBER"})
+    job = pipeline.run(job_id)
+    assert job.status == "FAILED" and pipeline.client.searches == 0
+    assert job.last_error.startswith(
+        "Column 'Invoice number' maps to the field 'INVOICE_NUMBER', which the search dialog "
+        "'Search' does not have; its fields: DOC_DATE, INVOICE_NO, SUPPLIER."
+    )

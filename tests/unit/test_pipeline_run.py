@@ -20,7 +20,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from exmado_tui.db import open_database
-from exmado_tui.docuware.models import DownloadResult
+from exmado_tui.docuware.models import Dialog, DownloadResult, FieldInfo
 from exmado_tui.docuware.query import Condition, Group
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job, JobFile, JobRow
@@ -66,8 +66,11 @@ class FakeClient:
     async def find_cabinet(self, name: str) -> str:
         return name
 
-    async def dialog(self, cabinet: Any, dialog: Any = None) -> None:
-        return None
+    async def dialog(self, cabinet: Any, dialog: Any = None) -> Dialog:
+        """A dialog with INVOICE_NO and every field the documents carry (label: title case)."""
+        names = sorted({name for doc in self.docs for name in doc.fields} | {"INVOICE_NO"})
+        fields = tuple(FieldInfo(name, name.title(), "Text") for name in names)
+        return Dialog("search", "Search", str(cabinet), fields, "")
 
     async def search(self, cabinet: Any, query: Any, *, dialog: Any = None, limit: Any = None):
         self.searches += 1

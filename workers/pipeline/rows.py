@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exmado_tui.docuware.query import And, Exact, Or
-from exmado_tui.errors import PermanentError, RetryableError
+from exmado_tui.errors import PermanentError, ProfileError, RetryableError
 from exmado_tui.excel import normalise_header
 from exmado_tui.profiles import Profile
 from exmado_tui.templates import Values
@@ -72,11 +72,20 @@ class RowEngine:
         self.results = results
         self.concurrency = concurrency
         self.cabinet: Any = profile.cabinet
+        self.fields = dict(profile.columns)  # column → DB name, settled by `prepare`
 
     async def prepare(self) -> None:
-        """Resolve cabinet and dialog once: what fails here fails the job, not each row."""
+        """Resolve cabinet, dialog and fields once: what fails here fails the job, not each row.
+
+        A profile may name a field in another case or by its label; DocuWare wants, and
+        answers with, the dialog's DB name — hits of a batch are matched by it.
+        """
         self.cabinet = await self.client.find_cabinet(self.profile.cabinet)
-        await self.client.dialog(self.cabinet, self.profile.dialog or None)
+        dialog = await self.client.dialog(self.cabinet, self.profile.dialog or None)
+        self.fields = {
+            column: _db_name(dialog, field, column)
+            for column, field in self.profile.columns.items()
+        }
 
     async def serve(self, inbox: asyncio.Queue) -> None:
         """Run the rows put into `inbox` until it yields None."""
@@ -191,7 +200,7 @@ class RowEngine:
         by_header = {normalise_header(k): v for k, v in task.values.items()}
         return [
             (field, by_header.get(normalise_header(column), ""))
-            for column, field in self.profile.columns.items()
+            for column, field in self.fields.items()
         ]
 
     def _blank_column(self, task: RowTask) -> str | None:
@@ -209,6 +218,17 @@ class RowEngine:
 
     def _terms(self, task: RowTask) -> str:
         return " and ".join(f"{f} = {v!r}" for f, v in self._pairs(task))
+
+
+def _db_name(dialog: Any, field: str, column: str) -> str:
+    known = dialog.field(field)
+    if known is None:
+        names = ", ".join(f.db_name for f in dialog.fields)
+        raise ProfileError(
+            f"Column {column!r} maps to the field {field!r}, which the search dialog "
+            f"{dialog.name!r} does not have; its fields: {names}."
+        )
+    return known.db_name
 
 
 def _batch_keys(values: dict[int, str]) -> dict[int, str]:
