@@ -10,6 +10,7 @@ import peewee
 from playhouse.db_url import connect
 
 from exmado_tui.errors import SettingsError
+from exmado_tui.folders import private_folder
 
 # Models bind to this proxy; `open_database` points it at the real database.
 database = peewee.DatabaseProxy()
@@ -34,7 +35,7 @@ def make_database(url: str, busy_timeout_s: float = 10, password: str = "") -> p
 
 
 def _sqlite(path: Path, busy_timeout_s: float) -> peewee.SqliteDatabase:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     # IMMEDIATE: a transaction that reads then writes takes the write lock up front, so two
     # processes never deadlock upgrading their read locks.
     return peewee.SqliteDatabase(

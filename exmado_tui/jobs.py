@@ -25,6 +25,7 @@ from exmado_tui.errors import (
     WorkbookError,
 )
 from exmado_tui.events import record_event
+from exmado_tui.folders import private_folder
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.profiles import Profile, check_profile, load_profile, profile_names
 from exmado_tui.queries import JobDetail, get_job, resolve_job_id
@@ -61,7 +62,7 @@ def check_workbook_path(path: Path) -> None:
 
 def copy_with_sha256(source: Path, target: Path) -> str:
     """Copy `source` to `target` in chunks and return the copy's SHA-256."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     digest = hashlib.sha256()
     with source.open("rb") as reader, target.open("wb") as writer:
         while chunk := reader.read(CHUNK):

