@@ -11,6 +11,7 @@ A connect failure means nothing was sent, so any request may be retried after on
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -54,9 +55,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     text = value.strip()
     try:
-        return max(float(text), 0.0)
+        seconds = float(text)
     except ValueError:
         pass
+    else:  # "nan" and "inf" parse as floats but say nothing usable
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

@@ -100,6 +100,8 @@ def to_keywords(item: object) -> list[str]:
 def to_table(item: object) -> list[dict[str, Any]]:
     """`{"Row": [{"ColumnValue": [field, ...]}]}` → one dict per row, column name → value."""
     rows = item.get("Row") if isinstance(item, dict) else None
+    if isinstance(rows, dict):  # one row may come bare, as one column may (below)
+        rows = [rows]
     if not isinstance(rows, list):
         return []
     table = []

@@ -72,6 +72,13 @@ def test_retry_after_seconds_and_http_date():
     assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now) == 0
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None) is None
+    assert parse_retry_after("nan", now) is None and parse_retry_after("inf", now) is None
+    assert (
+        RetryPolicy(throttle_default_wait_s=7).throttle_wait(
+            httpx.Response(429, headers={"Retry-After": "NaN"}), now
+        )
+        == 7
+    )  # the default wait, not no wait at all
 
 
 async def test_429_waits_retry_after_then_succeeds():

@@ -101,6 +101,11 @@ def test_table_rows_become_dicts():
     ]
 
 
+def test_a_table_of_one_row_may_come_bare():
+    item = {"Row": {"ColumnValue": [field("String", "Bolt", "ITEM")]}}
+    assert decode_field(field("Table", item)) == [{"ITEM": "Bolt"}]
+
+
 def test_document_helpers():
     raw = {
         "Id": 7,
