@@ -8,6 +8,7 @@ from textual.widgets import TabbedContent
 from exmado_tui.models import Job
 from exmado_tui.queries import job_files, job_rows
 from exmado_tui.ui import dropfolder_view
+from exmado_tui.ui.dropfolder_view import scan_dropfolder
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.modals.fail_job import FailJobModal
@@ -16,6 +17,7 @@ from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
+from exmado_tui.ui.widgets.store_trouble import StoreTrouble
 from tests.tui.conftest import wait_for
 from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
 from tests.tui.test_jobs_screen import put_cursor_on
@@ -181,7 +183,8 @@ def store_out_of_reach(app, *only) -> list[bool]:
         raise peewee.OperationalError("database is locked")
 
     async def flaky(fn, *args, **kwargs):
-        failing = down[0] and (not only or fn in only)
+        store_read = fn is not scan_dropfolder  # that one reads the drop folder, not the store
+        failing = down[0] and (fn in only if only else store_read)
         return await read(locked if failing else fn, *args, **kwargs)
 
     app.backend.read = flaky
@@ -206,12 +209,16 @@ async def test_the_store_out_of_reach_for_a_while_is_shown_not_fatal(app_factory
         for key, screen_type in (("w", WorkersScreen), ("f", DropFolderScreen)):
             await pilot.press(key)
             await wait_for(pilot, lambda t=screen_type: isinstance(app.screen, t))
-            await pilot.pause(3.5)  # past a refresh of its own
-            assert app.is_running
+            trouble = app.screen.query_one(StoreTrouble)
+            await wait_for(pilot, lambda t=trouble: t.display)  # said, in red, at the top
+            assert app.is_running and "database is locked" in str(trouble.render())
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
         down[0] = False
         await wait_for(pilot, lambda: "1–7 of 7" in str(app.screen.status_line.render()))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WorkersScreen))
+        await wait_for(pilot, lambda: not app.screen.query_one(StoreTrouble).display)
 
 
 async def test_paging_rows_while_the_store_is_out_of_reach_is_shown_not_fatal(app_factory, seeded):

@@ -45,11 +45,11 @@ from exmado_tui.ui.actions import ACTIONS, hide_mutating_bindings
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.modals.row import RowModal
-from exmado_tui.ui.screens.jobs import store_trouble
 from exmado_tui.ui.widgets.paged_table import PagedTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.spark import spark_text
 from exmado_tui.ui.widgets.status_badge import StatusBadge, row_status_text
+from exmado_tui.ui.widgets.store_trouble import store_trouble
 
 REFRESH_S = 1.0
 SPARK_SAMPLES = 60

@@ -10,11 +10,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
+from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size
 from exmado_tui.queries import JobSummary, jobs_by_source
 from exmado_tui.ui.dropfolder_view import DropFolderView, scan_dropfolder
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.status_badge import status_text
+from exmado_tui.ui.widgets.store_trouble import StoreTrouble
 
 REFRESH_S = 3.0
 
@@ -46,6 +48,7 @@ class DropFolderScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield HealthStrip()
         yield Static("Drop folder", classes="screen-title")
+        yield StoreTrouble()
         with VerticalScroll():
             yield Static(id="drop-folder")
             yield Label("Jobs it made", classes="section")
@@ -65,8 +68,7 @@ class DropFolderScreen(Screen[None]):
 
     def action_reload(self) -> None:
         if self.is_current:
-            # A failed look (the store locked) must not end the dashboard; the next tries again.
-            self.run_worker(self._load(), group="dropfolder", exclusive=True, exit_on_error=False)
+            self.run_worker(self._load(), group="dropfolder", exclusive=True)
 
     async def _load(self) -> None:
         backend = self.app.backend
@@ -75,7 +77,12 @@ class DropFolderScreen(Screen[None]):
             view: DropFolderView | OSError = await backend.read(scan_dropfolder, settings)
         except OSError as exc:  # not ours to read (the service account's), say so
             view = exc
-        jobs = await backend.read(jobs_by_source, "dropfolder")
+        try:
+            jobs = await backend.read(jobs_by_source, "dropfolder")
+        except StoreUnavailableError as exc:  # locked, or the server restarting: next tick
+            self.query_one(StoreTrouble).show(exc)
+            return
+        self.query_one(StoreTrouble).show(None)
         self._show(view, jobs)
 
     def _show(self, view: DropFolderView | OSError, jobs: list[JobSummary]) -> None:

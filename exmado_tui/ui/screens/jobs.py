@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,18 +20,11 @@ from exmado_tui.ui.messages import JobActionSucceeded, JobFinished, JobsRefreshe
 from exmado_tui.ui.widgets.filter_bar import FilterBar
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.job_table import JobTable
+from exmado_tui.ui.widgets.store_trouble import store_trouble
 
 PAGE_SIZE = 100
 NARROW = 90  # columns below which the footer leaves out the ^p hint
 REFRESH_S = 1.0
-STORE_UNREACHABLE = "Cannot read the job store (trying again)"
-
-
-def store_trouble(exc: StoreUnavailableError) -> Text:
-    """One red line: what the database said first (a status line is one line high), then
-    which store."""
-    where = f" ({exc.store})" if exc.store else ""
-    return Text(f"{STORE_UNREACHABLE}: {exc.reason}{where}", style="red")
 
 
 @dataclass(frozen=True)

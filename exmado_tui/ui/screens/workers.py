@@ -17,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
+from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration
 from exmado_tui.queries import JobSummary, list_jobs
 from exmado_tui.states import JobStatus
@@ -25,6 +26,7 @@ from exmado_tui.ui.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.status_badge import status_text
+from exmado_tui.ui.widgets.store_trouble import StoreTrouble
 
 REFRESH_S = 2.0
 ACTIVE = [JobStatus.VALIDATING, JobStatus.RUNNING]
@@ -72,6 +74,7 @@ class WorkersScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield HealthStrip()
         yield Static("Workers", classes="screen-title")
+        yield StoreTrouble()
         with VerticalScroll():
             yield Label("Workers alive", classes="section")
             yield DataTable(id="alive", cursor_type="row")
@@ -94,13 +97,16 @@ class WorkersScreen(Screen[None]):
 
     def reload(self) -> None:
         if self.is_current:
-            # A failed look (the store locked, Redis gone) must not end the dashboard; the
-            # next refresh tries again.
-            self.run_worker(self._load(), group="workers", exclusive=True, exit_on_error=False)
+            self.run_worker(self._load(), group="workers", exclusive=True)
 
     async def _load(self) -> None:
         backend = self.app.backend
-        jobs = await backend.read(list_jobs, ACTIVE, None, "started", True, 200)
+        try:
+            jobs = await backend.read(list_jobs, ACTIVE, None, "started", True, 200)
+        except StoreUnavailableError as exc:  # locked, or the server restarting: next tick
+            self.query_one(StoreTrouble).show(exc)
+            return
+        self.query_one(StoreTrouble).show(None)
         self._show_workers(jobs)
         health, info, alive = await backend.probe(read_facts, backend.service.queue)
         self._show_alive(alive)
