@@ -91,6 +91,13 @@ class DocuWareSettings:
     max_attempts: int = 5
     throttle_default_wait_s: float = 60
 
+    @property
+    def signer(self) -> str:
+        """Who signs in, for messages: `'alice'`, or the app registration by its client id."""
+        if self.auth == "client_credentials":
+            return f"the app registration (client id {self.client_id!r})"
+        return repr(self.username)
+
 
 @dataclass(frozen=True)
 class JobsSettings:

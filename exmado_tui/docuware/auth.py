@@ -238,13 +238,9 @@ class Authenticator:
     def _refused(self, exc: DocuWareError) -> AuthenticationError:
         server_message = self._scrub(exc.server_message)
         reason = server_message or "invalid credentials"
-        who = (
-            f"the app registration (client id {self._settings.client_id!r})"
-            if self.mode == "client_credentials"
-            else repr(self._settings.username)
-        )
         return AuthenticationError(
-            f"DocuWare refused the sign-in of {who} at {exc.path}: {reason.rstrip('.')}.",
+            f"DocuWare refused the sign-in of {self._settings.signer} at {exc.path}: "
+            f"{reason.rstrip('.')}.",
             path=exc.path,
             status=exc.status,
             server_message=server_message,

@@ -130,13 +130,6 @@ def parse_conditions(texts: Sequence[str]) -> list[Condition]:
     return [parse_condition(t) for t in texts]
 
 
-def _who(settings: DocuWareSettings) -> str:
-    """The user, or for an app registration its client id (it signs in as no user)."""
-    if settings.auth == "client_credentials":
-        return f"app registration {settings.client_id}"
-    return settings.username
-
-
 # --- commands --------------------------------------------------------------------------
 
 
@@ -150,14 +143,14 @@ def cmd_check(args: argparse.Namespace, session: DocuWareSession, out: TextIO) -
             "url": settings.url,
             "version": description.version,
             "auth_mode": mode,
-            "user": _who(settings),
+            "user": settings.signer,
             "cabinets": [c.name for c in cabinets],
         }
         json.dump(report, out, indent=2, sort_keys=True)
         out.write("\n")
         return 0
     print(f"Server: {settings.url} (DocuWare {description.version or 'version unknown'})", file=out)
-    print(f"Signed in as {_who(settings)} using {mode}", file=out)
+    print(f"Signed in as {settings.signer} using {mode}", file=out)
     names = ", ".join(c.name for c in cabinets) or "none"
     print(f"File cabinets visible ({len(cabinets)}): {names}", file=out)
     return 0

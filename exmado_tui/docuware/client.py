@@ -79,7 +79,7 @@ class AsyncDocuWareClient:
 
     @property
     def auth_mode(self) -> str | None:
-        """ "oauth" or "cookie" once signed in (None before, in auto mode)."""
+        """ "oauth", "cookie" or "client_credentials" once signed in (None before, in auto)."""
         return self.conn.auth.mode
 
     async def login(self) -> str:

@@ -32,7 +32,7 @@ def test_check(settings, capsys):
     code, out, err = cli(settings, capsys, "check")
     assert code == 0 and err == ""
     assert "DocuWare 7.10" in out
-    assert "Signed in as demo using oauth" in out
+    assert "Signed in as 'demo' using oauth" in out
     assert "File cabinets visible (2): Invoices, Personnel" in out
 
 
@@ -130,6 +130,9 @@ def test_check_with_an_app_registration_names_its_client_id(settings, capsys):
     secret = Secret("demo")
     app = replace(settings, auth="client_credentials", client_id="demo", client_secret=secret)
     code, out, _ = cli(app, capsys, "check")
-    assert code == 0 and "Signed in as app registration demo using client_credentials" in out
+    assert (
+        code == 0
+        and "Signed in as the app registration (client id 'demo') using client_credentials" in out
+    )
     code, out, _ = cli(app, capsys, "check", "--json")
-    assert json.loads(out)["user"] == "app registration demo"
+    assert json.loads(out)["user"] == "the app registration (client id 'demo')"
