@@ -83,9 +83,10 @@ def render(template: str, values: Values) -> str:
     return "".join(parts)
 
 
-# strftime codes Python documents, plus glibc's "-" (no padding) flag workers on Linux honour.
-DATE_CODES = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
-DATE_CODE = re.compile(r"%(-?)(.?)", re.S)
+# One strftime code: glibc's flags (-, _, 0, ^, #), a width and an E/O modifier before it.
+DATE_CODE = re.compile(r"%[-_0^#]*[0-9]*[EO]?.?", re.S)
+# A date and a datetime, as DocuWare Date and DateTime fields and workbook ISO text give them.
+DATE_PROBES = (date(2024, 1, 5), datetime(2024, 1, 5, 13, 4, 5))
 PROBES: tuple[Any, ...] = (Decimal(1), 1, 1.0, "x")
 ABSOLUTE = re.compile(r"^([/\\]|[A-Za-z]:)")
 
@@ -126,10 +127,10 @@ def check_template(template: str, where: str, *, folder: bool = False) -> None:
 
 def _check_spec(prefix: str, shown: str, spec: str) -> None:
     if "%" in spec:
-        for _flag, code in DATE_CODE.findall(spec):
-            if code not in DATE_CODES:
+        for code in DATE_CODE.findall(spec):
+            if not _renders(code):
                 raise TemplateError(
-                    f"{prefix} has {shown}, but %{code} is not a date format code"
+                    f"{prefix} has {shown}, but {code} is not a date format code"
                     " (use %Y, %m, %d and the like)."
                 )
         return
@@ -140,6 +141,18 @@ def _check_spec(prefix: str, shown: str, spec: str) -> None:
         except (ValueError, TypeError):
             continue
     raise TemplateError(f"{prefix} has {shown}, which is not a valid format for any value.")
+
+
+def _renders(code: str) -> bool:
+    """Whether `strftime` renders this one code for every probe: an unknown code raises or
+    comes back unchanged (glibc echoes %Q), and `%%` is a code that renders."""
+    for probe in DATE_PROBES:
+        try:
+            if probe.strftime(code) == code:
+                return False
+        except (ValueError, OverflowError):
+            return False
+    return True
 
 
 def _check_folder(prefix: str, template: str) -> None:

@@ -82,3 +82,9 @@ def test_check_profile_refuses_a_job_config_of_the_wrong_shape():
     bad_spec = Profile.from_dict({"name": "job", **BASE, "filename_template": "{X:>>>}"})
     with pytest.raises(ProfileError, match="which is not a valid format"):
         check_profile(bad_spec, "the job's settings")
+
+
+def test_a_stored_job_with_a_glibc_date_code_still_passes_the_check():
+    """`job_profile` checks a stored job at every resume: %F rendered before the check came."""
+    stored = {"name": "job", **BASE, "folder_template": "{DOC_DATE:%F}/{DOC_DATE:%T}"}
+    check_profile(Profile.from_dict(stored), "the job's settings")
