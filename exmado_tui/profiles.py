@@ -37,7 +37,9 @@ class Profile:
 
     name: str
     cabinet: str
-    columns: dict[str, str]  # workbook column → DocuWare field (DB name)
+    # workbook column → DocuWare field: its DB name in any case, or its label in the search
+    # dialog; the row engine resolves it through the dialog before the first search.
+    columns: dict[str, str]
     description: str = ""
     dialog: str = ""  # empty: the cabinet's default search dialog
     sheet: str = ""  # empty: the first sheet
@@ -89,14 +91,10 @@ def parse_profile(name: str, data: dict[str, Any], where: str) -> Profile:
     columns = _table(data, "columns", where)
     _known_keys(data, KEYS, where, "")
     _known_keys(templates, TEMPLATE_KEYS, where, "templates.")
-    cabinet = data.get("cabinet")
-    if cabinet is None or (isinstance(cabinet, str) and not cabinet.strip()):
-        raise ProfileError(f"{where}: cabinet is missing; name the DocuWare file cabinet.")
-    if not columns:
-        raise ProfileError(f"{where}: [columns] is empty; map at least one column to a field.")
+    # A missing cabinet or an empty [columns] is refused by check_profile, in one place.
     profile = Profile(
         name=name,
-        cabinet=cabinet,
+        cabinet=data.get("cabinet", ""),
         columns=columns,
         description=data.get("description", ""),
         dialog=data.get("dialog", ""),
@@ -140,10 +138,10 @@ def check_profile(profile: Profile, where: str) -> None:
     if not profile.cabinet.strip():
         raise ProfileError(f"{where}: cabinet is missing; name the DocuWare file cabinet.")
     _check_columns(profile.columns, where)
-    _int(profile.header_row, where, "header_row")
-    _choice(profile.format, FORMATS, where, "templates.format")
-    _choice(profile.on_multiple, ON_MULTIPLE, where, "on_multiple")
-    _choice(profile.on_existing, ON_EXISTING, where, "on_existing")
+    _check_int(profile.header_row, where, "header_row")
+    _check_choice(profile.format, FORMATS, where, "templates.format")
+    _check_choice(profile.on_multiple, ON_MULTIPLE, where, "on_multiple")
+    _check_choice(profile.on_existing, ON_EXISTING, where, "on_existing")
     for key in ("unpack_zip", "keep_annotations"):
         value = getattr(profile, key)
         if not isinstance(value, bool):
@@ -186,16 +184,14 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _int(value: Any, where: str, key: str) -> int:
+def _check_int(value: Any, where: str, key: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ProfileError(f"{where}: {key} must be a whole number ≥ 0, got {value!r}.")
-    return value
 
 
-def _choice(value: Any, allowed: tuple[str, ...], where: str, key: str) -> str:
+def _check_choice(value: Any, allowed: tuple[str, ...], where: str, key: str) -> None:
     if value not in allowed:
         raise ProfileError(f"{where}: {key} must be one of {', '.join(allowed)}, got {value!r}.")
-    return str(value)
 
 
 def profile_toml(profile: Profile) -> str:
