@@ -112,19 +112,7 @@ class JobService:
         snapshot = self._snapshot(profile, config)
         job_id = uuid.uuid4().hex
         name = name or workbook.stem
-        copy = self.settings.data_dir / "workbooks" / job_id / workbook.name
-        try:
-            sha256 = copy_with_sha256(workbook, copy)
-        except OSError as exc:
-            shutil.rmtree(copy.parent, ignore_errors=True)
-            if exc.filename and Path(exc.filename) == workbook:
-                raise WorkbookError(
-                    f"Workbook {workbook} cannot be read: {exc.strerror or exc}."
-                ) from None
-            raise WorkbookError(
-                f"Workbook {workbook.name} cannot be copied into {copy.parent}:"
-                f" {exc.strerror or exc}."
-            ) from None
+        copy, sha256 = self._private_copy(workbook, job_id)
         output_dir = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
         Job.create(
             id=job_id,
@@ -152,6 +140,22 @@ class JobService:
                     f"Run `exmado jobs start {job_id[:8]}` once Redis is up."
                 ) from None
         return get_job(job_id)
+
+    def _private_copy(self, workbook: Path, job_id: str) -> tuple[Path, str]:
+        """The job's own copy of `workbook` and its SHA-256; nothing is left when it fails."""
+        copy = self.settings.data_dir / "workbooks" / job_id / workbook.name
+        try:
+            return copy, copy_with_sha256(workbook, copy)
+        except OSError as exc:
+            shutil.rmtree(copy.parent, ignore_errors=True)
+            if exc.filename and Path(exc.filename) == workbook:
+                raise WorkbookError(
+                    f"Workbook {workbook} cannot be read: {exc.strerror or exc}."
+                ) from None
+            raise WorkbookError(
+                f"Workbook {workbook.name} cannot be copied into {copy.parent}:"
+                f" {exc.strerror or exc}."
+            ) from None
 
     def _snapshot(self, profile: str | None, config: dict[str, Any] | None) -> dict[str, Any]:
         """The profile as it is now, with the job's own settings laid over it."""
