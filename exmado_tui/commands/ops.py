@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from exmado_tui.commands.context import Context
+from exmado_tui.folders import private_folder
 from exmado_tui.localredis import redis_server_binary
 from exmado_tui.queue import JobQueue
 from exmado_tui.settings import DEFAULTS_FILE
@@ -61,13 +62,20 @@ def supervisord_running(conf: Path) -> bool:
     return supervisorctl(conf, "pid").returncode == 0
 
 
+def _absolute(conf: Path) -> Path:
+    """The config path as supervisord's %(here)s sees it (absolute, not symlink-resolved), so
+    the markers its programs carry match whatever form the path was given in."""
+    return Path(os.path.abspath(conf))
+
+
 def up_command(args: argparse.Namespace, ctx: Context) -> int:
-    conf = args.supervisor_conf
+    conf = _absolute(args.supervisor_conf)
     (conf.parent / ".run").mkdir(exist_ok=True)
     if not supervisord_running(conf):
         # A supervisord still shutting down, or the programs a killed one left behind, would
         # block the socket, hold the Redis port or run twice beside the new ones.
-        _wait_gone([_supervisord_pid(conf)], STOP_WAIT_S)
+        if not _wait_supervisord_gone(conf):
+            return 1
         _stop_leftovers(conf, ctx)
         started = subprocess.run(
             [_bin("supervisord"), "-c", str(conf)], capture_output=True, text=True
@@ -87,6 +95,47 @@ def _supervisord_pid(conf: Path) -> int | None:
         return int((conf.parent / ".run" / "supervisord.pid").read_text())
     except (OSError, ValueError):
         return None
+
+
+def _running_pid(conf: Path) -> int | None:
+    """supervisord's pid as it reports it, else as its pid file says."""
+    answer = supervisorctl(conf, "pid")
+    if answer.returncode == 0 and answer.stdout.strip().isdigit():
+        return int(answer.stdout.strip())
+    return _supervisord_pid(conf)
+
+
+def _alive_supervisord(pid: int | None, conf: Path) -> bool:
+    """`pid` is a live supervisord of `conf` (a stale pid file may name any process)."""
+    if not _alive(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    args = [os.fsdecode(arg) for arg in argv if arg]
+    if not any("supervisord" in os.path.basename(arg) for arg in args):
+        return False
+    # It runs in %(here)s, so an older relative -c path resolves there too.
+    return any(os.path.abspath(os.path.join(cwd, arg)) == str(conf) for arg in args)
+
+
+def _wait_supervisord_gone(conf: Path) -> bool:
+    """Wait for a supervisord of `conf` that no longer answers (one shutting down) to exit;
+    False, said in one sentence, if it is still there after STOP_WAIT_S."""
+    pid = _supervisord_pid(conf)
+    if not _alive_supervisord(pid, conf):
+        return True
+    print(f"Waiting up to {STOP_WAIT_S} s for supervisord (pid {pid}) to stop…", flush=True)
+    if _wait_for(lambda: not _alive_supervisord(pid, conf), STOP_WAIT_S):
+        return True
+    print(
+        f"exmado: supervisord (pid {pid}) runs but does not answer and did not stop; "
+        f"see {conf.parent / '.run' / 'supervisord.log'}, stop it (kill {pid}) and retry.",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _alive(pid: int | None) -> bool:
@@ -123,7 +172,8 @@ def _leftovers(conf: Path, ctx: Context) -> tuple[list[int], list[int]]:
     return [p for p in programs if _alive(p)], [p for p in redis if _alive(p)]
 
 
-def _stop_leftovers(conf: Path, ctx: Context) -> None:
+def _stop_leftovers(conf: Path, ctx: Context) -> int:
+    """Stop the leftovers of a killed supervisord; how many there were."""
     programs, redis = _leftovers(conf, ctx)
     if programs or redis:
         print(f"Stopping {len(programs) + len(redis)} process(es) left by a stopped supervisord.")
@@ -136,6 +186,7 @@ def _stop_leftovers(conf: Path, ctx: Context) -> None:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             _wait_gone(pids, 5)
+    return len(programs) + len(redis)
 
 
 def _wait_for(check, seconds: float) -> bool:
@@ -148,15 +199,32 @@ def _wait_for(check, seconds: float) -> bool:
 
 
 def down_command(args: argparse.Namespace, ctx: Context) -> int:
-    conf = args.supervisor_conf
+    conf = _absolute(args.supervisor_conf)
     if not supervisord_running(conf):
-        _wait_gone([_supervisord_pid(conf)], STOP_WAIT_S)  # a `down` already under way
-        _stop_leftovers(conf, ctx)
-        print("Nothing runs: supervisord is not running.")
+        if not _wait_supervisord_gone(conf):  # a `down` already under way
+            return 1
+        stopped = _stop_leftovers(conf, ctx)
+        if stopped:
+            noun = "process" if stopped == 1 else "processes"
+            print(f"Stopped {stopped} {noun} a killed supervisord left running.")
+        else:
+            print("Nothing runs: supervisord is not running.")
         return 0
-    pid = _supervisord_pid(conf)
+    pid = _running_pid(conf)
+    if not _alive_supervisord(pid, conf):
+        print(
+            "exmado: supervisord answers but its pid is unknown, so `down` could not tell "
+            f"when it stopped; stop it with `supervisorctl -c {conf} shutdown`.",
+            file=sys.stderr,
+        )
+        return 1
     print("Stopping (a running job is queued again at its next row)…", flush=True)
-    supervisorctl(conf, "shutdown")  # returns at once; supervisord stops its programs after
+    # returns at once; supervisord stops its programs after
+    shutdown = supervisorctl(conf, "shutdown")
+    if shutdown.returncode != 0:
+        answer = (shutdown.stderr or shutdown.stdout).strip()
+        print(f"exmado: supervisorctl shutdown failed: {answer}", file=sys.stderr)
+        return 1
     if not _wait_gone([pid], STOP_WAIT_S):
         print(f"exmado: supervisord (pid {pid}) is still stopping; see .run/supervisord.log.")
         return 1
@@ -165,10 +233,11 @@ def down_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def status_command(args: argparse.Namespace, ctx: Context) -> int:
-    if not supervisord_running(args.supervisor_conf):
+    conf = _absolute(args.supervisor_conf)
+    if not supervisord_running(conf):
         print("supervisord is not running; start everything with `exmado up`.")
         return 1
-    print(supervisorctl(args.supervisor_conf, "status").stdout.rstrip())
+    print(supervisorctl(conf, "status").stdout.rstrip())
     queue = JobQueue.from_settings(ctx.settings.broker)
     print(f"Redis at {queue.url}: {'reachable' if queue.ping() else 'NOT reachable'}")
     return 0
@@ -185,7 +254,7 @@ def redis_command(args: argparse.Namespace, ctx: Context) -> int:
         )
         return 1
     folder = ctx.settings.data_dir / "redis"
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     password = ctx.settings.broker.password.reveal() or _url_password(url)
     conf = _private_redis_conf(folder, url.port or 6379, password)
     os.execv(redis_server_binary(), [redis_server_binary(), str(conf)])

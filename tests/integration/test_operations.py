@@ -27,7 +27,9 @@ def site(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def exmado(site: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+def exmado(
+    site: Path, env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess:
     command = [
         sys.executable,
         "-m",
@@ -36,7 +38,7 @@ def exmado(site: Path, env: dict[str, str], *args: str) -> subprocess.CompletedP
         "--supervisor-conf",
         str(site / "supervisord.conf"),
     ]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def test_up_starts_redis_workers_and_watcher_then_down_stops_them(site: Path):
