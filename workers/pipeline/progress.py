@@ -46,17 +46,18 @@ def _write_rows(results: list[RowResult], now: Any) -> None:
     """One UPDATE per outcome (status, documents) and `UPDATE_ROWS` rows, not one a row.
 
     Rows differing only in their error sentence share the statement (a CASE on the row id).
+    A result failed as at import keeps attempts at 0 (see `RowResult.failed_at_import`).
     Only pending rows are written, and a row twice in `results` keeps its first result, as
     one UPDATE a row in this order would have left it.
     """
-    groups: dict[tuple[str, int], dict[int, str]] = {}
+    groups: dict[tuple[str, int, bool], dict[int, str]] = {}
     seen: set[int] = set()
     for result in results:
         if result.task.id not in seen:
             seen.add(result.task.id)
-            errors = groups.setdefault((result.status, result.documents), {})
-            errors[result.task.id] = result.error[:ERROR_LENGTH]
-    for (status, documents), errors in groups.items():
+            key = (result.status, result.documents, result.failed_at_import)
+            groups.setdefault(key, {})[result.task.id] = result.error[:ERROR_LENGTH]
+    for (status, documents, at_import), errors in groups.items():
         ids = list(errors)
         for start in range(0, len(ids), UPDATE_ROWS):
             chunk = ids[start : start + UPDATE_ROWS]
@@ -64,7 +65,8 @@ def _write_rows(results: list[RowResult], now: Any) -> None:
                 status=status,
                 error=_error_of(chunk, errors),
                 documents=documents,
-                attempts=JobRow.attempts + 1,
+                # 0 is how `jobs.FAILED_AT_IMPORT` knows a row another run cannot change.
+                attempts=0 if at_import else JobRow.attempts + 1,
                 updated_at=now,
             ).where(JobRow.id.in_(chunk) & (JobRow.status == "pending")).execute()
 

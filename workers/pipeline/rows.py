@@ -53,6 +53,9 @@ class RowResult:
     files: list[FileRecord] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)
     retryable: bool = False
+    # The workbook leaves the row unable to run (an empty key), as ingest refuses such rows:
+    # progress writes it with attempts 0, so `JobService.retry` leaves it failed.
+    failed_at_import: bool = False
 
 
 class RowEngine:
@@ -143,6 +146,7 @@ class RowEngine:
                 "failed",
                 f"Row {task.number} has no value in column {column!r}; fix the workbook and "
                 "create the job again.",
+                failed_at_import=True,
             )
         docs = await self._search(task) if found is None else found
         if not docs:
@@ -210,9 +214,8 @@ class RowEngine:
         retry (which reset every failed row) still arrive; searching for an empty value would
         answer a question the row never asked.
         """
-        by_header = {normalise_header(k): v for k, v in task.values.items()}
-        for column in self.profile.columns:
-            if not str(by_header.get(normalise_header(column), "")).strip():
+        for column, (_field, value) in zip(self.fields, self._pairs(task), strict=True):
+            if not str(value).strip():
                 return column
         return None
 
