@@ -24,6 +24,7 @@ from pathlib import Path
 import watchfiles
 
 from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
+from exmado_tui.folders import blocking_file
 from exmado_tui.jobs import CHUNK, JobService, check_workbook_path
 from exmado_tui.models import Job
 from exmado_tui.profiles import profile_names
@@ -105,7 +106,7 @@ class DropFolder:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except (FileExistsError, NotADirectoryError):
-                blocker = next((p for p in (folder, *folder.parents) if p.is_file()), folder)
+                blocker = blocking_file(folder) or folder
                 raise DropFolderError(
                     f"The drop folder {self.root} cannot be created: {blocker} is a file, not a"
                     " folder; "

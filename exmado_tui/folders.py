@@ -16,3 +16,14 @@ def private_folder(folder: Path) -> Path:
     for new in reversed(missing):
         new.mkdir(mode=0o700, exist_ok=True)
     return folder
+
+
+def blocking_file(path: Path) -> Path | None:
+    """What stands where a folder on the way to `path` should be: the deepest existing
+    ancestor-or-self that is not a folder (a file, a FIFO, a dangling link), or None."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return None
+        if candidate.exists() or candidate.is_symlink():
+            return candidate
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def test_a_sub_folder_name_taken_by_a_file_is_one_sentence(store, tmp_path: Path
     (tmp_path / "drop" / "archive").write_text("x")
     with pytest.raises(DropFolderError, match=r"drop/archive is a file, not a folder"):
         drop_folder(store, tmp_path / "drop").prepare()
+
+
+def test_a_drop_folder_below_a_file_names_that_file(store, tmp_path: Path):
+    os.mkfifo(tmp_path / "pipe")  # not a regular file, still not a folder
+    with pytest.raises(DropFolderError) as caught:
+        drop_folder(store, tmp_path / "pipe" / "drop").prepare()
+    assert str(caught.value) == (
+        f"The drop folder {tmp_path / 'pipe' / 'drop'} cannot be created: {tmp_path / 'pipe'}"
+        " is a file, not a folder; set [dropfolder] path or EXMADO_DROP_FOLDER to a folder."
+    )
 
 
 def test_exmado_watch_on_a_file_exits_1_with_the_sentence(store, tmp_path, monkeypatch, capsys):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
 from exmado_tui.db import open_database
-from exmado_tui.folders import private_folder
+from exmado_tui.folders import blocking_file, private_folder
 from exmado_tui.jobs import copy_with_sha256
 
 
@@ -29,3 +30,15 @@ def test_the_store_and_the_workbook_copies_land_in_owner_only_folders(tmp_path: 
     copy_with_sha256(source, tmp_path / "copies" / "job" / "employees.xlsx")
     assert mode(tmp_path / "data") == 0o700
     assert mode(tmp_path / "copies") == mode(tmp_path / "copies" / "job") == 0o700
+
+
+def test_blocking_file_is_the_deepest_thing_in_the_way_that_is_not_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    assert blocking_file(tmp_path / "file" / "sub" / "deeper") == tmp_path / "file"
+    assert blocking_file(tmp_path / "file") == tmp_path / "file"
+    assert blocking_file(tmp_path / "missing" / "sub") is None
+    assert blocking_file(tmp_path) is None
+    os.mkfifo(tmp_path / "pipe")
+    assert blocking_file(tmp_path / "pipe" / "sub") == tmp_path / "pipe"
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert blocking_file(tmp_path / "dangling") == tmp_path / "dangling"
