@@ -9,8 +9,9 @@ from urllib.parse import unquote, urlsplit
 import peewee
 from playhouse.db_url import connect
 
-from exmado_tui.errors import SettingsError
+from exmado_tui.errors import SettingsError, StoreUnavailableError
 from exmado_tui.folders import private_folder
+from exmado_tui.settings import mask_url
 
 # Models bind to this proxy; `open_database` points it at the real database.
 database = peewee.DatabaseProxy()
@@ -25,7 +26,9 @@ def make_database(url: str, busy_timeout_s: float = 10, password: str = "") -> p
     """A Peewee database for `url`; SQLite gets WAL, a busy timeout and IMMEDIATE writes."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        return _sqlite(Path(unquote(parts.path)), busy_timeout_s)
+        raw = unquote(parts.path)
+        # sqlite:////abs/path splits to the path //abs/path, which Path keeps as written.
+        return _sqlite(Path(raw[1:] if raw.startswith("//") else raw), busy_timeout_s)
     if parts.scheme in ("postgres", "postgresql"):
         extra = {"password": password} if password and not parts.password else {}
         return connect(url, **extra)
@@ -59,3 +62,64 @@ def open_database(url: str, busy_timeout_s: float = 10, password: str = "") -> p
     db.connect(reuse_if_open=True)
     migrate(db)
     return db
+
+
+# What a database says when it cannot answer just now but will later: SQLite locked past its
+# busy timeout, PostgreSQL restarting, refusing connections or having dropped this one. Any
+# other fault ("no such table" after a missed migration, a malformed file, bad SQL) stays
+# until someone changes something, so trying again only delays saying so.
+PASSING_MARKERS = (
+    "locked",
+    "busy",
+    "could not connect",
+    "connection refused",
+    "connection to server",
+    "server closed the connection",
+    "terminating connection",
+    "connection already closed",
+    "connection reset",
+    "no connection to the server",
+    "ssl connection has been closed",
+    "could not receive data",
+    "could not send data",
+    "timeout expired",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "too many clients",
+    "too many connections",
+)
+
+
+def is_passing(exc: BaseException) -> bool:
+    """Whether the store's `exc` is a passing fault: a lost connection (InterfaceError), or an
+    operational error whose message names one of `PASSING_MARKERS`."""
+    if isinstance(exc, peewee.InterfaceError):
+        return True
+    if isinstance(exc, peewee.OperationalError) or type(exc) is peewee.DatabaseError:
+        message = str(exc).lower()
+        return any(marker in message for marker in PASSING_MARKERS)
+    return False
+
+
+def first_line(exc: BaseException) -> str:
+    """What the database said, its first line only (PostgreSQL adds hints below), no full stop;
+    the exception's type when it said nothing."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0].strip().rstrip(".") if lines else "") or type(exc).__name__
+
+
+def store_unreachable(exc: BaseException, url: str) -> StoreUnavailableError:
+    """`exc` as one sentence naming the store (password masked) and what the database said."""
+    reason, store = first_line(exc), mask_url(url)
+    return StoreUnavailableError(
+        f"The job store {store} cannot be reached just now: {reason}.",
+        reason=reason,
+        store=store,
+    )
+
+
+def store_error(exc: BaseException, url: str) -> StoreUnavailableError | None:
+    """`StoreUnavailableError` for a passing store fault (see `is_passing`), None for any
+    other, which the caller lets stand: retrying it would only fail the same way."""
+    return store_unreachable(exc, url) if is_passing(exc) else None

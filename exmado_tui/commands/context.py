@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import peewee
 
-from exmado_tui.db import open_database
-from exmado_tui.errors import SettingsError
+from exmado_tui.db import first_line, open_database, store_error
+from exmado_tui.errors import SettingsError, StoreUnavailableError
+from exmado_tui.folders import blocking_file
 from exmado_tui.jobs import JobService
 from exmado_tui.settings import Settings, mask_url
 
@@ -26,9 +28,10 @@ class Context:
         try:
             open_database(url, db.busy_timeout_s, db.password.reveal())
         except (FileExistsError, NotADirectoryError) as exc:
+            where = Path(exc.filename) if exc.filename else None
+            blocker = (blocking_file(where) if where else None) or where
             raise SettingsError(
-                f"Cannot open the job store at {mask_url(url)}: {exc.filename} is a file,"
-                " not a folder."
+                f"Cannot open the job store at {mask_url(url)}: {blocker} is a file, not a folder."
             ) from None
         except OSError as exc:
             reason = exc.strerror or str(exc)
@@ -36,12 +39,15 @@ class Context:
             raise SettingsError(
                 f"Cannot open the job store at {mask_url(url)}: {reason}{where}."
             ) from None
-        except peewee.DatabaseError as exc:
-            lines = str(exc).strip().splitlines()
-            reason = lines[0].strip().rstrip(".") if lines else type(exc).__name__
-            raise SettingsError(
-                f"Cannot open the job store at {mask_url(url)}: {reason}."
-            ) from None
+        except peewee.PeeweeException as exc:
+            # Locked or restarting passes (a retryable error, same sentence); anything else —
+            # a missing table, a file that is no database — waits for someone to act.
+            message = f"Cannot open the job store at {mask_url(url)}: {first_line(exc)}."
+            if (passing := store_error(exc, url)) is not None:
+                raise StoreUnavailableError(
+                    message, reason=passing.reason, store=passing.store
+                ) from None
+            raise SettingsError(message) from None
 
     @property
     def service(self) -> JobService:

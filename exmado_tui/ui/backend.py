@@ -4,8 +4,9 @@ network probes, so no query, Redis command or DocuWare request ever runs on the 
 One long-lived reader thread (rather than a fresh thread per refresh) keeps one SQLite
 connection open for the whole session; Peewee connections are per thread.
 
-This is also the one place where the store's own errors become `StoreUnavailableError`, so the
-screens can say "trying again" without knowing which database library the store uses.
+This is also where the store's own errors become `StoreUnavailableError` (by `db.store_error`'s
+rule, shared with the CLI and the workers), so the screens can say "trying again" without
+knowing which database library the store uses.
 """
 
 from __future__ import annotations
@@ -19,19 +20,12 @@ from typing import Any, TypeVar
 
 import peewee
 
-from exmado_tui.db import database, utcnow
+from exmado_tui.db import database, store_error, store_unreachable, utcnow
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.jobs import JobService
-from exmado_tui.settings import mask_url
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-
-# What the store raises when it cannot answer an action just now: locked, restarting, the
-# connection lost. A read treats any store error so (a screen shows it and reads again next
-# tick); an action's integrity or data error stays what it is, the action's refusal.
-OUT_OF_REACH: tuple[type[Exception], ...] = (peewee.OperationalError, peewee.InterfaceError)
-ANY_STORE_ERROR: tuple[type[Exception], ...] = (peewee.PeeweeException,)
 
 
 class Backend:
@@ -51,16 +45,16 @@ class Backend:
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store query, on the reader thread; a store that does not answer raises
         `StoreUnavailableError`."""
-        return await self._run(self._reader, ANY_STORE_ERROR, fn, *args, **kwargs)
+        return await self._run(self._reader, True, fn, *args, **kwargs)
 
     async def act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A change through the job service (store and Redis), on the actor thread; a store
         out of reach raises `StoreUnavailableError`, any other refusal is raised as it is."""
-        return await self._run(self._actor, OUT_OF_REACH, fn, *args, **kwargs)
+        return await self._run(self._actor, False, fn, *args, **kwargs)
 
     async def probe(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A network call that may hang for seconds (Redis, DocuWare), on a prober thread."""
-        return await self._run(self._prober, (), fn, *args, **kwargs)
+        return await self._run(self._prober, None, fn, *args, **kwargs)
 
     def probe_nowait(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """A network call on a prober thread, not waited for (a logout on the way out)."""
@@ -70,27 +64,33 @@ class Backend:
     async def _run(
         self,
         pool: ThreadPoolExecutor,
-        store_errors: tuple[type[Exception], ...],
+        any_store_error: bool | None,
         fn: Callable[..., T],
         *args: Any,
         **kwargs: Any,
     ) -> T:
+        """`any_store_error`: True for a read — any store error is shown and read again next
+        tick; False for an action — only a passing one (locked, restarting, the connection
+        lost) is, an integrity error or a missing table stays the action's refusal; None — the
+        store is not involved."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
-        except store_errors as exc:
-            raise self.store_unavailable(exc) from exc
+        except peewee.PeeweeException as exc:
+            if any_store_error is None:
+                raise
+            err = self.store_unavailable(exc) if any_store_error else self.passing(exc)
+            if err is None:
+                raise
+            raise err from exc
+
+    def passing(self, exc: Exception) -> StoreUnavailableError | None:
+        """`exc` as `StoreUnavailableError` if the store will answer later, else None."""
+        return store_error(exc, self.settings.database_url)
 
     def store_unavailable(self, exc: Exception) -> StoreUnavailableError:
         """One sentence naming the store (password masked) and what the database said."""
-        lines = str(exc).strip().splitlines()
-        reason = lines[0].strip().rstrip(".") if lines else type(exc).__name__
-        store = mask_url(self.settings.database_url)
-        return StoreUnavailableError(
-            f"The job store {store} cannot be reached just now: {reason}.",
-            reason=reason,
-            store=store,
-        )
+        return store_unreachable(exc, self.settings.database_url)
 
     def close(self) -> None:
         """Close the store connections the threads opened, then the threads."""

@@ -10,10 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import peewee
 import pytest
 
 from exmado_tui.cli import main
+from exmado_tui.commands.context import Context
+from exmado_tui.errors import SettingsError, StoreUnavailableError
 from exmado_tui.models import Job
+from exmado_tui.settings import load_settings
 from tests.conftest import REPO
 from tests.unit.test_cli import run, run_json
 from tests.workbooks import write_workbook
@@ -122,6 +126,44 @@ def test_a_data_dir_that_is_a_file_is_one_sentence(env, capsys, monkeypatch, tmp
     code, _, err = run(capsys, "jobs", "list")
     assert code == 1
     assert one_sentence(err).startswith("Cannot open the job store at sqlite:///")
+
+
+def test_a_data_dir_below_a_file_names_that_file(env, capsys, monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("EXMADO_DATA_DIR", str(tmp_path / "file" / "sub"))
+    code, _, err = run(capsys, "jobs", "list")
+    assert code == 1
+    db = tmp_path / "file" / "sub" / "exmado.db"
+    assert one_sentence(err) == (
+        f"Cannot open the job store at sqlite:///{db}: {tmp_path / 'file'} is a file, not a folder."
+    )
+    assert ": //" not in err
+
+
+def test_a_store_missing_its_tables_is_a_settings_error_not_a_passing_one(env, capsys, monkeypatch):
+    from exmado_tui import migrations
+
+    def missed(db):
+        raise peewee.OperationalError("no such table: schema_version")
+
+    monkeypatch.setattr(migrations, "migrate", missed)
+    with pytest.raises(SettingsError, match="no such table: schema_version") as caught:
+        Context(load_settings(None)).open_store()
+    assert not caught.value.retryable
+
+
+def test_a_locked_store_at_open_is_a_passing_error_in_the_same_sentence(env, monkeypatch):
+    from exmado_tui import migrations
+
+    def locked(db):
+        raise peewee.OperationalError("database is locked")
+
+    monkeypatch.setattr(migrations, "migrate", locked)
+    with pytest.raises(StoreUnavailableError) as caught:
+        Context(load_settings(None)).open_store()
+    assert str(caught.value).startswith("Cannot open the job store at sqlite:///")
+    assert str(caught.value).endswith(": database is locked.")
+    assert caught.value.reason == "database is locked"
 
 
 def test_a_closed_pipe_ends_quietly(env, workbook):

@@ -12,7 +12,7 @@ import peewee
 import pytest
 import redis
 
-from exmado_tui.errors import RetryableError
+from exmado_tui.errors import RetryableError, StoreUnavailableError
 from exmado_tui.models import Job, JobRow
 from tests.unit.test_pipeline_run import Pipeline, control_later
 from workers.pipeline import progress
@@ -113,12 +113,34 @@ def test_a_store_too_busy_to_write_hands_the_job_back_for_a_retry(
         real_flush(job, results, *args)
 
     monkeypatch.setattr(progress, "flush", busy_once)
-    with pytest.raises(RetryableError, match="database is locked"):
+    with pytest.raises(StoreUnavailableError, match="database is locked"):
         pipeline.run(job_id)
     job = Job.get_by_id(job_id)
     assert (job.status, job.worker, job.last_error) == ("RUNNING", "", "")
     monkeypatch.setattr(progress, "flush", real_flush)
     assert pipeline.run(job_id, token="m2").status == "COMPLETED"
+
+
+def test_a_store_missing_a_table_fails_the_job_at_once_rather_than_retrying(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missed migration fails every attempt alike: no "gave up after several attempts"."""
+    pipeline.client.latency_s = 0.02
+    job_id = pipeline.create([100000 + i for i in range(1, 41)])
+    real_flush, calls = progress.flush, []
+
+    def missing_table(job: str, results: list, *args: Any) -> None:
+        if results and not calls:
+            calls.append(1)
+            raise peewee.OperationalError("no such column: jobrow.signed_by")
+        real_flush(job, results, *args)
+
+    monkeypatch.setattr(progress, "flush", missing_table)
+    job = pipeline.run(job_id)  # no RetryableError: the message is not tried again
+    assert job.status == "FAILED"
+    assert job.last_error == (
+        "Unexpected error: OperationalError: no such column: jobrow.signed_by."
+    )
 
 
 def test_a_slow_start_at_docuware_beats_the_heart_and_hears_a_cancel(

@@ -94,3 +94,16 @@ async def test_a_sqlite_store_is_named_by_its_path(tmp_path):
     assert (
         str(caught.value) == f"The job store {url} cannot be reached just now: database is locked."
     )
+
+
+async def test_an_action_meeting_a_lasting_store_fault_is_untouched(backend):
+    """A missed migration is not "out of reach, trying again": the action says what it is."""
+    exc = peewee.OperationalError("no such table: job")
+    with pytest.raises(peewee.OperationalError) as caught:
+        await backend.act(raising(exc))
+    assert caught.value is exc
+
+
+async def test_a_read_meeting_a_lasting_store_fault_is_still_shown_on_screen(backend):
+    with pytest.raises(StoreUnavailableError, match="no such table: job"):
+        await backend.read(raising(peewee.OperationalError("no such table: job")))

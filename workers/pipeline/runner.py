@@ -32,6 +32,7 @@ import peewee
 import redis
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
+from exmado_tui.db import store_error
 from exmado_tui.errors import PermanentError, ProfileError, RetryableError, TransitionError
 from exmado_tui.events import record_event
 from exmado_tui.models import Job, JobRow
@@ -135,15 +136,23 @@ class JobRun:
         except TimeLimitExceeded:
             self._fail(self._timeout_sentence())
             return
-        except (peewee.OperationalError, peewee.InterfaceError) as exc:
-            # A store locked past its busy timeout, or a database restarting: it passes.
-            self._transient(RetryableError(f"The job store could not be used ({exc})"))
+        except peewee.PeeweeException as exc:
+            # A store locked past its busy timeout, or a database restarting: it passes. A
+            # missing table or the like would fail every attempt the same way: say it now.
+            passing = store_error(exc, self.runtime.settings.database_url)
+            if passing is None:
+                self._unexpected(exc)
+                return
+            self._transient(passing)
             return
         except Exception as exc:
-            log.exception("Job %s failed unexpectedly", self.job_id[:8])
-            self._fail(f"Unexpected error: {type(exc).__name__}: {exc}.")
+            self._unexpected(exc)
             return
         self._finish(outcome)
+
+    def _unexpected(self, exc: Exception) -> None:
+        log.exception("Job %s failed unexpectedly", self.job_id[:8])
+        self._fail(f"Unexpected error: {type(exc).__name__}: {exc}.")
 
     def _validate(self, job: Job, profile: Profile) -> None:
         if not already_ingested(job):
