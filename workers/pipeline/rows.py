@@ -76,6 +76,7 @@ class RowEngine:
         self.concurrency = concurrency
         self.cabinet: Any = profile.cabinet
         self.fields = dict(profile.columns)  # column → DB name, settled by `prepare`
+        self.permits = asyncio.Semaphore(concurrency)  # requests in flight: searches + downloads
 
     async def prepare(self) -> None:
         """Resolve cabinet, dialog and fields once: what fails here fails the job, not each row.
@@ -93,7 +94,6 @@ class RowEngine:
     async def serve(self, inbox: asyncio.Queue) -> None:
         """Run the rows put into `inbox` until it yields None."""
         ready: asyncio.Queue[tuple[RowTask, Found] | None] = asyncio.Queue()
-        self.permits = asyncio.Semaphore(self.concurrency)
         tasks = [asyncio.create_task(self._worker(ready)) for _ in range(self.concurrency)]
         tasks.append(asyncio.create_task(self._searcher(inbox, ready)))
         try:

@@ -3,9 +3,8 @@
 The actor's thread owns the job store. It feeds pending rows (in row order, so a resumed job
 continues at its first unfinished row) to the row engine on the process's event loop, keeps
 `WINDOW_PER_REQUEST` x `row_concurrency` rows outstanding, and writes results back in
-batches. Between
-batches it beats the job's heart (and renews its slot lease), reads `Job.control` every
-`CONTROL_S` and watches the clock:
+batches. Between batches it beats the job's heart (and renews its slot lease), reads
+`Job.control` every `CONTROL_S` and watches the clock:
 
 * pause / cancel — no new rows; rows in flight get `STOP_GRACE_S` to finish, the rest are
   cancelled (their `.part` files vanish) and stay pending; PAUSED gives the slot back.
@@ -435,7 +434,7 @@ class _Feed:
 
         Waiting for a quarter (not topping up after each returned row) lets the engine search
         them as one batch even when rows come back one at a time; three quarters of the
-        window (3 x row_concurrency) stay with the engine meanwhile.
+        window stay with the engine meanwhile.
         """
         if self.window - self.outstanding < max(1, self.window // 4):
             return
