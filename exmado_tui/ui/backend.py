@@ -26,6 +26,7 @@ from exmado_tui.jobs import JobService
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
+StoreFault = Callable[[Exception], StoreUnavailableError | None]
 
 
 class Backend:
@@ -43,14 +44,15 @@ class Backend:
         return self.service.settings
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A store query, on the reader thread; a store that does not answer raises
-        `StoreUnavailableError`."""
-        return await self._run(self._reader, True, fn, *args, **kwargs)
+        """A store query, on the reader thread; any store error raises `StoreUnavailableError`
+        (shown, and read again next tick)."""
+        return await self._run(self._reader, self._unreachable, fn, *args, **kwargs)
 
     async def act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A change through the job service (store and Redis), on the actor thread; a store
-        out of reach raises `StoreUnavailableError`, any other refusal is raised as it is."""
-        return await self._run(self._actor, False, fn, *args, **kwargs)
+        out of reach for a while (locked, restarting, the connection lost) raises
+        `StoreUnavailableError`, any other refusal (a missing table, say) is raised as it is."""
+        return await self._run(self._actor, self._passing, fn, *args, **kwargs)
 
     async def probe(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A network call that may hang for seconds (Redis, DocuWare), on a prober thread."""
@@ -64,32 +66,26 @@ class Backend:
     async def _run(
         self,
         pool: ThreadPoolExecutor,
-        any_store_error: bool | None,
+        store_fault: StoreFault | None,
         fn: Callable[..., T],
         *args: Any,
         **kwargs: Any,
     ) -> T:
-        """`any_store_error`: True for a read — any store error is shown and read again next
-        tick; False for an action — only a passing one (locked, restarting, the connection
-        lost) is, an integrity error or a missing table stays the action's refusal; None — the
-        store is not involved."""
+        """`fn` on `pool`; `store_fault` turns a store error into `StoreUnavailableError`, or
+        answers None to let it stand."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
         except peewee.PeeweeException as exc:
-            if any_store_error is None:
-                raise
-            err = self.store_unavailable(exc) if any_store_error else self.passing(exc)
+            err = store_fault(exc) if store_fault is not None else None
             if err is None:
                 raise
             raise err from exc
 
-    def passing(self, exc: Exception) -> StoreUnavailableError | None:
-        """`exc` as `StoreUnavailableError` if the store will answer later, else None."""
+    def _passing(self, exc: Exception) -> StoreUnavailableError | None:
         return store_error(exc, self.settings.database_url)
 
-    def store_unavailable(self, exc: Exception) -> StoreUnavailableError:
-        """One sentence naming the store (password masked) and what the database said."""
+    def _unreachable(self, exc: Exception) -> StoreUnavailableError:
         return store_unreachable(exc, self.settings.database_url)
 
     def close(self) -> None:
