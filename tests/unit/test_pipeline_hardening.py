@@ -99,20 +99,26 @@ def test_a_retried_row_without_a_key_fails_again_without_a_search(pipeline: Pipe
     assert pipeline.client.searches == searches  # row 2 is done: nothing to search
 
 
+def first_flush_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> Any:
+    """The store refuses the first write of finished rows with `error`; the real flush back."""
+    real_flush, calls = progress.flush, []
+
+    def once(job: str, results: list, *args: Any) -> None:
+        if results and not calls:
+            calls.append(1)
+            raise error
+        real_flush(job, results, *args)
+
+    monkeypatch.setattr(progress, "flush", once)
+    return real_flush
+
+
 def test_a_store_too_busy_to_write_hands_the_job_back_for_a_retry(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pipeline.client.latency_s = 0.02
     job_id = pipeline.create([100000 + i for i in range(1, 41)])
-    real_flush, calls = progress.flush, []
-
-    def busy_once(job: str, results: list, *args: Any) -> None:
-        if results and not calls:
-            calls.append(1)
-            raise peewee.OperationalError("database is locked")
-        real_flush(job, results, *args)
-
-    monkeypatch.setattr(progress, "flush", busy_once)
+    real_flush = first_flush_fails(monkeypatch, peewee.OperationalError("database is locked"))
     with pytest.raises(StoreUnavailableError, match="database is locked"):
         pipeline.run(job_id)
     job = Job.get_by_id(job_id)
@@ -127,15 +133,7 @@ def test_a_store_missing_a_table_fails_the_job_at_once_rather_than_retrying(
     """A missed migration fails every attempt alike: no "gave up after several attempts"."""
     pipeline.client.latency_s = 0.02
     job_id = pipeline.create([100000 + i for i in range(1, 41)])
-    real_flush, calls = progress.flush, []
-
-    def missing_table(job: str, results: list, *args: Any) -> None:
-        if results and not calls:
-            calls.append(1)
-            raise peewee.OperationalError("no such column: jobrow.signed_by")
-        real_flush(job, results, *args)
-
-    monkeypatch.setattr(progress, "flush", missing_table)
+    first_flush_fails(monkeypatch, peewee.OperationalError("no such column: jobrow.signed_by"))
     job = pipeline.run(job_id)  # no RetryableError: the message is not tried again
     assert job.status == "FAILED"
     assert job.last_error == (
