@@ -17,7 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from exmado_tui.db import utcnow
+from exmado_tui import workbook_store
+from exmado_tui.db import database, utcnow
 from exmado_tui.errors import (
     ProfileError,
     QueueUnavailableError,
@@ -114,23 +115,25 @@ class JobService:
         name = name or workbook.stem
         copy, sha256 = self._private_copy(workbook, job_id)
         output_dir = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
-        Job.create(
-            id=job_id,
-            name=name,
-            user=user or getpass.getuser(),
-            source=source,
-            status=S.PENDING.value,
-            profile=profile or "",
-            config=snapshot,
-            workbook_name=workbook.name,
-            workbook_path=str(copy),
-            workbook_sha256=sha256,
-            output_dir=str(Path(output_dir).expanduser().absolute()),
-            wait_reason="not started",
-        )
-        record_event(
-            job_id, f"Created from {workbook.name} by {user or getpass.getuser()} ({source})."
-        )
+        with database.atomic():
+            Job.create(
+                id=job_id,
+                name=name,
+                user=user or getpass.getuser(),
+                source=source,
+                status=S.PENDING.value,
+                profile=profile or "",
+                config=snapshot,
+                workbook_name=workbook.name,
+                workbook_path=str(copy),
+                workbook_sha256=sha256,
+                output_dir=str(Path(output_dir).expanduser().absolute()),
+                wait_reason="not started",
+            )
+            workbook_store.keep(job_id, copy)
+            record_event(
+                job_id, f"Created from {workbook.name} by {user or getpass.getuser()} ({source})."
+            )
         if start:
             try:
                 self._enqueue(job_id)

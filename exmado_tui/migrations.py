@@ -6,15 +6,33 @@ from collections.abc import Callable
 
 import peewee
 
-from exmado_tui.models import ALL_MODELS, SchemaVersion
+from exmado_tui.models import ALL_MODELS, Job, SchemaVersion
 
 
 def _create_tables(db: peewee.Database) -> None:
     db.create_tables(ALL_MODELS)
 
 
+def _keep_workbooks_in_the_store(db: peewee.Database) -> None:
+    """Step 2: a table for the workbooks' bytes, so that a worker on another host can read
+    them. Its model is frozen here as it shipped, whatever `models.JobWorkbook` becomes."""
+
+    class JobWorkbook(peewee.Model):
+        job = peewee.ForeignKeyField(Job, primary_key=True, on_delete="CASCADE")
+        content = peewee.BlobField()
+
+        class Meta:
+            database = db
+            table_name = "job_workbook"
+
+    db.create_tables([JobWorkbook])
+
+
 # Append new steps; never edit a step that has shipped.
-MIGRATIONS: list[Callable[[peewee.Database], None]] = [_create_tables]
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [
+    _create_tables,
+    _keep_workbooks_in_the_store,
+]
 LATEST = len(MIGRATIONS)
 
 

@@ -120,4 +120,18 @@ class JobEvent(BaseModel):
         indexes = ((("job", "id"), False),)
 
 
-ALL_MODELS: tuple[type[BaseModel], ...] = (SchemaVersion, Job, JobRow, JobFile, JobEvent)
+class JobWorkbook(BaseModel):
+    """The bytes of a job's workbook, so that a worker on any host can read it."""
+
+    job = peewee.ForeignKeyField(Job, primary_key=True, on_delete="CASCADE")
+    content = peewee.BlobField()
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    SchemaVersion,
+    Job,
+    JobRow,
+    JobFile,
+    JobEvent,
+    JobWorkbook,
+)

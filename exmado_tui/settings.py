@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -129,6 +130,12 @@ class Settings:
     dropfolder: DropFolderSettings
     profiles_dir: Path
     sources: tuple[str, ...] = ()
+    host_name: str = ""
+
+    @property
+    def host(self) -> str:
+        """How this machine names itself to the others: `host_name`, else its hostname."""
+        return self.host_name or socket.gethostname()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -143,6 +150,7 @@ class Settings:
 ENV_KEYS: dict[str, tuple[str, ...]] = {
     "EXMADO_DATA_DIR": ("data_dir",),
     "EXMADO_TIMEZONE": ("timezone",),
+    "EXMADO_HOST_NAME": ("host_name",),
     "EXMADO_DB_URL": ("database", "url"),
     "REDIS_URL": ("broker", "url"),
     "EXMADO_BROKER_URL": ("broker", "url"),
@@ -250,6 +258,7 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         dropfolder=_dropfolder(reader),
         profiles_dir=reader.path(("profiles",), "dir"),
         sources=sources,
+        host_name=reader.text((), "host_name"),
     )
 
 

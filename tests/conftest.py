@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import redis
 from exmado_tui.db import open_database
 from exmado_tui.localredis import RedisServer
 from exmado_tui.settings import Settings, load_settings
+from tests.postgres import HOW_TO_GET_THEM, PostgresServer, postgres_bin, throwaway_database
 
 REPO = Path(__file__).resolve().parent.parent
 OWN_PREFIXES = ("EXMADO_", "DOCUWARE_", "REDIS_")
@@ -39,6 +41,43 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     """The private Redis, emptied before each test."""
     redis.Redis.from_url(redis_server.url).flushall()
     yield redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A PostgreSQL server for the session: EXMADO_TEST_PG_URL, else a private one of ours."""
+    named = os.environ.get("EXMADO_TEST_PG_URL")
+    if named:
+        yield named
+        return
+    with private_postgres() as server:
+        yield server.admin_url
+
+
+@pytest.fixture
+def pg_url(postgres_admin_url: str) -> Iterator[str]:
+    """A throw-away database on the session's PostgreSQL."""
+    with throwaway_database(postgres_admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL of this test's own, for tests that stop or restart the server."""
+    with private_postgres() as server:
+        yield server
+
+
+@contextmanager
+def private_postgres() -> Iterator[PostgresServer]:
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip(f"no PostgreSQL server binaries: {HOW_TO_GET_THEM}")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 def make_settings(tmp_path: Path, **env: str) -> Settings:

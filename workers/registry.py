@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import threading
 from typing import Any, Protocol
 
@@ -51,7 +50,7 @@ class Registry:
     def entry(self) -> dict[str, Any]:
         return {
             "id": self.runtime.worker_id,
-            "host": socket.gethostname(),
+            "host": self.runtime.settings.host,
             "pid": os.getpid(),
             "since": self.since,
             "seen": utcnow().isoformat(timespec="seconds") + "Z",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +16,6 @@ from workers.loop import LoopThread, process_loop
 from workers.slots import JobSlots
 
 ClientFactory = Callable[[Settings], Any]
-
-
-def worker_id() -> str:
-    """host:pid of this process, as jobs and the worker registry show it."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def docuware_client(settings: Settings) -> Any:
@@ -52,7 +46,8 @@ class Runtime:
 
     @property
     def worker_id(self) -> str:
-        return worker_id()
+        """host:pid of this process, as jobs and the worker registry show it."""
+        return f"{self.settings.host}:{os.getpid()}"
 
     @property
     def loop(self) -> LoopThread:

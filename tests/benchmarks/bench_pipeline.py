@@ -203,6 +203,8 @@ async def _login(runtime: Any) -> None:
 
 def ingest_100k(count: int, out: multiprocessing.Queue) -> None:
     """In a fresh process: write a workbook of `count` rows, then time its ingest alone."""
+    from hashlib import sha256
+
     from exmado_tui.db import open_database
     from exmado_tui.models import Job
     from exmado_tui.profiles import load_profile
@@ -213,12 +215,13 @@ def ingest_100k(count: int, out: multiprocessing.Queue) -> None:
     open_database(f"sqlite:///{folder / 'exmado.db'}")
     job = Job.create(
         id="bench", name="big", status="VALIDATING", config={}, workbook_name=path.name,
-        workbook_path=str(path), workbook_sha256="", output_dir=str(folder / "out"),
+        workbook_path=str(path), workbook_sha256=sha256(path.read_bytes()).hexdigest(),
+        output_dir=str(folder / "out"),
     )  # fmt: skip
     profile = load_profile(REPO / "config" / "profiles", "invoices")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    got = ingest(job, profile, lambda: None)
+    got = ingest(job, profile, folder, lambda: None)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out.put({"rows": got.total, "seconds": seconds, "peak_kb": peak, "before_kb": before})

@@ -82,12 +82,19 @@ class Exmado:
 
     # -- workers ------------------------------------------------------------------------
 
-    def start_worker(self, threads: int = 2) -> subprocess.Popen:
+    def use_store(self, url: str) -> Settings:
+        """Keep the jobs in the store at `url` (PostgreSQL) from now on."""
+        self.env["EXMADO_DB_URL"] = url
+        return self.configure()
+
+    def start_worker(self, threads: int = 2, **env: str) -> subprocess.Popen:
+        """A worker process; `env` overrides this installation's variables (another host's
+        data folder or host name)."""
         log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "w")  # noqa: SIM115
         process = subprocess.Popen(
             [sys.executable, "-m", "exmado_tui.cli", "worker", "--threads", str(threads)],
             cwd=REPO,
-            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **self.env, **env, "PYTHONUNBUFFERED": "1"},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,16 +1,11 @@
 """The job store on PostgreSQL: schema, transitions, text filters and the service.
 
-Runs where a PostgreSQL answers on EXMADO_TEST_PG_URL (default postgresql://postgres@127.0.0.1
-:5432/postgres); a throw-away database is created for the test and dropped afterwards.
+Runs on the session's private PostgreSQL (or EXMADO_TEST_PG_URL); a throw-away database is
+created for each test and dropped afterwards.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-
-import psycopg2
 import pytest
 
 from exmado_tui import migrations
@@ -22,29 +17,6 @@ from exmado_tui.queries import list_jobs, status_counts
 from exmado_tui.states import JobStatus, transition
 from tests.conftest import make_settings
 from tests.workbooks import write_workbook
-
-ADMIN_URL = os.environ.get("EXMADO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _admin():
-    try:
-        conn = psycopg2.connect(ADMIN_URL, connect_timeout=2)
-    except psycopg2.OperationalError:
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL}")
-    conn.autocommit = True
-    return conn
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    admin = _admin()
-    name = f"exmado_test_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.close()
 
 
 def test_the_store_works_on_postgresql(pg_url, tmp_path, redis_url):

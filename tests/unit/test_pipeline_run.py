@@ -130,9 +130,11 @@ def host_config(tmp_path: Path, **jobs: Any) -> Path:
     return path
 
 
-def test_settings(tmp_path: Path, redis_url: str, **jobs: Any) -> Settings:
+def test_settings(tmp_path: Path, redis_url: str, store_url: str = "", **jobs: Any) -> Settings:
+    """Settings with `jobs` in a host file; the store at `store_url`, else SQLite in tmp_path."""
+    store = {"EXMADO_DB_URL": store_url} if store_url else {}
     return make_settings(
-        tmp_path, REDIS_URL=redis_url, EXMADO_CONFIG=str(host_config(tmp_path, **jobs))
+        tmp_path, REDIS_URL=redis_url, EXMADO_CONFIG=str(host_config(tmp_path, **jobs)), **store
     )
 
 
@@ -148,21 +150,24 @@ def workbook(path: Path, keys: list[Any], header: str = "Invoice number") -> Pat
     return path
 
 
-@pytest.fixture
-def pipeline(tmp_path: Path, redis_url: str):
-    """A store, a job service and a runtime whose DocuWare client is a FakeClient."""
-    return Pipeline(tmp_path, redis_url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def pipeline(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str):
+    """A store of either kind, a job service and a runtime whose DocuWare client is a
+    FakeClient."""
+    store_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else ""
+    return Pipeline(tmp_path, redis_url, store_url)
 
 
 class Pipeline:
-    def __init__(self, tmp_path: Path, redis_url: str, **jobs: Any) -> None:
+    def __init__(self, tmp_path: Path, redis_url: str, store_url: str = "", **jobs: Any) -> None:
         self.tmp_path = tmp_path
         self.redis_url = redis_url
+        self.store_url = store_url
         self.client = FakeClient(invoice_docs())
         self.configure(**jobs)
 
     def configure(self, **jobs: Any) -> None:
-        self.settings = test_settings(self.tmp_path, self.redis_url, **jobs)
+        self.settings = test_settings(self.tmp_path, self.redis_url, self.store_url, **jobs)
         open_database(self.settings.database_url)
         self.service = JobService(self.settings)
         self.runtime = Runtime.from_settings(self.settings, client_factory=lambda s: self.client)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from exmado_tui import workbook_store
 from exmado_tui.db import database, utcnow
 from exmado_tui.errors import WorkbookError
 from exmado_tui.excel import SheetRow, open_workbook
@@ -39,10 +40,13 @@ def already_ingested(job: Job) -> bool:
     )
 
 
-def ingest(job: Job, profile: Profile, between_chunks: Callable[[], None]) -> Ingested:
-    """Read the workbook, refuse it in one sentence, or store its rows; return the counts."""
+def ingest(
+    job: Job, profile: Profile, data_dir: Path, between_chunks: Callable[[], None]
+) -> Ingested:
+    """Read the workbook (from the store when this host has no copy of it), refuse it in one
+    sentence, or store its rows; return the counts."""
     reader = open_workbook(
-        Path(job.workbook_path),
+        workbook_store.local_copy(job, data_dir),
         list(profile.columns),
         sheet=profile.sheet,
         header_row=profile.header_row,

@@ -155,7 +155,7 @@ class JobRun:
 
     def _validate(self, job: Job, profile: Profile) -> None:
         if not already_ingested(job):
-            got = ingest(job, profile, self._between_chunks)
+            got = ingest(job, profile, self.runtime.settings.data_dir, self._between_chunks)
             where = f"sheet {got.sheet!r}, " if got.sheet else ""
             record_event(
                 self.job_id,
