@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,30 +14,27 @@ import pytest
 import redis
 
 from exmado_tui.localredis import free_port
-from tests.conftest import REPO
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    """A copy of supervisord.conf whose %(here)s is a temp dir with our venv and config."""
-    shutil.copy(REPO / "supervisord.conf", tmp_path / "supervisord.conf")
-    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
-    (tmp_path / "config").symlink_to(REPO / "config")
+    """A folder for one stack: its data folder (with supervisord's state) is `site/data`, and
+    it runs from another folder than the checkout, as an installed package would."""
+    (tmp_path / "elsewhere").mkdir()
     return tmp_path
+
+
+def run_folder(site: Path) -> Path:
+    return site / "data" / "run"
 
 
 def exmado(
     site: Path, env: dict[str, str], *args: str, timeout: float = 60
 ) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "exmado_tui.cli",
-        *args,
-        "--supervisor-conf",
-        str(site / "supervisord.conf"),
-    ]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    command = [sys.executable, "-m", "exmado_tui.cli", *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=timeout, cwd=site / "elsewhere"
+    )
 
 
 def test_up_starts_redis_workers_and_watcher_then_down_stops_them(site: Path):
@@ -53,6 +49,8 @@ def test_up_starts_redis_workers_and_watcher_then_down_stops_them(site: Path):
     try:
         up = exmado(site, env, "up")
         assert up.returncode == 0, up.stderr
+        assert f"Logs: {run_folder(site)}" in up.stdout
+        assert not (site / "elsewhere" / ".run").exists()
         for program in ("redis", "worker", "watch"):
             assert f"{program} " in up.stdout and "RUNNING" in up.stdout
         assert "reachable" in up.stdout and "NOT reachable" not in up.stdout
@@ -91,7 +89,7 @@ def site_processes(site: Path) -> dict[int, str]:
     """pid → program of every live process supervisord started for this site (orphans too):
     by supervisord's socket in the environment, or for Redis (which overwrites its
     environment) by its working folder."""
-    marker = f"SUPERVISOR_SERVER_URL=unix://{site}/.run/supervisor.sock".encode()
+    marker = f"SUPERVISOR_SERVER_URL=unix://{run_folder(site)}/supervisor.sock".encode()
     found = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -130,7 +128,7 @@ def site_env(site: Path, port: int, **extra: str) -> dict[str, str]:
 def stop_site(site: Path, env: dict[str, str]) -> None:
     """`exmado down`, then SIGKILL whatever of this site still runs, supervisord first."""
     exmado(site, env, "down")
-    pidfile = site / ".run" / "supervisord.pid"
+    pidfile = run_folder(site) / "supervisord.pid"
     with contextlib.suppress(OSError, ValueError):
         os.kill(int(pidfile.read_text()), signal.SIGKILL)
     deadline = time.monotonic() + 10
@@ -145,7 +143,7 @@ def test_down_returns_once_everything_stopped_so_up_can_follow_at_once(site: Pat
     env = site_env(site, free_port())
     try:
         assert exmado(site, env, "up").returncode == 0
-        supervisord_pid = int((site / ".run" / "supervisord.pid").read_text())
+        supervisord_pid = int((run_folder(site) / "supervisord.pid").read_text())
         down = exmado(site, env, "down")
         assert down.returncode == 0, down.stderr
         assert site_processes(site) == {}
@@ -162,7 +160,7 @@ def test_up_after_supervisord_was_killed_adopts_no_duplicates_and_down_leaves_no
     env = site_env(site, free_port())
     try:
         assert exmado(site, env, "up").returncode == 0
-        os.kill(int((site / ".run" / "supervisord.pid").read_text()), signal.SIGKILL)
+        os.kill(int((run_folder(site) / "supervisord.pid").read_text()), signal.SIGKILL)
         up = exmado(site, env, "up")
         assert up.returncode == 0, up.stderr
         assert "redis " in up.stdout and "STOPPED" not in up.stdout

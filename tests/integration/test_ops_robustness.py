@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from exmado_tui.localredis import free_port
-from tests.integration.test_operations import exmado, site, site_env, stop_site
+from tests.integration.test_operations import exmado, run_folder, site, site_env, stop_site
 
 __all__ = ["site"]  # the fixture, imported for the tests below
 
@@ -30,13 +30,13 @@ def sleeper() -> Iterator[subprocess.Popen]:
 
 def leftover(site: Path) -> subprocess.Popen:
     """A process that looks like a program of the site's killed supervisord."""
-    marker = f"unix://{site}/.run/supervisor.sock"
+    marker = f"unix://{run_folder(site)}/supervisor.sock"
     return subprocess.Popen(["sleep", "30"], env={**os.environ, "SUPERVISOR_SERVER_URL": marker})
 
 
 def stale_pid_file(site: Path, pid: int) -> None:
-    (site / ".run").mkdir(exist_ok=True)
-    (site / ".run" / "supervisord.pid").write_text(f"{pid}\n")
+    run_folder(site).mkdir(parents=True, exist_ok=True)
+    (run_folder(site) / "supervisord.pid").write_text(f"{pid}\n")
 
 
 def test_down_ignores_a_stale_pid_file_naming_an_unrelated_process(site: Path, sleeper):
@@ -76,15 +76,14 @@ def test_down_counts_the_leftovers_it_stopped(site: Path):
         orphan.wait()
 
 
-def test_down_finds_leftovers_with_a_relative_config_path(site: Path):
-    env = site_env(site, free_port())
+def test_down_finds_leftovers_with_a_relative_data_folder(site: Path):
+    env = site_env(site, free_port(), EXMADO_DATA_DIR="data")
     orphan = leftover(site)
     try:
         down = subprocess.run(
-            [sys.executable, "-m", "exmado_tui.cli", "down"]
-            + ["--supervisor-conf", "./supervisord.conf"],
+            [sys.executable, "-m", "exmado_tui.cli", "down"],
             cwd=site,
-            env={**env, "PYTHONPATH": str(Path(__file__).parents[2])},
+            env=env,
             capture_output=True,
             text=True,
             timeout=15,
