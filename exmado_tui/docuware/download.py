@@ -16,7 +16,8 @@ from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.docuware.models import DownloadResult
 
 _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+# A separator inside a title is part of the name ("A/B Corp"), never a folder boundary.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 MAX_NAME = 200
 
@@ -50,9 +51,9 @@ def _rfc5987(value: str) -> str:
 
 
 def safe_filename(name: str, fallback: str) -> str:
-    """A basename safe on Windows and Linux: no separators, `..`, control or reserved chars."""
-    base = re.split(r"[/\\]", name)[-1]
-    base = _UNSAFE.sub("_", base).strip(" .")
+    """A basename safe on Windows and Linux: separators, control and reserved characters
+    become `_`, so a title keeps every part; never `..`."""
+    base = _UNSAFE.sub("_", name).strip(" .")
     if not base or set(base) <= {"_", "."}:
         base = fallback
     if _RESERVED.match(base):

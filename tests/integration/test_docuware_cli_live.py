@@ -136,3 +136,12 @@ def test_check_with_an_app_registration_names_its_client_id(settings, capsys):
     )
     code, out, _ = cli(app, capsys, "check", "--json")
     assert json.loads(out)["user"] == "the app registration (client id 'demo')"
+
+
+def test_download_keeps_a_title_with_a_slash_whole(settings, capsys, tmp_path):
+    code, out, _ = cli(settings, capsys, "search", "Invoices", "SUPPLIER=A/B Corp", "--json")
+    doc = json.loads(out)[0]
+    assert code == 0 and "A/B Corp" in doc["title"]
+    code, out, _ = cli(settings, capsys, "download", "Invoices", str(doc["id"]), str(tmp_path))
+    (saved,) = tmp_path.iterdir()
+    assert code == 0 and saved.name.startswith(doc["title"].replace("/", "_"))

@@ -40,8 +40,10 @@ def test_disposition_filename(header, name):
 @pytest.mark.parametrize(
     ("raw", "safe"),
     [
-        ("..\\..\\evil.pdf", "evil.pdf"),
-        ("../../etc/passwd", "passwd"),
+        ("..\\..\\evil.pdf", "_.._evil.pdf"),
+        ("../../etc/passwd", "_.._etc_passwd"),
+        ("Invoice 100003 - A/B Corp.pdf", "Invoice 100003 - A_B Corp.pdf"),
+        ("Smith\\Jones.pdf", "Smith_Jones.pdf"),
         ("..", "fallback.bin"),
         ("", "fallback.bin"),
         ("a\x00b\x1fc\x7f.pdf", "a_b_c_.pdf"),
@@ -109,7 +111,7 @@ async def test_download_streams_to_dest_with_checksum(tmp_path):
     async with client_for(server) as client:
         result = await client.download(DocumentRef("fc", 7), dest, target="pdf")
     assert dest.read_bytes() == BODY
-    assert result.path == dest and result.filename == "Inv 7.pdf"
+    assert result.path == dest and result.filename == "_Inv 7.pdf"
     assert result.size == len(BODY) and result.sha256 == hashlib.sha256(BODY).hexdigest()
     assert result.content_type == "application/pdf"
     request = downloads(server)[-1]
