@@ -6,11 +6,67 @@ from collections.abc import Callable
 
 import peewee
 
-from exmado_tui.models import ALL_MODELS, Job, SchemaVersion
+from exmado_tui.models import Job, SchemaVersion
+
+# Step 1 as it shipped, in SQL, so that it never follows the models. {serial}, {bigint} and
+# {timestamp} are the few types that differ between SQLite and PostgreSQL.
+STORE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS "schema_version" (
+  "id" {serial} NOT NULL PRIMARY KEY, "version" INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS "job" (
+  "id" VARCHAR(32) NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL,
+  "user" VARCHAR(255) NOT NULL, "source" VARCHAR(255) NOT NULL,
+  "status" VARCHAR(255) NOT NULL, "profile" VARCHAR(255) NOT NULL, "config" TEXT NOT NULL,
+  "workbook_name" VARCHAR(255) NOT NULL, "workbook_path" VARCHAR(255) NOT NULL,
+  "workbook_sha256" VARCHAR(64) NOT NULL, "output_dir" VARCHAR(255) NOT NULL,
+  "total_rows" INTEGER NOT NULL, "done_rows" INTEGER NOT NULL, "found_rows" INTEGER NOT NULL,
+  "not_found_rows" INTEGER NOT NULL, "ambiguous_rows" INTEGER NOT NULL,
+  "failed_rows" INTEGER NOT NULL, "skipped_rows" INTEGER NOT NULL,
+  "files_count" INTEGER NOT NULL, "bytes_downloaded" {bigint} NOT NULL,
+  "control" VARCHAR(255), "wait_reason" VARCHAR(255) NOT NULL, "last_error" TEXT NOT NULL,
+  "worker" VARCHAR(255) NOT NULL, "runs" INTEGER NOT NULL,
+  "created_at" {timestamp} NOT NULL, "queued_at" {timestamp}, "started_at" {timestamp},
+  "finished_at" {timestamp}, "heartbeat_at" {timestamp}, "updated_at" {timestamp} NOT NULL);
+CREATE INDEX IF NOT EXISTS "job_status" ON "job" ("status");
+CREATE INDEX IF NOT EXISTS "job_created_at" ON "job" ("created_at");
+CREATE TABLE IF NOT EXISTS "job_row" (
+  "id" {serial} NOT NULL PRIMARY KEY, "job_id" VARCHAR(32) NOT NULL,
+  "row_number" INTEGER NOT NULL, "key" VARCHAR(255) NOT NULL, "values" TEXT NOT NULL,
+  "status" VARCHAR(255) NOT NULL, "attempts" INTEGER NOT NULL, "error" TEXT NOT NULL,
+  "documents" INTEGER NOT NULL, "duplicate_of" INTEGER, "updated_at" {timestamp} NOT NULL,
+  FOREIGN KEY ("job_id") REFERENCES "job" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "job_row_job_id" ON "job_row" ("job_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "job_row_job_id_row_number" ON "job_row" ("job_id", "row_number");
+CREATE INDEX IF NOT EXISTS "job_row_job_id_status" ON "job_row" ("job_id", "status");
+CREATE TABLE IF NOT EXISTS "job_file" (
+  "id" {serial} NOT NULL PRIMARY KEY, "job_id" VARCHAR(32) NOT NULL, "row_id" INTEGER,
+  "cabinet_id" VARCHAR(255) NOT NULL, "document_id" VARCHAR(255) NOT NULL,
+  "path" VARCHAR(255) NOT NULL, "size" {bigint} NOT NULL, "sha256" VARCHAR(64) NOT NULL,
+  "created_at" {timestamp} NOT NULL,
+  FOREIGN KEY ("job_id") REFERENCES "job" ("id") ON DELETE CASCADE,
+  FOREIGN KEY ("row_id") REFERENCES "job_row" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "job_file_job_id" ON "job_file" ("job_id");
+CREATE INDEX IF NOT EXISTS "job_file_row_id" ON "job_file" ("row_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "job_file_job_id_row_id_document_id_path"
+  ON "job_file" ("job_id", "row_id", "document_id", "path");
+CREATE INDEX IF NOT EXISTS "job_file_job_id_document_id" ON "job_file" ("job_id", "document_id");
+CREATE TABLE IF NOT EXISTS "job_event" (
+  "id" {serial} NOT NULL PRIMARY KEY, "job_id" VARCHAR(32) NOT NULL,
+  "at" {timestamp} NOT NULL, "level" VARCHAR(255) NOT NULL, "message" TEXT NOT NULL,
+  FOREIGN KEY ("job_id") REFERENCES "job" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "job_event_job_id" ON "job_event" ("job_id");
+CREATE INDEX IF NOT EXISTS "job_event_job_id_id" ON "job_event" ("job_id", "id");
+"""
+SQLITE_TYPES = {"serial": "INTEGER", "bigint": "INTEGER", "timestamp": "DATETIME"}
+POSTGRES_TYPES = {"serial": "SERIAL", "bigint": "BIGINT", "timestamp": "TIMESTAMP"}
 
 
-def _create_tables(db: peewee.Database) -> None:
-    db.create_tables(ALL_MODELS)
+def _create_the_store(db: peewee.Database) -> None:
+    """Step 1: the job store's tables and indexes."""
+    types = POSTGRES_TYPES if isinstance(db, peewee.PostgresqlDatabase) else SQLITE_TYPES
+    for statement in STORE_SCHEMA.format(**types).split(";"):
+        if statement.strip():
+            db.execute_sql(statement)
 
 
 def _keep_workbooks_in_the_store(db: peewee.Database) -> None:
@@ -30,7 +86,7 @@ def _keep_workbooks_in_the_store(db: peewee.Database) -> None:
 
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
-    _create_tables,
+    _create_the_store,
     _keep_workbooks_in_the_store,
 ]
 LATEST = len(MIGRATIONS)

@@ -1,6 +1,7 @@
 """The module `dramatiq` starts: the Redis broker and our middleware, built from settings.
 
-`dramatiq workers.broker workers.actors` (what `exmado worker` runs) reads the same
+`dramatiq workers.broker:setup workers.actors` (what `exmado worker` runs) calls `setup()`
+before it imports the actors; importing this module reads nothing. `setup()` reads the same
 configuration as the CLI: defaults, then `EXMADO_CONFIG` (or the user config file), then the
 environment. Middleware, in order: the job store per message, the current message, job slots
 (`max_concurrent_jobs` across hosts), the time limit (a backstop: the pipeline stops itself at
@@ -62,8 +63,20 @@ def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
     )
 
 
-logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too many
-settings = load_settings()
-runtime = Runtime.from_settings(settings)
-broker = build_broker(settings, runtime)
-dramatiq.set_broker(broker)
+_runtime: Runtime | None = None
+
+
+def setup() -> None:
+    """Configure this worker process: settings, its runtime and the global Dramatiq broker."""
+    global _runtime
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too many
+    settings = load_settings()
+    _runtime = Runtime.from_settings(settings)
+    dramatiq.set_broker(build_broker(settings, _runtime))
+
+
+def current_runtime() -> Runtime:
+    """The runtime `setup()` made for this process."""
+    if _runtime is None:
+        raise RuntimeError("workers.broker.setup() has not run in this process")
+    return _runtime

@@ -1,6 +1,6 @@
 """`exmado worker`, `exmado workers` and `exmado queue purge|recover`: running the workers.
 
-`exmado worker` replaces itself with `dramatiq workers.broker workers.actors` (so supervisord
+`exmado worker` replaces itself with `dramatiq workers.broker:setup workers.actors` (so supervisord
 signals reach Dramatiq directly), with the same configuration file and environment, and with a
 queue prefetch equal to the threads: a busy worker holds no job message it cannot start.
 Workers announce themselves in Redis under `queue.WORKER_KEY_PREFIX` with a short TTL;
@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def dramatiq_command(processes: int, threads: int) -> list[str]:
     return [
-        sys.executable, "-m", "dramatiq", "workers.broker", "workers.actors",
+        sys.executable, "-m", "dramatiq", "workers.broker:setup", "workers.actors",
         "--processes", str(processes), "--threads", str(threads),
         "--queues", JOBS_QUEUE, "--path", str(REPO_ROOT),
     ]  # fmt: skip

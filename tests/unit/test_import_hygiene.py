@@ -12,6 +12,7 @@ loads peewee through the domain, so that rule is checked on the source's import 
 from __future__ import annotations
 
 import ast
+import os
 import pkgutil
 import subprocess
 import sys
@@ -101,3 +102,24 @@ def test_the_database_check_can_fail():
     """The scan sees the one import there is, in the seam."""
     assert "exmado_tui.ui.app" in UI and DB_SEAM in UI
     assert "peewee" in imported_names(DB_SEAM)
+
+
+def test_importing_the_worker_modules_reads_no_configuration(tmp_path: Path):
+    """Only `workers.broker.setup()` (what `dramatiq workers.broker:setup` calls) reads the
+    settings: a broken configuration file fails it, not an import of the workers."""
+    broken = tmp_path / "exmado.toml"
+    broken.write_text("[jobs\n", encoding="utf-8")
+    code = (
+        "import workers.actors, workers.broker, workers.pipeline; print('imported'); "
+        "workers.broker.setup()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "EXMADO_CONFIG": str(broken)},
+    )
+    assert done.stdout.split() == ["imported"]
+    assert "SettingsError" in done.stderr and str(broken) in done.stderr

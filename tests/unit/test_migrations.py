@@ -10,7 +10,7 @@ from playhouse.migrate import migrate as run_migration
 
 from exmado_tui import migrations
 from exmado_tui.db import open_database
-from exmado_tui.models import Job
+from exmado_tui.models import ALL_MODELS, Job
 from tests.factories import insert_job
 
 
@@ -44,3 +44,46 @@ def test_migrating_twice_changes_nothing(tmp_path: Path):
     db = open_database(url)
     assert migrations.migrate(db) == migrations.LATEST
     assert migrations.current_version(db) == migrations.LATEST
+
+
+def _columns(db: peewee.Database, table: str) -> dict[str, tuple[str, bool]]:
+    return {c.name: (c.data_type.upper(), c.null) for c in db.get_columns(table)}
+
+
+def _indexes(db: peewee.Database, table: str) -> dict[str, tuple[tuple[str, ...], bool]]:
+    return {i.name: (tuple(i.columns), i.unique) for i in db.get_indexes(table)}
+
+
+def _schema_of(db: peewee.Database) -> dict[str, object]:
+    return {t: (_columns(db, t), _indexes(db, t)) for t in sorted(db.get_tables())}
+
+
+def test_the_migrated_schema_is_what_the_models_declare(tmp_path: Path):
+    """The steps are SQL that never follows the models, so a model change without its step
+    shows here: the store the steps build equals the one the models would create."""
+    migrated = open_database(f"sqlite:///{tmp_path / 'migrated.db'}")
+    steps = _schema_of(migrated)
+    migrated.close()
+    declared = peewee.SqliteDatabase(str(tmp_path / "declared.db"))
+    with declared.bind_ctx(ALL_MODELS):
+        declared.create_tables(ALL_MODELS)
+    assert steps == _schema_of(declared)
+
+
+def test_step_one_does_not_follow_the_models(tmp_path: Path):
+    """Step 1 builds the store as it shipped, without the table step 2 adds."""
+    db = peewee.SqliteDatabase(str(tmp_path / "s.db"))
+    migrations.MIGRATIONS[0](db)
+    assert "job_workbook" not in db.get_tables()
+    assert {"job", "job_row", "job_file", "job_event", "schema_version"} <= set(db.get_tables())
+
+
+def test_the_steps_build_the_store_on_postgresql(pg_url: str):
+    db = open_database(pg_url)
+    assert migrations.current_version(db) == migrations.LATEST
+    columns = _columns(db, "job")
+    assert columns["bytes_downloaded"] == ("BIGINT", False)
+    assert columns["created_at"][0].startswith("TIMESTAMP")
+    insert_job("c" * 32)
+    assert Job.get_by_id("c" * 32).status == "PENDING"
+    db.close()
