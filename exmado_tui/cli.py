@@ -17,7 +17,7 @@ from exmado_tui.commands import sandbox as sandbox_commands
 from exmado_tui.commands import serve as serve_commands
 from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands import workers as workers_commands
-from exmado_tui.commands.context import Context
+from exmado_tui.commands.context import Context, UsageError
 from exmado_tui.errors import ExmadoError
 from exmado_tui.events import EVENT_LOGGER
 from exmado_tui.settings import load_settings
@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = Context(load_settings(args.config))
         handler = getattr(args, "handler", None) or open_dashboard
         return handler(args, ctx)
+    except UsageError as exc:
+        print(f"exmado: {exc}", file=sys.stderr)
+        return 2
     except ExmadoError as exc:
         print(f"exmado: {exc}", file=sys.stderr)
         return 1

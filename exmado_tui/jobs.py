@@ -13,9 +13,10 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exmado_tui import workbook_store
 from exmado_tui.db import database, utcnow
@@ -33,6 +34,9 @@ from exmado_tui.queries import JobDetail, get_job, resolve_job_id
 from exmado_tui.queue import JobQueue
 from exmado_tui.settings import Settings
 from exmado_tui.states import FINAL, RETRYABLE, JobStatus, transition
+
+if TYPE_CHECKING:
+    from exmado_tui.excel import WorkbookReader
 
 S = JobStatus
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".csv")
@@ -59,6 +63,28 @@ def check_workbook_path(path: Path) -> None:
         raise WorkbookError(
             f"Workbook {path.name} is not an Excel workbook (.xlsx, .xlsm) or a CSV file."
         )
+
+
+def open_checked_workbook(
+    path: Path, columns: Sequence[str], *, sheet: str = "", header_row: int = 0
+) -> WorkbookReader:
+    """The workbook opened past its header, having found the sheet and every mapped column;
+    else WorkbookError in the one sentence the New-job form and `jobs create` both show."""
+    from exmado_tui.excel import open_workbook  # openpyxl: only when a workbook is opened
+
+    check_workbook_path(path)
+    return open_workbook(path, list(columns), sheet=sheet, header_row=header_row)
+
+
+def check_workbook(path: Path, snapshot: dict[str, Any]) -> None:
+    """Refuse a workbook the job's settings cannot read, before anything is stored."""
+    reader = open_checked_workbook(
+        path,
+        list(snapshot["columns"]),
+        sheet=snapshot.get("sheet") or "",
+        header_row=snapshot.get("header_row") or 0,
+    )
+    reader.close()
 
 
 def copy_with_sha256(source: Path, target: Path) -> str:
@@ -111,6 +137,7 @@ class JobService:
         workbook = Path(workbook).expanduser()
         check_workbook_path(workbook)
         snapshot = self._snapshot(profile, config)
+        check_workbook(workbook, snapshot)
         job_id = uuid.uuid4().hex
         name = name or workbook.stem
         copy, sha256 = self._private_copy(workbook, job_id)

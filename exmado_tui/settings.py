@@ -108,6 +108,7 @@ class JobsSettings:
     output_root: Path = Path("~/exmado-output").expanduser()
     heartbeat_s: float = 5
     stale_after_s: float = 60
+    default_profile: str = ""  # for job payloads that name no profile (`--from-json`)
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,7 @@ def _jobs(reader: LayerReader) -> JobsSettings:
         output_root=reader.path(s, "output_root"),
         heartbeat_s=heartbeat_s,
         stale_after_s=stale_after_s,
+        default_profile=reader.text(s, "default_profile"),
     )
 
 

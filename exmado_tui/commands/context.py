@@ -11,10 +11,14 @@ from typing import Any
 import peewee
 
 from exmado_tui.db import first_line, open_database, store_error
-from exmado_tui.errors import SettingsError, StoreUnavailableError
+from exmado_tui.errors import ExmadoError, SettingsError, StoreUnavailableError
 from exmado_tui.folders import blocking_file
 from exmado_tui.jobs import JobService
 from exmado_tui.settings import Settings, mask_url
+
+
+class UsageError(ExmadoError):
+    """The command line itself is wrong (options that do not go together): exit 2."""
 
 
 @dataclass

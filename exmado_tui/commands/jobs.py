@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from exmado_tui.commands.context import Context, print_json
-from exmado_tui.errors import WorkbookError
+from exmado_tui.commands.context import Context, UsageError, print_json
+from exmado_tui.errors import ProfileError, WorkbookError
 from exmado_tui.formatting import duration, local_time
 from exmado_tui.profiles import Profile
 from exmado_tui.queries import JobDetail, get_job, list_jobs, row_counts
@@ -185,10 +185,12 @@ def _print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
 
 
 def create_command(args: argparse.Namespace, ctx: Context) -> int:
-    options = _create_options(args)
+    options = _create_options(args, ctx)
+    if args.wait and not options["start"]:
+        raise UsageError("--wait needs --start (or config.auto_start in the payload).")
     job = ctx.service.create(**options)
-    if args.wait and options["start"]:
-        job = ctx.service.wait(job.id, args.timeout)
+    if args.wait:
+        job = _wait(ctx, job.id, args.timeout)
     _print_job(job, args.json, ctx) if args.json or args.wait else print(
         f"Created job {job.short_id} ({job.name}): {job.status.value}"
         + (
@@ -200,7 +202,7 @@ def create_command(args: argparse.Namespace, ctx: Context) -> int:
     return 0 if not args.wait or job.status is JobStatus.COMPLETED else 1
 
 
-def _create_options(args: argparse.Namespace) -> dict[str, Any]:
+def _create_options(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     options: dict[str, Any] = {
         "workbook": args.excel,
         "profile": args.profile,
@@ -212,9 +214,23 @@ def _create_options(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.from_json:
         options.update(_from_legacy_payload(args.from_json))
+        options["profile"] = options["profile"] or _default_profile(args.from_json, options, ctx)
     if options["workbook"] is None:
         raise WorkbookError("Give a workbook: `exmado jobs create FILE.xlsx` or --from-json FILE.")
     return options
+
+
+def _default_profile(path: Path, options: dict[str, Any], ctx: Context) -> str | None:
+    """`[jobs] default_profile` for a payload that names no profile and maps no columns."""
+    config = options.get("config") or {}
+    if config.get("cabinet") and config.get("columns"):
+        return None
+    if not ctx.settings.jobs.default_profile:
+        raise ProfileError(
+            f"Job payload {path} names no profile (config.profile); pass --profile NAME "
+            "or set [jobs] default_profile in the configuration."
+        )
+    return ctx.settings.jobs.default_profile
 
 
 def _read_payload(path: Path) -> dict[str, Any]:
@@ -288,7 +304,11 @@ def print_state(job: JobDetail, as_json: bool) -> None:
 
 
 def action_command(args: argparse.Namespace, ctx: Context) -> int:
-    print_state(getattr(ctx.service, args.action)(args.id), args.json)
+    job = getattr(ctx.service, args.action)(args.id)
+    if args.action == "start" and not args.json:
+        print(f"Job {job.short_id} queued for the workers ({job.wait_reason}).")
+    else:
+        print_state(job, args.json)
     return 0
 
 
@@ -306,8 +326,12 @@ def delete_command(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _wait(ctx: Context, job_id: str, timeout: float | None) -> JobDetail:
+    return ctx.service.wait(job_id, timeout)
+
+
 def wait_command(args: argparse.Namespace, ctx: Context) -> int:
-    job = ctx.service.wait(args.id, args.timeout)
+    job = _wait(ctx, args.id, args.timeout)
     print_state(job, args.json)
     return 0 if job.status is JobStatus.COMPLETED else 1
 

@@ -10,8 +10,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from exmado_tui.errors import ExmadoError
-from exmado_tui.excel import SheetRow, detect_kind, open_workbook
-from exmado_tui.jobs import check_workbook_path
+from exmado_tui.excel import SheetRow, detect_kind
+from exmado_tui.jobs import open_checked_workbook
 from exmado_tui.profiles import FORMATS, Profile
 from exmado_tui.templates import Values, relative_path
 
@@ -32,9 +32,8 @@ class WorkbookPreview:
 def read_preview(path: Path, sheet: str = "", columns: tuple[str, ...] = ()) -> WorkbookPreview:
     """Sheets, headers and the first rows of a workbook; the refusal as one sentence."""
     try:
-        check_workbook_path(path)
-        # Open it first: open_workbook turns a damaged file into one sentence.
-        with open_workbook(path, list(columns), sheet=sheet) as reader:
+        # Open it first: a damaged file becomes one sentence.
+        with open_checked_workbook(path, columns, sheet=sheet) as reader:
             rows = []
             for row in reader.rows():
                 rows.append(row)

@@ -327,5 +327,7 @@ def test_a_job_without_profile_or_mapping_is_refused_before_anything_is_stored(s
     with pytest.raises(ProfileError, match="cabinet and a column"):
         service.create(workbook, config={"cabinet": "Invoices"})
     assert Job.select().count() == 0
-    mapped = service.create(workbook, config={"cabinet": "Invoices", "columns": {"A": "B"}})
+    mapped = service.create(
+        workbook, config={"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
+    )
     assert mapped.config["cabinet"] == "Invoices"

@@ -390,8 +390,19 @@ def test_time_limit_fails_with_a_sentence_then_retry_completes(pipeline: Pipelin
 
 
 def test_a_refused_workbook_fails_the_job_with_its_sentence(pipeline: Pipeline) -> None:
-    path = workbook(pipeline.tmp_path / "bad.xlsx", [1], header="Something else")
-    job_id = pipeline.service.create(path, profile="invoices").id
+    """`create` refuses such a workbook now; a job stored before it did is refused at its run."""
+    good = pipeline.service.create(
+        workbook(pipeline.tmp_path / "good.xlsx", [1]), profile="invoices"
+    )
+    bad = workbook(pipeline.tmp_path / "bad.xlsx", [1], header="Something else")
+    job_id = insert_job(
+        "0" * 32,
+        config=good.config,
+        workbook_name=bad.name,
+        workbook_path=str(bad),
+        workbook_sha256=hashlib.sha256(bad.read_bytes()).hexdigest(),
+        output_dir=str(pipeline.tmp_path / "out"),
+    )
     job = pipeline.run(job_id)
     assert job.status == "FAILED"
     assert job.last_error.startswith("Workbook bad.xlsx, sheet 'Sheet', has no column")
