@@ -3,7 +3,8 @@
 `dramatiq workers.broker:setup workers.actors` (what `exmado worker` runs) calls `setup()`
 before it imports the actors; importing this module reads nothing. `setup()` reads the same
 configuration as the CLI: defaults, then `EXMADO_CONFIG` (or the user config file), then the
-environment. Middleware, in order: the job store per message, the current message, job slots
+environment. Middleware, in order: a process whose parent died stops, a stopping process takes
+no new job, the job store per message, the current message, job slots
 (`max_concurrent_jobs` across hosts), the time limit (a backstop: the pipeline stops itself at
 `jobs.job_timeout_s`), retries for transient errors only, shutdown notices, worker presence
 (registry + watchdog). A dead worker's messages come back after `broker.heartbeat_timeout_s`.
@@ -20,7 +21,7 @@ from dramatiq.middleware import CurrentMessage, Retries, ShutdownNotifications, 
 from exmado_tui.errors import RetryableError
 from exmado_tui.queue import make_broker
 from exmado_tui.settings import Settings, load_settings
-from workers import middleware
+from workers import middleware, orphans
 from workers.runtime import Runtime
 
 MAX_RETRIES = 5
@@ -47,6 +48,8 @@ def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
     return make_broker(
         settings.broker,
         middleware=[
+            orphans.StopWithParent(),
+            middleware.Stopping(runtime, slot_wait_ms(settings)),
             middleware.StoreConnection(settings),
             CurrentMessage(),
             middleware.JobSlots(runtime, slot_wait_ms(settings)),

@@ -1,4 +1,5 @@
-"""Our Dramatiq middleware: the job store per message, job slots, and worker presence."""
+"""Our Dramatiq middleware: the job store per message, a stopping worker's refusal of new
+jobs, job slots, and worker presence."""
 
 from __future__ import annotations
 
@@ -48,6 +49,32 @@ def open_store(settings: Settings) -> peewee.Database:
 def _close() -> None:
     if database.obj is not None and not database.is_closed():
         database.close()
+
+
+class Stopping(Middleware):
+    """A worker process that is stopping takes no new job.
+
+    While Dramatiq stops a process, its consumer keeps fetching (for heartbeats) and a worker
+    thread still waiting on the work queue runs what arrives — such as the job a sibling that
+    is stopping too has just handed back, which then ran to its end and held `exmado down` for
+    its whole length. Such a message goes back to the queue, a little later, for the next
+    worker that is not stopping.
+    """
+
+    def __init__(self, runtime: Runtime, again_ms: int) -> None:
+        self.runtime = runtime
+        self.again_ms = again_ms
+        self.stopping = threading.Event()
+
+    def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
+        self.stopping.set()
+
+    def before_process_message(self, broker: Broker, message: Message) -> None:
+        job_id = _job_of(message)
+        if job_id is None or not self.stopping.is_set():
+            return
+        self.runtime.queue.enqueue_run(job_id, delay_ms=self.again_ms)
+        raise SkipMessage(f"job {job_id[:8]} goes back to the queue: this worker is stopping")
 
 
 class JobSlots(Middleware):

@@ -87,12 +87,13 @@ class Exmado:
         self.env["EXMADO_DB_URL"] = url
         return self.configure()
 
-    def start_worker(self, threads: int = 2, **env: str) -> subprocess.Popen:
-        """A worker process; `env` overrides this installation's variables (another host's
-        data folder or host name)."""
+    def start_worker(self, threads: int = 2, processes: int = 1, **env: str) -> subprocess.Popen:
+        """A worker (`processes` Dramatiq processes); `env` overrides this installation's
+        variables (another host's data folder or host name)."""
         log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "w")  # noqa: SIM115
+        sizes = ["--threads", str(threads), "--processes", str(processes)]
         process = subprocess.Popen(
-            [sys.executable, "-m", "exmado_tui.cli", "worker", "--threads", str(threads)],
+            [sys.executable, "-m", "exmado_tui.cli", "worker", *sizes],
             cwd=REPO,
             env={**os.environ, **self.env, **env, "PYTHONUNBUFFERED": "1"},
             stdout=log,
