@@ -101,7 +101,7 @@ class DropFolder:
     def prepare(self) -> None:
         """Create the folder, one sub-folder per profile, archive/ and rejected/."""
         folders = [self.root, self.archive, self.rejected]
-        folders += [self.root / n for n in profile_names(self.service.settings.profiles_dir)]
+        folders += [self.root / n for n in profile_names(self.service.settings.profile_dirs)]
         for folder in folders:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -180,7 +180,7 @@ class DropFolder:
         return Outcome(path, moved, job_id=job_id)
 
     def _profile_for(self, path: Path) -> str:
-        known = profile_names(self.service.settings.profiles_dir)
+        known = profile_names(self.service.settings.profile_dirs)
         if path.parent == self.root or path.parent.name not in known:
             raise DropFolderError(
                 f"{path.name} is not in a profile folder; drop it into one of "

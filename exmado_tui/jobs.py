@@ -189,10 +189,10 @@ class JobService:
 
     def _snapshot(self, profile: str | None, config: dict[str, Any] | None) -> dict[str, Any]:
         """The profile as it is now, with the job's own settings laid over it."""
-        base = load_profile(self.settings.profiles_dir, profile).to_dict() if profile else {}
+        base = load_profile(self.settings.profile_dirs, profile).to_dict() if profile else {}
         snapshot = {**base, **(config or {})}
         if not snapshot.get("cabinet") or not snapshot.get("columns"):
-            known = ", ".join(profile_names(self.settings.profiles_dir)) or "none yet"
+            known = ", ".join(profile_names(self.settings.profile_dirs)) or "none yet"
             raise ProfileError(
                 f"A job needs a profile (--profile NAME; known: {known}) or a cabinet and a "
                 "column → field map."

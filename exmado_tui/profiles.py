@@ -1,4 +1,5 @@
-"""Profiles: named job presets read from `profiles/NAME.toml`."""
+"""Profiles: named job presets read from `NAME.toml` in a list of folders, the first one wins
+(`Settings.profile_dirs`: the user's own folder, then the bundled one)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import difflib
 import json
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -60,20 +62,28 @@ class Profile:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def profile_names(folder: Path) -> list[str]:
-    return sorted(p.stem for p in folder.glob("*.toml") if p.is_file()) if folder.is_dir() else []
+def profile_names(folders: Sequence[Path]) -> list[str]:
+    """Every profile name found in any of `folders`, sorted, each once."""
+    found = {p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.toml")}
+    return sorted(name for name in found if profile_path(folders, name) is not None)
 
 
-def load_profile(folder: Path, name: str) -> Profile:
+def profile_path(folders: Sequence[Path], name: str) -> Path | None:
+    """`NAME.toml` in the first of `folders` that has it."""
+    return next((f / f"{name}.toml" for f in folders if (f / f"{name}.toml").is_file()), None)
+
+
+def load_profile(folders: Sequence[Path], name: str) -> Profile:
+    """The profile `name` from the first of `folders` that has it (`Settings.profile_dirs`)."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ProfileError(
             f"{name!r} is not a profile name; use letters, digits, '.', '_' or '-'"
-            f" (known: {', '.join(profile_names(folder)) or 'none'})."
+            f" (known: {_known(folders)})."
         )
-    path = folder / f"{name}.toml"
-    if not path.is_file():
-        known = ", ".join(profile_names(folder)) or "none"
-        raise ProfileError(f"Profile {name!r} not found in {folder} (known: {known}).")
+    path = profile_path(folders, name)
+    if path is None:
+        where = " or ".join(str(f) for f in folders)
+        raise ProfileError(f"Profile {name!r} not found in {where} (known: {_known(folders)}).")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -83,6 +93,10 @@ def load_profile(folder: Path, name: str) -> Profile:
     except OSError as exc:
         raise ProfileError(f"Profile file {path} cannot be read: {exc.strerror}.") from None
     return parse_profile(name, data, str(path))
+
+
+def _known(folders: Sequence[Path]) -> str:
+    return ", ".join(profile_names(folders)) or "none"
 
 
 def parse_profile(name: str, data: dict[str, Any], where: str) -> Profile:
@@ -219,13 +233,16 @@ def profile_toml(profile: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_profile(folder: Path, profile: Profile) -> Path:
-    """Write `folder/NAME.toml`; refuse to overwrite an existing profile."""
+def save_profile(folders: Sequence[Path], profile: Profile) -> Path:
+    """Write `NAME.toml` into the first of `folders` (the user's own); refuse a name that any of
+    them already has, so a saved profile never hides or replaces another."""
     if not NAME.fullmatch(profile.name):
         raise ProfileError(f"Profile name {profile.name!r}: use letters, digits, '.', '_' or '-'.")
+    existing = profile_path(folders, profile.name)
+    if existing is not None:
+        raise ProfileError(f"Profile {profile.name!r} already exists at {existing}.")
+    folder = folders[0]
     path = folder / f"{profile.name}.toml"
-    if path.exists():
-        raise ProfileError(f"Profile {profile.name!r} already exists at {path}.")
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(profile_toml(profile), encoding="utf-8")
     return path

@@ -26,7 +26,13 @@ DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "exmado.toml
 USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
 
 # Keys holding paths: a relative value is taken from the folder of the file that sets it.
-PATH_KEYS = {("data_dir",), ("jobs", "output_root"), ("dropfolder", "path"), ("profiles", "dir")}
+PATH_KEYS = {
+    ("data_dir",),
+    ("jobs", "output_root"),
+    ("dropfolder", "path"),
+    ("profiles", "dir"),
+    ("profiles", "user_dir"),
+}
 
 # DocuWare's built-in public OAuth client; an app registration has an id of its own.
 PUBLIC_CLIENT_ID = "docuware.platform.net.client"
@@ -130,6 +136,7 @@ class Settings:
     jobs: JobsSettings
     dropfolder: DropFolderSettings
     profiles_dir: Path
+    user_profiles_dir: Path
     sources: tuple[str, ...] = ()
     host_name: str = ""
 
@@ -137,6 +144,11 @@ class Settings:
     def host(self) -> str:
         """How this machine names itself to the others: `host_name`, else its hostname."""
         return self.host_name or socket.gethostname()
+
+    @property
+    def profile_dirs(self) -> tuple[Path, ...]:
+        """Where profiles are looked up, the user's own first; saving writes into the first."""
+        return tuple(dict.fromkeys((self.user_profiles_dir, self.profiles_dir)))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -166,6 +178,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "EXMADO_OUTPUT_ROOT": ("jobs", "output_root"),
     "EXMADO_DROP_FOLDER": ("dropfolder", "path"),
     "EXMADO_PROFILES_DIR": ("profiles", "dir"),
+    "EXMADO_USER_PROFILES_DIR": ("profiles", "user_dir"),
 }
 # Keys a host file may hold although the defaults file does not list them: secrets get their own
 # sentence ("set DOCUWARE_PASSWORD or password_file instead") rather than "unknown key".
@@ -258,6 +271,7 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         jobs=_jobs(reader),
         dropfolder=_dropfolder(reader),
         profiles_dir=reader.path(("profiles",), "dir"),
+        user_profiles_dir=reader.path(("profiles",), "user_dir"),
         sources=sources,
         host_name=reader.text((), "host_name"),
     )

@@ -27,6 +27,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(OWN_PREFIXES) or name in OWN_NAMES:
             monkeypatch.delenv(name)
     monkeypatch.setattr("exmado_tui.settings.USER_CONFIG_FILE", tmp_path / "no-user-config.toml")
+    monkeypatch.setenv("EXMADO_USER_PROFILES_DIR", str(tmp_path / "user-profiles"))
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +88,7 @@ def make_settings(tmp_path: Path, **env: str) -> Settings:
         "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
         "EXMADO_DROP_FOLDER": str(tmp_path / "drop"),
         "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+        "EXMADO_USER_PROFILES_DIR": str(tmp_path / "user-profiles"),
     }
     return load_settings(environ={**base, **env})
 

@@ -141,6 +141,7 @@ def settings_for(folder: Path, redis_url: str, docuware_url: str, concurrency: i
         "EXMADO_DATA_DIR": str(folder / "data"),
         "EXMADO_OUTPUT_ROOT": str(folder / "out"),
         "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+        "EXMADO_USER_PROFILES_DIR": str(folder / "user-profiles"),
         "EXMADO_CONFIG": str(config),
         "REDIS_URL": redis_url,
         "DOCUWARE_URL": docuware_url,
@@ -218,7 +219,7 @@ def ingest_100k(count: int, out: multiprocessing.Queue) -> None:
         workbook_path=str(path), workbook_sha256=sha256(path.read_bytes()).hexdigest(),
         output_dir=str(folder / "out"),
     )  # fmt: skip
-    profile = load_profile(REPO / "config" / "profiles", "invoices")
+    profile = load_profile([REPO / "config" / "profiles"], "invoices")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     got = ingest(job, profile, folder, lambda: None)

@@ -157,7 +157,10 @@ def main() -> None:
                 "DOCUWARE_URL": "http://127.0.0.1:9",
                 "EXMADO_CONFIG": str(folder / "none.toml"),
             }
-            | {"EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles")}
+            | {
+                "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+                "EXMADO_USER_PROFILES_DIR": str(folder / "user-profiles"),
+            }
         )
         if ((folder / "none.toml").write_text("") or True)
         else None

@@ -66,6 +66,7 @@ class Exmado:
             "DOCUWARE_PASSWORD": "demo",
             "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
             "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+            "EXMADO_USER_PROFILES_DIR": str(tmp_path / "user-profiles"),
             "EXMADO_CONFIG": str(tmp_path / "host.toml"),
         }
         self.configure()

@@ -12,7 +12,6 @@ from exmado_tui.queue import JOBS_QUEUE, NAMESPACE
 from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
-from tests.conftest import make_settings
 from tests.tui.conftest import notices, wait_for
 
 SIZE = (80, 24)
@@ -91,30 +90,18 @@ async def test_a_missing_workbook_is_named_and_nothing_is_created(app_factory, s
     assert Job.select().count() == 0
 
 
-async def test_save_as_profile_writes_a_profile_that_loads(app_factory, tmp_path, redis_url):
-    profiles = tmp_path / "profiles"
-    profiles.mkdir()
-    (profiles / "invoices.toml").write_text(
-        (Path(__file__).parents[2] / "config" / "profiles" / "invoices.toml").read_text()
-    )
-    settings = make_settings(tmp_path, REDIS_URL=redis_url, EXMADO_PROFILES_DIR=str(profiles))
-    from exmado_tui.db import open_database
-
-    db = open_database(settings.database_url)
-    from exmado_tui.ui.app import make_app
-    from tests.tui.conftest import FixedProbe
-
-    app = make_app(settings, probe=FixedProbe())
-    async with app.run_test(size=SIZE) as pilot:
+async def test_save_as_profile_writes_into_the_users_folder(app_factory, store, tmp_path):
+    bundled = sorted(store.profiles_dir.iterdir())
+    async with app_factory().run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, write_csv(tmp_path))
         await choose_profile(pilot, screen, "invoices")
         screen.query_one("#format").value = "zip"
         screen.query_one("#save-profile").press()
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PromptModal))
         await pilot.press(*"invoices-zip", "enter")
-        await wait_for(pilot, lambda: (profiles / "invoices-zip.toml").exists())
-    db.close()
-    saved = load_profile(profiles, "invoices-zip")
+        await wait_for(pilot, lambda: (store.user_profiles_dir / "invoices-zip.toml").exists())
+    assert sorted(store.profiles_dir.iterdir()) == bundled  # the program's folder is untouched
+    saved = load_profile([store.user_profiles_dir], "invoices-zip")
     assert saved.format == "zip"
     assert saved.columns == {"Invoice number": "INVOICE_NO"}
     assert saved.folder_template == "{SUPPLIER}/{DOC_DATE:%Y}"

@@ -89,6 +89,7 @@ def test_the_dashboard_in_tmux(tmp_path: Path, redis_url: str, terminal: Termina
         "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
         "EXMADO_DROP_FOLDER": str(tmp_path / "drop"),
         "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+        "EXMADO_USER_PROFILES_DIR": str(tmp_path / "user-profiles"),
         "EXMADO_CONFIG": str(tmp_path / "none.toml"),
         "REDIS_URL": redis_url,
         "DOCUWARE_URL": "http://127.0.0.1:9",

@@ -423,7 +423,7 @@ def test_stored_settings_that_cannot_run_fail_the_job_at_its_start(
     pipeline: Pipeline, bad: dict[str, Any], sentence: str
 ) -> None:
     """A job stored before its settings were checked is checked when it runs."""
-    config = {**load_profile(pipeline.settings.profiles_dir, "invoices").to_dict(), **bad}
+    config = {**load_profile(pipeline.settings.profile_dirs, "invoices").to_dict(), **bad}
     path = workbook(pipeline.tmp_path / "in.xlsx", [100001, 100002])
     job_id = insert_job(
         "0badc0f1" + "0" * 24,

@@ -55,7 +55,7 @@ def test_a_wrong_value_names_its_key(data, expected):
 def test_a_profile_file_that_is_not_utf8_is_named(tmp_path: Path):
     (tmp_path / "p.toml").write_bytes(b"\xff\xfecabinet = 'x'")
     with pytest.raises(ProfileError) as caught:
-        load_profile(tmp_path, "p")
+        load_profile([tmp_path], "p")
     assert (
         str(caught.value)
         == f"Profile file {tmp_path / 'p.toml'} is not UTF-8 text; save it as UTF-8."
@@ -64,15 +64,15 @@ def test_a_profile_file_that_is_not_utf8_is_named(tmp_path: Path):
 
 def test_a_folder_named_like_a_profile_is_not_a_profile(tmp_path: Path):
     (tmp_path / "d.toml").mkdir()
-    assert profile_names(tmp_path) == []
+    assert profile_names([tmp_path]) == []
     with pytest.raises(ProfileError, match=r"Profile 'd' not found .* \(known: none\)\."):
-        load_profile(tmp_path, "d")
+        load_profile([tmp_path], "d")
 
 
 @pytest.mark.parametrize("name", ["../invoices", "a/b", "", ".hidden"])
 def test_a_profile_name_is_a_plain_name(tmp_path: Path, name: str):
     with pytest.raises(ProfileError, match="is not a profile name"):
-        load_profile(tmp_path, name)
+        load_profile([tmp_path], name)
 
 
 def test_check_profile_refuses_a_job_config_of_the_wrong_shape():

@@ -24,6 +24,8 @@ def test_defaults_file_documents_every_key():
     assert settings.database_url.startswith("sqlite:///")
     assert settings.database_url.endswith("exmado.db")
     assert settings.profiles_dir == DEFAULTS_FILE.parent / "profiles"
+    user_profiles = Path("~/.config/exmado/profiles").expanduser()
+    assert settings.profile_dirs == (user_profiles, settings.profiles_dir)
     text = DEFAULTS_FILE.read_text()
     for key in ("data_dir", "max_concurrent_jobs", "row_concurrency", "stable_s", "verify_tls"):
         line = next(i for i, ln in enumerate(text.splitlines()) if ln.startswith(key))

@@ -96,7 +96,7 @@ class NewJobScreen(Screen[None]):
             )
             yield field_row("Sheet", Select([], prompt="(first sheet)", id="sheet", compact=True))
             yield DataTable(id="preview", show_cursor=False, zebra_stripes=True)
-            names = [(name, name) for name in profile_names(self.app.settings.profiles_dir)]
+            names = [(name, name) for name in profile_names(self.app.settings.profile_dirs)]
             yield field_row(
                 "Profile",
                 Select([*names, (CUSTOM, CUSTOM)], prompt="pick one", id="profile", compact=True),
@@ -255,7 +255,7 @@ class NewJobScreen(Screen[None]):
         self.profile = None
         if name and not custom:
             try:
-                self.profile = load_profile(self.app.settings.profiles_dir, name)
+                self.profile = load_profile(self.app.settings.profile_dirs, name)
             except ExmadoError as exc:
                 self.app.notify(str(exc), severity="error")
         if custom:
@@ -368,13 +368,13 @@ class NewJobScreen(Screen[None]):
             return
         profile = profile_from_form(name, form, self.profile)
         try:
-            path = await self.app.backend.act(save_profile, self.app.settings.profiles_dir, profile)
+            path = await self.app.backend.act(save_profile, self.app.settings.profile_dirs, profile)
         except (OSError, ProfileError) as exc:
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Profile {name!r} saved to {path}.")
         select = self.profile_select
-        names = profile_names(self.app.settings.profiles_dir)
+        names = profile_names(self.app.settings.profile_dirs)
         with select.prevent(Select.Changed):
             select.set_options([*((n, n) for n in names), (CUSTOM, CUSTOM)])
             select.value = name
