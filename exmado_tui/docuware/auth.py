@@ -100,6 +100,10 @@ class Authenticator:
 
     async def _login(self) -> None:
         self.logins += 1
+        if self.mode != "client_credentials" and not self._settings.password:
+            # DocuWare would answer invalid_username_or_password, which sends people
+            # looking for a typo rather than for the setting that is missing.
+            raise AuthenticationError(no_password_sentence(self._settings))
         if self.mode == "oauth":
             await self._oauth_login()
         elif self.mode == "client_credentials":
@@ -297,6 +301,14 @@ class Authenticator:
         self._valid = False
         self._token = ""
         self._refresh_token = ""
+
+
+def no_password_sentence(settings: DocuWareSettings) -> str:
+    return (
+        f"No DocuWare password is configured for {settings.signer}: set DOCUWARE_PASSWORD, or "
+        "[docuware] password_file = an owner-only file holding it, in the host configuration "
+        "(--config, EXMADO_CONFIG or ~/.config/exmado/exmado.toml)."
+    )
 
 
 class _CookieLogonGone(Exception):

@@ -236,6 +236,19 @@ async def test_bad_credentials_report_error_description():
     assert not info.value.retryable
 
 
+@pytest.mark.parametrize("auth", ["auto", "oauth", "cookie"])
+async def test_no_password_configured_says_so_without_asking_docuware(auth):
+    server = FakeAuthServer()
+    async with client_for(server, password=Secret(""), auth=auth) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.organizations()
+    assert str(info.value).startswith(
+        "No DocuWare password is configured for 'alice': set DOCUWARE_PASSWORD, or "
+        "[docuware] password_file"
+    )
+    assert (server.forms, server.logons, info.value.retryable) == ([], [], False)
+
+
 async def test_cookie_logon_form_jar_and_logoff():
     server = FakeAuthServer(identity=False)
     async with client_for(server, auth="cookie") as client:
