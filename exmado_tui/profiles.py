@@ -28,7 +28,10 @@ KEYS = (
     "templates",
 )
 TEMPLATE_KEYS = ("folder", "filename", "format", "unpack_zip", "keep_annotations")
-FORMATS = ("original", "pdf", "zip")
+# Our format names (profiles, the form, `docuware download --format`) → DocuWare's
+# targetFileType: the original file (a ZIP when a document holds several), a PDF, or a ZIP.
+DOWNLOAD_TARGETS = {"original": "Auto", "pdf": "PDF", "zip": "Zip"}
+FORMATS = tuple(DOWNLOAD_TARGETS)
 ON_MULTIPLE = ("all", "first", "newest", "fail")
 ON_EXISTING = ("skip_identical", "rename", "overwrite")
 

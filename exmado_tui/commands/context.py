@@ -61,6 +61,15 @@ class Context:
         return self._service
 
 
+def confirmed(question: str) -> bool:
+    """Ask on stdin; only `y` or `yes` is a yes."""
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:  # no terminal (a script, cron, CI): nobody said yes
+        print()
+        return False
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")

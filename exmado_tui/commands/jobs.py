@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from exmado_tui.commands.context import Context, UsageError, print_json
+from exmado_tui.commands.context import Context, UsageError, confirmed, print_json
 from exmado_tui.errors import ProfileError, WorkbookError
 from exmado_tui.formatting import duration, local_time
 from exmado_tui.profiles import Profile
@@ -51,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     delete = actions.add_parser("delete", help="delete a job (its files stay unless told)")
     delete.add_argument("id")
     delete.add_argument("--delete-files", action="store_true", help="remove its output folder")
+    delete.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
     delete.set_defaults(handler=delete_command)
 
     wait = actions.add_parser("wait", help="wait until a job ends; exit 1 unless COMPLETED")
@@ -320,6 +321,9 @@ def fail_command(args: argparse.Namespace, ctx: Context) -> int:
 def delete_command(args: argparse.Namespace, ctx: Context) -> int:
     service = ctx.service  # opens the store
     job = get_job(args.id)
+    if not args.yes and not _delete_confirmed(job, args.delete_files):
+        print("Nothing deleted.")
+        return 1
     service.delete(job.id, keep_files=not args.delete_files)
     kept = "deleted its files too" if args.delete_files else f"files kept in {job.output_dir}"
     print(f"Deleted job {job.short_id}; {kept}.")
@@ -328,6 +332,16 @@ def delete_command(args: argparse.Namespace, ctx: Context) -> int:
 
 def _wait(ctx: Context, job_id: str, timeout: float | None) -> JobDetail:
     return ctx.service.wait(job_id, timeout)
+
+
+def _delete_confirmed(job: JobDetail, with_files: bool) -> bool:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"Deleting job {job.short_id} needs a yes and there is no terminal to ask on; "
+            "pass --yes."
+        )
+    files = f" and its output folder {job.output_dir}" if with_files else ""
+    return confirmed(f"Delete job {job.short_id} ({job.name}, {job.status.value}){files}? [y/N] ")
 
 
 def wait_command(args: argparse.Namespace, ctx: Context) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from exmado_tui.commands.context import Context, print_json
+from exmado_tui.commands.context import Context, confirmed, print_json
 from exmado_tui.db import utcnow
 from exmado_tui.formatting import duration, local_time
 from exmado_tui.queries import JobSummary, active_jobs
@@ -143,20 +143,12 @@ def purge_command(args: argparse.Namespace, ctx: Context) -> int:
         f"Drop {depth.ready} ready and {depth.delayed} delayed job messages and "
         f"{depth.dead} dead letters from {queue.url}? [y/N] "
     )
-    if not args.yes and not _confirmed(question):
+    if not args.yes and not confirmed(question):
         print("Nothing purged (pass --yes to purge without being asked).")
         return 1
     queue.purge()
     print("Queue purged; jobs stay in the store (`exmado queue recover` queues them again).")
     return 0
-
-
-def _confirmed(question: str) -> bool:
-    try:
-        return input(question).strip().lower() in ("y", "yes")
-    except EOFError:  # no terminal (a script, cron, CI): nobody said yes
-        print()
-        return False
 
 
 def recover_command(args: argparse.Namespace, ctx: Context) -> int:

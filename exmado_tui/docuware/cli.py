@@ -28,6 +28,7 @@ from exmado_tui.docuware.query import (
 from exmado_tui.docuware.session import DocuWareSession
 from exmado_tui.docuware.types import FieldValue, format_value
 from exmado_tui.errors import ExmadoError
+from exmado_tui.profiles import DOWNLOAD_TARGETS, FORMATS
 from exmado_tui.settings import DocuWareSettings
 
 Handler = Callable[[argparse.Namespace, DocuWareSession, TextIO], int]
@@ -58,8 +59,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     download = commands.add_parser("download", help="download one document")
     download.add_argument("cabinet")
     download.add_argument("doc_id", type=int, metavar="DOC_ID")
-    download.add_argument("dest", type=Path, metavar="DEST", help="folder or file name")
-    download.add_argument("--format", choices=("auto", "pdf", "zip"), default="auto")
+    download.add_argument(
+        "dest",
+        metavar="DEST",
+        help="a folder (one that exists, or any path ending in /: created) or a file name",
+    )
+    download.add_argument(
+        "--format", choices=FORMATS, default="original", help="as in profiles (default original)"
+    )
     parser.set_defaults(command_module="docuware")
     return parser
 
@@ -98,6 +105,8 @@ def run(
             return HANDLERS[args.docuware_command](args, session, out)
     except (ExmadoError, ValueError) as exc:
         print(f"exmado: {exc}", file=err)
+    except BrokenPipeError:
+        raise  # `| head` closed the pipe: the main CLI ends quietly
     except OSError as exc:
         print(f"exmado: {exc.strerror or exc} ({exc.filename or 'file'}).", file=err)
     return 1
@@ -197,15 +206,24 @@ def cmd_search(args: argparse.Namespace, session: DocuWareSession, out: TextIO) 
 
 
 def cmd_download(args: argparse.Namespace, session: DocuWareSession, out: TextIO) -> int:
-    folder = args.dest if args.dest.is_dir() else args.dest.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    into_folder = is_folder_destination(args.dest)
+    dest = Path(args.dest)
+    folder = dest if into_folder else dest.parent
     cabinet = session.find_cabinet(args.cabinet)
+    folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".exmado-{args.doc_id}.part"
-    result = session.download((cabinet.id, args.doc_id), partial, target=args.format)
-    final = unique_path(folder / result.filename if args.dest.is_dir() else args.dest)
+    target = DOWNLOAD_TARGETS[args.format]
+    result = session.download((cabinet.id, args.doc_id), partial, target=target)
+    final = unique_path(folder / result.filename if into_folder else dest)
     os.replace(partial, final)
     print(f"Saved {final} ({result.size} bytes, {result.content_type})", file=out)
     return 0
+
+
+def is_folder_destination(dest: str) -> bool:
+    """`DIR/` names a folder (created when missing), as does a folder that exists; anything
+    else is the file to write."""
+    return dest.endswith(("/", os.sep)) or Path(dest).is_dir()
 
 
 HANDLERS: dict[str, Handler] = {

@@ -1,6 +1,9 @@
 """`exmado docuware …` run in-process against the sandbox: what a user sees on screen."""
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -145,3 +148,43 @@ def test_download_keeps_a_title_with_a_slash_whole(settings, capsys, tmp_path):
     code, out, _ = cli(settings, capsys, "download", "Invoices", str(doc["id"]), str(tmp_path))
     (saved,) = tmp_path.iterdir()
     assert code == 0 and saved.name.startswith(doc["title"].replace("/", "_"))
+
+
+def test_download_into_a_folder_that_does_not_exist_yet(settings, capsys, tmp_path):
+    code, out, err = cli(settings, capsys, "download", "Invoices", "1", f"{tmp_path}/new/")
+    assert code == 0, err
+    folder = tmp_path / "new"
+    [saved] = list(folder.iterdir())
+    assert folder.is_dir() and out.startswith(f"Saved {saved} (")
+    code, out, _ = cli(settings, capsys, "download", "Invoices", "1", str(tmp_path / "one.pdf"))
+    assert code == 0 and (tmp_path / "one.pdf").is_file()
+
+
+def test_download_formats_are_the_profiles_names(settings, capsys, tmp_path):
+    code, _, err = cli(
+        settings, capsys, "download", "Invoices", "1", str(tmp_path), "--format", "original"
+    )
+    assert code == 0, err
+    with pytest.raises(SystemExit) as usage:
+        build_parser().parse_args(
+            ["docuware", "download", "Invoices", "1", "x", "--format", "auto"]
+        )
+    assert usage.value.code == 2
+    assert "--format {original,pdf,zip}" in capsys.readouterr().err
+
+
+def test_a_search_piped_into_head_ends_quietly(sandbox, tmp_path):
+    env = {**os.environ, "DOCUWARE_URL": sandbox.url, "DOCUWARE_PASSWORD": "demo"}
+    env["EXMADO_DATA_DIR"] = str(tmp_path / "data")
+    argv = ["docuware", "search", "Invoices", "SUPPLIER=*", "--limit", "0"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exmado_tui.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout.readline().split() == [b"ID", b"TITLE", b"SUPPLIER"]
+    process.stdout.close()  # `| head -1`: the reader is gone, 2,000 lines still to write
+    err = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert err == ""

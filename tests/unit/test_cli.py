@@ -98,7 +98,7 @@ def test_show_retry_fail_delete(env, workbook, capsys):
     assert run_json(capsys, "jobs", "fail", job_id, "--reason", "dead host")["status"] == "FAILED"
     assert run_json(capsys, "jobs", "retry", job_id)["status"] == "PENDING"
     run_json(capsys, "jobs", "cancel", job_id)
-    code, out, _ = run(capsys, "jobs", "delete", job_id)
+    code, out, _ = run(capsys, "jobs", "delete", job_id, "--yes")
     assert code == 0
     assert "files kept" in out
     assert Job.select().count() == 0

@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from exmado_tui.errors import PermanentError, RetryableError
-from exmado_tui.profiles import Profile
+from exmado_tui.profiles import DOWNLOAD_TARGETS, Profile
 from exmado_tui.templates import (
     Values,
     confine,
@@ -48,7 +48,6 @@ from exmado_tui.templates import (
 PART_PREFIX = ".exmado-"
 PART_SUFFIX = ".part"
 _LEGACY_PART = re.compile(r"[0-9a-f]{32}")
-TARGETS = {"original": "Auto", "pdf": "PDF", "zip": "Zip"}
 CHUNK = 1024 * 1024
 
 
@@ -184,7 +183,7 @@ class Placer:
             result = await self.client.download(
                 doc,
                 temp,
-                target=TARGETS[self.profile.format],
+                target=DOWNLOAD_TARGETS[self.profile.format],
                 keep_annotations=self.profile.keep_annotations,
                 fsync=False,  # `_commit_now` fsyncs it, just before the rename
             )
