@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from exmado_tui.models import JobFile, JobRow
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
-from tests.e2e.conftest import Exmado
+from tests.reliability.harness import Exmado
 
 
 def two_hundred_rows(exmado: Exmado) -> tuple[list, dict[str, str]]:

@@ -14,7 +14,7 @@ from exmado_tui.errors import WorkbookError
 from exmado_tui.excel import OLE_SIGNATURE
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.queries import get_job
-from tests.e2e.conftest import Exmado, wait_for
+from tests.reliability.harness import Exmado, wait_for
 
 
 def hits(exmado: Exmado, n: int) -> list[str]:

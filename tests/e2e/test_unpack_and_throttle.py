@@ -20,7 +20,7 @@ import pytest
 from exmado_tui.models import JobFile, JobRow
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.sandbox import SandboxServer
-from tests.e2e.conftest import Exmado
+from tests.reliability.harness import Exmado
 
 ORIGINAL_UNPACKED = {"format": "original", "unpack_zip": True}
 ORIGINAL_AS_ZIP = {"format": "original", "unpack_zip": False}

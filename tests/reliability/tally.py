@@ -1,0 +1,94 @@
+"""The reliability suite's one line: faults survived, what they lost, hostile inputs refused.
+
+One `Tally` per pytest process (`TALLY`); the fault tests add an `Audit` per job, the hostile
+corpus one call per input. `tests/reliability/conftest.py` prints `line()` at the end and fails
+the session when `failures()` is not empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Audit:
+    """What one job left behind after a fault; every count but `rows` must be zero."""
+
+    fault: str
+    rows: int
+    completed: bool
+    lost: int = 0
+    twice: int = 0
+    duplicate_files: int = 0
+    partial_files: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        losses = self.lost + self.twice + self.duplicate_files + self.partial_files
+        return self.completed and not losses and not self.problems
+
+
+@dataclass
+class Tally:
+    faults: int = 0
+    completed: int = 0
+    lost: int = 0
+    twice: int = 0
+    duplicate_files: int = 0
+    partial_files: int = 0
+    hostile_clear: int = 0
+    hostile_unclear: list[str] = field(default_factory=list)
+    peak_rss: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def fault(self, audit: Audit) -> None:
+        self.faults += 1
+        self.completed += audit.completed
+        self.lost += audit.lost
+        self.twice += audit.twice
+        self.duplicate_files += audit.duplicate_files
+        self.partial_files += audit.partial_files
+        self.problems += [f"{audit.fault}: {p}" for p in audit.problems]
+
+    def hostile(self, kind: str, *, clear: bool, peak_rss_bytes: int) -> None:
+        """One hostile input: `clear` when it ended in time with one sentence, no traceback."""
+        if clear:
+            self.hostile_clear += 1
+        else:
+            self.hostile_unclear.append(kind)
+        self.worker_rss(peak_rss_bytes)
+
+    def worker_rss(self, peak_bytes: int) -> None:
+        self.peak_rss = max(self.peak_rss, peak_bytes)
+
+    @property
+    def used(self) -> bool:
+        return bool(self.faults or self.hostile_clear or self.hostile_unclear)
+
+    def line(self) -> str:
+        return (
+            f"reliability: faults {self.faults}, jobs completed {self.completed}, "
+            f"rows lost: {self.lost}, rows done twice: {self.twice}, "
+            f"duplicate files: {self.duplicate_files}, partial files: {self.partial_files}, "
+            f"hostile inputs {self.hostile_clear} refused clearly "
+            f"({len(self.hostile_unclear)} unclear), "
+            f"worker peak RSS {self.peak_rss / MB:.0f} MB"
+        )
+
+    def failures(self) -> list[str]:
+        counts = {
+            "jobs not completed": self.faults - self.completed,
+            "rows lost": self.lost,
+            "rows done twice": self.twice,
+            "duplicate files": self.duplicate_files,
+            "partial files": self.partial_files,
+            "hostile inputs unclear": len(self.hostile_unclear),
+        }
+        found = [f"{what}: {n}" for what, n in counts.items() if n]
+        return found + self.problems + [f"unclear: {k}" for k in self.hostile_unclear]
+
+
+TALLY = Tally()

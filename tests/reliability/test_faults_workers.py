@@ -1,0 +1,85 @@
+"""Workers killed or stopped mid-job: kill -9 at ten points of two jobs, SIGTERM, a new worker.
+
+After each fault a new worker finishes the job, and `survived` checks every row is there once,
+the counters match the rows, and every file is whole, single and in the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+from exmado_tui.queries import get_job
+from tests.reliability.audit import survived
+from tests.reliability.harness import Exmado, wait_for
+from tests.reliability.tally import Tally
+
+ROWS = 50
+QUICK = {"heartbeat_s": 0.2, "stale_after_s": 1.5, "row_concurrency": 4}
+Point = Callable[[], bool]
+
+
+def keys_with_hits(exmado: Exmado, n: int, skip: int = 0) -> list[str]:
+    return exmado.sandbox.catalogue.invoice_numbers_with_hits(n + skip)[skip:]
+
+
+def phase(job_id: str) -> str:
+    job = get_job(job_id)
+    return f"{job.status.value} {job.done_rows}/{job.total_rows}"
+
+
+def test_kill_9_at_ten_points_of_two_jobs_then_a_new_worker(plant: Exmado, tally: Tally) -> None:
+    plant.configure(max_concurrent_jobs=2, **QUICK)
+    plant.sandbox.faults.update(latency_ms=40)
+    keys = {"a": keys_with_hits(plant, ROWS), "b": keys_with_hits(plant, ROWS, skip=ROWS)}
+    jobs = {name: plant.start_job(plant.workbook(f"{name}.xlsx", k)) for name, k in keys.items()}
+    a, b = jobs["a"], jobs["b"]
+
+    def done(job_id: str, rows: int) -> Point:
+        return lambda: get_job(job_id).done_rows >= rows
+
+    def reporting(job_id: str) -> Point:
+        job = get_job(job_id)
+        return lambda: job.done_rows == job.total_rows > 0 and job.status.value == "RUNNING"
+
+    points: list[Point] = [
+        lambda: True,  # before claim: the worker has only just announced itself
+        lambda: get_job(a).status.value in ("VALIDATING", "RUNNING"),  # ingest
+        done(a, 5),
+        done(b, 10),
+        done(a, 18),
+        done(b, 24),
+        done(a, 30),
+        done(b, 38),
+        done(a, 45),
+        lambda: reporting(a)() or get_job(a).status.is_final,
+        lambda: reporting(b)() or get_job(b).status.is_final,
+    ]
+    seen = []
+    for point in points:
+        worker = plant.start_worker()
+        wait_for(point, 60, "the next kill point", poll=0.01)
+        plant.kill(worker)
+        seen.append(f"{phase(a)} | {phase(b)}")
+    print("kill -9 at:", *seen, sep="\n  ")
+    plant.start_worker()
+    for name, job_id in jobs.items():
+        plant.wait(job_id, 60)
+        survived(tally, job_id, keys[name], f"kill -9 x{len(points)}, job {name}")
+
+
+def test_sigterm_mid_job_hands_the_job_to_the_next_worker(plant: Exmado, tally: Tally) -> None:
+    plant.configure(**{**QUICK, "row_concurrency": 2})
+    plant.sandbox.faults.update(latency_ms=100)  # ~2.5 s of downloads: time to stop it midway
+    keys = keys_with_hits(plant, ROWS, skip=2 * ROWS)
+    job_id = plant.start_job(plant.workbook("t.xlsx", keys))
+    first = plant.start_worker()
+    wait_for(lambda: get_job(job_id).done_rows >= 10, 60, "progress")
+    os.kill(first.pid, signal.SIGTERM)  # to the main process, as supervisord stops it
+    first.wait(30)
+    handed = get_job(job_id)  # handed back and queued again, for whoever comes next
+    assert handed.worker == ""
+    plant.start_worker()
+    plant.wait(job_id, 60)
+    survived(tally, job_id, keys, "SIGTERM mid-job")
