@@ -1,14 +1,16 @@
 """Streaming workbook reader: format checks, sheet and header detection, value normalisation.
 
-What it accepts: `.xlsx`/`.xlsm` (openpyxl read-only, `data_only=True`, so formulas give their
-cached value) and `.csv` (delimiter sniffed, encoding utf-8-sig, utf-8, else cp1252/latin-1).
-What it refuses, each with one sentence naming the file, sheet or column: `.xls`, encrypted
-workbooks (an OLE compound file under an .xlsx name), anything that is not a workbook, empty
-sheets, missing or duplicated mapped columns.
+What it accepts: `.xlsx`/`.xlsm` (formulas give their cached value; rows read as the file holds
+them, see sheet_rows) and `.csv` (delimiter sniffed, encoding utf-8-sig, utf-8, else
+cp1252/latin-1). What it refuses, each with one sentence naming the file, sheet or column:
+`.xls`, encrypted workbooks (an OLE compound file under an .xlsx name), anything that is not a
+workbook, UTF-16 text without a byte-order mark, empty sheets, missing or duplicated mapped
+columns, and whatever exceeds the `[workbooks]` limits (workbook_guard) — before parsing it.
 
 Values become text: `12345.0` → `12345`, dates → ISO, text trimmed (leading zeros kept).
 A cell holding an Excel error (`#N/A`…) in a mapped column makes the row an error; elsewhere it
-reads as empty. Duplicate headers outside the mapped columns are kept apart as `Name (2)`.
+reads as empty. A formula with no saved value anywhere in a row makes the row an error.
+Duplicate headers outside the mapped columns are kept apart as `Name (2)`.
 Memory stays bounded: rows are read one at a time; only the first `SCAN_ROWS` are buffered.
 """
 
@@ -16,20 +18,24 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from itertools import chain
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
-from openpyxl import load_workbook
+from defusedxml import DefusedXmlException
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils import get_column_letter
 
 from exmado_tui.errors import WorkbookError
+from exmado_tui.sheet_rows import UncachedFormula, load_book, sheet_rows
+from exmado_tui.workbook_guard import WorkbookLimits, check_archive, setting
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -38,6 +44,7 @@ SCAN_ROWS = 30  # rows searched for the header when the profile gives none
 SNIFF_BYTES = 64 * 1024
 CSV_DELIMITERS = ",;\t|"
 KEY_SEPARATOR = " / "
+CSV_LINE_CELLS = 32  # a CSV line may be this many longest cells long; longer is refused unread
 
 
 class CellError(str):
@@ -107,12 +114,16 @@ class WorkbookReader:
         sheet: str = "",
         header_row: int = 0,
         name: str | None = None,
+        limits: WorkbookLimits | None = None,
+        tick: Callable[[], None] = lambda: None,
     ) -> None:
         self.path = Path(path)
         self.name = name or self.path.name
         self.wanted = list(columns)
         self.sheet = sheet
         self.header_row = header_row
+        self.limits = limits or WorkbookLimits()
+        self.tick = tick
         self._close: list[Any] = []
         self._rows: Iterator[tuple[int, Sequence[Any]]] = iter(())
         self.layout = self._open()
@@ -141,21 +152,47 @@ class WorkbookReader:
             raise
 
     def _open_csv(self) -> Layout:
-        encoding = sniff_encoding(self.path)
+        encoding = sniff_encoding(self.path, self.name)
         handle = open(self.path, encoding=encoding, newline="", errors="strict")  # noqa: SIM115
         self._close.append(handle)
         sample = handle.read(SNIFF_BYTES)
         handle.seek(0)
-        reader = csv.reader(handle, dialect=_sniff_dialect(sample))
+        lines = _bounded_lines(handle, self.name, self.limits.max_cell_chars * CSV_LINE_CELLS)
+        reader = csv.reader(lines, dialect=_sniff_dialect(sample))
         numbered = ((n, row) for n, row in enumerate(_decoded(reader, self.name), start=1))
-        return self._find_layout("", numbered)
+        return self._find_layout("", self._csv_checked(numbered))
+
+    def _csv_checked(
+        self, rows: Iterator[tuple[int, list[str]]]
+    ) -> Iterator[tuple[int, list[str]]]:
+        """CSV rows held to the limits a sheet's are held to in workbook_guard and sheet_rows."""
+        limits = self.limits
+        for number, row in rows:
+            if number % 2048 == 0:
+                self.tick()
+            while row and not row[-1]:
+                row.pop()
+            if len(row) > limits.max_columns:
+                raise WorkbookError(
+                    f"Workbook {self.name}, line {number}, has {len(row):,} fields, more than "
+                    f"the {limits.max_columns:,} columns a list of keys needs; "
+                    f"{setting('max_columns')} raises the limit."
+                )
+            if any(len(text) > limits.max_cell_chars for text in row):
+                raise WorkbookError(
+                    f"Workbook {self.name}, line {number}, has a field longer than "
+                    f"{limits.max_cell_chars:,} characters; "
+                    f"{setting('max_cell_chars')} raises the limit."
+                )
+            yield number, row
 
     def _open_excel(self) -> Layout:
+        check_archive(self.path, self.name, self.limits, self.tick)
         try:
-            book = load_workbook(self.path, read_only=True, data_only=True)
+            book = load_book(self.path, self.tick)
         except Exception as exc:  # openpyxl fails in many ways on a file it cannot follow
             raise WorkbookError(
-                f"Workbook {self.name} cannot be read as an Excel workbook ({type(exc).__name__}); "
+                f"Workbook {self.name} cannot be read as an Excel workbook ({_why(exc)}); "
                 "open it in Excel and save it again as .xlsx."
             ) from None
         self._close.append(book)
@@ -170,7 +207,7 @@ class WorkbookReader:
         wanted = normalise_header(self.sheet)
         for ws in sheets:
             if normalise_header(ws.title) == wanted:
-                return ws.title, _sheet_rows(ws, self.name)
+                return ws.title, self._sheet_rows(ws)
         names = ", ".join(repr(ws.title) for ws in sheets)
         raise WorkbookError(
             f"Workbook {self.name} has no sheet named {self.sheet!r} (it has {names}); "
@@ -181,10 +218,22 @@ class WorkbookReader:
         """The first sheet whose first rows hold every mapped column; else the first sheet."""
         if len(sheets) > 1 and not self.header_row:
             for ws in sheets:
-                head = list(_take(_sheet_rows(ws, self.name), SCAN_ROWS))
+                head = list(_take(self._sheet_rows(ws), SCAN_ROWS))
                 if _header_index(head, self.wanted) is not None:
-                    return self._find_layout(ws.title, _sheet_rows(ws, self.name))
-        return self._find_layout(sheets[0].title, _sheet_rows(sheets[0], self.name))
+                    return self._find_layout(ws.title, self._sheet_rows(ws))
+        return self._find_layout(sheets[0].title, self._sheet_rows(sheets[0]))
+
+    def _sheet_rows(self, ws: Any) -> Iterator[tuple[int, Sequence[Any]]]:
+        """The sheet's rows, numbered; a part of the file openpyxl cannot parse is one sentence."""
+        try:
+            yield from sheet_rows(ws, self.name, self.limits, self.tick)
+        except WorkbookError:
+            raise
+        except Exception as exc:  # XML ParseError, BadZipFile, zlib.error, KeyError, …
+            raise WorkbookError(
+                f"Workbook {self.name}, sheet {ws.title!r}, is damaged ({_why(exc)}); "
+                "open it in Excel and save it again as .xlsx."
+            ) from None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -258,11 +307,13 @@ class WorkbookReader:
         for header, cell in zip(headers, cells, strict=False):
             if header:
                 text = normalise_value(cell)
-                values[header] = "" if isinstance(text, CellError) else text
-        parts, error = [], ""
+                values[header] = "" if isinstance(text, CellError | UncachedFormula) else text
+        parts, error = [], _uncached_error(number, cells)
         for column, index in self.layout.columns.items():
             text = normalise_value(cells[index]) if index < len(cells) else ""
-            if isinstance(text, CellError):
+            if isinstance(text, UncachedFormula):
+                text = ""
+            elif isinstance(text, CellError):
                 error = error or (
                     f"Row {number}: column {column!r} holds the Excel error {text}; "
                     "fix the cell and create the job again."
@@ -273,11 +324,49 @@ class WorkbookReader:
         return SheetRow(number, values, KEY_SEPARATOR.join(parts), error, tuple(parts))
 
 
+def _uncached_error(number: int, cells: Sequence[Any]) -> str:
+    for cell in cells:
+        if isinstance(cell, UncachedFormula):
+            return (
+                f"Row {number}: cell {cell} is a formula with no saved value: "
+                "open and save the workbook in Excel."
+            )
+    return ""
+
+
+def _why(exc: BaseException) -> str:
+    while exc.__context__ is not None and not isinstance(exc, DefusedXmlException):
+        exc = exc.__context__  # openpyxl wraps what went wrong in a ValueError of its own
+    if isinstance(exc, DefusedXmlException):
+        return "it declares XML entities, which Excel never writes"
+    if isinstance(exc, ExpatError):  # defusedxml's parser: the same broken XML as ParseError
+        return "ParseError"
+    return type(exc).__name__
+
+
 def open_workbook(
-    path: Path, columns: Sequence[str], *, sheet: str = "", header_row: int = 0, name: str = ""
+    path: Path,
+    columns: Sequence[str],
+    *,
+    sheet: str = "",
+    header_row: int = 0,
+    name: str = "",
+    limits: WorkbookLimits | None = None,
+    tick: Callable[[], None] = lambda: None,
 ) -> WorkbookReader:
-    """A reader positioned after the header; raises WorkbookError with one sentence."""
-    return WorkbookReader(path, columns, sheet=sheet, header_row=header_row, name=name or None)
+    """A reader positioned after the header; raises WorkbookError with one sentence.
+
+    `tick` is called every few thousand rows and file chunks (a job's heartbeat and control).
+    """
+    return WorkbookReader(
+        path,
+        columns,
+        sheet=sheet,
+        header_row=header_row,
+        name=name or None,
+        limits=limits,
+        tick=tick,
+    )
 
 
 def detect_kind(path: Path, name: str) -> str:
@@ -315,19 +404,51 @@ def detect_kind(path: Path, name: str) -> str:
     )
 
 
-def sniff_encoding(path: Path) -> str:
+def sniff_encoding(path: Path, name: str = "") -> str:
     """utf-8-sig or utf-16 by their BOM, else utf-8 if the whole file decodes, else cp1252,
-    else latin-1. (Excel's "Unicode Text" export is UTF-16 with a BOM.)"""
+    else latin-1. (Excel's "Unicode Text" export is UTF-16 with a BOM.) UTF-16 without a BOM
+    is refused: it would decode as cp1252 into text with a NUL between every letter."""
     with open(path, "rb") as handle:
-        head = handle.read(3)
-    if head == codecs.BOM_UTF8:
+        head = handle.read(SNIFF_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return "utf-16"
+    if utf16 := _bomless_utf16(head):
+        raise WorkbookError(
+            f"Workbook {name or Path(path).name} looks like {utf16} text without a byte-order "
+            "mark; save it as CSV UTF-8 (Excel: File › Save As › CSV UTF-8)."
+        )
     for encoding in ("utf-8", "cp1252"):
         if _decodes(path, encoding):
             return encoding
     return "latin-1"
+
+
+def _bomless_utf16(head: bytes) -> str:
+    """'UTF-16 (little-endian)' or '(big-endian)' when most odd or even bytes are NUL."""
+    if len(head) < 4:
+        return ""
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "UTF-16 (little-endian)"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "UTF-16 (big-endian)"
+    return ""
+
+
+def _bounded_lines(handle: Any, name: str, limit: int) -> Iterator[str]:
+    """The file's lines, refusing one longer than `limit` characters before it is all read."""
+    for number in itertools.count(1):
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit:
+            raise WorkbookError(
+                f"Workbook {name}, line {number}, is longer than {limit:,} characters "
+                f"({CSV_LINE_CELLS} × {setting('max_cell_chars')}); a list of keys never is."
+            )
+        yield line
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -358,24 +479,13 @@ def _decoded(reader: Iterable[list[str]], name: str) -> Iterator[list[str]]:
         raise WorkbookError(f"Workbook {name} cannot be read as CSV ({exc}).") from None
 
 
-def _sheet_rows(ws: Any, name: str) -> Iterator[tuple[int, Sequence[Any]]]:
-    """The sheet's rows, numbered; a part of the file openpyxl cannot parse is one sentence."""
-    try:
-        yield from enumerate(ws.iter_rows(values_only=True), start=1)
-    except Exception as exc:  # XML ParseError, BadZipFile, zlib.error, KeyError, …
-        raise WorkbookError(
-            f"Workbook {name}, sheet {ws.title!r}, is damaged ({type(exc).__name__}); "
-            "open it in Excel and save it again as .xlsx."
-        ) from None
-
-
 def _take(rows: Iterator[Any], n: int) -> Iterator[Any]:
     for _, row in zip(range(n), rows, strict=False):
         yield row
 
 
 def _filled(cell: Any) -> bool:
-    return cell is not None and str(cell).strip() != ""
+    return cell is not None and (isinstance(cell, UncachedFormula) or str(cell).strip() != "")
 
 
 def _non_blank(cells: Sequence[Any]) -> bool:

@@ -21,6 +21,7 @@ from exmado_tui.settings_layers import (
     merge,
     read_toml,
 )
+from exmado_tui.workbook_guard import WorkbookLimits
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "exmado.toml"
 USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
@@ -139,6 +140,7 @@ class Settings:
     user_profiles_dir: Path
     sources: tuple[str, ...] = ()
     host_name: str = ""
+    workbooks: WorkbookLimits = field(default_factory=WorkbookLimits)
 
     @property
     def host(self) -> str:
@@ -274,6 +276,17 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         user_profiles_dir=reader.path(("profiles",), "user_dir"),
         sources=sources,
         host_name=reader.text((), "host_name"),
+        workbooks=_workbooks(reader),
+    )
+
+
+def _workbooks(reader: LayerReader) -> WorkbookLimits:
+    s = ("workbooks",)
+    return WorkbookLimits(
+        max_unpacked_mb=reader.number(s, "max_unpacked_mb", positive=True),
+        max_ratio=reader.number(s, "max_ratio", positive=True),
+        max_cell_chars=reader.count(s, "max_cell_chars"),
+        max_columns=reader.count(s, "max_columns"),
     )
 
 

@@ -20,6 +20,7 @@ from exmado_tui.errors import WorkbookError
 from exmado_tui.excel import SheetRow, open_workbook
 from exmado_tui.models import Job, JobRow
 from exmado_tui.profiles import Profile
+from exmado_tui.workbook_guard import WorkbookLimits
 
 CHUNK = 500
 KEY_LENGTH = 255
@@ -41,16 +42,23 @@ def already_ingested(job: Job) -> bool:
 
 
 def ingest(
-    job: Job, profile: Profile, data_dir: Path, between_chunks: Callable[[], None]
+    job: Job,
+    profile: Profile,
+    data_dir: Path,
+    between_chunks: Callable[[], None],
+    limits: WorkbookLimits | None = None,
 ) -> Ingested:
     """Read the workbook (from the store when this host has no copy of it), refuse it in one
-    sentence, or store its rows; return the counts."""
+    sentence, or store its rows; return the counts. `between_chunks` also runs while the
+    workbook is checked and read, every few thousand rows, blank ones included."""
     reader = open_workbook(
         workbook_store.local_copy(job, data_dir),
         list(profile.columns),
         sheet=profile.sheet,
         header_row=profile.header_row,
         name=job.workbook_name,
+        limits=limits,
+        tick=between_chunks,
     )
     with reader:
         total, bad, duplicates = _store(job.id, reader.rows(), between_chunks)

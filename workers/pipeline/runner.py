@@ -155,7 +155,8 @@ class JobRun:
 
     def _validate(self, job: Job, profile: Profile) -> None:
         if not already_ingested(job):
-            got = ingest(job, profile, self.runtime.settings.data_dir, self._between_chunks)
+            settings = self.runtime.settings
+            got = ingest(job, profile, settings.data_dir, self._between_chunks, settings.workbooks)
             where = f"sheet {got.sheet!r}, " if got.sheet else ""
             record_event(
                 self.job_id,
