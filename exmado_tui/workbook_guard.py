@@ -56,7 +56,7 @@ def check_archive(
                     _check_text_runs(archive, part, name, limits, tick)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
         raise WorkbookError(
-            f"Workbook {name} is a damaged zip archive ({type(exc).__name__}); "
+            f"Workbook {name} cannot be read as an Excel workbook ({type(exc).__name__}); "
             "open it in Excel and save it again as .xlsx."
         ) from None
 
