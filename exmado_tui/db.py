@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import peewee
 from playhouse.db_url import connect
+from playhouse.pool import PooledDatabase
 
 from exmado_tui.errors import SettingsError, StoreUnavailableError
 from exmado_tui.folders import private_folder
@@ -57,6 +59,19 @@ def _sqlite(path: Path, busy_timeout_s: float) -> peewee.SqliteDatabase:
         },
         lock_type="IMMEDIATE",
     )
+
+
+def drop_connections() -> None:
+    """Close this thread's connection and every idle pooled one, whatever their state: after a
+    database restart each of them is dead, and only using one tells. The next query connects
+    afresh."""
+    db = database.obj
+    if db is None:
+        return
+    with contextlib.suppress(peewee.PeeweeException, OSError):
+        db.close()
+    if isinstance(db, PooledDatabase):
+        db.close_idle()
 
 
 def open_database(url: str, busy_timeout_s: float = 10, password: str = "") -> peewee.Database:

@@ -111,16 +111,20 @@ class PostgresServer:
 @contextmanager
 def throwaway_database(admin_url: str) -> Iterator[str]:
     """A new database on the server of `admin_url`, dropped (with its connections) at the end."""
-    admin = psycopg2.connect(admin_url, connect_timeout=5)
-    admin.autocommit = True
     name = f"exmado_test_{uuid.uuid4().hex[:10]}"
+    _as_admin(admin_url, f"CREATE DATABASE {name}")
     try:
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {name}")
         yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        try:
-            with admin.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            admin.close()
+        # A new connection: a test may have restarted the server in between.
+        _as_admin(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _as_admin(admin_url: str, statement: str) -> None:
+    admin = psycopg2.connect(admin_url, connect_timeout=5)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        admin.close()

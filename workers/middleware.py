@@ -33,7 +33,8 @@ class StoreConnection(Middleware):
         database.close()
 
     def before_process_message(self, broker: Broker, message: Message) -> None:
-        database.connect(reuse_if_open=True)
+        _close()  # a connection a failed message left open may be dead: start afresh
+        database.connect()
 
     def after_process_message(self, broker: Broker, message: Message, **_: Any) -> None:
         _close()

@@ -87,10 +87,10 @@ class Exmado:
 
     # -- workers ------------------------------------------------------------------------
 
-    def use_store(self, url: str) -> Settings:
-        """Keep the jobs in the store at `url` (PostgreSQL) from now on."""
+    def use_store(self, url: str, **jobs: Any) -> Settings:
+        """Keep the jobs in the store at `url` (PostgreSQL) from now on, with `jobs` settings."""
         self.env["EXMADO_DB_URL"] = url
-        return self.configure()
+        return self.configure(**jobs)
 
     def start_worker(self, threads: int = 2, processes: int = 1, **env: str) -> subprocess.Popen:
         """A worker (`processes` Dramatiq processes); `env` overrides this installation's

@@ -31,7 +31,7 @@ import peewee
 import redis
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
-from exmado_tui.db import store_error
+from exmado_tui.db import drop_connections, store_error
 from exmado_tui.errors import PermanentError, ProfileError, RetryableError, TransitionError
 from exmado_tui.events import record_event
 from exmado_tui.models import Job, JobRow
@@ -40,7 +40,7 @@ from exmado_tui.report import write_report
 from exmado_tui.states import JobStatus, transition
 from workers.pipeline import progress
 from workers.pipeline.claim import claim, hand_back, heartbeat
-from workers.pipeline.files import Placer, remove_partials
+from workers.pipeline.files import FileRecord, Placer, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
 from workers.pipeline.rows import RowEngine, RowResult, RowTask
 from workers.runtime import Runtime
@@ -142,6 +142,7 @@ class JobRun:
             if passing is None:
                 self._unexpected(exc)
                 return
+            drop_connections()  # the hand-back must not use the connection that just failed
             self._transient(passing)
             return
         except Exception as exc:
@@ -177,7 +178,8 @@ class JobRun:
             record_event(self.job_id, f"Removed {removed} unfinished download(s) of a past run.")
         loop = self.runtime.loop
         results: queue.Queue[RowResult] = queue.Queue()
-        engine = self._awaiting(self._engine(job, profile, results))
+        known = progress.known_files(job.id)  # here: the loop thread keeps no store connection
+        engine = self._awaiting(self._engine(job, profile, known, results))
         self._awaiting(engine.prepare())
         inbox: asyncio.Queue = loop.run(_new_queue())
         future = loop.submit(engine.serve(inbox))
@@ -204,9 +206,11 @@ class JobRun:
             raise
         return future.result()
 
-    async def _engine(self, job: Job, profile: Profile, results: queue.Queue) -> RowEngine:
+    async def _engine(
+        self, job: Job, profile: Profile, known: dict[str, list[FileRecord]], results: queue.Queue
+    ) -> RowEngine:
         client = await self.runtime.client()
-        placer = Placer(client, profile, Path(job.output_dir), progress.known_files(job.id), job.id)
+        placer = Placer(client, profile, Path(job.output_dir), known, job.id)
         return RowEngine(client, profile, placer, results, self.jobs.row_concurrency)
 
     def _drive(
