@@ -14,8 +14,8 @@ import pytest
 
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.queries import get_job
-from tests.reliability.harness import Exmado, wait_for
 from tests.postgres import PostgresServer
+from tests.reliability.harness import Exmado, wait_for
 
 
 def host(exmado: Exmado, name: str, threads: int = 1):
