@@ -1,11 +1,13 @@
 """The drop folder: each complete workbook dropped into `<path>/<profile>/` becomes a job.
 
-A file counts as complete when it has been quiet for `stable_s` seconds, its size has not
-changed, and (for .xlsx/.xlsm) it is a whole zip archive — watchfiles reports a file as added
-while it is still being written. Accepted files move to `archive/`, refused ones to `rejected/`
-with a `NAME.reason.txt` beside them. A file whose job already exists (same name and SHA-256,
-from the drop folder) is archived without a second job, so a crash between "job created" and
-"file moved" never duplicates work.
+A file counts as complete when its size and time have not changed for `stable_s` seconds
+(watchfiles reports a file as added while it is still being written). Then it becomes a job
+and moves to `archive/DATE/`, or — not a workbook, in the wrong place, or a duplicate — moves
+to `rejected/` with a `NAME.reason.txt` beside it. A duplicate is decided by content (SHA-256),
+whatever the name: `[dropfolder] duplicates = "reject"` (the default) refuses it naming the
+earlier job, `"accept"` makes a new job of every copy. The very file a job was made from (the
+watcher stopped between "job created" and "file moved") is archived without a second job.
+Every file accepted, rejected or skipped gets one log line.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from exmado_tui.folders import blocking_file
 from exmado_tui.jobs import CHUNK, JobService, check_workbook_path
 from exmado_tui.models import Job
 from exmado_tui.profiles import profile_names
-from exmado_tui.settings import DropFolderSettings
+from exmado_tui.settings import DropFolderSettings, Duplicates
 
-log = logging.getLogger("exmado.dropfolder")
+LOGGER = "exmado.dropfolder"
+log = logging.getLogger(LOGGER)
 ZIP_SUFFIXES = (".xlsx", ".xlsm")
 REASON_SUFFIX = ".reason.txt"
 
@@ -97,6 +100,7 @@ class DropFolder:
         self.rejected = self.root / settings.rejected
         self._seen: dict[Path, _Seen] = {}
         self._unqueued: set[str] = set()
+        self._skipped: set[Path] = set()
 
     def prepare(self) -> None:
         """Create the folder, one sub-folder per profile, archive/ and rejected/."""
@@ -129,7 +133,15 @@ class DropFolder:
         for folder in self.root.iterdir():
             if folder.is_dir() and folder not in skip:
                 found.extend(p for p in folder.iterdir() if p.is_file())
-        return [p for p in found if not p.name.startswith((".", "~$"))]
+        skipped = {p for p in found if p.name.startswith((".", "~$"))}
+        self._note_skipped(skipped)
+        return [p for p in found if p not in skipped]
+
+    def _note_skipped(self, skipped: set[Path]) -> None:
+        """One log line for each hidden file or Excel lock file, when it first shows up."""
+        for path in sorted(skipped - self._skipped):
+            log.info("skipped %s: a hidden file or an Excel lock file (~$), not a workbook", path)
+        self._skipped = skipped
 
     def tick(self) -> list[Outcome]:
         """Look at every waiting file once; ingest those that have settled."""
@@ -151,18 +163,10 @@ class DropFolder:
             seen = self._seen.get(path)
             if seen is None or (seen.size, seen.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
                 self._seen[path] = _Seen(stat.st_size, stat.st_mtime_ns, now)
-            elif now - seen.since >= self.settings.stable_s and self._whole(path):
+            elif now - seen.since >= self.settings.stable_s:
+                # Quiet for stable_s: complete, so one that does not open now never will.
                 ready.append(path)
         return sorted(ready)
-
-    def _whole(self, path: Path) -> bool:
-        """A zip-based workbook still being written has no central directory yet."""
-        if path.suffix.lower() not in ZIP_SUFFIXES:
-            return True
-        seen = self._seen[path]
-        # Give up waiting after ten quiet periods: then it is simply not a workbook.
-        waited_long = self.clock() - seen.since >= 10 * max(self.settings.stable_s, 0.1)
-        return zipfile.is_zipfile(path) or waited_long
 
     def ingest(self, path: Path) -> Outcome:
         """Create and start the job for one settled file, then move the file away."""
@@ -172,12 +176,21 @@ class DropFolder:
             check_workbook_path(path)
             if path.suffix.lower() in ZIP_SUFFIXES and not zipfile.is_zipfile(path):
                 raise_not_a_workbook(path)
-            job_id = self._existing_job(path) or self._create(path, profile)
+            job_id, how = self._job_for(path, profile)
         except ExmadoError as exc:
             return self._reject(path, str(exc))
         moved = self._move(path, self.archive / datetime.now(UTC).strftime("%Y-%m-%d"))
-        log.info("%s → job %s (archived as %s)", path.name, job_id[:8], moved)
+        log.info("accepted %s: %s %s (archived as %s)", path.name, how, job_id[:8], moved)
         return Outcome(path, moved, job_id=job_id)
+
+    def _job_for(self, path: Path, profile: str) -> tuple[str, str]:
+        """The job this file makes (or made, before a restart), and how it came about."""
+        earlier = earlier_job(sha256_of(path))
+        if earlier is not None and made_from(path, earlier):
+            return earlier.id, "already job"
+        if earlier is not None and self.settings.duplicates is Duplicates.REJECT:
+            raise DuplicateError(duplicate_sentence(path, earlier))
+        return self._create(path, profile), "new job"
 
     def _profile_for(self, path: Path) -> str:
         known = profile_names(self.service.settings.profile_dirs)
@@ -187,19 +200,6 @@ class DropFolder:
                 f"{', '.join(str(self.root / k) for k in known) or 'the profile folders'}."
             )
         return path.parent.name
-
-    def _existing_job(self, path: Path) -> str | None:
-        digest = sha256_of(path)
-        job = (
-            Job.select(Job.id)
-            .where(
-                (Job.source == "dropfolder")
-                & (Job.workbook_name == path.name)
-                & (Job.workbook_sha256 == digest)
-            )
-            .first()
-        )
-        return job.id if job else None
 
     def _create(self, path: Path, profile: str) -> str:
         job = self.service.create(
@@ -254,6 +254,35 @@ class DropFolder:
 
 class DropFolderError(PermanentError):
     """A dropped file is in the wrong place or is not a workbook."""
+
+
+class DuplicateError(DropFolderError):
+    """A dropped file's content made a job before (`[dropfolder] duplicates = "reject"`)."""
+
+
+def earlier_job(digest: str) -> Job | None:
+    """The first job made from a workbook with this SHA-256, from any source."""
+    return Job.select().where(Job.workbook_sha256 == digest).order_by(Job.created_at).first()
+
+
+def made_from(path: Path, job: Job) -> bool:
+    """`job` was made from this very file by the drop folder, which stopped before moving it:
+    the file has not been written, copied or moved in since (its ctime, which no one can set
+    back, is older than the job)."""
+    if job.source != "dropfolder" or job.workbook_name != path.name:
+        return False
+    changed = datetime.fromtimestamp(path.stat().st_ctime, UTC).replace(tzinfo=None)
+    return changed < job.created_at
+
+
+def duplicate_sentence(path: Path, job: Job) -> str:
+    made = job.created_at.strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{path.name} has the same content (SHA-256) as the workbook of job {job.id[:8]} "
+        f"({job.name!r}, {job.status}, made {made} UTC); to run that job again use "
+        f'`exmado jobs retry {job.id[:8]}`, or set [dropfolder] duplicates = "accept" and '
+        "drop the file again to make a new job."
+    )
 
 
 def raise_not_a_workbook(path: Path) -> None:

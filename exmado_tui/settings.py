@@ -8,6 +8,7 @@ import socket
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -118,6 +119,13 @@ class JobsSettings:
     default_profile: str = ""  # for job payloads that name no profile (`--from-json`)
 
 
+class Duplicates(StrEnum):
+    """What the drop folder does with a workbook whose content (SHA-256) made a job before."""
+
+    REJECT = "reject"
+    ACCEPT = "accept"
+
+
 @dataclass(frozen=True)
 class DropFolderSettings:
     path: Path
@@ -125,6 +133,7 @@ class DropFolderSettings:
     rejected: str = "rejected"
     stable_s: float = 2
     poll: bool = False
+    duplicates: Duplicates = Duplicates.REJECT
 
 
 @dataclass(frozen=True)
@@ -418,6 +427,7 @@ def _dropfolder(reader: LayerReader) -> DropFolderSettings:
         rejected=rejected,
         stable_s=reader.number(s, "stable_s"),
         poll=reader.flag(s, "poll"),
+        duplicates=Duplicates(reader.choice(s, "duplicates", tuple(Duplicates))),
     )
 
 
@@ -476,7 +486,7 @@ def _plain(value: Any) -> Any:
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Secret):
         return "***" if value else ""
-    if isinstance(value, Path):
+    if isinstance(value, Path | StrEnum):
         return str(value)
     if isinstance(value, tuple):
         return [_plain(v) for v in value]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 
 from exmado_tui.commands.context import Context
-from exmado_tui.dropfolder import DropFolder
+from exmado_tui.dropfolder import LOGGER, DropFolder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     folder = DropFolder(ctx.settings.dropfolder, ctx.service)
+    # One line per file accepted, rejected or skipped, whatever the services' log level.
+    logging.getLogger(LOGGER).setLevel(logging.INFO)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     folder.prepare()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
-from exmado_tui.dropfolder import DropFolder, reason_file
+from exmado_tui.dropfolder import REASON_SUFFIX, DropFolder, reason_file
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
+from exmado_tui.settings import Duplicates
 from tests.unit.test_jobs import queued_messages
 from tests.workbooks import write_workbook
 
@@ -69,14 +74,13 @@ def test_a_file_still_growing_waits(folder, clock):
     assert Job.select().count() == 0
 
 
-def test_a_half_written_workbook_is_not_taken_until_whole(folder, clock):
+def test_a_truncated_workbook_is_rejected_once_quiet_for_stable_s(folder, clock):
     source = write_workbook(folder.root.parent / "whole.xlsx", [["100001"]])
     path = folder.root / "invoices" / "whole.xlsx"
     path.write_bytes(source.read_bytes()[:200])
-    assert settle(folder, clock) == []
-    path.write_bytes(source.read_bytes())
     [outcome] = settle(folder, clock)
-    assert outcome.accepted
+    assert "whole.xlsx is not a readable Excel workbook" in outcome.reason
+    assert outcome.moved_to.parent == folder.rejected
 
 
 @pytest.mark.parametrize(
@@ -107,20 +111,49 @@ def test_refused_files_go_to_rejected_with_their_reason(folder, clock, relative,
 def test_a_password_protected_workbook_is_rejected_once_quiet(folder, clock):
     path = folder.root / "invoices" / "locked.xlsx"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)  # OLE, as Excel encrypts
-    assert settle(folder, clock) == []  # not a zip yet: perhaps still being written
-    clock.now += 10 * folder.settings.stable_s
-    [outcome] = folder.tick()
+    [outcome] = settle(folder, clock)
     assert "password-protected" in outcome.reason
 
 
-def test_a_file_whose_job_exists_is_archived_without_a_second_job(folder, clock):
+def test_the_file_a_job_was_made_from_is_archived_without_a_second_job(folder, clock):
     path = write_workbook(folder.root / "invoices" / "again.xlsx", [["100001"]])
-    copy = path.read_bytes()
-    [first] = settle(folder, clock)
-    path.write_bytes(copy)  # as if we crashed before the move and the file is still there
-    [second] = settle(folder, clock)
-    assert second.job_id == first.job_id
+    # The watcher made the job, then stopped before moving the file.
+    job = folder.service.create(path, profile="invoices", source="dropfolder", start=False)
+    [outcome] = settle(folder, clock)
+    assert outcome.job_id == job.id
+    assert outcome.moved_to.is_relative_to(folder.archive)
     assert Job.select().count() == 1
+
+
+@pytest.mark.parametrize("second_name", ["march.xlsx", "march-copy.xlsx"])
+def test_the_same_content_dropped_again_is_rejected_naming_the_earlier_job(
+    folder, clock, second_name
+):
+    first = write_workbook(folder.root / "invoices" / "march.xlsx", [["100001"]])
+    content = first.read_bytes()
+    [accepted] = settle(folder, clock)
+    (folder.root / "invoices" / second_name).write_bytes(content)
+    [outcome] = settle(folder, clock)
+    assert not outcome.accepted
+    assert outcome.moved_to.parent == folder.rejected
+    job = accepted.job_id[:8]
+    reason = reason_file(outcome.moved_to).read_text()
+    assert f"{second_name} has the same content (SHA-256) as the workbook of job {job}" in reason
+    assert f"`exmado jobs retry {job}`" in reason
+    assert '[dropfolder] duplicates = "accept"' in reason
+    assert Job.select().count() == 1
+
+
+def test_duplicates_accept_makes_a_new_job_of_every_copy(store, clock):
+    settings = replace(store.dropfolder, duplicates=Duplicates.ACCEPT)
+    folder = DropFolder(settings, JobService(store), clock=clock)
+    folder.prepare()
+    first = write_workbook(folder.root / "invoices" / "march.xlsx", [["100001"]])
+    content = first.read_bytes()
+    [one] = settle(folder, clock)
+    (folder.root / "invoices" / "march.xlsx").write_bytes(content)
+    [two] = settle(folder, clock)
+    assert one.accepted and two.accepted and one.job_id != two.job_id
 
 
 def test_jobs_created_while_redis_is_away_are_queued_later(folder, clock, redis_server, redis_url):
@@ -153,3 +186,50 @@ def test_the_watch_loop_picks_up_a_dropped_file(store):
         thread.join(10)
     assert not thread.is_alive()
     assert Job.select().count() == 1
+
+
+@pytest.mark.slow
+def test_exmado_watch_logs_one_line_per_file_accepted_rejected_or_skipped(store, tmp_path):
+    host = tmp_path / "host.toml"
+    host.write_text("[dropfolder]\nstable_s = 0.2\n")
+    env = {
+        **os.environ,
+        "EXMADO_CONFIG": str(host),
+        "EXMADO_DATA_DIR": str(store.data_dir),
+        "EXMADO_DROP_FOLDER": str(store.dropfolder.path),
+        "EXMADO_PROFILES_DIR": str(store.profiles_dir),
+        "REDIS_URL": store.broker.url,
+    }
+    invoices = store.dropfolder.path / "invoices"
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "exmado_tui.cli", "watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert "Watching" in (watcher.stdout.readline() if watcher.stdout else "")
+        first = write_workbook(invoices / "march.xlsx", [["100001"]])
+        content = first.read_bytes()
+        wait_until(lambda: Job.select().count() == 1)
+        (invoices / "march-copy.xlsx").write_bytes(content)
+        (invoices / "~$march.xlsx").write_bytes(b"lock")
+        (invoices / "broken.xlsx").write_bytes(content[:100])
+        rejected = store.dropfolder.path / store.dropfolder.rejected
+        wait_until(lambda: len(list(rejected.glob(f"*{REASON_SUFFIX}"))) == 2)
+    finally:
+        watcher.terminate()
+        output = watcher.communicate(timeout=15)[0]
+    lines = output.splitlines()
+    assert len([line for line in lines if "accepted march.xlsx: new job" in line]) == 1
+    assert len([line for line in lines if "rejected march-copy.xlsx: " in line]) == 1
+    assert len([line for line in lines if "rejected broken.xlsx: " in line]) == 1
+    assert len([line for line in lines if "skipped " in line and "~$march.xlsx" in line]) == 1
+
+
+def wait_until(check, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the watcher did not get there in time"
+        time.sleep(0.1)
