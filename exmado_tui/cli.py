@@ -15,6 +15,7 @@ from exmado_tui.commands import jobs as jobs_commands
 from exmado_tui.commands import ops as ops_commands
 from exmado_tui.commands import sandbox as sandbox_commands
 from exmado_tui.commands import serve as serve_commands
+from exmado_tui.commands import store as store_commands
 from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands import workers as workers_commands
 from exmado_tui.commands.context import Context, UsageError
@@ -32,6 +33,7 @@ COMMAND_GROUPS = (
     workers_commands,
     ops_commands,
     demo_commands,
+    store_commands,
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}

@@ -1,0 +1,89 @@
+"""`exmado store migrate --to URL`: move the job store to another database.
+
+The target's password never goes on the command line (other users can read it there): it
+comes from EXMADO_DB_PASSWORD or `[database] password_file`, as it will once the hosts use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from urllib.parse import urlsplit
+
+from exmado_tui.commands.context import Context, UsageError, print_json
+from exmado_tui.settings import mask_url
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    store = subparsers.add_parser("store", help="the job store: move it to another database")
+    actions = store.add_subparsers(dest="action", required=True)
+    move = actions.add_parser(
+        "migrate", help="copy every job into another database (e.g. SQLite to PostgreSQL)"
+    )
+    move.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="postgresql://user@host:5432/exmado (password: EXMADO_DB_PASSWORD or password_file)",
+    )
+    move.add_argument(
+        "--replace", action="store_true", help="empty a target that holds other jobs first"
+    )
+    move.add_argument("--json", action="store_true", help="print the result as JSON")
+    move.set_defaults(handler=migrate_command)
+
+
+def migrate_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.db import database
+    from exmado_tui.store_copy import copy_store
+
+    _check_target(args.to, ctx)
+    ctx.open_store()
+    target = _open_target(args.to, ctx)
+    say = (lambda done, total: None) if args.json else _progress
+    result = copy_store(database.obj, target, replace=args.replace, progress=say)
+    if args.json:
+        print_json(vars(result))
+        return 0
+    rows = ", ".join(f"{count:,} {table}" for table, count in result.counts.items())
+    print(
+        f"\nCopied {result.copied} job(s) ({result.already_there} already there from an earlier "
+        f"run) into {mask_url(args.to)}; both stores now hold {rows} at schema version "
+        f"{result.version}.\nNext: set [database] url (or EXMADO_DB_URL) to it on every host, "
+        "then `exmado up`."
+    )
+    return 0
+
+
+def _check_target(url: str, ctx: Context) -> None:
+    parts = urlsplit(url)
+    if parts.password:
+        raise UsageError(
+            "Leave the password out of --to (a command line is visible to other users): set "
+            "EXMADO_DB_PASSWORD or [database] password_file instead."
+        )
+    if url == ctx.settings.database_url:
+        raise UsageError(f"--to names the store in use ({mask_url(url)}): name another database.")
+
+
+def _open_target(url: str, ctx: Context):  # noqa: ANN202 - a peewee database, imported late
+    import peewee
+
+    from exmado_tui.db import first_line, make_database
+    from exmado_tui.errors import SettingsError
+
+    settings = ctx.settings.database
+    target = make_database(url, settings.busy_timeout_s, settings.password.reveal())
+    try:
+        target.connect()
+    except peewee.PeeweeException as exc:
+        raise SettingsError(
+            f"Cannot open the target store {mask_url(url)}: {first_line(exc)}."
+        ) from None
+    return target
+
+
+def _progress(done: int, total: int) -> None:
+    """One line that counts up on a terminal; nothing in a pipe or a log."""
+    if sys.stdout.isatty():
+        print(f"\rcopied {done:,} of {total:,} job(s)", end="", flush=True)
