@@ -250,18 +250,20 @@ def row_counts(job_id: str) -> dict[str, int]:
 
 
 def job_files(job_id: str, limit: int = 100, offset: int = 0) -> list[FileView]:
+    """A page of a job's files, each with the workbook row it came from (as tuples: through an
+    outer join Peewee drops a joined model whose id was not selected, and the row with it)."""
     query = (
-        JobFile.select(JobFile, JobRow.row_number)
+        JobFile.select(
+            JobRow.row_number, JobFile.document_id, JobFile.path, JobFile.size, JobFile.sha256
+        )
         .join(JobRow, peewee.JOIN.LEFT_OUTER)
         .where(JobFile.job == job_id)
         .order_by(JobFile.id)
         .limit(limit)
         .offset(offset)
+        .tuples()
     )
-    return [
-        FileView(f.row.row_number if f.row_id else None, f.document_id, f.path, f.size, f.sha256)
-        for f in query
-    ]
+    return [FileView(*values) for values in query]
 
 
 def job_events(job_id: str, after_id: int = 0, limit: int = 200) -> list[EventView]:

@@ -1,5 +1,5 @@
-"""What the drop-folder screen shows, read from disk: files waiting and files refused (with the
-reason the watcher wrote beside each). No Textual here."""
+"""What the drop-folder screen shows, read from disk: the profile folders, files waiting in them
+and files refused (with the reason the watcher wrote beside each). No Textual here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from exmado_tui.dropfolder import REASON_SUFFIX, reason_file
 from exmado_tui.jobs import WORKBOOK_SUFFIXES
+from exmado_tui.profiles import profile_names
 from exmado_tui.settings import DropFolderSettings
 
 LIMIT = 50
@@ -33,12 +34,15 @@ class DropFolderView:
     rejected: tuple[DroppedFile, ...]
 
 
-def scan_dropfolder(settings: DropFolderSettings) -> DropFolderView:
+def scan_dropfolder(settings: DropFolderSettings, profiles_dir: Path) -> DropFolderView:
+    """The drop folder as the watcher sees it: only a folder named after a profile makes jobs
+    (archive/, rejected/, other folders and loose files do not)."""
     root = settings.path
     if not root.is_dir():
         return DropFolderView(root, False, (), (), ())
     skip = {settings.archive, settings.rejected}
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in skip)
+    named = (root / name for name in profile_names(profiles_dir) if name not in skip)
+    folders = [p for p in named if p.is_dir()]
     waiting = _present(_file(p, p.parent.name) for f in folders for p in _workbooks(f))
     rejected_dir = root / settings.rejected
     rejected = _present(

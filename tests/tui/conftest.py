@@ -51,6 +51,11 @@ async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float
         await pilot.pause(0.05)
 
 
+def screen_text(app: ExmadoApp) -> str:
+    """What the terminal shows now, as plain text, one line a row."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
 def notices(app: ExmadoApp) -> list[str]:
     return [str(n.message) for n in app._notifications]
 

@@ -9,7 +9,9 @@ from datetime import timedelta
 import redis
 from rich.console import Console
 from textual.command import CommandPalette
+from textual.widgets import Static
 
+from exmado_tui.formatting import local_time
 from exmado_tui.models import Job
 from exmado_tui.queries import get_job
 from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, WORKER_KEY_PREFIX, JobQueue
@@ -21,7 +23,7 @@ from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import screen_text, wait_for
 from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_rows
 
 SIZE = (80, 24)
@@ -70,6 +72,18 @@ async def test_detail_pages_rows_and_opens_one(app_factory, seeded):
         await wait_for(pilot, lambda: len(detail.files_table.items) == 20)
 
 
+async def test_the_files_tab_names_the_row_each_file_came_from(app_factory, seeded):
+    seed_rows(RUNNING, 30, done=10)
+    seed_files(RUNNING, 3)  # rows 2, 3 and 4 found documents 1002, 1003 and 1004
+    async with app_factory().run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, RUNNING)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: len(detail.files_table.items) == 3)
+        await pilot.pause()
+        shown = [line.split()[:2] for line in screen_text(pilot.app).splitlines() if "ACME" in line]
+        assert shown == [["2", "1002"], ["3", "1003"], ["4", "1004"]]
+
+
 async def test_the_sparkline_shows_rows_per_second_between_refreshes(app_factory, seeded):
     now = [FROZEN_NOW]
     async with app_factory(clock=lambda: now[0]).run_test(size=SIZE) as pilot:
@@ -98,6 +112,26 @@ async def test_detail_actions_and_tailing_events(app_factory, seeded):
         )
         await pilot.press("c", "y")
         await wait_for(pilot, lambda: get_job(PAUSED).control == "cancel")
+
+
+def config_text(detail: JobDetailScreen) -> str:
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(detail.query_one("#config", Static).content)
+    return console.export_text()
+
+
+async def test_the_config_tab_follows_a_retry(app_factory, seeded):
+    failed = job_id(5)
+    async with app_factory().run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, failed)
+        await pilot.press("4")
+        finished = local_time(get_job(failed).finished_at, pilot.app.settings.zone)
+        assert f"Finished  {finished}" in config_text(detail)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: get_job(failed).status is JobStatus.PENDING)
+        Job.update(runs=Job.runs + 1).where(Job.id == failed).execute()  # a worker took it
+        await wait_for(pilot, lambda: "Runs      1" in config_text(detail))
+        assert "Finished  -" in config_text(detail)
 
 
 async def test_workers_screen_shows_redis_and_purges_the_queue(
@@ -157,6 +191,26 @@ async def test_dropfolder_screen_lists_jobs_and_refusals(app_factory, store, see
         shown = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
         assert shown == {"personnel-hr.xlsx", "old-archive.xlsx"}  # the seed's drop-folder jobs
         assert str(screen.waiting_table.get_row_at(0)[1]) == "april.xlsx"
+
+
+async def test_dropfolder_screen_names_only_profile_folders(app_factory, store, seeded):
+    """archive/, rejected/, a folder no profile is named after and loose files are not
+    profile folders, and a workbook in a stray folder is not waiting for a job."""
+    drop = store.dropfolder.path
+    for folder in ("invoices", "archive", "rejected", "old-stuff", ".sync"):
+        (drop / folder).mkdir(parents=True)
+    (drop / "notes.txt").write_text("x")
+    (drop / "old-stuff" / "may.xlsx").write_bytes(b"PK")
+    (drop / "invoices" / "april.xlsx").write_bytes(b"PK")
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: pilot.app.screen.is_current)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.waiting_table.row_count > 0)
+        assert str(screen.folder_label.render()).endswith("Profile folders: invoices")
+        waiting = [str(screen.waiting_table.get_row_at(0)[1])]
+        assert waiting == ["april.xlsx"] and screen.waiting_table.row_count == 1
 
 
 async def test_help_lists_every_screen_and_the_palette_every_action(app_factory, seeded):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from rich.pretty import Pretty
 from rich.table import Table
@@ -139,6 +140,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         self.table_trouble: dict[str, StoreUnavailableError] = {}
         """Why the rows or files table cannot read the store just now, by table id."""
         self._loading = False
+        self._shown_config: list[tuple[str, str]] = []
 
     # -- children ---------------------------------------------------------------------------
 
@@ -261,7 +263,6 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
 
     def on_job_detail_refreshed(self, message: JobDetailRefreshed) -> None:
         job = message.job
-        first = self.job is None
         files_grew = self.job is not None and job.files_count != self.job.files_count
         self.job = job
         self.query_one("#job-title", Label).update(Text(f"Job {job.short_id}  {job.name}", "bold"))
@@ -270,8 +271,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         self._sample(job)
         self._show_buttons(job)
         self.refresh_bindings()
-        if first:
-            self.query_one("#config", Static).update(self._config_table(job))
+        self._show_config(job)
         if files_grew and len(self.files_table.items) < self.files_table.page_size:
             self.run_worker(self.files_table.reload(self._files_loader()))
 
@@ -321,12 +321,16 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
             self.events_log.write(line)
             self.last_event_id = event.id
 
-    def _config_table(self, job: JobDetail) -> Table:
+    def _show_config(self, job: JobDetail) -> None:
+        """Rewrite the Config tab when what it shows changed (a retry: runs, finish time)."""
+        facts = self._config_facts(job)
+        if facts != self._shown_config:
+            self._shown_config = facts
+            self.query_one("#config", Static).update(_config_table(facts, job.config))
+
+    def _config_facts(self, job: JobDetail) -> list[tuple[str, str]]:
         zone = self.app.settings.zone
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold")
-        table.add_column()
-        for label, value in (
+        return [
             ("Id", job.id),
             ("Profile", job.profile or "(none)"),
             ("Workbook", f"{job.workbook_name}\n{job.workbook_path}"),
@@ -338,10 +342,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
             ("Finished", local_time(job.finished_at, zone)),
             ("Runs", str(job.runs)),
             ("Worker", job.worker or "-"),
-        ):
-            table.add_row(label, value)
-        table.add_row("Config", Pretty(job.config, expand_all=True))
-        return table
+        ]
 
     def _show_reports(self, paths: list[Path]) -> None:
         if not paths:
@@ -442,6 +443,16 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
     def action_back(self) -> None:
         if self.app.screen is self:
             self.dismiss(None)
+
+
+def _config_table(facts: list[tuple[str, str]], config: dict[str, Any]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in facts:
+        table.add_row(label, Text(value))  # a name or path is plain text, not markup
+    table.add_row("Config", Pretty(config, expand_all=True))
+    return table
 
 
 def _file_key(f: FileView) -> str:

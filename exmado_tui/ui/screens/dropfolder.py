@@ -72,9 +72,11 @@ class DropFolderScreen(Screen[None]):
 
     async def _load(self) -> None:
         backend = self.app.backend
-        settings = self.app.settings.dropfolder
+        settings = self.app.settings
         try:
-            view: DropFolderView | OSError = await backend.read(scan_dropfolder, settings)
+            view: DropFolderView | OSError = await backend.read(
+                scan_dropfolder, settings.dropfolder, settings.profiles_dir
+            )
         except OSError as exc:  # not ours to read (the service account's), say so
             view = exc
         try:
