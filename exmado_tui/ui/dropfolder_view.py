@@ -3,7 +3,7 @@ and files refused (with the reason the watcher wrote beside each). No Textual he
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,14 +34,14 @@ class DropFolderView:
     rejected: tuple[DroppedFile, ...]
 
 
-def scan_dropfolder(settings: DropFolderSettings, profiles_dir: Path) -> DropFolderView:
+def scan_dropfolder(settings: DropFolderSettings, profile_dirs: Sequence[Path]) -> DropFolderView:
     """The drop folder as the watcher sees it: only a folder named after a profile makes jobs
     (archive/, rejected/, other folders and loose files do not)."""
     root = settings.path
     if not root.is_dir():
         return DropFolderView(root, False, (), (), ())
     skip = {settings.archive, settings.rejected}
-    named = (root / name for name in profile_names(profiles_dir) if name not in skip)
+    named = (root / name for name in profile_names(profile_dirs) if name not in skip)
     folders = [p for p in named if p.is_dir()]
     waiting = _present(_file(p, p.parent.name) for f in folders for p in _workbooks(f))
     rejected_dir = root / settings.rejected

@@ -142,7 +142,7 @@ async def test_a_drop_folder_the_user_cannot_read_is_said_not_fatal(
     """The drop folder belongs to the service account; an operator running `exmado` as
     themselves may not be allowed to list it."""
 
-    def refused(settings, profiles_dir):
+    def refused(settings, profile_dirs):
         raise PermissionError(13, "Permission denied", str(settings.path))
 
     monkeypatch.setattr(dropfolder_screen, "scan_dropfolder", refused)

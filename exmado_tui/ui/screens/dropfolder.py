@@ -75,7 +75,7 @@ class DropFolderScreen(Screen[None]):
         settings = self.app.settings
         try:
             view: DropFolderView | OSError = await backend.read(
-                scan_dropfolder, settings.dropfolder, settings.profiles_dir
+                scan_dropfolder, settings.dropfolder, settings.profile_dirs
             )
         except OSError as exc:  # not ours to read (the service account's), say so
             view = exc
