@@ -21,6 +21,7 @@ from exmado_tui.commands import workers as workers_commands
 from exmado_tui.commands.context import Context, UsageError
 from exmado_tui.errors import ExmadoError
 from exmado_tui.events import EVENT_LOGGER
+from exmado_tui.formatting import visible_logs
 from exmado_tui.settings import load_settings
 
 COMMAND_GROUPS = (
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    visible_logs()
     logging.basicConfig(
         level=logging.INFO if args.verbose else _quiet_level(args.command),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,9 +1,14 @@
-"""Plain-text formatting shared by the CLI and the TUI: local times, durations, sizes."""
+"""Plain-text formatting shared by the CLI and the TUI: local times, durations, sizes, and
+control characters made visible (in reports, events and logs)."""
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def local_time(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -37,3 +42,24 @@ def size(num_bytes: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TB"
+
+
+def visible(text: str, keep: str = "") -> str:
+    """`text` with control characters (NUL, ESC, a newline…) written as `\\x00`, except `keep`.
+
+    A key read from a CSV may hold them: raw, they break a report ("cannot be used in
+    worksheets"), forge log lines and recolour terminals.
+    """
+    return CONTROL.sub(lambda m: m[0] if m[0] in keep else f"\\x{ord(m[0]):02x}", text)
+
+
+class VisibleLogRecord(logging.LogRecord):
+    """A log record whose message never carries raw control characters."""
+
+    def getMessage(self) -> str:  # noqa: N802 - logging's name
+        return visible(super().getMessage())
+
+
+def visible_logs() -> None:
+    """Make every log record of this process a `VisibleLogRecord` (CLI and worker processes)."""
+    logging.setLogRecordFactory(VisibleLogRecord)

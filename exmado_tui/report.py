@@ -3,8 +3,9 @@
 Both go to the job's output folder as `exmado-report.xlsx` and `exmado-manifest.json`, written
 under a temporary name and renamed, so a reader never sees half a report. Text that a
 spreadsheet could take for a formula (starting with `=`, `+`, `-`, `@`, tab or CR) is written
-as a text cell with Excel's quote prefix. Nothing secret is in the store, so nothing secret
-can reach a report.
+as a text cell with Excel's quote prefix; control characters (a NUL or ESC from a CSV key),
+which a worksheet cannot hold, are written visibly as `\x00`. Nothing secret is in the store,
+so nothing secret can reach a report.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from exmado_tui.db import utcnow
+from exmado_tui.formatting import visible
 from exmado_tui.models import Job, JobFile, JobRow
 
 REPORT_NAME = "exmado-report.xlsx"
@@ -28,6 +30,7 @@ MANIFEST_NAME = "exmado-manifest.json"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROW_HEADERS = ("Row", "Key", "Status", "Documents", "Files", "Error", "Duplicate of row")
 CHUNK = 2000
+CELL_CONTROLS = "\t\n\r"  # the only control characters a worksheet cell may hold
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,11 @@ def _atomic(target: Path, write: Any) -> Path:
 
 
 def text_cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
-    """A cell for `value`; text that looks like a formula stays text."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+    """A cell for `value`; text that looks like a formula stays text, controls show as `\x00`."""
+    if not isinstance(value, str):
+        return value
+    value = visible(value, keep=CELL_CONTROLS)
+    if not value.startswith(FORMULA_STARTS):
         return value
     cell = WriteOnlyCell(ws, value)
     cell.data_type = "s"
@@ -170,9 +176,9 @@ def manifest_entries(job_id: str) -> list[dict[str, Any]]:
 def _write_manifest(job: Job, path: Path) -> None:
     data = {
         "job": job.id,
-        "name": job.name,
+        "name": visible(job.name),
         "status": job.status,
-        "workbook": job.workbook_name,
+        "workbook": visible(job.workbook_name),
         "workbook_sha256": job.workbook_sha256,
         "generated_at": utcnow().isoformat(timespec="seconds") + "Z",
         "files": manifest_entries(job.id),

@@ -19,6 +19,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, Retries, ShutdownNotifications, TimeLimit
 
 from exmado_tui.errors import RetryableError
+from exmado_tui.formatting import visible_logs
 from exmado_tui.queue import make_broker
 from exmado_tui.settings import Settings, load_settings
 from workers import middleware, orphans
@@ -72,6 +73,7 @@ _runtime: Runtime | None = None
 def setup() -> None:
     """Configure this worker process: settings, its runtime and the global Dramatiq broker."""
     global _runtime
+    visible_logs()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too many
     settings = load_settings()
     _runtime = Runtime.from_settings(settings)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from exmado_tui.commands.context import Context, UsageError, confirmed, print_json
-from exmado_tui.errors import ProfileError, WorkbookError
+from exmado_tui.errors import PermanentError, ProfileError, WorkbookError
 from exmado_tui.formatting import duration, local_time
 from exmado_tui.profiles import Profile
 from exmado_tui.queries import JobDetail, get_job, list_jobs, row_counts
@@ -355,7 +355,13 @@ def report_command(args: argparse.Namespace, ctx: Context) -> int:
 
     ctx.open_store()
     job = get_job(args.id)
-    paths = write_report(job.id)
+    try:
+        paths = write_report(job.id)
+    except OSError as exc:
+        raise PermanentError(
+            f"The report of job {job.short_id} cannot be written into {job.output_dir}: "
+            f"{exc.strerror or exc}."
+        ) from None
     if args.json:
         print_json({"report": str(paths.report), "manifest": str(paths.manifest)})
     else:

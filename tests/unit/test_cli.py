@@ -194,3 +194,21 @@ def test_an_operator_s_fail_prints_its_result_and_no_log_line(env, workbook, cap
     )
     assert result.returncode == 0 and job_id[:8] in result.stdout
     assert result.stderr == ""  # the event is in the store, not echoed as an ERROR line
+
+
+def test_jobs_report_writes_a_key_with_control_characters_and_never_a_traceback(
+    env, workbook, capsys, tmp_path
+):
+    from exmado_tui.models import JobRow
+
+    created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    JobRow.create(job=created["id"], row_number=2, key="INV\x00\x1b", values={}, status="failed")
+    code, out, err = run(capsys, "jobs", "report", created["id"])
+    assert (code, err) == (0, "")
+    assert "report" in out
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the output folder should be")
+    Job.update(output_dir=str(blocked / "out")).where(Job.id == created["id"]).execute()
+    code, out, err = run(capsys, "jobs", "report", created["id"])
+    assert code == 1 and "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith(f"exmado: The report of job {created['id'][:8]} cannot be written into ")

@@ -81,3 +81,19 @@ def test_rebuilding_replaces_the_previous_report(store, tmp_path: Path) -> None:
     JobRow.update(status="done", error="").where(JobRow.row_number == 4).execute()
     sheet = load_workbook(write_report(job_id).report)["Rows"]
     assert sheet["C4"].value == "done"
+
+
+def test_control_characters_in_a_key_are_written_visibly_in_report_and_manifest(
+    store, tmp_path: Path
+) -> None:
+    job_id = seed_job(tmp_path)
+    Job.update(name="March\x1b[31m").where(Job.id == job_id).execute()
+    JobRow.create(
+        job=job_id, row_number=6, key="INV\x00-1\x07", values={}, status="failed", error="x\x0b"
+    )
+    paths = write_report(job_id)
+    sheet = load_workbook(paths.report)["Rows"]
+    assert [sheet["B6"].value, sheet["F6"].value] == ["INV\\x00-1\\x07", "x\\x0b"]
+    manifest = paths.manifest.read_text(encoding="utf-8")
+    assert json.loads(manifest)["name"] == "March\\x1b[31m"
+    assert not any(c in manifest for c in "\x00\x07\x0b\x1b")
