@@ -33,16 +33,24 @@ POOL = {"max_connections": 20, "stale_timeout": 300, "timeout": 30}
 def make_database(url: str, busy_timeout_s: float = 10, password: str = "") -> peewee.Database:
     """A Peewee database for `url`; SQLite gets WAL, a busy timeout and IMMEDIATE writes."""
     parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        raw = unquote(parts.path)
-        # sqlite:////abs/path splits to the path //abs/path, which Path keeps as written.
-        return _sqlite(Path(raw[1:] if raw.startswith("//") else raw), busy_timeout_s)
+    if (path := sqlite_file(url)) is not None:
+        return _sqlite(path, busy_timeout_s)
     if parts.scheme in ("postgres", "postgresql"):
         extra = {"password": password} if password and not parts.password else {}
         return connect(parts._replace(scheme="postgresql+pool").geturl(), **POOL, **extra)
     raise SettingsError(
         f"[database] url must start with sqlite:/// or postgresql://, got {parts.scheme or url!r}."
     )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a `sqlite:///` store; None for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        return None
+    raw = unquote(parts.path)
+    # sqlite:////abs/path splits to the path //abs/path, which Path keeps as written.
+    return Path(raw[1:] if raw.startswith("//") else raw)
 
 
 def _sqlite(path: Path, busy_timeout_s: float) -> peewee.SqliteDatabase:

@@ -51,3 +51,12 @@ class StoreUnavailableError(RetryableError):
         super().__init__(message)
         self.reason = reason or message
         self.store = store
+
+
+class NoSpaceError(PermanentError):
+    """A disk or quota is full where Éxmado writes (`folder`): nothing more can be written
+    there until someone frees space, so the job stops at once instead of failing row by row."""
+
+    def __init__(self, message: str, *, folder: str) -> None:
+        super().__init__(message)
+        self.folder = folder

@@ -239,6 +239,7 @@ class JobService:
             only_from=frozenset({S.PAUSED}),
             control=None,
             wait_reason="waiting for a worker",
+            last_error="",  # what paused it (a full disk) was seen to
         )
         record_event(job_id, "Resumed.")
         self.queue.enqueue_run(job_id)

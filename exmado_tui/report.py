@@ -180,6 +180,7 @@ def _write_manifest(job: Job, path: Path) -> None:
         "status": job.status,
         "workbook": visible(job.workbook_name),
         "workbook_sha256": job.workbook_sha256,
+        "last_error": job.last_error,
         "generated_at": utcnow().isoformat(timespec="seconds") + "Z",
         "files": manifest_entries(job.id),
     }

@@ -22,8 +22,9 @@ import queue
 from dataclasses import dataclass, field
 from typing import Any
 
+from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.docuware.query import And, Exact, Or
-from exmado_tui.errors import PermanentError, ProfileError, RetryableError
+from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
 from exmado_tui.excel import normalise_header
 from exmado_tui.profiles import Profile
 from exmado_tui.templates import Values
@@ -131,11 +132,15 @@ class RowEngine:
         """One row; `found`: its hits from a batch search (None: search for it here)."""
         try:
             return await self._process(task, found)
+        except NoSpaceError:
+            raise
         except RetryableError as exc:
             return RowResult(task, "failed", _sentence(task, exc), retryable=True)
         except PermanentError as exc:
             return RowResult(task, "failed", _sentence(task, exc))
         except Exception as exc:  # noqa: BLE001 - one odd row must not stop the job
+            if is_no_space(exc):  # but a full disk stops it: every next row would fail too
+                raise no_space(self.placer.root, "the output folder") from exc
             log.exception("Row %d failed unexpectedly", task.number)
             return RowResult(task, "failed", f"Row {task.number}: {type(exc).__name__}: {exc}")
 

@@ -32,7 +32,15 @@ import redis
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
 from exmado_tui.db import drop_connections, store_error
-from exmado_tui.errors import PermanentError, ProfileError, RetryableError, TransitionError
+from exmado_tui.diskspace import is_no_space, no_space, store_full
+from exmado_tui.errors import (
+    NoSpaceError,
+    PermanentError,
+    ProfileError,
+    RetryableError,
+    StoreUnavailableError,
+    TransitionError,
+)
 from exmado_tui.events import record_event
 from exmado_tui.models import Job, JobRow
 from exmado_tui.profiles import Profile, check_profile
@@ -69,11 +77,27 @@ class Stop(Exception):
 
 def run_job(job_id: str, runtime: Runtime, *, token: str, last_attempt: bool = False) -> None:
     """Run the job if it is ours to run; return when it ends, pauses or is handed back."""
-    status = claim(job_id, runtime.worker_id, runtime.settings.jobs.stale_after_s)
+    status = _claim(job_id, runtime)
     if status is None:
         log.info("Job %s is not ours to run (ended, paused or held elsewhere).", job_id[:8])
         return
     JobRun(job_id, runtime, token, last_attempt).run(status)
+
+
+def _claim(job_id: str, runtime: Runtime) -> JobStatus | None:
+    """`claim`; a store locked, away or on a full disk raises a RetryableError, so the
+    message is tried again later instead of being dropped with the job left PENDING."""
+    url = runtime.settings.database_url
+    try:
+        return claim(job_id, runtime.worker_id, runtime.settings.jobs.stale_after_s)
+    except peewee.PeeweeException as exc:
+        passing = store_error(exc, url)
+        if is_no_space(exc):
+            passing = StoreUnavailableError(f"{store_full(url)}; the job will try again.")
+        if passing is None:
+            raise
+        log.warning("Job %s not taken: %s", job_id[:8], passing)
+        raise passing from exc
 
 
 def job_profile(job: Job) -> Profile:
@@ -126,6 +150,9 @@ class JobRun:
         except RetryableError as exc:
             self._transient(exc)
             return
+        except NoSpaceError as exc:
+            self._stop_for_space(exc)
+            return
         except PermanentError as exc:
             self._fail(str(exc))
             return
@@ -136,6 +163,9 @@ class JobRun:
             self._fail(self._timeout_sentence())
             return
         except peewee.PeeweeException as exc:
+            if is_no_space(exc):
+                self._stop_for_space(store_full(self.runtime.settings.database_url))
+                return
             # A store locked past its busy timeout, or a database restarting: it passes. A
             # missing table or the like would fail every attempt the same way: say it now.
             passing = store_error(exc, self.runtime.settings.database_url)
@@ -146,6 +176,9 @@ class JobRun:
             self._transient(passing)
             return
         except Exception as exc:
+            if is_no_space(exc):  # the workbook's copy in the data folder, the report…
+                self._stop_for_space(no_space(_folder_of(exc, self.runtime.settings.data_dir)))
+                return
             self._unexpected(exc)
             return
         self._finish(outcome)
@@ -388,6 +421,34 @@ class JobRun:
         if self._move(S.FAILED, active, last_error=message):
             record_event(self.job_id, message, "error")
 
+    def _stop_for_space(self, exc: NoSpaceError) -> None:
+        """Stop at once: every next write there would fail the same way. PAUSED (FAILED while
+        validating, which cannot pause) with a sentence; rows in flight stay pending, so
+        resuming after freeing space continues at the first of them."""
+        log.error("Job %s: %s.", self.job_id[:8], exc)
+        try:
+            self._pause_for_space(exc)
+        except peewee.PeeweeException as again:
+            # The store's own disk is full: nothing can be recorded. The job stays held by no
+            # live run; the watchdog hands it over once the store can be written again.
+            log.error("Job %s: cannot record the stop either (%s).", self.job_id[:8], again)
+
+    def _pause_for_space(self, exc: NoSpaceError) -> None:
+        if Job.get_by_id(self.job_id).status == S.VALIDATING:
+            self._fail(f"{exc}; free some space there, then `exmado jobs retry {self.job_id[:8]}`.")
+            return
+        progress.recount(self.job_id)
+        job = Job.get_by_id(self.job_id)
+        sentence = (
+            f"{exc}: paused with {job.done_rows:,} of {job.total_rows:,} rows done; free some "
+            f"space there, then `exmado jobs resume {self.job_id[:8]}`."
+        )
+        running = (Job.id == self.job_id) & (Job.status == S.RUNNING.value)
+        Job.update(last_error=sentence).where(running).execute()
+        self._report(S.PAUSED)  # on that full disk it may fail too: an event then says so
+        if self._move(S.PAUSED, RUNNING, wait_reason="paused: no space left", last_error=sentence):
+            record_event(self.job_id, sentence, "error")
+
     def _transient(self, exc: RetryableError) -> None:
         if self.last_attempt:
             self._fail(f"{str(exc).rstrip('.')}; gave up after several attempts.")
@@ -472,6 +533,12 @@ class _Feed:
             self.deferred.append(dataclasses.replace(result.task, second_chance=True))
             return True
         return False
+
+
+def _folder_of(exc: BaseException, default: Path) -> Path:
+    """The folder of the file an OSError names, else `default`."""
+    name = getattr(exc, "filename", None)
+    return Path(name).parent if isinstance(name, str) else default
 
 
 def _finished(future: concurrent.futures.Future, timeout: float) -> bool:

@@ -1,0 +1,58 @@
+"""A full disk (ENOSPC) or quota (EDQUOT) told apart from other write errors, and said in
+one sentence naming the folder and its free space."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+from exmado_tui.db import sqlite_file
+from exmado_tui.errors import NoSpaceError
+from exmado_tui.formatting import size
+from exmado_tui.settings import mask_url
+
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# What SQLite and PostgreSQL say when their disk is full (their errors carry no errno).
+NO_SPACE_MARKERS = ("database or disk is full", "no space left on device", "disk quota exceeded")
+
+
+def is_no_space(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) says the disk or the quota is full."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain is short; a cycle of contexts must not hang us
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in NO_SPACE_ERRNOS:
+            return True
+        if any(marker in str(seen).lower() for marker in NO_SPACE_MARKERS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def free_bytes(folder: Path) -> int:
+    """Free bytes on the file system holding `folder` (or its nearest existing ancestor)."""
+    for candidate in (folder, *folder.parents):
+        try:
+            return shutil.disk_usage(candidate).free
+        except OSError:
+            continue
+    return 0
+
+
+def no_space(folder: Path, what: str = "") -> NoSpaceError:
+    """`No space left in /out (12.0 KB free)`, `what` naming whose folder it is."""
+    whose = f"{what} " if what else ""
+    return NoSpaceError(
+        f"No space left in {whose}{folder} ({size(free_bytes(folder))} free)", folder=str(folder)
+    )
+
+
+def store_full(url: str) -> NoSpaceError:
+    """The job store's disk is full: its folder for SQLite, its server for PostgreSQL."""
+    path = sqlite_file(url)
+    if path is not None:
+        return no_space(path.parent, "the job store's folder")
+    store = mask_url(url)
+    return NoSpaceError(f"No space left for the job store {store} on its server", folder=store)

@@ -1,0 +1,100 @@
+"""A full disk stops the job at once: PAUSED with a sentence, rows in flight still pending.
+
+Real small file systems (tmpfs), the pipeline in-process with the fake DocuWare client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from exmado_tui.errors import StoreUnavailableError
+from exmado_tui.models import Job, JobFile, JobRow
+from exmado_tui.queries import get_job
+from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from tests.small_disk import fill, resize, small_disk
+from tests.unit.test_pipeline_run import Pipeline, invoice_docs
+
+BODY = 150 * 1024  # 2 MB holds a dozen of them, not 40
+ROWS = 40
+
+
+def big_documents(pipeline: Pipeline) -> None:
+    pipeline.client.docs = invoice_docs(ROWS)
+    for doc in pipeline.client.docs:
+        doc.body = f"%PDF {doc.id} ".encode() + bytes([doc.id % 251]) * BODY
+
+
+def keys() -> list[str]:
+    return [str(100000 + i) for i in range(1, ROWS + 1)]
+
+
+def test_a_full_output_disk_pauses_the_job_and_resume_completes_it(
+    tmp_path: Path, redis_url: str
+) -> None:
+    with small_disk(tmp_path / "out", "2m") as out:
+        pipeline = Pipeline(tmp_path, redis_url)
+        big_documents(pipeline)
+        job_id = pipeline.create(keys())
+        Job.update(output_dir=str(out / "job")).where(Job.id == job_id).execute()
+        pipeline.service.start(job_id)
+        job = pipeline.run(job_id)
+
+        assert job.status == "PAUSED" and job.wait_reason == "paused: no space left"
+        assert job.last_error.startswith(f"No space left in the output folder {out / 'job'} (")
+        assert job.last_error.endswith(f"`exmado jobs resume {job_id[:8]}`.")
+        assert get_job(job_id).last_error == job.last_error  # what `jobs show` prints
+        statuses = {r.status for r in JobRow.select()}
+        assert statuses == {"done", "pending"}  # nothing failed for want of space
+        assert 0 < job.done_rows < ROWS
+        assert not [p for p in out.rglob("*") if p.name.endswith("part")]
+        paused_files = on_disk(out / "job")
+        assert len(paused_files) == JobFile.select().count()  # only whole, recorded files
+
+        resize(out, "20m")  # space freed
+        pipeline.service.resume(job_id)
+        job = pipeline.run(job_id, token="m2")
+        assert job.status == "COMPLETED" and job.found_rows == ROWS and job.last_error == ""
+        final = on_disk(out / "job")
+        assert paused_files.items() <= final.items()  # the same files, not written again
+        manifest = json.loads((out / "job" / MANIFEST_NAME).read_text())
+        assert {e["path"]: e["sha256"] for e in manifest["files"]} == final
+        assert max(pipeline.client.downloads.values()) <= 2  # only rows in flight again
+
+
+def on_disk(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in (MANIFEST_NAME, REPORT_NAME)
+    }
+
+
+@pytest.mark.parametrize("left", [0, 60_000], ids=["full-at-claim", "full-mid-job"])
+def test_a_full_store_disk_fails_no_row_and_the_job_completes_once_space_is_freed(
+    tmp_path: Path, redis_url: str, caplog: pytest.LogCaptureFixture, left: int
+) -> None:
+    with small_disk(tmp_path / "data", "4m") as data:
+        pipeline = Pipeline(tmp_path, redis_url, heartbeat_s=0.1, stale_after_s=0.3)
+        job_id = pipeline.create(keys())
+        pipeline.service.start(job_id)
+        filler = fill(data, leave=left)
+        try:
+            pipeline.run(job_id)
+        except StoreUnavailableError as exc:  # at claim: the message is tried again later
+            assert exc.retryable
+        said = f"No space left in the job store's folder {data} ("
+        assert said in caplog.text and "Traceback" not in caplog.text
+
+        filler.unlink()  # space freed
+        time.sleep(0.4)  # a run that could not record its stop is taken over once stale
+        job = pipeline.run(job_id, token="m2")
+        if job.status == "PAUSED":
+            pipeline.service.resume(job_id)
+            job = pipeline.run(job_id, token="m3")
+        assert job.status == "COMPLETED" and job.found_rows == ROWS
+        assert {(r.status, r.attempts) for r in JobRow.select()} == {("done", 1)}
