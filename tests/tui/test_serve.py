@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,7 +15,9 @@ import psutil
 from exmado_tui.localredis import free_port
 
 
-def test_serve_answers_a_browser_on_loopback_only(tmp_path: Path):
+def test_serve_answers_a_browser_on_loopback_only_and_fetches_nothing_elsewhere(tmp_path: Path):
+    """A server without internet access still draws the dashboard: the page, its scripts,
+    styles and fonts all come from this server."""
     port = free_port()
     env = {**os.environ, "EXMADO_DATA_DIR": str(tmp_path)}
     server = subprocess.Popen(
@@ -34,9 +37,21 @@ def test_serve_answers_a_browser_on_loopback_only(tmp_path: Path):
             if c.status == psutil.CONN_LISTEN and c.laddr.port == port
         }
         assert listening == {"127.0.0.1"}
+        here = f"http://127.0.0.1:{port}/"
+        fetched = page_references(page.text)
+        assert fetched and all(url.startswith(here) for url in fetched), fetched
+        assert any(url.endswith(".ttf") for url in fetched)  # the font, served locally
+        for url in fetched:
+            assert httpx.get(url, timeout=5).status_code == 200, url
     finally:
         server.terminate()
         server.wait(10)
+
+
+def page_references(html: str) -> list[str]:
+    """Every address the page makes a browser fetch (src=, href=, CSS url())."""
+    found = re.findall(r'(?:src|href)\s*=\s*"([^"]+)"|url\(\s*"?([^")]+)"?\s*\)', html)
+    return [a or b for a, b in found]
 
 
 def _get_page(port: int) -> httpx.Response:
