@@ -117,6 +117,8 @@ class JobsSettings:
     heartbeat_s: float = 5
     stale_after_s: float = 60
     default_profile: str = ""  # for job payloads that name no profile (`--from-json`)
+    unzip_member_max_mb: float = 2048  # a ZIP from DocuWare: its largest member, unpacked
+    unzip_total_max_mb: float = 8192  # and all its members together
 
 
 class Duplicates(StrEnum):
@@ -409,6 +411,8 @@ def _jobs(reader: LayerReader) -> JobsSettings:
         heartbeat_s=heartbeat_s,
         stale_after_s=stale_after_s,
         default_profile=reader.text(s, "default_profile"),
+        unzip_member_max_mb=reader.number(s, "unzip_member_max_mb", positive=True),
+        unzip_total_max_mb=reader.number(s, "unzip_total_max_mb", positive=True),
     )
 
 

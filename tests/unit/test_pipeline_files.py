@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import io
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +77,57 @@ def test_a_run_cleans_its_own_part_files_not_another_job_s(tmp_path: Path) -> No
         path.write_bytes(b"partial")
     assert files.remove_partials(tmp_path, "a" * 32) == 3
     assert [p.name for p in tmp_path.rglob("*.part")] == [theirs.name]
+
+
+class ZipClient(FakeClient):
+    """DocuWare answering each download with the document's body as a `.zip`."""
+
+    async def download(self, doc: FakeDoc, dest: Path, **_: Any) -> Any:
+        result = await super().download(doc, dest, target="Zip", keep_annotations=False)
+        return dataclasses.replace(result, filename=f"{doc.id}.zip", content_type="application/zip")
+
+
+UNPACKING = Profile.from_dict({
+    "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
+    "filename_template": "{INVOICE_NO}", "unpack_zip": True,
+})  # fmt: skip
+
+
+def zip_of(**members: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, size in members.items():
+            bundle.writestr(f"{name}.pdf", b"%PDF" + b"\0" * (size - 4))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("members", "refusal"),
+    [
+        ({"a": 30_000, "big": 300_000}, "holds 'big.pdf' of 0.3 MB, more than [jobs] "
+         "unzip_member_max_mb = 0.25 allows; raise it, or keep ZIPs whole with the "
+         "profile's unpack_zip = false."),
+        ({f"m{i}": 200_000 for i in range(6)}, "unpacks to 1.1 MB, more than [jobs] "
+         "unzip_total_max_mb = 1 allows"),
+    ],
+)  # fmt: skip
+def test_a_zip_past_the_limits_fails_its_row_and_leaves_nothing(
+    tmp_path: Path, members: dict[str, int], refusal: str
+) -> None:
+    profile = UNPACKING
+    doc = FakeDoc(7, {"INVOICE_NO": "100007"}, body=zip_of(**members))
+    limits = files.ZipLimits(member_mb=0.25, total_mb=1)
+    placer = Placer(ZipClient([doc]), profile, tmp_path, {}, "j1", limits)
+    with pytest.raises(files.ZipTooLargeError) as refused:
+        asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
+    assert str(refused.value).startswith("The ZIP from DocuWare ")
+    assert refusal in str(refused.value)
+    assert list(tmp_path.iterdir()) == []  # no member, no archive, no .part
+
+
+def test_a_zip_within_the_limits_is_unpacked(tmp_path: Path) -> None:
+    profile = UNPACKING
+    doc = FakeDoc(7, {"INVOICE_NO": "100007"}, body=zip_of(a=200_000, b=200_000))
+    placer = Placer(ZipClient([doc]), profile, tmp_path, {}, "j1", files.ZipLimits(0.25, 1))
+    placed = asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
+    assert sorted(r.path for r in placed.records) == ["100007 - a.pdf", "100007 - b.pdf"]

@@ -28,7 +28,6 @@ import asyncio
 import hashlib
 import os
 import re
-import shutil
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ PART_PREFIX = ".exmado-"
 PART_SUFFIX = ".part"
 _LEGACY_PART = re.compile(r"[0-9a-f]{32}")
 CHUNK = 1024 * 1024
+MB = 1024 * 1024
 
 
 class ExistingFileError(PermanentError):
@@ -57,6 +57,36 @@ class ExistingFileError(PermanentError):
 
 class IncompleteFileError(RetryableError):
     """The file on disk is not as long as the download said."""
+
+
+class ZipTooLargeError(PermanentError):
+    """A ZIP from DocuWare would unpack past `[jobs] unzip_member_max_mb` or `_total_max_mb`."""
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """How far a ZIP from DocuWare may unpack: a broken or hostile server must not fill the
+    disk. Checked against the sizes the archive declares before a byte is written, and
+    against the bytes written while unpacking."""
+
+    member_mb: float = 2048
+    total_mb: float = 8192
+
+    def check_member(self, name: str, size: int) -> None:
+        if size > self.member_mb * MB:
+            raise ZipTooLargeError(
+                f"The ZIP from DocuWare holds {name!r} of {size / MB:,.1f} MB, more than "
+                f"[jobs] unzip_member_max_mb = {self.member_mb:g} allows; raise it, or keep "
+                "ZIPs whole with the profile's unpack_zip = false."
+            )
+
+    def check_total(self, size: int) -> None:
+        if size > self.total_mb * MB:
+            raise ZipTooLargeError(
+                f"The ZIP from DocuWare unpacks to {size / MB:,.1f} MB, more than [jobs] "
+                f"unzip_total_max_mb = {self.total_mb:g} allows; raise it, or keep ZIPs whole "
+                "with the profile's unpack_zip = false."
+            )
 
 
 @dataclass(frozen=True)
@@ -137,8 +167,10 @@ class Placer:
         output_dir: Path,
         known: dict[str, list[FileRecord]],
         job_id: str,
+        zip_limits: ZipLimits = ZipLimits(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         self.client = client
+        self.zip_limits = zip_limits
         self.job_id = job_id
         self.profile = profile
         self.root = Path(output_dir).resolve()
@@ -207,7 +239,7 @@ class Placer:
         )
 
     async def _unpack(self, doc: Any, archive: Path, relative: PurePosixPath) -> Placed:
-        members = await asyncio.to_thread(_extract, archive)
+        members = await asyncio.to_thread(_extract, archive, self.zip_limits)
         placed = Placed([])
         stem = relative.name.rsplit(".", 1)[0] if "." in relative.name else relative.name
         try:
@@ -290,29 +322,49 @@ def _is_zip(result: Any, path: Path) -> bool:
     return named and zipfile.is_zipfile(path)
 
 
-def _extract(archive: Path) -> list[tuple[Path, str, int, str]]:
-    """Each member to its own `.part` file beside the archive: (temp, name, size, sha256)."""
+def _extract(archive: Path, limits: ZipLimits) -> list[tuple[Path, str, int, str]]:
+    """Each member to its own `.part` file beside the archive: (temp, name, size, sha256).
+
+    Within `limits`, or none at all: what was unpacked before a refusal is removed.
+    """
     members: list[tuple[Path, str, int, str]] = []
-    with zipfile.ZipFile(archive) as bundle:
-        for number, info in enumerate(bundle.infolist()):
-            if info.is_dir():
-                continue
-            temp = archive.with_name(f"{archive.stem}-{number}{PART_SUFFIX}")  # same job
-            digest = hashlib.sha256()
-            with bundle.open(info) as source, open(temp, "wb") as target:
-                shutil.copyfileobj(_Hashing(source, digest), target, CHUNK)
-                target.flush()
-                os.fsync(target.fileno())
-            name = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
-            members.append((temp, name, temp.stat().st_size, digest.hexdigest()))
+    temps: list[Path] = []
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            infos = [info for info in bundle.infolist() if not info.is_dir()]
+            for info in infos:
+                limits.check_member(_member_name(info), info.file_size)
+            limits.check_total(sum(info.file_size for info in infos))
+            written = 0
+            for number, info in enumerate(infos):
+                temps.append(archive.with_name(f"{archive.stem}-{number}{PART_SUFFIX}"))
+                size, sha = _unpack_member(bundle, info, temps[-1], limits, written)
+                written += size
+                members.append((temps[-1], _member_name(info), size, sha))
+    except BaseException:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+        raise
     return members
 
 
-class _Hashing:
-    def __init__(self, source: Any, digest: Any) -> None:
-        self.source, self.digest = source, digest
+def _member_name(info: zipfile.ZipInfo) -> str:
+    return info.filename.replace("\\", "/").rsplit("/", 1)[-1]
 
-    def read(self, size: int = -1) -> bytes:
-        data = self.source.read(size)
-        self.digest.update(data)
-        return data
+
+def _unpack_member(
+    bundle: zipfile.ZipFile, info: zipfile.ZipInfo, temp: Path, limits: ZipLimits, before: int
+) -> tuple[int, str]:
+    """Copy one member to `temp`, counting: (size, sha256). The declared sizes were checked;
+    the bytes are counted too, whatever the archive's headers say."""
+    digest, size = hashlib.sha256(), 0
+    with bundle.open(info) as source, open(temp, "wb") as target:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            limits.check_member(_member_name(info), size)
+            limits.check_total(before + size)
+            digest.update(chunk)
+            target.write(chunk)
+        target.flush()
+        os.fsync(target.fileno())
+    return size, digest.hexdigest()

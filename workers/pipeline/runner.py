@@ -48,7 +48,7 @@ from exmado_tui.report import write_report
 from exmado_tui.states import JobStatus, transition
 from workers.pipeline import progress
 from workers.pipeline.claim import claim, hand_back, heartbeat
-from workers.pipeline.files import FileRecord, Placer, remove_partials
+from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
 from workers.pipeline.rows import RowEngine, RowResult, RowTask
 from workers.runtime import Runtime
@@ -243,7 +243,8 @@ class JobRun:
         self, job: Job, profile: Profile, known: dict[str, list[FileRecord]], results: queue.Queue
     ) -> RowEngine:
         client = await self.runtime.client()
-        placer = Placer(client, profile, Path(job.output_dir), known, job.id)
+        limits = ZipLimits(self.jobs.unzip_member_max_mb, self.jobs.unzip_total_max_mb)
+        placer = Placer(client, profile, Path(job.output_dir), known, job.id, limits)
         return RowEngine(client, profile, placer, results, self.jobs.row_concurrency)
 
     def _drive(
