@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from exmado_tui import resources
 from exmado_tui.errors import SettingsError
 from exmado_tui.settings_layers import (
     LayerReader,
@@ -24,7 +25,7 @@ from exmado_tui.settings_layers import (
 )
 from exmado_tui.workbook_guard import WorkbookLimits
 
-DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "exmado.toml"
+DEFAULTS_FILE = resources.path("config", "exmado.toml")
 USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
 
 # Keys holding paths: a relative value is taken from the folder of the file that sets it.

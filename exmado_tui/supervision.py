@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from exmado_tui import processes
+from exmado_tui import processes, resources
 from exmado_tui.errors import SettingsError
 from exmado_tui.folders import private_folder
 from exmado_tui.settings import Settings
@@ -27,61 +27,8 @@ from exmado_tui.settings import Settings
 RUN_FOLDER = "run"
 # AF_UNIX socket paths hold at most 107 bytes; a deep data folder gets a socket in /tmp.
 SOCKET_PATH_MAX = 100
-
-CONF_TEMPLATE = """\
-; Written by `exmado up` for the data folder {data_dir} (rewritten at every `up`).
-; By hand: {python} -m supervisor.supervisorctl -c {conf} status
-
-[unix_http_server]
-file={socket}
-chmod=0700
-
-[supervisord]
-logfile={run}/supervisord.log
-pidfile={run}/supervisord.pid
-childlogdir={run}
-directory={run}
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix://{socket}
-
-[program:redis]
-; Off by default: `exmado up` starts it when [broker] url names this machine and no Redis
-; answers there.
-command={exmado} redis
-autostart=false
-autorestart=true
-priority=10
-redirect_stderr=true
-stdout_logfile={run}/redis.log
-
-[program:worker]
-command={exmado} worker --processes 2 --threads 2
-autostart=true
-autorestart=true
-priority=20
-; Dramatiq's parent forwards TERM to its processes, which hand their jobs back at the next
-; row; signalling the whole group would cut that short. A process whose parent is killed
-; stops by itself (workers/orphans.py).
-stopasgroup=false
-stopsignal=TERM
-stopwaitsecs=90
-redirect_stderr=true
-stdout_logfile={run}/worker.log
-
-[program:watch]
-command={exmado} watch
-autostart=true
-autorestart=true
-priority=30
-stopsignal=TERM
-stopwaitsecs=15
-redirect_stderr=true
-stdout_logfile={run}/watch.log
-"""
+# The top-level supervisord.conf of the repository, shipped with the package.
+CONF_TEMPLATE = "supervisord.conf"
 
 
 def run_dir(settings: Settings) -> Path:
@@ -134,7 +81,8 @@ class Stack:
                     "(EXMADO_DATA_DIR) to a folder without one."
                 )
         private_folder(self.run)
-        text = CONF_TEMPLATE.format(
+        template = resources.path(CONF_TEMPLATE).read_text(encoding="utf-8")
+        text = template.format(
             data_dir=self.data_dir,
             python=python,
             conf=self.conf,

@@ -19,7 +19,7 @@ ClientFactory = Callable[[Settings], Any]
 
 
 def docuware_client(settings: Settings) -> Any:
-    from exmado_tui.docuware import AsyncDocuWareClient
+    from exmado_tui.docuware.client import AsyncDocuWareClient
 
     return AsyncDocuWareClient(settings.docuware)
 

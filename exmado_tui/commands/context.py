@@ -6,15 +6,14 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import peewee
-
-from exmado_tui.db import first_line, open_database, store_error
 from exmado_tui.errors import ExmadoError, SettingsError, StoreUnavailableError
 from exmado_tui.folders import blocking_file
-from exmado_tui.jobs import JobService
 from exmado_tui.settings import Settings, mask_url
+
+if TYPE_CHECKING:  # `exmado --help` loads no store; a command opens it when it runs
+    from exmado_tui.jobs import JobService
 
 
 class UsageError(ExmadoError):
@@ -28,6 +27,10 @@ class Context:
 
     def open_store(self) -> None:
         """Open the job store, or say in one sentence (password masked) why it cannot be."""
+        import peewee
+
+        from exmado_tui.db import first_line, open_database, store_error
+
         db, url = self.settings.database, self.settings.database_url
         try:
             open_database(url, db.busy_timeout_s, db.password.reveal())
@@ -56,6 +59,8 @@ class Context:
     @property
     def service(self) -> JobService:
         if self._service is None:
+            from exmado_tui.jobs import JobService
+
             self.open_store()
             self._service = JobService(self.settings)
         return self._service

@@ -15,16 +15,18 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from exmado_tui import resources
 from exmado_tui.commands.context import Context
-from exmado_tui.db import open_database
-from exmado_tui.jobs import JobService
 from exmado_tui.localredis import RedisServer
-from exmado_tui.queries import JobDetail, get_job
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
-from exmado_tui.settings import DEFAULTS_FILE, Settings, load_settings
+from exmado_tui.settings import Settings, load_settings
 
-DEMO_WORKBOOK = DEFAULTS_FILE.parent / "demo" / "invoices.xlsx"
+if TYPE_CHECKING:  # the store loads peewee: `exmado --help` does not need it
+    from exmado_tui.queries import JobDetail
+
+DEMO_WORKBOOK = resources.path("config", "demo", "invoices.xlsx")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -103,6 +105,10 @@ def _worker(env: dict[str, str], home: Path) -> Iterator[None]:
 
 
 def _run_job(settings: Settings, args: argparse.Namespace) -> JobDetail:
+    from exmado_tui.db import open_database
+    from exmado_tui.jobs import JobService
+    from exmado_tui.queries import get_job
+
     open_database(settings.database_url)
     service = JobService(settings)
     job = service.create(args.workbook, profile=args.profile, name="Demo export", start=True)

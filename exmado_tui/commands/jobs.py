@@ -7,14 +7,15 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exmado_tui.commands.context import Context, UsageError, confirmed, print_json
 from exmado_tui.errors import PermanentError, ProfileError, WorkbookError
 from exmado_tui.formatting import duration, local_time
-from exmado_tui.profiles import Profile
-from exmado_tui.queries import JobDetail, get_job, list_jobs, row_counts
-from exmado_tui.states import JobStatus
+from exmado_tui.lifecycle import JobStatus
+
+if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
+    from exmado_tui.queries import JobDetail
 
 ACTIONS = ("start", "pause", "resume", "cancel", "retry")
 
@@ -127,6 +128,8 @@ def _count(text: str) -> int:
 
 
 def list_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.queries import list_jobs
+
     ctx.open_store()
     jobs = list_jobs(statuses=args.status, limit=args.limit)
     if args.json:
@@ -150,6 +153,8 @@ def list_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def show_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.queries import get_job
+
     ctx.open_store()
     _print_job(get_job(args.id), args.json, ctx)
     return 0
@@ -157,6 +162,8 @@ def show_command(args: argparse.Namespace, ctx: Context) -> int:
 
 def _print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
     if as_json:
+        from exmado_tui.queries import row_counts
+
         print_json({**job.to_json(), "row_counts": row_counts(job.id)})
         return
     zone = ctx.settings.zone
@@ -264,6 +271,8 @@ def _payload_text(path: Path, data: dict[str, Any], key: str, label: str = "") -
 
 def _from_legacy_payload(path: Path) -> dict[str, Any]:
     """Map the old system's job payload onto `create` options."""
+    from exmado_tui.profiles import Profile
+
     payload = _read_payload(path)
     workbook = Path(_payload_text(path, payload, "excel_file_name") or "").expanduser()
     config = payload.get("config") or {}
@@ -319,6 +328,8 @@ def fail_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def delete_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.queries import get_job
+
     service = ctx.service  # opens the store
     job = get_job(args.id)
     if not args.yes and not _delete_confirmed(job, args.delete_files):
@@ -351,6 +362,7 @@ def wait_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def report_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.queries import get_job
     from exmado_tui.report import write_report
 
     ctx.open_store()

@@ -12,12 +12,10 @@ import sys
 from pathlib import Path
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
-from exmado_tui import processes
+from exmado_tui import processes, resources
 from exmado_tui.commands.context import Context
 from exmado_tui.folders import private_folder
 from exmado_tui.localredis import redis_server_binary
-from exmado_tui.queue import JobQueue
-from exmado_tui.settings import DEFAULTS_FILE
 from exmado_tui.supervision import Stack
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -53,6 +51,8 @@ def up_command(args: argparse.Namespace, ctx: Context) -> int:
         if started.returncode != 0:
             print(f"exmado: supervisord did not start: {started.stderr.strip()}", file=sys.stderr)
             return 1
+    from exmado_tui.queue import JobQueue
+
     queue = JobQueue.from_settings(ctx.settings.broker)
     if not queue.ping() and urlsplit(ctx.settings.broker.url).hostname in LOOPBACK:
         stack.ctl("start", "redis")
@@ -129,6 +129,8 @@ def status_command(args: argparse.Namespace, ctx: Context) -> int:
         print("supervisord is not running; start everything with `exmado up`.")
         return 1
     print(stack.ctl("status").stdout.rstrip())
+    from exmado_tui.queue import JobQueue
+
     queue = JobQueue.from_settings(ctx.settings.broker)
     print(f"Redis at {queue.url}: {'reachable' if queue.ping() else 'NOT reachable'}")
     print(f"Logs: {stack.run}")
@@ -169,7 +171,7 @@ def _private_redis_conf(folder: Path, port: int, password: str) -> Path:
     """Our redis.conf plus port, folder, pid file and password, in an owner-only file (not on
     argv)."""
     lines = [
-        f"include {_quoted(str(DEFAULTS_FILE.parent / 'redis.conf'))}",
+        f"include {_quoted(str(resources.path('config', 'redis.conf')))}",
         f"port {port}",
         f"dir {_quoted(str(folder))}",
         f"pidfile {_quoted(str(folder / 'redis.pid'))}",

@@ -8,7 +8,6 @@ import signal
 import threading
 
 from exmado_tui.commands.context import Context
-from exmado_tui.dropfolder import LOGGER, DropFolder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,6 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.dropfolder import LOGGER, DropFolder
+
     folder = DropFolder(ctx.settings.dropfolder, ctx.service)
     # One line per file accepted, rejected or skipped, whatever the services' log level.
     logging.getLogger(LOGGER).setLevel(logging.INFO)

@@ -13,15 +13,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from exmado_tui.commands.context import Context, confirmed, print_json
-from exmado_tui.db import utcnow
 from exmado_tui.formatting import duration, local_time
-from exmado_tui.queries import JobSummary, active_jobs
-from exmado_tui.queue import JOBS_QUEUE, JobQueue
+
+if TYPE_CHECKING:  # Redis and the store load when a command runs, not for `--help`
+    from exmado_tui.queries import JobSummary
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def dramatiq_command(processes: int, threads: int) -> list[str]:
+    from exmado_tui.queue import JOBS_QUEUE
+
     return [
         sys.executable, "-m", "dramatiq", "workers.broker:setup", "workers.actors",
         "--processes", str(processes), "--threads", str(threads),
@@ -76,6 +76,10 @@ def worker_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def workers_command(args: argparse.Namespace, ctx: Context) -> int:
+    import redis
+
+    from exmado_tui.queries import active_jobs
+
     ctx.open_store()
     queue = ctx.service.queue
     try:
@@ -114,6 +118,8 @@ def _job_line(job: JobSummary) -> dict[str, Any]:
 
 
 def _print_workers(workers: list[dict[str, Any]], ctx: Context) -> None:
+    from exmado_tui.db import utcnow
+
     print(f"{'HOST':20} {'PID':>7} {'UP':>8} {'THREADS':>7}  JOBS")
     for worker in workers:
         since = worker.get("since", "")
@@ -137,6 +143,8 @@ def _parse(text: str) -> Any:
 
 
 def purge_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.queue import JobQueue
+
     queue = JobQueue.from_settings(ctx.settings.broker)
     depth = queue.depth()
     question = (

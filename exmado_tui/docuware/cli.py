@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from exmado_tui.docuware.models import Document
 from exmado_tui.docuware.query import (
@@ -25,13 +25,15 @@ from exmado_tui.docuware.query import (
     Range,
     Wildcard,
 )
-from exmado_tui.docuware.session import DocuWareSession
 from exmado_tui.docuware.types import FieldValue, format_value
 from exmado_tui.errors import ExmadoError
 from exmado_tui.profiles import DOWNLOAD_TARGETS, FORMATS
 from exmado_tui.settings import DocuWareSettings
 
-Handler = Callable[[argparse.Namespace, DocuWareSession, TextIO], int]
+if TYPE_CHECKING:  # the session loads httpx: `exmado --help` does not need it
+    from exmado_tui.docuware.session import DocuWareSession
+
+Handler = Callable[[argparse.Namespace, "DocuWareSession", TextIO], int]
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -96,6 +98,8 @@ def run(
     **client_options: Any,
 ) -> int:
     """Execute one `docuware` sub-command; `settings` is `Settings` or `DocuWareSettings`."""
+    from exmado_tui.docuware.session import DocuWareSession
+
     out, err = out or sys.stdout, err or sys.stderr
     dw: DocuWareSettings = getattr(settings, "docuware", settings)
     try:

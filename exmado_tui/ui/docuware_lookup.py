@@ -22,7 +22,7 @@ class DocuWareLookup:
     @property
     def session(self) -> Any:
         if self._session is None:
-            from exmado_tui.docuware import DocuWareSession
+            from exmado_tui.docuware.session import DocuWareSession
 
             # A person waits at the form: two tries and a 10 s limit, not a worker's patience.
             patient = replace(

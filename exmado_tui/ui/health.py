@@ -72,7 +72,9 @@ class DocuWareProbe:
         return self._last
 
     def _fetch(self) -> DocuWareHealth:
-        from exmado_tui.docuware import DocuWareError, DocuWareSession, RetryPolicy
+        from exmado_tui.docuware.errors import DocuWareError
+        from exmado_tui.docuware.retry import RetryPolicy
+        from exmado_tui.docuware.session import DocuWareSession
 
         try:
             with DocuWareSession(self.settings, retry=RetryPolicy(max_attempts=1)) as session:

@@ -176,7 +176,7 @@ def run_pipeline(redis_url: str, docuware_url: str, rows: list[str], concurrency
 
 def run_sequential(settings_folder: Path, docuware_url: str, rows: list[str]) -> dict:
     """The baseline: a plain script with the same client, one search then its downloads."""
-    from exmado_tui.docuware import AsyncDocuWareClient
+    from exmado_tui.docuware.client import AsyncDocuWareClient
     from exmado_tui.docuware.query import Exact
 
     folder = Path(tempfile.mkdtemp(prefix="bench-sequential-", dir=settings_folder))

@@ -8,15 +8,10 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from exmado_tui.docuware import (
-    AsyncDocuWareClient,
-    AuthenticationError,
-    Exact,
-    NotFoundError,
-    Or,
-    RetryPolicy,
-    Wildcard,
-)
+from exmado_tui.docuware.client import AsyncDocuWareClient
+from exmado_tui.docuware.errors import AuthenticationError, NotFoundError
+from exmado_tui.docuware.query import Exact, Or, Wildcard
+from exmado_tui.docuware.retry import RetryPolicy
 from exmado_tui.settings import DocuWareSettings, Secret
 
 BASE = DocuWareSettings(
