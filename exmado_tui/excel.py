@@ -19,7 +19,6 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -34,6 +33,7 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils import get_column_letter
 
 from exmado_tui.errors import WorkbookError
+from exmado_tui.headers import normalise_header
 from exmado_tui.sheet_rows import UncachedFormula, load_book, sheet_rows
 from exmado_tui.workbook_guard import WorkbookLimits, check_archive, setting
 
@@ -70,13 +70,6 @@ class SheetRow:
     key: str
     error: str = ""
     key_parts: tuple[str, ...] = field(default=(), compare=False)
-
-
-def normalise_header(text: Any) -> str:
-    """Header text for matching: no accents, case-folded, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", str(text or ""))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.casefold().split())
 
 
 def normalise_value(value: Any) -> str | CellError:

@@ -158,7 +158,7 @@ def target_preview(profile: Profile | None, form: JobForm, row: SheetRow | None)
 
 
 def _norm(name: str) -> str:
-    from exmado_tui.excel import normalise_header
+    from exmado_tui.headers import normalise_header
 
     return normalise_header(name)
 

@@ -25,7 +25,7 @@ from typing import Any
 from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
-from exmado_tui.excel import normalise_header
+from exmado_tui.headers import normalise_header
 from exmado_tui.profiles import Profile
 from exmado_tui.templates import Values
 from workers.pipeline.files import FileRecord, Placer
