@@ -12,7 +12,6 @@ Every file accepted, rejected or skipped gets one log line.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import threading
@@ -25,9 +24,11 @@ from pathlib import Path
 
 import watchfiles
 
+from exmado_tui.checksums import sha256_of
 from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
+from exmado_tui.file_names import first_free
 from exmado_tui.folders import blocking_file
-from exmado_tui.jobs import CHUNK, JobService, check_workbook_path
+from exmado_tui.jobs import JobService, check_workbook_path
 from exmado_tui.models import Job
 from exmado_tui.profiles import profile_names
 from exmado_tui.settings import DropFolderSettings, Duplicates
@@ -62,25 +63,6 @@ class _Seen:
 def reason_file(rejected: Path) -> Path:
     """Where the reason for refusing `rejected` is written, beside it."""
     return rejected.with_name(rejected.name + REASON_SUFFIX)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as reader:
-        while chunk := reader.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def unique_target(folder: Path, name: str) -> Path:
-    """`folder/name`, or `folder/stem (2).ext` and so on when taken."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    number = 2
-    while target.exists():
-        target = folder / f"{Path(name).stem} ({number}){Path(name).suffix}"
-        number += 1
-    return target
 
 
 class DropFolder:
@@ -231,7 +213,8 @@ class DropFolder:
         return Outcome(path, moved, reason=reason)
 
     def _move(self, path: Path, folder: Path) -> Path:
-        target = unique_target(folder, path.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = first_free(folder / path.name)
         shutil.move(str(path), target)
         return target
 

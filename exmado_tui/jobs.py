@@ -8,7 +8,6 @@ everything else is a compare-and-set transition (see `states.transition`).
 from __future__ import annotations
 
 import getpass
-import hashlib
 import re
 import shutil
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exmado_tui import workbook_store
+from exmado_tui.checksums import copy_with_sha256
 from exmado_tui.db import database, utcnow
 from exmado_tui.errors import (
     ProfileError,
@@ -44,7 +44,6 @@ ROWS_TO_RETRY = ("failed", "not_found", "ambiguous", "pending")
 # Ingest fails a row with an empty key or an Excel error cell before any run tries it, and a
 # run reads the job's own copy of the workbook: another run cannot change such a row.
 FAILED_AT_IMPORT = (JobRow.status == "failed") & (JobRow.attempts == 0)
-CHUNK = 1024 * 1024
 
 
 def check_workbook_path(path: Path) -> None:
@@ -87,15 +86,10 @@ def check_workbook(path: Path, snapshot: dict[str, Any]) -> None:
     reader.close()
 
 
-def copy_with_sha256(source: Path, target: Path) -> str:
-    """Copy `source` to `target` in chunks and return the copy's SHA-256."""
+def keep_private_copy(source: Path, target: Path) -> str:
+    """Copy `source` to `target` in an owner-only folder; the copy's SHA-256."""
     private_folder(target.parent)
-    digest = hashlib.sha256()
-    with source.open("rb") as reader, target.open("wb") as writer:
-        while chunk := reader.read(CHUNK):
-            digest.update(chunk)
-            writer.write(chunk)
-    return digest.hexdigest()
+    return copy_with_sha256(source, target)
 
 
 def _rows_to_retry(job_id: str) -> Any:
@@ -175,7 +169,7 @@ class JobService:
         """The job's own copy of `workbook` and its SHA-256; nothing is left when it fails."""
         copy = self.settings.data_dir / "workbooks" / job_id / workbook.name
         try:
-            return copy, copy_with_sha256(workbook, copy)
+            return copy, keep_private_copy(workbook, copy)
         except OSError as exc:
             shutil.rmtree(copy.parent, ignore_errors=True)
             if exc.filename and Path(exc.filename) == workbook:

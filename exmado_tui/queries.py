@@ -8,7 +8,6 @@ from typing import Any
 
 import peewee
 
-from exmado_tui.db import utcnow
 from exmado_tui.errors import JobNotFoundError
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.states import JobStatus
@@ -55,24 +54,6 @@ class JobSummary:
     def progress(self) -> float:
         """Share of rows finished, 0.0–1.0."""
         return self.done_rows / self.total_rows if self.total_rows else 0.0
-
-    @property
-    def duration_s(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return ((self.finished_at or utcnow()) - self.started_at).total_seconds()
-
-    @property
-    def rows_per_s(self) -> float | None:
-        duration = self.duration_s
-        return self.done_rows / duration if duration and self.done_rows else None
-
-    @property
-    def eta_s(self) -> float | None:
-        rate = self.rows_per_s
-        if rate is None or self.status is not JobStatus.RUNNING:
-            return None
-        return (self.total_rows - self.done_rows) / rate
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

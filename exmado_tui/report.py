@@ -11,7 +11,6 @@ so nothing secret can reach a report.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from exmado_tui.atomic import write_atomically
 from exmado_tui.db import utcnow
 from exmado_tui.formatting import visible
 from exmado_tui.models import Job, JobFile, JobRow
@@ -51,21 +51,9 @@ def write_report(job_id: str, status: str | None = None) -> ReportPaths:
     folder = Path(job.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     files = _files_by_row(job_id)
-    report = _atomic(folder / REPORT_NAME, lambda p: _write_workbook(job, files, p))
-    manifest = _atomic(folder / MANIFEST_NAME, lambda p: _write_manifest(job, p))
+    report = write_atomically(folder / REPORT_NAME, lambda p: _write_workbook(job, files, p))
+    manifest = write_atomically(folder / MANIFEST_NAME, lambda p: _write_manifest(job, p))
     return ReportPaths(report, manifest)
-
-
-def _atomic(target: Path, write: Any) -> Path:
-    temp = target.with_name(f".{target.name}.exmado-part")
-    try:
-        write(temp)
-        with open(temp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
-    return target
 
 
 def text_cell(ws: WriteOnlyWorksheet, value: Any) -> Any:

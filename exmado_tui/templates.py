@@ -22,16 +22,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from exmado_tui.errors import PermanentError
+from exmado_tui.file_names import shorten, split_extension
 from exmado_tui.headers import normalise_header
 
 # A lone surrogate (JSON allows "\ud800") has no UTF-8 form: no file system takes it.
 UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\ud800-\udfff]')
 RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$", re.I)
 TEMPLATE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
-MAX_COMPONENT = 120  # characters: Windows counts a name in UTF-16 units, 255 at most
-# Linux counts a name in UTF-8 bytes, 255 at most (errno 36): 120 CJK characters are 360.
-MAX_COMPONENT_BYTES = 200  # a margin under 255 for tools that add to a name (copies, sync)
-MAX_EXTENSION = 16
 EMPTY = "_"
 
 
@@ -213,29 +210,7 @@ def sanitise_component(text: str) -> str:
         clean = EMPTY
     if RESERVED.match(clean.partition(".")[0].rstrip()):
         clean = "_" + clean
-    return _shorten(clean)
-
-
-def _shorten(name: str) -> str:
-    if len(name) <= MAX_COMPONENT and len(name.encode()) <= MAX_COMPONENT_BYTES:
-        return name
-    stem, ext = _split_extension(name)
-    return _fit(stem, ext)
-
-
-def _fit(stem: str, tail: str) -> str:
-    """`stem + tail`, the stem cut on a character boundary so that both limits hold."""
-    cut = stem[: MAX_COMPONENT - len(tail)]
-    room = MAX_COMPONENT_BYTES - len(tail.encode())
-    cut = cut.encode()[:room].decode(errors="ignore")  # drops a character cut in half
-    return (cut if cut == stem else cut.rstrip(" .")) + tail
-
-
-def _split_extension(name: str) -> tuple[str, str]:
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or len(ext) + 1 > MAX_EXTENSION or " " in ext:
-        return name, ""
-    return stem, "." + ext
+    return shorten(clean)
 
 
 def relative_path(
@@ -250,7 +225,7 @@ def relative_path(
     if filename_template.strip():
         name = render(filename_template, values)
         if not has_extension(filename_template):
-            name += _split_extension(downloaded_name)[1].lower()
+            name += split_extension(downloaded_name)[1].lower()
     else:
         name = downloaded_name
     return PurePosixPath(*folders, sanitise_component(name.replace("/", "_")))
@@ -272,9 +247,3 @@ def confine(root: Path, relative: PurePosixPath | str) -> Path:
             "fix the profile's [templates]."
         )
     return target
-
-
-def numbered(path: Path, n: int) -> Path:
-    """`name (n).ext` beside `path`, for the `rename` policy; a name at the limit is cut."""
-    stem, ext = _split_extension(path.name)
-    return path.with_name(_fit(stem, f" ({n}){ext}"))

@@ -7,10 +7,10 @@ the store. Stores made before the workbook moved into them keep only the on-disk
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
+from exmado_tui.atomic import write_atomically
+from exmado_tui.checksums import sha256_of
 from exmado_tui.errors import WorkbookError
 from exmado_tui.folders import private_folder
 from exmado_tui.models import Job, JobWorkbook
@@ -42,13 +42,11 @@ def local_copy(job: Job, data_dir: Path) -> Path:
 
 def _holds(path: Path, sha256: str) -> bool:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+        return sha256_of(path) == sha256
     except OSError:
         return False
 
 
 def _write(target: Path, content: bytes) -> None:
     private_folder(target.parent)
-    part = target.with_name(f".{target.name}.{os.getpid()}.part")
-    part.write_bytes(content)
-    os.replace(part, target)
+    write_atomically(target, lambda temp: temp.write_bytes(content))

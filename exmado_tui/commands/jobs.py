@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from exmado_tui import pace
 from exmado_tui.commands.context import Context, UsageError, confirmed, print_json
 from exmado_tui.errors import PermanentError, ProfileError, WorkbookError
 from exmado_tui.formatting import duration, local_time
@@ -166,6 +167,8 @@ def _print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
 
         print_json({**job.to_json(), "row_counts": row_counts(job.id)})
         return
+    from exmado_tui.db import utcnow
+
     zone = ctx.settings.zone
     lines = [
         ("Job", f"{job.id}  ({job.name})"),
@@ -185,7 +188,7 @@ def _print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
         ("Created", local_time(job.created_at, zone)),
         ("Started", local_time(job.started_at, zone)),
         ("Finished", local_time(job.finished_at, zone)),
-        ("Duration", duration(job.duration_s)),
+        ("Duration", duration(pace.duration_s(job, utcnow()))),
         ("Last error", job.last_error or "-"),
     ]
     for label, value in lines:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from exmado_tui.atomic import move_into_place
 from exmado_tui.docuware.models import Document
 from exmado_tui.docuware.query import (
     And,
@@ -27,6 +28,7 @@ from exmado_tui.docuware.query import (
 )
 from exmado_tui.docuware.types import FieldValue, format_value
 from exmado_tui.errors import ExmadoError
+from exmado_tui.file_names import first_free
 from exmado_tui.profiles import DOWNLOAD_TARGETS, FORMATS
 from exmado_tui.settings import DocuWareSettings
 
@@ -218,8 +220,8 @@ def cmd_download(args: argparse.Namespace, session: DocuWareSession, out: TextIO
     partial = folder / f".exmado-{args.doc_id}.part"
     target = DOWNLOAD_TARGETS[args.format]
     result = session.download((cabinet.id, args.doc_id), partial, target=target)
-    final = unique_path(folder / result.filename if into_folder else dest)
-    os.replace(partial, final)
+    final = first_free(folder / result.filename if into_folder else dest)
+    move_into_place(partial, final, synced=True)  # the download fsynced it
     print(f"Saved {final} ({result.size} bytes, {result.content_type})", file=out)
     return 0
 
@@ -247,15 +249,6 @@ def _resolve(condition: Condition, lookup: Callable[[str], Any]) -> Condition:
     """Accept a field label as well as its DB name; unknown names go to DocuWare as given."""
     found = lookup(condition.field)
     return Condition(found.db_name, condition.values) if found else condition
-
-
-def unique_path(path: Path) -> Path:
-    """`path`, or `name (1).ext`, `name (2).ext`… when it exists: never overwrite."""
-    candidate, number = path, 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem} ({number}){path.suffix}")
-        number += 1
-    return candidate
 
 
 def json_value(value: FieldValue) -> Any:

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.fresh_python import run_code
 
 HEAVY = ("textual", "dramatiq", "openpyxl", "httpx", "peewee", "redis")
 
 
-def loaded_by(*argv: str, env: dict[str, str] | None = None) -> set[str]:
+def loaded_by(*argv: str, **env: str) -> set[str]:
     """The HEAVY packages in sys.modules after `exmado ARGV` ran in a fresh interpreter."""
     code = (
         "import sys\nfrom exmado_tui.cli import main\n"
         f"try:\n    main({list(argv)!r})\nexcept SystemExit:\n    pass\n"
         f"print(' '.join(h for h in {HEAVY!r} if h in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+    done = run_code(code, **env)
     assert done.returncode == 0, done.stderr[-2000:]
     return set(done.stdout.splitlines()[-1].split())
 
@@ -37,9 +27,10 @@ def test_help_loads_none_of_the_heavy_libraries():
 
 def test_a_group_s_help_loads_none_either():
     assert loaded_by("jobs", "--help") == set()
+    assert loaded_by("docuware", "download", "--help") == set()
 
 
 def test_the_probe_sees_a_command_that_needs_them(tmp_path: Path):
     """`jobs list` opens the store, so peewee is there once it has run."""
     env = {"EXMADO_DATA_DIR": str(tmp_path), "EXMADO_CONFIG": str(tmp_path / "none.toml")}
-    assert "peewee" in loaded_by("jobs", "list", env=env)
+    assert "peewee" in loaded_by("jobs", "list", **env)

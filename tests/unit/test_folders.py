@@ -8,7 +8,7 @@ from pathlib import Path
 
 from exmado_tui.db import open_database
 from exmado_tui.folders import blocking_file, private_folder
-from exmado_tui.jobs import copy_with_sha256
+from exmado_tui.jobs import keep_private_copy
 
 
 def mode(path: Path) -> int:
@@ -27,7 +27,7 @@ def test_the_store_and_the_workbook_copies_land_in_owner_only_folders(tmp_path: 
     db.close()
     source = tmp_path / "employees.xlsx"
     source.write_bytes(b"PK...")
-    copy_with_sha256(source, tmp_path / "copies" / "job" / "employees.xlsx")
+    keep_private_copy(source, tmp_path / "copies" / "job" / "employees.xlsx")
     assert mode(tmp_path / "data") == 0o700
     assert mode(tmp_path / "copies") == mode(tmp_path / "copies" / "job") == 0o700
 

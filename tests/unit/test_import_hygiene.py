@@ -1,4 +1,5 @@
-"""The layering rules of DESIGN.md §2, checked by importing each module in a fresh interpreter.
+"""The layering rules (README, "Where things are"), checked by importing each module in a fresh
+interpreter.
 
 A static import graph misses imports deferred into functions; `sys.modules` after a real import
 does not. Rules: no domain module (every `exmado_tui` module outside `ui`) pulls in textual or
@@ -12,15 +13,12 @@ loads peewee through the domain, so that rule is checked on the source's import 
 from __future__ import annotations
 
 import ast
-import os
 import pkgutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.fresh_python import REPO, run_code
 
 
 def modules_of(package: str, skip: tuple[str, ...] = ()) -> list[str]:
@@ -45,9 +43,7 @@ def loaded_after_import(module: str, watched: tuple[str, ...]) -> list[str]:
         f"print(' '.join(w for w in {watched!r} if any(m == w or m.startswith(w + '.') "
         "for m in sys.modules)))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
+    done = run_code(code)
     assert done.returncode == 0, f"importing {module} failed:\n{done.stderr[-2000:]}"
     return done.stdout.split()
 
@@ -113,13 +109,6 @@ def test_importing_the_worker_modules_reads_no_configuration(tmp_path: Path):
         "import workers.actors, workers.broker, workers.pipeline; print('imported'); "
         "workers.broker.setup()"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "EXMADO_CONFIG": str(broken)},
-    )
+    done = run_code(code, EXMADO_CONFIG=str(broken))
     assert done.stdout.split() == ["imported"]
     assert "SettingsError" in done.stderr and str(broken) in done.stderr

@@ -8,13 +8,12 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from exmado_tui.file_names import MAX_COMPONENT_BYTES, numbered
 from exmado_tui.templates import (
-    MAX_COMPONENT_BYTES,
     TemplateError,
     Values,
     confine,
     has_extension,
-    numbered,
     relative_path,
     render,
     sanitise_component,

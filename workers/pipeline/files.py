@@ -34,20 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from exmado_tui.atomic import move_into_place
+from exmado_tui.checksums import CHUNK, sha256_of
 from exmado_tui.errors import PermanentError, RetryableError
+from exmado_tui.file_names import numbered
 from exmado_tui.profiles import DOWNLOAD_TARGETS, Profile
-from exmado_tui.templates import (
-    Values,
-    confine,
-    numbered,
-    relative_path,
-    sanitise_component,
-)
+from exmado_tui.templates import Values, confine, relative_path, sanitise_component
 
 PART_PREFIX = ".exmado-"
 PART_SUFFIX = ".part"
 _LEGACY_PART = re.compile(r"[0-9a-f]{32}")
-CHUNK = 1024 * 1024
 MB = 1024 * 1024
 
 
@@ -102,30 +98,6 @@ class FileRecord:
 class Placed:
     records: list[FileRecord]
     events: list[tuple[str, str]] = field(default_factory=list)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDWR)  # Windows refuses to fsync a read-only descriptor
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def part_path(folder: Path, job_id: str) -> Path:
@@ -281,7 +253,7 @@ class Placer:
         target, events = final, []
         attempt = 1
         while target.exists():
-            if _size(target) == size and file_sha256(target) == sha256:
+            if _size(target) == size and sha256_of(target) == sha256:
                 self.ours.add(self._rel(target))
                 return Placed([self._record(doc, target, size, sha256)])
             policy = "rename" if self._rel(target) in self.ours else self.profile.on_existing
@@ -296,10 +268,7 @@ class Placer:
                 )
             attempt += 1
             target = numbered(final, attempt)
-        if not synced:
-            fsync_file(temp)
-        os.replace(temp, target)
-        fsync_dir(target.parent)
+        move_into_place(temp, target, synced=synced)
         self.ours.add(self._rel(target))
         return Placed([self._record(doc, target, size, sha256)], events)
 

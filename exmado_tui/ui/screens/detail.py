@@ -26,6 +26,7 @@ from textual.widgets import (
     TabPane,
 )
 
+from exmado_tui import pace
 from exmado_tui.errors import JobNotFoundError, StoreUnavailableError
 from exmado_tui.formatting import duration, local_time, size
 from exmado_tui.queries import (
@@ -41,7 +42,6 @@ from exmado_tui.queries import (
     row_counts,
     row_files,
 )
-from exmado_tui.ui import figures
 from exmado_tui.ui.actions import ACTIONS, hide_mutating_bindings
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
@@ -300,11 +300,11 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         pairs = list(self.samples)
         rates = [max(0.0, (b[1] - a[1]) / (b[0] - a[0])) for a, b in pairwise(pairs)]
         self.sparkline.update(spark_text(rates, width=30))
-        avg = figures.rows_per_s(job, self.app.clock())
-        eta = figures.eta_s(job, self.app.clock())
+        avg = pace.rows_per_s(job, self.app.clock())
+        eta = pace.eta_s(job, self.app.clock())
         text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
         text.append(f" · ETA {duration(eta)}" if eta is not None else "")
-        text.append(f" · elapsed {duration(figures.duration_s(job, self.app.clock()))}")
+        text.append(f" · elapsed {duration(pace.duration_s(job, self.app.clock()))}")
         self.rate_label.update(text)
 
     def _show_buttons(self, job: JobSummary) -> None:

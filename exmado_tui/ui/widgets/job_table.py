@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import DataTable
 
+from exmado_tui import pace
 from exmado_tui.formatting import duration, local_time
 from exmado_tui.queries import JobSummary
-from exmado_tui.ui import figures
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.status_badge import status_text
 
@@ -56,8 +56,8 @@ def job_cells(job: JobSummary, marked: bool, now: datetime, zone: ZoneInfo) -> C
         clip(job.user, 10),
         clip(job.source, 10),
         local_time(job.started_at, zone, "%m-%d %H:%M"),
-        duration(figures.duration_s(job, now)),
-        duration(figures.eta_s(job, now)),
+        duration(pace.duration_s(job, now)),
+        duration(pace.eta_s(job, now)),
     )
 
 

@@ -1,14 +1,18 @@
-"""Numbers the screens show that depend on the clock: duration, throughput, ETA.
+"""A job's figures that depend on the clock: how long it ran, rows per second, time left.
 
-The clock is injected (naive UTC), so snapshot tests can freeze it.
+The clock is given (naive UTC, as the store keeps it), so the dashboard's snapshot tests can
+freeze it; the CLI and the dashboard share these.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from exmado_tui.queries import JobSummary
-from exmado_tui.states import JobStatus
+from exmado_tui.lifecycle import JobStatus
+
+if TYPE_CHECKING:
+    from exmado_tui.queries import JobSummary
 
 
 def duration_s(job: JobSummary, now: datetime) -> float | None:

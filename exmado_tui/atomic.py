@@ -1,0 +1,50 @@
+"""Files replaced whole: a reader sees the old content or all of the new, even after a crash.
+
+The new content is written under a temporary name in the target's folder (so the rename is
+atomic), fsynced, renamed over the target, and the folder is fsynced so that the rename itself
+survives a power cut.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+PART_SUFFIX = ".exmado-part"
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR)  # Windows refuses to fsync a read-only descriptor
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def move_into_place(temp: Path, target: Path, *, synced: bool = False) -> None:
+    """Rename `temp` over `target` durably; `synced`: `temp` is fsynced already."""
+    if not synced:
+        fsync_file(temp)
+    os.replace(temp, target)
+    fsync_folder(target.parent)
+
+
+def write_atomically(target: Path, write: Callable[[Path], object]) -> Path:
+    """`write(temp)` fills a temporary file beside `target`, which then replaces `target`
+    durably; the temporary file does not outlive a failure."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}{PART_SUFFIX}")
+    try:
+        write(temp)
+        move_into_place(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return target
