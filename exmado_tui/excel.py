@@ -211,7 +211,7 @@ class WorkbookReader:
         """The first sheet whose first rows hold every mapped column; else the first sheet."""
         if len(sheets) > 1 and not self.header_row:
             for ws in sheets:
-                head = list(_take(self._sheet_rows(ws), SCAN_ROWS))
+                head, _ = _head(self._sheet_rows(ws), SCAN_ROWS)
                 if _header_index(head, self.wanted) is not None:
                     return self._find_layout(ws.title, self._sheet_rows(ws))
         return self._find_layout(sheets[0].title, self._sheet_rows(sheets[0]))
@@ -232,7 +232,7 @@ class WorkbookReader:
 
     def _find_layout(self, sheet: str, rows: Iterator[tuple[int, Sequence[Any]]]) -> Layout:
         where = f"Workbook {self.name}" + (f", sheet {sheet!r}," if sheet else "")
-        head = list(_take(rows, max(SCAN_ROWS, self.header_row)))
+        head, rows = _head(rows, max(SCAN_ROWS, self.header_row))
         index = self._header_position(head, where)
         number, cells = head[index]
         headers = _unique_headers(cells)
@@ -470,6 +470,19 @@ def _decoded(reader: Iterable[list[str]], name: str) -> Iterator[list[str]]:
         yield from reader
     except (UnicodeDecodeError, csv.Error) as exc:
         raise WorkbookError(f"Workbook {name} cannot be read as CSV ({exc}).") from None
+
+
+def _head(
+    rows: Iterator[tuple[int, Sequence[Any]]], last: int
+) -> tuple[list[tuple[int, Sequence[Any]]], Iterator[tuple[int, Sequence[Any]]]]:
+    """The rows numbered up to `last`, and the rest. By number, not by count: a sheet's blank
+    rows are not in its file, and counting 30 rows could read a million blank ones."""
+    head: list[tuple[int, Sequence[Any]]] = []
+    for row in rows:
+        if row[0] > last:
+            return head, chain([row], rows)
+        head.append(row)
+    return head, rows
 
 
 def _take(rows: Iterator[Any], n: int) -> Iterator[Any]:

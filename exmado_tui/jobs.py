@@ -34,6 +34,7 @@ from exmado_tui.queries import JobDetail, get_job, resolve_job_id
 from exmado_tui.queue import JobQueue
 from exmado_tui.settings import Settings
 from exmado_tui.states import FINAL, RETRYABLE, JobStatus, transition
+from exmado_tui.workbook_guard import WorkbookLimits
 
 if TYPE_CHECKING:
     from exmado_tui.excel import WorkbookReader
@@ -65,23 +66,31 @@ def check_workbook_path(path: Path) -> None:
 
 
 def open_checked_workbook(
-    path: Path, columns: Sequence[str], *, sheet: str = "", header_row: int = 0
+    path: Path,
+    columns: Sequence[str],
+    *,
+    sheet: str = "",
+    header_row: int = 0,
+    limits: WorkbookLimits | None = None,
 ) -> WorkbookReader:
     """The workbook opened past its header, having found the sheet and every mapped column;
     else WorkbookError in the one sentence the New-job form and `jobs create` both show."""
     from exmado_tui.excel import open_workbook  # openpyxl: only when a workbook is opened
 
     check_workbook_path(path)
-    return open_workbook(path, list(columns), sheet=sheet, header_row=header_row)
+    return open_workbook(path, list(columns), sheet=sheet, header_row=header_row, limits=limits)
 
 
-def check_workbook(path: Path, snapshot: dict[str, Any]) -> None:
+def check_workbook(
+    path: Path, snapshot: dict[str, Any], limits: WorkbookLimits | None = None
+) -> None:
     """Refuse a workbook the job's settings cannot read, before anything is stored."""
     reader = open_checked_workbook(
         path,
         list(snapshot["columns"]),
         sheet=snapshot.get("sheet") or "",
         header_row=snapshot.get("header_row") or 0,
+        limits=limits,
     )
     reader.close()
 
@@ -131,7 +140,7 @@ class JobService:
         workbook = Path(workbook).expanduser()
         check_workbook_path(workbook)
         snapshot = self._snapshot(profile, config)
-        check_workbook(workbook, snapshot)
+        check_workbook(workbook, snapshot, self.settings.workbooks)
         job_id = uuid.uuid4().hex
         name = name or workbook.stem
         copy, sha256 = self._private_copy(workbook, job_id)

@@ -141,7 +141,7 @@ class Exmado:
         except psutil.NoSuchProcess:
             return
         for member in family:
-            self.peak_rss = max(self.peak_rss, _vm_hwm(member.pid))
+            self.peak_rss = max(self.peak_rss, vm_hwm(member.pid))
 
     def worker_logs(self) -> str:
         return "\n".join(p.read_text() for p in sorted(self.tmp_path.glob("worker-*.log")))
@@ -175,7 +175,8 @@ class Exmado:
         )
 
 
-def _vm_hwm(pid: int) -> int:
+def vm_hwm(pid: int | str) -> int:
+    """The peak resident memory of process `pid` (or "self"), in bytes; 0 once it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:

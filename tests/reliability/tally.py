@@ -42,6 +42,8 @@ class Tally:
     hostile_clear: int = 0
     hostile_unclear: list[str] = field(default_factory=list)
     peak_rss: int = 0
+    hostile_slowest: float = 0.0  # seconds the slowest hostile input took to end
+    hostile_cpu: float = 0.0  # the most worker CPU seconds one hostile input cost
     problems: list[str] = field(default_factory=list)
 
     def fault(self, audit: Audit) -> None:
@@ -53,8 +55,13 @@ class Tally:
         self.partial_files += audit.partial_files
         self.problems += [f"{audit.fault}: {p}" for p in audit.problems]
 
-    def hostile(self, kind: str, *, clear: bool, peak_rss_bytes: int) -> None:
-        """One hostile input: `clear` when it ended in time with one sentence, no traceback."""
+    def hostile(
+        self, kind: str, *, clear: bool, peak_rss_bytes: int, seconds: float = 0, cpu: float = 0
+    ) -> None:
+        """One hostile input: `clear` when it ended in time with one sentence, no traceback;
+        `seconds` on the clock (the machine's load included), `cpu` of the worker's."""
+        self.hostile_slowest = max(self.hostile_slowest, seconds)
+        self.hostile_cpu = max(self.hostile_cpu, cpu)
         if clear:
             self.hostile_clear += 1
         else:
@@ -74,7 +81,8 @@ class Tally:
             f"rows lost: {self.lost}, rows done twice: {self.twice}, "
             f"duplicate files: {self.duplicate_files}, partial files: {self.partial_files}, "
             f"hostile inputs {self.hostile_clear} refused clearly "
-            f"({len(self.hostile_unclear)} unclear), "
+            f"({len(self.hostile_unclear)} unclear, slowest {self.hostile_slowest:.1f} s, "
+            f"{self.hostile_cpu:.1f} s of worker CPU), "
             f"worker peak RSS {self.peak_rss / MB:.0f} MB"
         )
 

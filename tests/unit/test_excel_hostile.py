@@ -90,3 +90,17 @@ def test_the_limits_come_from_the_workbooks_table_of_the_settings(tmp_path: Path
     host.write_text("[workbooks]\nmax_columns = 50\nmax_unpacked_mb = 10\n")
     limits = load_settings(host, environ={}).workbooks
     assert (limits.max_columns, limits.max_unpacked_mb, limits.max_cell_chars) == (50, 10, 32767)
+
+
+def test_the_header_search_reads_the_first_rows_by_number_not_the_whole_sheet(
+    tmp_path: Path,
+) -> None:
+    from tests.reliability.hostile import key_rows, raw_xlsx, row_xml, text_cell
+
+    # Blank rows are not in the file: counting 30 rows read on to row 100 and its damage.
+    rows = key_rows(["INV-1"]) + row_xml(100, text_cell("A100", "INV-2")) + '<row r="1'
+    path = raw_xlsx(tmp_path / "tail.xlsx", rows)
+    with open_workbook(path, [HEADER]) as reader, pytest.raises(WorkbookError) as caught:
+        assert reader.layout.header_row == 1
+        list(reader.rows())
+    assert "is damaged" in str(caught.value)

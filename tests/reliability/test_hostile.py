@@ -1,0 +1,180 @@
+"""The hostile-input corpus as a user meets it: each input ends with a sentence, memory
+bounded, and the same worker goes on serving.
+
+First a child process checks every input as `jobs create` does (most hostile ones end there);
+the others become jobs that one real worker process runs in turn. Before each input the peak
+resident memory of the process reading it is reset (`/proc/PID/clear_refs`), after it read
+(`VmHWM`), so each figure is the input's own; the suite's line carries the highest of the worker
+and the slowest input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from exmado_tui.errors import WorkbookError
+from exmado_tui.localredis import RedisServer
+from exmado_tui.models import JobRow
+from exmado_tui.queries import get_job
+from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.sandbox import SandboxServer
+from tests.reliability.harness import REPO, Exmado, vm_hwm
+from tests.reliability.hostile import CASES, Case
+from tests.reliability.tally import Tally
+
+MB = 1024 * 1024
+MEMORY_BOUND = 200 * MB
+WAIT_S = 60  # how long the test waits; the time an input took is measured and reported
+FIGURES: list[str] = []  # one line per input, printed at the end (pytest -s shows them)
+
+
+class Plant:
+    """One installation and one worker process, shared by the whole corpus."""
+
+    def __init__(self, exmado: Exmado) -> None:
+        self.exmado = exmado
+        self.worker = exmado.start_worker(threads=1)
+        self.family = self._family()
+        self.baseline = max(vm_hwm(p) for p in self.family)
+
+    def _family(self) -> list[int]:
+        main = psutil.Process(self.worker.pid)
+        return [main.pid, *(c.pid for c in main.children(recursive=True))]
+
+    def reset_peaks(self) -> None:
+        for pid in self.family:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := the current RSS
+
+    def peak(self) -> int:
+        return max(vm_hwm(pid) for pid in self.family)
+
+    def cpu(self) -> float:
+        return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in self.family)
+
+    def serving(self) -> bool:
+        return self.worker.poll() is None and self._family() == self.family
+
+
+@pytest.fixture(scope="module")
+def plant(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, sandbox: SandboxServer
+) -> Iterator[Plant]:
+    exmado = Exmado(tmp_path_factory.mktemp("hostile"), redis_server.url, sandbox)
+    exmado.configure(job_timeout_s=120)
+    yield Plant(exmado)
+    exmado.stop_workers()
+
+
+@pytest.fixture(scope="module")
+def corpus(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every input built, then checked by one child process as `jobs create` checks it."""
+    keys = plant.exmado.sandbox.catalogue.invoice_numbers_with_hits(3)
+    paths = {}
+    for case in CASES:
+        paths[case.name] = case.build(tmp_path_factory.mktemp("input"), keys)
+    checked = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.read_peak"],
+        input=json.dumps([[name, str(path)] for name, path in paths.items()]),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **plant.exmado.env},
+        timeout=300,
+        check=True,
+    )
+    results = [json.loads(line) for line in checked.stdout.splitlines()]
+    return {r["name"]: {**r, "path": paths[r["name"]]} for r in results}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_each_hostile_input_ends_in_a_sentence_with_bounded_memory(
+    case: Case, plant: Plant, corpus: dict[str, Any], tally: Tally
+) -> None:
+    checked = corpus[case.name]
+    problems = []
+    if checked["peak"] > MEMORY_BOUND:
+        problems.append(f"checking it took {checked['peak'] / MB:.0f} MB")
+    plant.reset_peaks()
+    started, cpu = time.monotonic(), plant.cpu()
+    if checked["refusal"]:
+        problems += _refusal_problems(case, checked["refusal"])
+    else:
+        problems += _job_problems(case, plant.exmado, checked["path"])
+    seconds, cpu = time.monotonic() - started, plant.cpu() - cpu
+    peak = plant.peak()
+    FIGURES.append(
+        f"{case.name:36} create: {checked['cpu']:4.1f} s CPU {checked['peak'] / MB:4.0f} MB"
+        + ("" if checked["refusal"] else f" | worker: {cpu:4.1f} s CPU {peak / MB:4.0f} MB")
+        + f" | {seconds:4.1f} s"
+    )
+    if peak > MEMORY_BOUND:
+        problems.append(f"the worker reached {peak / MB:.0f} MB")
+    if not plant.serving():
+        problems.append("the worker stopped serving")
+    tally.hostile(case.name, clear=not problems, peak_rss_bytes=peak, seconds=seconds, cpu=cpu)
+    assert not problems, f"{case.name}: " + "; ".join(problems)
+
+
+def test_the_worker_that_took_the_corpus_still_exports(plant: Plant, tally: Tally) -> None:
+    keys = plant.exmado.sandbox.catalogue.invoice_numbers_with_hits(3)
+    job_id = plant.exmado.start_job(plant.exmado.workbook("after.xlsx", keys))
+    job = plant.exmado.wait(job_id, WAIT_S)
+    assert (job.status.value, job.files_count) == ("COMPLETED", 3)
+    assert plant.serving()
+    print(f"\nworker at rest {plant.baseline / MB:.0f} MB; each input's CPU and peak memory:")
+    print(*FIGURES, sep="\n")
+
+
+def _job_problems(case: Case, exmado: Exmado, path: Path) -> list[str]:
+    """What is wrong with how this input's job ended (empty when it ended as it should)."""
+    try:
+        job_id = exmado.start_job(path)
+    except WorkbookError as exc:
+        return [f"refused by this process, not by the child: {exc}"]
+    job = exmado.wait(job_id, WAIT_S)
+    if case.refusal:
+        if job.status.value != "FAILED":
+            return [f"ended {job.status.value}, not refused"]
+        return _refusal_problems(case, job.last_error)
+    return _row_problems(case, job)
+
+
+def _refusal_problems(case: Case, sentence: str) -> list[str]:
+    if not case.refusal:
+        return [f"refused: {sentence}"]
+    problems = []
+    if case.refusal not in sentence:
+        problems.append(f"the sentence does not say {case.refusal!r}: {sentence}")
+    if "\n" in sentence or "Traceback" in sentence or not sentence.endswith("."):
+        problems.append(f"not one sentence: {sentence!r}")
+    return problems
+
+
+def _row_problems(case: Case, job: object) -> list[str]:
+    job = get_job(job.id)  # type: ignore[attr-defined]
+    rows = list(JobRow.select().where(JobRow.job == job.id))
+    failed = [r for r in rows if r.status == "failed"]
+    problems = []
+    if job.status.value not in ("COMPLETED", "COMPLETED_WITH_ERRORS"):
+        problems.append(f"ended {job.status.value}: {job.last_error}")
+    if (len(rows), job.total_rows) != (case.rows, case.rows):
+        problems.append(f"{len(rows)} rows stored, {job.total_rows} counted, not {case.rows}")
+    if len(failed) != case.failed or any(case.failure not in r.error for r in failed):
+        problems.append(f"failed rows: {[r.error for r in failed]}")
+    output = Path(job.output_dir)
+    if not (output / REPORT_NAME).is_file() or not (output / MANIFEST_NAME).is_file():
+        problems.append("no report or manifest")
+    outside = [p for p in output.rglob("*") if not p.resolve().is_relative_to(output.resolve())]
+    if outside:
+        problems.append(f"files outside the output folder: {outside}")
+    return problems
