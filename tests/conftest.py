@@ -13,7 +13,13 @@ import redis
 from exmado_tui.db import open_database
 from exmado_tui.localredis import RedisServer
 from exmado_tui.settings import Settings, load_settings
-from tests.postgres import HOW_TO_GET_THEM, PostgresServer, postgres_bin, throwaway_database
+from tests.postgres import (
+    HOW_TO_GET_THEM,
+    PostgresServer,
+    empty_database,
+    postgres_bin,
+    throwaway_database,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 OWN_PREFIXES = ("EXMADO_", "DOCUWARE_", "REDIS_")
@@ -55,11 +61,19 @@ def postgres_admin_url() -> Iterator[str]:
         yield server.admin_url
 
 
-@pytest.fixture
-def pg_url(postgres_admin_url: str) -> Iterator[str]:
-    """A throw-away database on the session's PostgreSQL."""
+@pytest.fixture(scope="session")
+def postgres_database(postgres_admin_url: str) -> Iterator[str]:
+    """One database for the session's tests, emptied before each (`pg_url`)."""
     with throwaway_database(postgres_admin_url) as url:
         yield url
+
+
+@pytest.fixture
+def pg_url(postgres_database: str) -> str:
+    """The session's PostgreSQL database with no table in it: creating a database per test
+    costs a second on a busy machine, dropping its tables a few milliseconds."""
+    empty_database(postgres_database)
+    return postgres_database
 
 
 @pytest.fixture
@@ -96,6 +110,17 @@ def make_settings(tmp_path: Path, **env: str) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path, redis_url: str) -> Settings:
     return make_settings(tmp_path, REDIS_URL=redis_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Settings]:
+    """Like `store`, once on SQLite and once on the session's PostgreSQL."""
+    on_postgres = request.param == "postgresql"
+    env = {"EXMADO_DB_URL": request.getfixturevalue("pg_url")} if on_postgres else {}
+    settings = make_settings(tmp_path, REDIS_URL=redis_url, **env)
+    db = open_database(settings.database_url)
+    yield settings
+    db.close()
 
 
 @pytest.fixture

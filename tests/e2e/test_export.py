@@ -30,7 +30,12 @@ def two_hundred_rows(exmado: Exmado) -> tuple[list, dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_two_hundred_rows_end_with_the_right_states_files_and_report(exmado: Exmado) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_two_hundred_rows_end_with_the_right_states_files_and_report(
+    exmado: Exmado, store: str, request: pytest.FixtureRequest
+) -> None:
+    if store == "postgresql":
+        exmado.use_store(request.getfixturevalue("pg_url"))
     keys, expected = two_hundred_rows(exmado)
     exmado.start_worker()
     job_id = exmado.start_job(exmado.workbook("march.xlsx", keys))

@@ -22,12 +22,19 @@ from exmado_tui.localredis import free_port
 from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.queries import get_job, resolve_job_id
 from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, RUN_JOB, WORKER_KEY_PREFIX
+from exmado_tui.settings import Settings
 from exmado_tui.states import JobStatus, transition
 from tests.conftest import make_settings
 from tests.factories import insert_job
 from tests.workbooks import write_workbook
 
 S = JobStatus
+
+
+@pytest.fixture
+def store(any_store: Settings) -> Settings:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_store
 
 
 @pytest.fixture
