@@ -152,3 +152,21 @@ def store_error(exc: BaseException, url: str) -> StoreUnavailableError | None:
     """`StoreUnavailableError` for a passing store fault (see `is_passing`), None for any
     other, which the caller lets stand: retrying it would only fail the same way."""
     return store_unreachable(exc, url) if is_passing(exc) else None
+
+
+UNWRITABLE_MARKERS = ("readonly", "read-only", "unable to open")
+
+
+def unwritable_store(exc: BaseException, url: str) -> str | None:
+    """One sentence naming the folder when a SQLite store cannot be opened or written there (a
+    read-only data folder, or one of another user); None for any other fault."""
+    path = sqlite_file(url)
+    if path is None or not isinstance(exc, peewee.OperationalError):
+        return None
+    if not any(marker in str(exc).lower() for marker in UNWRITABLE_MARKERS):
+        return None
+    return (
+        f"The job store cannot be written in {path.parent} ({first_line(exc)}): the folder is "
+        "read-only or not this user's; make it writable, or set data_dir (EXMADO_DATA_DIR) to "
+        "a folder that is."
+    )

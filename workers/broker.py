@@ -3,11 +3,12 @@
 `dramatiq workers.broker:setup workers.actors` (what `exmado worker` runs) calls `setup()`
 before it imports the actors; importing this module reads nothing. `setup()` reads the same
 configuration as the CLI: defaults, then `EXMADO_CONFIG` (or the user config file), then the
-environment. Middleware, in order: a process whose parent died stops, a stopping process takes
-no new job, the job store per message, the current message, job slots
-(`max_concurrent_jobs` across hosts), the time limit (a backstop: the pipeline stops itself at
-`jobs.job_timeout_s`), retries for transient errors only, shutdown notices, worker presence
-(registry + watchdog). A dead worker's messages come back after `broker.heartbeat_timeout_s`.
+environment. Middleware, in order: repeated log lines said once a minute, a process whose
+parent died stops, a stopping process takes no new job, the job store per message, the current
+message, job slots (`max_concurrent_jobs` across hosts), the time limit (a backstop: the
+pipeline stops itself at `jobs.job_timeout_s`), retries for transient errors only, shutdown
+notices, worker presence (registry + watchdog). A dead worker's messages come back after
+`broker.heartbeat_timeout_s`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
     return make_broker(
         settings.broker,
         middleware=[
+            middleware.QuietRepeats(),
             orphans.StopWithParent(),
             middleware.Stopping(runtime, slot_wait_ms(settings)),
             middleware.StoreConnection(settings),

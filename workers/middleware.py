@@ -1,5 +1,5 @@
-"""Our Dramatiq middleware: the job store per message, a stopping worker's refusal of new
-jobs, job slots, and worker presence."""
+"""Our Dramatiq middleware: quiet repeated log lines, the job store per message, a stopping
+worker's refusal of new jobs, job slots, and worker presence."""
 
 from __future__ import annotations
 
@@ -11,15 +11,24 @@ import peewee
 from dramatiq import Broker, Message
 from dramatiq.middleware import Middleware, SkipMessage
 
-from exmado_tui.db import database, open_database
+from exmado_tui.db import database, open_database, unwritable_store
 from exmado_tui.models import Job
 from exmado_tui.queue import RUN_JOB
+from exmado_tui.quiet_logs import quiet_repeats
 from exmado_tui.settings import Settings
 from exmado_tui.states import FINAL, JobStatus
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
 S = JobStatus
+
+
+class QuietRepeats(Middleware):
+    """In each worker process, a log line that repeats (Redis down, a store that cannot be
+    written) is written once, then once a minute."""
+
+    def after_process_boot(self, broker: Broker) -> None:
+        quiet_repeats()
 
 
 class StoreConnection(Middleware):
@@ -29,7 +38,13 @@ class StoreConnection(Middleware):
         self.settings = settings
 
     def after_process_boot(self, broker: Broker) -> None:
-        open_store(self.settings)
+        try:
+            open_store(self.settings)
+        except peewee.OperationalError as exc:
+            sentence = unwritable_store(exc, self.settings.database_url)
+            if sentence is None:
+                raise
+            log.error(sentence)  # each message says it again, once a minute (quiet_logs)
         database.close()
 
     def before_process_message(self, broker: Broker, message: Message) -> None:

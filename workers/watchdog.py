@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from functools import partial
 
 import redis
 
-from exmado_tui.db import database, utcnow
+from exmado_tui.db import database, unwritable_store, utcnow
 from exmado_tui.events import record_event
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
@@ -38,7 +39,9 @@ class Watchdog:
         self.interval = max(0.2, min(jobs.heartbeat_s, jobs.stale_after_s / 2))
 
     def start(self, stop: threading.Event) -> threading.Thread:
-        return repeat(self.tick, self.interval, stop, "exmado-watchdog")
+        url = self.runtime.settings.database_url
+        explain = partial(unwritable_store, url=url)
+        return repeat(self.tick, self.interval, stop, "exmado-watchdog", explain)
 
     def tick(self) -> None:
         database.connect(reuse_if_open=True)

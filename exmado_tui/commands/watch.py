@@ -17,10 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.dropfolder import LOGGER, DropFolder
+    from exmado_tui.quiet_logs import quiet_repeats
 
     folder = DropFolder(ctx.settings.dropfolder, ctx.service)
-    # One line per file accepted, rejected or skipped, whatever the services' log level.
-    logging.getLogger(LOGGER).setLevel(logging.INFO)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     folder.prepare()
@@ -29,5 +28,14 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
         f"({', '.join(p.name for p in sorted(folder.root.iterdir()) if p.is_dir())}).",
         flush=True,
     )
-    folder.watch(stop)
+    # One line per file accepted, rejected or skipped, whatever the services' log level; a
+    # repeated one (Redis away: "waits to be queued") once a minute, not at every tick.
+    logger = logging.getLogger(LOGGER)
+    level, undo = logger.level, quiet_repeats()
+    logger.setLevel(logging.INFO)
+    try:
+        folder.watch(stop)
+    finally:
+        logger.setLevel(level)
+        undo()
     return 0
