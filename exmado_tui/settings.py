@@ -100,6 +100,9 @@ class DocuWareSettings:
     max_connections: int = 20
     max_attempts: int = 5
     throttle_default_wait_s: float = 60
+    max_requests_per_s: float = 50
+    logons_per_min: int = 60
+    cabinet_lists_per_min: int = 60
 
     @property
     def signer(self) -> str:
@@ -359,6 +362,9 @@ def _docuware(reader: LayerReader, env: Mapping[str, str]) -> DocuWareSettings:
         max_connections=reader.count(s, "max_connections"),
         max_attempts=reader.count(s, "max_attempts"),
         throttle_default_wait_s=reader.number(s, "throttle_default_wait_s"),
+        max_requests_per_s=reader.number(s, "max_requests_per_s"),
+        logons_per_min=reader.count(s, "logons_per_min"),
+        cabinet_lists_per_min=reader.count(s, "cabinet_lists_per_min"),
     )
     if settings.auth == "client_credentials":
         _check_app_registration(settings, reader)

@@ -19,9 +19,11 @@ ClientFactory = Callable[[Settings], Any]
 
 
 def docuware_client(settings: Settings) -> Any:
+    from exmado_tui.docuware.budget import shared_budget
     from exmado_tui.docuware.client import AsyncDocuWareClient
 
-    return AsyncDocuWareClient(settings.docuware)
+    budget = shared_budget(settings.docuware, settings.broker)
+    return AsyncDocuWareClient(settings.docuware, budget=budget)
 
 
 @dataclass

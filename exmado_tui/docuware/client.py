@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from exmado_tui.docuware.auth import PLATFORM
+from exmado_tui.docuware.budget import RequestBudget
 from exmado_tui.docuware.connection import Connection
 from exmado_tui.docuware.download import safe_filename, stream_to_file
 from exmado_tui.docuware.errors import NotFoundError
@@ -58,9 +59,12 @@ class AsyncDocuWareClient:
         retry: RetryPolicy | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.settings = settings
-        self.conn = Connection(settings, transport=transport, retry=retry, clock=clock, sleep=sleep)
+        self.conn = Connection(
+            settings, transport=transport, retry=retry, clock=clock, sleep=sleep, budget=budget
+        )
         self._cabinets: list[FileCabinet] | None = None
         self._organizations: list[Organization] | None = None
         self._descriptions: dict[str, dict[str, Any]] = {}

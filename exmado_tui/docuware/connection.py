@@ -1,7 +1,8 @@
-"""One HTTP connection pool to DocuWare: headers, auth, retries, throttle gate and logging.
+"""One HTTP connection pool to DocuWare: headers, auth, retries, throttling and logging.
 
-Every request passes through `Connection.request`: wait at the throttle gate, make sure the
-client is signed in, send, log method/path/status/elapsed (never headers or bodies), then
+Every request passes through `Connection.request`: wait for its turn (the shared request
+budget of `budget.py` when the client has one, else this process's throttle gate), make sure
+the client is signed in, send, log method/path/status/elapsed (never headers or bodies), then
 retry, re-authenticate once after a 401, or raise the matching error (see `retry.py`).
 """
 
@@ -20,6 +21,7 @@ from urllib.request import getproxies, proxy_bypass
 import httpx
 
 from exmado_tui.docuware.auth import Authenticator
+from exmado_tui.docuware.budget import RequestBudget, Ticket, kind_of
 from exmado_tui.docuware.errors import (
     AuthenticationError,
     UnexpectedResponseError,
@@ -135,8 +137,10 @@ class Connection:
         retry: RetryPolicy | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.settings = settings
+        self.budget = budget
         self.http = build_http(settings, transport)
         self.policy = retry or RetryPolicy(
             max_attempts=settings.max_attempts,
@@ -158,18 +162,20 @@ class Connection:
         **kwargs: Any,
     ) -> httpx.Response:
         """Send with retries; a 2xx response (unread when `stream`), else a DocuWare error."""
-        attempt, replayed = 0, False
+        attempt, replayed, held = 0, False, 0
         extra_headers = kwargs.pop("headers", None) or {}
         if kwargs.get("params"):  # httpx would replace the link's own query; merge instead
             url = str(httpx.URL(url).copy_merge_params(kwargs.pop("params")))
         while True:
             attempt += 1
-            await self.gate.wait()
             generation = await self.auth.ensure() if authenticated else 0
+            patience = self._patience(method, idempotent, attempt, held)
+            ticket = await self._turn(url, patience)
             headers = {**extra_headers, **(self.auth.headers() if authenticated else {})}
             request = self.http.build_request(method, url, headers=headers, **kwargs)
-            response = await self._send(request, stream, attempt, idempotent)
+            response = await self._send(request, stream, attempt, idempotent, ticket)
             if response is None:
+                held += bool(ticket and ticket.abandoned)
                 continue
             if response.is_success:
                 return response
@@ -183,14 +189,46 @@ class Connection:
             if not await self._should_retry(response, attempt, idempotent):
                 raise self._error(response, authenticated and replayed)
 
+    def _patience(
+        self, method: str, idempotent: bool | None, attempt: int, held: int
+    ) -> float | None:
+        """How long to wait for an answer before sending the request again (None: for ever).
+
+        DocuWare holds a throttled request ~10 s and does not run it: a request that may be
+        repeated and is held past the usual answer time is given up and sent again at once
+        rather than waited for; twice as patient each time, in case it is only slow.
+        """
+        if self.budget is None or attempt >= self.policy.max_attempts:
+            return None
+        return (
+            self.budget.held_after * 2**held if may_retry(method, idempotent=idempotent) else None
+        )
+
+    async def _turn(self, url: str, patience: float | None) -> Ticket | None:
+        """Wait until this request may go: the shared budget's ticket, or the gate."""
+        if self.budget is None:
+            await self.gate.wait()
+            return None
+        return await self.budget.take(kind_of(url.split("?", 1)[0]), patience)
+
     async def _send(
-        self, request: httpx.Request, stream: bool, attempt: int, idempotent: bool | None
+        self,
+        request: httpx.Request,
+        stream: bool,
+        attempt: int,
+        idempotent: bool | None,
+        ticket: Ticket | None = None,
     ) -> httpx.Response | None:
         """The response, or None after a transport failure that is worth another attempt."""
         started = self._clock()
         try:
-            response = await self.http.send(request, stream=stream)
+            response = await self._send_or_abandon(request, stream, ticket)
+        except TimeoutError:  # held past `held_after`: the budget was cut; send it again
+            await self.budget.abandoned(ticket)  # type: ignore[union-attr,arg-type]
+            return None
         except httpx.TransportError as exc:
+            if ticket is not None:
+                await self.budget.failed(ticket)  # type: ignore[union-attr]
             log.warning("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
             safe = isinstance(exc, NOT_SENT) or may_retry(request.method, idempotent=idempotent)
             if safe and attempt < self.policy.max_attempts:
@@ -205,7 +243,18 @@ class Connection:
             response.status_code,
             elapsed_ms,
         )
+        if ticket is not None:
+            wait = self.policy.throttle_wait(response) if response.status_code == 429 else 0.0
+            await self.budget.answered(ticket, response.status_code, wait)  # type: ignore[union-attr]
         return response
+
+    async def _send_or_abandon(
+        self, request: httpx.Request, stream: bool, ticket: Ticket | None
+    ) -> httpx.Response:
+        if ticket is None or ticket.patience is None:
+            return await self.http.send(request, stream=stream)
+        async with asyncio.timeout(ticket.patience):
+            return await self.http.send(request, stream=stream)
 
     async def _should_retry(
         self, response: httpx.Response, attempt: int, idempotent: bool | None
@@ -214,8 +263,9 @@ class Connection:
         method, path = response.request.method, response.request.url.path
         if status == 429:
             wait = self.policy.throttle_wait(response)
-            log.warning("%s %s throttled (429); all requests wait %.1f s", method, path, wait)
-            self.gate.close_for(wait)
+            if self.budget is None:
+                log.warning("%s %s throttled (429); all requests wait %.1f s", method, path, wait)
+                self.gate.close_for(wait)
             return attempt < self.policy.max_attempts
         if attempt >= self.policy.max_attempts:
             return False

@@ -41,6 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="wait before answering a throttled request 429 (DocuWare: about 10000)",
     )
     parser.add_argument(
+        "--logons-per-min", type=float, default=0.0, help="sign-ins a minute before 429 (0 = off)"
+    )
+    parser.add_argument(
+        "--cabinets-per-min",
+        type=float,
+        default=0.0,
+        help="cabinet listings a minute per user before 429 (0 = off)",
+    )
+    parser.add_argument(
         "--token-ttl", type=float, default=3600.0, help="access token lifetime in seconds"
     )
     parser.add_argument(
@@ -79,6 +88,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         throttle_rps=args.throttle_rps,
         throttle_delay_ms=args.throttle_delay_ms,
         token_ttl=args.token_ttl,
+        logons_per_min=args.logons_per_min,
+        cabinets_per_min=args.cabinets_per_min,
         auth=args.auth,
         **kwargs,
     )

@@ -30,6 +30,8 @@ class SandboxConfig:
     throttle_rps: float = 0.0
     throttle_delay_ms: float = 0.0
     token_ttl: float = 3600.0
+    logons_per_min: float = 0.0
+    cabinets_per_min: float = 0.0
     auth: str = "both"
     users: tuple[tuple[str, str], ...] = DEFAULT_USERS
     organization: str = "Sandbox Trading GmbH"
@@ -72,7 +74,15 @@ def parse_user(text: str) -> tuple[str, str]:
     return name, password
 
 
-_FAULT_FIELDS = ("latency_ms", "error_rate", "throttle_rps", "throttle_delay_ms", "token_ttl")
+_FAULT_FIELDS = (
+    "latency_ms",
+    "error_rate",
+    "throttle_rps",
+    "throttle_delay_ms",
+    "token_ttl",
+    "logons_per_min",
+    "cabinets_per_min",
+)
 
 
 @dataclass
@@ -81,6 +91,8 @@ class Faults:
 
     `throttle_delay_ms`: how long a throttled request waits before its 429 — DocuWare itself
     answers one only after about 10 s (0 here by default, so tests stay quick).
+    `logons_per_min` (token requests and cookie logons, per organization) and
+    `cabinets_per_min` (cabinet list and description, per user): Cloud's limits (0 = off).
     """
 
     latency_ms: float = 0.0
@@ -88,6 +100,8 @@ class Faults:
     throttle_rps: float = 0.0
     throttle_delay_ms: float = 0.0
     token_ttl: float = 3600.0
+    logons_per_min: float = 0.0
+    cabinets_per_min: float = 0.0
     token_epoch: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -137,8 +151,15 @@ def _validate(
     throttle_rps: float,
     throttle_delay_ms: float,
     token_ttl: float,
+    logons_per_min: float,
+    cabinets_per_min: float,
 ) -> None:
-    for name, value in (("latency_ms", latency_ms), ("throttle_delay_ms", throttle_delay_ms)):
+    for name, value in (
+        ("latency_ms", latency_ms),
+        ("throttle_delay_ms", throttle_delay_ms),
+        ("logons_per_min", logons_per_min),
+        ("cabinets_per_min", cabinets_per_min),
+    ):
         if value < 0:
             raise ValueError(f"{name} must be >= 0, not {value}")
     if not 0.0 <= error_rate <= 1.0:

@@ -9,22 +9,22 @@ from collections import deque
 
 
 class Throttle:
-    """Sliding one-second window per key; a refused request is not counted."""
+    """Sliding windows per key (one second unless told); a refused request is not counted."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._windows: dict[str, deque[float]] = {}
 
-    def allow(self, key: str, rps: float) -> bool:
-        """Whether one more request for key fits under rps requests per second (0 = off)."""
-        if rps <= 0:
+    def allow(self, key: str, limit: float, window_s: float = 1.0) -> bool:
+        """Whether one more request for key fits under `limit` per `window_s` (0 = off)."""
+        if limit <= 0:
             return True
         now = time.monotonic()
         with self._lock:
             window = self._windows.setdefault(key, deque())
-            while window and now - window[0] >= 1.0:
+            while window and now - window[0] >= window_s:
                 window.popleft()
-            if len(window) >= rps:
+            if len(window) >= limit:
                 return False
             window.append(now)
             return True

@@ -25,6 +25,8 @@ from exmado_tui.sandbox.wire import (
 log = logging.getLogger(__name__)
 Handler = Callable[[State, Request], Response]
 FC = PLATFORM + "/FileCabinets/{fc}"
+PER_MINUTE_LOGON = frozenset({"Token", "Logon"})
+PER_MINUTE_CABINETS = frozenset({"FileCabinets", "FileCabinet"})
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def handle(state: State, req: Request) -> Response:
 
 def _guarded(state: State, route: Route, req: Request) -> Response:
     if not route.admin:
-        early = _faults(state, req)
+        early = _faults(state, req, route.name)
         if early is not None:
             return early
         if route.auth and req.user is None:
@@ -150,12 +152,12 @@ def _guarded(state: State, route: Route, req: Request) -> Response:
         return error_response(req, 500, f"Internal server error: {exc}")
 
 
-def _faults(state: State, req: Request) -> Response | None:
+def _faults(state: State, req: Request, name: str) -> Response | None:
     faults = state.faults
     if faults.latency_ms > 0:
         time.sleep(faults.latency_ms / 1000)
     req.user = identify(state, req)
-    if not state.throttle.allow(req.user or f"anonymous:{req.client}", faults.throttle_rps):
+    if not _within_limits(state, req, name):
         time.sleep(faults.throttle_delay_ms / 1000)  # DocuWare holds a throttled request ~10 s
         return error_response(
             req,
@@ -168,6 +170,18 @@ def _faults(state: State, req: Request) -> Response | None:
     if status is not None:
         return error_response(req, status, f"Injected sandbox fault ({status}).")
     return None
+
+
+def _within_limits(state: State, req: Request, name: str) -> bool:
+    """Cloud's limits: requests a second per user, logons a minute, cabinet lists a minute."""
+    faults, who = state.faults, req.user or f"anonymous:{req.client}"
+    if name in PER_MINUTE_LOGON and not state.throttle.allow("logon", faults.logons_per_min, 60.0):
+        return False
+    if name in PER_MINUTE_CABINETS and not state.throttle.allow(
+        f"cabinets:{who}", faults.cabinets_per_min, 60.0
+    ):
+        return False
+    return state.throttle.allow(who, faults.throttle_rps)
 
 
 def identify(state: State, req: Request) -> str | None:

@@ -134,8 +134,8 @@ class ArrivalLog:
         self.arrivals: list[tuple[float, bool]] = []
         self.refuse_nth: int | None = None
 
-    def allow(self, key: str, rps: float) -> bool:
-        allowed = self._allow(key, rps)
+    def allow(self, key: str, limit: float, window_s: float = 1.0) -> bool:
+        allowed = self._allow(key, limit, window_s)
         with self._lock:
             if len(self.arrivals) + 1 == self.refuse_nth:
                 allowed = False

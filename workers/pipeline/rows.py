@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exmado_tui.diskspace import is_no_space, no_space
+from exmado_tui.docuware.budget import SLOT, WATCH, Slot, ThrottleWatch
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
 from exmado_tui.headers import normalise_header
@@ -78,6 +79,7 @@ class RowEngine:
         self.cabinet: Any = profile.cabinet
         self.fields = dict(profile.columns)  # column → DB name, settled by `prepare`
         self.permits = asyncio.Semaphore(concurrency)  # requests in flight: searches + downloads
+        self.throttling = ThrottleWatch()  # this job's slowdowns, for its event log
 
     async def prepare(self) -> None:
         """Resolve cabinet, dialog and fields once: what fails here fails the job, not each row.
@@ -119,14 +121,22 @@ class RowEngine:
                 return
 
     async def _search_batch_with_permit(self, tasks: list[RowTask]) -> dict[int, list[Any]]:
+        self._lend_permits_when_held()
         async with self.permits:
             return await self.search_batch(tasks)
 
     async def _worker(self, ready: asyncio.Queue) -> None:
+        self._lend_permits_when_held()
         while (item := await ready.get()) is not None:
             async with self.permits:
                 result = await self.process(*item)
+            result.events += self.throttling.sentences()
             self.results.put(result)
+
+    def _lend_permits_when_held(self) -> None:
+        """A request DocuWare holds (throttled) lends its permit to the rows behind it."""
+        SLOT.set(Slot(self.permits))
+        WATCH.set(self.throttling)
 
     async def process(self, task: RowTask, found: Found = None) -> RowResult:
         """One row; `found`: its hits from a batch search (None: search for it here)."""

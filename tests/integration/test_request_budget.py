@@ -1,0 +1,146 @@
+"""The shared DocuWare request budget against a real Redis and the throttling sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import redis
+from redis.asyncio import Redis
+
+from exmado_tui.docuware import AsyncDocuWareClient
+from exmado_tui.docuware.budget import Limits, RequestBudget, shared_budget
+from exmado_tui.docuware.budget_store import PREFIX, read_statuses
+from exmado_tui.sandbox import SandboxServer
+from tests.conftest import make_settings
+
+REPO = Path(__file__).resolve().parents[2]
+ORGS = "/DocuWare/Platform/Organizations"
+
+
+def budget(url: str, ceiling: float = 40, account: str = "acct") -> RequestBudget:
+    return RequestBudget(Redis.from_url(url), account, "test", Limits(ceiling, 60, 60))
+
+
+def state(url: str, account: str = "acct") -> dict[str, float]:
+    raw = redis.Redis.from_url(url).hgetall(PREFIX + account)
+    return {k.decode(): float(v) for k, v in raw.items() if k != b"label"}
+
+
+def test_a_throttle_signal_cuts_the_rate_for_every_process_and_it_is_kept(redis_url: str):
+    async def run() -> tuple[float, float]:
+        first, second = budget(redis_url), budget(redis_url)
+        ticket = await first.take()
+        await first.answered(ticket, 429, 0.0)
+        await second.take()  # its reservation reads the rate the first one cut
+        return first.rate, second.rate
+
+    cut, seen = asyncio.run(run())
+    assert cut == seen == state(redis_url)["rate"] < 20  # started at half the ceiling (20)
+    restarted = asyncio.run(_rate_after_one_take(redis_url))
+    assert restarted == cut  # a new process (a restarted worker) starts from the learned rate
+
+
+async def _rate_after_one_take(url: str) -> float:
+    fresh = budget(url)
+    await fresh.take()
+    return fresh.rate
+
+
+def test_a_429_reserved_before_the_last_cut_does_not_cut_again(redis_url: str):
+    async def run() -> float:
+        pacer = budget(redis_url)
+        early, late = await pacer.take(), await pacer.take()
+        await pacer.answered(early, 429, 0.0)
+        await pacer.answered(late, 429, 0.0)  # same episode: the rate it saw is already left
+        return pacer.rate
+
+    assert asyncio.run(run()) == 16.0  # 20 x 0.8 once, not twice
+    throttled = read_statuses(redis.Redis.from_url(redis_url))[0].throttled_5min
+    assert throttled == 2  # both 429s are counted for the dashboard
+
+
+def test_a_worker_killed_holding_tokens_leaves_the_budget_whole(redis_url: str):
+    """A process reserves as far ahead as allowed, is killed; the others lose no more."""
+    code = (
+        "import asyncio, os, signal, sys\n"
+        "from tests.integration.test_request_budget import budget\n"
+        "async def hoard():\n"
+        "    b = budget(sys.argv[1])\n"
+        "    b._waiting = 10_000\n"  # asks for as many as one round trip may reserve
+        "    for _ in range(50):\n"
+        "        await b._reserve()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "asyncio.run(hoard())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, redis_url], cwd=REPO, timeout=60)
+    assert done.returncode == -9
+    ahead_ms = asyncio.run(_reserve_once_and_measure_wait(redis_url))
+    assert ahead_ms <= 1000  # MAX_AHEAD_MS: what a dead worker can hold, then it lapses
+    assert state(redis_url)["rate"] == 20.0  # and the rate is not cut by it
+
+
+async def _reserve_once_and_measure_wait(url: str) -> float:
+    survivor = budget(url)
+    raw = await survivor._take(keys=[survivor.key], args=[1, 40, 20, 0, 10**9, "t", 60])
+    return float(raw[1])
+
+
+def test_logons_have_their_own_per_minute_budget(redis_url: str):
+    async def run() -> list[float]:
+        pacer = RequestBudget(Redis.from_url(redis_url), "acct", "test", Limits(40, 2, 60))
+        key = f"{pacer.key}:logon"
+        return [float(await pacer._minute(keys=[key], args=[2, str(i)])) for i in range(3)]
+
+    first, second, third = asyncio.run(run())
+    assert first == second == 0 and 59_000 < third <= 60_000
+
+
+def test_held_requests_are_sent_again_and_the_budget_shrinks(
+    sandbox_factory: Any, tmp_path: Path, redis_url: str
+):
+    """Throttled requests held 2 s: given up after the usual answer time, resent, all answered."""
+    server: SandboxServer = sandbox_factory(throttle_rps=10, throttle_delay_ms=2000)
+    settings = make_settings(
+        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
+    )
+
+    async def run() -> list[int]:
+        client = AsyncDocuWareClient(
+            settings.docuware, budget=shared_budget(settings.docuware, settings.broker)
+        )
+        async with client:
+            calls = [client.conn.request("GET", ORGS) for _ in range(60)]
+            return [r.status_code for r in await asyncio.gather(*calls)]
+
+    assert asyncio.run(run()) == [200] * 60
+    assert server.stats.count("Organizations") >= 60
+    status = read_statuses(redis.Redis.from_url(redis_url))[0]
+    assert status.rate < 25 and status.last_cut is not None and status.ceiling == 50
+
+
+def test_sandbox_limits_logons_and_cabinet_lists_per_minute(sandbox_factory: Any):
+    import httpx
+
+    server: SandboxServer = sandbox_factory()
+    faults = httpx.post(
+        server.url + "/_sandbox/faults", json={"logons_per_min": 2, "cabinets_per_min": 1}
+    ).json()
+    assert faults["logons_per_min"] == 2 and faults["cabinets_per_min"] == 1
+    form = {
+        "grant_type": "password",
+        "client_id": "docuware.platform.net.client",
+        "scope": "docuware.platform",
+        "username": "demo",
+        "password": "demo",
+    }
+    token_url = server.url + "/DocuWare/Identity/connect/token"
+    answers = [httpx.post(token_url, data=form) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    headers = {"Authorization": "Bearer " + answers[0].json()["access_token"]}
+    cabinets = server.url + "/DocuWare/Platform/FileCabinets"
+    assert [httpx.get(cabinets, headers=headers).status_code for _ in range(2)] == [200, 429]
+    assert httpx.get(server.url + ORGS, headers=headers).status_code == 200  # others go on
