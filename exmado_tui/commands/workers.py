@@ -78,21 +78,26 @@ def worker_command(args: argparse.Namespace, ctx: Context) -> int:
 def workers_command(args: argparse.Namespace, ctx: Context) -> int:
     import redis
 
+    from exmado_tui.docuware.budget_store import read_statuses
     from exmado_tui.queries import active_jobs
 
     ctx.open_store()
     queue = ctx.service.queue
     try:
         workers, depth = queue.alive_workers(), queue.depth()
+        budgets = read_statuses(queue.broker.client)
     except redis.RedisError as exc:
         print(f"exmado: cannot reach Redis at {queue.url} ({exc}).", file=sys.stderr)
         return 1
     jobs = [_job_line(job) for job in active_jobs()]
     if args.json:
-        print_json({"workers": workers, "queue": vars(depth), "jobs": jobs})
+        budget = [b.as_json() for b in budgets]
+        print_json({"workers": workers, "queue": vars(depth), "jobs": jobs, "budgets": budget})
         return 0
     _print_workers(workers, ctx)
     print(f"\nQueue: {depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead letters")
+    for budget in budgets:
+        print(f"DocuWare budget ({budget.account}): {budget.describe()}")
     print(f"\n{'JOB':8}  {'STATUS':10} {'ROWS':>11}  {'WORKER':24} HEARTBEAT")
     for job in jobs:
         rows = f"{job['done_rows']}/{job['total_rows']}"

@@ -132,8 +132,8 @@ class Limits:
 
     @property
     def start(self) -> float:
-        """Where an account never seen starts: half the ceiling, then it grows."""
-        return self.ceiling / 2
+        """Where an account never seen starts: a quarter of the ceiling, then it grows."""
+        return self.ceiling / 4
 
 
 @dataclass

@@ -12,9 +12,10 @@ The rate adapts in the same scripts, atomically with the reservation (why not a 
 built, so the learned rate would be read in a second round trip and a worker could reserve at
 the old rate after another's cut; their Redis windows also store one entry per token):
 
-* `TAKE` with successes since the last call grows the rate — `GROWTH` a second, faster the
-  longer no cut happened (recovering from 10 to 40 requests/s takes ~25 s) — only while the
-  schedule is in use, up to the ceiling.
+* `TAKE` with successes since the last call grows the rate, only while the schedule is in
+  use, up to the ceiling: quickly before the first cut (nothing is known), then `GROWTH` a
+  second, slower near the rate of the last cut (where the server began to refuse) and faster
+  the longer no cut happened (recovering from 10 to 40 requests/s takes ~25 s).
 * `CUT` (a 429, or a request held unanswered as DocuWare holds throttled ones) multiplies the
   rate by `BETA` for everyone at once and holds new reservations for Retry-After — unless the
   throttled request was reserved before the last cut: its 429 reports a rate already left.
@@ -27,15 +28,18 @@ survives restarts, not months).
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from exmado_tui.queue import NAMESPACE
 
 PREFIX = f"{NAMESPACE}:budget:"
-GROWTH = 0.03  # rate growth per second while requests succeed, just after a cut
-ACCEL_S = 12.0  # growth speeds up by GROWTH every ACCEL_S seconds without a cut
-BETA = 0.8  # a cut keeps this share of the rate
+FIRST_GROWTH = 0.15  # growth a second before the first cut: nothing is known yet
+GROWTH = 0.03  # growth a second while requests succeed, just after a cut
+ACCEL_S = 12.0  # ... faster by GROWTH every ACCEL_S seconds without a cut
+NEAR_PEAK = 0.35  # ... and this much of it near the rate of the last cut, where 429s begin
+BETA = 0.85  # a cut keeps this share of the rate
 KEEP_S = 7 * 24 * 3600
 WINDOW_429_MS = 300_000
 
@@ -49,17 +53,21 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 TAKE = (
     _NOW
     + """
-local s = redis.call('HMGET', KEYS[1], 'rate', 'tat', 'hold', 'calm_at', 'grow_at')
+local s = redis.call('HMGET', KEYS[1], 'rate', 'tat', 'hold', 'calm_at', 'grow_at', 'peak')
 local ceiling = tonumber(ARGV[2])
 local rate = math.min(tonumber(s[1]) or tonumber(ARGV[3]), ceiling)
 local tat = math.max(tonumber(s[2]) or 0, now, tonumber(s[3]) or 0)
 local calm_at = tonumber(s[4]) or now
 local grow_at = tonumber(s[5]) or now
+local peak = tonumber(s[6])
 local busy = (tonumber(s[2]) or 0) >= now - 1000
 if tonumber(ARGV[4]) > 0 and busy then
   local dt = math.min(math.max(now - grow_at, 0), 1000) / 1000
-  local since = (now - calm_at) / 1000
-  local g = GROWTH * (1 + since / ACCEL_S)
+  local g = FIRST_GROWTH
+  if peak then
+    g = GROWTH * (1 + (now - calm_at) / 1000 / ACCEL_S)
+    if rate >= 0.95 * peak and rate <= 1.03 * peak then g = g * NEAR_PEAK end
+  end
   rate = math.min(ceiling, rate * (1 + g * dt))
 end
 local wait = tat - now
@@ -72,8 +80,15 @@ redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'grow_at', tostring(now),
   'calm_at', tostring(calm_at), 'ceiling', ARGV[2], 'label', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now)}
-""".replace("GROWTH", repr(GROWTH)).replace("ACCEL_S", repr(ACCEL_S))
+"""
 )
+for _name, _value in (
+    ("FIRST_GROWTH", FIRST_GROWTH),
+    ("GROWTH", GROWTH),
+    ("ACCEL_S", ACCEL_S),
+    ("NEAR_PEAK", NEAR_PEAK),
+):
+    TAKE = TAKE.replace(_name, repr(_value))
 
 # KEYS: state, 429 log. ARGV: reserved_ms, retry_after_ms, is_429, floor, member.
 # Returns {cut (1/0), rate}.
@@ -92,7 +107,7 @@ if not rate or tonumber(ARGV[1]) < (tonumber(s[2]) or 0) then
 end
 rate = math.max(tonumber(ARGV[4]), rate * BETA)
 local hold = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[2]))
-redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now),
+redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now), 'peak', s[1],
   'calm_at', tostring(now), 'grow_at', tostring(now), 'hold', tostring(hold))
 redis.call('HINCRBY', KEYS[1], 'cuts', 1)
 return {1, tostring(rate)}
@@ -146,6 +161,15 @@ class BudgetStatus:
     throttled_5min: int
     last_cut: float | None  # Unix seconds
 
+    def describe(self) -> str:
+        """`17.5 of 50 requests/s, 3 × 429 in 5 min, last cut 12:03:04` (local time)."""
+        text = (
+            f"{self.rate:.1f} of {self.ceiling:g} requests/s, {self.throttled_5min} × 429 in 5 min"
+        )
+        if self.last_cut is not None:
+            text += ", last cut " + time.strftime("%H:%M:%S", time.localtime(self.last_cut))
+        return text
+
     def as_json(self) -> dict[str, Any]:
         return {
             "account": self.account,
@@ -157,7 +181,7 @@ class BudgetStatus:
 
 
 def read_statuses(client: Any) -> list[BudgetStatus]:
-    """Every budget in Redis (a sync `redis.Redis`), busiest first."""
+    """Every budget in Redis (a sync `redis.Redis`), most throttled first."""
     found = []
     for key in client.scan_iter(match=PREFIX + "*", count=100):
         name = key.decode() if isinstance(key, bytes) else key

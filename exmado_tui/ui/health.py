@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from exmado_tui.docuware.budget_store import BudgetStatus, read_statuses
 from exmado_tui.queue import JobQueue, QueueDepth
 from exmado_tui.settings import DocuWareSettings
 
@@ -21,6 +22,7 @@ class RedisHealth:
     reachable: bool
     depth: QueueDepth | None = None
     error: str = ""
+    budgets: tuple[BudgetStatus, ...] = ()  # the shared DocuWare request budgets
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def check_redis(queue: JobQueue) -> RedisHealth:
     if not queue.ping():
         return RedisHealth(False, error=f"Cannot reach Redis at {queue.url}.")
     try:
-        return RedisHealth(True, queue.depth())
+        return RedisHealth(True, queue.depth(), budgets=tuple(read_statuses(queue.broker.client)))
     except Exception as exc:  # noqa: BLE001 — a health probe reports, it does not raise
         return RedisHealth(False, error=str(exc))
 

@@ -9,7 +9,10 @@
    counted by the sandbox (`GET /_sandbox/stats`), not assumed. The baseline runs on fewer
    rows (its rate does not depend on the count) to keep the run short.
 2. The same 2,000 rows with no latency: rows/s, requests per row, and CPU time per row of
-   this process (the worker: pipeline, loop and store threads) and of the sandbox's process.
+   this process (the worker: pipeline, loop and store threads) and of the sandbox's process;
+   then again with the shared request budget on (a ceiling far above what the run reaches):
+   what the budget's Redis round trips and pacing cost where the server does not throttle.
+   Runs 1 and 2 have the budget off (`[docuware] max_requests_per_s = 0`).
 3. Peak memory (max RSS) of this process after those runs.
 4. Ingest of a 100,000-row workbook in a fresh process: seconds and peak memory.
 
@@ -63,6 +66,7 @@ from exmado_tui.localredis import RedisServer, free_port
 REPO = Path(__file__).resolve().parents[2]
 LATENCY_MS = 50
 CONCURRENCY = 16
+BUDGET_CEILING = 20_000  # requests/s: the shared budget on, but never the limit here
 
 
 class Sandbox:
@@ -132,11 +136,16 @@ def workbook(path: Path, values: list[str]) -> Path:
     return path
 
 
-def settings_for(folder: Path, redis_url: str, docuware_url: str, concurrency: int) -> Any:
+def settings_for(
+    folder: Path, redis_url: str, docuware_url: str, concurrency: int, budget_rps: float = 0
+) -> Any:
     from exmado_tui.settings import load_settings
 
     config = folder / "host.toml"
-    config.write_text(f"[jobs]\nrow_concurrency = {concurrency}\nheartbeat_s = 1\n")
+    config.write_text(
+        f"[jobs]\nrow_concurrency = {concurrency}\nheartbeat_s = 1\n"
+        f"[docuware]\nmax_requests_per_s = {budget_rps}\n"
+    )
     env = {
         "EXMADO_DATA_DIR": str(folder / "data"),
         "EXMADO_OUTPUT_ROOT": str(folder / "out"),
@@ -150,8 +159,13 @@ def settings_for(folder: Path, redis_url: str, docuware_url: str, concurrency: i
     return load_settings(environ=env)
 
 
-def run_pipeline(redis_url: str, docuware_url: str, rows: list[str], concurrency: int) -> dict:
-    """One job of `rows` through the pipeline; wall seconds, CPU seconds, rows done."""
+def run_pipeline(
+    redis_url: str, docuware_url: str, rows: list[str], concurrency: int, budget_rps: float = 0
+) -> dict:
+    """One job of `rows` through the pipeline; wall seconds, CPU seconds, rows done.
+
+    `budget_rps`: the shared request budget's ceiling (0: off, each process on its own).
+    """
     from exmado_tui.db import open_database
     from exmado_tui.jobs import JobService
     from exmado_tui.models import Job
@@ -159,7 +173,7 @@ def run_pipeline(redis_url: str, docuware_url: str, rows: list[str], concurrency
     from workers.runtime import Runtime
 
     folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    settings = settings_for(folder, redis_url, docuware_url, concurrency)
+    settings = settings_for(folder, redis_url, docuware_url, concurrency, budget_rps)
     open_database(settings.database_url)
     job = JobService(settings).create(workbook(folder / "w.xlsx", rows), profile="invoices")
     runtime = Runtime.from_settings(settings)
@@ -249,11 +263,16 @@ def main() -> None:
         fast = Sandbox(0)
         try:
             quick = measured(fast, lambda: run_pipeline(redis.url, fast.url, numbers, CONCURRENCY))
+            on = measured(
+                fast,
+                lambda: run_pipeline(redis.url, fast.url, numbers, CONCURRENCY, BUDGET_CEILING),
+            )
         finally:
             fast.stop()
     finally:
         redis.stop()
     report(ours, base, quick)
+    budget_report(quick, on)
     spawn = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue = spawn.Queue()
     child = spawn.Process(target=ingest_100k, args=(args.ingest_rows, queue))
@@ -289,6 +308,14 @@ def report(ours: dict, base: dict, quick: dict) -> None:
           f"sandbox {_ms(quick, 'sandbox_cpu')} (its process)")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory : {peak:.0f} MB max RSS of the benchmark process")
+
+
+def budget_report(off: dict, on: dict) -> None:
+    """The shared request budget's cost where the server does not throttle."""
+    off_rate, on_rate = off["rows"] / off["wall"], on["rows"] / on["wall"]
+    print(f"budget on   : {on['rows']:,} rows in {on['wall']:.1f} s = {on_rate:.0f} rows/s "
+          f"(ceiling {BUDGET_CEILING}/s, above what this reaches), CPU per row "
+          f"{_ms(on, 'cpu')}; off (line above): {on_rate / off_rate - 1:+.1%} rows/s")  # fmt: skip
 
 
 def _per_row(figures: dict) -> float:

@@ -13,11 +13,12 @@ from redis.asyncio import Redis
 
 from exmado_tui.docuware import AsyncDocuWareClient
 from exmado_tui.docuware.budget import Limits, RequestBudget, shared_budget
-from exmado_tui.docuware.budget_store import PREFIX, read_statuses
+from exmado_tui.docuware.budget_store import BETA, PREFIX, read_statuses
 from exmado_tui.sandbox import SandboxServer
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
+START = Limits(40, 60, 60).start  # where a budget never seen starts: 10 requests/s
 ORGS = "/DocuWare/Platform/Organizations"
 
 
@@ -39,7 +40,7 @@ def test_a_throttle_signal_cuts_the_rate_for_every_process_and_it_is_kept(redis_
         return first.rate, second.rate
 
     cut, seen = asyncio.run(run())
-    assert cut == seen == state(redis_url)["rate"] < 20  # started at half the ceiling (20)
+    assert cut == seen == state(redis_url)["rate"] == START * BETA
     restarted = asyncio.run(_rate_after_one_take(redis_url))
     assert restarted == cut  # a new process (a restarted worker) starts from the learned rate
 
@@ -58,7 +59,7 @@ def test_a_429_reserved_before_the_last_cut_does_not_cut_again(redis_url: str):
         await pacer.answered(late, 429, 0.0)  # same episode: the rate it saw is already left
         return pacer.rate
 
-    assert asyncio.run(run()) == 16.0  # 20 x 0.8 once, not twice
+    assert asyncio.run(run()) == START * BETA  # cut once, not twice
     throttled = read_statuses(redis.Redis.from_url(redis_url))[0].throttled_5min
     assert throttled == 2  # both 429s are counted for the dashboard
 
@@ -80,12 +81,12 @@ def test_a_worker_killed_holding_tokens_leaves_the_budget_whole(redis_url: str):
     assert done.returncode == -9
     ahead_ms = asyncio.run(_reserve_once_and_measure_wait(redis_url))
     assert ahead_ms <= 1000  # MAX_AHEAD_MS: what a dead worker can hold, then it lapses
-    assert state(redis_url)["rate"] == 20.0  # and the rate is not cut by it
+    assert state(redis_url)["rate"] == START  # and the rate is not cut by it
 
 
 async def _reserve_once_and_measure_wait(url: str) -> float:
     survivor = budget(url)
-    raw = await survivor._take(keys=[survivor.key], args=[1, 40, 20, 0, 10**9, "t", 60])
+    raw = await survivor._take(keys=[survivor.key], args=[1, 40, START, 0, 10**9, "t", 60])
     return float(raw[1])
 
 

@@ -156,6 +156,8 @@ class WorkersScreen(Screen[None]):
         grid.add_column()
         depth = health.depth
         grid.add_row("queue", f"{depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead")
+        for budget in health.budgets:
+            grid.add_row("DocuWare budget", f"{budget.account}: {budget.describe()}")
         for key, value in info.items():
             grid.add_row(key, str(value))
         self.redis_facts.update(grid)

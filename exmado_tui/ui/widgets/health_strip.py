@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -61,6 +63,12 @@ class HealthStrip(Static):
                 text.append(f" +{depth.delayed} delayed")
             if depth.dead:
                 text.append(f"  dead {depth.dead}", style="red")
+        for budget in health.budgets[:1]:  # the most throttled one
+            style = "yellow" if budget.throttled_5min else ""
+            text.append(f"  budget {budget.rate:.1f}/{budget.ceiling:g} req/s", style=style)
+            text.append(f" 429×{budget.throttled_5min}/5min", style=style)
+            if budget.last_cut is not None:
+                text.append(" cut " + time.strftime("%H:%M", time.localtime(budget.last_cut)))
         return text
 
     def _docuware_text(self) -> Text:
