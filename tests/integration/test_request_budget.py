@@ -11,9 +11,9 @@ from typing import Any
 import redis
 from redis.asyncio import Redis
 
-from exmado_tui.docuware import AsyncDocuWareClient
 from exmado_tui.docuware.budget import Limits, RequestBudget, shared_budget
 from exmado_tui.docuware.budget_store import BETA, PREFIX, read_statuses
+from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.sandbox import SandboxServer
 from tests.conftest import make_settings
 
