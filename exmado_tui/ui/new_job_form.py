@@ -17,6 +17,10 @@ from exmado_tui.templates import Values, relative_path
 
 PREVIEW_ROWS = 5
 CUSTOM = "(map columns yourself)"
+# Shown in an empty template field: says what empty does, and cannot pass for a template.
+NO_FOLDERS = "(none: files go straight into the output folder)"
+NO_FILENAME = "(none: the file name DocuWare gives)"
+DOCUWARE_NAME = "‹DocuWare's name›.pdf"
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w ]*)(?::[^}]*)?\}")
 
 
@@ -80,8 +84,13 @@ class JobForm:
         return self.profile == CUSTOM
 
     def config(self) -> dict[str, Any]:
-        """The job's own settings, laid over the profile by JobService.create."""
-        config: dict[str, Any] = {"format": self.format}
+        """The job's own settings, laid over the profile by JobService.create: every field as
+        the form shows it."""
+        config: dict[str, Any] = {
+            "format": self.format,
+            "folder_template": self.folder_template,
+            "filename_template": self.filename_template,
+        }
         if self.sheet:
             config["sheet"] = self.sheet
         if self.custom:
@@ -90,10 +99,18 @@ class JobForm:
                 cabinet=self.cabinet,
                 dialog=self.dialog,
                 columns={self.key_column: self.dw_field},
-                folder_template=self.folder_template,
-                filename_template=self.filename_template,
             )
         return config
+
+
+def shown_for(profile: Profile | None) -> dict[str, str]:
+    """Widget id → what the form shows once `profile` is chosen (None: columns mapped by hand)."""
+    chosen = profile or Profile(name="custom", cabinet="", columns={})
+    return {
+        "format": chosen.format,
+        "folder-template": chosen.folder_template,
+        "filename-template": chosen.filename_template,
+    }
 
 
 def validate(form: JobForm, preview: WorkbookPreview | None) -> dict[str, str]:
@@ -130,10 +147,6 @@ def target_preview(profile: Profile | None, form: JobForm, row: SheetRow | None)
     """The relative path the first row's file would get; DocuWare-only fields shown as ‹NAME›."""
     if row is None or not form.profile:
         return ""
-    folder_t = form.folder_template if form.custom else (profile.folder_template if profile else "")
-    file_t = (
-        form.filename_template if form.custom else (profile.filename_template if profile else "")
-    )
     columns = dict(
         form.custom and {form.key_column: form.dw_field} or (profile.columns if profile else {})
     )
@@ -147,10 +160,10 @@ def target_preview(profile: Profile | None, form: JobForm, row: SheetRow | None)
 
     try:
         path = relative_path(
-            PLACEHOLDER.sub(keep_known, folder_t),
-            PLACEHOLDER.sub(keep_known, file_t),
+            PLACEHOLDER.sub(keep_known, form.folder_template),
+            PLACEHOLDER.sub(keep_known, form.filename_template),
             values,
-            downloaded_name="document.pdf",
+            downloaded_name=DOCUWARE_NAME,
         )
     except ExmadoError as exc:
         return f"(template error: {exc})"

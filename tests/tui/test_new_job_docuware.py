@@ -15,8 +15,10 @@ from textual.widgets import Input, Select
 
 from exmado_tui.db import open_database
 from exmado_tui.models import Job
+from exmado_tui.profiles import load_profile
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from exmado_tui.ui.app import make_app
+from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.new_job_form import CUSTOM
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
@@ -68,15 +70,20 @@ async def pick(pilot, screen: NewJobScreen, selector: str, typed: str) -> None:
     await pilot.press("enter", *typed, "enter")
 
 
+async def map_by_hand(pilot, screen: NewJobScreen) -> None:
+    """Pick "(map columns yourself)" and wait for DocuWare's cabinets."""
+    await pick(pilot, screen, "#profile", "(")
+    await wait_for(pilot, lambda: screen.form().profile == CUSTOM)
+    await wait_for(pilot, lambda: options(screen, "#cabinet"), DOCUWARE_WAIT_S)
+
+
 async def test_map_a_column_to_a_field_of_a_cabinet_listed_by_docuware(
     sandbox: SandboxServer, tmp_path: Path, redis_url: str
 ) -> None:
     app, db = app_for(tmp_path, redis_url, sandbox.url)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, write_csv(tmp_path))
-        await pick(pilot, screen, "#profile", "(")
-        await wait_for(pilot, lambda: screen.form().profile == CUSTOM)
-        await wait_for(pilot, lambda: options(screen, "#cabinet"), DOCUWARE_WAIT_S)
+        await map_by_hand(pilot, screen)
         assert options(screen, "#cabinet") == [("Invoices", "Invoices"), ("Personnel", "Personnel")]
         assert "Pick the DocuWare file cabinet" in str(screen.errors_label.render())
 
@@ -132,3 +139,39 @@ async def test_an_unreachable_docuware_is_named_in_the_form(tmp_path: Path, redi
         assert "Pick the DocuWare file cabinet" in str(screen.errors_label.render())
     db.close()
     assert Job.select().count() == 0
+
+
+async def test_a_hand_made_mapping_runs_and_saves_with_the_templates_it_shows(
+    sandbox: SandboxServer, tmp_path: Path, redis_url: str
+) -> None:
+    app, db = app_for(tmp_path, redis_url, sandbox.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, write_csv(tmp_path))
+        await map_by_hand(pilot, screen)
+        await pick(pilot, screen, "#cabinet", "I")
+        # the default dialog's fields, without picking a dialog
+        await wait_for(pilot, lambda: options(screen, "#dw-field"), DOCUWARE_WAIT_S)
+        assert screen.form().dialog == ""
+        for selector in ("#folder-template", "#filename-template"):
+            template = screen.query_one(selector, Input)
+            assert template.value == "" and "{" not in template.placeholder
+        await pick(pilot, screen, "#key-column", "I")
+        await pick(pilot, screen, "#dw-field", "I")
+        await wait_for(pilot, lambda: screen.form().dw_field == "INVOICE_NO")
+        assert str(screen.target_label.render()) == "‹DocuWare's name›.pdf"
+        screen.query_one("#folder-template", Input).value = "{SUPPLIER}"
+        screen.query_one("#filename-template", Input).value = "{INVOICE_NO}"
+        screen.query_one("#save-profile").press()
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PromptModal))
+        await pilot.press(*"mine", "enter")
+        await wait_for(pilot, lambda: (app.settings.user_profiles_dir / "mine.toml").exists())
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: Job.select().count() == 1)
+    job = Job.get()
+    db.close()
+    saved = load_profile(app.settings.profile_dirs, "mine")
+    assert (saved.folder_template, saved.filename_template) == ("{SUPPLIER}", "{INVOICE_NO}")
+    assert (job.config["folder_template"], job.config["filename_template"]) == (
+        "{SUPPLIER}",
+        "{INVOICE_NO}",
+    )

@@ -9,13 +9,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DirectoryTree, Label
+from textual.widgets import DirectoryTree, Footer, Label
 
 from exmado_tui.jobs import WORKBOOK_SUFFIXES
 
 
 class WorkbookTree(DirectoryTree):
     """A directory tree showing only folders and workbooks, hidden entries left out."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Pick / open")]  # the tree's own, shown
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [
@@ -26,11 +28,12 @@ class WorkbookTree(DirectoryTree):
 
 
 class FilePickerModal(ModalScreen[Path | None]):
-    """Enter on a file picks it; escape backs out."""
+    """Enter on a file picks it (on a folder, opens it); backspace goes up; escape backs out.
+    The footer says so."""
 
     BINDINGS = [
-        Binding("escape", "back", "Cancel"),
         Binding("backspace", "up", "Parent folder"),
+        Binding("escape", "back", "Cancel"),
     ]
 
     def __init__(self, start: Path) -> None:
@@ -43,8 +46,13 @@ class FilePickerModal(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide tall"):
-            yield Label(f"Pick a workbook (.xlsx, .xlsm, .csv) — {self.start}", id="picker-title")
+            yield Label(
+                f"Pick a workbook (.xlsx, .xlsm, .csv) — {self.start}",
+                id="picker-title",
+                markup=False,  # a folder may be named [anything]
+            )
             yield WorkbookTree(self.start)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.tree.focus()

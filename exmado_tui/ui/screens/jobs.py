@@ -280,7 +280,16 @@ class JobsScreen(JobActionsMixin, Screen[None]):
     def action_new_job(self) -> None:
         from exmado_tui.ui.screens.new_job import NewJobScreen
 
-        self.app.push_screen(NewJobScreen())
+        self.app.push_screen(NewJobScreen(), self._show_created)
+
+    def _show_created(self, job_id: str | None) -> None:
+        """After a create: every job, newest first, and the cursor on the new one."""
+        if job_id is None:
+            return
+        self.table.wanted = job_id
+        self.filter_name = "all"
+        self.filter_bar.current = "all"
+        self._set_query(statuses=(), text="", sort="created", descending=True, offset=0)
 
     # -- job actions ----------------------------------------------------------------------
 

@@ -31,27 +31,30 @@ from exmado_tui.ui.modals.file_picker import FilePickerModal
 from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.new_job_form import (
     CUSTOM,
+    NO_FILENAME,
+    NO_FOLDERS,
     JobForm,
     WorkbookPreview,
     profile_from_form,
     read_preview,
+    shown_for,
     target_preview,
     validate,
 )
+from exmado_tui.ui.widgets.field_row import FieldRow
+from exmado_tui.ui.widgets.form_input import FormInput
 
 
-def field_row(label: str, *widgets: Any, id: str | None = None) -> Horizontal:  # noqa: A002
-    return Horizontal(Label(label, classes="field-label"), *widgets, classes="field-row", id=id)
-
-
-class NewJobScreen(Screen[None]):
-    """A form; every field is checked as you type, and Create stays refused until it is whole."""
+class NewJobScreen(Screen[str | None]):
+    """A form; every field is checked as you type, and Create stays refused until it is whole.
+    Choosing a profile fills the fields it sets; the job is stored as the form shows it.
+    Dismisses with the new job's id."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+o", "browse", "Browse"),
         Binding("ctrl+s", "create(False)", "Create"),
-        Binding("ctrl+e", "create(True)", "Create and start"),
+        Binding("ctrl+e", "create(True)", "Create and start"),  # FormInput leaves it to us
     ]
 
     def __init__(self) -> None:
@@ -89,52 +92,52 @@ class NewJobScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("New job", classes="screen-title")
         with VerticalScroll(id="form"):
-            yield field_row(
+            yield FieldRow(
                 "Workbook",
-                Input(placeholder="path to .xlsx, .xlsm or .csv", id="workbook", compact=True),
+                FormInput(placeholder="path to .xlsx, .xlsm or .csv", id="workbook", compact=True),
                 Button("Browse… (^o)", id="browse", compact=True),
             )
-            yield field_row("Sheet", Select([], prompt="(first sheet)", id="sheet", compact=True))
+            yield FieldRow("Sheet", Select([], prompt="(first sheet)", id="sheet", compact=True))
             yield DataTable(id="preview", show_cursor=False, zebra_stripes=True)
             names = [(name, name) for name in profile_names(self.app.settings.profile_dirs)]
-            yield field_row(
+            yield FieldRow(
                 "Profile",
                 Select([*names, (CUSTOM, CUSTOM)], prompt="pick one", id="profile", compact=True),
             )
             with Vertical(id="custom"):
-                yield field_row("Cabinet", Select([], id="cabinet", compact=True))
-                yield field_row("Dialog", Select([], id="dialog", compact=True))
-                yield field_row(
+                yield FieldRow("Cabinet", Select([], id="cabinet", compact=True))
+                yield FieldRow(
+                    "Dialog",
+                    Select([], id="dialog", compact=True, prompt="(the cabinet's default)"),
+                )
+                yield FieldRow(
                     "Key column",
                     Select([], id="key-column", compact=True),
                     Label(" → "),
                     Select([], id="dw-field", compact=True, prompt="DocuWare field"),
                 )
-                yield field_row(
-                    "Folders",
-                    Input(
-                        placeholder="{SUPPLIER}/{DOC_DATE:%Y}", id="folder-template", compact=True
-                    ),
-                )
-                yield field_row(
-                    "File name",
-                    Input(placeholder="{INVOICE_NO}", id="filename-template", compact=True),
-                )
                 yield LoadingIndicator(id="dw-loading")
-                yield Static(id="dw-message")
-            yield field_row("First file", Static(id="target"))
-            yield field_row(
-                "Name", Input(placeholder="(the workbook's name)", id="name", compact=True)
+                yield Static(id="dw-message", markup=False)
+            yield FieldRow(
+                "Folders", FormInput(placeholder=NO_FOLDERS, id="folder-template", compact=True)
             )
-            yield field_row(
+            yield FieldRow(
+                "File name",
+                FormInput(placeholder=NO_FILENAME, id="filename-template", compact=True),
+            )
+            yield FieldRow("First file", Static(id="target", markup=False))
+            yield FieldRow(
+                "Name", FormInput(placeholder="(the workbook's name)", id="name", compact=True)
+            )
+            yield FieldRow(
                 "Output",
-                Input(
+                FormInput(
                     placeholder=str(self.app.settings.jobs.output_root) + "/…",
                     id="output",
                     compact=True,
                 ),
             )
-            yield field_row(
+            yield FieldRow(
                 "Format",
                 Select(
                     [(f, f) for f in FORMATS],
@@ -144,7 +147,7 @@ class NewJobScreen(Screen[None]):
                     allow_blank=False,
                 ),
             )
-            yield Static(id="form-errors")
+            yield Static(id="form-errors", markup=False)
             with Horizontal(id="form-buttons"):
                 yield Button("Create (^s)", id="create", variant="primary", compact=True)
                 yield Button(
@@ -217,8 +220,12 @@ class NewJobScreen(Screen[None]):
         path = Path(self.workbook_input.value.strip()).expanduser()
         columns = tuple(self.profile.columns) if self.profile else ()
         self.run_worker(
-            self._preview(path, self.form().sheet, columns), group="preview", exclusive=True
+            self._preview(path, self._sheet(), columns), group="preview", exclusive=True
         )
+
+    def _sheet(self) -> str:
+        """The sheet to show: the one picked, else the one the profile names."""
+        return self.form().sheet or (self.profile.sheet if self.profile else "")
 
     async def _preview(self, path: Path, sheet: str, columns: tuple[str, ...]) -> None:
         if not str(path).strip() or str(path) == ".":
@@ -238,15 +245,17 @@ class NewJobScreen(Screen[None]):
             table.add_column(header or "·", width=min(max(len(header), 6), 24))
         for row in preview.rows:
             table.add_row(*(row.values.get(h, "") for h in preview.headers))
-        options = [(s, s) for s in preview.sheets]
-        select = self.sheet_select
-        if [o[1] for o in options] != [str(v) for v in getattr(select, "_options_values", [])]:
-            with select.prevent(Select.Changed):
-                select.set_options(options)
-                select._options_values = [o[1] for o in options]  # type: ignore[attr-defined]
-                if preview.sheet in preview.sheets:
-                    select.value = preview.sheet
+        self._show_sheets(preview)
         self.query_one("#key-column", Select).set_options([(h, h) for h in preview.headers if h])
+
+    def _show_sheets(self, preview: WorkbookPreview) -> None:
+        select = self.sheet_select
+        with select.prevent(Select.Changed):
+            if list(preview.sheets) != getattr(select, "_options_values", []):
+                select.set_options([(s, s) for s in preview.sheets])
+                select._options_values = list(preview.sheets)  # type: ignore[attr-defined]
+            if preview.sheet in preview.sheets and select.value != preview.sheet:
+                select.value = preview.sheet
 
     def _profile_changed(self) -> None:
         name = self.form().profile
@@ -258,9 +267,18 @@ class NewJobScreen(Screen[None]):
                 self.profile = load_profile(self.app.settings.profile_dirs, name)
             except ExmadoError as exc:
                 self.app.notify(str(exc), severity="error")
+        if name:
+            self._show_profile_fields()
         if custom:
             self._load_cabinets()
         self._load_preview()
+
+    def _show_profile_fields(self) -> None:
+        """Every field the profile sets starts from it (blank ones for a hand-made mapping)."""
+        for widget_id, value in shown_for(self.profile).items():
+            widget = self.query_one(f"#{widget_id}")
+            assert isinstance(widget, Input | Select)
+            widget.value = value
 
     # -- DocuWare -----------------------------------------------------------------------------
 
@@ -271,20 +289,25 @@ class NewJobScreen(Screen[None]):
     def _load_cabinets(self) -> None:
         if self.lookup is None:
             self.lookup = DocuWareLookup(self.app.settings.docuware)
-        self.run_worker(self._fetch("cabinets", "#cabinet"), group="dw", exclusive=True)
+        self._ask("cabinets", "#cabinet")
 
     def _cabinet_changed(self) -> None:
-        if self.form().cabinet:
-            self.run_worker(self._fetch("dialogs", "#dialog", self.form().cabinet), group="dw")
+        """Its dialogs, and at once the fields of its default dialog."""
+        cabinet = self.form().cabinet
+        if cabinet:
+            self._ask("dialogs", "#dialog", cabinet)
+            self._ask("fields", "#dw-field", cabinet, "")
         self._check()
 
     def _dialog_changed(self) -> None:
         form = self.form()
         if form.cabinet:
-            self.run_worker(
-                self._fetch("fields", "#dw-field", form.cabinet, form.dialog), group="dw"
-            )
+            self._ask("fields", "#dw-field", form.cabinet, form.dialog)
         self._check()
+
+    def _ask(self, what: str, target: str, *args: str) -> None:
+        """A newer question for the same list replaces the one still under way."""
+        self.run_worker(self._fetch(what, target, *args), group=f"dw{target}", exclusive=True)
 
     async def _fetch(self, what: str, target: str, *args: str) -> None:
         assert self.lookup is not None
@@ -349,7 +372,7 @@ class NewJobScreen(Screen[None]):
             return
         verb = "created and queued" if start else "created; press s on it to start"
         self.app.notify(f"Job {job.short_id} ({job.name}) {verb}.")
-        self.dismiss(None)
+        self.dismiss(job.id)
 
     @mutating
     def action_save_profile(self) -> None:

@@ -71,6 +71,8 @@ class JobTable(DataTable):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self.job_ids: list[str] = []
+        self.wanted: str | None = None
+        """A job the cursor goes to as soon as it is shown (a job just created)."""
         self._shown: list[Cells] = []
 
     def on_mount(self) -> None:
@@ -86,8 +88,11 @@ class JobTable(DataTable):
     def show(
         self, jobs: list[JobSummary], marked: Container[str], now: datetime, zone: ZoneInfo
     ) -> None:
-        """Show `jobs`, changing only the cells that differ; the cursor follows its job."""
+        """Show `jobs`, changing only the cells that differ; the cursor follows its job (or
+        goes to the wanted one)."""
         followed = self.current_job_id
+        if any(job.id == self.wanted for job in jobs):
+            followed, self.wanted = self.wanted, None
         rows = [job_cells(job, job.id in marked, now, zone) for job in jobs]
         for index, cells in enumerate(rows):
             if index < len(self._shown):
