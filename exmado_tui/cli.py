@@ -6,7 +6,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from exmado_tui.commands import config as config_commands
 from exmado_tui.commands import demo as demo_commands
@@ -39,18 +40,56 @@ COMMAND_GROUPS = (
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}
 
 
+GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("--config",), {"metavar": "PATH", "help": "host configuration file"}),
+    (("--readonly",), {"action": "store_true", "help": "dashboard: watch only"}),
+    (("-v", "--verbose"), {"action": "store_true", "help": "log more"}),
+)
+
+
+class _Version(argparse.Action):
+    """`-V`: the installed version, read only when asked (importlib.metadata is not free)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from importlib.metadata import version
+
+        print(f"exmado {version('exmado')}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="exmado",
         description="Bulk export of DocuWare documents driven by Excel workbooks.",
     )
-    parser.add_argument("--config", metavar="PATH", help="host configuration file")
-    parser.add_argument("--readonly", action="store_true", help="dashboard: watch only")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("-V", "--version", action=_Version, help="print the version and exit")
+    _add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.register(subparsers)
+    for command in _commands(parser):
+        # After the command too (`exmado jobs list -v`); only when given, so that
+        # `exmado --config X jobs list` is not reset by the command's own default.
+        _add_global_options(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, **overrides: Any) -> None:
+    for flags, options in GLOBAL_OPTIONS:
+        if not any(flag in parser._option_string_actions for flag in flags):
+            parser.add_argument(*flags, **{**options, **overrides})
+
+
+def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every sub-command's parser, at any depth (`jobs`, `jobs list`, …)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):
+                yield command
+                yield from _commands(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -34,6 +34,8 @@ class JobStatus(StrEnum):
 
 
 S = JobStatus
+# What became of one workbook row (the row filter of the dashboard and `jobs rows --status`).
+ROW_STATUSES = ("done", "not_found", "ambiguous", "failed", "skipped", "pending")
 FINAL = frozenset({S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.CANCELLED})
 RETRYABLE = frozenset({S.FAILED, S.COMPLETED_WITH_ERRORS, S.CANCELLED})
 

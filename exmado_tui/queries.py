@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -155,22 +157,27 @@ SORTABLE = {
 
 
 def job_filter(
-    statuses: list[JobStatus] | None = None, text: str | None = None
+    statuses: list[JobStatus] | None = None,
+    text: str | None = None,
+    since: datetime | None = None,
 ) -> peewee.Expression | bool:
-    """The WHERE clause for a status set and a free-text filter over name, user and workbook."""
-    clause: peewee.Expression | bool = True
+    """The WHERE clause for a status set, a free-text filter over name, user and workbook,
+    and a creation time (naive UTC) from which on."""
+    clauses: list[peewee.Expression] = []
     if statuses:
-        clause = Job.status.in_([s.value for s in statuses])
+        clauses.append(Job.status.in_([s.value for s in statuses]))
     if text:
         like = f"%{text}%"
-        match = Job.name**like | Job.user**like | Job.workbook_name**like | Job.id**like
-        clause = match if clause is True else clause & match
-    return clause
+        clauses.append(Job.name**like | Job.user**like | Job.workbook_name**like | Job.id**like)
+    if since is not None:
+        clauses.append(Job.created_at >= since)
+    return functools.reduce(operator.and_, clauses) if clauses else True
 
 
 def list_jobs(
     statuses: list[JobStatus] | None = None,
     text: str | None = None,
+    since: datetime | None = None,
     sort: str = "created",
     descending: bool = True,
     limit: int | None = None,
@@ -180,7 +187,9 @@ def list_jobs(
     over ids only, then just that page's rows are read (the dashboard asks once a second)."""
     column = SORTABLE.get(sort, Job.created_at)
     order = (column.desc() if descending else column.asc(), Job.id)
-    query = Job.select(Job.id).where(job_filter(statuses, text)).order_by(*order).offset(offset)
+    query = (
+        Job.select(Job.id).where(job_filter(statuses, text, since)).order_by(*order).offset(offset)
+    )
     ids = [row[0] for row in (query.limit(limit) if limit is not None else query).tuples()]
     by_id = {job.id: job for job in Job.select().where(Job.id.in_(ids))}
     return [_summary(by_id[i]) for i in ids if i in by_id]

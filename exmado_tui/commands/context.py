@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +66,23 @@ class Context:
             self.open_store()
             self._service = JobService(self.settings)
         return self._service
+
+
+def add_job_command(
+    actions: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    handler: Callable[[argparse.Namespace, Context], int],
+    *,
+    json_output: bool = True,
+) -> argparse.ArgumentParser:
+    """`exmado jobs NAME ID [--json]`; the parser is returned for options of its own."""
+    parser = actions.add_parser(name, help=summary)
+    parser.add_argument("id", help="job id or a unique prefix of it")
+    if json_output:
+        parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def confirmed(question: str) -> bool:

@@ -6,11 +6,21 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from exmado_tui import pace
-from exmado_tui.commands.context import Context, UsageError, confirmed, print_json
+from exmado_tui.commands import job_views
+from exmado_tui.commands.context import (
+    Context,
+    UsageError,
+    add_job_command,
+    confirmed,
+    print_json,
+)
 from exmado_tui.errors import PermanentError, ProfileError, WorkbookError
 from exmado_tui.formatting import duration, local_time
 from exmado_tui.lifecycle import JobStatus
@@ -26,58 +36,62 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     listing = actions.add_parser("list", help="list jobs, newest first")
+    listing.add_argument(
+        "text", nargs="?", help="only jobs whose name, user, workbook or id contains TEXT"
+    )
+    listing.add_argument(
+        "--since",
+        type=_since,
+        metavar="WHEN",
+        help="only jobs created since WHEN: 2026-11-28, '2026-11-28 14:00', or 90m, 12h, 7d ago",
+    )
     listing.add_argument("--status", action="append", type=_status, help="only this status")
     listing.add_argument("--limit", type=_count, default=None, help="at most N jobs")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=list_command)
 
-    show = actions.add_parser("show", help="one job in full")
-    show.add_argument("id", help="job id or a unique prefix of it")
-    show.add_argument("--json", action="store_true", help="print JSON")
-    show.set_defaults(handler=show_command)
+    add_job_command(actions, "show", "one job in full", show_command)
 
     _register_create(actions)
 
     for name in ACTIONS:
-        action = actions.add_parser(name, help=f"{name} a job")
-        action.add_argument("id", help="job id or a unique prefix of it")
-        action.add_argument("--json", action="store_true", help="print JSON")
-        action.set_defaults(handler=action_command)
+        add_job_command(actions, name, f"{name} a job", action_command)
 
-    fail = actions.add_parser("fail", help="mark a job that is known to be dead as FAILED")
-    fail.add_argument("id")
+    fail = add_job_command(
+        actions, "fail", "mark a job that is known to be dead as FAILED", fail_command
+    )
     fail.add_argument("--reason", default="", help="why, for the event log")
-    fail.add_argument("--json", action="store_true", help="print JSON")
-    fail.set_defaults(handler=fail_command)
 
-    delete = actions.add_parser("delete", help="delete a job (its files stay unless told)")
-    delete.add_argument("id")
+    delete = add_job_command(
+        actions,
+        "delete",
+        "delete a job (its files stay unless told)",
+        delete_command,
+        json_output=False,
+    )
     delete.add_argument("--delete-files", action="store_true", help="remove its output folder")
     delete.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
-    delete.set_defaults(handler=delete_command)
 
-    wait = actions.add_parser("wait", help="wait until a job ends; exit 1 unless COMPLETED")
-    wait.add_argument("id")
+    wait = add_job_command(
+        actions, "wait", "wait until a job ends; exit 1 unless COMPLETED", wait_command
+    )
     wait.add_argument("--timeout", type=_seconds, default=None, help="give up after S seconds")
-    wait.add_argument("--json", action="store_true", help="print JSON")
-    wait.set_defaults(handler=wait_command)
 
     _register_operator_actions(actions)
+    job_views.register(actions)
 
 
 def _register_operator_actions(actions: argparse._SubParsersAction) -> None:
-    report = actions.add_parser("report", help="rebuild a job's report workbook and manifest")
-    report.add_argument("id", help="job id or a unique prefix of it")
-    report.add_argument("--json", action="store_true", help="print JSON")
-    report.set_defaults(handler=report_command)
-
-    terminate = actions.add_parser(
-        "terminate", help="stop a job now: CANCELLED at once, its worker drops it"
+    add_job_command(
+        actions, "report", "rebuild a job's report workbook and manifest", report_command
     )
-    terminate.add_argument("id", help="job id or a unique prefix of it")
+    terminate = add_job_command(
+        actions,
+        "terminate",
+        "stop a job now: CANCELLED at once, its worker drops it",
+        terminate_command,
+    )
     terminate.add_argument("--reason", default="", help="why, for the event log")
-    terminate.add_argument("--json", action="store_true", help="print JSON")
-    terminate.set_defaults(handler=terminate_command)
 
 
 def _register_create(actions: argparse._SubParsersAction) -> None:
@@ -118,6 +132,28 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+AGO = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def _since(text: str) -> Callable[[ZoneInfo], datetime]:
+    """WHEN → a function of the user's zone giving naive UTC: `7d`, `12h`, `90m` ago, or a
+    local date or date and time."""
+    number, unit = text[:-1], text[-1:].lower()
+    if unit in AGO and number.isdigit():
+        moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(**{AGO[unit]: int(number)})
+        return lambda zone: moment
+    try:
+        local = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a date (2026-11-28), a date and time (2026-11-28 14:00) or an age "
+            f"(90m, 12h, 7d), got {text!r}"
+        ) from None
+    return lambda zone: (
+        local.replace(tzinfo=local.tzinfo or zone).astimezone(UTC).replace(tzinfo=None)
+    )
+
+
 def _count(text: str) -> int:
     try:
         number = int(text)
@@ -132,7 +168,8 @@ def list_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.queries import list_jobs
 
     ctx.open_store()
-    jobs = list_jobs(statuses=args.status, limit=args.limit)
+    since = args.since(ctx.settings.zone) if args.since else None
+    jobs = list_jobs(statuses=args.status, text=args.text, since=since, limit=args.limit)
     if args.json:
         print_json([job.to_json() for job in jobs])
         return 0

@@ -29,6 +29,7 @@ from textual.widgets import (
 from exmado_tui import pace
 from exmado_tui.errors import JobNotFoundError, StoreUnavailableError
 from exmado_tui.formatting import duration, local_time, size
+from exmado_tui.lifecycle import ROW_STATUSES
 from exmado_tui.queries import (
     EventView,
     FileView,
@@ -54,7 +55,6 @@ from exmado_tui.ui.widgets.store_trouble import store_trouble
 
 REFRESH_S = 1.0
 SPARK_SAMPLES = 60
-ROW_STATUSES = ("done", "not_found", "ambiguous", "failed", "skipped", "pending")
 ROW_COLUMNS = (
     ("row", "Row", 6),
     ("key", "Key", 18),
