@@ -116,10 +116,19 @@ class WorkbookReader:
         self.sheet = sheet
         self.header_row = header_row
         self.limits = limits or WorkbookLimits()
-        self.tick = tick
+        self._tick = tick
+        self._tick_error: BaseException | None = None
         self._close: list[Any] = []
         self._rows: Iterator[tuple[int, Sequence[Any]]] = iter(())
         self.layout = self._open()
+
+    def tick(self) -> None:
+        """The caller's `tick`; what it raises (a job's pause or cancel) is not a damaged file."""
+        try:
+            self._tick()
+        except BaseException as exc:
+            self._tick_error = exc
+            raise
 
     def __enter__(self) -> WorkbookReader:
         return self
@@ -184,6 +193,8 @@ class WorkbookReader:
         try:
             book = load_book(self.path, self.tick)
         except Exception as exc:  # openpyxl fails in many ways on a file it cannot follow
+            if exc is self._tick_error:
+                raise
             raise WorkbookError(
                 f"Workbook {self.name} cannot be read as an Excel workbook ({_why(exc)}); "
                 "open it in Excel and save it again as .xlsx."
@@ -223,6 +234,8 @@ class WorkbookReader:
         except WorkbookError:
             raise
         except Exception as exc:  # XML ParseError, BadZipFile, zlib.error, KeyError, …
+            if exc is self._tick_error:
+                raise
             raise WorkbookError(
                 f"Workbook {self.name}, sheet {ws.title!r}, is damaged ({_why(exc)}); "
                 "open it in Excel and save it again as .xlsx."

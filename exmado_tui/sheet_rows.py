@@ -110,7 +110,7 @@ class _Parser(WorkSheetParser):
         return cell
 
     def rows(self, tick: Callable[[], None]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-        """Only the rows that hold cells, each dropped from the tree once read."""
+        """The rows in the file, each dropped from the tree once read."""
         holder: Any = None  # <sheetData>: emptied after each row, or it would keep them all
         for count, (event, element) in enumerate(iterparse(self.source, ("start", "end")), 1):
             if count % TICK_EVERY == 0:
@@ -120,8 +120,9 @@ class _Parser(WorkSheetParser):
             elif element.tag == ROW_TAG:
                 if len(element):
                     yield self.parse_row(element)
-                else:
+                else:  # blank, but its number tells a reader of the first rows where to stop
                     self.row_counter = int(element.get("r") or self.row_counter + 1)
+                    yield self.row_counter, []
                 if holder is not None:
                     holder.clear()
 

@@ -1,10 +1,13 @@
 """The watchdog each worker process runs: take over silent jobs, refill a wiped Redis.
 
 Silent job: RUNNING or VALIDATING, held by a worker whose heartbeat is older than
-`jobs.stale_after_s`. One compare-and-set on `heartbeat_at` hands it back (worker cleared), so
-of several watchdogs exactly one re-enqueues it; the next worker to get the message continues
-at its first unfinished row. Wiped Redis: a marker key that only a wipe or a restart without
-persistence removes; whoever re-creates it (SET NX) queues every unfinished job again.
+`jobs.stale_after_s` — unless that worker is alive in the registry and lists the job among those
+it is running (a phase that went long without a beat is slow, not dead: handing its job over
+ran one job in every thread of the same worker). One compare-and-set on `heartbeat_at` hands
+it back (worker cleared), so of several watchdogs exactly one re-enqueues it; the next worker to
+get the message continues at its first unfinished row. Wiped Redis: a marker key that only a
+wipe or a restart without persistence removes; whoever re-creates it (SET NX) queues every
+unfinished job again.
 """
 
 from __future__ import annotations
@@ -70,7 +73,10 @@ class Watchdog:
         lost = (Job.worker == "") & (Job.heartbeat_at < now - self.stale * LOST_MESSAGE_FACTOR)
         stale = (Job.status.in_(ACTIVE)) & (silent | lost | Job.heartbeat_at.is_null())
         taken = []
+        busy = self._busy_holders()
         for job in Job.select(Job.id, Job.worker).where(stale):
+            if (job.worker, job.id) in busy:
+                continue
             handed = (
                 Job.update(worker="", heartbeat_at=now, wait_reason="taken over after silence")
                 .where((Job.id == job.id) & stale)
@@ -86,3 +92,11 @@ class Watchdog:
                 self.runtime.queue.enqueue_run(job.id)
                 taken.append(job.id)
         return taken
+
+    def _busy_holders(self) -> set[tuple[str, str]]:
+        """(worker id, job id) for each job a live worker says it is running."""
+        try:
+            alive = self.runtime.queue.alive_workers()
+        except (redis.RedisError, ValueError):  # Redis away or an entry unreadable: trust beats
+            return set()
+        return {(w.get("id", ""), job) for w in alive for job in w.get("jobs", [])}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from exmado_tui.models import Job
-from exmado_tui.queue import JOBS_QUEUE, RUN_JOB
+from exmado_tui.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
 from tests.unit.test_pipeline_run import Pipeline
 from workers import middleware
 from workers.broker import transient
@@ -133,6 +134,24 @@ def test_watchdog_hands_back_a_silent_job_once_and_refills_a_wiped_redis(
     assert dogs[1].refill_after_wipe() == []
     pipe.runtime.redis.flushall()
     assert dogs[1].refill_after_wipe() == [job_id] and pipe.runtime.redis.get(MARKER_KEY)
+
+
+def test_watchdog_leaves_a_silent_job_to_a_live_worker_that_says_it_is_running_it(
+    tmp_path: Path, redis_url: str
+) -> None:
+    pipe = Pipeline(tmp_path, redis_url, stale_after_s=1)
+    slow, dead = pipe.create([100001]), pipe.create([100002])
+    for job_id, worker in ((slow, "slow:1"), (dead, "dead:2")):
+        Job.update(status="RUNNING", worker=worker, heartbeat_at=Job.created_at).where(
+            Job.id == job_id
+        ).execute()
+    entry = {"id": "slow:1", "jobs": [slow]}  # alive, reading a huge workbook without a beat
+    pipe.runtime.redis.set(WORKER_KEY_PREFIX + "slow:1", json.dumps(entry), ex=10)
+    time.sleep(1.1)
+    assert Watchdog(pipe.runtime).take_over_silent_jobs() == [dead]
+    assert Job.get_by_id(slow).worker == "slow:1"
+    pipe.runtime.redis.delete(WORKER_KEY_PREFIX + "slow:1")  # its process died
+    assert Watchdog(pipe.runtime).take_over_silent_jobs() == [slow]
 
 
 def test_a_retried_job_s_message_waits_for_the_last_run_s_lease_not_dropped(

@@ -97,3 +97,17 @@ def test_control_characters_in_a_key_are_written_visibly_in_report_and_manifest(
     manifest = paths.manifest.read_text(encoding="utf-8")
     assert json.loads(manifest)["name"] == "March\\x1b[31m"
     assert not any(c in manifest for c in "\x00\x07\x0b\x1b")
+
+
+def test_a_long_report_calls_back_between_chunks_of_rows(store, tmp_path: Path) -> None:
+    from exmado_tui.report import CHUNK
+
+    job_id = seed_job(tmp_path)
+    rows = [
+        {"job": job_id, "row_number": n, "key": f"K{n}", "values": {}, "status": "done"}
+        for n in range(10, 10 + 2 * CHUNK)
+    ]
+    JobRow.insert_many(rows).execute()
+    ticks: list[int] = []
+    write_report(job_id, tick=lambda: ticks.append(1))
+    assert len(ticks) >= 2

@@ -342,6 +342,13 @@ class JobRun:
         if not self._renew_lease():
             raise Stop("lost")
 
+    def _keep_alive(self) -> None:
+        """Beat the heart while the report is written: a long report is not a dead worker."""
+        now = time.monotonic()
+        if now >= self.next_beat:
+            self.next_beat = now + self.jobs.heartbeat_s
+            heartbeat(self.job_id, self.worker)
+
     def _renew_lease(self) -> bool:
         """Renew the slot lease; Redis away for a moment must not end a job the store says is ours.
 
@@ -473,7 +480,7 @@ class JobRun:
 
     def _report(self, status: JobStatus | None = None) -> None:
         try:
-            write_report(self.job_id, status.value if status else None)
+            write_report(self.job_id, status.value if status else None, self._keep_alive)
         except Exception as exc:  # noqa: BLE001 - a report must not change the job's outcome
             log.exception("Report of job %s failed", self.job_id[:8])
             record_event(self.job_id, f"The report could not be written: {exc}.", "warning")
