@@ -11,6 +11,7 @@ from typing import Any
 
 from exmado_tui.commands import config as config_commands
 from exmado_tui.commands import demo as demo_commands
+from exmado_tui.commands import doctor as doctor_commands
 from exmado_tui.commands import docuware as docuware_commands
 from exmado_tui.commands import jobs as jobs_commands
 from exmado_tui.commands import ops as ops_commands
@@ -35,6 +36,7 @@ COMMAND_GROUPS = (
     ops_commands,
     demo_commands,
     store_commands,
+    doctor_commands,
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}
@@ -106,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.getLogger(EVENT_LOGGER).setLevel(logging.CRITICAL)
     try:
+        if getattr(args, "reads_own_settings", False):  # doctor: bad settings are a finding
+            return args.handler(args)
         ctx = Context(load_settings(args.config))
         handler = getattr(args, "handler", None) or open_dashboard
         return handler(args, ctx)

@@ -1,0 +1,212 @@
+"""`exmado doctor`: one ✓/✗ line per thing Éxmado needs, each ✗ with what to do about it.
+
+The configuration is read here, not by the CLI, so that a broken one is the first ✗ rather
+than an error before any check ran. Each check is bounded: one attempt, short timeouts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from exmado_tui.commands.context import print_json
+from exmado_tui.errors import ExmadoError
+from exmado_tui.formatting import size
+from exmado_tui.settings import Settings, load_settings, mask_url
+
+MIN_FREE_BYTES = 1024**3
+REDIS_TIMEOUT_S = 3
+DOCUWARE_TIMEOUT_S = 15
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    doctor = subparsers.add_parser("doctor", help="check everything Éxmado needs, with fixes")
+    doctor.add_argument("--json", action="store_true", help="print JSON")
+    doctor.set_defaults(handler=doctor_command, reads_own_settings=True)
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    checks = run_checks(args.config)
+    if args.json:
+        print_json([asdict(check) for check in checks])
+    else:
+        for check in checks:
+            print(_line(check))
+    return 0 if all(check.ok for check in checks) else 1
+
+
+def _line(check: Check) -> str:
+    line = f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"
+    return line + (f"\n    fix: {check.fix}" if check.fix else "")
+
+
+def run_checks(config: str | None) -> list[Check]:
+    try:
+        settings = load_settings(config)
+    except ExmadoError as exc:
+        return [Check("configuration", False, str(exc), "correct that setting and run again")]
+    checks = [Check("configuration", True, f"read from {', '.join(settings.sources)}")]
+    for check in CHECKS:
+        checks.extend(check(settings))
+    return checks
+
+
+def _writable(folder: Path) -> str:
+    """Why `folder` cannot take a new file (it or its nearest existing parent), or ''."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            return ""
+    except OSError as exc:
+        return f"{existing}: {exc.strerror or exc}"
+
+
+def data_folder(settings: Settings) -> list[Check]:
+    problem = _writable(settings.data_dir)
+    if problem:
+        fix = "make it writable for this user, or set data_dir / EXMADO_DATA_DIR"
+        return [
+            Check("data folder", False, f"{settings.data_dir} cannot be written ({problem})", fix)
+        ]
+    return [Check("data folder", True, f"{settings.data_dir} is writable")]
+
+
+def store(settings: Settings) -> list[Check]:
+    from exmado_tui.db import make_database, sqlite_file
+    from exmado_tui.migrations import LATEST, current_version
+
+    url = mask_url(settings.database_url)
+    file = sqlite_file(settings.database_url)
+    if file is not None and not file.exists():
+        return [Check("job store", True, f"{url} not created yet (the first command creates it)")]
+    try:
+        db = make_database(settings.database_url, 3, settings.database.password.reveal())
+        db.connect()
+        try:
+            version = current_version(db)
+        finally:
+            db.close()
+    except Exception as exc:  # any driver's error: say it, do not crash the other checks
+        fix = "check [database] url / EXMADO_DB_URL and that the database server runs"
+        return [Check("job store", False, f"{url} cannot be opened ({_first_line(exc)})", fix)]
+    if version > LATEST:
+        fix = "upgrade Éxmado on this host: a newer one has changed the store"
+        return [
+            Check("job store", False, f"{url} is at schema {version}, newer than {LATEST}", fix)
+        ]
+    detail = f"{url}, schema {version} of {LATEST}"
+    if version < LATEST:
+        return [Check("job store", True, detail + " (the next command brings it up to date)")]
+    return [Check("job store", True, detail)]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def redis_and_workers(settings: Settings) -> list[Check]:
+    import redis
+
+    from exmado_tui.queue import NAMESPACE, WORKER_KEY_PREFIX
+
+    broker = settings.broker
+    url = mask_url(broker.url)
+    client = redis.Redis.from_url(
+        broker.url,
+        password=broker.password.reveal() or None,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        socket_timeout=REDIS_TIMEOUT_S,
+    )
+    try:
+        client.ping()
+        workers = list(client.scan_iter(match=WORKER_KEY_PREFIX + "*", count=200))
+    except (redis.AuthenticationError, redis.ResponseError) as exc:
+        fix = "set REDIS_PASSWORD (or [broker] password_file) to the password Redis expects"
+        return [Check("Redis", False, f"{url} refused us: {exc}", fix)]
+    except redis.RedisError as exc:
+        fix = "start it with `exmado up` (bundled Redis on this machine), or set REDIS_URL"
+        return [Check("Redis", False, f"cannot reach {url} ({exc})", fix)]
+    finally:
+        client.close()
+    redis_ok = Check("Redis", True, f"{url} answers (namespace {NAMESPACE})")
+    if not workers:
+        fix = "start them with `exmado up` (or `exmado worker` in the foreground)"
+        return [redis_ok, Check("workers", False, "no worker is alive", fix)]
+    return [redis_ok, Check("workers", True, f"{len(workers)} alive")]
+
+
+def docuware(settings: Settings) -> list[Check]:
+    from exmado_tui.docuware.errors import AuthenticationError, DocuWareNetworkError
+    from exmado_tui.docuware.session import DocuWareSession
+
+    dw = replace(settings.docuware, max_attempts=1, timeout_s=DOCUWARE_TIMEOUT_S)
+    try:
+        with DocuWareSession(dw) as session:
+            version = session.service_description().version or "version unknown"
+            mode = session.login()
+    except AuthenticationError as exc:
+        fix = "set DOCUWARE_USERNAME and DOCUWARE_PASSWORD (or the app registration's client id)"
+        return [Check("DocuWare", False, str(exc), fix)]
+    except DocuWareNetworkError as exc:
+        fix = "check DOCUWARE_URL ([docuware] url) and that the server answers from this host"
+        return [Check("DocuWare", False, str(exc), fix)]
+    except ExmadoError as exc:
+        return [Check("DocuWare", False, str(exc), "see `exmado docuware check -v`")]
+    return [
+        Check(
+            "DocuWare",
+            True,
+            f"{dw.url} (DocuWare {version}), signed in as {dw.signer} using {mode}",
+        )
+    ]
+
+
+def output_root(settings: Settings) -> list[Check]:
+    root = settings.jobs.output_root
+    problem = _writable(root)
+    fix = "make it writable for this user, or set [jobs] output_root / EXMADO_OUTPUT_ROOT"
+    if problem:
+        return [Check("output folder", False, f"{root} cannot be written ({problem})", fix)]
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        fix = f"free space on that disk, or point output_root at another ({size(MIN_FREE_BYTES)}+)"
+        return [Check("output folder", False, f"{root}: only {size(free)} free", fix)]
+    return [Check("output folder", True, f"{root} is writable, {size(free)} free")]
+
+
+def drop_folder(settings: Settings) -> list[Check]:
+    from exmado_tui.profiles import profile_names
+
+    path = settings.dropfolder.path
+    names = profile_names(settings.profile_dirs)
+    if not path.is_dir():
+        fix = f"mkdir -p {path}/PROFILE for each profile ({', '.join(names) or 'none yet'})"
+        return [Check("drop folder", False, f"{path} does not exist", fix)]
+    folders = [n for n in names if (path / n).is_dir()]
+    detail = f"{path}, profile folders: {', '.join(folders) or 'none yet'}"
+    return [Check("drop folder", True, detail)]
+
+
+CHECKS: tuple[Callable[[Settings], list[Check]], ...] = (
+    data_folder,
+    store,
+    redis_and_workers,
+    docuware,
+    output_root,
+    drop_folder,
+)
