@@ -54,9 +54,15 @@ def run_hosts(hosts: int, folder: Path, env: dict[str, str], rows: list[str]) ->
         time.sleep(0.2)
     wall = time.perf_counter() - started
     cpu = sum(tree_cpu(worker) for worker in workers)
-    statuses = {get_job(job_id).status.value for job_id in jobs}
+    done = [get_job(job_id) for job_id in jobs]
     stop(workers)
-    return {"wall": wall, "rows_s": JOBS * len(rows) / wall, "cpu": cpu, "statuses": statuses}
+    return {
+        "wall": wall,
+        "rows_s": JOBS * len(rows) / wall,
+        "cpu": cpu,
+        "statuses": {job.status.value for job in done},
+        "job_s": [(job.finished_at - job.started_at).total_seconds() for job in done],
+    }
 
 
 def start_worker(folder: Path, env: dict[str, str], name: str) -> subprocess.Popen:
@@ -144,7 +150,8 @@ def report(hosts: int, figures: dict[int, dict[str, Any]]) -> None:
         f"{hosts} host(s): {got['wall']:6.1f} s  {got['rows_s']:6.1f} rows/s  "
         f"{got['rows_s'] / base['rows_s']:4.2f}x one host  "
         f"CPU: workers {got['cpu']:.1f} s, sandbox {got['sandbox_cpu']:.1f} s = "
-        f"{busy:.2f} of 2 cores busy  ({', '.join(sorted(got['statuses']))})"
+        f"{busy:.2f} of 2 cores busy  ({', '.join(sorted(got['statuses']))}); "
+        f"each job {min(got['job_s']):.1f}-{max(got['job_s']):.1f} s"
     )
 
 
