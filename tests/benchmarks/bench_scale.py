@@ -100,6 +100,8 @@ def environment(folder: Path, redis: str, store: str, docuware: str) -> dict[str
     config.write_text(
         "[jobs]\nmax_concurrent_jobs = 4\nrow_concurrency = 16\nheartbeat_s = 1\n"
         "[broker]\nheartbeat_timeout_s = 10\n"
+        # The shared DocuWare request budget is Cloud's ceiling; here the hosts are measured.
+        "[docuware]\nmax_requests_per_s = 2000\n"
     )
     return {
         "EXMADO_CONFIG": str(config),
