@@ -11,7 +11,9 @@ the rows behind it until it is answered, so a late 429 stalls nothing but itself
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import hashlib
 import logging
 import math
 import re
@@ -44,6 +46,7 @@ STALE_S = 0.1  # reserved times missed by more than this are dropped, not sent i
 HELD_MIN_S = 0.5  # a request unanswered this long (and 6x the usual latency) counts as throttled
 HELD_FACTOR = 6.0
 FLOOR_PER_S = 0.5
+LOOKUP_TTL_S = 3600  # cabinets, dialogs and fields change rarely (a DocuWare admin's work)
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -231,6 +234,22 @@ class RequestBudget:
             log.warning(
                 "Per-minute %s limit not reachable in Redis (%s); going on", kind.value, exc
             )
+
+    # -- lookups every job needs ----------------------------------------------------------
+
+    async def recall(self, href: str) -> bytes | None:
+        """A lookup's body another worker (or an earlier start) read within `LOOKUP_TTL_S`."""
+        try:
+            return await self.redis.get(self._lookup_key(href))
+        except RedisError:
+            return None
+
+    async def remember(self, href: str, body: bytes) -> None:
+        with contextlib.suppress(RedisError):
+            await self.redis.set(self._lookup_key(href), body, ex=LOOKUP_TTL_S)
+
+    def _lookup_key(self, href: str) -> str:
+        return f"{self.key}:lookup:{hashlib.sha256(href.encode()).hexdigest()[:24]}"
 
     # -- while the request is out -------------------------------------------------------
 

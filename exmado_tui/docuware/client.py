@@ -21,7 +21,7 @@ import httpx
 
 from exmado_tui.docuware.auth import PLATFORM
 from exmado_tui.docuware.budget import RequestBudget
-from exmado_tui.docuware.connection import Connection
+from exmado_tui.docuware.connection import Connection, parse_body
 from exmado_tui.docuware.download import safe_filename, stream_to_file
 from exmado_tui.docuware.errors import NotFoundError
 from exmado_tui.docuware.models import (
@@ -99,7 +99,7 @@ class AsyncDocuWareClient:
 
     async def organizations(self) -> list[Organization]:
         if self._organizations is None:
-            body = await self.conn.json("GET", PLATFORM + "/Organizations")
+            body = await self._lookup(PLATFORM + "/Organizations")
             self._organizations = [Organization.from_json(o) for o in _items(body, "Organization")]
         return self._organizations
 
@@ -118,7 +118,7 @@ class AsyncDocuWareClient:
         if self._cabinets is None:
             org = await self.organization()
             href = org.links.get("filecabinets") or f"{PLATFORM}/FileCabinets?orgid={org.id}"
-            body = await self.conn.json("GET", href)
+            body = await self._lookup(href)
             self._cabinets = [FileCabinet.from_json(c) for c in _items(body, "FileCabinet")]
         return [c for c in self._cabinets if include_baskets or not c.is_basket]
 
@@ -144,7 +144,7 @@ class AsyncDocuWareClient:
         fc = await self.find_cabinet(cabinet)
         if fc.id not in self._descriptions:
             href = fc.links.get("self") or f"{PLATFORM}/FileCabinets/{fc.id}"
-            self._descriptions[fc.id] = await self.conn.json("GET", href)
+            self._descriptions[fc.id] = await self._lookup(href)
         return self._descriptions[fc.id]
 
     async def cabinet_fields(self, cabinet: CabinetLike) -> list[FieldInfo]:
@@ -160,7 +160,7 @@ class AsyncDocuWareClient:
         fc = await self.find_cabinet(cabinet)
         if fc.id not in self._dialog_lists:
             href = fc.links.get("searches") or _with_type(fc.links.get("dialogs"), fc.id)
-            body = await self.conn.json("GET", href)
+            body = await self._lookup(href)
             dialogs = [DialogInfo.from_json(d) for d in _items(body, "Dialog")]
             self._dialog_lists[fc.id] = [
                 d for d in dialogs if d.type in ("Search", "") and "_" not in d.id
@@ -175,8 +175,23 @@ class AsyncDocuWareClient:
         key = (fc.id, info.id)
         if key not in self._dialogs:
             href = info.links.get("self") or f"{PLATFORM}/FileCabinets/{fc.id}/Dialogs/{info.id}"
-            self._dialogs[key] = _dialog_from_json(await self.conn.json("GET", href), fc.id, info)
+            self._dialogs[key] = _dialog_from_json(await self._lookup(href), fc.id, info)
         return self._dialogs[key]
+
+    async def _lookup(self, href: str) -> Any:
+        """An organization, cabinet or dialog resource, kept an hour for every worker.
+
+        Every job needs the same few, and cabinet calls are limited a minute on Cloud: the
+        client keeps what it read (the caches above), and with a shared budget the workers
+        share them through Redis, across jobs and restarts.
+        """
+        budget = self.conn.budget
+        body = await budget.recall(href) if budget is not None else None
+        if body is None:
+            body = (await self.conn.request("GET", href)).content
+            if budget is not None:
+                await budget.remember(href, body)
+        return parse_body(body, href)
 
     async def get_document(self, cabinet: CabinetLike, document_id: int) -> Document:
         fc = await self.find_cabinet(cabinet)

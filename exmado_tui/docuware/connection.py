@@ -117,14 +117,16 @@ def proxied(url: str) -> bool:
 
 def parse_json(response: httpx.Response) -> Any:
     """The body as JSON, decimals kept exact."""
+    return parse_body(response.content, response.request.url.path, response.status_code)
+
+
+def parse_body(content: bytes, path: str, status: int = 200) -> Any:
+    """A response body (`path` answered it) as JSON, decimals kept exact."""
     try:
-        return json.loads(response.content, parse_float=Decimal)
+        return json.loads(content, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
-        path = response.request.url.path
         raise UnexpectedResponseError(
-            f"DocuWare sent something other than JSON for {path}.",
-            path=path,
-            status=response.status_code,
+            f"DocuWare sent something other than JSON for {path}.", path=path, status=status
         ) from None
 
 

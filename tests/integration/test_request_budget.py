@@ -145,3 +145,25 @@ def test_sandbox_limits_logons_and_cabinet_lists_per_minute(sandbox_factory: Any
     cabinets = server.url + "/DocuWare/Platform/FileCabinets"
     assert [httpx.get(cabinets, headers=headers).status_code for _ in range(2)] == [200, 429]
     assert httpx.get(server.url + ORGS, headers=headers).status_code == 200  # others go on
+
+
+def test_cabinet_and_dialog_lookups_are_shared_across_worker_starts(
+    sandbox_factory: Any, tmp_path: Path, redis_url: str
+):
+    server: SandboxServer = sandbox_factory()
+    settings = make_settings(
+        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
+    )
+
+    async def start_and_look_up() -> list[str]:
+        """What a worker does when a job starts; a new client is a new worker process."""
+        budget = shared_budget(settings.docuware, settings.broker)
+        async with AsyncDocuWareClient(settings.docuware, budget=budget) as client:
+            cabinet = await client.find_cabinet("Invoices")
+            dialog = await client.dialog(cabinet)
+            return [f.db_name for f in dialog.fields]
+
+    first, second = asyncio.run(start_and_look_up()), asyncio.run(start_and_look_up())
+    assert first == second and "INVOICE_NO" in first
+    counts = [server.stats.count(n) for n in ("Organizations", "FileCabinets", "Dialogs", "Dialog")]
+    assert counts == [1, 1, 1, 1]
