@@ -184,7 +184,7 @@ class RequestBudget:
                     await asyncio.sleep(delay)
         finally:
             self._waiting -= 1
-        return self._fly(Ticket(reserved, patience, slot=SLOT.get(), watch=WATCH.get()))
+        return self._fly(Ticket(reserved, patience=patience, slot=SLOT.get(), watch=WATCH.get()))
 
     async def _next_time(self) -> tuple[float, float]:
         now = time.monotonic()
