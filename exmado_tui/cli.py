@@ -14,6 +14,7 @@ from exmado_tui.commands import demo as demo_commands
 from exmado_tui.commands import doctor as doctor_commands
 from exmado_tui.commands import docuware as docuware_commands
 from exmado_tui.commands import jobs as jobs_commands
+from exmado_tui.commands import logs as logs_commands
 from exmado_tui.commands import ops as ops_commands
 from exmado_tui.commands import sandbox as sandbox_commands
 from exmado_tui.commands import serve as serve_commands
@@ -37,6 +38,7 @@ COMMAND_GROUPS = (
     demo_commands,
     store_commands,
     doctor_commands,
+    logs_commands,
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}
