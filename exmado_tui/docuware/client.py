@@ -22,7 +22,7 @@ import httpx
 from exmado_tui.docuware.auth import PLATFORM
 from exmado_tui.docuware.budget import RequestBudget
 from exmado_tui.docuware.connection import Connection, parse_body
-from exmado_tui.docuware.download import safe_filename, stream_to_file
+from exmado_tui.docuware.download import refuse_wrong_type, safe_filename, stream_to_file
 from exmado_tui.docuware.errors import NotFoundError
 from exmado_tui.docuware.models import (
     Dialog,
@@ -292,6 +292,7 @@ class AsyncDocuWareClient:
         response = await self.conn.request(
             "GET", href, params=params, stream=True, headers={"Accept": "*/*"}
         )
+        await refuse_wrong_type(response, kind, str(doc_id))
         return await stream_to_file(response, Path(dest), str(doc_id), fsync=fsync)
 
     async def download_section(

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from exmado_tui.docuware.errors import IncompleteDownloadError
+from exmado_tui.docuware.errors import IncompleteDownloadError, UnexpectedResponseError
 from exmado_tui.docuware.models import DownloadResult
 
 _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
@@ -76,6 +76,33 @@ def expected_length(response: httpx.Response) -> int | None:
     if encoding not in ("", "identity") or not length.isdigit():
         return None
     return int(length)
+
+
+# What a PDF or ZIP download may come as, besides application/octet-stream.
+EXPECTED_TYPES = {"PDF": "pdf", "Zip": "zip"}
+
+
+async def refuse_wrong_type(response: httpx.Response, kind: str, document: str) -> None:
+    """Refuse a PDF or ZIP download answered with something else — an HTML sign-in page of a
+    proxy in front of DocuWare would otherwise be filed as the invoice. (An original, `Auto`,
+    may be of any type.)"""
+    expected = EXPECTED_TYPES.get(kind)
+    mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if not expected or mime in ("", "application/octet-stream") or expected in mime:
+        return
+    await response.aclose()
+    what = (
+        "an HTML page (a sign-in page of a proxy or single sign-on in front of DocuWare?)"
+        if "html" in mime
+        else repr(mime)
+    )
+    path = response.request.url.path
+    raise UnexpectedResponseError(
+        f"DocuWare answered the {kind} download of document {document} with {what}, "
+        "not the document.",
+        path=path,
+        status=response.status_code,
+    )
 
 
 async def stream_to_file(

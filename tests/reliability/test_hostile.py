@@ -30,6 +30,7 @@ from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.sandbox import SandboxServer
 from tests.reliability.harness import REPO, Exmado, vm_hwm
 from tests.reliability.hostile import CASES, Case
+from tests.reliability.hostile_http import LOGIN_PAGE, HostileDocuWare, Lie
 from tests.reliability.tally import Tally
 
 MB = 1024 * 1024
@@ -39,11 +40,13 @@ FIGURES: list[str] = []  # one line per input, printed at the end (pytest -s sho
 
 
 class Plant:
-    """One installation and one worker process, shared by the whole corpus."""
+    """One installation and one worker process, shared by the whole corpus; the worker talks to
+    the sandbox through `docuware`, which lies when a DocuWare case asks it to."""
 
-    def __init__(self, exmado: Exmado) -> None:
+    def __init__(self, exmado: Exmado, docuware: HostileDocuWare) -> None:
         self.exmado = exmado
-        self.worker = exmado.start_worker(threads=1)
+        self.docuware = docuware
+        self.worker = exmado.start_worker(threads=1, DOCUWARE_URL=docuware.url)
         self.family = self._family()
         self.baseline = max(vm_hwm(p) for p in self.family)
 
@@ -71,8 +74,9 @@ def plant(
 ) -> Iterator[Plant]:
     exmado = Exmado(tmp_path_factory.mktemp("hostile"), redis_server.url, sandbox)
     exmado.configure(job_timeout_s=120)
-    yield Plant(exmado)
-    exmado.stop_workers()
+    with HostileDocuWare(sandbox.url) as docuware:
+        yield Plant(exmado, docuware)
+        exmado.stop_workers()
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +127,60 @@ def test_each_hostile_input_ends_in_a_sentence_with_bounded_memory(
         problems.append("the worker stopped serving")
     tally.hostile(case.name, clear=not problems, peak_rss_bytes=peak, seconds=seconds, cpu=cpu)
     assert not problems, f"{case.name}: " + "; ".join(problems)
+
+
+SEARCH, DOWNLOAD = "/Query/DialogExpression", "/FileDownload"
+LIES = {
+    "DocuWare search answers broken JSON": (
+        Lie(SEARCH, "application/json", b'{"Items": [{"Id": 1, "Fie'),
+        "other than JSON",
+    ),
+    "DocuWare search answers an HTML login page": (
+        Lie(SEARCH, "text/html", LOGIN_PAGE),
+        "other than JSON",
+    ),
+    "DocuWare search answers XML": (
+        Lie(SEARCH, "application/xml", b"<?xml version='1.0'?><DocumentsQueryResult/>"),
+        "other than JSON",
+    ),
+    "DocuWare download answers an HTML login page": (
+        Lie(DOWNLOAD, "text/html; charset=utf-8", LOGIN_PAGE),
+        "with an HTML page (a sign-in page of a proxy",
+    ),
+    "DocuWare download answers a PNG for a PDF": (
+        Lie(DOWNLOAD, "image/png", b"\x89PNG\r\n\x1a\n" + bytes(64)),
+        "with 'image/png', not the document",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LIES))
+def test_docuware_answering_nonsense_fails_the_rows_with_a_sentence(
+    name: str, plant: Plant, tally: Tally
+) -> None:
+    lie, piece = LIES[name]
+    keys = plant.exmado.sandbox.catalogue.invoice_numbers_with_hits(3)
+    plant.reset_peaks()
+    started, cpu = time.monotonic(), plant.cpu()
+    plant.docuware.lie, lied = lie, plant.docuware.lied
+    try:
+        job = plant.exmado.wait(
+            plant.exmado.start_job(plant.exmado.workbook("k.xlsx", keys)), WAIT_S
+        )
+    finally:
+        plant.docuware.lie = None
+    seconds, cpu, peak = time.monotonic() - started, plant.cpu() - cpu, plant.peak()
+    sentences = [r.error for r in JobRow.select().where(JobRow.job == job.id)] + [job.last_error]
+    problems = [] if plant.docuware.lied > lied else ["the lie was never asked for"]
+    if job.status.value not in ("COMPLETED_WITH_ERRORS", "FAILED") or job.files_count:
+        problems.append(f"ended {job.status.value} with {job.files_count} files")
+    if not any(piece in s for s in sentences):
+        problems.append(f"no sentence says {piece!r}: {sentences}")
+    if any("\n" in s or "Traceback" in s for s in sentences):
+        problems.append(f"not one sentence each: {sentences}")
+    FIGURES.append(f"{name:44} worker: {cpu:4.1f} s CPU {peak / MB:4.0f} MB | {seconds:4.1f} s")
+    tally.hostile(name, clear=not problems, peak_rss_bytes=peak, seconds=seconds, cpu=cpu)
+    assert not problems, f"{name}: " + "; ".join(problems)
 
 
 def test_the_worker_that_took_the_corpus_still_exports(plant: Plant, tally: Tally) -> None:

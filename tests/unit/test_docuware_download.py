@@ -201,3 +201,20 @@ async def test_section_download_follows_file_download_link(tmp_path):
     assert result.filename == "scan 2.tif" and result.size == len(BODY)
     assert (tmp_path / "s").read_bytes() == BODY
     assert fallback.filename == "c.txt"
+
+
+async def test_a_pdf_download_answered_with_a_sign_in_page_is_refused_not_saved(tmp_path):
+    from exmado_tui.docuware.errors import UnexpectedResponseError
+
+    page = b'<!DOCTYPE html><form><input type="password" name="Password"></form>'
+    server = FileServer(body=page, content_type="text/html; charset=utf-8")
+    async with client_for(server) as client:
+        with pytest.raises(UnexpectedResponseError) as caught:
+            await client.download(DocumentRef("fc", 7), tmp_path / "pdf.part", target="pdf")
+        original = await client.download(DocumentRef("fc", 7), tmp_path / "auto.part")
+    assert str(caught.value) == (
+        "DocuWare answered the PDF download of document 7 with an HTML page (a sign-in page of "
+        "a proxy or single sign-on in front of DocuWare?), not the document."
+    )
+    assert not (tmp_path / "pdf.part").exists()
+    assert original.content_type == "text/html"  # an original may be HTML: kept as it is

@@ -1,0 +1,94 @@
+"""A DocuWare that lies: a real HTTP server in front of the sandbox that answers the requests
+whose path holds a chosen piece with a hostile body (broken JSON, an HTML login page, a wrong
+content type) and passes every other request through unchanged."""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Headers = list[tuple[str, str]]
+HOP_HEADERS = {"connection", "transfer-encoding", "content-length", "host", "accept-encoding"}
+LOGIN_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>"
+    b'<form method="post" action="/adfs/ls/"><input name="UserName"><input type="password" '
+    b'name="Password"><button>Sign in</button></form></body></html>'
+)
+
+
+@dataclass(frozen=True)
+class Lie:
+    """Requests whose path contains `path` get this answer instead of DocuWare's."""
+
+    path: str
+    content_type: str
+    body: bytes
+    status: int = 200
+
+
+class HostileDocuWare:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.lie: Lie | None = None
+        self.lied = 0  # requests answered with the lie
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HostileDocuWare:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                proxy.answer(self)
+
+            do_POST = do_PUT = do_DELETE = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        lie = self.lie
+        if lie is not None and lie.path in request.path:
+            self.lied += 1
+            _send(request, lie.status, [("Content-Type", lie.content_type)], lie.body)
+            return
+        status, headers, body = self._forward(request)
+        _send(request, status, headers, body)
+
+    def _forward(self, request: BaseHTTPRequestHandler) -> tuple[int, Headers, bytes]:
+        length = int(request.headers.get("Content-Length") or 0)
+        data = request.rfile.read(length) if length else None
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
+        upstream = urllib.request.Request(
+            self.upstream + request.path, data=data, headers=headers, method=request.command
+        )
+        try:
+            with urllib.request.urlopen(upstream, timeout=30) as reply:  # noqa: S310 - local
+                return reply.status, reply.headers.items(), reply.read()
+        except urllib.error.HTTPError as reply:
+            return reply.code, reply.headers.items(), reply.read()
+
+
+def _send(request: BaseHTTPRequestHandler, status: int, headers: Headers, body: bytes) -> None:
+    request.send_response(status)
+    for name, value in headers:  # a list: several Set-Cookie headers stay several
+        if name.lower() not in HOP_HEADERS:
+            request.send_header(name, value)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
