@@ -168,3 +168,31 @@ def test_cabinet_and_dialog_lookups_are_shared_across_worker_starts(
     assert first == second and "INVOICE_NO" in first
     counts = [server.stats.count(n) for n in ("Organizations", "FileCabinets", "Dialogs", "Dialog")]
     assert counts == [1, 1, 1, 1]
+
+
+def test_a_job_joining_late_gets_its_share_at_once(redis_url: str):
+    """Turns are first come, first served: a big job's queue does not starve a new small one."""
+
+    async def run() -> list[str]:
+        pacer = budget(redis_url, ceiling=2000)  # fast, so the test is quick
+        order: list[str] = []
+
+        async def job(name: str, requests: int) -> None:
+            async def one() -> None:
+                for _ in range(requests):
+                    ticket = await pacer.take()
+                    order.append(name)
+                    await pacer.answered(ticket, 200, 0.0)
+
+            await asyncio.gather(*(one() for _ in range(16)))  # row_concurrency
+
+        big = asyncio.create_task(job("big", 20))
+        while len(order) < 50:
+            await asyncio.sleep(0.01)
+        await job("small", 2)
+        await big
+        return order
+
+    order = asyncio.run(run())
+    joined = order.index("small")
+    assert order[joined : joined + 64].count("small") == 32  # all of it, beside the big job
