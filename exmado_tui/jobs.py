@@ -12,7 +12,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -371,14 +371,23 @@ class JobService:
         if not keep_files:
             shutil.rmtree(job.output_dir, ignore_errors=True)
 
-    def wait(self, job_id: str, timeout: float | None = None, poll_s: float = 0.5) -> JobDetail:
-        """Block until the job reaches a final state; raise TimeoutError past `timeout`."""
+    def wait(
+        self,
+        job_id: str,
+        timeout: float | None = None,
+        poll_s: float = 0.5,
+        progress: Callable[[JobDetail], None] | None = None,
+    ) -> JobDetail:
+        """Block until the job reaches a final state; raise TimeoutError past `timeout`.
+        `progress` sees the job at every look until then."""
         job_id = resolve_job_id(job_id)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             job = get_job(job_id)
             if job.status in FINAL:
                 return job
+            if progress is not None:
+                progress(job)
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"Job {job_id[:8]} is still {job.status} after {timeout:g} s.")
             time.sleep(poll_s)

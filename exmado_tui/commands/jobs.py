@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -382,7 +383,28 @@ def delete_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _wait(ctx: Context, job_id: str, timeout: float | None) -> JobDetail:
-    return ctx.service.wait(job_id, timeout)
+    """Wait for the job; on a terminal, one line of progress on stderr, cleared at the end."""
+    if not sys.stderr.isatty():
+        return ctx.service.wait(job_id, timeout)
+    try:
+        return ctx.service.wait(job_id, timeout, progress=_show_progress)
+    finally:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+
+def _show_progress(job: JobDetail) -> None:
+    from exmado_tui.db import utcnow
+
+    eta = pace.eta_s(job, utcnow())
+    line = (
+        f"{job.short_id} {job.status.value} {job.done_rows}/{job.total_rows} rows "
+        f"({job.progress:.0%}): {job.found_rows} found, {job.not_found_rows} not found, "
+        f"{job.failed_rows} failed" + (f", {duration(eta)} left" if eta else "")
+    )
+    width = shutil.get_terminal_size().columns - 1
+    sys.stderr.write("\r\x1b[K" + line[:width])
+    sys.stderr.flush()
 
 
 def _delete_confirmed(job: JobDetail, with_files: bool) -> bool:

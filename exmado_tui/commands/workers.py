@@ -10,8 +10,11 @@ Workers announce themselves in Redis under `queue.WORKER_KEY_PREFIX` with a shor
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:  # Redis and the store load when a command runs, not for `--he
     from exmado_tui.queries import JobSummary
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+CLEAR_SCREEN = "\x1b[H\x1b[2J"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     workers = subparsers.add_parser("workers", help="workers alive, queue depth, running jobs")
     workers.add_argument("--json", action="store_true", help="print JSON")
+    workers.add_argument(
+        "-w", "--watch", action="store_true", help="show it again every --interval seconds"
+    )
+    workers.add_argument(
+        "--interval", type=float, default=2.0, metavar="S", help="with --watch (default 2)"
+    )
     workers.set_defaults(handler=workers_command)
 
     queue = subparsers.add_parser("queue", help="operate the job queue in Redis")
@@ -76,6 +86,20 @@ def worker_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def workers_command(args: argparse.Namespace, ctx: Context) -> int:
+    if not args.watch:
+        return show_workers(args, ctx)
+    while True:  # until Ctrl+C; Redis out of reach is said and looked at again
+        if sys.stdout.isatty():
+            sys.stdout.write(CLEAR_SCREEN)
+        if not args.json:
+            now = datetime.now(ctx.settings.zone).strftime("%H:%M:%S")
+            print(f"Every {args.interval:g} s, last at {now} (Ctrl+C stops)\n")
+        show_workers(args, ctx)
+        sys.stdout.flush()
+        time.sleep(max(args.interval, 0.1))
+
+
+def show_workers(args: argparse.Namespace, ctx: Context) -> int:
     import redis
 
     from exmado_tui.docuware.budget_store import read_statuses
@@ -92,7 +116,9 @@ def workers_command(args: argparse.Namespace, ctx: Context) -> int:
     jobs = [_job_line(job) for job in active_jobs()]
     if args.json:
         budget = [b.as_json() for b in budgets]
-        print_json({"workers": workers, "queue": vars(depth), "jobs": jobs, "budgets": budget})
+        data = {"workers": workers, "queue": vars(depth), "jobs": jobs, "budgets": budget}
+        # --watch: one document a line, so a reader can take them one by one
+        print(json.dumps(data, default=str)) if args.watch else print_json(data)
         return 0
     _print_workers(workers, ctx)
     print(f"\nQueue: {depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead letters")
