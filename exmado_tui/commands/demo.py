@@ -3,12 +3,18 @@
 It starts a private Redis, the DocuWare sandbox and one worker, exports the demo workbook
 (`config/demo/invoices.xlsx`) with the `invoices` profile, shows the progress, and leaves the
 store, the files and the report under `data_dir/demo` to look at afterwards.
+
+`exmado demo --dashboard` (the command the demo ends with) brings the same private stack back
+for as long as the dashboard is open: the dashboard then shows the demo's jobs and talks to the
+demo's Redis, sandbox and worker — never to whatever answers on the default Redis port — and
+nothing keeps running once it closes (so there is no `--stop` to forget).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -35,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--profile", default="invoices", help="profile (default: invoices)")
     demo.add_argument("--latency-ms", type=int, default=20, help="sandbox latency per request")
     demo.add_argument("--timeout", type=float, default=300, help="give up after S seconds")
+    demo.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="open the dashboard on the demo's jobs, with its Redis, sandbox and worker",
+    )
     demo.set_defaults(handler=demo_command)
 
 
@@ -46,9 +57,30 @@ def demo_command(args: argparse.Namespace, ctx: Context) -> int:
         env = _environment(home, redis_url, sandbox_url)
         settings = load_settings(args.config, environ=env)
         stack.enter_context(_worker(env, home))
+        if args.dashboard:
+            from exmado_tui.cli import open_dashboard
+
+            return open_dashboard(args, Context(settings))
         job = _run_job(settings, args)
     _print_outcome(job, home)
+    print(f"\nLook at it in the dashboard:  {this_exmado(args)} demo --dashboard")
     return 0 if job.status.value.startswith("COMPLETED") else 1
+
+
+def this_exmado(args: argparse.Namespace) -> str:
+    """A shell command that runs this same exmado, with the same data folder and configuration
+    file, from the current folder — whether `exmado` is on PATH or not."""
+    script = Path(sys.argv[0])
+    if script.name == "exmado" and script.is_file():
+        shown = os.path.relpath(script) if script.resolve().is_relative_to(Path.cwd()) else script
+        program = shlex.quote(str(shown) if "/" in str(shown) else f"./{shown}")
+    else:
+        program = f"{shlex.quote(sys.executable)} -m exmado_tui.cli"
+    if args.config:
+        program += f" --config {shlex.quote(str(Path(args.config).expanduser().absolute()))}"
+    if data_dir := os.environ.get("EXMADO_DATA_DIR"):
+        program = f"EXMADO_DATA_DIR={shlex.quote(str(Path(data_dir).absolute()))} {program}"
+    return program
 
 
 @contextmanager
@@ -141,4 +173,3 @@ def _print_outcome(job: JobDetail, home: Path) -> None:
         print(f"  {path.relative_to(output)}")
     for report in sorted(output.glob("exmado-*")):
         print(f"Report: {report}")
-    print(f"\nLook at it in the dashboard:  EXMADO_DATA_DIR={home} exmado")

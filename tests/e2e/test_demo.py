@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import openpyxl
 
+from exmado_tui import processes
+from tests.tui.terminal import Terminal
 
-def test_the_demo_exports_the_demo_workbook(tmp_path: Path):
+
+def test_the_demo_exports_the_demo_workbook_and_its_closing_hint_opens_the_dashboard(
+    tmp_path: Path,
+):
     env = {**os.environ, "EXMADO_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "exmado_tui.cli", "demo", "--latency-ms", "0"],
@@ -34,3 +41,46 @@ def test_the_demo_exports_the_demo_workbook(tmp_path: Path):
     lines = list(report.active.iter_rows(values_only=True))
     assert len(lines) == 1 + 35  # a header, then one line per non-blank input row
     assert "Traceback" not in result.stderr
+    opens_the_dashboard(result.stdout, tmp_path)
+
+
+def opens_the_dashboard(output: str, tmp_path: Path) -> None:
+    """The hint the demo ends with, typed as printed into a terminal from another folder,
+    shows the demo's job; quitting leaves none of the demo's processes behind."""
+    hint = output.strip().splitlines()[-1]
+    assert hint.startswith("Look at it in the dashboard:  ")
+    command = hint.split(":  ", 1)[1]
+    assert command.endswith(" demo --dashboard")
+    terminal = Terminal(f"exmado-demo-{os.getpid()}")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    try:
+        terminal.start(f"cd {shlex.quote(str(elsewhere))} && env TERM=xterm-256color {command}")
+        assert "Demo export" in terminal.wait_for("Demo export", timeout=60)
+        assert "Redis ✔" in terminal.wait_for("Redis ✔")  # the demo's own, started again
+        terminal.keys("q")
+        deadline = time.monotonic() + 30
+        while terminal.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not terminal.alive(), "q did not end the demo's dashboard"
+    finally:
+        terminal.kill()
+    assert demo_processes(tmp_path) == []
+
+
+def demo_processes(data_dir: Path) -> list[int]:
+    """Live processes started for the demo in `data_dir` (the worker and Redis)."""
+    return [
+        pid
+        for pid in processes.with_environment(f"EXMADO_DATA_DIR={data_dir / 'demo'}")
+        if pid != os.getpid()
+    ] + [pid for pid in _redis_pids(data_dir / "demo" / "redis")]
+
+
+def _redis_pids(folder: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        pid = int(entry.name)
+        if processes.working_folder(pid) == folder and processes.alive(pid):
+            found.append(pid)
+    return found

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,64 +15,10 @@ import pytest
 from exmado_tui.db import open_database
 from tests.conftest import REPO, make_settings
 from tests.tui.seed import seed_jobs
+from tests.tui.terminal import Terminal
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 EXMADO = Path(sys.executable).parent / "exmado"
-
-
-class Terminal:
-    """One tmux session on a private server socket."""
-
-    def __init__(self, socket: str, session: str = "exmado") -> None:
-        self.base = ["tmux", "-L", socket]
-        self.session = session
-
-    def start(self, command: str, width: int = 100, height: int = 30) -> None:
-        subprocess.run(
-            [
-                *self.base,
-                "new-session",
-                "-d",
-                "-s",
-                self.session,
-                "-x",
-                str(width),
-                "-y",
-                str(height),
-                command,
-            ],
-            check=True,
-        )
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run([*self.base, "send-keys", "-t", self.session, *keys], check=True)
-
-    def screen(self) -> str:
-        done = subprocess.run(
-            [*self.base, "capture-pane", "-p", "-t", self.session],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout
-
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            shown = self.screen()
-            if text in shown:
-                return shown
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
-
-    def alive(self) -> bool:
-        done = subprocess.run(
-            [*self.base, "has-session", "-t", self.session], capture_output=True, check=False
-        )
-        return done.returncode == 0
-
-    def kill(self) -> None:
-        subprocess.run([*self.base, "kill-server"], capture_output=True, check=False)
 
 
 @pytest.fixture

@@ -138,9 +138,9 @@ class JobRun:
     # -- the run ------------------------------------------------------------------------------
 
     def run(self, status: JobStatus) -> None:
-        job = Job.get_by_id(self.job_id)
-        record_event(self.job_id, f"Run {job.runs} started on {self.worker}.")
-        try:
+        try:  # from the claim on: a worker told to stop here still hands the job back
+            job = Job.get_by_id(self.job_id)
+            record_event(self.job_id, f"Run {job.runs} started on {self.worker}.")
             profile = job_profile(job)
             if status is S.VALIDATING:
                 self._validate(job, profile)
