@@ -27,7 +27,6 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from exmado_tui.sandbox import routes
 from exmado_tui.sandbox.config import Faults, SandboxConfig
@@ -65,11 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send_error(400, "Bad request body")
             return None
-        url = urlsplit(self.path)
-        query = {k.lower(): v for k, v in parse_qsl(url.query, keep_blank_values=True)}
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        method = "GET" if self.command == "HEAD" else self.command
-        return Request(method, url.path, query, headers, body, self.path, self.client_address[0])
+        headers = self.headers.items()
+        return Request.parse(self.command, self.path, headers, body, self.client_address[0])
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 PLATFORM = "/DocuWare/Platform"
 IDENTITY = "/DocuWare/Identity"
@@ -26,6 +27,17 @@ class Request:
     client: str = ""
     user: str | None = None
     params: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(
+        cls, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes, client: str
+    ) -> Request:
+        """The request as the routes take it, from what came on the wire (or in-process)."""
+        url = urlsplit(target)
+        query = {k.lower(): v for k, v in parse_qsl(url.query, keep_blank_values=True)}
+        lowered = {k.lower(): v for k, v in headers}
+        verb = "GET" if method == "HEAD" else method  # HEAD answers as GET, without the body
+        return cls(verb, url.path, query, lowered, body, target, client)
 
     @property
     def cookies(self) -> dict[str, str]:
