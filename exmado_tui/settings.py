@@ -299,6 +299,7 @@ def _workbooks(reader: LayerReader) -> WorkbookLimits:
     s = ("workbooks",)
     return WorkbookLimits(
         max_unpacked_mb=reader.number(s, "max_unpacked_mb", positive=True),
+        max_other_part_mb=reader.number(s, "max_other_part_mb", positive=True),
         max_ratio=reader.number(s, "max_ratio", positive=True),
         max_cell_chars=reader.count(s, "max_cell_chars"),
         max_columns=reader.count(s, "max_columns"),

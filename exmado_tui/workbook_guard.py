@@ -21,6 +21,9 @@ from exmado_tui.errors import WorkbookError
 MB = 1024 * 1024
 CHUNK = MB
 RATIO_FLOOR = MB  # parts smaller than this may compress as well as they like: they cost nothing
+# Parts read as they stream by; every other part (styles, workbook, relationships…) openpyxl
+# parses whole into objects, at about 30 times its size (19 MB of fonts took 560 MB).
+STREAMED = ("xl/worksheets/", "xl/sharedStrings.xml")
 UTF8_MAX = 4  # bytes per character at most; the scan counts bytes, the limit is in characters
 
 
@@ -29,6 +32,7 @@ class WorkbookLimits:
     """`[workbooks]` in config/exmado.toml: what a real list of keys never exceeds."""
 
     max_unpacked_mb: float = 150
+    max_other_part_mb: float = 4
     max_ratio: float = 100
     max_cell_chars: int = 32767
     max_columns: int = 1000
@@ -70,6 +74,16 @@ def _check_sizes(parts: list[zipfile.ZipInfo], name: str, limits: WorkbookLimits
             f"{setting('max_unpacked_mb')} raises the limit."
         )
     for part in parts:
+        if (
+            not part.filename.startswith(STREAMED)
+            and part.file_size > limits.max_other_part_mb * MB
+        ):
+            raise WorkbookError(
+                f"Workbook {name}: its part {part.filename} unpacks to "
+                f"{part.file_size / MB:,.1f} MB, more than the {limits.max_other_part_mb:g} MB "
+                f"such a part of a list of keys needs; {setting('max_other_part_mb')} raises "
+                "the limit."
+            )
         ratio = part.file_size / max(part.compress_size, 1)
         if part.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
             raise WorkbookError(

@@ -72,6 +72,7 @@ WORKBOOK_RELS = (
     f'<Relationship Id="rId2" Type="{DOC}/sharedStrings" Target="sharedStrings.xml"/>'
     "</Relationships>"
 )
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 SHEET_OPEN = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -315,6 +316,18 @@ def _shared_strings(folder: Path, keys: list[str]) -> Path:
     return raw_xlsx(folder / "strings.xlsx", rows, strings=strings())
 
 
+def _styles(folder: Path, keys: list[str]) -> Path:
+    """20 MB of distinct fonts in xl/styles.xml: openpyxl would build an object for each."""
+    path = raw_xlsx(folder / "styles.xlsx", key_rows(keys))
+    fonts = "".join(
+        f'<font><name val="F{i:07d}"/><sz val="{i % 90 + 6}"/></font>' for i in range(400_000)
+    )
+    styles = f'<styleSheet xmlns="{MAIN}"><fonts count="400000">{fonts}</fonts></styleSheet>'
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/styles.xml", styles)
+    return path
+
+
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
     + "".join(
@@ -377,6 +390,7 @@ CASES = [
     Case("120 MB of whitespace", _whitespace, refusal="max_ratio", big=True),
     Case("1 MB cell", _long_cell, refusal="max_cell_chars"),
     Case("600,000 shared strings for one cell", _shared_strings, rows=1, big=True),
+    Case("20 MB of styles", _styles, refusal="max_other_part_mb", big=True),
     Case(
         "billion laughs", _entities("laughs.xlsx", BILLION_LAUGHS), refusal="declares XML entities"
     ),

@@ -59,7 +59,9 @@ def test_a_declared_dimension_of_the_whole_sheet_costs_only_the_cells_there(
     assert [(r.number, r.key) for r in rows] == [(2, "INV-1"), (1048576, "INV-2")]
 
 
-@pytest.mark.parametrize("name", ["200 MB cell (zip bomb)", "120 MB of whitespace", "1 MB cell"])
+@pytest.mark.parametrize(
+    "name", ["200 MB cell (zip bomb)", "120 MB of whitespace", "1 MB cell", "20 MB of styles"]
+)
 def test_a_zip_bomb_is_refused_before_parsing_naming_the_setting(name: str, tmp_path: Path) -> None:
     case = next(c for c in CASES if c.name == name)
     with pytest.raises(WorkbookError) as caught:
