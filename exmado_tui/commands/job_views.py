@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,7 +32,7 @@ def register(actions: argparse._SubParsersAction) -> None:
     add_job_command(actions, "files", "the files a job wrote", files_command)
 
 
-def _pages(fetch: Callable[[int], list[T]]) -> Iterator[T]:
+def _pages(fetch: Callable[[int], Sequence[T]]) -> Iterator[T]:
     """Every item of a paged query, PAGE at a time (a job may have 100,000 rows)."""
     offset = 0
     while page := fetch(offset):
@@ -65,7 +65,7 @@ def files_command(args: argparse.Namespace, ctx: Context) -> int:
 def _listing(
     args: argparse.Namespace,
     ctx: Context,
-    fetch: Callable[[str, int], list[RowView] | list[FileView]],
+    fetch: Callable[[str, int], Sequence[RowView | FileView]],
     header: str,
 ) -> int:
     """A job's rows or files, a page at a time: a JSON array, or a table."""
