@@ -88,6 +88,7 @@ def data_folder(settings: Settings) -> list[Check]:
 def store(settings: Settings) -> list[Check]:
     from exmado_tui.db import make_database, sqlite_file
     from exmado_tui.migrations import LATEST, current_version
+    from exmado_tui.models import SchemaVersion
 
     url = mask_url(settings.database_url)
     file = sqlite_file(settings.database_url)
@@ -97,7 +98,8 @@ def store(settings: Settings) -> list[Check]:
         db = make_database(settings.database_url, 3, settings.database.password.reveal())
         db.connect()
         try:
-            version = current_version(db)
+            with db.bind_ctx([SchemaVersion]):  # without pointing the whole program at it
+                version = current_version(db)
         finally:
             db.close()
     except Exception as exc:  # any driver's error: say it, do not crash the other checks
