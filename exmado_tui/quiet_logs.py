@@ -18,7 +18,9 @@ MAX_KEYS = 1000  # distinct lines remembered; older ones are forgotten first
 class OncePerMinute(logging.Filter):
     """Let a line through the first time, then once per `every_s` while it repeats."""
 
-    def __init__(self, every_s: float = EVERY_S, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, every_s: float = EVERY_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__()
         self.every_s = every_s
         self.clock = clock
