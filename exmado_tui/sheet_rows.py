@@ -8,7 +8,8 @@ as a Python object (2.5 bytes of memory per byte of XML). Here:
 
 * rows missing from the file are not made up (they are blank anyway), a row is as long as its
   last non-empty cell, and each parsed row is dropped from the tree;
-* the shared strings are kept as one UTF-8 buffer with offsets (about 1 byte per byte of text);
+* the shared strings are kept as one UTF-8 buffer with offsets (about 1 byte per byte of text)
+  and parsed only as far as the cells read so far need;
 * both are parsed with defusedxml (no entity expansion, no external DTD), calling `tick`;
 * a formula whose result was never saved (a workbook written by a script, or saved without
   recalculating) reads as an `UncachedFormula`, not as empty, so its row is not taken for blank.
@@ -42,27 +43,35 @@ class UncachedFormula(str):
 
 
 class SharedStrings:
-    """The workbook's shared strings in one buffer: a million keys cost megabytes, not 60 MB."""
+    """The workbook's shared strings in one buffer (a million keys cost megabytes, not 60 MB),
+    parsed only as far as the highest index asked for: checking a workbook's header does not
+    read a table of a million strings, and a table no cell uses is never parsed."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: IO[bytes] | None, tick: Callable[[], None]) -> None:
         self._text = bytearray()
         self._ends = array("Q")
+        self._more = _parse_strings(source, self, tick) if source else iter(())
 
     def append(self, text: str) -> None:
         self._text += text.encode("utf-8", "surrogatepass")
         self._ends.append(len(self._text))
 
     def __len__(self) -> int:
+        """How many are parsed so far."""
         return len(self._ends)
 
     def __getitem__(self, index: int) -> str:
+        while index >= len(self._ends) and next(self._more, None) is not None:
+            pass
         start = self._ends[index - 1] if index > 0 else 0
         return self._text[start : self._ends[index]].decode("utf-8", "surrogatepass")
 
 
-def read_shared_strings(source: IO[bytes], tick: Callable[[], None]) -> SharedStrings:
-    """Each `<si>`'s text runs joined, phonetic hints (`<rPh>`) left out, as openpyxl does."""
-    strings = SharedStrings()
+def _parse_strings(
+    source: IO[bytes], strings: SharedStrings, tick: Callable[[], None]
+) -> Iterator[int]:
+    """Append each `<si>`'s text runs joined, phonetic hints (`<rPh>`) left out, as openpyxl
+    does; yield after each."""
     pieces: list[str] = []
     phonetic = 0
     events = iterparse(source, events=("start", "end"))
@@ -78,11 +87,11 @@ def read_shared_strings(source: IO[bytes], tick: Callable[[], None]) -> SharedSt
             root.clear()
             if len(strings) % TICK_EVERY == 0:
                 tick()
-    return strings
+            yield len(strings)
 
 
 class _BookReader(ExcelReader):
-    """openpyxl's reader with the shared strings read by `read_shared_strings`."""
+    """openpyxl's reader with the shared strings read lazily by `SharedStrings`."""
 
     def __init__(self, path: Path, tick: Callable[[], None]) -> None:
         super().__init__(path, read_only=True, data_only=True)
@@ -90,9 +99,9 @@ class _BookReader(ExcelReader):
 
     def read_strings(self) -> None:
         part = self.package.find(SHARED_STRINGS)
-        if part is not None:
-            with self.archive.open(part.PartName[1:]) as source:
-                self.shared_strings = read_shared_strings(source, self.tick)
+        if part is not None:  # left open: read on demand until the workbook's archive closes
+            source = self.archive.open(part.PartName[1:])
+            self.shared_strings = SharedStrings(source, self.tick)
 
 
 def load_book(path: Path, tick: Callable[[], None]) -> Any:

@@ -240,6 +240,15 @@ def _long_line(folder: Path, keys: list[str]) -> Path:
     return csv_file(folder / "long-line.csv", f"{HEADER}\n{keys[0]}\n" + "x" * (3 * MB) + "\n")
 
 
+def _csv_wide(folder: Path, keys: list[str]) -> Path:
+    fields = ";".join(f"c{i}" for i in range(2000))
+    return csv_file(folder / "wide.csv", f"{HEADER};{fields}\n{keys[0]};{fields}\n")
+
+
+def _csv_long_field(folder: Path, keys: list[str]) -> Path:
+    return csv_file(folder / "long-field.csv", f"{HEADER};Note\n{keys[0]};{'x' * 40_000}\n")
+
+
 def _traversal(folder: Path, keys: list[str]) -> Path:
     values = ["../../etc/passwd", "CON", "NUL.txt", "a/../../b", "..", "COM1"]
     return book(folder / "traversal.xlsx", [[v] for v in values] + [[k] for k in keys])
@@ -305,15 +314,19 @@ def _long_cell(folder: Path, keys: list[str]) -> Path:
     return raw_xlsx(folder / "long-cell.xlsx", key_rows([keys[0], text]))
 
 
-def _shared_strings(folder: Path, keys: list[str]) -> Path:
-    """600,000 distinct shared strings (16 MB) for one used cell."""
+def _shared_strings(folder: Path, keys: list[str], used: int = 0) -> Path:
+    """600,000 distinct shared strings (16 MB) for one used cell, the `used`th."""
 
     def strings() -> Iterator[str]:
         for start in range(0, 600_000, 50_000):
             yield "".join(f"<si><t>S{i:09d}</t></si>" for i in range(start, start + 50_000))
 
-    rows = row_xml(2, '<c r="A2" t="s"><v>0</v></c>')
-    return raw_xlsx(folder / "strings.xlsx", rows, strings=strings())
+    rows = row_xml(2, f'<c r="A2" t="s"><v>{used}</v></c>')
+    return raw_xlsx(folder / f"strings-{used}.xlsx", rows, strings=strings())
+
+
+def _last_shared_string(folder: Path, keys: list[str]) -> Path:
+    return _shared_strings(folder, keys, used=599_999)
 
 
 def _styles(folder: Path, keys: list[str]) -> Path:
@@ -374,6 +387,8 @@ CASES = [
     Case("CSV utf-16 without BOM", _bomless_utf16, refusal="UTF-16 (little-endian)"),
     Case("CSV control characters in keys", _csv("ctl.csv", _control_keys, "utf-8"), rows=3),
     Case("CSV 3 MB line", _long_line, refusal="line 3, is longer than"),
+    Case("CSV 2,000 columns", _csv_wide, refusal="has 2,001 fields, more than the 1,000"),
+    Case("CSV 40,000-character field", _csv_long_field, refusal="field longer than 32,767"),
     Case("reserved names and ../", _traversal, rows=9),
     Case(
         "formula without saved value",
@@ -389,7 +404,8 @@ CASES = [
     Case("200 MB cell (zip bomb)", _huge_cell, refusal="max_unpacked_mb", big=True),
     Case("120 MB of whitespace", _whitespace, refusal="max_ratio", big=True),
     Case("1 MB cell", _long_cell, refusal="max_cell_chars"),
-    Case("600,000 shared strings for one cell", _shared_strings, rows=1, big=True),
+    Case("600,000 shared strings, the first used", _shared_strings, rows=1, big=True),
+    Case("600,000 shared strings, the last used", _last_shared_string, rows=1, big=True),
     Case("20 MB of styles", _styles, refusal="max_other_part_mb", big=True),
     Case(
         "billion laughs", _entities("laughs.xlsx", BILLION_LAUGHS), refusal="declares XML entities"

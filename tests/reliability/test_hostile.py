@@ -117,7 +117,7 @@ def test_each_hostile_input_ends_in_a_sentence_with_bounded_memory(
     seconds, cpu = time.monotonic() - started, plant.cpu() - cpu
     peak = plant.peak()
     FIGURES.append(
-        f"{case.name:36} create: {checked['cpu']:4.1f} s CPU {checked['peak'] / MB:4.0f} MB"
+        f"{case.name:40} create: {checked['cpu']:4.1f} s CPU {checked['peak'] / MB:4.0f} MB"
         + ("" if checked["refusal"] else f" | worker: {cpu:4.1f} s CPU {peak / MB:4.0f} MB")
         + f" | {seconds:4.1f} s"
     )
@@ -178,7 +178,7 @@ def test_docuware_answering_nonsense_fails_the_rows_with_a_sentence(
         problems.append(f"no sentence says {piece!r}: {sentences}")
     if any("\n" in s or "Traceback" in s for s in sentences):
         problems.append(f"not one sentence each: {sentences}")
-    FIGURES.append(f"{name:44} worker: {cpu:4.1f} s CPU {peak / MB:4.0f} MB | {seconds:4.1f} s")
+    FIGURES.append(f"{name:48} worker: {cpu:4.1f} s CPU {peak / MB:4.0f} MB | {seconds:4.1f} s")
     tally.hostile(name, clear=not problems, peak_rss_bytes=peak, seconds=seconds, cpu=cpu)
     assert not problems, f"{name}: " + "; ".join(problems)
 

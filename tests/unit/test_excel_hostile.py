@@ -81,7 +81,7 @@ def test_a_raised_limit_lets_the_same_workbook_through(tmp_path: Path) -> None:
 def test_the_shared_strings_of_a_huge_table_are_read_into_a_small_buffer(tmp_path: Path) -> None:
     from exmado_tui.sheet_rows import SharedStrings
 
-    strings = SharedStrings()
+    strings = SharedStrings(None, lambda: None)
     for text in ["", "INV-1", "Société", "😀"]:
         strings.append(text)
     assert [strings[i] for i in range(len(strings))] == ["", "INV-1", "Société", "😀"]
@@ -106,3 +106,16 @@ def test_the_header_search_reads_the_first_rows_by_number_not_the_whole_sheet(
         assert reader.layout.header_row == 1
         list(reader.rows())
     assert "is damaged" in str(caught.value)
+
+
+def test_the_shared_strings_are_parsed_only_as_far_as_the_cells_read_need(tmp_path: Path) -> None:
+    from tests.reliability.hostile import key_rows, raw_xlsx, row_xml
+
+    used = row_xml(2, '<c r="A2" t="s"><v>0</v></c>') + row_xml(40, '<c r="A40" t="s"><v>3</v></c>')
+    strings = "<si><t>INV-1</t></si><si><t>x</t></si><si><t>y</t></si><si><t>INV-4</t></si><si"
+    path = raw_xlsx(tmp_path / "cut.xlsx", key_rows([]) + used, strings=strings)
+    # The table breaks after its fourth string: the header and row 2 never get there.
+    with open_workbook(path, [HEADER]) as reader:
+        assert next(reader.rows()).key == "INV-1"
+    with open_workbook(path, [HEADER]) as reader:
+        assert [r.key for r in reader.rows()] == ["INV-1", "INV-4"]
