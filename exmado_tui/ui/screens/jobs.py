@@ -43,7 +43,9 @@ def read_jobs_page(q: JobsQuery) -> JobsRefreshed:
     """The page, its filter's total and the per-status counts: three small queries."""
     statuses = list(q.statuses) or None
     text = q.text or None
-    jobs = list_jobs(statuses, text, q.sort, q.descending, q.limit, q.offset)
+    jobs = list_jobs(
+        statuses, text, sort=q.sort, descending=q.descending, limit=q.limit, offset=q.offset
+    )
     return JobsRefreshed(jobs, count_jobs(statuses, text), status_counts())
 
 
