@@ -6,7 +6,8 @@ and moves to `archive/DATE/`, or — not a workbook, in the wrong place, or a du
 to `rejected/` with a `NAME.reason.txt` beside it. A duplicate is decided by content (SHA-256),
 whatever the name: `[dropfolder] duplicates = "reject"` (the default) refuses it naming the
 earlier job, `"accept"` makes a new job of every copy. The very file a job was made from (the
-watcher stopped between "job created" and "file moved") is archived without a second job.
+watcher stopped between "job created" and "file moved") is archived without a second job,
+and that job is queued if the stopped watcher never did.
 Every file accepted, rejected or skipped gets one log line.
 """
 
@@ -32,6 +33,7 @@ from exmado_tui.jobs import JobService, check_workbook_path
 from exmado_tui.models import Job
 from exmado_tui.profiles import profile_names
 from exmado_tui.settings import DropFolderSettings, Duplicates
+from exmado_tui.states import JobStatus
 
 LOGGER = "exmado.dropfolder"
 log = logging.getLogger(LOGGER)
@@ -169,6 +171,9 @@ class DropFolder:
         """The job this file makes (or made, before a restart), and how it came about."""
         earlier = earlier_job(sha256_of(path))
         if earlier is not None and made_from(path, earlier):
+            if earlier.status == JobStatus.PENDING and earlier.queued_at is None:
+                self._unqueued.add(earlier.id)  # a watcher stopped before it queued the job
+                self._queue_unqueued()
             return earlier.id, "already job"
         if earlier is not None and self.settings.duplicates is Duplicates.REJECT:
             raise DuplicateError(duplicate_sentence(path, earlier))

@@ -32,6 +32,11 @@ class SandboxConfig:
     token_ttl: float = 3600.0
     logons_per_min: float = 0.0
     cabinets_per_min: float = 0.0
+    throttle_rate: float = 0.0
+    spike_rate: float = 0.0
+    spike_ms: float = 0.0
+    cut_rate: float = 0.0
+    short_rate: float = 0.0
     auth: str = "both"
     users: tuple[tuple[str, str], ...] = DEFAULT_USERS
     organization: str = "Sandbox Trading GmbH"
@@ -82,7 +87,15 @@ _FAULT_FIELDS = (
     "token_ttl",
     "logons_per_min",
     "cabinets_per_min",
+    "throttle_rate",
+    "spike_rate",
+    "spike_ms",
+    "cut_rate",
+    "short_rate",
 )
+_RATES = ("error_rate", "throttle_rate", "spike_rate", "cut_rate", "short_rate")
+_NON_NEGATIVE = ("latency_ms", "throttle_delay_ms", "spike_ms")
+_NON_NEGATIVE += ("logons_per_min", "cabinets_per_min")
 
 
 @dataclass
@@ -93,6 +106,10 @@ class Faults:
     answers one only after about 10 s (0 here by default, so tests stay quick).
     `logons_per_min` (token requests and cookie logons, per organization) and
     `cabinets_per_min` (cabinet list and description, per user): Cloud's limits (0 = off).
+    `throttle_rate`: a fraction of requests answered 429 with Retry-After, whatever the rate;
+    `spike_rate` of requests wait `spike_ms` more; of file downloads, `cut_rate` lose their
+    connection halfway through the body and `short_rate` end (connection closed) before the
+    length their Content-Length announced.
     """
 
     latency_ms: float = 0.0
@@ -102,6 +119,11 @@ class Faults:
     token_ttl: float = 3600.0
     logons_per_min: float = 0.0
     cabinets_per_min: float = 0.0
+    throttle_rate: float = 0.0
+    spike_rate: float = 0.0
+    spike_ms: float = 0.0
+    cut_rate: float = 0.0
+    short_rate: float = 0.0
     token_epoch: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -144,27 +166,20 @@ class Faults:
         return cls(**{name: getattr(config, name) for name in _FAULT_FIELDS})
 
 
-def _validate(
-    *,
-    latency_ms: float,
-    error_rate: float,
-    throttle_rps: float,
-    throttle_delay_ms: float,
-    token_ttl: float,
-    logons_per_min: float,
-    cabinets_per_min: float,
-) -> None:
-    for name, value in (
-        ("latency_ms", latency_ms),
-        ("throttle_delay_ms", throttle_delay_ms),
-        ("logons_per_min", logons_per_min),
-        ("cabinets_per_min", cabinets_per_min),
+def _validate(**values: float) -> None:
+    for name in (
+        "latency_ms",
+        "throttle_delay_ms",
+        "spike_ms",
+        "logons_per_min",
+        "cabinets_per_min",
     ):
-        if value < 0:
-            raise ValueError(f"{name} must be >= 0, not {value}")
-    if not 0.0 <= error_rate <= 1.0:
-        raise ValueError(f"error_rate must be between 0 and 1, not {error_rate}")
-    if throttle_rps < 0:
-        raise ValueError(f"throttle_rps must be >= 0 (0 = off), not {throttle_rps}")
-    if token_ttl <= 0:
-        raise ValueError(f"token_ttl must be > 0 seconds, not {token_ttl}")
+        if values[name] < 0:
+            raise ValueError(f"{name} must be >= 0, not {values[name]}")
+    for name in _RATES:
+        if not 0.0 <= values[name] <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, not {values[name]}")
+    if values["throttle_rps"] < 0:
+        raise ValueError(f"throttle_rps must be >= 0 (0 = off), not {values['throttle_rps']}")
+    if values["token_ttl"] <= 0:
+        raise ValueError(f"token_ttl must be > 0 seconds, not {values['token_ttl']}")

@@ -45,3 +45,10 @@ class ErrorInjector:
             if self._rng.random() >= rate:
                 return None
             return 503 if self._rng.random() < 0.5 else 500
+
+    def chance(self, rate: float) -> bool:
+        """True for a fraction `rate` of calls (reproducibly for the seed)."""
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate

@@ -109,6 +109,9 @@ ROUTES = (
 )
 
 
+DOWNLOADS = frozenset({"FileDownload", "SectionData"})
+
+
 def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
     """(route, path parameters, path exists with another method)."""
     other_method = False
@@ -142,7 +145,7 @@ def _guarded(state: State, route: Route, req: Request) -> Response:
         if route.auth and req.user is None:
             return unauthorized(req)
     try:
-        return route.handler(state, req)
+        return _broken_off(state, route, route.handler(state, req))
     except HttpError as exc:
         return error_response(req, exc.status, exc.message, exc.headers, exc.internal_code)
     except SearchError as exc:
@@ -152,12 +155,24 @@ def _guarded(state: State, route: Route, req: Request) -> Response:
         return error_response(req, 500, f"Internal server error: {exc}")
 
 
+def _broken_off(state: State, route: Route, response: Response) -> Response:
+    """A file body marked to be cut or cut short, at the faults' rates."""
+    if route.name in DOWNLOADS and response.status == 200 and len(response.body) > 1:
+        if state.errors.chance(state.faults.cut_rate):
+            response.break_off = "cut"
+        elif state.errors.chance(state.faults.short_rate):
+            response.break_off = "short"
+    return response
+
+
 def _faults(state: State, req: Request, name: str) -> Response | None:
     faults = state.faults
     if faults.latency_ms > 0:
         time.sleep(faults.latency_ms / 1000)
+    if state.errors.chance(faults.spike_rate):
+        time.sleep(faults.spike_ms / 1000)
     req.user = identify(state, req)
-    if not _within_limits(state, req, name):
+    if state.errors.chance(faults.throttle_rate) or not _within_limits(state, req, name):
         time.sleep(faults.throttle_delay_ms / 1000)  # DocuWare holds a throttled request ~10 s
         return error_response(
             req,

@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import logging
 import socket
+import struct
 import sys
 import threading
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from exmado_tui.sandbox.stats import Stats
 from exmado_tui.sandbox.wire import Request, Response
 
 log = logging.getLogger(__name__)
+LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -91,8 +93,21 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers:
             self.send_header(name, value)
         self.end_headers()
-        if not head_only:
-            self.wfile.write(response.body)
+        if head_only:
+            return
+        if response.break_off:
+            self._break_off(response)
+            return
+        self.wfile.write(response.body)
+
+    def _break_off(self, response: Response) -> None:
+        """Half the body, then the connection reset ("cut") or closed early ("short")."""
+        self.wfile.write(response.body[: len(response.body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        if response.break_off == "cut":  # RST instead of FIN: what a dropped link looks like
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+            self.connection.close()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s - %s", self.address_string(), format % args)
@@ -183,6 +198,9 @@ class SandboxServer:
         if self._httpd is not None:
             return self.url
         self._httpd = _HTTPServer((self.config.host, self.config.port), self.state)
+        # Started again after stop(), it comes back where its clients expect it (a DocuWare
+        # that was down for a while), with its data, sessions and faults as they were.
+        self.config = dataclasses.replace(self.config, port=self._httpd.server_address[1])
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},

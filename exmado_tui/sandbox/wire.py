@@ -79,6 +79,9 @@ class Response:
     body: bytes = b""
     content_type: str = JSON_TYPE
     headers: list[tuple[str, str]] = field(default_factory=list)
+    # A fault for the server to act out while writing it: "cut" (the connection dies halfway
+    # through the body) or "short" (it ends cleanly before Content-Length).
+    break_off: str = ""
 
 
 class HttpError(Exception):

@@ -146,3 +146,35 @@ def test_stopped_server_closes_keep_alive_connections(sandbox_factory) -> None:
         except httpx.TransportError:
             return
         raise AssertionError(f"a stopped sandbox still answered {response.status_code}")
+
+
+def test_a_throttle_rate_answers_429_at_any_pace(sandbox_factory, sandbox_login) -> None:
+    server = sandbox_factory()
+    token = sandbox_login(server.url)
+    server.faults.update(throttle_rate=1.0)
+    with client_for(server, token) as client:
+        answer = client.get(f"{P}/Organizations")
+    assert answer.status_code == 429 and answer.headers["retry-after"] == "1"
+
+
+def test_downloads_can_be_cut_or_cut_short(sandbox_factory, sandbox_login) -> None:
+    server = sandbox_factory()
+    cab = server.catalogue.invoice_cabinet_id
+    path = f"{P}/FileCabinets/{cab}/Documents/1/FileDownload?targetFileType=PDF"
+    token = sandbox_login(server.url)
+    with client_for(server, token) as client:
+        whole = client.get(path)
+    assert whole.status_code == 200
+    for fault, error in (("cut_rate", httpx.ReadError), ("short_rate", httpx.RemoteProtocolError)):
+        server.faults.update(**{"cut_rate": 0, "short_rate": 0, fault: 1.0})
+        with client_for(server, token) as client, client.stream("GET", path) as answer:
+            assert answer.headers["content-length"] == str(len(whole.content))
+            received = bytearray()
+            try:
+                for chunk in answer.iter_bytes():
+                    received += chunk
+            except error:
+                pass
+            else:
+                raise AssertionError(f"{fault}: the whole body arrived")
+            assert 0 < len(received) < len(whole.content)

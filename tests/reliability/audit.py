@@ -32,7 +32,8 @@ def audit(job_id: str, keys: list[str], fault: str) -> Audit:
     rows = list(JobRow.select().where(JobRow.job == job_id))
     result = Audit(fault, len(keys), completed=job.status == "COMPLETED")
     if not result.completed:
-        result.problems.append(f"ended {job.status}: {job.last_error or '-'}")
+        errors = sorted({r.error for r in rows if r.status != "done"})[:3]
+        result.problems.append(f"ended {job.status}: {job.last_error or '-'}; rows: {errors}")
     _check_rows(result, rows, keys)
     _check_counters(result, job, rows)
     _check_files(result, job, rows)

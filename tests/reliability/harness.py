@@ -47,9 +47,10 @@ def sandbox() -> Iterator[SandboxServer]:
 def docuware(sandbox: SandboxServer) -> Iterator[SandboxServer]:
     """The shared sandbox with its counters emptied and its faults back to none."""
     sandbox.stats.reset()
-    sandbox.faults.update(latency_ms=0, error_rate=0, throttle_rps=0)
+    sandbox.faults.reset(sandbox.config)
     yield sandbox
-    sandbox.faults.update(latency_ms=0, error_rate=0, throttle_rps=0)
+    sandbox.start()  # a test that took it down brings it back
+    sandbox.faults.reset(sandbox.config)
 
 
 class Exmado:
@@ -60,6 +61,7 @@ class Exmado:
         self.redis = redis.Redis.from_url(redis_url)
         self.sandbox = sandbox
         self.workers: list[subprocess.Popen] = []
+        self.watchers: list[subprocess.Popen] = []
         self.peak_rss = 0  # bytes: the highest VmHWM of any worker process seen at its end
         self.env = {
             "EXMADO_DATA_DIR": str(tmp_path / "data"),
@@ -71,6 +73,7 @@ class Exmado:
             "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
             "EXMADO_USER_PROFILES_DIR": str(tmp_path / "user-profiles"),
             "EXMADO_CONFIG": str(tmp_path / "host.toml"),
+            "EXMADO_DROP_FOLDER": str(tmp_path / "drop"),
         }
         self.configure()
 
@@ -111,6 +114,20 @@ class Exmado:
         wait_for(lambda: self.alive_workers() >= self._running(), 30, "a worker to announce itself")
         return process
 
+    def start_watcher(self) -> subprocess.Popen:
+        """`exmado watch`: the drop folder, in its own session like a worker."""
+        log = open(self.tmp_path / f"watch-{len(self.watchers)}.log", "w")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "exmado_tui.cli", "watch"],
+            cwd=REPO,
+            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.watchers.append(process)
+        return process
+
     def _running(self) -> int:
         return sum(1 for p in self.workers if p.poll() is None)
 
@@ -124,6 +141,10 @@ class Exmado:
         process.wait(10)
 
     def stop_workers(self) -> None:
+        for process in self.watchers:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
         for process in self.workers:
             if process.poll() is None:
                 self._note_peak_rss(process)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.profiles import Profile
 from exmado_tui.templates import Values
 from tests.unit.test_pipeline_run import FakeClient, FakeDoc
@@ -131,3 +132,34 @@ def test_a_zip_within_the_limits_is_unpacked(tmp_path: Path) -> None:
     placer = Placer(ZipClient([doc]), profile, tmp_path, {}, "j1", files.ZipLimits(0.25, 1))
     placed = asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
     assert sorted(r.path for r in placed.records) == ["100007 - a.pdf", "100007 - b.pdf"]
+
+
+class BreakingClient(FakeClient):
+    """DocuWare whose first `breaks` downloads break off halfway through the body."""
+
+    breaks = 0
+
+    async def download(self, doc: FakeDoc, dest: Path, **options: Any) -> Any:
+        if self.breaks:
+            self.breaks -= 1
+            dest.write_bytes(b"%PDF half")
+            raise IncompleteDownloadError("The download broke off after 9 bytes.", path="/x")
+        return await super().download(doc, dest, **options)
+
+
+@pytest.mark.parametrize(("breaks", "placed"), [(files.WHOLE_TRIES - 1, True), (9, False)])
+def test_a_download_that_breaks_off_is_fetched_again_a_few_times(
+    tmp_path: Path, breaks: int, placed: bool
+) -> None:
+    doc = FakeDoc(7, {"INVOICE_NO": "100007"})
+    client = BreakingClient([doc])
+    client.breaks = breaks
+    placer = Placer(client, UNPACKING, tmp_path, {}, "j1")
+    place = placer.place(doc, Values(doc.fields, {}, row=2, docid=7))
+    if placed:
+        assert asyncio.run(place).records[0].path == "100007.pdf"
+    else:
+        with pytest.raises(IncompleteDownloadError):
+            asyncio.run(place)
+        assert client.breaks == 9 - files.WHOLE_TRIES
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".part"]

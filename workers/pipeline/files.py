@@ -36,6 +36,7 @@ from typing import Any
 
 from exmado_tui.atomic import move_into_place
 from exmado_tui.checksums import CHUNK, sha256_of
+from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.errors import PermanentError, RetryableError
 from exmado_tui.file_names import numbered
 from exmado_tui.profiles import DOWNLOAD_TARGETS, Profile
@@ -45,6 +46,8 @@ PART_PREFIX = ".exmado-"
 PART_SUFFIX = ".part"
 _LEGACY_PART = re.compile(r"[0-9a-f]{32}")
 MB = 1024 * 1024
+WHOLE_TRIES = 3  # downloads of one document whose body broke off, before the row gives up
+WHOLE_BACKOFF_S = 0.2
 
 
 class ExistingFileError(PermanentError):
@@ -184,23 +187,38 @@ class Placer:
         folder.mkdir(parents=True, exist_ok=True)
         temp = part_path(folder, self.job_id)
         try:
-            result = await self.client.download(
-                doc,
-                temp,
-                target=DOWNLOAD_TARGETS[self.profile.format],
-                keep_annotations=self.profile.keep_annotations,
-                fsync=False,  # `_commit_now` fsyncs it, just before the rename
-            )
-            if _size(temp) != result.size:
-                raise IncompleteFileError(
-                    f"Document {doc.id} arrived with {_size(temp)} of {result.size} bytes."
-                )
+            result = await self._download_whole(doc, temp)
             relative = self._relative(values, result.filename)
             if self.profile.unpack_zip and _is_zip(result, temp):
                 return await self._unpack(doc, temp, relative)
             return await self._commit(doc, temp, relative, result.sha256, result.size, False)
         finally:
             temp.unlink(missing_ok=True)
+
+    async def _download_whole(self, doc: Any, temp: Path) -> Any:
+        """Download to `temp`; a body cut off (connection dropped, shorter than announced) is
+        fetched again at once, up to `WHOLE_TRIES` times — the client retries only until the
+        answer's headers, and a row's one later turn would leave a flaky line failing rows."""
+        for attempt in range(1, WHOLE_TRIES):
+            try:
+                return await self._download_once(doc, temp)
+            except (IncompleteDownloadError, IncompleteFileError):
+                await asyncio.sleep(WHOLE_BACKOFF_S * attempt)
+        return await self._download_once(doc, temp)
+
+    async def _download_once(self, doc: Any, temp: Path) -> Any:
+        result = await self.client.download(
+            doc,
+            temp,
+            target=DOWNLOAD_TARGETS[self.profile.format],
+            keep_annotations=self.profile.keep_annotations,
+            fsync=False,  # `_commit_now` fsyncs it, just before the rename
+        )
+        if _size(temp) != result.size:
+            raise IncompleteFileError(
+                f"Document {doc.id} arrived with {_size(temp)} of {result.size} bytes."
+            )
+        return result
 
     def _relative(self, values: Values, downloaded_name: str) -> PurePosixPath:
         return relative_path(
