@@ -94,8 +94,13 @@ _FAULT_FIELDS = (
     "short_rate",
 )
 _RATES = ("error_rate", "throttle_rate", "spike_rate", "cut_rate", "short_rate")
-_NON_NEGATIVE = ("latency_ms", "throttle_delay_ms", "spike_ms")
-_NON_NEGATIVE += ("logons_per_min", "cabinets_per_min")
+_NON_NEGATIVE = (
+    "latency_ms",
+    "throttle_delay_ms",
+    "spike_ms",
+    "logons_per_min",
+    "cabinets_per_min",
+)
 
 
 @dataclass
