@@ -78,12 +78,14 @@ class Exmado:
         self.configure()
 
     def configure(self, extra: str = "", **jobs: Any) -> Settings:
-        """Write the host file: [jobs] `jobs` over quick defaults, then `extra` TOML tables."""
+        """Write the host file: [jobs] `jobs` over quick defaults, then `extra` lines after the
+        [docuware] table's own (more of its keys, or further tables)."""
         table = {"heartbeat_s": 0.3, "stale_after_s": 3, "row_concurrency": 8, **jobs}
         lines = ["[jobs]", *(f"{k} = {json.dumps(v)}" for k, v in table.items())]
-        lines += ["[broker]", "heartbeat_timeout_s = 3", "[docuware]", "timeout_s = 15", extra]
+        lines += ["[broker]", "heartbeat_timeout_s = 3", "[docuware]", "timeout_s = 15"]
         if "max_requests_per_s" not in extra:  # the shared budget on, far above these tests
             lines.append("max_requests_per_s = 2000")
+        lines.append(extra)
         Path(self.env["EXMADO_CONFIG"]).write_text("\n".join(lines) + "\n")
         self.settings = load_settings(environ=self.env)
         open_database(self.settings.database_url)

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from exmado_tui.localredis import RedisServer
 from exmado_tui.models import Job, JobRow
 from exmado_tui.queries import get_job
@@ -100,11 +98,8 @@ def lock_store(plant: Exmado, seconds: float) -> subprocess.Popen:
     return locker
 
 
-@pytest.mark.parametrize("lengths", [SUITE])
-def test_store_locked_by_another_process_mid_job(
-    plant: Exmado, tally: Tally, lengths: Lengths
-) -> None:
-    store_locked(plant, tally, lengths)
+def test_store_locked_by_another_process_mid_job(plant: Exmado, tally: Tally) -> None:
+    store_locked(plant, tally, SUITE)
 
 
 def store_locked(plant: Exmado, tally: Tally, lengths: Lengths) -> None:
@@ -130,11 +125,8 @@ MISBEHAVIOURS: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.mark.parametrize("lengths", [SUITE])
-def test_docuware_misbehaving_in_every_way_it_does(
-    plant: Exmado, tally: Tally, lengths: Lengths
-) -> None:
-    docuware_misbehaving(plant, tally, lengths)
+def test_docuware_misbehaving_in_every_way_it_does(plant: Exmado, tally: Tally) -> None:
+    docuware_misbehaving(plant, tally, SUITE)
 
 
 def docuware_misbehaving(plant: Exmado, tally: Tally, lengths: Lengths) -> None:
@@ -151,9 +143,8 @@ def docuware_misbehaving(plant: Exmado, tally: Tally, lengths: Lengths) -> None:
         survived(tally, job_id, keys, f"DocuWare: {name}")
 
 
-@pytest.mark.parametrize("lengths", [SUITE])
-def test_docuware_down_mid_job(plant: Exmado, tally: Tally, lengths: Lengths) -> None:
-    docuware_down(plant, tally, lengths)
+def test_docuware_down_mid_job(plant: Exmado, tally: Tally) -> None:
+    docuware_down(plant, tally, SUITE)
 
 
 def docuware_down(plant: Exmado, tally: Tally, lengths: Lengths) -> None:

@@ -29,44 +29,56 @@ def phase(job_id: str) -> str:
     return f"{job.status.value} {job.done_rows}/{job.total_rows}"
 
 
-def test_kill_9_at_ten_points_of_two_jobs_then_a_new_worker(plant: Exmado, tally: Tally) -> None:
+def test_kill_9_at_eleven_points_of_two_jobs_then_a_new_worker(plant: Exmado, tally: Tally) -> None:
+    kill_9_series(plant, tally, ROWS, mid_job=7)
+
+
+def kill_9_series(plant: Exmado, tally: Tally, rows: int, mid_job: int) -> None:
+    """Two jobs; kill -9 before claim, during ingest, `mid_job` times spread over the
+    downloads (the jobs in turn), and as each finishes its rows (the report); a new worker
+    after each kill."""
     plant.configure(max_concurrent_jobs=2, **QUICK)
     plant.sandbox.faults.update(latency_ms=40)
-    keys = {"a": keys_with_hits(plant, ROWS), "b": keys_with_hits(plant, ROWS, skip=ROWS)}
+    keys = {"a": keys_with_hits(plant, rows), "b": keys_with_hits(plant, rows, skip=rows)}
     jobs = {name: plant.start_job(plant.workbook(f"{name}.xlsx", k)) for name, k in keys.items()}
     a, b = jobs["a"], jobs["b"]
-
-    def done(job_id: str, rows: int) -> Point:
-        return lambda: get_job(job_id).done_rows >= rows
-
-    def reporting(job_id: str) -> Point:
-        job = get_job(job_id)
-        return lambda: job.done_rows == job.total_rows > 0 and job.status.value == "RUNNING"
-
+    spread = [done((a, b)[n % 2], rows * (n + 1) // (mid_job + 1)) for n in range(mid_job)]
     points: list[Point] = [
         lambda: True,  # before claim: the worker has only just announced itself
         lambda: get_job(a).status.value in ("VALIDATING", "RUNNING"),  # ingest
-        done(a, 5),
-        done(b, 10),
-        done(a, 18),
-        done(b, 24),
-        done(a, 30),
-        done(b, 38),
-        done(a, 45),
-        lambda: reporting(a)() or get_job(a).status.is_final,
-        lambda: reporting(b)() or get_job(b).status.is_final,
+        *spread,
+        reporting(a),
+        reporting(b),
     ]
     seen = []
     for point in points:
         worker = plant.start_worker()
-        wait_for(point, 60, "the next kill point", poll=0.01)
+        wait_for(point, 120, "the next kill point", poll=0.01)
         plant.kill(worker)
         seen.append(f"{phase(a)} | {phase(b)}")
-    print("kill -9 at:", *seen, sep="\n  ")
+    print(f"kill -9 at {len(seen)} points:", *seen, sep="\n  ")
     plant.start_worker()
     for name, job_id in jobs.items():
-        plant.wait(job_id, 60)
+        plant.wait(job_id, 120)
         survived(tally, job_id, keys[name], f"kill -9 x{len(points)}, job {name}")
+
+
+def done(job_id: str, rows: int) -> Point:
+    return lambda: get_job(job_id).done_rows >= rows
+
+
+def reporting(job_id: str) -> Point:
+    """Every row done, the report being written (or, missed, the job just ended)."""
+
+    def check() -> bool:
+        job = get_job(job_id)
+        return (
+            job.done_rows == job.total_rows > 0
+            and job.status.value == "RUNNING"
+            or (job.status.is_final)
+        )
+
+    return check
 
 
 def test_sigterm_mid_job_hands_the_job_to_the_next_worker(plant: Exmado, tally: Tally) -> None:
