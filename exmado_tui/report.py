@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from exmado_tui.atomic import write_atomically
+from exmado_tui.atomic import PART_SUFFIX, write_atomically
 from exmado_tui.db import utcnow
 from exmado_tui.formatting import visible
 from exmado_tui.models import Job, JobFile, JobRow
@@ -57,6 +57,17 @@ def write_report(
     report = write_atomically(folder / REPORT_NAME, lambda p: _write_workbook(job, files, p, tick))
     manifest = write_atomically(folder / MANIFEST_NAME, lambda p: _write_manifest(job, p))
     return ReportPaths(report, manifest)
+
+
+def remove_report_leftovers(folder: Path) -> int:
+    """Delete the temporary report and manifest a writer killed mid-write left in `folder`
+    (`write_atomically` removes its own on any error it lives through); how many."""
+    removed = 0
+    for name in (REPORT_NAME, MANIFEST_NAME):
+        for path in folder.glob(f".{name}.*{PART_SUFFIX}"):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def text_cell(ws: WriteOnlyWorksheet, value: Any) -> Any:

@@ -18,7 +18,7 @@ from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
 INTERVAL_S = 1.0
-TTL_S = 10
+TTL_S = 10  # at most: a shorter [jobs] stale_after_s shortens it (down to 3 announcements)
 
 
 class Holder(Protocol):
@@ -59,7 +59,14 @@ class Registry:
         }
 
     def announce(self) -> None:
-        self.runtime.redis.set(key_of(self.runtime), json.dumps(self.entry()), ex=TTL_S)
+        self.runtime.redis.set(key_of(self.runtime), json.dumps(self.entry()), ex=self.ttl_s)
+
+    @property
+    def ttl_s(self) -> int:
+        """How long a killed worker still looks alive: the watchdog waits for that as well as
+        for `stale_after_s`, so a key outliving a short staleness would only slow takeovers."""
+        stale = self.runtime.settings.jobs.stale_after_s
+        return max(3 * int(INTERVAL_S), min(TTL_S, round(stale)))
 
 
 def forget(runtime: Runtime) -> None:

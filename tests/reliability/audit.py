@@ -71,17 +71,19 @@ def _check_files(result: Audit, job: Job, rows: list[JobRow]) -> None:
         path = on_disk.pop(entry["path"], None)
         if path is None or _sha256(path) != entry["sha256"]:
             result.partial_files += 1
+            result.problems.append(f"{entry['path']} missing or not as the manifest says")
     on_disk.pop(MANIFEST_NAME, None)
     for path in (on_disk.pop(REPORT_NAME, None),):
         if path is None:
             result.problems.append("no report")
         else:
             _check_report(result, path, rows)
-    for path in on_disk.values():  # stray files: a second copy, or a leftover
+    for name, path in on_disk.items():  # stray files: a second copy, or a leftover
         if path.suffix != ".part" and _sha256(path) in shas:
             result.duplicate_files += 1
         else:
             result.partial_files += 1
+        result.problems.append(f"stray file {name}")
     documents = Counter(e["document_id"] for e in entries)
     result.duplicate_files += sum(n - 1 for n in documents.values())
     stored = Counter((f.row_id, f.document_id) for f in JobFile.select().where(JobFile.job == job))

@@ -34,33 +34,42 @@ def test_kill_9_at_eleven_points_of_two_jobs_then_a_new_worker(plant: Exmado, ta
 
 
 def kill_9_series(plant: Exmado, tally: Tally, rows: int, mid_job: int) -> None:
-    """Two jobs; kill -9 before claim, during ingest, `mid_job` times spread over the
-    downloads (the jobs in turn), and as each finishes its rows (the report); a new worker
-    after each kill."""
+    """Two jobs; kill -9 as the first worker starts, during ingest, `mid_job` times spread
+    over the downloads, and as each job finishes its rows (the report); after each kill a new
+    worker, killed in turn only once it has taken a job over."""
     plant.configure(max_concurrent_jobs=2, **QUICK)
     plant.sandbox.faults.update(latency_ms=40)
     keys = {"a": keys_with_hits(plant, rows), "b": keys_with_hits(plant, rows, skip=rows)}
     jobs = {name: plant.start_job(plant.workbook(f"{name}.xlsx", k)) for name, k in keys.items()}
     a, b = jobs["a"], jobs["b"]
-    spread = [done((a, b)[n % 2], rows * (n + 1) // (mid_job + 1)) for n in range(mid_job)]
+
+    def both(attribute: str) -> int:
+        return sum(getattr(get_job(job_id), attribute) for job_id in (a, b))
+
+    def after_a_takeover(point: Point, runs: int) -> Point:
+        ended = lambda: all(get_job(j).status.is_final for j in (a, b))  # noqa: E731
+        return lambda: (both("runs") > runs or ended()) and point()
+
+    spread = [2 * rows * (n + 1) // (mid_job + 2) for n in range(mid_job)]
     points: list[Point] = [
-        lambda: True,  # before claim: the worker has only just announced itself
         lambda: get_job(a).status.value in ("VALIDATING", "RUNNING"),  # ingest
-        *spread,
+        *(lambda target=target: both("done_rows") >= target for target in spread),
         reporting(a),
         reporting(b),
     ]
-    seen = []
+    seen = [f"{phase(a)} | {phase(b)}"]
+    plant.kill(plant.start_worker())  # as the first worker starts: claim, if any, under way
     for point in points:
+        runs = both("runs")
         worker = plant.start_worker()
-        wait_for(point, 120, "the next kill point", poll=0.01)
+        wait_for(after_a_takeover(point, runs), 120, "the next kill point", poll=0.01)
         plant.kill(worker)
         seen.append(f"{phase(a)} | {phase(b)}")
     print(f"kill -9 at {len(seen)} points:", *seen, sep="\n  ")
     plant.start_worker()
     for name, job_id in jobs.items():
         plant.wait(job_id, 120)
-        survived(tally, job_id, keys[name], f"kill -9 x{len(points)}, job {name}")
+        survived(tally, job_id, keys[name], f"kill -9 x{len(seen)}, job {name}")
 
 
 def done(job_id: str, rows: int) -> Point:

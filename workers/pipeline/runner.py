@@ -44,7 +44,7 @@ from exmado_tui.errors import (
 from exmado_tui.events import record_event
 from exmado_tui.models import Job, JobRow
 from exmado_tui.profiles import Profile, check_profile
-from exmado_tui.report import write_report
+from exmado_tui.report import remove_report_leftovers, write_report
 from exmado_tui.states import JobStatus, transition
 from workers.pipeline import progress
 from workers.pipeline.claim import claim, hand_back, heartbeat
@@ -207,8 +207,8 @@ class JobRun:
 
     def _rows(self, profile: Profile) -> str | None:
         job = Job.get_by_id(self.job_id)
-        if job.runs > 1 and (removed := remove_partials(Path(job.output_dir), job.id)):
-            record_event(self.job_id, f"Removed {removed} unfinished download(s) of a past run.")
+        if job.runs > 1:
+            self._remove_leftovers(Path(job.output_dir))
         loop = self.runtime.loop
         results: queue.Queue[RowResult] = queue.Queue()
         known = progress.known_files(job.id)  # here: the loop thread keeps no store connection
@@ -223,6 +223,12 @@ class JobRun:
             future.cancel()
             concurrent.futures.wait([future], timeout=5)
             self._flush_leftovers(results)
+
+    def _remove_leftovers(self, folder: Path) -> None:
+        """What a run killed mid-write left: its downloads' and its report's temporary files."""
+        removed = remove_partials(folder, self.job_id) + remove_report_leftovers(folder)
+        if removed:
+            record_event(self.job_id, f"Removed {removed} unfinished file(s) of a past run.")
 
     def _awaiting(self, coro: Coroutine[Any, Any, T]) -> T:
         """`coro`'s result, beating the heart and hearing pause/cancel while it runs.
