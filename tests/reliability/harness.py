@@ -113,8 +113,18 @@ class Exmado:
             start_new_session=True,
         )
         self.workers.append(process)
-        wait_for(lambda: self.alive_workers() >= self._running(), 30, "a worker to announce itself")
+        wait_for(lambda: self.announced(process) >= processes, 30, "the worker to announce itself")
         return process
+
+    def announced(self, process: subprocess.Popen) -> int:
+        """How many of `process`'s own Dramatiq processes are in the registry (keys end in
+        their pid; keys a killed worker left behind do not count)."""
+        try:
+            family = {c.pid for c in psutil.Process(process.pid).children(recursive=True)}
+        except psutil.NoSuchProcess:
+            return 0
+        keys = self.redis.scan_iter(match=WORKER_KEYS)
+        return sum(int(key.rsplit(b":", 1)[-1]) in family for key in keys)
 
     def start_watcher(self) -> subprocess.Popen:
         """`exmado watch`: the drop folder, in its own session like a worker."""
@@ -129,9 +139,6 @@ class Exmado:
         )
         self.watchers.append(process)
         return process
-
-    def _running(self) -> int:
-        return sum(1 for p in self.workers if p.poll() is None)
 
     def alive_workers(self) -> int:
         return len(list(self.redis.scan_iter(match=WORKER_KEYS)))
