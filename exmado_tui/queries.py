@@ -177,11 +177,12 @@ def job_filter(
 def list_jobs(
     statuses: list[JobStatus] | None = None,
     text: str | None = None,
-    since: datetime | None = None,
     sort: str = "created",
     descending: bool = True,
     limit: int | None = None,
     offset: int = 0,
+    *,
+    since: datetime | None = None,
 ) -> list[JobSummary]:
     """Jobs in order, one page if `limit` is given. Fast on large stores: the order is decided
     over ids only, then just that page's rows are read (the dashboard asks once a second)."""

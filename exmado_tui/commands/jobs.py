@@ -264,6 +264,7 @@ def _create_options(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     if args.from_json:
         options.update(_from_legacy_payload(args.from_json))
         options["profile"] = options["profile"] or _default_profile(args.from_json, options, ctx)
+        options["start"] = options["start"] or args.start  # --start wins over auto_start false
     if options["workbook"] is None:
         raise WorkbookError("Give a workbook: `exmado jobs create FILE.xlsx` or --from-json FILE.")
     return options

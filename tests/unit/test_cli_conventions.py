@@ -176,3 +176,14 @@ def test_version_through_the_console_entry_point(env):
         timeout=60,
     )
     assert (result.returncode, result.stdout) == (0, "exmado 0.1.0\n")
+
+
+def test_the_dashboard_s_positional_list_jobs_call_keeps_its_meaning(env, tmp_path, capsys):
+    """`since` is keyword-only: the jobs screen calls list_jobs(statuses, text, sort, ...)."""
+    from exmado_tui.queries import list_jobs
+
+    book = write_workbook(tmp_path / "march.xlsx", [["INV-1"]])
+    for name in ("Alpha", "Beta"):
+        run_json(capsys, "jobs", "create", str(book), "--profile", "invoices", "--name", name)
+    page = list_jobs(None, None, "name", False, 1, 1)
+    assert [job.name for job in page] == ["Beta"]

@@ -115,3 +115,14 @@ def test_a_default_profile_never_overrides_one_that_is_given(env, tmp_path, caps
     assert code == 0, err
     assert main(argv) == 1
     assert "'no-such-profile' not found" in capsys.readouterr().err
+
+
+def test_start_on_the_command_line_starts_a_payload_without_auto_start(
+    env, tmp_path, capsys, redis_url
+):
+    payload = _payload_without_profile(tmp_path)
+    argv = ("jobs", "create", "--from-json", str(payload), "--profile", "invoices", "--start")
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert out.endswith(": PENDING, queued.\n")
+    assert len(queued_messages(redis_url)) == 1
