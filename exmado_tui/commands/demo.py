@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -51,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def demo_command(args: argparse.Namespace, ctx: Context) -> int:
     home = ctx.settings.data_dir / "demo"
+    # A closed terminal (SIGHUP) or a kill (SIGTERM) ends the demo like Ctrl+C does: through
+    # the ExitStack, which stops the private Redis and the worker instead of leaving them.
+    for signum in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, _exit_on_signal)
     with ExitStack() as stack:
         redis_url = stack.enter_context(_redis(home))
         sandbox_url = stack.enter_context(_sandbox(args.latency_ms))
@@ -65,6 +70,10 @@ def demo_command(args: argparse.Namespace, ctx: Context) -> int:
     _print_outcome(job, home)
     print(f"\nLook at it in the dashboard:  {this_exmado(args)} demo --dashboard")
     return 0 if job.status.value.startswith("COMPLETED") else 1
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def this_exmado(args: argparse.Namespace) -> str:

@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -41,32 +42,37 @@ def test_the_demo_exports_the_demo_workbook_and_its_closing_hint_opens_the_dashb
     lines = list(report.active.iter_rows(values_only=True))
     assert len(lines) == 1 + 35  # a header, then one line per non-blank input row
     assert "Traceback" not in result.stderr
-    opens_the_dashboard(result.stdout, tmp_path)
-
-
-def opens_the_dashboard(output: str, tmp_path: Path) -> None:
-    """The hint the demo ends with, typed as printed into a terminal from another folder,
-    shows the demo's job; quitting leaves none of the demo's processes behind."""
-    hint = output.strip().splitlines()[-1]
+    hint = result.stdout.strip().splitlines()[-1]
     assert hint.startswith("Look at it in the dashboard:  ")
     command = hint.split(":  ", 1)[1]
     assert command.endswith(" demo --dashboard")
+    (tmp_path / "elsewhere").mkdir()
+    opens_the_dashboard(command, tmp_path, quit_with_q)
+    opens_the_dashboard(command, tmp_path, Terminal.kill)  # the terminal closed under it
+
+
+def quit_with_q(terminal: Terminal) -> None:
+    terminal.keys("q")
+    deadline = time.monotonic() + 30
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not terminal.alive(), "q did not end the demo's dashboard"
+
+
+def opens_the_dashboard(command: str, tmp_path: Path, close: Callable[[Terminal], None]) -> None:
+    """The hint the demo ends with, typed as printed into a terminal from another folder,
+    shows the demo's job; closing the dashboard leaves none of the demo's processes behind."""
     terminal = Terminal(f"exmado-demo-{os.getpid()}")
     elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
     try:
         terminal.start(f"cd {shlex.quote(str(elsewhere))} && env TERM=xterm-256color {command}")
         # The demo's one job (COMPLETED_WITH_ERRORS), its Redis and sandbox started again.
         for words in ("1 All 1", "7 Errors 1", "Redis ✔", "DocuWare ✔"):
             assert words in terminal.wait_for(words, timeout=60), words
-        terminal.keys("q")
-        deadline = time.monotonic() + 30
-        while terminal.alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not terminal.alive(), "q did not end the demo's dashboard"
+        close(terminal)
     finally:
         terminal.kill()
-    assert demo_processes(tmp_path) == []
+    assert processes.wait_for(lambda: demo_processes(tmp_path) == [], 30), "left running"
 
 
 def demo_processes(data_dir: Path) -> list[int]:
