@@ -8,6 +8,7 @@ from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from exmado_tui.errors import StoreUnavailableError
@@ -72,6 +73,18 @@ class ExmadoApp(App[None]):
 
     def on_unmount(self) -> None:
         self.backend.close()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notice shown as written: it names jobs, files and errors, where "[" is text."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- background checks ----------------------------------------------------------------
 

@@ -157,7 +157,7 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
         await wait_for(pilot, lambda: screen.workers_table.row_count == 1)
         assert str(screen.workers_table.get_row_at(0)[0]) == "host-a:4242"
         await wait_for(pilot, lambda: screen.alive_table.row_count == 1)
-        host, pid, _up, threads, jobs = screen.alive_table.get_row_at(0)
+        host, pid, _up, threads, jobs = map(str, screen.alive_table.get_row_at(0))
         assert (host, pid, threads, jobs) == ("host-a", "4242", "3", RUNNING[:8])
         await wait_for(pilot, lambda: "version" in screen.redis_info)
         assert screen.redis_info["version"].count(".") == 2

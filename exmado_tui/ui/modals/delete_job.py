@@ -35,9 +35,9 @@ class DeleteJobModal(ModalScreen[bool | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Delete {self.what}?", classes="question")
+            yield Label(f"Delete {self.what}?", classes="question", markup=False)
             folders = self.output_dirs[:3] + (["…"] if len(self.output_dirs) > 3 else [])
-            yield Label("Output: " + "\n        ".join(folders), classes="detail")
+            yield Label("Output: " + "\n        ".join(folders), classes="detail", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Keep files (k)", id="keep", variant="warning", compact=True)
                 yield Button("Delete files too (D)", id="purge", variant="error", compact=True)

@@ -27,7 +27,9 @@ class FailJobModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Mark {self.what} as FAILED? A worker will not touch it again.")
+            yield Label(
+                f"Mark {self.what} as FAILED? A worker will not touch it again.", markup=False
+            )
             yield Input(placeholder="reason (optional)", id="reason")
             with Horizontal(classes="buttons"):
                 yield Button("Mark failed (enter)", id="fail", variant="error", compact=True)

@@ -45,7 +45,7 @@ class RowModal(ModalScreen[None]):
         table.add_column(style="bold")
         table.add_column()
         for name, value in self.row.values.items():
-            table.add_row(str(name), "" if value is None else str(value))
+            table.add_row(Text(str(name)), Text("" if value is None else str(value)))
         return table
 
     def _files(self) -> Table | Text:
@@ -53,7 +53,7 @@ class RowModal(ModalScreen[None]):
             return Text("No files.", style="dim")
         table = Table("document", "path", "size", box=None, padding=(0, 1))
         for f in self.files:
-            table.add_row(f.document_id, f.path, size(f.size))
+            table.add_row(Text(f.document_id), Text(f.path), size(f.size))
         return table
 
     def action_close(self) -> None:

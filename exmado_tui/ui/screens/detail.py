@@ -351,7 +351,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
                 Text(f"No report or manifest yet in {folder}.", style="dim")
             )
             return
-        self.query_one("#report", Static).update("\n".join(str(p) for p in paths))
+        self.query_one("#report", Static).update(Text("\n".join(str(p) for p in paths)))
 
     # -- interaction ---------------------------------------------------------------------------
 

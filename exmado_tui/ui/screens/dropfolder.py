@@ -15,6 +15,7 @@ from exmado_tui.formatting import local_time, size
 from exmado_tui.queries import JobSummary, jobs_by_source
 from exmado_tui.ui.dropfolder_view import DropFolderView, scan_dropfolder
 from exmado_tui.ui.widgets.health_strip import HealthStrip
+from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.status_badge import status_text
 from exmado_tui.ui.widgets.store_trouble import StoreTrouble
 
@@ -34,29 +35,29 @@ class DropFolderScreen(Screen[None]):
         return self.query_one("#drop-folder", Static)
 
     @property
-    def jobs_table(self) -> DataTable:
-        return self.query_one("#drop-jobs", DataTable)
+    def jobs_table(self) -> PlainTable:
+        return self.query_one("#drop-jobs", PlainTable)
 
     @property
-    def rejected_table(self) -> DataTable:
-        return self.query_one("#drop-rejected", DataTable)
+    def rejected_table(self) -> PlainTable:
+        return self.query_one("#drop-rejected", PlainTable)
 
     @property
-    def waiting_table(self) -> DataTable:
-        return self.query_one("#drop-waiting", DataTable)
+    def waiting_table(self) -> PlainTable:
+        return self.query_one("#drop-waiting", PlainTable)
 
     def compose(self) -> ComposeResult:
         yield HealthStrip()
         yield Static("Drop folder", classes="screen-title")
         yield StoreTrouble()
         with VerticalScroll():
-            yield Static(id="drop-folder")
+            yield Static(id="drop-folder", markup=False)
             yield Label("Jobs it made", classes="section")
-            yield DataTable(id="drop-jobs", cursor_type="row")
+            yield PlainTable(id="drop-jobs", cursor_type="row")
             yield Label("Refused", classes="section")
-            yield DataTable(id="drop-rejected", cursor_type="row")
+            yield PlainTable(id="drop-rejected", cursor_type="row")
             yield Label("Waiting to settle", classes="section")
-            yield DataTable(id="drop-waiting", cursor_type="row")
+            yield PlainTable(id="drop-waiting", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -108,7 +108,7 @@ class JobsScreen(JobActionsMixin, Screen[None]):
         yield FilterBar()
         yield JobTable(id="jobs")
         yield Input(placeholder="filter by name, user, workbook or id — enter applies", id="search")
-        yield Static(id="status-line")
+        yield Static(id="status-line", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -4,9 +4,11 @@ fetched live from DocuWare, the first row's target path, output and format; then
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +16,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    DataTable,
     Footer,
     Input,
     Label,
@@ -43,6 +44,12 @@ from exmado_tui.ui.new_job_form import (
 )
 from exmado_tui.ui.widgets.field_row import FieldRow
 from exmado_tui.ui.widgets.form_input import FormInput
+from exmado_tui.ui.widgets.plain_table import PlainTable
+
+
+def plain_options(options: Iterable[tuple[str, str]]) -> list[tuple[Text, str]]:
+    """Select options whose prompts (sheet, column, cabinet and field names) show as written."""
+    return [(Text(prompt), value) for prompt, value in options]
 
 
 class NewJobScreen(Screen[str | None]):
@@ -78,8 +85,8 @@ class NewJobScreen(Screen[str | None]):
         return self.query_one("#profile", Select)
 
     @property
-    def preview_table(self) -> DataTable:
-        return self.query_one("#preview", DataTable)
+    def preview_table(self) -> PlainTable:
+        return self.query_one("#preview", PlainTable)
 
     @property
     def errors_label(self) -> Static:
@@ -98,7 +105,7 @@ class NewJobScreen(Screen[str | None]):
                 Button("Browse… (^o)", id="browse", compact=True),
             )
             yield FieldRow("Sheet", Select([], prompt="(first sheet)", id="sheet", compact=True))
-            yield DataTable(id="preview", show_cursor=False, zebra_stripes=True)
+            yield PlainTable(id="preview", show_cursor=False, zebra_stripes=True)
             names = [(name, name) for name in profile_names(self.app.settings.profile_dirs)]
             yield FieldRow(
                 "Profile",
@@ -246,13 +253,14 @@ class NewJobScreen(Screen[str | None]):
         for row in preview.rows:
             table.add_row(*(row.values.get(h, "") for h in preview.headers))
         self._show_sheets(preview)
-        self.query_one("#key-column", Select).set_options([(h, h) for h in preview.headers if h])
+        headers = [(h, h) for h in preview.headers if h]
+        self.query_one("#key-column", Select).set_options(plain_options(headers))
 
     def _show_sheets(self, preview: WorkbookPreview) -> None:
         select = self.sheet_select
         with select.prevent(Select.Changed):
             if list(preview.sheets) != getattr(select, "_options_values", []):
-                select.set_options([(s, s) for s in preview.sheets])
+                select.set_options(plain_options((s, s) for s in preview.sheets))
                 select._options_values = list(preview.sheets)  # type: ignore[attr-defined]
             if preview.sheet in preview.sheets and select.value != preview.sheet:
                 select.value = preview.sheet
@@ -318,7 +326,7 @@ class NewJobScreen(Screen[str | None]):
             self._dw_busy(False, self.lookup.explain(exc))
             return
         self._dw_busy(False, "" if options else f"DocuWare lists no {what} here.")
-        self.query_one(target, Select).set_options(options)
+        self.query_one(target, Select).set_options(plain_options(options))
         self._check()
 
     # -- acting -------------------------------------------------------------------------------

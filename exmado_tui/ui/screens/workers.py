@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import Footer, Label, Static
 
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration
@@ -25,6 +25,7 @@ from exmado_tui.ui.actions import hide_mutating_bindings, mutating
 from exmado_tui.ui.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.widgets.health_strip import HealthStrip
+from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.status_badge import status_text
 from exmado_tui.ui.widgets.store_trouble import StoreTrouble
 
@@ -56,12 +57,12 @@ class WorkersScreen(Screen[None]):
     redis_info: dict[str, Any] | str = ""
 
     @property
-    def workers_table(self) -> DataTable:
-        return self.query_one("#workers", DataTable)
+    def workers_table(self) -> PlainTable:
+        return self.query_one("#workers", PlainTable)
 
     @property
-    def alive_table(self) -> DataTable:
-        return self.query_one("#alive", DataTable)
+    def alive_table(self) -> PlainTable:
+        return self.query_one("#alive", PlainTable)
 
     @property
     def redis_facts(self) -> Static:
@@ -77,9 +78,9 @@ class WorkersScreen(Screen[None]):
         yield StoreTrouble()
         with VerticalScroll():
             yield Label("Workers alive", classes="section")
-            yield DataTable(id="alive", cursor_type="row")
+            yield PlainTable(id="alive", cursor_type="row")
             yield Label("Jobs in hand", classes="section")
-            yield DataTable(id="workers", cursor_type="row")
+            yield PlainTable(id="workers", cursor_type="row")
             yield Label("Redis", classes="section")
             yield Static(id="redis-facts")
             yield Label("DocuWare", classes="section")
@@ -157,9 +158,9 @@ class WorkersScreen(Screen[None]):
         depth = health.depth
         grid.add_row("queue", f"{depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead")
         for budget in health.budgets:
-            grid.add_row("DocuWare budget", f"{budget.account}: {budget.describe()}")
+            grid.add_row("DocuWare budget", Text(f"{budget.account}: {budget.describe()}"))
         for key, value in info.items():
-            grid.add_row(key, str(value))
+            grid.add_row(Text(key), Text(str(value)))
         self.redis_facts.update(grid)
 
     def _show_docuware(self, health: DocuWareHealth) -> None:

@@ -7,11 +7,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from exmado_tui import pace
 from exmado_tui.formatting import duration, local_time
 from exmado_tui.queries import JobSummary
+from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.status_badge import status_text
 
@@ -61,7 +61,7 @@ def job_cells(job: JobSummary, marked: bool, now: datetime, zone: ZoneInfo) -> C
     )
 
 
-class JobTable(DataTable):
+class JobTable(PlainTable):
     """A page of jobs. Rows are keyed by position and rewritten cell by cell."""
 
     DEFAULT_CSS = """

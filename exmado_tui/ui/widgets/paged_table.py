@@ -16,16 +16,16 @@ from typing import Any, Generic, TypeVar
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import DataTable
 
 from exmado_tui.errors import StoreUnavailableError
+from exmado_tui.ui.widgets.plain_table import PlainTable
 
 T = TypeVar("T")
 Loader = Callable[[int, int], Awaitable[list[T]]]  # (offset, limit) → items
 LOOKAHEAD = 40
 
 
-class PagedTable(DataTable, Generic[T]):
+class PagedTable(PlainTable, Generic[T]):
     """Give it columns, a loader, a cell maker and a key maker; call `reload()`."""
 
     class StoreTrouble(Message):

@@ -1,0 +1,98 @@
+"""Text from data, the store and exceptions is shown as written: "[columns]", "[b]" and "[/]"
+in a job name, an error or a file name are never read as markup (which would drop them, or
+fail on a lone "[/]")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import redis
+
+from exmado_tui.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.queue import WORKER_KEY_PREFIX
+from exmado_tui.ui.modals.delete_job import DeleteJobModal
+from exmado_tui.ui.modals.row import RowModal
+from exmado_tui.ui.screens.dropfolder import DropFolderScreen
+from exmado_tui.ui.screens.jobs import JobsScreen
+from exmado_tui.ui.screens.workers import WorkersScreen
+from tests.tui.conftest import screen_text, wait_for
+from tests.tui.seed import FROZEN_NOW, job_id, seed_rows
+from tests.tui.test_new_job import choose_profile, open_form
+from tests.tui.test_other_screens import open_detail
+
+SIZE = (120, 40)
+NAME = "[b]A[/] [columns]"
+ERROR = "Change the profile's [columns] [/]"
+FILE = "[b]x[/b] [columns]/[bold]INV-1.pdf"
+RUNNING, WITH_ERRORS = job_id(0), job_id(4)
+
+
+def bracketed_job() -> None:
+    """The completed-with-errors job, named, failed and filed with brackets everywhere."""
+    Job.update(name=NAME, last_error=ERROR).where(Job.id == WITH_ERRORS).execute()
+    seed_rows(WITH_ERRORS, 3, done=3)
+    first = JobRow.get(JobRow.job == WITH_ERRORS, JobRow.row_number == 2)
+    JobRow.update(status="failed", error=ERROR).where(JobRow.id == first.id).execute()
+    second = JobRow.get(JobRow.job == WITH_ERRORS, JobRow.row_number == 3)
+    JobFile.create(
+        job=WITH_ERRORS, row=second, cabinet_id="fc", document_id="7", path=FILE, size=1,
+        sha256="cd" * 32, created_at=FROZEN_NOW,
+    )  # fmt: skip
+    JobEvent.create(job=WITH_ERRORS, message=ERROR, at=FROZEN_NOW)
+
+
+async def test_names_errors_and_files_in_the_list_the_detail_and_its_modals(app_factory, seeded):
+    bracketed_job()
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        await wait_for(pilot, lambda: NAME in screen_text(pilot.app))
+        detail = await open_detail(pilot, WITH_ERRORS)
+        await wait_for(pilot, lambda: detail.rows_table.items)
+        text = screen_text(pilot.app)
+        assert NAME in text and ERROR in text  # title, summary and the rows table
+        await pilot.press("enter")  # the first row, the failed one
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RowModal))
+        assert ERROR in screen_text(pilot.app)
+        await pilot.press("escape", "2")
+        await wait_for(pilot, lambda: FILE in screen_text(pilot.app))
+        await pilot.press("3")
+        await wait_for(pilot, lambda: ERROR in screen_text(pilot.app))
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DeleteJobModal))
+        assert f"({NAME})" in screen_text(pilot.app)
+
+
+async def test_a_workbook_and_a_job_name_in_the_form_and_its_notice(app_factory, store, tmp_path):
+    workbook = tmp_path / "[bold]march[columns].csv"
+    workbook.write_text("Invoice number,[columns]\nINV-000001,[/]\n")
+    async with app_factory().run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_form(pilot, workbook)
+        await choose_profile(pilot, screen, "invoices")
+        text = screen_text(pilot.app)
+        assert "[columns]" in text and "[/]" in text and workbook.name in text
+        screen.query_one("#name").value = NAME
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        await wait_for(pilot, lambda: f"({NAME}) created" in screen_text(pilot.app))
+
+
+async def test_the_workers_and_drop_folder_screens(app_factory, store, seeded, redis_url):
+    Job.update(name=NAME, worker="host-a:1").where(Job.id == RUNNING).execute()
+    entry = {"id": "w1", "host": "[b]host[/]", "pid": 1, "since": "2026-01-01T00:00:00Z",
+             "threads": 1, "jobs": [RUNNING]}  # fmt: skip
+    redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
+    rejected = Path(store.dropfolder.path) / "rejected"
+    rejected.mkdir(parents=True)
+    (rejected / "[bold]bad[columns].xlsx").write_bytes(b"x")
+    (rejected / "[bold]bad[columns].xlsx.reason.txt").write_text(ERROR + "\n")
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, WorkersScreen))
+        await wait_for(pilot, lambda: NAME in screen_text(pilot.app))
+        assert "[b]host[/]" in screen_text(pilot.app)
+        await pilot.press("escape", "f")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
+        await wait_for(pilot, lambda: "[bold]bad[columns].xlsx" in screen_text(pilot.app))
+        assert ERROR in screen_text(pilot.app)
