@@ -108,6 +108,6 @@ def migrate(db: peewee.Database) -> int:
             if current_version(db) >= number:
                 continue
             MIGRATIONS[number - 1](db)
-            SchemaVersion.delete().execute()
+            SchemaVersion.delete().execute()  # type: ignore[misc]  # types-peewee's classmethod_only
             SchemaVersion.create(version=number)
     return max(version, LATEST)

@@ -71,6 +71,7 @@ class Job(BaseModel):
 class JobRow(BaseModel):
     """One workbook row: its values, what became of it and why."""
 
+    id = peewee.AutoField()  # what peewee adds by itself, said so for the type checker
     job = peewee.ForeignKeyField(Job, backref="rows", on_delete="CASCADE")
     row_number = peewee.IntegerField()  # the row number in the sheet, as a user sees it
     key = peewee.CharField(default="")  # the search value(s), for display
@@ -92,6 +93,7 @@ class JobRow(BaseModel):
 class JobFile(BaseModel):
     """A file a row produced: which DocuWare document, where it went, its checksum."""
 
+    id = peewee.AutoField()  # what peewee adds by itself, said so for the type checker
     job = peewee.ForeignKeyField(Job, backref="files", on_delete="CASCADE")
     row = peewee.ForeignKeyField(JobRow, backref="files", null=True, on_delete="CASCADE")
     cabinet_id = peewee.CharField(default="")
@@ -111,6 +113,7 @@ class JobFile(BaseModel):
 class JobEvent(BaseModel):
     """A line of a job's event log."""
 
+    id = peewee.AutoField()  # what peewee adds by itself, said so for the type checker
     job = peewee.ForeignKeyField(Job, backref="events", on_delete="CASCADE")
     at = peewee.DateTimeField(default=utcnow)
     level = peewee.CharField(default="info")  # info | warning | error

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import peewee
 
@@ -145,7 +146,7 @@ def get_job(id_or_prefix: str) -> JobDetail:
     return JobDetail(**values)
 
 
-SORTABLE = {
+SORTABLE: dict[str, peewee.Field] = {
     "created": Job.created_at,
     "name": Job.name,
     "status": Job.status,
@@ -191,7 +192,8 @@ def list_jobs(
     query = (
         Job.select(Job.id).where(job_filter(statuses, text, since)).order_by(*order).offset(offset)
     )
-    ids = [row[0] for row in (query.limit(limit) if limit is not None else query).tuples()]
+    page = (query.limit(limit) if limit is not None else query).tuples()
+    ids = [row[0] for row in cast("Iterable[tuple[str]]", page)]
     by_id = {job.id: job for job in Job.select().where(Job.id.in_(ids))}
     return [_summary(by_id[i]) for i in ids if i in by_id]
 
@@ -204,8 +206,8 @@ def status_counts() -> dict[JobStatus, int]:
     """Jobs per status, answered from the status index alone (COUNT(*), no table reads)."""
     query = Job.select(Job.status, peewee.fn.COUNT(peewee.SQL("*")).alias("n")).group_by(Job.status)
     counts = {status: 0 for status in JobStatus}
-    for row in query:
-        counts[JobStatus(row.status)] = row.n
+    for status, n in cast("Iterable[tuple[str, int]]", query.tuples()):
+        counts[JobStatus(status)] = n
     return counts
 
 
@@ -236,8 +238,9 @@ def row_counts(job_id: str) -> dict[str, int]:
         JobRow.select(JobRow.status, peewee.fn.COUNT(JobRow.id).alias("n"))
         .where(JobRow.job == job_id)
         .group_by(JobRow.status)
+        .tuples()
     )
-    return {row.status: row.n for row in query}
+    return dict(cast("Iterable[tuple[str, int]]", query))
 
 
 def job_files(job_id: str, limit: int = 100, offset: int = 0) -> list[FileView]:
@@ -254,7 +257,7 @@ def job_files(job_id: str, limit: int = 100, offset: int = 0) -> list[FileView]:
         .offset(offset)
         .tuples()
     )
-    return [FileView(*values) for values in query]
+    return [FileView(*values) for values in cast("Iterable[tuple[Any, ...]]", query)]
 
 
 def job_events(job_id: str, after_id: int = 0, limit: int = 200) -> list[EventView]:
@@ -289,7 +292,7 @@ def row_files(job_id: str, row_number: int) -> list[FileView]:
         .where((JobFile.job == job_id) & (JobRow.row_number == row_number))
         .order_by(JobFile.id)
     )
-    return [FileView(f.row.row_number, f.document_id, f.path, f.size, f.sha256) for f in query]
+    return [FileView(row_number, f.document_id, f.path, f.size, f.sha256) for f in query]
 
 
 def jobs_by_source(source: str, limit: int = 50) -> list[JobSummary]:

@@ -65,7 +65,7 @@ class JobQueue:
 
     def enqueue_run(self, job_id: str, delay_ms: int | None = None) -> str:
         """Send `run_job(job_id)`; raise QueueUnavailableError when Redis cannot be reached."""
-        message = Message(
+        message: Message[Any] = Message(
             queue_name=JOBS_QUEUE, actor_name=RUN_JOB, args=(job_id,), kwargs={}, options={}
         )
         try:

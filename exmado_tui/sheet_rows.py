@@ -101,7 +101,8 @@ class _BookReader(ExcelReader):
         part = self.package.find(SHARED_STRINGS)
         if part is not None:  # left open: read on demand until the workbook's archive closes
             source = self.archive.open(part.PartName[1:])
-            self.shared_strings = SharedStrings(source, self.tick)
+            # openpyxl indexes it like its list of strings; the stubs say list[str].
+            self.shared_strings = SharedStrings(source, self.tick)  # type: ignore[assignment]
 
 
 def load_book(path: Path, tick: Callable[[], None]) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, cast
 
 import peewee
 
@@ -20,7 +21,9 @@ from exmado_tui.models import ALL_MODELS, Job, JobEvent, JobFile, JobRow, JobWor
 from exmado_tui.states import JobStatus
 
 # What belongs to a job, copied after the job row itself, in this order (files name rows).
-PER_JOB: tuple[type[peewee.Model], ...] = (JobWorkbook, JobRow, JobFile, JobEvent)
+PerJob = type[JobWorkbook] | type[JobRow] | type[JobFile] | type[JobEvent]
+PER_JOB: tuple[PerJob, ...] = (JobWorkbook, JobRow, JobFile, JobEvent)
+Row = dict[str, Any]  # one stored row, column name to value
 COUNTED: tuple[type[peewee.Model], ...] = (Job, *PER_JOB)
 CHUNK = 1000
 ACTIVE = [s.value for s in JobStatus if s.is_active]
@@ -115,16 +118,16 @@ def _copy_job(source: peewee.Database, target: peewee.Database, job_id: str) -> 
                 model.insert_many(chunk).execute()
 
 
-def _chunks(source: peewee.Database, model: type[peewee.Model], job_id: str) -> Iterator[list]:
+def _chunks(source: peewee.Database, model: PerJob, job_id: str) -> Iterator[list[Row]]:
     """The job's rows of `model` from `source`, a chunk at a time, in key order."""
-    key = model._meta.primary_key
+    key = cast(peewee.Field, model._meta.primary_key)  # every table here has one
     after = None
     while True:
         with bound(source):
             query = model.select().where(model.job == job_id)
             if after is not None:
                 query = query.where(key > after)
-            chunk = list(query.order_by(key).limit(CHUNK).dicts())
+            chunk = cast("list[Row]", list(query.order_by(key).limit(CHUNK).dicts()))
         if not chunk:
             return
         yield chunk

@@ -8,7 +8,8 @@ import threading
 from typing import Any
 
 import peewee
-from dramatiq import Broker, Message
+from dramatiq import Broker
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware, SkipMessage
 
 from exmado_tui.db import database, open_database, unwritable_store
@@ -47,11 +48,11 @@ class StoreConnection(Middleware):
             log.error(sentence)  # each message says it again, once a minute (quiet_logs)
         database.close()
 
-    def before_process_message(self, broker: Broker, message: Message) -> None:
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         _close()  # a connection a failed message left open may be dead: start afresh
         database.connect()
 
-    def after_process_message(self, broker: Broker, message: Message, **_: Any) -> None:
+    def after_process_message(self, broker: Broker, message: MessageProxy, **_: Any) -> None:
         _close()
 
     after_skip_message = after_process_message
@@ -85,7 +86,7 @@ class Stopping(Middleware):
     def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         self.stopping.set()
 
-    def before_process_message(self, broker: Broker, message: Message) -> None:
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         job_id = _job_of(message)
         if job_id is None or not self.stopping.is_set():
             return
@@ -108,7 +109,7 @@ class JobSlots(Middleware):
         self.runtime = runtime
         self.wait_ms = wait_ms
 
-    def before_process_message(self, broker: Broker, message: Message) -> None:
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         job_id = _job_of(message)
         if job_id is None:
             return
@@ -138,7 +139,7 @@ class JobSlots(Middleware):
         ).execute()
         self.runtime.queue.enqueue_run(job_id, delay_ms=self.wait_ms)
 
-    def after_process_message(self, broker: Broker, message: Message, **_: Any) -> None:
+    def after_process_message(self, broker: Broker, message: MessageProxy, **_: Any) -> None:
         job_id = _job_of(message)
         if job_id is not None:
             self.runtime.slots.release(job_id, message.message_id)
@@ -146,7 +147,7 @@ class JobSlots(Middleware):
     after_skip_message = after_process_message
 
 
-def _job_of(message: Message) -> str | None:
+def _job_of(message: MessageProxy) -> str | None:
     if message.actor_name != RUN_JOB or not message.args:
         return None
     return str(message.args[0])
@@ -180,12 +181,12 @@ class Presence(Middleware):
     def jobs(self) -> set[str]:
         return set(self.messages.values())
 
-    def before_process_message(self, broker: Broker, message: Message) -> None:
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         job_id = _job_of(message)
         if job_id:
             self.messages[message.message_id] = job_id
 
-    def after_process_message(self, broker: Broker, message: Message, **_: Any) -> None:
+    def after_process_message(self, broker: Broker, message: MessageProxy, **_: Any) -> None:
         self.messages.pop(message.message_id, None)
 
     after_skip_message = after_process_message

@@ -22,8 +22,10 @@ TTL_S = 10  # at most: a shorter [jobs] stale_after_s shortens it (down to 3 ann
 
 
 class Holder(Protocol):
-    jobs: set[str]
     threads: int
+
+    @property
+    def jobs(self) -> set[str]: ...
 
 
 def key_of(runtime: Runtime) -> str:

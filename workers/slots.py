@@ -10,6 +10,7 @@ take the last slot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 
@@ -107,7 +108,8 @@ class JobSlots:
 
     def holders(self) -> list[str]:
         self.running()
-        return [m.decode() for m in self.client.zrange(SLOTS_KEY, 0, -1)]
+        members = cast("list[bytes]", self.client.zrange(SLOTS_KEY, 0, -1))  # no decode_responses
+        return [m.decode() for m in members]
 
 
 @dataclass

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from exmado_tui.commands.context import Context, print_json
 from exmado_tui.settings import masked
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     config = subparsers.add_parser("config", help="show the effective configuration")
     actions = config.add_subparsers(dest="action", required=True)
     show = actions.add_parser("show", help="print settings (secrets masked)")
@@ -26,7 +27,7 @@ def show_config(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _print_table(prefix: str, data: dict) -> None:
+def _print_table(prefix: str, data: dict[str, Any]) -> None:
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
     for key, value in data.items():
         if key not in tables and key != "sources":

@@ -44,9 +44,9 @@ class Context:
             ) from None
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            where = f" ({exc.filename})" if exc.filename else ""
+            named = f" ({exc.filename})" if exc.filename else ""
             raise SettingsError(
-                f"Cannot open the job store at {mask_url(url)}: {reason}{where}."
+                f"Cannot open the job store at {mask_url(url)}: {reason}{named}."
             ) from None
         except peewee.PeeweeException as exc:
             # Locked or restarting passes (a retryable error, same sentence); anything else —
@@ -69,7 +69,7 @@ class Context:
 
 
 def add_job_command(
-    actions: argparse._SubParsersAction,
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
     summary: str,
     handler: Callable[[argparse.Namespace, Context], int],

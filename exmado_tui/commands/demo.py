@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the store loads peewee: `exmado --help` does not need it
 DEMO_WORKBOOK = resources.path("config", "demo", "invoices.xlsx")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = subparsers.add_parser("demo", help="run a whole export against the bundled sandbox")
     demo.add_argument("--workbook", type=Path, default=DEMO_WORKBOOK, help="workbook to export")
     demo.add_argument("--profile", default="invoices", help="profile (default: invoices)")

@@ -31,7 +31,7 @@ class Check:
     fix: str = ""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     doctor = subparsers.add_parser("doctor", help="check everything Éxmado needs, with fixes")
     doctor.add_argument("--json", action="store_true", help="print JSON")
     doctor.set_defaults(handler=doctor_command, reads_own_settings=True)

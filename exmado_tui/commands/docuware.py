@@ -8,7 +8,7 @@ from exmado_tui.commands.context import Context
 from exmado_tui.docuware import cli as docuware_cli
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     docuware_cli.register(subparsers).set_defaults(handler=run)
 
 

@@ -22,7 +22,7 @@ FOLLOW_POLL_S = 0.5
 T = TypeVar("T")
 
 
-def register(actions: argparse._SubParsersAction) -> None:
+def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     events = add_job_command(actions, "events", "a job's event log, oldest first", events_command)
     events.add_argument("-f", "--follow", action="store_true", help="keep printing until it ends")
     rows = add_job_command(

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the store's queries load peewee: a command imports them whe
 ACTIONS = ("start", "pause", "resume", "cancel", "retry")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     jobs = subparsers.add_parser("jobs", help="list, create and control jobs")
     actions = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -82,7 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     job_views.register(actions)
 
 
-def _register_operator_actions(actions: argparse._SubParsersAction) -> None:
+def _register_operator_actions(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
     add_job_command(
         actions, "report", "rebuild a job's report workbook and manifest", report_command
     )
@@ -95,7 +97,7 @@ def _register_operator_actions(actions: argparse._SubParsersAction) -> None:
     terminate.add_argument("--reason", default="", help="why, for the event log")
 
 
-def _register_create(actions: argparse._SubParsersAction) -> None:
+def _register_create(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create = actions.add_parser("create", help="create a job from a workbook")
     create.add_argument("excel", nargs="?", type=Path, help="the .xlsx, .xlsm or .csv file")
     create.add_argument(

@@ -15,7 +15,7 @@ BLOCK = 8192
 FOLLOW_POLL_S = 0.5
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     logs = subparsers.add_parser("logs", help="what the programs of `exmado up` logged")
     logs.add_argument("program", nargs="?", choices=PROGRAMS, help="one program (default: all)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")

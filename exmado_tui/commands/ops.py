@@ -23,7 +23,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 STOP_WAIT_S = 120
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     commands = (
         ("up", "start Redis (if needed), the workers and the drop folder", up_command),
         ("down", "stop everything `exmado up` started", down_command),

@@ -8,7 +8,7 @@ from exmado_tui.commands.context import Context
 from exmado_tui.sandbox import cli as sandbox_cli
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sandbox = subparsers.add_parser(
         "sandbox", help="run a DocuWare-compatible server with seeded demo documents"
     )

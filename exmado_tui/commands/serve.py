@@ -33,7 +33,7 @@ LOCAL_FONT = """<style>
     </style>"""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = subparsers.add_parser("serve", help="serve the dashboard to a browser on localhost")
     serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
     serve.set_defaults(handler=serve_command)

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import Context, UsageError, print_json
 from exmado_tui.settings import mask_url
 
+if TYPE_CHECKING:  # imported when the command runs: `exmado --help` stays light
+    import peewee
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     store = subparsers.add_parser("store", help="the job store: move it to another database")
     actions = store.add_subparsers(dest="action", required=True)
     move = actions.add_parser(
@@ -66,7 +70,7 @@ def _check_target(url: str, ctx: Context) -> None:
         raise UsageError(f"--to names the store in use ({mask_url(url)}): name another database.")
 
 
-def _open_target(url: str, ctx: Context):  # noqa: ANN202 - a peewee database, imported late
+def _open_target(url: str, ctx: Context) -> peewee.Database:
     import peewee
 
     from exmado_tui.db import first_line, make_database

@@ -10,7 +10,7 @@ import threading
 from exmado_tui.commands.context import Context
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     watch = subparsers.add_parser("watch", help="turn workbooks dropped into a folder into jobs")
     watch.set_defaults(handler=watch_command)
 

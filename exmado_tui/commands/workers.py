@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = subparsers.add_parser("worker", help="run Dramatiq workers (supervisord runs this)")
     worker.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
     worker.add_argument(
@@ -115,8 +115,8 @@ def show_workers(args: argparse.Namespace, ctx: Context) -> int:
         return 1
     jobs = [_job_line(job) for job in active_jobs()]
     if args.json:
-        budget = [b.as_json() for b in budgets]
-        data = {"workers": workers, "queue": vars(depth), "jobs": jobs, "budgets": budget}
+        shown = [b.as_json() for b in budgets]
+        data = {"workers": workers, "queue": vars(depth), "jobs": jobs, "budgets": shown}
         # --watch: one document a line, so a reader can take them one by one
         print(json.dumps(data, default=str)) if args.watch else print_json(data)
         return 0

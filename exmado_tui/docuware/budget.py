@@ -170,7 +170,7 @@ class RequestBudget:
         self.rate = limits.start
         self._latency = 0.2
         self._flying: dict[int, Ticket] = {}
-        self._watcher: asyncio.Task | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     async def take(self, kind: Kind = Kind.REQUEST, patience: float | None = None) -> Ticket:
         """Wait for this request's turn; the ticket goes back through `answered`."""
@@ -203,7 +203,8 @@ class RequestBudget:
         except RedisError as exc:  # Redis away for a moment: pace alone at the last rate
             log.warning("Request budget not reachable in Redis (%s); pacing alone", exc)
             raw = [want, 0, self.rate, time.time() * 1000, time.time() * 1000]
-        grant = Grant(*(int(raw[0]), *(float(x) for x in raw[1:])))
+        granted, wait_ms, rate, start_ms, now_ms = raw
+        grant = Grant(int(granted), float(wait_ms), float(rate), float(start_ms), float(now_ms))
         self.rate = grant.rate
         if not grant.granted:
             await asyncio.sleep(max(grant.wait_ms - MAX_AHEAD_MS / 2, 10) / 1000)

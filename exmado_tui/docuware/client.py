@@ -355,7 +355,8 @@ def _choose_dialog(infos: list[DialogInfo], dialog_id: str | None, fc: FileCabin
 
 def _dialog_from_json(body: dict[str, Any], cabinet_id: str, info: DialogInfo) -> Dialog:
     dialog_id = str(body.get("Id") or info.id)
-    query = body.get("Query") if isinstance(body.get("Query"), dict) else {}
+    raw_query = body.get("Query")
+    query: dict[str, Any] = raw_query if isinstance(raw_query, dict) else {}
     expression = links_of(query).get("dialogExpression") or (
         f"{PLATFORM}/FileCabinets/{cabinet_id}/Query/DialogExpression?dialogId={dialog_id}"
     )

@@ -106,20 +106,22 @@ def error_for(response: httpx.Response, *, retry_after: float = 0.0) -> DocuWare
     path = response.request.url.path
     message = server_message(response) or redirect_target(response)
     text = sentence(status, path, message)
-    kwargs = {"path": path, "status": status, "server_message": message}
     if status == 429:
-        return ThrottledError(text, retry_after=retry_after, **kwargs)
+        return ThrottledError(
+            text, retry_after=retry_after, path=path, status=status, server_message=message
+        )
     if status == 408 or status >= 500:
-        return ServerError(text, **kwargs)
-    kind = {
+        return ServerError(text, path=path, status=status, server_message=message)
+    kinds: dict[int, type[DocuWareError]] = {
         400: BadRequestError,
         401: AuthenticationError,
         403: ForbiddenError,
         404: NotFoundError,
         410: AuthenticationError,
         422: BadRequestError,
-    }.get(status, UnexpectedResponseError)
-    return kind(text, **kwargs)
+    }
+    kind = kinds.get(status, UnexpectedResponseError)
+    return kind(text, path=path, status=status, server_message=message)
 
 
 def network_error(exc: httpx.TransportError, url: httpx.URL) -> DocuWareNetworkError:

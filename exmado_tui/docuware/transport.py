@@ -117,19 +117,19 @@ class LinearPool(httpcore.AsyncConnectionPool):
                 closing.append(connection)
         for pool_request in [r for r in self._requests if r.is_queued()]:
             origin = pool_request.request.url.origin
-            connection = next(
+            chosen = next(
                 (c for c in pool if c.can_handle_request(origin) and c.is_available()), None
             )
-            if connection is None and len(pool) >= self._max_connections:
+            if chosen is None and len(pool) >= self._max_connections:
                 idle = next((c for c in pool if c.is_idle()), None)
                 if idle is None:
                     continue
                 pool.remove(idle)
                 closing.append(idle)
-            if connection is None:
-                connection = self.create_connection(origin)
-                pool.append(connection)
-            pool_request.assign_to_connection(connection)
+            if chosen is None:
+                chosen = self.create_connection(origin)
+                pool.append(chosen)
+            pool_request.assign_to_connection(chosen)
         return closing
 
 

@@ -81,7 +81,9 @@ def to_int(value: object) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return int(value) if not isinstance(value, str) else int(Decimal(value.strip()))
+        if isinstance(value, str):
+            return int(Decimal(value.strip()))
+        return int(value)  # type: ignore[call-overload]  # whatever int() takes; else None
     except (ValueError, TypeError, InvalidOperation):
         return None
 

@@ -32,7 +32,7 @@ def fields(state: State, req: Request) -> Response:
 def update_fields(state: State, req: Request) -> Response:
     """PUT Documents/{doc}/Fields with {"Field": [{FieldName, Item, ItemElementName}]}."""
     doc = _require_document(state, req)
-    cab = schema.cabinet(doc.cabinet_id)
+    cab = schema.known_cabinet(doc.cabinet_id)
     body = req.json()
     entries = body.get("Field") if isinstance(body, dict) else None
     if not isinstance(entries, list):
@@ -43,7 +43,7 @@ def update_fields(state: State, req: Request) -> Response:
 
 
 def _field_list(doc: Document) -> dict[str, Any]:
-    cab = schema.cabinet(doc.cabinet_id)
+    cab = schema.known_cabinet(doc.cabinet_id)
     return {"Field": [views.index_field(f, doc.value(f.name)) for f in cab.all_fields]}
 
 

@@ -153,7 +153,7 @@ def _result(
     if count < 0 or start < 0:
         raise SearchError("start and count must not be negative.")
     count = count or search.DEFAULT_COUNT
-    cab = schema.cabinet(query.cabinet_id)
+    cab = schema.known_cabinet(query.cabinet_id)
     docs = state.results.get(state.searcher, query)
     page = docs[start : start + count]
     names = list(dict.fromkeys(schema.result_fields(cab) + query.fields))

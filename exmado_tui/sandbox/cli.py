@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import time
+from typing import Any
 
 from exmado_tui.sandbox.config import AUTH_MODES, SandboxConfig, parse_user
 from exmado_tui.sandbox.server import SandboxServer
@@ -77,7 +78,7 @@ def _user(text: str) -> tuple[str, str]:
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """The SandboxConfig the parsed options describe."""
-    kwargs = {"users": tuple(args.users)} if args.users else {}
+    kwargs: dict[str, Any] = {"users": tuple(args.users)} if args.users else {}
     return SandboxConfig(
         host=args.host,
         port=args.port,

@@ -232,6 +232,13 @@ class Catalogue:
         docs = self.documents(cabinet)
         return docs[doc_id - 1] if 1 <= doc_id <= len(docs) else None
 
+    def known_document(self, cabinet: str, doc_id: int) -> Document:
+        """A document whose id came from this catalogue (an index, a result list)."""
+        found = self.document(cabinet, doc_id)
+        if found is None:
+            raise LookupError(f"no document {doc_id} in {cabinet}")
+        return found
+
     def update(self, doc: Document, values: dict[str, Any], now_ms: int) -> None:
         """Change index values of a document; invalidates search indexes."""
         with self.lock:

@@ -67,6 +67,13 @@ class CabinetDef:
         """The field (user or system) with this DB name, case-insensitively."""
         return _FIELD_INDEX[self.id].get(name.upper())
 
+    def known_field(self, name: str) -> FieldDef:
+        """The field of a name already checked (a dialog's, a condition's): LookupError if not."""
+        found = self.field(name)
+        if found is None:
+            raise LookupError(f"cabinet {self.name} has no field {name}")
+        return found
+
     @property
     def all_fields(self) -> tuple[FieldDef, ...]:
         """User fields followed by the system fields."""
@@ -184,6 +191,14 @@ _FIELD_INDEX = {c.id: {f.name: f for f in c.all_fields} for c in CABINETS}
 def cabinet(cabinet_id: str) -> CabinetDef | None:
     """The cabinet with this id (case-insensitive), if any."""
     return next((c for c in CABINETS if c.id.lower() == cabinet_id.lower()), None)
+
+
+def known_cabinet(cabinet_id: str) -> CabinetDef:
+    """The cabinet of an id already checked (a stored query's, a document's)."""
+    found = cabinet(cabinet_id)
+    if found is None:
+        raise LookupError(f"no cabinet {cabinet_id}")
+    return found
 
 
 def result_fields(cab: CabinetDef) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -99,7 +100,7 @@ def _condition(cab: schema.CabinetDef, raw: Any) -> Condition:
     if len(values) > 2:
         raise SearchError(f"Condition on {raw['DBName']} has {len(values)} values; 1 or 2 allowed.")
     clean = tuple(None if v is None else str(v) for v in values)
-    fdef = cab.field(_field_name(cab, raw["DBName"]))
+    fdef = cab.known_field(_field_name(cab, raw["DBName"]))
     for value in clean:
         _check_value(fdef, value)
     return Condition(fdef.name, clean)
@@ -284,7 +285,9 @@ class Searcher:
         assert cab is not None
         docs = self._candidates(cab, query)
         if query.conditions:
-            tests = [(c.field, matcher(cab.field(c.field), c.values)) for c in query.conditions]
+            tests = [
+                (c.field, matcher(cab.known_field(c.field), c.values)) for c in query.conditions
+            ]
             combine = all if query.operation == "And" else any
             docs = [d for d in docs if combine(t(d.value(name)) for name, t in tests)]
         return sort_documents(cab, docs, query.sort or (cab.default_sort,))
@@ -293,18 +296,19 @@ class Searcher:
         exact = [c for c in query.conditions if self._indexable(cab, c)]
         if query.operation == "And" and exact:
             ids = self._lookup(cab, exact[0])
-            return [self.catalogue.document(cab.id, i) for i in ids or ()]
+            return [self.catalogue.known_document(cab.id, i) for i in ids or ()]
         if query.operation == "Or" and exact and len(exact) == len(query.conditions):
             union = {i for cond in exact for i in self._lookup(cab, cond)}  # id order as a scan
-            return [self.catalogue.document(cab.id, i) for i in sorted(union)]
+            return [self.catalogue.known_document(cab.id, i) for i in sorted(union)]
         return self.catalogue.documents(cab.id)
 
     def _lookup(self, cab: schema.CabinetDef, cond: Condition) -> list[int]:
-        return self._index(cab, cond.field).get(_pattern(cond.values[0])[1].casefold()) or []
+        value = cond.values[0] or ""  # indexable conditions have a value (_indexable)
+        return self._index(cab, cond.field).get(_pattern(value)[1].casefold()) or []
 
     @staticmethod
     def _indexable(cab: schema.CabinetDef, cond: Condition) -> bool:
-        fdef = cab.field(cond.field)
+        fdef = cab.known_field(cond.field)
         value = cond.values[0] if len(cond.values) == 1 else None
         return (
             fdef.element == "String"
@@ -334,16 +338,18 @@ def _build_index(docs: Iterable[Document], name: str) -> dict[str, list[int]]:
     return index
 
 
+def _sort_key_of(fdef: schema.FieldDef, doc: Document) -> Any:
+    return _sort_key(fdef, doc.value(fdef.name))
+
+
 def sort_documents(
     cab: schema.CabinetDef, docs: list[Document], order: tuple[tuple[str, str], ...]
 ) -> list[Document]:
     """Stable multi-key sort; empty values sort first ascending, last descending."""
     result = list(docs)
     for name, direction in reversed(order):
-        fdef = cab.field(name)
-        result.sort(
-            key=lambda d, f=fdef: _sort_key(f, d.value(f.name)), reverse=direction == "Desc"
-        )
+        fdef = cab.known_field(name)
+        result.sort(key=partial(_sort_key_of, fdef), reverse=direction == "Desc")
     return result
 
 

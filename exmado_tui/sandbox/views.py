@@ -151,7 +151,7 @@ def dialog(cab: schema.CabinetDef, d: schema.DialogDef) -> dict[str, Any]:
     """A full dialog with its Fields, Query links and properties."""
     data = dialog_info(cab, d)
     data.pop("$type")
-    data["Fields"] = [_dialog_field(cab.field(name)) for name in d.fields]
+    data["Fields"] = [_dialog_field(cab.known_field(name)) for name in d.fields]
     if d.type == "Search":
         query = fc_href(cab.id, "/Query")
         data["Query"] = {
@@ -212,7 +212,8 @@ def document(
     """A document: a result summary (selected fields, no sections) or the full document."""
     cab = schema.cabinet(doc.cabinet_id)
     assert cab is not None
-    defs = cab.all_fields if field_names is None else [cab.field(n) for n in field_names]
+    named = cab.all_fields if field_names is None else [cab.field(n) for n in field_names]
+    defs = [f for f in named if f is not None]  # a field the cabinet lacks is left out
     first = doc.sections[0] if doc.sections else None
     href = fc_href(cab.id, f"/Documents/{doc.id}")
     data: dict[str, Any] = {

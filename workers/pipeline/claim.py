@@ -52,7 +52,7 @@ def claim(job_id: str, worker: str, stale_after_s: float) -> JobStatus | None:
 
 def heartbeat(job_id: str, worker: str) -> bool:
     """Refresh `heartbeat_at`; False when the job is no longer ours (taken over or ended)."""
-    beat = (
+    beat: int = (
         Job.update(heartbeat_at=utcnow())
         .where((Job.id == job_id) & (Job.worker == worker) & Job.status.in_(ACTIVE))
         .execute()

@@ -8,7 +8,7 @@ recounted from the rows in the same transaction, so they are right after any cra
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from peewee import Case, fn
 
@@ -138,10 +138,16 @@ def known_files(job_id: str) -> dict[str, list[FileRecord]]:
 
 
 def pending_rows(job_id: str, after: int, limit: int) -> list[tuple[int, int, str, Any]]:
-    return list(
-        JobRow.select(JobRow.id, JobRow.row_number, JobRow.key, JobRow.values)
-        .where((JobRow.job == job_id) & (JobRow.status == "pending") & (JobRow.row_number > after))
-        .order_by(JobRow.row_number)
-        .limit(limit)
-        .tuples()
+    # .tuples() yields plain tuples; peewee's stubs type the query as yielding models.
+    return cast(
+        "list[tuple[int, int, str, Any]]",
+        list(
+            JobRow.select(JobRow.id, JobRow.row_number, JobRow.key, JobRow.values)
+            .where(
+                (JobRow.job == job_id) & (JobRow.status == "pending") & (JobRow.row_number > after)
+            )
+            .order_by(JobRow.row_number)
+            .limit(limit)
+            .tuples()
+        ),
     )

@@ -24,6 +24,7 @@ from typing import Any
 
 from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.docuware.budget import SLOT, WATCH, Slot, ThrottleWatch
+from exmado_tui.docuware.models import Dialog
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
 from exmado_tui.headers import normalise_header
@@ -35,6 +36,8 @@ log = logging.getLogger("exmado.pipeline")
 NEWEST_FIELDS = ("DWSTOREDATETIME", "DWMODDATETIME")
 BATCH_MAX = 50
 Found = list[Any] | None  # a row's hits from a batch; None: the row searches on its own
+Inbox = asyncio.Queue["RowTask | None"]  # rows to search; None: no more rows
+Ready = asyncio.Queue["tuple[RowTask, Found] | None"]  # searched rows for the downloaders
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,12 @@ class RowEngine:
     """
 
     def __init__(
-        self, client: Any, profile: Profile, placer: Placer, results: queue.Queue, concurrency: int
+        self,
+        client: Any,
+        profile: Profile,
+        placer: Placer,
+        results: queue.Queue[RowResult],
+        concurrency: int,
     ) -> None:
         self.client = client
         self.profile = profile
@@ -94,7 +102,7 @@ class RowEngine:
             for column, field in self.profile.columns.items()
         }
 
-    async def serve(self, inbox: asyncio.Queue) -> None:
+    async def serve(self, inbox: Inbox) -> None:
         """Run the rows put into `inbox` until it yields None."""
         ready: asyncio.Queue[tuple[RowTask, Found] | None] = asyncio.Queue()
         tasks = [asyncio.create_task(self._worker(ready)) for _ in range(self.concurrency)]
@@ -105,7 +113,7 @@ class RowEngine:
             for task in tasks:
                 task.cancel()
 
-    async def _searcher(self, inbox: asyncio.Queue, ready: asyncio.Queue) -> None:
+    async def _searcher(self, inbox: Inbox, ready: Ready) -> None:
         """Take the rows waiting in the inbox, search them as one batch, hand them on."""
         while True:
             batch = [await inbox.get()]
@@ -125,7 +133,7 @@ class RowEngine:
         async with self.permits:
             return await self.search_batch(tasks)
 
-    async def _worker(self, ready: asyncio.Queue) -> None:
+    async def _worker(self, ready: Ready) -> None:
         self._lend_permits_when_held()
         while (item := await ready.get()) is not None:
             async with self.permits:
@@ -238,7 +246,7 @@ class RowEngine:
         return " and ".join(f"{f} = {v!r}" for f, v in self._pairs(task))
 
 
-def _db_name(dialog: Any, field: str, column: str) -> str:
+def _db_name(dialog: Dialog, field: str, column: str) -> str:
     known = dialog.field(field)
     if known is None:
         names = ", ".join(f.db_name for f in dialog.fields)

@@ -50,7 +50,7 @@ from workers.pipeline import progress
 from workers.pipeline.claim import claim, hand_back, heartbeat
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
-from workers.pipeline.rows import RowEngine, RowResult, RowTask
+from workers.pipeline.rows import Inbox, RowEngine, RowResult, RowTask
 from workers.runtime import Runtime
 from workers.slots import Lease
 
@@ -214,7 +214,7 @@ class JobRun:
         known = progress.known_files(job.id)  # here: the loop thread keeps no store connection
         engine = self._awaiting(self._engine(job, profile, known, results))
         self._awaiting(engine.prepare())
-        inbox: asyncio.Queue = loop.run(_new_queue())
+        inbox: Inbox = loop.run(_new_queue())
         future = loop.submit(engine.serve(inbox))
         feed = _Feed(self.job_id, loop, inbox, self.jobs.row_concurrency * WINDOW_PER_REQUEST)
         try:
@@ -246,7 +246,11 @@ class JobRun:
         return future.result()
 
     async def _engine(
-        self, job: Job, profile: Profile, known: dict[str, list[FileRecord]], results: queue.Queue
+        self,
+        job: Job,
+        profile: Profile,
+        known: dict[str, list[FileRecord]],
+        results: queue.Queue[RowResult],
     ) -> RowEngine:
         client = await self.runtime.client()
         limits = ZipLimits(self.jobs.unzip_member_max_mb, self.jobs.unzip_total_max_mb)
@@ -254,7 +258,7 @@ class JobRun:
         return RowEngine(client, profile, placer, results, self.jobs.row_concurrency)
 
     def _drive(
-        self, feed: _Feed, results: queue.Queue, future: concurrent.futures.Future
+        self, feed: _Feed, results: queue.Queue[RowResult], future: concurrent.futures.Future[None]
     ) -> str | None:
         batch: list[RowResult] = []
         streak_limit = max(10, 2 * self.jobs.row_concurrency)
@@ -269,8 +273,8 @@ class JobRun:
     def _drive_until_done(
         self,
         feed: _Feed,
-        results: queue.Queue,
-        future: concurrent.futures.Future,
+        results: queue.Queue[RowResult],
+        future: concurrent.futures.Future[None],
         batch: list[RowResult],
         streak_limit: int,
     ) -> str | None:
@@ -311,7 +315,7 @@ class JobRun:
                     deadline = now + (0 if quick else STOP_GRACE_S)
         return stop
 
-    def _flush_leftovers(self, results: queue.Queue) -> None:
+    def _flush_leftovers(self, results: queue.Queue[RowResult]) -> None:
         self._save_quietly([r for r in _collect(results, 0) if not r.retryable])
 
     def _save_quietly(self, done: list[RowResult]) -> None:
@@ -495,7 +499,7 @@ class JobRun:
 class _Feed:
     """Pending rows into the engine's inbox; transient failures get one more turn at the end."""
 
-    def __init__(self, job_id: str, loop: Any, inbox: asyncio.Queue, window: int) -> None:
+    def __init__(self, job_id: str, loop: Any, inbox: Inbox, window: int) -> None:
         self.job_id, self.loop, self.inbox, self.window = job_id, loop, inbox, window
         self.buffer: deque[RowTask] = deque()
         self.deferred: list[RowTask] = []
@@ -555,11 +559,11 @@ def _folder_of(exc: BaseException, default: Path) -> Path:
     return Path(name).parent if isinstance(name, str) else default
 
 
-def _finished(future: concurrent.futures.Future, timeout: float) -> bool:
+def _finished(future: concurrent.futures.Future[Any], timeout: float) -> bool:
     return bool(concurrent.futures.wait([future], timeout=timeout).done)
 
 
-def _collect(results: queue.Queue, timeout: float) -> list[RowResult]:
+def _collect(results: queue.Queue[RowResult], timeout: float) -> list[RowResult]:
     got: list[RowResult] = []
     try:
         got.append(results.get(timeout=timeout) if timeout else results.get_nowait())
@@ -569,10 +573,10 @@ def _collect(results: queue.Queue, timeout: float) -> list[RowResult]:
         return got
 
 
-def _put_all(inbox: asyncio.Queue, rows: list[RowTask]) -> None:
+def _put_all(inbox: Inbox, rows: list[RowTask]) -> None:
     for row in rows:
         inbox.put_nowait(row)
 
 
-async def _new_queue() -> asyncio.Queue:
+async def _new_queue() -> Inbox:
     return asyncio.Queue()
