@@ -1,0 +1,148 @@
+"""`exmado jobs create`: a job from a workbook, or from the old system's JSON payload."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from exmado_tui.commands.context import Context, UsageError
+from exmado_tui.commands.job_args import seconds
+from exmado_tui.commands.job_output import print_job, wait_for_end
+from exmado_tui.errors import ProfileError, WorkbookError
+from exmado_tui.lifecycle import JobStatus
+
+
+def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    create = actions.add_parser("create", help="create a job from a workbook")
+    create.add_argument("excel", nargs="?", type=Path, help="the .xlsx, .xlsm or .csv file")
+    create.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="FILE",
+        help="an old-system payload (user_name, excel_file_name, …)",
+    )
+    create.add_argument("--profile", help="profile name (config/profiles/NAME.toml)")
+    create.add_argument("--output", type=Path, help="output folder")
+    create.add_argument("--name", help="job name (default: the workbook's name)")
+    create.add_argument("--user", help="who asks (default: the login name)")
+    create.add_argument("--start", action="store_true", help="queue it at once")
+    create.add_argument("--wait", action="store_true", help="with --start: wait for the end")
+    create.add_argument("--timeout", type=seconds, default=None, help="with --wait: seconds")
+    create.add_argument("--json", action="store_true", help="print JSON")
+    create.set_defaults(handler=create_command)
+
+
+def create_command(args: argparse.Namespace, ctx: Context) -> int:
+    options = _create_options(args, ctx)
+    if args.wait and not options["start"]:
+        raise UsageError("--wait needs --start (or config.auto_start in the payload).")
+    job = ctx.service.create(**options)
+    if args.wait:
+        job = wait_for_end(ctx, job.id, args.timeout)
+    print_job(job, args.json, ctx) if args.json or args.wait else print(
+        f"Created job {job.short_id} ({job.name}): {job.status.value}"
+        + (
+            ", queued."
+            if options["start"]
+            else f"; start it with `exmado jobs start {job.short_id}`."
+        )
+    )
+    return 0 if not args.wait or job.status is JobStatus.COMPLETED else 1
+
+
+def _create_options(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "workbook": args.excel,
+        "profile": args.profile,
+        "output": args.output,
+        "name": args.name,
+        "user": args.user,
+        "start": args.start,
+        "config": None,
+    }
+    if args.from_json:
+        options.update(_from_legacy_payload(args.from_json))
+        options["profile"] = options["profile"] or _default_profile(args.from_json, options, ctx)
+        options["start"] = options["start"] or args.start  # --start wins over auto_start false
+    if options["workbook"] is None:
+        raise WorkbookError("Give a workbook: `exmado jobs create FILE.xlsx` or --from-json FILE.")
+    return options
+
+
+def _default_profile(path: Path, options: dict[str, Any], ctx: Context) -> str | None:
+    """`[jobs] default_profile` for a payload that names no profile and maps no columns."""
+    config = options.get("config") or {}
+    if config.get("cabinet") and config.get("columns"):
+        return None
+    if not ctx.settings.jobs.default_profile:
+        raise ProfileError(
+            f"Job payload {path} names no profile (config.profile); pass --profile NAME "
+            "or set [jobs] default_profile in the configuration."
+        )
+    return ctx.settings.jobs.default_profile
+
+
+def _read_payload(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkbookError(f"Job payload {path} cannot be read: {exc.strerror}.") from None
+    except UnicodeDecodeError:
+        raise WorkbookError(
+            f"Job payload {path} is not UTF-8 text; save it as UTF-8 JSON."
+        ) from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WorkbookError(f"Job payload {path} cannot be read as JSON: {exc}.") from None
+    if not isinstance(payload, dict) or not payload.get("excel_file_name"):
+        raise WorkbookError(f"Job payload {path} has no excel_file_name.")
+    return payload
+
+
+def _payload_text(path: Path, data: dict[str, Any], key: str, label: str = "") -> str | None:
+    """An optional text field of the payload; anything but text is refused by name."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise WorkbookError(f"Job payload {path}: {label or key} must be text, got {value!r}.")
+    return value
+
+
+def _from_legacy_payload(path: Path) -> dict[str, Any]:
+    """Map the old system's job payload onto `create` options."""
+    from exmado_tui.profiles import Profile
+
+    payload = _read_payload(path)
+    workbook = Path(_payload_text(path, payload, "excel_file_name") or "").expanduser()
+    config = payload.get("config") or {}
+    if not isinstance(config, dict):
+        raise WorkbookError(f"Job payload {path}: config must be a table, got {config!r}.")
+    config = dict(config)
+    auto_start = config.pop("auto_start", False)
+    if not isinstance(auto_start, bool):
+        raise WorkbookError(
+            f"Job payload {path}: config.auto_start must be true or false, got {auto_start!r}."
+        )
+    options: dict[str, Any] = {
+        "workbook": workbook if workbook.is_absolute() else path.parent / workbook,
+        "start": auto_start,
+        "profile": _payload_text(path, config, "profile", "config.profile"),
+        "user": _payload_text(path, payload, "user_name"),
+        "name": _payload_text(path, payload, "job_name"),
+    }
+    config.pop("profile", None)
+    output = _payload_text(path, payload, "output_directory")
+    if output:
+        options["output"] = Path(output).expanduser()
+    unknown = sorted(k for k in config if k not in Profile.__dataclass_fields__)
+    if unknown:
+        print(
+            f"exmado: ignoring unknown config keys in {path}: {', '.join(unknown)}", file=sys.stderr
+        )
+    options["config"] = {k: v for k, v in config.items() if k in Profile.__dataclass_fields__}
+    return {k: v for k, v in options.items() if v is not None}
