@@ -13,7 +13,7 @@ from exmado_tui.errors import ExmadoError
 from exmado_tui.excel import SheetRow, detect_kind
 from exmado_tui.jobs import open_checked_workbook
 from exmado_tui.profiles import FORMATS, Profile
-from exmado_tui.templates import Values, relative_path
+from exmado_tui.templates import TemplateError, Values, check_template, relative_path
 
 PREVIEW_ROWS = 5
 CUSTOM = "(map columns yourself)"
@@ -127,11 +127,22 @@ def validate(form: JobForm, preview: WorkbookPreview | None) -> dict[str, str]:
             errors["cabinet"] = "Pick the DocuWare file cabinet to search."
         if not form.key_column or not form.dw_field:
             errors["mapping"] = "Map a workbook column to a DocuWare field."
+    errors.update(_check_templates(form))
     if form.format not in FORMATS:
         errors["format"] = f"Format must be one of {', '.join(FORMATS)}."
     if form.output.strip():
         errors.update(_check_output(Path(form.output).expanduser()))
     return errors
+
+
+def _check_templates(form: JobForm) -> dict[str, str]:
+    """The first template no row could render, named by its field in the form."""
+    try:
+        check_template(form.folder_template, "Folders", folder=True)
+        check_template(form.filename_template, "File name")
+    except TemplateError as exc:
+        return {"templates": str(exc)}
+    return {}
 
 
 def _check_output(folder: Path) -> dict[str, str]:

@@ -223,3 +223,16 @@ async def test_the_file_picker_shows_its_keys_and_backspace_goes_up(app_factory,
         assert "⌫ Parent folder" in bottom_line(pilot.app)
         await pilot.press("backspace")
         await wait_for(pilot, lambda: Path(pilot.app.screen.tree.path) == folder.parent)
+
+
+async def test_a_broken_template_is_named_under_the_form(app_factory, store, tmp_path):
+    async with app_factory().run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, write_csv(tmp_path))
+        await choose_profile(pilot, screen, "invoices")
+        screen.query_one("#filename-template", Input).value = "{INVOICE_NO"
+        await wait_for(pilot, lambda: "malformed" in str(screen.errors_label.render()))
+        assert "File name" in str(screen.errors_label.render())
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert isinstance(pilot.app.screen, NewJobScreen)
+    assert Job.select().count() == 0
