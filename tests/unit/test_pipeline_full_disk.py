@@ -5,13 +5,16 @@ Real small file systems (tmpfs), the pipeline in-process with the fake DocuWare 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.queries import get_job
@@ -98,3 +101,31 @@ def test_a_full_store_disk_fails_no_row_and_the_job_completes_once_space_is_free
             job = pipeline.run(job_id, token="m3")
         assert job.status == "COMPLETED" and job.found_rows == ROWS
         assert {(r.status, r.attempts) for r in JobRow.select()} == {("done", 1)}
+
+
+@pytest.mark.parametrize(
+    ("error", "full"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), True),
+        (OSError(errno.EDQUOT, "Disk quota exceeded"), True),
+        (sqlite3.OperationalError("database or disk is full"), True),
+        (sqlite3.OperationalError("database is locked"), False),
+        (OSError(errno.EACCES, "Permission denied"), False),
+    ],
+)
+def test_a_full_disk_or_quota_is_told_apart_from_other_errors(error: Exception, full: bool) -> None:
+    try:
+        try:
+            raise error
+        except Exception as exc:
+            raise RuntimeError("while writing") from exc
+    except RuntimeError as wrapped:
+        assert is_no_space(wrapped) is full
+
+
+def test_the_sentence_names_the_folder_and_its_free_space(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "small", "1m") as small:
+        fill(small, leave=12 * 1024)
+        said = str(no_space(small / "not yet made", "the output folder"))
+    assert said.startswith(f"No space left in the output folder {small / 'not yet made'} (")
+    assert said.endswith(" KB free)")
