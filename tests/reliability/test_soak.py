@@ -15,7 +15,7 @@ from tests.reliability.test_faults_services import (
 )
 from tests.reliability.test_faults_workers import kill_9_series
 
-pytestmark = pytest.mark.soak
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(900)]  # 300-row jobs take minutes
 
 
 def test_soak_kill_9_at_thirty_points(plant: Exmado, tally: Tally) -> None:
