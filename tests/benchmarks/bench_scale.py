@@ -112,6 +112,7 @@ def environment(folder: Path, redis: str, store: str, docuware: str) -> dict[str
         "EXMADO_OUTPUT_ROOT": str(folder / "out"),
         "EXMADO_DATA_DIR": str(folder / "bench"),
         "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+        "EXMADO_USER_PROFILES_DIR": str(folder / "user-profiles"),
     }
 
 
