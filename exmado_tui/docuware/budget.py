@@ -1,7 +1,7 @@
 """One worker process's side of the shared request budget: pacing, throttle signals, slots.
 
 `RequestBudget.take` hands out send times reserved in Redis a few at a time (one round trip
-per batch of up to `BATCH_S` of the rate, sized by who is waiting), first come first served,
+per `BATCH_S` of the rate, at most `BATCH_MAX`), first come first served,
 so the jobs of a process share it fairly and each job's `row_concurrency` bounds what it
 asks for. `held` sees a request DocuWare holds unanswered (it answers a throttled one only
 after ~10 s): that is taken as a 429 at once, and the request lends its row slot (`SLOT`) to
@@ -40,8 +40,10 @@ from exmado_tui.docuware.budget_store import (
 from exmado_tui.settings import BrokerSettings, DocuWareSettings
 
 log = logging.getLogger("exmado.docuware")
-BATCH_S = 0.1  # at most this much of the rate is reserved by one round trip
-MAX_AHEAD_MS = 1000  # no reservation further ahead than this (a dead worker wastes no more)
+BATCH_S = 0.1  # this much of the rate is reserved by one round trip ...
+BATCH_MAX = 64  # ... up to this many send times
+MIN_SLEEP_S = 0.001  # a send time closer than this is now
+MAX_AHEAD_MS = 300  # no reservation further ahead than this (a dead worker wastes no more)
 STALE_S = 0.1  # reserved times missed by more than this are dropped, not sent in a burst
 HELD_MIN_S = 0.5  # a request unanswered this long (and 6x the usual latency) counts as throttled
 HELD_FACTOR = 6.0
@@ -165,7 +167,6 @@ class RequestBudget:
         self._minute = redis.register_script(MINUTE)
         self._times: deque[tuple[float, float]] = deque()  # (send at, reserved at in Redis ms)
         self._lock = asyncio.Lock()
-        self._waiting = 0
         self._ok = 0
         self.rate = limits.start
         self._latency = 0.2
@@ -176,14 +177,10 @@ class RequestBudget:
         """Wait for this request's turn; the ticket goes back through `answered`."""
         if kind is not Kind.REQUEST:
             await self._per_minute(kind)
-        self._waiting += 1
-        try:
-            async with self._lock:
-                at, reserved = await self._next_time()
-                if (delay := at - time.monotonic()) > 0:
-                    await asyncio.sleep(delay)
-        finally:
-            self._waiting -= 1
+        async with self._lock:
+            at, reserved = await self._next_time()
+            if (delay := at - time.monotonic()) > MIN_SLEEP_S:
+                await asyncio.sleep(delay)
         return self._fly(Ticket(reserved, patience=patience, slot=SLOT.get(), watch=WATCH.get()))
 
     async def _next_time(self) -> tuple[float, float]:
@@ -195,7 +192,7 @@ class RequestBudget:
         return self._times.popleft()
 
     async def _reserve(self) -> None:
-        want = max(1, min(self._waiting, math.ceil(self.rate * BATCH_S)))
+        want = max(1, min(math.ceil(self.rate * BATCH_S), BATCH_MAX))
         ok, self._ok = self._ok, 0
         args = [want, self.limits.ceiling, self.limits.start, ok, MAX_AHEAD_MS, self.label, KEEP_S]
         try:
