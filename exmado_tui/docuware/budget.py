@@ -233,6 +233,11 @@ class RequestBudget:
                 "Per-minute %s limit not reachable in Redis (%s); going on", kind.value, exc
             )
 
+    async def aclose(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        await self.redis.aclose()
+
     # -- lookups every job needs ----------------------------------------------------------
 
     async def recall(self, href: str) -> bytes | None:

@@ -298,3 +298,5 @@ class Connection:
             await self.auth.logout()
         finally:
             await self.http.aclose()
+            if self.budget is not None:
+                await self.budget.aclose()

@@ -32,6 +32,9 @@ figures of one run (2026-11-24, second session, at the end of it):
     peak memory : 76 MB max RSS of the benchmark process
     ingest      : 100,000 rows in 5.9 s (16,911 rows/s); peak RSS 80 MB (76 MB before)
 
+The shared request budget (2026-11-29, the VM loaded by other sessions, one run): no latency,
+budget off 119 rows/s and 3.03 ms worker CPU per row; on 127 rows/s and 3.05 ms (+0.7 % CPU).
+
 Earlier that day, with the feed's earlier window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency

@@ -14,6 +14,20 @@ Redis, the sandbox over HTTP (in this process), the harness of tests/reliability
    requests ÷ the server's rate) and their ratio.
 3. the server's limit dropped from 40/s to 10/s mid-job and raised back to 40/s: seconds until
    the budget's rate follows (≤ 12.5/s after the drop, ≥ 32/s after the rise).
+
+Measured on the 2-core development VM (load ~13: other sessions' tests ran beside it), all
+figures of one run (2026-11-29, 07:29–07:42):
+
+    1 worker process(es), 1 job(s) of 400 rows:
+      budget on  :   436 requests,    6 answered 429 ( 1.4 %), wall  24.6 s, ideal 21.1 s, 1.16x
+      budget off :   758 requests,  328 answered 429 (43.3 %), wall 236.9 s, ideal 21.1 s, 11.20x
+    4 worker process(es), 4 job(s) of 100 rows:
+      budget on  :   446 requests,    6 answered 429 ( 1.3 %), wall  25.1 s, ideal 21.0 s, 1.19x
+      budget off :  1404 requests,  949 answered 429 (67.6 %), wall 246.7 s, ideal 21.1 s, 11.72x
+    limit 40 → 10/s: rate ≤ 12.5/s after 8.3 s; 10 → 40/s: ≥ 32/s after 22.1 s
+
+The wall time counts from the jobs' start to their end (workers already running), so it
+includes validating the workbook, signing in and the cabinet lookups.
 """
 
 from __future__ import annotations
