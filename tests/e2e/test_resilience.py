@@ -15,6 +15,7 @@ from exmado_tui.excel import OLE_SIGNATURE
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.queries import get_job
 from tests.reliability.harness import Exmado, wait_for
+from tests.workbooks import write_workbook
 
 
 def hits(exmado: Exmado, n: int) -> list[str]:
@@ -102,44 +103,46 @@ def test_time_limit_fails_with_a_sentence_and_retry_continues(exmado: Exmado) ->
     assert max(exmado.sandbox.stats.downloads.values()) == 1
 
 
-def refused_workbooks(folder: Path, exmado: Exmado) -> dict[str, tuple[Path, str]]:
+TWICE = ("Invoice number", "Comment", "invoice  number")
+
+
+def unreadable_workbooks(folder: Path, exmado: Exmado) -> dict[str, tuple[Path, str]]:
+    """Workbooks `jobs create`, the form and the drop folder refuse before storing a job."""
     folder.mkdir()
     (folder / "locked.xlsx").write_bytes(OLE_SIGNATURE + b"\0" * 512)
     (folder / "notes.xlsx").write_text("just some text")
     (folder / "empty.csv").write_text("")
+    (folder / "old.xls").write_bytes(OLE_SIGNATURE)
     return {
         "encrypted": (folder / "locked.xlsx", "Workbook locked.xlsx is password-protected"),
         "not a workbook": (folder / "notes.xlsx", "Workbook notes.xlsx is not an Excel workbook"),
         "empty": (folder / "empty.csv", "Workbook empty.csv is empty"),
-        "no rows": (exmado.workbook("header.xlsx", []), "has a header row but no data rows"),
+        "old format": (folder / "old.xls", "old Excel 97–2003 format"),
         "missing column": (
             exmado.workbook("cols.xlsx", ["1"], header="Invoice"),
             "has no column 'Invoice number' in its header row 1",
         ),
         "duplicate header": (
-            exmado.workbook("dup.xlsx", [["1", "2"]], header="Invoice number"),
-            "",
+            write_workbook(folder / "dup.xlsx", [["1", "x", "2"]], TWICE),
+            "'Invoice number' twice in header row 1",
         ),
     }
 
 
-@pytest.mark.slow
-def test_each_refused_workbook_fails_its_job_with_its_sentence(exmado: Exmado) -> None:
-    (exmado.tmp_path / "old.xls").write_bytes(OLE_SIGNATURE)
-    with pytest.raises(WorkbookError, match="old Excel 97–2003 format"):
-        exmado.service.create(exmado.tmp_path / "old.xls", profile="invoices")
-    cases = refused_workbooks(exmado.tmp_path / "bad", exmado)
-    from openpyxl import Workbook
+def test_a_workbook_that_cannot_be_read_is_refused_before_anything_is_stored(
+    exmado: Exmado,
+) -> None:
+    for kind, (path, sentence) in unreadable_workbooks(exmado.tmp_path / "bad", exmado).items():
+        with pytest.raises(WorkbookError) as refused:
+            exmado.service.create(path, profile="invoices")
+        assert sentence in str(refused.value), kind
+    assert Job.select().count() == 0
 
-    book = Workbook()
-    book.active.append(["Invoice number", "Comment", "invoice  number"])
-    book.active.append(["1", "x", "2"])
-    book.save(cases["duplicate header"][0])
-    cases["duplicate header"] = (cases["duplicate header"][0], "twice in header row 1")
+
+@pytest.mark.slow
+def test_a_workbook_without_data_rows_fails_its_job_with_its_sentence(exmado: Exmado) -> None:
     exmado.start_worker()
-    jobs = {kind: exmado.start_job(path) for kind, (path, _) in cases.items()}
-    for kind, job_id in jobs.items():
-        job = exmado.wait(job_id, 30)
-        assert job.status.value == "FAILED", kind
-        assert cases[kind][1] in job.last_error, (kind, job.last_error)
-        assert job.last_error.endswith(".") and "Traceback" not in job.last_error
+    job = exmado.wait(exmado.start_job(exmado.workbook("header.xlsx", [])), 30)
+    assert job.status.value == "FAILED"
+    assert "has a header row but no data rows" in job.last_error
+    assert job.last_error.endswith(".") and "Traceback" not in job.last_error
