@@ -139,7 +139,7 @@ def docuware_misbehaving(plant: Exmado, tally: Tally, lengths: Lengths) -> None:
         ttl = lengths.token_ttl_s if name in ("short-lived tokens", "all of them at once") else 3600
         plant.sandbox.faults.update(latency_ms=20, token_ttl=ttl, expire_tokens=True, **faults)
         job_id, keys = start_job(plant, f"dw{number}", lengths.rows, skip=number * lengths.rows)
-        plant.wait(job_id, 120)
+        plant.wait(job_id, max(120, 2 * lengths.rows))  # every fault at once: slow, not stuck
         survived(tally, job_id, keys, f"DocuWare: {name}")
 
 
