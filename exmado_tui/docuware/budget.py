@@ -108,9 +108,11 @@ class ThrottleWatch:
             )
         self.last, self.rate = now, rate
 
-    def sentences(self) -> list[tuple[str, str]]:
-        """What to record now: an episode's start, and its end once quiet for `QUIET_S`."""
-        if self.started is not None and time.monotonic() - self.last >= self.QUIET_S:
+    def sentences(self, ended: bool = False) -> list[tuple[str, str]]:
+        """What to record now: an episode's start, its end once quiet for `QUIET_S` (or the
+        run `ended`)."""
+        quiet = time.monotonic() - self.last >= self.QUIET_S
+        if self.started is not None and (quiet or ended):
             lasted = max(self.last - self.started, 1.0)
             self._pending.append(
                 (

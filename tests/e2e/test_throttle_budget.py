@@ -49,7 +49,8 @@ def test_two_workers_share_one_budget_and_few_requests_are_refused(exmado: Exmad
     if stats.by_status[429]:
         assert listed[0]["last_cut"] is not None
         slowed = JobEvent.select().where(JobEvent.message.contains("Slowed by DocuWare"))
-        assert slowed.count() >= 1
+        over = JobEvent.select().where(JobEvent.message.contains("Throttling over: slowed for"))
+        assert slowed.count() >= 1 and over.count() >= 1
 
 
 @pytest.mark.slow

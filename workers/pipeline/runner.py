@@ -23,7 +23,7 @@ import logging
 import queue
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -222,7 +222,7 @@ class JobRun:
         finally:
             future.cancel()
             concurrent.futures.wait([future], timeout=5)
-            self._flush_leftovers(results)
+            self._flush_leftovers(results, engine.throttling.sentences(ended=True))
 
     def _remove_leftovers(self, folder: Path) -> None:
         """What a run killed mid-write left: its downloads' and its report's temporary files."""
@@ -315,12 +315,14 @@ class JobRun:
                     deadline = now + (0 if quick else STOP_GRACE_S)
         return stop
 
-    def _flush_leftovers(self, results: queue.Queue[RowResult]) -> None:
-        self._save_quietly([r for r in _collect(results, 0) if not r.retryable])
+    def _flush_leftovers(
+        self, results: queue.Queue[RowResult], events: list[tuple[str, str]]
+    ) -> None:
+        self._save_quietly([r for r in _collect(results, 0) if not r.retryable], events)
 
-    def _save_quietly(self, done: list[RowResult]) -> None:
+    def _save_quietly(self, done: list[RowResult], events: Sequence[tuple[str, str]] = ()) -> None:
         try:
-            progress.flush(self.job_id, done)
+            progress.flush(self.job_id, done, events)
         except Exception:  # noqa: BLE001 - best effort while stopping
             log.exception("Could not record %d finished rows of job %s", len(done), self.job_id)
 

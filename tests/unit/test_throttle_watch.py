@@ -1,0 +1,20 @@
+"""A job's throttling episodes, as its event log tells them."""
+
+from __future__ import annotations
+
+from exmado_tui.docuware.budget import ThrottleWatch
+
+
+def test_an_episode_is_told_when_it_starts_and_when_the_run_ends():
+    watch = ThrottleWatch()
+    assert watch.sentences() == []
+    watch.throttled(16.0)
+    watch.throttled(13.6)  # the same episode: told once
+    assert watch.sentences() == [
+        ("warning", "Slowed by DocuWare throttling; shared budget 16.0 requests/s.")
+    ]
+    assert watch.sentences() == []  # still going, not quiet yet
+    [(level, text)] = watch.sentences(ended=True)
+    assert level == "info"
+    assert text.startswith("Throttling over: slowed for ") and text.endswith("13.6 requests/s.")
+    assert watch.sentences(ended=True) == []  # told once
