@@ -233,6 +233,17 @@ def job_rows(
     ]
 
 
+def row_total(job_id: str, status: str | None = None) -> int:
+    """How many rows `job_rows` can give (with that status)."""
+    query = JobRow.select().where(JobRow.job == job_id)
+    return (query.where(JobRow.status == status) if status else query).count()
+
+
+def file_total(job_id: str) -> int:
+    """How many entries `job_files` can give."""
+    return JobFile.select().where(JobFile.job == job_id).count()
+
+
 def row_counts(job_id: str) -> dict[str, int]:
     query = (
         JobRow.select(JobRow.status, peewee.fn.COUNT(JobRow.id).alias("n"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import redis
@@ -13,7 +14,7 @@ from exmado_tui.states import JobStatus, transition
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.screens.jobs import JobsScreen
-from tests.tui.conftest import notices, wait_for
+from tests.tui.conftest import notices, screen_text, wait_for
 from tests.tui.seed import FROZEN_NOW, job_id, make_job
 
 S = JobStatus
@@ -141,6 +142,21 @@ async def test_cancel_asks_first_and_no_leaves_the_job_alone(app_factory, seeded
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmModal))
         await pilot.press("y")
         await wait_for(pilot, lambda: get_job(PAUSED).status is S.CANCELLED)
+
+
+async def test_found_not_found_and_failed_show_at_80_columns(app_factory, seeded):
+    """Credit notes: 60 found, 12 not found, 8 failed; a 100,000-row job's counts fit too."""
+    make_job(7, "Big one", S.RUNNING, total=100_000, done=99_999, found=99_000, not_found=999)
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.pause()
+        lines = screen_text(pilot.app).splitlines()
+        header = next(line for line in lines if " ID " in line)
+        assert "Found·Miss·Fail" in header
+        credit = next(line for line in lines if "Credit notes" in line)
+        assert re.search(r" 60· +12· +8\b", credit), credit
+        big = next(line for line in lines if "Big one" in line)
+        assert re.search(r" 99k· 999· +0\b", big), big
 
 
 async def test_retry_queues_a_failed_job_again(app_factory, seeded, redis_url):

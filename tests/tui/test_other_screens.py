@@ -12,8 +12,8 @@ from textual.command import CommandPalette
 from textual.widgets import Static
 
 from exmado_tui.formatting import local_time
-from exmado_tui.models import Job
-from exmado_tui.queries import get_job
+from exmado_tui.models import Job, JobRow
+from exmado_tui.queries import get_job, row_total
 from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, WORKER_KEY_PREFIX, JobQueue
 from exmado_tui.states import JobStatus
 from exmado_tui.ui.modals.confirm import ConfirmModal
@@ -52,11 +52,13 @@ async def test_detail_pages_rows_and_opens_one(app_factory, seeded):
     async with app_factory().run_test(size=SIZE) as pilot:
         detail = await open_detail(pilot, RUNNING)
         rows = detail.rows_table
-        await wait_for(pilot, lambda: len(rows.items) == 200)
+        await wait_for(pilot, lambda: rows.current is not None)
+        assert rows.row_count == 1200
         assert "480/1200 rows" in str(detail.summary.render())
         await wait_for(pilot, lambda: rows.has_focus)
-        await pilot.press("ctrl+end")  # to the last loaded row: the next page arrives
-        await wait_for(pilot, lambda: len(rows.items) >= 400)
+        await pilot.press("ctrl+end")  # to the last row: its page is read
+        await wait_for(pilot, lambda: rows.current is not None)
+        assert rows.current.row_number == 1201
         # Row 5 is the fourth row; every seventh row was not found.
         await pilot.press("ctrl+home", "down", "down", "down", "enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, RowModal))
@@ -64,12 +66,64 @@ async def test_detail_pages_rows_and_opens_one(app_factory, seeded):
         assert modal.row.row_number == 5 and modal.row.status == "not_found"
         await pilot.press("escape")
         await pilot.press("t")  # row filter: done
-        await wait_for(pilot, lambda: rows.items and all(r.status == "done" for r in rows.items))
+        await wait_for(pilot, lambda: rows.row_count == row_total(RUNNING, "done"))
+        await wait_for(pilot, lambda: rows.item_at(0) is not None)
+        assert {rows.item_at(i).status for i in range(rows.visible_rows)} == {"done"}
         await pilot.press("3")  # events tab
         await wait_for(pilot, lambda: detail.last_event_id > 0)
         assert len(detail.events_log.lines) == 3
         await pilot.press("2")
-        await wait_for(pilot, lambda: len(detail.files_table.items) == 20)
+        await wait_for(pilot, lambda: detail.files_table.row_count == 20)
+
+
+async def test_a_rows_long_error_is_readable_in_full_in_its_modal(app_factory, seeded):
+    seed_rows(RUNNING, 30, done=10)
+    error = " ".join(f"word{n}" for n in range(60)) + " (the end)."  # ~400 characters
+    JobRow.update(error=error).where((JobRow.job == RUNNING) & (JobRow.row_number == 5)).execute()
+    async with app_factory().run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, RUNNING)
+        await wait_for(pilot, lambda: detail.rows_table.has_focus and detail.rows_table.current)
+        await pilot.press("down", "down", "down", "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RowModal))
+        await pilot.pause()
+        inside = [line.strip("█ ") for line in screen_text(pilot.app).splitlines()]  # the frame
+        assert f"Error: {error}" in " ".join(inside)
+
+
+def shown_rows(app) -> list[int]:
+    """The row numbers the rows table shows, top to bottom."""
+    lines = [line.split() for line in screen_text(app).splitlines()]
+    return [int(words[0]) for words in lines if len(words) > 1 and words[1].startswith("INV-")]
+
+
+async def test_paging_a_long_job_shows_the_right_rows_at_once(app_factory, seeded):
+    """PageDown, PageUp, End and Home move the cursor and the rows shown by a screen, also
+    past the rows read so far; a page not read yet is read, not appended row by row."""
+    seed_rows(RUNNING, 5000, done=480)
+    async with app_factory().run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, RUNNING)
+        rows = detail.rows_table
+        await wait_for(pilot, lambda: rows.has_focus and rows.current is not None)
+        await pilot.pause()
+        first = shown_rows(pilot.app)
+        screenful = len(first)
+        assert first == list(range(2, 2 + screenful)) and screenful == rows.visible_rows
+        for _ in range(30):  # past the first page of 200 rows
+            await pilot.press("pagedown")
+        expected = list(range(2 + 30 * screenful, 2 + 31 * screenful))
+        await wait_for(pilot, lambda: shown_rows(pilot.app) == expected)
+        assert rows.current.row_number == expected[0]
+        await pilot.press("pageup")
+        await wait_for(pilot, lambda: shown_rows(pilot.app) == [n - screenful for n in expected])
+        await pilot.press("end")
+        await wait_for(pilot, lambda: shown_rows(pilot.app)[-1:] == [5001])
+        assert len(shown_rows(pilot.app)) == screenful and rows.current.row_number == 5001
+        await pilot.press("home")
+        await wait_for(pilot, lambda: shown_rows(pilot.app) == first)
+        assert rows.current.row_number == 2
+        await pilot.press("pageup")  # at the top: nothing moves
+        await pilot.pause()
+        assert shown_rows(pilot.app) == first and rows.cursor_row == 0
 
 
 async def test_the_files_tab_names_the_row_each_file_came_from(app_factory, seeded):
@@ -78,7 +132,7 @@ async def test_the_files_tab_names_the_row_each_file_came_from(app_factory, seed
     async with app_factory().run_test(size=SIZE) as pilot:
         detail = await open_detail(pilot, RUNNING)
         await pilot.press("2")
-        await wait_for(pilot, lambda: len(detail.files_table.items) == 3)
+        await wait_for(pilot, lambda: detail.files_table.item_at(2) is not None)
         await pilot.pause()
         shown = [line.split()[:2] for line in screen_text(pilot.app).splitlines() if "ACME" in line]
         assert shown == [["2", "1002"], ["3", "1003"], ["4", "1004"]]

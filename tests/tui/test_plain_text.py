@@ -48,7 +48,7 @@ async def test_names_errors_and_files_in_the_list_the_detail_and_its_modals(app_
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
         await wait_for(pilot, lambda: NAME in screen_text(pilot.app))
         detail = await open_detail(pilot, WITH_ERRORS)
-        await wait_for(pilot, lambda: detail.rows_table.items)
+        await wait_for(pilot, lambda: detail.rows_table.current)
         text = screen_text(pilot.app)
         assert NAME in text and ERROR in text  # title, summary and the rows table
         await pilot.press("enter")  # the first row, the failed one

@@ -72,8 +72,8 @@ class TestJobDetailScreen:
             await pilot.press("down", "enter")
             await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobDetailScreen))
             detail = pilot.app.screen
-            await wait_for(pilot, lambda: len(detail.rows_table.items) == 60)
-            await wait_for(pilot, lambda: len(detail.files_table.items) == 5)
+            await wait_for(pilot, lambda: detail.rows_table.item_at(59) is not None)
+            await wait_for(pilot, lambda: detail.files_table.item_at(4) is not None)
             await wait_for(pilot, lambda: detail.last_event_id > 0 and detail.job is not None)
             await settle(pilot)
 

@@ -36,12 +36,14 @@ from exmado_tui.queries import (
     JobDetail,
     JobSummary,
     RowView,
+    file_total,
     get_job,
     job_events,
     job_files,
     job_rows,
     row_counts,
     row_files,
+    row_total,
 )
 from exmado_tui.ui.actions import ACTIONS, hide_mutating_bindings
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
@@ -50,7 +52,7 @@ from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.widgets.paged_table import PagedTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.spark import spark_text
-from exmado_tui.ui.widgets.status_badge import StatusBadge, row_status_text
+from exmado_tui.ui.widgets.status_badge import StatusBadge, row_status_text, show_if_changed
 from exmado_tui.ui.widgets.store_trouble import store_trouble
 
 REFRESH_S = 1.0
@@ -61,13 +63,13 @@ ROW_COLUMNS = (
     ("status", "Status", 12),
     ("docs", "Docs", 4),
     ("attempts", "Tries", 5),
-    ("error", "Error", 40),
+    ("error", "Error", None),
 )
 FILE_COLUMNS = (
     ("row", "Row", 6),
     ("doc", "Document", 10),
     ("size", "Size", 9),
-    ("path", "Path", 60),
+    ("path", "Path", None),
 )
 REPORT_HINTS = ("report", "manifest")
 TAB_FOCUS = {
@@ -213,27 +215,33 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
         self.set_interval(REFRESH_S, self.refresh_job)
         self.refresh_job()
         self.run_worker(self._reload_rows())
-        self.run_worker(self.files_table.reload(self._files_loader()))
+        self.run_worker(self._reload_files())
         self.rows_table.focus()
 
     # -- loading ------------------------------------------------------------------------------
 
-    def _rows_loader(self):  # noqa: ANN202 — a closure over the current filter
-        status = self.row_filter or None
+    async def _reload_rows(self) -> None:
+        """The rows table from the top, through the row filter as it is now."""
+        backend, job_id, status = self.app.backend, self.job_id, self.row_filter or None
 
         async def load(offset: int, limit: int) -> list[RowView]:
-            return await self.app.backend.read(job_rows, self.job_id, status, limit, offset)
+            return await backend.read(job_rows, job_id, status, limit, offset)
 
-        return load
+        async def count() -> int:
+            return await backend.read(row_total, job_id, status)
 
-    def _files_loader(self):  # noqa: ANN202
+        await self.rows_table.reload(load, count)
+
+    async def _reload_files(self) -> None:
+        backend, job_id = self.app.backend, self.job_id
+
         async def load(offset: int, limit: int) -> list[FileView]:
-            return await self.app.backend.read(job_files, self.job_id, limit, offset)
+            return await backend.read(job_files, job_id, limit, offset)
 
-        return load
+        async def count() -> int:
+            return await backend.read(file_total, job_id)
 
-    async def _reload_rows(self) -> None:
-        await self.rows_table.reload(self._rows_loader())
+        await self.files_table.reload(load, count)
 
     def refresh_job(self) -> None:
         if self._loading or not self.is_current:
@@ -250,7 +258,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
             events = await read(job_events, self.job_id, self.last_event_id, 500)
             self._append_events(events)
             await self.rows_table.refresh_visible()
-            await self.files_table.catch_up()
+            await self.files_table.refresh_visible()
             if self.query_one(TabbedContent).active == "report-tab":
                 self._show_reports(await read(find_reports, job.output_dir))
         except JobNotFoundError:
@@ -262,18 +270,18 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
             self._loading = False
 
     def on_job_detail_refreshed(self, message: JobDetailRefreshed) -> None:
-        job = message.job
-        files_grew = self.job is not None and job.files_count != self.job.files_count
+        job, old = message.job, self.job
         self.job = job
-        self.query_one("#job-title", Label).update(Text(f"Job {job.short_id}  {job.name}", "bold"))
+        title = Text(f"Job {job.short_id}  {job.name}", "bold")
+        show_if_changed(self.query_one("#job-title", Label), title)
         self.badge.show(job.status, job.control)
         self._show_summary(job)
         self._sample(job)
-        self._show_buttons(job)
-        self.refresh_bindings()
+        if old is None or (old.status, old.control) != (job.status, job.control):
+            # Redrawing the footer costs a layout: only when the actions that apply change.
+            self._show_buttons(job)
+            self.refresh_bindings()
         self._show_config(job)
-        if files_grew and len(self.files_table.items) < self.files_table.page_size:
-            self.run_worker(self.files_table.reload(self._files_loader()))
 
     def _show_summary(self, job: JobDetail) -> None:
         text = progress_text(job.progress, width=24)
@@ -290,7 +298,7 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
             text.append("\n" + reason, "red" if job.last_error else "dim")
         for trouble in list(self.table_trouble.values())[:1]:  # on top: the summary is short
             text = Text.assemble(store_trouble(trouble), "\n", text)
-        self.summary.update(text)
+        show_if_changed(self.summary, text)
 
     def _sample(self, job: JobDetail) -> None:
         """Rows finished per second between refreshes, for the sparkline and a recent rate."""
@@ -299,13 +307,13 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
             self.samples.append((now, job.done_rows))
         pairs = list(self.samples)
         rates = [max(0.0, (b[1] - a[1]) / (b[0] - a[0])) for a, b in pairwise(pairs)]
-        self.sparkline.update(spark_text(rates, width=30))
+        show_if_changed(self.sparkline, spark_text(rates, width=30))
         avg = pace.rows_per_s(job, self.app.clock())
         eta = pace.eta_s(job, self.app.clock())
         text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
         text.append(f" · ETA {duration(eta)}" if eta is not None else "")
         text.append(f" · elapsed {duration(pace.duration_s(job, self.app.clock()))}")
-        self.rate_label.update(text)
+        show_if_changed(self.rate_label, text)
 
     def _show_buttons(self, job: JobSummary) -> None:
         for action in ACTIONS.values():

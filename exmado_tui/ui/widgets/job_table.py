@@ -15,17 +15,16 @@ from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.status_badge import status_text
 
-# key, label, width — in the order the issue lists them; the first six fit 80 columns.
+# key, label, width. Up to found/not found/failed they fit 80 columns (with the scrollbar);
+# those three share one cell, each count at most as wide as its word.
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("mark", " ", 1),
     ("id", "ID", 8),
     ("name", "Name", 18),
     ("status", "Status", 13),
-    ("progress", "Progress", 15),
-    ("rows", "Rows", 11),
-    ("found", "Found", 6),
-    ("missing", "Miss", 5),
-    ("failed", "Fail", 5),
+    ("progress", "Progress", 10),
+    ("outcomes", "Found·Miss·Fail", 15),
+    ("rows", "Rows", 13),
     ("user", "User", 10),
     ("source", "Source", 10),
     ("started", "Started", 11),
@@ -39,6 +38,29 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def outcomes_text(job: JobSummary) -> Text:
+    """`   60 ·  12 ·   8`: found (green), not found (yellow), failed (red), under their words."""
+    parts = (
+        (job.found_rows, len("Found"), "green"),
+        (job.not_found_rows, len("Miss"), "yellow"),
+        (job.failed_rows, len("Fail"), "red"),
+    )
+    text = Text()
+    for n, (count, width, style) in enumerate(parts):
+        text.append("·" if n else "", style="dim")
+        text.append(compact_count(count).rjust(width), style=style if count else "")
+    return text
+
+
+def compact_count(n: int) -> str:
+    """At most four characters: 9999, 12k, 100k, 1.2M."""
+    if n < 10_000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M" if n < 10_000_000 else f"{n // 1_000_000}M"
+
+
 def job_cells(job: JobSummary, marked: bool, now: datetime, zone: ZoneInfo) -> Cells:
     """The cells of one job's line."""
     return (
@@ -46,13 +68,9 @@ def job_cells(job: JobSummary, marked: bool, now: datetime, zone: ZoneInfo) -> C
         job.short_id,
         clip(job.name, 18),
         status_text(job.status, job.control),
-        progress_text(job.progress),
+        progress_text(job.progress, width=5),
+        outcomes_text(job),
         Text(f"{job.done_rows}/{job.total_rows}", justify="right"),
-        Text(str(job.found_rows), justify="right", style="green" if job.found_rows else ""),
-        Text(
-            str(job.not_found_rows), justify="right", style="yellow" if job.not_found_rows else ""
-        ),
-        Text(str(job.failed_rows), justify="right", style="red" if job.failed_rows else ""),
         clip(job.user, 10),
         clip(job.source, 10),
         local_time(job.started_at, zone, "%m-%d %H:%M"),

@@ -45,6 +45,13 @@ def row_status_text(status: str) -> Text:
     return Text(f"{symbol} {status.replace('_', ' ')}", style=style)
 
 
+def show_if_changed(static: Static, content: Text) -> None:
+    """Update `static` only when `content` differs: an update costs a layout of the screen,
+    and the refresh ticks every second mostly bring the same text again."""
+    if static.content != content:
+        static.update(content)
+
+
 class StatusBadge(Static):
     """One job's status, updated with `show`."""
 
@@ -53,4 +60,4 @@ class StatusBadge(Static):
     """
 
     def show(self, status: JobStatus, control: str | None = None) -> None:
-        self.update(status_text(status, control))
+        show_if_changed(self, status_text(status, control))
