@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -11,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
+from exmado_tui.cli import build_parser
+from exmado_tui.commands.serve import dashboard_command
 from exmado_tui.localredis import free_port
 
 
@@ -46,6 +50,20 @@ def test_serve_answers_a_browser_on_loopback_only_and_fetches_nothing_elsewhere(
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["serve", "--readonly"], ["--readonly", "serve"], ["serve", "--port", "9", "--readonly"]],
+)
+def test_serve_hands_readonly_to_every_browser_session_wherever_it_is_given(argv):
+    """Each browser tab runs the dashboard command; a watch-only serve must run it watch-only."""
+    command = shlex.split(dashboard_command(build_parser().parse_args(argv)))
+    assert command[-3:] == ["-m", "exmado_tui.cli", "--readonly"]
+
+
+def test_serve_without_readonly_lets_sessions_act():
+    assert "--readonly" not in dashboard_command(build_parser().parse_args(["serve"]))
 
 
 def page_references(html: str) -> list[str]:
