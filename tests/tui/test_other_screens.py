@@ -36,8 +36,11 @@ async def open_detail(pilot, wanted: str) -> JobDetailScreen:
     )
     screen = pilot.app.screen
     await pilot.press("ctrl+home")
-    while screen.table.current_job_id != wanted:
+    for _ in range(len(screen.table.job_ids)):
+        if screen.table.current_job_id == wanted:
+            break
         await pilot.press("down")
+    assert screen.table.current_job_id == wanted, f"job {wanted[:8]} is not in the list"
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobDetailScreen))
     detail = pilot.app.screen
