@@ -185,9 +185,9 @@ async def test_the_config_tab_follows_a_retry(app_factory, seeded):
         finished = local_time(get_job(failed).finished_at, pilot.app.settings.zone)
         assert f"Finished  {finished}" in config_text(detail)
         await pilot.press("R")
-        await wait_for(pilot, lambda: get_job(failed).status is JobStatus.PENDING)
+        await wait_for(pilot, lambda: get_job(failed).status is JobStatus.PENDING, timeout=15)
         Job.update(runs=Job.runs + 1).where(Job.id == failed).execute()  # a worker took it
-        await wait_for(pilot, lambda: "Runs      1" in config_text(detail))
+        await wait_for(pilot, lambda: "Runs      1" in config_text(detail), timeout=15)
         assert "Finished  -" in config_text(detail)
 
 
