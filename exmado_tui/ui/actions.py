@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from textual.binding import ActiveBinding
+
 from exmado_tui.states import FINAL, RETRYABLE, JobStatus
 
 S = JobStatus
@@ -66,7 +68,7 @@ def jobs_word(count: int) -> str:
 
 def mutating(method: F) -> F:
     """Mark an action method as changing something: in read-only mode it refuses with a notice
-    (and its key is hidden from the footer, see `hide_mutating_bindings`)."""
+    (and its key is hidden from the footer, see `HidesMutatingKeysWhenReadOnly`)."""
 
     @functools.wraps(method)
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -85,10 +87,23 @@ def is_mutating(node: Any, action: str) -> bool:
     return bool(getattr(getattr(node, f"action_{name}", None), "mutating", False))
 
 
-def hide_mutating_bindings(node: Any) -> None:
-    """Keep the keys of mutating actions bound (so they can refuse) but out of the footer."""
-    bindings = node._bindings.key_to_bindings
-    for key, entries in bindings.items():
-        bindings[key] = [
-            replace(b, show=False) if is_mutating(node, b.action) else b for b in entries
-        ]
+class HidesMutatingKeysWhenReadOnly:
+    """For a screen: in a read-only dashboard the keys of mutating actions stay bound (so they
+    refuse with a notice) but the footer does not show them.
+
+    Through `Screen.active_bindings`, the property the footer reads: the bindings themselves
+    are not touched.
+    """
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        active: dict[str, ActiveBinding] = super().active_bindings  # type: ignore[misc]
+        if not self.app.readonly:  # type: ignore[attr-defined]
+            return active
+        return {key: _hidden_if_mutating(entry) for key, entry in active.items()}
+
+
+def _hidden_if_mutating(entry: ActiveBinding) -> ActiveBinding:
+    if not is_mutating(entry.node, entry.binding.action):
+        return entry
+    return entry._replace(binding=replace(entry.binding, show=False))

@@ -14,12 +14,11 @@ class ActionCommands(Provider):
 
     def _commands(self) -> Iterator[tuple[str, str, DOMNode, str]]:
         seen: set[str] = set()
-        for node in (self.screen, self.app):
-            for key, binding in node._bindings:
-                if not binding.description or binding.action in seen:
-                    continue
-                if node.check_action(binding.action.split("(")[0], ()) is False:
-                    continue
+        # What the screen and the app offer now (`active_bindings` has asked `check_action`).
+        for key, (node, binding, *_) in self.screen.active_bindings.items():
+            if node not in (self.screen, self.app) or not binding.description:
+                continue
+            if binding.action not in seen:
                 seen.add(binding.action)
                 yield binding.description, binding.key_display or key, node, binding.action
 

@@ -45,7 +45,7 @@ from exmado_tui.queries import (
     row_files,
     row_total,
 )
-from exmado_tui.ui.actions import ACTIONS, hide_mutating_bindings
+from exmado_tui.ui.actions import ACTIONS, HidesMutatingKeysWhenReadOnly
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.modals.row import RowModal
@@ -117,7 +117,7 @@ def find_reports(output_dir: str) -> list[Path]:
     )
 
 
-class JobDetailScreen(JobActionsMixin, Screen[None]):
+class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
     """A job in full. `t` cycles the row filter; enter on a row shows it whole."""
 
     BINDINGS = [
@@ -210,7 +210,6 @@ class JobDetailScreen(JobActionsMixin, Screen[None]):
 
     def on_mount(self) -> None:
         if self.app.readonly:
-            hide_mutating_bindings(self)
             self.query_one("#job-actions").display = False
         self.set_interval(REFRESH_S, self.refresh_job)
         self.refresh_job()

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.queries import JobSummary, count_jobs, list_jobs, status_counts
 from exmado_tui.states import JobStatus
-from exmado_tui.ui.actions import hide_mutating_bindings, mutating
+from exmado_tui.ui.actions import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.filters import FILTER_BY_NAME, FILTERS, next_sort, sort_label
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.messages import JobActionSucceeded, JobFinished, JobsRefreshed
@@ -49,7 +49,7 @@ def read_jobs_page(q: JobsQuery) -> JobsRefreshed:
     return JobsRefreshed(jobs, count_jobs(statuses, text), status_counts())
 
 
-class JobsScreen(JobActionsMixin, Screen[None]):
+class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
     """The jobs list.
 
     Number keys 1–9 filter by status, `/` by text; `o` cycles the sort column and `O` flips
@@ -112,8 +112,6 @@ class JobsScreen(JobActionsMixin, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.app.readonly:
-            hide_mutating_bindings(self)
         self.set_interval(REFRESH_S, self.refresh_jobs)
         self.refresh_jobs()
         self.table.focus()

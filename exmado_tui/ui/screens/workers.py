@@ -21,7 +21,7 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration
 from exmado_tui.queries import JobSummary, list_jobs
 from exmado_tui.states import JobStatus
-from exmado_tui.ui.actions import hide_mutating_bindings, mutating
+from exmado_tui.ui.actions import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.widgets.health_strip import HealthStrip
@@ -44,7 +44,7 @@ def read_facts(queue: Any) -> tuple[Any, dict[str, Any] | str, list[dict[str, An
         return health, str(exc), []
 
 
-class WorkersScreen(Screen[None]):
+class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
     """`P` purges the queue (after a confirmation); `k` checks DocuWare again now."""
 
     BINDINGS = [
@@ -88,8 +88,6 @@ class WorkersScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.app.readonly:
-            hide_mutating_bindings(self)
         self.alive_table.add_columns("Host", "PID", "Up", "Threads", "Jobs")
         self.workers_table.add_columns("Worker", "Job", "Name", "Status", "Heartbeat", "Rows")
         self.watch(self.app, "docuware_health", self._show_docuware)
