@@ -107,9 +107,21 @@ def make_settings(tmp_path: Path, **env: str) -> Settings:
     return load_settings(environ={**base, **env})
 
 
+# Where a test that did not ask for Redis finds none: nothing listens on port 1.
+NO_REDIS = "redis://127.0.0.1:1/0"
+
+
+def redis_if_asked(request: pytest.FixtureRequest) -> str:
+    """The private Redis when the test asks for `redis_url`, else an address with none: only
+    the tests that need Redis start it."""
+    if "redis_url" in request.fixturenames:
+        return str(request.getfixturevalue("redis_url"))
+    return NO_REDIS
+
+
 @pytest.fixture
-def settings(tmp_path: Path, redis_url: str) -> Settings:
-    return make_settings(tmp_path, REDIS_URL=redis_url)
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    return make_settings(tmp_path, REDIS_URL=redis_if_asked(request))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -33,7 +33,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def folder(store, clock) -> DropFolder:
+def folder(store, clock, redis_url) -> DropFolder:
     drop = DropFolder(store.dropfolder, JobService(store), clock=clock)
     drop.prepare()
     return drop

@@ -37,6 +37,7 @@ def exmado(
     )
 
 
+@pytest.mark.slow  # supervisord and its programs, for real
 def test_up_starts_redis_workers_and_watcher_then_down_stops_them(site: Path):
     port = free_port()
     env = {
@@ -139,6 +140,7 @@ def stop_site(site: Path, env: dict[str, str]) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow  # supervisord and its programs, for real
 def test_down_returns_once_everything_stopped_so_up_can_follow_at_once(site: Path):
     env = site_env(site, free_port())
     try:
@@ -154,6 +156,7 @@ def test_down_returns_once_everything_stopped_so_up_can_follow_at_once(site: Pat
         stop_site(site, env)
 
 
+@pytest.mark.slow  # supervisord and its programs, for real
 def test_up_after_supervisord_was_killed_adopts_no_duplicates_and_down_leaves_nothing(
     site: Path,
 ):
@@ -174,6 +177,7 @@ def test_up_after_supervisord_was_killed_adopts_no_duplicates_and_down_leaves_no
         stop_site(site, env)
 
 
+@pytest.mark.slow  # supervisord and its programs, for real
 def test_a_password_in_redis_url_protects_the_bundled_redis(site: Path):
     port = free_port()
     env = site_env(site, port, REDIS_URL=f"redis://:url-pw%22%5Cx@127.0.0.1:{port}/0")

@@ -50,6 +50,7 @@ def test_down_ignores_a_stale_pid_file_naming_an_unrelated_process(site: Path, s
     assert sleeper.poll() is None
 
 
+@pytest.mark.slow  # supervisord and its programs, for real
 def test_up_ignores_a_stale_pid_file_naming_an_unrelated_process(site: Path, sleeper):
     env = site_env(site, free_port())
     stale_pid_file(site, sleeper.pid)

@@ -32,7 +32,9 @@ def seeded(store: Settings) -> list[str]:
 
 
 @pytest.fixture
-def app_factory(store: Settings) -> Callable[..., ExmadoApp]:
+def app_factory(store: Settings, redis_url: str) -> Callable[..., ExmadoApp]:
+    """The dashboard on the test store; its actions queue jobs in the private Redis."""
+
     def build(**options: object) -> ExmadoApp:
         options.setdefault("clock", lambda: FROZEN_NOW)
         options.setdefault("probe", FixedProbe())

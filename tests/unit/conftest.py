@@ -8,17 +8,19 @@ import pytest
 
 from exmado_tui.jobs import JobService
 from exmado_tui.settings import Settings
-from tests.conftest import REPO
+from tests.conftest import REPO, redis_if_asked
 
 
 @pytest.fixture
-def env(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> dict[str, str]:
     """A private data dir, output root and Redis for `exmado` run in this process."""
     values = {
         "EXMADO_DATA_DIR": str(tmp_path / "data"),
         "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
         "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
-        "REDIS_URL": redis_url,
+        "REDIS_URL": redis_if_asked(request),
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -89,7 +89,7 @@ def test_create_start_queues_at_once(env, workbook, capsys, redis_url):
     assert len(queued_messages(redis_url)) == 1
 
 
-def test_show_retry_fail_delete(env, workbook, capsys):
+def test_show_retry_fail_delete(env, workbook, capsys, redis_url):
     created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
     job_id = created["id"]
     shown = run_json(capsys, "jobs", "show", job_id[:8])
