@@ -16,7 +16,6 @@ import time
 from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
@@ -37,7 +36,6 @@ from exmado_tui.docuware.retry import (
     ThrottleGate,
     may_retry,
 )
-from exmado_tui.docuware.transport import PoolTransport
 from exmado_tui.errors import SettingsError
 from exmado_tui.settings import DocuWareSettings
 
@@ -74,9 +72,7 @@ def build_http(
         keepalive_expiry=30,
     )
     verify = tls_verify(settings) if transport is None else True
-    if transport is None and not proxied(settings.url):
-        transport = PoolTransport(verify=verify, limits=limits)
-    return _Client(
+    return httpx.AsyncClient(
         base_url=settings.url,
         transport=transport,
         limits=limits,
@@ -85,34 +81,6 @@ def build_http(
         headers={"User-Agent": user_agent(), "Accept": "application/json"},
         follow_redirects=False,
     )
-
-
-class _SetCookies(httpx.Cookies):
-    """The client's cookie jar; a response without `Set-Cookie` is not handed to it.
-
-    httpx hands every response to `http.cookiejar`, which builds urllib request and response
-    stand-ins (parsing the URL again) only to find no cookie header — about 3 % of the
-    worker's CPU in the pipeline benchmark. The jar reads nothing but those two headers.
-    """
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        headers = response.headers
-        if "set-cookie" in headers or "set-cookie2" in headers:
-            super().extract_cookies(response)
-
-
-class _Client(httpx.AsyncClient):
-    """`httpx.AsyncClient` with `_SetCookies` as its jar."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._cookies = _SetCookies(self._cookies.jar)
-
-
-def proxied(url: str) -> bool:
-    """Whether the environment routes `url` through a proxy (then httpx's transport handles it)."""
-    host = httpx.URL(url).host
-    return bool(getproxies()) and not proxy_bypass(host)
 
 
 def parse_json(response: httpx.Response) -> Any:

@@ -1,5 +1,6 @@
 """The blocking `DocuWareSession` and the connection settings (pool, TLS, headers)."""
 
+import asyncio
 import ssl
 
 import httpx
@@ -87,3 +88,20 @@ async def test_pool_timeout_and_default_headers():
         assert http.headers["User-Agent"].startswith("exmado/")
     finally:
         await http.aclose()
+
+
+def test_cookies_are_still_kept_from_the_responses_that_set_them() -> None:
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/logon":
+            return httpx.Response(200, headers={"Set-Cookie": "session=s1; Path=/"})
+        return httpx.Response(200, json={"cookie": request.headers.get("Cookie", "")})
+
+    async def run() -> list[str]:
+        settings = DocuWareSettings(url="http://dw.test")
+        async with build_http(settings, httpx.MockTransport(server)) as http:
+            before = (await http.get("/x")).json()["cookie"]
+            await http.post("/logon")
+            after = (await http.get("/x")).json()["cookie"]
+            return [before, after, http.cookies.get("session")]
+
+    assert asyncio.run(run()) == ["", "session=s1", "s1"]
