@@ -13,6 +13,8 @@
    then again with the shared request budget on (a ceiling far above what the run reaches):
    what the budget's Redis round trips and pacing cost where the server does not throttle.
    Runs 1 and 2 have the budget off (`[docuware] max_requests_per_s = 0`).
+   Beside it, the floor: a bare httpx client making the same recorded requests, 16 at a time,
+   and its CPU per row (our goal: at most twice it).
 3. Peak memory (max RSS) of this process after those runs.
 4. Ingest of a 100,000-row workbook in a fresh process: seconds and peak memory.
 
@@ -41,6 +43,15 @@ a third of one core — the download workers waited for searched rows. A row spe
 in its batch search and one in its download, and the next batch forms while one is out, so
 the window is now 4 x row_concurrency (`workers.pipeline.runner.WINDOW_PER_REQUEST`).
 
+A pooled transport of our own (a network backend that kept each socket, and a linear-time
+override of httpcore's private `_assign_requests_to_connections`) was measured both ways in one
+run (2026-11-29, the 2 cores shared with other work; the two runs in turns, best of two each):
+ours 108.3 rows/s, httpx's own 106.0 rows/s (+2 %) at 50 ms, CPU per row 3.97 ms vs 3.90 ms.
+Far below the 20 % that would pay for a private API: it went, and httpx's transport is used as
+it is (and sniffio is installed, so httpcore's repeated `import sniffio` is a dict lookup).
+The same day, after that change: our worker 4.71 ms of CPU per row with no latency, the bare
+httpx loop 3.22 ms for the same 2,130 requests: 1.5x the floor.
+
 The VM's speed drifts between sessions: the first session measured 5.1 ms of worker CPU per
 row for this code path's predecessor (147 rows/s, so busy ~75 % of one core: partly CPU-bound,
 partly the window); this session 1.9 ms for the same work. The "worker busy" line says
@@ -59,9 +70,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from openpyxl import Workbook
 
 from exmado_tui.localredis import RedisServer, free_port
@@ -162,24 +175,68 @@ def settings_for(
     return load_settings(environ=env)
 
 
+Transports = Callable[[], httpx.AsyncBaseTransport]
+
+
+def httpx_transport() -> httpx.AsyncBaseTransport:
+    """httpx's own transport with the client's connection limits."""
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=20, keepalive_expiry=30)
+    return httpx.AsyncHTTPTransport(limits=limits)
+
+
+def recording_transport() -> httpx.AsyncBaseTransport:
+    """httpx's transport, as our client uses it, noting each request."""
+    return Recording(httpx_transport())
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """A transport that notes every request (for the bare loop to make them again)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.requests = inner, []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.requests.append((request.method, str(request.url), dict(request.headers), body))
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def run_pipeline(
-    redis_url: str, docuware_url: str, rows: list[str], concurrency: int, budget_rps: float = 0
+    redis_url: str,
+    docuware_url: str,
+    rows: list[str],
+    concurrency: int,
+    budget_rps: float = 0,
+    transport: Transports | None = None,
 ) -> dict:
     """One job of `rows` through the pipeline; wall seconds, CPU seconds, rows done.
 
     `budget_rps`: the shared request budget's ceiling (0: off, each process on its own).
+    `transport`: makes the client's transport (default: the client's own choice).
     """
     from exmado_tui.db import open_database
+    from exmado_tui.docuware.client import AsyncDocuWareClient
     from exmado_tui.jobs import JobService
     from exmado_tui.models import Job
     from workers.pipeline import run_job
-    from workers.runtime import Runtime
+    from workers.runtime import Runtime, docuware_client
 
     folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     settings = settings_for(folder, redis_url, docuware_url, concurrency, budget_rps)
     open_database(settings.database_url)
     job = JobService(settings).create(workbook(folder / "w.xlsx", rows), profile="invoices")
-    runtime = Runtime.from_settings(settings)
+    made: list[httpx.AsyncBaseTransport] = []
+
+    def client(settings: Any) -> Any:
+        if transport is None:
+            return docuware_client(settings)
+        made.append(transport())
+        return AsyncDocuWareClient(settings.docuware, transport=made[-1])
+
+    runtime = Runtime.from_settings(settings, client_factory=client)
     runtime.slots.acquire(job.id, "bench")
     runtime.loop.run(runtime.client())  # sign in before the clock starts
     runtime.loop.run(_login(runtime))
@@ -188,7 +245,29 @@ def run_pipeline(
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     done = Job.get_by_id(job.id)
     runtime.close_client()
-    return {"wall": wall, "cpu": cpu, "rows": done.done_rows, "status": done.status}
+    return {
+        "wall": wall, "cpu": cpu, "rows": done.done_rows, "status": done.status,
+        "recorded": [r for t in made if isinstance(t, Recording) for r in t.requests],
+    }  # fmt: skip
+
+
+def run_bare_loop(requests: list[tuple], concurrency: int, rows: int) -> dict:
+    """The floor: a bare httpx client making the same requests, `concurrency` at a time."""
+
+    async def loop() -> tuple[float, float]:
+        pending = iter(requests)
+        async with httpx.AsyncClient(transport=httpx_transport()) as client:
+
+            async def worker() -> None:
+                for method, url, headers, body in pending:
+                    await client.request(method, url, headers=headers, content=body)
+
+            wall, cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return time.perf_counter() - wall, time.process_time() - cpu
+
+    wall, cpu = asyncio.run(loop())
+    return {"wall": wall, "cpu": cpu, "rows": rows, "requests": len(requests)}
 
 
 def run_sequential(settings_folder: Path, docuware_url: str, rows: list[str]) -> dict:
@@ -265,7 +344,13 @@ def main() -> None:
             slow.stop()
         fast = Sandbox(0)
         try:
-            quick = measured(fast, lambda: run_pipeline(redis.url, fast.url, numbers, CONCURRENCY))
+            quick = measured(
+                fast,
+                lambda: run_pipeline(
+                    redis.url, fast.url, numbers, CONCURRENCY, transport=recording_transport
+                ),
+            )
+            bare = run_bare_loop(quick["recorded"], CONCURRENCY, quick["rows"])
             on = measured(
                 fast,
                 lambda: run_pipeline(redis.url, fast.url, numbers, CONCURRENCY, BUDGET_CEILING),
@@ -275,6 +360,7 @@ def main() -> None:
     finally:
         redis.stop()
     report(ours, base, quick)
+    floor(quick, bare)
     budget_report(quick, on)
     spawn = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue = spawn.Queue()
@@ -311,6 +397,13 @@ def report(ours: dict, base: dict, quick: dict) -> None:
           f"sandbox {_ms(quick, 'sandbox_cpu')} (its process)")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory : {peak:.0f} MB max RSS of the benchmark process")
+
+
+def floor(quick: dict, bare: dict) -> None:
+    """Our CPU per row against a bare httpx loop making the same requests."""
+    print(f"floor       : bare httpx loop, the same {bare['requests']:,} requests: "
+          f"{_ms(bare, 'cpu')} CPU per row; ours {_ms(quick, 'cpu')} "
+          f"({quick['cpu'] / bare['cpu']:.1f}x the floor)")  # fmt: skip
 
 
 def budget_report(off: dict, on: dict) -> None:
