@@ -154,6 +154,11 @@ def _header_only(folder: Path, keys: list[str]) -> Path:
     return book(folder / "header-only.xlsx", [])
 
 
+def _escape_in_name(folder: Path, keys: list[str]) -> Path:
+    """A file name holding ESC: the worker's refusal names it, in an event and the log."""
+    return csv_file(folder / "keys\x1b[31m.csv", f"{HEADER}\n")
+
+
 def _empty_sheet(folder: Path, keys: list[str]) -> Path:
     path = folder / "empty-sheet.xlsx"
     Workbook().save(path)
@@ -368,6 +373,11 @@ CASES = [
     Case("empty file", _empty, refusal="is empty (0 bytes)"),
     Case("empty sheet", _empty_sheet, refusal="is empty; put a header row"),
     Case("header only", _header_only, refusal="has a header row but no data rows"),
+    Case(
+        "ESC in the file name",
+        _escape_in_name,
+        refusal="keys\\x1b[31m.csv has a header row but no data rows",
+    ),
     Case("duplicate mapped header", _duplicate_headers, refusal="twice in header row 1"),
     Case("duplicate other headers", _duplicate_other_headers, rows=3),
     Case("merged title above the header", _merged_headers, rows=3),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ from tests.reliability.hostile_http import LOGIN_PAGE, HostileDocuWare, Lie
 from tests.reliability.tally import Tally
 
 MB = 1024 * 1024
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what no log line may carry
 MEMORY_BOUND = 200 * MB
 WAIT_S = 60  # how long the test waits; the time an input took is measured and reported
 FIGURES: list[str] = []  # one line per input, printed at the end (pytest -s shows them)
@@ -189,6 +191,8 @@ def test_the_worker_that_took_the_corpus_still_exports(plant: Plant, tally: Tall
     job = plant.exmado.wait(job_id, WAIT_S)
     assert (job.status.value, job.files_count) == ("COMPLETED", 3)
     assert plant.serving()
+    raw = RAW_CONTROL.findall(plant.exmado.worker_logs())
+    assert not raw, f"the worker logged raw control characters: {sorted(set(raw))}"
     print(f"\nworker at rest {plant.baseline / MB:.0f} MB; each input's CPU and peak memory:")
     print(*FIGURES, sep="\n")
 

@@ -42,6 +42,7 @@ from exmado_tui.errors import (
     TransitionError,
 )
 from exmado_tui.events import record_event
+from exmado_tui.formatting import visible
 from exmado_tui.models import Job, JobRow
 from exmado_tui.profiles import Profile, check_profile
 from exmado_tui.report import remove_report_leftovers, write_report
@@ -432,6 +433,7 @@ class JobRun:
         return True
 
     def _fail(self, message: str) -> None:
+        message = visible(message)  # a file name or key may hold ESC; the sentence is shown
         active = frozenset({S.VALIDATING, S.RUNNING, S.PAUSED})
         if JobRow.select().where(JobRow.job == self.job_id).exists():
             progress.recount(self.job_id)
