@@ -20,7 +20,7 @@ from exmado_tui.ui.new_job_form import CUSTOM
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.tui.conftest import notices, wait_for
-from tests.tui.test_hardening import bottom_line
+from tests.tui.test_dashboard_at_80x24 import bottom_line
 
 SIZE = (80, 24)
 
