@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import peewee
@@ -181,6 +182,23 @@ def test_a_closed_pipe_ends_quietly(env, workbook):
     assert "Traceback" not in err and "BrokenPipe" not in err, err
 
 
+def has_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` holds `path` open (Linux /proc)."""
+    try:
+        return any(link.resolve() == path.resolve() for link in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+def wait_until(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_ctrl_c_during_wait_exits_quietly(env, workbook):
     main(["jobs", "create", str(workbook), "--profile", "invoices"])
     job_id = Job.get().id
@@ -190,9 +208,12 @@ def test_ctrl_c_during_wait_exits_quietly(env, workbook):
         stderr=subprocess.PIPE,
         env={**os.environ, **env},
         cwd=REPO,
+        # a test run in the background inherits an ignored SIGINT; a person's shell does not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(2)
-    process.send_signal(signal.SIGINT)
+    store = Path(env["EXMADO_DATA_DIR"]) / "exmado.db"
+    assert wait_until(lambda: has_open(process.pid, store), 60), "jobs wait never opened the store"
+    process.send_signal(signal.SIGINT)  # Ctrl+C while it waits, not while Python starts
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert err.decode() == "" and out.decode() == ""

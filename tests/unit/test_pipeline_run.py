@@ -340,10 +340,9 @@ def test_pause_then_resume_continues_at_the_first_unfinished_row(pipeline: Pipel
     pipeline.client.latency_s = 0.05
     job_id = pipeline.create([100000 + i for i in range(1, 61)])
     control_later(job_id, 0.6, control="pause")
-    started = time.monotonic()
     job = pipeline.run(job_id)
-    assert job.status == "PAUSED" and job.worker == "" and time.monotonic() - started < 3
-    assert 0 < job.done_rows < 60
+    assert job.status == "PAUSED" and job.worker == ""
+    assert 0 < job.done_rows < 60  # stopped mid-job: the pause was heard while rows were left
     assert JobRow.select().where(JobRow.status == "pending").count() == 60 - job.done_rows
     assert not list(Path(job.output_dir).rglob("*.part"))
     pipeline.service.resume(job_id)  # also sends a message nobody reads here
