@@ -1,4 +1,4 @@
-"""The download pipeline (DESIGN §4): validate → ingest → search → download → organise → report.
+"""The download pipeline: validate → ingest → search → download → organise → report.
 
 `run_job` is what the actor calls. The job store is written only from the actor's thread
 (`runner`); the HTTP side runs on the process's event loop (`rows`, `files`), and the two meet
