@@ -30,13 +30,15 @@ class JobStatus(StrEnum):
     @property
     def is_active(self) -> bool:
         """A worker holds the job (or should)."""
-        return self in (JobStatus.VALIDATING, JobStatus.RUNNING)
+        return self in ACTIVE
 
 
 S = JobStatus
 # What became of one workbook row (the row filter of the dashboard and `jobs rows --status`).
 ROW_STATUSES = ("done", "not_found", "ambiguous", "failed", "skipped", "pending")
 FINAL = frozenset({S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.CANCELLED})
+# A worker holds the job (or should): the one definition of "active".
+ACTIVE = frozenset({S.VALIDATING, S.RUNNING})
 RETRYABLE = frozenset({S.FAILED, S.COMPLETED_WITH_ERRORS, S.CANCELLED})
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {

@@ -15,10 +15,9 @@ from typing import Any, cast
 
 import peewee
 
-from exmado_tui import migrations
+from exmado_tui import lifecycle, migrations
 from exmado_tui.errors import PermanentError
 from exmado_tui.models import ALL_MODELS, Job, JobEvent, JobFile, JobRow, JobWorkbook
-from exmado_tui.states import JobStatus
 
 # What belongs to a job, copied after the job row itself, in this order (files name rows).
 PerJob = type[JobWorkbook] | type[JobRow] | type[JobFile] | type[JobEvent]
@@ -26,7 +25,7 @@ PER_JOB: tuple[PerJob, ...] = (JobWorkbook, JobRow, JobFile, JobEvent)
 Row = dict[str, Any]  # one stored row, column name to value
 COUNTED: tuple[type[peewee.Model], ...] = (Job, *PER_JOB)
 CHUNK = 1000
-ACTIVE = [s.value for s in JobStatus if s.is_active]
+ACTIVE = [s.value for s in lifecycle.ACTIVE]
 
 
 class StoreCopyError(PermanentError):

@@ -19,18 +19,18 @@ from functools import partial
 
 import redis
 
+from exmado_tui import lifecycle
 from exmado_tui.db import database, unwritable_store, utcnow
 from exmado_tui.events import record_event
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.queue import NAMESPACE
-from exmado_tui.states import JobStatus
 from workers.periodic import repeat
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
 MARKER_KEY = f"{NAMESPACE}:alive-since"
-ACTIVE = [JobStatus.RUNNING.value, JobStatus.VALIDATING.value]
+ACTIVE = [s.value for s in lifecycle.ACTIVE]
 LOST_MESSAGE_FACTOR = 3  # an unheld active job this many stale periods old lost its message
 
 

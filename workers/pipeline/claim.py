@@ -6,13 +6,14 @@ from datetime import timedelta
 
 from peewee import fn
 
+from exmado_tui import lifecycle
 from exmado_tui.db import utcnow
 from exmado_tui.errors import TransitionError
 from exmado_tui.models import Job
 from exmado_tui.states import JobStatus, transition
 
 S = JobStatus
-ACTIVE = [S.RUNNING.value, S.VALIDATING.value]
+ACTIVE = [s.value for s in lifecycle.ACTIVE]
 
 
 def claim(job_id: str, worker: str, stale_after_s: float) -> JobStatus | None:

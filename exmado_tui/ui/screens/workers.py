@@ -17,10 +17,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
+from exmado_tui import lifecycle
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration
 from exmado_tui.queries import JobSummary, list_jobs
-from exmado_tui.states import JobStatus
 from exmado_tui.ui.actions import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
@@ -30,7 +30,7 @@ from exmado_tui.ui.widgets.status_badge import status_text
 from exmado_tui.ui.widgets.store_trouble import StoreTrouble
 
 REFRESH_S = 2.0
-ACTIVE = [JobStatus.VALIDATING, JobStatus.RUNNING]
+ACTIVE = sorted(lifecycle.ACTIVE)
 
 
 def read_facts(queue: Any) -> tuple[Any, dict[str, Any] | str, list[dict[str, Any]]]:
