@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from textual.binding import ActiveBinding
 
-from exmado_tui.states import FINAL, RETRYABLE, JobStatus
+from exmado_tui.lifecycle import ACTIVE, FINAL, JobStatus, sources_of
 
 S = JobStatus
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,34 +26,24 @@ class JobAction:
     confirm: bool = False  # ask even for a single job
 
 
+# Derived from the transition table where an action is a move: cancel, retry and fail may be
+# asked wherever the edge to their target starts. The others are requests a worker honours
+# (pause: while it holds the job; resume: of a paused job; terminate: fail a held or paused
+# job at once), queueing (start) or removal (delete).
 ACTIONS: dict[str, JobAction] = {
     a.name: a
     for a in (
         JobAction("start", "Start", "s", frozenset({S.PENDING}), "queued"),
-        JobAction("pause", "Pause", "p", frozenset({S.VALIDATING, S.RUNNING}), "asked to pause"),
+        JobAction("pause", "Pause", "p", ACTIVE, "asked to pause"),
         JobAction("resume", "Resume", "r", frozenset({S.PAUSED}), "resumed"),
-        JobAction(
-            "cancel",
-            "Cancel",
-            "c",
-            frozenset({S.PENDING, S.VALIDATING, S.RUNNING, S.PAUSED}),
-            "cancelled",
-            confirm=True,
-        ),
-        JobAction("retry", "Retry", "R", RETRYABLE, "queued again"),
-        JobAction(
-            "fail",
-            "Fail",
-            "F",
-            frozenset({S.PENDING, S.VALIDATING, S.RUNNING, S.PAUSED}),
-            "marked failed",
-            confirm=True,
-        ),
+        JobAction("cancel", "Cancel", "c", sources_of(S.CANCELLED), "cancelled", confirm=True),
+        JobAction("retry", "Retry", "R", sources_of(S.PENDING), "queued again"),
+        JobAction("fail", "Fail", "F", sources_of(S.FAILED), "marked failed", confirm=True),
         JobAction(
             "terminate",
             "Terminate",
             "T",
-            frozenset({S.VALIDATING, S.RUNNING, S.PAUSED}),
+            sources_of(S.FAILED) - {S.PENDING},
             "terminated",
             confirm=True,
         ),
