@@ -12,13 +12,14 @@ import redis
 
 from exmado_tui.queue import JobQueue, make_broker, redis_client
 from exmado_tui.settings import Settings
+from workers.docuware_port import DocuWarePort
 from workers.loop import LoopThread, process_loop
 from workers.slots import JobSlots
 
-ClientFactory = Callable[[Settings], Any]
+ClientFactory = Callable[[Settings], DocuWarePort]
 
 
-def docuware_client(settings: Settings) -> Any:
+def docuware_client(settings: Settings) -> DocuWarePort:
     from exmado_tui.docuware.budget import shared_budget
     from exmado_tui.docuware.client import AsyncDocuWareClient
 
@@ -35,7 +36,7 @@ class Runtime:
     slots: JobSlots
     queue: JobQueue
     client_factory: ClientFactory = docuware_client
-    _client: Any = field(default=None, repr=False)
+    _client: DocuWarePort | None = field(default=None, repr=False)
     _client_pid: int = 0
     _lock: asyncio.Lock | None = field(default=None, repr=False)
 
@@ -55,7 +56,7 @@ class Runtime:
     def loop(self) -> LoopThread:
         return process_loop()
 
-    async def client(self) -> Any:
+    async def client(self) -> DocuWarePort:
         """The process's one DocuWare client (must be awaited on the process loop)."""
         if self._client_pid != os.getpid():
             self._client, self._client_pid, self._lock = None, os.getpid(), asyncio.Lock()

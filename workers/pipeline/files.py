@@ -32,15 +32,16 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from exmado_tui.atomic import move_into_place
 from exmado_tui.checksums import CHUNK, sha256_of
 from exmado_tui.docuware.errors import IncompleteDownloadError
+from exmado_tui.docuware.models import Document, DownloadResult
 from exmado_tui.errors import PermanentError, RetryableError
 from exmado_tui.file_names import numbered
 from exmado_tui.profiles import DOWNLOAD_TARGETS, Profile
 from exmado_tui.templates import Values, confine, relative_path, sanitise_component
+from workers.docuware_port import DocuWarePort
 
 PART_PREFIX = ".exmado-"
 PART_SUFFIX = ".part"
@@ -128,7 +129,7 @@ def _belongs_to(name: str, job_id: str) -> bool:
     return middle.startswith(f"{job_id}-") or _LEGACY_PART.fullmatch(middle) is not None
 
 
-def doc_key(cabinet_id: str, document_id: Any) -> str:
+def doc_key(cabinet_id: str, document_id: object) -> str:
     return f"{cabinet_id}/{document_id}"
 
 
@@ -137,7 +138,7 @@ class Placer:
 
     def __init__(
         self,
-        client: Any,
+        client: DocuWarePort,
         profile: Profile,
         output_dir: Path,
         known: dict[str, list[FileRecord]],
@@ -154,7 +155,7 @@ class Placer:
         self._inflight: dict[str, asyncio.Future[Placed]] = {}
         self._lock = asyncio.Lock()
 
-    async def place(self, doc: Any, values: Values) -> Placed:
+    async def place(self, doc: Document, values: Values) -> Placed:
         key = doc_key(doc.cabinet_id, doc.id)
         if key in self.known and self._present(self.known[key]):
             return Placed(self.known[key])
@@ -181,7 +182,7 @@ class Placer:
     def _present(self, records: list[FileRecord]) -> bool:
         return all(_size(self.root / r.path) == r.size for r in records)
 
-    async def _fetch(self, doc: Any, values: Values) -> Placed:
+    async def _fetch(self, doc: Document, values: Values) -> Placed:
         probe = self._relative(values, str(doc.id))
         folder = confine(self.root, probe.parent)
         folder.mkdir(parents=True, exist_ok=True)
@@ -195,7 +196,7 @@ class Placer:
         finally:
             temp.unlink(missing_ok=True)
 
-    async def _download_whole(self, doc: Any, temp: Path) -> Any:
+    async def _download_whole(self, doc: Document, temp: Path) -> DownloadResult:
         """Download to `temp`; a body cut off (connection dropped, shorter than announced) is
         fetched again at once, up to `WHOLE_TRIES` times — the client retries only until the
         answer's headers, and a row's one later turn would leave a flaky line failing rows."""
@@ -206,7 +207,7 @@ class Placer:
                 await asyncio.sleep(WHOLE_BACKOFF_S * attempt)
         return await self._download_once(doc, temp)
 
-    async def _download_once(self, doc: Any, temp: Path) -> Any:
+    async def _download_once(self, doc: Document, temp: Path) -> DownloadResult:
         result = await self.client.download(
             doc,
             temp,
@@ -228,7 +229,7 @@ class Placer:
             downloaded_name=downloaded_name,
         )
 
-    async def _unpack(self, doc: Any, archive: Path, relative: PurePosixPath) -> Placed:
+    async def _unpack(self, doc: Document, archive: Path, relative: PurePosixPath) -> Placed:
         members = await asyncio.to_thread(_extract, archive, self.zip_limits)
         placed = Placed([])
         stem = relative.name.rsplit(".", 1)[0] if "." in relative.name else relative.name
@@ -245,7 +246,7 @@ class Placer:
 
     async def _commit(
         self,
-        doc: Any,
+        doc: Document,
         temp: Path,
         relative: PurePosixPath,
         sha256: str,
@@ -259,7 +260,7 @@ class Placer:
 
     def _commit_now(
         self,
-        doc: Any,
+        doc: Document,
         temp: Path,
         relative: PurePosixPath,
         sha256: str,
@@ -290,7 +291,7 @@ class Placer:
         self.ours.add(self._rel(target))
         return Placed([self._record(doc, target, size, sha256)], events)
 
-    def _record(self, doc: Any, path: Path, size: int, sha256: str) -> FileRecord:
+    def _record(self, doc: Document, path: Path, size: int, sha256: str) -> FileRecord:
         return FileRecord(str(doc.id), str(doc.cabinet_id), self._rel(path), size, sha256)
 
     def _rel(self, path: Path) -> str:
@@ -304,7 +305,7 @@ def _size(path: Path) -> int:
         return -1
 
 
-def _is_zip(result: Any, path: Path) -> bool:
+def _is_zip(result: DownloadResult, path: Path) -> bool:
     named = str(result.filename).lower().endswith(".zip") or "zip" in str(result.content_type)
     return named and zipfile.is_zipfile(path)
 

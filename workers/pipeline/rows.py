@@ -20,22 +20,22 @@ import asyncio
 import logging
 import queue
 from dataclasses import dataclass, field
-from typing import Any
 
 from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.docuware.budget import SLOT, WATCH, Slot, ThrottleWatch
-from exmado_tui.docuware.models import Dialog
+from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
 from exmado_tui.headers import normalise_header
 from exmado_tui.profiles import Profile
 from exmado_tui.templates import Values
+from workers.docuware_port import DocuWarePort
 from workers.pipeline.files import FileRecord, Placer
 
 log = logging.getLogger("exmado.pipeline")
 NEWEST_FIELDS = ("DWSTOREDATETIME", "DWMODDATETIME")
 BATCH_MAX = 50
-Found = list[Any] | None  # a row's hits from a batch; None: the row searches on its own
+Found = list[Document] | None  # a row's hits from a batch; None: the row searches on its own
 Inbox = asyncio.Queue["RowTask | None"]  # rows to search; None: no more rows
 Ready = asyncio.Queue["tuple[RowTask, Found] | None"]  # searched rows for the downloaders
 
@@ -73,7 +73,7 @@ class RowEngine:
 
     def __init__(
         self,
-        client: Any,
+        client: DocuWarePort,
         profile: Profile,
         placer: Placer,
         results: queue.Queue[RowResult],
@@ -84,7 +84,7 @@ class RowEngine:
         self.placer = placer
         self.results = results
         self.concurrency = concurrency
-        self.cabinet: Any = profile.cabinet
+        self.cabinet: FileCabinet | str = profile.cabinet
         self.fields = dict(profile.columns)  # column → DB name, settled by `prepare`
         self.permits = asyncio.Semaphore(concurrency)  # requests in flight: searches + downloads
         self.throttling = ThrottleWatch()  # this job's slowdowns, for its event log
@@ -128,7 +128,7 @@ class RowEngine:
                     ready.put_nowait(None)
                 return
 
-    async def _search_batch_with_permit(self, tasks: list[RowTask]) -> dict[int, list[Any]]:
+    async def _search_batch_with_permit(self, tasks: list[RowTask]) -> dict[int, list[Document]]:
         self._lend_permits_when_held()
         async with self.permits:
             return await self.search_batch(tasks)
@@ -188,7 +188,7 @@ class RowEngine:
             result.events += placed.events
         return result
 
-    async def _search(self, task: RowTask) -> list[Any]:
+    async def _search(self, task: RowTask) -> list[Document]:
         conditions = [Exact(field, value) for field, value in self._pairs(task)]
         query = conditions[0] if len(conditions) == 1 else And(*conditions)
         found = self.client.search(self.cabinet, query, dialog=self._dialog, limit=self._limit)
@@ -202,7 +202,7 @@ class RowEngine:
     def _dialog(self) -> str | None:
         return self.profile.dialog or None
 
-    async def search_batch(self, tasks: list[RowTask]) -> dict[int, list[Any]]:
+    async def search_batch(self, tasks: list[RowTask]) -> dict[int, list[Document]]:
         """Hits by row id for the rows one `Or` search can answer (see the module docstring)."""
         if len(self.profile.columns) != 1:
             return {}
@@ -210,7 +210,7 @@ class RowEngine:
         if len(set(keys.values())) < 2:
             return {}
         field = self._pairs(tasks[0])[0][0]
-        by_key: dict[str, list[Any]] = {k.casefold(): [] for k in keys.values()}
+        by_key: dict[str, list[Document]] = {k.casefold(): [] for k in keys.values()}
         query = Or(*(Exact(field, key) for key in dict.fromkeys(keys.values())))
         try:
             async for doc in self.client.search(self.cabinet, query, dialog=self._dialog):
@@ -269,7 +269,7 @@ def _batch_keys(values: dict[int, str]) -> dict[int, str]:
     }
 
 
-def choose(docs: list[Any], policy: str) -> list[Any]:
+def choose(docs: list[Document], policy: str) -> list[Document]:
     if policy == "first":
         return docs[:1]
     if policy == "newest":
@@ -277,7 +277,7 @@ def choose(docs: list[Any], policy: str) -> list[Any]:
     return sorted(docs, key=lambda d: d.id) if policy == "all" else docs
 
 
-def _age(doc: Any) -> tuple[str, int]:
+def _age(doc: Document) -> tuple[str, int]:
     for name in NEWEST_FIELDS:
         value = doc.fields.get(name)
         if value is not None:
@@ -285,7 +285,7 @@ def _age(doc: Any) -> tuple[str, int]:
     return ("", doc.id)
 
 
-def _values(doc: Any, task: RowTask) -> Values:
+def _values(doc: Document, task: RowTask) -> Values:
     return Values(doc.fields, task.values, row=task.number, docid=doc.id)
 
 

@@ -1,0 +1,41 @@
+"""The DocuWare port: what the pipeline needs of DocuWare, and nothing more.
+
+`AsyncDocuWareClient` is the one real implementation; the pipeline tests' fake and the
+contract suite (tests/integration/test_docuware_contract.py) keep to the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+from exmado_tui.docuware.models import Dialog, Document, DownloadResult, FileCabinet
+from exmado_tui.docuware.query import Query
+
+
+class DocuWarePort(Protocol):
+    async def find_cabinet(self, name_or_id: FileCabinet | str) -> FileCabinet: ...
+
+    async def dialog(self, cabinet: FileCabinet | str, dialog_id: str | None = None) -> Dialog: ...
+
+    def search(
+        self,
+        cabinet: FileCabinet | str,
+        query: Query = None,
+        *,
+        dialog: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[Document]: ...
+
+    async def download(
+        self,
+        document: Document,
+        dest: Path,
+        *,
+        target: str = "Auto",
+        keep_annotations: bool = False,
+        fsync: bool = True,
+    ) -> DownloadResult: ...
+
+    async def aclose(self) -> None: ...
