@@ -10,7 +10,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from exmado_tui.errors import ProfileError
 from exmado_tui.templates import TemplateError, check_template
@@ -30,10 +30,15 @@ KEYS = (
 TEMPLATE_KEYS = ("folder", "filename", "format", "unpack_zip", "keep_annotations")
 # Our format names (profiles, the form, `docuware download --format`) → DocuWare's
 # targetFileType: the original file (a ZIP when a document holds several), a PDF, or a ZIP.
-DOWNLOAD_TARGETS = {"original": "Auto", "pdf": "PDF", "zip": "Zip"}
-FORMATS = tuple(DOWNLOAD_TARGETS)
-ON_MULTIPLE = ("all", "first", "newest", "fail")
-ON_EXISTING = ("skip_identical", "rename", "overwrite")
+Format = Literal["original", "pdf", "zip"]
+DOWNLOAD_TARGETS: dict[Format, str] = {"original": "Auto", "pdf": "PDF", "zip": "Zip"}
+FORMATS: tuple[Format, ...] = get_args(Format)
+# Several hits for one row: keep them all, the first, the newest, or fail the row.
+OnMultiple = Literal["all", "first", "newest", "fail"]
+ON_MULTIPLE: tuple[OnMultiple, ...] = get_args(OnMultiple)
+# A different file already at the target path: keep it (the row fails), number ours, replace.
+OnExisting = Literal["skip_identical", "rename", "overwrite"]
+ON_EXISTING: tuple[OnExisting, ...] = get_args(OnExisting)
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,11 @@ class Profile:
     header_row: int = 0  # 0: detect
     folder_template: str = ""
     filename_template: str = ""
-    format: str = "original"
+    format: Format = "original"
     unpack_zip: bool = False
     keep_annotations: bool = False
-    on_multiple: str = "all"
-    on_existing: str = "skip_identical"
+    on_multiple: OnMultiple = "all"
+    on_existing: OnExisting = "skip_identical"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

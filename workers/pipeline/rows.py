@@ -27,7 +27,7 @@ from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
 from exmado_tui.headers import normalise_header
-from exmado_tui.profiles import Profile
+from exmado_tui.profiles import OnMultiple, Profile
 from exmado_tui.templates import Values
 from workers.docuware_port import DocuWarePort
 from workers.pipeline.files import FileRecord, Placer
@@ -269,7 +269,7 @@ def _batch_keys(values: dict[int, str]) -> dict[int, str]:
     }
 
 
-def choose(docs: list[Document], policy: str) -> list[Document]:
+def choose(docs: list[Document], policy: OnMultiple) -> list[Document]:
     if policy == "first":
         return docs[:1]
     if policy == "newest":
