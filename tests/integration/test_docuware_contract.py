@@ -22,7 +22,7 @@ from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.query import Exact, Or
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from tests.docuware_inprocess import InProcessSandbox
-from tests.unit.test_pipeline_run import FakeClient, FakeDoc
+from tests.pipeline_harness import FakeClient, FakeDoc
 
 CONFIG = SandboxConfig(port=0, documents=200, seed=7)
 InProcess = InProcessSandbox(CONFIG)

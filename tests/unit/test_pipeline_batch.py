@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from exmado_tui.profiles import Profile
-from tests.unit.test_pipeline_run import FakeClient, FakeDoc, invoice_docs
+from tests.pipeline_harness import FakeClient, FakeDoc, invoice_docs
 from workers.pipeline.files import Placer
 from workers.pipeline.rows import RowEngine, RowTask
 

@@ -8,7 +8,7 @@ import pytest
 
 from exmado_tui.errors import TransitionError
 from exmado_tui.models import Job, JobRow
-from tests.unit.test_pipeline_run import Pipeline
+from tests.pipeline_harness import Pipeline
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.profiles import Profile
 from exmado_tui.templates import Values
-from tests.unit.test_pipeline_run import FakeClient, FakeDoc
+from tests.pipeline_harness import FakeClient, FakeDoc
 from workers.pipeline import files
 from workers.pipeline.files import Placer
 

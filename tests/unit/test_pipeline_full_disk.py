@@ -19,8 +19,8 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.queries import get_job
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from tests.pipeline_harness import Pipeline, invoice_docs
 from tests.small_disk import fill, resize, small_disk
-from tests.unit.test_pipeline_run import Pipeline, invoice_docs
 
 BODY = 150 * 1024  # 2 MB holds a dozen of them, not 40
 ROWS = 40

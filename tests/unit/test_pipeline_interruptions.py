@@ -14,7 +14,7 @@ import redis
 
 from exmado_tui.errors import RetryableError, StoreUnavailableError
 from exmado_tui.models import Job, JobRow
-from tests.unit.test_pipeline_run import Pipeline, control_later
+from tests.pipeline_harness import Pipeline, control_later
 from workers.pipeline import progress
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from exmado_tui.models import Job, JobRow
 from exmado_tui.queries import job_events
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
-from tests.unit.test_pipeline_run import Pipeline
+from tests.pipeline_harness import Pipeline
 
 
 def test_a_report_and_a_download_cut_by_kill_9_are_removed_by_the_next_run(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from exmado_tui.models import Job, JobRow
+from tests.pipeline_harness import Pipeline, control_later
 from tests.reliability.hostile import CASES
-from tests.unit.test_pipeline_run import Pipeline, control_later
 
 
 def test_cancel_is_heard_while_a_sheet_of_a_million_rows_is_read(

@@ -18,7 +18,7 @@ from dramatiq.middleware import CurrentMessage
 
 from exmado_tui.models import Job
 from exmado_tui.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
-from tests.unit.test_pipeline_run import Pipeline
+from tests.pipeline_harness import Pipeline
 from workers import middleware
 from workers.broker import transient
 from workers.slots import JobSlots

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_settings
-from tests.unit.test_pipeline_run import host_config
+from tests.pipeline_harness import host_config
 from workers.registry import Registry
 from workers.runtime import Runtime
 
