@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -20,9 +22,11 @@ from tests.postgres import (
     postgres_bin,
     throwaway_database,
 )
+from tests.reliability.tally import TALLY, Tally
 
 REPO = Path(__file__).resolve().parent.parent
 OWN_PREFIXES = ("EXMADO_", "DOCUWARE_", "REDIS_")
+TALLY_KEY = "reliability_tally"
 OWN_NAMES = {"MAX_CONCURRENT_JOBS", "JOB_TIMEOUT"}
 
 
@@ -93,6 +97,33 @@ def private_postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.remove()
+
+
+# The reliability suite's one line (tests/reliability/tally.py). These hooks live here, not in
+# tests/reliability/conftest.py: under pytest-xdist the controller collects nothing, so only the
+# top conftest is loaded there; each worker hands its tally over as it goes down.
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    tally = getattr(node, "workeroutput", {}).get(TALLY_KEY)
+    if tally is not None:
+        TALLY.merge(Tally(**tally))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker
+        workeroutput[TALLY_KEY] = asdict(TALLY)
+        return
+    if TALLY.used and TALLY.failures() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not TALLY.used:
+        return
+    for failure in TALLY.failures():
+        terminalreporter.write_line(f"reliability FAILED: {failure}", red=True)
+    terminalreporter.write_line(TALLY.line(), bold=True)
 
 
 def make_settings(tmp_path: Path, **env: str) -> Settings:

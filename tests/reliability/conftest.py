@@ -32,16 +32,3 @@ def plant(exmado: Exmado, tally: Tally) -> Iterator[Exmado]:
     yield exmado
     exmado.stop_workers()
     tally.worker_rss(exmado.peak_rss)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if TALLY.used and TALLY.failures() and exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not TALLY.used:
-        return
-    for failure in TALLY.failures():
-        terminalreporter.write_line(f"reliability FAILED: {failure}", red=True)
-    terminalreporter.write_line(TALLY.line(), bold=True)

@@ -1,8 +1,9 @@
 """The reliability suite's one line: faults survived, what they lost, hostile inputs refused.
 
 One `Tally` per pytest process (`TALLY`); the fault tests add an `Audit` per job, the hostile
-corpus one call per input. `tests/reliability/conftest.py` prints `line()` at the end and fails
-the session when `failures()` is not empty.
+corpus one call per input. `tests/conftest.py` prints `line()` at the end and fails the session
+when `failures()` is not empty; under pytest-xdist each worker hands its tally to the controller,
+which merges them first.
 """
 
 from __future__ import annotations
@@ -70,6 +71,17 @@ class Tally:
 
     def worker_rss(self, peak_bytes: int) -> None:
         self.peak_rss = max(self.peak_rss, peak_bytes)
+
+    def merge(self, other: Tally) -> None:
+        """Add another process's tally (a pytest-xdist worker's) to this one."""
+        for name in ("faults", "completed", "lost", "twice", "duplicate_files", "partial_files"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.hostile_clear += other.hostile_clear
+        self.hostile_unclear += other.hostile_unclear
+        self.problems += other.problems
+        self.peak_rss = max(self.peak_rss, other.peak_rss)
+        self.hostile_slowest = max(self.hostile_slowest, other.hostile_slowest)
+        self.hostile_cpu = max(self.hostile_cpu, other.hostile_cpu)
 
     @property
     def used(self) -> bool:
