@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from textual.binding import ActiveBinding
 
 from exmado_tui.lifecycle import ACTIVE, FINAL, JobStatus, sources_of
+from exmado_tui.ui.app_access import exmado_app
 
 S = JobStatus
 F = TypeVar("F", bound=Callable[..., Any])
@@ -88,7 +89,7 @@ class HidesMutatingKeysWhenReadOnly:
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         active: dict[str, ActiveBinding] = super().active_bindings  # type: ignore[misc]
-        if not self.app.readonly:  # type: ignore[attr-defined]
+        if not exmado_app(self).readonly:
             return active
         return {key: _hidden_if_mutating(entry) for key, entry in active.items()}
 

@@ -9,6 +9,7 @@ from textual.binding import Binding
 
 from exmado_tui.queries import JobSummary
 from exmado_tui.ui.actions import ACTIONS, jobs_word, mutating
+from exmado_tui.ui.app_access import exmado_app
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.modals.fail_job import FailJobModal
@@ -27,8 +28,6 @@ JOB_ACTION_BINDINGS = [
 
 class JobActionsMixin:
     """Mixed into a Screen; the screen provides `target_jobs` and `after_job_action`."""
-
-    app: Any
 
     def target_jobs(self) -> list[JobSummary]:
         raise NotImplementedError
@@ -78,21 +77,21 @@ class JobActionsMixin:
         options = await self._ask(name, jobs)
         if options is None:
             return
-        await self.app.perform(name, [job.id for job in jobs], **options)
+        await exmado_app(self).perform(name, [job.id for job in jobs], **options)
         self.after_job_action(name)
 
     def _applicable(self, name: str, jobs: list[JobSummary]) -> list[JobSummary]:
         """A single job goes to the service as is (its refusal names the reason); of several,
         only those in a state that allows the action, with a word about the rest."""
         if not jobs:
-            self.app.notify("No job selected.", severity="warning")
+            exmado_app(self).notify("No job selected.", severity="warning")
             return []
         if len(jobs) == 1:
             return jobs
         action = ACTIONS[name]
         fit = [job for job in jobs if job.status in action.allowed]
         if len(fit) < len(jobs):
-            self.app.notify(
+            exmado_app(self).notify(
                 f"{jobs_word(len(jobs) - len(fit))} skipped: "
                 f"{action.label.lower()} does not apply in their state.",
                 severity="warning",
@@ -105,16 +104,18 @@ class JobActionsMixin:
             f"job {jobs[0].short_id} ({jobs[0].name})" if len(jobs) == 1 else jobs_word(len(jobs))
         )
         if name == "delete":
-            keep = await self.app.push_screen_wait(
+            keep = await exmado_app(self).push_screen_wait(
                 DeleteJobModal(what, [job.output_dir for job in jobs])
             )
             return None if keep is None else {"keep_files": keep}
         if name == "fail":
-            reason = await self.app.push_screen_wait(FailJobModal(what))
+            reason = await exmado_app(self).push_screen_wait(FailJobModal(what))
             return None if reason is None else {"reason": reason}
         action = ACTIONS[name]
         if action.confirm or len(jobs) > 1:
             question = f"{action.label} {what}?"
-            if not await self.app.push_screen_wait(ConfirmModal(question, yes=action.label)):
+            if not await exmado_app(self).push_screen_wait(
+                ConfirmModal(question, yes=action.label)
+            ):
                 return None
         return {}

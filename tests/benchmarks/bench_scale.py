@@ -9,8 +9,15 @@ as a machine with one worker slot would be; they share a private PostgreSQL (the
 private Redis (queue, slots, registry) and the output folder. `max_concurrent_jobs` is 4, so
 the hosts are the limit: one host runs the four jobs one after another, four run them at once.
 Each job's own bound is row_concurrency ÷ (requests per row × latency) = 16 ÷ (1.06 × 0.2 s) ≈
-75 rows/s. Figures of one run, measured on the 2-core development VM, are in the README's
-"Several hosts" section and in the session's note.
+75 rows/s. One run on the 2-core development VM (2026-11-29, nothing else running):
+
+    1 host(s):   61.2 s    65.4 rows/s  1.00x one host  0.31 of 2 cores busy; jobs 14.4-15.9 s
+    2 host(s):   32.2 s   124.4 rows/s  1.90x one host  0.64 of 2 cores busy; jobs 14.8-16.3 s
+    4 host(s):   17.6 s   227.4 rows/s  3.48x one host  1.11 of 2 cores busy; jobs 16.8-17.4 s
+
+Earlier runs that day, with seven other sessions loading the same two cores (load 8-13), gave
+1.28-1.74x at two hosts and 2.2-2.5x at four: the jobs themselves slowed (27-47 s each), so
+compare figures of one quiet run.
 """
 
 from __future__ import annotations

@@ -222,7 +222,7 @@ async def test_the_file_picker_shows_its_keys_and_backspace_goes_up(app_factory,
         assert "Pick / open" in bottom_line(pilot.app)
         assert "⌫ Parent folder" in bottom_line(pilot.app)
         await pilot.press("backspace")
-        await wait_for(pilot, lambda: Path(pilot.app.screen.tree.path) == folder.parent)
+        await wait_for(pilot, lambda: Path(pilot.app.screen.workbook_tree.path) == folder.parent)
 
 
 async def test_a_broken_template_is_named_under_the_form(app_factory, store, tmp_path):

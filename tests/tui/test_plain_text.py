@@ -5,8 +5,12 @@ fail on a lone "[/]")."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import redis
 
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
@@ -63,14 +67,26 @@ async def test_names_errors_and_files_in_the_list_the_detail_and_its_modals(app_
         assert f"({NAME})" in screen_text(pilot.app)
 
 
-async def test_a_workbook_and_a_job_name_in_the_form_and_its_notice(app_factory, store, tmp_path):
-    workbook = tmp_path / "[bold]march[columns].csv"
+@pytest.fixture
+def short_path() -> Iterator[Path]:
+    """A folder whose path fits the form's field (pytest-xdist's tmp paths are long)."""
+    folder = Path(tempfile.mkdtemp(prefix="ex-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_a_workbook_and_a_job_name_in_the_form_and_its_notice(app_factory, store, short_path):
+    workbook = short_path / "[bold]march[columns].csv"
     workbook.write_text("Invoice number,[columns]\nINV-000001,[/]\n")
     async with app_factory().run_test(size=SIZE, notifications=True) as pilot:
         screen = await open_form(pilot, workbook)
         await choose_profile(pilot, screen, "invoices")
-        text = screen_text(pilot.app)
-        assert "[columns]" in text and "[/]" in text and workbook.name in text
+
+        def shown() -> bool:  # the preview is read in the background
+            text = screen_text(pilot.app)
+            return all(part in text for part in ("[columns]", "[/]", workbook.name))
+
+        await wait_for(pilot, shown)
         screen.query_one("#name").value = NAME
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))

@@ -41,7 +41,7 @@ class FilePickerModal(ModalScreen[Path | None]):
         self.start = start if start.is_dir() else Path.home()
 
     @property
-    def tree(self) -> WorkbookTree:
+    def workbook_tree(self) -> WorkbookTree:
         return self.query_one(WorkbookTree)
 
     def compose(self) -> ComposeResult:
@@ -55,14 +55,14 @@ class FilePickerModal(ModalScreen[Path | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.tree.focus()
+        self.workbook_tree.focus()
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         self.dismiss(event.path)
 
     def action_up(self) -> None:
-        parent = Path(self.tree.path).resolve().parent
-        self.tree.path = parent
+        parent = Path(self.workbook_tree.path).resolve().parent
+        self.workbook_tree.path = parent
         self.query_one("#picker-title", Label).update(f"Pick a workbook — {parent}")
 
     def action_back(self) -> None:

@@ -46,6 +46,7 @@ from exmado_tui.queries import (
     row_total,
 )
 from exmado_tui.ui.actions import ACTIONS, HidesMutatingKeysWhenReadOnly
+from exmado_tui.ui.app_access import exmado_app
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.modals.row import RowModal
@@ -209,7 +210,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.app.readonly:
+        if exmado_app(self).readonly:
             self.query_one("#job-actions").display = False
         self.set_interval(REFRESH_S, self.refresh_job)
         self.refresh_job()
@@ -221,7 +222,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
 
     async def _reload_rows(self) -> None:
         """The rows table from the top, through the row filter as it is now."""
-        backend, job_id, status = self.app.backend, self.job_id, self.row_filter or None
+        backend, job_id, status = exmado_app(self).backend, self.job_id, self.row_filter or None
 
         async def load(offset: int, limit: int) -> list[RowView]:
             return await backend.read(job_rows, job_id, status, limit, offset)
@@ -232,7 +233,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         await self.rows_table.reload(load, count)
 
     async def _reload_files(self) -> None:
-        backend, job_id = self.app.backend, self.job_id
+        backend, job_id = exmado_app(self).backend, self.job_id
 
         async def load(offset: int, limit: int) -> list[FileView]:
             return await backend.read(job_files, job_id, limit, offset)
@@ -249,7 +250,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         self.run_worker(self._load(), group="detail-refresh")
 
     async def _load(self) -> None:
-        read = self.app.backend.read
+        read = exmado_app(self).backend.read
         try:
             job, counts = await read(read_detail, self.job_id)
             self.counts = counts
@@ -301,17 +302,17 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
 
     def _sample(self, job: JobDetail) -> None:
         """Rows finished per second between refreshes, for the sparkline and a recent rate."""
-        now = self.app.clock().timestamp()
+        now = exmado_app(self).clock().timestamp()
         if not self.samples or now > self.samples[-1][0]:  # no time passed: no rate to learn
             self.samples.append((now, job.done_rows))
         pairs = list(self.samples)
         rates = [max(0.0, (b[1] - a[1]) / (b[0] - a[0])) for a, b in pairwise(pairs)]
         show_if_changed(self.sparkline, spark_text(rates, width=30))
-        avg = pace.rows_per_s(job, self.app.clock())
-        eta = pace.eta_s(job, self.app.clock())
+        avg = pace.rows_per_s(job, exmado_app(self).clock())
+        eta = pace.eta_s(job, exmado_app(self).clock())
         text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
         text.append(f" · ETA {duration(eta)}" if eta is not None else "")
-        text.append(f" · elapsed {duration(pace.duration_s(job, self.app.clock()))}")
+        text.append(f" · elapsed {duration(pace.duration_s(job, exmado_app(self).clock()))}")
         show_if_changed(self.rate_label, text)
 
     def _show_buttons(self, job: JobSummary) -> None:
@@ -320,7 +321,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
             button.display = job.status in action.allowed
 
     def _append_events(self, events: list[EventView]) -> None:
-        zone = self.app.settings.zone
+        zone = exmado_app(self).settings.zone
         styles = {"warning": "yellow", "error": "red"}
         for event in events:
             line = Text(local_time(event.at, zone, "%m-%d %H:%M:%S") + "  ", style="dim")
@@ -336,7 +337,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
             self.query_one("#config", Static).update(_config_table(facts, job.config))
 
     def _config_facts(self, job: JobDetail) -> list[tuple[str, str]]:
-        zone = self.app.settings.zone
+        zone = exmado_app(self).settings.zone
         return [
             ("Id", job.id),
             ("Profile", job.profile or "(none)"),
@@ -389,7 +390,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         self.query_one(TAB_FOCUS[tab]).focus()
 
     async def _load_reports(self, output_dir: str) -> None:
-        self._show_reports(await self.app.backend.read(find_reports, output_dir))
+        self._show_reports(await exmado_app(self).backend.read(find_reports, output_dir))
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -416,7 +417,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
 
     async def _show_row(self, row: RowView) -> None:
         try:
-            files = await self.app.backend.read(row_files, self.job_id, row.row_number)
+            files = await exmado_app(self).backend.read(row_files, self.job_id, row.row_number)
         except StoreUnavailableError as exc:
             self.app.notify(str(exc), title=f"Row {row.row_number} not opened", severity="error")
             return
@@ -433,7 +434,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Job actions that do not apply in the job's state show dimmed and do nothing."""
         name = {"cancel_job": "cancel"}.get(action, action)
-        if name in ACTIONS and self.job is not None and not self.app.readonly:
+        if name in ACTIONS and self.job is not None and not exmado_app(self).readonly:
             return True if self.job.status in ACTIONS[name].allowed else None
         return True
 

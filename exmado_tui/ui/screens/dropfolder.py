@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size
 from exmado_tui.queries import JobSummary, jobs_by_source
+from exmado_tui.ui.app_access import exmado_app
 from exmado_tui.ui.dropfolder_view import DropFolderView, scan_dropfolder
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.plain_table import PlainTable
@@ -72,8 +73,8 @@ class DropFolderScreen(Screen[None]):
             self.run_worker(self._load(), group="dropfolder", exclusive=True)
 
     async def _load(self) -> None:
-        backend = self.app.backend
-        settings = self.app.settings
+        backend = exmado_app(self).backend
+        settings = exmado_app(self).settings
         try:
             view: DropFolderView | OSError = await backend.read(
                 scan_dropfolder, settings.dropfolder, settings.profile_dirs
@@ -89,9 +90,9 @@ class DropFolderScreen(Screen[None]):
         self._show(view, jobs)
 
     def _show(self, view: DropFolderView | OSError, jobs: list[JobSummary]) -> None:
-        zone = self.app.settings.zone
+        zone = exmado_app(self).settings.zone
         if isinstance(view, OSError):
-            where = self.app.settings.dropfolder.path
+            where = exmado_app(self).settings.dropfolder.path
             self.folder_label.update(Text(f"Cannot read {where}: {view.strerror or view}", "red"))
             view = DropFolderView(where, True, (), (), ())
         elif not view.exists:

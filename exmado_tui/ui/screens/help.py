@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -40,12 +41,12 @@ def screens_with_keys() -> list[tuple[str, type]]:
     ]
 
 
-def key_table(title: str, cls: type) -> Table:
+def key_table(title: str, cls: type[DOMNode]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", box=None, padding=(0, 2))
     table.add_column("key", style="bold cyan", min_width=10)
     table.add_column("does")
     seen: set[str] = set()
-    for binding in Binding.make_bindings(cls.BINDINGS):  # type: ignore[attr-defined]
+    for binding in Binding.make_bindings(cls.BINDINGS):
         if binding.description and binding.action not in seen:
             seen.add(binding.action)
             keys = [

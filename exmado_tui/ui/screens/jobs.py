@@ -14,6 +14,7 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.queries import JobSummary, count_jobs, list_jobs, status_counts
 from exmado_tui.states import JobStatus
 from exmado_tui.ui.actions import HidesMutatingKeysWhenReadOnly, mutating
+from exmado_tui.ui.app_access import exmado_app
 from exmado_tui.ui.filters import FILTER_BY_NAME, FILTERS, next_sort, sort_label
 from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.messages import JobActionSucceeded, JobFinished, JobsRefreshed
@@ -138,7 +139,7 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
 
     async def _load(self, q: JobsQuery) -> None:
         try:
-            page = await self.app.backend.read(read_jobs_page, q)
+            page = await exmado_app(self).backend.read(read_jobs_page, q)
         except StoreUnavailableError as exc:  # locked, or the server restarting: try again
             self.status_line.update(store_trouble(exc))
             return
@@ -156,7 +157,9 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
         if not page.jobs and self.query_state.offset and page.total:
             self._set_query(offset=max(0, page.total - 1) // PAGE_SIZE * PAGE_SIZE)
             return
-        self.table.show(page.jobs, self.marked, self.app.clock(), self.app.settings.zone)
+        self.table.show(
+            page.jobs, self.marked, exmado_app(self).clock(), exmado_app(self).settings.zone
+        )
         self.filter_bar.counts = page.counts
         self._show_status_line()
         self.loaded = True
@@ -250,7 +253,9 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
             return
         if self.marked.pop(job_id, None) is None:
             self.marked[job_id] = next(job for job in self.jobs if job.id == job_id)
-        self.table.show(self.jobs, self.marked, self.app.clock(), self.app.settings.zone)
+        self.table.show(
+            self.jobs, self.marked, exmado_app(self).clock(), exmado_app(self).settings.zone
+        )
         self._show_status_line()
         if self.table.cursor_row < len(self.jobs) - 1:
             self.table.move_cursor(row=self.table.cursor_row + 1)
@@ -262,7 +267,9 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
                 del self.marked[job_id]
         else:
             self.marked.update(page)
-        self.table.show(self.jobs, self.marked, self.app.clock(), self.app.settings.zone)
+        self.table.show(
+            self.jobs, self.marked, exmado_app(self).clock(), exmado_app(self).settings.zone
+        )
         self._show_status_line()
 
     def action_open(self) -> None:

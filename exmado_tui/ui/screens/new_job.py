@@ -27,6 +27,7 @@ from textual.widgets import (
 from exmado_tui.errors import ExmadoError, ProfileError
 from exmado_tui.profiles import FORMATS, Profile, load_profile, profile_names, save_profile
 from exmado_tui.ui.actions import mutating
+from exmado_tui.ui.app_access import exmado_app
 from exmado_tui.ui.docuware_lookup import DocuWareLookup
 from exmado_tui.ui.modals.file_picker import FilePickerModal
 from exmado_tui.ui.modals.prompt import PromptModal
@@ -106,7 +107,7 @@ class NewJobScreen(Screen[str | None]):
             )
             yield FieldRow("Sheet", Select([], prompt="(first sheet)", id="sheet", compact=True))
             yield PlainTable(id="preview", show_cursor=False, zebra_stripes=True)
-            names = [(name, name) for name in profile_names(self.app.settings.profile_dirs)]
+            names = [(name, name) for name in profile_names(exmado_app(self).settings.profile_dirs)]
             yield FieldRow(
                 "Profile",
                 Select([*names, (CUSTOM, CUSTOM)], prompt="pick one", id="profile", compact=True),
@@ -139,7 +140,7 @@ class NewJobScreen(Screen[str | None]):
             yield FieldRow(
                 "Output",
                 FormInput(
-                    placeholder=str(self.app.settings.jobs.output_root) + "/…",
+                    placeholder=str(exmado_app(self).settings.jobs.output_root) + "/…",
                     id="output",
                     compact=True,
                 ),
@@ -171,13 +172,15 @@ class NewJobScreen(Screen[str | None]):
 
     def on_unmount(self) -> None:
         if self.lookup is not None:
-            self.app.backend.probe_nowait(self.lookup.close)
+            exmado_app(self).backend.probe_nowait(self.lookup.close)
 
     # -- the form ---------------------------------------------------------------------------
 
     def form(self) -> JobForm:
         def value(selector: str) -> str:
             widget = self.query_one(selector)
+            if not isinstance(widget, (Input, Select)):
+                raise TypeError(f"{selector} is a {type(widget).__name__}, not a form field")
             raw = widget.value
             return "" if raw is Select.NULL or raw is None else str(raw)
 
@@ -238,7 +241,7 @@ class NewJobScreen(Screen[str | None]):
         if not str(path).strip() or str(path) == ".":
             self.preview = None
         else:
-            self.preview = await self.app.backend.read(read_preview, path, sheet, columns)
+            self.preview = await exmado_app(self).backend.read(read_preview, path, sheet, columns)
         self._show_preview()
         self._check()
 
@@ -272,7 +275,7 @@ class NewJobScreen(Screen[str | None]):
         self.profile = None
         if name and not custom:
             try:
-                self.profile = load_profile(self.app.settings.profile_dirs, name)
+                self.profile = load_profile(exmado_app(self).settings.profile_dirs, name)
             except ExmadoError as exc:
                 self.app.notify(str(exc), severity="error")
         if name:
@@ -296,7 +299,7 @@ class NewJobScreen(Screen[str | None]):
 
     def _load_cabinets(self) -> None:
         if self.lookup is None:
-            self.lookup = DocuWareLookup(self.app.settings.docuware)
+            self.lookup = DocuWareLookup(exmado_app(self).settings.docuware)
         self._ask("cabinets", "#cabinet")
 
     def _cabinet_changed(self) -> None:
@@ -321,7 +324,7 @@ class NewJobScreen(Screen[str | None]):
         assert self.lookup is not None
         self._dw_busy(True, f"Asking DocuWare for {what}…")
         try:
-            options = await self.app.backend.probe(getattr(self.lookup, what), *args)
+            options = await exmado_app(self).backend.probe(getattr(self.lookup, what), *args)
         except Exception as exc:  # noqa: BLE001 — shown to the user in one line
             self._dw_busy(False, self.lookup.explain(exc))
             return
@@ -372,8 +375,8 @@ class NewJobScreen(Screen[str | None]):
             "start": start,
         }
         try:
-            job = await self.app.backend.act(
-                self.app.backend.service.create, Path(form.workbook).expanduser(), **options
+            job = await exmado_app(self).backend.act(
+                exmado_app(self).backend.service.create, Path(form.workbook).expanduser(), **options
             )
         except ExmadoError as exc:
             self.app.notify(str(exc), title="Job not created", severity="error", timeout=10)
@@ -399,13 +402,15 @@ class NewJobScreen(Screen[str | None]):
             return
         profile = profile_from_form(name, form, self.profile)
         try:
-            path = await self.app.backend.act(save_profile, self.app.settings.profile_dirs, profile)
+            path = await exmado_app(self).backend.act(
+                save_profile, exmado_app(self).settings.profile_dirs, profile
+            )
         except (OSError, ProfileError) as exc:
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Profile {name!r} saved to {path}.")
         select = self.profile_select
-        names = profile_names(self.app.settings.profile_dirs)
+        names = profile_names(exmado_app(self).settings.profile_dirs)
         with select.prevent(Select.Changed):
             select.set_options([*((n, n) for n in names), (CUSTOM, CUSTOM)])
             select.value = name

@@ -22,6 +22,7 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration
 from exmado_tui.queries import JobSummary, list_jobs
 from exmado_tui.ui.actions import HidesMutatingKeysWhenReadOnly, mutating
+from exmado_tui.ui.app_access import exmado_app
 from exmado_tui.ui.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.widgets.health_strip import HealthStrip
@@ -99,7 +100,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             self.run_worker(self._load(), group="workers", exclusive=True)
 
     async def _load(self) -> None:
-        backend = self.app.backend
+        backend = exmado_app(self).backend
         try:
             jobs = await backend.read(list_jobs, ACTIVE, None, "started", True, 200)
         except StoreUnavailableError as exc:  # locked, or the server restarting: next tick
@@ -114,7 +115,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
     def _show_alive(self, workers: list[dict[str, Any]]) -> None:
         table = self.alive_table
         table.clear()
-        now = self.app.clock()
+        now = exmado_app(self).clock()
         for worker in workers:
             since = worker.get("since", "").rstrip("Z")
             up = (now - datetime.fromisoformat(since)).total_seconds() if since else None
@@ -128,12 +129,12 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             )
 
     def _show_workers(self, jobs: list[JobSummary]) -> None:
-        now = self.app.clock()
+        now = exmado_app(self).clock()
         table = self.workers_table
         table.clear()
         for job in sorted(jobs, key=lambda j: (j.worker or "~", j.id)):
             age = (now - job.heartbeat_at).total_seconds() if job.heartbeat_at else None
-            stale = age is not None and age > self.app.settings.jobs.stale_after_s
+            stale = age is not None and age > exmado_app(self).settings.jobs.stale_after_s
             beat = Text(f"{duration(age)} ago" if age is not None else "-", "red" if stale else "")
             table.add_row(
                 job.worker or Text("(waiting for a worker)", "dim"),
@@ -162,7 +163,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
         self.redis_facts.update(grid)
 
     def _show_docuware(self, health: DocuWareHealth) -> None:
-        url = self.app.settings.docuware.url
+        url = exmado_app(self).settings.docuware.url
         if health.reachable is None:
             text = Text(f"{url}: not checked yet", "dim")
         elif health.reachable:
@@ -176,7 +177,9 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
 
     async def _check_docuware(self) -> None:
         self.docuware_facts.update(Text("checking…", "dim"))
-        self.app.docuware_health = await self.app.backend.probe(self.app.probe.check, True)
+        exmado_app(self).docuware_health = await exmado_app(self).backend.probe(
+            exmado_app(self).probe.check, True
+        )
 
     @mutating
     def action_purge(self) -> None:
@@ -190,7 +193,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
         if not await self.app.push_screen_wait(ConfirmModal(question, yes="Purge")):
             return
         try:
-            await self.app.backend.act(self.app.backend.service.queue.purge)
+            await exmado_app(self).backend.act(exmado_app(self).backend.service.queue.purge)
         except Exception as exc:  # noqa: BLE001 — shown to the user
             self.app.notify(f"Purge failed: {exc}", severity="error")
             return

@@ -4,6 +4,7 @@ start", shown in the footer); End still moves to the end of the text."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import ClassVar
 
 from textual.binding import BindingType
 from textual.widgets import Input
@@ -25,4 +26,4 @@ def _input_bindings_except(keys: frozenset[str]) -> list[BindingType]:
 class FormInput(Input, inherit_bindings=False):
     """An Input without the editing keys the form uses for itself."""
 
-    BINDINGS: list[BindingType] = _input_bindings_except(SCREEN_KEYS)
+    BINDINGS: ClassVar[list[BindingType]] = _input_bindings_except(SCREEN_KEYS)
