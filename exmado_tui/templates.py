@@ -242,8 +242,25 @@ def confine(root: Path, relative: PurePosixPath | str) -> Path:
     base = Path(root).resolve()
     target = (base / Path(relative)).resolve()
     if target != base and not target.is_relative_to(base):
+        link = _first_link(base, Path(relative))
+        if link is not None:
+            raise TemplateError(
+                f"The path {str(relative)!r} goes through the symbolic link {link}, which leads "
+                f"to {link.resolve()}, outside the output folder; remove the link or choose "
+                "another output folder."
+            )
         raise TemplateError(
             f"The path {str(relative)!r} would leave the output folder {base}; "
             "fix the profile's [templates]."
         )
     return target
+
+
+def _first_link(base: Path, relative: Path) -> Path | None:
+    """The first symbolic link on the way from `base` down `relative`, if any."""
+    current = base
+    for part in relative.parts:
+        current = current / part
+        if current.is_symlink():
+            return current
+    return None

@@ -142,8 +142,9 @@ def test_confine_refuses_escapes_and_symlinks(tmp_path: Path) -> None:
         confine(tmp_path / "out", "../elsewhere/x.pdf")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "link").symlink_to(tmp_path)
-    with pytest.raises(TemplateError):
+    with pytest.raises(TemplateError, match=r"symbolic link .*out/link, which leads to") as why:
         confine(tmp_path / "out", "link/x.pdf")
+    assert "[templates]" not in str(why.value)  # the link is to blame, not the profile
 
 
 def test_numbered_names() -> None:
