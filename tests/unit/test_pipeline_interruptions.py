@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from pathlib import Path
@@ -14,8 +15,11 @@ import redis
 
 from exmado_tui.errors import RetryableError, StoreUnavailableError
 from exmado_tui.models import Job, JobRow
+from exmado_tui.report import MANIFEST_NAME
+from exmado_tui.states import JobStatus, transition
 from tests.pipeline_harness import Pipeline, control_later
 from workers.pipeline import progress
+from workers.pipeline.runner import JobRun
 
 
 @pytest.fixture
@@ -188,3 +192,19 @@ def test_a_field_the_dialog_does_not_have_fails_the_job_naming_it(pipeline: Pipe
         "Column 'Invoice number' maps to the field 'INVOICE_NUMBER', which the search dialog "
         "'Search' does not have; its fields: DOC_DATE, INVOICE_NO, SUPPLIER."
     )
+
+
+def test_a_report_written_before_a_move_that_loses_says_where_the_job_went(
+    pipeline: Pipeline,
+) -> None:
+    """The worker writes the report as COMPLETED just before moving the job; an operator's
+    `jobs fail` got there first, so the report must say FAILED after all."""
+    job_id = pipeline.create([100001, 100002])
+    job = pipeline.run(job_id)
+    assert job.status == "COMPLETED"
+    Job.update(status="RUNNING").where(Job.id == job_id).execute()  # as if still finishing
+    run = JobRun(job_id, pipeline.runtime, "m2", last_attempt=False)
+    transition(job_id, JobStatus.FAILED, last_error="Stopped by an operator.")  # it wins
+    assert not run._report_then_move(JobStatus.COMPLETED, frozenset({JobStatus.RUNNING}))
+    manifest = json.loads((Path(job.output_dir) / MANIFEST_NAME).read_text())
+    assert manifest["status"] == "FAILED"

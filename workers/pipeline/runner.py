@@ -397,14 +397,12 @@ class JobRun:
                 record_event(self.job_id, f"Paused: {state}.")
             return
         if outcome == "cancel":
-            self._report(S.CANCELLED)
-            if self._move(S.CANCELLED, frozenset({S.RUNNING, S.VALIDATING})):
+            if self._report_then_move(S.CANCELLED, frozenset({S.RUNNING, S.VALIDATING})):
                 record_event(self.job_id, f"Cancelled: {state}; unfinished rows stay pending.")
             return
         errors = sum(counts.get(s, 0) for s in progress.ERROR_STATUSES)
         target = S.COMPLETED_WITH_ERRORS if errors else S.COMPLETED
-        self._report(target)
-        if self._move(target, RUNNING):
+        if self._report_then_move(target, RUNNING):
             record_event(
                 self.job_id,
                 f"Finished: {job.found_rows:,} found, {job.not_found_rows:,} not found, "
@@ -439,8 +437,10 @@ class JobRun:
             progress.recount(self.job_id)
             still = (Job.id == self.job_id) & Job.status.in_([s.value for s in active])
             Job.update(last_error=message).where(still).execute()
-            self._report(S.FAILED)
-        if self._move(S.FAILED, active, last_error=message):
+            moved = self._report_then_move(S.FAILED, active, last_error=message)
+        else:
+            moved = self._move(S.FAILED, active, last_error=message)
+        if moved:
             record_event(self.job_id, message, "error")
 
     def _stop_for_space(self, exc: NoSpaceError) -> None:
@@ -491,6 +491,18 @@ class JobRun:
             f"{job.done_rows:,} of {job.total_rows:,} rows done; "
             f"`exmado jobs retry {self.job_id[:8]}` continues."
         )
+
+    def _report_then_move(
+        self, target: JobStatus, only_from: frozenset[JobStatus], **extra: Any
+    ) -> bool:
+        """Write the report as of `target`, then move there: a job seen as ended has its
+        report. Should another move win (a terminate, an operator's fail), write the report
+        again with the status the job did reach."""
+        self._report(target)
+        moved = self._move(target, only_from, **extra)
+        if not moved:
+            self._report()
+        return moved
 
     def _report(self, status: JobStatus | None = None) -> None:
         try:
