@@ -130,7 +130,7 @@ def _chunks(source: peewee.Database, model: PerJob, job_id: str) -> Iterator[lis
         if not chunk:
             return
         yield chunk
-        if len(chunk) < CHUNK or key.name == "job":  # one workbook per job
+        if len(chunk) < CHUNK:
             return
         after = chunk[-1][key.name]
 

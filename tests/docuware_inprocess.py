@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from exmado_tui.docuware.client import AsyncDocuWareClient
-from exmado_tui.sandbox import SandboxConfig
+from exmado_tui.sandbox import Catalogue, Faults, SandboxConfig
 from exmado_tui.sandbox.routes import handle
 from exmado_tui.sandbox.state import State
 from exmado_tui.sandbox.wire import Request
@@ -30,11 +30,11 @@ class InProcessSandbox:
         self.requests: list[Request] = []
 
     @property
-    def catalogue(self) -> Any:
+    def catalogue(self) -> Catalogue:
         return self.state.catalogue
 
     @property
-    def faults(self) -> Any:
+    def faults(self) -> Faults:
         return self.state.faults
 
     def transport(self) -> httpx.MockTransport:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -97,7 +98,7 @@ def tree_cpu(process: subprocess.Popen) -> float:
 
 def stop(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
-        os.killpg(worker.pid, 15)
+        os.killpg(worker.pid, signal.SIGTERM)
     for worker in workers:
         worker.wait(60)
 

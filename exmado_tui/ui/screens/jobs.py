@@ -157,12 +157,14 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
         if not page.jobs and self.query_state.offset and page.total:
             self._set_query(offset=max(0, page.total - 1) // PAGE_SIZE * PAGE_SIZE)
             return
-        self.table.show(
-            page.jobs, self.marked, exmado_app(self).clock(), exmado_app(self).settings.zone
-        )
+        self._show_table(page.jobs)
         self.filter_bar.counts = page.counts
         self._show_status_line()
         self.loaded = True
+
+    def _show_table(self, jobs: list[JobSummary]) -> None:
+        app = exmado_app(self)
+        self.table.show(jobs, self.marked, app.clock(), app.settings.zone)
 
     def _show_status_line(self) -> None:
         q = self.query_state
@@ -253,9 +255,7 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
             return
         if self.marked.pop(job_id, None) is None:
             self.marked[job_id] = next(job for job in self.jobs if job.id == job_id)
-        self.table.show(
-            self.jobs, self.marked, exmado_app(self).clock(), exmado_app(self).settings.zone
-        )
+        self._show_table(self.jobs)
         self._show_status_line()
         if self.table.cursor_row < len(self.jobs) - 1:
             self.table.move_cursor(row=self.table.cursor_row + 1)
@@ -267,9 +267,7 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
                 del self.marked[job_id]
         else:
             self.marked.update(page)
-        self.table.show(
-            self.jobs, self.marked, exmado_app(self).clock(), exmado_app(self).settings.zone
-        )
+        self._show_table(self.jobs)
         self._show_status_line()
 
     def action_open(self) -> None:

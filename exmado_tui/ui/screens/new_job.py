@@ -402,9 +402,8 @@ class NewJobScreen(Screen[str | None]):
             return
         profile = profile_from_form(name, form, self.profile)
         try:
-            path = await exmado_app(self).backend.act(
-                save_profile, exmado_app(self).settings.profile_dirs, profile
-            )
+            app = exmado_app(self)
+            path = await app.backend.act(save_profile, app.settings.profile_dirs, profile)
         except (OSError, ProfileError) as exc:
             self.app.notify(str(exc), severity="error")
             return

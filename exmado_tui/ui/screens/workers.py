@@ -177,9 +177,8 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
 
     async def _check_docuware(self) -> None:
         self.docuware_facts.update(Text("checking…", "dim"))
-        exmado_app(self).docuware_health = await exmado_app(self).backend.probe(
-            exmado_app(self).probe.check, True
-        )
+        app = exmado_app(self)
+        app.docuware_health = await app.backend.probe(app.probe.check, True)
 
     @mutating
     def action_purge(self) -> None:
@@ -193,7 +192,8 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
         if not await self.app.push_screen_wait(ConfirmModal(question, yes="Purge")):
             return
         try:
-            await exmado_app(self).backend.act(exmado_app(self).backend.service.queue.purge)
+            backend = exmado_app(self).backend
+            await backend.act(backend.service.queue.purge)
         except Exception as exc:  # noqa: BLE001 — shown to the user
             self.app.notify(f"Purge failed: {exc}", severity="error")
             return
