@@ -54,10 +54,24 @@ def visible(text: str, keep: str = "") -> str:
 
 
 class VisibleLogRecord(logging.LogRecord):
-    """A log record whose message never carries raw control characters."""
+    """A log record whose message and traceback never carry raw control characters (an
+    exception's message may hold a key), whichever formatter writes it (ours, Dramatiq's).
+
+    A formatter caches the traceback it formats in the record's `exc_text` (logging's
+    documented cache) and writes it from there: the record escapes it as it is cached. Its
+    newlines stay: they are the traceback's lines.
+    """
 
     def getMessage(self) -> str:  # noqa: N802 - logging's name
         return visible(super().getMessage())
+
+    @property
+    def exc_text(self) -> str | None:
+        return self._exc_text
+
+    @exc_text.setter
+    def exc_text(self, text: str | None) -> None:
+        self._exc_text = None if text is None else visible(text, keep="\n")
 
 
 def visible_logs() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
@@ -36,3 +37,25 @@ def test_a_job_event_and_its_log_line_carry_no_raw_control_character(
         logging.setLogRecordFactory(logging.LogRecord)
     assert Job.get_by_id(job_id)
     assert issubclass(VisibleLogRecord, logging.LogRecord)
+
+
+def test_a_traceback_in_a_log_line_carries_no_raw_control_character() -> None:
+    visible_logs()
+    try:
+        log, stream = logging.getLogger("exmado.test.traceback"), io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        log.addHandler(handler)
+        try:
+            raise ValueError("key INV\x1b[31m\x00")
+        except ValueError:
+            log.exception("row %s failed", 2, stack_info=True)
+        finally:
+            log.removeHandler(handler)
+    finally:
+        logging.setLogRecordFactory(logging.LogRecord)
+    text = stream.getvalue()
+    assert "\x1b" not in text and "\x00" not in text
+    assert "ERROR row 2 failed\nTraceback (most recent call last):\n" in text
+    assert "ValueError: key INV\\x1b[31m\\x00\n" in text
+    assert "Stack (most recent call last):\n" in text
