@@ -15,21 +15,14 @@ from exmado_tui.dropfolder import REASON_SUFFIX, DropFolder, reason_file
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.settings import Duplicates
-from tests.unit.test_jobs import queued_messages
+from tests.clocks import ManualClock
+from tests.job_queue import queued_messages
 from tests.workbooks import write_workbook
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock(1000.0)
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def folder(store, clock, redis_url) -> DropFolder:
     return drop
 
 
-def settle(folder: DropFolder, clock: FakeClock) -> list:
+def settle(folder: DropFolder, clock: ManualClock) -> list:
     folder.tick()
     clock.now += folder.settings.stable_s + 0.1
     return folder.tick()

@@ -13,25 +13,14 @@ import pytest
 from exmado_tui.cli import main
 from exmado_tui.models import Job
 from exmado_tui.states import JobStatus, transition
-from tests.unit.test_jobs import queued_messages
+from tests.cli_runner import run, run_json
+from tests.job_queue import queued_messages
 from tests.workbooks import write_workbook
 
 
 @pytest.fixture
 def workbook(tmp_path: Path) -> Path:
     return write_workbook(tmp_path / "march.xlsx", [["INV-1"], ["INV-2"]])
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str):
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def test_create_then_list_as_json(env, workbook, capsys):

@@ -18,7 +18,7 @@ from exmado_tui.events import record_event
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.settings import load_settings
 from exmado_tui.states import JobStatus, transition
-from tests.unit.test_cli import run, run_json
+from tests.cli_runner import run, run_json
 from tests.workbooks import write_workbook
 
 

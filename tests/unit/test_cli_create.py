@@ -11,11 +11,9 @@ from exmado_tui.db import open_database
 from exmado_tui.models import Job
 from exmado_tui.settings import load_settings
 from exmado_tui.ui.new_job_form import read_preview
-from tests.unit.test_cli import run, run_json
-from tests.unit.test_jobs import queued_messages
-from tests.workbooks import write_workbook
-
-INVOICE_COLUMNS = ("Invoice number",)
+from tests.cli_runner import run, run_json
+from tests.job_queue import queued_messages
+from tests.workbooks import INVOICE_COLUMNS, write_workbook
 
 
 def _nothing_stored(env: dict[str, str]) -> bool:

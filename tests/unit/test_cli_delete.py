@@ -7,7 +7,7 @@ import io
 import pytest
 
 from exmado_tui.models import Job
-from tests.unit.test_cli import run, run_json
+from tests.cli_runner import run, run_json
 from tests.workbooks import write_workbook
 
 

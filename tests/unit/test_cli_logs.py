@@ -11,8 +11,8 @@ import pytest
 
 from exmado_tui.settings import load_settings
 from exmado_tui.supervision import log_file
+from tests.cli_runner import run
 from tests.conftest import REPO
-from tests.unit.test_cli import run
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from exmado_tui.states import JobStatus, transition
-from tests.unit.test_cli import run, run_json
+from tests.cli_runner import run, run_json
 from tests.workbooks import write_workbook
 
 

@@ -2,145 +2,19 @@
 
 import asyncio
 import logging
-from dataclasses import replace
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.errors import AuthenticationError
-from exmado_tui.docuware.retry import RetryPolicy
-from exmado_tui.settings import DocuWareSettings, Secret
-
-PASSWORD = "pw-Sekret-42"
-SETTINGS = DocuWareSettings(
-    url="http://dw.test",
-    username="alice",
-    password=Secret(PASSWORD),
-    organization="Acme",
-    auth="oauth",
-    max_attempts=3,
-)
-ORGS = {"Organization": [{"Id": "1", "Name": "Acme", "Links": []}]}
-
-
-class FakeAuthServer:
-    """Identity Service + Account/Logon + one protected resource (Organizations)."""
-
-    def __init__(self, *, identity=True, cookie=True, refresh=False, expires_in=3600) -> None:
-        self.identity, self.cookie = identity, cookie
-        self.refresh, self.expires_in = refresh, expires_in
-        self.tokens: set[str] = set()
-        self.cookies: set[str] = set()
-        self.forms: list[dict[str, str]] = []
-        self.logons: list[dict[str, str]] = []
-        self.logoffs = 0
-        self.reject_all = False
-        self.count = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == "/DocuWare/Platform/Home/IdentityServiceInfo":
-            if not self.identity:
-                return httpx.Response(404, json={"Message": "Not found"})
-            return httpx.Response(200, json={"IdentityServiceUrl": "http://id.test/tenant-1"})
-        if path == "/tenant-1/.well-known/openid-configuration":
-            return httpx.Response(
-                200, json={"token_endpoint": "http://id.test/tenant-1/connect/token"}
-            )
-        if path == "/tenant-1/connect/token":
-            return self.token(request)
-        if path == "/DocuWare/Platform/Account/Logon":
-            return self.logon(request)
-        if path == "/DocuWare/Platform/Account/Logoff":
-            self.logoffs += 1
-            return httpx.Response(200)
-        if path == "/DocuWare/Platform/Organizations":
-            return self.protected(request)
-        return httpx.Response(404, json={"Message": f"No route {path}"})
-
-    def token(self, request):
-        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-        self.forms.append(form)
-        assert len(self.forms) < 10, "the client keeps logging in"
-        grant = form.get("grant_type")
-        ok = (grant == "password" and form.get("password") == PASSWORD) or (
-            grant == "refresh_token" and form.get("refresh_token", "").startswith("r-")
-        )
-        if not ok:
-            return httpx.Response(
-                400,
-                json={
-                    "error": "invalid_grant",
-                    "error_description": "invalid_username_or_password",
-                },
-            )
-        self.count += 1
-        token = f"tok-{self.count}"
-        self.tokens.add(token)
-        body = {"access_token": token, "expires_in": self.expires_in, "token_type": "Bearer"}
-        if self.refresh:
-            body["refresh_token"] = f"r-{self.count}"
-        return httpx.Response(200, json=body)
-
-    def logon(self, request):
-        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-        self.logons.append(form)
-        if not self.cookie:
-            return httpx.Response(410, json={"Message": "This method is no longer supported."})
-        if form.get("Password") != PASSWORD:
-            return httpx.Response(401, json={"Message": "Invalid user name or password."})
-        self.count += 1
-        value = f"c-{self.count}"
-        self.cookies.add(value)
-        return httpx.Response(
-            200,
-            json={"Links": []},
-            headers=[
-                ("Set-Cookie", f".DWPLATFORMAUTH={value}; Path=/"),
-                ("Set-Cookie", "dwingressplatform=lb1; Path=/"),
-            ],
-        )
-
-    def protected(self, request):
-        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        cookie = request.headers.get("Cookie", "")
-        ok = bearer in self.tokens or any(f".DWPLATFORMAUTH={c}" in cookie for c in self.cookies)
-        if self.reject_all or not ok:
-            return httpx.Response(401, text="<html>login</html>")
-        return httpx.Response(200, json=ORGS)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def no_sleep(seconds: float) -> None:
-    await asyncio.sleep(0)
-
-
-def client_for(server, clock=None, **changes) -> AsyncDocuWareClient:
-    async def slow(request: httpx.Request) -> httpx.Response:
-        for _ in range(3):  # let other tasks run, as a real network round trip would
-            await asyncio.sleep(0)
-        return server(request)
-
-    return AsyncDocuWareClient(
-        replace(SETTINGS, **changes),
-        transport=httpx.MockTransport(slow),
-        retry=RetryPolicy(max_attempts=3, backoff_base_s=0.001),
-        clock=clock or Clock(),
-        sleep=no_sleep,
-    )
+from exmado_tui.settings import Secret
+from tests.clocks import ManualClock, no_sleep
+from tests.fake_docuware_auth import ORGS, PASSWORD, SETTINGS, FakeAuthServer, client_for
 
 
 async def test_oauth_discovery_password_grant_and_token_caching():
-    server, clock = FakeAuthServer(), Clock()
+    server, clock = FakeAuthServer(), ManualClock()
     async with client_for(server, clock) as client:
         await client.organizations()
         client._organizations = None
@@ -158,7 +32,7 @@ async def test_oauth_discovery_password_grant_and_token_caching():
 
 
 async def test_token_renewed_60_seconds_before_expiry():
-    server, clock = FakeAuthServer(), Clock()
+    server, clock = FakeAuthServer(), ManualClock()
     async with client_for(server, clock) as client:
         await client.organizations()
         client._organizations = None
@@ -168,7 +42,7 @@ async def test_token_renewed_60_seconds_before_expiry():
 
 
 async def test_refresh_token_used_and_rotated():
-    server, clock = FakeAuthServer(refresh=True), Clock()
+    server, clock = FakeAuthServer(refresh=True), ManualClock()
     async with client_for(server, clock) as client:
         for step in range(3):
             client._organizations = None
@@ -200,7 +74,7 @@ async def test_second_401_is_an_error_not_a_loop():
 
 
 async def test_sixteen_concurrent_requests_after_expiry_trigger_one_login():
-    server, clock = FakeAuthServer(), Clock()
+    server, clock = FakeAuthServer(), ManualClock()
     async with client_for(server, clock) as client:
         await client.login()
         clock.now = 4000
@@ -359,7 +233,7 @@ async def test_requests_carry_user_agent_and_accept():
 
 
 async def test_short_token_lifetime_is_renewed_half_way_not_on_every_request():
-    server, clock = FakeAuthServer(expires_in=10), Clock()
+    server, clock = FakeAuthServer(expires_in=10), ManualClock()
     async with client_for(server, clock) as client:
         for now in (0, 1, 4):
             clock.now = now

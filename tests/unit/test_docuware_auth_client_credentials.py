@@ -9,7 +9,8 @@ import pytest
 
 from exmado_tui.docuware.errors import AuthenticationError
 from exmado_tui.settings import Secret
-from tests.unit.test_docuware_auth import ORGS, Clock, FakeAuthServer, client_for
+from tests.clocks import ManualClock
+from tests.fake_docuware_auth import ORGS, FakeAuthServer, client_for
 
 CLIENT_ID = "exmado-export"
 SECRET = "cs-Zq8!vR2#unmistakable"
@@ -75,7 +76,7 @@ async def test_form_has_exactly_the_client_credentials_fields():
 
 
 async def test_token_near_expiry_is_requested_again_the_same_way():
-    server, clock = AppRegistrationServer(refresh=True), Clock()
+    server, clock = AppRegistrationServer(refresh=True), ManualClock()
     async with app_client(server, clock) as client:
         await client.organizations()
         for now in (3000, 3541):
@@ -131,7 +132,7 @@ async def test_second_401_is_an_error_not_a_loop():
 
 
 async def test_sixteen_concurrent_requests_after_expiry_trigger_one_sign_in():
-    server, clock = AppRegistrationServer(), Clock()
+    server, clock = AppRegistrationServer(), ManualClock()
     async with app_client(server, clock) as client:
         await client.login()
         clock.now = 4000

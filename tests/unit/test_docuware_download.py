@@ -1,6 +1,5 @@
 """Downloads: filenames from Content-Disposition, sanitising, streaming, truncation, sections."""
 
-import asyncio
 import gzip
 import hashlib
 from dataclasses import replace
@@ -14,6 +13,7 @@ from exmado_tui.docuware.errors import IncompleteDownloadError, NotFoundError
 from exmado_tui.docuware.models import Document, DocumentRef, FileCabinet
 from exmado_tui.docuware.retry import RetryPolicy
 from exmado_tui.settings import DocuWareSettings, Secret
+from tests.clocks import no_sleep
 
 SETTINGS = DocuWareSettings(url="http://dw.test", username="u", password=Secret("p"), auth="cookie")
 P = "/DocuWare/Platform"
@@ -90,10 +90,6 @@ class FileServer:
 
 def downloads(server: FileServer) -> list[httpx.Request]:
     return [r for r in server.requests if "/Account/" not in r.url.path]
-
-
-async def no_sleep(seconds: float) -> None:
-    await asyncio.sleep(0)
 
 
 def client_for(server) -> AsyncDocuWareClient:

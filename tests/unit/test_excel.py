@@ -7,7 +7,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 
 from exmado_tui.errors import WorkbookError
 from exmado_tui.excel import (
@@ -15,29 +14,9 @@ from exmado_tui.excel import (
     CellError,
     normalise_header,
     normalise_value,
-    open_workbook,
     sniff_encoding,
 )
-
-COLUMNS = ["Invoice number"]
-
-
-def make_xlsx(path: Path, rows: list[list], sheets: dict[str, list[list]] | None = None) -> Path:
-    book = Workbook()
-    book.active.title = "Sheet1"
-    for row in rows:
-        book.active.append(row)
-    for name, extra in (sheets or {}).items():
-        ws = book.create_sheet(name)
-        for row in extra:
-            ws.append(row)
-    book.save(path)
-    return path
-
-
-def read_all(path: Path, columns=COLUMNS, **options) -> tuple:
-    with open_workbook(path, columns, **options) as reader:
-        return reader.layout, list(reader.rows())
+from tests.workbooks import make_xlsx, read_all
 
 
 def test_normalise_values() -> None:

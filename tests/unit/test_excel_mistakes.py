@@ -9,7 +9,7 @@ import pytest
 
 from exmado_tui.errors import WorkbookError
 from exmado_tui.excel import open_workbook
-from tests.unit.test_excel import COLUMNS, make_xlsx, read_all
+from tests.workbooks import INVOICE_COLUMNS, make_xlsx, read_all
 
 
 def refused(path: Path, **options) -> str:
@@ -44,7 +44,7 @@ def test_a_sheet_damaged_below_the_header_is_one_sentence_while_streaming(tmp_pa
     rows = [["Invoice number"], *[[f"INV-{i:05d}"] for i in range(3000)]]
     good = make_xlsx(tmp_path / "good.xlsx", rows)
     bad = damaged_copy(good, tmp_path / "bad.xlsx", "xl/worksheets/sheet1.xml", cut=0.9)
-    with open_workbook(bad, COLUMNS) as reader, pytest.raises(WorkbookError) as caught:
+    with open_workbook(bad, INVOICE_COLUMNS) as reader, pytest.raises(WorkbookError) as caught:
         list(reader.rows())
     assert str(caught.value).startswith("Workbook bad.xlsx, sheet 'Sheet1', is damaged")
 

@@ -21,11 +21,12 @@ from exmado_tui.jobs import JobService
 from exmado_tui.localredis import free_port
 from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.queries import get_job, resolve_job_id
-from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, RUN_JOB, WORKER_KEY_PREFIX
+from exmado_tui.queue import RUN_JOB, WORKER_KEY_PREFIX
 from exmado_tui.settings import Settings
 from exmado_tui.states import JobStatus, transition
 from tests.conftest import make_settings
 from tests.factories import insert_job
+from tests.job_queue import queued_messages
 from tests.workbooks import write_workbook
 
 S = JobStatus
@@ -40,13 +41,6 @@ def store(any_store: Settings) -> Settings:
 @pytest.fixture
 def workbook(tmp_path: Path) -> Path:
     return write_workbook(tmp_path / "invoices.xlsx", [["INV-1"], ["INV-2"]])
-
-
-def queued_messages(url: str) -> list[dict]:
-    client = redis.Redis.from_url(url)
-    ids = client.lrange(f"{NAMESPACE}:{JOBS_QUEUE}", 0, -1)
-    bodies = client.hmget(f"{NAMESPACE}:{JOBS_QUEUE}.msgs", ids) if ids else []
-    return [json.loads(body) for body in bodies]
 
 
 def test_create_keeps_a_private_copy_with_its_sha256(service, workbook, store):

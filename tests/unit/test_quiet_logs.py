@@ -12,15 +12,8 @@ import pytest
 
 from exmado_tui.db import database, unwritable_store
 from exmado_tui.quiet_logs import OncePerMinute
+from tests.clocks import ManualClock
 from workers.periodic import repeat
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def emitted(quiet: OncePerMinute, message: str, *args: object) -> str | None:
@@ -29,7 +22,7 @@ def emitted(quiet: OncePerMinute, message: str, *args: object) -> str | None:
 
 
 def test_a_repeated_line_is_said_once_then_once_a_minute_with_its_count() -> None:
-    clock = Clock()
+    clock = ManualClock()
     quiet = OncePerMinute(clock=clock)
     said = []
     for _ in range(180):  # three lines a second for a minute, as a worker with Redis down
@@ -44,7 +37,7 @@ def test_a_repeated_line_is_said_once_then_once_a_minute_with_its_count() -> Non
 
 
 def test_other_lines_are_not_held_back() -> None:
-    quiet = OncePerMinute(clock=Clock())
+    quiet = OncePerMinute(clock=ManualClock())
     assert emitted(quiet, "job %s waits to be queued", "aaaa") is not None
     assert emitted(quiet, "job %s waits to be queued", "bbbb") is not None
     assert emitted(quiet, "job %s waits to be queued", "aaaa") is None
