@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Literal
 
 from exmado_tui.formatting import visible
 from exmado_tui.models import JobEvent
@@ -10,9 +12,30 @@ from exmado_tui.models import JobEvent
 EVENT_LOGGER = "exmado.jobs"
 log = logging.getLogger(EVENT_LOGGER)
 
+# The names of the logging levels the process log writes the line at.
+EventLevel = Literal["info", "warning", "error"]
 
-def record_event(job_id: str, message: str, level: str = "info") -> None:
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a job's log: what happened, and how much it matters."""
+
+    text: str
+    level: EventLevel = "info"
+
+
+def record_event(job_id: str, message: str, level: EventLevel = "info") -> None:
     """Append one line to the job's log (and to the process log), control characters visible."""
-    message = visible(message)
-    JobEvent.create(job=job_id, message=message, level=level)
-    log.log(logging.getLevelName(level.upper()), "job %s: %s", job_id[:8], message)
+    log_event(job_id, store_event(job_id, Event(message, level)))
+
+
+def store_event(job_id: str, event: Event) -> Event:
+    """Append `event` to the job's log; the event as stored (control characters visible)."""
+    shown = Event(visible(event.text), event.level)
+    JobEvent.create(job=job_id, message=shown.text, level=shown.level)
+    return shown
+
+
+def log_event(job_id: str, event: Event) -> None:
+    """Write a stored event to the process log too."""
+    log.log(logging.getLevelName(event.level.upper()), "job %s: %s", job_id[:8], event.text)

@@ -26,7 +26,7 @@ from exmado_tui.errors import (
     TransitionError,
     WorkbookError,
 )
-from exmado_tui.events import record_event
+from exmado_tui.events import Event, record_event
 from exmado_tui.folders import private_folder
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.profiles import Profile, check_profile, load_profile, profile_names
@@ -243,8 +243,8 @@ class JobService:
             control=None,
             wait_reason="waiting for a worker",
             last_error="",  # what paused it (a full disk) was seen to
+            event=Event("Resumed."),
         )
-        record_event(job_id, "Resumed.")
         self.queue.enqueue_run(job_id)
         return get_job(job_id)
 
@@ -258,10 +258,10 @@ class JobService:
                 only_from=frozenset({S.PENDING, S.PAUSED}),
                 control=None,
                 wait_reason="",
+                event=Event("Cancelled."),
             )
         except TransitionError:
             return self._request(job_id, "cancel", "cancelled")
-        record_event(job_id, "Cancelled.")
         return get_job(job_id)
 
     def _request(self, job_id: str, action: str, verb: str) -> JobDetail:
@@ -286,22 +286,24 @@ class JobService:
         failed when the workbook was read keep their sentence."""
         job_id = resolve_job_id(job_id)
         kept = self._refuse_a_retry_with_nothing_to_run(job_id)
-        transition(
-            job_id,
-            S.PENDING,
-            only_from=RETRYABLE,
-            control=None,
-            last_error="",
-            finished_at=None,
-            wait_reason="waiting for a worker",
-        )
-        reset = (
-            JobRow.update(status="pending", error="", updated_at=utcnow())
-            .where(_rows_to_retry(job_id))
-            .execute()
-        )
         stay = f"; {kept} that failed when the workbook was read stay failed" if kept else ""
-        record_event(job_id, f"Retry: {reset} row(s) will run again{stay}.")
+        # The rows first, so the move's event can count them; a refused move undoes them.
+        with database.atomic():
+            reset = (
+                JobRow.update(status="pending", error="", updated_at=utcnow())
+                .where(_rows_to_retry(job_id))
+                .execute()
+            )
+            transition(
+                job_id,
+                S.PENDING,
+                only_from=RETRYABLE,
+                control=None,
+                last_error="",
+                finished_at=None,
+                wait_reason="waiting for a worker",
+                event=Event(f"Retry: {reset} row(s) will run again{stay}."),
+            )
         self._enqueue(job_id)
         return get_job(job_id)
 
@@ -322,8 +324,14 @@ class JobService:
         """An operator's verdict on a job known to be dead."""
         job_id = resolve_job_id(job_id)
         text = f"Marked failed by an operator{': ' + reason if reason else ''}."
-        transition(job_id, S.FAILED, control=None, last_error=text, wait_reason="")
-        record_event(job_id, text, "error")
+        transition(
+            job_id,
+            S.FAILED,
+            control=None,
+            last_error=text,
+            wait_reason="",
+            event=Event(text, "error"),
+        )
         return get_job(job_id)
 
     def terminate(self, job_id: str, reason: str = "") -> JobDetail:
@@ -331,9 +339,14 @@ class JobService:
         job_id = resolve_job_id(job_id)
         text = "Terminated by an operator" + (f": {reason}" if reason else "") + "."
         transition(
-            job_id, S.CANCELLED, control="terminate", worker="", wait_reason="", last_error=text
+            job_id,
+            S.CANCELLED,
+            control="terminate",
+            worker="",
+            wait_reason="",
+            last_error=text,
+            event=Event(f"{text} Its worker drops it; finished files stay.", "warning"),
         )
-        record_event(job_id, f"{text} Its worker drops it; finished files stay.", "warning")
         return get_job(job_id)
 
     def requeue_unfinished(self, fresh_s: float = 0) -> list[str]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from exmado_tui.db import utcnow
+from exmado_tui.db import database, utcnow
 from exmado_tui.errors import TransitionError
+from exmado_tui.events import Event, log_event, store_event
 from exmado_tui.lifecycle import (
     FINAL,
     RETRYABLE,
@@ -37,25 +38,32 @@ def transition(
     target: JobStatus,
     *,
     only_from: frozenset[JobStatus] | None = None,
+    event: Event | None = None,
     **changes: Any,
 ) -> None:
     """Move a job to `target` with a conditional UPDATE; raise TransitionError if it cannot.
 
     The WHERE clause holds the allowed source states, so of two processes racing for the same
-    job exactly one wins; the loser learns the state the winner left.
+    job exactly one wins; the loser learns the state the winner left. `event` goes into the
+    job's log in the same database transaction, and only when the job moved: a moved job
+    always has its line, a refused move writes none.
     """
     allowed = sources_of(target) if only_from is None else sources_of(target) & only_from
     now = utcnow()
     values: dict[str, Any] = {"status": target.value, "updated_at": now, **changes}
     if target.is_final:
         values.setdefault("finished_at", now)
-    moved = (
-        Job.update(values)
-        .where((Job.id == job_id) & (Job.status.in_([s.value for s in allowed])))
-        .execute()
-    )
+    with database.atomic():
+        moved = (
+            Job.update(values)
+            .where((Job.id == job_id) & (Job.status.in_([s.value for s in allowed])))
+            .execute()
+        )
+        stored = store_event(job_id, event) if moved == 1 and event is not None else None
     if moved != 1:
         raise _refusal(job_id, target)
+    if stored is not None:
+        log_event(job_id, stored)  # once committed: the process log tells only what is stored
 
 
 def _refusal(job_id: str, target: JobStatus) -> TransitionError:

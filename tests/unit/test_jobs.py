@@ -222,6 +222,38 @@ def test_retry_of_a_completed_job_is_refused(service, workbook):
         service.retry(job.id)
 
 
+def test_a_refused_retry_leaves_the_rows_and_the_log_as_they_were(service, workbook):
+    """The rows are reset in the move's transaction: a move refused there undoes them."""
+    job = service.create(workbook, profile="invoices")
+    JobRow.create(job=job.id, row_number=2, values={}, status="not_found", error="x", attempts=1)
+    transition(job.id, S.VALIDATING)
+    transition(job.id, S.RUNNING)
+    with pytest.raises(TransitionError, match="is RUNNING"):
+        service.retry(job.id)
+    assert [(r.status, r.error) for r in JobRow.select()] == [("not_found", "x")]
+    assert not JobEvent.select().where(JobEvent.message.startswith("Retry:")).exists()
+
+
+def test_operator_moves_write_their_event_with_the_move_and_none_when_refused(service, workbook):
+    job = service.create(workbook, profile="invoices")
+    transition(job.id, S.VALIDATING)
+    service.terminate(job.id, "wrong workbook")
+    with pytest.raises(TransitionError, match="is CANCELLED"):
+        service.fail(job.id, "too late")
+    with pytest.raises(TransitionError, match="is CANCELLED"):
+        service.resume(job.id)
+    logged = [
+        (e.level, e.message)
+        for e in JobEvent.select().where(JobEvent.job == job.id).order_by(JobEvent.id)
+    ]
+    assert logged[1:] == [
+        (
+            "warning",
+            "Terminated by an operator: wrong workbook. Its worker drops it; finished files stay.",
+        )
+    ]
+
+
 def test_fail_records_the_operator_reason(service, workbook):
     job = service.create(workbook, profile="invoices")
     transition(job.id, S.VALIDATING)

@@ -14,7 +14,8 @@ import pytest
 import redis
 
 from exmado_tui.errors import RetryableError, StoreUnavailableError
-from exmado_tui.models import Job, JobRow
+from exmado_tui.events import Event
+from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.report import MANIFEST_NAME
 from exmado_tui.states import JobStatus, transition
 from tests.pipeline_harness import Pipeline, control_later
@@ -205,6 +206,8 @@ def test_a_report_written_before_a_move_that_loses_says_where_the_job_went(
     Job.update(status="RUNNING").where(Job.id == job_id).execute()  # as if still finishing
     run = JobRun(job_id, pipeline.runtime, "m2", last_attempt=False)
     transition(job_id, JobStatus.FAILED, last_error="Stopped by an operator.")  # it wins
-    assert not run._report_then_move(JobStatus.COMPLETED, frozenset({JobStatus.RUNNING}))
+    lost = Event("Finished: should not be written.")
+    assert not run._report_then_move(JobStatus.COMPLETED, frozenset({JobStatus.RUNNING}), lost)
     manifest = json.loads((Path(job.output_dir) / MANIFEST_NAME).read_text())
     assert manifest["status"] == "FAILED"
+    assert not JobEvent.select().where(JobEvent.message == lost.text).exists()

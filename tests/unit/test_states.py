@@ -6,8 +6,10 @@ import itertools
 
 import pytest
 
+from exmado_tui import states
 from exmado_tui.errors import TransitionError
-from exmado_tui.models import Job
+from exmado_tui.events import Event
+from exmado_tui.models import Job, JobEvent
 from exmado_tui.states import FINAL, TRANSITIONS, JobStatus, can_move, transition
 from tests.factories import insert_job
 
@@ -75,3 +77,38 @@ def test_only_from_narrows_the_sources(store):
 def test_a_vanished_job_is_named(store):
     with pytest.raises(TransitionError, match="no longer exists"):
         transition("f" * 32, S.CANCELLED)
+
+
+def events_of(job_id: str) -> list[tuple[str, str]]:
+    rows = JobEvent.select().where(JobEvent.job == job_id).order_by(JobEvent.id)
+    return [(e.level, e.message) for e in rows]
+
+
+def test_a_move_writes_its_event_in_the_same_call(any_store):
+    job_id = make_job(S.RUNNING)
+    transition(job_id, S.FAILED, event=Event("Stopped \x1b[31mhere.", "error"))
+    assert Job.get_by_id(job_id).status == S.FAILED.value
+    assert events_of(job_id) == [("error", "Stopped \\x1b[31mhere.")]
+
+
+def test_a_refused_move_writes_no_event(any_store):
+    job_id = make_job(S.COMPLETED)
+    with pytest.raises(TransitionError):
+        transition(job_id, S.FAILED, event=Event("Should not be written.", "error"))
+    with pytest.raises(TransitionError):
+        transition(job_id, S.PENDING, only_from=frozenset({S.FAILED}), event=Event("Nor this."))
+    assert Job.get_by_id(job_id).status == S.COMPLETED.value
+    assert events_of(job_id) == []
+
+
+def test_a_move_whose_event_cannot_be_written_does_not_happen(any_store, monkeypatch):
+    job_id = make_job(S.RUNNING)
+
+    def store_fails(*_: object) -> Event:
+        raise OSError("the event cannot be written")
+
+    monkeypatch.setattr(states, "store_event", store_fails)
+    with pytest.raises(OSError, match="cannot be written"):
+        transition(job_id, S.PAUSED, event=Event("Paused."))
+    assert Job.get_by_id(job_id).status == S.RUNNING.value
+    assert events_of(job_id) == []

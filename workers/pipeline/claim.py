@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from peewee import fn
 
@@ -27,7 +28,7 @@ def claim(job_id: str, worker: str, stale_after_s: float) -> JobStatus | None:
     if job is None:
         return None
     now = utcnow()
-    taken = {
+    taken: dict[str, Any] = {
         "worker": worker,
         "heartbeat_at": now,
         "runs": Job.runs + 1,

@@ -12,6 +12,9 @@ batches. Between batches it beats the job's heart (and renews its slot lease), r
 * `jobs.job_timeout_s` for this run — FAILED with a sentence saying how far it got.
 * transient failures — a row failing for a passing reason runs once more at the end; many in
   a row mean DocuWare is down: the job is handed back and the message retried later.
+
+How the run ended is a `RunOutcome` (`outcome.py`); `_finish` ends the job by it, each move
+writing its event in the same call (`states.transition`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 import peewee
 import redis
@@ -41,7 +44,7 @@ from exmado_tui.errors import (
     StoreUnavailableError,
     TransitionError,
 )
-from exmado_tui.events import record_event
+from exmado_tui.events import Event, record_event
 from exmado_tui.formatting import visible
 from exmado_tui.models import Job, JobRow
 from exmado_tui.profiles import Profile, check_profile
@@ -51,6 +54,7 @@ from workers.pipeline import progress
 from workers.pipeline.claim import claim, hand_back, heartbeat
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
+from workers.pipeline.outcome import RunOutcome, Stop
 from workers.pipeline.rows import Inbox, RowEngine, RowResult, RowTask
 from workers.runtime import Runtime
 from workers.slots import Lease
@@ -66,14 +70,6 @@ CHUNK = 500
 WINDOW_PER_REQUEST = 4
 RUNNING = frozenset({S.RUNNING})
 T = TypeVar("T")
-
-
-class Stop(Exception):
-    """The run must end early: pause, cancel, terminate, timeout or lost."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def run_job(job_id: str, runtime: Runtime, *, token: str, last_attempt: bool = False) -> None:
@@ -147,7 +143,7 @@ class JobRun:
                 self._validate(job, profile)
             outcome = self._rows(profile)
         except Stop as stop:
-            outcome = stop.reason
+            outcome = stop.outcome
         except RetryableError as exc:
             self._transient(exc)
             return
@@ -206,7 +202,7 @@ class JobRun:
 
     # -- rows ---------------------------------------------------------------------------------
 
-    def _rows(self, profile: Profile) -> str | None:
+    def _rows(self, profile: Profile) -> RunOutcome:
         job = Job.get_by_id(self.job_id)
         if job.runs > 1:
             self._remove_leftovers(Path(job.output_dir))
@@ -260,7 +256,7 @@ class JobRun:
 
     def _drive(
         self, feed: _Feed, results: queue.Queue[RowResult], future: concurrent.futures.Future[None]
-    ) -> str | None:
+    ) -> RunOutcome:
         batch: list[RowResult] = []
         streak_limit = max(10, 2 * self.jobs.row_concurrency)
         try:
@@ -278,10 +274,10 @@ class JobRun:
         future: concurrent.futures.Future[None],
         batch: list[RowResult],
         streak_limit: int,
-    ) -> str | None:
+    ) -> RunOutcome:
         """Feed rows and collect results until done or stopped; `batch` holds what is unsaved."""
         next_flush = time.monotonic() + progress.FLUSH_S
-        stop: str | None = None
+        stop: RunOutcome | None = None
         deadline = 0.0
         while True:
             now = time.monotonic()
@@ -311,10 +307,9 @@ class JobRun:
                 try:
                     self._tick(now)
                 except Stop as asked:
-                    stop = asked.reason
-                    quick = stop in ("terminate", "lost")
-                    deadline = now + (0 if quick else STOP_GRACE_S)
-        return stop
+                    stop = asked.outcome
+                    deadline = now + (0 if stop.stops_at_once else STOP_GRACE_S)
+        return RunOutcome.ENDED if stop is None else stop
 
     def _flush_leftovers(
         self, results: queue.Queue[RowResult], events: list[tuple[str, str]]
@@ -337,23 +332,23 @@ class JobRun:
             self.next_beat = now + self.jobs.heartbeat_s
             self._beat()
         if now - self.started >= self.jobs.job_timeout_s:
-            raise Stop("timeout")
+            raise Stop(RunOutcome.TIMED_OUT)
 
     def _check_control(self) -> None:
         job = Job.select(Job.status, Job.control).where(Job.id == self.job_id).first()
         if job is None or S(job.status).is_final or job.control == "terminate":
-            raise Stop("terminate")
+            raise Stop(RunOutcome.TERMINATED)
         if job.control == "cancel":
-            raise Stop("cancel")
+            raise Stop(RunOutcome.CANCELLED)
         if job.control == "pause" and job.status == S.RUNNING:
-            raise Stop("pause")
+            raise Stop(RunOutcome.PAUSED)
 
     def _beat(self) -> None:
         if not heartbeat(self.job_id, self.worker):
             self._check_control()
-            raise Stop("lost")
+            raise Stop(RunOutcome.LOST)
         if not self._renew_lease():
-            raise Stop("lost")
+            raise Stop(RunOutcome.LOST)
 
     def _keep_alive(self) -> None:
         """Beat the heart while the report is written: a long report is not a dead worker."""
@@ -377,54 +372,76 @@ class JobRun:
 
     # -- endings ------------------------------------------------------------------------------
 
-    def _finish(self, outcome: str | None) -> None:
-        outcome = self._latest_request(outcome)
-        if outcome == "lost":
-            log.warning("Job %s was taken over by another worker; this one stops.", self.job_id)
-            return
-        if outcome == "terminate":
-            record_event(self.job_id, f"Worker {self.worker} dropped the job.", "warning")
-            self._report()
-            return
-        if outcome == "timeout":
-            self._fail(self._timeout_sentence())
-            return
-        counts = progress.recount(self.job_id)
-        job = Job.get_by_id(self.job_id)
-        state = f"{job.done_rows:,} of {job.total_rows:,} rows done"
-        if outcome == "pause":
-            if self._move(S.PAUSED, RUNNING, wait_reason="paused"):
-                record_event(self.job_id, f"Paused: {state}.")
-            return
-        if outcome == "cancel":
-            if self._report_then_move(S.CANCELLED, frozenset({S.RUNNING, S.VALIDATING})):
-                record_event(self.job_id, f"Cancelled: {state}; unfinished rows stay pending.")
-            return
-        errors = sum(counts.get(s, 0) for s in progress.ERROR_STATUSES)
-        target = S.COMPLETED_WITH_ERRORS if errors else S.COMPLETED
-        if self._report_then_move(target, RUNNING):
-            record_event(
-                self.job_id,
-                f"Finished: {job.found_rows:,} found, {job.not_found_rows:,} not found, "
-                f"{job.ambiguous_rows:,} ambiguous, {job.failed_rows:,} failed, "
-                f"{job.skipped_rows:,} skipped; {job.files_count:,} files.",
-                "warning" if errors else "info",
-            )
+    def _finish(self, outcome: RunOutcome) -> None:
+        match self._latest_request(outcome):
+            case RunOutcome.ENDED:
+                self._complete()
+            case RunOutcome.PAUSED:
+                self._pause()
+            case RunOutcome.CANCELLED:
+                self._cancel()
+            case RunOutcome.TERMINATED:
+                self._drop()
+            case RunOutcome.TIMED_OUT:
+                self._fail(self._timeout_sentence())
+            case RunOutcome.LOST:
+                log.warning("Job %s was taken over by another worker; this one stops.", self.job_id)
+            case unknown:
+                assert_never(unknown)
 
-    def _latest_request(self, outcome: str | None) -> str | None:
+    def _latest_request(self, outcome: RunOutcome) -> RunOutcome:
         """A cancel or terminate asked while a pause let its rows finish overrides the pause."""
-        if outcome != "pause":
+        if outcome is not RunOutcome.PAUSED:
             return outcome
         try:
             self._check_control()
         except Stop as stop:
-            return stop.reason
+            return stop.outcome
         return outcome
 
-    def _move(self, target: JobStatus, only_from: frozenset[JobStatus], **extra: Any) -> bool:
+    def _complete(self) -> None:
+        """Every row had its turn: COMPLETED, or COMPLETED_WITH_ERRORS if a row did not succeed."""
+        counts = progress.recount(self.job_id)
+        job = Job.get_by_id(self.job_id)
+        errors = sum(counts.get(s, 0) for s in progress.ERROR_STATUSES)
+        finished = Event(
+            f"Finished: {job.found_rows:,} found, {job.not_found_rows:,} not found, "
+            f"{job.ambiguous_rows:,} ambiguous, {job.failed_rows:,} failed, "
+            f"{job.skipped_rows:,} skipped; {job.files_count:,} files.",
+            "warning" if errors else "info",
+        )
+        target = S.COMPLETED_WITH_ERRORS if errors else S.COMPLETED
+        self._report_then_move(target, RUNNING, finished)
+
+    def _pause(self) -> None:
+        paused = Event(f"Paused: {self._rows_done()}.")
+        self._move(S.PAUSED, RUNNING, paused, wait_reason="paused")
+
+    def _cancel(self) -> None:
+        cancelled = Event(f"Cancelled: {self._rows_done()}; unfinished rows stay pending.")
+        self._report_then_move(S.CANCELLED, frozenset({S.RUNNING, S.VALIDATING}), cancelled)
+
+    def _drop(self) -> None:
+        """Terminated (or ended) under the run: the store's state stands; the report says it."""
+        record_event(self.job_id, f"Worker {self.worker} dropped the job.", "warning")
+        self._report()
+
+    def _rows_done(self) -> str:
+        """`1,234 of 5,000 rows done`, counted afresh."""
+        progress.recount(self.job_id)
+        return _done_of_total(Job.get_by_id(self.job_id))
+
+    def _move(
+        self,
+        target: JobStatus,
+        only_from: frozenset[JobStatus],
+        event: Event,
+        **extra: Any,
+    ) -> bool:
+        """Move the job with its event, letting go of it; False (logged) when another move won."""
         values = {"control": None, "worker": "", "wait_reason": "", **extra}
         try:
-            transition(self.job_id, target, only_from=only_from, **values)
+            transition(self.job_id, target, only_from=only_from, event=event, **values)
         except TransitionError as exc:
             log.warning("Job %s: %s", self.job_id[:8], exc)
             return False
@@ -432,16 +449,15 @@ class JobRun:
 
     def _fail(self, message: str) -> None:
         message = visible(message)  # a file name or key may hold ESC; the sentence is shown
+        failed = Event(message, "error")
         active = frozenset({S.VALIDATING, S.RUNNING, S.PAUSED})
         if JobRow.select().where(JobRow.job == self.job_id).exists():
             progress.recount(self.job_id)
             still = (Job.id == self.job_id) & Job.status.in_([s.value for s in active])
             Job.update(last_error=message).where(still).execute()
-            moved = self._report_then_move(S.FAILED, active, last_error=message)
+            self._report_then_move(S.FAILED, active, failed, last_error=message)
         else:
-            moved = self._move(S.FAILED, active, last_error=message)
-        if moved:
-            record_event(self.job_id, message, "error")
+            self._move(S.FAILED, active, failed, last_error=message)
 
     def _stop_for_space(self, exc: NoSpaceError) -> None:
         """Stop at once: every next write there would fail the same way. PAUSED (FAILED while
@@ -459,17 +475,17 @@ class JobRun:
         if Job.get_by_id(self.job_id).status == S.VALIDATING:
             self._fail(f"{exc}; free some space there, then `exmado jobs retry {self.job_id[:8]}`.")
             return
-        progress.recount(self.job_id)
-        job = Job.get_by_id(self.job_id)
         sentence = (
-            f"{exc}: paused with {job.done_rows:,} of {job.total_rows:,} rows done; free some "
-            f"space there, then `exmado jobs resume {self.job_id[:8]}`."
+            f"{exc}: paused with {self._rows_done()}; free some space there, "
+            f"then `exmado jobs resume {self.job_id[:8]}`."
         )
         running = (Job.id == self.job_id) & (Job.status == S.RUNNING.value)
         Job.update(last_error=sentence).where(running).execute()
         self._report(S.PAUSED)  # on that full disk it may fail too: an event then says so
-        if self._move(S.PAUSED, RUNNING, wait_reason="paused: no space left", last_error=sentence):
-            record_event(self.job_id, sentence, "error")
+        paused = Event(sentence, "error")
+        self._move(
+            S.PAUSED, RUNNING, paused, wait_reason="paused: no space left", last_error=sentence
+        )
 
     def _transient(self, exc: RetryableError) -> None:
         if self.last_attempt:
@@ -485,21 +501,20 @@ class JobRun:
         record_event(self.job_id, f"Worker {self.worker} is shutting down; job queued again.")
 
     def _timeout_sentence(self) -> str:
-        job = Job.get_by_id(self.job_id)
         return (
             f"Job stopped after {span(time.monotonic() - self.started)}: "
-            f"{job.done_rows:,} of {job.total_rows:,} rows done; "
+            f"{_done_of_total(Job.get_by_id(self.job_id))}; "
             f"`exmado jobs retry {self.job_id[:8]}` continues."
         )
 
     def _report_then_move(
-        self, target: JobStatus, only_from: frozenset[JobStatus], **extra: Any
+        self, target: JobStatus, only_from: frozenset[JobStatus], event: Event, **extra: Any
     ) -> bool:
         """Write the report as of `target`, then move there: a job seen as ended has its
         report. Should another move win (a terminate, an operator's fail), write the report
         again with the status the job did reach."""
         self._report(target)
-        moved = self._move(target, only_from, **extra)
+        moved = self._move(target, only_from, event, **extra)
         if not moved:
             self._report()
         return moved
@@ -567,6 +582,10 @@ class _Feed:
             self.deferred.append(dataclasses.replace(result.task, second_chance=True))
             return True
         return False
+
+
+def _done_of_total(job: Job) -> str:
+    return f"{job.done_rows:,} of {job.total_rows:,} rows done"
 
 
 def _folder_of(exc: BaseException, default: Path) -> Path:
