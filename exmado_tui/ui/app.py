@@ -12,6 +12,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from exmado_tui.errors import StoreUnavailableError
+from exmado_tui.formatting import visible
 from exmado_tui.jobs import JobService
 from exmado_tui.queries import JobSummary, finished_since, latest_finished_at
 from exmado_tui.settings import Settings
@@ -83,7 +84,9 @@ class ExmadoApp(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """A notice shown as written: it names jobs, files and errors, where "[" is text."""
+        """A notice shown as written: it names jobs, files and errors, where "[" is text and a
+        control character (ESC from a key) is shown as `\\x1b`; its lines stay."""
+        message, title = visible(message, keep="\n"), visible(title)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- background checks ----------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.binding import Binding
 
+from exmado_tui.formatting import visible
 from exmado_tui.queries import JobSummary
 from exmado_tui.ui.actions import ACTIONS, jobs_word, mutating
 from exmado_tui.ui.app_access import exmado_app
@@ -101,11 +102,13 @@ class JobActionsMixin:
     async def _ask(self, name: str, jobs: list[JobSummary]) -> dict[str, Any] | None:
         """The options the user chose, or None if they backed out."""
         what = (
-            f"job {jobs[0].short_id} ({jobs[0].name})" if len(jobs) == 1 else jobs_word(len(jobs))
+            f"job {jobs[0].short_id} ({visible(jobs[0].name)})"
+            if len(jobs) == 1
+            else jobs_word(len(jobs))
         )
         if name == "delete":
             keep = await exmado_app(self).push_screen_wait(
-                DeleteJobModal(what, [job.output_dir for job in jobs])
+                DeleteJobModal(what, [visible(job.output_dir) for job in jobs])
             )
             return None if keep is None else {"keep_files": keep}
         if name == "fail":

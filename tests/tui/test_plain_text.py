@@ -1,6 +1,7 @@
 """Text from data, the store and exceptions is shown as written: "[columns]", "[b]" and "[/]"
 in a job name, an error or a file name are never read as markup (which would drop them, or
-fail on a lone "[/]")."""
+fail on a lone "[/]"), and their control characters (ESC, NUL) show as `\x1b`, never reaching
+the terminal raw."""
 
 from __future__ import annotations
 
@@ -112,3 +113,74 @@ async def test_the_workers_and_drop_folder_screens(app_factory, store, seeded, r
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
         await wait_for(pilot, lambda: "[bold]bad[columns].xlsx" in screen_text(pilot.app))
         assert ERROR in screen_text(pilot.app)
+
+
+HOSTILE = "INV\x1b[2J\x00"
+SHOWN = "INV\\x1b[2J\\x00"
+
+
+def hostile_job() -> None:
+    """The completed-with-errors job, its name, first row, error and file holding ESC and NUL."""
+    Job.update(name=f"N{HOSTILE}", last_error=f"E{HOSTILE}").where(Job.id == WITH_ERRORS).execute()
+    seed_rows(WITH_ERRORS, 3, done=3)
+    first = JobRow.get(JobRow.job == WITH_ERRORS, JobRow.row_number == 2)
+    JobRow.update(
+        key=HOSTILE, values={"Invoice number": HOSTILE}, status="failed", error=f"E{HOSTILE}"
+    ).where(JobRow.id == first.id).execute()
+    JobFile.create(
+        job=WITH_ERRORS, row=first, cabinet_id="fc", document_id="7", path=f"F{HOSTILE}.pdf",
+        size=1, sha256="cd" * 32, created_at=FROZEN_NOW,
+    )  # fmt: skip
+
+
+def shows_escaped(app, *parts: str) -> bool:
+    """Every part is on screen with its control characters as `\\x..`, none of them raw."""
+    text = screen_text(app)
+    assert "\x1b" not in text and "\x00" not in text
+    return all(part.replace(HOSTILE, SHOWN) in text for part in parts)
+
+
+async def test_control_characters_of_a_key_show_as_escapes(app_factory, seeded):
+    hostile_job()
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        await wait_for(pilot, lambda: shows_escaped(pilot.app, "NINV\\x1b"))  # the name, cut
+        detail = await open_detail(pilot, WITH_ERRORS)
+        await wait_for(pilot, lambda: detail.rows_table.current)
+        await wait_for(
+            pilot, lambda: shows_escaped(pilot.app, HOSTILE, f"N{HOSTILE}", f"E{HOSTILE}")
+        )
+        await pilot.press("enter")  # the first row, the hostile one
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RowModal))
+        assert shows_escaped(pilot.app, f"E{HOSTILE}", f"F{HOSTILE}.pdf")
+        assert shows_escaped(pilot.app, f"Invoice number  {HOSTILE}")
+        await pilot.press("escape", "2")
+        await wait_for(pilot, lambda: shows_escaped(pilot.app, f"F{HOSTILE}.pdf"))
+        await pilot.press("4")
+        await wait_for(pilot, lambda: shows_escaped(pilot.app, f"N{HOSTILE}"))
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DeleteJobModal))
+        assert shows_escaped(pilot.app, f"(N{HOSTILE})")
+
+
+async def test_control_characters_on_the_workers_and_drop_folder_screens(
+    app_factory, store, seeded, redis_url
+):
+    Job.update(name=f"N{HOSTILE}", worker=f"W{HOSTILE}").where(Job.id == RUNNING).execute()
+    entry = {"id": "w1", "host": f"H{HOSTILE}", "pid": 1, "since": "2026-01-01T00:00:00Z",
+             "threads": 1, "jobs": [RUNNING]}  # fmt: skip
+    redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
+    rejected = Path(store.dropfolder.path) / "rejected"
+    rejected.mkdir(parents=True)
+    (rejected / f"B{HOSTILE[:-1]}.xlsx").write_bytes(b"x")  # a file name holds no NUL
+    (rejected / f"B{HOSTILE[:-1]}.xlsx.reason.txt").write_text(f"R{HOSTILE}\n")
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, WorkersScreen))
+        await wait_for(pilot, lambda: shows_escaped(pilot.app, f"N{HOSTILE}", f"W{HOSTILE}"))
+        assert shows_escaped(pilot.app, f"H{HOSTILE}")
+        await pilot.press("escape", "f")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
+        await wait_for(pilot, lambda: shows_escaped(pilot.app, f"R{HOSTILE}"))
+        assert "BINV\\x1b[2J.xlsx" in screen_text(pilot.app)

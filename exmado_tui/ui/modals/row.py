@@ -10,13 +10,14 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from exmado_tui.formatting import size
+from exmado_tui.formatting import size, visible
 from exmado_tui.queries import FileView, RowView
 from exmado_tui.ui.widgets.status_badge import row_status_text
 
 
 class RowModal(ModalScreen[None]):
-    """Escape or enter closes it."""
+    """Escape or enter closes it. The row's values, error and file names come from data: their
+    control characters are shown as `\\x1b`, never sent to the terminal."""
 
     BINDINGS = [Binding("escape,enter,q", "close", "Close")]
 
@@ -37,7 +38,7 @@ class RowModal(ModalScreen[None]):
                 if row.duplicate_of:
                     yield Label(f"Same key as row {row.duplicate_of}.", classes="detail")
                 if row.error:
-                    yield Label(Text(f"Error: {row.error}", style="red"), id="row-error")
+                    yield Label(Text(f"Error: {visible(row.error)}", style="red"), id="row-error")
                 yield Static(self._files(), id="row-files")
 
     def _values(self) -> Table:
@@ -45,7 +46,9 @@ class RowModal(ModalScreen[None]):
         table.add_column(style="bold")
         table.add_column()
         for name, value in self.row.values.items():
-            table.add_row(Text(str(name)), Text("" if value is None else str(value)))
+            table.add_row(
+                Text(visible(str(name))), Text("" if value is None else visible(str(value)))
+            )
         return table
 
     def _files(self) -> Table | Text:
@@ -53,7 +56,7 @@ class RowModal(ModalScreen[None]):
             return Text("No files.", style="dim")
         table = Table("document", "path", "size", box=None, padding=(0, 1))
         for f in self.files:
-            table.add_row(Text(f.document_id), Text(f.path), size(f.size))
+            table.add_row(Text(visible(f.document_id)), Text(visible(f.path)), size(f.size))
         return table
 
     def action_close(self) -> None:

@@ -28,7 +28,7 @@ from textual.widgets import (
 
 from exmado_tui import pace
 from exmado_tui.errors import JobNotFoundError, StoreUnavailableError
-from exmado_tui.formatting import duration, local_time, size
+from exmado_tui.formatting import duration, local_time, size, visible
 from exmado_tui.lifecycle import ROW_STATUSES
 from exmado_tui.queries import (
     EventView,
@@ -83,22 +83,25 @@ TAB_FOCUS = {
 
 
 def row_cells(row: RowView) -> tuple[str | Text, ...]:
+    """A row's cells; its key and error (from the workbook, DocuWare) with control characters
+    visible: raw, an ESC would drive the terminal."""
     return (
         Text(str(row.row_number), justify="right"),
-        row.key,
+        visible(row.key),
         row_status_text(row.status),
         Text(str(row.documents), justify="right"),
         Text(str(row.attempts), justify="right"),
-        Text(row.error, style="red") if row.error else "",
+        Text(visible(row.error), style="red") if row.error else "",
     )
 
 
 def file_cells(f: FileView) -> tuple[str | Text, ...]:
+    """A file's cells; its name (made from a key) with control characters visible."""
     return (
         Text("-" if f.row_number is None else str(f.row_number), justify="right"),
-        f.document_id,
+        visible(f.document_id),
         Text(size(f.size), justify="right"),
-        f.path,
+        visible(f.path),
     )
 
 
@@ -272,7 +275,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
     def on_job_detail_refreshed(self, message: JobDetailRefreshed) -> None:
         job, old = message.job, self.job
         self.job = job
-        title = Text(f"Job {job.short_id}  {job.name}", "bold")
+        title = Text(f"Job {job.short_id}  {visible(job.name)}", "bold")
         show_if_changed(self.query_one("#job-title", Label), title)
         self.badge.show(job.status, job.control)
         self._show_summary(job)
@@ -295,7 +298,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         text.append(f" · files {job.files_count} ({size(job.bytes_downloaded)})")
         reason = job.last_error or job.wait_reason
         if reason:
-            text.append("\n" + reason, "red" if job.last_error else "dim")
+            text.append("\n" + visible(reason), "red" if job.last_error else "dim")
         for trouble in list(self.table_trouble.values())[:1]:  # on top: the summary is short
             text = Text.assemble(store_trouble(trouble), "\n", text)
         show_if_changed(self.summary, text)
@@ -340,26 +343,26 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         zone = exmado_app(self).settings.zone
         return [
             ("Id", job.id),
-            ("Profile", job.profile or "(none)"),
-            ("Workbook", f"{job.workbook_name}\n{job.workbook_path}"),
+            ("Profile", visible(job.profile or "(none)")),
+            ("Workbook", f"{visible(job.workbook_name)}\n{visible(job.workbook_path)}"),
             ("SHA-256", job.workbook_sha256),
-            ("Output", job.output_dir),
-            ("By", f"{job.user} via {job.source}"),
+            ("Output", visible(job.output_dir)),
+            ("By", visible(f"{job.user} via {job.source}")),
             ("Created", local_time(job.created_at, zone)),
             ("Started", local_time(job.started_at, zone)),
             ("Finished", local_time(job.finished_at, zone)),
             ("Runs", str(job.runs)),
-            ("Worker", job.worker or "-"),
+            ("Worker", visible(job.worker or "-")),
         ]
 
     def _show_reports(self, paths: list[Path]) -> None:
         if not paths:
             folder = self.job.output_dir if self.job else "?"
             self.query_one("#report", Static).update(
-                Text(f"No report or manifest yet in {folder}.", style="dim")
+                Text(f"No report or manifest yet in {visible(folder)}.", style="dim")
             )
             return
-        self.query_one("#report", Static).update(Text("\n".join(str(p) for p in paths)))
+        self.query_one("#report", Static).update(Text("\n".join(visible(str(p)) for p in paths)))
 
     # -- interaction ---------------------------------------------------------------------------
 

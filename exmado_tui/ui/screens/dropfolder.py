@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from exmado_tui.errors import StoreUnavailableError
-from exmado_tui.formatting import local_time, size
+from exmado_tui.formatting import local_time, size, visible
 from exmado_tui.queries import JobSummary, jobs_by_source
 from exmado_tui.ui.app_access import exmado_app
 from exmado_tui.ui.dropfolder_view import DropFolderView, scan_dropfolder
@@ -90,6 +90,7 @@ class DropFolderScreen(Screen[None]):
         self._show(view, jobs)
 
     def _show(self, view: DropFolderView | OSError, jobs: list[JobSummary]) -> None:
+        """The folder's jobs and files; a file's name and reason with control characters visible."""
         zone = exmado_app(self).settings.zone
         if isinstance(view, OSError):
             where = exmado_app(self).settings.dropfolder.path
@@ -106,7 +107,7 @@ class DropFolderScreen(Screen[None]):
         for job in jobs:
             self.jobs_table.add_row(
                 job.short_id,
-                job.workbook_name,
+                visible(job.workbook_name),
                 status_text(job.status, job.control),
                 f"{job.done_rows}/{job.total_rows}",
                 local_time(job.created_at, zone),
@@ -114,11 +115,15 @@ class DropFolderScreen(Screen[None]):
             )
         self.rejected_table.clear()
         for f in view.rejected:
-            why = Text(f.reason or "(no reason recorded)", style="red" if f.reason else "dim")
-            self.rejected_table.add_row(f.name, local_time(f.modified, zone), why)
+            why = Text(
+                visible(f.reason) or "(no reason recorded)", style="red" if f.reason else "dim"
+            )
+            self.rejected_table.add_row(visible(f.name), local_time(f.modified, zone), why)
         self.waiting_table.clear()
         for f in view.waiting:
-            self.waiting_table.add_row(f.folder, f.name, size(f.size), local_time(f.modified, zone))
+            self.waiting_table.add_row(
+                f.folder, visible(f.name), size(f.size), local_time(f.modified, zone)
+            )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "drop-jobs" and event.row_key.value:

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Label, Static
 
 from exmado_tui import lifecycle
 from exmado_tui.errors import StoreUnavailableError
-from exmado_tui.formatting import duration
+from exmado_tui.formatting import duration, visible
 from exmado_tui.queries import JobSummary, list_jobs
 from exmado_tui.ui.actions import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.app_access import exmado_app
@@ -120,7 +120,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             since = worker.get("since", "").rstrip("Z")
             up = (now - datetime.fromisoformat(since)).total_seconds() if since else None
             table.add_row(
-                worker.get("host", ""),
+                visible(worker.get("host", "")),
                 str(worker.get("pid", "")),
                 duration(up),
                 str(worker.get("threads", "")),
@@ -137,9 +137,9 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             stale = age is not None and age > exmado_app(self).settings.jobs.stale_after_s
             beat = Text(f"{duration(age)} ago" if age is not None else "-", "red" if stale else "")
             table.add_row(
-                job.worker or Text("(waiting for a worker)", "dim"),
+                visible(job.worker) if job.worker else Text("(waiting for a worker)", "dim"),
                 job.short_id,
-                job.name,
+                visible(job.name),
                 status_text(job.status, job.control),
                 beat,
                 f"{job.done_rows}/{job.total_rows}",

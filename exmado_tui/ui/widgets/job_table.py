@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 
 from exmado_tui import pace
-from exmado_tui.formatting import duration, local_time
+from exmado_tui.formatting import duration, local_time, visible
 from exmado_tui.queries import JobSummary
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
@@ -62,17 +62,17 @@ def compact_count(n: int) -> str:
 
 
 def job_cells(job: JobSummary, marked: bool, now: datetime, zone: ZoneInfo) -> Cells:
-    """The cells of one job's line."""
+    """The cells of one job's line; what comes from data with its control characters visible."""
     return (
         Text("●", style="bold yellow") if marked else " ",
         job.short_id,
-        clip(job.name, 18),
+        clip(visible(job.name), 18),
         status_text(job.status, job.control),
         progress_text(job.progress, width=5),
         outcomes_text(job),
         Text(f"{job.done_rows}/{job.total_rows}", justify="right"),
-        clip(job.user, 10),
-        clip(job.source, 10),
+        clip(visible(job.user), 10),
+        clip(visible(job.source), 10),
         local_time(job.started_at, zone, "%m-%d %H:%M"),
         duration(pace.duration_s(job, now)),
         duration(pace.eta_s(job, now)),
