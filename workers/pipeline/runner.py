@@ -373,6 +373,7 @@ class JobRun:
     # -- endings ------------------------------------------------------------------------------
 
     def _finish(self, outcome: RunOutcome) -> None:
+        """End the job the way the run ended (the latest request wins over a pause)."""
         match self._latest_request(outcome):
             case RunOutcome.ENDED:
                 self._complete()
