@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from exmado_tui.settings import Settings
 from exmado_tui.ui.app import ExmadoApp, make_app
@@ -41,26 +38,3 @@ def app_factory(store: Settings, redis_url: str) -> Callable[..., ExmadoApp]:
         return make_app(store, **options)  # type: ignore[arg-type]
 
     return build
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0) -> None:
-    """Let the app run until `condition()` holds; fail the test after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {condition}")
-        await pilot.pause(0.05)
-
-
-def screen_text(app: ExmadoApp) -> str:
-    """What the terminal shows now, as plain text, one line a row."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def notices(app: ExmadoApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
-
-
-def output_dir_of(path: str) -> Path:
-    return Path(path)

@@ -18,12 +18,16 @@ from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
 from exmado_tui.ui.widgets.store_trouble import StoreTrouble
-from tests.tui.conftest import screen_text, wait_for
+from tests.tui.pilot_steps import (
+    SIZE,
+    bottom_line,
+    open_detail,
+    put_cursor_on,
+    screen_text,
+    wait_for,
+)
 from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
-from tests.tui.test_jobs_screen import put_cursor_on
-from tests.tui.test_other_screens import open_detail
 
-SIZE = (80, 24)
 RUNNING = job_id(0)
 
 
@@ -90,10 +94,6 @@ async def test_the_fail_question_and_the_delete_folders_are_readable(app_factory
         await pilot.pause(0.3)
         assert long_output in dialog_text(pilot.app).replace(" ", "")
         await pilot.press("n")
-
-
-def bottom_line(app) -> str:
-    return app.screen._compositor.render_strips()[-1].text
 
 
 async def test_the_jobs_footer_shows_help_and_quit_at_80_columns(app_factory, seeded):

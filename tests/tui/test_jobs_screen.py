@@ -5,49 +5,25 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import redis
-
 from exmado_tui.models import Job, JobEvent
 from exmado_tui.queries import get_job
-from exmado_tui.queue import JOBS_QUEUE, NAMESPACE
 from exmado_tui.states import JobStatus, transition
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.screens.jobs import JobsScreen
-from tests.tui.conftest import notices, screen_text, wait_for
+from tests.job_queue import queue_length
+from tests.tui.pilot_steps import (
+    SIZE,
+    loaded,
+    notices,
+    put_cursor_on,
+    screen_text,
+    wait_for,
+)
 from tests.tui.seed import FROZEN_NOW, job_id, make_job
 
 S = JobStatus
 RUNNING, PAUSED, PENDING, COMPLETED, WITH_ERRORS, FAILED, CANCELLED = (job_id(i) for i in range(7))
-SIZE = (80, 24)
-
-
-def jobs_screen(app) -> JobsScreen:
-    screen = app.screen
-    assert isinstance(screen, JobsScreen), screen
-    return screen
-
-
-async def loaded(pilot) -> JobsScreen:
-    await wait_for(
-        pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
-    )
-    return jobs_screen(pilot.app)
-
-
-async def put_cursor_on(pilot, wanted: str) -> None:
-    """Walk the cursor down with the arrow keys to the job, as a person would."""
-    screen = await loaded(pilot)
-    await pilot.press("ctrl+home")
-    for _ in range(len(screen.table.job_ids)):
-        if screen.table.current_job_id == wanted:
-            return
-        await pilot.press("down")
-    raise AssertionError(f"job {wanted[:8]} is not in the list")
-
-
-def queue_length(redis_url: str) -> int:
-    return redis.Redis.from_url(redis_url).llen(f"{NAMESPACE}:{JOBS_QUEUE}")
 
 
 async def test_lists_every_job_newest_first(app_factory, seeded):

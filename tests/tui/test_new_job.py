@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import redis
 from rich.color import Color
 from rich.style import Style
 from textual.widgets import Footer, Input, Select
@@ -13,38 +12,21 @@ from textual.widgets._select import SelectCurrent, SelectOverlay
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.profiles import load_profile
-from exmado_tui.queue import JOBS_QUEUE, NAMESPACE
 from exmado_tui.ui.modals.file_picker import FilePickerModal
 from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.new_job_form import CUSTOM
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
-from tests.tui.conftest import notices, wait_for
-from tests.tui.test_dashboard_at_80x24 import bottom_line
-
-SIZE = (80, 24)
-
-
-def write_csv(folder: Path) -> Path:
-    path = folder / "march.csv"
-    path.write_text("Invoice number,Supplier\nINV-000001,ACME\nINV-000002,Globex\n")
-    return path
-
-
-async def open_form(pilot, workbook: Path) -> NewJobScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
-    await pilot.press("n")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, NewJobScreen))
-    screen = pilot.app.screen
-    screen.workbook_input.insert_text_at_cursor(str(workbook))  # as a paste would
-    await wait_for(pilot, lambda: screen.preview is not None and screen.preview.rows)
-    return screen
-
-
-async def choose_profile(pilot, screen: NewJobScreen, name: str) -> None:
-    screen.profile_select.focus()
-    await pilot.press("enter", *name, "enter")
-    await wait_for(pilot, lambda: screen.form().profile == name)
+from tests.job_queue import queue_length
+from tests.tui.pilot_steps import (
+    SIZE,
+    bottom_line,
+    choose_profile,
+    notices,
+    open_form,
+    wait_for,
+    write_csv,
+)
 
 
 async def test_create_through_the_form(app_factory, store, tmp_path):
@@ -84,7 +66,7 @@ async def test_create_and_start_queues_the_job(app_factory, store, tmp_path, red
         await pilot.press("ctrl+e")
         await wait_for(pilot, lambda: Job.select().count() == 1)
         await wait_for(pilot, lambda: any("created and queued" in n for n in notices(pilot.app)))
-    assert redis.Redis.from_url(redis_url).llen(f"{NAMESPACE}:{JOBS_QUEUE}") == 1
+    assert queue_length(redis_url) == 1
 
 
 async def test_a_missing_workbook_is_named_and_nothing_is_created(app_factory, store, tmp_path):
@@ -155,7 +137,7 @@ async def test_ctrl_e_creates_and_starts_from_a_text_field(app_factory, store, t
         await pilot.press(*"march run", "ctrl+e")
         await wait_for(pilot, lambda: Job.select().count() == 1)
     assert Job.get().name == "march run"
-    assert redis.Redis.from_url(redis_url).llen(f"{NAMESPACE}:{JOBS_QUEUE}") == 1
+    assert queue_length(redis_url) == 1
 
 
 async def test_after_create_the_cursor_is_on_the_new_job(app_factory, seeded, tmp_path):

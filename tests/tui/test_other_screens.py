@@ -14,7 +14,7 @@ from textual.widgets import Static
 from exmado_tui.formatting import local_time
 from exmado_tui.models import Job, JobRow
 from exmado_tui.queries import get_job, row_total
-from exmado_tui.queue import JOBS_QUEUE, NAMESPACE, WORKER_KEY_PREFIX, JobQueue
+from exmado_tui.queue import WORKER_KEY_PREFIX, JobQueue
 from exmado_tui.states import JobStatus
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.row import RowModal
@@ -23,29 +23,11 @@ from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
-from tests.tui.conftest import screen_text, wait_for
+from tests.job_queue import queue_length
+from tests.tui.pilot_steps import SIZE, open_detail, screen_text, wait_for
 from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_rows
 
-SIZE = (80, 24)
 RUNNING, PAUSED = job_id(0), job_id(1)
-
-
-async def open_detail(pilot, wanted: str) -> JobDetailScreen:
-    await wait_for(
-        pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
-    )
-    screen = pilot.app.screen
-    await pilot.press("ctrl+home")
-    for _ in range(len(screen.table.job_ids)):
-        if screen.table.current_job_id == wanted:
-            break
-        await pilot.press("down")
-    assert screen.table.current_job_id == wanted, f"job {wanted[:8]} is not in the list"
-    await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobDetailScreen))
-    detail = pilot.app.screen
-    await wait_for(pilot, lambda: detail.job is not None)
-    return detail
 
 
 async def test_detail_pages_rows_and_opens_one(app_factory, seeded):
@@ -222,9 +204,7 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
         await pilot.press("P")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmModal))
         await pilot.press("y")
-        await wait_for(
-            pilot, lambda: redis.Redis.from_url(redis_url).llen(f"{NAMESPACE}:{JOBS_QUEUE}") == 0
-        )
+        await wait_for(pilot, lambda: queue_length(redis_url) == 0)
         assert "unreachable" in str(screen.docuware_facts.render())
 
 

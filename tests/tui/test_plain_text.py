@@ -21,10 +21,8 @@ from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
-from tests.tui.conftest import screen_text, wait_for
+from tests.tui.pilot_steps import choose_profile, open_detail, open_form, screen_text, wait_for
 from tests.tui.seed import FROZEN_NOW, job_id, seed_rows
-from tests.tui.test_new_job import choose_profile, open_form
-from tests.tui.test_other_screens import open_detail
 
 SIZE = (120, 40)
 NAME = "[b]A[/] [columns]"

@@ -1,0 +1,109 @@
+"""Driving the dashboard in its tests: waiting for it, reading what the terminal shows, and the
+steps a user takes through it (put the cursor on a job, open its detail, fill the new-job form).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from exmado_tui.ui.app import ExmadoApp
+from exmado_tui.ui.screens.detail import JobDetailScreen
+from exmado_tui.ui.screens.jobs import JobsScreen
+from exmado_tui.ui.screens.new_job import NewJobScreen
+
+SIZE = (80, 24)  # the smallest terminal the dashboard is made for
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0) -> None:
+    """Let the app run until `condition()` holds; fail the test after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        await pilot.pause(0.05)
+
+
+# -- what the terminal shows ----------------------------------------------------------------------
+
+
+def screen_text(app: ExmadoApp) -> str:
+    """What the terminal shows now, as plain text, one line a row."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def bottom_line(app: ExmadoApp) -> str:
+    return app.screen._compositor.render_strips()[-1].text
+
+
+def notices(app: ExmadoApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+# -- the jobs list and a job's detail -------------------------------------------------------------
+
+
+def jobs_screen(app: ExmadoApp) -> JobsScreen:
+    screen = app.screen
+    assert isinstance(screen, JobsScreen), screen
+    return screen
+
+
+async def loaded(pilot: Pilot) -> JobsScreen:
+    """The jobs list, once it has shown its first page."""
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
+    )
+    return jobs_screen(pilot.app)
+
+
+async def put_cursor_on(pilot: Pilot, wanted: str) -> None:
+    """Walk the cursor down with the arrow keys to the job, as a person would."""
+    screen = await loaded(pilot)
+    await pilot.press("ctrl+home")
+    for _ in range(len(screen.table.job_ids)):
+        if screen.table.current_job_id == wanted:
+            return
+        await pilot.press("down")
+    raise AssertionError(f"job {wanted[:8]} is not in the list")
+
+
+async def open_detail(pilot: Pilot, wanted: str) -> JobDetailScreen:
+    """The job's detail screen, opened from the list with Enter, its job read."""
+    await put_cursor_on(pilot, wanted)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobDetailScreen))
+    detail = pilot.app.screen
+    await wait_for(pilot, lambda: detail.job is not None)
+    return detail
+
+
+# -- the new-job form -----------------------------------------------------------------------------
+
+
+def write_csv(folder: Path) -> Path:
+    """A two-invoice workbook, as a user would save it from a spreadsheet."""
+    path = folder / "march.csv"
+    path.write_text("Invoice number,Supplier\nINV-000001,ACME\nINV-000002,Globex\n")
+    return path
+
+
+async def open_form(pilot: Pilot, workbook: Path) -> NewJobScreen:
+    """The new-job form (`n` from the list), with `workbook` pasted in and its preview read."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, NewJobScreen))
+    screen = pilot.app.screen
+    screen.workbook_input.insert_text_at_cursor(str(workbook))  # as a paste would
+    await wait_for(pilot, lambda: screen.preview is not None and screen.preview.rows)
+    return screen
+
+
+async def choose_profile(pilot: Pilot, screen: NewJobScreen, name: str) -> None:
+    screen.profile_select.focus()
+    await pilot.press("enter", *name, "enter")
+    await wait_for(pilot, lambda: screen.form().profile == name)
