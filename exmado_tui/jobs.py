@@ -13,7 +13,6 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from exmado_tui.errors import (
 from exmado_tui.events import Event, record_event
 from exmado_tui.folders import private_folder
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.ownership import unheld
 from exmado_tui.profiles import Profile, check_profile, load_profile, profile_names
 from exmado_tui.queries import JobDetail, get_job, resolve_job_id
 from exmado_tui.queue import JobQueue
@@ -352,14 +352,14 @@ class JobService:
     def requeue_unfinished(self, fresh_s: float = 0) -> list[str]:
         """Send a message for every job that should be queued or running: Redis may have lost it.
 
-        With `fresh_s`, a job whose worker beat its heart in the last `fresh_s` seconds is left
-        alone (it is in hand). A job that gets a second message anyway keeps its worker, and the
-        extra message is dropped (slot lease held, or the store's owner check): safe at any time.
+        With `fresh_s` (the watchdog passes the takeover age), a job whose worker beat its heart
+        in the last `fresh_s` seconds is left alone (it is in hand: `ownership.unheld`). A job
+        that gets a second message anyway keeps its worker, and the extra message is dropped
+        (slot lease held, or the store's owner check): safe at any time.
         """
         active = Job.status.in_([S.RUNNING.value, S.VALIDATING.value])
         if fresh_s:
-            cutoff = utcnow() - timedelta(seconds=fresh_s)
-            active &= (Job.worker == "") | Job.heartbeat_at.is_null() | (Job.heartbeat_at < cutoff)
+            active &= unheld(fresh_s)
         queued = (Job.status == S.PENDING.value) & Job.queued_at.is_null(False)
         ids = [j.id for j in Job.select(Job.id).where(active | queued).order_by(Job.created_at)]
         for job_id in ids:

@@ -408,8 +408,10 @@ def _jobs(reader: LayerReader) -> JobsSettings:
     if stale_after_s <= heartbeat_s:
         raise SettingsError(
             reader.where(s, "stale_after_s")
-            + f" must be more than [jobs] heartbeat_s ({heartbeat_s:g}), got {stale_after_s:g};"
-            " otherwise every running job looks dead between two heartbeats."
+            + f" must be more than [jobs] heartbeat_s ({heartbeat_s:g}), got {stale_after_s:g}:"
+            " a running job beats its heart and renews its slot lease every heartbeat_s, and"
+            " after stale_after_s without a beat it is taken over and its slot lapses, so"
+            " otherwise every running job would look dead between two heartbeats."
         )
     return JobsSettings(
         max_concurrent_jobs=reader.count(s, "max_concurrent_jobs"),

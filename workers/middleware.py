@@ -12,16 +12,15 @@ from dramatiq import Broker
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware, SkipMessage
 
+from exmado_tui import ownership
 from exmado_tui.db import database, open_database, unwritable_store
-from exmado_tui.models import Job
+from exmado_tui.ownership import Gate
 from exmado_tui.queue import RUN_JOB
 from exmado_tui.quiet_logs import quiet_repeats
 from exmado_tui.settings import Settings
-from exmado_tui.states import FINAL, JobStatus
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
-S = JobStatus
 
 
 class QuietRepeats(Middleware):
@@ -95,14 +94,14 @@ class Stopping(Middleware):
 
 
 class JobSlots(Middleware):
-    """A job message runs only with one of the `max_concurrent_jobs` slots.
+    """A job message runs only with its job's slot lease (`ownership.gate` says what to do).
 
     Without a free slot the job stays as it is (PENDING for a new one) with a visible
     `wait_reason`; its message is sent again with a delay and this one is skipped, so no retry
-    is spent. A message for a job whose lease another message holds is dropped when a worker
-    holds the job in the store: that job is running, and the watchdog re-enqueues it should its
-    worker die. Held by no worker (retried or resumed while its last run's message is still
-    ending), the message is sent again with a delay like a job waiting for a slot.
+    is spent. A message whose job's lease another message holds is dropped when a worker holds
+    the job in the store (it is running; the watchdog sends it again should its worker die),
+    and sent again with a delay when no worker does (retried or resumed while its last run's
+    message is still ending): nothing else would send it again.
     """
 
     def __init__(self, runtime: Runtime, wait_ms: int) -> None:
@@ -113,31 +112,14 @@ class JobSlots(Middleware):
         job_id = _job_of(message)
         if job_id is None:
             return
-        job = Job.select(Job.status, Job.worker).where(Job.id == job_id).first()
-        if job is None or S(job.status) in FINAL or job.status == S.PAUSED:
-            return  # the actor has nothing to do and says so
-        grant = self.runtime.slots.acquire(job_id, message.message_id)
-        if grant.taken:
+        gate = ownership.gate(self.runtime.slots, job_id, message.message_id)
+        if gate is Gate.THROUGH:
             return
-        if grant.held_elsewhere and job.worker:
+        if gate is Gate.DROP:
             raise SkipMessage(f"job {job_id[:8]} is held by another message")
-        if grant.held_elsewhere:
-            # Nobody holds the job in the store (a retry or resume while the last run's
-            # message is still finishing): nothing else would send it again, so wait.
-            self.runtime.queue.enqueue_run(job_id, delay_ms=self.wait_ms)
-            raise SkipMessage(f"job {job_id[:8]} waits for its last run to let go")
-        self._wait(job_id, grant.running)
-        raise SkipMessage(f"job {job_id[:8]} waits for a slot")
-
-    def _wait(self, job_id: str, running: int) -> None:
-        limit = self.runtime.slots.limit
-        reason = f"waiting: {running} of {limit} jobs running"
-        Job.update(wait_reason=reason).where(
-            (Job.id == job_id)
-            & (Job.status.in_([S.PENDING.value, S.RUNNING.value]))
-            & (Job.worker == "")
-        ).execute()
         self.runtime.queue.enqueue_run(job_id, delay_ms=self.wait_ms)
+        waits = "for its last run to let go" if gate is Gate.WAIT_LAST_RUN else "for a slot"
+        raise SkipMessage(f"job {job_id[:8]} waits {waits}")
 
     def after_process_message(self, broker: Broker, message: MessageProxy, **_: Any) -> None:
         job_id = _job_of(message)

@@ -12,13 +12,12 @@ from typing import Any, Protocol
 import redis
 
 from exmado_tui.db import utcnow
+from exmado_tui.ownership import ANNOUNCE_EVERY_S
 from exmado_tui.queue import WORKER_KEY_PREFIX
 from workers.periodic import repeat
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
-INTERVAL_S = 1.0
-TTL_S = 10  # at most: a shorter [jobs] stale_after_s shortens it (down to 3 announcements)
 
 
 class Holder(Protocol):
@@ -33,7 +32,7 @@ def key_of(runtime: Runtime) -> str:
 
 
 class Registry:
-    """Announce this process every `INTERVAL_S` seconds until `stop` is set."""
+    """Announce this process every `ANNOUNCE_EVERY_S` seconds until `stop` is set."""
 
     def __init__(self, runtime: Runtime, holder: Holder) -> None:
         self.runtime = runtime
@@ -41,7 +40,7 @@ class Registry:
         self.since = utcnow().isoformat(timespec="seconds") + "Z"
 
     def start(self, stop: threading.Event) -> threading.Thread:
-        return repeat(self._announce_or_warn, INTERVAL_S, stop, "exmado-registry")
+        return repeat(self._announce_or_warn, ANNOUNCE_EVERY_S, stop, "exmado-registry")
 
     def _announce_or_warn(self) -> None:
         try:
@@ -65,10 +64,8 @@ class Registry:
 
     @property
     def ttl_s(self) -> int:
-        """How long a killed worker still looks alive: the watchdog waits for that as well as
-        for `stale_after_s`, so a key outliving a short staleness would only slow takeovers."""
-        stale = self.runtime.settings.jobs.stale_after_s
-        return max(3 * int(INTERVAL_S), min(TTL_S, round(stale)))
+        """How long a killed worker still looks alive (`Clocks.presence_ttl_s`)."""
+        return self.runtime.clocks.presence_ttl_s
 
 
 def forget(runtime: Runtime) -> None:

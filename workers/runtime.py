@@ -10,11 +10,11 @@ from typing import Any
 
 import redis
 
+from exmado_tui.ownership import Clocks, JobSlots
 from exmado_tui.queue import JobQueue, make_broker, redis_client
 from exmado_tui.settings import Settings
 from workers.docuware_port import DocuWarePort
 from workers.loop import LoopThread, process_loop
-from workers.slots import JobSlots
 
 ClientFactory = Callable[[Settings], DocuWarePort]
 
@@ -43,9 +43,14 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> Runtime:
         client = redis_client(settings.broker)
-        slots = JobSlots(client, settings.jobs.max_concurrent_jobs, settings.jobs.stale_after_s)
+        lease_ttl_s = Clocks.of(settings.jobs).lease_ttl_s
+        slots = JobSlots(client, settings.jobs.max_concurrent_jobs, lease_ttl_s)
         queue = JobQueue(make_broker(settings.broker), settings.broker.url)
         return cls(settings, client, slots, queue, **options)
+
+    @property
+    def clocks(self) -> Clocks:
+        return Clocks.of(self.settings.jobs)
 
     @property
     def worker_id(self) -> str:

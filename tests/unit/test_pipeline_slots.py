@@ -17,11 +17,11 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from exmado_tui.models import Job
+from exmado_tui.ownership import JobSlots
 from exmado_tui.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
 from tests.pipeline_harness import Pipeline
 from workers import middleware
 from workers.broker import transient
-from workers.slots import JobSlots
 from workers.watchdog import MARKER_KEY, Watchdog
 
 

@@ -3,8 +3,9 @@
 The actor's thread owns the job store. It feeds pending rows (in row order, so a resumed job
 continues at its first unfinished row) to the row engine on the process's event loop, keeps
 `WINDOW_PER_REQUEST` x `row_concurrency` rows outstanding, and writes results back in
-batches. Between batches it beats the job's heart (and renews its slot lease), reads
-`Job.control` every `CONTROL_S` and watches the clock:
+batches. Between batches it beats the job's heart and renews its slot lease (its `Hold`:
+`exmado_tui/ownership.py` has the rule), reads `Job.control` every `CONTROL_S` and watches the
+clock:
 
 * pause / cancel — no new rows; rows in flight get `STOP_GRACE_S` to finish, the rest are
   cancelled (their `.part` files vanish) and stay pending; PAUSED gives the slot back.
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import Any, TypeVar, assert_never
 
 import peewee
-import redis
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
 from exmado_tui.db import drop_connections, store_error
@@ -47,17 +47,16 @@ from exmado_tui.errors import (
 from exmado_tui.events import Event, record_event
 from exmado_tui.formatting import visible
 from exmado_tui.models import Job, JobRow
+from exmado_tui.ownership import Hold, claim
 from exmado_tui.profiles import Profile, check_profile
 from exmado_tui.report import remove_report_leftovers, write_report
 from exmado_tui.states import JobStatus, transition
 from workers.pipeline import progress
-from workers.pipeline.claim import claim, hand_back, heartbeat
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
 from workers.pipeline.outcome import RunOutcome, Stop
 from workers.pipeline.rows import Inbox, RowEngine, RowResult, RowTask
 from workers.runtime import Runtime
-from workers.slots import Lease
 
 log = logging.getLogger("exmado.pipeline")
 S = JobStatus
@@ -86,7 +85,7 @@ def _claim(job_id: str, runtime: Runtime) -> JobStatus | None:
     message is tried again later instead of being dropped with the job left PENDING."""
     url = runtime.settings.database_url
     try:
-        return claim(job_id, runtime.worker_id, runtime.settings.jobs.stale_after_s)
+        return claim(job_id, runtime.worker_id, runtime.clocks)
     except peewee.PeeweeException as exc:
         passing = store_error(exc, url)
         if is_no_space(exc):
@@ -126,11 +125,12 @@ class JobRun:
         self.runtime = runtime
         self.jobs = runtime.settings.jobs
         self.worker = runtime.worker_id
-        self.lease = Lease(runtime.slots, job_id, token)
+        self.hold = Hold(job_id, self.worker, runtime.slots, token)
         self.last_attempt = last_attempt
         self.started = time.monotonic()
         self.next_control = 0.0
-        self.next_beat = time.monotonic() + self.jobs.heartbeat_s
+        self.beat_s = runtime.clocks.beat_s
+        self.next_beat = time.monotonic() + self.beat_s
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -329,7 +329,7 @@ class JobRun:
             self.next_control = now + CONTROL_S
             self._check_control()
         if now >= self.next_beat:
-            self.next_beat = now + self.jobs.heartbeat_s
+            self.next_beat = now + self.beat_s
             self._beat()
         if now - self.started >= self.jobs.job_timeout_s:
             raise Stop(RunOutcome.TIMED_OUT)
@@ -344,31 +344,18 @@ class JobRun:
             raise Stop(RunOutcome.PAUSED)
 
     def _beat(self) -> None:
-        if not heartbeat(self.job_id, self.worker):
+        if not self.hold.beat():
             self._check_control()
             raise Stop(RunOutcome.LOST)
-        if not self._renew_lease():
+        if not self.hold.renew_lease():
             raise Stop(RunOutcome.LOST)
 
     def _keep_alive(self) -> None:
         """Beat the heart while the report is written: a long report is not a dead worker."""
         now = time.monotonic()
         if now >= self.next_beat:
-            self.next_beat = now + self.jobs.heartbeat_s
-            heartbeat(self.job_id, self.worker)
-
-    def _renew_lease(self) -> bool:
-        """Renew the slot lease; Redis away for a moment must not end a job the store says is ours.
-
-        The heartbeat in the store keeps the job ours; the next renewal puts the lease back.
-        """
-        try:
-            return self.lease.renew()
-        except redis.RedisError as exc:
-            log.warning(
-                "Job %s: cannot renew its slot in Redis (%s); going on", self.job_id[:8], exc
-            )
-            return True
+            self.next_beat = now + self.beat_s
+            self.hold.beat()
 
     # -- endings ------------------------------------------------------------------------------
 
@@ -492,12 +479,12 @@ class JobRun:
         if self.last_attempt:
             self._fail(f"{str(exc).rstrip('.')}; gave up after several attempts.")
             return
-        hand_back(self.job_id, self.worker, f"will try again: {exc}")
+        self.hold.hand_back(f"will try again: {exc}")
         record_event(self.job_id, f"{str(exc).rstrip('.')}; the job will try again.", "warning")
         raise exc
 
     def _requeue_on_shutdown(self) -> None:
-        hand_back(self.job_id, self.worker, "waiting for a worker")
+        self.hold.hand_back("waiting for a worker")
         self.runtime.queue.enqueue_run(self.job_id)
         record_event(self.job_id, f"Worker {self.worker} is shutting down; job queued again.")
 
