@@ -1,14 +1,17 @@
-"""Integration fixtures: a shared sandbox DocuWare server and a factory for private ones."""
+"""Integration fixtures: a shared sandbox DocuWare server, a factory for private ones, and a
+site for `exmado up | down` (tests/integration/site.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
+from tests.integration.site import make_site
 
 PLATFORM_CLIENT_ID = "docuware.platform.net.client"
 
@@ -24,6 +27,12 @@ def sandbox() -> Iterator[SandboxServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A folder for one stack, run from another folder than the checkout (see site.py)."""
+    return make_site(tmp_path)
 
 
 @pytest.fixture

@@ -2,51 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
 from exmado_tui.localredis import free_port
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    """A folder for one stack: its data folder (with supervisord's state) is `site/data`, and
-    it runs from another folder than the checkout, as an installed package would."""
-    (tmp_path / "elsewhere").mkdir()
-    return tmp_path
-
-
-def run_folder(site: Path) -> Path:
-    return site / "data" / "run"
-
-
-def exmado(
-    site: Path, env: dict[str, str], *args: str, timeout: float = 60
-) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "exmado_tui.cli", *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=timeout, cwd=site / "elsewhere"
-    )
+from tests.integration.site import alive, exmado, run_folder, site_env, site_processes, stop_site
 
 
 @pytest.mark.slow  # supervisord and its programs, for real
 def test_up_starts_redis_workers_and_watcher_then_down_stops_them(site: Path):
     port = free_port()
-    env = {
-        **os.environ,
-        "EXMADO_DATA_DIR": str(site / "data"),
-        "EXMADO_DROP_FOLDER": str(site / "drop"),
-        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        "REDIS_PASSWORD": "s3cret-pw",
-    }
+    env = site_env(site, port, REDIS_PASSWORD="s3cret-pw")
     try:
         up = exmado(site, env, "up")
         assert up.returncode == 0, up.stderr
@@ -84,60 +56,6 @@ def test_the_bundled_redis_refuses_a_remote_broker_url(site: Path):
     )
     assert result.returncode == 1
     assert "queue.example.com, not this machine" in result.stderr
-
-
-def site_processes(site: Path) -> dict[int, str]:
-    """pid → program of every live process supervisord started for this site (orphans too):
-    by supervisord's socket in the environment, or for Redis (which overwrites its
-    environment) by its working folder."""
-    marker = f"SUPERVISOR_SERVER_URL=unix://{run_folder(site)}/supervisor.sock".encode()
-    found = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            cwd = Path(os.readlink(entry / "cwd"))
-        except OSError:
-            continue
-        if not alive(int(entry.name)):
-            continue
-        if cwd == site / "data" / "redis":
-            found[int(entry.name)] = "redis"
-        elif marker in environ:
-            names = [v for v in environ if v.startswith(b"SUPERVISOR_PROCESS_NAME=")]
-            found[int(entry.name)] = names[0].split(b"=", 1)[1].decode() if names else ""
-    return found
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie (this container's init may never reap an orphan)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def site_env(site: Path, port: int, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "EXMADO_DATA_DIR": str(site / "data"),
-        "EXMADO_DROP_FOLDER": str(site / "drop"),
-        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        **extra,
-    }
-
-
-def stop_site(site: Path, env: dict[str, str]) -> None:
-    """`exmado down`, then SIGKILL whatever of this site still runs, supervisord first."""
-    exmado(site, env, "down")
-    pidfile = run_folder(site) / "supervisord.pid"
-    with contextlib.suppress(OSError, ValueError):
-        os.kill(int(pidfile.read_text()), signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while (left := site_processes(site)) and time.monotonic() < deadline:
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.1)
 
 
 @pytest.mark.slow  # supervisord and its programs, for real

@@ -14,9 +14,7 @@ import pytest
 import redis
 
 from exmado_tui.localredis import free_port
-from tests.integration.test_operations import exmado, run_folder, site, site_env, stop_site
-
-__all__ = ["site"]  # the fixture, imported for the tests below
+from tests.integration.site import exmado, run_folder, site_env, stop_site
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import redis
 from exmado_tui.localredis import free_port, redis_server_binary
 from exmado_tui.processes import wait_for
 from exmado_tui.queue import WORKER_KEY_PREFIX
-from tests.integration.test_operations import exmado, site_env, site_processes, stop_site
+from tests.integration.site import exmado, site_env, site_processes, stop_site
 
 ELSEWHERE = "127.0.0.2"
 
@@ -59,10 +59,8 @@ def _answers(url: str) -> bool:
 
 @pytest.mark.slow
 def test_a_host_with_remote_redis_and_store_starts_only_its_worker_and_watcher(
-    tmp_path: Path, remote_redis: RemoteRedis, pg_url: str
+    site: Path, remote_redis: RemoteRedis, pg_url: str
 ) -> None:
-    site = tmp_path
-    (site / "elsewhere").mkdir()
     url = remote_redis.url
     env = site_env(site, 0, REDIS_URL=url, EXMADO_DB_URL=pg_url, EXMADO_HOST_NAME="b")
     try:
