@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.harness import Exmado
-from tests.reliability.tally import Tally
-from tests.reliability.test_faults_services import (
+from tests.reliability.faults import (
     SOAK,
     docuware_down,
     docuware_misbehaving,
+    kill_9_series,
     store_locked,
 )
-from tests.reliability.test_faults_workers import kill_9_series
+from tests.reliability.harness import Exmado
+from tests.reliability.tally import Tally
 
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(900)]  # 300-row jobs take minutes
 
