@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from exmado_tui import resources
 from exmado_tui.commands.context import Context
 from exmado_tui.localredis import RedisServer
-from exmado_tui.sandbox import SandboxConfig, SandboxServer
+from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # the store loads peewee: `exmado --help` does not need it
@@ -104,7 +104,9 @@ def _redis(home: Path) -> Iterator[str]:
 
 @contextmanager
 def _sandbox(latency_ms: int) -> Iterator[str]:
-    server = SandboxServer(SandboxConfig(port=0, documents=5000, latency_ms=latency_ms))
+    server = SandboxServer(
+        SandboxConfig(port=0, documents=5000, faults=FaultSettings(latency_ms=latency_ms))
+    )
     url = server.start()
     print(f"DocuWare   {url} (the bundled sandbox, {latency_ms} ms per request)")
     try:

@@ -12,7 +12,7 @@ def get_faults(state: State, req: Request) -> Response:
 
 
 def set_faults(state: State, req: Request) -> Response:
-    """POST /_sandbox/faults with any of the fields of `Faults`, or expire_tokens: true."""
+    """POST /_sandbox/faults with any of the fields of `FaultSettings`, or expire_tokens: true."""
     body = req.json()
     if not isinstance(body, dict):
         raise HttpError(400, "Expected a JSON object with the faults to change.")

@@ -127,7 +127,7 @@ class AuthStore:
     def _issue(
         self, user: str, scopes: list[str], with_refresh: bool, family: str = ""
     ) -> TokenSet:
-        ttl = self.faults.token_ttl
+        ttl = self.faults.now.token_ttl
         now = time.time()
         family = family or secrets.token_hex(8)
         grant = Grant(user, now + ttl, self.faults.token_epoch, family)

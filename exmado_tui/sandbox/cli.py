@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from exmado_tui.sandbox.config import AUTH_MODES, SandboxConfig, parse_user
+from exmado_tui.sandbox.config import AUTH_MODES, FaultSettings, SandboxConfig, parse_user
 from exmado_tui.sandbox.server import SandboxServer
 
 
@@ -84,13 +84,15 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         port=args.port,
         seed=args.seed,
         documents=args.documents,
-        latency_ms=args.latency_ms,
-        error_rate=args.error_rate,
-        throttle_rps=args.throttle_rps,
-        throttle_delay_ms=args.throttle_delay_ms,
-        token_ttl=args.token_ttl,
-        logons_per_min=args.logons_per_min,
-        cabinets_per_min=args.cabinets_per_min,
+        faults=FaultSettings(
+            latency_ms=args.latency_ms,
+            error_rate=args.error_rate,
+            throttle_rps=args.throttle_rps,
+            throttle_delay_ms=args.throttle_delay_ms,
+            token_ttl=args.token_ttl,
+            logons_per_min=args.logons_per_min,
+            cabinets_per_min=args.cabinets_per_min,
+        ),
         auth=args.auth,
         **kwargs,
     )
@@ -125,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
 def banner(server: SandboxServer, seconds: float) -> str:
     """What the sandbox prints when it is up."""
-    cfg = server.config
+    cfg, faults = server.config, server.config.faults
     users = ", ".join(f"{name} / {password}" for name, password in cfg.users)
     modes = {
         "oauth": "OAuth2 (Identity Service); no Account/Logon",
@@ -142,9 +144,9 @@ def banner(server: SandboxServer, seconds: float) -> str:
             "scope docuware.platform)",
             f"  Data:         seed {cfg.seed}, {cfg.documents} invoices, "
             f"{cfg.personnel_documents} personnel documents (ready in {seconds:.2f} s)",
-            f"  Faults:       latency {cfg.latency_ms:g} ms, error rate {cfg.error_rate:g}, "
-            f"throttle {cfg.throttle_rps:g} rps (429 after {cfg.throttle_delay_ms:g} ms), "
-            f"token TTL {cfg.token_ttl:g} s",
+            f"  Faults:       latency {faults.latency_ms:g} ms, error rate {faults.error_rate:g}, "
+            f"throttle {faults.throttle_rps:g} rps (429 after {faults.throttle_delay_ms:g} ms), "
+            f"token TTL {faults.token_ttl:g} s",
             f"  Admin:        POST {server.url}/_sandbox/faults, GET {server.url}/_sandbox/stats",
             "Press Ctrl-C to stop.",
         ]

@@ -1,9 +1,10 @@
-"""Sandbox settings: the frozen start-up configuration and the faults that can change at runtime."""
+"""Sandbox settings: the faults it gets wrong on purpose (`FaultSettings`), the frozen start-up
+configuration that holds the first of them, and the faults of a running sandbox (`Faults`)."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 AUTH_MODES = ("oauth", "cookie", "both", "oauth-only-410")
@@ -16,15 +17,34 @@ PLATFORM_VERSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class SandboxConfig:
-    """Everything fixed when the sandbox starts; faults are the mutable part."""
+_RATES = ("error_rate", "throttle_rate", "spike_rate", "cut_rate", "short_rate")
+_NON_NEGATIVE = (
+    "latency_ms",
+    "throttle_delay_ms",
+    "spike_ms",
+    "logons_per_min",
+    "cabinets_per_min",
+)
 
-    host: str = "127.0.0.1"
-    port: int = 8765
-    seed: int = 42
-    documents: int = 20000
-    personnel: int | None = None
+
+@dataclass(frozen=True)
+class FaultSettings:
+    """What the sandbox gets wrong on purpose: given at start (`SandboxConfig.faults`), switched
+    while it runs (`Faults.update`, `POST /_sandbox/faults`).
+
+    `latency_ms` is added to every request; `error_rate` of requests are answered 500/503;
+    `throttle_rps`: requests a second per user before a 429 with Retry-After (0 = off).
+    `throttle_delay_ms`: how long a throttled request waits before its 429 — DocuWare itself
+    answers one only after about 10 s (0 here by default, so tests stay quick).
+    `token_ttl`: the lifetime of an access token, in seconds.
+    `logons_per_min` (token requests and cookie logons, per organization) and
+    `cabinets_per_min` (cabinet list and description, per user): Cloud's limits (0 = off).
+    `throttle_rate`: a fraction of requests answered 429 with Retry-After, whatever the rate;
+    `spike_rate` of requests wait `spike_ms` more; of file downloads, `cut_rate` lose their
+    connection halfway through the body and `short_rate` end (connection closed) before the
+    length their Content-Length announced.
+    """
+
     latency_ms: float = 0.0
     error_rate: float = 0.0
     throttle_rps: float = 0.0
@@ -37,6 +57,33 @@ class SandboxConfig:
     spike_ms: float = 0.0
     cut_rate: float = 0.0
     short_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in _NON_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, not {getattr(self, name)}")
+        for name in _RATES:
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
+        if self.throttle_rps < 0:
+            raise ValueError(f"throttle_rps must be >= 0 (0 = off), not {self.throttle_rps}")
+        if self.token_ttl <= 0:
+            raise ValueError(f"token_ttl must be > 0 seconds, not {self.token_ttl}")
+
+
+FAULT_NAMES = tuple(f.name for f in fields(FaultSettings))
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything fixed when the sandbox starts, and the faults it starts with."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    seed: int = 42
+    documents: int = 20000
+    personnel: int | None = None
+    faults: FaultSettings = FaultSettings()
     auth: str = "both"
     users: tuple[tuple[str, str], ...] = DEFAULT_USERS
     organization: str = "Sandbox Trading GmbH"
@@ -48,7 +95,6 @@ class SandboxConfig:
             raise ValueError(f"documents must be at least 1, not {self.documents}")
         if not self.users:
             raise ValueError("at least one user is needed")
-        Faults.from_config(self)
 
     @property
     def personnel_documents(self) -> int:
@@ -79,73 +125,30 @@ def parse_user(text: str) -> tuple[str, str]:
     return name, password
 
 
-_FAULT_FIELDS = (
-    "latency_ms",
-    "error_rate",
-    "throttle_rps",
-    "throttle_delay_ms",
-    "token_ttl",
-    "logons_per_min",
-    "cabinets_per_min",
-    "throttle_rate",
-    "spike_rate",
-    "spike_ms",
-    "cut_rate",
-    "short_rate",
-)
-_RATES = ("error_rate", "throttle_rate", "spike_rate", "cut_rate", "short_rate")
-_NON_NEGATIVE = (
-    "latency_ms",
-    "throttle_delay_ms",
-    "spike_ms",
-    "logons_per_min",
-    "cabinets_per_min",
-)
-
-
-@dataclass
 class Faults:
-    """Runtime-switchable faults; thread-safe, shared by every request handler.
+    """The faults of a running sandbox, shared by every request handler (thread-safe).
 
-    `throttle_delay_ms`: how long a throttled request waits before its 429 — DocuWare itself
-    answers one only after about 10 s (0 here by default, so tests stay quick).
-    `logons_per_min` (token requests and cookie logons, per organization) and
-    `cabinets_per_min` (cabinet list and description, per user): Cloud's limits (0 = off).
-    `throttle_rate`: a fraction of requests answered 429 with Retry-After, whatever the rate;
-    `spike_rate` of requests wait `spike_ms` more; of file downloads, `cut_rate` lose their
-    connection halfway through the body and `short_rate` end (connection closed) before the
-    length their Content-Length announced.
+    `now` is swapped whole, never changed in place: a request that reads it once sees one
+    consistent set. `token_epoch` grows when every token issued so far is to expire.
     """
 
-    latency_ms: float = 0.0
-    error_rate: float = 0.0
-    throttle_rps: float = 0.0
-    throttle_delay_ms: float = 0.0
-    token_ttl: float = 3600.0
-    logons_per_min: float = 0.0
-    cabinets_per_min: float = 0.0
-    throttle_rate: float = 0.0
-    spike_rate: float = 0.0
-    spike_ms: float = 0.0
-    cut_rate: float = 0.0
-    short_rate: float = 0.0
-    token_epoch: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        _validate(**{name: getattr(self, name) for name in _FAULT_FIELDS})
+    def __init__(self, start: FaultSettings) -> None:
+        self.start = start
+        self.now = start
+        self.token_epoch = 0
+        self._lock = threading.Lock()
 
     def update(self, **changes: Any) -> dict[str, Any]:
-        """Change any of the `_FAULT_FIELDS`; expire_tokens=True too."""
+        """Change any of the `FaultSettings` fields; expire_tokens=True too."""
         expire = bool(changes.pop("expire_tokens", False))
-        unknown = set(changes) - set(_FAULT_FIELDS)
+        unknown = set(changes) - set(FAULT_NAMES)
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         with self._lock:
-            merged = {name: float(changes.get(name, getattr(self, name))) for name in _FAULT_FIELDS}
-            _validate(**merged)
-            for name, value in merged.items():
-                setattr(self, name, value)
+            merged = {
+                name: float(changes.get(name, getattr(self.now, name))) for name in FAULT_NAMES
+            }
+            self.now = replace(self.now, **merged)
             if expire:
                 self.token_epoch += 1
         return self.snapshot()
@@ -155,36 +158,11 @@ class Faults:
         with self._lock:
             self.token_epoch += 1
 
-    def reset(self, config: SandboxConfig) -> None:
+    def reset(self) -> None:
         """Go back to the faults the sandbox was started with (tokens stay valid)."""
-        self.update(**{name: getattr(config, name) for name in _FAULT_FIELDS})
+        with self._lock:
+            self.now = self.start
 
     def snapshot(self) -> dict[str, Any]:
         """The current settings as plain JSON-ready data."""
-        data: dict[str, Any] = {name: getattr(self, name) for name in _FAULT_FIELDS}
-        data["token_epoch"] = self.token_epoch
-        return data
-
-    @classmethod
-    def from_config(cls, config: SandboxConfig) -> Faults:
-        """The faults a sandbox starts with."""
-        return cls(**{name: getattr(config, name) for name in _FAULT_FIELDS})
-
-
-def _validate(**values: float) -> None:
-    for name in (
-        "latency_ms",
-        "throttle_delay_ms",
-        "spike_ms",
-        "logons_per_min",
-        "cabinets_per_min",
-    ):
-        if values[name] < 0:
-            raise ValueError(f"{name} must be >= 0, not {values[name]}")
-    for name in _RATES:
-        if not 0.0 <= values[name] <= 1.0:
-            raise ValueError(f"{name} must be between 0 and 1, not {values[name]}")
-    if values["throttle_rps"] < 0:
-        raise ValueError(f"throttle_rps must be >= 0 (0 = off), not {values['throttle_rps']}")
-    if values["token_ttl"] <= 0:
-        raise ValueError(f"token_ttl must be > 0 seconds, not {values['token_ttl']}")
+        return {**asdict(self.now), "token_epoch": self.token_epoch}

@@ -158,15 +158,15 @@ def _guarded(state: State, route: Route, req: Request) -> Response:
 def _broken_off(state: State, route: Route, response: Response) -> Response:
     """A file body marked to be cut or cut short, at the faults' rates."""
     if route.name in DOWNLOADS and response.status == 200 and len(response.body) > 1:
-        if state.errors.chance(state.faults.cut_rate):
+        if state.errors.chance(state.faults.now.cut_rate):
             response.break_off = "cut"
-        elif state.errors.chance(state.faults.short_rate):
+        elif state.errors.chance(state.faults.now.short_rate):
             response.break_off = "short"
     return response
 
 
 def _faults(state: State, req: Request, name: str) -> Response | None:
-    faults = state.faults
+    faults = state.faults.now
     if faults.latency_ms > 0:
         time.sleep(faults.latency_ms / 1000)
     if state.errors.chance(faults.spike_rate):
@@ -189,7 +189,7 @@ def _faults(state: State, req: Request, name: str) -> Response | None:
 
 def _within_limits(state: State, req: Request, name: str) -> bool:
     """Cloud's limits: requests a second per user, logons a minute, cabinet lists a minute."""
-    faults, who = state.faults, req.user or f"anonymous:{req.client}"
+    faults, who = state.faults.now, req.user or f"anonymous:{req.client}"
     if name in PER_MINUTE_LOGON and not state.throttle.allow("logon", faults.logons_per_min, 60.0):
         return False
     if name in PER_MINUTE_CABINETS and not state.throttle.allow(

@@ -161,7 +161,7 @@ class SandboxServer:
 
     @property
     def faults(self) -> Faults:
-        """Runtime-switchable faults (latency_ms, error_rate, throttle_rps, token_ttl, …)."""
+        """Runtime-switchable faults: `faults.now` (latency_ms, error_rate, throttle_rps, …)."""
         return self.state.faults
 
     @property

@@ -54,7 +54,7 @@ class State:
     @classmethod
     def build(cls, config: SandboxConfig) -> State:
         """A fresh state with data generated from the config's seed."""
-        faults = Faults.from_config(config)
+        faults = Faults(config.faults)
         catalogue = Catalogue(config.seed, config.documents, config.personnel_documents)
         return cls(
             config,

@@ -118,9 +118,9 @@ def measured(sandbox: Sandbox, run: Any) -> dict:
 def start_sandbox(latency_ms: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
     code = (
-        "from exmado_tui.sandbox import SandboxServer, SandboxConfig;"
-        f"SandboxServer(SandboxConfig(port={port}, documents=5000, latency_ms={latency_ms}))"
-        ".serve_forever()"
+        "from exmado_tui.sandbox import FaultSettings, SandboxServer, SandboxConfig;"
+        f"SandboxServer(SandboxConfig(port={port}, documents=5000, "
+        f"faults=FaultSettings(latency_ms={latency_ms}))).serve_forever()"
     )
     process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
     url = f"http://127.0.0.1:{port}"

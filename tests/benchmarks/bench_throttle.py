@@ -43,7 +43,7 @@ import redis
 
 from exmado_tui.docuware.budget_store import read_statuses
 from exmado_tui.localredis import RedisServer
-from exmado_tui.sandbox import SandboxConfig, SandboxServer
+from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.settings import DocuWareSettings
 from tests.reliability.harness import Exmado, wait_for
 
@@ -140,10 +140,11 @@ def main() -> None:
     parser.add_argument("--skip-off", action="store_true", help="only the budget-on runs")
     args = parser.parse_args()
     server = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-"))).start()
-    config = SandboxConfig(
-        port=0, documents=5000, latency_ms=LATENCY_MS, throttle_rps=args.rps,
-        throttle_delay_ms=DELAY_MS, logons_per_min=60, cabinets_per_min=60,
+    faults = FaultSettings(
+        latency_ms=LATENCY_MS, throttle_rps=args.rps, throttle_delay_ms=DELAY_MS,
+        logons_per_min=60, cabinets_per_min=60,
     )  # fmt: skip
+    config = SandboxConfig(port=0, documents=5000, faults=faults)
     sandbox = SandboxServer(config)
     sandbox.start()
     print(f"server {args.rps:g} requests/s per user, a throttled request answered 429 after "

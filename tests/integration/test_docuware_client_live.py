@@ -12,6 +12,7 @@ from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.errors import AuthenticationError, NotFoundError
 from exmado_tui.docuware.query import Exact, Or, Wildcard
 from exmado_tui.docuware.retry import RetryPolicy
+from exmado_tui.sandbox import FaultSettings
 from exmado_tui.settings import DocuWareSettings, Secret
 
 BASE = DocuWareSettings(
@@ -137,7 +138,7 @@ async def test_session_expiry_mid_run_relogs_in(sandbox_factory, mode, login_end
 
 
 async def test_short_token_ttl_is_renewed(sandbox_factory):
-    server = sandbox_factory(documents=20, token_ttl=1)
+    server = sandbox_factory(documents=20, faults=FaultSettings(token_ttl=1))
     async with client(server, auth="oauth") as dw:
         await dw.file_cabinets()
         await asyncio.sleep(1.1)
@@ -186,7 +187,7 @@ async def test_not_found_reported_with_docuware_message(sandbox, tmp_path):
 
 @pytest.mark.parametrize("delay_ms", [0, 300])  # 300: the 429 comes late, as DocuWare's does
 async def test_throttling_recovered_and_holds_everyone(sandbox_factory, delay_ms):
-    server = sandbox_factory(documents=20, throttle_delay_ms=delay_ms)
+    server = sandbox_factory(documents=20, faults=FaultSettings(throttle_delay_ms=delay_ms))
     async with client(server) as dw:
         await dw.file_cabinets()
         server.faults.update(throttle_rps=3)

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from exmado_tui.docuware.budget import MAX_AHEAD_MS, Limits, RequestBudget, shared_budget
 from exmado_tui.docuware.budget_store import BETA, PREFIX, read_statuses
 from exmado_tui.docuware.client import AsyncDocuWareClient
-from exmado_tui.sandbox import SandboxServer
+from exmado_tui.sandbox import FaultSettings, SandboxServer
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,7 +106,9 @@ def test_held_requests_are_given_up_sent_again_and_the_budget_shrinks(
     sandbox_factory: Any, tmp_path: Path, redis_url: str
 ):
     """Throttled requests held 5 s: given up after the usual answer time and sent again."""
-    server: SandboxServer = sandbox_factory(throttle_rps=10, throttle_delay_ms=5000)
+    server: SandboxServer = sandbox_factory(
+        faults=FaultSettings(throttle_rps=10, throttle_delay_ms=5000)
+    )
     settings = make_settings(
         tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from exmado_tui.sandbox import SandboxServer
+from exmado_tui.sandbox import FaultSettings, SandboxServer
 
 P = "/DocuWare/Platform"
 JSON = {"Accept": "application/json"}
@@ -111,7 +111,7 @@ def test_unknown_bearer_token_gets_401_json(sandbox: SandboxServer) -> None:
 def test_token_expires_after_its_ttl(sandbox_factory, sandbox_login) -> None:
     import time
 
-    server = sandbox_factory(token_ttl=0.3)
+    server = sandbox_factory(faults=FaultSettings(token_ttl=0.3))
     token = sandbox_login(server.url)
     url = f"{server.url}{P}/Organizations"
     assert httpx.get(url, headers=bearer(token)).status_code == 200

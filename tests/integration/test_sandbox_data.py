@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from exmado_tui.sandbox import Catalogue, SandboxConfig
+from exmado_tui.sandbox import Catalogue, FaultSettings, SandboxConfig
 
 
 @pytest.fixture(scope="module")
@@ -108,5 +108,5 @@ def test_config_validation() -> None:
     with pytest.raises(ValueError, match="auth"):
         SandboxConfig(auth="kerberos")
     with pytest.raises(ValueError, match="error_rate"):
-        SandboxConfig(error_rate=1.5)
+        SandboxConfig(faults=FaultSettings(error_rate=1.5))
     assert SandboxConfig(documents=100).personnel_documents == 10

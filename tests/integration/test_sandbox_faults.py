@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
+
+from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 
 P = "/DocuWare/Platform"
 
@@ -36,7 +40,7 @@ def test_throttled_requests_get_429_and_are_not_executed(sandbox_factory, sandbo
 def test_a_throttled_request_is_answered_only_after_the_delay(
     sandbox_factory, sandbox_login
 ) -> None:
-    server = sandbox_factory(throttle_rps=1, throttle_delay_ms=400)
+    server = sandbox_factory(faults=FaultSettings(throttle_rps=1, throttle_delay_ms=400))
     with client_for(server, sandbox_login(server.url)) as client:
         assert client.get(f"{P}/Organizations").status_code == 200
         started = time.monotonic()
@@ -47,7 +51,7 @@ def test_a_throttled_request_is_answered_only_after_the_delay(
 
 
 def test_throttle_window_reopens_after_retry_after(sandbox_factory, sandbox_login) -> None:
-    server = sandbox_factory(throttle_rps=3)
+    server = sandbox_factory(faults=FaultSettings(throttle_rps=3))
     with client_for(server, sandbox_login(server.url)) as client:
         codes = [client.get(f"{P}/Organizations").status_code for _ in range(6)]
         assert codes.count(429) >= 2
@@ -111,7 +115,7 @@ def test_faults_switch_over_http(sandbox_factory, sandbox_login) -> None:
     with httpx.Client(base_url=server.url) as admin:
         answer = admin.post("/_sandbox/faults", json={"latency_ms": 120, "throttle_rps": 0})
         assert answer.status_code == 200 and answer.json()["latency_ms"] == 120
-        assert server.faults.latency_ms == 120
+        assert server.faults.now.latency_ms == 120
         started = time.perf_counter()
         admin.get(f"{P}")
         assert time.perf_counter() - started >= 0.12
@@ -178,3 +182,17 @@ def test_downloads_can_be_cut_or_cut_short(sandbox_factory, sandbox_login) -> No
             else:
                 raise AssertionError(f"{fault}: the whole body arrived")
             assert 0 < len(received) < len(whole.content)
+
+
+def test_faults_start_as_configured_switch_whole_and_reset_to_the_start() -> None:
+    start = FaultSettings(latency_ms=5, throttle_rps=3)
+    faults = SandboxServer(SandboxConfig(port=0, documents=20, faults=start)).faults
+    assert faults.now == start
+    assert faults.snapshot() == {**dataclasses.asdict(start), "token_epoch": 0}
+    assert faults.update(latency_ms=50, expire_tokens=True)["latency_ms"] == 50
+    assert faults.now == FaultSettings(latency_ms=50, throttle_rps=3) and faults.token_epoch == 1
+    with pytest.raises(ValueError, match="error_rate"):
+        faults.update(latency_ms=1, error_rate=2)
+    assert faults.now.latency_ms == 50  # a refused change changes nothing
+    faults.reset()
+    assert faults.now == start and faults.token_epoch == 1  # tokens stay as they were

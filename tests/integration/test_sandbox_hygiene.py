@@ -60,7 +60,7 @@ def test_cli_options_and_defaults() -> None:
         ]
     )
     config = cli.config_from_args(args)
-    assert config.users == (("a", "b"), ("c", "d:e")) and config.throttle_rps == 5
+    assert config.users == (("a", "b"), ("c", "d:e")) and config.faults.throttle_rps == 5
 
 
 def test_python_dash_m_serves_and_prints_credentials() -> None:

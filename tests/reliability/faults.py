@@ -165,7 +165,7 @@ def docuware_misbehaving(plant: Exmado, tally: Tally, lengths: Lengths) -> None:
     everything = {k: v for faults in MISBEHAVIOURS.values() for k, v in faults.items()}
     cases = {**MISBEHAVIOURS, "all of them at once": everything}
     for number, (name, faults) in enumerate(cases.items()):
-        plant.sandbox.faults.reset(plant.sandbox.config)
+        plant.sandbox.faults.reset()
         ttl = lengths.token_ttl_s if name in ("short-lived tokens", "all of them at once") else 3600
         plant.sandbox.faults.update(latency_ms=20, token_ttl=ttl, expire_tokens=True, **faults)
         job_id, keys = start_job(plant, f"dw{number}", lengths.rows, skip=number * lengths.rows)

@@ -47,10 +47,10 @@ def sandbox() -> Iterator[SandboxServer]:
 def docuware(sandbox: SandboxServer) -> Iterator[SandboxServer]:
     """The shared sandbox with its counters emptied and its faults back to none."""
     sandbox.stats.reset()
-    sandbox.faults.reset(sandbox.config)
+    sandbox.faults.reset()
     yield sandbox
     sandbox.start()  # a test that took it down brings it back
-    sandbox.faults.reset(sandbox.config)
+    sandbox.faults.reset()
 
 
 class Exmado:
