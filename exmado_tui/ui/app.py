@@ -17,11 +17,11 @@ from exmado_tui.jobs import JobService
 from exmado_tui.queries import JobSummary, finished_since, latest_finished_at
 from exmado_tui.settings import Settings
 from exmado_tui.states import JobStatus
-from exmado_tui.ui.actions import ACTIONS, jobs_word
-from exmado_tui.ui.backend import Backend, Clock
-from exmado_tui.ui.commands import ActionCommands
-from exmado_tui.ui.health import DocuWareHealth, DocuWareProbe, RedisHealth, check_redis
-from exmado_tui.ui.messages import JobActionFailed, JobActionSucceeded, JobFinished
+from exmado_tui.ui.backend.health import DocuWareHealth, DocuWareProbe, RedisHealth, check_redis
+from exmado_tui.ui.backend.threads import Backend, Clock
+from exmado_tui.ui.logic.actions import ACTIONS, jobs_word
+from exmado_tui.ui.shared.command_palette import ActionCommands
+from exmado_tui.ui.shared.messages import JobActionFailed, JobActionSucceeded, JobFinished
 
 log = logging.getLogger("exmado.ui")
 HEALTH_EVERY_S = 2.0

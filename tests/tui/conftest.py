@@ -8,7 +8,7 @@ import pytest
 
 from exmado_tui.settings import Settings
 from exmado_tui.ui.app import ExmadoApp, make_app
-from exmado_tui.ui.health import DocuWareHealth
+from exmado_tui.ui.backend.health import DocuWareHealth
 from tests.tui.seed import FROZEN_NOW, seed_jobs
 
 

@@ -7,8 +7,8 @@ from textual.widgets import TabbedContent
 
 from exmado_tui.models import Job
 from exmado_tui.queries import job_files, job_rows
-from exmado_tui.ui import dropfolder_view
-from exmado_tui.ui.dropfolder_view import scan_dropfolder
+from exmado_tui.ui.logic import dropfolder_view
+from exmado_tui.ui.logic.dropfolder_view import scan_dropfolder
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.modals.fail_job import FailJobModal

@@ -12,9 +12,9 @@ from textual.widgets._select import SelectCurrent, SelectOverlay
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.profiles import load_profile
+from exmado_tui.ui.logic.new_job_form import CUSTOM
 from exmado_tui.ui.modals.file_picker import FilePickerModal
 from exmado_tui.ui.modals.prompt import PromptModal
-from exmado_tui.ui.new_job_form import CUSTOM
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.job_queue import queue_length

@@ -18,8 +18,8 @@ from exmado_tui.models import Job
 from exmado_tui.profiles import load_profile
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from exmado_tui.ui.app import make_app
+from exmado_tui.ui.logic.new_job_form import CUSTOM
 from exmado_tui.ui.modals.prompt import PromptModal
-from exmado_tui.ui.new_job_form import CUSTOM
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.conftest import make_settings

@@ -72,7 +72,7 @@ def test_the_check_can_fail():
 
 
 DB_LIBRARIES = ("peewee", "playhouse")
-DB_SEAM = "exmado_tui.ui.backend"
+DB_SEAM = "exmado_tui.ui.backend.threads"
 UI = modules_of("exmado_tui.ui")
 
 

@@ -13,8 +13,8 @@ from textual.widgets import DataTable, Footer, Label, Static
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size, visible
 from exmado_tui.queries import JobSummary, jobs_by_source
-from exmado_tui.ui.app_access import exmado_app
-from exmado_tui.ui.dropfolder_view import DropFolderView, scan_dropfolder
+from exmado_tui.ui.logic.dropfolder_view import DropFolderView, scan_dropfolder
+from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.status_badge import status_text

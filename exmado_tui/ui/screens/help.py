@@ -11,7 +11,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from exmado_tui.ui.filters import FILTERS
+from exmado_tui.ui.logic.filters import FILTERS
 
 INTRO = (
     "Éxmado exports DocuWare documents listed in Excel workbooks. Ctrl+P opens the command "

@@ -7,7 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from exmado_tui.states import JobStatus
-from exmado_tui.ui.filters import FILTERS
+from exmado_tui.ui.logic.filters import FILTERS
 
 
 class FilterBar(Static):

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from exmado_tui.ui.health import DocuWareHealth, RedisHealth
+from exmado_tui.ui.backend.health import DocuWareHealth, RedisHealth
 
 
 class HealthStrip(Static):

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from textual.binding import ActiveBinding
 
 from exmado_tui.lifecycle import ACTIVE, FINAL, JobStatus, sources_of
-from exmado_tui.ui.app_access import exmado_app
+from exmado_tui.ui.shared.app_access import exmado_app
 
 S = JobStatus
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,0 +1,2 @@
+"""Textual pieces the app and its screens share: the typed app, the messages workers post, the
+command palette, the read-only guard and the job actions a screen mixes in."""
