@@ -4,9 +4,11 @@ interpreter.
 A static import graph misses imports deferred into functions; `sys.modules` after a real import
 does not. Rules: no domain module (every `exmado_tui` module outside `ui`) pulls in textual or
 `exmado_tui.ui`, nor `workers`; no `workers` module pulls in textual or `exmado_tui.ui`.
+Inside the dashboard, the screen logic (`ui/logic/`) and the backend (`ui/backend/`) pull in no
+textual either: only the app, its screens, modals, widgets and `ui/shared/` are Textual code.
 
-The dashboard does not name the store's database library: only `exmado_tui.ui.backend`, where
-the store's errors become `StoreUnavailableError`, imports peewee. Every dashboard module
+The dashboard does not name the store's database library: only `exmado_tui.ui.backend.threads`,
+where the store's errors become `StoreUnavailableError`, imports peewee. Every dashboard module
 loads peewee through the domain, so that rule is checked on the source's import statements.
 """
 
@@ -34,6 +36,7 @@ def modules_of(package: str, skip: tuple[str, ...] = ()) -> list[str]:
 
 DOMAIN = modules_of("exmado_tui", skip=("exmado_tui.ui",))
 WORKERS = modules_of("workers")
+UI_WITHOUT_TEXTUAL = modules_of("exmado_tui.ui.logic") + modules_of("exmado_tui.ui.backend")
 
 
 def loaded_after_import(module: str, watched: tuple[str, ...]) -> list[str]:
@@ -51,6 +54,8 @@ def loaded_after_import(module: str, watched: tuple[str, ...]) -> list[str]:
 def test_the_lists_are_not_empty():
     assert "exmado_tui.jobs" in DOMAIN and "exmado_tui.queries" in DOMAIN
     assert not any(m.startswith("exmado_tui.ui") for m in DOMAIN)
+    assert "exmado_tui.ui.logic.new_job_form" in UI_WITHOUT_TEXTUAL
+    assert "exmado_tui.ui.backend.threads" in UI_WITHOUT_TEXTUAL
 
 
 @pytest.mark.parametrize("module", DOMAIN)
@@ -61,6 +66,11 @@ def test_domain_module_imports_no_tui_and_no_workers(module: str):
 @pytest.mark.parametrize("module", WORKERS)
 def test_workers_module_imports_no_tui(module: str):
     assert loaded_after_import(module, ("textual", "exmado_tui.ui")) == []
+
+
+@pytest.mark.parametrize("module", UI_WITHOUT_TEXTUAL)
+def test_screen_logic_and_backend_import_no_textual(module: str):
+    assert loaded_after_import(module, ("textual",)) == []
 
 
 def test_the_check_can_fail():

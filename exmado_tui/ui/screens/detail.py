@@ -45,11 +45,12 @@ from exmado_tui.queries import (
     row_files,
     row_total,
 )
-from exmado_tui.ui.logic.actions import ACTIONS, HidesMutatingKeysWhenReadOnly
+from exmado_tui.ui.logic.actions import ACTIONS
 from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.shared.messages import JobActionSucceeded, JobDetailRefreshed
+from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly
 from exmado_tui.ui.widgets.paged_table import PagedTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.spark import spark_text

@@ -13,11 +13,11 @@ from textual.widgets import DataTable, Footer, Input, Static
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.queries import JobSummary, count_jobs, list_jobs, status_counts
 from exmado_tui.states import JobStatus
-from exmado_tui.ui.logic.actions import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.logic.filters import FILTER_BY_NAME, FILTERS, next_sort, sort_label
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.shared.messages import JobActionSucceeded, JobFinished, JobsRefreshed
+from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.widgets.filter_bar import FilterBar
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.job_table import JobTable

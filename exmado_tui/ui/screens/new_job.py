@@ -27,7 +27,6 @@ from textual.widgets import (
 from exmado_tui.errors import ExmadoError, ProfileError
 from exmado_tui.profiles import FORMATS, Profile, load_profile, profile_names, save_profile
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup
-from exmado_tui.ui.logic.actions import mutating
 from exmado_tui.ui.logic.new_job_form import (
     CUSTOM,
     NO_FILENAME,
@@ -43,6 +42,7 @@ from exmado_tui.ui.logic.new_job_form import (
 from exmado_tui.ui.modals.file_picker import FilePickerModal
 from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.shared.app_access import exmado_app
+from exmado_tui.ui.shared.readonly import mutating
 from exmado_tui.ui.widgets.field_row import FieldRow
 from exmado_tui.ui.widgets.form_input import FormInput
 from exmado_tui.ui.widgets.plain_table import PlainTable

@@ -22,9 +22,9 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration, visible
 from exmado_tui.queries import JobSummary, list_jobs
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
-from exmado_tui.ui.logic.actions import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.shared.app_access import exmado_app
+from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.status_badge import status_text

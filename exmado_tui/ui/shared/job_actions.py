@@ -9,11 +9,12 @@ from textual.binding import Binding
 
 from exmado_tui.formatting import visible
 from exmado_tui.queries import JobSummary
-from exmado_tui.ui.logic.actions import ACTIONS, jobs_word, mutating
+from exmado_tui.ui.logic.actions import ACTIONS, jobs_word
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.modals.fail_job import FailJobModal
 from exmado_tui.ui.shared.app_access import exmado_app
+from exmado_tui.ui.shared.readonly import mutating
 
 JOB_ACTION_BINDINGS = [
     Binding("s", "start", "Start"),
