@@ -45,6 +45,8 @@ The clocks (`Clocks`, from `[jobs]`)
 * `lost_message_after_s` = 3 x `stale_after_s` (wall clocks, like the takeover age).
 * `watchdog_every_s` = `heartbeat_s`, within 0.2 s and `stale_after_s` / 2: a silent job is
   seen at most half a takeover age late.
+* `again_s` = `heartbeat_s`, within 0.25 s and 5 s: a message held back (no free slot, its
+  job's last run still ending, a stopping worker) is sent again this much later.
 * `presence_ttl_s`: a worker announces itself every `ANNOUNCE_EVERY_S` in a Redis key that lives
   this long (Redis clock), `stale_after_s` rounded, within 3 announcements and 10 s: a killed
   worker's jobs are taken over after the later of it and the takeover age.
@@ -107,6 +109,10 @@ class Clocks:
     @property
     def lost_message_after_s(self) -> float:
         return self.takeover_after_s * LOST_MESSAGE_FACTOR
+
+    @property
+    def again_s(self) -> float:
+        return max(0.25, min(5.0, self.beat_s))
 
     @property
     def watchdog_every_s(self) -> float:

@@ -41,21 +41,17 @@ def time_limit_ms(settings: Settings) -> int:
     return int((settings.jobs.job_timeout_s + TIME_LIMIT_GRACE_S) * 1000)
 
 
-def slot_wait_ms(settings: Settings) -> int:
-    """How long a job waiting for a slot waits before its message is tried again."""
-    return int(max(0.25, min(5.0, settings.jobs.heartbeat_s)) * 1000)
-
-
 def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
+    again_ms = int(runtime.clocks.again_s * 1000)
     return make_broker(
         settings.broker,
         middleware=[
             middleware.QuietRepeats(),
             orphans.StopWithParent(),
-            middleware.Stopping(runtime, slot_wait_ms(settings)),
+            middleware.Stopping(runtime, again_ms),
             middleware.StoreConnection(settings),
             CurrentMessage(),
-            middleware.JobSlots(runtime, slot_wait_ms(settings)),
+            middleware.JobSlots(runtime, again_ms),
             TimeLimit(time_limit=time_limit_ms(settings), interval=1000),
             Retries(
                 max_retries=MAX_RETRIES,

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Label, Static
 from exmado_tui import lifecycle
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration, visible
+from exmado_tui.ownership import Clocks
 from exmado_tui.queries import JobSummary, list_jobs
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
@@ -129,12 +130,14 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             )
 
     def _show_workers(self, jobs: list[JobSummary]) -> None:
-        now = exmado_app(self).clock()
+        app = exmado_app(self)
+        now = app.clock()
+        takeover_after_s = Clocks.of(app.settings.jobs).takeover_after_s
         table = self.workers_table
         table.clear()
         for job in sorted(jobs, key=lambda j: (j.worker or "~", j.id)):
             age = (now - job.heartbeat_at).total_seconds() if job.heartbeat_at else None
-            stale = age is not None and age > exmado_app(self).settings.jobs.stale_after_s
+            stale = age is not None and age > takeover_after_s
             beat = Text(f"{duration(age)} ago" if age is not None else "-", "red" if stale else "")
             table.add_row(
                 visible(job.worker) if job.worker else Text("(waiting for a worker)", "dim"),
