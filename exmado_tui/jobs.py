@@ -27,6 +27,7 @@ from exmado_tui.errors import (
 )
 from exmado_tui.events import Event, record_event
 from exmado_tui.folders import private_folder
+from exmado_tui.lifecycle import ROWS_TO_RETRY, Control, RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.ownership import unheld
 from exmado_tui.profiles import Profile, check_profile, load_profile, profile_names
@@ -41,10 +42,9 @@ if TYPE_CHECKING:
 
 S = JobStatus
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".csv")
-ROWS_TO_RETRY = ("failed", "not_found", "ambiguous", "pending")
 # Ingest fails a row with an empty key or an Excel error cell before any run tries it, and a
 # run reads the job's own copy of the workbook: another run cannot change such a row.
-FAILED_AT_IMPORT = (JobRow.status == "failed") & (JobRow.attempts == 0)
+FAILED_AT_IMPORT = (JobRow.status == RowStatus.FAILED) & JobRow.failed_at_import
 
 
 def check_workbook_path(path: Path) -> None:
@@ -151,7 +151,7 @@ class JobService:
                 name=name,
                 user=user or getpass.getuser(),
                 source=source,
-                status=S.PENDING.value,
+                status=S.PENDING,
                 profile=profile or "",
                 config=snapshot,
                 workbook_name=workbook.name,
@@ -231,7 +231,7 @@ class JobService:
         record_event(job_id, "Queued for the workers.")
 
     def pause(self, job_id: str) -> JobDetail:
-        return self._request(job_id, "pause", "paused")
+        return self._request(job_id, Control.PAUSE, "paused")
 
     def resume(self, job_id: str) -> JobDetail:
         """PAUSED → RUNNING; a worker continues at the first unfinished row."""
@@ -261,10 +261,10 @@ class JobService:
                 event=Event("Cancelled."),
             )
         except TransitionError:
-            return self._request(job_id, "cancel", "cancelled")
+            return self._request(job_id, Control.CANCEL, "cancelled")
         return get_job(job_id)
 
-    def _request(self, job_id: str, action: str, verb: str) -> JobDetail:
+    def _request(self, job_id: str, action: Control, verb: str) -> JobDetail:
         """Ask the worker holding an active job to pause or cancel it."""
         job_id = resolve_job_id(job_id)
         active = [S.VALIDATING.value, S.RUNNING.value]
@@ -290,7 +290,7 @@ class JobService:
         # The rows first, so the move's event can count them; a refused move undoes them.
         with database.atomic():
             reset = (
-                JobRow.update(status="pending", error="", updated_at=utcnow())
+                JobRow.update(status=RowStatus.PENDING, error="", updated_at=utcnow())
                 .where(_rows_to_retry(job_id))
                 .execute()
             )
@@ -341,7 +341,7 @@ class JobService:
         transition(
             job_id,
             S.CANCELLED,
-            control="terminate",
+            control=Control.TERMINATE,
             worker="",
             wait_reason="",
             last_error=text,

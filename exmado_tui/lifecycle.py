@@ -1,4 +1,5 @@
-"""The words of a job's life, free of the store: its statuses and the edges between them.
+"""The words of a job's life, free of the store: its statuses and the edges between them, what
+became of each of its rows, and what a user may ask of the worker holding it.
 
 `states.transition` is the one function that moves a job along these edges; the dashboard and
 the CLI read them (which action suits which state) without loading the store.
@@ -33,13 +34,42 @@ class JobStatus(StrEnum):
         return self in ACTIVE
 
 
+class RowStatus(StrEnum):
+    """What became of one workbook row, in the order the dashboard's row filter and
+    `jobs rows --status` list them."""
+
+    DONE = "done"
+    NOT_FOUND = "not_found"
+    AMBIGUOUS = "ambiguous"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # a duplicate of an earlier row's key
+    PENDING = "pending"
+
+    @property
+    def label(self) -> str:
+        """The status as a person reads it: `not found`."""
+        return self.value.replace("_", " ")
+
+
+class Control(StrEnum):
+    """What a user asked of the worker holding a job (`Job.control`); it honours it within a
+    second."""
+
+    PAUSE = "pause"
+    CANCEL = "cancel"
+    TERMINATE = "terminate"  # the job is CANCELLED already: the worker drops it at once
+
+
 S = JobStatus
-# What became of one workbook row (the row filter of the dashboard and `jobs rows --status`).
-ROW_STATUSES = ("done", "not_found", "ambiguous", "failed", "skipped", "pending")
+R = RowStatus
 FINAL = frozenset({S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.CANCELLED})
 # A worker holds the job (or should): the one definition of "active".
 ACTIVE = frozenset({S.VALIDATING, S.RUNNING})
 RETRYABLE = frozenset({S.FAILED, S.COMPLETED_WITH_ERRORS, S.CANCELLED})
+# Rows that did not succeed: a job with any of them ends COMPLETED_WITH_ERRORS.
+ROW_ERRORS = frozenset({R.NOT_FOUND, R.AMBIGUOUS, R.FAILED})
+# Rows a retry runs again, but those that failed when the workbook was read (`failed_at_import`).
+ROWS_TO_RETRY = frozenset({*ROW_ERRORS, R.PENDING})
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.PENDING: frozenset({S.VALIDATING, S.CANCELLED, S.FAILED}),

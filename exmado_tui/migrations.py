@@ -57,16 +57,35 @@ CREATE TABLE IF NOT EXISTS "job_event" (
 CREATE INDEX IF NOT EXISTS "job_event_job_id" ON "job_event" ("job_id");
 CREATE INDEX IF NOT EXISTS "job_event_job_id_id" ON "job_event" ("job_id", "id");
 """
-SQLITE_TYPES = {"serial": "INTEGER", "bigint": "INTEGER", "timestamp": "DATETIME"}
-POSTGRES_TYPES = {"serial": "SERIAL", "bigint": "BIGINT", "timestamp": "TIMESTAMP"}
+SQLITE_TYPES = {
+    "serial": "INTEGER",
+    "bigint": "INTEGER",
+    "timestamp": "DATETIME",
+    "boolean": "INTEGER",
+    "true": "1",
+    "false": "0",
+}
+POSTGRES_TYPES = {
+    "serial": "SERIAL",
+    "bigint": "BIGINT",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+    "true": "TRUE",
+    "false": "FALSE",
+}
+
+
+def _execute(db: peewee.Database, script: str) -> None:
+    """Run `script`'s statements with this database's spelling of the types that differ."""
+    types = POSTGRES_TYPES if isinstance(db, peewee.PostgresqlDatabase) else SQLITE_TYPES
+    for statement in script.format(**types).split(";"):
+        if statement.strip():
+            db.execute_sql(statement)
 
 
 def _create_the_store(db: peewee.Database) -> None:
     """Step 1: the job store's tables and indexes."""
-    types = POSTGRES_TYPES if isinstance(db, peewee.PostgresqlDatabase) else SQLITE_TYPES
-    for statement in STORE_SCHEMA.format(**types).split(";"):
-        if statement.strip():
-            db.execute_sql(statement)
+    _execute(db, STORE_SCHEMA)
 
 
 def _keep_workbooks_in_the_store(db: peewee.Database) -> None:
@@ -84,10 +103,23 @@ def _keep_workbooks_in_the_store(db: peewee.Database) -> None:
     db.create_tables([JobWorkbook])
 
 
+MARK_ROWS_FAILED_AT_IMPORT = """
+ALTER TABLE "job_row" ADD COLUMN "failed_at_import" {boolean} NOT NULL DEFAULT {false};
+UPDATE "job_row" SET "failed_at_import" = {true} WHERE "status" = 'failed' AND "attempts" = 0;
+"""
+
+
+def _mark_rows_failed_at_import(db: peewee.Database) -> None:
+    """Step 3: a column for rows refused when the workbook was read. Before it such a row was
+    told by a failed status with no attempt, so that rule marks the rows already stored."""
+    _execute(db, MARK_ROWS_FAILED_AT_IMPORT)
+
+
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_the_store,
     _keep_workbooks_in_the_store,
+    _mark_rows_failed_at_import,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import peewee
 
 from exmado_tui.db import database, utcnow
+from exmado_tui.lifecycle import Control, JobStatus, RowStatus
+
+E = TypeVar("E", bound=StrEnum)
+V = TypeVar("V")  # what the field holds: E, or E | None when it may be empty
 
 
 class JSONField(peewee.TextField):
@@ -18,6 +23,38 @@ class JSONField(peewee.TextField):
 
     def python_value(self, value: str | None) -> Any:
         return None if value is None else json.loads(value)
+
+
+if TYPE_CHECKING:
+    _CharField = peewee.CharField
+else:
+
+    class _CharField(peewee.CharField, Generic[V]):
+        """peewee's CharField, generic at run time as its stubs make it for the type checker."""
+
+
+class EnumField(_CharField[V]):
+    """An enum's value as text in any database; reading gives the member back, None stays None.
+
+    Writing refuses a value that is not the enum's, so a misspelt status never reaches the
+    store; comparisons and `in_` with plain strings work as before (a StrEnum is its value).
+    """
+
+    @overload
+    def __init__(
+        self: EnumField[E], enum: type[E], *, default: E | None = None, index: bool = False
+    ) -> None: ...
+    @overload
+    def __init__(self: EnumField[E | None], enum: type[E], *, null: Literal[True]) -> None: ...
+    def __init__(self, enum: type[StrEnum], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.enum = enum
+
+    def db_value(self, value: StrEnum | str | None) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def python_value(self, value: str | None) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
 class BaseModel(peewee.Model):
@@ -39,7 +76,7 @@ class Job(BaseModel):
     name = peewee.CharField()
     user = peewee.CharField(default="")
     source = peewee.CharField(default="cli")  # tui | cli | dropfolder | api
-    status = peewee.CharField(index=True)
+    status = EnumField(JobStatus, index=True)
     profile = peewee.CharField(default="")
     config = JSONField()  # snapshot of the profile and job options it runs with
     workbook_name = peewee.CharField()  # the file name the user gave
@@ -55,7 +92,7 @@ class Job(BaseModel):
     skipped_rows = peewee.IntegerField(default=0)
     files_count = peewee.IntegerField(default=0)
     bytes_downloaded = peewee.BigIntegerField(default=0)
-    control = peewee.CharField(null=True)  # pause | cancel | terminate, asked by a user
+    control = EnumField(Control, null=True)  # asked by a user of the worker holding the job
     wait_reason = peewee.CharField(default="")
     last_error = peewee.TextField(default="")
     worker = peewee.CharField(default="")  # host:pid that holds the job
@@ -76,8 +113,11 @@ class JobRow(BaseModel):
     row_number = peewee.IntegerField()  # the row number in the sheet, as a user sees it
     key = peewee.CharField(default="")  # the search value(s), for display
     values = JSONField()
-    status = peewee.CharField(default="pending")
-    attempts = peewee.IntegerField(default=0)
+    status = EnumField(RowStatus, default=RowStatus.PENDING)
+    attempts = peewee.IntegerField(default=0)  # runs that tried the row
+    # Refused when the workbook was read (an empty key, an Excel error cell): the job's copy
+    # of the workbook does not change, so a retry leaves the row failed.
+    failed_at_import = peewee.BooleanField(default=False)
     error = peewee.TextField(default="")
     documents = peewee.IntegerField(default=0)
     duplicate_of = peewee.IntegerField(null=True)  # first row with the same key

@@ -163,7 +163,7 @@ def claim(job_id: str, worker: str, clocks: Clocks) -> JobStatus | None:
         .where((Job.id == job_id) & (Job.status == job.status) & free)
         .execute()
     )
-    return S(job.status) if won == 1 else None
+    return job.status if won == 1 else None
 
 
 def take_over_silent(
@@ -313,7 +313,7 @@ class Gate(Enum):
 def gate(slots: JobSlots, job_id: str, message_id: str) -> Gate:
     """Take the job's lease for `message_id` if it is to run."""
     job = Job.select(Job.status, Job.worker).where(Job.id == job_id).first()
-    if job is None or S(job.status) in FINAL or job.status == S.PAUSED:
+    if job is None or job.status in FINAL or job.status is S.PAUSED:
         return Gate.THROUGH
     grant = slots.acquire(job_id, message_id)
     if grant.taken:

@@ -12,8 +12,8 @@ from typing import Any, cast
 import peewee
 
 from exmado_tui.errors import JobNotFoundError
+from exmado_tui.lifecycle import Control, JobStatus, RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
-from exmado_tui.states import JobStatus
 
 MIN_PREFIX = 4
 
@@ -39,7 +39,7 @@ class JobSummary:
     skipped_rows: int
     files_count: int
     bytes_downloaded: int
-    control: str | None
+    control: Control | None
     wait_reason: str
     last_error: str
     worker: str
@@ -78,7 +78,7 @@ class JobDetail(JobSummary):
 class RowView:
     row_number: int
     key: str
-    status: str
+    status: RowStatus
     values: dict[str, Any]
     attempts: int
     error: str
@@ -114,9 +114,7 @@ _DETAIL_FIELDS = [f.name for f in fields(JobDetail)]
 
 
 def _summary(job: Job) -> JobSummary:
-    values = {name: getattr(job, name) for name in _SUMMARY_FIELDS}
-    values["status"] = JobStatus(job.status)
-    return JobSummary(**values)
+    return JobSummary(**{name: getattr(job, name) for name in _SUMMARY_FIELDS})
 
 
 def resolve_job_id(id_or_prefix: str) -> str:
@@ -141,9 +139,7 @@ def resolve_job_id(id_or_prefix: str) -> str:
 
 def get_job(id_or_prefix: str) -> JobDetail:
     job = Job.get_by_id(resolve_job_id(id_or_prefix))
-    values = {name: getattr(job, name) for name in _DETAIL_FIELDS}
-    values["status"] = JobStatus(job.status)
-    return JobDetail(**values)
+    return JobDetail(**{name: getattr(job, name) for name in _DETAIL_FIELDS})
 
 
 SORTABLE: dict[str, peewee.Field] = {
@@ -166,7 +162,7 @@ def job_filter(
     and a creation time (naive UTC) from which on."""
     clauses: list[peewee.Expression] = []
     if statuses:
-        clauses.append(Job.status.in_([s.value for s in statuses]))
+        clauses.append(Job.status.in_(statuses))
     if text:
         like = f"%{text}%"
         clauses.append(Job.name**like | Job.user**like | Job.workbook_name**like | Job.id**like)
@@ -206,13 +202,13 @@ def status_counts() -> dict[JobStatus, int]:
     """Jobs per status, answered from the status index alone (COUNT(*), no table reads)."""
     query = Job.select(Job.status, peewee.fn.COUNT(peewee.SQL("*")).alias("n")).group_by(Job.status)
     counts = {status: 0 for status in JobStatus}
-    for status, n in cast("Iterable[tuple[str, int]]", query.tuples()):
-        counts[JobStatus(status)] = n
+    for status, n in cast("Iterable[tuple[JobStatus, int]]", query.tuples()):
+        counts[status] = n
     return counts
 
 
 def job_rows(
-    job_id: str, status: str | None = None, limit: int = 100, offset: int = 0
+    job_id: str, status: RowStatus | None = None, limit: int = 100, offset: int = 0
 ) -> list[RowView]:
     query = JobRow.select().where(JobRow.job == job_id)
     if status:
@@ -233,7 +229,7 @@ def job_rows(
     ]
 
 
-def row_total(job_id: str, status: str | None = None) -> int:
+def row_total(job_id: str, status: RowStatus | None = None) -> int:
     """How many rows `job_rows` can give (with that status)."""
     query = JobRow.select().where(JobRow.job == job_id)
     return (query.where(JobRow.status == status) if status else query).count()
@@ -244,14 +240,14 @@ def file_total(job_id: str) -> int:
     return JobFile.select().where(JobFile.job == job_id).count()
 
 
-def row_counts(job_id: str) -> dict[str, int]:
+def row_counts(job_id: str) -> dict[RowStatus, int]:
     query = (
         JobRow.select(JobRow.status, peewee.fn.COUNT(JobRow.id).alias("n"))
         .where(JobRow.job == job_id)
         .group_by(JobRow.status)
         .tuples()
     )
-    return dict(cast("Iterable[tuple[str, int]]", query))
+    return dict(cast("Iterable[tuple[RowStatus, int]]", query))
 
 
 def job_files(job_id: str, limit: int = 100, offset: int = 0) -> list[FileView]:

@@ -23,6 +23,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from exmado_tui.atomic import PART_SUFFIX, write_atomically
 from exmado_tui.db import utcnow
 from exmado_tui.formatting import visible
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobFile, JobRow
 
 REPORT_NAME = "exmado-report.xlsx"
@@ -40,7 +41,7 @@ class ReportPaths:
 
 
 def write_report(
-    job_id: str, status: str | None = None, tick: Callable[[], None] = lambda: None
+    job_id: str, status: JobStatus | None = None, tick: Callable[[], None] = lambda: None
 ) -> ReportPaths:
     """Write (or rebuild) the report and the manifest of one job from the store.
 

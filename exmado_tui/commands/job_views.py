@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from exmado_tui.commands.context import Context, add_job_command, print_json
 from exmado_tui.formatting import local_time, size
-from exmado_tui.lifecycle import ROW_STATUSES
+from exmado_tui.lifecycle import RowStatus
 
 if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
     from exmado_tui.queries import EventView, FileView, RowView
@@ -28,7 +28,8 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     rows = add_job_command(
         actions, "rows", "a job's workbook rows and what became of each", rows_command
     )
-    rows.add_argument("--status", choices=ROW_STATUSES, help="only rows with this outcome")
+    outcomes = [s.value for s in RowStatus]  # the values: argparse's error shows the reprs
+    rows.add_argument("--status", choices=outcomes, help="only rows with this outcome")
     add_job_command(actions, "files", "the files a job wrote", files_command)
 
 
@@ -52,7 +53,8 @@ def rows_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.queries import job_rows
 
     header = f"{'ROW':>6}  {'STATUS':10} {'DOCS':>4}  {'KEY':20} ERROR"
-    return _listing(args, ctx, lambda job_id, at: job_rows(job_id, args.status, PAGE, at), header)
+    status = RowStatus(args.status) if args.status else None
+    return _listing(args, ctx, lambda job_id, at: job_rows(job_id, status, PAGE, at), header)
 
 
 def files_command(args: argparse.Namespace, ctx: Context) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui import migrations
 from exmado_tui.cli import main
 from exmado_tui.db import database, make_database, open_database
 from exmado_tui.jobs import JobService
@@ -32,7 +33,14 @@ def sqlite_store(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
         book = write_workbook(tmp_path / f"{n}.xlsx", [[f"10000{n}"], [f"20000{n}"]])
         job = service.create(book, profile="invoices", name=f"job {n}")
         first = JobRow.create(job=job.id, row_number=2, key=f"10000{n}", values={"k": n})
-        JobRow.create(job=job.id, row_number=3, key=f"20000{n}", values={"k": n})
+        JobRow.create(
+            job=job.id,
+            row_number=3,
+            key=f"20000{n}",
+            values={"k": n},
+            status="failed",
+            failed_at_import=True,
+        )
         JobFile.create(job=job.id, row=first.id, document_id=str(n), path=f"{n}.pdf", size=3)
     return settings
 
@@ -54,10 +62,13 @@ def test_every_job_moves_with_its_rows_files_events_and_workbook(sqlite_store, p
     assert code == 0, err
     target = make_database(pg_url)
     assert counts(target) == counts(source) == [3, 6, 3, 3, 3]
-    assert "Copied 3 job(s) (0 already there" in out and "schema version 2" in out
+    assert "Copied 3 job(s) (0 already there" in out
+    assert f"schema version {migrations.LATEST}" in out
     with bound(target):
         row = JobRow.select().where(JobRow.key == "200001").get()
         assert row.values == {"k": 1} and row.job.name == "job 1"
+        assert (row.status, row.failed_at_import) == ("failed", True)
+        assert JobRow.select().where(JobRow.failed_at_import).count() == 3
         JobRow.create(job=row.job_id, row_number=99, values={})  # the id sequence moved on
         stored = JobWorkbook.get(JobWorkbook.job == row.job_id).content
     assert bytes(stored) == Path(Job.get_by_id(row.job_id).workbook_path).read_bytes()

@@ -166,8 +166,15 @@ IMPORT_ERROR = (
 
 
 def failed_at_import(job_id: str, number: int = 3) -> None:
-    """A row as ingest stores it: failed before any run tried it (attempts 0)."""
-    JobRow.create(job=job_id, row_number=number, values={}, status="failed", error=IMPORT_ERROR)
+    """A row as ingest stores it: failed before any run tried it."""
+    JobRow.create(
+        job=job_id,
+        row_number=number,
+        values={},
+        status="failed",
+        error=IMPORT_ERROR,
+        failed_at_import=True,
+    )
 
 
 def test_retry_keeps_rows_that_failed_at_import_with_their_sentence(service, workbook, redis_url):

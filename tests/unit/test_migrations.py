@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import peewee
+import pytest
 from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as run_migration
 
 from exmado_tui import migrations
 from exmado_tui.db import open_database
-from exmado_tui.models import ALL_MODELS, Job
+from exmado_tui.jobs import JobService
+from exmado_tui.models import ALL_MODELS, Job, JobRow
+from tests.conftest import make_settings
 from tests.factories import insert_job
 
 
@@ -86,4 +89,59 @@ def test_the_steps_build_the_store_on_postgresql(pg_url: str):
     assert columns["created_at"][0].startswith("TIMESTAMP")
     insert_job("c" * 32)
     assert Job.get_by_id("c" * 32).status == "PENDING"
+    db.close()
+
+
+def _a_version_2_store(url: str, monkeypatch: pytest.MonkeyPatch) -> peewee.Database:
+    with monkeypatch.context() as before_step_3:
+        before_step_3.setattr(migrations, "LATEST", 2)
+        db = open_database(url)
+    assert migrations.current_version(db) == 2
+    return db
+
+
+def _an_old_row(db: peewee.Database, job_id: str, number: int, status: str, attempts: int) -> None:
+    """A row as version 2 stored it: no `failed_at_import`, which the model now has."""
+    columns = '"job_id", "row_number", "key", "values", "status", "attempts", "error", '
+    columns += '"documents", "updated_at"'
+    values = (
+        job_id,
+        number,
+        f"K{number}",
+        "{}",
+        status,
+        attempts,
+        f"row {number}",
+        0,
+        "2026-01-01",
+    )
+    places = ", ".join([db.param] * len(values))
+    db.execute_sql(f'INSERT INTO "job_row" ({columns}) VALUES ({places})', values)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 's.db'}"
+
+
+def test_step_3_marks_the_rows_that_failed_when_the_workbook_was_read(
+    store_url: str, tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Until version 3 a row failed at import was told by a failed status with no attempt;
+    after the upgrade such a row is marked, and a retry still leaves it failed."""
+    db = _a_version_2_store(store_url, monkeypatch)
+    job_id = insert_job("d" * 32, status="COMPLETED_WITH_ERRORS")
+    for number, status, attempts in [(2, "failed", 0), (3, "failed", 1), (4, "done", 1)]:
+        _an_old_row(db, job_id, number, status, attempts)
+    db.close()
+    db = open_database(store_url)
+    assert migrations.current_version(db) == migrations.LATEST
+    marked = {r.row_number: r.failed_at_import for r in JobRow.select()}
+    assert marked == {2: True, 3: False, 4: False}
+    settings = make_settings(tmp_path, EXMADO_DB_URL=store_url, REDIS_URL=redis_url)
+    JobService(settings).retry(job_id)
+    rows = {r.row_number: (r.status, r.error) for r in JobRow.select()}
+    assert rows == {2: ("failed", "row 2"), 3: ("pending", ""), 4: ("done", "row 4")}
     db.close()

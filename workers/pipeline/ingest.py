@@ -4,7 +4,8 @@ Rows go in chunks, each its own transaction, with INSERT … ON CONFLICT DO NOTH
 unique (job, row_number): a redelivered message or a takeover after a crash reads the
 workbook again and adds only what is missing. A job whose rows are all in is not read again.
 Duplicate keys: the first row with a key runs; later ones are `skipped` with `duplicate_of`
-pointing at it (the report shows both). Rows with an error cell or an empty key are `failed`.
+pointing at it (the report shows both). Rows with an error cell or an empty key are `failed`
+at import: no run tries them, and a retry leaves them so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from exmado_tui import workbook_store
 from exmado_tui.db import database, utcnow
 from exmado_tui.errors import WorkbookError
 from exmado_tui.excel import SheetRow, open_workbook
+from exmado_tui.lifecycle import RowStatus
 from exmado_tui.models import Job, JobRow
 from exmado_tui.profiles import Profile
 from exmado_tui.workbook_guard import WorkbookLimits
@@ -82,8 +84,8 @@ def _store(
     for row in rows:
         total += 1
         record = _record(job_id, row, seen)
-        bad += record["status"] == "failed"
-        duplicates += record["status"] == "skipped"
+        bad += record["failed_at_import"]
+        duplicates += record["status"] is RowStatus.SKIPPED
         batch.append(record)
         if len(batch) >= CHUNK:
             _insert(batch)
@@ -94,11 +96,11 @@ def _store(
 
 
 def _record(job_id: str, row: SheetRow, seen: dict[str, int]) -> dict[str, Any]:
-    status, error, duplicate_of = "pending", row.error, None
+    status, error, duplicate_of = RowStatus.PENDING, row.error, None
     if error:
-        status = "failed"
+        status = RowStatus.FAILED
     elif row.key in seen:
-        status, duplicate_of = "skipped", seen[row.key]
+        status, duplicate_of = RowStatus.SKIPPED, seen[row.key]
         error = f"Same key as row {duplicate_of}; exported once, there."
     else:
         seen[row.key] = row.number
@@ -108,6 +110,7 @@ def _record(job_id: str, row: SheetRow, seen: dict[str, int]) -> dict[str, Any]:
         "key": row.key[:KEY_LENGTH],
         "values": row.values,
         "status": status,
+        "failed_at_import": status is RowStatus.FAILED,
         "error": error,
         "duplicate_of": duplicate_of,
     }

@@ -13,6 +13,7 @@ from typing import Any, cast
 from peewee import Case, fn
 
 from exmado_tui.db import database, utcnow
+from exmado_tui.lifecycle import RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.queries import row_counts
 from workers.pipeline.files import FileRecord, doc_key
@@ -22,7 +23,6 @@ FLUSH_S = 0.5
 FLUSH_ROWS = 200
 ERROR_LENGTH = 2000
 UPDATE_ROWS = 200  # ids and CASE values stay well under SQLite's 999 parameters
-ERROR_STATUSES = ("not_found", "ambiguous", "failed")
 
 
 def flush(job_id: str, results: list[RowResult], events: Iterable[tuple[str, str]] = ()) -> None:
@@ -46,11 +46,12 @@ def _write_rows(results: list[RowResult], now: Any) -> None:
     """One UPDATE per outcome (status, documents) and `UPDATE_ROWS` rows, not one a row.
 
     Rows differing only in their error sentence share the statement (a CASE on the row id).
-    A result failed as at import keeps attempts at 0 (see `RowResult.failed_at_import`).
+    A result failed as at import is marked so, without an attempt (see
+    `RowResult.failed_at_import`).
     Only pending rows are written, and a row twice in `results` keeps its first result, as
     one UPDATE a row in this order would have left it.
     """
-    groups: dict[tuple[str, int, bool], dict[int, str]] = {}
+    groups: dict[tuple[RowStatus, int, bool], dict[int, str]] = {}
     seen: set[int] = set()
     for result in results:
         if result.task.id not in seen:
@@ -65,10 +66,10 @@ def _write_rows(results: list[RowResult], now: Any) -> None:
                 status=status,
                 error=_error_of(chunk, errors),
                 documents=documents,
-                # 0 is how `jobs.FAILED_AT_IMPORT` knows a row another run cannot change.
+                failed_at_import=at_import,  # `jobs.FAILED_AT_IMPORT`: another run cannot help
                 attempts=0 if at_import else JobRow.attempts + 1,
                 updated_at=now,
-            ).where(JobRow.id.in_(chunk) & (JobRow.status == "pending")).execute()
+            ).where(JobRow.id.in_(chunk) & (JobRow.status == RowStatus.PENDING)).execute()
 
 
 def _error_of(ids: list[int], errors: dict[int, str]) -> Any:
@@ -92,7 +93,7 @@ def _file(job_id: str, row_id: int, record: FileRecord, now: Any) -> dict[str, A
     }
 
 
-def recount(job_id: str) -> dict[str, int]:
+def recount(job_id: str) -> dict[RowStatus, int]:
     """Set the job's counters from its rows and files; the row counts by status."""
     counts = row_counts(job_id)
     per_path = (
@@ -108,12 +109,12 @@ def recount(job_id: str) -> dict[str, int]:
         .first()
     )
     Job.update(
-        done_rows=sum(n for status, n in counts.items() if status != "pending"),
-        found_rows=counts.get("done", 0),
-        not_found_rows=counts.get("not_found", 0),
-        ambiguous_rows=counts.get("ambiguous", 0),
-        failed_rows=counts.get("failed", 0),
-        skipped_rows=counts.get("skipped", 0),
+        done_rows=sum(n for status, n in counts.items() if status is not RowStatus.PENDING),
+        found_rows=counts.get(RowStatus.DONE, 0),
+        not_found_rows=counts.get(RowStatus.NOT_FOUND, 0),
+        ambiguous_rows=counts.get(RowStatus.AMBIGUOUS, 0),
+        failed_rows=counts.get(RowStatus.FAILED, 0),
+        skipped_rows=counts.get(RowStatus.SKIPPED, 0),
         files_count=files or 0,
         bytes_downloaded=size or 0,
         updated_at=utcnow(),
@@ -144,7 +145,9 @@ def pending_rows(job_id: str, after: int, limit: int) -> list[tuple[int, int, st
         list(
             JobRow.select(JobRow.id, JobRow.row_number, JobRow.key, JobRow.values)
             .where(
-                (JobRow.job == job_id) & (JobRow.status == "pending") & (JobRow.row_number > after)
+                (JobRow.job == job_id)
+                & (JobRow.status == RowStatus.PENDING)
+                & (JobRow.row_number > after)
             )
             .order_by(JobRow.row_number)
             .limit(limit)

@@ -27,6 +27,7 @@ from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
 from exmado_tui.headers import normalise_header
+from exmado_tui.lifecycle import RowStatus
 from exmado_tui.profiles import OnMultiple, Profile
 from exmado_tui.templates import Values
 from workers.docuware_port import DocuWarePort
@@ -52,14 +53,14 @@ class RowTask:
 @dataclass
 class RowResult:
     task: RowTask
-    status: str
+    status: RowStatus
     error: str = ""
     documents: int = 0
     files: list[FileRecord] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)
     retryable: bool = False
     # The workbook leaves the row unable to run (an empty key), as ingest refuses such rows:
-    # progress writes it with attempts 0, so `JobService.retry` leaves it failed.
+    # progress marks it `failed_at_import` (no attempt), so `JobService.retry` leaves it failed.
     failed_at_import: bool = False
 
 
@@ -153,35 +154,37 @@ class RowEngine:
         except NoSpaceError:
             raise
         except RetryableError as exc:
-            return RowResult(task, "failed", _sentence(task, exc), retryable=True)
+            return RowResult(task, RowStatus.FAILED, _sentence(task, exc), retryable=True)
         except PermanentError as exc:
-            return RowResult(task, "failed", _sentence(task, exc))
+            return RowResult(task, RowStatus.FAILED, _sentence(task, exc))
         except Exception as exc:  # noqa: BLE001 - one odd row must not stop the job
             if is_no_space(exc):  # but a full disk stops it: every next row would fail too
                 raise no_space(self.placer.root, "the output folder") from exc
             log.exception("Row %d failed unexpectedly", task.number)
-            return RowResult(task, "failed", f"Row {task.number}: {type(exc).__name__}: {exc}")
+            return RowResult(
+                task, RowStatus.FAILED, f"Row {task.number}: {type(exc).__name__}: {exc}"
+            )
 
     async def _process(self, task: RowTask, found: Found) -> RowResult:
         if (column := self._blank_column(task)) is not None:
             return RowResult(
                 task,
-                "failed",
+                RowStatus.FAILED,
                 f"Row {task.number} has no value in column {column!r}; fix the workbook and "
                 "create the job again.",
                 failed_at_import=True,
             )
         docs = await self._search(task) if found is None else found
         if not docs:
-            return RowResult(task, "not_found", f"No document matches {self._terms(task)}.")
+            return RowResult(task, RowStatus.NOT_FOUND, f"No document matches {self._terms(task)}.")
         if len(docs) > 1 and self.profile.on_multiple == "fail":
             return RowResult(
                 task,
-                "ambiguous",
+                RowStatus.AMBIGUOUS,
                 f"{len(docs)} documents match {self._terms(task)} and on_multiple = fail.",
             )
         chosen = choose(docs, self.profile.on_multiple)
-        result = RowResult(task, "done", documents=len(chosen))
+        result = RowResult(task, RowStatus.DONE, documents=len(chosen))
         for doc in chosen:
             placed = await self.placer.place(doc, _values(doc, task))
             result.files += placed.records

@@ -46,6 +46,7 @@ from exmado_tui.errors import (
 )
 from exmado_tui.events import Event, record_event
 from exmado_tui.formatting import visible
+from exmado_tui.lifecycle import ROW_ERRORS, Control
 from exmado_tui.models import Job, JobRow
 from exmado_tui.ownership import Hold, claim
 from exmado_tui.profiles import Profile, check_profile
@@ -336,11 +337,11 @@ class JobRun:
 
     def _check_control(self) -> None:
         job = Job.select(Job.status, Job.control).where(Job.id == self.job_id).first()
-        if job is None or S(job.status).is_final or job.control == "terminate":
+        if job is None or job.status.is_final or job.control is Control.TERMINATE:
             raise Stop(RunOutcome.TERMINATED)
-        if job.control == "cancel":
+        if job.control is Control.CANCEL:
             raise Stop(RunOutcome.CANCELLED)
-        if job.control == "pause" and job.status == S.RUNNING:
+        if job.control is Control.PAUSE and job.status is S.RUNNING:
             raise Stop(RunOutcome.PAUSED)
 
     def _beat(self) -> None:
@@ -391,7 +392,7 @@ class JobRun:
         """Every row had its turn: COMPLETED, or COMPLETED_WITH_ERRORS if a row did not succeed."""
         counts = progress.recount(self.job_id)
         job = Job.get_by_id(self.job_id)
-        errors = sum(counts.get(s, 0) for s in progress.ERROR_STATUSES)
+        errors = sum(counts.get(s, 0) for s in ROW_ERRORS)
         finished = Event(
             f"Finished: {job.found_rows:,} found, {job.not_found_rows:,} not found, "
             f"{job.ambiguous_rows:,} ambiguous, {job.failed_rows:,} failed, "
@@ -509,7 +510,7 @@ class JobRun:
 
     def _report(self, status: JobStatus | None = None) -> None:
         try:
-            write_report(self.job_id, status.value if status else None, self._keep_alive)
+            write_report(self.job_id, status, self._keep_alive)
         except Exception as exc:  # noqa: BLE001 - a report must not change the job's outcome
             log.exception("Report of job %s failed", self.job_id[:8])
             record_event(self.job_id, f"The report could not be written: {exc}.", "warning")

@@ -29,7 +29,7 @@ from textual.widgets import (
 from exmado_tui import pace
 from exmado_tui.errors import JobNotFoundError, StoreUnavailableError
 from exmado_tui.formatting import duration, local_time, size, visible
-from exmado_tui.lifecycle import ROW_STATUSES
+from exmado_tui.lifecycle import RowStatus
 from exmado_tui.queries import (
     EventView,
     FileView,
@@ -106,7 +106,7 @@ def file_cells(f: FileView) -> tuple[str | Text, ...]:
     )
 
 
-def read_detail(job_id: str) -> tuple[JobDetail, dict[str, int]]:
+def read_detail(job_id: str) -> tuple[JobDetail, dict[RowStatus, int]]:
     return get_job(job_id), row_counts(job_id)
 
 
@@ -140,8 +140,8 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         super().__init__()
         self.job_id = job_id
         self.job: JobDetail | None = None
-        self.counts: dict[str, int] = {}
-        self.row_filter = ""
+        self.counts: dict[RowStatus, int] = {}
+        self.row_filter: RowStatus | None = None  # None: every row
         self.last_event_id = 0
         self.samples: deque[tuple[float, int]] = deque(maxlen=SPARK_SAMPLES + 1)
         self.table_trouble: dict[str, StoreUnavailableError] = {}
@@ -180,7 +180,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         return self.query_one("#events", RichLog)
 
     @property
-    def row_filter_select(self) -> Select[str]:
+    def row_filter_select(self) -> Select[RowStatus]:
         return self.query_one("#row-filter", Select)
 
     def compose(self) -> ComposeResult:
@@ -197,7 +197,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         with TabbedContent(id="tabs"):
             with TabPane("Rows", id="rows-tab"):
                 yield Select(
-                    [(s.replace("_", " "), s) for s in ROW_STATUSES],
+                    [(s.label, s) for s in RowStatus],
                     prompt="all rows",
                     id="row-filter",
                     compact=True,
@@ -226,7 +226,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
 
     async def _reload_rows(self) -> None:
         """The rows table from the top, through the row filter as it is now."""
-        backend, job_id, status = exmado_app(self).backend, self.job_id, self.row_filter or None
+        backend, job_id, status = exmado_app(self).backend, self.job_id, self.row_filter
 
         async def load(offset: int, limit: int) -> list[RowView]:
             return await backend.read(job_rows, job_id, status, limit, offset)
@@ -295,7 +295,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         text.append(f" · not found {job.not_found_rows}", "yellow" if job.not_found_rows else "")
         text.append(f" · ambiguous {job.ambiguous_rows}")
         text.append(f" · failed {job.failed_rows}", "red" if job.failed_rows else "")
-        text.append(f" · skipped {job.skipped_rows} · pending {c.get('pending', 0)}")
+        text.append(f" · skipped {job.skipped_rows} · pending {c.get(RowStatus.PENDING, 0)}")
         text.append(f" · files {job.files_count} ({size(job.bytes_downloaded)})")
         reason = job.last_error or job.wait_reason
         if reason:
@@ -368,13 +368,13 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
     # -- interaction ---------------------------------------------------------------------------
 
     @on(Select.Changed, "#row-filter")
-    def _row_filter_changed(self, event: Select.Changed) -> None:
-        self.row_filter = "" if event.value is Select.NULL else str(event.value)
+    def _row_filter_changed(self) -> None:
+        self.row_filter = self.row_filter_select.selection
         self.run_worker(self._reload_rows())
 
     def action_row_filter(self) -> None:
         """Cycle all → done → not found → … → all."""
-        order = ["", *ROW_STATUSES]
+        order: list[RowStatus | None] = [None, *RowStatus]
         self.row_filter = order[(order.index(self.row_filter) + 1) % len(order)]
         select = self.row_filter_select
         with select.prevent(Select.Changed):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from exmado_tui.states import JobStatus
+from exmado_tui.lifecycle import Control, JobStatus, RowStatus
 
 S = JobStatus
+R = RowStatus
 
 # symbol, label, Rich style — plain ANSI colour names so 256-colour terminals match.
 LOOK: dict[JobStatus, tuple[str, str, str]] = {
@@ -20,29 +21,34 @@ LOOK: dict[JobStatus, tuple[str, str, str]] = {
     S.FAILED: ("✖", "failed", "bold red"),
     S.CANCELLED: ("⊘", "cancelled", "bright_black"),
 }
-REQUESTED = {"pause": "pausing…", "cancel": "cancelling…", "terminate": "terminating…"}
+REQUESTED = {
+    Control.PAUSE: "pausing…",
+    Control.CANCEL: "cancelling…",
+    Control.TERMINATE: "terminating…",
+}
+# symbol, Rich style of a workbook row's status
+ROW_LOOK: dict[RowStatus, tuple[str, str]] = {
+    R.DONE: ("✔", "green"),
+    R.NOT_FOUND: ("?", "yellow"),
+    R.AMBIGUOUS: ("≈", "dark_orange"),
+    R.FAILED: ("✖", "bold red"),
+    R.SKIPPED: ("–", "bright_black"),
+    R.PENDING: ("○", "bright_black"),
+}
 
 
-def status_text(status: JobStatus, control: str | None = None) -> Text:
+def status_text(status: JobStatus, control: Control | None = None) -> Text:
     """`▶ running`, or `▶ pausing…` while a pause request waits for the worker."""
     symbol, label, style = LOOK[status]
     if control and status.is_active:
-        label = REQUESTED.get(control, label)
+        label = REQUESTED[control]
     return Text(f"{symbol} {label}", style=style)
 
 
-def row_status_text(status: str) -> Text:
-    """A workbook row's status: done, not_found, ambiguous, failed, skipped, pending."""
-    styles = {
-        "done": ("✔", "green"),
-        "not_found": ("?", "yellow"),
-        "ambiguous": ("≈", "dark_orange"),
-        "failed": ("✖", "bold red"),
-        "skipped": ("–", "bright_black"),
-        "pending": ("○", "bright_black"),
-    }
-    symbol, style = styles.get(status, ("·", ""))
-    return Text(f"{symbol} {status.replace('_', ' ')}", style=style)
+def row_status_text(status: RowStatus) -> Text:
+    """A workbook row's status: `✔ done`, `? not found`, …"""
+    symbol, style = ROW_LOOK[status]
+    return Text(f"{symbol} {status.label}", style=style)
 
 
 def show_if_changed(static: Static, content: Text) -> None:
@@ -59,5 +65,5 @@ class StatusBadge(Static):
     StatusBadge { width: auto; padding: 0 1; }
     """
 
-    def show(self, status: JobStatus, control: str | None = None) -> None:
+    def show(self, status: JobStatus, control: Control | None = None) -> None:
         show_if_changed(self, status_text(status, control))
