@@ -174,30 +174,42 @@ def take_over_silent(
     `busy` holds (worker id, job id) for each job a live worker says it is running.
     """
     now = utcnow()
-    takeover = timedelta(seconds=clocks.takeover_after_s)
-    silent = (Job.worker != "") & (Job.heartbeat_at < now - takeover)
-    lost_at = now - timedelta(seconds=clocks.lost_message_after_s)
-    lost = (Job.worker == "") & (Job.heartbeat_at < lost_at)
-    stale = (Job.status.in_(ACTIVE_VALUES)) & (silent | lost | Job.heartbeat_at.is_null())
+    silent = _silent(clocks, now)
     taken = []
-    for job in Job.select(Job.id, Job.worker).where(stale):
-        if (job.worker, job.id) in busy:
-            continue
-        handed = (
-            Job.update(worker="", heartbeat_at=now, wait_reason="taken over after silence")
-            .where((Job.id == job.id) & stale)
-            .execute()
-        )
-        if handed == 1:
-            if job.worker:
-                record_event(
-                    job.id,
-                    f"Worker {job.worker} stopped answering; the job goes to another worker.",
-                    "warning",
-                )
+    for job in Job.select(Job.id, Job.worker).where(silent):
+        if (job.worker, job.id) not in busy and _take_over(job.id, job.worker, silent, now):
             send(job.id)
             taken.append(job.id)
     return taken
+
+
+def _silent(clocks: Clocks, now: datetime) -> Any:
+    """Active, and held with no beat for the takeover age, held by nobody with none for the
+    lost-message age, or never beaten."""
+    held_silent = (Job.worker != "") & (
+        Job.heartbeat_at < now - timedelta(seconds=clocks.takeover_after_s)
+    )
+    message_lost = (Job.worker == "") & (
+        Job.heartbeat_at < now - timedelta(seconds=clocks.lost_message_after_s)
+    )
+    never_beaten = Job.heartbeat_at.is_null()
+    return Job.status.in_(ACTIVE_VALUES) & (held_silent | message_lost | never_beaten)
+
+
+def _take_over(job_id: str, holder: str, silent: Any, now: datetime) -> bool:
+    """The compare-and-set: of several watchdogs, one hands the job back."""
+    handed = (
+        Job.update(worker="", heartbeat_at=now, wait_reason="taken over after silence")
+        .where((Job.id == job_id) & silent)
+        .execute()
+    )
+    if handed == 1 and holder:
+        record_event(
+            job_id,
+            f"Worker {holder} stopped answering; the job goes to another worker.",
+            "warning",
+        )
+    return handed == 1
 
 
 # -- Redis: the job's slot -----------------------------------------------------------------
