@@ -267,7 +267,7 @@ class JobService:
     def _request(self, job_id: str, action: Control, verb: str) -> JobDetail:
         """Ask the worker holding an active job to pause or cancel it."""
         job_id = resolve_job_id(job_id)
-        active = [S.VALIDATING.value, S.RUNNING.value]
+        active = [S.VALIDATING, S.RUNNING]
         asked = (
             Job.update(control=action, updated_at=utcnow())
             .where((Job.id == job_id) & Job.status.in_(active))
@@ -357,10 +357,10 @@ class JobService:
         that gets a second message anyway keeps its worker, and the extra message is dropped
         (slot lease held, or the store's owner check): safe at any time.
         """
-        active = Job.status.in_([S.RUNNING.value, S.VALIDATING.value])
+        active = Job.status.in_([S.RUNNING, S.VALIDATING])
         if fresh_s:
             active &= unheld(fresh_s)
-        queued = (Job.status == S.PENDING.value) & Job.queued_at.is_null(False)
+        queued = (Job.status == S.PENDING) & Job.queued_at.is_null(False)
         ids = [j.id for j in Job.select(Job.id).where(active | queued).order_by(Job.created_at)]
         for job_id in ids:
             self.queue.enqueue_run(job_id)

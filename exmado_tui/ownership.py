@@ -82,7 +82,6 @@ from exmado_tui.states import transition
 
 log = logging.getLogger("exmado.pipeline")
 S = JobStatus
-ACTIVE_VALUES = [s.value for s in ACTIVE]
 LOST_MESSAGE_FACTOR = 3
 ANNOUNCE_EVERY_S = 1.0
 PRESENCE_TTL_MAX_S = 10
@@ -155,7 +154,7 @@ def claim(job_id: str, worker: str, clocks: Clocks) -> JobStatus | None:
         except TransitionError:
             return None
         return S.VALIDATING
-    if job.status not in ACTIVE_VALUES:
+    if job.status not in ACTIVE:
         return None
     free = unheld(clocks.takeover_after_s, now)
     won = (
@@ -193,7 +192,7 @@ def _silent(clocks: Clocks, now: datetime) -> Any:
         Job.heartbeat_at < now - timedelta(seconds=clocks.lost_message_after_s)
     )
     never_beaten = Job.heartbeat_at.is_null()
-    return Job.status.in_(ACTIVE_VALUES) & (held_silent | message_lost | never_beaten)
+    return Job.status.in_(ACTIVE) & (held_silent | message_lost | never_beaten)
 
 
 def _take_over(job_id: str, holder: str, silent: Any, now: datetime) -> bool:
@@ -334,9 +333,7 @@ def gate(slots: JobSlots, job_id: str, message_id: str) -> Gate:
         return Gate.DROP if job.worker else Gate.WAIT_LAST_RUN
     reason = f"waiting: {grant.running} of {slots.limit} jobs running"
     Job.update(wait_reason=reason).where(
-        (Job.id == job_id)
-        & (Job.status.in_([S.PENDING.value, S.RUNNING.value]))
-        & (Job.worker == "")
+        (Job.id == job_id) & (Job.status.in_([S.PENDING, S.RUNNING])) & (Job.worker == "")
     ).execute()
     return Gate.WAIT_SLOT
 
@@ -356,9 +353,7 @@ class Hold:
     def beat(self) -> bool:
         """Refresh `heartbeat_at`; False when the job is no longer ours (taken over or ended)."""
         mine = (Job.id == self.job_id) & (Job.worker == self.worker)
-        beat: int = (
-            Job.update(heartbeat_at=utcnow()).where(mine & Job.status.in_(ACTIVE_VALUES)).execute()
-        )
+        beat: int = Job.update(heartbeat_at=utcnow()).where(mine & Job.status.in_(ACTIVE)).execute()
         return beat == 1
 
     def renew_lease(self) -> bool:

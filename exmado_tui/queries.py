@@ -310,6 +310,6 @@ def jobs_by_source(source: str, limit: int = 50) -> list[JobSummary]:
 
 def active_jobs() -> list[JobSummary]:
     """Jobs a worker holds or will continue: validating, running or paused, oldest start first."""
-    active = [JobStatus.VALIDATING.value, JobStatus.RUNNING.value, JobStatus.PAUSED.value]
+    active = [JobStatus.VALIDATING, JobStatus.RUNNING, JobStatus.PAUSED]
     query = Job.select().where(Job.status.in_(active)).order_by(Job.started_at, Job.created_at)
     return [_summary(job) for job in query]

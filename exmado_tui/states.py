@@ -50,15 +50,11 @@ def transition(
     """
     allowed = sources_of(target) if only_from is None else sources_of(target) & only_from
     now = utcnow()
-    values: dict[str, Any] = {"status": target.value, "updated_at": now, **changes}
+    values: dict[str, Any] = {"status": target, "updated_at": now, **changes}
     if target.is_final:
         values.setdefault("finished_at", now)
     with database.atomic():
-        moved = (
-            Job.update(values)
-            .where((Job.id == job_id) & (Job.status.in_([s.value for s in allowed])))
-            .execute()
-        )
+        moved = Job.update(values).where((Job.id == job_id) & (Job.status.in_(allowed))).execute()
         stored = store_event(job_id, event) if moved == 1 and event is not None else None
     if moved != 1:
         raise _refusal(job_id, target)

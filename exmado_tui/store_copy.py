@@ -25,7 +25,6 @@ PER_JOB: tuple[PerJob, ...] = (JobWorkbook, JobRow, JobFile, JobEvent)
 Row = dict[str, Any]  # one stored row, column name to value
 COUNTED: tuple[type[peewee.Model], ...] = (Job, *PER_JOB)
 CHUNK = 1000
-ACTIVE = [s.value for s in lifecycle.ACTIVE]
 
 
 class StoreCopyError(PermanentError):
@@ -80,7 +79,7 @@ def _bring_up_to_date(source: peewee.Database, target: peewee.Database) -> int:
 
 
 def _refuse_active_jobs() -> None:
-    running = Job.select().where(Job.status.in_(ACTIVE)).count()
+    running = Job.select().where(Job.status.in_(lifecycle.ACTIVE)).count()
     if running:
         raise StoreCopyError(
             f"{running} job(s) are running in the store being moved: stop the workers first "

@@ -442,7 +442,7 @@ class JobRun:
         active = frozenset({S.VALIDATING, S.RUNNING, S.PAUSED})
         if JobRow.select().where(JobRow.job == self.job_id).exists():
             progress.recount(self.job_id)
-            still = (Job.id == self.job_id) & Job.status.in_([s.value for s in active])
+            still = (Job.id == self.job_id) & Job.status.in_(active)
             Job.update(last_error=message).where(still).execute()
             self._report_then_move(S.FAILED, active, failed, last_error=message)
         else:
@@ -468,7 +468,7 @@ class JobRun:
             f"{exc}: paused with {self._rows_done()}; free some space there, "
             f"then `exmado jobs resume {self.job_id[:8]}`."
         )
-        running = (Job.id == self.job_id) & (Job.status == S.RUNNING.value)
+        running = (Job.id == self.job_id) & (Job.status == S.RUNNING)
         Job.update(last_error=sentence).where(running).execute()
         self._report(S.PAUSED)  # on that full disk it may fail too: an event then says so
         paused = Event(sentence, "error")
