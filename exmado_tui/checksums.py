@@ -1,4 +1,4 @@
-"""SHA-256 of a file, read in chunks: workbooks, their copies, downloaded documents."""
+"""SHA-256 of a file: workbooks, their copies, downloaded documents."""
 
 from __future__ import annotations
 
@@ -17,11 +17,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def copy_with_sha256(source: Path, target: Path) -> str:
-    """Copy `source` to `target` in chunks; the hex SHA-256 of what was copied."""
-    digest = hashlib.sha256()
-    with source.open("rb") as reader, target.open("wb") as writer:
-        while chunk := reader.read(CHUNK):
-            digest.update(chunk)
-            writer.write(chunk)
-    return digest.hexdigest()
+def read_with_sha256(path: Path) -> tuple[bytes, str]:
+    """The bytes of the file at `path`, read once, and their hex SHA-256 (for a file that is
+    wanted whole in memory anyway: a workbook the job store keeps)."""
+    content = path.read_bytes()
+    return content, hashlib.sha256(content).hexdigest()

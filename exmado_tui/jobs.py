@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exmado_tui import workbook_store
-from exmado_tui.checksums import copy_with_sha256
+from exmado_tui.checksums import read_with_sha256
 from exmado_tui.db import database, utcnow
 from exmado_tui.errors import (
     ProfileError,
@@ -95,10 +95,13 @@ def check_workbook(
     reader.close()
 
 
-def keep_private_copy(source: Path, target: Path) -> str:
-    """Copy `source` to `target` in an owner-only folder; the copy's SHA-256."""
+def keep_private_copy(source: Path, target: Path) -> tuple[bytes, str]:
+    """Copy `source` to `target` in an owner-only folder, reading it once: the bytes copied (the
+    job store keeps them too) and their SHA-256."""
     private_folder(target.parent)
-    return copy_with_sha256(source, target)
+    content, sha256 = read_with_sha256(source)
+    target.write_bytes(content)
+    return content, sha256
 
 
 def _rows_to_retry(job_id: str) -> Any:
@@ -143,7 +146,7 @@ class JobService:
         check_workbook(workbook, snapshot, self.settings.workbooks)
         job_id = uuid.uuid4().hex
         name = name or workbook.stem
-        copy, sha256 = self._private_copy(workbook, job_id)
+        copy, content, sha256 = self._private_copy(workbook, job_id)
         output_dir = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
         with database.atomic():
             Job.create(
@@ -160,7 +163,7 @@ class JobService:
                 output_dir=str(Path(output_dir).expanduser().absolute()),
                 wait_reason="not started",
             )
-            workbook_store.keep(job_id, copy)
+            workbook_store.keep(job_id, content)
             record_event(
                 job_id, f"Created from {workbook.name} by {user or getpass.getuser()} ({source})."
             )
@@ -174,11 +177,12 @@ class JobService:
                 ) from None
         return get_job(job_id)
 
-    def _private_copy(self, workbook: Path, job_id: str) -> tuple[Path, str]:
-        """The job's own copy of `workbook` and its SHA-256; nothing is left when it fails."""
+    def _private_copy(self, workbook: Path, job_id: str) -> tuple[Path, bytes, str]:
+        """The job's own copy of `workbook`, its bytes and their SHA-256; nothing is left when
+        it fails."""
         copy = self.settings.data_dir / "workbooks" / job_id / workbook.name
         try:
-            return copy, keep_private_copy(workbook, copy)
+            return copy, *keep_private_copy(workbook, copy)
         except OSError as exc:
             shutil.rmtree(copy.parent, ignore_errors=True)
             if exc.filename and Path(exc.filename) == workbook:

@@ -16,9 +16,10 @@ from exmado_tui.folders import private_folder
 from exmado_tui.models import Job, JobWorkbook
 
 
-def keep(job_id: str, copy: Path) -> None:
-    """Store the bytes of the job's private copy beside the job."""
-    JobWorkbook.create(job=job_id, content=copy.read_bytes())
+def keep(job_id: str, content: bytes) -> None:
+    """Store the bytes of the job's workbook beside the job (those its private copy was
+    written from: the workbook is read once)."""
+    JobWorkbook.create(job=job_id, content=content)
 
 
 def local_copy(job: Job, data_dir: Path) -> Path:

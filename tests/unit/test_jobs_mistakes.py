@@ -59,7 +59,7 @@ def test_an_unreadable_workbook_is_one_sentence(service, workbook, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise PermissionError(13, "Permission denied", str(workbook))
 
-    monkeypatch.setattr("exmado_tui.jobs.copy_with_sha256", refuse)
+    monkeypatch.setattr("exmado_tui.jobs.read_with_sha256", refuse)
     with pytest.raises(WorkbookError) as caught:
         service.create(workbook, profile="invoices")
     assert str(caught.value) == f"Workbook {workbook} cannot be read: Permission denied."

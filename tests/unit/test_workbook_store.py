@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from exmado_tui.errors import WorkbookError
 from exmado_tui.jobs import JobService
-from exmado_tui.models import Job
+from exmado_tui.models import Job, JobWorkbook
 from exmado_tui.settings import Settings
 from exmado_tui.workbook_store import local_copy
 from tests.factories import insert_job
@@ -20,6 +21,19 @@ def made_on_this_host(store: Settings, tmp_path: Path) -> Job:
     workbook = write_workbook(tmp_path / "Lieferanten.xlsx", [["100001"], ["100002"]])
     job = JobService(store).create(workbook, profile="invoices")
     return Job.get_by_id(job.id)
+
+
+def test_the_workbook_is_read_once_for_its_copy_and_the_store(
+    store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workbook = write_workbook(tmp_path / "Lieferanten.xlsx", [["100001"], ["100002"]])
+    read, read_bytes = [], Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path) or read_bytes(path))
+    job = Job.get_by_id(JobService(store).create(workbook, profile="invoices").id)
+    assert read == [workbook]  # not the private copy again
+    stored = bytes(JobWorkbook.get(JobWorkbook.job == job.id).content)
+    assert stored == Path(job.workbook_path).read_bytes() == workbook.read_bytes()
+    assert job.workbook_sha256 == hashlib.sha256(stored).hexdigest()
 
 
 def test_the_worker_on_the_creating_host_reads_the_private_copy(store: Settings, tmp_path):
