@@ -14,7 +14,8 @@ import redis
 
 from exmado_tui.db import open_database
 from exmado_tui.localredis import RedisServer
-from exmado_tui.settings import Settings, load_settings
+from exmado_tui.settings import Settings
+from tests.environment import make_settings, redis_if_asked
 from tests.postgres import (
     HOW_TO_GET_THEM,
     PostgresServer,
@@ -24,7 +25,6 @@ from tests.postgres import (
 )
 from tests.reliability.tally import TALLY, Tally
 
-REPO = Path(__file__).resolve().parent.parent
 OWN_PREFIXES = ("EXMADO_", "DOCUWARE_", "REDIS_")
 TALLY_KEY = "reliability_tally"
 OWN_NAMES = {"MAX_CONCURRENT_JOBS", "JOB_TIMEOUT"}
@@ -124,30 +124,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for failure in TALLY.failures():
         terminalreporter.write_line(f"reliability FAILED: {failure}", red=True)
     terminalreporter.write_line(TALLY.line(), bold=True)
-
-
-def make_settings(tmp_path: Path, **env: str) -> Settings:
-    """Settings for a test: its own data dir, output root and SQLite store."""
-    base = {
-        "EXMADO_DATA_DIR": str(tmp_path / "data"),
-        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
-        "EXMADO_DROP_FOLDER": str(tmp_path / "drop"),
-        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
-        "EXMADO_USER_PROFILES_DIR": str(tmp_path / "user-profiles"),
-    }
-    return load_settings(environ={**base, **env})
-
-
-# Where a test that did not ask for Redis finds none: nothing listens on port 1.
-NO_REDIS = "redis://127.0.0.1:1/0"
-
-
-def redis_if_asked(request: pytest.FixtureRequest) -> str:
-    """The private Redis when the test asks for `redis_url`, else an address with none: only
-    the tests that need Redis start it."""
-    if "redis_url" in request.fixturenames:
-        return str(request.getfixturevalue("redis_url"))
-    return NO_REDIS
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.environment import REPO
 
 
 def run_code(code: str, **env: str) -> subprocess.CompletedProcess[str]:

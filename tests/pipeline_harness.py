@@ -24,7 +24,7 @@ from exmado_tui.docuware.query import Condition, Group
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.settings import Settings
-from tests.conftest import make_settings
+from tests.environment import make_settings
 from workers.pipeline import run_job
 from workers.runtime import Runtime
 

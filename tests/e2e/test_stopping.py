@@ -18,7 +18,8 @@ from exmado_tui.models import Job, JobEvent, JobFile
 from exmado_tui.processes import alive
 from exmado_tui.queries import get_job
 from exmado_tui.states import FINAL
-from tests.reliability.harness import REPO, Exmado, wait_for
+from tests.environment import REPO
+from tests.reliability.harness import Exmado, wait_for
 
 HANDED_BACK = "is shutting down; job queued again"
 

@@ -10,7 +10,7 @@ from exmado_tui.db import open_database
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.sandbox import SandboxServer
-from tests.conftest import make_settings
+from tests.environment import make_settings
 from tests.workbooks import write_workbook
 from workers.pipeline import run_job
 from workers.runtime import Runtime

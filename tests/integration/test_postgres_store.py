@@ -15,7 +15,7 @@ from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.queries import list_jobs, status_counts
 from exmado_tui.states import JobStatus, transition
-from tests.conftest import make_settings
+from tests.environment import make_settings
 from tests.workbooks import write_workbook
 
 

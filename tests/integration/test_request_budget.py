@@ -16,9 +16,8 @@ from exmado_tui.docuware.budget import MAX_AHEAD_MS, Limits, RequestBudget, shar
 from exmado_tui.docuware.budget_store import BETA, PREFIX, read_statuses
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.sandbox import FaultSettings, SandboxServer
-from tests.conftest import make_settings
+from tests.environment import REPO, make_settings
 
-REPO = Path(__file__).resolve().parents[2]
 START = Limits(40, 60, 60).start  # where a budget never seen starts: 10 requests/s
 ORGS = "/DocuWare/Platform/Organizations"
 

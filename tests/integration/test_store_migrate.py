@@ -13,7 +13,7 @@ from exmado_tui.jobs import JobService
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow, JobWorkbook
 from exmado_tui.states import JobStatus, transition
 from exmado_tui.store_copy import bound, copy_store
-from tests.conftest import make_settings
+from tests.environment import make_settings
 from tests.workbooks import write_workbook
 
 

@@ -30,8 +30,8 @@ from exmado_tui.queries import get_job
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from exmado_tui.settings import Settings, load_settings
 from exmado_tui.states import FINAL
+from tests.environment import REPO, settings_env
 
-REPO = Path(__file__).resolve().parents[2]
 WORKER_KEYS = "exmado:worker:*"
 
 
@@ -64,16 +64,12 @@ class Exmado:
         self.watchers: list[subprocess.Popen] = []
         self.peak_rss = 0  # bytes: the highest VmHWM of any worker process seen at its end
         self.env = {
-            "EXMADO_DATA_DIR": str(tmp_path / "data"),
+            **settings_env(tmp_path),
             "EXMADO_DB_URL": f"sqlite:///{tmp_path / 'data' / 'exmado.db'}",
             "REDIS_URL": redis_url,
             "DOCUWARE_URL": sandbox.url,
             "DOCUWARE_PASSWORD": "demo",
-            "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
-            "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
-            "EXMADO_USER_PROFILES_DIR": str(tmp_path / "user-profiles"),
             "EXMADO_CONFIG": str(tmp_path / "host.toml"),
-            "EXMADO_DROP_FOLDER": str(tmp_path / "drop"),
         }
         self.configure()
 

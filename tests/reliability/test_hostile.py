@@ -29,7 +29,8 @@ from exmado_tui.models import JobRow
 from exmado_tui.queries import get_job
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.sandbox import SandboxServer
-from tests.reliability.harness import REPO, Exmado, vm_hwm
+from tests.environment import REPO
+from tests.reliability.harness import Exmado, vm_hwm
 from tests.reliability.hostile import CASES, Case
 from tests.reliability.hostile_http import LOGIN_PAGE, HostileDocuWare, Lie
 from tests.reliability.tally import Tally

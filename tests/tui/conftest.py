@@ -8,18 +8,8 @@ import pytest
 
 from exmado_tui.settings import Settings
 from exmado_tui.ui.app import ExmadoApp, make_app
-from exmado_tui.ui.backend.health import DocuWareHealth
+from tests.tui.pilot_steps import FixedProbe
 from tests.tui.seed import FROZEN_NOW, seed_jobs
-
-
-class FixedProbe:
-    """DocuWare health without the network: the health strip is a boundary for these tests."""
-
-    def __init__(self, reachable: bool = False) -> None:
-        self.health = DocuWareHealth(reachable, "7.10" if reachable else "", "sandbox off")
-
-    def check(self, force: bool = False) -> DocuWareHealth:
-        return self.health
 
 
 @pytest.fixture

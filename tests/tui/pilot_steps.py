@@ -1,5 +1,6 @@
-"""Driving the dashboard in its tests: waiting for it, reading what the terminal shows, and the
-steps a user takes through it (put the cursor on a job, open its detail, fill the new-job form).
+"""Driving the dashboard in its tests: a DocuWare health that needs no network, waiting for
+the app, reading what the terminal shows, and the steps a user takes through it (put the
+cursor on a job, open its detail, fill the new-job form).
 """
 
 from __future__ import annotations
@@ -11,11 +12,22 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from exmado_tui.ui.app import ExmadoApp
+from exmado_tui.ui.backend.health import DocuWareHealth
 from exmado_tui.ui.screens.detail import JobDetailScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 
 SIZE = (80, 24)  # the smallest terminal the dashboard is made for
+
+
+class FixedProbe:
+    """DocuWare health without the network: the health strip is a boundary for these tests."""
+
+    def __init__(self, reachable: bool = False) -> None:
+        self.health = DocuWareHealth(reachable, "7.10" if reachable else "", "sandbox off")
+
+    def check(self, force: bool = False) -> DocuWareHealth:
+        return self.health
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0) -> None:

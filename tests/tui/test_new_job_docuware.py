@@ -22,9 +22,8 @@ from exmado_tui.ui.logic.new_job_form import CUSTOM
 from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
-from tests.conftest import make_settings
-from tests.tui.conftest import FixedProbe
-from tests.tui.pilot_steps import SIZE, open_form, wait_for, write_csv
+from tests.environment import make_settings
+from tests.tui.pilot_steps import SIZE, FixedProbe, open_form, wait_for, write_csv
 
 DOCUWARE_WAIT_S = 15  # the form gives up after the client's retries (5 connect attempts)
 

@@ -15,9 +15,8 @@ from exmado_tui.db import open_database
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.screens.detail import JobDetailScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
-from tests.conftest import make_settings
-from tests.tui.conftest import FixedProbe
-from tests.tui.pilot_steps import wait_for
+from tests.environment import make_settings
+from tests.tui.pilot_steps import FixedProbe, wait_for
 from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_jobs, seed_rows
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.db import open_database
-from tests.conftest import REPO, make_settings
+from tests.environment import REPO, make_settings, settings_env
 from tests.tui.seed import seed_jobs
 from tests.tui.terminal import Terminal
 
@@ -30,11 +30,7 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
 
 def test_the_dashboard_in_tmux(tmp_path: Path, redis_url: str, terminal: Terminal) -> None:
     env = {
-        "EXMADO_DATA_DIR": str(tmp_path / "data"),
-        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
-        "EXMADO_DROP_FOLDER": str(tmp_path / "drop"),
-        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
-        "EXMADO_USER_PROFILES_DIR": str(tmp_path / "user-profiles"),
+        **settings_env(tmp_path),
         "EXMADO_CONFIG": str(tmp_path / "none.toml"),
         "REDIS_URL": redis_url,
         "DOCUWARE_URL": "http://127.0.0.1:9",

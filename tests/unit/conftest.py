@@ -8,7 +8,7 @@ import pytest
 
 from exmado_tui.jobs import JobService
 from exmado_tui.settings import Settings
-from tests.conftest import REPO, redis_if_asked
+from tests.environment import REPO, redis_if_asked
 
 
 @pytest.fixture

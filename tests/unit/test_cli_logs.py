@@ -12,7 +12,7 @@ import pytest
 from exmado_tui.settings import load_settings
 from exmado_tui.supervision import log_file
 from tests.cli_runner import run
-from tests.conftest import REPO
+from tests.environment import REPO
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from exmado_tui.errors import SettingsError, StoreUnavailableError
 from exmado_tui.models import Job
 from exmado_tui.settings import load_settings
 from tests.cli_runner import run, run_json
-from tests.conftest import REPO
+from tests.environment import REPO
 from tests.workbooks import write_workbook
 
 

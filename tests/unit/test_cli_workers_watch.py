@@ -11,7 +11,7 @@ import sys
 import redis
 
 from exmado_tui.queue import WORKER_KEY_PREFIX
-from tests.conftest import REPO
+from tests.environment import REPO
 
 
 def _watch(env: dict[str, str], *extra: str) -> subprocess.Popen:

@@ -24,7 +24,7 @@ from exmado_tui.queries import get_job, resolve_job_id
 from exmado_tui.queue import RUN_JOB, WORKER_KEY_PREFIX
 from exmado_tui.settings import Settings
 from exmado_tui.states import JobStatus, transition
-from tests.conftest import make_settings
+from tests.environment import make_settings
 from tests.factories import insert_job
 from tests.job_queue import queued_messages
 from tests.workbooks import write_workbook

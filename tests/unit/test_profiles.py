@@ -8,7 +8,7 @@ import pytest
 
 from exmado_tui.errors import ProfileError
 from exmado_tui.profiles import load_profile, parse_profile, profile_names, save_profile
-from tests.conftest import REPO
+from tests.environment import REPO
 
 SHIPPED = REPO / "config" / "profiles"
 

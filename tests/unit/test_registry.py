@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.environment import make_settings
 from tests.pipeline_harness import host_config
 from workers.registry import Registry
 from workers.runtime import Runtime

@@ -11,7 +11,7 @@ from supervisor.options import ServerOptions
 
 from exmado_tui.errors import SettingsError
 from exmado_tui.supervision import Stack, log_file, run_dir
-from tests.conftest import make_settings
+from tests.environment import make_settings
 
 
 def realized(tmp_path: Path) -> ServerOptions:

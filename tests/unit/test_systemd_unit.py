@@ -7,7 +7,7 @@ from pathlib import Path
 
 from exmado_tui.commands.ops import STOP_WAIT_S
 from exmado_tui.supervision import Stack
-from tests.conftest import REPO, make_settings
+from tests.environment import REPO, make_settings
 
 UNIT = REPO / "config" / "systemd" / "exmado.service"
 

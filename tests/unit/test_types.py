@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.environment import REPO
 
 
 def test_the_code_type_checks() -> None:
