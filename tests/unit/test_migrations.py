@@ -13,7 +13,7 @@ from exmado_tui import migrations
 from exmado_tui.db import open_database
 from exmado_tui.jobs import JobService
 from exmado_tui.models import ALL_MODELS, Job, JobRow
-from tests.conftest import make_settings
+from tests.environment import make_settings
 from tests.factories import insert_job
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.ownership import Clocks
-from tests.conftest import make_settings
+from tests.environment import make_settings
 from tests.pipeline_harness import host_config
 from workers.runtime import Runtime
 
