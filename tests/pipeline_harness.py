@@ -16,8 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-
 from exmado_tui.db import open_database
 from exmado_tui.docuware.models import Dialog, DownloadResult, FieldInfo
 from exmado_tui.docuware.query import Condition, Group
@@ -25,6 +23,7 @@ from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.settings import Settings
 from tests.environment import make_settings
+from tests.workbooks import write_workbook
 from workers.pipeline import run_job
 from workers.runtime import Runtime
 
@@ -137,12 +136,7 @@ test_settings.__test__ = False  # a helper, not a test
 
 
 def workbook(path: Path, keys: list[Any], header: str = "Invoice number") -> Path:
-    book = Workbook()
-    book.active.append([header, "Note"])
-    for key in keys:
-        book.active.append([key, "n"])
-    book.save(path)
-    return path
+    return write_workbook(path, ([key, "n"] for key in keys), header=(header, "Note"))
 
 
 class Pipeline:

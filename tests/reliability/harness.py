@@ -22,7 +22,6 @@ from typing import Any
 import psutil
 import pytest
 import redis
-from openpyxl import Workbook
 
 from exmado_tui.db import database, open_database
 from exmado_tui.jobs import JobService
@@ -31,6 +30,7 @@ from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from exmado_tui.settings import Settings, load_settings
 from exmado_tui.states import FINAL
 from tests.environment import REPO, settings_env
+from tests.workbooks import write_workbook
 
 WORKER_KEYS = "exmado:worker:*"
 
@@ -177,13 +177,8 @@ class Exmado:
     # -- jobs -----------------------------------------------------------------------------
 
     def workbook(self, name: str, keys: list[Any], header: str = "Invoice number") -> Path:
-        book = Workbook()
-        book.active.append([header, "Comment"])
-        for key in keys:
-            book.active.append(key if isinstance(key, list) else [key, "row"])
-        path = self.tmp_path / name
-        book.save(path)
-        return path
+        rows = (key if isinstance(key, list) else [key, "row"] for key in keys)
+        return write_workbook(self.tmp_path / name, rows, header=(header, "Comment"))
 
     def start_job(self, path: Path, **config: Any) -> str:
         return self.service.create(path, profile="invoices", config=config or None, start=True).id

@@ -1,4 +1,5 @@
-"""Fixtures the unit tests of the CLI and the job service share."""
+"""Fixtures the unit tests of the CLI and the job service share: an environment, a service, a
+workbook."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from exmado_tui.jobs import JobService
 from exmado_tui.settings import Settings
 from tests.environment import REPO, redis_if_asked
+from tests.workbooks import write_workbook
 
 
 @pytest.fixture
@@ -30,3 +32,9 @@ def env(
 @pytest.fixture
 def service(store: Settings) -> JobService:
     return JobService(store)
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    """Two invoices to look up, INV-1 and INV-2."""
+    return write_workbook(tmp_path / "march.xlsx", [["INV-1"], ["INV-2"]])

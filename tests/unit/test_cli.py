@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,12 +14,6 @@ from exmado_tui.models import Job
 from exmado_tui.states import JobStatus, transition
 from tests.cli_runner import run, run_json
 from tests.job_queue import queued_messages
-from tests.workbooks import write_workbook
-
-
-@pytest.fixture
-def workbook(tmp_path: Path) -> Path:
-    return write_workbook(tmp_path / "march.xlsx", [["INV-1"], ["INV-2"]])
 
 
 def test_create_then_list_as_json(env, workbook, capsys):

@@ -21,12 +21,6 @@ from exmado_tui.models import Job
 from exmado_tui.settings import load_settings
 from tests.cli_runner import run, run_json
 from tests.environment import REPO
-from tests.workbooks import write_workbook
-
-
-@pytest.fixture
-def workbook(tmp_path: Path) -> Path:
-    return write_workbook(tmp_path / "march.xlsx", [["INV-1"], ["INV-2"]])
 
 
 def one_sentence(err: str) -> str:

@@ -27,7 +27,6 @@ from exmado_tui.states import JobStatus, transition
 from tests.environment import make_settings
 from tests.factories import insert_job
 from tests.job_queue import queued_messages
-from tests.workbooks import write_workbook
 
 S = JobStatus
 
@@ -36,11 +35,6 @@ S = JobStatus
 def store(any_store: Settings) -> Settings:
     """Every test here runs on SQLite and on PostgreSQL."""
     return any_store
-
-
-@pytest.fixture
-def workbook(tmp_path: Path) -> Path:
-    return write_workbook(tmp_path / "invoices.xlsx", [["INV-1"], ["INV-2"]])
 
 
 def test_create_keeps_a_private_copy_with_its_sha256(service, workbook, store):

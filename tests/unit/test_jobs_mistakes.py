@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from exmado_tui.errors import ProfileError, WorkbookError
 from exmado_tui.models import Job
-from tests.workbooks import write_workbook
 
 MAPPED = {"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
-
-
-@pytest.fixture
-def workbook(tmp_path: Path) -> Path:
-    return write_workbook(tmp_path / "invoices.xlsx", [["INV-1"], ["INV-2"]])
 
 
 @pytest.mark.parametrize(
