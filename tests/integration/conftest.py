@@ -12,8 +12,7 @@ import pytest
 
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from tests.integration.site import make_site
-
-PLATFORM_CLIENT_ID = "docuware.platform.net.client"
+from tests.sandbox_login import sandbox_token, signed_in_client
 
 
 @pytest.fixture(scope="session")
@@ -56,30 +55,11 @@ def sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
 @pytest.fixture
 def sandbox_login() -> Callable[..., str]:
     """login(base_url, username="demo", password="demo") -> an OAuth access token."""
-
-    def login(base_url: str, username: str = "demo", password: str = "demo") -> str:
-        response = httpx.post(
-            f"{base_url}/DocuWare/Identity/connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": PLATFORM_CLIENT_ID,
-                "scope": "docuware.platform",
-                "username": username,
-                "password": password,
-            },
-        )
-        response.raise_for_status()
-        return response.json()["access_token"]
-
-    return login
+    return sandbox_token
 
 
 @pytest.fixture
-def sandbox_client(
-    sandbox: SandboxServer, sandbox_login: Callable[..., str]
-) -> Iterator[httpx.Client]:
+def sandbox_client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
     """An httpx.Client on the shared sandbox, logged on as demo with a bearer token."""
-    token = sandbox_login(sandbox.url)
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=10) as client:
+    with signed_in_client(sandbox.url) as client:
         yield client

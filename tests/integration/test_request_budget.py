@@ -17,6 +17,7 @@ from exmado_tui.docuware.budget_store import BETA, PREFIX, read_statuses
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.sandbox import FaultSettings, SandboxServer
 from tests.environment import REPO, make_settings
+from tests.sandbox_login import TOKEN_PATH, password_grant
 
 START = Limits(40, 60, 60).start  # where a budget never seen starts: 10 requests/s
 ORGS = "/DocuWare/Platform/Organizations"
@@ -135,15 +136,8 @@ def test_sandbox_limits_logons_and_cabinet_lists_per_minute(sandbox_factory: Any
         server.url + "/_sandbox/faults", json={"logons_per_min": 2, "cabinets_per_min": 1}
     ).json()
     assert faults["logons_per_min"] == 2 and faults["cabinets_per_min"] == 1
-    form = {
-        "grant_type": "password",
-        "client_id": "docuware.platform.net.client",
-        "scope": "docuware.platform",
-        "username": "demo",
-        "password": "demo",
-    }
-    token_url = server.url + "/DocuWare/Identity/connect/token"
-    answers = [httpx.post(token_url, data=form) for _ in range(3)]
+    token_url = server.url + TOKEN_PATH
+    answers = [httpx.post(token_url, data=password_grant()) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     headers = {"Authorization": "Bearer " + answers[0].json()["access_token"]}
     cabinets = server.url + "/DocuWare/Platform/FileCabinets"

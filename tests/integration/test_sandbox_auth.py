@@ -6,22 +6,10 @@ import httpx
 import pytest
 
 from exmado_tui.sandbox import FaultSettings, SandboxServer
+from tests.sandbox_login import PLATFORM_CLIENT_ID, TOKEN_PATH, password_grant
 
 P = "/DocuWare/Platform"
 JSON = {"Accept": "application/json"}
-CLIENT = "docuware.platform.net.client"
-
-
-def token_form(**extra: str) -> dict[str, str]:
-    form = {
-        "grant_type": "password",
-        "client_id": CLIENT,
-        "scope": "docuware.platform",
-        "username": "demo",
-        "password": "demo",
-    }
-    form.update(extra)
-    return form
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -33,7 +21,7 @@ def test_discovery_chain_leads_to_a_working_token(sandbox: SandboxServer) -> Non
     assert info["IdentityServiceUrl"] == f"{sandbox.url}/DocuWare/Identity"
     oidc = httpx.get(info["IdentityServiceUrl"] + "/.well-known/openid-configuration").json()
     assert {"token_endpoint", "authorization_endpoint", "issuer"} <= set(oidc)
-    response = httpx.post(oidc["token_endpoint"], data=token_form(), headers=JSON)
+    response = httpx.post(oidc["token_endpoint"], data=password_grant(), headers=JSON)
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
@@ -55,9 +43,7 @@ def test_discovery_chain_leads_to_a_working_token(sandbox: SandboxServer) -> Non
 def test_token_refusals_are_oauth_400s(
     sandbox: SandboxServer, change: dict[str, str], error: str
 ) -> None:
-    response = httpx.post(
-        f"{sandbox.url}/DocuWare/Identity/connect/token", data=token_form(**change)
-    )
+    response = httpx.post(f"{sandbox.url}{TOKEN_PATH}", data=password_grant(**change))
     assert response.status_code == 400
     assert response.json()["error"] == error and response.json()["error_description"]
 
@@ -69,20 +55,25 @@ def test_client_credentials_grant(sandbox: SandboxServer) -> None:
         "client_secret": "demo",
         "scope": "docuware.platform",
     }
-    response = httpx.post(f"{sandbox.url}/DocuWare/Identity/connect/token", data=form)
+    response = httpx.post(f"{sandbox.url}{TOKEN_PATH}", data=form)
     assert response.status_code == 200
     form["client_secret"] = "nope"
-    refused = httpx.post(f"{sandbox.url}/DocuWare/Identity/connect/token", data=form)
+    refused = httpx.post(f"{sandbox.url}{TOKEN_PATH}", data=form)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_client"
 
 
 def test_refresh_tokens_rotate_and_reuse_revokes_the_family(sandbox: SandboxServer) -> None:
-    url = f"{sandbox.url}/DocuWare/Identity/connect/token"
-    first = httpx.post(url, data=token_form(scope="docuware.platform offline_access")).json()
+    url = f"{sandbox.url}{TOKEN_PATH}"
+    first = httpx.post(url, data=password_grant(scope="docuware.platform offline_access")).json()
 
     def refresh(token: str) -> httpx.Response:
         return httpx.post(
-            url, data={"grant_type": "refresh_token", "client_id": CLIENT, "refresh_token": token}
+            url,
+            data={
+                "grant_type": "refresh_token",
+                "client_id": PLATFORM_CLIENT_ID,
+                "refresh_token": token,
+            },
         )
 
     second = refresh(first["refresh_token"])
@@ -187,7 +178,7 @@ def test_cookie_only_mode_has_no_identity_service(sandbox_factory) -> None:
     assert httpx.get(f"{server.url}{P}").json()["Version"] == "7.4.0.0"
     info = httpx.get(f"{server.url}{P}/Home/IdentityServiceInfo", headers=JSON)
     assert info.status_code == 404
-    token = httpx.post(f"{server.url}/DocuWare/Identity/connect/token", data=token_form())
+    token = httpx.post(f"{server.url}{TOKEN_PATH}", data=password_grant())
     assert token.status_code == 404
     with httpx.Client(base_url=server.url, headers=JSON) as client:
         client.post(f"{P}/Account/Logon", data={"UserName": "demo", "Password": "demo"})

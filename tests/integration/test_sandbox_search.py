@@ -12,24 +12,14 @@ import pytest
 
 from exmado_tui.sandbox import SandboxServer
 from exmado_tui.sandbox.data import Document
+from tests.sandbox_login import signed_in_client
 
 P = "/DocuWare/Platform"
 
 
 @pytest.fixture(scope="module")
 def client(sandbox: SandboxServer) -> httpx.Client:
-    token = httpx.post(
-        f"{sandbox.url}/DocuWare/Identity/connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "docuware.platform.net.client",
-            "scope": "docuware.platform",
-            "username": "demo",
-            "password": "demo",
-        },
-    ).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}", "Accept": "application/json"}
-    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=10) as c:
+    with signed_in_client(sandbox.url) as c:
         yield c
 
 
