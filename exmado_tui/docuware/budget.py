@@ -1,42 +1,34 @@
-"""One worker process's side of the shared request budget: pacing, throttle signals, slots.
+"""One worker process's side of the shared request budget: pacing and throttle signals.
 
 `RequestBudget.take` hands out send times reserved in Redis a few at a time (one round trip
 per `BATCH_S` of the rate, at most `BATCH_MAX`), first come first served,
 so the jobs of a process share it fairly and each job's `row_concurrency` bounds what it
 asks for. `held` sees a request DocuWare holds unanswered (it answers a throttled one only
-after ~10 s): that is taken as a 429 at once, and the request lends its row slot (`SLOT`) to
-the rows behind it until it is answered, so a late 429 stalls nothing but itself.
+after ~10 s): that is taken as a 429 at once, and the request lends its row slot
+(`row_slot.SLOT`) to the rows behind it until it is answered, so a late 429 stalls nothing
+but itself. The Redis side (scripts, keys, status) is `budget_store`; the per-minute limits
+are `per_minute`, the lookups the workers share `lookups`, a job's throttling sentences
+`throttle_watch`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
-import hashlib
 import logging
 import math
-import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from exmado_tui.docuware.budget_store import (
-    BETA,
-    CUT,
-    KEEP_S,
-    MINUTE,
-    PREFIX,
-    TAKE,
-    Grant,
-    account_key,
-)
+from exmado_tui.docuware.budget_store import BETA, CUT, KEEP_S, PREFIX, TAKE, Grant, account_key
+from exmado_tui.docuware.lookups import SharedLookups
+from exmado_tui.docuware.per_minute import Kind, PerMinute
+from exmado_tui.docuware.row_slot import SLOT, Slot
+from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
 from exmado_tui.settings import BrokerSettings, DocuWareSettings
 
 log = logging.getLogger("exmado.docuware")
@@ -48,87 +40,6 @@ STALE_S = 0.1  # reserved times missed by more than this are dropped, not sent i
 HELD_MIN_S = 0.5  # a request unanswered this long (and 6x the usual latency) counts as throttled
 HELD_FACTOR = 6.0
 FLOOR_PER_S = 0.5
-LOOKUP_TTL_S = 3600  # cabinets, dialogs and fields change rarely (a DocuWare admin's work)
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class Kind(Enum):
-    """Which per-minute limit a request counts against, besides the request budget."""
-
-    REQUEST = "request"
-    LOGON = "logon"
-    CABINETS = "cabinets"
-
-
-_LOGON = re.compile(r"(/connect/token|/Account/Logon)/?$", re.IGNORECASE)
-_CABINETS = re.compile(r"/FileCabinets(/[^/]+)?/?$", re.IGNORECASE)
-
-
-def kind_of(path: str) -> Kind:
-    if _LOGON.search(path):
-        return Kind.LOGON
-    if _CABINETS.search(path):
-        return Kind.CABINETS
-    return Kind.REQUEST
-
-
-class Slot:
-    """A row's permit, lent to the rows behind while its request is held by the server."""
-
-    def __init__(self, permits: asyncio.Semaphore) -> None:
-        self._permits = permits
-
-    def lend(self) -> None:
-        self._permits.release()
-
-    async def reclaim(self) -> None:
-        await self._permits.acquire()
-
-
-SLOT: contextvars.ContextVar[Slot | None] = contextvars.ContextVar("exmado_slot", default=None)
-
-
-class ThrottleWatch:
-    """One job's throttling episodes, as sentences for its event log."""
-
-    QUIET_S = 10.0  # an episode ends after this long without a throttle signal
-
-    def __init__(self) -> None:
-        self.started: float | None = None
-        self.last = 0.0
-        self.rate = 0.0
-        self._pending: list[tuple[str, str]] = []
-
-    def throttled(self, rate: float) -> None:
-        now = time.monotonic()
-        if self.started is None:
-            self.started = now
-            self._pending.append(
-                ("warning", f"Slowed by DocuWare throttling; shared budget {rate:.1f} requests/s.")
-            )
-        self.last, self.rate = now, rate
-
-    def sentences(self, ended: bool = False) -> list[tuple[str, str]]:
-        """What to record now: an episode's start, its end once quiet for `QUIET_S` (or the
-        run `ended`)."""
-        quiet = time.monotonic() - self.last >= self.QUIET_S
-        if self.started is not None and (quiet or ended):
-            lasted = max(self.last - self.started, 1.0)
-            self._pending.append(
-                (
-                    "info",
-                    f"Throttling over: slowed for {lasted:.0f} s; "
-                    f"shared budget {self.rate:.1f} requests/s.",
-                )
-            )
-            self.started = None
-        done, self._pending = self._pending, []
-        return done
-
-
-WATCH: contextvars.ContextVar[ThrottleWatch | None] = contextvars.ContextVar(
-    "exmado_throttle_watch", default=None
-)
 
 
 @dataclass
@@ -166,7 +77,10 @@ class RequestBudget:
         self.limits = limits
         self._take = redis.register_script(TAKE)
         self._cut = redis.register_script(CUT)
-        self._minute = redis.register_script(MINUTE)
+        self.per_minute = PerMinute(
+            redis, self.key, limits.logons_per_min, limits.cabinet_lists_per_min
+        )
+        self.lookups = SharedLookups(redis, self.key)
         self._times: deque[tuple[float, float]] = deque()  # (send at, reserved at in Redis ms)
         self._lock = asyncio.Lock()
         self._ok = 0
@@ -177,8 +91,7 @@ class RequestBudget:
 
     async def take(self, kind: Kind = Kind.REQUEST, patience: float | None = None) -> Ticket:
         """Wait for this request's turn; the ticket goes back through `answered`."""
-        if kind is not Kind.REQUEST:
-            await self._per_minute(kind)
+        await self.per_minute.wait(kind)
         async with self._lock:
             at, reserved = await self._next_time()
             if (delay := at - time.monotonic()) > MIN_SLEEP_S:
@@ -212,49 +125,10 @@ class RequestBudget:
         step = 1 / grant.rate
         self._times.extend((start + i * step, grant.now_ms) for i in range(grant.granted))
 
-    async def _per_minute(self, kind: Kind) -> None:
-        per_min = (
-            self.limits.logons_per_min if kind is Kind.LOGON else self.limits.cabinet_lists_per_min
-        )
-        if per_min <= 0:
-            return
-        key = f"{self.key}:{kind.value}"
-        try:
-            while wait_ms := float(
-                await self._minute(keys=[key], args=[per_min, uuid.uuid4().hex])
-            ):
-                log.info(
-                    "DocuWare %s limit (%d a minute): waiting %.1f s",
-                    kind.value,
-                    per_min,
-                    wait_ms / 1000,
-                )
-                await asyncio.sleep(wait_ms / 1000)
-        except RedisError as exc:
-            log.warning(
-                "Per-minute %s limit not reachable in Redis (%s); going on", kind.value, exc
-            )
-
     async def aclose(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
         await self.redis.aclose()
-
-    # -- lookups every job needs ----------------------------------------------------------
-
-    async def recall(self, href: str) -> bytes | None:
-        """A lookup's body another worker (or an earlier start) read within `LOOKUP_TTL_S`."""
-        try:
-            return await self.redis.get(self._lookup_key(href))
-        except RedisError:
-            return None
-
-    async def remember(self, href: str, body: bytes) -> None:
-        with contextlib.suppress(RedisError):
-            await self.redis.set(self._lookup_key(href), body, ex=LOOKUP_TTL_S)
-
-    def _lookup_key(self, href: str) -> str:
-        return f"{self.key}:lookup:{hashlib.sha256(href.encode()).hexdigest()[:24]}"
 
     # -- while the request is out -------------------------------------------------------
 
@@ -338,5 +212,6 @@ def shared_budget(settings: DocuWareSettings, broker: BrokerSettings) -> Request
     limits = Limits(
         settings.max_requests_per_s, settings.logons_per_min, settings.cabinet_lists_per_min
     )
-    account = account_key(settings.url, settings.signer, settings.organization)
-    return RequestBudget(client, account, f"{settings.url} as {settings.signer}", limits)
+    return RequestBudget(
+        client, account_key(settings), f"{settings.url} as {settings.signer}", limits
+    )

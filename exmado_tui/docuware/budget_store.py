@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exmado_tui.queue import NAMESPACE
+from exmado_tui.settings import DocuWareSettings
 
 PREFIX = f"{NAMESPACE}:budget:"
 FIRST_GROWTH = 0.15  # growth a second before the first cut: nothing is known yet
@@ -130,9 +131,10 @@ return tostring(math.max(tonumber(oldest[2]) + 60000 - now, 1))
 )
 
 
-def account_key(url: str, signer: str, organization: str) -> str:
+def account_key(settings: DocuWareSettings) -> str:
     """A short stable name for one server + account (no secret in it)."""
-    text = "\0".join((url.rstrip("/").casefold(), signer, organization.casefold()))
+    parts = (settings.url.rstrip("/").casefold(), settings.signer, settings.organization.casefold())
+    text = "\0".join(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -1,4 +1,5 @@
-"""`exmado docuware …`: check the connection, list cabinets/dialogs/fields, search, download.
+"""`exmado docuware …`: check the connection, list cabinets/dialogs/fields, search, download,
+forget the lookups the workers share.
 
 The main CLI calls `register(subparsers)` and later `run(args, settings)`; `run` returns the
 exit code (0 ok, 1 failure) and prints failures as one sentence on stderr, never a traceback.
@@ -30,7 +31,7 @@ from exmado_tui.docuware.types import FieldValue, format_value
 from exmado_tui.errors import ExmadoError
 from exmado_tui.file_names import first_free
 from exmado_tui.profiles import DOWNLOAD_TARGETS, FORMATS
-from exmado_tui.settings import DocuWareSettings
+from exmado_tui.settings import DocuWareSettings, Settings
 
 if TYPE_CHECKING:  # the session loads httpx: `exmado --help` does not need it
     from exmado_tui.docuware.session import DocuWareSession
@@ -71,6 +72,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     download.add_argument(
         "--format", choices=FORMATS, default="original", help="as in profiles (default original)"
     )
+    commands.add_parser(
+        "forget",
+        help="forget the cabinets, dialogs and fields the workers share (read again when needed)",
+    )
     parser.set_defaults(command_module="docuware")
     return parser
 
@@ -103,6 +108,8 @@ def run(
     from exmado_tui.docuware.session import DocuWareSession
 
     out, err = out or sys.stdout, err or sys.stderr
+    if args.docuware_command == "forget":  # Redis only: no DocuWare session
+        return forget_lookups(settings, out, err)
     dw: DocuWareSettings = getattr(settings, "docuware", settings)
     try:
         condition_list = parse_conditions(args.conditions) if hasattr(args, "conditions") else []
@@ -240,6 +247,30 @@ HANDLERS: dict[str, Handler] = {
     "search": cmd_search,
     "download": cmd_download,
 }
+
+
+def forget_lookups(settings: Settings, out: TextIO, err: TextIO) -> int:
+    """`docuware forget`: drop the lookups the workers share in Redis for this server and
+    account, after a DocuWare admin changed a cabinet or dialog (else kept an hour)."""
+    import redis
+
+    from exmado_tui.docuware import lookups
+    from exmado_tui.docuware.budget_store import PREFIX, account_key
+    from exmado_tui.queue import redis_client
+
+    dw = settings.docuware
+    try:
+        count = lookups.forget(redis_client(settings.broker), PREFIX + account_key(dw))
+    except redis.RedisError as exc:
+        print(f"exmado: cannot reach Redis at {settings.broker.url} ({exc}).", file=err)
+        return 1
+    print(
+        f"Forgot {count} shared DocuWare lookup(s) for {dw.url} as {dw.signer}: the next job "
+        "reads the organization, cabinets, dialogs and fields from DocuWare. A running worker "
+        "keeps those it read until it restarts (`exmado down`, then `exmado up`).",
+        file=out,
+    )
+    return 0
 
 
 # --- output ----------------------------------------------------------------------------

@@ -186,11 +186,11 @@ class AsyncDocuWareClient:
         share them through Redis, across jobs and restarts.
         """
         budget = self.conn.budget
-        body = await budget.recall(href) if budget is not None else None
+        body = await budget.lookups.recall(href) if budget is not None else None
         if body is None:
             body = (await self.conn.request("GET", href)).content
             if budget is not None:
-                await budget.remember(href, body)
+                await budget.lookups.remember(href, body)
         return parse_body(body, href)
 
     async def get_document(self, cabinet: CabinetLike, document_id: int) -> Document:

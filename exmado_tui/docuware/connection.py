@@ -20,13 +20,14 @@ from typing import Any
 import httpx
 
 from exmado_tui.docuware.auth import Authenticator
-from exmado_tui.docuware.budget import RequestBudget, Ticket, kind_of
+from exmado_tui.docuware.budget import RequestBudget, Ticket
 from exmado_tui.docuware.errors import (
     AuthenticationError,
     UnexpectedResponseError,
     error_for,
     network_error,
 )
+from exmado_tui.docuware.per_minute import kind_of
 from exmado_tui.docuware.retry import (
     NOT_SENT,
     RETRY_STATUSES,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from exmado_tui.docuware import cli as docuware_cli
 from exmado_tui.docuware.budget import MAX_AHEAD_MS, Limits, RequestBudget, shared_budget
 from exmado_tui.docuware.budget_store import BETA, PREFIX, read_statuses
 from exmado_tui.docuware.client import AsyncDocuWareClient
@@ -95,8 +97,8 @@ async def _reserve_once_and_measure_wait(url: str) -> float:
 def test_logons_have_their_own_per_minute_budget(redis_url: str):
     async def run() -> list[float]:
         pacer = RequestBudget(Redis.from_url(redis_url), "acct", "test", Limits(40, 2, 60))
-        key = f"{pacer.key}:logon"
-        return [float(await pacer._minute(keys=[key], args=[2, str(i)])) for i in range(3)]
+        key, minute = f"{pacer.key}:logon", pacer.per_minute._minute
+        return [float(await minute(keys=[key], args=[2, str(i)])) for i in range(3)]
 
     first, second, third = asyncio.run(run())
     assert first == second == 0 and 59_000 < third <= 60_000
@@ -165,6 +167,45 @@ def test_cabinet_and_dialog_lookups_are_shared_across_worker_starts(
     assert first == second and "INVOICE_NO" in first
     counts = [server.stats.count(n) for n in ("Organizations", "FileCabinets", "Dialogs", "Dialog")]
     assert counts == [1, 1, 1, 1]
+
+
+def forget(settings: Any) -> tuple[int, str, str]:
+    """`exmado docuware forget`: its exit code and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    args = docuware_cli.build_parser().parse_args(["docuware", "forget"])
+    return docuware_cli.run(args, settings, out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def test_forget_drops_the_shared_lookups_of_this_account_only(
+    sandbox_factory: Any, tmp_path: Path, redis_url: str
+):
+    server: SandboxServer = sandbox_factory()
+    settings = make_settings(
+        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
+    )
+    other = RequestBudget(Redis.from_url(redis_url), "other-account", "other", Limits(9, 0, 0))
+    asyncio.run(other.lookups.remember("/DocuWare/Platform/FileCabinets", b"{}"))
+
+    async def start_and_look_up() -> None:
+        budget = shared_budget(settings.docuware, settings.broker)
+        async with AsyncDocuWareClient(settings.docuware, budget=budget) as client:
+            await client.dialog(await client.find_cabinet("Invoices"))
+
+    asyncio.run(start_and_look_up())
+    code, out, err = forget(settings)
+    assert code == 0 and err == ""
+    assert out.startswith(f"Forgot 4 shared DocuWare lookup(s) for {server.url} as 'demo':")
+    asyncio.run(start_and_look_up())
+    counts = [server.stats.count(n) for n in ("Organizations", "FileCabinets", "Dialogs", "Dialog")]
+    assert counts == [2, 2, 2, 2]  # read from DocuWare again, once
+    kept = redis.Redis.from_url(redis_url).keys(PREFIX + "other-account:lookup:*")
+    assert len(kept) == 1  # another server's or account's lookups stay
+
+
+def test_forget_without_redis_says_so_in_one_sentence(tmp_path: Path):
+    code, out, err = forget(make_settings(tmp_path, REDIS_URL="redis://127.0.0.1:1/0"))
+    assert code == 1 and out == ""
+    assert err.startswith("exmado: cannot reach Redis at redis://127.0.0.1:1/0 (")
 
 
 def test_a_job_joining_late_gets_its_share_at_once(redis_url: str):

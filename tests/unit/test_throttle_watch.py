@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exmado_tui.docuware.budget import ThrottleWatch
+from exmado_tui.docuware.throttle_watch import ThrottleWatch
 
 
 def test_an_episode_is_told_when_it_starts_and_when_the_run_ends():

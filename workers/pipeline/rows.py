@@ -22,9 +22,10 @@ import queue
 from dataclasses import dataclass, field
 
 from exmado_tui.diskspace import is_no_space, no_space
-from exmado_tui.docuware.budget import SLOT, WATCH, Slot, ThrottleWatch
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.query import And, Exact, Or
+from exmado_tui.docuware.row_slot import SLOT, Slot
+from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
 from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
 from exmado_tui.headers import normalise_header
 from exmado_tui.lifecycle import RowStatus

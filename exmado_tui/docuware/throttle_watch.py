@@ -1,0 +1,54 @@
+"""One job's throttling episodes, as sentences for its event log: when DocuWare began slowing
+the job down and, once quiet again, how long it lasted.
+
+The pipeline sets `WATCH` for a job's rows; the request budget reports each throttle signal
+of a request to the watch of the job that sent it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+
+
+class ThrottleWatch:
+    """One job's throttling episodes, as sentences for its event log."""
+
+    QUIET_S = 10.0  # an episode ends after this long without a throttle signal
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.last = 0.0
+        self.rate = 0.0
+        self._pending: list[tuple[str, str]] = []
+
+    def throttled(self, rate: float) -> None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+            self._pending.append(
+                ("warning", f"Slowed by DocuWare throttling; shared budget {rate:.1f} requests/s.")
+            )
+        self.last, self.rate = now, rate
+
+    def sentences(self, ended: bool = False) -> list[tuple[str, str]]:
+        """What to record now: an episode's start, its end once quiet for `QUIET_S` (or the
+        run `ended`)."""
+        quiet = time.monotonic() - self.last >= self.QUIET_S
+        if self.started is not None and (quiet or ended):
+            lasted = max(self.last - self.started, 1.0)
+            self._pending.append(
+                (
+                    "info",
+                    f"Throttling over: slowed for {lasted:.0f} s; "
+                    f"shared budget {self.rate:.1f} requests/s.",
+                )
+            )
+            self.started = None
+        done, self._pending = self._pending, []
+        return done
+
+
+WATCH: contextvars.ContextVar[ThrottleWatch | None] = contextvars.ContextVar(
+    "exmado_throttle_watch", default=None
+)
