@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from exmado_tui.ui.app import ExmadoApp
 from exmado_tui.ui.backend.health import DocuWareHealth
@@ -18,6 +20,7 @@ from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 
 SIZE = (80, 24)  # the smallest terminal the dashboard is made for
+ScreenT = TypeVar("ScreenT", bound=Screen)
 
 
 class FixedProbe:
@@ -54,6 +57,14 @@ def bottom_line(app: ExmadoApp) -> str:
 
 def notices(app: ExmadoApp) -> list[str]:
     return [str(n.message) for n in app._notifications]
+
+
+async def open_screen(pilot: Pilot, key: str, kind: type[ScreenT]) -> ScreenT:
+    """Press `key` once the first screen is up; the screen of `kind` it opens, once shown."""
+    await wait_for(pilot, lambda: pilot.app.screen.is_current)
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind))
+    return pilot.app.screen
 
 
 # -- the jobs list and a job's detail -------------------------------------------------------------

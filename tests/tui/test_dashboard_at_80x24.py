@@ -22,6 +22,7 @@ from tests.tui.pilot_steps import (
     SIZE,
     bottom_line,
     open_detail,
+    open_screen,
     put_cursor_on,
     screen_text,
     wait_for,
@@ -127,10 +128,7 @@ async def test_a_dropped_file_moved_away_during_the_scan_does_not_crash(
 
     monkeypatch.setattr(dropfolder_view, "_workbooks", listing_with_a_ghost)
     async with app_factory().run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: pilot.app.screen.is_current)
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
-        screen = pilot.app.screen
+        screen = await open_screen(pilot, "f", DropFolderScreen)
         await wait_for(pilot, lambda: screen.waiting_table.row_count == 1)
         assert str(screen.waiting_table.get_row_at(0)[1]) == "april.xlsx"
         assert pilot.app.is_running
@@ -147,10 +145,7 @@ async def test_a_drop_folder_the_user_cannot_read_is_said_not_fatal(
 
     monkeypatch.setattr(dropfolder_screen, "scan_dropfolder", refused)
     async with app_factory().run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: pilot.app.screen.is_current)
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
-        screen = pilot.app.screen
+        screen = await open_screen(pilot, "f", DropFolderScreen)
         await wait_for(pilot, lambda: "Permission denied" in str(screen.folder_label.render()))
         await wait_for(pilot, lambda: screen.jobs_table.row_count == 2)  # the jobs still show
         await pilot.press("escape")

@@ -24,7 +24,7 @@ from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.job_queue import queue_length
-from tests.tui.pilot_steps import SIZE, open_detail, screen_text, wait_for
+from tests.tui.pilot_steps import SIZE, open_detail, open_screen, screen_text, wait_for
 from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_rows
 
 RUNNING, PAUSED = job_id(0), job_id(1)
@@ -189,10 +189,7 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
     }
     redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
     async with app_factory().run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: pilot.app.screen.is_current)
-        await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, WorkersScreen))
-        screen = pilot.app.screen
+        screen = await open_screen(pilot, "w", WorkersScreen)
         await wait_for(pilot, lambda: screen.workers_table.row_count == 1)
         assert str(screen.workers_table.get_row_at(0)[0]) == "host-a:4242"
         await wait_for(pilot, lambda: screen.alive_table.row_count == 1)
@@ -218,10 +215,7 @@ async def test_dropfolder_screen_lists_jobs_and_refusals(app_factory, store, see
     )
     (drop / "invoices" / "april.xlsx").write_bytes(b"PK")
     async with app_factory().run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: pilot.app.screen.is_current)
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
-        screen = pilot.app.screen
+        screen = await open_screen(pilot, "f", DropFolderScreen)
         await wait_for(pilot, lambda: screen.rejected_table.row_count == 1)
         assert "97–2003" in str(screen.rejected_table.get_row_at(0)[2])
         table = screen.jobs_table
@@ -240,10 +234,7 @@ async def test_dropfolder_screen_names_only_profile_folders(app_factory, store, 
     (drop / "old-stuff" / "may.xlsx").write_bytes(b"PK")
     (drop / "invoices" / "april.xlsx").write_bytes(b"PK")
     async with app_factory().run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: pilot.app.screen.is_current)
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DropFolderScreen))
-        screen = pilot.app.screen
+        screen = await open_screen(pilot, "f", DropFolderScreen)
         await wait_for(pilot, lambda: screen.waiting_table.row_count > 0)
         assert str(screen.folder_label.render()).endswith("Profile folders: invoices")
         waiting = [str(screen.waiting_table.get_row_at(0)[1])]
