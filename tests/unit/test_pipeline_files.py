@@ -6,6 +6,8 @@ import asyncio
 import dataclasses
 import io
 import os
+import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -163,3 +165,39 @@ def test_a_download_that_breaks_off_is_fetched_again_a_few_times(
             asyncio.run(place)
         assert client.breaks == 9 - files.WHOLE_TRIES
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".part"]
+
+
+def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pause's or cancel's grace can run out while the rename runs in its thread: the row
+    stays pending, so the file that lands must go again (seen as 160 PDFs for 159 records)."""
+    renaming, renamed = threading.Event(), threading.Event()
+    real_move = files.move_into_place
+
+    def slow_move(temp: Path, target: Path, *, synced: bool = False) -> None:
+        real_move(temp, target, synced=synced)
+        renaming.set()  # renamed; its folder's fsync is what takes the time
+        time.sleep(0.2)
+        renamed.set()
+
+    monkeypatch.setattr(files, "move_into_place", slow_move)
+    profile = Profile.from_dict({
+        "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
+        "templates": {"folder": "", "filename": "{INVOICE_NO}"},
+    })  # fmt: skip
+    doc = FakeDoc(7, {"INVOICE_NO": "100007"})
+    placer = Placer(FakeClient([doc]), profile, tmp_path, {}, "j1")
+
+    async def cut_while_renaming() -> None:
+        row = asyncio.create_task(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
+        assert await asyncio.to_thread(renaming.wait, 5)
+        row.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await row
+        assert await asyncio.to_thread(renamed.wait, 5)
+        await asyncio.sleep(0.05)  # the thread's result reaches the loop
+
+    asyncio.run(cut_while_renaming())
+    assert [p.name for p in tmp_path.iterdir()] == []
+    assert placer.ours == set()

@@ -102,6 +102,9 @@ class FileRecord:
 class Placed:
     records: list[FileRecord]
     events: list[tuple[str, str]] = field(default_factory=list)
+    # Files this call brought into being (not kept as identical, not overwritten): the ones a
+    # row cut before it was recorded takes back, so none is on disk without a record.
+    new: list[str] = field(default_factory=list)
 
 
 def part_path(folder: Path, job_id: str) -> Path:
@@ -239,6 +242,10 @@ class Placer:
                 one = await self._commit(doc, temp, member, sha, size)
                 placed.records += one.records
                 placed.events += one.events
+                placed.new += one.new
+        except asyncio.CancelledError:
+            self._take_back(placed)
+            raise
         finally:
             for temp, *_ in members:
                 temp.unlink(missing_ok=True)
@@ -254,9 +261,25 @@ class Placer:
         synced: bool = True,
     ) -> Placed:
         async with self._lock:  # one decision about a final name at a time
-            return await asyncio.to_thread(
-                self._commit_now, doc, temp, relative, sha256, size, synced
+            work = asyncio.ensure_future(
+                asyncio.to_thread(self._commit_now, doc, temp, relative, sha256, size, synced)
             )
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # The rename goes on in its thread whatever happens here, while the row is
+                # cut and stays pending: once the file is in place, take it back.
+                work.add_done_callback(self._take_back_when_done)
+                raise
+
+    def _take_back_when_done(self, work: asyncio.Future[Placed]) -> None:
+        if not work.cancelled() and work.exception() is None:
+            self._take_back(work.result())
+
+    def _take_back(self, placed: Placed) -> None:
+        for path in placed.new:
+            (self.root / path).unlink(missing_ok=True)
+            self.ours.discard(path)
 
     def _commit_now(
         self,
@@ -269,7 +292,7 @@ class Placer:
     ) -> Placed:
         """Put `temp` at its final name; `synced`: `temp` is fsynced already (else it is here)."""
         final = confine(self.root, relative)
-        target, events = final, []
+        target, events, overwriting = final, [], False
         attempt = 1
         while target.exists():
             if _size(target) == size and sha256_of(target) == sha256:
@@ -278,6 +301,7 @@ class Placer:
             policy = "rename" if self._rel(target) in self.ours else self.profile.on_existing
             if policy == "overwrite":
                 events.append(("warning", f"Overwrote {self._rel(target)} (different content)."))
+                overwriting = True
                 break
             if policy == "skip_identical":
                 raise ExistingFileError(
@@ -289,7 +313,8 @@ class Placer:
             target = numbered(final, attempt)
         move_into_place(temp, target, synced=synced)
         self.ours.add(self._rel(target))
-        return Placed([self._record(doc, target, size, sha256)], events)
+        new = [] if overwriting else [self._rel(target)]
+        return Placed([self._record(doc, target, size, sha256)], events, new)
 
     def _record(self, doc: Document, path: Path, size: int, sha256: str) -> FileRecord:
         return FileRecord(str(doc.id), str(doc.cabinet_id), self._rel(path), size, sha256)
