@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exmado_tui.models import Job, JobRow
+from exmado_tui.models import Job, JobEvent, JobRow
 from workers.pipeline import progress
 from workers.pipeline.rows import RowResult, RowTask
 
@@ -64,3 +64,17 @@ def test_many_rows_are_written_in_chunks(store, tmp_path: Path) -> None:
     errors = [f"Row {r.row_number}: no." for r in rows]
     progress.flush("j1", [result(r, "not_found", e) for r, e in zip(rows, errors, strict=True)])
     assert [r.error for r in JobRow.select().order_by(JobRow.row_number)] == errors
+
+
+def test_row_events_are_stored_with_their_control_characters_visible(
+    store, tmp_path: Path
+) -> None:
+    """Like every other event (`events.store_event`): the log is shown on terminals."""
+    rows = job_with_rows(tmp_path, 1)
+    done = result(rows[0], "done", documents=1)
+    done.events.append(("warning", "Overwrote \x1b[2J.pdf (different content)."))
+    progress.flush("j1", [done], [("info", "held\x00back")])
+    assert sorted(e.message for e in JobEvent.select()) == [
+        "Overwrote \\x1b[2J.pdf (different content).",
+        "held\\x00back",
+    ]

@@ -13,6 +13,7 @@ from typing import Any, cast
 from peewee import Case, fn
 
 from exmado_tui.db import database, utcnow
+from exmado_tui.formatting import visible
 from exmado_tui.lifecycle import RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.queries import row_counts
@@ -37,7 +38,7 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[tuple[str, str
             JobFile.insert_many(files[start : start + 100]).on_conflict_ignore().execute()
         if events:
             JobEvent.insert_many(
-                [{"job": job_id, "at": now, "level": lv, "message": m} for lv, m in events]
+                [{"job": job_id, "at": now, "level": lv, "message": visible(m)} for lv, m in events]
             ).execute()
         recount(job_id)
 
