@@ -66,9 +66,7 @@ def test_many_rows_are_written_in_chunks(store, tmp_path: Path) -> None:
     assert [r.error for r in JobRow.select().order_by(JobRow.row_number)] == errors
 
 
-def test_row_events_are_stored_with_their_control_characters_visible(
-    store, tmp_path: Path
-) -> None:
+def test_row_events_are_stored_with_their_control_characters_visible(store, tmp_path: Path) -> None:
     """Like every other event (`events.store_event`): the log is shown on terminals."""
     rows = job_with_rows(tmp_path, 1)
     done = result(rows[0], "done", documents=1)
