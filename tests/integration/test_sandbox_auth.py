@@ -102,11 +102,12 @@ def test_unknown_bearer_token_gets_401_json(sandbox: SandboxServer) -> None:
 def test_token_expires_after_its_ttl(sandbox_factory, sandbox_login) -> None:
     import time
 
-    server = sandbox_factory(faults=FaultSettings(token_ttl=0.3))
+    # Long enough for a loaded machine to use a fresh token (0.3 s was not, once).
+    server = sandbox_factory(faults=FaultSettings(token_ttl=2.0))
     token = sandbox_login(server.url)
     url = f"{server.url}{P}/Organizations"
     assert httpx.get(url, headers=bearer(token)).status_code == 200
-    time.sleep(0.35)
+    time.sleep(2.05)
     assert httpx.get(url, headers=bearer(token)).status_code == 401
     assert httpx.get(url, headers=bearer(sandbox_login(server.url))).status_code == 200
 

@@ -127,7 +127,9 @@ async def test_the_sparkline_shows_rows_per_second_between_refreshes(app_factory
     now = [FROZEN_NOW]
     async with app_factory(clock=lambda: now[0]).run_test(size=SIZE) as pilot:
         detail = await open_detail(pilot, RUNNING)
-        await wait_for(pilot, lambda: len(detail.samples) == 1)
+        # No refresh in flight: one that read the job before the update and the clock after
+        # it would learn 0 rows in 10 s (seen under load). Nothing runs between these lines.
+        await wait_for(pilot, lambda: len(detail.samples) == 1 and not detail._loading)
         Job.update(done_rows=Job.done_rows + 50).where(Job.id == RUNNING).execute()
         now[0] = FROZEN_NOW + timedelta(seconds=10)
         detail.refresh_job()

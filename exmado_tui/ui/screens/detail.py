@@ -14,6 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -270,6 +271,8 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
             self.action_back()
         except StoreUnavailableError as exc:  # locked, or the server restarting: try again
             self.summary.update(store_trouble(exc))
+        except NoMatches:  # the screen was taken down (the app quitting) while this ran
+            return
         finally:
             self._loading = False
 
