@@ -30,10 +30,10 @@ from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
 from exmado_tui.file_names import first_free
 from exmado_tui.folders import blocking_file
 from exmado_tui.jobs import JobService, check_workbook_path
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job
 from exmado_tui.profiles import profile_names
 from exmado_tui.settings import DropFolderSettings, Duplicates
-from exmado_tui.states import JobStatus
 
 LOGGER = "exmado.dropfolder"
 log = logging.getLogger(LOGGER)

@@ -27,14 +27,14 @@ from exmado_tui.errors import (
 )
 from exmado_tui.events import Event, record_event
 from exmado_tui.folders import private_folder
-from exmado_tui.lifecycle import ROWS_TO_RETRY, Control, RowStatus
+from exmado_tui.lifecycle import FINAL, RETRYABLE, ROWS_TO_RETRY, Control, JobStatus, RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.ownership import unheld
 from exmado_tui.profiles import Profile, check_profile, load_profile, profile_names
 from exmado_tui.queries import JobDetail, get_job, resolve_job_id
 from exmado_tui.queue import JobQueue
 from exmado_tui.settings import Settings
-from exmado_tui.states import FINAL, RETRYABLE, JobStatus, transition
+from exmado_tui.states import transition
 from exmado_tui.workbook_guard import WorkbookLimits
 
 if TYPE_CHECKING:

@@ -11,26 +11,8 @@ from typing import Any
 from exmado_tui.db import database, utcnow
 from exmado_tui.errors import TransitionError
 from exmado_tui.events import Event, log_event, store_event
-from exmado_tui.lifecycle import (
-    FINAL,
-    RETRYABLE,
-    TRANSITIONS,
-    VERBS,
-    JobStatus,
-    can_move,
-    sources_of,
-)
+from exmado_tui.lifecycle import VERBS, JobStatus, sources_of
 from exmado_tui.models import Job
-
-__all__ = [
-    "FINAL",
-    "RETRYABLE",
-    "TRANSITIONS",
-    "JobStatus",
-    "can_move",
-    "sources_of",
-    "transition",
-]
 
 
 def transition(

@@ -12,9 +12,10 @@ from exmado_tui import migrations
 from exmado_tui.db import open_database
 from exmado_tui.errors import TransitionError
 from exmado_tui.jobs import JobService
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job
 from exmado_tui.queries import list_jobs, status_counts
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from tests.environment import make_settings
 from tests.workbooks import write_workbook
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from exmado_tui.db import open_database
 from exmado_tui.errors import TransitionError
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from tests.factories import insert_job
 
 RACERS = 6

@@ -10,8 +10,9 @@ from exmado_tui import migrations
 from exmado_tui.cli import main
 from exmado_tui.db import database, make_database, open_database
 from exmado_tui.jobs import JobService
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow, JobWorkbook
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from exmado_tui.store_copy import bound, copy_store
 from tests.environment import make_settings
 from tests.workbooks import write_workbook

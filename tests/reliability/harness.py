@@ -25,10 +25,10 @@ import redis
 
 from exmado_tui.db import database, open_database
 from exmado_tui.jobs import JobService
+from exmado_tui.lifecycle import FINAL
 from exmado_tui.queries import get_job
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from exmado_tui.settings import Settings, load_settings
-from exmado_tui.states import FINAL
 from tests.environment import REPO, settings_env
 from tests.workbooks import write_workbook
 

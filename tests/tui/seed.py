@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
-from exmado_tui.states import JobStatus
 
 S = JobStatus
 FROZEN_NOW = datetime(2025, 3, 14, 15, 0, 0)  # naive UTC, as the store keeps it

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobEvent
 from exmado_tui.queries import get_job
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.screens.jobs import JobsScreen

@@ -12,10 +12,10 @@ from textual.command import CommandPalette
 from textual.widgets import Static
 
 from exmado_tui.formatting import local_time
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobRow
 from exmado_tui.queries import get_job, row_total
 from exmado_tui.queue import WORKER_KEY_PREFIX, JobQueue
-from exmado_tui.states import JobStatus
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.screens.detail import JobDetailScreen

@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from exmado_tui.cli import main
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from tests.cli_runner import run, run_json
 from tests.job_queue import queued_messages
 

@@ -15,9 +15,10 @@ import pytest
 from exmado_tui.cli import build_parser, main
 from exmado_tui.db import utcnow
 from exmado_tui.events import record_event
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.settings import load_settings
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from tests.cli_runner import run, run_json
 from tests.workbooks import write_workbook
 

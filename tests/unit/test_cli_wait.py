@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.lifecycle import JobStatus
+from exmado_tui.states import transition
 from tests.cli_runner import run, run_json
 from tests.workbooks import write_workbook
 

@@ -18,12 +18,13 @@ from exmado_tui.errors import (
     WorkbookError,
 )
 from exmado_tui.jobs import JobService
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.localredis import free_port
 from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.queries import get_job, resolve_job_id
 from exmado_tui.queue import RUN_JOB, WORKER_KEY_PREFIX
 from exmado_tui.settings import Settings
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from tests.environment import make_settings
 from tests.factories import insert_job
 from tests.job_queue import queued_messages

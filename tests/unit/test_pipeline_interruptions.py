@@ -15,9 +15,10 @@ import redis
 
 from exmado_tui.errors import RetryableError, StoreUnavailableError
 from exmado_tui.events import Event
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.report import MANIFEST_NAME
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from tests.pipeline_harness import Pipeline, control_later
 from workers.pipeline import progress
 from workers.pipeline.runner import JobRun

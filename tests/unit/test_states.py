@@ -9,8 +9,9 @@ import pytest
 from exmado_tui import states
 from exmado_tui.errors import TransitionError
 from exmado_tui.events import Event
+from exmado_tui.lifecycle import FINAL, TRANSITIONS, JobStatus, can_move
 from exmado_tui.models import Job, JobEvent
-from exmado_tui.states import FINAL, TRANSITIONS, JobStatus, can_move, transition
+from exmado_tui.states import transition
 from tests.factories import insert_job
 
 S = JobStatus

@@ -46,12 +46,12 @@ from exmado_tui.errors import (
 )
 from exmado_tui.events import Event, record_event
 from exmado_tui.formatting import visible
-from exmado_tui.lifecycle import ROW_ERRORS, Control
+from exmado_tui.lifecycle import ROW_ERRORS, Control, JobStatus
 from exmado_tui.models import Job, JobRow
 from exmado_tui.ownership import Hold, claim
 from exmado_tui.profiles import Profile, check_profile
 from exmado_tui.report import remove_report_leftovers, write_report
-from exmado_tui.states import JobStatus, transition
+from exmado_tui.states import transition
 from workers.pipeline import progress
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest

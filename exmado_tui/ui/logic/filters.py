@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exmado_tui.states import JobStatus
+from exmado_tui.lifecycle import JobStatus
 
 S = JobStatus
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.queries import JobDetail, JobSummary
-from exmado_tui.states import JobStatus
 
 
 @dataclass
