@@ -97,7 +97,3 @@ VERBS = {
 def sources_of(target: JobStatus) -> frozenset[JobStatus]:
     """The states from which a job may move to `target`."""
     return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
-
-
-def can_move(current: JobStatus, target: JobStatus) -> bool:
-    return target in TRANSITIONS[current]

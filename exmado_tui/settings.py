@@ -206,11 +206,6 @@ UNLISTED_KEYS = (
     ("database", "password"),
 )
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
-SECRET_ENV = {
-    "DOCUWARE_PASSWORD": "docuware",
-    "REDIS_PASSWORD": "broker",
-    "EXMADO_DB_PASSWORD": "database",
-}
 
 
 def load_settings(
