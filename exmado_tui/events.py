@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Literal
 
+from exmado_tui.event_line import Event, EventLevel
 from exmado_tui.formatting import visible
 from exmado_tui.models import JobEvent
 
 EVENT_LOGGER = "exmado.jobs"
 log = logging.getLogger(EVENT_LOGGER)
-
-# The names of the logging levels the process log writes the line at.
-EventLevel = Literal["info", "warning", "error"]
-
-
-@dataclass(frozen=True)
-class Event:
-    """One line of a job's log: what happened, and how much it matters."""
-
-    text: str
-    level: EventLevel = "info"
 
 
 def record_event(job_id: str, message: str, level: EventLevel = "info") -> None:

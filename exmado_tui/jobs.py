@@ -25,7 +25,8 @@ from exmado_tui.errors import (
     TransitionError,
     WorkbookError,
 )
-from exmado_tui.events import Event, record_event
+from exmado_tui.event_line import Event
+from exmado_tui.events import record_event
 from exmado_tui.folders import private_folder
 from exmado_tui.lifecycle import FINAL, RETRYABLE, ROWS_TO_RETRY, Control, JobStatus, RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow

@@ -10,7 +10,8 @@ from typing import Any
 
 from exmado_tui.db import database, utcnow
 from exmado_tui.errors import TransitionError
-from exmado_tui.events import Event, log_event, store_event
+from exmado_tui.event_line import Event
+from exmado_tui.events import log_event, store_event
 from exmado_tui.lifecycle import VERBS, JobStatus, sources_of
 from exmado_tui.models import Job
 

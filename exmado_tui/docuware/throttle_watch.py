@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextvars
 import time
 
+from exmado_tui.event_line import Event
+
 
 class ThrottleWatch:
     """One job's throttling episodes, as sentences for its event log."""
@@ -20,28 +22,30 @@ class ThrottleWatch:
         self.started: float | None = None
         self.last = 0.0
         self.rate = 0.0
-        self._pending: list[tuple[str, str]] = []
+        self._pending: list[Event] = []
 
     def throttled(self, rate: float) -> None:
         now = time.monotonic()
         if self.started is None:
             self.started = now
             self._pending.append(
-                ("warning", f"Slowed by DocuWare throttling; shared budget {rate:.1f} requests/s.")
+                Event(
+                    f"Slowed by DocuWare throttling; shared budget {rate:.1f} requests/s.",
+                    "warning",
+                )
             )
         self.last, self.rate = now, rate
 
-    def sentences(self, ended: bool = False) -> list[tuple[str, str]]:
+    def sentences(self, ended: bool = False) -> list[Event]:
         """What to record now: an episode's start, its end once quiet for `QUIET_S` (or the
         run `ended`)."""
         quiet = time.monotonic() - self.last >= self.QUIET_S
         if self.started is not None and (quiet or ended):
             lasted = max(self.last - self.started, 1.0)
             self._pending.append(
-                (
-                    "info",
+                Event(
                     f"Throttling over: slowed for {lasted:.0f} s; "
-                    f"shared budget {self.rate:.1f} requests/s.",
+                    f"shared budget {self.rate:.1f} requests/s."
                 )
             )
             self.started = None

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from exmado_tui.errors import RetryableError, StoreUnavailableError
-from exmado_tui.events import Event
+from exmado_tui.event_line import Event
 from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobEvent, JobRow
 from exmado_tui.report import MANIFEST_NAME

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from exmado_tui.event_line import Event
 from exmado_tui.models import Job, JobEvent, JobRow
 from workers.pipeline import progress
 from workers.pipeline.rows import RowResult, RowTask
@@ -70,8 +71,8 @@ def test_row_events_are_stored_with_their_control_characters_visible(store, tmp_
     """Like every other event (`events.store_event`): the log is shown on terminals."""
     rows = job_with_rows(tmp_path, 1)
     done = result(rows[0], "done", documents=1)
-    done.events.append(("warning", "Overwrote \x1b[2J.pdf (different content)."))
-    progress.flush("j1", [done], [("info", "held\x00back")])
+    done.events.append(Event("Overwrote \x1b[2J.pdf (different content).", "warning"))
+    progress.flush("j1", [done], [Event("held\x00back")])
     assert sorted(e.message for e in JobEvent.select()) == [
         "Overwrote \\x1b[2J.pdf (different content).",
         "held\\x00back",

@@ -8,7 +8,7 @@ import pytest
 
 from exmado_tui import states
 from exmado_tui.errors import TransitionError
-from exmado_tui.events import Event
+from exmado_tui.event_line import Event
 from exmado_tui.lifecycle import FINAL, TRANSITIONS, JobStatus
 from exmado_tui.models import Job, JobEvent
 from exmado_tui.states import transition

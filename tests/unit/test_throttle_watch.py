@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from exmado_tui.docuware.throttle_watch import ThrottleWatch
+from exmado_tui.event_line import Event
 
 
 def test_an_episode_is_told_when_it_starts_and_when_the_run_ends():
@@ -11,10 +12,11 @@ def test_an_episode_is_told_when_it_starts_and_when_the_run_ends():
     watch.throttled(16.0)
     watch.throttled(13.6)  # the same episode: told once
     assert watch.sentences() == [
-        ("warning", "Slowed by DocuWare throttling; shared budget 16.0 requests/s.")
+        Event("Slowed by DocuWare throttling; shared budget 16.0 requests/s.", "warning")
     ]
     assert watch.sentences() == []  # still going, not quiet yet
-    [(level, text)] = watch.sentences(ended=True)
-    assert level == "info"
-    assert text.startswith("Throttling over: slowed for ") and text.endswith("13.6 requests/s.")
+    [over] = watch.sentences(ended=True)
+    assert over.level == "info"
+    assert over.text.startswith("Throttling over: slowed for ")
+    assert over.text.endswith("13.6 requests/s.")
     assert watch.sentences(ended=True) == []  # told once

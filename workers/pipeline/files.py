@@ -38,6 +38,7 @@ from exmado_tui.checksums import CHUNK, sha256_of
 from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.docuware.models import Document, DownloadResult
 from exmado_tui.errors import PermanentError, RetryableError
+from exmado_tui.event_line import Event
 from exmado_tui.file_names import numbered
 from exmado_tui.profiles import DOWNLOAD_TARGETS, Profile
 from exmado_tui.templates import Values, confine, relative_path, sanitise_component
@@ -101,7 +102,7 @@ class FileRecord:
 @dataclass
 class Placed:
     records: list[FileRecord]
-    events: list[tuple[str, str]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     # Files this call brought into being (not kept as identical, not overwritten): the ones a
     # row cut before it was recorded takes back, so none is on disk without a record.
     new: list[str] = field(default_factory=list)
@@ -292,7 +293,8 @@ class Placer:
     ) -> Placed:
         """Put `temp` at its final name; `synced`: `temp` is fsynced already (else it is here)."""
         final = confine(self.root, relative)
-        target, events, overwriting = final, [], False
+        target, overwriting = final, False
+        events: list[Event] = []
         attempt = 1
         while target.exists():
             if _size(target) == size and sha256_of(target) == sha256:
@@ -300,7 +302,9 @@ class Placer:
                 return Placed([self._record(doc, target, size, sha256)])
             policy = "rename" if self._rel(target) in self.ours else self.profile.on_existing
             if policy == "overwrite":
-                events.append(("warning", f"Overwrote {self._rel(target)} (different content)."))
+                events.append(
+                    Event(f"Overwrote {self._rel(target)} (different content).", "warning")
+                )
                 overwriting = True
                 break
             if policy == "skip_identical":

@@ -13,6 +13,7 @@ from typing import Any, cast
 from peewee import Case, fn
 
 from exmado_tui.db import database, utcnow
+from exmado_tui.event_line import Event
 from exmado_tui.formatting import visible
 from exmado_tui.lifecycle import RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
@@ -26,7 +27,7 @@ ERROR_LENGTH = 2000
 UPDATE_ROWS = 200  # ids and CASE values stay well under SQLite's 999 parameters
 
 
-def flush(job_id: str, results: list[RowResult], events: Iterable[tuple[str, str]] = ()) -> None:
+def flush(job_id: str, results: list[RowResult], events: Iterable[Event] = ()) -> None:
     events = list(events) + [e for r in results for e in r.events]
     if not results and not events:
         return
@@ -38,7 +39,10 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[tuple[str, str
             JobFile.insert_many(files[start : start + 100]).on_conflict_ignore().execute()
         if events:
             JobEvent.insert_many(
-                [{"job": job_id, "at": now, "level": lv, "message": visible(m)} for lv, m in events]
+                [
+                    {"job": job_id, "at": now, "level": e.level, "message": visible(e.text)}
+                    for e in events
+                ]
             ).execute()
         recount(job_id)
 

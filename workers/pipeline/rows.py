@@ -27,6 +27,7 @@ from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.docuware.row_slot import SLOT, Slot
 from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
 from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
+from exmado_tui.event_line import Event
 from exmado_tui.headers import normalise_header
 from exmado_tui.lifecycle import RowStatus
 from exmado_tui.profiles import OnMultiple, Profile
@@ -58,7 +59,7 @@ class RowResult:
     error: str = ""
     documents: int = 0
     files: list[FileRecord] = field(default_factory=list)
-    events: list[tuple[str, str]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     retryable: bool = False
     # The workbook leaves the row unable to run (an empty key), as ingest refuses such rows:
     # progress marks it `failed_at_import` (no attempt), so `JobService.retry` leaves it failed.

@@ -44,7 +44,8 @@ from exmado_tui.errors import (
     StoreUnavailableError,
     TransitionError,
 )
-from exmado_tui.events import Event, record_event
+from exmado_tui.event_line import Event
+from exmado_tui.events import record_event
 from exmado_tui.formatting import visible
 from exmado_tui.lifecycle import ROW_ERRORS, Control, JobStatus
 from exmado_tui.models import Job, JobRow
@@ -312,12 +313,10 @@ class JobRun:
                     deadline = now + (0 if stop.stops_at_once else STOP_GRACE_S)
         return RunOutcome.ENDED if stop is None else stop
 
-    def _flush_leftovers(
-        self, results: queue.Queue[RowResult], events: list[tuple[str, str]]
-    ) -> None:
+    def _flush_leftovers(self, results: queue.Queue[RowResult], events: list[Event]) -> None:
         self._save_quietly([r for r in _collect(results, 0) if not r.retryable], events)
 
-    def _save_quietly(self, done: list[RowResult], events: Sequence[tuple[str, str]] = ()) -> None:
+    def _save_quietly(self, done: list[RowResult], events: Sequence[Event] = ()) -> None:
         try:
             progress.flush(self.job_id, done, events)
         except Exception:  # noqa: BLE001 - best effort while stopping
