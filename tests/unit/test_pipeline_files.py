@@ -21,6 +21,12 @@ from tests.pipeline_harness import FakeClient, FakeDoc
 from workers.pipeline import files
 from workers.pipeline.files import Placer
 
+# Each document as a file named by its invoice number, in the output folder itself.
+BY_INVOICE = Profile.from_dict({
+    "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
+    "templates": {"folder": "", "filename": "{INVOICE_NO}"},
+})  # fmt: skip
+
 
 def test_the_part_file_is_fsynced_before_its_rename(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -38,12 +44,8 @@ def test_the_part_file_is_fsynced_before_its_rename(
 
     monkeypatch.setattr(files.os, "fsync", fsync)
     monkeypatch.setattr(files.os, "replace", replace)
-    profile = Profile.from_dict({
-        "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
-        "templates": {"folder": "", "filename": "{INVOICE_NO}"},
-    })  # fmt: skip
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
-    placer = Placer(FakeClient([doc]), profile, tmp_path, {}, "j1")
+    placer = Placer(FakeClient([doc]), BY_INVOICE, tmp_path, {}, "j1")
     placed = asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
     assert (tmp_path / placed.records[0].path).read_bytes() == b"%PDF document 7"
     part = next(path for step, path in steps if step == "replace")
@@ -53,12 +55,8 @@ def test_the_part_file_is_fsynced_before_its_rename(
 
 def test_placed_documents_leave_nothing_in_flight_behind(tmp_path: Path) -> None:
     """A long job's placer keeps what it placed in `known`, not a done future per document."""
-    profile = Profile.from_dict({
-        "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
-        "templates": {"folder": "", "filename": "{INVOICE_NO}"},
-    })  # fmt: skip
     docs = [FakeDoc(i, {"INVOICE_NO": str(100000 + i)}) for i in range(1, 51)]
-    placer = Placer(FakeClient(docs), profile, tmp_path, {}, "j1")
+    placer = Placer(FakeClient(docs), BY_INVOICE, tmp_path, {}, "j1")
 
     async def place_all() -> None:
         for doc in docs + docs[:5]:
@@ -182,12 +180,8 @@ def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
         renamed.set()
 
     monkeypatch.setattr(files, "move_into_place", slow_move)
-    profile = Profile.from_dict({
-        "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
-        "templates": {"folder": "", "filename": "{INVOICE_NO}"},
-    })  # fmt: skip
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
-    placer = Placer(FakeClient([doc]), profile, tmp_path, {}, "j1")
+    placer = Placer(FakeClient([doc]), BY_INVOICE, tmp_path, {}, "j1")
 
     async def cut_while_renaming() -> None:
         row = asyncio.create_task(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
