@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from exmado_tui import resources
 from exmado_tui.commands.context import Context
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.localredis import RedisServer
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.settings import Settings, load_settings
@@ -69,7 +70,7 @@ def demo_command(args: argparse.Namespace, ctx: Context) -> int:
         job = _run_job(settings, args)
     _print_outcome(job, home)
     print(f"\nLook at it in the dashboard:  {this_exmado(args)} demo --dashboard")
-    return 0 if job.status.value.startswith("COMPLETED") else 1
+    return 0 if job.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS) else 1
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
