@@ -28,7 +28,15 @@ from exmado_tui.errors import (
 from exmado_tui.event_line import Event
 from exmado_tui.events import record_event
 from exmado_tui.folders import private_folder
-from exmado_tui.lifecycle import FINAL, RETRYABLE, ROWS_TO_RETRY, Control, JobStatus, RowStatus
+from exmado_tui.lifecycle import (
+    ACTIVE,
+    FINAL,
+    RETRYABLE,
+    ROWS_TO_RETRY,
+    Control,
+    JobStatus,
+    RowStatus,
+)
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.ownership import unheld
 from exmado_tui.profiles import Profile, check_profile, load_profile, profile_names
@@ -272,10 +280,9 @@ class JobService:
     def _request(self, job_id: str, action: Control, verb: str) -> JobDetail:
         """Ask the worker holding an active job to pause or cancel it."""
         job_id = resolve_job_id(job_id)
-        active = [S.VALIDATING, S.RUNNING]
         asked = (
             Job.update(control=action, updated_at=utcnow())
-            .where((Job.id == job_id) & Job.status.in_(active))
+            .where((Job.id == job_id) & Job.status.in_(ACTIVE))
             .execute()
         )
         if asked != 1:
@@ -362,7 +369,7 @@ class JobService:
         that gets a second message anyway keeps its worker, and the extra message is dropped
         (slot lease held, or the store's owner check): safe at any time.
         """
-        active = Job.status.in_([S.RUNNING, S.VALIDATING])
+        active = Job.status.in_(ACTIVE)
         if fresh_s:
             active &= unheld(fresh_s)
         queued = (Job.status == S.PENDING) & Job.queued_at.is_null(False)

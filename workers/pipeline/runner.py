@@ -47,7 +47,7 @@ from exmado_tui.errors import (
 from exmado_tui.event_line import Event
 from exmado_tui.events import record_event
 from exmado_tui.formatting import visible
-from exmado_tui.lifecycle import ROW_ERRORS, Control, JobStatus
+from exmado_tui.lifecycle import ACTIVE, ROW_ERRORS, Control, JobStatus
 from exmado_tui.models import Job, JobRow
 from exmado_tui.ownership import Hold, claim
 from exmado_tui.profiles import Profile, check_profile
@@ -407,7 +407,7 @@ class JobRun:
 
     def _cancel(self) -> None:
         cancelled = Event(f"Cancelled: {self._rows_done()}; unfinished rows stay pending.")
-        self._report_then_move(S.CANCELLED, frozenset({S.RUNNING, S.VALIDATING}), cancelled)
+        self._report_then_move(S.CANCELLED, ACTIVE, cancelled)
 
     def _drop(self) -> None:
         """Terminated (or ended) under the run: the store's state stands; the report says it."""
@@ -438,7 +438,7 @@ class JobRun:
     def _fail(self, message: str) -> None:
         message = visible(message)  # a file name or key may hold ESC; the sentence is shown
         failed = Event(message, "error")
-        active = frozenset({S.VALIDATING, S.RUNNING, S.PAUSED})
+        active = ACTIVE | {S.PAUSED}
         if JobRow.select().where(JobRow.job == self.job_id).exists():
             progress.recount(self.job_id)
             still = (Job.id == self.job_id) & Job.status.in_(active)
