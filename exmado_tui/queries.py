@@ -12,7 +12,7 @@ from typing import Any, cast
 import peewee
 
 from exmado_tui.errors import JobNotFoundError
-from exmado_tui.lifecycle import Control, JobStatus, RowStatus
+from exmado_tui.lifecycle import ACTIVE, Control, JobStatus, RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 
 MIN_PREFIX = 4
@@ -310,6 +310,6 @@ def jobs_by_source(source: str, limit: int = 50) -> list[JobSummary]:
 
 def active_jobs() -> list[JobSummary]:
     """Jobs a worker holds or will continue: validating, running or paused, oldest start first."""
-    active = [JobStatus.VALIDATING, JobStatus.RUNNING, JobStatus.PAUSED]
-    query = Job.select().where(Job.status.in_(active)).order_by(Job.started_at, Job.created_at)
+    held_or_paused = Job.status.in_(ACTIVE | {JobStatus.PAUSED})
+    query = Job.select().where(held_or_paused).order_by(Job.started_at, Job.created_at)
     return [_summary(job) for job in query]
