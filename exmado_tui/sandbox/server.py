@@ -1,4 +1,4 @@
-"""The sandbox HTTP server: ThreadingHTTPServer, HTTP/1.1 keep-alive, start/stop, running().
+"""The sandbox HTTP server: ThreadingHTTPServer, HTTP/1.1 keep-alive, start/stop (or a with-block).
 
 One daemon thread per connection; the injected latency is a sleep in that thread, so it never
 blocks other requests. Loopback only unless another host is configured.
@@ -25,7 +25,6 @@ import socket
 import struct
 import sys
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -237,17 +236,3 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def running(config: SandboxConfig | None = None, **overrides: Any) -> Iterator[SandboxServer]:
-    """A started sandbox for the duration of a with-block (port 0 by default)."""
-    base = config or SandboxConfig(port=0)
-    if overrides:
-        base = dataclasses.replace(base, **overrides)
-    server = SandboxServer(base)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
