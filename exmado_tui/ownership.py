@@ -66,7 +66,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum, auto
-from typing import Any, cast
+from typing import Any
 
 import redis
 from peewee import fn
@@ -305,11 +305,6 @@ class JobSlots:
 
     def running(self) -> int:
         return int(self._count(keys=[SLOTS_KEY, OWNERS_KEY]))
-
-    def holders(self) -> list[str]:
-        self.running()
-        members = cast("list[bytes]", self.client.zrange(SLOTS_KEY, 0, -1))  # no decode_responses
-        return [m.decode() for m in members]
 
 
 class Gate(Enum):
