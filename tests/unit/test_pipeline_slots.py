@@ -16,7 +16,7 @@ from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
-from exmado_tui.models import Job
+from exmado_tui.models import Job, JobEvent
 from exmado_tui.ownership import SLOTS_KEY, JobSlots
 from exmado_tui.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
 from tests.pipeline_harness import Pipeline
@@ -136,6 +136,11 @@ def test_watchdog_hands_back_a_silent_job_once_and_refills_a_wiped_redis(
     assert dogs[0].take_over_silent_jobs() == [job_id]
     assert dogs[1].take_over_silent_jobs() == []
     assert Job.get_by_id(job_id).worker == ""
+    said = [(e.level, e.message) for e in JobEvent.select().where(JobEvent.job == job_id)]
+    assert (
+        said.count(("warning", "Worker dead:1 stopped answering; the job goes to another worker."))
+        == 1
+    )
     assert dogs[0].refill_after_wipe() == [job_id]  # first pass: no marker yet
     assert dogs[1].refill_after_wipe() == []
     pipe.runtime.redis.flushall()
