@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import io
 import os
+import queue
 import threading
 import time
 import zipfile
@@ -20,6 +21,7 @@ from exmado_tui.templates import Values
 from tests.pipeline_harness import FakeClient, FakeDoc
 from workers.pipeline import files
 from workers.pipeline.files import Placer
+from workers.pipeline.rows import RowEngine, RowTask
 
 # Each document as a file named by its invoice number, in the output folder itself.
 BY_INVOICE = Profile.from_dict({
@@ -195,3 +197,51 @@ def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
     asyncio.run(cut_while_renaming())
     assert [p.name for p in tmp_path.iterdir()] == []
     assert placer.ours == set()
+
+
+class HoldsSecond(FakeClient):
+    """Downloads the first document; the second one's download hangs until the row is cut."""
+
+    def __init__(self, docs: list[FakeDoc]) -> None:
+        super().__init__(docs)
+        self.second_started = asyncio.Event()
+
+    async def download(self, doc: FakeDoc, dest: Path, **kwargs: Any) -> Any:
+        if doc.id == self.docs[-1].id:
+            self.second_started.set()
+            await asyncio.Event().wait()
+        return await super().download(doc, dest, **kwargs)
+
+
+def test_a_row_cut_between_its_documents_takes_back_the_files_it_placed(tmp_path: Path) -> None:
+    """on_multiple = all: a cut after the first of two files leaves the row pending, so the
+    first file goes too; one another row was given stays."""
+    docs = [FakeDoc(1, {"INVOICE_NO": "100001"}), FakeDoc(2, {"INVOICE_NO": "100001"})]
+    client = HoldsSecond(docs)
+    profile = dataclasses.replace(BY_INVOICE, on_multiple="all")
+    placer = Placer(client, profile, tmp_path, {}, "j1")
+    engine = RowEngine(client, profile, placer, queue.Queue(), 2)
+    row = RowTask(1, 2, "100001", {"Invoice number": "100001"})
+
+    given: list[str] = []
+
+    async def cut_between_documents(shared: bool) -> None:
+        await engine.prepare()
+        client.second_started.clear()
+        task = asyncio.create_task(engine.process(row, docs))
+        await asyncio.wait_for(client.second_started.wait(), 5)
+        if shared:  # another row is handed the first document meanwhile, and recorded
+            other = await placer.place(docs[0], Values(docs[0].fields, {}, row=3, docid=1))
+            given.extend(r.path for r in other.records)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    async def cut_twice() -> list[list[str]]:
+        await cut_between_documents(shared=False)
+        left = sorted(p.name for p in tmp_path.iterdir())
+        await cut_between_documents(shared=True)
+        return [left, sorted(p.name for p in tmp_path.iterdir())]
+
+    alone, shared = asyncio.run(cut_twice())
+    assert alone == [] and shared == given and len(given) == 1

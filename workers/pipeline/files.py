@@ -157,14 +157,15 @@ class Placer:
         self.known = known
         self.ours = {r.path for records in known.values() for r in records}
         self._inflight: dict[str, asyncio.Future[Placed]] = {}
+        self.shared: set[str] = set()  # placed for one row, handed to another as well
         self._lock = asyncio.Lock()
 
     async def place(self, doc: Document, values: Values) -> Placed:
         key = doc_key(doc.cabinet_id, doc.id)
         if key in self.known and self._present(self.known[key]):
-            return Placed(self.known[key])
+            return self._shared(self.known[key])
         if key in self._inflight:
-            return await asyncio.shield(self._inflight[key])
+            return self._shared((await asyncio.shield(self._inflight[key])).records)
         future: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -182,6 +183,11 @@ class Placer:
         self._inflight.pop(key, None)
         future.set_result(Placed(placed.records))
         return placed
+
+    def _shared(self, records: list[FileRecord]) -> Placed:
+        """Another row's documents: kept even when the row that placed them is cut."""
+        self.shared.update(r.path for r in records)
+        return Placed(records)
 
     def _present(self, records: list[FileRecord]) -> bool:
         return all(_size(self.root / r.path) == r.size for r in records)
@@ -245,7 +251,7 @@ class Placer:
                 placed.events += one.events
                 placed.new += one.new
         except asyncio.CancelledError:
-            self._take_back(placed)
+            self.take_back(placed.new)
             raise
         finally:
             for temp, *_ in members:
@@ -275,12 +281,14 @@ class Placer:
 
     def _take_back_when_done(self, work: asyncio.Future[Placed]) -> None:
         if not work.cancelled() and work.exception() is None:
-            self._take_back(work.result())
+            self.take_back(work.result().new)
 
-    def _take_back(self, placed: Placed) -> None:
-        for path in placed.new:
-            (self.root / path).unlink(missing_ok=True)
-            self.ours.discard(path)
+    def take_back(self, paths: list[str]) -> None:
+        """Remove files a cut row placed (its `Placed.new`); none another row was given."""
+        for path in paths:
+            if path not in self.shared:
+                (self.root / path).unlink(missing_ok=True)
+                self.ours.discard(path)
 
     def _commit_now(
         self,

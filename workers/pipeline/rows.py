@@ -187,10 +187,18 @@ class RowEngine:
             )
         chosen = choose(docs, self.profile.on_multiple)
         result = RowResult(task, RowStatus.DONE, documents=len(chosen))
-        for doc in chosen:
-            placed = await self.placer.place(doc, _values(doc, task))
-            result.files += placed.records
-            result.events += placed.events
+        new: list[str] = []
+        try:
+            for doc in chosen:
+                placed = await self.placer.place(doc, _values(doc, task))
+                result.files += placed.records
+                result.events += placed.events
+                new += placed.new
+        except asyncio.CancelledError:
+            # Cut between its documents (a pause's grace ran out): the row stays pending, so
+            # the files it placed go, or they would be on disk with no record.
+            self.placer.take_back(new)
+            raise
         return result
 
     async def _search(self, task: RowTask) -> list[Document]:
