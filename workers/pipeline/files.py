@@ -30,7 +30,9 @@ import os
 import re
 import uuid
 import zipfile
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from exmado_tui.atomic import move_into_place
@@ -106,6 +108,11 @@ class Placed:
     # Files this call brought into being (not kept as identical, not overwritten): the ones a
     # row cut before it was recorded takes back, so none is on disk without a record.
     new: list[str] = field(default_factory=list)
+
+    def add(self, other: Placed) -> None:
+        self.records += other.records
+        self.events += other.events
+        self.new += other.new
 
 
 def part_path(folder: Path, job_id: str) -> Path:
@@ -241,21 +248,34 @@ class Placer:
 
     async def _unpack(self, doc: Document, archive: Path, relative: PurePosixPath) -> Placed:
         members = await asyncio.to_thread(_extract, archive, self.zip_limits)
-        placed = Placed([])
         stem = relative.name.rsplit(".", 1)[0] if "." in relative.name else relative.name
         try:
-            for temp, name, size, sha in members:
-                member = relative.with_name(sanitise_component(f"{stem} - {name}"))
-                one = await self._commit(doc, temp, member, sha, size)
-                placed.records += one.records
-                placed.events += one.events
-                placed.new += one.new
-        except asyncio.CancelledError:
-            self.take_back(placed.new)
-            raise
+            return await self.in_turn(
+                partial(
+                    self._commit,
+                    doc,
+                    temp,
+                    relative.with_name(sanitise_component(f"{stem} - {name}")),
+                    sha,
+                    size,
+                )
+                for temp, name, size, sha in members
+            )
         finally:
             for temp, *_ in members:
                 temp.unlink(missing_ok=True)
+
+    async def in_turn(self, steps: Iterable[Callable[[], Awaitable[Placed]]]) -> Placed:
+        """The files of `steps` (each placing some), run one after another, as one `Placed`;
+        cut between them, the files they brought into being go (`take_back`): whoever cut it
+        records none of them."""
+        placed = Placed([])
+        try:
+            for step in steps:
+                placed.add(await step())
+        except asyncio.CancelledError:
+            self.take_back(placed.new)
+            raise
         return placed
 
     async def _commit(

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import queue
 from dataclasses import dataclass, field
+from functools import partial
 
 from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
@@ -186,20 +187,14 @@ class RowEngine:
                 f"{len(docs)} documents match {self._terms(task)} and on_multiple = fail.",
             )
         chosen = choose(docs, self.profile.on_multiple)
-        result = RowResult(task, RowStatus.DONE, documents=len(chosen))
-        new: list[str] = []
-        try:
-            for doc in chosen:
-                placed = await self.placer.place(doc, _values(doc, task))
-                result.files += placed.records
-                result.events += placed.events
-                new += placed.new
-        except asyncio.CancelledError:
-            # Cut between its documents (a pause's grace ran out): the row stays pending, so
-            # the files it placed go, or they would be on disk with no record.
-            self.placer.take_back(new)
-            raise
-        return result
+        # Cut between its documents (a pause's grace ran out), the row stays pending: the files
+        # it placed go with it (`in_turn`), or they would be on disk with no record.
+        placed = await self.placer.in_turn(
+            partial(self.placer.place, doc, _values(doc, task)) for doc in chosen
+        )
+        return RowResult(
+            task, RowStatus.DONE, documents=len(chosen), files=placed.records, events=placed.events
+        )
 
     async def _search(self, task: RowTask) -> list[Document]:
         conditions = [Exact(field, value) for field, value in self._pairs(task)]
