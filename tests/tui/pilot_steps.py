@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widgets import Select
 
 from exmado_tui.ui.app import ExmadoApp
 from exmado_tui.ui.backend.health import DocuWareHealth
@@ -126,7 +127,12 @@ async def open_form(pilot: Pilot, workbook: Path) -> NewJobScreen:
     return screen
 
 
+async def pick(pilot: Pilot, screen: Screen, selector: str, typed: str) -> None:
+    """Open a select with the keyboard, type to jump to an option, take it."""
+    screen.query_one(selector, Select).focus()
+    await pilot.press("enter", *typed, "enter")
+
+
 async def choose_profile(pilot: Pilot, screen: NewJobScreen, name: str) -> None:
-    screen.profile_select.focus()
-    await pilot.press("enter", *name, "enter")
+    await pick(pilot, screen, "#profile", name)
     await wait_for(pilot, lambda: screen.form().profile == name)

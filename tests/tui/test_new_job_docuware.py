@@ -23,7 +23,15 @@ from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.environment import make_settings
-from tests.tui.pilot_steps import SIZE, FixedProbe, open_form, wait_for, write_csv
+from tests.tui.pilot_steps import (
+    SIZE,
+    FixedProbe,
+    choose_profile,
+    open_form,
+    pick,
+    wait_for,
+    write_csv,
+)
 
 DOCUWARE_WAIT_S = 15  # the form gives up after the client's retries (5 connect attempts)
 
@@ -63,16 +71,9 @@ def message(screen: NewJobScreen) -> str:
     return str(screen.query_one("#dw-message").render())
 
 
-async def pick(pilot, screen: NewJobScreen, selector: str, typed: str) -> None:
-    """Open a select with the keyboard, type to jump to an option, take it."""
-    select(screen, selector).focus()
-    await pilot.press("enter", *typed, "enter")
-
-
 async def map_by_hand(pilot, screen: NewJobScreen) -> None:
     """Pick "(map columns yourself)" and wait for DocuWare's cabinets."""
-    await pick(pilot, screen, "#profile", "(")
-    await wait_for(pilot, lambda: screen.form().profile == CUSTOM)
+    await choose_profile(pilot, screen, CUSTOM)
     await wait_for(pilot, lambda: options(screen, "#cabinet"), DOCUWARE_WAIT_S)
 
 
@@ -125,8 +126,7 @@ async def test_an_unreachable_docuware_is_named_in_the_form(tmp_path: Path, redi
     app, db = app_for(tmp_path, redis_url, url)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, write_csv(tmp_path))
-        await pick(pilot, screen, "#profile", "(")
-        await wait_for(pilot, lambda: screen.form().profile == CUSTOM)
+        await choose_profile(pilot, screen, CUSTOM)
         await wait_for(pilot, lambda: "cannot be" in message(screen), DOCUWARE_WAIT_S)
         assert url in message(screen)
         assert "cannot be reached" in message(screen)
