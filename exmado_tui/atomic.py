@@ -41,10 +41,24 @@ def move_into_place(temp: Path, target: Path, *, synced: bool = False) -> None:
 def write_atomically(target: Path, write: Callable[[Path], object]) -> Path:
     """`write(temp)` fills a temporary file beside `target`, which then replaces `target`
     durably; the temporary file does not outlive a failure."""
-    temp = target.with_name(f".{target.name}.{os.getpid()}{PART_SUFFIX}")
+    temp = target.with_name(_temp_name(target, str(os.getpid())))
     try:
         write(temp)
         move_into_place(temp, target)
     finally:
         temp.unlink(missing_ok=True)
     return target
+
+
+def remove_leftovers(target: Path) -> int:
+    """Delete the temporary files of `write_atomically(target)` that writers killed mid-write
+    left (it removes its own on any error it lives through); how many."""
+    removed = 0
+    for path in target.parent.glob(_temp_name(target, "*")):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _temp_name(target: Path, pid: str) -> str:
+    return f".{target.name}.{pid}{PART_SUFFIX}"

@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from exmado_tui.atomic import PART_SUFFIX, write_atomically
+from exmado_tui.atomic import remove_leftovers, write_atomically
 from exmado_tui.db import utcnow
 from exmado_tui.formatting import visible
 from exmado_tui.lifecycle import JobStatus
@@ -63,12 +63,7 @@ def write_report(
 def remove_report_leftovers(folder: Path) -> int:
     """Delete the temporary report and manifest a writer killed mid-write left in `folder`
     (`write_atomically` removes its own on any error it lives through); how many."""
-    removed = 0
-    for name in (REPORT_NAME, MANIFEST_NAME):
-        for path in folder.glob(f".{name}.*{PART_SUFFIX}"):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return sum(remove_leftovers(folder / name) for name in (REPORT_NAME, MANIFEST_NAME))
 
 
 def text_cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
