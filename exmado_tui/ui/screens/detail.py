@@ -309,17 +309,18 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
 
     def _sample(self, job: JobDetail) -> None:
         """Rows finished per second between refreshes, for the sparkline and a recent rate."""
-        now = exmado_app(self).clock().timestamp()
+        moment = exmado_app(self).clock()
+        now = moment.timestamp()
         if not self.samples or now > self.samples[-1][0]:  # no time passed: no rate to learn
             self.samples.append((now, job.done_rows))
         pairs = list(self.samples)
         rates = [max(0.0, (b[1] - a[1]) / (b[0] - a[0])) for a, b in pairwise(pairs)]
         show_if_changed(self.sparkline, spark_text(rates, width=30))
-        avg = pace.rows_per_s(job, exmado_app(self).clock())
-        eta = pace.eta_s(job, exmado_app(self).clock())
+        avg = pace.rows_per_s(job, moment)
+        eta = pace.eta_s(job, moment)
         text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
         text.append(f" · ETA {duration(eta)}" if eta is not None else "")
-        text.append(f" · elapsed {duration(pace.duration_s(job, exmado_app(self).clock()))}")
+        text.append(f" · elapsed {duration(pace.duration_s(job, moment))}")
         show_if_changed(self.rate_label, text)
 
     def _show_buttons(self, job: JobSummary) -> None:
