@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import peewee
+
+from exmado_tui.db import database
 from exmado_tui.event_line import Event, EventLevel
 from exmado_tui.formatting import visible
 from exmado_tui.models import JobEvent
@@ -27,3 +30,15 @@ def store_event(job_id: str, event: Event) -> Event:
 def log_event(job_id: str, event: Event) -> None:
     """Write a stored event to the process log too."""
     log.log(logging.getLevelName(event.level.upper()), "job %s: %s", job_id[:8], event.text)
+
+
+def update_with_event(job_id: str, update: peewee.ModelUpdate, event: Event | None) -> int:
+    """Run `update` of the job's row; when it changed that row, `event` goes into the job's
+    log in the same transaction (a changed job has its line, an unchanged one none), and into
+    the process log once committed (it tells only what is stored). How many rows changed."""
+    with database.atomic():
+        changed: int = update.execute()
+        stored = store_event(job_id, event) if changed == 1 and event is not None else None
+    if stored is not None:
+        log_event(job_id, stored)
+    return changed

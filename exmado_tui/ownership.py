@@ -71,10 +71,10 @@ from typing import Any
 import redis
 from peewee import fn
 
-from exmado_tui.db import database, utcnow
+from exmado_tui.db import utcnow
 from exmado_tui.errors import TransitionError
 from exmado_tui.event_line import Event
-from exmado_tui.events import log_event, store_event
+from exmado_tui.events import update_with_event
 from exmado_tui.lifecycle import ACTIVE, FINAL, JobStatus
 from exmado_tui.models import Job
 from exmado_tui.queue import NAMESPACE
@@ -198,20 +198,13 @@ def _silent(clocks: Clocks, now: datetime) -> Any:
 
 def _take_over(job_id: str, holder: str, silent: Any, now: datetime) -> bool:
     """The compare-and-set: of several watchdogs, one hands the job back, with its event in
-    the same transaction (like a transition's)."""
+    the same transaction (`update_with_event`, as a transition does)."""
     stopped = Event(
         f"Worker {holder} stopped answering; the job goes to another worker.", "warning"
     )
-    with database.atomic():
-        handed = (
-            Job.update(worker="", heartbeat_at=now, wait_reason="taken over after silence")
-            .where((Job.id == job_id) & silent)
-            .execute()
-        )
-        stored = store_event(job_id, stopped) if handed == 1 and holder else None
-    if stored is not None:
-        log_event(job_id, stored)
-    return handed == 1
+    hand_back = Job.update(worker="", heartbeat_at=now, wait_reason="taken over after silence")
+    said = stopped if holder else None  # a job nobody held lost its message: no one stopped
+    return update_with_event(job_id, hand_back.where((Job.id == job_id) & silent), said) == 1
 
 
 # -- Redis: the job's slot -----------------------------------------------------------------

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from exmado_tui.db import database, utcnow
+from exmado_tui.db import utcnow
 from exmado_tui.errors import TransitionError
 from exmado_tui.event_line import Event
-from exmado_tui.events import log_event, store_event
+from exmado_tui.events import update_with_event
 from exmado_tui.lifecycle import VERBS, JobStatus, sources_of
 from exmado_tui.models import Job
 
@@ -36,13 +36,9 @@ def transition(
     values: dict[str, Any] = {"status": target, "updated_at": now, **changes}
     if target.is_final:
         values.setdefault("finished_at", now)
-    with database.atomic():
-        moved = Job.update(values).where((Job.id == job_id) & (Job.status.in_(allowed))).execute()
-        stored = store_event(job_id, event) if moved == 1 and event is not None else None
-    if moved != 1:
+    move = Job.update(values).where((Job.id == job_id) & (Job.status.in_(allowed)))
+    if update_with_event(job_id, move, event) != 1:
         raise _refusal(job_id, target)
-    if stored is not None:
-        log_event(job_id, stored)  # once committed: the process log tells only what is stored
 
 
 def _refusal(job_id: str, target: JobStatus) -> TransitionError:

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from exmado_tui import states
+from exmado_tui import events
 from exmado_tui.errors import TransitionError
 from exmado_tui.event_line import Event
 from exmado_tui.lifecycle import FINAL, TRANSITIONS, JobStatus
@@ -108,7 +108,7 @@ def test_a_move_whose_event_cannot_be_written_does_not_happen(any_store, monkeyp
     def store_fails(*_: object) -> Event:
         raise OSError("the event cannot be written")
 
-    monkeypatch.setattr(states, "store_event", store_fails)
+    monkeypatch.setattr(events, "store_event", store_fails)
     with pytest.raises(OSError, match="cannot be written"):
         transition(job_id, S.PAUSED, event=Event("Paused."))
     assert Job.get_by_id(job_id).status == S.RUNNING.value
