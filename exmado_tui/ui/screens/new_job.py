@@ -4,7 +4,7 @@ fetched live from DocuWare, the first row's target path, output and format; then
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,11 @@ from exmado_tui.ui.widgets.plain_table import PlainTable
 def plain_options(options: Iterable[tuple[str, str]]) -> list[tuple[Text, str]]:
     """Select options whose prompts (sheet, column, cabinet and field names) show as written."""
     return [(Text(prompt), value) for prompt, value in options]
+
+
+def profile_options(folders: Sequence[Path]) -> list[tuple[str, str]]:
+    """The profile select's options: every profile by name, then mapping columns by hand."""
+    return [*((name, name) for name in profile_names(folders)), (CUSTOM, CUSTOM)]
 
 
 class NewJobScreen(Screen[str | None]):
@@ -107,10 +112,9 @@ class NewJobScreen(Screen[str | None]):
             )
             yield FieldRow("Sheet", Select([], prompt="(first sheet)", id="sheet", compact=True))
             yield PlainTable(id="preview", show_cursor=False, zebra_stripes=True)
-            names = [(name, name) for name in profile_names(exmado_app(self).settings.profile_dirs)]
+            profiles = profile_options(exmado_app(self).settings.profile_dirs)
             yield FieldRow(
-                "Profile",
-                Select([*names, (CUSTOM, CUSTOM)], prompt="pick one", id="profile", compact=True),
+                "Profile", Select(profiles, prompt="pick one", id="profile", compact=True)
             )
             with Vertical(id="custom"):
                 yield FieldRow("Cabinet", Select([], id="cabinet", compact=True))
@@ -409,9 +413,8 @@ class NewJobScreen(Screen[str | None]):
             return
         self.app.notify(f"Profile {name!r} saved to {path}.")
         select = self.profile_select
-        names = profile_names(exmado_app(self).settings.profile_dirs)
         with select.prevent(Select.Changed):
-            select.set_options([*((n, n) for n in names), (CUSTOM, CUSTOM)])
+            select.set_options(profile_options(app.settings.profile_dirs))
             select.value = name
         self.profile = profile
 
