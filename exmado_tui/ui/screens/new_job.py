@@ -180,12 +180,16 @@ class NewJobScreen(Screen[str | None]):
 
     # -- the form ---------------------------------------------------------------------------
 
+    def _field(self, selector: str) -> Input | Select[Any]:
+        """A field of the form: a text field or a select."""
+        widget = self.query_one(selector)
+        if not isinstance(widget, (Input, Select)):
+            raise TypeError(f"{selector} is a {type(widget).__name__}, not a form field")
+        return widget
+
     def form(self) -> JobForm:
         def value(selector: str) -> str:
-            widget = self.query_one(selector)
-            if not isinstance(widget, (Input, Select)):
-                raise TypeError(f"{selector} is a {type(widget).__name__}, not a form field")
-            raw = widget.value
+            raw = self._field(selector).value
             return "" if raw is Select.NULL or raw is None else str(raw)
 
         return JobForm(
@@ -291,9 +295,7 @@ class NewJobScreen(Screen[str | None]):
     def _show_profile_fields(self) -> None:
         """Every field the profile sets starts from it (blank ones for a hand-made mapping)."""
         for widget_id, value in shown_for(self.profile).items():
-            widget = self.query_one(f"#{widget_id}")
-            assert isinstance(widget, Input | Select)
-            widget.value = value
+            self._field(f"#{widget_id}").value = value
 
     # -- DocuWare -----------------------------------------------------------------------------
 
