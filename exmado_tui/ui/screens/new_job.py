@@ -381,8 +381,9 @@ class NewJobScreen(Screen[str | None]):
             "start": start,
         }
         try:
-            job = await exmado_app(self).backend.act(
-                exmado_app(self).backend.service.create, Path(form.workbook).expanduser(), **options
+            backend = exmado_app(self).backend
+            job = await backend.act(
+                backend.service.create, Path(form.workbook).expanduser(), **options
             )
         except ExmadoError as exc:
             self.app.notify(str(exc), title="Job not created", severity="error", timeout=10)
