@@ -25,9 +25,17 @@ RUN_JOB = "run_job"
 WORKER_KEY_PREFIX = f"{NAMESPACE}:worker:"
 
 
-def redis_client(settings: BrokerSettings) -> redis.Redis:
+def redis_client(
+    settings: BrokerSettings, *, connect_timeout_s: float = 5, reply_timeout_s: float | None = None
+) -> redis.Redis:
+    """A client of the broker's Redis; `reply_timeout_s` bounds each command (None: no bound)."""
     password = settings.password.reveal() or None
-    return redis.Redis.from_url(settings.url, password=password, socket_connect_timeout=5)
+    return redis.Redis.from_url(
+        settings.url,
+        password=password,
+        socket_connect_timeout=connect_timeout_s,
+        socket_timeout=reply_timeout_s,
+    )
 
 
 def make_broker(

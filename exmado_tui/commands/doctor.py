@@ -123,15 +123,11 @@ def _first_line(exc: BaseException) -> str:
 def redis_and_workers(settings: Settings) -> list[Check]:
     import redis
 
-    from exmado_tui.queue import NAMESPACE, WORKER_KEY_PREFIX
+    from exmado_tui.queue import NAMESPACE, WORKER_KEY_PREFIX, redis_client
 
-    broker = settings.broker
-    url = mask_url(broker.url)
-    client = redis.Redis.from_url(
-        broker.url,
-        password=broker.password.reveal() or None,
-        socket_connect_timeout=REDIS_TIMEOUT_S,
-        socket_timeout=REDIS_TIMEOUT_S,
+    url = mask_url(settings.broker.url)
+    client = redis_client(
+        settings.broker, connect_timeout_s=REDIS_TIMEOUT_S, reply_timeout_s=REDIS_TIMEOUT_S
     )
     try:
         client.ping()
