@@ -21,6 +21,7 @@ from exmado_tui.ui.widgets.store_trouble import StoreTrouble
 from tests.tui.pilot_steps import (
     SIZE,
     bottom_line,
+    loaded,
     open_detail,
     open_screen,
     put_cursor_on,
@@ -99,16 +100,12 @@ async def test_the_fail_question_and_the_delete_folders_are_readable(app_factory
 
 async def test_the_jobs_footer_shows_help_and_quit_at_80_columns(app_factory, seeded):
     async with app_factory().run_test(size=SIZE) as pilot:
-        await wait_for(
-            pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
-        )
+        await loaded(pilot)
         await wait_for(pilot, lambda: bottom_line(pilot.app).strip())  # a busy machine: drawn late
         footer = bottom_line(pilot.app)
         assert "? Help" in footer and "q Quit" in footer, footer
     async with app_factory().run_test(size=(120, 40)) as pilot:
-        await wait_for(
-            pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
-        )
+        await loaded(pilot)
         await wait_for(pilot, lambda: bottom_line(pilot.app).strip())
         assert "^p palette" in bottom_line(pilot.app)
 

@@ -14,9 +14,8 @@ from textual.widgets import Input
 from exmado_tui.db import open_database
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.screens.detail import JobDetailScreen
-from exmado_tui.ui.screens.jobs import JobsScreen
 from tests.environment import make_settings
-from tests.tui.pilot_steps import FixedProbe, wait_for
+from tests.tui.pilot_steps import FixedProbe, loaded, wait_for
 from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_jobs, seed_rows
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -42,9 +41,7 @@ async def settle(pilot) -> None:
 
 
 async def jobs_loaded(pilot) -> None:
-    await wait_for(
-        pilot, lambda: isinstance(pilot.app.screen, JobsScreen) and pilot.app.screen.loaded
-    )
+    await loaded(pilot)
     await wait_for(pilot, lambda: pilot.app.redis_health is not None)
     await settle(pilot)
 
