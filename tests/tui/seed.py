@@ -6,11 +6,16 @@ tests give the app.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import redis
 
 from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.queue import WORKER_KEY_PREFIX
 
 S = JobStatus
 FROZEN_NOW = datetime(2025, 3, 14, 15, 0, 0)  # naive UTC, as the store keeps it
@@ -137,3 +142,18 @@ def seed_files(job: str, rows: int, now: datetime = FROZEN_NOW) -> None:
 def seed_events(job: str, messages: list[str], now: datetime = FROZEN_NOW) -> None:
     for n, message in enumerate(messages):
         JobEvent.create(job=job, message=message, at=now - timedelta(seconds=60 - n))
+
+
+def seed_worker(redis_url: str, host: str, jobs: list[str], pid: int = 1, threads: int = 1) -> None:
+    """A live worker's presence entry in Redis (a minute to live), as the workers screen reads."""
+    entry = {"id": "w1", "host": host, "pid": pid, "since": "2026-01-01T00:00:00Z",
+             "threads": threads, "jobs": jobs}  # fmt: skip
+    redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
+
+
+def seed_refused(drop: Path, name: str, reason: str) -> None:
+    """A workbook the drop folder refused, with the reason file the watcher writes beside it."""
+    rejected = drop / "rejected"
+    rejected.mkdir(parents=True, exist_ok=True)
+    (rejected / name).write_bytes(b"x")
+    (rejected / f"{name}.reason.txt").write_text(reason + "\n")

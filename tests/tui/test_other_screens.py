@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import json
 from datetime import timedelta
 
-import redis
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.widgets import Static
@@ -15,7 +13,7 @@ from exmado_tui.formatting import local_time
 from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobRow
 from exmado_tui.queries import get_job, row_total
-from exmado_tui.queue import WORKER_KEY_PREFIX, JobQueue
+from exmado_tui.queue import JobQueue
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.screens.detail import JobDetailScreen
@@ -25,7 +23,15 @@ from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.job_queue import queue_length
 from tests.tui.pilot_steps import SIZE, open_detail, open_screen, screen_text, wait_for
-from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_rows
+from tests.tui.seed import (
+    FROZEN_NOW,
+    job_id,
+    seed_events,
+    seed_files,
+    seed_refused,
+    seed_rows,
+    seed_worker,
+)
 
 RUNNING, PAUSED = job_id(0), job_id(1)
 
@@ -181,15 +187,7 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
     Job.update(worker="host-a:4242", heartbeat_at=Job.started_at).where(Job.id == RUNNING).execute()
     queue = JobQueue.from_settings(store.broker)
     queue.enqueue_run(PAUSED)
-    entry = {
-        "id": "w1",
-        "host": "host-a",
-        "pid": 4242,
-        "since": "2026-01-01T00:00:00Z",
-        "threads": 3,
-        "jobs": [RUNNING],
-    }
-    redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
+    seed_worker(redis_url, "host-a", [RUNNING], pid=4242, threads=3)
     async with app_factory().run_test(size=SIZE) as pilot:
         screen = await open_screen(pilot, "w", WorkersScreen)
         await wait_for(pilot, lambda: screen.workers_table.row_count == 1)
@@ -209,12 +207,8 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
 
 async def test_dropfolder_screen_lists_jobs_and_refusals(app_factory, store, seeded):
     drop = store.dropfolder.path
-    (drop / "rejected").mkdir(parents=True)
+    seed_refused(drop, "old.xls", "Workbook old.xls is in the old Excel 97–2003 format.")
     (drop / "invoices").mkdir()
-    (drop / "rejected" / "old.xls").write_bytes(b"x")
-    (drop / "rejected" / "old.xls.reason.txt").write_text(
-        "Workbook old.xls is in the old Excel 97–2003 format.\n"
-    )
     (drop / "invoices" / "april.xlsx").write_bytes(b"PK")
     async with app_factory().run_test(size=SIZE) as pilot:
         screen = await open_screen(pilot, "f", DropFolderScreen)

@@ -5,24 +5,21 @@ the terminal raw."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
-from exmado_tui.queue import WORKER_KEY_PREFIX
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.tui.pilot_steps import choose_profile, open_detail, open_form, screen_text, wait_for
-from tests.tui.seed import FROZEN_NOW, job_id, seed_rows
+from tests.tui.seed import FROZEN_NOW, job_id, seed_refused, seed_rows, seed_worker
 
 SIZE = (120, 40)
 NAME = "[b]A[/] [columns]"
@@ -94,13 +91,8 @@ async def test_a_workbook_and_a_job_name_in_the_form_and_its_notice(app_factory,
 
 async def test_the_workers_and_drop_folder_screens(app_factory, store, seeded, redis_url):
     Job.update(name=NAME, worker="host-a:1").where(Job.id == RUNNING).execute()
-    entry = {"id": "w1", "host": "[b]host[/]", "pid": 1, "since": "2026-01-01T00:00:00Z",
-             "threads": 1, "jobs": [RUNNING]}  # fmt: skip
-    redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
-    rejected = Path(store.dropfolder.path) / "rejected"
-    rejected.mkdir(parents=True)
-    (rejected / "[bold]bad[columns].xlsx").write_bytes(b"x")
-    (rejected / "[bold]bad[columns].xlsx.reason.txt").write_text(ERROR + "\n")
+    seed_worker(redis_url, "[b]host[/]", [RUNNING])
+    seed_refused(store.dropfolder.path, "[bold]bad[columns].xlsx", ERROR)
     async with app_factory().run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
         await pilot.press("w")
@@ -165,13 +157,9 @@ async def test_control_characters_on_the_workers_and_drop_folder_screens(
     app_factory, store, seeded, redis_url
 ):
     Job.update(name=f"N{HOSTILE}", worker=f"W{HOSTILE}").where(Job.id == RUNNING).execute()
-    entry = {"id": "w1", "host": f"H{HOSTILE}", "pid": 1, "since": "2026-01-01T00:00:00Z",
-             "threads": 1, "jobs": [RUNNING]}  # fmt: skip
-    redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "w1", json.dumps(entry), ex=60)
-    rejected = Path(store.dropfolder.path) / "rejected"
-    rejected.mkdir(parents=True)
-    (rejected / f"B{HOSTILE[:-1]}.xlsx").write_bytes(b"x")  # a file name holds no NUL
-    (rejected / f"B{HOSTILE[:-1]}.xlsx.reason.txt").write_text(f"R{HOSTILE}\n")
+    seed_worker(redis_url, f"H{HOSTILE}", [RUNNING])
+    # a file name holds no NUL
+    seed_refused(store.dropfolder.path, f"B{HOSTILE[:-1]}.xlsx", f"R{HOSTILE}")
     async with app_factory().run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
         await pilot.press("w")
