@@ -78,7 +78,6 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.query_state = JobsQuery()
-        self.filter_name = "all"
         self.marked: dict[str, JobSummary] = {}
         self.jobs: list[JobSummary] = []
         self.total = 0
@@ -187,7 +186,6 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
     # -- filters, sort, pages -------------------------------------------------------------
 
     def action_filter(self, name: str) -> None:
-        self.filter_name = name
         self.filter_bar.current = name
         self._set_query(statuses=FILTER_BY_NAME[name].statuses, offset=0)
         self.table.move_cursor(row=0)
@@ -292,7 +290,6 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
         if job_id is None:
             return
         self.table.wanted = job_id
-        self.filter_name = "all"
         self.filter_bar.current = "all"
         self._set_query(statuses=(), text="", sort="created", descending=True, offset=0)
 
