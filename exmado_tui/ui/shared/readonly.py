@@ -22,9 +22,10 @@ def mutating(method: F) -> F:
 
     @functools.wraps(method)
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(self.app, "readonly", False):
+        app = exmado_app(self)
+        if app.readonly:
             what = method.__name__.removeprefix("action_").replace("_", " ")
-            self.app.notify(READONLY_NOTICE.format(what=what), severity="warning")
+            app.notify(READONLY_NOTICE.format(what=what), severity="warning")
             return None
         return method(self, *args, **kwargs)
 
