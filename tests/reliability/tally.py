@@ -1,4 +1,5 @@
-"""The reliability suite's one line: faults survived, what they lost, hostile inputs refused.
+"""The reliability suite's one line: faults survived, what they lost, hostile inputs refused,
+security cases held.
 
 One `Tally` per pytest process (`TALLY`); the fault tests add an `Audit` per job, the hostile
 corpus one call per input. `tests/conftest.py` prints `line()` at the end and fails the session
@@ -45,6 +46,8 @@ class Tally:
     peak_rss: int = 0
     hostile_slowest: float = 0.0  # seconds the slowest hostile input took to end
     hostile_cpu: float = 0.0  # the most worker CPU seconds one hostile input cost
+    security_held: int = 0
+    security_broken: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def fault(self, audit: Audit) -> None:
@@ -69,6 +72,14 @@ class Tally:
             self.hostile_unclear.append(kind)
         self.worker_rss(peak_rss_bytes)
 
+    def security(self, kind: str, *, held: bool) -> None:
+        """One security case (a browser page, a lying server's link, a local user): `held` when
+        Éxmado refused it and nothing leaked."""
+        if held:
+            self.security_held += 1
+        else:
+            self.security_broken.append(kind)
+
     def worker_rss(self, peak_bytes: int) -> None:
         self.peak_rss = max(self.peak_rss, peak_bytes)
 
@@ -78,6 +89,8 @@ class Tally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.hostile_clear += other.hostile_clear
         self.hostile_unclear += other.hostile_unclear
+        self.security_held += other.security_held
+        self.security_broken += other.security_broken
         self.problems += other.problems
         self.peak_rss = max(self.peak_rss, other.peak_rss)
         self.hostile_slowest = max(self.hostile_slowest, other.hostile_slowest)
@@ -85,7 +98,13 @@ class Tally:
 
     @property
     def used(self) -> bool:
-        return bool(self.faults or self.hostile_clear or self.hostile_unclear)
+        return bool(
+            self.faults
+            or self.hostile_clear
+            or self.hostile_unclear
+            or self.security_held
+            or self.security_broken
+        )
 
     def line(self) -> str:
         return (
@@ -95,6 +114,7 @@ class Tally:
             f"hostile inputs {self.hostile_clear} refused clearly "
             f"({len(self.hostile_unclear)} unclear, slowest {self.hostile_slowest:.1f} s, "
             f"{self.hostile_cpu:.1f} s of worker CPU), "
+            f"security cases {self.security_held} held ({len(self.security_broken)} broken), "
             f"worker peak RSS {self.peak_rss / MB:.0f} MB"
         )
 
@@ -106,9 +126,11 @@ class Tally:
             "duplicate files": self.duplicate_files,
             "partial files": self.partial_files,
             "hostile inputs unclear": len(self.hostile_unclear),
+            "security cases broken": len(self.security_broken),
         }
         found = [f"{what}: {n}" for what, n in counts.items() if n]
-        return found + self.problems + [f"unclear: {k}" for k in self.hostile_unclear]
+        unclear = [f"unclear: {k}" for k in self.hostile_unclear]
+        return found + self.problems + unclear + [f"broken: {k}" for k in self.security_broken]
 
 
 TALLY = Tally()
