@@ -60,6 +60,9 @@ class QueueDepth:
     dead: int
 
 
+REDIS_DOWN_FIX = "start it with `exmado up` (the bundled Redis on this machine), or set REDIS_URL"
+
+
 class JobQueue:
     """Sends job messages and reports on the queue, by actor name only."""
 
@@ -79,7 +82,9 @@ class JobQueue:
         try:
             return self.broker.enqueue(message, delay=delay_ms).message_id
         except redis.RedisError as exc:
-            raise QueueUnavailableError(f"Cannot reach Redis at {self.url} ({exc}).") from None
+            raise QueueUnavailableError(
+                f"Cannot reach Redis at {self.url} ({exc}): {REDIS_DOWN_FIX}."
+            ) from None
 
     def depth(self) -> QueueDepth:
         client = self.broker.client

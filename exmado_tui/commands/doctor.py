@@ -16,7 +16,7 @@ from pathlib import Path
 from exmado_tui.commands.context import print_json
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import size
-from exmado_tui.settings import Settings, load_settings, mask_url
+from exmado_tui.settings import DocuWareSettings, Settings, load_settings, mask_url
 
 MIN_FREE_BYTES = 1024**3
 REDIS_TIMEOUT_S = 3
@@ -123,7 +123,7 @@ def _first_line(exc: BaseException) -> str:
 def redis_and_workers(settings: Settings) -> list[Check]:
     import redis
 
-    from exmado_tui.queue import NAMESPACE, WORKER_KEY_PREFIX, redis_client
+    from exmado_tui.queue import NAMESPACE, REDIS_DOWN_FIX, WORKER_KEY_PREFIX, redis_client
 
     url = mask_url(settings.broker.url)
     client = redis_client(
@@ -136,8 +136,7 @@ def redis_and_workers(settings: Settings) -> list[Check]:
         fix = "set REDIS_PASSWORD (or [broker] password_file) to the password Redis expects"
         return [Check("Redis", False, f"{url} refused us: {exc}", fix)]
     except redis.RedisError as exc:
-        fix = "start it with `exmado up` (bundled Redis on this machine), or set REDIS_URL"
-        return [Check("Redis", False, f"cannot reach {url} ({exc})", fix)]
+        return [Check("Redis", False, f"cannot reach {url} ({exc})", REDIS_DOWN_FIX)]
     finally:
         client.close()
     redis_ok = Check("Redis", True, f"{url} answers (namespace {NAMESPACE})")
@@ -147,30 +146,37 @@ def redis_and_workers(settings: Settings) -> list[Check]:
     return [redis_ok, Check("workers", True, f"{len(workers)} alive")]
 
 
+DOCUWARE_SIGN_IN_FIX = (
+    "set DOCUWARE_USERNAME and DOCUWARE_PASSWORD (or the app registration's client id)"
+)
+DOCUWARE_UNREACHABLE_FIX = (
+    "check DOCUWARE_URL ([docuware] url) and that the server answers from this host"
+)
+
+
 def docuware(settings: Settings) -> list[Check]:
+    return [docuware_sign_in(settings.docuware)]
+
+
+def docuware_sign_in(settings: DocuWareSettings) -> Check:
+    """Reach DocuWare and sign in (once, short timeouts); the session signs out on closing."""
     from exmado_tui.docuware.errors import AuthenticationError, DocuWareNetworkError
     from exmado_tui.docuware.session import DocuWareSession
 
-    dw = replace(settings.docuware, max_attempts=1, timeout_s=DOCUWARE_TIMEOUT_S)
+    dw = replace(settings, max_attempts=1, timeout_s=DOCUWARE_TIMEOUT_S)
     try:
         with DocuWareSession(dw) as session:
             version = session.service_description().version or "version unknown"
             mode = session.login()
     except AuthenticationError as exc:
-        fix = "set DOCUWARE_USERNAME and DOCUWARE_PASSWORD (or the app registration's client id)"
-        return [Check("DocuWare", False, str(exc), fix)]
+        return Check("DocuWare", False, str(exc), DOCUWARE_SIGN_IN_FIX)
     except DocuWareNetworkError as exc:
-        fix = "check DOCUWARE_URL ([docuware] url) and that the server answers from this host"
-        return [Check("DocuWare", False, str(exc), fix)]
+        return Check("DocuWare", False, str(exc), DOCUWARE_UNREACHABLE_FIX)
     except ExmadoError as exc:
-        return [Check("DocuWare", False, str(exc), "see `exmado docuware check -v`")]
-    return [
-        Check(
-            "DocuWare",
-            True,
-            f"{dw.url} (DocuWare {version}), signed in as {dw.signer} using {mode}",
-        )
-    ]
+        return Check("DocuWare", False, str(exc), "see `exmado docuware check -v`")
+    return Check(
+        "DocuWare", True, f"{dw.url} (DocuWare {version}), signed in as {dw.signer} using {mode}"
+    )
 
 
 def output_root(settings: Settings) -> list[Check]:

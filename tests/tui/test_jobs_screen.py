@@ -9,12 +9,14 @@ from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobEvent
 from exmado_tui.queries import get_job
 from exmado_tui.states import transition
+from exmado_tui.ui.app import make_app
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.screens.jobs import JobsScreen
 from tests.job_queue import queue_length
 from tests.tui.pilot_steps import (
     SIZE,
+    FixedProbe,
     loaded,
     notices,
     put_cursor_on,
@@ -184,6 +186,15 @@ async def test_refused_action_says_why(app_factory, seeded):
         await pilot.press("s")
         await wait_for(pilot, lambda: any("only a PENDING job" in n for n in notices(pilot.app)))
         assert get_job(COMPLETED).status is S.COMPLETED
+
+
+async def test_a_start_with_redis_down_says_how_to_bring_it_up(store, seeded):
+    """The same sentence as the CLI's, fix included (this test asked for no Redis)."""
+    async with make_app(store, probe=FixedProbe()).run_test(size=SIZE) as pilot:
+        await put_cursor_on(pilot, PENDING)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: any("Cannot reach Redis" in n for n in notices(pilot.app)))
+        assert "start it with `exmado up`" in notices(pilot.app)[-1]
 
 
 async def test_space_marks_jobs_for_a_bulk_cancel(app_factory, seeded):

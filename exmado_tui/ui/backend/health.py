@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from exmado_tui.commands.doctor import DOCUWARE_UNREACHABLE_FIX, Check, docuware_sign_in
 from exmado_tui.docuware.budget_store import BudgetStatus, read_statuses
-from exmado_tui.queue import JobQueue, QueueDepth
+from exmado_tui.queue import REDIS_DOWN_FIX, JobQueue, QueueDepth
 from exmado_tui.settings import DocuWareSettings
 
 DOCUWARE_CACHE_S = 30.0
+SIGN_IN_BOUND_S = 20.0  # a person waits on `k`: past this, say so rather than spin
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class DocuWareHealth:
 def check_redis(queue: JobQueue) -> RedisHealth:
     """Ping Redis and read the queue depth; never raises."""
     if not queue.ping():
-        return RedisHealth(False, error=f"Cannot reach Redis at {queue.url}.")
+        return RedisHealth(False, error=f"Cannot reach Redis at {queue.url}: {REDIS_DOWN_FIX}.")
     try:
         return RedisHealth(True, queue.depth(), budgets=tuple(read_statuses(queue.broker.client)))
     except Exception as exc:  # noqa: BLE001 — a health probe reports, it does not raise
@@ -57,13 +59,21 @@ def redis_info(queue: JobQueue) -> dict[str, Any]:
 
 
 class DocuWareProbe:
-    """A cheap, unauthenticated check of the DocuWare server, remembered for 30 seconds."""
+    """A cheap, unauthenticated check of the DocuWare server, remembered for 30 seconds; and,
+    asked for, a sign-in as `exmado doctor` does it, given up after `sign_in_bound_s`."""
 
-    def __init__(self, settings: DocuWareSettings, cache_s: float = DOCUWARE_CACHE_S) -> None:
+    def __init__(
+        self,
+        settings: DocuWareSettings,
+        cache_s: float = DOCUWARE_CACHE_S,
+        sign_in_bound_s: float = SIGN_IN_BOUND_S,
+    ) -> None:
+        self.signing_in = settings
         self.settings = dataclasses.replace(
             settings, timeout_s=min(settings.timeout_s, 5.0), max_attempts=1
         )
         self.cache_s = cache_s
+        self.sign_in_bound_s = sign_in_bound_s
         self._last: DocuWareHealth = DocuWareHealth(None)
         self._at = float("-inf")
 
@@ -72,6 +82,19 @@ class DocuWareProbe:
             self._last = self._fetch()
             self._at = time.monotonic()
         return self._last
+
+    def sign_in(self) -> Check:
+        """Reach the server and sign in (then out): `exmado doctor`'s DocuWare line."""
+        return docuware_sign_in(self.signing_in)
+
+    def too_slow(self) -> Check:
+        """What to say when `sign_in` gave no answer within `sign_in_bound_s`."""
+        return Check(
+            "DocuWare",
+            False,
+            f"{self.settings.url} gave no answer within {self.sign_in_bound_s:g} s",
+            DOCUWARE_UNREACHABLE_FIX,
+        )
 
     def _fetch(self) -> DocuWareHealth:
         from exmado_tui.docuware.errors import DocuWareError
