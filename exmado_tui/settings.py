@@ -28,13 +28,19 @@ from exmado_tui.workbook_guard import WorkbookLimits
 DEFAULTS_FILE = resources.path("config", "exmado.toml")
 USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
 
-# Keys holding paths: a relative value is taken from the folder of the file that sets it.
+# Keys holding paths, secret files included: a relative value is taken from the folder of the
+# file that sets it (settings_layers.read_toml), wherever the command runs from.
 PATH_KEYS = {
     ("data_dir",),
     ("jobs", "output_root"),
     ("dropfolder", "path"),
     ("profiles", "dir"),
     ("profiles", "user_dir"),
+    ("database", "password_file"),
+    ("broker", "password_file"),
+    ("docuware", "password_file"),
+    ("docuware", "client_secret_file"),
+    ("docuware", "ca_bundle"),
 }
 
 # DocuWare's built-in public OAuth client; an app registration has an id of its own.
