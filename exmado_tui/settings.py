@@ -103,6 +103,9 @@ class DocuWareSettings:
     verify_tls: bool = True
     ca_bundle: str = ""
     timeout_s: float = 30
+    max_json_mb: float = 8  # one JSON answer (a search page), decompressed
+    min_rate_kb_s: float = 1  # a body slower than this over min_rate_window_s is cut (0: never)
+    min_rate_window_s: float = 60
     max_connections: int = 20
     max_attempts: int = 5
     throttle_default_wait_s: float = 60
@@ -129,6 +132,7 @@ class JobsSettings:
     default_profile: str = ""  # for job payloads that name no profile (`--from-json`)
     unzip_member_max_mb: float = 2048  # a ZIP from DocuWare: its largest member, unpacked
     unzip_total_max_mb: float = 8192  # and all its members together
+    max_document_mb: float = 2048  # one download, decompressed
 
 
 class Duplicates(StrEnum):
@@ -361,6 +365,9 @@ def _docuware(reader: LayerReader, env: Mapping[str, str]) -> DocuWareSettings:
         verify_tls=reader.flag(s, "verify_tls"),
         ca_bundle=reader.text(s, "ca_bundle"),
         timeout_s=_docuware_timeout(reader),
+        max_json_mb=reader.number(s, "max_json_mb", positive=True),
+        min_rate_kb_s=reader.number(s, "min_rate_kb_s"),
+        min_rate_window_s=reader.number(s, "min_rate_window_s", positive=True),
         max_connections=reader.count(s, "max_connections"),
         max_attempts=reader.count(s, "max_attempts"),
         throttle_default_wait_s=reader.number(s, "throttle_default_wait_s"),
@@ -424,6 +431,7 @@ def _jobs(reader: LayerReader) -> JobsSettings:
         default_profile=reader.text(s, "default_profile"),
         unzip_member_max_mb=reader.number(s, "unzip_member_max_mb", positive=True),
         unzip_total_max_mb=reader.number(s, "unzip_total_max_mb", positive=True),
+        max_document_mb=reader.number(s, "max_document_mb", positive=True),
     )
 
 

@@ -66,7 +66,15 @@ class FakeClient:
         fields = tuple(FieldInfo(name, name.title(), "Text") for name in names)
         return Dialog("search", "Search", str(cabinet), fields, "")
 
-    async def search(self, cabinet: Any, query: Any, *, dialog: Any = None, limit: Any = None):
+    async def search(
+        self,
+        cabinet: Any,
+        query: Any,
+        *,
+        dialog: Any = None,
+        limit: Any = None,
+        max_pages: Any = None,
+    ):
         self.searches += 1
         await self._answer()
         conditions = query.conditions if isinstance(query, Group) else (query,)
@@ -77,7 +85,14 @@ class FakeClient:
             yield doc
 
     async def download(
-        self, doc: FakeDoc, dest: Path, *, target: str, keep_annotations: bool, fsync: bool = True
+        self,
+        doc: FakeDoc,
+        dest: Path,
+        *,
+        target: str,
+        keep_annotations: bool,
+        fsync: bool = True,
+        max_mb: float | None = None,
     ):
         await self._answer()
         if doc.id in self.fail_downloads:

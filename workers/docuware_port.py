@@ -26,6 +26,7 @@ class DocuWarePort(Protocol):
         *,
         dialog: str | None = None,
         limit: int | None = None,
+        max_pages: int | None = None,
     ) -> AsyncIterator[Document]: ...
 
     async def download(
@@ -36,6 +37,7 @@ class DocuWarePort(Protocol):
         target: str = "Auto",
         keep_annotations: bool = False,
         fsync: bool = True,
+        max_mb: float | None = None,
     ) -> DownloadResult: ...
 
     async def aclose(self) -> None: ...

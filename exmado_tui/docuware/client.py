@@ -22,7 +22,12 @@ import httpx
 from exmado_tui.docuware.auth import PLATFORM
 from exmado_tui.docuware.budget import RequestBudget
 from exmado_tui.docuware.connection import Connection, parse_body
-from exmado_tui.docuware.download import refuse_wrong_type, safe_filename, stream_to_file
+from exmado_tui.docuware.download import (
+    document_limits,
+    refuse_wrong_type,
+    safe_filename,
+    stream_to_file,
+)
 from exmado_tui.docuware.errors import NotFoundError
 from exmado_tui.docuware.models import (
     Dialog,
@@ -37,6 +42,7 @@ from exmado_tui.docuware.models import (
     ServiceDescription,
     links_of,
 )
+from exmado_tui.docuware.paging import Pages
 from exmado_tui.docuware.query import Exact, Or, Query, clamp_page_size, expression_body
 from exmado_tui.docuware.retry import Clock, RetryPolicy, Sleep
 from exmado_tui.settings import DocuWareSettings
@@ -46,6 +52,7 @@ log = logging.getLogger("exmado.docuware")
 CabinetLike = FileCabinet | str
 DocumentLike = Document | DocumentRef | tuple[str, int]
 TARGETS = {"auto": "Auto", "pdf": "PDF", "zip": "Zip"}
+PAGE = "a search page"  # what a search's answer is called in a sentence about its size
 
 
 class AsyncDocuWareClient:
@@ -210,8 +217,10 @@ class AsyncDocuWareClient:
         fields: Sequence[str] | None = None,
         page_size: int = 1000,
         limit: int | None = None,
+        max_pages: int | None = None,
     ) -> AsyncIterator[Document]:
-        """Every matching document, page by page through the `next` links."""
+        """Every matching document, page by page through the `next` links: at most the pages
+        the declared count needs, and `max_pages` (`paging.Pages`)."""
         fc = await self.find_cabinet(cabinet)
         found = await self.dialog(fc, dialog)
         count = clamp_page_size(min(page_size, limit) if limit else page_size)
@@ -220,11 +229,12 @@ class AsyncDocuWareClient:
             params["fields"] = ",".join(fields)
         body = expression_body(query, sort=sort, count=count)
         page = await self.conn.json(
-            "POST", found.expression_href, json=body, params=params, idempotent=True
+            "POST", found.expression_href, json=body, params=params, idempotent=True, what=PAGE
         )
-        yielded = 0
+        yielded, pages = 0, None
         while True:
             items = _items(page, "Items")
+            pages = pages or Pages.of(page, len(items), found.expression_href, max_pages)
             for item in items:
                 document = _document_or_none(item, fc.id)
                 if document is None:
@@ -234,9 +244,9 @@ class AsyncDocuWareClient:
                 if limit and yielded >= limit:
                     return
             next_href = links_of(page).get("next")
-            if not next_href or not items:
+            if not next_href or not items or not pages.another():
                 return
-            page = await self.conn.json("GET", next_href)
+            page = await self.conn.json("GET", next_href, what=PAGE)
 
     async def search_keys(
         self,
@@ -279,10 +289,13 @@ class AsyncDocuWareClient:
         target: str = "Auto",
         keep_annotations: bool = False,
         fsync: bool = True,
+        max_mb: float | None = None,
     ) -> DownloadResult:
         """Stream the document to `dest`: Auto (original, ZIP when several files), PDF or Zip.
 
-        `dest` is fsynced unless `fsync` is False (the caller then fsyncs it before use).
+        `dest` is fsynced unless `fsync` is False (the caller then fsyncs it before use). The
+        body is cut past `max_mb` (`[jobs] max_document_mb`) or well past the size DocuWare
+        declared for the document (`download.document_limits`).
         """
         kind = TARGETS.get(target.lower())
         if kind is None:
@@ -293,10 +306,12 @@ class AsyncDocuWareClient:
             "GET", href, params=params, stream=True, headers={"Accept": "*/*"}
         )
         await refuse_wrong_type(response, kind, str(doc_id))
-        return await stream_to_file(response, Path(dest), str(doc_id), fsync=fsync)
+        declared = document.file_size if isinstance(document, Document) else 0
+        limits = document_limits(str(doc_id), declared, max_mb, self.conn.rate_floor())
+        return await stream_to_file(response, Path(dest), str(doc_id), limits, fsync=fsync)
 
     async def download_section(
-        self, cabinet: CabinetLike, section: Section | str, dest: Path
+        self, cabinet: CabinetLike, section: Section | str, dest: Path, max_mb: float | None = None
     ) -> DownloadResult:
         """Stream one file (section) of a document, via its `fileDownload` link or `…/Data`."""
         fc = await self.find_cabinet(cabinet)
@@ -308,7 +323,9 @@ class AsyncDocuWareClient:
             f"{PLATFORM}/FileCabinets/{fc.id}/Sections/{section.id}/Data"
         )
         response = await self.conn.request("GET", href, stream=True, headers={"Accept": "*/*"})
-        result = await stream_to_file(response, Path(dest), f"section-{section.id}")
+        name = f"section-{section.id}"
+        limits = document_limits(name, section.file_size, max_mb, self.conn.rate_floor())
+        result = await stream_to_file(response, Path(dest), name, limits)
         if section.original_filename and not response.headers.get("Content-Disposition"):
             name = safe_filename(section.original_filename, result.filename)
             return dataclasses.replace(result, filename=name)

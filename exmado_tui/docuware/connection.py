@@ -20,9 +20,11 @@ from typing import Any
 import httpx
 
 from exmado_tui.docuware.auth import Authenticator
+from exmado_tui.docuware.body import MB, BodyLimits, megabytes, read_body, with_body
 from exmado_tui.docuware.budget import RequestBudget, Ticket
 from exmado_tui.docuware.errors import (
     AuthenticationError,
+    RefusedAnswerError,
     UnexpectedResponseError,
     error_for,
     network_error,
@@ -79,7 +81,12 @@ def build_http(
         limits=limits,
         timeout=httpx.Timeout(settings.timeout_s),
         verify=verify,
-        headers={"User-Agent": user_agent(), "Accept": "application/json"},
+        # gzip and deflate only: those are what `body.py` decodes within its bounds
+        headers={
+            "User-Agent": user_agent(),
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+        },
         follow_redirects=False,
     )
 
@@ -132,11 +139,18 @@ class Connection:
         stream: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send with retries; a 2xx response (unread when `stream`), else a DocuWare error."""
+        """Send with retries; a 2xx response (unread when `stream`), else a DocuWare error.
+
+        `what` names the answer in a sentence about its size ("a search page"). A body not
+        streamed is read here within `[docuware] max_json_mb` and the rate floor.
+        """
         attempt, replayed, held = 0, False, 0
         extra_headers = kwargs.pop("headers", None) or {}
+        what = kwargs.pop("what", "") or f"{httpx.URL(url).path}"
         if kwargs.get("params"):  # httpx would replace the link's own query; merge instead
             url = str(httpx.URL(url).copy_merge_params(kwargs.pop("params")))
+        if authenticated:
+            self.refuse_elsewhere(url)
         while True:
             attempt += 1
             generation = await self.auth.ensure() if authenticated else 0
@@ -144,21 +158,58 @@ class Connection:
             ticket = await self._turn(url, patience)
             headers = {**extra_headers, **(self.auth.headers() if authenticated else {})}
             request = self.http.build_request(method, url, headers=headers, **kwargs)
-            response = await self._send(request, stream, attempt, idempotent, ticket)
+            response = await self._send(request, stream, attempt, idempotent, ticket, what)
             if response is None:
                 held += bool(ticket and ticket.abandoned)
                 continue
             if response.is_success:
                 return response
             if stream:
-                await response.aread()
-                await response.aclose()
+                response = await self.whole(response, what)
             if response.status_code == 401 and authenticated and not replayed:
                 replayed, attempt = True, attempt - 1
                 self.auth.invalidate(generation)
                 continue
             if not await self._should_retry(response, attempt, idempotent):
                 raise self._error(response, authenticated and replayed)
+
+    def refuse_elsewhere(self, url: str) -> None:
+        """Credentials go only to the configured server: a link from an answer (`next`,
+        `fileDownload`, `self`…) that resolves to another scheme, host or port is refused
+        before anything is sent. (Redirects are not followed at all.)"""
+        target = self.http.build_request("GET", url).url
+        home = self.http.base_url
+        if (target.scheme, target.host, target.port) == (home.scheme, home.host, home.port):
+            return
+        elsewhere = f"{target.scheme}://{target.netloc.decode()}"
+        raise RefusedAnswerError(
+            f"DocuWare's answer links {target.path} to {elsewhere}, not to the configured "
+            f"server {self.settings.url}; nothing was sent there.",
+            path=target.path,
+        )
+
+    def json_limits(self, what: str) -> BodyLimits:
+        """`[docuware] max_json_mb` and the rate floor, for an answer read whole."""
+        settings = self.settings
+        cap = int(settings.max_json_mb * MB)
+
+        def too_large(size: int | None) -> str:
+            said = megabytes(size) if size is not None else f"more than {megabytes(cap)}"
+            return (
+                f"DocuWare answered {said} for {what}, over [docuware] "
+                f"max_json_mb = {settings.max_json_mb:g}."
+            )
+
+        return BodyLimits(cap, too_large, *self.rate_floor())
+
+    def rate_floor(self) -> tuple[float, float]:
+        """(bytes a second, window) every body must keep up: `[docuware] min_rate_*`."""
+        return self.settings.min_rate_kb_s * 1024, self.settings.min_rate_window_s
+
+    async def whole(self, response: httpx.Response, what: str) -> httpx.Response:
+        """`response` read (within `json_limits`): its `.content` is then available."""
+        body = await read_body(response, self.json_limits(what))
+        return with_body(response, body)
 
     def _patience(
         self, method: str, idempotent: bool | None, attempt: int, held: int
@@ -189,23 +240,21 @@ class Connection:
         attempt: int,
         idempotent: bool | None,
         ticket: Ticket | None = None,
+        what: str = "",
     ) -> httpx.Response | None:
-        """The response, or None after a transport failure that is worth another attempt."""
+        """The response (read unless `stream`), or None after a transport failure that is
+        worth another attempt."""
         started = self._clock()
         try:
-            response = await self._send_or_abandon(request, stream, ticket)
+            response = await self._send_or_abandon(request, ticket)
         except TimeoutError:  # held past `held_after`: the budget was cut; send it again
             await self.budget.abandoned(ticket)  # type: ignore[union-attr,arg-type]
             return None
         except httpx.TransportError as exc:
             if ticket is not None:
                 await self.budget.failed(ticket)  # type: ignore[union-attr]
-            log.warning("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
-            safe = isinstance(exc, NOT_SENT) or may_retry(request.method, idempotent=idempotent)
-            if safe and attempt < self.policy.max_attempts:
-                await self._sleep(self.policy.backoff(attempt))
-                return None
-            raise network_error(exc, request.url) from None
+            await self._again_after(request, exc, attempt, idempotent)
+            return None
         elapsed_ms = (self._clock() - started) * 1000
         log.debug(
             "%s %s -> %s in %.0f ms",
@@ -217,15 +266,37 @@ class Connection:
         if ticket is not None:
             wait = self.policy.throttle_wait(response) if response.status_code == 429 else 0.0
             await self.budget.answered(ticket, response.status_code, wait)  # type: ignore[union-attr]
-        return response
+        if stream:
+            return response
+        try:
+            return await self.whole(response, what)
+        except httpx.TransportError as exc:  # the body broke off
+            await self._again_after(request, exc, attempt, idempotent)
+            return None
+
+    async def _again_after(
+        self,
+        request: httpx.Request,
+        exc: httpx.TransportError,
+        attempt: int,
+        idempotent: bool | None,
+    ) -> None:
+        """After a transport failure: back off when another attempt is safe, else raise."""
+        log.warning("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+        safe = isinstance(exc, NOT_SENT) or may_retry(request.method, idempotent=idempotent)
+        if safe and attempt < self.policy.max_attempts:
+            await self._sleep(self.policy.backoff(attempt))
+            return None
+        raise network_error(exc, request.url) from None
 
     async def _send_or_abandon(
-        self, request: httpx.Request, stream: bool, ticket: Ticket | None
+        self, request: httpx.Request, ticket: Ticket | None
     ) -> httpx.Response:
-        if ticket is None or ticket.patience is None:
-            return await self.http.send(request, stream=stream)
-        async with asyncio.timeout(ticket.patience):
-            return await self.http.send(request, stream=stream)
+        """Always streamed from httpx: a body is read by `whole` (within its bounds) or by
+        the caller; httpx would read any size, and inflate it at once."""
+        patience = None if ticket is None else ticket.patience
+        async with asyncio.timeout(patience):
+            return await self.http.send(request, stream=True)
 
     async def _should_retry(
         self, response: httpx.Response, attempt: int, idempotent: bool | None

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from exmado_tui.docuware.body import MB, BodyLimits, announced_length, body_chunks, megabytes
 from exmado_tui.docuware.errors import IncompleteDownloadError, UnexpectedResponseError
 from exmado_tui.docuware.models import DownloadResult
 
@@ -20,6 +21,10 @@ _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 MAX_NAME = 200
+# A download may pass the size DocuWare declared for the document by this much (a PDF made
+# from an original, a ZIP of its sections, annotations burnt in), and no more.
+DECLARED_FACTOR = 4
+DECLARED_SLACK = 16 * MB
 
 
 def disposition_filename(header: str | None) -> str:
@@ -69,15 +74,6 @@ def fallback_name(stem: str, content_type: str) -> str:
     return f"{stem}{ext}"
 
 
-def expected_length(response: httpx.Response) -> int | None:
-    """Content-Length when it counts decoded bytes, i.e. when no Content-Encoding applies."""
-    encoding = response.headers.get("Content-Encoding", "").strip().lower()
-    length = response.headers.get("Content-Length", "").strip()
-    if encoding not in ("", "identity") or not length.isdigit():
-        return None
-    return int(length)
-
-
 # What a PDF or ZIP download may come as, besides application/octet-stream.
 EXPECTED_TYPES = {"PDF": "pdf", "Zip": "zip"}
 
@@ -105,8 +101,35 @@ async def refuse_wrong_type(response: httpx.Response, kind: str, document: str) 
     )
 
 
+def document_limits(
+    document: str, declared: int, max_mb: float | None, floor: tuple[float, float]
+) -> BodyLimits:
+    """What one download may bring: `declared` (DocuWare's FileSize; 0: unknown) with its
+    margin, `[jobs] max_document_mb` (None: no cap of its own), at `floor` (bytes/s, window)."""
+    cap = int(max_mb * MB) if max_mb is not None else None
+    margin = declared * DECLARED_FACTOR + DECLARED_SLACK if declared > 0 else None
+    bound = min(b for b in (cap, margin, 2**63) if b is not None)
+
+    def too_large(size: int | None) -> str:
+        said = megabytes(size) if size is not None else f"more than {megabytes(bound)}"
+        if bound == margin:
+            why = f"for a document DocuWare declared as {declared:,} bytes"
+        else:
+            why = f"over [jobs] max_document_mb = {max_mb:g}"
+        return (
+            f"The download of document {document} came to {said} {why}; it was cut and not filed."
+        )
+
+    return BodyLimits(bound, too_large, *floor)
+
+
 async def stream_to_file(
-    response: httpx.Response, dest: Path, stem: str, *, fsync: bool = True
+    response: httpx.Response,
+    dest: Path,
+    stem: str,
+    limits: BodyLimits,
+    *,
+    fsync: bool = True,
 ) -> DownloadResult:
     """Write the body to `dest` (flushed; fsynced unless `fsync` is False) and check it whole.
 
@@ -117,7 +140,7 @@ async def stream_to_file(
     digest, size = hashlib.sha256(), 0
     try:
         with open(dest, "wb") as handle:
-            async for chunk in response.aiter_bytes():
+            async for chunk in body_chunks(response, limits):
                 handle.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
@@ -145,7 +168,7 @@ async def stream_to_file(
 
 
 def _check_length(response: httpx.Response, dest: Path, size: int) -> None:
-    expected = expected_length(response)
+    expected = announced_length(response)
     if expected is not None and size != expected:
         dest.unlink(missing_ok=True)
         path = response.request.url.path

@@ -41,6 +41,15 @@ class UnexpectedResponseError(DocuWareError, PermanentError):
     """Any other refusal, or an answer the client cannot read."""
 
 
+class RefusedAnswerError(DocuWareError, PermanentError):
+    """An answer Éxmado will not take: larger than its bound, more result pages than the
+    search declared, or a link to another server than the configured one."""
+
+
+class SlowAnswerError(DocuWareError, RetryableError):
+    """A body that came in under the rate floor and was cut; another try may be faster."""
+
+
 class ThrottledError(DocuWareError, RetryableError):
     """DocuWare throttled the client (HTTP 429); `retry_after` is the wait it asked for."""
 

@@ -30,6 +30,13 @@ def refused(tmp_path: Path, text: str, environ: dict[str, str] | None = None) ->
         ("[docuware]\ntimeout_s = inf\n", "[docuware] timeout_s in {host} must be a number"),
         ("[jobs]\njob_timeout_s = 0\n", "[jobs] job_timeout_s in {host} must be a number > 0"),
         ("[jobs]\nheartbeat_s = 0\n", "[jobs] heartbeat_s in {host} must be a number > 0"),
+        ("[jobs]\nmax_document_mb = 0\n", "[jobs] max_document_mb in {host} must be a number > 0"),
+        ("[docuware]\nmax_json_mb = 0\n", "[docuware] max_json_mb in {host} must be a number > 0"),
+        ("[docuware]\nmin_rate_kb_s = -1\n", "[docuware] min_rate_kb_s in {host} must be a number"),
+        (
+            "[docuware]\nmin_rate_window_s = 0\n",
+            "[docuware] min_rate_window_s in {host} must be a number > 0",
+        ),
         (
             "[broker]\nheartbeat_timeout_s = 0\n",
             "[broker] heartbeat_timeout_s in {host} must be a number > 0",

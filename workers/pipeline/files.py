@@ -155,9 +155,11 @@ class Placer:
         known: dict[str, list[FileRecord]],
         job_id: str,
         zip_limits: ZipLimits = ZipLimits(),  # noqa: B008 - frozen, shared safely
+        max_document_mb: float | None = None,
     ) -> None:
         self.client = client
         self.zip_limits = zip_limits
+        self.max_document_mb = max_document_mb  # `[jobs] max_document_mb`: one download
         self.job_id = job_id
         self.profile = profile
         self.root = Path(output_dir).resolve()
@@ -231,6 +233,7 @@ class Placer:
             target=DOWNLOAD_TARGETS[self.profile.format],
             keep_annotations=self.profile.keep_annotations,
             fsync=False,  # `_commit_now` fsyncs it, just before the rename
+            max_mb=self.max_document_mb,
         )
         if _size(temp) != result.size:
             raise IncompleteFileError(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from exmado_tui.diskspace import is_no_space, no_space
+from exmado_tui.docuware.errors import RefusedAnswerError
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.docuware.row_slot import SLOT, Slot
@@ -39,7 +40,11 @@ from workers.pipeline.files import FileRecord, Placer
 log = logging.getLogger("exmado.pipeline")
 NEWEST_FIELDS = ("DWSTOREDATETIME", "DWMODDATETIME")
 BATCH_MAX = 50
-Found = list[Document] | None  # a row's hits from a batch; None: the row searches on its own
+# A row's hits from a batch; None: the row searches on its own; an answer refused for the
+# whole batch (too large, endless pages, a link elsewhere): the row fails with its sentence.
+Found = list[Document] | RefusedAnswerError | None
+# Result pages a key search follows (a batch of up to BATCH_MAX keys): 10,000 hits at 1,000.
+KEY_SEARCH_PAGES = 10
 Inbox = asyncio.Queue["RowTask | None"]  # rows to search; None: no more rows
 Ready = asyncio.Queue["tuple[RowTask, Found] | None"]  # searched rows for the downloaders
 
@@ -132,7 +137,7 @@ class RowEngine:
                     ready.put_nowait(None)
                 return
 
-    async def _search_batch_with_permit(self, tasks: list[RowTask]) -> dict[int, list[Document]]:
+    async def _search_batch_with_permit(self, tasks: list[RowTask]) -> dict[int, Found]:
         self._lend_permits_when_held()
         async with self.permits:
             return await self.search_batch(tasks)
@@ -177,6 +182,8 @@ class RowEngine:
                 "create the job again.",
                 failed_at_import=True,
             )
+        if isinstance(found, RefusedAnswerError):
+            raise found
         docs = await self._search(task) if found is None else found
         if not docs:
             return RowResult(task, RowStatus.NOT_FOUND, f"No document matches {self._terms(task)}.")
@@ -199,7 +206,9 @@ class RowEngine:
     async def _search(self, task: RowTask) -> list[Document]:
         conditions = [Exact(field, value) for field, value in self._pairs(task)]
         query = conditions[0] if len(conditions) == 1 else And(*conditions)
-        found = self.client.search(self.cabinet, query, dialog=self._dialog, limit=self._limit)
+        found = self.client.search(
+            self.cabinet, query, dialog=self._dialog, limit=self._limit, max_pages=KEY_SEARCH_PAGES
+        )
         return [doc async for doc in found]
 
     @property
@@ -210,7 +219,7 @@ class RowEngine:
     def _dialog(self) -> str | None:
         return self.profile.dialog or None
 
-    async def search_batch(self, tasks: list[RowTask]) -> dict[int, list[Document]]:
+    async def search_batch(self, tasks: list[RowTask]) -> dict[int, Found]:
         """Hits by row id for the rows one `Or` search can answer (see the module docstring)."""
         if len(self.profile.columns) != 1:
             return {}
@@ -220,12 +229,17 @@ class RowEngine:
         field = self._pairs(tasks[0])[0][0]
         by_key: dict[str, list[Document]] = {k.casefold(): [] for k in keys.values()}
         query = Or(*(Exact(field, key) for key in dict.fromkeys(keys.values())))
+        found = self.client.search(
+            self.cabinet, query, dialog=self._dialog, max_pages=KEY_SEARCH_PAGES
+        )
         try:
-            async for doc in self.client.search(self.cabinet, query, dialog=self._dialog):
+            async for doc in found:
                 value = doc.fields.get(field)
                 if not isinstance(value, str) or value.casefold() not in by_key:
                     return {}
                 by_key[value.casefold()].append(doc)
+        except RefusedAnswerError as exc:  # each row's own search would be refused the same
+            return dict.fromkeys(keys, exc)
         except Exception as exc:  # noqa: BLE001 - the rows then search one by one
             log.info("Batch search of %d rows failed (%s); searching row by row", len(keys), exc)
             return {}

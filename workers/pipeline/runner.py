@@ -253,7 +253,9 @@ class JobRun:
     ) -> RowEngine:
         client = await self.runtime.client()
         limits = ZipLimits(self.jobs.unzip_member_max_mb, self.jobs.unzip_total_max_mb)
-        placer = Placer(client, profile, Path(job.output_dir), known, job.id, limits)
+        placer = Placer(
+            client, profile, Path(job.output_dir), known, job.id, limits, self.jobs.max_document_mb
+        )
         return RowEngine(client, profile, placer, results, self.jobs.row_concurrency)
 
     def _drive(
