@@ -8,17 +8,22 @@ whatever the name: `[dropfolder] duplicates = "reject"` (the default) refuses it
 earlier job, `"accept"` makes a new job of every copy. The very file a job was made from (the
 watcher stopped between "job created" and "file moved") is archived without a second job,
 and that job is queued if the stopped watcher never did.
-Every file accepted, rejected or skipped gets one log line.
+Every file accepted, rejected or skipped gets one log line, its name escaped.
+
+Others may write here: a link, a hard link or a special file is refused unopened, and a job is
+made from a private copy read through the checked descriptor (see drop_intake). One file never
+stops the watcher, nor does the folder being deleted (it is made again).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import stat
 import threading
 import time
-import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,19 +31,22 @@ from pathlib import Path
 import watchfiles
 
 from exmado_tui.checksums import sha256_of
+from exmado_tui.drop_intake import Taken, check_entry, take
 from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
-from exmado_tui.file_names import first_free
+from exmado_tui.excel_lock import is_lock_file, open_in_excel_warning
+from exmado_tui.file_names import first_free, fit, shown
 from exmado_tui.folders import blocking_file
-from exmado_tui.jobs import JobService, check_workbook_path
-from exmado_tui.lifecycle import JobStatus
+from exmado_tui.jobs import JobService, check_workbook_name
+from exmado_tui.lifecycle import RETRYABLE, JobStatus
 from exmado_tui.models import Job
 from exmado_tui.profiles import profile_names
 from exmado_tui.settings import DropFolderSettings, Duplicates
 
 LOGGER = "exmado.dropfolder"
 log = logging.getLogger(LOGGER)
-ZIP_SUFFIXES = (".xlsx", ".xlsm")
 REASON_SUFFIX = ".reason.txt"
+RETRY_S = 5  # seconds between tries to make a deleted drop folder again
+INCOMING = "incoming"  # in the data folder: the private copies jobs are made from
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,9 @@ class _Seen:
 
 
 def reason_file(rejected: Path) -> Path:
-    """Where the reason for refusing `rejected` is written, beside it."""
-    return rejected.with_name(rejected.name + REASON_SUFFIX)
+    """Where the reason for refusing `rejected` is written, beside it (a name at the limit is
+    cut so that the suffix fits)."""
+    return rejected.with_name(fit(rejected.name, REASON_SUFFIX))
 
 
 class DropFolder:
@@ -82,14 +91,20 @@ class DropFolder:
         self.root = settings.path
         self.archive = self.root / settings.archive
         self.rejected = self.root / settings.rejected
+        self.incoming = service.settings.data_dir / INCOMING
         self._seen: dict[Path, _Seen] = {}
         self._unqueued: set[str] = set()
         self._skipped: set[Path] = set()
+        self._events = True  # watchfiles (OS events or its polling) until it fails on a name
+
+    @property
+    def profiles(self) -> list[str]:
+        return profile_names(self.service.settings.profile_dirs)
 
     def prepare(self) -> None:
         """Create the folder, one sub-folder per profile, archive/ and rejected/."""
         folders = [self.root, self.archive, self.rejected]
-        folders += [self.root / n for n in profile_names(self.service.settings.profile_dirs)]
+        folders += [self.root / n for n in self.profiles]
         for folder in folders:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -111,27 +126,48 @@ class DropFolder:
                 ) from None
 
     def candidates(self) -> list[Path]:
-        """Files waiting in profile sub-folders (and, wrongly placed, in the root)."""
+        """What waits in profile sub-folders (and, wrongly placed, in the root): every entry but
+        a real folder, so that links and special files are refused rather than followed."""
         skip = {self.archive, self.rejected}
-        found = [p for p in self.root.iterdir() if p.is_file()]
-        for folder in self.root.iterdir():
-            if folder.is_dir() and folder not in skip:
-                found.extend(p for p in folder.iterdir() if p.is_file())
-        skipped = {p for p in found if p.name.startswith((".", "~$"))}
+        found = []
+        for entry in _entries(self.root):
+            if not _is_real_folder(entry):
+                found.append(entry)
+            elif entry not in skip:
+                found.extend(p for p in _entries(entry) if not _is_real_folder(p))
+        skipped = {p for p in found if p.name.startswith(".") or is_lock_file(p.name)}
         self._note_skipped(skipped)
         return [p for p in found if p not in skipped]
 
     def _note_skipped(self, skipped: set[Path]) -> None:
         """One log line for each hidden file or Excel lock file, when it first shows up."""
         for path in sorted(skipped - self._skipped):
-            log.info("skipped %s: a hidden file or an Excel lock file (~$), not a workbook", path)
+            log.info(
+                "skipped %s: a hidden file or an Excel lock file (~$), not a workbook",
+                shown(str(path)),
+            )
         self._skipped = skipped
 
     def tick(self) -> list[Outcome]:
         """Look at every waiting file once; ingest those that have settled."""
-        outcomes = [self.ingest(path) for path in self._settled()]
+        outcomes = [o for o in map(self._ingest_one, self._settled()) if o is not None]
         self._queue_unqueued()
         return outcomes
+
+    def _ingest_one(self, path: Path) -> Outcome | None:
+        """`ingest`, where whatever goes wrong with one file is logged and tried again once the
+        file has been quiet for `stable_s` once more: one file never stops the watcher."""
+        try:
+            return self.ingest(path)
+        except Exception as exc:  # noqa: BLE001 - the watcher outlives any one file
+            log.warning(
+                "could not take in %s (%s: %s); trying again in %g s",
+                shown(str(path)),
+                type(exc).__name__,
+                exc,
+                self.settings.stable_s,
+            )
+            return None
 
     def _settled(self) -> list[Path]:
         now, ready = self.clock(), []
@@ -141,12 +177,12 @@ class DropFolder:
                 del self._seen[path]
         for path in present:
             try:
-                stat = path.stat()
+                status = os.lstat(path)  # a link's own size and time: it is never followed
             except FileNotFoundError:
                 continue
             seen = self._seen.get(path)
-            if seen is None or (seen.size, seen.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
-                self._seen[path] = _Seen(stat.st_size, stat.st_mtime_ns, now)
+            if seen is None or (seen.size, seen.mtime_ns) != (status.st_size, status.st_mtime_ns):
+                self._seen[path] = _Seen(status.st_size, status.st_mtime_ns, now)
             elif now - seen.since >= self.settings.stable_s:
                 # Quiet for stable_s: complete, so one that does not open now never will.
                 ready.append(path)
@@ -156,41 +192,64 @@ class DropFolder:
         """Create and start the job for one settled file, then move the file away."""
         self._seen.pop(path, None)
         try:
+            self._check_entry(path)
             profile = self._profile_for(path)
-            check_workbook_path(path)
-            if path.suffix.lower() in ZIP_SUFFIXES and not zipfile.is_zipfile(path):
-                raise_not_a_workbook(path)
-            job_id, how = self._job_for(path, profile)
+            check_workbook_name(path)
+            taken = self._take(path)
+            try:
+                job_id, how = self._job_for(path, taken, profile)
+            finally:
+                shutil.rmtree(taken.copy.parent, ignore_errors=True)
         except ExmadoError as exc:
             return self._reject(path, str(exc))
+        if warning := open_in_excel_warning(path):
+            log.warning("%s", warning)
         moved = self._move(path, self.archive / datetime.now(UTC).strftime("%Y-%m-%d"))
-        log.info("accepted %s: %s %s (archived as %s)", path.name, how, job_id[:8], moved)
+        log.info(
+            "accepted %s: %s %s (archived as %s)",
+            shown(path.name),
+            how,
+            job_id[:8],
+            shown(str(moved)),
+        )
         return Outcome(path, moved, job_id=job_id)
 
-    def _job_for(self, path: Path, profile: str) -> tuple[str, str]:
+    def _check_entry(self, path: Path) -> None:
+        try:
+            check_entry(path)
+        except FileNotFoundError:
+            raise _gone(path) from None
+
+    def _take(self, path: Path) -> Taken:
+        try:
+            return take(path, self.incoming)
+        except FileNotFoundError:
+            raise _gone(path) from None
+
+    def _job_for(self, path: Path, taken: Taken, profile: str) -> tuple[str, str]:
         """The job this file makes (or made, before a restart), and how it came about."""
-        earlier = earlier_job(sha256_of(path))
-        if earlier is not None and made_from(path, earlier):
+        earlier = earlier_job(sha256_of(taken.copy))
+        if earlier is not None and made_from(path.name, taken.changed, earlier):
             if earlier.status == JobStatus.PENDING and earlier.queued_at is None:
                 self._unqueued.add(earlier.id)  # a watcher stopped before it queued the job
                 self._queue_unqueued()
             return earlier.id, "already job"
         if earlier is not None and self.settings.duplicates is Duplicates.REJECT:
             raise DuplicateError(duplicate_sentence(path, earlier))
-        return self._create(path, profile), "new job"
+        return self._create(taken, profile), "new job"
 
     def _profile_for(self, path: Path) -> str:
-        known = profile_names(self.service.settings.profile_dirs)
+        known = self.profiles
         if path.parent == self.root or path.parent.name not in known:
             raise DropFolderError(
-                f"{path.name} is not in a profile folder; drop it into one of "
+                f"{shown(path.name)} is not in a profile folder; drop it into one of "
                 f"{', '.join(str(self.root / k) for k in known) or 'the profile folders'}."
             )
         return path.parent.name
 
-    def _create(self, path: Path, profile: str) -> str:
+    def _create(self, taken: Taken, profile: str) -> str:
         job = self.service.create(
-            path, profile=profile, source="dropfolder", user=_owner(path), start=False
+            taken.copy, profile=profile, source="dropfolder", user=taken.owner, start=False
         )
         self._unqueued.add(job.id)
         self._queue_unqueued()
@@ -209,12 +268,12 @@ class DropFolder:
             self._unqueued.discard(job_id)
 
     def _reject(self, path: Path, reason: str) -> Outcome:
-        if not path.exists():  # taken back by its owner after it settled: nothing to move
-            log.warning("%s went away before it was read: %s", path.name, reason)
+        if not os.path.lexists(path):  # taken back by its owner after it settled
+            log.warning("%s went away before it was read: %s", shown(path.name), reason)
             return Outcome(path, path, reason=reason)
         moved = self._move(path, self.rejected)
-        reason_file(moved).write_text(reason + "\n", encoding="utf-8")
-        log.warning("rejected %s: %s", path.name, reason)
+        write_reason(moved, reason)
+        log.warning("rejected %s: %s", shown(path.name), reason)
         return Outcome(path, moved, reason=reason)
 
     def _move(self, path: Path, folder: Path) -> Path:
@@ -224,20 +283,56 @@ class DropFolder:
         return target
 
     def watch(self, stop: threading.Event) -> None:
-        """Run until `stop` is set: OS events (or polling) wake the loop; ticks settle files."""
+        """Run until `stop` is set: OS events (or polling) wake the loop; ticks settle files. A
+        drop folder deleted meanwhile is made again."""
         self.prepare()
-        self.tick()
-        tick_ms = int(min(max(self.settings.stable_s / 2, 0.1), 1.0) * 1000)
-        for _changes in watchfiles.watch(
-            self.root,
-            stop_event=stop,
-            rust_timeout=tick_ms,
-            yield_on_timeout=True,
-            force_polling=self.settings.poll,
-            debounce=tick_ms,
-            raise_interrupt=False,
-        ):
+        shutil.rmtree(self.incoming, ignore_errors=True)  # copies a killed watcher left
+        while not stop.is_set():
             self.tick()
+            for _ in self._wakeups(stop):
+                if not self.root.is_dir():
+                    break
+                self.tick()
+            self._make_again(stop)
+
+    def _wakeups(self, stop: threading.Event) -> Iterator[object]:
+        """Every tick or change; OS events until watchfiles fails (it cannot name a file whose
+        name is not UTF-8), then a plain timer: each tick looks at every file anyway."""
+        tick_s = min(max(self.settings.stable_s / 2, 0.1), 1.0)
+        if self._events:
+            try:
+                yield from watchfiles.watch(
+                    self.root,
+                    stop_event=stop,
+                    rust_timeout=int(tick_s * 1000),
+                    yield_on_timeout=True,
+                    force_polling=self.settings.poll,
+                    debounce=int(tick_s * 1000),
+                    raise_interrupt=False,
+                )
+                return
+            except FileNotFoundError:
+                return  # the drop folder went away: made again, then watched again
+            except RuntimeError as exc:
+                self._events = False
+                log.warning(
+                    "the drop folder's change events failed (%s); looking every %g s instead",
+                    exc,
+                    tick_s,
+                )
+        while not stop.wait(tick_s):
+            yield None
+
+    def _make_again(self, stop: threading.Event) -> None:
+        """The drop folder was deleted: make it again, trying every few seconds while it
+        cannot be."""
+        while not stop.is_set() and not self.root.is_dir():
+            try:
+                self.prepare()
+                log.warning("the drop folder %s was deleted; made it again", shown(str(self.root)))
+            except DropFolderError as exc:
+                log.warning("%s Trying again in %d s.", exc, RETRY_S)
+                stop.wait(RETRY_S)
 
 
 class DropFolderError(PermanentError):
@@ -253,35 +348,58 @@ def earlier_job(digest: str) -> Job | None:
     return Job.select().where(Job.workbook_sha256 == digest).order_by(Job.created_at).first()
 
 
-def made_from(path: Path, job: Job) -> bool:
+def made_from(name: str, changed: datetime, job: Job) -> bool:
     """`job` was made from this very file by the drop folder, which stopped before moving it:
-    the file has not been written, copied or moved in since (its ctime, which no one can set
-    back, is older than the job)."""
-    if job.source != "dropfolder" or job.workbook_name != path.name:
-        return False
-    changed = datetime.fromtimestamp(path.stat().st_ctime, UTC).replace(tzinfo=None)
-    return changed < job.created_at
+    the file has not been written, copied or moved in since (its ctime `changed`, which no one
+    can set back, is older than the job)."""
+    return job.source == "dropfolder" and job.workbook_name == name and changed < job.created_at
 
 
 def duplicate_sentence(path: Path, job: Job) -> str:
     made = job.created_at.strftime("%Y-%m-%d %H:%M")
     return (
-        f"{path.name} has the same content (SHA-256) as the workbook of job {job.id[:8]} "
-        f"({job.name!r}, {job.status}, made {made} UTC); to run that job again use "
-        f'`exmado jobs retry {job.id[:8]}`, or set [dropfolder] duplicates = "accept" and '
-        "drop the file again to make a new job."
+        f"{shown(path.name)} has the same content (SHA-256) as the workbook of job {job.id[:8]} "
+        f"({job.name!r}, {job.status}, made {made} UTC); {what_works(job)}, or set "
+        '[dropfolder] duplicates = "accept" and drop the file again to make a new job.'
     )
 
 
-def raise_not_a_workbook(path: Path) -> None:
-    raise DropFolderError(
-        f"{path.name} is not a readable Excel workbook; if it is password-protected, "
-        "save a copy without a password."
-    )
+def what_works(job: Job) -> str:
+    """What a person can do with the earlier job, for its status."""
+    short = job.id[:8]
+    if job.status in RETRYABLE:
+        return f"to run its unfinished rows again use `exmado jobs retry {short}`"
+    if job.status == JobStatus.COMPLETED:
+        return f"it completed: its files are in {job.output_dir}"
+    if job.status == JobStatus.PAUSED:
+        return f"it is paused: `exmado jobs resume {short}` continues it"
+    return f"it has not ended yet: `exmado jobs wait {short}` follows it"
 
 
-def _owner(path: Path) -> str:
+def write_reason(moved: Path, reason: str) -> None:
+    """`NAME.reason.txt` beside a refused file; a link planted under that name is replaced,
+    never followed."""
+    target = reason_file(moved)
+    target.unlink(missing_ok=True)
+    with open(target, "x", encoding="utf-8") as handle:
+        handle.write(reason + "\n")
+
+
+def _gone(path: Path) -> DropFolderError:
+    return DropFolderError(f"Workbook {shown(str(path))} does not exist.")
+
+
+def _entries(folder: Path) -> list[Path]:
+    """What is in `folder` now; nothing when it is gone (deleted under the watcher)."""
     try:
-        return path.owner()
-    except (KeyError, OSError):
-        return "dropfolder"
+        return list(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _is_real_folder(path: Path) -> bool:
+    """A folder, not a link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False

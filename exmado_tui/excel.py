@@ -375,6 +375,15 @@ def open_workbook(
     )
 
 
+def no_data_rows(name: str, sheet: str) -> WorkbookError:
+    """The refusal of a workbook with a header and nothing below it (at create and at ingest)."""
+    where = f", sheet {sheet!r}," if sheet else ""
+    return WorkbookError(
+        f"Workbook {name}{where} has a header row but no data rows below it; "
+        "add one row per document."
+    )
+
+
 def detect_kind(path: Path, name: str) -> str:
     """'excel' or 'csv' from the file's first bytes and its name; refuse anything else."""
     try:

@@ -27,6 +27,8 @@ from exmado_tui.errors import (
 )
 from exmado_tui.event_line import Event
 from exmado_tui.events import record_event
+from exmado_tui.excel_lock import is_lock_file, lock_file_sentence
+from exmado_tui.file_names import is_utf8, shown
 from exmado_tui.folders import private_folder
 from exmado_tui.lifecycle import (
     ACTIVE,
@@ -62,6 +64,19 @@ def check_workbook_path(path: Path) -> None:
         raise WorkbookError(f"Workbook {path} is a folder, not a file.")
     if not path.is_file():
         raise WorkbookError(f"Workbook {path} does not exist.")
+    check_workbook_name(path)
+
+
+def check_workbook_name(path: Path) -> None:
+    """Refuse, in one sentence and without opening it, a file whose name says it is no workbook
+    we read (or that no store could record)."""
+    if not is_utf8(path.name):
+        raise WorkbookError(
+            f"Workbook {shown(path.name)} has a name that is not valid UTF-8 (written in another"
+            " system's encoding); rename it and try again."
+        )
+    if is_lock_file(path.name):
+        raise WorkbookError(lock_file_sentence(path))
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise WorkbookError(
@@ -94,14 +109,17 @@ def check_workbook(
     path: Path, snapshot: dict[str, Any], limits: WorkbookLimits | None = None
 ) -> None:
     """Refuse a workbook the job's settings cannot read, before anything is stored."""
-    reader = open_checked_workbook(
+    from exmado_tui.excel import no_data_rows
+
+    with open_checked_workbook(
         path,
         list(snapshot["columns"]),
         sheet=snapshot.get("sheet") or "",
         header_row=snapshot.get("header_row") or 0,
         limits=limits,
-    )
-    reader.close()
+    ) as reader:
+        if next(reader.rows(), None) is None:
+            raise no_data_rows(path.name, reader.layout.sheet)
 
 
 def keep_private_copy(source: Path, target: Path) -> tuple[bytes, str]:

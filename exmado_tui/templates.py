@@ -86,6 +86,9 @@ DATE_CODE = re.compile(r"%[-_0^#]*[0-9]*[EO]?.?", re.S)
 DATE_PROBES = (date(2024, 1, 5), datetime(2024, 1, 5, 13, 4, 5))
 PROBES: tuple[Any, ...] = (Decimal(1), 1, 1.0, "x")
 ABSOLUTE = re.compile(r"^([/\\]|[A-Za-z]:)")
+# Python's attribute and index syntax inside a name (`{X.__class__}`, `{X[0]}`): never evaluated,
+# it would only fail every row. A header such as "Nro.Factura" or "Amount [EUR]" stays a name.
+ACCESS = re.compile(r"(?<=\w)(\[[^\]]*\]|\.(?=_)\w+)")
 
 
 def check_template(template: str, where: str, *, folder: bool = False) -> None:
@@ -113,6 +116,11 @@ def check_template(template: str, where: str, *, folder: bool = False) -> None:
         if conversion:
             raise TemplateError(
                 f"{prefix} has {shown}; conversions such as !{conversion} are not supported."
+            )
+        if access := ACCESS.search(name):
+            raise TemplateError(
+                f"{prefix} has {shown}; {access[0]!r} is not part of a field or column name"
+                f" (nothing is looked up inside a value): write {{{name[: access.start()]}}}."
             )
         if spec and "{" in spec:
             raise TemplateError(f"{prefix} has {shown}; a format cannot hold another {{…}}.")

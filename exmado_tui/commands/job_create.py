@@ -12,6 +12,7 @@ from exmado_tui.commands.context import Context, UsageError
 from exmado_tui.commands.job_args import seconds
 from exmado_tui.commands.job_output import print_job, wait_for_end
 from exmado_tui.errors import ProfileError, WorkbookError
+from exmado_tui.excel_lock import open_in_excel_warning
 from exmado_tui.lifecycle import JobStatus
 
 
@@ -40,6 +41,8 @@ def create_command(args: argparse.Namespace, ctx: Context) -> int:
     if args.wait and not options["start"]:
         raise UsageError("--wait needs --start (or config.auto_start in the payload).")
     job = ctx.service.create(**options)
+    if warning := open_in_excel_warning(Path(options["workbook"]).expanduser()):
+        print(f"exmado: warning: {warning}", file=sys.stderr)
     if args.wait:
         job = wait_for_end(ctx, job.id, args.timeout)
     print_job(job, args.json, ctx) if args.json or args.wait else print(

@@ -25,7 +25,7 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     folder.prepare()
     print(
         f"Watching {folder.root} — drop workbooks into its profile folders "
-        f"({', '.join(p.name for p in sorted(folder.root.iterdir()) if p.is_dir())}).",
+        f"({', '.join(folder.profiles)}).",
         flush=True,
     )
     # One line per file accepted, rejected or skipped, whatever the services' log level; a

@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 
 from exmado_tui.dropfolder import REASON_SUFFIX, DropFolder, reason_file
+from exmado_tui.errors import WorkbookError
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.settings import Duplicates
@@ -72,7 +73,7 @@ def test_a_truncated_workbook_is_rejected_once_quiet_for_stable_s(folder, clock)
     path = folder.root / "invoices" / "whole.xlsx"
     path.write_bytes(source.read_bytes()[:200])
     [outcome] = settle(folder, clock)
-    assert "whole.xlsx is not a readable Excel workbook" in outcome.reason
+    assert "Workbook whole.xlsx cannot be read as an Excel workbook" in outcome.reason
     assert outcome.moved_to.parent == folder.rejected
 
 
@@ -101,11 +102,14 @@ def test_refused_files_go_to_rejected_with_their_reason(folder, clock, relative,
     assert Job.select().count() == 0
 
 
-def test_a_password_protected_workbook_is_rejected_once_quiet(folder, clock):
+def test_a_password_protected_workbook_is_refused_in_the_sentence_jobs_create_says(folder, clock):
     path = folder.root / "invoices" / "locked.xlsx"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)  # OLE, as Excel encrypts
+    with pytest.raises(WorkbookError) as by_the_cli:
+        folder.service.create(path, profile="invoices")
     [outcome] = settle(folder, clock)
-    assert "password-protected" in outcome.reason
+    assert outcome.reason == str(by_the_cli.value)
+    assert "locked.xlsx is password-protected (encrypted); remove the password" in outcome.reason
 
 
 def test_the_file_a_job_was_made_from_is_archived_without_a_second_job(folder, clock):
@@ -132,9 +136,31 @@ def test_the_same_content_dropped_again_is_rejected_naming_the_earlier_job(
     job = accepted.job_id[:8]
     reason = reason_file(outcome.moved_to).read_text()
     assert f"{second_name} has the same content (SHA-256) as the workbook of job {job}" in reason
-    assert f"`exmado jobs retry {job}`" in reason
+    assert f"it has not ended yet: `exmado jobs wait {job}` follows it" in reason
     assert '[dropfolder] duplicates = "accept"' in reason
     assert Job.select().count() == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [
+        ("COMPLETED", "it completed: its files are in {output}"),
+        ("COMPLETED_WITH_ERRORS", "to run its unfinished rows again use `exmado jobs retry {id}`"),
+        ("FAILED", "to run its unfinished rows again use `exmado jobs retry {id}`"),
+        ("CANCELLED", "to run its unfinished rows again use `exmado jobs retry {id}`"),
+        ("PAUSED", "it is paused: `exmado jobs resume {id}` continues it"),
+        ("RUNNING", "it has not ended yet: `exmado jobs wait {id}` follows it"),
+    ],
+)
+def test_a_duplicate_says_what_works_for_the_earlier_job_s_status(folder, clock, status, advice):
+    first = write_workbook(folder.root / "invoices" / "march.xlsx", [["100001"]])
+    content = first.read_bytes()
+    [accepted] = settle(folder, clock)
+    Job.update(status=status).where(Job.id == accepted.job_id).execute()
+    (folder.root / "invoices" / "again.xlsx").write_bytes(content)
+    [outcome] = settle(folder, clock)
+    job = Job.get_by_id(accepted.job_id)
+    assert advice.format(id=job.id[:8], output=job.output_dir) in outcome.reason
 
 
 def test_duplicates_accept_makes_a_new_job_of_every_copy(store, clock):

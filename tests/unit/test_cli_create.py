@@ -124,3 +124,14 @@ def test_start_on_the_command_line_starts_a_payload_without_auto_start(
     assert code == 0, err
     assert out.endswith(": PENDING, queued.\n")
     assert len(queued_messages(redis_url)) == 1
+
+
+def test_a_workbook_open_in_excel_makes_its_job_with_a_warning(env, tmp_path, capsys):
+    workbook = write_workbook(tmp_path / "march.xlsx", [["INV-1"]])
+    (tmp_path / "~$march.xlsx").write_bytes(b"\x0bjdoe" + bytes(150))
+    code, out, err = run(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    assert code == 0 and out.startswith("Created job ")
+    assert err == (
+        "exmado: warning: march.xlsx is open in Excel (its lock file ~$march.xlsx is beside it):"
+        " the job has the workbook as last saved; changes not saved yet are not in it.\n"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from exmado_tui.errors import ProfileError, WorkbookError
@@ -21,6 +23,8 @@ MAPPED = {"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
         ({"header_row": "x"}, "header_row must be a whole number ≥ 0, got 'x'"),
         ({"filename_template": "{"}, "[templates] filename '{' is malformed"),
         ({"folder_template": "../../etc"}, "must stay inside the output folder"),
+        ({"filename_template": "{INVOICE_NO.__class__}"}, "'.__class__' is not part of a field"),
+        ({"folder_template": "{X[0]}"}, "'[0]' is not part of a field or column name"),
         ({"unpack_zip": "no"}, "templates.unpack_zip must be true or false, got 'no'"),
         ({"cabinet": 5}, "cabinet must be text, got 5"),
     ],
@@ -56,3 +60,34 @@ def test_an_unreadable_workbook_is_one_sentence(service, workbook, monkeypatch):
         service.create(workbook, profile="invoices")
     assert str(caught.value) == f"Workbook {workbook} cannot be read: Permission denied."
     assert Job.select().count() == 0
+
+
+def test_a_name_that_is_not_utf8_is_one_sentence_naming_it_escaped(service, workbook):
+    named = workbook.rename(workbook.with_name(os.fsdecode(b"caf\xe9-latin1.xlsx")))
+    with pytest.raises(WorkbookError) as caught:
+        service.create(named, profile="invoices")
+    assert str(caught.value) == (
+        "Workbook caf\\xe9-latin1.xlsx has a name that is not valid UTF-8 (written in another"
+        " system's encoding); rename it and try again."
+    )
+    assert Job.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("lock", "beside"), [("~$march.xlsx", "march.xlsx"), ("~$rch-2024.xlsx", "march-2024.xlsx")]
+)
+def test_excel_s_lock_file_is_named_as_one_with_its_workbook(service, workbook, lock, beside):
+    workbook.rename(workbook.with_name(beside))
+    (workbook.parent / lock).write_bytes(b"\x0bjdoe" + bytes(150))
+    with pytest.raises(WorkbookError) as caught:
+        service.create(workbook.parent / lock, profile="invoices")
+    assert str(caught.value) == (
+        f"{lock} is the lock file Excel keeps beside {beside} while it is open, not a workbook;"
+        " save and close it in Excel, then use the workbook itself."
+    )
+
+
+def test_a_lock_file_without_its_workbook_names_what_the_workbook_ends_in(service, tmp_path):
+    (tmp_path / "~$rch.xlsx").write_bytes(b"\x0bjdoe")
+    with pytest.raises(WorkbookError, match=r"beside the workbook whose name ends in rch\.xlsx"):
+        service.create(tmp_path / "~$rch.xlsx", profile="invoices")

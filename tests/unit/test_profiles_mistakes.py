@@ -46,6 +46,11 @@ def refused(data: dict) -> str:
         ({**BASE, "on_mutliple": "first"}, "unknown key on_mutliple (did you mean on_multiple?)"),
         ({**BASE, "templates": {"filenme": "{X}"}}, "unknown key templates.filenme (did you"),
         ({**BASE, "templates": "x"}, "[templates] must be a table."),
+        (
+            {**BASE, "templates": {"filename": "{NUMERO_FACTURA.__class__}"}},
+            "'.__class__' is not part of a field or column name",
+        ),
+        ({**BASE, "templates": {"folder": "{X[0]}"}}, "'[0]' is not part of a field"),
     ],
 )
 def test_a_wrong_value_names_its_key(data, expected):

@@ -23,6 +23,8 @@ from exmado_tui.templates import TemplateError, Values, check_template, format_v
         "{NAME:>10}",
         "{Invoice number}",
         "{No.}",
+        "{Nro.Factura}",
+        "{Amount [EUR]}",
         "plain text",
         "{{literal braces}}",
         "",
@@ -46,6 +48,14 @@ def test_good_templates_pass(template: str) -> None:
         ("{X:.2q}", "has {X:.2q}, which is not a valid format"),
         ("{X!r}", "has {X!r}; conversions such as !r are not supported"),
         ("{X:{Y}}", "has {X:{Y}}; a format cannot hold another {…}"),
+        (
+            "{NUMERO_FACTURA.__class__}",
+            "'.__class__' is not part of a field or column name (nothing is looked up inside a"
+            " value): write {NUMERO_FACTURA}",
+        ),
+        ("{X[0]}", "has {X[0]}; '[0]' is not part of a field or column name"),
+        ("{DOC_DATE[1]:%Y}", "'[1]' is not part of a field or column name"),
+        ("{X._y}", "'._y' is not part of a field or column name"),
     ],
 )
 def test_bad_templates_are_refused_in_one_sentence(template: str, expected: str) -> None:

@@ -17,8 +17,7 @@ from typing import Any
 
 from exmado_tui import workbook_store
 from exmado_tui.db import database, utcnow
-from exmado_tui.errors import WorkbookError
-from exmado_tui.excel import SheetRow, open_workbook
+from exmado_tui.excel import SheetRow, no_data_rows, open_workbook
 from exmado_tui.lifecycle import RowStatus
 from exmado_tui.models import Job, JobRow
 from exmado_tui.profiles import Profile
@@ -66,11 +65,7 @@ def ingest(
         total, bad, duplicates = _store(job.id, reader.rows(), between_chunks)
         layout = reader.layout
     if total == 0:
-        where = f", sheet {layout.sheet!r}," if layout.sheet else ""
-        raise WorkbookError(
-            f"Workbook {job.workbook_name}{where} has a header row but no data rows below it; "
-            "add one row per document."
-        )
+        raise no_data_rows(job.workbook_name, layout.sheet)
     Job.update(total_rows=total, updated_at=utcnow()).where(Job.id == job.id).execute()
     return Ingested(total, bad, duplicates, layout.sheet, layout.header_row)
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from exmado_tui.dropfolder import REASON_SUFFIX, reason_file
+from exmado_tui.file_names import shown
 from exmado_tui.jobs import WORKBOOK_SUFFIXES
 from exmado_tui.profiles import profile_names
 from exmado_tui.settings import DropFolderSettings
@@ -74,7 +75,7 @@ def _file(path: Path, folder: str, reason: str = "") -> DroppedFile | None:
     except FileNotFoundError:
         return None
     modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
-    return DroppedFile(path.name, folder, modified, stat.st_size, reason)
+    return DroppedFile(shown(path.name), folder, modified, stat.st_size, reason)
 
 
 def _reason(path: Path) -> str:
