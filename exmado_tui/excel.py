@@ -33,6 +33,7 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils import get_column_letter
 
 from exmado_tui.errors import WorkbookError
+from exmado_tui.file_names import shown
 from exmado_tui.headers import normalise_header
 from exmado_tui.sheet_rows import UncachedFormula, load_book, sheet_rows
 from exmado_tui.workbook_guard import WorkbookLimits, check_archive, setting
@@ -111,7 +112,7 @@ class WorkbookReader:
         tick: Callable[[], None] = lambda: None,
     ) -> None:
         self.path = Path(path)
-        self.name = name or self.path.name
+        self.name = shown(name or self.path.name)  # sentences carry it: control bytes escaped
         self.wanted = list(columns)
         self.sheet = sheet
         self.header_row = header_row

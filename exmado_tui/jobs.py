@@ -77,15 +77,15 @@ def check_workbook_name(path: Path) -> None:
         )
     if is_lock_file(path.name):
         raise WorkbookError(lock_file_sentence(path))
-    suffix = path.suffix.lower()
+    name, suffix = shown(path.name), path.suffix.lower()
     if suffix == ".xls":
         raise WorkbookError(
-            f"Workbook {path.name} is in the old Excel 97–2003 format; "
+            f"Workbook {name} is in the old Excel 97–2003 format; "
             "open it in Excel and save it as .xlsx."
         )
     if suffix not in WORKBOOK_SUFFIXES:
         raise WorkbookError(
-            f"Workbook {path.name} is not an Excel workbook (.xlsx, .xlsm) or a CSV file."
+            f"Workbook {name} is not an Excel workbook (.xlsx, .xlsm) or a CSV file."
         )
 
 
@@ -119,7 +119,7 @@ def check_workbook(
         limits=limits,
     ) as reader:
         if next(reader.rows(), None) is None:
-            raise no_data_rows(path.name, reader.layout.sheet)
+            raise no_data_rows(reader.name, reader.layout.sheet)
 
 
 def keep_private_copy(source: Path, target: Path) -> tuple[bytes, str]:
