@@ -1,17 +1,22 @@
 """A DocuWare that lies: a real HTTP server in front of the sandbox that answers the requests
 whose path holds a chosen piece with a hostile body (broken JSON, an HTML login page, a wrong
-content type) and passes every other request through unchanged."""
+content type, a gzip bomb, an endless or trickling chunked body) and passes every other request
+through unchanged, or rewritten (`rewrite`: links to another server). `Collector` is that other
+server: it records whether a request brought credentials."""
 
 from __future__ import annotations
 
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Headers = list[tuple[str, str]]
+Rewrite = Callable[[bytes], bytes]
 HOP_HEADERS = {"connection", "transfer-encoding", "content-length", "host", "accept-encoding"}
 LOGIN_PAGE = (
     b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>"
@@ -26,8 +31,11 @@ class Lie:
 
     path: str
     content_type: str
-    body: bytes
+    body: bytes = b""
     status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    chunks: Callable[[], Iterator[bytes]] | None = None  # a chunked body, endless if it is
+    pace_s: float = 0.0  # a pause after each chunk
 
 
 class HostileDocuWare:
@@ -35,6 +43,7 @@ class HostileDocuWare:
         self.upstream = upstream.rstrip("/")
         self.lie: Lie | None = None
         self.lied = 0  # requests answered with the lie
+        self.rewrite: tuple[str, Rewrite] | None = None  # (path piece, body rewrite)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -65,9 +74,17 @@ class HostileDocuWare:
         lie = self.lie
         if lie is not None and lie.path in request.path:
             self.lied += 1
-            _send(request, lie.status, [("Content-Type", lie.content_type)], lie.body)
+            headers = [("Content-Type", lie.content_type), *lie.headers]
+            if lie.chunks is None:
+                _send(request, lie.status, headers, lie.body)
+            else:
+                _send_chunked(request, lie, headers)
             return
         status, headers, body = self._forward(request)
+        rewrite = self.rewrite
+        if rewrite is not None and rewrite[0] in request.path and status == 200:
+            self.lied += 1
+            body = rewrite[1](body)
         _send(request, status, headers, body)
 
     def _forward(self, request: BaseHTTPRequestHandler) -> tuple[int, Headers, bytes]:
@@ -92,3 +109,57 @@ def _send(request: BaseHTTPRequestHandler, status: int, headers: Headers, body: 
     request.send_header("Content-Length", str(len(body)))
     request.end_headers()
     request.wfile.write(body)
+
+
+def _send_chunked(request: BaseHTTPRequestHandler, lie: Lie, headers: Headers) -> None:
+    """The lie's chunks until they end or the client hangs up."""
+    assert lie.chunks is not None
+    request.protocol_version = "HTTP/1.1"  # chunked needs it; the connection closes after
+    request.send_response(lie.status)
+    for name, value in [*headers, ("Transfer-Encoding", "chunked"), ("Connection", "close")]:
+        request.send_header(name, value)
+    request.end_headers()
+    try:
+        for chunk in filter(None, lie.chunks()):  # an empty chunk would end the body
+            request.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            request.wfile.flush()
+            time.sleep(lie.pace_s)
+        request.wfile.write(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client cut it: what the test wants
+    request.close_connection = True
+
+
+class Collector:
+    """Another server on another port: records each request and whether it carried
+    credentials, and answers every one with a PDF."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, bool]] = []  # (path, had Authorization or Cookie)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Collector:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                credentials = "Authorization" in self.headers or "Cookie" in self.headers
+                collector.requests.append((self.path, credentials))
+                _send(self, 200, [("Content-Type", "application/pdf")], b"%PDF collected")
+
+            do_POST = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler

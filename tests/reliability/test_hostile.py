@@ -10,13 +10,15 @@ and the slowest input.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from exmado_tui.sandbox import SandboxServer
 from tests.environment import REPO
 from tests.reliability.harness import Exmado, vm_hwm
 from tests.reliability.hostile import CASES, Case
-from tests.reliability.hostile_http import LOGIN_PAGE, HostileDocuWare, Lie
+from tests.reliability.hostile_http import LOGIN_PAGE, Collector, HostileDocuWare, Lie
 from tests.reliability.tally import Tally
 
 MB = 1024 * 1024
@@ -76,7 +78,7 @@ def plant(
     tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, sandbox: SandboxServer
 ) -> Iterator[Plant]:
     exmado = Exmado(tmp_path_factory.mktemp("hostile"), redis_server.url, sandbox)
-    exmado.configure(job_timeout_s=120)
+    exmado.configure(f"min_rate_window_s = {WINDOW_S}", job_timeout_s=120)
     with HostileDocuWare(sandbox.url) as docuware:
         yield Plant(exmado, docuware)
         exmado.stop_workers()
@@ -133,6 +135,47 @@ def test_each_hostile_input_ends_in_a_sentence_with_bounded_memory(
 
 
 SEARCH, DOWNLOAD = "/Query/DialogExpression", "/FileDownload"
+PDF = "application/pdf"
+WINDOW_S = 2  # [docuware] min_rate_window_s here (60 by default): the trickle is cut sooner
+OUTPUT_BOUND = 0  # bytes a lie may leave in the output folder, besides report and manifest
+
+
+def _gzip_bomb() -> Iterator[bytes]:
+    """3 GiB of zeros, gzip-compressed as it is sent (about 3 MB on the wire)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    for _ in range(3 * 1024):
+        yield packer.compress(bytes(MB)) + packer.flush(zlib.Z_SYNC_FLUSH)
+    yield packer.flush()
+
+
+def _endless() -> Iterator[bytes]:
+    return itertools.repeat(bytes(64 * 1024))
+
+
+def _trickle() -> Iterator[bytes]:
+    return itertools.repeat(b"%")
+
+
+def _huge_search_page() -> Iterator[bytes]:
+    """500 MB of search results."""
+    item = b'{"Id": 1, "Title": "' + b"x" * 1000 + b'", "Fields": []},'
+    yield b'{"Items": ['
+    for _ in range(500 * MB // (len(item) * 64)):
+        yield item * 64
+    yield b'{"Id": 1}]}'
+
+
+def _pages(count: dict[str, Any]) -> bytes:
+    """A result page declaring `count` whose `next` leads to itself, for ever."""
+    href = "/DocuWare/Platform/FileCabinets/x/Query/Results/endless"
+    page = {
+        "Count": count,
+        "Items": [{"Id": 1, "Fields": []}],
+        "Links": [{"rel": "next", "href": href}],
+    }
+    return json.dumps(page).encode()
+
+
 LIES = {
     "DocuWare search answers broken JSON": (
         Lie(SEARCH, "application/json", b'{"Items": [{"Id": 1, "Fie'),
@@ -154,6 +197,35 @@ LIES = {
         Lie(DOWNLOAD, "image/png", b"\x89PNG\r\n\x1a\n" + bytes(64)),
         "with 'image/png', not the document",
     ),
+    "DocuWare download is a 3 GiB gzip bomb": (
+        Lie(DOWNLOAD, PDF, headers=(("Content-Encoding", "gzip"),), chunks=_gzip_bomb),
+        "for a document DocuWare declared as",
+    ),
+    "DocuWare download never ends": (
+        Lie(DOWNLOAD, PDF, chunks=_endless),
+        "for a document DocuWare declared as",
+    ),
+    "DocuWare download trickles 10 bytes/s": (
+        Lie(DOWNLOAD, PDF, chunks=_trickle, pace_s=0.1),
+        "under the floor of 1 KB/s",
+    ),
+    "DocuWare search answers 500 MB": (
+        Lie("/Query/", "application/json", chunks=_huge_search_page),
+        "DocuWare answered more than 8.0 MB for a search page",
+    ),
+    "DocuWare search declares 10,000,000 hits and pages for ever": (
+        Lie("/Query/", "application/json", _pages({"Value": 10_000_000, "HasMore": False})),
+        "more than 10 result pages of 1 for the 10,000,000 hits it declared",
+    ),
+    "DocuWare search pages for ever (HasMore)": (
+        Lie("/Query/", "application/json", _pages({"Value": 1, "HasMore": True})),
+        "more than 10 result pages of 1 for one search",
+    ),
+}
+# At most this many requests answered with the lie: the pages a search may follow.
+MOST_LIED = {
+    "DocuWare search declares 10,000,000 hits and pages for ever": 1 + 3,
+    "DocuWare search pages for ever (HasMore)": 1 + 3 * 10,
 }
 
 
@@ -174,9 +246,16 @@ def test_docuware_answering_nonsense_fails_the_rows_with_a_sentence(
         plant.docuware.lie = None
     seconds, cpu, peak = time.monotonic() - started, plant.cpu() - cpu, plant.peak()
     sentences = [r.error for r in JobRow.select().where(JobRow.job == job.id)] + [job.last_error]
-    problems = [] if plant.docuware.lied > lied else ["the lie was never asked for"]
+    lied = plant.docuware.lied - lied
+    problems = [] if lied else ["the lie was never asked for"]
+    if lied > MOST_LIED.get(name, lied):
+        problems.append(f"asked {lied} times, more than {MOST_LIED[name]}")
     if job.status.value not in ("COMPLETED_WITH_ERRORS", "FAILED") or job.files_count:
         problems.append(f"ended {job.status.value} with {job.files_count} files")
+    if (written := _written(Path(job.output_dir))) > OUTPUT_BOUND:
+        problems.append(f"{written:,} bytes left in the output folder")
+    if peak > MEMORY_BOUND:
+        problems.append(f"the worker reached {peak / MB:.0f} MB")
     if not any(piece in s for s in sentences):
         problems.append(f"no sentence says {piece!r}: {sentences}")
     if any("\n" in s or "Traceback" in s for s in sentences):
@@ -184,6 +263,42 @@ def test_docuware_answering_nonsense_fails_the_rows_with_a_sentence(
     FIGURES.append(f"{name:48} worker: {cpu:4.1f} s CPU {peak / MB:4.0f} MB | {seconds:4.1f} s")
     tally.hostile(name, clear=not problems, peak_rss_bytes=peak, seconds=seconds, cpu=cpu)
     assert not problems, f"{name}: " + "; ".join(problems)
+
+
+def test_a_link_to_another_server_gets_no_credentials(plant: Plant, tally: Tally) -> None:
+    """Search results whose `fileDownload` leads to another host:port: the rows fail with a
+    sentence, and that server gets no request (so no token) and nothing is filed."""
+    keys = plant.exmado.sandbox.catalogue.invoice_numbers_with_hits(3)
+    with Collector() as elsewhere:
+        plant.docuware.rewrite = ("/Query/", _links_to(elsewhere.url))
+        try:
+            job = plant.exmado.wait(
+                plant.exmado.start_job(plant.exmado.workbook("elsewhere.xlsx", keys)), WAIT_S
+            )
+        finally:
+            plant.docuware.rewrite = None
+    errors = [r.error for r in JobRow.select().where(JobRow.job == job.id)]
+    problems = [f"{elsewhere.url} got {elsewhere.requests}"] if elsewhere.requests else []
+    if job.files_count or len(errors) != 3:
+        problems.append(f"{job.files_count} files filed, {len(errors)} rows")
+    if not all(f"to {elsewhere.url}, not to the configured server" in e for e in errors):
+        problems.append(f"the rows do not say where the link led: {errors}")
+    tally.security("DocuWare links a download to another server", held=not problems)
+    assert not problems, "; ".join(problems)
+
+
+def _links_to(elsewhere: str) -> Callable[[bytes], bytes]:
+    """A search answer whose documents' `fileDownload` links are absolute, on `elsewhere`."""
+
+    def rewrite(body: bytes) -> bytes:
+        page = json.loads(body)
+        for item in page.get("Items", []):
+            for link in item.get("Links", []):
+                if link.get("rel") == "fileDownload":
+                    link["href"] = elsewhere + link["href"]
+        return json.dumps(page).encode()
+
+    return rewrite
 
 
 def test_the_worker_that_took_the_corpus_still_exports(plant: Plant, tally: Tally) -> None:
@@ -196,6 +311,12 @@ def test_the_worker_that_took_the_corpus_still_exports(plant: Plant, tally: Tall
     assert not raw, f"the worker logged raw control characters: {sorted(set(raw))}"
     print(f"\nworker at rest {plant.baseline / MB:.0f} MB; each input's CPU and peak memory:")
     print(*FIGURES, sep="\n")
+
+
+def _written(output: Path) -> int:
+    """Bytes in the output folder besides the report and manifest (partial files included)."""
+    kept = {REPORT_NAME, MANIFEST_NAME}
+    return sum(p.stat().st_size for p in output.rglob("*") if p.is_file() and p.name not in kept)
 
 
 def _job_problems(case: Case, exmado: Exmado, path: Path) -> list[str]:
