@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 Headers = list[tuple[str, str]]
 Rewrite = Callable[[bytes], bytes]
@@ -38,17 +38,15 @@ class Lie:
     pace_s: float = 0.0  # a pause after each chunk
 
 
-class HostileDocuWare:
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream.rstrip("/")
-        self.lie: Lie | None = None
-        self.lied = 0  # requests answered with the lie
-        self.rewrite: tuple[str, Rewrite] | None = None  # (path piece, body rewrite)
+class LocalServer:
+    """A server on a free port of 127.0.0.1, in a daemon thread: `answer` takes every request."""
+
+    def __init__(self) -> None:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> HostileDocuWare:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -57,11 +55,11 @@ class HostileDocuWare:
         self.server.server_close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                proxy.answer(self)
+                server.answer(self)
 
             do_POST = do_PUT = do_DELETE = do_GET
 
@@ -69,6 +67,18 @@ class HostileDocuWare:
                 pass
 
         return Handler
+
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+
+class HostileDocuWare(LocalServer):
+    def __init__(self, upstream: str) -> None:
+        super().__init__()
+        self.upstream = upstream.rstrip("/")
+        self.lie: Lie | None = None
+        self.lied = 0  # requests answered with the lie (or rewritten)
+        self.rewrite: tuple[str, Rewrite] | None = None  # (path piece, body rewrite)
 
     def answer(self, request: BaseHTTPRequestHandler) -> None:
         lie = self.lie
@@ -130,36 +140,15 @@ def _send_chunked(request: BaseHTTPRequestHandler, lie: Lie, headers: Headers) -
     request.close_connection = True
 
 
-class Collector:
+class Collector(LocalServer):
     """Another server on another port: records each request and whether it carried
     credentials, and answers every one with a PDF."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[tuple[str, bool]] = []  # (path, had Authorization or Cookie)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> Collector:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        collector = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                credentials = "Authorization" in self.headers or "Cookie" in self.headers
-                collector.requests.append((self.path, credentials))
-                _send(self, 200, [("Content-Type", "application/pdf")], b"%PDF collected")
-
-            do_POST = do_GET
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        credentials = "Authorization" in request.headers or "Cookie" in request.headers
+        self.requests.append((request.path, credentials))
+        _send(request, 200, [("Content-Type", "application/pdf")], b"%PDF collected")
