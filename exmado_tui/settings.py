@@ -41,6 +41,7 @@ PATH_KEYS = {
     ("docuware", "password_file"),
     ("docuware", "client_secret_file"),
     ("docuware", "ca_bundle"),
+    ("serve", "token_file"),
 }
 
 # DocuWare's built-in public OAuth client; an app registration has an id of its own.
@@ -153,6 +154,20 @@ class DropFolderSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """`exmado serve`: the token a browser brings (empty = a fresh one each start), the browser
+    sessions at once (each runs a dashboard process), the largest workbook a browser uploads."""
+
+    token: Secret = field(default_factory=lambda: Secret(""))
+    sessions: int = 3
+    upload_max_mb: float = 20
+
+
+# A fixed serve token shorter than this is refused: it guards every control action.
+MIN_SERVE_TOKEN_CHARS = 16
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     timezone: str
@@ -166,6 +181,7 @@ class Settings:
     sources: tuple[str, ...] = ()
     host_name: str = ""
     workbooks: WorkbookLimits = field(default_factory=WorkbookLimits)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     @property
     def host(self) -> str:
@@ -214,6 +230,7 @@ UNLISTED_KEYS = (
     ("docuware", "client_secret"),
     ("broker", "password"),
     ("database", "password"),
+    ("serve", "token"),
 )
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
 
@@ -297,6 +314,25 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         sources=sources,
         host_name=reader.text((), "host_name"),
         workbooks=_workbooks(reader),
+        serve=_serve(reader, env),
+    )
+
+
+def _serve(reader: LayerReader, env: Mapping[str, str]) -> ServeSettings:
+    s = ("serve",)
+    token = _secret(env, "EXMADO_SERVE_TOKEN", reader, s, "token")
+    if token and len(token.reveal()) < MIN_SERVE_TOKEN_CHARS:
+        where = "EXMADO_SERVE_TOKEN" if env.get("EXMADO_SERVE_TOKEN") else None
+        raise SettingsError(
+            (where or reader.where(s, "token_file"))
+            + f" holds a token of {len(token.reveal())} characters; a serve token needs at"
+            f" least {MIN_SERVE_TOKEN_CHARS} (python3 -c 'import secrets;"
+            " print(secrets.token_urlsafe())' makes one)."
+        )
+    return ServeSettings(
+        token=token,
+        sessions=reader.count(s, "sessions"),
+        upload_max_mb=reader.number(s, "upload_max_mb", positive=True),
     )
 
 

@@ -1,22 +1,31 @@
 """`exmado serve`: the dashboard in a browser on this machine, through textual-serve.
 
-Each browser tab runs its own `exmado` dashboard process. The server binds 127.0.0.1 only:
-reach it from elsewhere through an SSH tunnel (`ssh -L 8000:127.0.0.1:8000 host`). The page
-fetches nothing from other hosts, so it works on a server without internet access.
+Each browser tab runs its own `exmado` dashboard process, up to [serve] sessions at once. The
+server binds 127.0.0.1 only: reach it from elsewhere through an SSH tunnel (`ssh -L
+8000:127.0.0.1:8000 host`). A browser must bring the token of the address printed at start
+(serve_gate.py). The page fetches nothing from other hosts, so it works on a server without
+internet access.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import re
 import shlex
+import socket
 import sys
 import tempfile
 from pathlib import Path
 
 from exmado_tui.commands.context import Context
+from exmado_tui.commands.serve_gate import Gate, fresh_token
+from exmado_tui.errors import SettingsError
+from exmado_tui.settings import Secret
 
 HOST = "127.0.0.1"
+TOKEN_ENV = "EXMADO_SERVE_TOKEN"
 PAGE = "app_index.html"
 # textual-serve's page loads Roboto Mono from Google Fonts; its static/fonts holds the same font.
 REMOTE_STYLESHEET = re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>")
@@ -40,13 +49,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def dashboard_command(args: argparse.Namespace) -> str:
-    """The command each browser session runs: this Python, this config, the dashboard."""
+    """The command each browser session runs: this Python, this config, the dashboard (`exec`:
+    textual-serve starts it through a shell, which would otherwise stay as a second process)."""
     parts = [sys.executable, "-m", "exmado_tui.cli"]
     if getattr(args, "config", None):
         parts += ["--config", args.config]
     if args.readonly:
         parts.append("--readonly")
-    return shlex.join(parts)
+    return "exec " + shlex.join(parts)
 
 
 def offline_page(page: str) -> str:
@@ -66,22 +76,61 @@ def write_offline_templates(folder: Path) -> Path:
 
 def serve_command(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        from textual_serve.server import Server
+        from exmado_tui.commands.serve_server import GuardedServer
     except ImportError:
         print(
             "exmado: `exmado serve` needs textual-serve: pip install textual-serve", file=sys.stderr
         )
         return 1
     ctx.open_store()  # fail here, with a clear message, rather than in every browser tab
-    print(f"Serving the dashboard on http://{HOST}:{args.port}/ (Ctrl+C stops).")
+    gate = Gate(serve_token(ctx.settings.serve.token), HOST, args.port)
+    check_port_free(args.port)
+    # The dashboards started for the browser need no token: keep it out of their environment.
+    os.environ.pop(TOKEN_ENV, None)
+    print(address_line(gate, ctx.settings.serve.sessions), flush=True)
     with tempfile.TemporaryDirectory(prefix="exmado-serve-") as pages:
-        templates = write_offline_templates(Path(pages))
-        server = Server(
+        server = GuardedServer(
             dashboard_command(args),
-            host=HOST,
-            port=args.port,
-            title="Éxmado",
-            templates_path=templates,
+            gate,
+            ctx.settings.serve.sessions,
+            write_offline_templates(Path(pages)),
         )
         server.serve()
     return 0
+
+
+def serve_token(fixed: Secret) -> Secret:
+    """The token set by the owner, else a fresh one, which only a terminal may be shown."""
+    if fixed:
+        return fixed
+    if not sys.stdout.isatty():
+        raise SettingsError(
+            "`exmado serve` shows a fresh token only on a terminal, and its output goes to a file"
+            f" or pipe here: fix the token with {TOKEN_ENV} or [serve] token_file (an owner-only"
+            " file)."
+        )
+    return fresh_token()
+
+
+def address_line(gate: Gate, sessions: int) -> str:
+    """Where to point the browser; the token shows on a terminal only, never in a log file."""
+    on_terminal = sys.stdout.isatty()
+    address = gate.address(with_token=on_terminal)
+    if not on_terminal:
+        address += f"?token=<{TOKEN_ENV} or the [serve] token_file's>"
+    return (
+        f"Serving the dashboard at {address} ({sessions} browser sessions at most; Ctrl+C stops)."
+    )
+
+
+def check_port_free(port: int) -> None:
+    """A port in use is one sentence now, not a traceback once the server starts."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            reason = "in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise SettingsError(
+                f"Port {port} on {HOST} is {reason}: choose another with --port."
+            ) from None

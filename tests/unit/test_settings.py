@@ -145,6 +145,36 @@ def test_a_password_file_others_can_read_is_refused(tmp_path: Path):
         load_settings(host, environ={})
 
 
+def test_serve_token_comes_from_the_environment_or_an_owner_only_file_beside_the_config(
+    tmp_path: Path,
+):
+    (tmp_path / "serve.token").write_text("a-token-of-serve-0123456789\n")
+    os.chmod(tmp_path / "serve.token", 0o600)
+    host = tmp_path / "host.toml"
+    host.write_text('[serve]\ntoken_file = "serve.token"\nsessions = 5\n')
+    settings = load_settings(host, environ={})
+    assert settings.serve.token.reveal() == "a-token-of-serve-0123456789"
+    assert settings.serve.sessions == 5
+    env = {"EXMADO_SERVE_TOKEN": "the-environment-s-token-0123"}
+    assert load_settings(host, environ=env).serve.token.reveal() == env["EXMADO_SERVE_TOKEN"]
+    assert not load_settings(environ={}).serve.token  # then serve makes a fresh one
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "sentence"),
+    [
+        ('token = "abcdefghijklmnopqrstuvwxyz"', {}, "must not hold a token; set EXMADO_SERVE"),
+        ("", {"EXMADO_SERVE_TOKEN": "short"}, "EXMADO_SERVE_TOKEN holds a token of 5 characters"),
+        ("sessions = 0", {}, r"\[serve\] sessions in .* must be a whole number ≥ 1, got 0"),
+    ],
+)
+def test_a_weak_or_misplaced_serve_token_is_refused(tmp_path: Path, toml, env, sentence):
+    host = tmp_path / "host.toml"
+    host.write_text(f"[serve]\n{toml}\n")
+    with pytest.raises(SettingsError, match=sentence):
+        load_settings(host, environ=env)
+
+
 def test_secrets_never_show_themselves():
     settings = load_settings(
         environ={"DOCUWARE_PASSWORD": "hunter2", "REDIS_URL": "redis://:pw123@host:6379/0"}

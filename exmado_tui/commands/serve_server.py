@@ -1,0 +1,112 @@
+"""textual-serve's `Server` behind the gate: the token, the origin and a limit on sessions.
+
+Only textual-serve's public methods are overridden (`handle_index`, `handle_websocket`,
+`handle_download`, `on_startup`, `initialize_logging`), each checking first and then handing
+the request to textual-serve's own; its routes and process handling stay its own.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from textual_serve.server import Server
+
+from exmado_tui.commands.serve_gate import TOKEN_PARAM, Gate
+
+NO_TOKEN = (
+    "This page needs the token of `exmado serve`: open the address it printed when it started"
+    " (…/?token=…)."
+)
+WRONG_TOKEN = (
+    "This address's token is not the one `exmado serve` printed: open the address it printed"
+    " when it started."
+)
+FOREIGN = "Only the dashboard's own page may open a session here."
+
+
+class GuardedServer(Server):
+    """One `exmado serve`: textual-serve's server, refusing whoever lacks the token."""
+
+    def __init__(
+        self, command: str, gate: Gate, sessions: int, templates_path: Path, **kw: Any
+    ) -> None:
+        super().__init__(
+            command,
+            host=gate.host,
+            port=gate.port,
+            title="Éxmado",
+            templates_path=templates_path,
+            **kw,
+        )
+        self.gate = gate
+        self.limit = sessions
+        self.sessions = 0  # websockets open, each with its dashboard process
+
+    def initialize_logging(self) -> None:
+        super().initialize_logging()
+        # aiohttp's access log writes each request line, the token of `/?token=…` with it.
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+    async def on_startup(self, app: web.Application) -> None:
+        """textual-serve prints its banner here with an address lacking the token; `exmado
+        serve` has said where to go already."""
+
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
+        presented = request.query.get(TOKEN_PARAM)
+        if presented is not None:
+            return self._sign_in(request, presented)
+        if not self.gate.signed_in(request.cookies):
+            raise refusal(web.HTTPForbidden, NO_TOKEN)
+        if self.sessions >= self.limit:
+            raise refusal(web.HTTPServiceUnavailable, self.full)
+        response: web.StreamResponse = await super().handle_index(request)
+        return response
+
+    def _sign_in(self, request: web.Request, presented: str) -> web.StreamResponse:
+        """The token traded for a cookie, and out of the address bar and the history."""
+        if not self.gate.admits(presented):
+            raise refusal(web.HTTPForbidden, WRONG_TOKEN)
+        url = request.rel_url
+        rest = url.with_query([(k, v) for k, v in url.query.items() if k != TOKEN_PARAM])
+        response = web.Response(status=303, headers={"Location": str(rest)})
+        response.set_cookie(self.gate.cookie, presented, httponly=True, samesite="Strict", path="/")
+        return response
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        if not self.gate.signed_in(request.cookies):
+            raise refusal(web.HTTPForbidden, NO_TOKEN)
+        if not self.gate.same_origin(request.headers):
+            raise refusal(web.HTTPForbidden, FOREIGN)
+        if self.sessions >= self.limit:
+            raise refusal(web.HTTPServiceUnavailable, self.full)
+        self.sessions += 1  # no await since the check: no other session slips in between
+        try:
+            return await super().handle_websocket(request)
+        finally:
+            self.sessions -= 1
+
+    async def handle_download(self, request: web.Request) -> web.StreamResponse:
+        if not self.gate.signed_in(request.cookies):
+            raise refusal(web.HTTPForbidden, NO_TOKEN)
+        return await super().handle_download(request)
+
+    @property
+    def full(self) -> str:
+        return (
+            f"The dashboard has {self.limit} browser sessions open already, the most"
+            " [serve] sessions allows: close one of them (its tab), or raise [serve] sessions"
+            " and restart `exmado serve`, then reload this page."
+        )
+
+
+def refusal(kind: type[web.HTTPException], sentence: str) -> web.HTTPException:
+    """A short page saying why, in one sentence."""
+    body = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Éxmado</title></head>'
+        f"<body><p>{html.escape(sentence)}</p></body></html>"
+    )
+    return kind(text=body, content_type="text/html")

@@ -1,0 +1,107 @@
+"""`exmado serve` in a real browser: the system's headless Chromium, driven by Playwright.
+
+The browser opens the address `exmado serve` printed on its terminal, as a user does. xterm.js
+draws the terminal on a canvas, so what the dashboard shows is read from what the page's own
+websocket received (an init script keeps the page's socket and decodes its frames).
+Skipped, saying why, without Chromium (`apt-get install -y chromium`); Playwright's own browser
+download is never used.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from exmado_tui.models import Job
+from exmado_tui.settings import Settings
+from tests.factories import insert_job
+from tests.serve_process import Served, serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium: apt-get install -y chromium"
+)
+driving = pytest.importorskip("playwright.async_api", reason="pip install -e '.[test]'")
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+JOB = "Quarterly-Audit"
+# Keeps the page's websockets in window.sockets and what they received, as text, in
+# window.screen_text.
+KEEP_SOCKETS = """
+window.sockets = [];
+window.screen_text = "";
+const Native = window.WebSocket;
+const decoder = new TextDecoder();
+window.WebSocket = class extends Native {
+  constructor(...args) {
+    super(...args);
+    window.sockets.push(this);
+    this.addEventListener("message", (event) => {
+      const data = event.data;
+      window.screen_text += typeof data === "string" ? data : decoder.decode(data);
+    });
+  }
+};
+"""
+WAIT_MS = 30_000
+
+
+async def test_the_dashboard_in_chromium_needs_the_token_shows_jobs_and_stays_readonly(
+    store: Settings, tmp_path: Path
+) -> None:
+    insert_job("job-1", name=JOB)
+    with serving(tmp_path, "--readonly", terminal=True) as served:
+        async with driving.async_playwright() as driver:
+            browser = await driver.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            )
+            try:
+                await _in_the_browser(await browser.new_page(), served)
+            finally:
+                await browser.close()
+    assert Job.get_by_id("job-1").status == "PENDING"
+
+
+async def _in_the_browser(page: driving.Page, served: Served) -> None:
+    addresses: list[str] = []
+    page.on("request", lambda request: addresses.append(request.url))
+    page.on("websocket", lambda ws: addresses.append(ws.url))
+    await page.add_init_script(KEEP_SOCKETS)
+
+    refused = await page.goto(served.origin + "/")
+    assert refused is not None and refused.status == 403
+    assert "needs the token" in await page.inner_text("body")
+
+    opened = await page.goto(served.address)
+    assert opened is not None and opened.status == 200
+    assert page.url == served.origin + "/"  # the token left the address bar
+    await _shows(page, JOB)  # the jobs table
+
+    await page.focus(".xterm-helper-textarea")  # where xterm.js takes the keyboard
+    await page.keyboard.press("Enter")  # a key typed into the page opens the job
+    await _shows(page, "Job job-1")
+
+    # A control action sent by hand over the page's own websocket: refused, read-only.
+    await page.evaluate(f"window.sockets[0].send({json.dumps(json.dumps(['stdin', 'c']))})")
+    await _shows(page, "cancel job is disabled")
+
+    here = (f"http://127.0.0.1:{served.port}/", f"ws://127.0.0.1:{served.port}/")
+    assert addresses and all(a.startswith(here) for a in addresses), addresses
+
+
+async def _shows(page: driving.Page, text: str) -> None:
+    """`text` arrives on the page's websocket (from now: what came before is dropped)."""
+    await page.evaluate("window.screen_text = ''")
+    await page.wait_for_function(
+        f"window.screen_text.includes({json.dumps(text)})", timeout=WAIT_MS
+    )
