@@ -24,6 +24,7 @@ EFFECTIVE: dict[tuple[str, ...], Callable[[Settings], object]] = {
     ("docuware", "password_file"): lambda s: s.docuware.password.reveal(),
     ("docuware", "client_secret_file"): lambda s: s.docuware.client_secret.reveal(),
     ("docuware", "ca_bundle"): lambda s: Path(s.docuware.ca_bundle),
+    ("serve", "token_file"): lambda s: s.serve.token.reveal(),
 }
 PATH_LIKE = re.compile(r"(^|_)(dir|path|root|file|bundle)$")
 
