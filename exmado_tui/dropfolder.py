@@ -23,6 +23,7 @@ import shutil
 import stat
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import watchfiles
 
+from exmado_tui.atomic import PART_SUFFIX
 from exmado_tui.checksums import sha256_of
 from exmado_tui.drop_intake import Taken, check_entry, take
 from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
@@ -377,12 +379,16 @@ def what_works(job: Job) -> str:
 
 
 def write_reason(moved: Path, reason: str) -> None:
-    """`NAME.reason.txt` beside a refused file; a link planted under that name is replaced,
-    never followed."""
+    """`NAME.reason.txt` beside a refused file, whole or not at all; a link planted under that
+    name is replaced, never followed (the text goes to a new file, renamed over it)."""
     target = reason_file(moved)
-    target.unlink(missing_ok=True)
-    with open(target, "x", encoding="utf-8") as handle:
-        handle.write(reason + "\n")
+    temp = target.with_name(f".{uuid.uuid4().hex}{PART_SUFFIX}")
+    try:
+        with open(temp, "x", encoding="utf-8") as handle:
+            handle.write(reason + "\n")
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _gone(path: Path) -> DropFolderError:
