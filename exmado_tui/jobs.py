@@ -262,6 +262,10 @@ class JobService:
         record_event(job_id, "Queued for the workers.")
 
     def pause(self, job_id: str) -> JobDetail:
+        """Pause now when no worker holds the job, else ask the worker to stop."""
+        job_id = resolve_job_id(job_id)
+        if self._move_unheld(job_id, S.PAUSED, "Paused", wait_reason="paused"):
+            return get_job(job_id)
         return self._request(job_id, Control.PAUSE, "paused")
 
     def resume(self, job_id: str) -> JobDetail:
@@ -292,8 +296,28 @@ class JobService:
                 event=Event("Cancelled."),
             )
         except TransitionError:
-            return self._request(job_id, Control.CANCEL, "cancelled")
+            if not self._move_unheld(job_id, S.CANCELLED, "Cancelled", wait_reason=""):
+                return self._request(job_id, Control.CANCEL, "cancelled")
         return get_job(job_id)
+
+    def _move_unheld(self, job_id: str, target: JobStatus, verb: str, **changes: Any) -> bool:
+        """Move an active job no worker holds (handed back to wait for a retry, or for a worker
+        or a slot): nobody would hear a request until its message comes back, minutes later.
+        False when a worker holds it (or it is not active): then the request is the way."""
+        text = f"{verb} while no worker held it; unfinished rows stay pending."
+        try:
+            transition(
+                job_id,
+                target,
+                only_from=ACTIVE,
+                where=Job.worker == "",
+                control=None,
+                event=Event(text),
+                **changes,
+            )
+        except TransitionError:
+            return False
+        return True
 
     def _request(self, job_id: str, action: Control, verb: str) -> JobDetail:
         """Ask the worker holding an active job to pause or cancel it."""

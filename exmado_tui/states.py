@@ -22,6 +22,7 @@ def transition(
     *,
     only_from: frozenset[JobStatus] | None = None,
     event: Event | None = None,
+    where: Any = True,
     **changes: Any,
 ) -> None:
     """Move a job to `target` with a conditional UPDATE; raise TransitionError if it cannot.
@@ -29,14 +30,15 @@ def transition(
     The WHERE clause holds the allowed source states, so of two processes racing for the same
     job exactly one wins; the loser learns the state the winner left. `event` goes into the
     job's log in the same database transaction, and only when the job moved: a moved job
-    always has its line, a refused move writes none.
+    always has its line, a refused move writes none. `where`: a further condition the job must
+    meet (that no worker holds it).
     """
     allowed = sources_of(target) if only_from is None else sources_of(target) & only_from
     now = utcnow()
     values: dict[str, Any] = {"status": target, "updated_at": now, **changes}
     if target.is_final:
         values.setdefault("finished_at", now)
-    move = Job.update(values).where((Job.id == job_id) & (Job.status.in_(allowed)))
+    move = Job.update(values).where((Job.id == job_id) & (Job.status.in_(allowed)) & where)
     if update_with_event(job_id, move, event) != 1:
         raise _refusal(job_id, target)
 

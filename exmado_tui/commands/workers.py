@@ -128,7 +128,10 @@ def show_workers(args: argparse.Namespace, ctx: Context) -> int:
     for job in jobs:
         rows = f"{job['done_rows']}/{job['total_rows']}"
         beat = local_time(job["heartbeat_at"], ctx.settings.zone, "%H:%M:%S")
-        print(f"{job['id'][:8]:8}  {job['status']:10} {rows:>11}  {job['worker'][:24]:24} {beat}")
+        worker = job["worker"][:24] or "-"
+        print(f"{job['id'][:8]:8}  {job['status']:10} {rows:>11}  {worker:24} {beat}")
+        if not job["worker"] and job["wait_reason"]:  # handed back: say what it waits for
+            print(f"{'':10}no worker: {job['wait_reason']}")
     if not jobs:
         print("(no running jobs)")
     return 0

@@ -10,10 +10,13 @@ the `soak` tests run them at full length.
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.localredis import RedisServer
 from exmado_tui.models import Job, JobRow
+from exmado_tui.queries import get_job
 from tests.reliability.audit import survived
 from tests.reliability.faults import (
     QUICK,
@@ -70,6 +73,33 @@ def test_docuware_misbehaving_in_every_way_it_does(plant: Exmado, tally: Tally) 
 
 def test_docuware_down_mid_job(plant: Exmado, tally: Tally) -> None:
     docuware_down(plant, tally, SUITE)
+
+
+def test_a_job_waiting_to_retry_an_unreachable_docuware_is_cancelled_at_once(
+    plant: Exmado,
+) -> None:
+    """DocuWare down from the start: the job is handed back to wait for its retry. Meanwhile
+    `exmado workers` says what it waits for, and a cancel needs no worker to hear it."""
+    plant.configure(**QUICK)
+    plant.start_worker()
+    url = plant.sandbox.url
+    plant.sandbox.stop()
+    job_id, _ = start_job(plant, "unreachable", 5)
+
+    def handed_back() -> bool:
+        job = get_job(job_id)
+        return not job.worker and job.wait_reason.startswith("will try again: DocuWare at")
+
+    waits = f"no worker: will try again: DocuWare at {url}"
+    # between two attempts (each holds the job for a few seconds of its own retries)
+    wait_for(lambda: waits in plant.cli("workers").stdout, 90, "`exmado workers` to say so")
+    wait_for(handed_back, 60, "the job to wait for its retry")
+    started = time.monotonic()
+    asked = plant.service.cancel(job_id)
+    plant.wait(job_id, 120)
+    took = time.monotonic() - started
+    print(f"\ncancel of a job waiting to retry: CANCELLED after {took:.1f} s")
+    assert asked.status is JobStatus.CANCELLED, f"{asked.status} when cancel returned"
 
 
 # -- the output disk ------------------------------------------------------------------------------

@@ -93,6 +93,7 @@ async def test_start_queues_a_pending_job(app_factory, seeded, redis_url):
 
 
 async def test_pause_asks_the_worker_of_a_running_job(app_factory, seeded):
+    Job.update(worker="host-a:4242").where(Job.id == RUNNING).execute()  # a worker holds it
     async with app_factory().run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         await put_cursor_on(pilot, RUNNING)

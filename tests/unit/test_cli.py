@@ -59,7 +59,7 @@ def test_start_pause_cancel_with_short_ids(env, workbook, capsys, redis_url):
     short = created["id"][:6]
     assert run_json(capsys, "jobs", "start", short)["wait_reason"] == "waiting for a worker"
     assert len(queued_messages(redis_url)) == 1
-    transition(created["id"], JobStatus.VALIDATING)
+    transition(created["id"], JobStatus.VALIDATING, worker="host:1")  # a worker holds it
     transition(created["id"], JobStatus.RUNNING)
     assert run_json(capsys, "jobs", "pause", short)["control"] == "pause"
     assert run_json(capsys, "jobs", "cancel", short)["control"] == "cancel"

@@ -104,10 +104,23 @@ def test_unreachable_redis_keeps_the_job_and_says_how_to_queue_it(tmp_path, work
 
 def test_pause_of_a_running_job_is_a_request(service, workbook):
     job = service.create(workbook, profile="invoices")
-    transition(job.id, S.VALIDATING)
+    transition(job.id, S.VALIDATING, worker="host:1")
     transition(job.id, S.RUNNING)
     assert service.pause(job.id).control == "pause"
     assert get_job(job.id).status is S.RUNNING
+
+
+@pytest.mark.parametrize(("act", "status"), [("pause", S.PAUSED), ("cancel", S.CANCELLED)])
+def test_pause_or_cancel_of_a_running_job_no_worker_holds_is_immediate(
+    service, workbook, act, status
+):
+    """Handed back to wait for its retry, nobody would hear a request for minutes."""
+    job = service.create(workbook, profile="invoices")
+    transition(job.id, S.VALIDATING, worker="host:1")
+    transition(job.id, S.RUNNING, worker="", wait_reason="will try again: DocuWare is down")
+    moved = getattr(service, act)(job.id)
+    assert (moved.status, moved.control) == (status, None)
+    assert "while no worker held it" in JobEvent.select().order_by(JobEvent.id.desc())[0].message
 
 
 def test_pause_of_a_pending_job_is_refused(service, workbook):
@@ -123,7 +136,7 @@ def test_cancel_of_a_pending_job_is_immediate(service, workbook):
 
 def test_cancel_of_a_running_job_asks_the_worker(service, workbook):
     job = service.create(workbook, profile="invoices")
-    transition(job.id, S.VALIDATING)
+    transition(job.id, S.VALIDATING, worker="host:1")
     cancelled = service.cancel(job.id)
     assert (cancelled.status, cancelled.control) == (S.VALIDATING, "cancel")
 
