@@ -1,5 +1,5 @@
-"""Integration fixtures: a shared sandbox DocuWare server, a factory for private ones, and a
-site for `exmado up | down` (tests/integration/site.py)."""
+"""Integration fixtures: a shared sandbox DocuWare server, a factory for private ones, a
+site for `exmado up | down` (tests/integration/site.py), and a drop folder on a manual clock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from exmado_tui.dropfolder import DropFolder
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
+from exmado_tui.settings import Settings
+from tests.clocks import ManualClock
+from tests.drop_folder import prepared_folder
 from tests.integration.site import make_site
 from tests.sandbox_login import sandbox_token, signed_in_client
 
@@ -63,3 +67,14 @@ def sandbox_client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
     """An httpx.Client on the shared sandbox, logged on as demo with a bearer token."""
     with signed_in_client(sandbox.url) as client:
         yield client
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1000.0)
+
+
+@pytest.fixture
+def folder(store: Settings, clock: ManualClock, redis_url: str) -> DropFolder:
+    """The store's drop folder, prepared, on `clock` (a job it makes is queued in Redis)."""
+    return prepared_folder(store, clock)

@@ -16,27 +16,9 @@ from exmado_tui.errors import WorkbookError
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.settings import Duplicates
-from tests.clocks import ManualClock
+from tests.drop_folder import settle
 from tests.job_queue import queued_messages
 from tests.workbooks import write_workbook
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(1000.0)
-
-
-@pytest.fixture
-def folder(store, clock, redis_url) -> DropFolder:
-    drop = DropFolder(store.dropfolder, JobService(store), clock=clock)
-    drop.prepare()
-    return drop
-
-
-def settle(folder: DropFolder, clock: ManualClock) -> list:
-    folder.tick()
-    clock.now += folder.settings.stable_s + 0.1
-    return folder.tick()
 
 
 def test_prepare_makes_a_folder_per_profile(folder):
@@ -252,3 +234,11 @@ def wait_until(check, seconds: float = 20) -> None:
     while not check():
         assert time.monotonic() < deadline, "the watcher did not get there in time"
         time.sleep(0.1)
+
+
+def test_a_workbook_open_in_excel_becomes_its_job_with_a_warning(folder, clock, caplog):
+    write_workbook(folder.root / "invoices" / "march.xlsx", [["100001"]])
+    (folder.root / "invoices" / "~$march.xlsx").write_bytes(b"\x0bjdoe" + bytes(150))
+    [outcome] = settle(folder, clock)
+    assert outcome.accepted
+    assert "march.xlsx is open in Excel (its lock file ~$march.xlsx is beside it)" in caplog.text

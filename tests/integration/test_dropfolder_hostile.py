@@ -9,32 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.dropfolder import DropFolder, reason_file
+from exmado_tui.dropfolder import reason_file
 from exmado_tui.file_names import MAX_COMPONENT_BYTES
-from exmado_tui.jobs import JobService
 from exmado_tui.models import Job, JobWorkbook
-from tests.clocks import ManualClock
+from tests.drop_folder import settle
 from tests.workbooks import write_workbook
 
 SECRET = "s3cret-line-of-a-file-the-dropper-cannot-read"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(1000.0)
-
-
-@pytest.fixture
-def folder(store, clock, redis_url) -> DropFolder:
-    drop = DropFolder(store.dropfolder, JobService(store), clock=clock)
-    drop.prepare()
-    return drop
-
-
-def settle(folder: DropFolder, clock: ManualClock) -> list:
-    folder.tick()
-    clock.now += folder.settings.stable_s + 0.1
-    return folder.tick()
 
 
 @pytest.fixture
