@@ -198,6 +198,11 @@ class Settings:
         return ZoneInfo(self.timezone)
 
     @property
+    def upload_inbox(self) -> Path:
+        """Where `exmado serve` keeps workbooks uploaded from a browser for new jobs."""
+        return self.data_dir / "inbox"
+
+    @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.data_dir / 'exmado.db'}"
 

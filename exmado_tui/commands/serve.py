@@ -65,35 +65,43 @@ def offline_page(page: str) -> str:
     return REMOTE_STYLESHEET.sub(lambda _: LOCAL_FONT, page)
 
 
-def write_offline_templates(folder: Path) -> Path:
-    """A templates folder for `Server(templates_path=...)` holding the offline page."""
+def write_offline_templates(folder: Path, *, upload_bar: bool) -> Path:
+    """A templates folder for `Server(templates_path=...)` holding the offline page, with the
+    bar for uploading a workbook unless the dashboard is read-only."""
     import textual_serve
 
+    from exmado_tui.commands.serve_upload import with_upload_bar
+
     source = Path(textual_serve.__file__).parent / "templates" / PAGE
-    (folder / PAGE).write_text(offline_page(source.read_text(encoding="utf-8")), encoding="utf-8")
+    page = offline_page(source.read_text(encoding="utf-8"))
+    (folder / PAGE).write_text(with_upload_bar(page) if upload_bar else page, encoding="utf-8")
     return folder
 
 
 def serve_command(args: argparse.Namespace, ctx: Context) -> int:
     try:
         from exmado_tui.commands.serve_server import GuardedServer
+        from exmado_tui.commands.serve_upload import Uploads
     except ImportError:
         print(
             "exmado: `exmado serve` needs textual-serve: pip install textual-serve", file=sys.stderr
         )
         return 1
     ctx.open_store()  # fail here, with a clear message, rather than in every browser tab
-    gate = Gate(serve_token(ctx.settings.serve.token), HOST, args.port)
+    serve = ctx.settings.serve
+    gate = Gate(serve_token(serve.token), HOST, args.port)
     check_port_free(args.port)
     # The dashboards started for the browser need no token: keep it out of their environment.
     os.environ.pop(TOKEN_ENV, None)
-    print(address_line(gate, ctx.settings.serve.sessions), flush=True)
+    print(address_line(gate, serve.sessions), flush=True)
+    uploads = None if args.readonly else Uploads(ctx.settings.upload_inbox, serve.upload_max_mb)
     with tempfile.TemporaryDirectory(prefix="exmado-serve-") as pages:
         server = GuardedServer(
             dashboard_command(args),
             gate,
-            ctx.settings.serve.sessions,
-            write_offline_templates(Path(pages)),
+            serve.sessions,
+            write_offline_templates(Path(pages), upload_bar=uploads is not None),
+            uploads,
         )
         server.serve()
     return 0

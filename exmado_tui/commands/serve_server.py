@@ -2,7 +2,8 @@
 
 Only textual-serve's public methods are overridden (`handle_index`, `handle_websocket`,
 `handle_download`, `on_startup`, `initialize_logging`), each checking first and then handing
-the request to textual-serve's own; its routes and process handling stay its own.
+the request to textual-serve's own; its routes and process handling stay its own. The one
+route added, `POST /upload`, is added in `on_startup`, before aiohttp freezes the router.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 from textual_serve.server import Server
 
 from exmado_tui.commands.serve_gate import TOKEN_PARAM, Gate
+from exmado_tui.commands.serve_upload import UploadRefused, Uploads, receive_workbook
 
 NO_TOKEN = (
     "This page needs the token of `exmado serve`: open the address it printed when it started"
@@ -25,14 +27,21 @@ WRONG_TOKEN = (
     "This address's token is not the one `exmado serve` printed: open the address it printed"
     " when it started."
 )
-FOREIGN = "Only the dashboard's own page may open a session here."
+FOREIGN = "Only the dashboard's own page may open a session or upload here."
+READONLY = "This dashboard is read-only (exmado serve --readonly): it takes no uploads."
 
 
 class GuardedServer(Server):
     """One `exmado serve`: textual-serve's server, refusing whoever lacks the token."""
 
     def __init__(
-        self, command: str, gate: Gate, sessions: int, templates_path: Path, **kw: Any
+        self,
+        command: str,
+        gate: Gate,
+        sessions: int,
+        templates_path: Path,
+        uploads: Uploads | None,
+        **kw: Any,
     ) -> None:
         super().__init__(
             command,
@@ -45,6 +54,7 @@ class GuardedServer(Server):
         self.gate = gate
         self.limit = sessions
         self.sessions = 0  # websockets open, each with its dashboard process
+        self.uploads = uploads
 
     def initialize_logging(self) -> None:
         super().initialize_logging()
@@ -52,8 +62,22 @@ class GuardedServer(Server):
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     async def on_startup(self, app: web.Application) -> None:
-        """textual-serve prints its banner here with an address lacking the token; `exmado
-        serve` has said where to go already."""
+        """The upload route joins textual-serve's; its banner, with an address lacking the
+        token, is left out: `exmado serve` has said where to go already."""
+        app.router.add_post("/upload", self.handle_upload, name="upload")
+
+    async def handle_upload(self, request: web.Request) -> web.Response:
+        if not self.gate.signed_in(request.cookies):
+            raise refusal(web.HTTPForbidden, NO_TOKEN)
+        if not self.gate.same_origin(request.headers):
+            raise refusal(web.HTTPForbidden, FOREIGN)
+        if self.uploads is None:
+            raise refusal(web.HTTPForbidden, READONLY)
+        try:
+            saved = await receive_workbook(request, self.uploads)
+        except UploadRefused as refused:
+            return web.Response(status=refused.status, text=str(refused))
+        return web.Response(text=f"Uploaded as {saved}: New job (n), then Browse, finds it there.")
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
         presented = request.query.get(TOKEN_PARAM)

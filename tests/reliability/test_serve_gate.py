@@ -19,6 +19,7 @@ from exmado_tui.settings import Settings
 from tests.factories import insert_job
 from tests.reliability.tally import Tally
 from tests.serve_process import Served, open_session, press, screen_until, serving
+from tests.workbooks import write_workbook
 
 MB = 1024 * 1024
 JOB = "Quarterly-Audit"  # the job's name, which shows once the dashboard has drawn its table
@@ -119,6 +120,13 @@ async def test_a_readonly_serve_refuses_every_control_key(
                     await press(ws, key)
                     await screen_until(ws, f"{action} is disabled")
                     await press(ws, "y")  # the answer to a dialog, had one opened
+                upload = httpx.post(
+                    served.origin + "/upload",
+                    files={"workbook": ("a.xlsx", b"PK\x03\x04")},
+                    headers={"Origin": served.origin},
+                    cookies=served.cookies,
+                    timeout=30,
+                )
             else:
                 await press(ws, "c")
                 await screen_until(ws, f"({JOB})?")  # the dialog asks
@@ -127,6 +135,9 @@ async def test_a_readonly_serve_refuses_every_control_key(
     status = Job.get_by_id("job-1").status
     if readonly:
         tally.security("serve: control keys on a read-only dashboard", held=status == "PENDING")
+        tally.security("serve: an upload to a read-only dashboard", held=upload.status_code == 403)
+        assert upload.status_code == 403 and "read-only" in upload.text
+        assert not store.upload_inbox.exists()
     assert status == ("PENDING" if readonly else "CANCELLED")
 
 
@@ -138,3 +149,47 @@ async def _until_dashboards(served: Served, count: int) -> None:
 async def _until_status(job_id: str, status: str) -> None:
     while Job.get_by_id(job_id).status != status:
         await asyncio.sleep(0.1)
+
+
+def test_serve_takes_an_uploaded_workbook_only_from_its_own_page_bounded_and_renamed(
+    store: Settings, tmp_path: Path, tally: Tally
+) -> None:
+    """The upload route: the token and the page's origin as the websocket; an .xlsx with a ZIP
+    inside, at most [serve] upload_max_mb, under a plain name inside the inbox, or nothing."""
+    workbook = write_workbook(tmp_path / "list.xlsx", [["INV-1"]]).read_bytes()
+    config = tmp_path / "serve.toml"
+    config.write_text("[serve]\nupload_max_mb = 1\n", encoding="utf-8")
+    inbox = store.upload_inbox
+    with serving(tmp_path, EXMADO_CONFIG=str(config)) as served:
+
+        def upload(name: str, body: bytes, origin: str = served.origin, **kw: object):
+            files = {"workbook": (name, body)}
+            headers = {"Origin": origin}
+            return httpx.post(
+                served.origin + "/upload", files=files, headers=headers, timeout=30, **kw
+            )
+
+        own = {"cookies": served.cookies}
+        attacks = {
+            "serve upload: without the token": upload("a.xlsx", workbook),
+            "serve upload: from another site's page": upload("a.xlsx", workbook, EVIL, **own),
+            "serve upload: over upload_max_mb": upload(
+                "a.xlsx", b"PK\x03\x04" + bytes(2 * MB), **own
+            ),
+            "serve upload: not a workbook": upload("a.xlsx", b"root:x:0:0:root", **own),
+            "serve upload: not .xlsx": upload("run.sh", workbook, **own),
+        }
+        nothing_left = sorted(p.name for p in inbox.iterdir()) if inbox.exists() else []
+        escaping = upload("../../outside/évil<>.xlsx", workbook, **own)
+    expected = [403, 403, 413, 400, 400]
+    for (kind, answer), status in zip(attacks.items(), expected, strict=True):
+        tally.security(kind, held=answer.status_code == status and not nothing_left)
+    kept = sorted(p.name for p in inbox.iterdir())
+    renamed = escaping.status_code == 200 and kept == ["évil.xlsx"]
+    tally.security("serve upload: a name with folders in it", held=renamed)
+    assert [a.status_code for a in attacks.values()] == expected
+    assert "upload_max_mb" in attacks["serve upload: over upload_max_mb"].text
+    assert nothing_left == [] and renamed, (nothing_left, kept, escaping.text)
+    assert (inbox / "évil.xlsx").read_bytes() == workbook
+    assert (inbox / "évil.xlsx").stat().st_mode & 0o077 == 0  # owner-only
+    assert not (tmp_path / "outside").exists()

@@ -352,8 +352,14 @@ class NewJobScreen(Screen[str | None]):
         if event.button.id in actions:
             await self.run_action(actions[str(event.button.id)])
 
+    @property
+    def browse_from(self) -> Path:
+        """In a browser, the inbox its uploads go to (`exmado serve`); else the current folder."""
+        inbox = exmado_app(self).settings.upload_inbox
+        return inbox if self.app.is_web and inbox.is_dir() else Path.cwd()
+
     def action_browse(self) -> None:
-        current = Path(self.workbook_input.value.strip() or Path.cwd()).expanduser()
+        current = Path(self.workbook_input.value.strip() or self.browse_from).expanduser()
         start = current if current.is_dir() else current.parent
 
         def picked(path: Path | None) -> None:
