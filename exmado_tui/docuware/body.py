@@ -34,8 +34,12 @@ class BodyLimits:
     window_s: float = 60.0
 
 
-def megabytes(size: int) -> str:
-    """`3 MB`, `0.5 MB`, `3,072 MB`."""
+def size_text(size: int) -> str:
+    """`900 bytes`, `12 KB`, `3.0 MB`, `3,072 MB`."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    if size < MB:
+        return f"{size / 1024:,.0f} KB"
     return f"{size / MB:,.0f} MB" if size >= 10 * MB else f"{size / MB:,.1f} MB"
 
 

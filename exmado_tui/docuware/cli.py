@@ -114,6 +114,8 @@ def run(
     try:
         condition_list = parse_conditions(args.conditions) if hasattr(args, "conditions") else []
         args.parsed_conditions = condition_list
+        jobs = getattr(settings, "jobs", None)  # `[jobs] max_document_mb` bounds a download too
+        args.max_document_mb = jobs.max_document_mb if jobs is not None else None
         with DocuWareSession(dw, **client_options) as session:
             return HANDLERS[args.docuware_command](args, session, out)
     except (ExmadoError, ValueError) as exc:
@@ -226,7 +228,9 @@ def cmd_download(args: argparse.Namespace, session: DocuWareSession, out: TextIO
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".exmado-{args.doc_id}.part"
     target = DOWNLOAD_TARGETS[args.format]
-    result = session.download((cabinet.id, args.doc_id), partial, target=target)
+    result = session.download(
+        (cabinet.id, args.doc_id), partial, target=target, max_mb=args.max_document_mb
+    )
     final = first_free(folder / result.filename if into_folder else dest)
     move_into_place(partial, final, synced=True)  # the download fsynced it
     print(f"Saved {final} ({result.size} bytes, {result.content_type})", file=out)

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from exmado_tui.docuware.auth import Authenticator
-from exmado_tui.docuware.body import MB, BodyLimits, megabytes, read_body, with_body
+from exmado_tui.docuware.body import MB, BodyLimits, read_body, size_text, with_body
 from exmado_tui.docuware.budget import RequestBudget, Ticket
 from exmado_tui.docuware.errors import (
     AuthenticationError,
@@ -194,7 +194,7 @@ class Connection:
         cap = int(settings.max_json_mb * MB)
 
         def too_large(size: int | None) -> str:
-            said = megabytes(size) if size is not None else f"more than {megabytes(cap)}"
+            said = size_text(size) if size is not None else f"more than {size_text(cap)}"
             return (
                 f"DocuWare answered {said} for {what}, over [docuware] "
                 f"max_json_mb = {settings.max_json_mb:g}."

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from exmado_tui.docuware.body import MB, BodyLimits, announced_length, body_chunks, megabytes
+from exmado_tui.docuware.body import MB, BodyLimits, announced_length, body_chunks, size_text
 from exmado_tui.docuware.errors import IncompleteDownloadError, UnexpectedResponseError
 from exmado_tui.docuware.models import DownloadResult
 
@@ -111,7 +111,7 @@ def document_limits(
     bound = min(b for b in (cap, margin, 2**63) if b is not None)
 
     def too_large(size: int | None) -> str:
-        said = megabytes(size) if size is not None else f"more than {megabytes(bound)}"
+        said = size_text(size) if size is not None else f"more than {size_text(bound)}"
         if bound == margin:
             why = f"for a document DocuWare declared as {declared:,} bytes"
         else:

@@ -2,14 +2,16 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
 from exmado_tui.docuware.cli import build_parser, run
-from exmado_tui.settings import DocuWareSettings, Secret
+from exmado_tui.settings import DocuWareSettings, JobsSettings, Secret
 
 
 @pytest.fixture
@@ -139,6 +141,17 @@ def test_check_with_an_app_registration_names_its_client_id(settings, capsys):
     )
     code, out, _ = cli(app, capsys, "check", "--json")
     assert json.loads(out)["user"] == "the app registration (client id 'demo')"
+
+
+def test_a_download_over_max_document_mb_is_cut(settings, capsys, tmp_path):
+    both = SimpleNamespace(docuware=settings, jobs=JobsSettings(max_document_mb=0.0001))
+    code = run(
+        build_parser().parse_args(["docuware", "download", "Invoices", "1", f"{tmp_path}/"]), both
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert re.search(r"came to [\d.]+ KB over \[jobs\] max_document_mb = 0.0001; it was cut", err)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_download_keeps_a_title_with_a_slash_whole(settings, capsys, tmp_path):
