@@ -180,7 +180,7 @@ class DropFolder:
         for path in present:
             try:
                 status = os.lstat(path)  # a link's own size and time: it is never followed
-            except FileNotFoundError:
+            except OSError:  # gone, or in a folder that cannot be searched
                 continue
             seen = self._seen.get(path)
             if seen is None or (seen.size, seen.mtime_ns) != (status.st_size, status.st_mtime_ns):
@@ -290,12 +290,22 @@ class DropFolder:
         self.prepare()
         shutil.rmtree(self.incoming, ignore_errors=True)  # copies a killed watcher left
         while not stop.is_set():
-            self.tick()
+            self._tick_logged()
             for _ in self._wakeups(stop):
                 if not self.root.is_dir():
                     break
-                self.tick()
+                self._tick_logged()
             self._make_again(stop)
+
+    def _tick_logged(self) -> None:
+        """`tick`, whatever goes wrong in it (the store away, Redis too) logged: the next tries
+        again, and the watcher never exits on it."""
+        try:
+            self.tick()
+        except Exception as exc:  # noqa: BLE001 - a service loop outlives any one tick
+            log.warning(
+                "the drop folder's look failed (%s: %s); trying again", type(exc).__name__, exc
+            )
 
     def _wakeups(self, stop: threading.Event) -> Iterator[object]:
         """Every tick or change; OS events until watchfiles fails (it cannot name a file whose
@@ -396,10 +406,14 @@ def _gone(path: Path) -> DropFolderError:
 
 
 def _entries(folder: Path) -> list[Path]:
-    """What is in `folder` now; nothing when it is gone (deleted under the watcher)."""
+    """What is in `folder` now; nothing when it is gone (deleted under the watcher) or cannot
+    be listed (said in the log: its files wait)."""
     try:
         return list(folder.iterdir())
     except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        log.warning("cannot list %s (%s); its files wait", shown(str(folder)), exc.strerror)
         return []
 
 
@@ -407,5 +421,5 @@ def _is_real_folder(path: Path) -> bool:
     """A folder, not a link to one."""
     try:
         return stat.S_ISDIR(os.lstat(path).st_mode)
-    except FileNotFoundError:
+    except OSError:
         return False

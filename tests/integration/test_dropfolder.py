@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 
@@ -16,7 +15,7 @@ from exmado_tui.errors import WorkbookError
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job
 from exmado_tui.settings import Duplicates
-from tests.drop_folder import settle
+from tests.drop_folder import settle, watch_until_a_job
 from tests.job_queue import queued_messages
 from tests.workbooks import write_workbook
 
@@ -173,20 +172,8 @@ def test_jobs_created_while_redis_is_away_are_queued_later(folder, clock, redis_
 
 def test_the_watch_loop_picks_up_a_dropped_file(store):
     drop = DropFolder(store.dropfolder, JobService(store))
-    stop = threading.Event()
-    thread = threading.Thread(target=drop.watch, args=(stop,))
-    thread.start()
-    try:
-        time.sleep(0.3)
-        write_workbook(drop.root / "invoices" / "live.xlsx", [["100001"]])
-        deadline = time.monotonic() + 15
-        while Job.select().count() == 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-    finally:
-        stop.set()
-        thread.join(10)
-    assert not thread.is_alive()
-    assert Job.select().count() == 1
+    path = drop.root / "invoices" / "live.xlsx"
+    assert watch_until_a_job(drop, lambda: write_workbook(path, [["100001"]])) == 1
 
 
 @pytest.mark.slow

@@ -7,12 +7,14 @@ import os
 import shutil
 from pathlib import Path
 
+import peewee
 import pytest
 
-from exmado_tui.dropfolder import reason_file
+from exmado_tui.dropfolder import DropFolder, reason_file
 from exmado_tui.file_names import MAX_COMPONENT_BYTES
+from exmado_tui.jobs import JobService
 from exmado_tui.models import Job, JobWorkbook
-from tests.drop_folder import settle
+from tests.drop_folder import settle, watch_until_a_job
 from tests.workbooks import write_workbook
 
 SECRET = "s3cret-line-of-a-file-the-dropper-cannot-read"
@@ -124,3 +126,36 @@ def test_a_tick_on_a_deleted_drop_folder_finds_nothing(folder, clock):
     folder.tick()
     shutil.rmtree(folder.root)
     assert folder.tick() == []
+
+
+def test_a_file_whose_job_cannot_be_stored_yet_is_tried_again(folder, clock, monkeypatch, caplog):
+    create, calls = folder.service.create, []
+
+    def locked_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise peewee.OperationalError("database is locked")
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(folder.service, "create", locked_once)
+    dropped = write_workbook(folder.root / "invoices" / "march.xlsx", [["100001"]])
+    assert settle(folder, clock) == []
+    assert dropped.exists() and "could not take in" in caplog.text
+    [outcome] = settle(folder, clock)
+    assert outcome.accepted
+
+
+def test_a_look_that_fails_never_stops_the_watch_loop(store, monkeypatch, caplog):
+    drop = DropFolder(store.dropfolder, JobService(store))
+    queue, calls = drop._queue_unqueued, []
+
+    def failing_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise peewee.OperationalError("disk I/O error")
+        queue()
+
+    monkeypatch.setattr(drop, "_queue_unqueued", failing_once)
+    path = drop.root / "invoices" / "live.xlsx"
+    assert watch_until_a_job(drop, lambda: write_workbook(path, [["100001"]])) == 1
+    assert "the drop folder's look failed (OperationalError: disk I/O error)" in caplog.text
