@@ -32,7 +32,7 @@ from exmado_tui.queries import get_job
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.sandbox import SandboxServer
 from tests.environment import REPO
-from tests.reliability.harness import Exmado, vm_hwm
+from tests.reliability.harness import Exmado, vm_hwm, wait_for
 from tests.reliability.hostile import CASES, Case
 from tests.reliability.hostile_http import LOGIN_PAGE, Collector, HostileDocuWare, Lie
 from tests.reliability.tally import Tally
@@ -263,6 +263,35 @@ def test_docuware_answering_nonsense_fails_the_rows_with_a_sentence(
     FIGURES.append(f"{name:48} worker: {cpu:4.1f} s CPU {peak / MB:4.0f} MB | {seconds:4.1f} s")
     tally.hostile(name, clear=not problems, peak_rss_bytes=peak, seconds=seconds, cpu=cpu)
     assert not problems, f"{name}: " + "; ".join(problems)
+
+
+def test_one_trickling_download_holds_no_other_row(plant: Plant, tally: Tally) -> None:
+    """One document trickles: the other rows are filed while it is still pending; it is cut,
+    tried once more, then fails with its sentence."""
+    keys = plant.exmado.sandbox.catalogue.invoice_numbers_with_hits(3)
+    slow = plant.exmado.sandbox.catalogue.documents_for("INVOICE_NO", keys[0])[0].id
+    plant.reset_peaks()
+    started, cpu = time.monotonic(), plant.cpu()
+    plant.docuware.lie = Lie(f"/Documents/{slow}/FileDownload", PDF, chunks=_trickle, pace_s=0.1)
+    try:
+        job_id = plant.exmado.start_job(plant.exmado.workbook("one-slow.xlsx", keys))
+        wait_for(lambda: get_job(job_id).found_rows == 2, WAIT_S, "the two other rows")
+        first = JobRow.get((JobRow.job == job_id) & (JobRow.row_number == 2))
+        job = plant.exmado.wait(job_id, WAIT_S)
+    finally:
+        plant.docuware.lie = None
+    seconds, cpu, peak = time.monotonic() - started, plant.cpu() - cpu, plant.peak()
+    first_now = JobRow.get((JobRow.job == job_id) & (JobRow.row_number == 2))
+    problems = [] if first.status == "pending" else [f"the slow row was {first.status} first"]
+    if (job.files_count, first_now.status) != (2, "failed"):
+        problems.append(f"{job.files_count} files, the slow row {first_now.status}")
+    if "under the floor of 1 KB/s" not in first_now.error:
+        problems.append(f"the slow row says {first_now.error!r}")
+    FIGURES.append(f"{'one trickling download':48} worker: {cpu:4.1f} s CPU {peak / MB:4.0f} MB")
+    tally.hostile(
+        "one trickling download", clear=not problems, peak_rss_bytes=peak, seconds=seconds, cpu=cpu
+    )
+    assert not problems, "; ".join(problems)
 
 
 def test_a_link_to_another_server_gets_no_credentials(plant: Plant, tally: Tally) -> None:
