@@ -197,7 +197,9 @@ def test_exmado_watch_logs_one_line_per_file_accepted_rejected_or_skipped(store,
         text=True,
     )
     try:
-        assert "Watching" in (watcher.stdout.readline() if watcher.stdout else "")
+        first = watcher.stdout.readline() if watcher.stdout else ""
+        assert first.startswith(f"Watching {store.dropfolder.path} — drop workbooks into its")
+        assert first.endswith("profile folders (invoices, personnel).\n")  # not archive, rejected
         first = write_workbook(invoices / "march.xlsx", [["100001"]])
         content = first.read_bytes()
         wait_until(lambda: Job.select().count() == 1)
