@@ -52,15 +52,28 @@ MIN_DOCUWARE_TIMEOUT_S = 15
 
 
 class Secret:
-    """A value that never shows itself in repr, str, logs or JSON."""
+    """A value that never shows itself in repr, str, logs or JSON.
 
-    __slots__ = ("_value",)
+    `origin` says where it came from, for a sentence (`DOCUWARE_PASSWORD`, or the setting
+    naming its file); `source` is that file, which `reread` reads again: a running process
+    cannot see its environment change, but it can see a file change.
+    """
 
-    def __init__(self, value: str) -> None:
+    __slots__ = ("_value", "origin", "source")
+
+    def __init__(self, value: str, origin: str = "", source: Path | None = None) -> None:
         self._value = value
+        self.origin = origin
+        self.source = source
 
     def reveal(self) -> str:
         return self._value
+
+    def reread(self) -> Secret:
+        """The secret as its file holds it now; itself when it came from the environment."""
+        if self.source is None:
+            return self
+        return Secret(_read_secret_file(self.source, self.origin), self.origin, self.source)
 
     def __bool__(self) -> bool:
         return bool(self._value)
@@ -110,7 +123,8 @@ class DocuWareSettings:
     max_connections: int = 20
     max_attempts: int = 5
     throttle_default_wait_s: float = 60
-    max_requests_per_s: float = 50
+    max_requests_per_s: float = 0  # an administrator's cap; 0: none, the rate is learned
+    shared_budget: bool = True
     logons_per_min: int = 60
     cabinet_lists_per_min: int = 60
 
@@ -413,6 +427,7 @@ def _docuware(reader: LayerReader, env: Mapping[str, str]) -> DocuWareSettings:
         max_attempts=reader.count(s, "max_attempts"),
         throttle_default_wait_s=reader.number(s, "throttle_default_wait_s"),
         max_requests_per_s=reader.number(s, "max_requests_per_s"),
+        shared_budget=reader.flag(s, "shared_budget"),
         logons_per_min=reader.count(s, "logons_per_min"),
         cabinet_lists_per_min=reader.count(s, "cabinet_lists_per_min"),
     )
@@ -516,7 +531,7 @@ def _secret(
 ) -> Secret:
     """A secret from the environment, else from an owner-only `<key>_file`, never from `key`."""
     if env.get(name):
-        return Secret(env[name])
+        return Secret(env[name], name)
     if key in reader.section(section):
         raise SettingsError(
             reader.where(section, key)
@@ -525,9 +540,8 @@ def _secret(
     path_text = reader.optional_text(section, f"{key}_file")
     if not path_text:
         return Secret("")
-    return Secret(
-        _read_secret_file(Path(path_text).expanduser(), reader.where(section, f"{key}_file"))
-    )
+    path, where = Path(path_text).expanduser(), reader.where(section, f"{key}_file")
+    return Secret(_read_secret_file(path, where), where, path)
 
 
 def _read_secret_file(path: Path, where: str) -> str:

@@ -7,7 +7,8 @@ environment. Middleware, in order: repeated log lines said once a minute, a proc
 parent died stops, a stopping process takes no new job, the job store per message, the current
 message, job slots (`max_concurrent_jobs` across hosts), the time limit (a backstop: the
 pipeline stops itself at `jobs.job_timeout_s`), retries for transient errors only, shutdown
-notices, worker presence (registry + watchdog). A dead worker's messages come back after
+notices, worker presence (registry + watchdog), signing out of DocuWare at the end (a cookie
+session holds a licence seat). A dead worker's messages come back after
 `broker.heartbeat_timeout_s`.
 """
 
@@ -61,6 +62,7 @@ def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
             ),
             ShutdownNotifications(notify_shutdown=True),
             middleware.Presence(runtime),
+            middleware.SignOut(runtime),
         ],
     )
 

@@ -1,5 +1,5 @@
 """Our Dramatiq middleware: quiet repeated log lines, the job store per message, a stopping
-worker's refusal of new jobs, job slots, and worker presence."""
+worker's refusal of new jobs, job slots, worker presence, and signing out of DocuWare."""
 
 from __future__ import annotations
 
@@ -172,3 +172,17 @@ class Presence(Middleware):
         self.messages.pop(message.message_id, None)
 
     after_skip_message = after_process_message
+
+
+class SignOut(Middleware):
+    """A worker process signs out of DocuWare when it stops, once its jobs have let go: a cookie
+    session holds a licence seat until it is logged off (an OAuth token is dropped)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def after_worker_shutdown(self, broker: Broker, worker: Any) -> None:
+        try:
+            self.runtime.close_client()
+        except Exception as exc:  # noqa: BLE001 - stopping goes on whatever DocuWare says
+            log.warning("Signing out of DocuWare failed: %s", exc)

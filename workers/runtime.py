@@ -20,10 +20,10 @@ ClientFactory = Callable[[Settings], DocuWarePort]
 
 
 def docuware_client(settings: Settings) -> DocuWarePort:
-    from exmado_tui.docuware.budget import shared_budget
+    from exmado_tui.docuware.budget import process_budget
     from exmado_tui.docuware.client import AsyncDocuWareClient
 
-    budget = shared_budget(settings.docuware, settings.broker)
+    budget = process_budget(settings.docuware, settings.broker)
     return AsyncDocuWareClient(settings.docuware, budget=budget)
 
 

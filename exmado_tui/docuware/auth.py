@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
@@ -33,6 +34,7 @@ PLATFORM = "/DocuWare/Platform"
 EARLY_RENEWAL_S = 60.0
 NO_IDENTITY_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 501})
 TOKEN_MODES = frozenset({"oauth", "client_credentials"})
+LOGOFF_S = 5.0
 
 
 class Requester(Protocol):
@@ -100,6 +102,7 @@ class Authenticator:
 
     async def _login(self) -> None:
         self.logins += 1
+        self._reread_secrets()
         if self.mode != "client_credentials" and not self._settings.password:
             # DocuWare would answer invalid_username_or_password, which sends people
             # looking for a typo rather than for the setting that is missing.
@@ -113,6 +116,16 @@ class Authenticator:
         else:
             await self._auto_login()
         self._valid = True
+
+    def _reread_secrets(self) -> None:
+        """A password or client secret kept in a file is read again at every sign-in, so a
+        corrected file takes effect without restarting the workers."""
+        settings = self._settings
+        self._settings = replace(
+            settings,
+            password=settings.password.reread(),
+            client_secret=settings.client_secret.reread(),
+        )
 
     async def _auto_login(self) -> None:
         endpoint = await self._discover(required=False)
@@ -244,7 +257,7 @@ class Authenticator:
         reason = server_message or "invalid credentials"
         return AuthenticationError(
             f"DocuWare refused the sign-in of {self._settings.signer} at {exc.path}: "
-            f"{reason.rstrip('.')}.",
+            f"{reason.rstrip('.')}. {secret_fix(self._settings)}",
             path=exc.path,
             status=exc.status,
             server_message=server_message,
@@ -292,15 +305,36 @@ class Authenticator:
             raise
 
     async def logout(self) -> None:
-        """End a cookie session (frees the licence seat); OAuth tokens are simply dropped."""
+        """End a cookie session (frees the licence seat); OAuth tokens are simply dropped.
+
+        Bounded (`LOGOFF_S`): a worker stopping while DocuWare is away must still stop.
+        """
         if self.mode == "cookie" and self._valid:
             try:
-                await self._request("GET", PLATFORM + "/Account/Logoff", authenticated=False)
-            except DocuWareError as exc:
-                log.info("Logoff failed: %s", exc)
+                async with asyncio.timeout(LOGOFF_S):
+                    await self._request("GET", PLATFORM + "/Account/Logoff", authenticated=False)
+            except (DocuWareError, TimeoutError) as exc:
+                log.info("Logoff failed: %s", exc or "no answer in time")
         self._valid = False
         self._token = ""
         self._refresh_token = ""
+
+
+def secret_fix(settings: DocuWareSettings) -> str:
+    """What to do after a refused sign-in, by where the secret came from."""
+    secret = settings.client_secret if settings.auth == "client_credentials" else settings.password
+    if secret.source is not None:
+        return (
+            f"Correct {secret.source} ({secret.origin}): workers read it again at their next "
+            "sign-in, so retrying the job is enough."
+        )
+    if secret.origin:
+        return (
+            f"Correct {secret.origin} where the workers are started; running workers cannot "
+            "see a changed environment, so restart them (`exmado down`, `exmado up`), then "
+            "retry the job."
+        )
+    return "Correct the user name or password, then retry the job."
 
 
 def no_password_sentence(settings: DocuWareSettings) -> str:

@@ -1,4 +1,10 @@
-"""One worker process's side of the shared request budget: pacing and throttle signals.
+"""A worker process's side of the shared request budget: pacing and throttle signals.
+
+Every request of the DocuWare client waits its turn at a `Budget` and reports back how it was
+answered; there is one such path. `RequestBudget` is the budget every worker on every host
+shares through Redis, which learns the server's speed (`budget_store` says how);
+`LocalBudget`, used without Redis (`exmado docuware …`, the dashboard's probes) or with
+`[docuware] shared_budget = false`, only makes every request of the process wait out a 429.
 
 `RequestBudget.take` hands out send times reserved in Redis a few at a time (one round trip
 per `BATCH_S` of the rate, at most `BATCH_MAX`), first come first served,
@@ -20,13 +26,25 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from exmado_tui.docuware.budget_store import BETA, CUT, KEEP_S, PREFIX, TAKE, Grant, account_key
+from exmado_tui.docuware.budget_store import (
+    BETA,
+    CUT,
+    KEEP_S,
+    PREFIX,
+    SENDS,
+    START,
+    TAKE,
+    Grant,
+    account_key,
+)
 from exmado_tui.docuware.lookups import SharedLookups
 from exmado_tui.docuware.per_minute import Kind, PerMinute
+from exmado_tui.docuware.retry import Clock, Sleep, ThrottleGate
 from exmado_tui.docuware.row_slot import SLOT, Slot
 from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
 from exmado_tui.settings import BrokerSettings, DocuWareSettings
@@ -39,32 +57,100 @@ MAX_AHEAD_MS = 300  # no reservation further ahead than this (a dead worker wast
 STALE_S = 0.1  # reserved times missed by more than this are dropped, not sent in a burst
 HELD_MIN_S = 0.5  # a request unanswered this long (and 6x the usual latency) counts as throttled
 HELD_FACTOR = 6.0
+STALLED_MIN_S = 0.15  # unanswered this long (and 3x the usual latency): growth stops a while
+STALLED_FACTOR = 3.0
 FLOOR_PER_S = 0.5
+
+
+class Signal(Enum):
+    """What a request told of the server's load, besides its success."""
+
+    THROTTLED = "429"  # answered 429
+    HELD = "held"  # unanswered well past the usual answer time: DocuWare holds it
+    STALLED = "stalled"  # slow to be answered: held, perhaps
+
+    @property
+    def why(self) -> str:
+        return {"429": "throttled (429)", "held": "held a request", "stalled": "was slow"}[
+            self.value
+        ]
 
 
 @dataclass
 class Limits:
-    ceiling: float
+    cap: float  # `max_requests_per_s`: 0, no cap (the rate is learned)
     logons_per_min: int
     cabinet_lists_per_min: int
-
-    @property
-    def start(self) -> float:
-        """Where an account never seen starts: a quarter of the ceiling, then it grows."""
-        return self.ceiling / 4
 
 
 @dataclass
 class Ticket:
-    """One request: when its send time was reserved (Redis ms), and when it went out."""
+    """One request: when its send time was reserved (Redis ms) and how many were sent in the
+    second before (what the server's window held, should it refuse this one), and when it
+    went out."""
 
     reserved_ms: float
+    window: float = 0.0
     sent: float = 0.0
     patience: float | None = None  # give up and send again after this long (None: never)
     abandoned: bool = False
+    stalled: bool = False
     lent: bool = False
     slot: Slot | None = field(default=None, repr=False)
     watch: ThrottleWatch | None = field(default=None, repr=False)
+
+
+class Budget(Protocol):
+    """What the client needs of a budget: a turn per request, and how it was answered."""
+
+    @property
+    def lookups(self) -> SharedLookups | None:
+        """The cabinet and dialog lookups the workers share (None: not shared)."""
+
+    async def take(self, kind: Kind = Kind.REQUEST, patience: float | None = None) -> Ticket:
+        """Wait for this request's turn; the ticket comes back through one of the below."""
+
+    def patience(self, held: int) -> float | None:
+        """How long to wait for an answer before sending again (None: for ever), after
+        `held` earlier attempts of this request were held unanswered."""
+
+    async def answered(self, ticket: Ticket, status: int, retry_after: float) -> None: ...
+
+    async def abandoned(self, ticket: Ticket) -> None: ...
+
+    async def failed(self, ticket: Ticket) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class LocalBudget:
+    """One process alone: every request waits out a 429's Retry-After; nothing is learned."""
+
+    lookups: SharedLookups | None = None
+
+    def __init__(self, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        self.gate = ThrottleGate(clock, sleep)
+
+    async def take(self, kind: Kind = Kind.REQUEST, patience: float | None = None) -> Ticket:
+        await self.gate.wait()
+        return Ticket(0.0)
+
+    def patience(self, held: int) -> float | None:
+        return None
+
+    async def answered(self, ticket: Ticket, status: int, retry_after: float) -> None:
+        if status == 429:
+            log.warning("DocuWare throttled (429); all requests wait %.1f s", retry_after)
+            self.gate.close_for(retry_after)
+
+    async def abandoned(self, ticket: Ticket) -> None:
+        return None
+
+    async def failed(self, ticket: Ticket) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
 
 
 class RequestBudget:
@@ -81,11 +167,11 @@ class RequestBudget:
             redis, self.key, limits.logons_per_min, limits.cabinet_lists_per_min
         )
         self.lookups = SharedLookups(redis, self.key)
-        self._times: deque[tuple[float, float]] = deque()  # (send at, reserved at in Redis ms)
+        self._times: deque[tuple[float, float, float]] = deque()  # send at, reserved_ms, window
         self._lock = asyncio.Lock()
         self._ok = 0
-        self.rate = limits.start
-        self._latency = 0.2
+        self.rate = START
+        self._latency = 0.0  # the usual answer time (0: none seen yet)
         self._flying: dict[int, Ticket] = {}
         self._watcher: asyncio.Task[None] | None = None
 
@@ -93,12 +179,13 @@ class RequestBudget:
         """Wait for this request's turn; the ticket goes back through `answered`."""
         await self.per_minute.wait(kind)
         async with self._lock:
-            at, reserved = await self._next_time()
+            at, reserved, window = await self._next_time()
             if (delay := at - time.monotonic()) > MIN_SLEEP_S:
                 await asyncio.sleep(delay)
-        return self._fly(Ticket(reserved, patience=patience, slot=SLOT.get(), watch=WATCH.get()))
+        ticket = Ticket(reserved, window, patience=patience, slot=SLOT.get(), watch=WATCH.get())
+        return self._fly(ticket)
 
-    async def _next_time(self) -> tuple[float, float]:
+    async def _next_time(self) -> tuple[float, float, float]:
         now = time.monotonic()
         while self._times and self._times[0][0] < now - STALE_S:
             self._times.popleft()
@@ -109,21 +196,22 @@ class RequestBudget:
     async def _reserve(self) -> None:
         want = max(1, min(math.ceil(self.rate * BATCH_S), BATCH_MAX))
         ok, self._ok = self._ok, 0
-        args = [want, self.limits.ceiling, self.limits.start, ok, MAX_AHEAD_MS, self.label, KEEP_S]
+        args = [want, self.limits.cap, ok, MAX_AHEAD_MS, self.label, KEEP_S]
         try:
-            raw = await self._take(keys=[self.key], args=args)
+            raw = await self._take(keys=[self.key, self.key + SENDS], args=args)
         except RedisError as exc:  # Redis away for a moment: pace alone at the last rate
             log.warning("Request budget not reachable in Redis (%s); pacing alone", exc)
-            raw = [want, 0, self.rate, time.time() * 1000, time.time() * 1000]
-        granted, wait_ms, rate, start_ms, now_ms = raw
-        grant = Grant(int(granted), float(wait_ms), float(rate), float(start_ms), float(now_ms))
+            raw = [want, 0, self.rate, time.time() * 1000, time.time() * 1000, 0]
+        grant = Grant(int(raw[0]), *(float(figure) for figure in raw[1:6]))
         self.rate = grant.rate
         if not grant.granted:
             await asyncio.sleep(max(grant.wait_ms - MAX_AHEAD_MS / 2, 10) / 1000)
             return
         start = time.monotonic() + grant.wait_ms / 1000
         step = 1 / grant.rate
-        self._times.extend((start + i * step, grant.now_ms) for i in range(grant.granted))
+        self._times.extend(
+            (start + i * step, grant.now_ms, grant.sent + i) for i in range(grant.granted)
+        )
 
     async def aclose(self) -> None:
         if self._watcher is not None:
@@ -143,11 +231,12 @@ class RequestBudget:
         """The server answered: count a success, or cut for a 429 and wait its Retry-After."""
         self._flying.pop(id(ticket), None)
         if status == 429:
-            await self._signal(ticket, retry_after, throttled=True)
+            await self._signal(ticket, Signal.THROTTLED, retry_after)
             await asyncio.sleep(retry_after)
         elif status < 500 and not ticket.lent:
             self._ok += 1
-            self._latency += 0.1 * (time.monotonic() - ticket.sent - self._latency)
+            took = time.monotonic() - ticket.sent
+            self._latency += 0.1 * (took - self._latency) if self._latency else took
         await self._reclaim(ticket)
 
     @staticmethod
@@ -160,7 +249,7 @@ class RequestBudget:
         """Held unanswered and given up (to be sent again): a throttle signal."""
         ticket.abandoned = True
         self._flying.pop(id(ticket), None)
-        await self._signal(ticket, 0.0, throttled=False)
+        await self._signal(ticket, Signal.HELD)
 
     async def failed(self, ticket: Ticket) -> None:
         """No answer at all (network): nothing to learn; the slot comes back."""
@@ -171,39 +260,53 @@ class RequestBudget:
     def held_after(self) -> float:
         return max(HELD_MIN_S, HELD_FACTOR * self._latency)
 
+    @property
+    def stalled_after(self) -> float:
+        return max(STALLED_MIN_S, STALLED_FACTOR * self._latency)
+
+    def patience(self, held: int) -> float | None:
+        """DocuWare holds a throttled request ~10 s and does not run it: one held past the
+        usual answer time is given up and sent again; twice as patient each time, in case it
+        is only slow."""
+        return self.held_after * 2**held
+
     async def _watch(self) -> None:
         while self._flying:
             await asyncio.sleep(0.1)
-            limit = time.monotonic() - self.held_after
-            held = [t for t in self._flying.values() if t.sent < limit and t.patience is None]
-            for ticket in [t for t in held if not t.lent]:
-                ticket.lent = True
-                if ticket.slot is not None:
-                    ticket.slot.lend()
-                await self._signal(ticket, 0.0, throttled=False)
+            now = time.monotonic()
+            stalled, held = now - self.stalled_after, now - self.held_after
+            for ticket in [t for t in self._flying.values() if t.sent < stalled]:
+                if not ticket.stalled:
+                    ticket.stalled = True
+                    await self._signal(ticket, Signal.STALLED)
+                if ticket.sent < held and ticket.patience is None and not ticket.lent:
+                    ticket.lent = True
+                    if ticket.slot is not None:
+                        ticket.slot.lend()
+                    await self._signal(ticket, Signal.HELD)
 
-    async def _signal(self, ticket: Ticket, retry_after: float, *, throttled: bool) -> None:
-        args = [ticket.reserved_ms, int(retry_after * 1000), int(throttled), FLOOR_PER_S]
+    async def _signal(self, ticket: Ticket, signal: Signal, retry_after: float = 0.0) -> None:
+        args = [ticket.reserved_ms, ticket.window, int(retry_after * 1000), signal.value]
         try:
             raw = await self._cut(
-                keys=[self.key, self.key + ":429"], args=[*args, uuid.uuid4().hex]
+                keys=[self.key, self.key + ":429"], args=[*args, FLOOR_PER_S, uuid.uuid4().hex]
             )
         except RedisError as exc:
             log.warning("Request budget not reachable in Redis (%s); cutting alone", exc)
-            raw = [1, max(FLOOR_PER_S, self.rate * BETA)]
-        if ticket.watch is not None:
+            raw = [int(signal is not Signal.STALLED), max(FLOOR_PER_S, self.rate * BETA)]
+        if ticket.watch is not None and signal is not Signal.STALLED:
             ticket.watch.throttled(float(raw[1]))
         if int(raw[0]):
             self._times.clear()  # this process stops at once; the others at their next batch
             self.rate = float(raw[1])
-            why = "throttled (429)" if throttled else f"no answer in {self.held_after:.1f} s"
-            log.warning("DocuWare %s: shared budget cut to %.1f requests/s", why, self.rate)
+            log.warning("DocuWare %s: shared budget cut to %.1f requests/s", signal.why, self.rate)
 
 
-def shared_budget(settings: DocuWareSettings, broker: BrokerSettings) -> RequestBudget | None:
-    """The budget every worker shares for this server and account; None when turned off."""
-    if settings.max_requests_per_s <= 0:
-        return None
+def process_budget(settings: DocuWareSettings, broker: BrokerSettings) -> Budget:
+    """The budget every worker shares for this server and account; a local one when the
+    shared budget is turned off (`[docuware] shared_budget = false`)."""
+    if not settings.shared_budget:
+        return LocalBudget()
     from redis.asyncio import Redis
 
     client = Redis.from_url(

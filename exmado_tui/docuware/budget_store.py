@@ -1,4 +1,4 @@
-"""The shared DocuWare request budget in Redis: three Lua scripts and a read-only status.
+"""The shared DocuWare request budget in Redis: its Lua scripts and a read-only status.
 
 One budget per DocuWare server and account (`account_key`), shared by every worker process on
 every host. The request budget is a schedule, not a counter: `TAKE` reserves the next `n`
@@ -7,20 +7,45 @@ worker killed while holding tokens only wastes the moments it had reserved — n
 back and nothing shrinks for good. A reservation is refused past `max_ahead_ms`, which bounds
 what a dead worker can waste to that window.
 
-The rate adapts in the same scripts, atomically with the reservation (why not a library:
-`limits` and `pyrate-limiter` take the rate from the caller or fix it when the bucket is
-built, so the learned rate would be read in a second round trip and a worker could reserve at
-the old rate after another's cut; their Redis windows also store one entry per token):
+The rate is learned from the server, not from a setting, atomically with the reservation (why
+not a library: `limits` and `pyrate-limiter` take the rate from the caller or fix it when the
+bucket is built, so the learned rate would be read in a second round trip and a worker could
+reserve at the old rate after another's cut). Of the known designs it takes:
 
-* `TAKE` with successes since the last call grows the rate, only while the schedule is in
-  use, up to the ceiling: quickly before the first cut (nothing is known), then `GROWTH` a
-  second, slower near the rate of the last cut (where the server began to refuse) and faster
-  the longer no cut happened (recovering from 10 to 40 requests/s takes ~25 s).
-* `CUT` (a 429, or a request held unanswered as DocuWare holds throttled ones) multiplies the
-  rate by `BETA` for everyone at once and holds new reservations for Retry-After — unless the
-  throttled request was reserved before the last cut: its 429 reports a rate already left.
-* `MINUTE` is a sliding one-minute log for the logon and cabinet-list limits.
+* TCP slow start: an account never throttled starts at `START` requests/s and doubles every
+  `DOUBLING_S` while its requests succeed. Not the AWS SDKs' "no limit until the first
+  throttle": DocuWare holds a throttled request ~10 s before its 429, so a first burst at the
+  workers' full concurrency (16 rows x every process) against a 5 requests/s account would
+  cost dozens of held rows before the first signal came back.
+* The AWS SDKs' adaptive mode (botocore retries/adaptive.py): a cut starts from the measured
+  sending rate, not from the rate allowed: each grant says how many send times were granted
+  in the second before it (`sent`, from every process), and a throttled request reports its
+  grant's figure — what the server's one-second window held when it refused. So a rate the
+  slow start overshot to is not taken for the server's limit. The same measure keeps the rate
+  within `AHEAD` times what the workers really send, so an account they cannot load does
+  not grow without bound (AWS: twice the measured rate).
+* CUBIC (as AWS uses it, but in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x
+  what the server's window held: just under where 429s began), the rate climbs back
+  concavely, dwells near `peak` around `K` seconds, then probes past it, slowly at first
+  (convexly, to `(2 - BETA)` x `peak` at `2K`), then doubling every `PROBE_DOUBLING_S`, so a
+  server that allows more again (10 to 40 requests/s) is followed in seconds. `K` is
+  `PROBE_REQUESTS` requests' time at `peak` (between `K_MIN_S` and `K_MAX_S`): every probe
+  past the limit costs about one 429, so a slow account probes seldom and a fast one often.
+* Netflix's concurrency-limits (a slow answer counts as a drop): `CUT` is called for a 429,
+  for a request held well past the usual answer time (`budget.held_after`), and for one
+  merely slow (`budget.stalled_after`, a few times the usual answer time: the first sign that
+  the server holds requests). During the slow start a slow answer cuts: the server's
+  one-second window fills only once the rate is well past its limit, and every moment of
+  doubling after that costs held rows. Later it only stops all growth for `FREEZE_MS` (as TCP
+  Vegas stops growing when delay builds up), and a held request cuts.
 
+`CUT` multiplies for everyone at once and holds new reservations for Retry-After — unless the
+throttled request was reserved before the last cut, or within `DRAIN_MS` after it (while the
+server's one-second window still held what came before the cut): its 429 reports a rate
+already left.
+`max_requests_per_s`, when an administrator sets it, caps the rate (0: no cap). `MINUTE` is a
+sliding one-minute log for the logon and cabinet-list limits; `SIGNED_IN` an hour's log of the
+workers' sign-ins (each may take a DocuWare licence seat), which `exmado docuware check` counts.
 Nothing expires while in use; an unused budget is forgotten after `KEEP_S` (the learned rate
 survives restarts, not months).
 """
@@ -36,11 +61,18 @@ from exmado_tui.queue import NAMESPACE
 from exmado_tui.settings import DocuWareSettings
 
 PREFIX = f"{NAMESPACE}:budget:"
-FIRST_GROWTH = 0.15  # growth a second before the first cut: nothing is known yet
-GROWTH = 0.03  # growth a second while requests succeed, just after a cut
-ACCEL_S = 12.0  # ... faster by GROWTH every ACCEL_S seconds without a cut
-NEAR_PEAK = 0.35  # ... and this much of it near the rate of the last cut, where 429s begin
-BETA = 0.85  # a cut keeps this share of the rate
+START = 4.0  # requests/s of an account never seen: below what any Cloud organization gets
+DOUBLING_S = 0.75  # slow start: the rate doubles this often while requests succeed
+BETA = 0.85  # a cut keeps this share of what the server let through
+PLATEAU = 0.97  # the peak: this share of what the server's window held when it refused
+PROBE_REQUESTS = 50.0  # after a cut, back at the peak after this many requests' time ...
+K_MIN_S = 3.0  # ... but no sooner ...
+K_MAX_S = 20.0  # ... nor later than this
+PROBE_DOUBLING_S = 1.0  # past the peak by 1 - BETA, the rate doubles this often
+AHEAD = 4.0  # the rate is at most this many times what was sent in the last second
+DRAIN_MS = 1000  # a request reserved this soon after a cut met the window the cut drains
+FREEZE_MS = 500  # no growth this long after a process saw a request slow to be answered
+SENDS = ":sends"  # suffix of the account's log of send times granted (the last 2 s)
 KEEP_S = 7 * 24 * 3600
 WINDOW_429_MS = 300_000
 
@@ -49,70 +81,107 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 """
 
-# KEYS: state. ARGV: n, ceiling, start rate, successes, max_ahead_ms, label, keep_s.
-# Returns {granted, wait_ms, rate, start_ms, now_ms} (strings: Lua would truncate numbers).
+
+def _now_or(argv: int) -> str:
+    """Redis's clock, or ARGV[argv] when given (ms: the tests' fake clock)."""
+    return _NOW.replace("local now =", f"local now = tonumber(ARGV[{argv}]) or")
+
+
+# KEYS: state, send log. ARGV: n, cap (0: none), successes, max_ahead_ms, label, keep_s[, now_ms].
+# Returns {granted, wait_ms, rate, start_ms, now_ms, sent} (strings: Lua would truncate
+# numbers); `sent`: send times in the second before the first one granted.
 TAKE = (
-    _NOW
+    _now_or(7)
     + """
-local s = redis.call('HMGET', KEYS[1], 'rate', 'tat', 'hold', 'calm_at', 'grow_at', 'peak')
-local ceiling = tonumber(ARGV[2])
-local rate = math.min(tonumber(s[1]) or tonumber(ARGV[3]), ceiling)
-local tat = math.max(tonumber(s[2]) or 0, now, tonumber(s[3]) or 0)
-local calm_at = tonumber(s[4]) or now
-local grow_at = tonumber(s[5]) or now
-local peak = tonumber(s[6])
-local busy = (tonumber(s[2]) or 0) >= now - 1000
-if tonumber(ARGV[4]) > 0 and busy then
-  local dt = math.min(math.max(now - grow_at, 0), 1000) / 1000
-  local g = FIRST_GROWTH
-  if peak then
-    g = GROWTH * (1 + (now - calm_at) / 1000 / ACCEL_S)
-    if rate >= 0.95 * peak and rate <= 1.03 * peak then g = g * NEAR_PEAK end
-  end
-  rate = math.min(ceiling, rate * (1 + g * dt))
+local s = redis.call('HMGET', KEYS[1], 'rate', 'tat', 'hold', 'cut_at', 'peak', 'grow_at',
+  'frozen_until')
+local cap, ok = tonumber(ARGV[2]), tonumber(ARGV[3])
+local rate = tonumber(s[1]) or START
+local used = tonumber(s[2]) or 0
+local tat = math.max(used, now, tonumber(s[3]) or 0)
+local peak = tonumber(s[5])
+local frozen_until = tonumber(s[7]) or 0
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 2000)
+local sent = 0
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], tat - 1000, '(' .. tat)) do
+  sent = sent + tonumber(string.match(member, ':(%d+)$'))
 end
+if ok > 0 and used >= now - 1000 and now >= frozen_until then
+  if peak then
+    local since = (now - tonumber(s[4])) / 1000
+    local k = math.min(math.max(PROBE_REQUESTS / peak, K_MIN_S), K_MAX_S)
+    local x = (since - k) / k
+    if x <= 1 then
+      rate = peak * (1 + (1 - BETA) * x ^ 3)
+    else
+      rate = peak * (2 - BETA) * 2 ^ math.min((since - 2 * k) / PROBE_DOUBLING_S, 30)
+    end
+  else
+    local grow_at = tonumber(s[6]) or now
+    rate = rate * 2 ^ (math.min(math.max(now - grow_at, 0), 1000) / 1000 / DOUBLING_S)
+  end
+  rate = math.min(rate, math.max(AHEAD * sent, START, BETA * (peak or 0)))
+end
+if cap > 0 then rate = math.min(rate, cap) end
 local wait = tat - now
 local granted = 0
-if wait <= tonumber(ARGV[5]) then
+if wait <= tonumber(ARGV[4]) then
   granted = tonumber(ARGV[1])
   redis.call('HSET', KEYS[1], 'tat', tostring(tat + granted * 1000 / rate))
+  redis.call('ZADD', KEYS[2], tat, tostring(tat) .. ':' .. granted)
+  redis.call('PEXPIRE', KEYS[2], 2000)
 end
-redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'grow_at', tostring(now),
-  'calm_at', tostring(calm_at), 'ceiling', ARGV[2], 'label', ARGV[6])
-redis.call('EXPIRE', KEYS[1], ARGV[7])
-return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now)}
+redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'grow_at', tostring(now), 'cap', ARGV[2],
+  'label', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), tostring(sent)}
 """
 )
 for _name, _value in (
-    ("FIRST_GROWTH", FIRST_GROWTH),
-    ("GROWTH", GROWTH),
-    ("ACCEL_S", ACCEL_S),
-    ("NEAR_PEAK", NEAR_PEAK),
+    ("PROBE_REQUESTS", PROBE_REQUESTS),
+    ("PROBE_DOUBLING_S", PROBE_DOUBLING_S),
+    ("DOUBLING_S", DOUBLING_S),
+    ("K_MIN_S", K_MIN_S),
+    ("K_MAX_S", K_MAX_S),
+    ("START", START),
+    ("AHEAD", AHEAD),
+    ("BETA", BETA),
 ):
     TAKE = TAKE.replace(_name, repr(_value))
 
-# KEYS: state, 429 log. ARGV: reserved_ms, retry_after_ms, is_429, floor, member.
-# Returns {cut (1/0), rate}.
+# KEYS: state, 429 log. ARGV: reserved_ms, sent (the grant's), retry_after_ms, signal (429, held
+# or stalled), floor, member[, now_ms]. Returns {cut (1/0), rate}.
 CUT = (
-    _NOW
+    _now_or(7)
     + """
-if ARGV[3] == '1' then
-  redis.call('ZADD', KEYS[2], now, ARGV[5])
+if ARGV[4] == '429' then
+  redis.call('ZADD', KEYS[2], now, ARGV[6])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - WINDOW)
   redis.call('PEXPIRE', KEYS[2], WINDOW)
 end
-local s = redis.call('HMGET', KEYS[1], 'rate', 'cut_at', 'hold')
+local s = redis.call('HMGET', KEYS[1], 'rate', 'cut_at', 'hold', 'peak')
 local rate = tonumber(s[1])
-if not rate or tonumber(ARGV[1]) < (tonumber(s[2]) or 0) then
+if not rate or tonumber(ARGV[1]) < (tonumber(s[2]) or -DRAIN_MS) + DRAIN_MS then
   return {0, tostring(rate or 0)}
 end
-rate = math.max(tonumber(ARGV[4]), rate * BETA)
-local hold = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[2]))
-redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now), 'peak', s[1],
-  'calm_at', tostring(now), 'grow_at', tostring(now), 'hold', tostring(hold))
+if ARGV[4] == 'stalled' and s[4] then
+  redis.call('HSET', KEYS[1], 'frozen_until', tostring(now + FREEZE_MS))
+  return {0, tostring(rate)}
+end
+local peak = rate
+if tonumber(ARGV[2]) > 0 then peak = math.min(rate, tonumber(ARGV[2])) end
+peak = PLATEAU * peak
+rate = math.max(tonumber(ARGV[5]), peak * BETA)
+local hold = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[3]))
+redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now),
+  'peak', tostring(peak), 'grow_at', tostring(now), 'hold', tostring(hold))
 redis.call('HINCRBY', KEYS[1], 'cuts', 1)
 return {1, tostring(rate)}
-""".replace("BETA", repr(BETA)).replace("WINDOW", str(WINDOW_429_MS))
+""".replace("BETA", repr(BETA))
+    .replace("PLATEAU", repr(PLATEAU))
+    .replace("WINDOW", str(WINDOW_429_MS))
+    .replace("FREEZE_MS", str(FREEZE_MS))
+    .replace("DRAIN_MS", str(DRAIN_MS))
 )
 
 # KEYS: log. ARGV: per_minute, member. Returns ms to wait before trying again (0: taken).
@@ -131,6 +200,28 @@ return tostring(math.max(tonumber(oldest[2]) + 60000 - now, 1))
 )
 
 
+SIGNINS = ":signins"  # suffix of the account's sign-in log
+HOUR_MS = 3_600_000
+
+# KEYS: the sign-in log. ARGV: member. Returns the sign-ins of the last hour.
+SIGNED_IN = (
+    _NOW
+    + """
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - HOUR)
+redis.call('PEXPIRE', KEYS[1], HOUR)
+return redis.call('ZCARD', KEYS[1])
+""".replace("HOUR", str(HOUR_MS))
+)
+
+
+def signins_last_hour(client: Any, settings: DocuWareSettings) -> int:
+    """How many times the workers signed in to this server and account in the last hour."""
+    now_s, now_us = client.time()
+    now_ms = now_s * 1000 + now_us / 1000
+    return int(client.zcount(PREFIX + account_key(settings) + SIGNINS, now_ms - HOUR_MS, "+inf"))
+
+
 def account_key(settings: DocuWareSettings) -> str:
     """A short stable name for one server + account (no secret in it)."""
     parts = (settings.url.rstrip("/").casefold(), settings.signer, settings.organization.casefold())
@@ -143,7 +234,7 @@ class Grant:
     """A `TAKE` answer: `granted` send times from `start_ms` at `rate`, or wait `wait_ms`.
 
     `now_ms`: when it was reserved (Redis time); a throttle signal of a request reserved
-    before the last cut says nothing new.
+    before the last cut says nothing new. `sent`: send times granted in the second before.
     """
 
     granted: int
@@ -151,6 +242,7 @@ class Grant:
     rate: float
     start_ms: float
     now_ms: float
+    sent: float
 
 
 @dataclass(frozen=True)
@@ -158,27 +250,31 @@ class BudgetStatus:
     """What the dashboard and `exmado workers --json` show of one budget."""
 
     account: str
-    rate: float
-    ceiling: float
+    rate: float  # learned, requests/s
+    cap: float  # `max_requests_per_s`, 0: none
     throttled_5min: int
     last_cut: float | None  # Unix seconds
+    peak: float | None = None  # requests/s the server let through at the last cut
 
     def describe(self) -> str:
-        """`17.5 of 50 requests/s, 3 × 429 in 5 min, last cut 12:03:04` (local time)."""
-        text = (
-            f"{self.rate:.1f} of {self.ceiling:g} requests/s, {self.throttled_5min} × 429 in 5 min"
-        )
-        if self.last_cut is not None:
-            text += ", last cut " + time.strftime("%H:%M:%S", time.localtime(self.last_cut))
-        return text
+        """`17.5 requests/s (cap 50), 3 × 429 in 5 min, last cut 12:03:04 at 20.6/s`."""
+        text = f"{self.rate:.1f} requests/s"
+        if self.cap:
+            text += f" (cap {self.cap:g})"
+        text += f", {self.throttled_5min} × 429 in 5 min"
+        if self.last_cut is None:
+            return text + ", not throttled yet"
+        text += ", last cut " + time.strftime("%H:%M:%S", time.localtime(self.last_cut))
+        return text + (f" at {self.peak:.1f}/s" if self.peak else "")
 
     def as_json(self) -> dict[str, Any]:
         return {
             "account": self.account,
             "rate_per_s": round(self.rate, 2),
-            "ceiling_per_s": self.ceiling,
+            "cap_per_s": self.cap or None,
             "throttled_5min": self.throttled_5min,
             "last_cut": self.last_cut,
+            "last_cut_at_per_s": round(self.peak, 2) if self.peak else None,
         }
 
 
@@ -195,12 +291,13 @@ def read_statuses(client: Any) -> list[BudgetStatus]:
 def _status(client: Any, key: str) -> BudgetStatus:
     now_s, now_us = client.time()
     now_ms = now_s * 1000 + now_us / 1000
-    rate, ceiling, cut_at, label = client.hmget(key, "rate", "ceiling", "cut_at", "label")
+    rate, cap, cut_at, label, peak = client.hmget(key, "rate", "cap", "cut_at", "label", "peak")
     recent = client.zcount(key + ":429", now_ms - WINDOW_429_MS, "+inf")
     return BudgetStatus(
         account=(label or b"").decode(),
         rate=float(rate or 0),
-        ceiling=float(ceiling or 0),
+        cap=float(cap or 0),
         throttled_5min=int(recent),
         last_cut=float(cut_at) / 1000 if cut_at else None,
+        peak=float(peak) if peak else None,
     )

@@ -111,6 +111,7 @@ def run(
     if args.docuware_command == "forget":  # Redis only: no DocuWare session
         return forget_lookups(settings, out, err)
     dw: DocuWareSettings = getattr(settings, "docuware", settings)
+    args.signins = worker_signins(settings) if args.docuware_command == "check" else ""
     try:
         condition_list = parse_conditions(args.conditions) if hasattr(args, "conditions") else []
         args.parsed_conditions = condition_list
@@ -169,6 +170,7 @@ def cmd_check(args: argparse.Namespace, session: DocuWareSession, out: TextIO) -
             "auth_mode": mode,
             "user": settings.signer,
             "cabinets": [c.name for c in cabinets],
+            "worker_signins_last_hour": int(args.signins) if args.signins.isdigit() else None,
         }
         json.dump(report, out, indent=2, sort_keys=True)
         out.write("\n")
@@ -177,7 +179,26 @@ def cmd_check(args: argparse.Namespace, session: DocuWareSession, out: TextIO) -
     print(f"Signed in as {settings.signer} using {mode}", file=out)
     names = ", ".join(c.name for c in cabinets) or "none"
     print(f"File cabinets visible ({len(cabinets)}): {names}", file=out)
+    print(f"Sign-ins by the workers in the last hour: {args.signins}", file=out)
     return 0
+
+
+def worker_signins(settings: Any) -> str:
+    """How many times the workers signed in during the last hour (each cookie logon may take
+    a licence seat until it is logged off), as the shared budget counted them in Redis."""
+    broker = getattr(settings, "broker", None)
+    if broker is None or not settings.docuware.shared_budget:
+        return "not counted (no shared request budget)"
+    import redis
+
+    from exmado_tui.docuware.budget_store import signins_last_hour
+    from exmado_tui.queue import redis_client
+
+    try:
+        client = redis_client(broker, connect_timeout_s=1, reply_timeout_s=2)
+        return str(signins_last_hour(client, settings.docuware))
+    except redis.RedisError as exc:
+        return f"unknown (Redis at {broker.url} cannot be reached: {exc})"
 
 
 def cmd_cabinets(args: argparse.Namespace, session: DocuWareSession, out: TextIO) -> int:

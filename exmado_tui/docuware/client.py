@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from exmado_tui.docuware.auth import PLATFORM
-from exmado_tui.docuware.budget import RequestBudget
+from exmado_tui.docuware.budget import Budget
 from exmado_tui.docuware.connection import Connection, parse_body
 from exmado_tui.docuware.download import (
     document_limits,
@@ -66,7 +66,7 @@ class AsyncDocuWareClient:
         retry: RetryPolicy | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
-        budget: RequestBudget | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.settings = settings
         self.conn = Connection(
@@ -192,12 +192,12 @@ class AsyncDocuWareClient:
         client keeps what it read (the caches above), and with a shared budget the workers
         share them through Redis, across jobs and restarts.
         """
-        budget = self.conn.budget
-        body = await budget.lookups.recall(href) if budget is not None else None
+        shared = self.conn.budget.lookups
+        body = await shared.recall(href) if shared is not None else None
         if body is None:
             body = (await self.conn.request("GET", href)).content
-            if budget is not None:
-                await budget.lookups.remember(href, body)
+            if shared is not None:
+                await shared.remember(href, body)
         return parse_body(body, href)
 
     async def get_document(self, cabinet: CabinetLike, document_id: int) -> Document:

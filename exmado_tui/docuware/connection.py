@@ -1,7 +1,7 @@
 """One HTTP connection pool to DocuWare: headers, auth, retries, throttling and logging.
 
-Every request passes through `Connection.request`: wait for its turn (the shared request
-budget of `budget.py` when the client has one, else this process's throttle gate), make sure
+Every request passes through `Connection.request`: wait for its turn at the request budget
+(`budget.py`: the one the workers share, or this process's own), make sure
 the client is signed in, send, log method/path/status/elapsed (never headers or bodies), then
 retry, re-authenticate once after a 401, or raise the matching error (see `retry.py`).
 """
@@ -21,7 +21,7 @@ import httpx
 
 from exmado_tui.docuware.auth import Authenticator
 from exmado_tui.docuware.body import MB, BodyLimits, read_body, size_text, with_body
-from exmado_tui.docuware.budget import RequestBudget, Ticket
+from exmado_tui.docuware.budget import Budget, LocalBudget, Ticket
 from exmado_tui.docuware.errors import (
     AuthenticationError,
     RefusedAnswerError,
@@ -36,7 +36,6 @@ from exmado_tui.docuware.retry import (
     Clock,
     RetryPolicy,
     Sleep,
-    ThrottleGate,
     may_retry,
 )
 from exmado_tui.errors import SettingsError
@@ -115,16 +114,15 @@ class Connection:
         retry: RetryPolicy | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
-        budget: RequestBudget | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.settings = settings
-        self.budget = budget
+        self.budget: Budget = budget or LocalBudget(clock, sleep)
         self.http = build_http(settings, transport)
         self.policy = retry or RetryPolicy(
             max_attempts=settings.max_attempts,
             throttle_default_wait_s=settings.throttle_default_wait_s,
         )
-        self.gate = ThrottleGate(clock, sleep)
         self.auth = Authenticator(settings, self.request, parse_json, clock)
         self._clock = clock
         self._sleep = sleep
@@ -160,7 +158,7 @@ class Connection:
             request = self.http.build_request(method, url, headers=headers, **kwargs)
             response = await self._send(request, stream, attempt, idempotent, ticket, what)
             if response is None:
-                held += bool(ticket and ticket.abandoned)
+                held += ticket.abandoned
                 continue
             if response.is_success:
                 return response
@@ -214,23 +212,14 @@ class Connection:
     def _patience(
         self, method: str, idempotent: bool | None, attempt: int, held: int
     ) -> float | None:
-        """How long to wait for an answer before sending the request again (None: for ever).
-
-        DocuWare holds a throttled request ~10 s and does not run it: a request that may be
-        repeated and is held past the usual answer time is given up and sent again at once
-        rather than waited for; twice as patient each time, in case it is only slow.
-        """
-        if self.budget is None or attempt >= self.policy.max_attempts:
+        """How long to wait for an answer before sending the request again (None: for ever);
+        only a request that may be repeated is given up (see `Budget.patience`)."""
+        if attempt >= self.policy.max_attempts or not may_retry(method, idempotent=idempotent):
             return None
-        return (
-            self.budget.held_after * 2**held if may_retry(method, idempotent=idempotent) else None
-        )
+        return self.budget.patience(held)
 
-    async def _turn(self, url: str, patience: float | None) -> Ticket | None:
-        """Wait until this request may go: the shared budget's ticket, or the gate."""
-        if self.budget is None:
-            await self.gate.wait()
-            return None
+    async def _turn(self, url: str, patience: float | None) -> Ticket:
+        """Wait until this request may go: its ticket from the budget."""
         return await self.budget.take(kind_of(url.split("?", 1)[0]), patience)
 
     async def _send(
@@ -239,7 +228,7 @@ class Connection:
         stream: bool,
         attempt: int,
         idempotent: bool | None,
-        ticket: Ticket | None = None,
+        ticket: Ticket,
         what: str = "",
     ) -> httpx.Response | None:
         """The response (read unless `stream`), or None after a transport failure that is
@@ -248,11 +237,10 @@ class Connection:
         try:
             response = await self._send_or_abandon(request, ticket)
         except TimeoutError:  # held past `held_after`: the budget was cut; send it again
-            await self.budget.abandoned(ticket)  # type: ignore[union-attr,arg-type]
+            await self.budget.abandoned(ticket)
             return None
         except httpx.TransportError as exc:
-            if ticket is not None:
-                await self.budget.failed(ticket)  # type: ignore[union-attr]
+            await self.budget.failed(ticket)
             await self._again_after(request, exc, attempt, idempotent)
             return None
         elapsed_ms = (self._clock() - started) * 1000
@@ -263,9 +251,8 @@ class Connection:
             response.status_code,
             elapsed_ms,
         )
-        if ticket is not None:
-            wait = self.policy.throttle_wait(response) if response.status_code == 429 else 0.0
-            await self.budget.answered(ticket, response.status_code, wait)  # type: ignore[union-attr]
+        wait = self.policy.throttle_wait(response) if response.status_code == 429 else 0.0
+        await self.budget.answered(ticket, response.status_code, wait)
         if stream:
             return response
         try:
@@ -289,13 +276,10 @@ class Connection:
             return None
         raise network_error(exc, request.url) from None
 
-    async def _send_or_abandon(
-        self, request: httpx.Request, ticket: Ticket | None
-    ) -> httpx.Response:
+    async def _send_or_abandon(self, request: httpx.Request, ticket: Ticket) -> httpx.Response:
         """Always streamed from httpx: a body is read by `whole` (within its bounds) or by
         the caller; httpx would read any size, and inflate it at once."""
-        patience = None if ticket is None else ticket.patience
-        async with asyncio.timeout(patience):
+        async with asyncio.timeout(ticket.patience):
             return await self.http.send(request, stream=True)
 
     async def _should_retry(
@@ -303,11 +287,7 @@ class Connection:
     ) -> bool:
         status = response.status_code
         method, path = response.request.method, response.request.url.path
-        if status == 429:
-            wait = self.policy.throttle_wait(response)
-            if self.budget is None:
-                log.warning("%s %s throttled (429); all requests wait %.1f s", method, path, wait)
-                self.gate.close_for(wait)
+        if status == 429:  # the budget has heard of it (`_send`) and waits it out
             return attempt < self.policy.max_attempts
         if attempt >= self.policy.max_attempts:
             return False
@@ -338,5 +318,4 @@ class Connection:
             await self.auth.logout()
         finally:
             await self.http.aclose()
-            if self.budget is not None:
-                await self.budget.aclose()
+            await self.budget.aclose()

@@ -2,7 +2,8 @@
 
 Which limit a request counts against is read from its path (`kind_of`); `PerMinute.wait`
 waits for a turn in the account's sliding one-minute log in Redis (`budget_store.MINUTE`),
-shared by every worker. Redis out of reach: the request goes on (the server's 429 remains).
+shared by every worker, and notes each sign-in in the account's hour log
+(`budget_store.SIGNED_IN`). Redis out of reach: the request goes on (the server's 429 remains).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from exmado_tui.docuware.budget_store import MINUTE
+from exmado_tui.docuware.budget_store import MINUTE, SIGNED_IN, SIGNINS
 
 log = logging.getLogger("exmado.docuware")
 
@@ -48,9 +49,12 @@ class PerMinute:
         self.key = key
         self._limits = {Kind.LOGON: logons, Kind.CABINETS: cabinet_lists}
         self._minute = redis.register_script(MINUTE)
+        self._signed_in = redis.register_script(SIGNED_IN)
 
     async def wait(self, kind: Kind) -> None:
         """Wait until a request of `kind` is within its limit (at once for a plain request)."""
+        if kind is Kind.LOGON:
+            await self._note_signin()
         per_min = self._limits.get(kind, 0)
         if per_min <= 0:
             return
@@ -70,3 +74,9 @@ class PerMinute:
             log.warning(
                 "Per-minute %s limit not reachable in Redis (%s); going on", kind.value, exc
             )
+
+    async def _note_signin(self) -> None:
+        try:
+            await self._signed_in(keys=[self.key + SIGNINS], args=[uuid.uuid4().hex])
+        except RedisError as exc:
+            log.warning("Sign-in log not reachable in Redis (%s); going on", exc)

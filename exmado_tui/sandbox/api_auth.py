@@ -115,7 +115,8 @@ def logon(state: State, req: Request) -> Response:
 
 def logoff(state: State, req: Request) -> Response:
     """GET Account/Logoff: ends the cookie session (200 even without one)."""
-    state.auth.logoff(req.cookies.get(AUTH_COOKIE, ""))
+    if state.auth.logoff(req.cookies.get(AUTH_COOKIE, "")):
+        state.stats.record_logoff()
     expired = "; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT"
     return json_response({}, headers=[("Set-Cookie", f"{AUTH_COOKIE}={expired}")])
 

@@ -179,6 +179,12 @@ class AuthStore:
         grant = self._sessions.get(session)
         return grant.user if grant is not None and self._valid(grant) else None
 
+    @property
+    def open_sessions(self) -> int:
+        """Cookie sessions not logged off (each would hold a licence seat in DocuWare)."""
+        with self._lock:
+            return sum(1 for grant in self._sessions.values() if self._valid(grant))
+
     def logoff(self, session: str) -> bool:
         """End a session; True if it existed."""
         with self._lock:

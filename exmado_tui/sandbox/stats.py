@@ -1,4 +1,5 @@
-"""Request counters per endpoint, status and downloaded document, for tests and demos."""
+"""Request counters per endpoint, status and downloaded document, and the cookie sessions
+logged off, for tests and demos."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Stats:
             self.by_endpoint: Counter[str] = Counter()
             self.by_status: Counter[int] = Counter()
             self.downloads: Counter[str] = Counter()
+            self.logoffs = 0  # cookie sessions ended by Account/Logoff
 
     def record(self, endpoint: str, status: int) -> None:
         """Count one answered request."""
@@ -33,6 +35,11 @@ class Stats:
         """Count one successful file delivery (a document id or a section id)."""
         with self._lock:
             self.downloads[f"{cabinet_id}/{key}"] += 1
+
+    def record_logoff(self) -> None:
+        """Count one cookie session ended by its client."""
+        with self._lock:
+            self.logoffs += 1
 
     def count(self, endpoint: str) -> int:
         """How many requests reached an endpoint (e.g. "FileDownload", "DialogExpression")."""
@@ -50,4 +57,5 @@ class Stats:
                 "by_endpoint": dict(self.by_endpoint),
                 "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
                 "downloads": dict(self.downloads),
+                "logoffs": self.logoffs,
             }

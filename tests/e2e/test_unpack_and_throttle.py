@@ -170,7 +170,7 @@ def test_a_throttled_job_waits_for_retry_after_and_ends_with_every_row_once(
     exmado: Exmado, arrivals: ArrivalLog
 ) -> None:
     """A worker process's own gate, with the shared budget off (on: test_throttle_budget)."""
-    exmado.configure("max_requests_per_s = 0")
+    exmado.configure("shared_budget = false")
     numbers = exmado.sandbox.catalogue.invoice_numbers_with_hits(60)
     exmado.start_worker()
     exmado.sandbox.stats.reset()

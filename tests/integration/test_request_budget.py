@@ -14,19 +14,24 @@ import redis
 from redis.asyncio import Redis
 
 from exmado_tui.docuware import cli as docuware_cli
-from exmado_tui.docuware.budget import MAX_AHEAD_MS, Limits, RequestBudget, shared_budget
-from exmado_tui.docuware.budget_store import BETA, PREFIX, read_statuses
+from exmado_tui.docuware.budget import MAX_AHEAD_MS, Limits, RequestBudget, process_budget
+from exmado_tui.docuware.budget_store import BETA, PLATEAU, PREFIX, START, read_statuses
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.sandbox import FaultSettings, SandboxServer
 from tests.environment import REPO, make_settings
 from tests.sandbox_login import TOKEN_PATH, password_grant
 
-START = Limits(40, 60, 60).start  # where a budget never seen starts: 10 requests/s
 ORGS = "/DocuWare/Platform/Organizations"
 
 
-def budget(url: str, ceiling: float = 40, account: str = "acct") -> RequestBudget:
-    return RequestBudget(Redis.from_url(url), account, "test", Limits(ceiling, 60, 60))
+def budget(url: str, cap: float = 0, account: str = "acct") -> RequestBudget:
+    return RequestBudget(Redis.from_url(url), account, "test", Limits(cap, 60, 60))
+
+
+def learned(url: str, rate: float, account: str = "acct") -> None:
+    """A budget that met its limit at `rate` long ago."""
+    mapping = {"rate": rate, "peak": rate, "cut_at": 0}
+    redis.Redis.from_url(url).hset(PREFIX + account, mapping=mapping)
 
 
 def state(url: str, account: str = "acct") -> dict[str, float]:
@@ -43,7 +48,7 @@ def test_a_throttle_signal_cuts_the_rate_for_every_process_and_it_is_kept(redis_
         return first.rate, second.rate
 
     cut, seen = asyncio.run(run())
-    assert cut == seen == state(redis_url)["rate"] == START * BETA
+    assert cut == seen == state(redis_url)["rate"] == START * PLATEAU * BETA
     restarted = asyncio.run(_rate_after_one_take(redis_url))
     assert restarted == cut  # a new process (a restarted worker) starts from the learned rate
 
@@ -62,7 +67,7 @@ def test_a_429_reserved_before_the_last_cut_does_not_cut_again(redis_url: str):
         await pacer.answered(late, 429, 0.0)  # same episode: the rate it saw is already left
         return pacer.rate
 
-    assert asyncio.run(run()) == START * BETA  # cut once, not twice
+    assert asyncio.run(run()) == START * PLATEAU * BETA  # cut once, not twice
     throttled = read_statuses(redis.Redis.from_url(redis_url))[0].throttled_5min
     assert throttled == 2  # both 429s are counted for the dashboard
 
@@ -75,8 +80,8 @@ def test_a_worker_killed_holding_tokens_leaves_the_budget_whole(redis_url: str):
         "from tests.integration.test_request_budget import MAX_AHEAD_MS, START, budget\n"
         "async def hoard():\n"  # reserves until refused (MAX_AHEAD_MS ahead), then dies
         "    b = budget(sys.argv[1])\n"
-        "    args = [1, 40, START, 0, MAX_AHEAD_MS, 't', 60]\n"
-        "    while int((await b._take(keys=[b.key], args=args))[0]):\n"
+        "    args = [1, 0, 0, MAX_AHEAD_MS, 't', 60]\n"
+        "    while int((await b._take(keys=[b.key, b.key + ':sends'], args=args))[0]):\n"
         "        pass\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "asyncio.run(hoard())\n"
@@ -90,7 +95,8 @@ def test_a_worker_killed_holding_tokens_leaves_the_budget_whole(redis_url: str):
 
 async def _reserve_once_and_measure_wait(url: str) -> float:
     survivor = budget(url)
-    raw = await survivor._take(keys=[survivor.key], args=[1, 40, START, 0, 10**9, "t", 60])
+    keys = [survivor.key, survivor.key + ":sends"]
+    raw = await survivor._take(keys=keys, args=[1, 0, 0, 10**9, "t", 60])
     return float(raw[1])
 
 
@@ -117,7 +123,7 @@ def test_held_requests_are_given_up_sent_again_and_the_budget_shrinks(
 
     async def run() -> list[int]:
         client = AsyncDocuWareClient(
-            settings.docuware, budget=shared_budget(settings.docuware, settings.broker)
+            settings.docuware, budget=process_budget(settings.docuware, settings.broker)
         )
         async with client:
             calls = [client.conn.request("GET", ORGS) for _ in range(60)]
@@ -126,7 +132,7 @@ def test_held_requests_are_given_up_sent_again_and_the_budget_shrinks(
     assert asyncio.run(run()) == [200] * 60
     assert server.stats.count("Organizations") >= 60
     status = read_statuses(redis.Redis.from_url(redis_url))[0]
-    assert status.last_cut is not None and status.ceiling == 50
+    assert status.last_cut is not None and status.cap == 0
     assert status.throttled_5min == 0  # no held request was waited for until its 429
 
 
@@ -157,7 +163,7 @@ def test_cabinet_and_dialog_lookups_are_shared_across_worker_starts(
 
     async def start_and_look_up() -> list[str]:
         """What a worker does when a job starts; a new client is a new worker process."""
-        budget = shared_budget(settings.docuware, settings.broker)
+        budget = process_budget(settings.docuware, settings.broker)
         async with AsyncDocuWareClient(settings.docuware, budget=budget) as client:
             cabinet = await client.find_cabinet("Invoices")
             dialog = await client.dialog(cabinet)
@@ -187,7 +193,7 @@ def test_forget_drops_the_shared_lookups_of_this_account_only(
     asyncio.run(other.lookups.remember("/DocuWare/Platform/FileCabinets", b"{}"))
 
     async def start_and_look_up() -> None:
-        budget = shared_budget(settings.docuware, settings.broker)
+        budget = process_budget(settings.docuware, settings.broker)
         async with AsyncDocuWareClient(settings.docuware, budget=budget) as client:
             await client.dialog(await client.find_cabinet("Invoices"))
 
@@ -212,7 +218,8 @@ def test_a_job_joining_late_gets_its_share_at_once(redis_url: str):
     """Turns are first come, first served: a big job's queue does not starve a new small one."""
 
     async def run() -> list[str]:
-        pacer = budget(redis_url, ceiling=2000)  # fast, so the test is quick
+        learned(redis_url, 2000)  # fast, so the test is quick
+        pacer = budget(redis_url)
         order: list[str] = []
 
         async def job(name: str, requests: int) -> None:

@@ -79,8 +79,6 @@ class Exmado:
         table = {"heartbeat_s": 0.3, "stale_after_s": 3, "row_concurrency": 8, **jobs}
         lines = ["[jobs]", *(f"{k} = {json.dumps(v)}" for k, v in table.items())]
         lines += ["[broker]", "heartbeat_timeout_s = 3", "[docuware]", "timeout_s = 15"]
-        if "max_requests_per_s" not in extra:  # the shared budget on, far above these tests
-            lines.append("max_requests_per_s = 2000")
         lines.append(extra)
         Path(self.env["EXMADO_CONFIG"]).write_text("\n".join(lines) + "\n")
         self.settings = load_settings(environ=self.env)

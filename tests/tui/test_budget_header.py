@@ -12,18 +12,27 @@ from exmado_tui.ui.widgets.health_strip import HealthStrip
 CUT_AT = time.mktime((2026, 11, 29, 7, 5, 9, 0, 0, -1))
 
 
-def test_the_header_shows_rate_ceiling_429s_and_the_last_cut():
+def test_the_header_shows_the_learned_rate_429s_and_the_last_cut():
     strip = HealthStrip()
-    budget = BudgetStatus("https://acme.docuware.cloud as 'bot'", 17.46, 50, 3, CUT_AT)
+    budget = BudgetStatus("https://acme.docuware.cloud as 'bot'", 17.46, 0, 3, CUT_AT, 20.6)
     strip.redis = RedisHealth(True, QueueDepth(0, 0, 0), budgets=(budget,))
-    assert "budget 17.5/50 req/s 429×3/5min cut 07:05" in strip.render().plain
-    assert budget.describe() == "17.5 of 50 requests/s, 3 × 429 in 5 min, last cut 07:05:09"
+    assert "budget 17.5 req/s 429×3/5min cut 07:05" in strip.render().plain
+    assert budget.describe() == "17.5 requests/s, 3 × 429 in 5 min, last cut 07:05:09 at 20.6/s"
+    assert budget.as_json()["cap_per_s"] is None and budget.as_json()["last_cut_at_per_s"] == 20.6
+
+
+def test_an_administrators_cap_is_shown_beside_the_rate():
+    strip = HealthStrip()
+    capped = BudgetStatus("https://acme.docuware.cloud as 'bot'", 17.46, 50, 0, None)
+    strip.redis = RedisHealth(True, QueueDepth(0, 0, 0), budgets=(capped,))
+    assert "budget 17.5/50 req/s" in strip.render().plain
+    assert capped.describe() == "17.5 requests/s (cap 50), 0 × 429 in 5 min, not throttled yet"
 
 
 def test_no_budget_yet_shows_nothing_of_it():
     strip = HealthStrip()
     strip.redis = RedisHealth(True, QueueDepth(0, 0, 0))
     assert "budget" not in strip.render().plain
-    never = BudgetStatus("x", 12.5, 50, 0, None)
-    assert never.describe() == "12.5 of 50 requests/s, 0 × 429 in 5 min"
+    never = BudgetStatus("x", 12.5, 0, 0, None)
+    assert never.describe() == "12.5 requests/s, 0 × 429 in 5 min, not throttled yet"
     assert never.as_json()["last_cut"] is None

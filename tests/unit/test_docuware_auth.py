@@ -270,3 +270,28 @@ async def test_late_401_does_not_drop_the_newer_token():
             client.conn.json("GET", organizations, params={"late": "1"}),
         )
     assert len(server.forms) == 2
+
+
+async def test_a_password_file_corrected_is_read_again_at_the_next_sign_in(tmp_path):
+    """A worker keeps running: the file's new content is used without restarting it."""
+    secret_file = tmp_path / "dw-password"
+    secret_file.write_text("wrong\n")
+    secret_file.chmod(0o600)
+    origin = "[docuware] password_file in host.toml"
+    server = FakeAuthServer()
+    async with client_for(server, password=Secret("wrong", origin, secret_file)) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.organizations()
+        assert f"Correct {secret_file} ({origin}): workers read it again" in str(info.value)
+        secret_file.write_text(PASSWORD + "\n")
+        await client.organizations()  # the same client: a running worker
+    assert [f["password"] for f in server.forms] == ["wrong", PASSWORD]
+
+
+async def test_a_password_from_the_environment_refused_says_to_restart_the_workers():
+    server = FakeAuthServer()
+    async with client_for(server, password=Secret("wrong", "DOCUWARE_PASSWORD")) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.organizations()
+    assert "Correct DOCUWARE_PASSWORD where the workers are started" in str(info.value)
+    assert "restart them (`exmado down`, `exmado up`), then retry the job" in str(info.value)

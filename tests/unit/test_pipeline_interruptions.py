@@ -194,6 +194,8 @@ def test_a_field_the_dialog_does_not_have_fails_the_job_naming_it(pipeline: Pipe
         "Column 'Invoice number' maps to the field 'INVOICE_NUMBER', which the search dialog "
         "'Search' does not have; its fields: DOC_DATE, INVOICE_NO, SUPPLIER."
     )
+    # a retry would run the job's snapshot of the profile again: the sentence says what works
+    assert "fix the profile, then create a new job from the workbook" in job.last_error
 
 
 def test_a_report_written_before_a_move_that_loses_says_where_the_job_went(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from exmado_tui.diskspace import is_no_space, no_space
-from exmado_tui.docuware.errors import RefusedAnswerError
+from exmado_tui.docuware.errors import NotFoundError, RefusedAnswerError
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.docuware.row_slot import SLOT, Slot
@@ -104,8 +104,11 @@ class RowEngine:
         A profile may name a field in another case or by its label; DocuWare wants, and
         answers with, the dialog's DB name — hits of a batch are matched by it.
         """
-        self.cabinet = await self.client.find_cabinet(self.profile.cabinet)
-        dialog = await self.client.dialog(self.cabinet, self.profile.dialog or None)
+        try:
+            self.cabinet = await self.client.find_cabinet(self.profile.cabinet)
+            dialog = await self.client.dialog(self.cabinet, self.profile.dialog or None)
+        except NotFoundError as exc:  # the profile names what DocuWare does not have
+            raise ProfileError(str(exc)) from None
         self.fields = {
             column: _db_name(dialog, field, column)
             for column, field in self.profile.columns.items()

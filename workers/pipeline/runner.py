@@ -112,6 +112,17 @@ def job_profile(job: Job) -> Profile:
     return profile
 
 
+def failure_sentence(exc: PermanentError) -> str:
+    """The error's sentence; for a profile's, that a retry would run the same snapshot."""
+    if not isinstance(exc, ProfileError):
+        return str(exc)
+    return (
+        f"{str(exc).rstrip('.')}. The job keeps the profile it was created with, so a retry "
+        "would fail the same way: fix the profile, then create a new job from the workbook "
+        "(`exmado jobs create WORKBOOK --profile NAME`)."
+    )
+
+
 def span(seconds: float) -> str:
     """`45 s`, `12 min`, `2 h`, `2.5 h`."""
     if seconds < 90:
@@ -153,7 +164,7 @@ class JobRun:
             self._stop_for_space(exc)
             return
         except PermanentError as exc:
-            self._fail(str(exc))
+            self._fail(failure_sentence(exc))
             return
         except Shutdown:
             self._requeue_on_shutdown()

@@ -65,7 +65,8 @@ class HealthStrip(Static):
                 text.append(f"  dead {depth.dead}", style="red")
         for budget in health.budgets[:1]:  # the most throttled one
             style = "yellow" if budget.throttled_5min else ""
-            text.append(f"  budget {budget.rate:.1f}/{budget.ceiling:g} req/s", style=style)
+            cap = f"/{budget.cap:g}" if budget.cap else ""
+            text.append(f"  budget {budget.rate:.1f}{cap} req/s", style=style)
             text.append(f" 429×{budget.throttled_5min}/5min", style=style)
             if budget.last_cut is not None:
                 text.append(" cut " + time.strftime("%H:%M", time.localtime(budget.last_cut)))

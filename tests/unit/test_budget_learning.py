@@ -1,0 +1,140 @@
+"""How the shared request budget learns a server's speed: its Redis scripts on a fake clock.
+
+A real Redis runs the scripts; the clock is the test's (`ManualClock`), passed to them in place
+of Redis's own. `Workers` take send times every `STEP_S` for as many requests as the rate
+allows (or as they can `use`); a server with a `limit` refuses a request sent while its
+one-second window of allowed requests is full, and the workers notice it `NOTICE_S` later
+(a held request).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import redis
+
+from exmado_tui.docuware.budget import MAX_AHEAD_MS
+from exmado_tui.docuware.budget_store import (
+    AHEAD,
+    BETA,
+    CUT,
+    K_MIN_S,
+    PREFIX,
+    PROBE_REQUESTS,
+    SENDS,
+    START,
+    TAKE,
+)
+from tests.clocks import ManualClock
+
+STEP_S = 0.1
+NOTICE_S = 0.5
+ENDLESS = 1e9
+
+
+class Workers:
+    def __init__(self, url: str, cap: float = 0) -> None:
+        self.redis = redis.Redis.from_url(url)
+        self.key = PREFIX + uuid.uuid4().hex[:8]
+        self.clock = ManualClock(1_000.0)
+        self.cap = cap
+        self.rate = START
+        self.granted = 0
+        self.cuts = 0
+        self._take = self.redis.register_script(TAKE)
+        self._cut = self.redis.register_script(CUT)
+        self._refused: tuple[float, float, float] | None = None  # reserved, sent, noticed at
+        self._window: list[float] = []  # requests the server allowed, a step each
+
+    def run(self, seconds: float, limit: float = ENDLESS, use: float = ENDLESS) -> list[float]:
+        """The rate after each step of `seconds`."""
+        rates = []
+        for _ in range(round(seconds / STEP_S)):
+            self.clock.now += STEP_S
+            n = math.ceil(min(self.rate, use) * STEP_S)
+            sent = self.take(ok=min(self.rate, limit) * STEP_S, n=n)
+            allowed = sum(self._window[-round(1 / STEP_S) + 1 :])
+            n = self.granted
+            self._window.append(max(0.0, min(n, limit - allowed)))
+            if self._window[-1] < n and self._refused is None:
+                self._refused = (self.now_ms, sent, self.clock.now + NOTICE_S)
+            if self._refused and self.clock.now >= self._refused[2]:
+                self.cuts += self.throttled(*self._refused[:2])
+                self._refused = None
+            rates.append(self.rate)
+        return rates
+
+    def take(self, ok: float = 0, n: int = 1) -> float:
+        """Takes `n` send times, `ok` successes since the last; what was sent the second before."""
+        args = [n, self.cap, ok, MAX_AHEAD_MS, "test", 60, self.now_ms]
+        answer = self._take(keys=[self.key, self.key + SENDS], args=args)
+        self.granted, self.rate = int(answer[0]), float(answer[2])
+        return float(answer[5])
+
+    def throttled(self, reserved_ms: float, sent: float) -> bool:
+        """A request reserved at `reserved_ms` was refused: whether the rate was cut."""
+        args = [reserved_ms, sent, 0, "429", 0.5, uuid.uuid4().hex, self.now_ms]
+        cut, rate = self._cut(keys=[self.key, self.key + ":429"], args=args)
+        self.rate = float(rate)
+        return bool(int(cut))
+
+    @property
+    def now_ms(self) -> float:
+        return self.clock.now * 1000
+
+    @property
+    def peak(self) -> float:
+        return float(self.redis.hget(self.key, "peak") or 0)
+
+
+def test_a_server_never_seen_is_met_low_and_the_rate_doubles_while_requests_succeed(
+    redis_url: str,
+) -> None:
+    workers = Workers(redis_url)
+    rates = workers.run(5)
+    assert rates[0] < 1.5 * START and rates[10] > 2 * START  # doubling about every 0.75 s
+    assert rates[49] > 250  # within 5 s: what a worker process sends at 20 ms an answer
+
+
+def test_the_rate_runs_no_more_than_a_few_times_ahead_of_what_the_workers_send(
+    redis_url: str,
+) -> None:
+    rates = Workers(redis_url).run(10, use=30)
+    assert max(rates) <= 2 * AHEAD * 30  # no unbounded growth on a slow pipeline
+
+
+def test_a_cut_starts_from_what_the_servers_window_held_not_from_the_overshoot(
+    redis_url: str,
+) -> None:
+    workers, overshot = Workers(redis_url), 0.0
+    while not workers.cuts:
+        overshot = max(overshot, *workers.run(STEP_S, limit=20))
+    assert overshot > 30  # the slow start went past the limit before the refusal was seen
+    assert 17 <= workers.peak <= 21 and math.isclose(workers.rate, BETA * workers.peak)
+    reserved_before = workers.now_ms - 100
+    assert not workers.throttled(reserved_before, 40)  # the same episode: already left
+    assert math.isclose(workers.rate, BETA * workers.peak)
+
+
+def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(
+    redis_url: str,
+) -> None:
+    workers = Workers(redis_url)
+    while not workers.cuts:
+        workers.run(STEP_S, limit=10)
+    peak = workers.peak
+    k = PROBE_REQUESTS / peak
+    assert k > K_MIN_S
+    climb = workers.run(k - 0.5, limit=10)
+    assert workers.cuts == 1 and climb == sorted(climb) and max(climb) <= peak
+    assert climb[-1] > 0.97 * peak  # concave: near the peak long before reaching it
+    probe = workers.run(k + 3)  # the server allows more now: past 2K, doubling
+    assert probe[-1] > 3 * peak and workers.cuts == 1
+
+
+def test_an_administrators_cap_bounds_the_learned_rate(redis_url: str) -> None:
+    workers = Workers(redis_url, cap=10)
+    assert max(workers.run(5)) == 10
+    workers.run(3, limit=8)
+    assert workers.cuts >= 1 and workers.rate < 8  # below the cap it still learns
