@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from exmado_tui.docuware.errors import RefusedAnswerError
 from exmado_tui.profiles import Profile
 from tests.pipeline_harness import FakeClient, FakeDoc, invoice_docs
 from workers.pipeline.files import Placer
@@ -67,6 +68,30 @@ def test_a_failed_batch_or_odd_keys_leave_the_rows_to_their_own_searches(tmp_pat
     assert asyncio.run(eng.search_batch(tasks("abc", "ABC", " "))) == {}  # case twins, blank
     client.search = broken  # type: ignore[method-assign]
     assert asyncio.run(eng.search_batch(tasks("100001", "100002"))) == {}
+
+
+def test_a_batch_search_refused_fails_its_rows_with_its_sentence(tmp_path: Path) -> None:
+    """Endless pages or a search page too large: each row's own search would be refused the
+    same, so the rows fail with that sentence instead of searching again one by one."""
+    client = FakeClient(invoice_docs(5))
+    refused = RefusedAnswerError("DocuWare answered 500 MB for a search page.")
+
+    async def lying(*args: Any, **kwargs: Any):
+        client.searches += 1
+        raise refused
+        yield
+
+    client.search = lying  # type: ignore[method-assign]
+    eng = engine(client, tmp_path)
+    rows = tasks("100001", "100002")
+    found = asyncio.run(eng.search_batch(rows))
+    assert found == {0: refused, 1: refused}
+    results = [asyncio.run(eng.process(task, found[task.id])) for task in rows]
+    assert [(r.status, r.error) for r in results] == [
+        ("failed", "Row 1: DocuWare answered 500 MB for a search page."),
+        ("failed", "Row 2: DocuWare answered 500 MB for a search page."),
+    ]
+    assert client.searches == 1
 
 
 def serve(eng: RowEngine, rows: list[RowTask]) -> None:
