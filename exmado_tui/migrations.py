@@ -115,11 +115,22 @@ def _mark_rows_failed_at_import(db: peewee.Database) -> None:
     _execute(db, MARK_ROWS_FAILED_AT_IMPORT)
 
 
+INDEX_FILES_BY_PATH = """
+CREATE INDEX IF NOT EXISTS "job_file_job_id_path_id" ON "job_file" ("job_id", "path", "id");
+"""
+
+
+def _index_files_by_path(db: peewee.Database) -> None:
+    """Step 4: a job's files in path order, read a chunk at a time for its manifest."""
+    _execute(db, INDEX_FILES_BY_PATH)
+
+
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_the_store,
     _keep_workbooks_in_the_store,
     _mark_rows_failed_at_import,
+    _index_files_by_path,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -147,6 +147,7 @@ class JobFile(BaseModel):
         indexes = (
             (("job", "row", "document_id", "path"), True),
             (("job", "document_id"), False),
+            (("job", "path", "id"), False),  # the manifest, in path order
         )
 
 

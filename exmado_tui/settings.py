@@ -9,6 +9,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -23,6 +24,7 @@ from exmado_tui.settings_layers import (
     merge,
     read_toml,
 )
+from exmado_tui.timezones import system_zone
 from exmado_tui.workbook_guard import WorkbookLimits
 
 DEFAULTS_FILE = resources.path("config", "exmado.toml")
@@ -207,9 +209,10 @@ class Settings:
         """Where profiles are looked up, the user's own first; saving writes into the first."""
         return tuple(dict.fromkeys((self.user_profiles_dir, self.profiles_dir)))
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        """Where times are shown: `timezone`, else the machine's zone (read once)."""
+        return ZoneInfo(self.timezone) if self.timezone else system_zone()
 
     @property
     def upload_inbox(self) -> Path:
@@ -311,7 +314,7 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
     reader = LayerReader(merged)
     tz = reader.text((), "timezone")
     try:
-        ZoneInfo(tz)
+        ZoneInfo(tz or "UTC")  # empty: the machine's zone
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(
             reader.where((), "timezone") + f" is not a known time zone: {tz!r}."

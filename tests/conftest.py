@@ -38,6 +38,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name)
     monkeypatch.setattr("exmado_tui.settings.USER_CONFIG_FILE", tmp_path / "no-user-config.toml")
     monkeypatch.setenv("EXMADO_USER_PROFILES_DIR", str(tmp_path / "user-profiles"))
+    # Times show in the machine's zone by default: one zone for every machine the tests run on.
+    monkeypatch.setenv("TZ", "America/Tegucigalpa")
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # the store's queries load peewee: a command imports them whe
     from exmado_tui.queries import JobDetail
 
 
+WITH_ZONE = "%Y-%m-%d %H:%M %Z"  # each time names its zone: CST, or CDT in summer
+
+
 def print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
     if as_json:
         from exmado_tui.queries import row_counts
@@ -38,9 +41,9 @@ def print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
         ("Workbook", f"{job.workbook_name}  sha256 {job.workbook_sha256[:16]}…"),
         ("Profile", job.profile or "-"),
         ("By", f"{job.user} via {job.source}"),
-        ("Created", local_time(job.created_at, zone)),
-        ("Started", local_time(job.started_at, zone)),
-        ("Finished", local_time(job.finished_at, zone)),
+        ("Created", local_time(job.created_at, zone, WITH_ZONE)),
+        ("Started", local_time(job.started_at, zone, WITH_ZONE)),
+        ("Finished", local_time(job.finished_at, zone, WITH_ZONE)),
         ("Duration", duration(pace.duration_s(job, utcnow()))),
         ("Last error", job.last_error or "-"),
     ]

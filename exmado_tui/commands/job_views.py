@@ -133,5 +133,5 @@ def _event_json(event: EventView) -> dict[str, Any]:
 
 
 def _event_line(event: EventView, ctx: Context) -> str:
-    at = local_time(event.at, ctx.settings.zone, "%Y-%m-%d %H:%M:%S")
+    at = local_time(event.at, ctx.settings.zone, "%Y-%m-%d %H:%M:%S %Z")
     return f"{at}  {event.level:7} {event.message}"

@@ -13,6 +13,7 @@ from exmado_tui.commands.job_output import print_job, print_state, wait_for_end
 from exmado_tui.errors import PermanentError
 from exmado_tui.formatting import local_time
 from exmado_tui.lifecycle import JobStatus
+from exmado_tui.timezones import zone_abbreviation
 
 if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
     from exmado_tui.queries import JobDetail
@@ -96,7 +97,7 @@ def list_command(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     header = (
         f"{'ID':8}  {'STATUS':22} {'PROGRESS':>8} {'ROWS':>11} {'FOUND':>6} {'MISS':>5} "
-        f"{'FAIL':>5}  {'CREATED':16}  {'USER':10} NAME"
+        f"{'FAIL':>5}  {'CREATED ' + zone_abbreviation(ctx.settings.zone):16}  {'USER':10} NAME"
     )
     print(header)
     for job in jobs:
@@ -170,7 +171,7 @@ def report_command(args: argparse.Namespace, ctx: Context) -> int:
     ctx.open_store()
     job = get_job(args.id)
     try:
-        paths = write_report(job.id)
+        paths = write_report(job.id, ctx.settings.zone)
     except OSError as exc:
         raise PermanentError(
             f"The report of job {job.short_id} cannot be written into {job.output_dir}: "

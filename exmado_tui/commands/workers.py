@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from exmado_tui.commands.context import Context, confirmed, print_json
 from exmado_tui.formatting import duration, local_time
+from exmado_tui.timezones import zone_abbreviation
 
 if TYPE_CHECKING:  # Redis and the store load when a command runs, not for `--help`
     from exmado_tui.queries import JobSummary
@@ -92,7 +93,7 @@ def workers_command(args: argparse.Namespace, ctx: Context) -> int:
         if sys.stdout.isatty():
             sys.stdout.write(CLEAR_SCREEN)
         if not args.json:
-            now = datetime.now(ctx.settings.zone).strftime("%H:%M:%S")
+            now = datetime.now(ctx.settings.zone).strftime("%H:%M:%S %Z")
             print(f"Every {args.interval:g} s, last at {now} (Ctrl+C stops)\n")
         show_workers(args, ctx)
         sys.stdout.flush()
@@ -124,7 +125,8 @@ def show_workers(args: argparse.Namespace, ctx: Context) -> int:
     print(f"\nQueue: {depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead letters")
     for budget in budgets:
         print(f"DocuWare budget ({budget.account}): {budget.describe()}")
-    print(f"\n{'JOB':8}  {'STATUS':10} {'ROWS':>11}  {'WORKER':24} HEARTBEAT")
+    zone = zone_abbreviation(ctx.settings.zone)
+    print(f"\n{'JOB':8}  {'STATUS':10} {'ROWS':>11}  {'WORKER':24} HEARTBEAT {zone}")
     for job in jobs:
         rows = f"{job['done_rows']}/{job['total_rows']}"
         beat = local_time(job["heartbeat_at"], ctx.settings.zone, "%H:%M:%S")

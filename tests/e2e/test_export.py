@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from exmado_tui.models import JobFile, JobRow
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.report_rows import status_word
 from tests.reliability.harness import Exmado
 
 
@@ -69,4 +70,4 @@ def test_two_hundred_rows_end_with_the_right_states_files_and_report(
     sheet = load_workbook(out / REPORT_NAME)["Rows"]
     assert sheet.max_row == 201
     statuses = [sheet.cell(row=i, column=3).value for i in range(2, 202)]
-    assert statuses == [r.status for r in rows]
+    assert statuses == [status_word(r.status) for r in rows]

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.report_rows import status_word
 from tests.reliability.tally import Audit, Tally
 
 COUNTERS = {
@@ -93,7 +94,7 @@ def _check_files(result: Audit, job: Job, rows: list[JobRow]) -> None:
 def _check_report(result: Audit, path: Path, rows: list[JobRow]) -> None:
     sheet = load_workbook(path, read_only=True)["Rows"]
     reported = {line[0]: line[2] for line in sheet.iter_rows(min_row=2, values_only=True)}
-    stored = {r.row_number: r.status for r in rows}
+    stored = {r.row_number: status_word(r.status) for r in rows}
     if reported != stored:
         result.problems.append(f"the report's {len(reported)} rows differ from the store's")
 

@@ -46,6 +46,7 @@ async def test_lists_every_job_newest_first(app_factory, seeded):
         assert str(screen.table.get_cell("r1", "rows")) == "480/1200"
         assert "40%" in str(screen.table.get_cell("r1", "progress"))
         assert "1–7 of 7" in str(screen.status_line.render())
+        assert str(screen.table.columns["started"].label) == "Started CST"  # TZ of the tests
 
 
 async def test_number_keys_filter_by_status(app_factory, seeded):

@@ -68,8 +68,8 @@ def test_a_job_ends_with_the_right_rows_files_report_and_manifest(pipeline: Pipe
     for entry in manifest["files"]:
         assert hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
     report = load_workbook(out / REPORT_NAME)["Rows"]
-    assert report.max_row == 9 and report["C6"].value == "failed"
-    assert "Excel error #N/A" in report["F6"].value
+    assert report.max_row == 9 and report["C6"].value == "Failed"
+    assert "Excel error #N/A" in report["G6"].value
 
 
 def test_a_redelivered_message_ingests_and_downloads_nothing_twice(pipeline: Pipeline) -> None:

@@ -16,7 +16,7 @@ from exmado_tui.settings import DEFAULTS_FILE, Secret, load_settings, mask_url, 
 
 def test_defaults_file_documents_every_key():
     settings = load_settings(environ={})
-    assert settings.timezone == "America/Tegucigalpa"
+    assert settings.timezone == ""  # the machine's zone
     assert settings.broker.url == "redis://127.0.0.1:6379/0"
     assert settings.jobs.max_concurrent_jobs == 3
     assert settings.jobs.job_timeout_s == 7200

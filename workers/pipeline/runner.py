@@ -522,7 +522,7 @@ class JobRun:
 
     def _report(self, status: JobStatus | None = None) -> None:
         try:
-            write_report(self.job_id, status, self._keep_alive)
+            write_report(self.job_id, self.runtime.settings.zone, status, self._keep_alive)
         except Exception as exc:  # noqa: BLE001 - a report must not change the job's outcome
             log.exception("Report of job %s failed", self.job_id[:8])
             record_event(self.job_id, f"The report could not be written: {exc}.", "warning")

@@ -106,7 +106,7 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
     def compose(self) -> ComposeResult:
         yield HealthStrip()
         yield FilterBar()
-        yield JobTable(id="jobs")
+        yield JobTable(exmado_app(self).settings.zone, id="jobs")
         yield Input(placeholder="filter by name, user, workbook or id — enter applies", id="search")
         yield Static(id="status-line", markup=False)
         yield Footer()

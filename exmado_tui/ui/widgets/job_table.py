@@ -11,6 +11,7 @@ from rich.text import Text
 from exmado_tui import pace
 from exmado_tui.formatting import duration, local_time, visible
 from exmado_tui.queries import JobSummary
+from exmado_tui.timezones import zone_abbreviation
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.status_badge import status_text
@@ -86,8 +87,10 @@ class JobTable(PlainTable):
     JobTable { height: 1fr; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, zone: ZoneInfo, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self.zone_label = zone_abbreviation(zone)
+        """The zone the times are in, said once: in the Started column's title."""
         self.job_ids: list[str] = []
         self.wanted: str | None = None
         """A job the cursor goes to as soon as it is shown (a job just created)."""
@@ -95,6 +98,9 @@ class JobTable(PlainTable):
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
+            if key == "started":
+                label = f"{label} {self.zone_label}"
+                width = max(width, len(label))
             self.add_column(label, width=width, key=key)
 
     @property
