@@ -167,7 +167,7 @@ def test_manifest_lists_each_file_once_with_its_rows(store, tmp_path: Path) -> N
     ]
 
 
-def test_manifest_is_read_in_chunks_in_path_order(store, tmp_path: Path, monkeypatch) -> None:
+def test_manifest_is_read_in_chunks_in_path_order(any_store, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr("exmado_tui.report.CHUNK", 2)
     job_id = seed_job(tmp_path)
     for number, path in ((3, "C/3.pdf"), (4, "A/100001.pdf"), (4, "B/4.pdf")):
