@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import peewee
@@ -15,6 +16,7 @@ from exmado_tui.file_names import MAX_COMPONENT_BYTES
 from exmado_tui.jobs import JobService
 from exmado_tui.models import Job, JobWorkbook
 from tests.drop_folder import settle, watch_until_a_job
+from tests.reliability.harness import wait_for
 from tests.workbooks import write_workbook
 
 SECRET = "s3cret-line-of-a-file-the-dropper-cannot-read"
@@ -159,3 +161,18 @@ def test_a_look_that_fails_never_stops_the_watch_loop(store, monkeypatch, caplog
     path = drop.root / "invoices" / "live.xlsx"
     assert watch_until_a_job(drop, lambda: write_workbook(path, [["100001"]])) == 1
     assert "the drop folder's look failed (OperationalError: disk I/O error)" in caplog.text
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["os-events", "polling"])
+def test_a_name_not_in_utf8_never_stops_the_watch_loop(store, poll, caplog):
+    """watchfiles cannot name such a file, with OS events or polling: the loop goes on ticking."""
+    drop = DropFolder(replace(store.dropfolder, poll=poll, stable_s=0.2), JobService(store))
+    bad = drop.root / "invoices" / os.fsdecode(b"caf\xe9-latin1.xlsx")
+
+    def dropped() -> None:
+        write_workbook(bad, [["100001"]])
+        wait_for(reason_file(drop.rejected / bad.name).is_file, 15, "the name to be refused")
+        write_workbook(drop.root / "invoices" / "next.xlsx", [["100002"]])
+
+    assert watch_until_a_job(drop, dropped) == 1
+    assert "change events failed" in caplog.text
