@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import peewee
 from playhouse.db_url import connect
@@ -30,11 +30,14 @@ def utcnow() -> datetime:
 POOL = {"max_connections": 20, "stale_timeout": 300, "timeout": 30}
 
 
-def make_database(url: str, busy_timeout_s: float = 10, password: str = "") -> peewee.Database:
-    """A Peewee database for `url`; SQLite gets WAL, a busy timeout and IMMEDIATE writes."""
+def make_database(
+    url: str, busy_timeout_s: float = 10, password: str = "", *, create: bool = True
+) -> peewee.Database:
+    """A Peewee database for `url`; SQLite gets WAL, a busy timeout and IMMEDIATE writes, and
+    with `create` False never makes a file that is not there (opening one fails instead)."""
     parts = urlsplit(url)
     if (path := sqlite_file(url)) is not None:
-        return _sqlite(path, busy_timeout_s)
+        return _sqlite(path, busy_timeout_s, create)
     if parts.scheme in ("postgres", "postgresql"):
         extra = {"password": password} if password and not parts.password else {}
         return connect(parts._replace(scheme="postgresql+pool").geturl(), **POOL, **extra)
@@ -53,12 +56,17 @@ def sqlite_file(url: str) -> Path | None:
     return Path(raw[1:] if raw.startswith("//") else raw)
 
 
-def _sqlite(path: Path, busy_timeout_s: float) -> peewee.SqliteDatabase:
-    private_folder(path.parent)
+def _sqlite(path: Path, busy_timeout_s: float, create: bool) -> peewee.SqliteDatabase:
+    if create:
+        private_folder(path.parent)
+    # mode=rw: every connection of a store that must exist fails on a deleted file rather
+    # than making an empty one where it was.
+    name = str(path) if create else f"file:{quote(str(path.absolute()))}?mode=rw"
     # IMMEDIATE: a transaction that reads then writes takes the write lock up front, so two
     # processes never deadlock upgrading their read locks.
     return peewee.SqliteDatabase(
-        str(path),
+        name,
+        uri=not create,
         pragmas={
             "journal_mode": "wal",
             "busy_timeout": int(busy_timeout_s * 1000),
@@ -83,13 +91,20 @@ def drop_connections() -> None:
 
 
 def open_database(url: str, busy_timeout_s: float = 10, password: str = "") -> peewee.Database:
-    """Point the models at `url` and bring its schema up to date."""
+    """Point the models at `url` and bring its schema up to date (a SQLite file is made if
+    missing: the commands and workers open the store through `store_identity`, which
+    does not let them)."""
     from exmado_tui.migrations import migrate
 
-    db = make_database(url, busy_timeout_s, password)
+    db = bind_database(make_database(url, busy_timeout_s, password))
+    migrate(db)
+    return db
+
+
+def bind_database(db: peewee.Database) -> peewee.Database:
+    """Point the models at `db` and connect this thread."""
     database.initialize(db)
     db.connect(reuse_if_open=True)
-    migrate(db)
     return db
 
 
@@ -155,6 +170,40 @@ def store_error(exc: BaseException, url: str) -> StoreUnavailableError | None:
 
 
 UNWRITABLE_MARKERS = ("readonly", "read-only", "unable to open")
+# What SQLite says when its files cannot be written just now (made immutable, a file system
+# remounted read-only): it may pass, so a run waits for it rather than failing.
+WRITE_REFUSED_MARKERS = ("readonly", "read-only", "disk i/o error")
+
+
+def is_write_refused(exc: BaseException) -> bool:
+    """Whether the store's `exc` says its files refuse writes (see `WRITE_REFUSED_MARKERS`)."""
+    return _refusal(exc) is not None
+
+
+def _refusal(exc: BaseException) -> BaseException | None:
+    """The error of `exc`'s chain that says the files refuse writes: a failed commit surfaces
+    as the rollback that failed after it."""
+    if not isinstance(exc, peewee.OperationalError):
+        return None
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain is short; a cycle of contexts must not hang us
+        if seen is None:
+            return None
+        if any(marker in str(seen).lower() for marker in WRITE_REFUSED_MARKERS):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def write_refused(exc: BaseException, url: str) -> StoreUnavailableError | None:
+    """`StoreUnavailableError` when the store's files refuse writes just now, else None."""
+    refusal = _refusal(exc)
+    if refusal is None:
+        return None
+    reason, store = first_line(refusal), mask_url(url)
+    return StoreUnavailableError(
+        f"The job store {store} cannot be written just now: {reason}.", reason=reason, store=store
+    )
 
 
 def unwritable_store(exc: BaseException, url: str) -> str | None:

@@ -60,3 +60,9 @@ class NoSpaceError(PermanentError):
     def __init__(self, message: str, *, folder: str) -> None:
         super().__init__(message)
         self.folder = folder
+
+
+class StoreIdentityError(PermanentError):
+    """The job store this data folder recorded is gone or was swapped for another: nothing is
+    read from or written to what stands there until someone restores it or runs
+    `exmado store init`."""

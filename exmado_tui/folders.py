@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+
+OTHERS = stat.S_IRWXG | stat.S_IRWXO
 
 
 def private_folder(folder: Path) -> Path:
@@ -16,6 +20,26 @@ def private_folder(folder: Path) -> Path:
     for new in reversed(missing):
         new.mkdir(mode=0o700, exist_ok=True)
     return folder
+
+
+def owner_only(path: Path) -> None:
+    """Take group and others' access away from `path` (a folder or a file) when it is this
+    user's: an existing data folder keeps no 755 or 644 its owner once gave it. Another
+    user's, or one gone meanwhile, is left as it is."""
+    try:
+        info = path.stat()
+        if info.st_uid == os.geteuid() and info.st_mode & OTHERS:
+            path.chmod(stat.S_IMODE(info.st_mode) & ~OTHERS)
+    except OSError:
+        return
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write `content` to `path`, readable by its owner only from the first byte."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(handle, "wb") as file:
+        os.fchmod(handle, 0o600)  # a file that was there keeps its old mode through O_CREAT
+        file.write(content)
 
 
 def blocking_file(path: Path) -> Path | None:

@@ -29,7 +29,7 @@ from exmado_tui.event_line import Event
 from exmado_tui.events import record_event
 from exmado_tui.excel_lock import is_lock_file, lock_file_sentence
 from exmado_tui.file_names import is_utf8, shown
-from exmado_tui.folders import private_folder
+from exmado_tui.folders import private_folder, write_private
 from exmado_tui.lifecycle import (
     ACTIVE,
     FINAL,
@@ -127,7 +127,7 @@ def keep_private_copy(source: Path, target: Path) -> tuple[bytes, str]:
     job store keeps them too) and their SHA-256."""
     private_folder(target.parent)
     content, sha256 = read_with_sha256(source)
-    target.write_bytes(content)
+    write_private(target, content)
     return content, sha256
 
 

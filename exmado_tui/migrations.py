@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import peewee
 
+from exmado_tui.db import utcnow
 from exmado_tui.models import Job, SchemaVersion
 
 # Step 1 as it shipped, in SQL, so that it never follows the models. {serial}, {bigint} and
@@ -125,12 +127,27 @@ def _index_files_by_path(db: peewee.Database) -> None:
     _execute(db, INDEX_FILES_BY_PATH)
 
 
+STORE_IDENTITY = """
+CREATE TABLE "store_identity" (
+  "id" VARCHAR(36) NOT NULL PRIMARY KEY, "created_at" {timestamp} NOT NULL);
+"""
+
+
+def _give_the_store_an_identity(db: peewee.Database) -> None:
+    """Step 5: the store's own id (`store_identity.py`), so that a data folder notices a store
+    deleted or swapped under it instead of silently working on another."""
+    _execute(db, STORE_IDENTITY)
+    insert = 'INSERT INTO "store_identity" ("id", "created_at") VALUES ({0}, {0})'
+    db.execute_sql(insert.format(db.param), (uuid.uuid4().hex, utcnow()))
+
+
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_the_store,
     _keep_workbooks_in_the_store,
     _mark_rows_failed_at_import,
     _index_files_by_path,
+    _give_the_store_an_identity,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -171,8 +171,16 @@ class JobWorkbook(BaseModel):
     content = peewee.BlobField()
 
 
+class StoreIdentity(BaseModel):
+    """One row: this store's id, which the data folders using it record (`store_identity.py`)."""
+
+    id = peewee.CharField(primary_key=True, max_length=36)
+    created_at = peewee.DateTimeField()
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
+    StoreIdentity,
     Job,
     JobRow,
     JobFile,

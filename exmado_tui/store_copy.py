@@ -3,7 +3,8 @@
 Typically an existing SQLite store moves to PostgreSQL when a second host joins. A job moves
 whole, in one transaction with its rows, files, events and workbook, keeping its ids; so an
 interrupted copy leaves only whole jobs behind, and running it again copies the rest. A target
-that holds anything else is refused unless the caller asks to empty it first.
+that holds anything else is refused unless the caller asks to empty it first. The target takes
+the source's store id (`store_identity.py`): the data folders that used the source accept it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import peewee
 from exmado_tui import lifecycle, migrations
 from exmado_tui.errors import PermanentError
 from exmado_tui.models import ALL_MODELS, Job, JobEvent, JobFile, JobRow, JobWorkbook
+from exmado_tui.store_identity import share_identity
 
 # What belongs to a job, copied after the job row itself, in this order (files name rows).
 PerJob = type[JobWorkbook] | type[JobRow] | type[JobFile] | type[JobEvent]
@@ -60,6 +62,7 @@ def copy_store(
         _copy_job(source, target, job_id)
         progress(done, len(missing))
     _advance_sequences(target)
+    share_identity(source, target)
     counts = _equal_counts(source, target)
     return CopyResult(len(missing), len(there), counts, version)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from exmado_tui.atomic import write_atomically
 from exmado_tui.checksums import sha256_of
 from exmado_tui.errors import WorkbookError
-from exmado_tui.folders import private_folder
+from exmado_tui.folders import private_folder, write_private
 from exmado_tui.models import Job, JobWorkbook
 
 
@@ -50,4 +50,4 @@ def _holds(path: Path, sha256: str) -> bool:
 
 def _write(target: Path, content: bytes) -> None:
     private_folder(target.parent)
-    write_atomically(target, lambda temp: temp.write_bytes(content))
+    write_atomically(target, lambda temp: write_private(temp, content))

@@ -50,7 +50,7 @@ def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
             middleware.QuietRepeats(),
             orphans.StopWithParent(),
             middleware.Stopping(runtime, again_ms),
-            middleware.StoreConnection(settings),
+            middleware.StoreConnection(runtime, again_ms),
             CurrentMessage(),
             middleware.JobSlots(runtime, again_ms),
             TimeLimit(time_limit=time_limit_ms(settings), interval=1000),

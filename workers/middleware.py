@@ -13,11 +13,12 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware, SkipMessage
 
 from exmado_tui import ownership
-from exmado_tui.db import database, open_database, unwritable_store
+from exmado_tui.db import database, unwritable_store
+from exmado_tui.errors import StoreIdentityError
 from exmado_tui.ownership import Gate
 from exmado_tui.queue import RUN_JOB
 from exmado_tui.quiet_logs import quiet_repeats
-from exmado_tui.settings import Settings
+from exmado_tui.store_identity import follow_store, open_store
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")
@@ -32,14 +33,21 @@ class QuietRepeats(Middleware):
 
 
 class StoreConnection(Middleware):
-    """Open the job store when a worker process boots; connect per message, close after."""
+    """Open the job store when a worker process boots, checked as this data folder's own
+    (`store_identity`); connect per message, close after. A message that comes while the store
+    is gone or swapped goes back to the queue a little later (said once a minute): restored,
+    the store runs it; replaced by `exmado store init`, the job is not there and it ends."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, runtime: Runtime, again_ms: int) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.again_ms = again_ms
 
     def after_process_boot(self, broker: Broker) -> None:
         try:
             open_store(self.settings)
+        except StoreIdentityError as exc:
+            log.error("%s", exc)
         except peewee.OperationalError as exc:
             sentence = unwritable_store(exc, self.settings.database_url)
             if sentence is None:
@@ -49,17 +57,19 @@ class StoreConnection(Middleware):
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         _close()  # a connection a failed message left open may be dead: start afresh
-        database.connect()
+        try:
+            follow_store(self.settings)
+        except StoreIdentityError as exc:
+            log.error("%s", exc)
+            if (job_id := _job_of(message)) is not None:
+                self.runtime.queue.enqueue_run(job_id, delay_ms=self.again_ms)
+            raise SkipMessage("the job store is not this data folder's") from None
+        database.connect(reuse_if_open=True)
 
     def after_process_message(self, broker: Broker, message: MessageProxy, **_: Any) -> None:
         _close()
 
     after_skip_message = after_process_message
-
-
-def open_store(settings: Settings) -> peewee.Database:
-    db = settings.database
-    return open_database(settings.database_url, db.busy_timeout_s, db.password.reveal())
 
 
 def _close() -> None:

@@ -17,8 +17,10 @@ import redis
 
 from exmado_tui import ownership
 from exmado_tui.db import database, unwritable_store
+from exmado_tui.errors import StoreIdentityError
 from exmado_tui.jobs import JobService
 from exmado_tui.queue import NAMESPACE
+from exmado_tui.store_identity import follow_store
 from workers.periodic import repeat
 from workers.runtime import Runtime
 
@@ -32,11 +34,11 @@ class Watchdog:
         self.clocks = runtime.clocks
 
     def start(self, stop: threading.Event) -> threading.Thread:
-        url = self.runtime.settings.database_url
-        explain = partial(unwritable_store, url=url)
+        explain = partial(_explain, url=self.runtime.settings.database_url)
         return repeat(self.tick, self.clocks.watchdog_every_s, stop, "exmado-watchdog", explain)
 
     def tick(self) -> None:
+        follow_store(self.runtime.settings)  # never take over jobs in a store swapped in
         database.connect(reuse_if_open=True)
         try:
             self.refill_after_wipe()
@@ -68,3 +70,8 @@ class Watchdog:
         except (redis.RedisError, ValueError):  # Redis away or an entry unreadable: trust beats
             return set()
         return {(w.get("id", ""), job) for w in alive for job in w.get("jobs", [])}
+
+
+def _explain(exc: Exception, url: str) -> str | None:
+    """The sentence a failed tick is logged with: the store gone or swapped, or unwritable."""
+    return str(exc) if isinstance(exc, StoreIdentityError) else unwritable_store(exc, url)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from exmado_tui.errors import ExmadoError, SettingsError, StoreUnavailableError
 from exmado_tui.folders import blocking_file
@@ -16,6 +16,9 @@ from exmado_tui.settings import Settings, mask_url
 
 if TYPE_CHECKING:  # `exmado --help` loads no store; a command opens it when it runs
     from exmado_tui.jobs import JobService
+
+
+T = TypeVar("T")
 
 
 class UsageError(ExmadoError):
@@ -28,14 +31,21 @@ class Context:
     _service: JobService | None = field(default=None, repr=False)
 
     def open_store(self) -> None:
-        """Open the job store, or say in one sentence (password masked) why it cannot be."""
+        """Open the job store as this data folder's (`store_identity.open_store`), or say in one
+        sentence (password masked) why it cannot be."""
+        from exmado_tui.store_identity import open_store
+
+        self.opening_store(open_store)
+
+    def opening_store(self, opener: Callable[[Settings], T]) -> T:
+        """`opener(settings)`, its errors in opening the store said in one sentence."""
         import peewee
 
-        from exmado_tui.db import first_line, open_database, store_error
+        from exmado_tui.db import first_line, store_error
 
-        db, url = self.settings.database, self.settings.database_url
+        url = self.settings.database_url
         try:
-            open_database(url, db.busy_timeout_s, db.password.reveal())
+            return opener(self.settings)
         except (FileExistsError, NotADirectoryError) as exc:
             where = Path(exc.filename) if exc.filename else None
             blocker = (blocking_file(where) if where else None) or where

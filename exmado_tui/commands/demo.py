@@ -149,11 +149,11 @@ def _worker(env: dict[str, str], home: Path) -> Iterator[None]:
 
 
 def _run_job(settings: Settings, args: argparse.Namespace) -> JobDetail:
-    from exmado_tui.db import open_database
     from exmado_tui.jobs import JobService
     from exmado_tui.queries import get_job
+    from exmado_tui.store_identity import open_store
 
-    open_database(settings.database_url)
+    open_store(settings)
     service = JobService(settings)
     job = service.create(args.workbook, profile=args.profile, name="Demo export", start=True)
     print(f"Job        {job.short_id}: {job.workbook_name} with profile {args.profile}\n")

@@ -1,4 +1,5 @@
-"""`exmado store migrate --to URL`: move the job store to another database.
+"""`exmado store init`: make a store this data folder's (`store_identity.py`);
+`exmado store migrate --to URL`: move the job store to another database.
 
 The target's password never goes on the command line (other users can read it there): it
 comes from EXMADO_DB_PASSWORD or `[database] password_file`, as it will once the hosts use it.
@@ -19,8 +20,16 @@ if TYPE_CHECKING:  # imported when the command runs: `exmado --help` stays light
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    store = subparsers.add_parser("store", help="the job store: move it to another database")
+    store = subparsers.add_parser(
+        "store", help="the job store: start or adopt one, move it to another database"
+    )
     actions = store.add_subparsers(dest="action", required=True)
+    init = actions.add_parser(
+        "init",
+        help="make the store at [database] url this data folder's, starting an empty one "
+        "when there is none (after the old one was lost)",
+    )
+    init.set_defaults(handler=init_command)
     move = actions.add_parser(
         "migrate", help="copy every job into another database (e.g. SQLite to PostgreSQL)"
     )
@@ -35,6 +44,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     move.add_argument("--json", action="store_true", help="print the result as JSON")
     move.set_defaults(handler=migrate_command)
+
+
+def init_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.models import Job
+    from exmado_tui.store_identity import init_store
+
+    store_id, created = ctx.opening_store(init_store)
+    where = mask_url(ctx.settings.database_url)
+    if created:
+        print(f"Started an empty job store {store_id[:8]} at {where} for {ctx.settings.data_dir}.")
+    else:
+        jobs = Job.select().count()
+        print(
+            f"The data folder {ctx.settings.data_dir} uses the job store {store_id[:8]} at "
+            f"{where} ({jobs:,} job(s))."
+        )
+    return 0
 
 
 def migrate_command(args: argparse.Namespace, ctx: Context) -> int:

@@ -34,13 +34,14 @@ from typing import Any, TypeVar, assert_never
 import peewee
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
-from exmado_tui.db import drop_connections, store_error
+from exmado_tui.db import drop_connections, is_write_refused, store_error, write_refused
 from exmado_tui.diskspace import is_no_space, no_space, store_full
 from exmado_tui.errors import (
     NoSpaceError,
     PermanentError,
     ProfileError,
     RetryableError,
+    StoreIdentityError,
     StoreUnavailableError,
     TransitionError,
 )
@@ -53,6 +54,7 @@ from exmado_tui.ownership import Hold, claim
 from exmado_tui.profiles import Profile, check_profile
 from exmado_tui.report import remove_report_leftovers, write_report
 from exmado_tui.states import transition
+from exmado_tui.store_identity import check_still, opened_store
 from workers.pipeline import progress
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
@@ -64,6 +66,7 @@ log = logging.getLogger("exmado.pipeline")
 S = JobStatus
 CONTROL_S = 0.25
 STOP_GRACE_S = 0.5
+STORE_RETRY_S = 1.0  # how often a run waiting for its store to take writes tries again
 CHUNK = 500
 # Rows outstanding per request in flight. A row spends one latency waiting in its batch search
 # and one downloading, and batches form while the previous one is out: with only 2x the
@@ -89,7 +92,7 @@ def _claim(job_id: str, runtime: Runtime) -> JobStatus | None:
     try:
         return claim(job_id, runtime.worker_id, runtime.clocks)
     except peewee.PeeweeException as exc:
-        passing = store_error(exc, url)
+        passing = store_error(exc, url) or write_refused(exc, url)
         if is_no_space(exc):
             passing = StoreUnavailableError(f"{store_full(url)}; the job will try again.")
         if passing is None:
@@ -144,10 +147,19 @@ class JobRun:
         self.next_control = 0.0
         self.beat_s = runtime.clocks.beat_s
         self.next_beat = time.monotonic() + self.beat_s
+        self.store = opened_store()  # the run's rows are in this one, whatever comes after
 
     # -- the run ------------------------------------------------------------------------------
 
     def run(self, status: JobStatus) -> None:
+        """Run to the end, a pause or a hand-back; a store deleted or swapped under the run
+        stops it at once, recording nothing more (there is nowhere right to record it)."""
+        try:
+            self._run(status)
+        except StoreIdentityError as exc:
+            log.error("Job %s stops taking rows: %s", self.job_id[:8], exc)
+
+    def _run(self, status: JobStatus) -> None:
         try:  # from the claim on: a worker told to stop here still hands the job back
             job = Job.get_by_id(self.job_id)
             record_event(self.job_id, f"Run {job.runs} started on {self.worker}.")
@@ -157,6 +169,8 @@ class JobRun:
             outcome = self._rows(profile)
         except Stop as stop:
             outcome = stop.outcome
+        except StoreIdentityError:
+            raise
         except RetryableError as exc:
             self._transient(exc)
             return
@@ -176,9 +190,11 @@ class JobRun:
             if is_no_space(exc):
                 self._stop_for_space(store_full(self.runtime.settings.database_url))
                 return
-            # A store locked past its busy timeout, or a database restarting: it passes. A
-            # missing table or the like would fail every attempt the same way: say it now.
-            passing = store_error(exc, self.runtime.settings.database_url)
+            # A store locked past its busy timeout, a database restarting, files refusing
+            # writes: it passes. A missing table or the like would fail every attempt the same
+            # way: say it now.
+            url = self.runtime.settings.database_url
+            passing = store_error(exc, url) or write_refused(exc, url)
             if passing is None:
                 self._unexpected(exc)
                 return
@@ -279,7 +295,7 @@ class JobRun:
         except BaseException:
             self._save_quietly(batch)  # rows that finished stay finished, whatever ends the run
             raise
-        progress.flush(self.job_id, batch)
+        self._record(batch)
         return stop
 
     def _drive_until_done(
@@ -315,7 +331,7 @@ class JobRun:
                 if not feed.deferred_now(result):
                     batch.append(result)
             if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
-                progress.flush(self.job_id, batch)
+                self._record(batch)
                 batch.clear()
                 next_flush = now + progress.FLUSH_S
             if stop is None:
@@ -331,9 +347,43 @@ class JobRun:
 
     def _save_quietly(self, done: list[RowResult], events: Sequence[Event] = ()) -> None:
         try:
+            check_still(self.store)
             progress.flush(self.job_id, done, events)
+        except StoreIdentityError as exc:
+            log.error("Job %s: %d finished rows not recorded: %s", self.job_id[:8], len(done), exc)
         except Exception:  # noqa: BLE001 - best effort while stopping
             log.exception("Could not record %d finished rows of job %s", len(done), self.job_id)
+
+    def _record(self, done: list[RowResult]) -> None:
+        """Write `done` back. While the store's files refuse writes (made immutable, a file
+        system read-only) the run waits here, the results kept and no new row taken, until they
+        take writes or the run's time is out; a deleted or swapped store stops it."""
+        refused_at = 0.0
+        while True:
+            check_still(self.store)
+            try:
+                progress.flush(self.job_id, done)
+                break
+            except peewee.OperationalError as exc:
+                now = time.monotonic()
+                if not is_write_refused(exc) or now - self.started >= self.jobs.job_timeout_s:
+                    raise
+                if not refused_at:
+                    refused_at = now
+                    log.warning(self._waiting_sentence(exc, len(done)))
+                time.sleep(STORE_RETRY_S)
+        if refused_at:
+            waited = span(time.monotonic() - refused_at)
+            log.warning(
+                "Job %s: the job store takes writes again after %s.", self.job_id[:8], waited
+            )
+
+    def _waiting_sentence(self, exc: Exception, rows: int) -> str:
+        refused = write_refused(exc, self.runtime.settings.database_url)
+        return (
+            f"Job {self.job_id[:8]}: {str(refused).rstrip('.')}; its {rows} finished rows wait "
+            f"and no new row is taken until it can (tried again every {STORE_RETRY_S:g} s)."
+        )
 
     # -- heartbeat, control, clock ----------------------------------------------------------
 
@@ -357,7 +407,14 @@ class JobRun:
             raise Stop(RunOutcome.PAUSED)
 
     def _beat(self) -> None:
-        if not self.hold.beat():
+        check_still(self.store)
+        try:
+            beaten = self.hold.beat()
+        except peewee.OperationalError as exc:
+            if not is_write_refused(exc):
+                raise
+            return  # nobody can write it, so nobody takes the job over: the next flush waits
+        if not beaten:
             self._check_control()
             raise Stop(RunOutcome.LOST)
         if not self.hold.renew_lease():
@@ -374,6 +431,7 @@ class JobRun:
 
     def _finish(self, outcome: RunOutcome) -> None:
         """End the job the way the run ended (the latest request wins over a pause)."""
+        check_still(self.store)
         match self._latest_request(outcome):
             case RunOutcome.ENDED:
                 self._complete()
@@ -492,8 +550,15 @@ class JobRun:
         if self.last_attempt:
             self._fail(f"{str(exc).rstrip('.')}; gave up after several attempts.")
             return
-        self.hold.hand_back(f"will try again: {exc}")
-        record_event(self.job_id, f"{str(exc).rstrip('.')}; the job will try again.", "warning")
+        try:
+            self.hold.hand_back(f"will try again: {exc}")
+            record_event(self.job_id, f"{str(exc).rstrip('.')}; the job will try again.", "warning")
+        except peewee.OperationalError as again:
+            if not is_write_refused(again):
+                raise
+            # Not recorded: the message is retried, or the watchdog hands the job over once
+            # the store takes writes (this run is over: nobody beats its heart).
+            log.warning("Job %s: %s; the job will try again.", self.job_id[:8], exc)
         raise exc
 
     def _requeue_on_shutdown(self) -> None:
