@@ -43,6 +43,7 @@ from exmado_tui.jobs import JobService, check_workbook_name
 from exmado_tui.lifecycle import JobStatus
 from exmado_tui.profiles import profile_names
 from exmado_tui.settings import DropFolderSettings, Duplicates
+from exmado_tui.store_identity import check_still, opened_store
 
 LOGGER = "exmado.dropfolder"
 log = logging.getLogger(LOGGER)
@@ -158,8 +159,10 @@ class DropFolder:
 
     def _ingest_one(self, path: Path) -> Outcome | None:
         """`ingest`, where whatever goes wrong with one file is logged and tried again once the
-        file has been quiet for `stable_s` once more: one file never stops the watcher."""
+        file has been quiet for `stable_s` once more: one file never stops the watcher. A store
+        deleted or swapped meanwhile (`store_identity`) takes no job: the file waits."""
         try:
+            check_still(opened_store())
             return self.ingest(path)
         except Exception as exc:  # noqa: BLE001 - the watcher outlives any one file
             log.warning(

@@ -136,7 +136,7 @@ def recorded_id(data_dir: Path) -> str | None:
     """The id of the store this data folder uses, None before its first run."""
     try:
         return (data_dir / ID_FILE).read_text().strip() or None
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no data folder (yet), or a file there
         return None
 
 
@@ -184,7 +184,7 @@ def _remember(settings: Settings, found: str, db: peewee.Database) -> None:
 def _file_key(path: Path) -> FileKey | None:
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no data folder (yet), or a file there
         return None
     return info.st_dev, info.st_ino
 

@@ -85,14 +85,21 @@ def data_folder(settings: Settings) -> list[Check]:
     return [Check("data folder", True, f"{settings.data_dir} is writable")]
 
 
+STORE_ID_VERSION = 4  # the schema step that gave stores their id
+
+
 def store(settings: Settings) -> list[Check]:
     from exmado_tui.db import make_database, sqlite_file
     from exmado_tui.migrations import LATEST, current_version
     from exmado_tui.models import SchemaVersion
+    from exmado_tui.store_identity import recorded_id, store_id
 
     url = mask_url(settings.database_url)
     file = sqlite_file(settings.database_url)
+    recorded = recorded_id(settings.data_dir)
     if file is not None and not file.exists():
+        if recorded:
+            return [_not_recorded(url, "is gone", recorded, "")]
         return [Check("job store", True, f"{url} not created yet (the first command creates it)")]
     try:
         db = make_database(settings.database_url, 3, settings.database.password.reveal())
@@ -100,6 +107,8 @@ def store(settings: Settings) -> list[Check]:
         try:
             with db.bind_ctx([SchemaVersion]):  # without pointing the whole program at it
                 version = current_version(db)
+            # "": no store there at all; None: one older than ids, adopted when next opened
+            found = store_id(db) if version >= STORE_ID_VERSION else "" if not version else None
         finally:
             db.close()
     except Exception as exc:  # any driver's error: say it, do not crash the other checks
@@ -110,10 +119,22 @@ def store(settings: Settings) -> list[Check]:
         return [
             Check("job store", False, f"{url} is at schema {version}, newer than {LATEST}", fix)
         ]
+    if recorded and found is not None and found != recorded:
+        return [_not_recorded(url, "holds no tables", recorded, found)]
     detail = f"{url}, schema {version} of {LATEST}"
     if version < LATEST:
         return [Check("job store", True, detail + " (the next command brings it up to date)")]
     return [Check("job store", True, detail)]
+
+
+def _not_recorded(url: str, gone: str, recorded: str, found: str) -> Check:
+    """The store at `url` is not the one the data folder recorded: `gone` when none is there."""
+    if not found:
+        detail = f"{url} {gone} (the data folder recorded store {recorded[:8]})"
+        fix = "restore it from a backup, or run `exmado store init` to start an empty one"
+        return Check("job store", False, detail, fix)
+    detail = f"{url} is store {found[:8]}, not the store {recorded[:8]} the data folder recorded"
+    return Check("job store", False, detail, "put that one back, or `exmado store init` to use it")
 
 
 def _first_line(exc: BaseException) -> str:

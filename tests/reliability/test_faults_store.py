@@ -39,14 +39,20 @@ def with_wal(store: Path, *suffixes: str) -> list[Path]:
     return [store, *(store.with_name(store.name + suffix) for suffix in suffixes)]
 
 
-def test_a_store_deleted_mid_job_is_refused_not_replaced_and_restored_completes(
-    plant: Exmado, tally: Tally
-) -> None:
+def under_way(plant: Exmado, name: str) -> tuple[str, list[str]]:
+    """A job of `ROWS` rows, 10 of them done."""
     plant.configure(**{**QUICK, "row_concurrency": 2})
     plant.sandbox.faults.update(latency_ms=60)
     plant.start_worker()
-    job_id, keys = start_job(plant, "vanished", ROWS)
+    job_id, keys = start_job(plant, name, ROWS)
     progressed(job_id, 10)
+    return job_id, keys
+
+
+def test_a_store_deleted_mid_job_is_refused_not_replaced_and_restored_completes(
+    plant: Exmado, tally: Tally
+) -> None:
+    job_id, keys = under_way(plant, "vanished")
     store = store_of(plant)
     aside = plant.tmp_path / "aside"
     aside.mkdir()
@@ -81,11 +87,7 @@ def immutable(paths: list[Path]) -> Iterator[None]:
 def test_a_store_refusing_writes_for_a_while_holds_the_job_then_it_completes(
     plant: Exmado, tally: Tally
 ) -> None:
-    plant.configure(**{**QUICK, "row_concurrency": 2})
-    plant.sandbox.faults.update(latency_ms=60)
-    plant.start_worker()
-    job_id, keys = start_job(plant, "immutable", ROWS)
-    progressed(job_id, 10)
+    job_id, keys = under_way(plant, "immutable")
     # Not the -shm: SQLite maps it, and a mapped page that cannot be written is SIGBUS.
     with immutable(with_wal(store_of(plant), "-wal")):
         wait_for(lambda: "cannot be written just now" in plant.worker_logs(), 30, "the wait")

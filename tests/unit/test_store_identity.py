@@ -169,3 +169,23 @@ def test_postgresql_a_run_notices_its_store_replaced(tmp_path: Path, pg_url: str
     with pytest.raises(StoreIdentityError, match="was deleted or replaced while in use"):
         check_still(opened)
     close()
+
+
+def test_doctor_says_the_store_is_gone_or_another(settings: Settings, tmp_path: Path) -> None:
+    from exmado_tui.commands import doctor
+
+    open_store(settings)
+    close()
+    assert doctor.store(settings)[0].ok
+    path = sqlite_path(settings)
+    path.rename(tmp_path / "away.db")
+    gone = doctor.store(settings)[0]
+    assert not gone.ok
+    assert "is gone (the data folder recorded store" in gone.detail and "store init" in gone.fix
+    assert not path.exists()
+    other = make_settings(tmp_path / "other")
+    open_store(other)
+    close()
+    shutil.copy(sqlite_path(other), path)
+    swapped = doctor.store(settings)[0]
+    assert not swapped.ok and "not the store" in swapped.detail
