@@ -150,7 +150,8 @@ def keep_private(settings: Settings) -> None:
     their owner's only, whatever modes they had (their folder alone would not do for a store
     kept elsewhere)."""
     folder = settings.data_dir
-    paths = [folder, folder / "workbooks", folder / "run", folder / "redis", folder / ID_FILE]
+    paths = [folder, folder / "workbooks", folder / "inbox", folder / "run", folder / "redis"]
+    paths.append(folder / ID_FILE)
     if (path := sqlite_file(settings.database_url)) is not None:
         paths += [path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")]
     for path in paths:
