@@ -3,7 +3,7 @@ and in `store-id` in the data folder, so that a store deleted or swapped under Ã
 noticed by every command and worker instead of being silently replaced by an empty one.
 
 * The first run (no `store-id`, no SQLite file) creates the store and records its id; a store
-  older than the id gets one (migration step 4) and is recorded when first opened.
+  older than the id gets one (migration step 5) and is recorded when first opened.
 * After that nothing creates a store but `exmado store init`: a recorded SQLite file that is
   missing, a PostgreSQL database without tables and a store whose id is not the recorded one
   are each refused with one sentence naming the fix. (On PostgreSQL the data folder is each

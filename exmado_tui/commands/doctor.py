@@ -85,7 +85,7 @@ def data_folder(settings: Settings) -> list[Check]:
     return [Check("data folder", True, f"{settings.data_dir} is writable")]
 
 
-STORE_ID_VERSION = 4  # the schema step that gave stores their id
+STORE_ID_VERSION = 5  # the schema step that gave stores their id
 
 
 def store(settings: Settings) -> list[Check]:
