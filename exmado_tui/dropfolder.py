@@ -104,11 +104,13 @@ class DropFolder:
     def profiles(self) -> list[str]:
         return profile_names(self.service.settings.profile_dirs)
 
+    def folders(self) -> list[Path]:
+        """The drop folder, one sub-folder per profile, archive/ and rejected/."""
+        return [self.root, self.archive, self.rejected, *(self.root / n for n in self.profiles)]
+
     def prepare(self) -> None:
         """Create the folder, one sub-folder per profile, archive/ and rejected/."""
-        folders = [self.root, self.archive, self.rejected]
-        folders += [self.root / n for n in self.profiles]
-        for folder in folders:
+        for folder in self.folders():
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except (FileExistsError, NotADirectoryError):
@@ -295,7 +297,7 @@ class DropFolder:
         while not stop.is_set():
             self._tick_logged()
             for _ in self._wakeups(stop):
-                if not self.root.is_dir():
+                if self._missing():
                     break
                 self._tick_logged()
             self._make_again(stop)
@@ -338,13 +340,16 @@ class DropFolder:
         while not stop.wait(tick_s):
             yield None
 
+    def _missing(self) -> list[Path]:
+        return [folder for folder in self.folders() if not folder.is_dir()]
+
     def _make_again(self, stop: threading.Event) -> None:
-        """The drop folder was deleted: make it again, trying every few seconds while it
-        cannot be."""
-        while not stop.is_set() and not self.root.is_dir():
+        """Folders of the drop folder deleted (or a profile added): make them, trying every few
+        seconds while they cannot be. (A file archived meanwhile may have made the root again.)"""
+        while not stop.is_set() and (missing := self._missing()):
             try:
                 self.prepare()
-                log.warning("the drop folder %s was deleted; made it again", shown(str(self.root)))
+                log.warning("made %s again", ", ".join(shown(str(p)) for p in missing))
             except DropFolderError as exc:
                 log.warning("%s Trying again in %d s.", exc, RETRY_S)
                 stop.wait(RETRY_S)

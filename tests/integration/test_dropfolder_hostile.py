@@ -176,3 +176,17 @@ def test_a_name_not_in_utf8_never_stops_the_watch_loop(store, poll, caplog):
 
     assert watch_until_a_job(drop, dropped) == 1
     assert "change events failed" in caplog.text
+
+
+def test_a_drop_folder_deleted_and_half_made_again_gets_its_profile_folders_back(store):
+    """Deleted while a file was being archived: the archive's move makes the root and archive/
+    again, not the profile folders; the loop makes those, and the next workbook is a job."""
+    drop = DropFolder(replace(store.dropfolder, stable_s=0.2), JobService(store))
+
+    def dropped() -> None:
+        shutil.rmtree(drop.root)
+        drop.archive.mkdir(parents=True)
+        wait_for((drop.root / "invoices").is_dir, 15, "the profile folder to be made again")
+        write_workbook(drop.root / "invoices" / "after.xlsx", [["100001"]])
+
+    assert watch_until_a_job(drop, dropped) == 1
