@@ -27,7 +27,7 @@ from exmado_tui.errors import (
 )
 from exmado_tui.event_line import Event
 from exmado_tui.events import record_event
-from exmado_tui.excel_lock import is_lock_file, lock_file_sentence
+from exmado_tui.excel_lock import is_lock_file, lock_file_sentence, open_in_excel_warning
 from exmado_tui.file_names import is_utf8, shown
 from exmado_tui.folders import private_folder, write_private
 from exmado_tui.lifecycle import (
@@ -194,6 +194,8 @@ class JobService:
             record_event(
                 job_id, f"Created from {workbook.name} by {user or getpass.getuser()} ({source})."
             )
+            if warning := open_in_excel_warning(workbook):
+                record_event(job_id, warning, "warning")
         if start:
             try:
                 self._enqueue(job_id)

@@ -135,3 +135,6 @@ def test_a_workbook_open_in_excel_makes_its_job_with_a_warning(env, tmp_path, ca
         "exmado: warning: march.xlsx is open in Excel (its lock file ~$march.xlsx is beside it):"
         " the job has the workbook as last saved; changes not saved yet are not in it.\n"
     )
+    job = Job.get()
+    warned = [e.message for e in job.events if e.level == "warning"]
+    assert warned == [err.removeprefix("exmado: warning: ").strip()]  # the dashboard shows it
