@@ -24,6 +24,9 @@ from exmado_tui.localredis import free_port
 from tests.environment import NO_REDIS, settings_env
 
 TOKEN = "a-test-token-of-serve-0123456789"
+# How long a wait may last: generous, since the suite shares two cores with other work; a wait
+# that ends in time costs only what it took.
+WAIT_S = 60
 PRINTED = re.compile(r"Serving the dashboard at (http://\S+?) ")
 
 
@@ -81,7 +84,7 @@ def serving(tmp_path: Path, *args: str, terminal: bool = False, **env: str) -> I
 
 def _printed_address(leader: int) -> str:
     seen = b""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + WAIT_S
     while not (found := PRINTED.search(seen.decode(errors="replace"))):
         assert time.monotonic() < deadline, seen
         seen += os.read(leader, 4096)
@@ -89,7 +92,7 @@ def _printed_address(leader: int) -> str:
 
 
 def _await_answer(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + WAIT_S
     while True:
         assert process.poll() is None, "exmado serve ended"
         try:
@@ -109,7 +112,9 @@ async def open_session(
     )
 
 
-async def screen_until(ws: aiohttp.ClientWebSocketResponse, text: str, wait_s: float = 30) -> str:
+async def screen_until(
+    ws: aiohttp.ClientWebSocketResponse, text: str, wait_s: float = WAIT_S
+) -> str:
     """The terminal output the session sends from now, read until `text` shows in it."""
     seen = ""
     try:

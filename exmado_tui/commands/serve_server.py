@@ -8,6 +8,7 @@ route added, `POST /upload`, is added in `on_startup`, before aiohttp freezes th
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from pathlib import Path
@@ -53,7 +54,7 @@ class GuardedServer(Server):
         )
         self.gate = gate
         self.limit = sessions
-        self.sessions = 0  # websockets open, each with its dashboard process
+        self.open: set[asyncio.Task[object]] = set()  # one per session, with its dashboard
         self.uploads = uploads
 
     def initialize_logging(self) -> None:
@@ -85,7 +86,7 @@ class GuardedServer(Server):
             return self._sign_in(request, presented)
         if not self.gate.signed_in(request.cookies):
             raise refusal(web.HTTPForbidden, NO_TOKEN)
-        if self.sessions >= self.limit:
+        if len(self.open) >= self.limit:
             raise refusal(web.HTTPServiceUnavailable, self.full)
         response: web.StreamResponse = await super().handle_index(request)
         return response
@@ -105,13 +106,22 @@ class GuardedServer(Server):
             raise refusal(web.HTTPForbidden, NO_TOKEN)
         if not self.gate.same_origin(request.headers):
             raise refusal(web.HTTPForbidden, FOREIGN)
-        if self.sessions >= self.limit:
+        if len(self.open) >= self.limit:
             raise refusal(web.HTTPServiceUnavailable, self.full)
-        self.sessions += 1  # no await since the check: no other session slips in between
+        session = asyncio.current_task()
+        assert session is not None  # aiohttp runs each request in a task of its own
+        self.open.add(session)  # no await since the check: no other session slips in between
         try:
             return await super().handle_websocket(request)
         finally:
-            self.sessions -= 1
+            self.open.discard(session)
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Ctrl+C: each session ends its dashboard before the loop closes (else asyncio warns
+        of child processes it can no longer watch)."""
+        for session in self.open:
+            session.cancel()
+        await asyncio.gather(*self.open, return_exceptions=True)
 
     async def handle_download(self, request: web.Request) -> web.StreamResponse:
         if not self.gate.signed_in(request.cookies):

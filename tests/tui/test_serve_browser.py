@@ -57,7 +57,7 @@ window.WebSocket = class extends Native {
   }
 };
 """
-WAIT_MS = 30_000
+WAIT_MS = 60_000
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")  # a colour or a move between two letters
 JS_ANSI = "/\\x1b\\[[0-9;?]*[a-zA-Z]/g"
 
