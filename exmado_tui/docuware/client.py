@@ -21,7 +21,7 @@ import httpx
 
 from exmado_tui.docuware.auth import PLATFORM
 from exmado_tui.docuware.budget import Budget
-from exmado_tui.docuware.connection import Connection, parse_body
+from exmado_tui.docuware.connection import Connection, parse_body, parse_json
 from exmado_tui.docuware.download import (
     document_limits,
     refuse_wrong_type,
@@ -228,13 +228,16 @@ class AsyncDocuWareClient:
         if fields:
             params["fields"] = ",".join(fields)
         body = expression_body(query, sort=sort, count=count)
-        page = await self.conn.json(
-            "POST", found.expression_href, json=body, params=params, idempotent=True, what=PAGE
+        page, size = await self._page(
+            "POST", found.expression_href, json=body, params=params, idempotent=True
         )
         yielded, pages = 0, None
         while True:
             items = _items(page, "Items")
-            pages = pages or Pages.of(page, len(items), found.expression_href, max_pages)
+            pages = pages or Pages.of(
+                page, len(items), found.expression_href, max_pages, self.settings.max_json_mb
+            )
+            pages.add(size)
             for item in items:
                 document = _document_or_none(item, fc.id)
                 if document is None:
@@ -246,7 +249,12 @@ class AsyncDocuWareClient:
             next_href = links_of(page).get("next")
             if not next_href or not items or not pages.another():
                 return
-            page = await self.conn.json("GET", next_href, what=PAGE)
+            page, size = await self._page("GET", next_href)
+
+    async def _page(self, method: str, url: str, **kwargs: Any) -> tuple[Any, int]:
+        """A search result page and its size in bytes."""
+        response = await self.conn.request(method, url, what=PAGE, **kwargs)
+        return parse_json(response), len(response.content)
 
     async def search_keys(
         self,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from exmado_tui.docuware.body import MB, size_text
 from exmado_tui.docuware.errors import RefusedAnswerError
 from exmado_tui.docuware.types import to_int
 
@@ -29,15 +30,19 @@ class Pages:
     declared: int | None
     per_page: int
     cap: int
+    max_mb: float  # `[docuware] max_json_mb`: all of a search's pages together
     read: int = 1
+    size: int = 0  # bytes of the pages read
 
     @classmethod
-    def of(cls, first: Mapping[str, Any], items: int, path: str, cap: int | None) -> Pages:
+    def of(
+        cls, first: Mapping[str, Any], items: int, path: str, cap: int | None, max_mb: float
+    ) -> Pages:
         count = first.get("Count")
         declared = None
         if isinstance(count, Mapping) and not count.get("HasMore"):
             declared = to_int(count.get("Value"))
-        return cls(path, declared, max(items, 1), cap or MAX_PAGES)
+        return cls(path, declared, max(items, 1), cap or MAX_PAGES, max_mb)
 
     @property
     def needed(self) -> int | None:
@@ -50,15 +55,23 @@ class Pages:
         needed = self.needed
         if needed is not None and self.read >= needed:
             return False
+        if self.size > self.max_mb * MB:  # what a search holds: its hits of every page
+            raise self._refusal(
+                f"answered {size_text(self.size)} in {self.read:,} result pages of one search, "
+                f"over [docuware] max_json_mb = {self.max_mb:g} (all its pages together)"
+            )
         if self.read >= self.cap or (needed or 0) > self.cap:  # the cap would stop it anyway
             said = "" if self.declared is None else f" for the {self.declared:,} hits it declared"
             raise self._refusal(
-                f"would send more than {self.cap:,} result pages of {self.per_page:,}{said}"
+                f"would send more than {self.cap:,} result pages of {self.per_page:,}{said} "
+                "for one search"
             )
         self.read += 1
         return True
 
+    def add(self, size: int) -> None:
+        """Count a page's bytes."""
+        self.size += size
+
     def _refusal(self, what: str) -> RefusedAnswerError:
-        return RefusedAnswerError(
-            f"DocuWare {what} for one search; the search was stopped.", path=self.path
-        )
+        return RefusedAnswerError(f"DocuWare {what}; the search was stopped.", path=self.path)

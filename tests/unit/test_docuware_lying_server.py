@@ -126,7 +126,7 @@ async def test_a_search_page_over_max_json_mb_fails_with_its_size(sandbox):
             await first_hit(client, sandbox)
 
 
-def endless(declared: int, has_more: bool = False) -> Rewrite:
+def endless(declared: int, has_more: bool = False, padding: int = 0) -> Rewrite:
     """Every search page (the sandbox's first) declares `declared` hits and links a next."""
     first: dict[str, Any] = {}
 
@@ -136,6 +136,7 @@ def endless(declared: int, has_more: bool = False) -> Rewrite:
         body = first or json_of(response)
         body["Count"] = {"Value": declared, "HasMore": has_more}
         body["Links"] = [{"rel": "next", "href": "/DocuWare/Platform/FileCabinets/x/Query/R"}]
+        body["Padding"] = "x" * padding
         first.update(body)
         return httpx.Response(200, json=body)
 
@@ -197,3 +198,13 @@ async def test_a_download_over_max_document_mb_is_cut(sandbox, tmp_path):
         doc = replace(await first_hit(client, sandbox), file_size=0)
         with pytest.raises(RefusedAnswerError, match=r"over \[jobs\] max_document_mb = 1;"):
             await client.download(doc, tmp_path / "doc.pdf", max_mb=1)
+
+
+async def test_a_search_holds_at_most_max_json_mb_over_all_its_pages(sandbox):
+    liar = Liar(sandbox, endless(3, has_more=True, padding=MB * 6 // 10))
+    key = sandbox.catalogue.invoice_numbers_with_hits(1)[0]
+    async with liar.client(max_json_mb=1) as client:
+        found = client.search("Invoices", Exact("INVOICE_NO", key))
+        with pytest.raises(RefusedAnswerError, match=r"answered 1.2 MB in 2 result pages of one"):
+            _ = [doc async for doc in found]
+    assert len([r for r in liar.sent if "/Query/" in r.url.path]) == 2
