@@ -145,6 +145,19 @@ async def test_the_sparkline_shows_rows_per_second_between_refreshes(app_factory
         assert str(detail.sparkline.render()).strip() == "█"  # the one rate, 5 rows/s, at full
 
 
+async def test_a_finished_job_shows_its_average_and_its_sparkline_stops(app_factory, seeded):
+    now = [FROZEN_NOW]
+    completed = job_id(3)  # 500 rows in 42 minutes
+    async with app_factory(clock=lambda: now[0]).run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, completed)
+        await wait_for(pilot, lambda: "on average" in str(detail.rate_label.render()))
+        assert str(detail.rate_label.render()) == " 0.2 rows/s on average · took 42m00s"
+        now[0] = FROZEN_NOW + timedelta(seconds=10)
+        detail.refresh_job()
+        await wait_for(pilot, lambda: not detail._loading)
+        assert not detail.samples and not str(detail.sparkline.render()).strip()
+
+
 async def test_detail_actions_and_tailing_events(app_factory, seeded):
     async with app_factory().run_test(size=SIZE) as pilot:
         detail = await open_detail(pilot, PAUSED)
@@ -174,6 +187,8 @@ async def test_the_config_tab_follows_a_retry(app_factory, seeded):
         await pilot.press("4")
         finished = local_time(get_job(failed).finished_at, pilot.app.settings.zone)
         assert f"Finished  {finished}" in config_text(detail)
+        assert 'cabinet = "Invoices"' in config_text(detail)  # the profile, as its file says it
+        assert "[templates]" in config_text(detail) and "{'" not in config_text(detail)
         await pilot.press("R")
         await wait_for(pilot, lambda: get_job(failed).status is JobStatus.PENDING, timeout=15)
         Job.update(runs=Job.runs + 1).where(Job.id == failed).execute()  # a worker took it

@@ -33,6 +33,20 @@ class WorkbookPreview:
     error: str = ""
 
 
+PREVIEW_WIDTHS = (6, 30)  # a preview column: at least, at most (a longer value ends in …)
+
+
+def preview_widths(preview: WorkbookPreview) -> list[int]:
+    """Each column as wide as its header or its widest value shown, within `PREVIEW_WIDTHS`."""
+    low, high = PREVIEW_WIDTHS
+    return [
+        min(
+            high, max(low, len(header), *(len(str(r.values.get(header, ""))) for r in preview.rows))
+        )
+        for header in preview.headers
+    ]
+
+
 def read_preview(path: Path, sheet: str = "", columns: tuple[str, ...] = ()) -> WorkbookPreview:
     """Sheets, headers and the first rows of a workbook; the refusal as one sentence."""
     try:

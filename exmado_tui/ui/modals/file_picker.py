@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DirectoryTree, Footer, Label
+from textual.widgets import DirectoryTree, Label
 
 from exmado_tui.jobs import WORKBOOK_SUFFIXES
+from exmado_tui.ui.widgets.key_footer import KeyFooter
 
 
 class WorkbookTree(DirectoryTree):
@@ -52,7 +53,7 @@ class FilePickerModal(ModalScreen[Path | None]):
                 markup=False,  # a folder may be named [anything]
             )
             yield WorkbookTree(self.start)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.workbook_tree.focus()

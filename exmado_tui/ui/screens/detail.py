@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Footer,
     Label,
     RichLog,
     Select,
@@ -31,6 +31,7 @@ from exmado_tui import pace
 from exmado_tui.errors import JobNotFoundError, StoreUnavailableError
 from exmado_tui.formatting import duration, local_time, size, visible
 from exmado_tui.lifecycle import RowStatus
+from exmado_tui.profiles import Profile, profile_toml
 from exmado_tui.queries import (
     EventView,
     FileView,
@@ -52,6 +53,7 @@ from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.shared.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly
+from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.paged_table import PagedTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.spark import spark_text
@@ -212,7 +214,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
                 yield Static(id="config")
             with TabPane("Report", id="report-tab"), VerticalScroll(id="report-scroll"):
                 yield Static(id="report")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if exmado_app(self).readonly:
@@ -308,20 +310,17 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         show_if_changed(self.summary, text)
 
     def _sample(self, job: JobDetail) -> None:
-        """Rows finished per second between refreshes, for the sparkline and a recent rate."""
+        """Rows finished per second between refreshes, for the sparkline and a recent rate;
+        a finished job adds no samples (its sparkline stops) and shows its average."""
         moment = exmado_app(self).clock()
         now = moment.timestamp()
-        if not self.samples or now > self.samples[-1][0]:  # no time passed: no rate to learn
+        learning = not job.status.is_final
+        if learning and (not self.samples or now > self.samples[-1][0]):  # time passed
             self.samples.append((now, job.done_rows))
         pairs = list(self.samples)
         rates = [max(0.0, (b[1] - a[1]) / (b[0] - a[0])) for a, b in pairwise(pairs)]
         show_if_changed(self.sparkline, spark_text(rates, width=30))
-        avg = pace.rows_per_s(job, moment)
-        eta = pace.eta_s(job, moment)
-        text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
-        text.append(f" · ETA {duration(eta)}" if eta is not None else "")
-        text.append(f" · elapsed {duration(pace.duration_s(job, moment))}")
-        show_if_changed(self.rate_label, text)
+        show_if_changed(self.rate_label, rate_text(job, moment))
 
     def _show_buttons(self, job: JobSummary) -> None:
         for action in ACTIONS.values():
@@ -461,14 +460,37 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
             self.dismiss(None)
 
 
+def rate_text(job: JobSummary, moment: datetime) -> Text:
+    """`12.4 rows/s · ETA 3m · elapsed 2m` while it runs; the average and the time it took
+    once it has ended."""
+    avg = pace.rows_per_s(job, moment)
+    took = duration(pace.duration_s(job, moment))
+    if job.status.is_final:
+        return Text(f" {avg:.1f} rows/s on average · took {took}" if avg else f" took {took}")
+    eta = pace.eta_s(job, moment)
+    text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
+    text.append(f" · ETA {duration(eta)}" if eta is not None else "")
+    text.append(f" · elapsed {took}")
+    return text
+
+
 def _config_table(facts: list[tuple[str, str]], config: dict[str, Any]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
     for label, value in facts:
         table.add_row(label, Text(value))  # a name or path is plain text, not markup
-    table.add_row("Config", Pretty(config, expand_all=True))
+    table.add_row("Settings", config_toml(config))
     return table
+
+
+def config_toml(config: dict[str, Any]) -> Text | Pretty:
+    """The job's snapshot of its profile as the profile file would say it (a snapshot that is
+    no profile, from an old store, as it is)."""
+    try:
+        return Text(profile_toml(Profile.from_dict({"name": "job", **config})).rstrip())
+    except (TypeError, AttributeError):
+        return Pretty(config, expand_all=True)
 
 
 def _file_key(f: FileView) -> str:

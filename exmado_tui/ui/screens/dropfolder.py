@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size, visible
@@ -16,6 +16,7 @@ from exmado_tui.queries import JobSummary, jobs_by_source
 from exmado_tui.ui.logic.dropfolder_view import DropFolderView, scan_dropfolder
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.widgets.health_strip import HealthStrip
+from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.status_badge import status_text
 from exmado_tui.ui.widgets.store_trouble import StoreTrouble
@@ -59,7 +60,7 @@ class DropFolderScreen(Screen[None]):
             yield PlainTable(id="drop-rejected", cursor_type="row")
             yield Label("Waiting to settle", classes="section")
             yield PlainTable(id="drop-waiting", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.jobs_table.add_columns("ID", "Workbook", "Status", "Rows", "Created")

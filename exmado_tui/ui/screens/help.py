@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from exmado_tui.ui.logic.filters import FILTERS
+from exmado_tui.ui.widgets.key_footer import KeyFooter
 
 INTRO = (
     "Éxmado exports DocuWare documents listed in Excel workbooks. Ctrl+P opens the command "
@@ -47,7 +48,8 @@ def key_table(title: str, cls: type[DOMNode]) -> Table:
     table.add_column("does")
     seen: set[str] = set()
     for binding in Binding.make_bindings(cls.BINDINGS):
-        if binding.description and binding.action not in seen:
+        # "app.…" keys are the app's own, listed once under "Everywhere"
+        if binding.description and binding.action not in seen and "app." not in binding.action:
             seen.add(binding.action)
             keys = [
                 b.key_display or b.key
@@ -82,7 +84,7 @@ class HelpScreen(Screen[None]):
         with VerticalScroll(id="help-keys"):
             for table in self.tables:
                 yield Static(table)
-        yield Footer()
+        yield KeyFooter()
 
     def action_close(self) -> None:
         self.dismiss(None)

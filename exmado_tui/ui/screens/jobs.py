@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.lifecycle import JobStatus
@@ -21,10 +21,10 @@ from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly, mutatin
 from exmado_tui.ui.widgets.filter_bar import FilterBar
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.job_table import JobTable
+from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.store_trouble import store_trouble
 
 PAGE_SIZE = 100
-NARROW = 90  # columns below which the footer leaves out the ^p hint
 REFRESH_S = 1.0
 
 
@@ -58,9 +58,11 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
     """
 
     BINDINGS = [
-        Binding("enter", "open", "Open", show=False),
+        Binding("enter", "open", "Open"),
         Binding("n", "new_job", "New"),
         *JOB_ACTION_BINDINGS,
+        Binding("w", "app.workers", "Workers"),
+        Binding("f", "app.dropfolder", "Drop folder"),
         Binding("space", "mark", "Mark", show=False),
         Binding("A", "mark_page", "Mark page", show=False),
         Binding("escape", "clear", "Clear marks/filter", show=False),
@@ -74,6 +76,11 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
             for f in FILTERS
         ),
     ]
+
+    FOOTER_RANKS = (
+        *("select_cursor", "open", "new_job", "search", "start", "pause", "cancel_job"),
+        *("resume", "app.workers", "app.dropfolder", "retry", "delete", "sort"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -109,7 +116,7 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
         yield JobTable(exmado_app(self).settings.zone, id="jobs")
         yield Input(placeholder="filter by name, user, workbook or id — enter applies", id="search")
         yield Static(id="status-line", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_S, self.refresh_jobs)
@@ -118,11 +125,6 @@ class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.refresh_jobs()
-
-    def on_resize(self, event: events.Resize) -> None:
-        """The widest footer: at 80 columns it drops the ^p hint (help names Ctrl+P), so that
-        `? Help` and `q Quit` fit."""
-        self.query_one(Footer).show_command_palette = event.size.width >= NARROW
 
     # -- loading --------------------------------------------------------------------------
 

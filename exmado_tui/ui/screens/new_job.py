@@ -16,7 +16,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Footer,
     Input,
     Label,
     LoadingIndicator,
@@ -33,6 +32,7 @@ from exmado_tui.ui.logic.new_job_form import (
     NO_FOLDERS,
     JobForm,
     WorkbookPreview,
+    preview_widths,
     profile_from_form,
     read_preview,
     shown_for,
@@ -45,6 +45,7 @@ from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.readonly import mutating
 from exmado_tui.ui.widgets.field_row import FieldRow
 from exmado_tui.ui.widgets.form_input import FormInput
+from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.plain_table import PlainTable
 
 
@@ -167,7 +168,7 @@ class NewJobScreen(Screen[str | None]):
                 )
                 yield Button("Save as profile", id="save-profile", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#custom").display = False
@@ -259,8 +260,8 @@ class NewJobScreen(Screen[str | None]):
         preview = self.preview
         if preview is None or preview.error:
             return
-        for header in preview.headers:
-            table.add_column(header or "·", width=min(max(len(header), 6), 24))
+        for header, width in zip(preview.headers, preview_widths(preview), strict=True):
+            table.add_column(header or "·", width=width)
         for row in preview.rows:
             table.add_row(*(row.values.get(h, "") for h in preview.headers))
         self._show_sheets(preview)

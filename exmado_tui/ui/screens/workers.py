@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from exmado_tui import lifecycle
 from exmado_tui.commands.doctor import Check
@@ -29,6 +29,7 @@ from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly, mutating
 from exmado_tui.ui.widgets.health_strip import HealthStrip
+from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.status_badge import status_text
 from exmado_tui.ui.widgets.store_trouble import StoreTrouble
@@ -101,7 +102,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             yield Label("DocuWare", classes="section")
             yield Static(id="docuware-facts")
             yield Static(id="docuware-check")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.alive_table.add_columns("Host", "PID", "Up", "Threads", "Jobs")

@@ -21,10 +21,10 @@ JOB_ACTION_BINDINGS = [
     Binding("p", "pause", "Pause"),
     Binding("r", "resume", "Resume"),
     Binding("c", "cancel_job", "Cancel"),
-    Binding("R", "retry", "Retry", show=False),
+    Binding("R", "retry", "Retry"),
     Binding("F", "fail", "Fail", show=False),
     Binding("T", "terminate", "Terminate", show=False),
-    Binding("d,delete", "delete", "Delete", show=False),
+    Binding("d,delete", "delete", "Delete"),
 ]
 
 

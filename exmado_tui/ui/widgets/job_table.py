@@ -7,6 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
+from textual.binding import Binding
+from textual.widgets._data_table import ColumnKey
 
 from exmado_tui import pace
 from exmado_tui.formatting import duration, local_time, visible
@@ -18,10 +20,11 @@ from exmado_tui.ui.widgets.status_badge import status_text
 
 # key, label, width. Up to found/not found/failed they fit 80 columns (with the scrollbar);
 # those three share one cell, each count at most as wide as its word.
+NAME_WIDTH = 18  # at least: the name takes what the columns that fit leave at the right edge
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("mark", " ", 1),
     ("id", "ID", 8),
-    ("name", "Name", 18),
+    ("name", "Name", NAME_WIDTH),
     ("status", "Status", 13),
     ("progress", "Progress", 10),
     ("outcomes", "Found·Miss·Fail", 15),
@@ -62,12 +65,26 @@ def compact_count(n: int) -> str:
     return f"{n / 1_000_000:.1f}M" if n < 10_000_000 else f"{n // 1_000_000}M"
 
 
-def job_cells(job: JobSummary, marked: bool, now: datetime, zone: ZoneInfo) -> Cells:
+def name_width(room: int, padding: int = 1) -> int:
+    """The Name column's width in a table `room` cells wide: its own, and what the columns that
+    fit whole leave at the right edge, so that none is shown cut ("Ro" for Rows): the first
+    that does not fit starts just beyond the edge, a scroll away."""
+    used = 0
+    for _, _, width in COLUMNS:
+        if used + width + 2 * padding > room:
+            break
+        used += width + 2 * padding
+    return NAME_WIDTH + max(0, room - used)
+
+
+def job_cells(
+    job: JobSummary, marked: bool, now: datetime, zone: ZoneInfo, name_room: int = NAME_WIDTH
+) -> Cells:
     """The cells of one job's line; what comes from data with its control characters visible."""
     return (
         Text("●", style="bold yellow") if marked else " ",
         job.short_id,
-        clip(visible(job.name), 18),
+        clip(visible(job.name), name_room),
         status_text(job.status, job.control),
         progress_text(job.progress, width=5),
         outcomes_text(job),
@@ -86,6 +103,7 @@ class JobTable(PlainTable):
     DEFAULT_CSS = """
     JobTable { height: 1fr; }
     """
+    BINDINGS = [Binding("enter", "select_cursor", "Open")]  # in the footer: it opens the job
 
     def __init__(self, zone: ZoneInfo, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
@@ -95,6 +113,7 @@ class JobTable(PlainTable):
         self.wanted: str | None = None
         """A job the cursor goes to as soon as it is shown (a job just created)."""
         self._shown: list[Cells] = []
+        self.name_room = NAME_WIDTH
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -102,6 +121,22 @@ class JobTable(PlainTable):
                 label = f"{label} {self.zone_label}"
                 width = max(width, len(label))
             self.add_column(label, width=width, key=key)
+
+    def on_resize(self) -> None:
+        self._fit_name()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        self._fit_name()
+
+    def _fit_name(self) -> None:
+        """Give the Name column the room the table's width leaves (see `name_width`)."""
+        room = name_width(self.scrollable_content_region.width, self.cell_padding)
+        column = self.columns.get(ColumnKey("name"))
+        if column is None or column.width == room:
+            return
+        column.width = self.name_room = room
+        self._require_update_dimensions = True  # DataTable's own flag: widths changed
+        self.refresh()
 
     @property
     def current_job_id(self) -> str | None:
@@ -117,7 +152,7 @@ class JobTable(PlainTable):
         followed = self.current_job_id
         if any(job.id == self.wanted for job in jobs):
             followed, self.wanted = self.wanted, None
-        rows = [job_cells(job, job.id in marked, now, zone) for job in jobs]
+        rows = [job_cells(job, job.id in marked, now, zone, self.name_room) for job in jobs]
         for index, cells in enumerate(rows):
             if index < len(self._shown):
                 self._update_row(index, cells)

@@ -1,0 +1,97 @@
+"""`KeyFooter`: the footer, holding as many of the screen's keys as the terminal's width allows,
+the least needed ones left out first (`?` lists them all)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+Shown = tuple[Binding, bool, str]  # binding, enabled, tooltip
+PALETTE_WIDTH = 12  # "^p palette" with its border
+PALETTE_FROM = 90  # columns: below, the ^p hint makes room for keys (help names Ctrl+P)
+
+
+def kept_in_width(keys: list[tuple[Shown, str]], ranks: Iterable[str], width: int) -> list[Shown]:
+    """`keys` (each with its label as shown) in their order, less the least needed actions
+    until they fit: `ranks` names actions most needed first; an unranked one is needed least,
+    the later in the order the less."""
+    order = {action: n for n, action in enumerate(ranks)}
+    kept = list(keys)
+    by_need = sorted(kept, key=lambda key: order.get(key[0][0].action, len(order)))
+    while by_need and sum(len(label) for _, label in kept) > width:
+        kept.remove(by_need.pop())
+    return [shown for shown, _ in kept]
+
+
+class KeyFooter(Footer):
+    """The screen's shown keys in binding order, as many as fit: `?` and `q`, then the screen's
+    `FOOTER_RANKS` (actions, most needed first) say which stay when not all do."""
+
+    DEFAULT_CSS = """
+    KeyFooter.-compact { padding-left: 1; }
+    """
+    _width = 0
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        for binding, enabled, tooltip in self._keys():
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            ).data_bind(compact=Footer.compact)
+        yield from self._palette_key()
+
+    def _keys(self) -> list[Shown]:
+        """The keys that fit; spaced as usual when all do, closer when that lets more in."""
+        seen: dict[str, Shown] = {}
+        for _, binding, enabled, tooltip in self.screen.active_bindings.values():
+            if binding.show and binding.action not in seen:
+                seen[binding.action] = (binding, enabled, tooltip)
+        width = self.outer_size.width - (PALETTE_WIDTH if self.show_command_palette else 0)
+        ranks = ("help", "quit", *getattr(self.screen, "FOOTER_RANKS", ()))
+        for compact in (False, True):
+            labelled = [(shown, self._label(shown[0], compact)) for shown in seen.values()]
+            # Compact: the padding on the left takes what the last key's margin gives back.
+            kept = kept_in_width(labelled, ranks, width) if width > 0 else []
+            if len(kept) == len(seen) or compact:
+                break
+        self.set_reactive(Footer.compact, compact)
+        self.set_class(compact, "-compact")
+        return kept
+
+    def _label(self, binding: Binding, compact: bool) -> str:
+        """What one key takes: the key, its description and the spaces around them."""
+        spaces = 2 if compact else 3
+        return f"{self.app.get_key_display(binding)}{binding.description}" + " " * spaces
+
+    def _palette_key(self) -> ComposeResult:
+        if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
+            return
+        found = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        if found is not None:
+            _, binding, enabled, tooltip = found
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                classes="-command-palette",
+                disabled=not enabled,
+                tooltip=binding.tooltip or binding.description,
+            )
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            self._width = event.size.width
+            self.show_command_palette = self._width >= PALETTE_FROM
+            self.call_after_refresh(self.recompose)
