@@ -36,6 +36,7 @@ class Served:
     port: int
     address: str  # what `exmado serve` printed
     token: str
+    printed: str = ""  # on a terminal: all it printed, once it has stopped
 
     @property
     def origin(self) -> str:
@@ -69,26 +70,44 @@ def serving(tmp_path: Path, *args: str, terminal: bool = False, **env: str) -> I
         stdout=follower,
         stderr=subprocess.STDOUT if terminal else None,
     )
+    served = Served(process, port, f"http://127.0.0.1:{port}/", TOKEN)
     try:
-        address = _printed_address(leader) if terminal else f"http://127.0.0.1:{port}/"
-        token = address.split("token=", 1)[1] if terminal else TOKEN
+        if terminal:
+            served.printed = _read_until_address(leader)
+            served.address = str(PRINTED.findall(served.printed)[0])
+            served.token = served.address.split("token=", 1)[1]
         _await_answer(port, process)
-        yield Served(process, port, address, token)
+        yield served
     finally:
         process.terminate()
         process.wait(15)
         if terminal:
-            os.close(leader)
             os.close(follower)  # type: ignore[arg-type]
+            served.printed += _read_to_end(leader)
+            os.close(leader)
 
 
-def _printed_address(leader: int) -> str:
+def _read_until_address(leader: int) -> str:
     seen = b""
     deadline = time.monotonic() + WAIT_S
-    while not (found := PRINTED.search(seen.decode(errors="replace"))):
+    while not PRINTED.search(seen.decode(errors="replace")):
         assert time.monotonic() < deadline, seen
         seen += os.read(leader, 4096)
-    return found.group(1)
+    return seen.decode(errors="replace")
+
+
+def _read_to_end(leader: int) -> str:
+    """What is left to read of a terminal whose process has ended."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the other end is closed and drained
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen.decode(errors="replace")
 
 
 def _await_answer(port: int, process: subprocess.Popen[bytes]) -> None:

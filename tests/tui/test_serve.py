@@ -45,7 +45,7 @@ def test_serve_trades_the_printed_token_for_a_cookie_and_takes_it_out_of_the_add
 ):
     """The address printed on a terminal carries a fresh token; opening it sets the cookie and
     leads to the same page without the token, so it stays out of the browser's history."""
-    with serving(tmp_path, terminal=True) as served:
+    with serving(tmp_path, "--verbose", terminal=True) as served:
         assert served.address.startswith(served.origin + "/?token=")
         answer = httpx.get(served.address + "&fontsize=12", timeout=5)
         assert answer.status_code == 303
@@ -53,6 +53,10 @@ def test_serve_trades_the_printed_token_for_a_cookie_and_takes_it_out_of_the_add
         cookie = answer.headers["set-cookie"]
         assert cookie.startswith(f"exmado-serve-{served.port}={served.token};")
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        httpx.get(served.origin + "/?token=a-wrong-token-0123456789", timeout=5)
+    # Logging at INFO (--verbose), the token shows once: in the address printed to the terminal.
+    assert served.printed.count(served.token) == 1, served.printed
+    assert "a-wrong-token" not in served.printed
 
 
 def test_serve_with_its_output_in_a_file_wants_a_fixed_token(tmp_path: Path, capsys, monkeypatch):
