@@ -21,6 +21,26 @@ process, 20 ms added to every request), the harness of tests/reliability.
 
 The wall time counts from the jobs' start to their end (workers already running), so it
 includes validating the workbook, signing in and the cabinet lookups.
+
+Measured on the 2-core development VM shared with seven other sessions (load average 21-27
+throughout: one worker process managed only 30 requests/s with the budget off), all figures of
+one run (2026-12-04, 15:51-16:09, `--seconds 25`):
+
+    5/s, 1 process  :   447 requests,   17 answered 429 ( 3.8 %), wall 104.2 s, ideal 84.6 s, 1.23x
+    5/s, 4 process  :   454 requests,   13 answered 429 ( 2.9 %), wall 109.9 s, ideal 83.8 s, 1.31x
+    20/s, 1 process :   523 requests,   14 answered 429 ( 2.7 %), wall  33.1 s, ideal 25.1 s, 1.32x
+    20/s, 4 process :   543 requests,   23 answered 429 ( 4.2 %), wall  32.9 s, ideal 24.9 s, 1.32x
+    100/s, 1 process:  2537 requests,    1 answered 429 ( 0.0 %), wall  89.5 s, ideal 25.3 s, 3.54x
+    100/s, 4 process:  2625 requests,   84 answered 429 ( 3.2 %), wall  41.9 s, ideal 25.2 s, 1.67x
+    not throttled, 1 process, 2000 rows: budget off 26.0 rows/s; defaults 25.7 rows/s (99 %),
+      90 % of budget off's request rate 3.0 s after the first request
+    not throttled, 4 processes, 2000 rows: budget off 51.4 rows/s; defaults 43.6 rows/s (85 %),
+      90 % of it after 6.1 s
+    limit 40 → 10/s: rate ≤ 12.5/s after 5.6 s; 10 → 40/s: ≥ 32/s after 5.2 s
+
+(100/s with one process is bound by that process's CPU here, not by the budget: ~30/s.) A
+quieter moment of the same day, 20/s with one process: 518 requests, 7 answered 429 (1.4 %),
+wall 30.8 s for an ideal 25.2 s.
 """
 
 from __future__ import annotations
@@ -139,8 +159,12 @@ def free_lines(on: dict[str, Any], off: dict[str, Any]) -> list[str]:
         f"{steady(off):5.0f} requests/s once going",
         f"  defaults        : {on_rows:6.1f} rows/s, {on['wall']:5.1f} s "
         f"({100 * on_rows / off_rows:.0f} % of budget off), "
-        f"90 % of budget off's request rate after {cold} s, {on['429']} answered 429",
+        f"90 % of budget off's request rate after {seconds(cold)}, {on['429']} answered 429",
     ]
+
+
+def seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
 
 
 def follow(sandbox: SandboxServer, redis_url: str, rows: int) -> tuple[float | None, float | None]:
@@ -206,7 +230,8 @@ def main() -> None:
             print("\n".join(free_lines(on, off)), flush=True)
         if "follow" not in args.skip:
             down, up = follow(sandbox, server.url, args.follow_rows)
-            print(f"limit 40 → 10/s: rate ≤ 12.5/s after {down} s; 10 → 40/s: ≥ 32/s after {up} s")
+            print(f"limit 40 → 10/s: rate ≤ 12.5/s after {seconds(down)}; "
+                  f"10 → 40/s: ≥ 32/s after {seconds(up)}")  # fmt: skip
     finally:
         sandbox.stop()
         server.stop()
