@@ -73,6 +73,11 @@ class _Seen:
     since: float
 
 
+def skipped_name(name: str) -> bool:
+    """A hidden file or Excel's lock file: the watcher leaves it alone (and logs it once)."""
+    return name.startswith(".") or is_lock_file(name)
+
+
 def reason_file(rejected: Path) -> Path:
     """Where the reason for refusing `rejected` is written, beside it (a name at the limit is
     cut so that the suffix fits)."""
@@ -140,7 +145,7 @@ class DropFolder:
                 found.append(entry)
             elif entry not in skip:
                 found.extend(p for p in _entries(entry) if not _is_real_folder(p))
-        skipped = {p for p in found if p.name.startswith(".") or is_lock_file(p.name)}
+        skipped = {p for p in found if skipped_name(p.name)}
         self._note_skipped(skipped)
         return [p for p in found if p not in skipped]
 

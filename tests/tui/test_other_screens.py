@@ -15,6 +15,7 @@ from exmado_tui.models import Job, JobRow
 from exmado_tui.queries import get_job, row_total
 from exmado_tui.queue import JobQueue
 from exmado_tui.ui.modals.confirm import ConfirmModal
+from exmado_tui.ui.modals.refusal import RefusalModal
 from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.screens.detail import JobDetailScreen
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
@@ -233,6 +234,28 @@ async def test_dropfolder_screen_lists_jobs_and_refusals(app_factory, store, see
         shown = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
         assert shown == {"personnel-hr.xlsx", "old-archive.xlsx"}  # the seed's drop-folder jobs
         assert str(screen.waiting_table.get_row_at(0)[1]) == "april.xlsx"
+
+
+async def test_a_refusal_shows_whole_and_a_lock_file_does_not_wait(app_factory, store, seeded):
+    drop = store.dropfolder.path
+    reason = "Workbook long.xlsx: " + "a reason longer than any terminal is wide, " * 6 + "end."
+    seed_refused(drop, "long.xlsx", reason)
+    (drop / "invoices").mkdir()
+    (drop / "invoices" / "~$april.xlsx").write_bytes(b"lock")  # Excel's, skipped by the watcher
+    (drop / "invoices" / ".april.xlsx").write_bytes(b"PK")  # hidden, skipped too
+    (drop / "invoices" / "april.xlsx").write_bytes(b"PK")
+    async with app_factory().run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot, "f", DropFolderScreen)
+        await wait_for(pilot, lambda: screen.rejected_table.row_count == 1)
+        waiting = [str(screen.waiting_table.get_row_at(i)[1]) for i in range(1)]
+        assert waiting == ["april.xlsx"] and screen.waiting_table.row_count == 1
+        screen.rejected_table.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RefusalModal))
+        assert str(pilot.app.screen.query_one("#refusal-reason").render()) == reason
+        assert "end." in screen_text(pilot.app)  # wrapped within the screen, not cut
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: pilot.app.screen is screen)
 
 
 async def test_dropfolder_screen_names_only_profile_folders(app_factory, store, seeded):

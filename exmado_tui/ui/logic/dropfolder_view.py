@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from exmado_tui.dropfolder import REASON_SUFFIX, reason_file
+from exmado_tui.dropfolder import REASON_SUFFIX, reason_file, skipped_name
 from exmado_tui.file_names import shown
 from exmado_tui.jobs import WORKBOOK_SUFFIXES
 from exmado_tui.profiles import profile_names
@@ -61,7 +61,12 @@ def scan_dropfolder(settings: DropFolderSettings, profile_dirs: Sequence[Path]) 
 
 
 def _workbooks(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES]
+    """The workbooks the watcher will take (not Excel's lock files nor hidden ones)."""
+    return [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES and not skipped_name(p.name)
+    ]
 
 
 def _present(files: Iterable[DroppedFile | None]) -> list[DroppedFile]:

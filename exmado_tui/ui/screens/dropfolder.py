@@ -3,6 +3,8 @@ refused and why."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +15,8 @@ from textual.widgets import DataTable, Label, Static
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size, visible
 from exmado_tui.queries import JobSummary, jobs_by_source
-from exmado_tui.ui.logic.dropfolder_view import DropFolderView, scan_dropfolder
+from exmado_tui.ui.logic.dropfolder_view import DropFolderView, DroppedFile, scan_dropfolder
+from exmado_tui.ui.modals.refusal import RefusalModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.key_footer import KeyFooter
@@ -25,7 +28,9 @@ REFRESH_S = 3.0
 
 
 class DropFolderScreen(Screen[None]):
-    """Refreshes every few seconds; enter on a job opens it."""
+    """Refreshes every few seconds; enter on a job opens it, on a refused file shows why."""
+
+    refused: dict[str, tuple[Path, DroppedFile]] = {}  # each load sets the screen's own
 
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
@@ -56,7 +61,7 @@ class DropFolderScreen(Screen[None]):
             yield Static(id="drop-folder", markup=False)
             yield Label("Jobs it made", classes="section")
             yield PlainTable(id="drop-jobs", cursor_type="row")
-            yield Label("Refused", classes="section")
+            yield Label("Refused (enter shows why, whole)", classes="section")
             yield PlainTable(id="drop-rejected", cursor_type="row")
             yield Label("Waiting to settle", classes="section")
             yield PlainTable(id="drop-waiting", cursor_type="row")
@@ -115,11 +120,14 @@ class DropFolderScreen(Screen[None]):
                 key=job.id,
             )
         self.rejected_table.clear()
+        self.refused = {f.name: (view.root / f.folder / f.name, f) for f in view.rejected}
         for f in view.rejected:
             why = Text(
                 visible(f.reason) or "(no reason recorded)", style="red" if f.reason else "dim"
             )
-            self.rejected_table.add_row(visible(f.name), local_time(f.modified, zone), why)
+            self.rejected_table.add_row(
+                visible(f.name), local_time(f.modified, zone), why, key=f.name
+            )
         self.waiting_table.clear()
         for f in view.waiting:
             self.waiting_table.add_row(
@@ -127,10 +135,15 @@ class DropFolderScreen(Screen[None]):
             )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "drop-jobs" and event.row_key.value:
+        key = str(event.row_key.value or "")
+        if event.data_table.id == "drop-jobs" and key:
             from exmado_tui.ui.screens.detail import JobDetailScreen
 
-            self.app.push_screen(JobDetailScreen(str(event.row_key.value)))
+            self.app.push_screen(JobDetailScreen(key))
+        elif event.data_table.id == "drop-rejected" and key in self.refused:
+            path, refused = self.refused[key]
+            when = local_time(refused.modified, exmado_app(self).settings.zone)
+            self.app.push_screen(RefusalModal(path, when, refused.reason))
 
     def action_back(self) -> None:
         self.dismiss(None)
