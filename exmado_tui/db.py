@@ -39,11 +39,23 @@ def make_database(
     if (path := sqlite_file(url)) is not None:
         return _sqlite(path, busy_timeout_s, create)
     if parts.scheme in ("postgres", "postgresql"):
+        _check_postgres_driver()
         extra = {"password": password} if password and not parts.password else {}
         return connect(parts._replace(scheme="postgresql+pool").geturl(), **POOL, **extra)
     raise SettingsError(
         f"[database] url must start with sqlite:/// or postgresql://, got {parts.scheme or url!r}."
     )
+
+
+def _check_postgres_driver() -> None:
+    """Peewee would say only "driver not found", at the first query."""
+    try:
+        import psycopg2  # noqa: F401  (the driver peewee's PostgreSQL pool uses)
+    except ImportError:
+        raise SettingsError(
+            "[database] url names PostgreSQL, but its driver is not installed: "
+            "pip install 'exmado[postgres]' (psycopg2) in Éxmado's environment."
+        ) from None
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from exmado_tui.db import sqlite_file
-from exmado_tui.errors import NoSpaceError
+from exmado_tui.errors import NoSpaceError, in_chain
 from exmado_tui.formatting import size
 from exmado_tui.settings import mask_url
 
@@ -19,16 +19,13 @@ NO_SPACE_MARKERS = ("database or disk is full", "no space left on device", "disk
 
 def is_no_space(exc: BaseException) -> bool:
     """Whether `exc` (or what it was raised from) says the disk or the quota is full."""
-    seen: BaseException | None = exc
-    for _ in range(8):  # a chain is short; a cycle of contexts must not hang us
-        if seen is None:
-            return False
-        if isinstance(seen, OSError) and seen.errno in NO_SPACE_ERRNOS:
-            return True
-        if any(marker in str(seen).lower() for marker in NO_SPACE_MARKERS):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return in_chain(exc, _says_no_space)
+
+
+def _says_no_space(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS:
+        return True
+    return any(marker in str(exc).lower() for marker in NO_SPACE_MARKERS)
 
 
 def free_bytes(folder: Path) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class ExmadoError(Exception):
     """Base of every error Éxmado raises on purpose; `str(err)` is one sentence for a user."""
@@ -53,9 +55,12 @@ class StoreUnavailableError(RetryableError):
         self.store = store
 
 
-class NoSpaceError(PermanentError):
-    """A disk or quota is full where Éxmado writes (`folder`): nothing more can be written
-    there until someone frees space, so the job stops at once instead of failing row by row."""
+class BlockedFolderError(PermanentError):
+    """Nothing more can be written in `folder` until someone acts, so a job stops at once
+    (paused) instead of failing row by row; `reason` names the cause, `fix` what to do."""
+
+    reason = "cannot write"
+    fix = "fix that"
 
     def __init__(self, message: str, *, folder: str) -> None:
         super().__init__(message)
@@ -66,3 +71,29 @@ class StoreIdentityError(PermanentError):
     """The job store this data folder recorded is gone or was swapped for another: nothing is
     read from or written to what stands there until someone restores it or runs
     `exmado store init`."""
+
+
+class NoSpaceError(BlockedFolderError):
+    """A disk or quota is full where Éxmado writes."""
+
+    reason = "no space left"
+    fix = "free some space there"
+
+
+class NotWritableError(BlockedFolderError):
+    """The user the workers run as may not write the folder (permissions, a read-only mount)."""
+
+    reason = "output folder not writable"
+    fix = "make it writable for the user the workers run as"
+
+
+def in_chain(exc: BaseException, test: Callable[[BaseException], bool]) -> bool:
+    """Whether `exc`, or an error it was raised from or while handling, passes `test`."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain is short; a cycle of contexts must not hang us
+        if seen is None:
+            return False
+        if test(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

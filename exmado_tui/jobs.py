@@ -12,7 +12,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,7 @@ from exmado_tui.queue import JobQueue
 from exmado_tui.settings import Settings
 from exmado_tui.states import transition
 from exmado_tui.workbook_guard import WorkbookLimits
+from exmado_tui.writable import check_output_folder
 
 if TYPE_CHECKING:
     from exmado_tui.excel import WorkbookReader
@@ -173,8 +174,9 @@ class JobService:
         check_workbook(workbook, snapshot, self.settings.workbooks)
         job_id = uuid.uuid4().hex
         name = name or workbook.stem
-        copy, content, sha256 = self._private_copy(workbook, job_id)
         output_dir = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
+        check_output_folder(Path(output_dir).expanduser().absolute())
+        copy, content, sha256 = self._private_copy(workbook, job_id)
         with database.atomic():
             Job.create(
                 id=job_id,
@@ -253,6 +255,7 @@ class JobService:
             raise TransitionError(
                 f"Job {job_id[:8]} is {job.status}; only a PENDING job can be started."
             )
+        check_output_folder(Path(job.output_dir))
         self._enqueue(job_id)
         return get_job(job_id)
 
@@ -405,19 +408,21 @@ class JobService:
         )
         return get_job(job_id)
 
-    def requeue_unfinished(self, fresh_s: float = 0) -> list[str]:
+    def requeue_unfinished(self, fresh_s: float = 0, held: Collection[str] = ()) -> list[str]:
         """Send a message for every job that should be queued or running: Redis may have lost it.
 
         With `fresh_s` (the watchdog passes the takeover age), a job whose worker beat its heart
         in the last `fresh_s` seconds is left alone (it is in hand: `ownership.unheld`). A job
         that gets a second message anyway keeps its worker, and the extra message is dropped
-        (slot lease held, or the store's owner check): safe at any time.
+        (slot lease held, or the store's owner check): safe at any time. A job in `held`
+        (its message is still in Redis) is not lost and is left alone.
         """
         active = Job.status.in_(ACTIVE)
         if fresh_s:
             active &= unheld(fresh_s)
         queued = (Job.status == S.PENDING) & Job.queued_at.is_null(False)
-        ids = [j.id for j in Job.select(Job.id).where(active | queued).order_by(Job.created_at)]
+        found = Job.select(Job.id).where(active | queued).order_by(Job.created_at)
+        ids = [j.id for j in found if j.id not in held]
         for job_id in ids:
             self.queue.enqueue_run(job_id)
             record_event(job_id, "Queued again from the store (queue recovery).")

@@ -6,6 +6,7 @@ their broker with `make_broker` too, adding their middleware.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ import redis
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from exmado_tui.errors import QueueUnavailableError
 from exmado_tui.settings import BrokerSettings, mask_url
@@ -26,15 +29,22 @@ WORKER_KEY_PREFIX = f"{NAMESPACE}:worker:"
 
 
 def redis_client(
-    settings: BrokerSettings, *, connect_timeout_s: float = 5, reply_timeout_s: float | None = None
+    settings: BrokerSettings,
+    *,
+    connect_timeout_s: float = 5,
+    reply_timeout_s: float | None = None,
+    once: bool = False,
 ) -> redis.Redis:
-    """A client of the broker's Redis; `reply_timeout_s` bounds each command (None: no bound)."""
+    """A client of the broker's Redis; `reply_timeout_s` bounds each command (None: no bound);
+    `once`: one attempt (redis-py otherwise tries a refused password again for seconds)."""
     password = settings.password.reveal() or None
+    extra = {"retry": Retry(NoBackoff(), 0)} if once else {}
     return redis.Redis.from_url(
         settings.url,
         password=password,
         socket_connect_timeout=connect_timeout_s,
         socket_timeout=reply_timeout_s,
+        **extra,
     )
 
 
@@ -94,6 +104,15 @@ class JobQueue:
             delayed=client.llen(f"{key}.DQ"),
             dead=client.zcard(f"{key}.XQ"),
         )
+
+    def held_job_ids(self) -> set[str]:
+        """The jobs whose message Redis holds: queued, delayed, or being run by a worker."""
+        held = set()
+        for queue in (JOBS_QUEUE, f"{JOBS_QUEUE}.DQ"):
+            for raw in self.broker.client.hvals(f"{NAMESPACE}:{queue}.msgs"):
+                with contextlib.suppress(ValueError, LookupError, TypeError):
+                    held.add(str(json.loads(raw)["args"][0]))
+        return held
 
     def alive_workers(self) -> list[dict[str, Any]]:
         """The workers whose registry entry has not expired, oldest first."""

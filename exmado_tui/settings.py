@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from exmado_tui import resources
+from exmado_tui import redis_secret, resources
 from exmado_tui.errors import SettingsError
 from exmado_tui.settings_layers import (
     LayerReader,
@@ -277,13 +277,14 @@ def load_settings(
 
 
 def _host_file(config: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    """The host file, as an absolute path without `..` (the paths it anchors are shown)."""
     if config:
-        path = Path(config).expanduser()
+        path = Path(os.path.abspath(Path(config).expanduser()))
         if not path.is_file():
             raise SettingsError(f"Config file {path} (from --config) does not exist.")
         return path
     if env.get("EXMADO_CONFIG"):
-        path = Path(env["EXMADO_CONFIG"]).expanduser()
+        path = Path(os.path.abspath(Path(env["EXMADO_CONFIG"]).expanduser()))
         if not path.is_file():
             raise SettingsError(f"Config file {path} (from EXMADO_CONFIG) does not exist.")
         return path
@@ -319,15 +320,16 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         raise SettingsError(
             reader.where((), "timezone") + f" is not a known time zone: {tz!r}."
         ) from None
+    data_dir = reader.path((), "data_dir")
     return Settings(
-        data_dir=reader.path((), "data_dir"),
+        data_dir=data_dir,
         timezone=tz,
         database=DatabaseSettings(
             url=_database_url(reader),
             busy_timeout_s=reader.number(("database",), "busy_timeout_s"),
             password=_secret(env, "EXMADO_DB_PASSWORD", reader, ("database",)),
         ),
-        broker=_broker(reader, env),
+        broker=_broker(reader, env, data_dir),
         docuware=_docuware(reader, env),
         jobs=_jobs(reader),
         dropfolder=_dropfolder(reader),
@@ -390,15 +392,19 @@ def _database_url(reader: LayerReader) -> str:
     return url
 
 
-def _broker(reader: LayerReader, env: Mapping[str, str]) -> BrokerSettings:
+def _broker(reader: LayerReader, env: Mapping[str, str], data_dir: Path) -> BrokerSettings:
     url, parts = _url(reader, ("broker",), "url")
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise SettingsError(
             reader.where(("broker",), "url") + f" must be a redis:// URL, got {mask_url(url)!r}."
         )
+    password = _secret(env, "REDIS_PASSWORD", reader, ("broker",))
+    bundled = redis_secret.existing_file(data_dir) if redis_secret.applies(parts) else None
+    if not password and bundled:
+        password = Secret(_read_secret_file(bundled, "The bundled Redis's password file"))
     return BrokerSettings(
         url=url,
-        password=_secret(env, "REDIS_PASSWORD", reader, ("broker",)),
+        password=password,
         heartbeat_timeout_s=reader.number(("broker",), "heartbeat_timeout_s", positive=True),
     )
 

@@ -16,13 +16,16 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from exmado_tui import processes, resources
 from exmado_tui.errors import SettingsError
 from exmado_tui.folders import private_folder
 from exmado_tui.settings import Settings
+from exmado_tui.stack_health import PROGRAMS, Program, ProgramState, mark_run, ready_file
 
 RUN_FOLDER = "run"
 # AF_UNIX socket paths hold at most 107 bytes; a deep data folder gets a socket in /tmp.
@@ -96,14 +99,40 @@ class Stack:
     def start(self, config: str | None) -> subprocess.CompletedProcess[str]:
         """Start supervisord; its programs use this data folder and configuration file."""
         env = {**os.environ, "EXMADO_DATA_DIR": str(self.data_dir)}
+        # The programs run in the run folder: a relative host file must not be looked up there.
+        config = config or os.environ.get("EXMADO_CONFIG")
         if config:
-            env["EXMADO_CONFIG"] = str(Path(config).expanduser().absolute())
+            env["EXMADO_CONFIG"] = os.path.abspath(Path(config).expanduser())
         command = [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.write_conf())]
+        for program in PROGRAMS:
+            mark_run(self.log(program))
         return subprocess.run(command, capture_output=True, text=True, env=env)
 
     def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(self.conf)]
         return subprocess.run([*command, *args], capture_output=True, text=True)
+
+    def programs(self) -> list[Program]:
+        """Each program's state, asked of supervisord over its socket (no supervisorctl
+        process: `up` asks every fraction of a second); empty when it does not answer."""
+        from supervisor.xmlrpc import SupervisorTransport
+
+        transport = SupervisorTransport(serverurl=f"unix://{self.socket}")
+        proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+        try:
+            infos = cast(list[dict[str, Any]], proxy.supervisor.getAllProcessInfo())
+        except (OSError, xmlrpc.client.Error):
+            return []
+        finally:
+            transport.close()
+        return [self._program(info) for info in infos]
+
+    def _program(self, info: dict[str, Any]) -> Program:
+        try:
+            ready = ready_file(self.run, info["name"]).stat().st_mtime >= float(info["start"])
+        except OSError:
+            ready = False
+        return Program(info["name"], ProgramState(info["statename"]), ready)
 
     def answers(self) -> bool:
         # supervisorctl answers non-zero when it cannot reach supervisord.

@@ -24,6 +24,8 @@ from exmado_tui.errors import RetryableError
 from exmado_tui.formatting import visible_logs
 from exmado_tui.queue import make_broker
 from exmado_tui.settings import Settings, load_settings
+from exmado_tui.stack_health import announce_ready
+from exmado_tui.supervision import run_dir
 from workers import middleware, orphans
 from workers.runtime import Runtime
 
@@ -78,6 +80,7 @@ def setup() -> None:
     settings = load_settings()
     _runtime = Runtime.from_settings(settings)
     dramatiq.set_broker(build_broker(settings, _runtime))
+    announce_ready(run_dir(settings))
 
 
 def current_runtime() -> Runtime:

@@ -9,6 +9,7 @@ whoever re-creates it (SET NX) queues every unfinished job again, but for those 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from functools import partial
@@ -54,7 +55,12 @@ class Watchdog:
         if not fresh:
             return []
         service = JobService(self.runtime.settings, self.runtime.queue)
-        ids = service.requeue_unfinished(fresh_s=self.clocks.takeover_after_s)
+        # A first start (or a restart that kept the queue) lost nothing: only the jobs whose
+        # message Redis no longer holds are queued again, and said to be.
+        held: set[str] = set()
+        with contextlib.suppress(redis.RedisError):  # unread: queue them all (a safe extra)
+            held = self.runtime.queue.held_job_ids()
+        ids = service.requeue_unfinished(fresh_s=self.clocks.takeover_after_s, held=held)
         if ids:
             log.warning("Redis had no marker (wiped or restarted): queued %d jobs again", len(ids))
         return ids

@@ -28,6 +28,7 @@ from exmado_tui import resources
 from exmado_tui.commands.context import Context
 from exmado_tui.lifecycle import JobStatus
 from exmado_tui.localredis import RedisServer
+from exmado_tui.redis_secret import ensure_password
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.settings import Settings, load_settings
 
@@ -95,7 +96,8 @@ def this_exmado(args: argparse.Namespace) -> str:
 
 @contextmanager
 def _redis(home: Path) -> Iterator[str]:
-    server = RedisServer(home / "redis").start()
+    # Protected as the bundled Redis is: the demo's processes read its password from home.
+    server = RedisServer(home / "redis", password=ensure_password(home)).start()
     print(f"Redis      {server.url} (private, for this demo)")
     try:
         yield server.url

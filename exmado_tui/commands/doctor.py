@@ -12,10 +12,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import print_json
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import size
+from exmado_tui.redis_secret import url_password
 from exmado_tui.settings import DocuWareSettings, Settings, load_settings, mask_url
 
 MIN_FREE_BYTES = 1024**3
@@ -29,6 +31,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # works, but should be fixed: shown with "!", exit status unchanged
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,7 +51,8 @@ def doctor_command(args: argparse.Namespace) -> int:
 
 
 def _line(check: Check) -> str:
-    line = f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"
+    mark = "✗" if not check.ok else "!" if check.warning else "✓"
+    line = f"{mark} {check.name}: {check.detail}"
     return line + (f"\n    fix: {check.fix}" if check.fix else "")
 
 
@@ -148,7 +152,10 @@ def redis_and_workers(settings: Settings) -> list[Check]:
 
     url = mask_url(settings.broker.url)
     client = redis_client(
-        settings.broker, connect_timeout_s=REDIS_TIMEOUT_S, reply_timeout_s=REDIS_TIMEOUT_S
+        settings.broker,
+        connect_timeout_s=REDIS_TIMEOUT_S,
+        reply_timeout_s=REDIS_TIMEOUT_S,
+        once=True,
     )
     try:
         client.ping()
@@ -161,6 +168,10 @@ def redis_and_workers(settings: Settings) -> list[Check]:
     finally:
         client.close()
     redis_ok = Check("Redis", True, f"{url} answers (namespace {NAMESPACE})")
+    if not settings.broker.password and not url_password(urlsplit(settings.broker.url)):
+        detail = f"{url} answers without a password: whoever reaches it can read or wipe the queue"
+        fix = "set requirepass in its redis.conf and REDIS_PASSWORD (or [broker] password_file)"
+        redis_ok = Check("Redis", True, detail, fix, warning=True)
     if not workers:
         fix = "start them with `exmado up` (or `exmado worker` in the foreground)"
         return [redis_ok, Check("workers", False, "no worker is alive", fix)]

@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 from exmado_tui.commands.context import Context
+from exmado_tui.stack_health import PROGRAMS, this_run
 
-# supervisord's programs (supervisord.conf) and supervisord itself.
-PROGRAMS = ("worker", "watch", "redis", "supervisord")
 BLOCK = 8192
 FOLLOW_POLL_S = 0.5
 
@@ -52,7 +51,8 @@ def logs_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def last_lines(path: Path, count: int) -> list[str]:
-    """The last `count` lines of a log, read from its end (a log may be 50 MB)."""
+    """The last `count` lines of a log, read from its end (a log may be 50 MB), none from
+    before this run's mark: an earlier run's lines are not this run's."""
     with path.open("rb") as log:
         position = log.seek(0, 2)
         tail = b""
@@ -62,7 +62,7 @@ def last_lines(path: Path, count: int) -> list[str]:
             log.seek(position)
             tail = log.read(step) + tail
     lines = tail.decode(errors="replace").splitlines(keepends=True)
-    return lines[-count:] if count else []
+    return this_run(lines[-count:]) if count else []
 
 
 def follow(logs: dict[str, Path], offsets: dict[str, int], titled: bool) -> None:

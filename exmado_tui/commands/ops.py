@@ -7,20 +7,27 @@ through /proc in `exmado_tui.processes`. This module says what happens, in sente
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
-from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
-from exmado_tui import processes, resources
+from exmado_tui import processes
+from exmado_tui.commands.broker import (
+    Answer,
+    probe,
+    redis_command,
+    refusal,
+    with_bundled_password,
+)
 from exmado_tui.commands.context import Context
-from exmado_tui.folders import private_folder
-from exmado_tui.localredis import redis_server_binary
+from exmado_tui.redis_secret import LOOPBACK
+from exmado_tui.settings import Settings, mask_url
+from exmado_tui.stack_health import first_error
 from exmado_tui.supervision import Stack
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Longer than the worker's stopwaitsecs (90) plus the drop folder's and Redis's.
 STOP_WAIT_S = 120
+# Longer than supervisord takes to give up on a program that exits at once (startretries).
+UP_WAIT_S = 60
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,23 +48,42 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def up_command(args: argparse.Namespace, ctx: Context) -> int:
     stack = Stack.of(ctx.settings)
-    if not stack.answers():
-        # A supervisord still shutting down, or the programs a killed one left behind, would
-        # block the socket, hold the Redis port or run twice beside the new ones.
-        if not _wait_supervisord_gone(stack):
-            return 1
+    running = stack.answers()
+    # A supervisord still shutting down, or the programs a killed one left behind, would
+    # block the socket, hold the Redis port or run twice beside the new ones.
+    if not running and not _wait_supervisord_gone(stack):
+        return 1
+    if not running:
         _stop_leftovers(stack)
+    answer = probe(ctx.settings)
+    if answer is Answer.REFUSED:
+        print(f"exmado: {refusal(ctx.settings)}", file=sys.stderr)
+        return 1
+    bundled = answer is Answer.ABSENT and urlsplit(ctx.settings.broker.url).hostname in LOOPBACK
+    # Before supervisord starts: its programs read the password when they start.
+    settings = with_bundled_password(ctx.settings) if bundled else ctx.settings
+    if not running:
         started = stack.start(args.config)
         if started.returncode != 0:
             print(f"exmado: supervisord did not start: {started.stderr.strip()}", file=sys.stderr)
             return 1
     from exmado_tui.queue import JobQueue
 
-    queue = JobQueue.from_settings(ctx.settings.broker)
-    if not queue.ping() and urlsplit(ctx.settings.broker.url).hostname in LOOPBACK:
+    queue = JobQueue.from_settings(settings.broker)
+    if bundled and not queue.ping():
         stack.ctl("start", "redis")
         processes.wait_for(queue.ping, 10)
-    return status_command(args, ctx)
+    processes.wait_for(lambda: _decided(stack), UP_WAIT_S)
+    return _report(stack, settings, explain=True)
+
+
+def _decided(stack: Stack) -> bool:
+    """Every program runs or has failed: given up on by supervisord, or stopped with one of
+    our sentences (a wrong setting, which trying again will not mend)."""
+    programs = stack.programs()
+    return bool(programs) and all(
+        p.settled or first_error(stack.log(p.name)).startswith("exmado: ") for p in programs
+    )
 
 
 def _wait_supervisord_gone(stack: Stack) -> bool:
@@ -109,6 +135,7 @@ def down_command(args: argparse.Namespace, ctx: Context) -> int:
             file=sys.stderr,
         )
         return 1
+    _warn_if_redis_is_shared(stack, ctx.settings)
     print("Stopping (a running job is queued again at its next row)…", flush=True)
     # returns at once; supervisord stops its programs after
     shutdown = stack.ctl("shutdown")
@@ -123,63 +150,58 @@ def down_command(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _warn_if_redis_is_shared(stack: Stack, settings: Settings) -> None:
+    """Say so when the bundled Redis `down` is about to stop also serves workers this stack
+    did not start (another data folder's `exmado up` on this machine, or `exmado worker`)."""
+    import redis
+
+    from exmado_tui.queue import JobQueue
+
+    if not any(p.name == "redis" and p.running for p in stack.programs()):
+        return
+    ours = set(processes.with_environment(f"SUPERVISOR_SERVER_URL=unix://{stack.socket}"))
+    try:
+        workers = JobQueue.from_settings(settings.broker).alive_workers()
+    except redis.RedisError:
+        return
+    others = [w for w in workers if w.get("pid") not in ours or w.get("host") != settings.host]
+    if others:
+        hosts = ", ".join(sorted({str(w.get("host")) for w in others}))
+        print(
+            f"Warning: this stack's Redis also serves {len(others)} worker process(es) it did "
+            f"not start (host {hosts}); they have no queue until `exmado up` here starts it "
+            "again. Give each host its own Redis, or stop those first.",
+            file=sys.stderr,
+        )
+
+
 def status_command(args: argparse.Namespace, ctx: Context) -> int:
     stack = Stack.of(ctx.settings)
     if not stack.answers():
         print("supervisord is not running; start everything with `exmado up`.")
         return 1
-    print(stack.ctl("status").stdout.rstrip())
+    return _report(stack, ctx.settings, explain=False)
+
+
+def _report(stack: Stack, settings: Settings, *, explain: bool) -> int:
+    """Print what runs and whether Redis answers; 0 only when every program runs (a remote
+    Redis that is down is said, not failed: the workers wait for it). With `explain`, each
+    failed program's first error line and how to see more."""
     from exmado_tui.queue import JobQueue
 
-    queue = JobQueue.from_settings(ctx.settings.broker)
-    print(f"Redis at {queue.url}: {'reachable' if queue.ping() else 'NOT reachable'}")
+    print(stack.ctl("status").stdout.rstrip())
+    reachable = JobQueue.from_settings(settings.broker).ping()
+    print(f"Redis at {mask_url(settings.broker.url)}: {_reachable(reachable)}")
     print(f"Logs: {stack.run}")
-    return 0
+    failed = [program for program in stack.programs() if program.failed]
+    for program in failed if explain else ():
+        line = first_error(stack.log(program.name)) or "nothing logged"
+        print(f"exmado: {program.name} is {program.state}: {line}", file=sys.stderr)
+    if failed:
+        names = ", ".join(program.name for program in failed)
+        print(f"exmado: not running: {names}; see `exmado logs {failed[0].name}`.", file=sys.stderr)
+    return 1 if failed else 0
 
 
-def redis_command(args: argparse.Namespace, ctx: Context) -> int:
-    """Become redis-server, configured from config/redis.conf and the broker settings."""
-    url = urlsplit(ctx.settings.broker.url)
-    if url.hostname not in LOOPBACK:
-        print(
-            f"exmado: [broker] url points at {url.hostname}, not this machine; "
-            "the bundled Redis serves only 127.0.0.1.",
-            file=sys.stderr,
-        )
-        return 1
-    folder = ctx.settings.data_dir / "redis"
-    private_folder(folder)
-    password = ctx.settings.broker.password.reveal() or _url_password(url)
-    conf = _private_redis_conf(folder, url.port or 6379, password)
-    os.execv(redis_server_binary(), [redis_server_binary(), str(conf)])
-
-
-def _url_password(url: SplitResult) -> str:
-    """The password of redis://:PASSWORD@host/0 or redis://host/0?password=PASSWORD."""
-    if url.password:
-        return unquote(url.password)
-    return parse_qs(url.query).get("password", [""])[0]
-
-
-def _quoted(value: str) -> str:
-    """A redis.conf string: double quotes, with backslash escapes."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
-
-
-def _private_redis_conf(folder: Path, port: int, password: str) -> Path:
-    """Our redis.conf plus port, folder, pid file and password, in an owner-only file (not on
-    argv)."""
-    lines = [
-        f"include {_quoted(str(resources.path('config', 'redis.conf')))}",
-        f"port {port}",
-        f"dir {_quoted(str(folder))}",
-        f"pidfile {_quoted(str(folder / 'redis.pid'))}",
-    ]
-    if password:
-        lines.append(f"requirepass {_quoted(password)}")
-    conf = folder / "redis.conf"
-    conf.touch(mode=0o600)
-    conf.chmod(0o600)
-    conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return conf
+def _reachable(answers: bool) -> str:
+    return "reachable" if answers else "NOT reachable"

@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.dropfolder import LOGGER, DropFolder
     from exmado_tui.quiet_logs import quiet_repeats
+    from exmado_tui.stack_health import announce_ready
+    from exmado_tui.supervision import run_dir
 
     folder = DropFolder(ctx.settings.dropfolder, ctx.service)
     stop = threading.Event()
@@ -28,6 +30,7 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
         f"({', '.join(folder.profiles)}).",
         flush=True,
     )
+    announce_ready(run_dir(ctx.settings))
     # One line per file accepted, rejected or skipped, whatever the services' log level; a
     # repeated one (Redis away: "waits to be queued") once a minute, not at every tick.
     logger = logging.getLogger(LOGGER)

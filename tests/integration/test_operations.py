@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,15 +12,24 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from exmado_tui.localredis import free_port
+from exmado_tui.queue import WORKER_KEY_PREFIX
 from tests.integration.site import alive, exmado, run_folder, site_env, site_processes, stop_site
 
 
 @pytest.mark.slow  # supervisord and its programs, for real
 def test_up_starts_redis_workers_and_watcher_then_down_stops_them(site: Path):
     port = free_port()
-    env = site_env(site, port, REDIS_PASSWORD="s3cret-pw")
+    # The password in a file the host file names by a relative path, the host file named by a
+    # relative path too, run from another folder: both are found from the host file's folder.
+    (site / "secrets").mkdir()
+    (site / "secrets" / "redis").write_text("s3cret-pw\n")
+    (site / "secrets" / "redis").chmod(0o600)
+    (site / "exmado.toml").write_text('[broker]\npassword_file = "secrets/redis"\n')
+    env = site_env(site, port, EXMADO_CONFIG="../exmado.toml")
     try:
         up = exmado(site, env, "up")
         assert up.returncode == 0, up.stderr
@@ -35,7 +46,7 @@ def test_up_starts_redis_workers_and_watcher_then_down_stops_them(site: Path):
         )
     finally:
         down = exmado(site, env, "down")
-    assert down.returncode == 0
+    assert down.returncode == 0 and "Warning" not in down.stderr  # only its own workers
     status = exmado(site, env, "status")
     assert status.returncode == 1
     assert "not running" in status.stdout
@@ -59,17 +70,52 @@ def test_the_bundled_redis_refuses_a_remote_broker_url(site: Path):
 
 
 @pytest.mark.slow  # supervisord and its programs, for real
-def test_down_returns_once_everything_stopped_so_up_can_follow_at_once(site: Path):
-    env = site_env(site, free_port())
+def test_the_bundled_redis_has_a_password_of_its_own_and_down_then_up_keeps_it(site: Path):
+    port = free_port()
+    env = site_env(site, port)
     try:
-        assert exmado(site, env, "up").returncode == 0
+        up = exmado(site, env, "up")
+        assert up.returncode == 0, up.stdout + up.stderr  # the workers signed in to it
+        password = (site / "data" / "redis" / "password").read_text().strip()
+        assert (site / "data" / "redis" / "password").stat().st_mode & 0o077 == 0
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, retry=Retry(NoBackoff(), 0)).ping()
+        with pytest.raises(redis.ResponseError, match="unknown command"):
+            redis.Redis(port=port, password=password).config_get("dir")
+        shown = exmado(site, env, "config", "show").stdout
+        ps = subprocess.run(["ps", "axww"], capture_output=True, text=True).stdout
+        assert password not in shown + ps + up.stdout
         supervisord_pid = int((run_folder(site) / "supervisord.pid").read_text())
+        # A worker of another stack on this machine uses this Redis: `down` says so.
+        other = {"id": "other:1", "host": "other-host", "pid": 1}
+        redis.Redis(port=port, password=password).set(
+            f"{WORKER_KEY_PREFIX}other:1", json.dumps(other)
+        )
         down = exmado(site, env, "down")
         assert down.returncode == 0, down.stderr
+        assert "also serves 1 worker process(es) it did not start (host other-host)" in down.stderr
         assert site_processes(site) == {}
         assert not alive(supervisord_pid)
         again = exmado(site, env, "up")
         assert again.returncode == 0, again.stderr
+        assert redis.Redis(port=port, password=password).ping()
+    finally:
+        stop_site(site, env)
+
+
+@pytest.mark.slow  # supervisord and its programs, for real
+def test_up_and_status_say_which_program_failed_and_why_and_exit_1(site: Path):
+    (site / "drop").write_text("a file where the drop folder should be")
+    env = site_env(site, free_port())
+    try:
+        up = exmado(site, env, "up", timeout=120)
+        assert up.returncode == 1
+        # Given up on, or about to be: it stopped with a sentence trying again will not mend.
+        assert re.search(r"watch is (FATAL|BACKOFF|STARTING): exmado: The drop folder", up.stderr)
+        assert "is a file, not a folder" in up.stderr
+        status = exmado(site, env, "status")
+        assert status.returncode == 1
+        assert "not running: watch; see `exmado logs watch`." in status.stderr
     finally:
         stop_site(site, env)
 

@@ -53,7 +53,7 @@ def test_up_ignores_a_stale_pid_file_naming_an_unrelated_process(site: Path, sle
     env = site_env(site, free_port())
     stale_pid_file(site, sleeper.pid)
     try:
-        up = exmado(site, env, "up", timeout=18)
+        up = exmado(site, env, "up", timeout=40)
         assert up.returncode == 0, up.stderr
         assert "RUNNING" in up.stdout
         assert sleeper.poll() is None

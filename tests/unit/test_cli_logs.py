@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from exmado_tui.settings import load_settings
+from exmado_tui.stack_health import mark_run
 from exmado_tui.supervision import log_file
 from tests.cli_runner import run
 from tests.environment import REPO
@@ -66,3 +68,10 @@ def test_follow_prints_what_is_appended(logs, env):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_logs_begin_with_the_current_run(logs, capsys):
+    mark_run(logs["worker"], datetime(2026, 12, 4, 9, 30, tzinfo=UTC))
+    logs["worker"].open("a").write("this run's line\n")
+    code, out, _ = run(capsys, "logs", "worker")
+    assert (code, out) == (0, "──── exmado up at 2026-12-04 09:30:00 UTC ────\nthis run's line\n")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import peewee
 import pytest
 
 from exmado_tui.db import make_database, store_error
-from exmado_tui.errors import StoreUnavailableError
+from exmado_tui.errors import SettingsError, StoreUnavailableError
 
 URL = "postgresql://exmado:s3cret@db.example:5432/exmado"
 MASKED = "postgresql://exmado:***@db.example:5432/exmado"
@@ -61,3 +63,11 @@ def test_lasting_faults_are_not_passing(exc: Exception) -> None:
 def test_an_absolute_sqlite_url_opens_its_path_with_one_leading_slash(tmp_path) -> None:
     db = make_database(f"sqlite:///{tmp_path / 'data' / 'exmado.db'}")
     assert db.database == str(tmp_path / "data" / "exmado.db")
+
+
+def test_a_postgresql_url_without_its_driver_says_which_extra_to_install(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # as if the extra were not installed
+    with pytest.raises(SettingsError) as caught:
+        make_database(URL)
+    assert "pip install 'exmado[postgres]'" in str(caught.value)
+    assert "s3cret" not in str(caught.value)

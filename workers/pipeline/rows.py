@@ -28,12 +28,13 @@ from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.query import And, Exact, Or
 from exmado_tui.docuware.row_slot import SLOT, Slot
 from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
-from exmado_tui.errors import NoSpaceError, PermanentError, ProfileError, RetryableError
+from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, RetryableError
 from exmado_tui.event_line import Event
 from exmado_tui.headers import normalise_header
 from exmado_tui.lifecycle import RowStatus
 from exmado_tui.profiles import OnMultiple, Profile
 from exmado_tui.templates import Values
+from exmado_tui.writable import is_not_permitted, not_writable
 from workers.docuware_port import DocuWarePort
 from workers.pipeline.files import FileRecord, Placer
 
@@ -162,7 +163,7 @@ class RowEngine:
         """One row; `found`: its hits from a batch search (None: search for it here)."""
         try:
             return await self._process(task, found)
-        except NoSpaceError:
+        except BlockedFolderError:
             raise
         except RetryableError as exc:
             return RowResult(task, RowStatus.FAILED, _sentence(task, exc), retryable=True)
@@ -171,6 +172,8 @@ class RowEngine:
         except Exception as exc:  # noqa: BLE001 - one odd row must not stop the job
             if is_no_space(exc):  # but a full disk stops it: every next row would fail too
                 raise no_space(self.placer.root, "the output folder") from exc
+            if is_not_permitted(exc):  # and so does a folder the worker may not write
+                raise not_writable(self.placer.root, exc) from exc
             log.exception("Row %d failed unexpectedly", task.number)
             return RowResult(
                 task, RowStatus.FAILED, f"Row {task.number}: {type(exc).__name__}: {exc}"

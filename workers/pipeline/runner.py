@@ -37,7 +37,8 @@ from dramatiq.middleware import Shutdown, TimeLimitExceeded
 from exmado_tui.db import drop_connections, is_write_refused, store_error, write_refused
 from exmado_tui.diskspace import is_no_space, no_space, store_full
 from exmado_tui.errors import (
-    NoSpaceError,
+    BlockedFolderError,
+    NotWritableError,
     PermanentError,
     ProfileError,
     RetryableError,
@@ -55,6 +56,7 @@ from exmado_tui.profiles import Profile, check_profile
 from exmado_tui.report import remove_report_leftovers, write_report
 from exmado_tui.states import transition
 from exmado_tui.store_identity import check_still, opened_store
+from exmado_tui.writable import output_folder_problem
 from workers.pipeline import progress
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
@@ -174,7 +176,7 @@ class JobRun:
         except RetryableError as exc:
             self._transient(exc)
             return
-        except NoSpaceError as exc:
+        except BlockedFolderError as exc:
             self._stop_for_space(exc)
             return
         except PermanentError as exc:
@@ -233,6 +235,10 @@ class JobRun:
 
     def _rows(self, profile: Profile) -> RunOutcome:
         job = Job.get_by_id(self.job_id)
+        if problem := output_folder_problem(Path(job.output_dir)):  # before any row is searched
+            raise NotWritableError(
+                f"The output folder {job.output_dir} {problem}", folder=job.output_dir
+            )
         if job.runs > 1:
             self._remove_leftovers(Path(job.output_dir))
         loop = self.runtime.loop
@@ -518,10 +524,10 @@ class JobRun:
         else:
             self._move(S.FAILED, active, failed, last_error=message)
 
-    def _stop_for_space(self, exc: NoSpaceError) -> None:
-        """Stop at once: every next write there would fail the same way. PAUSED (FAILED while
-        validating, which cannot pause) with a sentence; rows in flight stay pending, so
-        resuming after freeing space continues at the first of them."""
+    def _stop_for_space(self, exc: BlockedFolderError) -> None:
+        """Stop at once: every next write there would fail the same way (a full disk, a folder
+        not writable). PAUSED (FAILED while validating, which cannot pause) with a sentence;
+        rows in flight stay pending, so resuming after the fix continues at the first of them."""
         log.error("Job %s: %s.", self.job_id[:8], exc)
         try:
             self._pause_for_space(exc)
@@ -530,12 +536,12 @@ class JobRun:
             # live run; the watchdog hands it over once the store can be written again.
             log.error("Job %s: cannot record the stop either (%s).", self.job_id[:8], again)
 
-    def _pause_for_space(self, exc: NoSpaceError) -> None:
+    def _pause_for_space(self, exc: BlockedFolderError) -> None:
         if Job.get_by_id(self.job_id).status == S.VALIDATING:
-            self._fail(f"{exc}; free some space there, then `exmado jobs retry {self.job_id[:8]}`.")
+            self._fail(f"{exc}; {exc.fix}, then `exmado jobs retry {self.job_id[:8]}`.")
             return
         sentence = (
-            f"{exc}: paused with {self._rows_done()}; free some space there, "
+            f"{exc}: paused with {self._rows_done()}; {exc.fix}, "
             f"then `exmado jobs resume {self.job_id[:8]}`."
         )
         running = (Job.id == self.job_id) & (Job.status == S.RUNNING)
@@ -543,7 +549,7 @@ class JobRun:
         self._report(S.PAUSED)  # on that full disk it may fail too: an event then says so
         paused = Event(sentence, "error")
         self._move(
-            S.PAUSED, RUNNING, paused, wait_reason="paused: no space left", last_error=sentence
+            S.PAUSED, RUNNING, paused, wait_reason=f"paused: {exc.reason}", last_error=sentence
         )
 
     def _transient(self, exc: RetryableError) -> None:
