@@ -42,6 +42,8 @@ COMMAND_GROUPS = (
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}
+DASHBOARD_COMMANDS = {"exmado serve", "exmado demo"}  # the commands that open a dashboard
+DASHBOARD_ONLY = "--readonly"
 
 
 GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
@@ -67,7 +69,9 @@ class _Version(argparse.Action):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="exmado",
-        description="Bulk export of DocuWare documents driven by Excel workbooks.",
+        description="Bulk export of DocuWare documents driven by Excel workbooks. "
+        "With no COMMAND, exmado opens the dashboard (--readonly to watch only).",
+        epilog="`exmado COMMAND --help` says more about each command.",
     )
     parser.add_argument("-V", "--version", action=_Version, help="print the version and exit")
     _add_global_options(parser)
@@ -77,12 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     for command in _commands(parser):
         # After the command too (`exmado jobs list -v`); only when given, so that
         # `exmado --config X jobs list` is not reset by the command's own default.
-        _add_global_options(command, default=argparse.SUPPRESS)
+        # --readonly only where a dashboard opens.
+        skip = () if command.prog in DASHBOARD_COMMANDS else (DASHBOARD_ONLY,)
+        _add_global_options(command, skip, default=argparse.SUPPRESS)
     return parser
 
 
-def _add_global_options(parser: argparse.ArgumentParser, **overrides: Any) -> None:
+def _add_global_options(
+    parser: argparse.ArgumentParser, skip: tuple[str, ...] = (), **overrides: Any
+) -> None:
     for flags, options in GLOBAL_OPTIONS:
+        if set(flags) & set(skip):
+            continue
         if not any(flag in parser._option_string_actions for flag in flags):
             parser.add_argument(*flags, **{**options, **overrides})
 

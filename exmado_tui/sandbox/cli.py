@@ -14,14 +14,20 @@ from exmado_tui.sandbox.server import SandboxServer
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sandbox options to a parser (ours or a sub-command of `exmado`)."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
-    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
-    parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default %(default)s, loopback)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port (default %(default)s; 0 = any free port)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help="seed of the generated data (default %(default)s)"
+    )
     parser.add_argument(
         "--documents",
         type=int,
         default=20000,
-        help="number of invoices (personnel documents: a tenth of it)",
+        help="number of invoices (default %(default)s; personnel documents: a tenth of it)",
     )
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="delay added to every request, per request"

@@ -42,14 +42,31 @@ def test_version(flag, capsys):
     "argv",
     [
         ["--config", "host.toml", "--readonly", "-v", "jobs", "list"],
-        ["jobs", "list", "--config", "host.toml", "--readonly", "-v"],
-        ["jobs", "--config", "host.toml", "list", "--verbose", "--readonly"],
+        ["--readonly", "jobs", "list", "--config", "host.toml", "-v"],
+        ["--readonly", "jobs", "--config", "host.toml", "list", "--verbose"],
         ["--config", "host.toml", "serve", "--readonly", "-v"],
+        ["demo", "--dashboard", "--config", "host.toml", "--readonly", "-v"],
     ],
 )
 def test_global_options_before_or_after_the_command(argv):
     args = build_parser().parse_args(argv)
     assert (args.config, args.readonly, args.verbose) == ("host.toml", True, True)
+
+
+def test_help_says_exmado_alone_opens_the_dashboard_and_readonly_is_for_it(capsys):
+    for argv in (["--help"], ["jobs", "list", "--help"], ["sandbox", "--help"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(argv)
+    main_help, list_help, sandbox_help = capsys.readouterr().out.split("usage: ")[1:]
+    assert "With no COMMAND, exmado opens the dashboard" in " ".join(main_help.split())
+    assert "--readonly" in main_help and "--readonly" not in list_help
+    assert "default 8765" in sandbox_help
+
+
+def test_readonly_after_a_command_that_opens_no_dashboard_is_refused(capsys):
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args(["jobs", "list", "--readonly"])
+    assert done.value.code == 2 and "--readonly" in capsys.readouterr().err
 
 
 def test_a_global_option_before_the_command_is_not_reset_after_it():
