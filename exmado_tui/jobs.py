@@ -7,7 +7,6 @@ everything else is a compare-and-set transition (see `states.transition`).
 
 from __future__ import annotations
 
-import getpass
 import re
 import shutil
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exmado_tui import workbook_store
+from exmado_tui.actor import Actor, Door, audit_line
 from exmado_tui.checksums import read_with_sha256
 from exmado_tui.db import database, utcnow
 from exmado_tui.errors import (
@@ -30,6 +30,7 @@ from exmado_tui.events import record_event
 from exmado_tui.excel_lock import is_lock_file, lock_file_sentence, open_in_excel_warning
 from exmado_tui.file_names import is_utf8, shown
 from exmado_tui.folders import private_folder, write_private
+from exmado_tui.formatting import visible
 from exmado_tui.lifecycle import (
     ACTIVE,
     FINAL,
@@ -143,9 +144,13 @@ def slug(text: str) -> str:
 class JobService:
     """Every change a person or a script makes to jobs."""
 
-    def __init__(self, settings: Settings, queue: JobQueue | None = None) -> None:
+    def __init__(
+        self, settings: Settings, queue: JobQueue | None = None, actor: Actor | None = None
+    ) -> None:
         self.settings = settings
         self._queue = queue
+        self.actor = actor or Actor.here(Door.CLI, settings.host)
+        """Who acts through this service, named in every control action's event."""
 
     @property
     def queue(self) -> JobQueue:
@@ -181,7 +186,7 @@ class JobService:
             Job.create(
                 id=job_id,
                 name=name,
-                user=user or getpass.getuser(),
+                user=user or self.actor.user,
                 source=source,
                 status=S.PENDING,
                 profile=profile or "",
@@ -191,11 +196,11 @@ class JobService:
                 workbook_sha256=sha256,
                 output_dir=str(Path(output_dir).expanduser().absolute()),
                 wait_reason="not started",
+                created_by=str(self.actor),
             )
             workbook_store.keep(job_id, content)
-            record_event(
-                job_id, f"Created from {workbook.name} by {user or getpass.getuser()} ({source})."
-            )
+            owner = f" for {user}" if user and user != self.actor.user else ""
+            record_event(job_id, f"Created from {workbook.name} by {self.actor}{owner}.")
             if warning := open_in_excel_warning(workbook):
                 record_event(job_id, warning, "warning")
         if start:
@@ -261,10 +266,10 @@ class JobService:
 
     def _enqueue(self, job_id: str) -> None:
         self.queue.enqueue_run(job_id)
-        Job.update(queued_at=utcnow(), wait_reason="waiting for a worker").where(
-            Job.id == job_id
-        ).execute()
-        record_event(job_id, "Queued for the workers.")
+        Job.update(
+            queued_at=utcnow(), wait_reason="waiting for a worker", started_by=str(self.actor)
+        ).where(Job.id == job_id).execute()
+        record_event(job_id, f"Queued for the workers by {self.actor}.")
 
     def pause(self, job_id: str) -> JobDetail:
         """Pause now when no worker holds the job, else ask the worker to stop."""
@@ -283,7 +288,7 @@ class JobService:
             control=None,
             wait_reason="waiting for a worker",
             last_error="",  # what paused it (a full disk) was seen to
-            event=Event("Resumed."),
+            event=Event(f"Resumed by {self.actor}."),
         )
         self.queue.enqueue_run(job_id)
         return get_job(job_id)
@@ -298,7 +303,7 @@ class JobService:
                 only_from=frozenset({S.PENDING, S.PAUSED}),
                 control=None,
                 wait_reason="",
-                event=Event("Cancelled."),
+                event=Event(f"Cancelled by {self.actor}."),
             )
         except TransitionError:
             if not self._move_unheld(job_id, S.CANCELLED, "Cancelled", wait_reason=""):
@@ -309,7 +314,7 @@ class JobService:
         """Move an active job no worker holds (handed back to wait for a retry, or for a worker
         or a slot): nobody would hear a request until its message comes back, minutes later.
         False when a worker holds it (or it is not active): then the request is the way."""
-        text = f"{verb} while no worker held it; unfinished rows stay pending."
+        text = f"{verb} by {self.actor} while no worker held it; unfinished rows stay pending."
         try:
             transition(
                 job_id,
@@ -337,7 +342,7 @@ class JobService:
             raise TransitionError(
                 f"Job {job_id[:8]} is {status}; only a running job can be {verb}."
             )
-        record_event(job_id, f"{action.capitalize()} requested.")
+        record_event(job_id, f"{action.capitalize()} requested by {self.actor}.")
         return get_job(job_id)
 
     def retry(self, job_id: str) -> JobDetail:
@@ -361,7 +366,7 @@ class JobService:
                 last_error="",
                 finished_at=None,
                 wait_reason="waiting for a worker",
-                event=Event(f"Retry: {reset} row(s) will run again{stay}."),
+                event=Event(f"Retry by {self.actor}: {reset} row(s) will run again{stay}."),
             )
         self._enqueue(job_id)
         return get_job(job_id)
@@ -382,7 +387,7 @@ class JobService:
     def fail(self, job_id: str, reason: str = "") -> JobDetail:
         """An operator's verdict on a job known to be dead."""
         job_id = resolve_job_id(job_id)
-        text = f"Marked failed by an operator{': ' + reason if reason else ''}."
+        text = f"Marked failed by {self.actor}{': ' + reason if reason else ''}."
         transition(
             job_id,
             S.FAILED,
@@ -396,7 +401,7 @@ class JobService:
     def terminate(self, job_id: str, reason: str = "") -> JobDetail:
         """CANCELLED now, whatever holds the job; `control = terminate` makes its worker drop it."""
         job_id = resolve_job_id(job_id)
-        text = "Terminated by an operator" + (f": {reason}" if reason else "") + "."
+        text = f"Terminated by {self.actor}" + (f": {reason}" if reason else "") + "."
         transition(
             job_id,
             S.CANCELLED,
@@ -442,6 +447,9 @@ class JobService:
             JobFile.delete().where(JobFile.job == job_id).execute()  # type: ignore[misc]
             JobRow.delete().where(JobRow.job == job_id).execute()  # type: ignore[misc]
             Job.delete().where(Job.id == job_id).execute()  # type: ignore[misc]
+        audit_line(
+            self.settings.data_dir, f"Deleted job {job_id} ({visible(job.name)}) by {self.actor}."
+        )
         shutil.rmtree(Path(job.workbook_path).parent, ignore_errors=True)
         if not keep_files:
             shutil.rmtree(job.output_dir, ignore_errors=True)

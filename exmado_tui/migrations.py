@@ -141,6 +141,17 @@ def _give_the_store_an_identity(db: peewee.Database) -> None:
     db.execute_sql(insert.format(db.param), (uuid.uuid4().hex, utcnow()))
 
 
+NAME_WHO_CREATED_AND_STARTED = """
+ALTER TABLE "job" ADD COLUMN "created_by" VARCHAR(255) NOT NULL DEFAULT '';
+ALTER TABLE "job" ADD COLUMN "started_by" VARCHAR(255) NOT NULL DEFAULT '';
+"""
+
+
+def _name_who_created_and_started(db: peewee.Database) -> None:
+    """Step 6: who created a job and who started it, for its manifest (issue 20's audit)."""
+    _execute(db, NAME_WHO_CREATED_AND_STARTED)
+
+
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_the_store,
@@ -148,6 +159,7 @@ MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _mark_rows_failed_at_import,
     _index_files_by_path,
     _give_the_store_an_identity,
+    _name_who_created_and_started,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -76,6 +76,8 @@ class Job(BaseModel):
     name = peewee.CharField()
     user = peewee.CharField(default="")
     source = peewee.CharField(default="cli")  # tui | cli | dropfolder | api
+    created_by = peewee.CharField(default="")  # an Actor: user, SSH address, host, door
+    started_by = peewee.CharField(default="")  # who queued it last (start, retry)
     status = EnumField(JobStatus, index=True)
     profile = peewee.CharField(default="")
     config = JSONField()  # snapshot of the profile and job options it runs with

@@ -93,6 +93,8 @@ def _summary(ws: WriteOnlyWorksheet, job: Job, zone: ZoneInfo) -> None:
         ("Skipped", job.skipped_rows),
         ("Files", job.files_count),
         ("Last error", job.last_error),
+        ("Created by", job.created_by),
+        ("Started by", job.started_by),
         ("Created", _local(job.created_at, zone)),
         ("Started", _local(job.started_at, zone)),
         ("Finished", _local(job.finished_at, zone)),
@@ -157,6 +159,8 @@ def _write_manifest(job: Job, path: Path, tick: Callable[[], None]) -> None:
         "status": job.status,
         "workbook": visible(job.workbook_name),
         "workbook_sha256": job.workbook_sha256,
+        "created_by": job.created_by,
+        "started_by": job.started_by,
         "last_error": job.last_error,
         "generated_at": utcnow().isoformat(timespec="seconds") + "Z",
     }

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from exmado_tui.actor import Actor, Door
 from exmado_tui.errors import ExmadoError, SettingsError, StoreUnavailableError
 from exmado_tui.folders import blocking_file
 from exmado_tui.settings import Settings, mask_url
@@ -28,6 +29,9 @@ class UsageError(ExmadoError):
 @dataclass
 class Context:
     settings: Settings
+    door: Door = Door.CLI
+    """How the command's actions come in, named in their events (`exmado watch`: the drop
+    folder)."""
     _service: JobService | None = field(default=None, repr=False)
 
     def open_store(self) -> None:
@@ -74,7 +78,8 @@ class Context:
             from exmado_tui.jobs import JobService
 
             self.open_store()
-            self._service = JobService(self.settings)
+            actor = Actor.here(self.door, self.settings.host)
+            self._service = JobService(self.settings, actor=actor)
         return self._service
 
 

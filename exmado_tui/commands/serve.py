@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from exmado_tui.actor import BROWSER_ENV
 from exmado_tui.commands.context import Context
 from exmado_tui.commands.serve_gate import Gate, fresh_token
 from exmado_tui.errors import SettingsError
@@ -93,6 +94,7 @@ def serve_command(args: argparse.Namespace, ctx: Context) -> int:
     check_port_free(args.port)
     # The dashboards started for the browser need no token: keep it out of their environment.
     os.environ.pop(TOKEN_ENV, None)
+    os.environ[BROWSER_ENV] = "1"  # and their actions came through a browser
     print(address_line(gate, serve.sessions), flush=True)
     uploads = None if args.readonly else Uploads(ctx.settings.upload_inbox, serve.upload_max_mb)
     with tempfile.TemporaryDirectory(prefix="exmado-serve-") as pages:

@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 
+from exmado_tui.actor import Door
 from exmado_tui.commands.context import Context
 
 
@@ -21,6 +22,7 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.stack_health import announce_ready
     from exmado_tui.supervision import run_dir
 
+    ctx.door = Door.DROP_FOLDER
     folder = DropFolder(ctx.settings.dropfolder, ctx.service)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
+from exmado_tui.actor import Actor, Door
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import visible
 from exmado_tui.jobs import JobService
@@ -197,5 +198,6 @@ def make_app(
     probe: DocuWareProbe | None = None,
 ) -> ExmadoApp:
     """The dashboard over an open job store. `clock` (naive UTC) and `probe` are for tests."""
-    backend = Backend(service or JobService(settings), clock)
+    actor = Actor.here(Door.DASHBOARD, settings.host)  # the browser's under `exmado serve`
+    backend = Backend(service or JobService(settings, actor=actor), clock)
     return ExmadoApp(backend, readonly=readonly, probe=probe or DocuWareProbe(settings.docuware))

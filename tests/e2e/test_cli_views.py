@@ -39,4 +39,4 @@ def test_doctor_then_a_job_read_back_through_the_cli(exmado: Exmado) -> None:
     files = json.loads(exmado.cli("jobs", "files", job_id, "--json").stdout)
     assert len(files) >= 3 and {f["row_number"] for f in files} == {2, 3, 4}
     events = exmado.cli("jobs", "events", job_id).stdout
-    assert "Queued for the workers." in events
+    assert "Queued for the workers by " in events

@@ -104,7 +104,8 @@ def test_terminate_and_the_operator_commands(exmado: Exmado) -> None:
     job = get_job(job_id)
     assert job.status.value == "CANCELLED"
     assert exmado.sandbox.stats.count("FileDownload") - downloads_then <= 6
-    assert job.last_error == "Terminated by an operator: wrong workbook."
+    assert job.last_error.startswith("Terminated by ")
+    assert job.last_error.endswith(" (CLI): wrong workbook.")
     assert (Path(job.output_dir) / "exmado-report.xlsx").exists()
 
     exmado.stop_workers()

@@ -216,6 +216,8 @@ def test_exmado_watch_logs_one_line_per_file_accepted_rejected_or_skipped(store,
     assert len([line for line in lines if "rejected march-copy.xlsx: " in line]) == 1
     assert len([line for line in lines if "rejected broken.xlsx: " in line]) == 1
     assert len([line for line in lines if "skipped " in line and "~$march.xlsx" in line]) == 1
+    [job] = Job.select()
+    assert job.created_by.endswith(" (drop folder)")  # no Redis here: nobody started it
 
 
 def wait_until(check, seconds: float = 20) -> None:

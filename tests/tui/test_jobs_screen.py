@@ -101,6 +101,9 @@ async def test_pause_asks_the_worker_of_a_running_job(app_factory, seeded):
         await pilot.press("p")
         await wait_for(pilot, lambda: get_job(RUNNING).control == "pause")
         await wait_for(pilot, lambda: str(screen.table.get_cell("r1", "status")) == "▶ pausing…")
+    asked = JobEvent.select().where(JobEvent.job == RUNNING).order_by(JobEvent.id.desc()).get()
+    assert asked.message.startswith("Pause requested by ")  # who, from where, and the door:
+    assert asked.message.endswith(" (dashboard).")  # what the events tab shows
 
 
 async def test_resume_puts_a_paused_job_back_to_work(app_factory, seeded, redis_url):

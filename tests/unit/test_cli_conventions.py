@@ -139,7 +139,8 @@ def test_events_in_order_and_as_json(job_id, capsys):
     code, out, _ = run(capsys, "jobs", "events", job_id)
     lines = out.splitlines()
     assert code == 0 and len(lines) == 2
-    assert lines[0].endswith("info    Created from march.xlsx by ana (cli).")
+    assert lines[0].endswith(" (CLI) for ana.")  # who created it, through which door, for whom
+    assert "info    Created from march.xlsx by " in lines[0]
     assert lines[1].endswith("warning Second line.")
     events = run_json(capsys, "jobs", "events", job_id)
     assert [e["level"] for e in events] == ["info", "warning"]

@@ -195,9 +195,10 @@ def test_retry_keeps_rows_that_failed_at_import_with_their_sentence(service, wor
     rows = {r.row_number: (r.status, r.error) for r in JobRow.select()}
     assert rows == {2: ("pending", ""), 3: ("failed", IMPORT_ERROR)}
     assert len(queued_messages(redis_url)) == 1
-    retry_event = JobEvent.get(JobEvent.message.startswith("Retry:")).message
+    retry_event = JobEvent.get(JobEvent.message.startswith("Retry by ")).message
     assert retry_event == (
-        "Retry: 1 row(s) will run again; 1 that failed when the workbook was read stay failed."
+        f"Retry by {service.actor}: 1 row(s) will run again; 1 that failed when the workbook "
+        "was read stay failed."
     )
 
 
@@ -264,7 +265,8 @@ def test_operator_moves_write_their_event_with_the_move_and_none_when_refused(se
     assert logged[1:] == [
         (
             "warning",
-            "Terminated by an operator: wrong workbook. Its worker drops it; finished files stay.",
+            f"Terminated by {service.actor}: wrong workbook. Its worker drops it; finished files "
+            "stay.",
         )
     ]
 

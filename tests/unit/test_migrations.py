@@ -100,6 +100,21 @@ def _a_version_2_store(url: str, monkeypatch: pytest.MonkeyPatch) -> peewee.Data
     return db
 
 
+def _an_old_job(db: peewee.Database, job_id: str) -> str:
+    """A COMPLETED_WITH_ERRORS job as version 2 stored it: none of the columns added since."""
+    text = ("name", "user", "source", "profile", "workbook_name", "workbook_path", "output_dir")
+    numbers = ("total_rows", "done_rows", "found_rows", "not_found_rows", "ambiguous_rows")
+    numbers += ("failed_rows", "skipped_rows", "files_count", "bytes_downloaded", "runs")
+    values: dict[str, object] = {"id": job_id, "status": "COMPLETED_WITH_ERRORS", "config": "{}"}
+    values |= {name: "x" for name in text} | {name: 0 for name in numbers}
+    values |= {"workbook_sha256": "0" * 64, "wait_reason": "", "last_error": "", "worker": ""}
+    values |= {"created_at": "2026-01-01", "updated_at": "2026-01-01"}
+    columns = ", ".join(f'"{name}"' for name in values)
+    places = ", ".join([db.param] * len(values))
+    db.execute_sql(f'INSERT INTO "job" ({columns}) VALUES ({places})', tuple(values.values()))
+    return job_id
+
+
 def _an_old_row(db: peewee.Database, job_id: str, number: int, status: str, attempts: int) -> None:
     """A row as version 2 stored it: no `failed_at_import`, which the model now has."""
     columns = '"job_id", "row_number", "key", "values", "status", "attempts", "error", '
@@ -132,7 +147,7 @@ def test_step_3_marks_the_rows_that_failed_when_the_workbook_was_read(
     """Until version 3 a row failed at import was told by a failed status with no attempt;
     after the upgrade such a row is marked, and a retry still leaves it failed."""
     db = _a_version_2_store(store_url, monkeypatch)
-    job_id = insert_job("d" * 32, status="COMPLETED_WITH_ERRORS")
+    job_id = _an_old_job(db, "d" * 32)
     for number, status, attempts in [(2, "failed", 0), (3, "failed", 1), (4, "done", 1)]:
         _an_old_row(db, job_id, number, status, attempts)
     db.close()
