@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from exmado_tui.settings import Settings
 from exmado_tui.ui.app import ExmadoApp, make_app
 from tests.tui.pilot_steps import FixedProbe
 from tests.tui.seed import FROZEN_NOW, seed_jobs
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    """The DocuWare sandbox over real HTTP, for the tests that ask DocuWare from the dashboard."""
+    server = SandboxServer(SandboxConfig(port=0, documents=50))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

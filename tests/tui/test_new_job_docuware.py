@@ -7,16 +7,14 @@ Nothing between the form and the sandbox is stubbed: `DocuWareLookup` opens a re
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from textual.widgets import Input, Select
 
 from exmado_tui.db import open_database
 from exmado_tui.models import Job
 from exmado_tui.profiles import load_profile
-from exmado_tui.sandbox import SandboxConfig, SandboxServer
+from exmado_tui.sandbox import SandboxServer
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.logic.new_job_form import CUSTOM
 from exmado_tui.ui.modals.prompt import PromptModal
@@ -34,14 +32,6 @@ from tests.tui.pilot_steps import (
 )
 
 DOCUWARE_WAIT_S = 15  # the form gives up after the client's retries (5 connect attempts)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(SandboxConfig(port=0, documents=50))
-    server.start()
-    yield server
-    server.stop()
 
 
 def closed_port() -> int:

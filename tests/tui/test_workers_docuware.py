@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.db import open_database
-from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.backend.health import DocuWareProbe
 from exmado_tui.ui.screens.workers import WorkersScreen
@@ -18,14 +17,6 @@ from tests.environment import NO_REDIS, make_settings
 from tests.tui.pilot_steps import SIZE, open_screen, wait_for
 
 ANSWER_WAIT_S = 20  # a sign-in over real HTTP on a busy machine
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(SandboxConfig(port=0, documents=5))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
