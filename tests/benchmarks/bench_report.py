@@ -8,17 +8,20 @@ them), nine in ten found with one file each, the rest not found. Then `write_rep
 fresh process, which prints its seconds and its peak memory (max RSS); with `--before`, the
 same store's report is written first by another checkout (the code before a change).
 
-Measured on the 2-core development VM, the two runs one after the other (2026-12-04, the VM
-shared with other sessions), 100,000 rows:
+Measured on the 2-core development VM, both in one run (2026-12-04 16:20, the VM shared with
+other sessions, load ~6), 100,000 rows, `--before` the checkout before this benchmark came:
 
-    before (main)  : 16.4 s, peak RSS 108 MB (48 MB before the report)
-    after          : 18.9 s, peak RSS  53 MB (48 MB before the report)
+    before : 47.7 s (22.2 s of CPU), peak RSS 265 MB (37 MB before)
+    after  : 51.6 s (26.4 s of CPU), peak RSS  59 MB (37 MB before)
 
-Before, the report held every file's path of the job in a dict while it wrote; after, it reads
-the files of each chunk of rows with that chunk, adds the workbook's other columns (a first
-pass over the rows' values finds them), a link per found row, widths, a frozen header and a
-filter. A link made as a cell hyperlink (openpyxl keeps every one until the sheet is saved)
-cost 127 MB more for 100,000 rows in a trial; as a HYPERLINK formula it costs nothing.
+Before, the manifest was built whole in memory (a dict per file, then `json.dumps` with an
+indent: 200 MB of the peak) and every file's path was held while the rows were written. After,
+the rows' files are read with their chunk of rows and the manifest is written a line per file
+as read, in path order (an index on the job's paths, migration 4); the CPU added is the report's
+new content: the workbook's other columns (a first pass over the rows' values finds them), a
+link per found row, widths, a frozen header and a filter. A link made as a cell hyperlink
+(openpyxl keeps every one until the sheet is saved) cost 127 MB more for 100,000 rows in a
+trial; as a HYPERLINK formula it costs nothing.
 """
 
 from __future__ import annotations
