@@ -72,6 +72,8 @@ class JobDetail(JobSummary):
     workbook_path: str
     workbook_sha256: str
     runs: int
+    created_by: str  # an actor: user, SSH address, host, door
+    started_by: str
 
 
 @dataclass(frozen=True)

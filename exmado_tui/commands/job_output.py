@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from exmado_tui import pace
 from exmado_tui.commands.context import Context, print_json
-from exmado_tui.formatting import duration, local_time
+from exmado_tui.formatting import duration, local_time, visible
 
 if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
     from exmado_tui.queries import JobDetail
@@ -41,6 +41,8 @@ def print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
         ("Workbook", f"{job.workbook_name}  sha256 {job.workbook_sha256[:16]}…"),
         ("Profile", job.profile or "-"),
         ("By", f"{job.user} via {job.source}"),
+        ("Created by", visible(job.created_by) or "-"),
+        ("Started by", visible(job.started_by) or "-"),
         ("Created", local_time(job.created_at, zone, WITH_ZONE)),
         ("Started", local_time(job.started_at, zone, WITH_ZONE)),
         ("Finished", local_time(job.finished_at, zone, WITH_ZONE)),

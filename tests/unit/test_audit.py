@@ -80,6 +80,8 @@ def test_jobs_events_shows_the_cli_and_the_ssh_address(
     assert code == 0
     by = f"by {getpass.getuser()} from 10.0.0.5 on {load_settings().host} (CLI)."
     assert f"Created from march.xlsx {by}" in out and f"Cancelled {by}" in out
+    shown = run(capsys, "jobs", "show", job_id["id"])[1]
+    assert f"Created by:  {by[3:-1]}\nStarted by:  -\n" in shown
 
 
 @pytest.mark.parametrize(("browser", "door"), [("", Door.DASHBOARD), ("1", Door.BROWSER)])
