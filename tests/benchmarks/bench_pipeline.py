@@ -39,6 +39,12 @@ figures of one run (2026-11-24, second session, at the end of it):
 The shared request budget (2026-11-29, the VM loaded by other sessions, one run): no latency,
 budget off 119 rows/s and 3.03 ms worker CPU per row; on 127 rows/s and 3.05 ms (+0.7 % CPU).
 
+The learned budget as shipped (2026-12-04 16:19, the VM loaded: load average 6-8, worker CPU
+per row 4x the quiet figures above), one run: 50 ms latency, defaults 60.0 rows/s against
+budget off 79.1 (76 %: a request slow to be answered during the slow start was taken for the
+server holding it, and cut the rate to 18/s), bound 301; no latency, defaults 7.98 ms CPU per
+row and budget off 8.97 ms against the bare httpx floor's 4.00 ms (2.0x and 2.2x).
+
 Earlier that day, with the feed's earlier window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
