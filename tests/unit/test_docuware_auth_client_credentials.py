@@ -96,7 +96,8 @@ async def test_refusal_is_one_sentence_naming_the_client_id(error):
     message = str(info.value)
     assert message == (
         f"DocuWare refused the sign-in of the app registration (client id '{CLIENT_ID}') "
-        "at /tenant-1/connect/token: Client authentication failed."
+        "at /tenant-1/connect/token: Client authentication failed. "
+        "Correct the user name or password, then retry the job."
     )
     assert SECRET not in message and not info.value.retryable and info.value.status == 400
     assert len(server.forms) == 1  # a refusal is not retried

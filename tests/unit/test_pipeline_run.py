@@ -280,7 +280,8 @@ def test_stored_settings_that_cannot_run_fail_the_job_at_its_start(
     )
     job = pipeline.run(job_id)
     assert job.status == "FAILED"
-    assert job.last_error == f"Job 0badc0f1's stored settings: {sentence}"
+    assert "create a new job from the workbook" in job.last_error
+    assert job.last_error.startswith(f"Job 0badc0f1's stored settings: {sentence.rstrip('.')}.")
     assert JobRow.select().count() == 0 and pipeline.client.searches == 0
 
 
