@@ -59,7 +59,10 @@ HELD_MIN_S = 0.5  # a request unanswered this long (and 6x the usual latency) co
 HELD_FACTOR = 6.0
 STALLED_MIN_S = 0.15  # unanswered this long (and 3x the usual latency): growth stops a while
 STALLED_FACTOR = 3.0
-FLOOR_PER_S = 0.5
+FLOOR_PER_S = 0.5  # no cut goes lower than this (nor than the rate already is) ...
+# ... and only a 429 below START: a held answer may be a slow one (a large search, a
+# conversion), and a server whose every tenth answer is slow would otherwise be driven down
+# cut by cut to the floor, as random loss drives TCP.
 
 
 class Signal(Enum):
@@ -286,14 +289,16 @@ class RequestBudget:
                     await self._signal(ticket, Signal.HELD)
 
     async def _signal(self, ticket: Ticket, signal: Signal, retry_after: float = 0.0) -> None:
-        args = [ticket.reserved_ms, ticket.window, int(retry_after * 1000), signal.value]
+        floor = FLOOR_PER_S if signal is Signal.THROTTLED else START
+        args = [ticket.reserved_ms, ticket.window, int(retry_after * 1000), signal.value, floor]
         try:
             raw = await self._cut(
-                keys=[self.key, self.key + ":429"], args=[*args, FLOOR_PER_S, uuid.uuid4().hex]
+                keys=[self.key, self.key + ":429"], args=[*args, uuid.uuid4().hex]
             )
         except RedisError as exc:
             log.warning("Request budget not reachable in Redis (%s); cutting alone", exc)
-            raw = [int(signal is not Signal.STALLED), max(FLOOR_PER_S, self.rate * BETA)]
+            cut = signal is not Signal.STALLED
+            raw = [int(cut), max(min(floor, self.rate), self.rate * BETA)]
         if ticket.watch is not None and signal is not Signal.STALLED:
             ticket.watch.throttled(float(raw[1]))
         if int(raw[0]):

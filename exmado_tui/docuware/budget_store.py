@@ -21,7 +21,10 @@ reserve at the old rate after another's cut). Of the known designs it takes:
   sending rate, not from the rate allowed: each grant says how many send times were granted
   in the second before it (`sent`, from every process), and a throttled request reports its
   grant's figure — what the server's one-second window held when it refused. So a rate the
-  slow start overshot to is not taken for the server's limit. The same measure keeps the rate
+  slow start overshot to is not taken for the server's limit. When a Retry-After pause lies
+  in that second, `sent` is the rate of what was sent since the pause (the rate granted, until
+  `SENT_MIN_SPAN_MS` has passed): counting the pause as idle time would take the first 429
+  after it — one of a server's stray 429s, say — for a limit of one or two requests/s. The same measure keeps the rate
   within `AHEAD` times what the workers really send, so an account they cannot load does
   not grow without bound (AWS: twice the measured rate).
 * CUBIC (as AWS uses it, but in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x
@@ -37,7 +40,8 @@ reserve at the old rate after another's cut). Of the known designs it takes:
   the server holds requests). During the slow start a slow answer cuts: the server's
   one-second window fills only once the rate is well past its limit, and every moment of
   doubling after that costs held rows. Later it only stops all growth for `FREEZE_MS` (as TCP
-  Vegas stops growing when delay builds up), and a held request cuts.
+  Vegas stops growing when delay builds up), and a held request cuts — but not below `START`:
+  only the server's own 429 says its limit is that low (`budget.FLOOR_PER_S`).
 
 `CUT` multiplies for everyone at once and holds new reservations for Retry-After — unless the
 throttled request was reserved before the last cut, or within `DRAIN_MS` after it (while the
@@ -72,6 +76,7 @@ PROBE_DOUBLING_S = 1.0  # past the peak by 1 - BETA, the rate doubles this often
 AHEAD = 4.0  # the rate is at most this many times what was sent in the last second
 DRAIN_MS = 1000  # a request reserved this soon after a cut met the window the cut drains
 FREEZE_MS = 500  # no growth this long after a process saw a request slow to be answered
+SENT_MIN_SPAN_MS = 250  # after a Retry-After pause, `sent` is a rate once this much was sent
 SENDS = ":sends"  # suffix of the account's log of send times granted (the last 2 s)
 KEEP_S = 7 * 24 * 3600
 WINDOW_429_MS = 300_000
@@ -89,7 +94,8 @@ def _now_or(argv: int) -> str:
 
 # KEYS: state, send log. ARGV: n, cap (0: none), successes, max_ahead_ms, label, keep_s[, now_ms].
 # Returns {granted, wait_ms, rate, start_ms, now_ms, sent} (strings: Lua would truncate
-# numbers); `sent`: send times in the second before the first one granted.
+# numbers); `sent`: send times in the second before the first one granted (per second of it
+# since a Retry-After pause).
 TAKE = (
     _now_or(7)
     + """
@@ -102,9 +108,15 @@ local tat = math.max(used, now, tonumber(s[3]) or 0)
 local peak = tonumber(s[5])
 local frozen_until = tonumber(s[7]) or 0
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 2000)
+local paused_until = tonumber(s[3]) or 0
+if paused_until <= (tonumber(s[4]) or 0) then paused_until = 0 end
+local from = math.max(tat - 1000, paused_until)
 local sent = 0
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], tat - 1000, '(' .. tat)) do
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], from, '(' .. tat)) do
   sent = sent + tonumber(string.match(member, ':(%d+)$'))
+end
+if tat - from < 1000 then
+  if tat - from < SENT_MIN_SPAN_MS then sent = rate else sent = sent * 1000 / (tat - from) end
 end
 if ok > 0 and used >= now - 1000 and now >= frozen_until then
   if peak then
@@ -146,11 +158,13 @@ for _name, _value in (
     ("START", START),
     ("AHEAD", AHEAD),
     ("BETA", BETA),
+    ("SENT_MIN_SPAN_MS", SENT_MIN_SPAN_MS),
 ):
     TAKE = TAKE.replace(_name, repr(_value))
 
 # KEYS: state, 429 log. ARGV: reserved_ms, sent (the grant's), retry_after_ms, signal (429, held
-# or stalled), floor, member[, now_ms]. Returns {cut (1/0), rate}.
+# or stalled), floor (no cut below it, unless the rate already is), member[, now_ms].
+# Returns {cut (1/0), rate}.
 CUT = (
     _now_or(7)
     + """
@@ -170,8 +184,8 @@ if ARGV[4] == 'stalled' and s[4] then
 end
 local peak = rate
 if tonumber(ARGV[2]) > 0 then peak = math.min(rate, tonumber(ARGV[2])) end
-peak = PLATEAU * peak
-rate = math.max(tonumber(ARGV[5]), peak * BETA)
+peak = math.max(PLATEAU * peak, math.min(tonumber(ARGV[5]), rate) / BETA)
+rate = peak * BETA
 local hold = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[3]))
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now),
   'peak', tostring(peak), 'grow_at', tostring(now), 'hold', tostring(hold))

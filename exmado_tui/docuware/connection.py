@@ -151,9 +151,12 @@ class Connection:
             self.refuse_elsewhere(url)
         while True:
             attempt += 1
-            generation = await self.auth.ensure() if authenticated else 0
+            if authenticated:  # signing in now, not while the turn's ticket is out
+                await self.auth.ensure()
             patience = self._patience(method, idempotent, attempt, held)
             ticket = await self._turn(url, patience)
+            # Again after the turn: a token can expire during a long wait for a slow budget.
+            generation = await self.auth.ensure() if authenticated else 0
             headers = {**extra_headers, **(self.auth.headers() if authenticated else {})}
             request = self.http.build_request(method, url, headers=headers, **kwargs)
             response = await self._send(request, stream, attempt, idempotent, ticket, what)

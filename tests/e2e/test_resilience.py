@@ -86,13 +86,14 @@ def test_kill_9_mid_job_then_another_worker_finishes_it_exactly_once(exmado: Exm
 
 @pytest.mark.slow
 def test_time_limit_fails_with_a_sentence_and_retry_continues(exmado: Exmado) -> None:
-    exmado.configure(job_timeout_s=1, row_concurrency=2)
+    # 2 s: the first second of a server never seen goes to signing in and the budget's start
+    exmado.configure(job_timeout_s=2, row_concurrency=2)
     exmado.sandbox.faults.update(latency_ms=30)
     exmado.start_worker()
     job_id = exmado.start_job(exmado.workbook("slow.xlsx", hits(exmado, 80)))
     job = exmado.wait(job_id, 30)
     assert job.status.value == "FAILED"
-    assert job.last_error.startswith("Job stopped after 1 s: ")
+    assert job.last_error.startswith("Job stopped after 2 s: ")
     assert job.last_error.endswith(f"of 80 rows done; `exmado jobs retry {job_id[:8]}` continues.")
     done = [job.done_rows]
     while job.status.value != "COMPLETED" and len(done) < 15:

@@ -45,8 +45,17 @@ def test_check_json_with_cookie(settings, capsys):
     code, out, _ = cli(replace(settings, auth="cookie"), capsys, "check", "--json")
     report = json.loads(out)
     assert code == 0
-    assert list(report) == ["auth_mode", "cabinets", "url", "user", "version"]
+    assert list(report) == [
+        "auth_mode",
+        "cabinets",
+        "url",
+        "user",
+        "version",
+        "worker_signins_last_hour",
+    ]
     assert report["auth_mode"] == "cookie" and report["cabinets"] == ["Invoices", "Personnel"]
+    # No broker in these settings, so nobody counted the workers' sign-ins: null, not 0.
+    assert report["worker_signins_last_hour"] is None
 
 
 def test_cabinets_dialogs_fields(settings, capsys):

@@ -275,23 +275,38 @@ def test_a_template_that_looks_inside_a_value_is_refused_at_create(
     _tally_refusal(tally, f"jobs create: template {template}", code, err, expected, seconds, peak)
 
 
+# The peak is read in the child from /proc/self/status at exit: wait4's ru_maxrss is no good
+# here, because Linux folds the forking parent's peak (this test worker's) into a child's at exec.
+_WITH_PEAK = """
+import atexit, pathlib, runpy, sys
+PEAK = pathlib.Path(sys.argv[1])
+def _peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            PEAK.write_text(line.split()[1])
+atexit.register(_peak)
+sys.argv = ["exmado", "jobs", "create", *sys.argv[2:]]
+runpy.run_module("exmado_tui.cli", run_name="__main__")
+"""
+
+
 def _create(watch: Watch, *args: str) -> tuple[int, str, float, int]:
-    """`exmado jobs create ARGS`: exit code, stderr, seconds and peak resident memory (the
-    child's own, from wait4)."""
-    err_path = watch.exmado.tmp_path / "create.err"
+    """`exmado jobs create ARGS`: exit code, stderr, seconds and the child's own peak resident
+    memory."""
+    peak_path = watch.exmado.tmp_path / "create.peak"
+    peak_path.unlink(missing_ok=True)
     started = time.monotonic()
-    with open(err_path, "wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "exmado_tui.cli", "jobs", "create", *args],
-            cwd=REPO,
-            env={**os.environ, **watch.exmado.env},
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    process = subprocess.run(
+        [sys.executable, "-c", _WITH_PEAK, str(peak_path), *args],
+        cwd=REPO,
+        env={**os.environ, **watch.exmado.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
     seconds = time.monotonic() - started
-    return process.returncode, err_path.read_text(), seconds, usage.ru_maxrss * 1024
+    return process.returncode, process.stderr, seconds, int(peak_path.read_text()) * 1024
 
 
 def _tally_refusal(

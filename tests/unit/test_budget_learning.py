@@ -14,11 +14,12 @@ import uuid
 
 import redis
 
-from exmado_tui.docuware.budget import MAX_AHEAD_MS
+from exmado_tui.docuware.budget import FLOOR_PER_S, MAX_AHEAD_MS
 from exmado_tui.docuware.budget_store import (
     AHEAD,
     BETA,
     CUT,
+    PLATEAU,
     K_MIN_S,
     PREFIX,
     PROBE_REQUESTS,
@@ -72,9 +73,13 @@ class Workers:
         self.granted, self.rate = int(answer[0]), float(answer[2])
         return float(answer[5])
 
-    def throttled(self, reserved_ms: float, sent: float) -> bool:
-        """A request reserved at `reserved_ms` was refused: whether the rate was cut."""
-        args = [reserved_ms, sent, 0, "429", 0.5, uuid.uuid4().hex, self.now_ms]
+    def throttled(
+        self, reserved_ms: float, sent: float, retry_after_ms: float = 0, signal: str = "429"
+    ) -> bool:
+        """A request reserved at `reserved_ms` was refused (or `signal`: held): whether the rate
+        was cut."""
+        floor = FLOOR_PER_S if signal == "429" else START
+        args = [reserved_ms, sent, retry_after_ms, signal, floor, uuid.uuid4().hex, self.now_ms]
         cut, rate = self._cut(keys=[self.key, self.key + ":429"], args=args)
         self.rate = float(rate)
         return bool(int(cut))
@@ -138,3 +143,34 @@ def test_an_administrators_cap_bounds_the_learned_rate(redis_url: str) -> None:
     assert max(workers.run(5)) == 10
     workers.run(3, limit=8)
     assert workers.cuts >= 1 and workers.rate < 8  # below the cap it still learns
+
+
+def test_a_429_just_after_a_retry_after_pause_cuts_by_one_step_not_to_the_floor(
+    redis_url: str,
+) -> None:
+    """The second before the first grant after a pause is mostly the pause: what was sent in it
+    is no measure of what the server's window held."""
+    workers = Workers(redis_url)
+    workers.run(3)
+    workers.throttled(workers.now_ms, workers.take(), retry_after_ms=2000)
+    cut_to = workers.rate
+    workers.clock.now += 2.0
+    sent = workers.take()  # the first send time after the pause
+    assert sent == cut_to
+    workers.clock.now += 0.05
+    assert workers.throttled(workers.now_ms - 50, sent)
+    assert math.isclose(workers.rate, PLATEAU * BETA * cut_to, rel_tol=0.01)
+
+
+def test_held_answers_alone_never_take_the_rate_below_the_start(redis_url: str) -> None:
+    """A server whose every tenth answer is slow is not driven down cut by cut; only its own
+    429 says that its limit is lower than any Cloud organization's."""
+    workers = Workers(redis_url)
+    workers.run(3)
+    for _ in range(20):
+        workers.clock.now += 1.5
+        assert workers.throttled(workers.now_ms, 1, signal="held")
+        assert workers.rate >= START * 0.999 and workers.run(0.5)[-1] >= START * 0.999
+    workers.clock.now += 1.5
+    assert workers.throttled(workers.now_ms, 1)
+    assert workers.rate < START
