@@ -24,9 +24,9 @@ reserve at the old rate after another's cut). Of the known designs it takes:
   slow start overshot to is not taken for the server's limit. When a Retry-After pause lies
   in that second, `sent` is the rate of what was sent since the pause (the rate granted, until
   `SENT_MIN_SPAN_MS` has passed): counting the pause as idle time would take the first 429
-  after it — one of a server's stray 429s, say — for a limit of one or two requests/s. The same measure keeps the rate
-  within `AHEAD` times what the workers really send, so an account they cannot load does
-  not grow without bound (AWS: twice the measured rate).
+  after it — one of a server's stray 429s, say — for a limit of one or two requests/s. The
+  same measure keeps the rate within `AHEAD` times what the workers really send, so an
+  account they cannot load does not grow without bound (AWS: twice the measured rate).
 * CUBIC (as AWS uses it, but in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x
   what the server's window held: just under where 429s began), the rate climbs back
   concavely, dwells near `peak` around `K` seconds, then probes past it, slowly at first
