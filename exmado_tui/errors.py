@@ -29,6 +29,11 @@ class ProfileError(PermanentError):
     """A profile file is missing or wrong."""
 
 
+class QueryError(PermanentError):
+    """A DocuWare query that cannot make a job: an unknown field, a value its type refuses,
+    nothing found."""
+
+
 class WorkbookError(PermanentError):
     """A workbook cannot be used: wrong format, protected, empty, missing column..."""
 

@@ -44,6 +44,9 @@ from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.ownership import unheld
 from exmado_tui.profiles import Profile, check_profile, load_profile, profile_names
 from exmado_tui.queries import JobDetail, get_job, resolve_job_id
+from exmado_tui.query_source import COLUMNS as QUERY_COLUMNS
+from exmado_tui.query_source import KEY as QUERY_KEY
+from exmado_tui.query_source import QuerySource
 from exmado_tui.queue import JobQueue
 from exmado_tui.settings import Settings
 from exmado_tui.states import transition
@@ -179,30 +182,86 @@ class JobService:
         check_workbook(workbook, snapshot, self.settings.workbooks)
         job_id = uuid.uuid4().hex
         name = name or workbook.stem
-        output_dir = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
-        check_output_folder(Path(output_dir).expanduser().absolute())
+        output_dir = self._output_dir(output, name, job_id)
         copy, content, sha256 = self._private_copy(workbook, job_id)
+        owner = f" for {user}" if user and user != self.actor.user else ""
         with database.atomic():
-            Job.create(
-                id=job_id,
+            self._record(
+                job_id,
                 name=name,
-                user=user or self.actor.user,
+                user=user,
                 source=source,
-                status=S.PENDING,
-                profile=profile or "",
+                profile=profile,
                 config=snapshot,
                 workbook_name=workbook.name,
                 workbook_path=str(copy),
                 workbook_sha256=sha256,
-                output_dir=str(Path(output_dir).expanduser().absolute()),
-                wait_reason="not started",
-                created_by=str(self.actor),
+                output_dir=output_dir,
             )
             workbook_store.keep(job_id, content)
-            owner = f" for {user}" if user and user != self.actor.user else ""
             record_event(job_id, f"Created from {workbook.name} by {self.actor}{owner}.")
             if warning := open_in_excel_warning(workbook):
                 record_event(job_id, warning, "warning")
+        return self._queued(job_id, start)
+
+    def create_from_query(
+        self,
+        query: QuerySource,
+        *,
+        profile: str | None = None,
+        config: dict[str, Any] | None = None,
+        output: Path | None = None,
+        name: str | None = None,
+        user: str | None = None,
+        source: str = "cli",
+        start: bool = False,
+    ) -> JobDetail:
+        """Store a new PENDING job whose rows are the documents `query` finds (read by the
+        worker); the profile gives names, format and policies, the query cabinet and rows."""
+        own = {"cabinet": query.cabinet, "dialog": query.dialog, "columns": dict(QUERY_COLUMNS)}
+        snapshot = self._snapshot(profile, {**(config or {}), **own})
+        snapshot[QUERY_KEY] = query.to_dict()
+        job_id = uuid.uuid4().hex
+        name = name or slug(f"{query.cabinet}-query")
+        output_dir = self._output_dir(output, name, job_id)
+        owner = f" for {user}" if user and user != self.actor.user else ""
+        counted = "" if query.counted is None else f" ({query.counted:,} documents counted)"
+        with database.atomic():
+            self._record(
+                job_id,
+                name=name,
+                user=user,
+                source=source,
+                profile=profile,
+                config=snapshot,
+                workbook_name=query.text,
+                workbook_path="",
+                workbook_sha256=query.sha256,
+                output_dir=output_dir,
+            )
+            record_event(job_id, f"Created from the {query.text}{counted} by {self.actor}{owner}.")
+        return self._queued(job_id, start)
+
+    def _output_dir(self, output: Path | None, name: str, job_id: str) -> str:
+        """The output folder asked for (else one under `output_root`), checked writable."""
+        folder = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
+        absolute = Path(folder).expanduser().absolute()
+        check_output_folder(absolute)
+        return str(absolute)
+
+    def _record(self, job_id: str, *, user: str | None, profile: str | None, **fields: Any) -> None:
+        Job.create(
+            id=job_id,
+            user=user or self.actor.user,
+            status=S.PENDING,
+            profile=profile or "",
+            wait_reason="not started",
+            created_by=str(self.actor),
+            **fields,
+        )
+
+    def _queued(self, job_id: str, start: bool) -> JobDetail:
+        """The job, queued first when `start`; saved but not queued says how to start it."""
         if start:
             try:
                 self._enqueue(job_id)
@@ -450,7 +509,8 @@ class JobService:
         audit_line(
             self.settings.data_dir, f"Deleted job {job_id} ({visible(job.name)}) by {self.actor}."
         )
-        shutil.rmtree(Path(job.workbook_path).parent, ignore_errors=True)
+        if job.workbook_path:  # a query job has no workbook copy
+            shutil.rmtree(Path(job.workbook_path).parent, ignore_errors=True)
         if not keep_files:
             shutil.rmtree(job.output_dir, ignore_errors=True)
 

@@ -6,11 +6,11 @@ contract suite (tests/integration/test_docuware_contract.py) keep to the same sh
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Protocol
 
-from exmado_tui.docuware.models import Dialog, Document, DownloadResult, FileCabinet
+from exmado_tui.docuware.models import Dialog, Document, DownloadResult, FieldInfo, FileCabinet
 from exmado_tui.docuware.query import Query
 
 
@@ -19,12 +19,16 @@ class DocuWarePort(Protocol):
 
     async def dialog(self, cabinet: FileCabinet | str, dialog_id: str | None = None) -> Dialog: ...
 
+    async def cabinet_fields(self, cabinet: FileCabinet | str) -> list[FieldInfo]: ...
+
     def search(
         self,
         cabinet: FileCabinet | str,
         query: Query = None,
         *,
         dialog: str | None = None,
+        sort: Iterable[str | tuple[str, str]] | None = None,
+        page_size: int = 1000,
         limit: int | None = None,
         max_pages: int | None = None,
     ) -> AsyncIterator[Document]: ...

@@ -25,6 +25,14 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="FILE",
         help="an old-system payload (user_name, excel_file_name, …)",
     )
+    create.add_argument(
+        "--query",
+        nargs="+",
+        metavar="ARG",
+        help="CABINET FIELD=VALUE …: a job of every document the query finds, instead of a "
+        "workbook (VALUE: x, a*, a..b, a.., ..b, EMPTY(), NOTEMPTY())",
+    )
+    create.add_argument("--dialog", help="with --query: the search dialog (default: the cabinet's)")
     create.add_argument("--profile", help="profile name (config/profiles/NAME.toml)")
     create.add_argument("--output", type=Path, help="output folder")
     create.add_argument("--name", help="job name (default: the workbook's name)")
@@ -37,6 +45,8 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def create_command(args: argparse.Namespace, ctx: Context) -> int:
+    if args.query:
+        return _create_from_query(args, ctx)
     options = _create_options(args, ctx)
     if args.wait and not options["start"]:
         raise UsageError("--wait needs --start (or config.auto_start in the payload).")
@@ -53,6 +63,30 @@ def create_command(args: argparse.Namespace, ctx: Context) -> int:
             else f"; start it with `exmado jobs start {job.short_id}`."
         )
     )
+    return 0 if not args.wait or job.status is JobStatus.COMPLETED else 1
+
+
+def _create_from_query(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.commands.job_query import create_from_query
+
+    if args.excel or args.from_json:
+        raise UsageError("--query makes a job without a workbook: give one or the other.")
+    if args.dialog is not None and not args.dialog.strip():
+        raise UsageError("--dialog needs a dialog name or id.")
+    if args.wait and not args.start:
+        raise UsageError("--wait needs --start.")
+    job = create_from_query(ctx, args)
+    counted = job.config["query"]["counted"]
+    if args.wait:
+        job = wait_for_end(ctx, job.id, args.timeout)
+    if args.json or args.wait:
+        print_job(job, args.json, ctx)
+    else:
+        then = ", queued." if args.start else f"; start it with `exmado jobs start {job.short_id}`."
+        print(
+            f"Created job {job.short_id} ({job.name}): {job.status.value}, "
+            f"{counted:,} documents counted{then}"
+        )
     return 0 if not args.wait or job.status is JobStatus.COMPLETED else 1
 
 

@@ -16,17 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from exmado_tui.atomic import move_into_place
+from exmado_tui.docuware.conditions import Wanted, parse_conditions
 from exmado_tui.docuware.models import Document
-from exmado_tui.docuware.query import (
-    And,
-    Condition,
-    Empty,
-    Exact,
-    NotEmpty,
-    Or,
-    Range,
-    Wildcard,
-)
+from exmado_tui.docuware.query import And, Condition, Or
 from exmado_tui.docuware.types import FieldValue, format_value
 from exmado_tui.errors import ExmadoError
 from exmado_tui.file_names import first_free
@@ -126,33 +118,6 @@ def run(
     except OSError as exc:
         print(f"exmado: {exc.strerror or exc} ({exc.filename or 'file'}).", file=err)
     return 1
-
-
-# --- conditions ------------------------------------------------------------------------
-
-
-def parse_condition(text: str) -> Condition:
-    """`FIELD=x`, `a*`, `a..b`, `..b`, `a..`, `EMPTY()`, `NOTEMPTY()`."""
-    name, sep, value = text.partition("=")
-    name = name.strip()
-    if not sep or not name:
-        raise ValueError(f"Condition {text!r} must look like FIELD=VALUE.")
-    if value.upper() == "EMPTY()":
-        return Empty(name)
-    if value.upper() == "NOTEMPTY()":
-        return NotEmpty(name)
-    if ".." in value:
-        low, _, high = value.partition("..")
-        if not low and not high:
-            raise ValueError(f"Range in {text!r} needs at least one end.")
-        return Range(name, low or None, high or None)
-    if "*" in value or "?" in value:
-        return Wildcard(name, value)
-    return Exact(name, value)
-
-
-def parse_conditions(texts: Sequence[str]) -> list[Condition]:
-    return [parse_condition(t) for t in texts]
 
 
 # --- commands --------------------------------------------------------------------------
@@ -301,10 +266,10 @@ def forget_lookups(settings: Settings, out: TextIO, err: TextIO) -> int:
 # --- output ----------------------------------------------------------------------------
 
 
-def _resolve(condition: Condition, lookup: Callable[[str], Any]) -> Condition:
-    """Accept a field label as well as its DB name; unknown names go to DocuWare as given."""
-    found = lookup(condition.field)
-    return Condition(found.db_name, condition.values) if found else condition
+def _resolve(wanted: Wanted, lookup: Callable[[str], Any]) -> Condition:
+    """Accept a field label as well as its DB name, the value checked against its type;
+    unknown names go to DocuWare as given."""
+    return wanted.condition(lookup(wanted.field))
 
 
 def json_value(value: FieldValue) -> Any:

@@ -28,7 +28,7 @@ from exmado_tui.docuware.download import (
     safe_filename,
     stream_to_file,
 )
-from exmado_tui.docuware.errors import NotFoundError
+from exmado_tui.docuware.errors import NotFoundError, UnexpectedResponseError
 from exmado_tui.docuware.models import (
     Dialog,
     DialogInfo,
@@ -45,6 +45,7 @@ from exmado_tui.docuware.models import (
 from exmado_tui.docuware.paging import Pages
 from exmado_tui.docuware.query import Exact, Or, Query, clamp_page_size, expression_body
 from exmado_tui.docuware.retry import Clock, RetryPolicy, Sleep
+from exmado_tui.docuware.types import to_int
 from exmado_tui.settings import DocuWareSettings
 
 log = logging.getLogger("exmado.docuware")
@@ -250,6 +251,24 @@ class AsyncDocuWareClient:
             if not next_href or not items or not pages.another():
                 return
             page, size = await self._page("GET", next_href)
+
+    async def count(
+        self, cabinet: CabinetLike, query: Query = None, *, dialog: str | None = None
+    ) -> int:
+        """How many documents match, by DocuWare's own count (`Query/CountExpression`, the
+        dialog's `count` link): one request whatever the total."""
+        fc = await self.find_cabinet(cabinet)
+        found = await self.dialog(fc, dialog)
+        href = found.links.get("count") or (
+            f"{PLATFORM}/FileCabinets/{fc.id}/Query/CountExpression?dialogId={found.id}"
+        )
+        body = {"DialogExpression": expression_body(query), "FieldName": "", "Limit": 0}
+        answer = await self.conn.json("POST", href, json=body, idempotent=True)
+        groups = _items(answer, "Group")
+        total = to_int(groups[0].get("Count")) if groups else None
+        if total is None:
+            raise UnexpectedResponseError(f"DocuWare's count at {href} carries no number.")
+        return total
 
     async def _page(self, method: str, url: str, **kwargs: Any) -> tuple[Any, int]:
         """A search result page and its size in bytes."""

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 MAX_PAGE_SIZE = 10_000  # DocuWare answers 422 above this (KBA-36909)
+ID_FIELD = "DWDOCID"  # every document's id, as a field to search and sort on
 
 Scalar = str | int | Decimal | date | datetime
 

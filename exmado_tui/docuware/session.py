@@ -51,6 +51,10 @@ class DocuWareSession:
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` (one using `self.client`) on the session's loop."""
+        return self._call(coro)
+
     def close(self) -> None:
         if self._loop.is_closed():
             return
@@ -92,6 +96,9 @@ class DocuWareSession:
     def search(self, cabinet: CabinetLike, query: Any = None, **options: Any) -> Iterator[Document]:
         """Lazily pulls pages through the session's loop."""
         return self._iterate(self.client.search(cabinet, query, **options))
+
+    def count(self, cabinet: CabinetLike, query: Any = None, **options: Any) -> int:
+        return self._call(self.client.count(cabinet, query, **options))
 
     def search_keys(self, cabinet: CabinetLike, field: str, keys: Any, **options: Any) -> Any:
         return self._call(self.client.search_keys(cabinet, field, keys, **options))

@@ -148,8 +148,9 @@ def _result(
     total_wanted: Any,
 ) -> Response:
     start, count = start or 0, count if count is not None else search.DEFAULT_COUNT
-    if count > search.MAX_COUNT:
-        raise HttpError(422, search.LIMIT_MESSAGE, internal_code=1)
+    limit = int(state.faults.now.search_limit)
+    if count > limit:
+        raise HttpError(422, search.LIMIT_MESSAGE.format(limit=limit), internal_code=1)
     if count < 0 or start < 0:
         raise SearchError("start and count must not be negative.")
     count = count or search.DEFAULT_COUNT

@@ -24,6 +24,7 @@ _NON_NEGATIVE = (
     "spike_ms",
     "logons_per_min",
     "cabinets_per_min",
+    "search_limit",
 )
 
 
@@ -43,6 +44,8 @@ class FaultSettings:
     `spike_rate` of requests wait `spike_ms` more; of file downloads, `cut_rate` lose their
     connection halfway through the body and `short_rate` end (connection closed) before the
     length their Content-Length announced.
+    `search_limit`: the most results one search request may ask for (`count`); more is
+    answered 422, as DocuWare answers above its 10,000 (lowered in tests of what splits).
     """
 
     latency_ms: float = 0.0
@@ -57,6 +60,7 @@ class FaultSettings:
     spike_ms: float = 0.0
     cut_rate: float = 0.0
     short_rate: float = 0.0
+    search_limit: float = 10000.0
 
     def __post_init__(self) -> None:
         for name in _NON_NEGATIVE:

@@ -18,10 +18,9 @@ from exmado_tui.sandbox.data import Catalogue, Document
 
 EMPTY = "EMPTY()"
 NOTEMPTY = "NOTEMPTY()"
-MAX_COUNT = 10000
 DEFAULT_COUNT = 50
 LIMIT_MESSAGE = (
-    "The requested search result count exceeds the system limit of 10000 per request. "
+    "The requested search result count exceeds the system limit of {limit} per request. "
     "Use paging (start and count) to retrieve more results. (SearchResultLimitExceed)"
 )
 

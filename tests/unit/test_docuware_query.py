@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from exmado_tui.docuware.cli import parse_condition
+from exmado_tui.docuware.conditions import parse_condition
 from exmado_tui.docuware.query import (
     MAX_PAGE_SIZE,
     And,
@@ -94,7 +94,7 @@ def test_sort_rejects_bad_direction():
     ],
 )
 def test_cli_value_forms(text, values):
-    assert parse_condition(text).values == values
+    assert parse_condition(text).condition().values == values
 
 
 def test_cli_rejects_condition_without_equals():

@@ -24,8 +24,9 @@ from functools import partial
 
 from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.docuware.errors import NotFoundError, RefusedAnswerError
+from exmado_tui.docuware.id_ranges import ID_INFO
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
-from exmado_tui.docuware.query import And, Exact, Or
+from exmado_tui.docuware.query import ID_FIELD, And, Exact, Or
 from exmado_tui.docuware.row_slot import SLOT, Slot
 from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
 from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, RetryableError
@@ -240,7 +241,7 @@ class RowEngine:
         )
         try:
             async for doc in found:
-                value = doc.fields.get(field)
+                value = str(doc.id) if field == ID_FIELD else doc.fields.get(field)
                 if not isinstance(value, str) or value.casefold() not in by_key:
                     return {}
                 by_key[value.casefold()].append(doc)
@@ -275,7 +276,7 @@ class RowEngine:
 
 
 def _db_name(dialog: Dialog, field: str, column: str) -> str:
-    known = dialog.field(field)
+    known = dialog.field(field) or (ID_INFO if field.upper() == ID_FIELD else None)
     if known is None:
         names = ", ".join(f.db_name for f in dialog.fields)
         raise ProfileError(

@@ -53,6 +53,7 @@ from exmado_tui.lifecycle import ACTIVE, ROW_ERRORS, Control, JobStatus
 from exmado_tui.models import Job, JobRow
 from exmado_tui.ownership import Hold, claim
 from exmado_tui.profiles import Profile, check_profile
+from exmado_tui.query_source import QuerySource, query_of
 from exmado_tui.report import remove_report_leftovers, write_report
 from exmado_tui.states import transition
 from exmado_tui.store_identity import check_still, opened_store
@@ -60,6 +61,7 @@ from exmado_tui.writable import output_folder_problem
 from workers.pipeline import progress
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
+from workers.pipeline.ingest_query import QueryReader, ingest_query
 from workers.pipeline.outcome import RunOutcome, Stop
 from workers.pipeline.rows import Inbox, RowEngine, RowResult, RowTask
 from workers.runtime import Runtime
@@ -217,16 +219,33 @@ class JobRun:
 
     def _validate(self, job: Job, profile: Profile) -> None:
         if not already_ingested(job):
-            settings = self.runtime.settings
-            got = ingest(job, profile, settings.data_dir, self._between_chunks, settings.workbooks)
-            where = f"sheet {got.sheet!r}, " if got.sheet else ""
-            record_event(
-                self.job_id,
-                f"Workbook read: {got.total:,} rows ({where}header in row {got.header_row}); "
-                f"{got.bad} with errors, {got.duplicates} duplicate keys.",
-            )
+            query = query_of(job.config, f"Job {job.id[:8]}'s stored query")
+            self._read_query(job, query) if query else self._read_workbook(job, profile)
         self._check_control()
         transition(self.job_id, S.RUNNING, only_from=frozenset({S.VALIDATING}), wait_reason="")
+
+    def _read_workbook(self, job: Job, profile: Profile) -> None:
+        settings = self.runtime.settings
+        got = ingest(job, profile, settings.data_dir, self._between_chunks, settings.workbooks)
+        where = f"sheet {got.sheet!r}, " if got.sheet else ""
+        record_event(
+            self.job_id,
+            f"Workbook read: {got.total:,} rows ({where}header in row {got.header_row}); "
+            f"{got.bad} with errors, {got.duplicates} duplicate keys.",
+        )
+
+    def _read_query(self, job: Job, query: QuerySource) -> None:
+        """The query's documents become the job's rows, read in ranges of document ids."""
+        reader = QueryReader(self._awaiting(self.runtime.client()), query)
+        got = ingest_query(
+            job, lambda after: self._awaiting(reader.ids_after(after)), self._between_chunks
+        )
+        counted = "" if query.counted is None else f"; {query.counted:,} counted at creation"
+        record_event(
+            self.job_id,
+            f"Query read: {got.total:,} documents in {got.ranges:,} ranges of document ids "
+            f"(at most {reader.page:,} a request{counted}).",
+        )
 
     def _between_chunks(self) -> None:
         self._tick(time.monotonic())

@@ -1,0 +1,58 @@
+"""`exmado jobs create --query CABINET FIELD=VALUE …`: a job from what a DocuWare query finds.
+
+The conditions are checked against the dialog's fields and their types and the documents are
+counted (DocuWare's `CountExpression`) before anything is stored; a query that finds nothing
+is refused. The worker then reads the documents in ranges of ids (`docuware/id_ranges.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from exmado_tui.commands.context import Context
+from exmado_tui.errors import QueryError
+from exmado_tui.query_source import QuerySource
+
+if TYPE_CHECKING:  # the session loads httpx
+    from exmado_tui.docuware.session import DocuWareSession
+    from exmado_tui.queries import JobDetail
+
+
+def count_query(session: DocuWareSession, source: QuerySource) -> int:
+    """DocuWare's count of the query's documents; a field or value it cannot take is one
+    sentence naming the field (ValueError)."""
+    from exmado_tui.docuware.id_ranges import resolve
+
+    dialog = session.dialog(source.cabinet, source.dialog or None)
+    resolved = session.run(resolve(session.client, source.cabinet, dialog, source.wanted()))
+    return session.count(source.cabinet, resolved.query(0), dialog=dialog.id)
+
+
+def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
+    """The query of `--query CABINET COND…` with its count; refused in one sentence."""
+    from exmado_tui.docuware.session import DocuWareSession
+
+    cabinet, *conditions = args.query
+    source = QuerySource(cabinet, tuple(conditions), args.dialog or "")
+    try:
+        source.wanted()
+        with DocuWareSession(ctx.settings.docuware) as session:
+            counted = count_query(session, source)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+    if counted == 0:
+        raise QueryError(f"The {source.text} finds no document; nothing to export.")
+    return QuerySource(source.cabinet, source.conditions, source.dialog, counted)
+
+
+def create_from_query(ctx: Context, args: argparse.Namespace) -> JobDetail:
+    source = counted_source(ctx, args)
+    return ctx.service.create_from_query(
+        source,
+        profile=args.profile,
+        output=args.output,
+        name=args.name,
+        user=args.user,
+        start=args.start,
+    )

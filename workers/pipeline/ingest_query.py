@@ -1,0 +1,105 @@
+"""A query job's rows: the documents its query finds, written to the store exactly once.
+
+The hits are read in ranges of document ids (`exmado_tui/docuware/id_ranges.py`) and each
+range goes in as rows in one transaction, numbered on from the rows before it; the key of a
+row is the document's id. Ranges come in id order, so the rows stored are always the first
+ones: a run killed while reading continues after the highest id stored, and a redelivered
+message adds nothing twice (INSERT … ON CONFLICT DO NOTHING on (job, row_number), as for a
+workbook).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import peewee
+
+from exmado_tui.db import database, utcnow
+from exmado_tui.docuware.errors import NotFoundError
+from exmado_tui.docuware.id_ranges import PAGE, RangeClient, Resolved, read_range, resolve
+from exmado_tui.errors import QueryError
+from exmado_tui.lifecycle import RowStatus
+from exmado_tui.models import Job, JobRow
+from exmado_tui.query_source import COLUMN, QuerySource
+
+ReadIds = Callable[[int], list[int]]  # the ids of the range after this id; [] at the end
+
+
+@dataclass(frozen=True)
+class QueryIngested:
+    total: int
+    ranges: int  # ranges read by this run (a resumed run reads only the rest)
+
+
+class QueryReader:
+    """One query's ranges, on the worker's DocuWare client (runs on its event loop)."""
+
+    def __init__(self, client: RangeClient, source: QuerySource) -> None:
+        self.client = client
+        self.source = source
+        self.resolved: Resolved | None = None
+        self.page = PAGE
+
+    async def ids_after(self, after: int) -> list[int]:
+        """The document ids of the next range; the cabinet, dialog and conditions are
+        resolved at the first (a field gone from DocuWare fails the job in one sentence)."""
+        dialog = self.source.dialog or None
+        if self.resolved is None:
+            try:
+                found = await self.client.dialog(self.source.cabinet, dialog)
+                self.resolved = await resolve(
+                    self.client, self.source.cabinet, found, self.source.wanted()
+                )
+            except (NotFoundError, ValueError) as exc:
+                raise QueryError(str(exc)) from None
+        documents, self.page = await read_range(
+            self.client,
+            self.source.cabinet,
+            self.resolved,
+            dialog=dialog,
+            after=after,
+            page=self.page,
+        )
+        return [doc.id for doc in documents]
+
+
+def ingest_query(job: Job, read: ReadIds, between_ranges: Callable[[], None]) -> QueryIngested:
+    """Store the rows the query finds after those already stored; return the total."""
+    stored, after = _stored(job.id)
+    ranges = 0
+    while ids := read(after):
+        _insert(job.id, stored, ids)
+        stored, after, ranges = stored + len(ids), ids[-1], ranges + 1
+        between_ranges()
+    Job.update(total_rows=stored, updated_at=utcnow()).where(Job.id == job.id).execute()
+    return QueryIngested(stored, ranges)
+
+
+def _stored(job_id: str) -> tuple[int, int]:
+    """How many rows are stored and the document id of the last (0: none yet)."""
+    last = (
+        JobRow.select(JobRow.row_number, JobRow.key)
+        .where(JobRow.job == job_id)
+        .order_by(JobRow.row_number.desc())
+        .first()
+    )
+    if last is None:
+        return 0, 0
+    count = JobRow.select(peewee.fn.COUNT(JobRow.id)).where(JobRow.job == job_id).scalar()
+    return int(count), int(last.key)
+
+
+def _insert(job_id: str, stored: int, ids: list[int]) -> None:
+    rows = [
+        {
+            "job": job_id,
+            "row_number": stored + number,
+            "key": str(doc_id),
+            "values": {COLUMN: str(doc_id)},
+            "status": RowStatus.PENDING,
+        }
+        for number, doc_id in enumerate(ids, start=1)
+    ]
+    with database.atomic():
+        JobRow.insert_many(rows).on_conflict_ignore().execute()
