@@ -12,6 +12,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,19 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "job"
 
 
+@dataclass(frozen=True)
+class _NewJob:
+    """What a workbook or a query gives a new job: its default name, the configuration it
+    runs with, the workbook columns of the job, its first events, the workbook's bytes."""
+
+    name: str
+    snapshot: dict[str, Any]
+    workbook: dict[str, str]
+    events: list[Event]
+    copy_of: Path | None = None  # the workbook to keep a private copy of
+    content: bytes | None = None  # the copy's bytes, kept in the store too
+
+
 class JobService:
     """Every change a person or a script makes to jobs."""
 
@@ -165,7 +179,7 @@ class JobService:
 
     def create(
         self,
-        workbook: Path,
+        workbook: Path | QuerySource,
         *,
         profile: str | None = None,
         config: dict[str, Any] | None = None,
@@ -175,72 +189,71 @@ class JobService:
         source: str = "cli",
         start: bool = False,
     ) -> JobDetail:
-        """Store a new PENDING job with a private copy of `workbook`; queue it if `start`."""
-        workbook = Path(workbook).expanduser()
+        """Store a new PENDING job and queue it if `start`: from a workbook (a private copy
+        kept), or from a DocuWare query, whose documents the worker reads as the rows."""
+        job_id = uuid.uuid4().hex
+        by = f"by {self.actor}" + (f" for {user}" if user and user != self.actor.user else "")
+        if isinstance(workbook, QuerySource):
+            made = self._query_job(workbook, profile, config, by)
+        else:
+            made = self._workbook_job(Path(workbook).expanduser(), profile, config, by)
+        name = name or made.name
+        output_dir = self._output_dir(output, name, job_id)
+        if made.copy_of is not None:
+            made = self._with_private_copy(made, made.copy_of, job_id)
+        with database.atomic():
+            Job.create(
+                id=job_id,
+                name=name,
+                user=user or self.actor.user,
+                source=source,
+                status=S.PENDING,
+                profile=profile or "",
+                config=made.snapshot,
+                output_dir=output_dir,
+                wait_reason="not started",
+                created_by=str(self.actor),
+                **made.workbook,
+            )
+            if made.content is not None:
+                workbook_store.keep(job_id, made.content)
+            for event in made.events:
+                record_event(job_id, event.text, event.level)
+        return self._queued(job_id, start)
+
+    def _workbook_job(
+        self, workbook: Path, profile: str | None, config: dict[str, Any] | None, by: str
+    ) -> _NewJob:
+        """A workbook job, the workbook checked against the profile (copied once the output
+        folder is checked too)."""
         check_workbook_path(workbook)
         snapshot = self._snapshot(profile, config)
         check_workbook(workbook, snapshot, self.settings.workbooks)
-        job_id = uuid.uuid4().hex
-        name = name or workbook.stem
-        output_dir = self._output_dir(output, name, job_id)
-        copy, content, sha256 = self._private_copy(workbook, job_id)
-        owner = f" for {user}" if user and user != self.actor.user else ""
-        with database.atomic():
-            self._record(
-                job_id,
-                name=name,
-                user=user,
-                source=source,
-                profile=profile,
-                config=snapshot,
-                workbook_name=workbook.name,
-                workbook_path=str(copy),
-                workbook_sha256=sha256,
-                output_dir=output_dir,
-            )
-            workbook_store.keep(job_id, content)
-            record_event(job_id, f"Created from {workbook.name} by {self.actor}{owner}.")
-            if warning := open_in_excel_warning(workbook):
-                record_event(job_id, warning, "warning")
-        return self._queued(job_id, start)
+        events = [Event(f"Created from {workbook.name} {by}.")]
+        if warning := open_in_excel_warning(workbook):
+            events.append(Event(warning, "warning"))
+        named = {"workbook_name": workbook.name}
+        return _NewJob(workbook.stem, snapshot, named, events, copy_of=workbook)
 
-    def create_from_query(
-        self,
-        query: QuerySource,
-        *,
-        profile: str | None = None,
-        config: dict[str, Any] | None = None,
-        output: Path | None = None,
-        name: str | None = None,
-        user: str | None = None,
-        source: str = "cli",
-        start: bool = False,
-    ) -> JobDetail:
-        """Store a new PENDING job whose rows are the documents `query` finds (read by the
-        worker); the profile gives names, format and policies, the query cabinet and rows."""
+    def _with_private_copy(self, made: _NewJob, workbook: Path, job_id: str) -> _NewJob:
+        copy, content, sha256 = self._private_copy(workbook, job_id)
+        kept = {**made.workbook, "workbook_path": str(copy), "workbook_sha256": sha256}
+        return replace(made, workbook=kept, content=content, copy_of=None)
+
+    def _query_job(
+        self, query: QuerySource, profile: str | None, config: dict[str, Any] | None, by: str
+    ) -> _NewJob:
+        """A query job: the query's cabinet and its one column over the profile; the query
+        kept in the snapshot, its text and SHA-256 where a workbook's would be."""
         own = {"cabinet": query.cabinet, "dialog": query.dialog, "columns": dict(QUERY_COLUMNS)}
-        snapshot = self._snapshot(profile, {**(config or {}), **own})
-        snapshot[QUERY_KEY] = query.to_dict()
-        job_id = uuid.uuid4().hex
-        name = name or slug(f"{query.cabinet}-query")
-        output_dir = self._output_dir(output, name, job_id)
-        owner = f" for {user}" if user and user != self.actor.user else ""
+        snapshot = {
+            **self._snapshot(profile, {**(config or {}), **own}),
+            QUERY_KEY: query.to_dict(),
+        }
         counted = "" if query.counted is None else f" ({query.counted:,} documents counted)"
-        with database.atomic():
-            self._record(
-                job_id,
-                name=name,
-                user=user,
-                source=source,
-                profile=profile,
-                config=snapshot,
-                workbook_name=query.text,
-                workbook_path="",
-                workbook_sha256=query.sha256,
-                output_dir=output_dir,
-            )
-            record_event(job_id, f"Created from the {query.text}{counted} by {self.actor}{owner}.")
-        return self._queued(job_id, start)
+        where = {"workbook_name": query.text, "workbook_path": "", "workbook_sha256": query.sha256}
+        event = Event(f"Created from the {query.text}{counted} {by}.")
+        return _NewJob(slug(f"{query.cabinet}-query"), snapshot, where, [event])
 
     def _output_dir(self, output: Path | None, name: str, job_id: str) -> str:
         """The output folder asked for (else one under `output_root`), checked writable."""
@@ -248,17 +261,6 @@ class JobService:
         absolute = Path(folder).expanduser().absolute()
         check_output_folder(absolute)
         return str(absolute)
-
-    def _record(self, job_id: str, *, user: str | None, profile: str | None, **fields: Any) -> None:
-        Job.create(
-            id=job_id,
-            user=user or self.actor.user,
-            status=S.PENDING,
-            profile=profile or "",
-            wait_reason="not started",
-            created_by=str(self.actor),
-            **fields,
-        )
 
     def _queued(self, job_id: str, start: bool) -> JobDetail:
         """The job, queued first when `start`; saved but not queued says how to start it."""

@@ -48,7 +48,7 @@ def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
 
 def create_from_query(ctx: Context, args: argparse.Namespace) -> JobDetail:
     source = counted_source(ctx, args)
-    return ctx.service.create_from_query(
+    return ctx.service.create(
         source,
         profile=args.profile,
         output=args.output,
