@@ -8,12 +8,15 @@ import json
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from exmado_tui.errors import ProfileError
 from exmado_tui.templates import TemplateError, check_template
+
+if TYPE_CHECKING:
+    from exmado_tui.query_source import QuerySource
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 KEYS = (
@@ -26,7 +29,9 @@ KEYS = (
     "on_existing",
     "columns",
     "templates",
+    "query",
 )
+QUERY_KEYS = ("cabinet", "dialog", "conditions")
 TEMPLATE_KEYS = ("folder", "filename", "format", "unpack_zip", "keep_annotations")
 # Our format names (profiles, the form, `docuware download --format`) → DocuWare's
 # targetFileType: the original file (a ZIP when a document holds several), a PDF, or a ZIP.
@@ -61,6 +66,9 @@ class Profile:
     keep_annotations: bool = False
     on_multiple: OnMultiple = "all"
     on_existing: OnExisting = "skip_identical"
+    # `[query]`: a saved DocuWare query (cabinet: the profile's unless named, dialog,
+    # conditions), what `jobs create --query` with no conditions exports
+    saved_query: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,8 +119,10 @@ def parse_profile(name: str, data: dict[str, Any], where: str) -> Profile:
     """Build a Profile from TOML data, naming the file and key of anything wrong."""
     templates = _table(data, "templates", where)
     columns = _table(data, "columns", where)
+    saved_query = _table(data, "query", where)
     _known_keys(data, KEYS, where, "")
     _known_keys(templates, TEMPLATE_KEYS, where, "templates.")
+    _known_keys(saved_query, QUERY_KEYS, where, "query.")
     # A missing cabinet or an empty [columns] is refused by check_profile, in one place.
     profile = Profile(
         name=name,
@@ -129,6 +139,7 @@ def parse_profile(name: str, data: dict[str, Any], where: str) -> Profile:
         keep_annotations=templates.get("keep_annotations", False),
         on_multiple=data.get("on_multiple", "all"),
         on_existing=data.get("on_existing", "skip_identical"),
+        saved_query=saved_query,
     )
     check_profile(profile, where)
     return profile
@@ -159,7 +170,10 @@ def check_profile(profile: Profile, where: str) -> None:
             raise ProfileError(f"{where}: {FILE_KEYS.get(key, key)} must be text, got {value!r}.")
     if not profile.cabinet.strip():
         raise ProfileError(f"{where}: cabinet is missing; name the DocuWare file cabinet.")
-    _check_columns(profile.columns, where)
+    if profile.saved_query:
+        saved_query(profile, where)  # a profile made for queries needs no [columns]
+    if profile.columns or not profile.saved_query:
+        _check_columns(profile.columns, where)
     _check_int(profile.header_row, where, "header_row")
     _check_choice(profile.format, FORMATS, where, "templates.format")
     _check_choice(profile.on_multiple, ON_MULTIPLE, where, "on_multiple")
@@ -173,6 +187,15 @@ def check_profile(profile: Profile, where: str) -> None:
         check_template(profile.filename_template, "[templates] filename")
     except TemplateError as exc:
         raise ProfileError(f"{where}: {exc}") from None
+
+
+def saved_query(profile: Profile, where: str) -> QuerySource | None:
+    """The profile's `[query]`, on its own cabinet unless it names one; checked, or None."""
+    from exmado_tui.query_source import QuerySource  # its conditions: only when there is one
+
+    if not profile.saved_query:
+        return None
+    return QuerySource.from_dict({"cabinet": profile.cabinet, **profile.saved_query}, where)
 
 
 def _check_columns(columns: Any, where: str) -> None:

@@ -27,10 +27,11 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     create.add_argument(
         "--query",
-        nargs="+",
+        nargs="*",
         metavar="ARG",
         help="CABINET FIELD=VALUE …: a job of every document the query finds, instead of a "
-        "workbook (VALUE: x, a*, a..b, a.., ..b, EMPTY(), NOTEMPTY())",
+        "workbook (VALUE: x, a*, a..b, a.., ..b, EMPTY(), NOTEMPTY()); alone: the profile's "
+        "saved [query]",
     )
     create.add_argument("--dialog", help="with --query: the search dialog (default: the cabinet's)")
     create.add_argument("--profile", help="profile name (config/profiles/NAME.toml)")
@@ -45,7 +46,7 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def create_command(args: argparse.Namespace, ctx: Context) -> int:
-    if args.query:
+    if args.query is not None:
         return _create_from_query(args, ctx)
     options = _create_options(args, ctx)
     if args.wait and not options["start"]:

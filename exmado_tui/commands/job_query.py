@@ -8,6 +8,7 @@ is refused. The worker then reads the documents in ranges of ids (`docuware/id_r
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from exmado_tui.commands.context import Context
@@ -33,8 +34,7 @@ def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
     """The query of `--query CABINET COND…` with its count; refused in one sentence."""
     from exmado_tui.docuware.session import DocuWareSession
 
-    cabinet, *conditions = args.query
-    source = QuerySource(cabinet, tuple(conditions), args.dialog or "")
+    source = asked_query(ctx, args)
     try:
         source.wanted()
         with DocuWareSession(ctx.settings.docuware) as session:
@@ -44,6 +44,29 @@ def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
     if counted == 0:
         raise QueryError(f"The {source.text} finds no document; nothing to export.")
     return QuerySource(source.cabinet, source.conditions, source.dialog, counted)
+
+
+def asked_query(ctx: Context, args: argparse.Namespace) -> QuerySource:
+    """`--query CABINET COND…`, or with `--query` alone the profile's saved `[query]`;
+    `--dialog` wins over the dialog it names."""
+    from exmado_tui.profiles import load_profile, saved_query
+
+    if args.query:
+        cabinet, *conditions = args.query
+        return QuerySource(cabinet, tuple(conditions), args.dialog or "")
+    if not args.profile:
+        raise QueryError(
+            "--query alone exports a profile's saved [query]: add --profile NAME, or give the "
+            "query: --query CABINET FIELD=VALUE …"
+        )
+    profile = load_profile(ctx.settings.profile_dirs, args.profile)
+    saved = saved_query(profile, f"Profile {args.profile!r}")
+    if saved is None:
+        raise QueryError(
+            f"Profile {args.profile!r} has no [query]; add one (cabinet, dialog, conditions) "
+            "or give the query: --query CABINET FIELD=VALUE …"
+        )
+    return replace(saved, dialog=args.dialog or saved.dialog)
 
 
 def create_from_query(ctx: Context, args: argparse.Namespace) -> JobDetail:

@@ -93,3 +93,25 @@ def test_a_stored_job_with_a_glibc_date_code_still_passes_the_check():
     """`job_profile` checks a stored job at every resume: %F rendered before the check came."""
     stored = {"name": "job", **BASE, "folder_template": "{DOC_DATE:%F}/{DOC_DATE:%T}"}
     check_profile(Profile.from_dict(stored), "the job's settings")
+
+
+QUERY_ONLY = {"cabinet": "Invoices", "query": {"conditions": ["DOC_DATE=2024-01-01.."]}}
+
+
+def test_a_profile_with_a_saved_query_needs_no_columns():
+    profile = parse_profile("p", QUERY_ONLY, "profiles/p.toml")
+    assert profile.saved_query == {"conditions": ["DOC_DATE=2024-01-01.."]}
+    assert profile.columns == {}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"conditons": ["A=1"]}, "unknown key query.conditons (did you mean conditions?)"),
+        ({"conditions": "A=1"}, '[query] conditions must be a list of "FIELD=VALUE" texts.'),
+        ({"conditions": ["SUPPLIER"]}, "Condition 'SUPPLIER' must look like FIELD=VALUE."),
+        ({"conditions": [], "dialog": 3}, "[query] dialog must be text, got 3."),
+    ],
+)
+def test_a_wrong_saved_query_names_its_key(query, expected):
+    assert refused({**QUERY_ONLY, "query": query}).startswith(expected)
