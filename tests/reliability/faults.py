@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,16 +157,22 @@ MISBEHAVIOURS: dict[str, dict[str, Any]] = {
     "connection cut mid-download": {"cut_rate": 0.10},
     "body shorter than its Content-Length": {"short_rate": 0.10},
 }
+MISBEHAVIOURS["all of them at once"] = {
+    key: value for faults in MISBEHAVIOURS.values() for key, value in faults.items()
+}
 
 
-def docuware_misbehaving(plant: Exmado, tally: Tally, lengths: Lengths) -> None:
+def docuware_misbehaving(
+    plant: Exmado, tally: Tally, lengths: Lengths, names: Iterable[str] = MISBEHAVIOURS
+) -> None:
+    """A job for each of `names` (of `MISBEHAVIOURS`), one after another on one worker."""
     plant.configure(**QUICK)
     plant.start_worker()
-    everything = {k: v for faults in MISBEHAVIOURS.values() for k, v in faults.items()}
-    cases = {**MISBEHAVIOURS, "all of them at once": everything}
-    for number, (name, faults) in enumerate(cases.items()):
+    for name in names:
+        number = list(MISBEHAVIOURS).index(name)
         plant.sandbox.faults.reset()
         ttl = lengths.token_ttl_s if name in ("short-lived tokens", "all of them at once") else 3600
+        faults = MISBEHAVIOURS[name]
         plant.sandbox.faults.update(latency_ms=20, token_ttl=ttl, expire_tokens=True, **faults)
         job_id, keys = start_job(plant, f"dw{number}", lengths.rows, skip=number * lengths.rows)
         plant.wait(job_id, max(120, 2 * lengths.rows))  # every fault at once: slow, not stuck

@@ -188,6 +188,7 @@ async def test_the_config_tab_follows_a_retry(app_factory, seeded):
         await pilot.press("4")
         finished = local_time(get_job(failed).finished_at, pilot.app.settings.zone)
         assert f"Finished  {finished}" in config_text(detail)
+        assert "Zone      America/Tegucigalpa" in config_text(detail)  # the times' zone, said
         assert 'cabinet = "Invoices"' in config_text(detail)  # the profile, as its file says it
         assert "[templates]" in config_text(detail) and "{'" not in config_text(detail)
         await pilot.press("R")

@@ -19,9 +19,13 @@ class Terminal(io.StringIO):
         return True
 
 
-def _cancel_soon(job_id: str) -> threading.Thread:
+def _cancel_soon(job_id: str, screen: io.StringIO) -> threading.Thread:
+    """Cancels the job once `wait` has shown its progress (on a terminal), or after 0.8 s."""
+
     def cancel() -> None:
-        time.sleep(0.8)
+        give_up = time.monotonic() + (30 if screen.isatty() else 0.8)
+        while "PENDING" not in screen.getvalue() and time.monotonic() < give_up:
+            time.sleep(0.05)
         transition(job_id, JobStatus.CANCELLED)
 
     thread = threading.Thread(target=cancel)
@@ -35,7 +39,7 @@ def test_wait_shows_progress_only_on_a_terminal(env, tmp_path, capsys, monkeypat
     job_id = run_json(capsys, "jobs", "create", str(book), "--profile", "invoices")["id"]
     screen = Terminal() if terminal else io.StringIO()
     monkeypatch.setattr("sys.stderr", screen)
-    canceller = _cancel_soon(job_id)
+    canceller = _cancel_soon(job_id, screen)
     code, out, _ = run(capsys, "jobs", "wait", job_id)
     canceller.join()
     assert (code, out) == (1, f"Job {job_id[:8]}: CANCELLED\n")

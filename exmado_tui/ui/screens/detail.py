@@ -47,6 +47,7 @@ from exmado_tui.queries import (
     row_files,
     row_total,
 )
+from exmado_tui.timezones import zone_name
 from exmado_tui.ui.logic.actions import ACTIONS
 from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.shared.app_access import exmado_app
@@ -355,6 +356,7 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
             ("Created", local_time(job.created_at, zone)),
             ("Started", local_time(job.started_at, zone)),
             ("Finished", local_time(job.finished_at, zone)),
+            ("Zone", zone_name(zone)),
             ("Runs", str(job.runs)),
             ("Worker", visible(job.worker or "-")),
         ]
