@@ -15,6 +15,7 @@ from exmado_tui.commands import doctor as doctor_commands
 from exmado_tui.commands import docuware as docuware_commands
 from exmado_tui.commands import jobs as jobs_commands
 from exmado_tui.commands import logs as logs_commands
+from exmado_tui.commands import notify as notify_commands
 from exmado_tui.commands import ops as ops_commands
 from exmado_tui.commands import sandbox as sandbox_commands
 from exmado_tui.commands import serve as serve_commands
@@ -31,6 +32,7 @@ COMMAND_GROUPS = (
     config_commands,
     docuware_commands,
     watch_commands,
+    notify_commands,
     sandbox_commands,
     serve_commands,
     workers_commands,

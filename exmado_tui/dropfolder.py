@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import peewee
 import watchfiles
 
 from exmado_tui.atomic import PART_SUFFIX
@@ -41,6 +42,9 @@ from exmado_tui.file_names import first_free, fit, shown
 from exmado_tui.folders import blocking_file
 from exmado_tui.jobs import JobService, check_workbook_name
 from exmado_tui.lifecycle import JobStatus
+from exmado_tui.notify import outbox
+from exmado_tui.notify.kinds import NoticeKind
+from exmado_tui.notify.notices import rejected_data
 from exmado_tui.profiles import profile_names
 from exmado_tui.settings import DropFolderSettings, Duplicates
 from exmado_tui.store_identity import check_still, opened_store
@@ -286,7 +290,17 @@ class DropFolder:
         moved = self._move(path, self.rejected)
         write_reason(moved, reason)
         log.warning("rejected %s: %s", shown(path.name), reason)
+        self._notify_rejected(path, moved, reason)
         return Outcome(path, moved, reason=reason)
+
+    def _notify_rejected(self, path: Path, moved: Path, reason: str) -> None:
+        """A notice for the [[notify]] targets; the file is rejected whether or not the store
+        takes it (its reason file says why either way)."""
+        data = rejected_data(shown(path.name), reason, str(moved), self.service.settings.host)
+        try:
+            outbox.add(NoticeKind.REJECTED, data)
+        except peewee.PeeweeException as exc:
+            log.warning("no notice of rejecting %s: the store refused it (%s)", data["file"], exc)
 
     def _move(self, path: Path, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

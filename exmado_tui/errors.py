@@ -50,6 +50,11 @@ class QueueUnavailableError(RetryableError):
     """Redis cannot be reached, so a message could not be sent."""
 
 
+class DeliveryError(RetryableError):
+    """A notification target did not take a notice (down, refusing, a wrong login); the
+    sentence says what it answered, never a secret. Tried again later."""
+
+
 class StoreUnavailableError(RetryableError):
     """The job store cannot be reached just now (SQLite locked, PostgreSQL restarting or the
     connection lost); `reason` is what the database said, `store` its URL, password masked."""

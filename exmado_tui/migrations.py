@@ -152,6 +152,31 @@ def _name_who_created_and_started(db: peewee.Database) -> None:
     _execute(db, NAME_WHO_CREATED_AND_STARTED)
 
 
+NOTIFY_OUTBOX = """
+CREATE TABLE "notify_event" (
+  "id" {serial} NOT NULL PRIMARY KEY, "message_id" VARCHAR(255) NOT NULL,
+  "kind" VARCHAR(255) NOT NULL, "job_id" VARCHAR(32), "body" TEXT NOT NULL,
+  "created_at" {timestamp} NOT NULL, "fanned_out" {boolean} NOT NULL);
+CREATE UNIQUE INDEX "notify_event_message_id" ON "notify_event" ("message_id");
+CREATE INDEX "notify_event_fanned_out" ON "notify_event" ("fanned_out");
+CREATE TABLE "notify_delivery" (
+  "id" {serial} NOT NULL PRIMARY KEY, "event_id" INTEGER NOT NULL,
+  "target" VARCHAR(255) NOT NULL, "state" VARCHAR(255) NOT NULL, "attempts" INTEGER NOT NULL,
+  "next_at" {timestamp} NOT NULL, "lease_until" {timestamp}, "delivered_at" {timestamp},
+  "last_error" TEXT NOT NULL,
+  FOREIGN KEY ("event_id") REFERENCES "notify_event" ("id") ON DELETE CASCADE);
+CREATE INDEX "notify_delivery_event_id" ON "notify_delivery" ("event_id");
+CREATE UNIQUE INDEX "notify_delivery_event_id_target" ON "notify_delivery" ("event_id", "target");
+CREATE INDEX "notify_delivery_state_next_at" ON "notify_delivery" ("state", "next_at");
+"""
+
+
+def _keep_a_notify_outbox(db: peewee.Database) -> None:
+    """Step 7: the notifications' outbox (issue 20): notices written with the change they
+    tell of, and their delivery to each [[notify]] target."""
+    _execute(db, NOTIFY_OUTBOX)
+
+
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_the_store,
@@ -160,6 +185,7 @@ MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _index_files_by_path,
     _give_the_store_an_identity,
     _name_who_created_and_started,
+    _keep_a_notify_outbox,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ import peewee
 
 from exmado_tui.db import database, utcnow
 from exmado_tui.lifecycle import Control, JobStatus, RowStatus
+from exmado_tui.notify.kinds import DeliveryState, NoticeKind
 
 E = TypeVar("E", bound=StrEnum)
 V = TypeVar("V")  # what the field holds: E, or E | None when it may be empty
@@ -180,6 +181,39 @@ class StoreIdentity(BaseModel):
     created_at = peewee.DateTimeField()
 
 
+class NotifyEvent(BaseModel):
+    """A notice in the outbox (`notify/outbox.py`), written with the change it tells of; its
+    `message_id` is the `webhook-id` every delivery of it carries, so receivers de-duplicate."""
+
+    id = peewee.AutoField()
+    message_id = peewee.CharField(unique=True)
+    kind = EnumField(NoticeKind)
+    job_id = peewee.CharField(max_length=32, null=True)  # no key: a deleted job's notice stays
+    body = JSONField()
+    created_at = peewee.DateTimeField(default=utcnow)
+    fanned_out = peewee.BooleanField(default=False, index=True)  # its deliveries are written
+
+
+class NotifyDelivery(BaseModel):
+    """One notice to one target: tried until delivered, or given up after a day."""
+
+    id = peewee.AutoField()
+    event = peewee.ForeignKeyField(NotifyEvent, backref="deliveries", on_delete="CASCADE")
+    target = peewee.CharField()  # the [[notify]] entry's name
+    state = EnumField(DeliveryState, default=DeliveryState.PENDING)
+    attempts = peewee.IntegerField(default=0)
+    next_at = peewee.DateTimeField(default=utcnow)
+    lease_until = peewee.DateTimeField(null=True)  # a deliverer is sending it until then
+    delivered_at = peewee.DateTimeField(null=True)
+    last_error = peewee.TextField(default="")
+
+    class Meta:
+        indexes = (
+            (("event", "target"), True),
+            (("state", "next_at"), False),
+        )
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     StoreIdentity,
@@ -188,4 +222,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     JobFile,
     JobEvent,
     JobWorkbook,
+    NotifyEvent,
+    NotifyDelivery,
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
@@ -17,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exmado_tui import redis_secret, resources
 from exmado_tui.errors import SettingsError
+from exmado_tui.notify.targets import NotifySettings, read_notify
+from exmado_tui.secret import Secret as Secret
+from exmado_tui.secret import read_secret_file
 from exmado_tui.settings_layers import (
     LayerReader,
     apply_environment,
@@ -51,45 +53,6 @@ PUBLIC_CLIENT_ID = "docuware.platform.net.client"
 AUTH_MODES = ("auto", "oauth", "cookie", "client_credentials")
 # DocuWare answers a throttled request only after ~10 s; a shorter timeout turns 429 into timeouts.
 MIN_DOCUWARE_TIMEOUT_S = 15
-
-
-class Secret:
-    """A value that never shows itself in repr, str, logs or JSON.
-
-    `origin` says where it came from, for a sentence (`DOCUWARE_PASSWORD`, or the setting
-    naming its file); `source` is that file, which `reread` reads again: a running process
-    cannot see its environment change, but it can see a file change.
-    """
-
-    __slots__ = ("_value", "origin", "source")
-
-    def __init__(self, value: str, origin: str = "", source: Path | None = None) -> None:
-        self._value = value
-        self.origin = origin
-        self.source = source
-
-    def reveal(self) -> str:
-        return self._value
-
-    def reread(self) -> Secret:
-        """The secret as its file holds it now; itself when it came from the environment."""
-        if self.source is None:
-            return self
-        return Secret(_read_secret_file(self.source, self.origin), self.origin, self.source)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self._value else "Secret('')"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -198,6 +161,7 @@ class Settings:
     host_name: str = ""
     workbooks: WorkbookLimits = field(default_factory=WorkbookLimits)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def host(self) -> str:
@@ -339,6 +303,7 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         host_name=reader.text((), "host_name"),
         workbooks=_workbooks(reader),
         serve=_serve(reader, env),
+        notify=read_notify(reader, env, sources[-1]),
     )
 
 
@@ -401,7 +366,7 @@ def _broker(reader: LayerReader, env: Mapping[str, str], data_dir: Path) -> Brok
     password = _secret(env, "REDIS_PASSWORD", reader, ("broker",))
     bundled = redis_secret.existing_file(data_dir) if redis_secret.applies(parts) else None
     if not password and bundled:
-        password = Secret(_read_secret_file(bundled, "The bundled Redis's password file"))
+        password = Secret(read_secret_file(bundled, "The bundled Redis's password file"))
     return BrokerSettings(
         url=url,
         password=password,
@@ -550,17 +515,7 @@ def _secret(
     if not path_text:
         return Secret("")
     path, where = Path(path_text).expanduser(), reader.where(section, f"{key}_file")
-    return Secret(_read_secret_file(path, where), where, path)
-
-
-def _read_secret_file(path: Path, where: str) -> str:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        raise SettingsError(f"{where} names {path}, which does not exist.") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SettingsError(f"{where} names {path}, which others can read; run chmod 600 {path}.")
-    return path.read_text(encoding="utf-8").strip()
+    return Secret(read_secret_file(path, where), where, path)
 
 
 def masked(settings: Settings) -> dict[str, Any]:

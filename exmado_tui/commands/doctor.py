@@ -238,6 +238,34 @@ def drop_folder(settings: Settings) -> list[Check]:
     return [Check("drop folder", True, detail)]
 
 
+def notifications(settings: Settings) -> list[Check]:
+    """One line per [[notify]] target: delivering, or failing and why; and notices nobody
+    delivers (no `exmado watch` running)."""
+    if not settings.notify.targets:
+        return []
+    from exmado_tui.db import make_database, sqlite_file, utcnow
+    from exmado_tui.models import NotifyDelivery, NotifyEvent
+    from exmado_tui.notify.status import health, unsent
+
+    file = sqlite_file(settings.database_url)
+    if file is not None and not file.exists():
+        return [Check("notifications", True, "nothing sent yet (no job store)")]
+    try:
+        db = make_database(settings.database_url, 3, settings.database.password.reveal())
+        with db.bind_ctx([NotifyEvent, NotifyDelivery]):
+            now = utcnow()
+            targets, waiting = health(settings.notify, now), unsent(now)
+        db.close()
+    except Exception as exc:  # noqa: BLE001 - the store's own check says why
+        return [Check("notifications", False, f"cannot read the outbox ({_first_line(exc)})")]
+    fix = "check that receiver (its URL, server, login); `exmado notify test` sends one now"
+    checks = [Check("notifications", t.ok, t.sentence, "" if t.ok else fix) for t in targets]
+    if waiting:
+        detail = f"{waiting} notices wait for a deliverer"
+        checks.append(Check("notifications", False, detail, "start `exmado watch` (exmado up)"))
+    return checks
+
+
 CHECKS: tuple[Callable[[Settings], list[Check]], ...] = (
     data_folder,
     store,
@@ -245,4 +273,5 @@ CHECKS: tuple[Callable[[Settings], list[Check]], ...] = (
     docuware,
     output_root,
     drop_folder,
+    notifications,
 )

@@ -1,4 +1,9 @@
-"""`exmado watch`: run the drop folder until stopped (supervisord runs this)."""
+"""`exmado watch`: run the drop folder until stopped (supervisord runs this), and deliver the
+notifications in a thread beside it (`notify/delivery.py`).
+
+The watcher is the program `exmado up` runs once per host that does no job's work, so a slow
+or absent receiver never holds a job back; a host whose drop folder is elsewhere runs it too.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.dropfolder import LOGGER, DropFolder
+    from exmado_tui.notify.delivery import LOGGER as NOTIFY_LOGGER
     from exmado_tui.quiet_logs import quiet_repeats
     from exmado_tui.stack_health import announce_ready
     from exmado_tui.supervision import run_dir
@@ -33,14 +39,37 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
         flush=True,
     )
     announce_ready(run_dir(ctx.settings))
-    # One line per file accepted, rejected or skipped, whatever the services' log level; a
-    # repeated one (Redis away: "waits to be queued") once a minute, not at every tick.
-    logger = logging.getLogger(LOGGER)
-    level, undo = logger.level, quiet_repeats()
-    logger.setLevel(logging.INFO)
+    # One line per file accepted, rejected or skipped and per notice sent or failed, whatever
+    # the services' log level; a repeated one (Redis away: "waits to be queued") once a minute,
+    # not at every tick.
+    loggers = [logging.getLogger(name) for name in (LOGGER, NOTIFY_LOGGER)]
+    levels, undo = [logger.level for logger in loggers], quiet_repeats()
+    for logger in loggers:
+        logger.setLevel(logging.INFO)
+    deliverer = _start_deliverer(ctx, stop)
     try:
         folder.watch(stop)
     finally:
-        logger.setLevel(level)
+        stop.set()
+        if deliverer is not None:
+            deliverer.join(timeout=ctx.settings.notify.timeout_s + 5)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
         undo()
     return 0
+
+
+def _start_deliverer(ctx: Context, stop: threading.Event) -> threading.Thread | None:
+    """The notifications' deliverer, when this host has [[notify]] targets."""
+    from exmado_tui.notify.delivery import Deliverer
+
+    settings = ctx.settings.notify
+    if not settings.targets:
+        return None
+    names = ", ".join(t.name for t in settings.targets)
+    print(f"Delivering notifications to {names}.", flush=True)
+    thread = threading.Thread(
+        target=Deliverer(settings).run, args=(stop,), name="exmado-notify", daemon=True
+    )
+    thread.start()
+    return thread

@@ -12,6 +12,10 @@ import time
 
 from exmado_tui.event_line import Event
 
+# How an episode's two sentences begin: `notify/attention.py` finds a job slowed for long by them.
+SLOWED = "Slowed by DocuWare throttling"
+OVER = "Throttling over"
+
 
 class ThrottleWatch:
     """One job's throttling episodes, as sentences for its event log."""
@@ -30,7 +34,7 @@ class ThrottleWatch:
             self.started = now
             self._pending.append(
                 Event(
-                    f"Slowed by DocuWare throttling; shared budget {rate:.1f} requests/s.",
+                    f"{SLOWED}; shared budget {rate:.1f} requests/s.",
                     "warning",
                 )
             )
@@ -44,8 +48,7 @@ class ThrottleWatch:
             lasted = max(self.last - self.started, 1.0)
             self._pending.append(
                 Event(
-                    f"Throttling over: slowed for {lasted:.0f} s; "
-                    f"shared budget {self.rate:.1f} requests/s."
+                    f"{OVER}: slowed for {lasted:.0f} s; shared budget {self.rate:.1f} requests/s."
                 )
             )
             self.started = None

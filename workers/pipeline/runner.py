@@ -567,8 +567,9 @@ class JobRun:
         Job.update(last_error=sentence).where(running).execute()
         self._report(S.PAUSED)  # on that full disk it may fail too: an event then says so
         paused = Event(sentence, "error")
+        reason = f"paused: {exc.reason}"
         self._move(
-            S.PAUSED, RUNNING, paused, wait_reason=f"paused: {exc.reason}", last_error=sentence
+            S.PAUSED, RUNNING, paused, wait_reason=reason, last_error=sentence, attention=sentence
         )
 
     def _transient(self, exc: RetryableError) -> None:

@@ -1,0 +1,184 @@
+"""The outbox drained: each notice to each `[[notify]]` target, tried until the target takes it,
+with a growing pause between tries, and given up a day (`give_up_after_s`) after it was written.
+
+`exmado watch` runs a `Deliverer` in a thread of its own, so no job ever waits for a receiver.
+Everything it knows is in the store, so a restart loses nothing: a notice is fanned out to the
+targets once (a conditional UPDATE), and a delivery is sent by whoever leases it (another
+conditional UPDATE), so deliverers on several hosts never send one twice. A deliverer killed
+between sending and recording sends again after the lease: the same `webhook-id`, which the
+receiver de-duplicates (Standard Webhooks' at-least-once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from exmado_tui.db import database, utcnow
+from exmado_tui.errors import DeliveryError
+from exmado_tui.models import NotifyDelivery, NotifyEvent
+from exmado_tui.notify import attention, mail, webhook
+from exmado_tui.notify.kinds import DeliveryState, NoticeKind
+from exmado_tui.notify.targets import EmailTarget, NotifySettings, Target
+
+LOGGER = "exmado.notify"
+log = logging.getLogger(LOGGER)
+BATCH = 50
+KEEP_DAYS = 30  # delivered and given-up notices are deleted after this
+PRUNE_EVERY = timedelta(hours=1)
+
+
+def send(target: Target, message_id: str, body: dict[str, Any], timeout_s: float) -> None:
+    """One notice to one target, now; DeliveryError when it does not take it."""
+    if isinstance(target, EmailTarget):
+        mail.send(target, message_id, body, timeout_s)
+    else:
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        webhook.post(target, message_id, raw, timeout_s)
+
+
+def wants(target: Target, kind: NoticeKind) -> bool:
+    return kind.is_failure or not target.failures_only
+
+
+class Deliverer:
+    """Fans notices out to this host's targets and sends what is due (`tick`, or `run`)."""
+
+    def __init__(self, settings: NotifySettings, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.lease = timedelta(seconds=max(60.0, 4 * settings.timeout_s))
+        self._pruned_at: datetime | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        """`tick` every `poll_s` until `stop`; a failing tick (the store away) is logged."""
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception as exc:  # noqa: BLE001 - the deliverer outlives any one failure
+                log.warning("notifications: the outbox could not be read (%s)", exc)
+            stop.wait(self.settings.poll_s)
+
+    def tick(self) -> int:
+        """Look for jobs needing attention, fan out new notices, send what is due; how many
+        deliveries were tried."""
+        if not self.settings.targets:
+            return 0
+        attention.look(self.settings, self.clock())
+        self.fan_out()
+        tried = 0
+        for delivery_id in self._due():
+            if self._lease(delivery_id):
+                self._deliver(delivery_id)
+                tried += 1
+        self._prune()
+        return tried
+
+    def fan_out(self) -> None:
+        """One delivery row per target for each new notice, written once whoever runs this."""
+        fresh = NotifyEvent.select(NotifyEvent.id, NotifyEvent.kind).where(~NotifyEvent.fanned_out)
+        for event in fresh.order_by(NotifyEvent.id).limit(BATCH * 4):
+            with database.atomic():
+                claimed = NotifyEvent.update(fanned_out=True).where(
+                    (NotifyEvent.id == event.id) & ~NotifyEvent.fanned_out
+                )
+                if claimed.execute() != 1:
+                    continue
+                now = self.clock()
+                rows = [
+                    {"event": event.id, "target": t.name, "next_at": now}
+                    for t in self.settings.targets
+                    if wants(t, event.kind)
+                ]
+                if rows:
+                    NotifyDelivery.insert_many(rows).on_conflict_ignore().execute()
+
+    def _free(self, now: datetime) -> Any:
+        return NotifyDelivery.lease_until.is_null() | (NotifyDelivery.lease_until < now)
+
+    def _due(self) -> list[int]:
+        now = self.clock()
+        names = [t.name for t in self.settings.targets]
+        query = (
+            NotifyDelivery.select(NotifyDelivery.id)
+            .where(
+                (NotifyDelivery.state == DeliveryState.PENDING)
+                & (NotifyDelivery.next_at <= now)
+                & NotifyDelivery.target.in_(names)
+                & self._free(now)
+            )
+            .order_by(NotifyDelivery.next_at, NotifyDelivery.id)
+            .limit(BATCH)
+        )
+        return [row.id for row in query]
+
+    def _lease(self, delivery_id: int) -> bool:
+        """Take the delivery for `lease` (a conditional UPDATE: one deliverer wins)."""
+        now = self.clock()
+        taken = NotifyDelivery.update(lease_until=now + self.lease).where(
+            (NotifyDelivery.id == delivery_id)
+            & (NotifyDelivery.state == DeliveryState.PENDING)
+            & self._free(now)
+        )
+        return bool(taken.execute() == 1)
+
+    def _deliver(self, delivery_id: int) -> None:
+        delivery = NotifyDelivery.get_by_id(delivery_id)
+        event: NotifyEvent = delivery.event
+        target = self.settings.target(delivery.target)
+        assert target is not None  # _due picks this host's targets only
+        try:
+            send(target, event.message_id, event.body, self.settings.timeout_s)
+        except DeliveryError as exc:
+            self._failed(delivery, event, str(exc))
+            return
+        NotifyDelivery.update(
+            state=DeliveryState.DELIVERED,
+            delivered_at=self.clock(),
+            attempts=NotifyDelivery.attempts + 1,
+            lease_until=None,
+            last_error="",
+        ).where(NotifyDelivery.id == delivery_id).execute()
+        log.info("notified %s of %s (%s)", target.name, event.kind, event.message_id)
+
+    def _failed(self, delivery: NotifyDelivery, event: NotifyEvent, error: str) -> None:
+        """Try again after the next pause of the backoff, at the latest at the give-up time;
+        give up once that has passed."""
+        now, attempts = self.clock(), delivery.attempts + 1
+        deadline = event.created_at + timedelta(seconds=self.settings.give_up_after_s)
+        pause = min(self.settings.retry_first_s * 2 ** (attempts - 1), self.settings.retry_max_s)
+        state = DeliveryState.GIVEN_UP if now >= deadline else DeliveryState.PENDING
+        NotifyDelivery.update(
+            state=state,
+            attempts=attempts,
+            next_at=min(now + timedelta(seconds=pause), deadline),
+            lease_until=None,
+            last_error=error,
+        ).where(NotifyDelivery.id == delivery.id).execute()
+        then = "given up" if state is DeliveryState.GIVEN_UP else f"next try in {pause:g} s"
+        log.warning(
+            "notifying %s of %s failed (try %d): %s; %s",
+            delivery.target,
+            event.kind,
+            attempts,
+            error,
+            then,
+        )
+
+    def _prune(self) -> None:
+        """Forget notices settled more than KEEP_DAYS ago (their deliveries go with them)."""
+        now = self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        pending = NotifyDelivery.select(NotifyDelivery.event).where(
+            NotifyDelivery.state == DeliveryState.PENDING
+        )
+        old = NotifyEvent.created_at < now - timedelta(days=KEEP_DAYS)
+        NotifyEvent.delete().where(  # type: ignore[misc]  # types-peewee's classmethod_only
+            old & NotifyEvent.fanned_out & NotifyEvent.id.not_in(pending)
+        ).execute()
