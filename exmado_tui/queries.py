@@ -75,6 +75,12 @@ class JobDetail(JobSummary):
     created_by: str  # an actor: user, SSH address, host, door
     started_by: str
 
+    @property
+    def from_query(self) -> bool:
+        """Its rows are the documents of a DocuWare query (`query_source.py`), its workbook
+        name that query's text."""
+        return "query" in self.config
+
 
 @dataclass(frozen=True)
 class RowView:

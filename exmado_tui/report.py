@@ -77,11 +77,12 @@ def _write_workbook(job: Job, zone: ZoneInfo, path: Path, tick: Callable[[], Non
 
 def _summary(ws: WriteOnlyWorksheet, job: Job, zone: ZoneInfo) -> None:
     set_widths(ws, (18, 60))
+    source = "Query" if "query" in (job.config or {}) else "Workbook"  # query_source.py
     lines = [
         ("Job", job.id),
         ("Name", job.name),
-        ("Workbook", job.workbook_name),
-        ("Workbook SHA-256", job.workbook_sha256),
+        (source, job.workbook_name),
+        (f"{source} SHA-256", job.workbook_sha256),
         ("Profile", job.profile),
         ("Status", job.status),
         ("Rows", job.total_rows),

@@ -38,7 +38,10 @@ def print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
             f"{job.skipped_rows} skipped",
         ),
         ("Files", f"{job.files_count} in {job.output_dir}"),
-        ("Workbook", f"{job.workbook_name}  sha256 {job.workbook_sha256[:16]}…"),
+        (
+            "Query" if job.from_query else "Workbook",
+            f"{job.workbook_name}  sha256 {job.workbook_sha256[:16]}…",
+        ),
         ("Profile", job.profile or "-"),
         ("By", f"{job.user} via {job.source}"),
         ("Created by", visible(job.created_by) or "-"),

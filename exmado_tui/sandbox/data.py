@@ -361,9 +361,18 @@ def _invoice(rng: Rng, doc_id: int, number: str) -> Document:
             {TAG_POOL[(first_tag + 3 * i) % len(TAG_POOL)] for i in range(_below(rng, 3))}
         ),
     }
+    sections = _invoice_sections(rng, doc_id)
     return Document(
-        doc_id, schema.INVOICES_ID, values, _invoice_sections(rng, doc_id), created, created
+        doc_id, schema.INVOICES_ID, values, sections, created, _modified(doc_id, created)
     )
+
+
+def _modified(doc_id: int, created: int) -> int:
+    """One invoice in five was changed after it was stored, up to two years later (from the
+    id, not the generator: the other values stay what they were for a seed)."""
+    if doc_id % 5:
+        return created
+    return created + (1 + doc_id * 7919 % 730) * 86_400_000 + doc_id % 3_600 * 1000
 
 
 def _notes(rng: Rng, doc_id: int) -> str | None:

@@ -94,6 +94,9 @@ SYSTEM_FIELDS = (
     FieldDef("DWDOCSIZE", "Document size", "Numeric", system=True),
 )
 
+# What DocuWare's default search dialogs usually carry besides the cabinet's own fields.
+STORED_MODIFIED = ("DWSTOREDATETIME", "DWMODDATETIME")
+
 INVOICE_FIELDS = (
     FieldDef("INVOICE_NO", "Invoice no.", "Text", 30),
     FieldDef("SUPPLIER", "Supplier", "Text", 80),
@@ -122,7 +125,7 @@ INVOICES = CabinetDef(
             "76301253-0b28-469d-9388-4e8eef51193a",
             "Invoice search",
             "Search",
-            ("INVOICE_NO", "SUPPLIER", "DOC_DATE", "AMOUNT", "STATUS", "TAGS"),
+            ("INVOICE_NO", "SUPPLIER", "DOC_DATE", "AMOUNT", "STATUS", "TAGS", *STORED_MODIFIED),
             True,
         ),
         DialogDef(
@@ -167,7 +170,7 @@ PERSONNEL = CabinetDef(
             "3f9a2c7e-6b1d-4e08-a5c3-9d7e2f1b0a44",
             "Personnel search",
             "Search",
-            ("EMPLOYEE_NO", "NAME", "DEPARTMENT", "DOC_TYPE"),
+            ("EMPLOYEE_NO", "NAME", "DEPARTMENT", "DOC_TYPE", *STORED_MODIFIED),
             True,
         ),
         DialogDef(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import openpyxl
 import pytest
 
 from exmado_tui.lifecycle import RowStatus
@@ -34,7 +35,8 @@ def test_a_query_job_exports_every_document_it_finds_once(exmado: Exmado) -> Non
     assert sorted(r.key for r in rows) == sorted(wanted)
     assert {r.status for r in rows} == {RowStatus.DONE}
     assert {f.document_id for f in job_files(job["id"], limit=1000)} == wanted
-    assert (output / "exmado-report.xlsx").is_file()
+    summary = dict(openpyxl.load_workbook(output / "exmado-report.xlsx")["Summary"].values)
+    assert summary["Query"] == "query Invoices: DOC_DATE=2021-01-01..2021-01-31"
     events = [e.message for e in job_events(job["id"])]
     assert any(m.startswith(f"Query read: {len(wanted)} documents") for m in events), events
 

@@ -124,3 +124,20 @@ def test_a_read_cut_off_continues_after_the_last_id_stored(
     assert [r.row_number for r in rows] == list(range(1, len(expected) + 1))
     assert sorted(int(r.key) for r in rows) == [int(r.key) for r in rows]
     assert {int(r.key) for r in rows} == expected and got.total == len(expected)
+
+
+def test_the_default_dialog_carries_stored_and_modified_dates_spread_over_years(
+    limited: SandboxServer,
+) -> None:
+    with DocuWareSession(replace(DW, url=limited.url)) as session:
+        labels = {f.db_name: f.label for f in session.dialog("Invoices").fields}
+        modified, _, _ = read_all(session, ["Modified on=2023-01-01..", "Stored on=..2022-12-31"])
+    assert (labels["DWSTOREDATETIME"], labels["DWMODDATETIME"]) == ("Stored on", "Modified on")
+    docs = limited.catalogue.documents("Invoices")
+    assert len({day(d.created_ms).year for d in docs}) >= 5
+    assert set(modified) == {
+        d.id
+        for d in docs
+        if day(d.modified_ms) >= dt.date(2023, 1, 1) and day(d.created_ms) <= dt.date(2022, 12, 31)
+    }
+    assert modified  # changed in a later year than stored

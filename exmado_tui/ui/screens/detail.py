@@ -349,7 +349,11 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
         return [
             ("Id", job.id),
             ("Profile", visible(job.profile or "(none)")),
-            ("Workbook", f"{visible(job.workbook_name)}\n{visible(job.workbook_path)}"),
+            (
+                ("Query", visible(job.workbook_name))
+                if job.from_query
+                else ("Workbook", f"{visible(job.workbook_name)}\n{visible(job.workbook_path)}")
+            ),
             ("SHA-256", job.workbook_sha256),
             ("Output", visible(job.output_dir)),
             ("By", visible(f"{job.user} via {job.source}")),
