@@ -23,6 +23,7 @@ from exmado_tui.commands import store as store_commands
 from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands import workers as workers_commands
 from exmado_tui.commands.context import Context, UsageError
+from exmado_tui.commands.dashboard import open_dashboard
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import visible_logs
 from exmado_tui.settings import load_settings
@@ -156,18 +157,6 @@ def _silence_stdout() -> None:
 def _quiet_level(command: str | None) -> int:
     """Services log warnings (retries, throttling); one-shot commands only their result."""
     return logging.WARNING if command in SERVICE_COMMANDS else logging.ERROR
-
-
-def open_dashboard(args: argparse.Namespace, ctx: Context) -> int:
-    try:
-        from exmado_tui.ui.app import make_app
-    except ImportError:
-        print("exmado: the dashboard is not built yet; use `exmado jobs --help`.", file=sys.stderr)
-        return 1
-    ctx.open_store()
-    app = make_app(ctx.settings, readonly=args.readonly)
-    app.run()
-    return app.return_code or 0
 
 
 if __name__ == "__main__":

@@ -175,7 +175,7 @@ class DropFolder:
         try:
             check_still(opened_store())
             return self.ingest(path)
-        except Exception as exc:  # noqa: BLE001 - the watcher outlives any one file
+        except Exception as exc:
             log.warning(
                 "could not take in %s (%s: %s); trying again in %g s",
                 shown(str(path)),
@@ -326,7 +326,7 @@ class DropFolder:
         again, and the watcher never exits on it."""
         try:
             self.tick()
-        except Exception as exc:  # noqa: BLE001 - a service loop outlives any one tick
+        except Exception as exc:
             log.warning(
                 "the drop folder's look failed (%s: %s); trying again", type(exc).__name__, exc
             )

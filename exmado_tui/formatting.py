@@ -62,7 +62,7 @@ class VisibleLogRecord(logging.LogRecord):
     newlines stay: they are the traceback's lines.
     """
 
-    def getMessage(self) -> str:  # noqa: N802 - logging's name
+    def getMessage(self) -> str:
         return visible(super().getMessage())
 
     @property

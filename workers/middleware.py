@@ -194,5 +194,5 @@ class SignOut(Middleware):
     def after_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         try:
             self.runtime.close_client()
-        except Exception as exc:  # noqa: BLE001 - stopping goes on whatever DocuWare says
+        except Exception as exc:
             log.warning("Signing out of DocuWare failed: %s", exc)

@@ -29,7 +29,7 @@ def repeat(
         while True:
             try:
                 action()
-            except Exception as exc:  # noqa: BLE001 - the thread must outlive any one failure
+            except Exception as exc:
                 _log_failure(name, interval_s, explain(exc))
             if stop.wait(interval_s):
                 return

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from exmado_tui import resources
 from exmado_tui.commands.context import Context
+from exmado_tui.commands.dashboard import open_dashboard
 from exmado_tui.lifecycle import JobStatus
 from exmado_tui.localredis import RedisServer
 from exmado_tui.redis_secret import ensure_password
@@ -65,8 +66,6 @@ def demo_command(args: argparse.Namespace, ctx: Context) -> int:
         settings = load_settings(args.config, environ=env)
         stack.enter_context(_worker(env, home))
         if args.dashboard:
-            from exmado_tui.cli import open_dashboard
-
             return open_dashboard(args, Context(settings))
         job = _run_job(settings, args)
     _print_outcome(job, home)

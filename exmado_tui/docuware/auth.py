@@ -76,10 +76,6 @@ class Authenticator:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self.mode in TOKEN_MODES else {}
 
-    @property
-    def signed_in(self) -> bool:
-        return self._valid
-
     def _fresh(self) -> bool:
         if not self._valid:
             return False

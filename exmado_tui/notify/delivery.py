@@ -59,7 +59,7 @@ class Deliverer:
         while not stop.is_set():
             try:
                 self.tick()
-            except Exception as exc:  # noqa: BLE001 - the deliverer outlives any one failure
+            except Exception as exc:
                 log.warning("notifications: the outbox could not be read (%s)", exc)
             stop.wait(self.settings.poll_s)
 

@@ -48,10 +48,10 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120
     server: _HTTPServer
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._serve()
 
-    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 
     def _serve(self) -> None:
         request = self._request()
@@ -108,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
             self.connection.close()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
 
 

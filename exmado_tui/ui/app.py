@@ -152,7 +152,7 @@ class ExmadoApp(App[None]):
             try:
                 await self.backend.act(method, job_id, **options)
                 done.append(job_id)
-            except Exception as exc:  # noqa: BLE001 — every refusal becomes a notice
+            except Exception as exc:
                 log.info("%s %s refused: %s", name, job_id[:8], exc)
                 errors.append(str(exc))
                 self.screen.post_message(JobActionFailed(name, job_id, str(exc)))

@@ -58,7 +58,7 @@ class LocalServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 server.answer(self)
 
             do_POST = do_PUT = do_DELETE = do_GET
@@ -105,7 +105,7 @@ class HostileDocuWare(LocalServer):
             self.upstream + request.path, data=data, headers=headers, method=request.command
         )
         try:
-            with urllib.request.urlopen(upstream, timeout=30) as reply:  # noqa: S310 - local
+            with urllib.request.urlopen(upstream, timeout=30) as reply:
                 return reply.status, reply.headers.items(), reply.read()
         except urllib.error.HTTPError as reply:
             return reply.code, reply.headers.items(), reply.read()

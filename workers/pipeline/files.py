@@ -154,7 +154,7 @@ class Placer:
         output_dir: Path,
         known: dict[str, list[FileRecord]],
         job_id: str,
-        zip_limits: ZipLimits = ZipLimits(),  # noqa: B008 - frozen, shared safely
+        zip_limits: ZipLimits = ZipLimits(),
         max_document_mb: float | None = None,
     ) -> None:
         self.client = client

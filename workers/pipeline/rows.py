@@ -170,7 +170,7 @@ class RowEngine:
             return RowResult(task, RowStatus.FAILED, _sentence(task, exc), retryable=True)
         except PermanentError as exc:
             return RowResult(task, RowStatus.FAILED, _sentence(task, exc))
-        except Exception as exc:  # noqa: BLE001 - one odd row must not stop the job
+        except Exception as exc:
             if is_no_space(exc):  # but a full disk stops it: every next row would fail too
                 raise no_space(self.placer.root, "the output folder") from exc
             if is_not_permitted(exc):  # and so does a folder the worker may not write
@@ -247,7 +247,7 @@ class RowEngine:
                 by_key[value.casefold()].append(doc)
         except RefusedAnswerError as exc:  # each row's own search would be refused the same
             return dict.fromkeys(keys, exc)
-        except Exception as exc:  # noqa: BLE001 - the rows then search one by one
+        except Exception as exc:
             log.info("Batch search of %d rows failed (%s); searching row by row", len(keys), exc)
             return {}
         return {row: by_key[key.casefold()][: self._limit] for row, key in keys.items()}

@@ -376,7 +376,7 @@ class JobRun:
             progress.flush(self.job_id, done, events)
         except StoreIdentityError as exc:
             log.error("Job %s: %d finished rows not recorded: %s", self.job_id[:8], len(done), exc)
-        except Exception:  # noqa: BLE001 - best effort while stopping
+        except Exception:
             log.exception("Could not record %d finished rows of job %s", len(done), self.job_id)
 
     def _record(self, done: list[RowResult]) -> None:
@@ -614,7 +614,7 @@ class JobRun:
     def _report(self, status: JobStatus | None = None) -> None:
         try:
             write_report(self.job_id, self.runtime.settings.zone, status, self._keep_alive)
-        except Exception as exc:  # noqa: BLE001 - a report must not change the job's outcome
+        except Exception as exc:
             log.exception("Report of job %s failed", self.job_id[:8])
             record_event(self.job_id, f"The report could not be written: {exc}.", "warning")
 

@@ -40,7 +40,7 @@ def check_redis(queue: JobQueue) -> RedisHealth:
         return RedisHealth(False, error=f"Cannot reach Redis at {queue.url}: {REDIS_DOWN_FIX}.")
     try:
         return RedisHealth(True, queue.depth(), budgets=tuple(read_statuses(queue.broker.client)))
-    except Exception as exc:  # noqa: BLE001 — a health probe reports, it does not raise
+    except Exception as exc:
         return RedisHealth(False, error=str(exc))
 
 
@@ -106,5 +106,5 @@ class DocuWareProbe:
                 return DocuWareHealth(True, session.service_description().version)
         except DocuWareError as exc:
             return DocuWareHealth(False, error=str(exc))
-        except Exception as exc:  # noqa: BLE001 — any failure means "not reachable" here
+        except Exception as exc:
             return DocuWareHealth(False, error=f"{type(exc).__name__}: {exc}")

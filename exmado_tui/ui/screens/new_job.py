@@ -332,7 +332,7 @@ class NewJobScreen(Screen[str | None]):
         self._dw_busy(True, f"Asking DocuWare for {what}…")
         try:
             options = await exmado_app(self).backend.probe(getattr(self.lookup, what), *args)
-        except Exception as exc:  # noqa: BLE001 — shown to the user in one line
+        except Exception as exc:
             self._dw_busy(False, self.lookup.explain(exc))
             return
         self._dw_busy(False, "" if options else f"DocuWare lists no {what} here.")

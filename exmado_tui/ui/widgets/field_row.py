@@ -12,7 +12,7 @@ class FieldRow(Horizontal):
     """Its label lights up while a field of the row has focus: compact fields have no border
     to show it. (A class, not `:focus-within`, which Textual does not re-apply to children.)"""
 
-    def __init__(self, label: str, *fields: Widget, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, label: str, *fields: Widget, id: str | None = None) -> None:
         super().__init__(Label(label, classes="field-label"), *fields, classes="field-row", id=id)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
