@@ -245,7 +245,7 @@ def notifications(settings: Settings) -> list[Check]:
         return []
     from exmado_tui.db import make_database, sqlite_file, utcnow
     from exmado_tui.models import NotifyDelivery, NotifyEvent
-    from exmado_tui.notify.status import health, unsent
+    from exmado_tui.notify.status import overview
 
     file = sqlite_file(settings.database_url)
     if file is not None and not file.exists():
@@ -253,8 +253,7 @@ def notifications(settings: Settings) -> list[Check]:
     try:
         db = make_database(settings.database_url, 3, settings.database.password.reveal())
         with db.bind_ctx([NotifyEvent, NotifyDelivery]):
-            now = utcnow()
-            targets, waiting = health(settings.notify, now), unsent(now)
+            targets, waiting = overview(settings.notify, utcnow())
         db.close()
     except Exception as exc:
         return [Check("notifications", False, f"cannot read the outbox ({_first_line(exc)})")]

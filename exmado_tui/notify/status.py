@@ -41,6 +41,13 @@ class TargetHealth:
         return f"{self.name} ({self.kind}): {', '.join(parts)} — {self.last_error}"
 
 
+def overview(settings: NotifySettings, now: datetime) -> tuple[list[TargetHealth], int]:
+    """Each target's health, and the notices no deliverer took up (none without targets)."""
+    if not settings.targets:
+        return [], 0
+    return health(settings, now), unsent(now)
+
+
 def unsent(now: datetime) -> int:
     """Notices older than UNSENT_AFTER that no deliverer has taken up."""
     old = NotifyEvent.created_at < now - UNSENT_AFTER

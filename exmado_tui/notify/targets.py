@@ -207,7 +207,7 @@ def _webhook(entry: Entry, env: Mapping[str, str]) -> WebhookTarget:
     if not secret:
         raise SettingsError(
             f"[[notify]] {entry.name!r} in {entry.source} needs a signing secret: secret_env"
-            " (an environment variable) or secret_file (an owner-only file) holding whsec_…"
+            " (an environment variable) or secret_file (an owner-only file) with a whsec_ one."
         )
     try:
         signing_key(secret.reveal())

@@ -16,7 +16,7 @@ import pytest
 
 from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.errors import StoreUnavailableError
-from exmado_tui.models import Job, JobFile, JobRow
+from exmado_tui.models import Job, JobFile, JobRow, NotifyEvent
 from exmado_tui.queries import get_job
 from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
 from tests.pipeline_harness import Pipeline, invoice_docs
@@ -51,6 +51,9 @@ def test_a_full_output_disk_pauses_the_job_and_resume_completes_it(
         assert job.last_error.startswith(f"No space left in the output folder {out / 'job'} (")
         assert job.last_error.endswith(f"`exmado jobs resume {job_id[:8]}`.")
         assert get_job(job_id).last_error == job.last_error  # what `jobs show` prints
+        [notice] = NotifyEvent.select()  # written with the pause, for the [[notify]] targets
+        assert notice.kind == "job.needs_attention" and notice.job_id == job_id
+        assert notice.body["data"]["reason"] == job.last_error
         statuses = {r.status for r in JobRow.select()}
         assert statuses == {"done", "pending"}  # nothing failed for want of space
         assert 0 < job.done_rows < ROWS

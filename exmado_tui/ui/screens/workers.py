@@ -22,6 +22,7 @@ from exmado_tui import lifecycle
 from exmado_tui.commands.doctor import Check
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration, visible
+from exmado_tui.notify.status import TargetHealth, overview
 from exmado_tui.ownership import Clocks
 from exmado_tui.queries import JobSummary, list_jobs
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
@@ -102,6 +103,8 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             yield Label("DocuWare", classes="section")
             yield Static(id="docuware-facts")
             yield Static(id="docuware-check")
+            yield Label("Notifications", classes="section")
+            yield Static(id="notify-facts")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -124,6 +127,8 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             return
         self.query_one(StoreTrouble).show(None)
         self._show_workers(jobs)
+        app = exmado_app(self)
+        self._show_notify(*await backend.read(overview, app.settings.notify, app.clock()))
         health, info, alive = await backend.probe(read_facts, backend.service.queue)
         self._show_alive(alive)
         self._show_redis(health, info)
@@ -163,6 +168,19 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
                 f"{job.done_rows}/{job.total_rows}",
                 key=job.id,
             )
+
+    def _show_notify(self, targets: list[TargetHealth], unsent: int) -> None:
+        """Each [[notify]] target as `exmado doctor` says it, and notices nobody delivers."""
+        if not targets:
+            text = Text("none configured ([[notify]] in the host file)", "dim")
+        else:
+            text = Text("\n").join(
+                Text(f"{'✔' if t.ok else '✖'} {t.sentence}", "green" if t.ok else "red")
+                for t in targets
+            )
+        if unsent:
+            text.append(f"\n✖ {unsent} notices wait for a deliverer: `exmado up`", "red")
+        self.query_one("#notify-facts", Static).update(text)
 
     def _show_redis(self, health: Any, info: dict[str, Any] | str) -> None:
         self.redis_health, self.redis_info = health, info
