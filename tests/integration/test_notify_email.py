@@ -32,7 +32,7 @@ class Inbox:
         self.mails: list[Any] = []
         self.logins: list[str] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.mails.append(message_from_bytes(envelope.original_content, policy=policy.default))
         return "250 OK"
 
