@@ -4,18 +4,27 @@ notice an episode, however often it is seen), a drop-folder file rejected; and
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from exmado_tui.db import utcnow
 from exmado_tui.docuware.throttle_watch import OVER, SLOWED
+from exmado_tui.lifecycle import JobStatus
 from exmado_tui.models import Job, JobEvent, NotifyEvent
 from exmado_tui.notify import attention
 from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.settings import Settings
+from exmado_tui.states import transition
 from tests.cli_runner import run
 from tests.clocks import ManualClock
 from tests.drop_folder import prepared_folder, settle
+from tests.environment import settings_env
 from tests.factories import insert_job
 from tests.webhook_receiver import Receiver
 
@@ -83,3 +92,43 @@ def test_notify_test_sends_one_signed_notice_now(tmp_path: Path, capsys, monkeyp
         assert code == 2 and "No [[notify]] entry named 'mail' (there are: ops)." in err
     finally:
         receiver.stop()
+
+
+@pytest.mark.slow
+def test_exmado_watch_delivers_while_it_watches(store: Settings, tmp_path: Path):
+    """The deliverer runs inside `exmado watch` (what `exmado up` starts): a rejected file and a
+    failed job reach the receiver, and the secret is nowhere in what the watcher printed."""
+    receiver = Receiver(SECRET).start()
+    host = tmp_path / "host.toml"
+    host.write_text(
+        "[dropfolder]\nstable_s = 0.2\n[notifications]\npoll_s = 0.1\n"
+        f'[[notify]]\nname = "ops"\ntype = "webhook"\nurl = "{receiver.url}"\n'
+        'secret_env = "HOOK"\n'
+    )
+    env = {**os.environ, **settings_env(tmp_path), "EXMADO_CONFIG": str(host), "HOOK": SECRET}
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "exmado_tui.cli", "watch", "--config", str(host)],
+        env={**env, "REDIS_URL": store.broker.url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        insert_job("f" * 32, "RUNNING")
+        transition("f" * 32, JobStatus.FAILED, last_error="The workbook is gone.")
+        (store.dropfolder.path / "invoices").mkdir(parents=True, exist_ok=True)
+        (store.dropfolder.path / "invoices" / "notes.txt").write_text("not a workbook")
+        deadline = time.monotonic() + 20
+        while len(receiver.received) < 2:
+            assert time.monotonic() < deadline, "the watcher delivered nothing in time"
+            time.sleep(0.1)
+    finally:
+        watcher.terminate()
+        output = watcher.communicate(timeout=15)[0]
+        receiver.stop()
+    assert sorted(body["type"] for _, body in receiver.received) == [
+        "dropfolder.rejected",
+        "job.failed",
+    ]
+    assert "Delivering notifications to ops." in output and "notified ops of job.failed" in output
+    assert SECRET not in output
