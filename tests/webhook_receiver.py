@@ -13,6 +13,9 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+# A Standard Webhooks secret for tests: whsec_ and the base64 of 24 bytes.
+SECRET = "whsec_OoHjS2fNOWtrRQ1SkHdW5d4Fs2UIzrbK"
+
 
 def free_port() -> int:
     with socket.socket() as probe:

@@ -24,9 +24,8 @@ from exmado_tui.settings import Settings
 from exmado_tui.states import transition
 from tests.environment import make_settings
 from tests.factories import insert_job
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import SECRET, Receiver
 
-SECRET = "whsec_OoHjS2fNOWtrRQ1SkHdW5d4Fs2UIzrbK"
 FAST = """
 [notifications]
 poll_s = 0.05

@@ -26,9 +26,7 @@ from tests.clocks import ManualClock
 from tests.drop_folder import prepared_folder, settle
 from tests.environment import settings_env
 from tests.factories import insert_job
-from tests.webhook_receiver import Receiver
-
-SECRET = "whsec_OoHjS2fNOWtrRQ1SkHdW5d4Fs2UIzrbK"
+from tests.webhook_receiver import SECRET, Receiver
 
 
 def notices(kind: NoticeKind) -> list[NotifyEvent]:

@@ -14,9 +14,7 @@ from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.environment import NO_REDIS, make_settings
 from tests.factories import insert_job
 from tests.tui.pilot_steps import SIZE, open_screen, wait_for
-from tests.webhook_receiver import free_port
-
-SECRET = "whsec_OoHjS2fNOWtrRQ1SkHdW5d4Fs2UIzrbK"
+from tests.webhook_receiver import SECRET, free_port
 
 
 async def test_a_failing_target_is_shown_red_with_its_error(tmp_path: Path):

@@ -10,8 +10,8 @@ import pytest
 from exmado_tui.errors import SettingsError
 from exmado_tui.settings import load_settings, masked
 from tests.cli_runner import run
+from tests.webhook_receiver import SECRET
 
-SECRET = "whsec_OoHjS2fNOWtrRQ1SkHdW5d4Fs2UIzrbK"
 HOOK = '[[notify]]\nname = "ops"\ntype = "webhook"\nurl = "https://hooks.example.com/x"\n'
 
 
