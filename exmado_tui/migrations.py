@@ -177,6 +177,18 @@ def _keep_a_notify_outbox(db: peewee.Database) -> None:
     _execute(db, NOTIFY_OUTBOX)
 
 
+RECORD_SERVER_AND_MODIFIED = """
+ALTER TABLE "job" ADD COLUMN "docuware_url" VARCHAR(255) NOT NULL DEFAULT '';
+ALTER TABLE "job_file" ADD COLUMN "modified_at" {timestamp};
+"""
+
+
+def _record_server_and_modified(db: peewee.Database) -> None:
+    """Step 8: the DocuWare server a job ran against and each document's modified date as it
+    was exported, for the manifest and `exmado jobs verify --remote` (issue 22.4)."""
+    _execute(db, RECORD_SERVER_AND_MODIFIED)
+
+
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_the_store,
@@ -186,6 +198,7 @@ MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _give_the_store_an_identity,
     _name_who_created_and_started,
     _keep_a_notify_outbox,
+    _record_server_and_modified,
 ]
 LATEST = len(MIGRATIONS)
 

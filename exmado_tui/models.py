@@ -86,6 +86,7 @@ class Job(BaseModel):
     workbook_path = peewee.CharField()  # the private copy in data_dir
     workbook_sha256 = peewee.CharField(max_length=64)
     output_dir = peewee.CharField()
+    docuware_url = peewee.CharField(default="")  # the server its last run searched
     total_rows = peewee.IntegerField(default=0)
     done_rows = peewee.IntegerField(default=0)
     found_rows = peewee.IntegerField(default=0)
@@ -144,6 +145,7 @@ class JobFile(BaseModel):
     path = peewee.CharField()  # relative to the job's output_dir
     size = peewee.BigIntegerField(default=0)
     sha256 = peewee.CharField(max_length=64, default="")
+    modified_at = peewee.DateTimeField(null=True)  # the document's DWMODDATETIME, naive UTC
     created_at = peewee.DateTimeField(default=utcnow)
 
     class Meta:

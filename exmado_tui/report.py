@@ -24,13 +24,16 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from exmado_tui.atomic import remove_leftovers, write_atomically
 from exmado_tui.db import utcnow
 from exmado_tui.formatting import local_time, visible
-from exmado_tui.lifecycle import JobStatus
+from exmado_tui.lifecycle import FINAL, JobStatus
 from exmado_tui.models import Job, JobFile, JobRow
 from exmado_tui.report_rows import CHUNK, set_widths, text_cell, write_rows_sheet
 from exmado_tui.timezones import zone_name
 
 REPORT_NAME = "exmado-report.xlsx"
 MANIFEST_NAME = "exmado-manifest.json"
+# 2: who ran the job when, against which server and cabinet, its rows, each file's modified
+# date (`exmado jobs verify` names what a version 1 manifest, which has no number, lacks).
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ def manifest_entries(
             "sha256": item.sha256,
             "cabinet_id": item.cabinet_id,
             "document_id": item.document_id,
+            "modified": _utc_text(item.modified_at),
             "rows": [item.row_number],
         }
     if entry is not None:
@@ -138,7 +142,7 @@ def _files_in_path_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]
     """The job's files with their row numbers, by path then id, `CHUNK` at a time."""
     fields = (JobFile.id, JobFile.path, JobFile.size, JobFile.sha256, JobFile.cabinet_id)
     query = (
-        JobFile.select(*fields, JobFile.document_id, JobRow.row_number)
+        JobFile.select(*fields, JobFile.document_id, JobFile.modified_at, JobRow.row_number)
         .join(JobRow)
         .where(JobFile.job == job_id)
         .order_by(JobFile.path, JobFile.id)
@@ -153,18 +157,45 @@ def _files_in_path_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]
         tick()
 
 
-def _write_manifest(job: Job, path: Path, tick: Callable[[], None]) -> None:
-    head = {
+def manifest_head(job: Job) -> dict[str, Any]:
+    """What the manifest says of the job before its files: which job, from what, run by whom,
+    when, against which server and cabinet, and what became of its rows. Times in UTC."""
+    finished = job.finished_at or (utcnow() if job.status in FINAL else None)
+    return {
+        "manifest_version": MANIFEST_VERSION,
         "job": job.id,
         "name": visible(job.name),
         "status": job.status,
         "workbook": visible(job.workbook_name),
         "workbook_sha256": job.workbook_sha256,
+        "profile": job.profile,
+        "server": job.docuware_url,
+        "cabinet": (job.config or {}).get("cabinet", ""),
         "created_by": job.created_by,
         "started_by": job.started_by,
+        "created_at": _utc_text(job.created_at),
+        "started_at": _utc_text(job.started_at),
+        "finished_at": _utc_text(finished),
+        "rows": {
+            "total": job.total_rows,
+            "exported": job.found_rows,
+            "not_found": job.not_found_rows,
+            "several_found": job.ambiguous_rows,
+            "failed": job.failed_rows,
+            "skipped": job.skipped_rows,
+        },
         "last_error": job.last_error,
-        "generated_at": utcnow().isoformat(timespec="seconds") + "Z",
+        "generated_at": _utc_text(utcnow()),
     }
+
+
+def _utc_text(moment: datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO text ending in Z."""
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _write_manifest(job: Job, path: Path, tick: Callable[[], None]) -> None:
+    head = manifest_head(job)
     with path.open("w", encoding="utf-8") as out:
         out.write("{\n")
         for key, value in head.items():

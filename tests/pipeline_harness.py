@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class FakeDoc:
     fields: dict[str, Any]
     cabinet_id: str = "cab-1"
     body: bytes = b""
+    last_modified: datetime | None = None
 
 
 @dataclass

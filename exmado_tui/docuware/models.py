@@ -9,7 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from exmado_tui.docuware.types import FieldValue, decode_field, format_value, to_int
+from exmado_tui.docuware.types import (
+    FieldValue,
+    decode_field,
+    format_value,
+    parse_dw_datetime,
+    to_int,
+)
 
 
 def links_of(raw: Mapping[str, Any]) -> dict[str, str]:
@@ -142,10 +148,14 @@ class Document:
     links: dict[str, str] = field(default_factory=dict)
     field_types: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    # When it last changed (`LastModified`, else its DWMODDATETIME field), aware; None: unsaid.
+    last_modified: datetime | None = None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any], cabinet_id: str = "") -> Document:
         raw_fields = [f for f in raw.get("Fields") or [] if isinstance(f, dict)]
+        fields = {str(f.get("FieldName")): decode_field(f) for f in raw_fields}
+        modified = fields.get("DWMODDATETIME")
         return cls(
             id=to_int(raw.get("Id")) or 0,
             cabinet_id=str(raw.get("FileCabinetId") or cabinet_id),
@@ -153,13 +163,15 @@ class Document:
             content_type=str(raw.get("ContentType") or ""),
             file_size=to_int(raw.get("FileSize")) or 0,
             section_count=to_int(raw.get("SectionCount")) or 0,
-            fields={str(f.get("FieldName")): decode_field(f) for f in raw_fields},
+            fields=fields,
             sections=tuple(Section.from_json(s) for s in _sections(raw)),
             links=links_of(raw),
             field_types={
                 str(f.get("FieldName")): str(f.get("ItemElementName")) for f in raw_fields
             },
             labels={str(f.get("FieldName")): str(f.get("FieldLabel") or "") for f in raw_fields},
+            last_modified=parse_dw_datetime(raw.get("LastModified"))
+            or (modified if isinstance(modified, datetime) else None),
         )
 
     @property

@@ -25,7 +25,7 @@ def seed_job(tmp_path: Path) -> str:
         id="j1",
         name="March",
         status="COMPLETED_WITH_ERRORS",
-        config={"columns": {"invoice": "INVOICE_NO"}},
+        config={"cabinet": "Invoices", "columns": {"invoice": "INVOICE_NO"}},
         workbook_name="w.xlsx",
         workbook_path=str(tmp_path / "w.xlsx"),
         workbook_sha256="0" * 64,
@@ -46,7 +46,14 @@ def seed_job(tmp_path: Path) -> str:
 
 def add_file(row: JobRow, path: str) -> None:
     JobFile.create(
-        job=row.job, row=row, document_id="17", cabinet_id="c", path=path, size=3, sha256="ab" * 32
+        job=row.job,
+        row=row,
+        document_id="17",
+        cabinet_id="c",
+        path=path,
+        size=3,
+        sha256="ab" * 32,
+        modified_at=datetime(2026, 11, 30, 9, 15),
     )
     on_disk = Path(row.job.output_dir) / path
     on_disk.parent.mkdir(parents=True, exist_ok=True)
@@ -151,10 +158,29 @@ def test_summary_shows_times_in_the_zone_it_names(store, tmp_path: Path) -> None
 
 
 def test_manifest_lists_each_file_once_with_its_rows(store, tmp_path: Path) -> None:
-    paths = write_report(seed_job(tmp_path), UTC)
+    job_id = seed_job(tmp_path)
+    Job.update(
+        docuware_url="https://dw.example.com/DocuWare/Platform",
+        started_by="ana on web1 (CLI)",
+        started_at=datetime(2026, 12, 4, 13, 30),
+        finished_at=datetime(2026, 12, 4, 13, 41),
+        found_rows=1,
+        not_found_rows=1,
+    ).execute()
+    paths = write_report(job_id, UTC)
     manifest = json.loads((tmp_path / "out" / MANIFEST_NAME).read_text())
     assert paths.manifest.name == MANIFEST_NAME
+    assert manifest["manifest_version"] == 2
     assert manifest["job"] == "j1"
+    assert manifest["server"] == "https://dw.example.com/DocuWare/Platform"
+    assert manifest["cabinet"] == "Invoices"
+    assert manifest["started_by"] == "ana on web1 (CLI)"
+    assert (manifest["started_at"], manifest["finished_at"]) == (
+        "2026-12-04T13:30:00Z",
+        "2026-12-04T13:41:00Z",
+    )
+    assert manifest["workbook_sha256"] == "0" * 64
+    assert manifest["rows"]["exported"] == 1 and manifest["rows"]["not_found"] == 1
     assert manifest["files"] == [
         {
             "path": "A/100001.pdf",
@@ -162,6 +188,7 @@ def test_manifest_lists_each_file_once_with_its_rows(store, tmp_path: Path) -> N
             "sha256": "ab" * 32,
             "cabinet_id": "c",
             "document_id": "17",
+            "modified": "2026-11-30T09:15:00Z",
             "rows": [2, 5],
         }
     ]

@@ -32,6 +32,7 @@ import uuid
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
 
@@ -99,6 +100,7 @@ class FileRecord:
     path: str  # relative to the output folder, with forward slashes
     size: int
     sha256: str
+    modified: datetime | None = None  # the document's DWMODDATETIME, naive UTC like the store
 
 
 @dataclass
@@ -352,7 +354,15 @@ class Placer:
         return Placed([self._record(doc, target, size, sha256)], events, new)
 
     def _record(self, doc: Document, path: Path, size: int, sha256: str) -> FileRecord:
-        return FileRecord(str(doc.id), str(doc.cabinet_id), self._rel(path), size, sha256)
+        modified = doc.last_modified
+        return FileRecord(
+            str(doc.id),
+            str(doc.cabinet_id),
+            self._rel(path),
+            size,
+            sha256,
+            modified.astimezone(UTC).replace(tzinfo=None) if modified else None,
+        )
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

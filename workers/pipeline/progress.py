@@ -94,6 +94,7 @@ def _file(job_id: str, row_id: int, record: FileRecord, now: Any) -> dict[str, A
         "path": record.path,
         "size": record.size,
         "sha256": record.sha256,
+        "modified_at": record.modified,
         "created_at": now,
     }
 
@@ -132,13 +133,18 @@ def known_files(job_id: str) -> dict[str, list[FileRecord]]:
     known: dict[str, dict[str, FileRecord]] = {}
     query = (
         JobFile.select(
-            JobFile.cabinet_id, JobFile.document_id, JobFile.path, JobFile.size, JobFile.sha256
+            JobFile.cabinet_id,
+            JobFile.document_id,
+            JobFile.path,
+            JobFile.size,
+            JobFile.sha256,
+            JobFile.modified_at,
         )
         .where(JobFile.job == job_id)
         .tuples()
     )
-    for cabinet_id, document_id, path, size, sha in query.iterator():
-        record = FileRecord(document_id, cabinet_id, path, size, sha)
+    for cabinet_id, document_id, path, size, sha, modified in query.iterator():
+        record = FileRecord(document_id, cabinet_id, path, size, sha, modified)
         known.setdefault(doc_key(cabinet_id, document_id), {})[path] = record
     return {key: list(paths.values()) for key, paths in known.items()}
 

@@ -55,6 +55,7 @@ from exmado_tui.ownership import Hold, claim
 from exmado_tui.profiles import Profile, check_profile
 from exmado_tui.query_source import QuerySource, query_of
 from exmado_tui.report import remove_report_leftovers, write_report
+from exmado_tui.settings import mask_url
 from exmado_tui.states import transition
 from exmado_tui.store_identity import check_still, opened_store
 from exmado_tui.writable import output_folder_problem
@@ -167,6 +168,7 @@ class JobRun:
         try:  # from the claim on: a worker told to stop here still hands the job back
             job = Job.get_by_id(self.job_id)
             record_event(self.job_id, f"Run {job.runs} started on {self.worker}.")
+            self._name_server()
             profile = job_profile(job)
             if status is S.VALIDATING:
                 self._validate(job, profile)
@@ -212,6 +214,11 @@ class JobRun:
             self._unexpected(exc)
             return
         self._finish(outcome)
+
+    def _name_server(self) -> None:
+        """The DocuWare server this run searches, for the manifest (password hidden)."""
+        server = mask_url(self.runtime.settings.docuware.url)
+        Job.update(docuware_url=server).where(Job.id == self.job_id).execute()
 
     def _unexpected(self, exc: Exception) -> None:
         log.exception("Job %s failed unexpectedly", self.job_id[:8])
