@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from exmado_tui.commands import job_create, job_views
+from exmado_tui.commands import job_create, job_verify, job_views
 from exmado_tui.commands.context import Context, UsageError, add_job_command, confirmed, print_json
 from exmado_tui.commands.job_args import job_status, seconds, since_time, whole_number
 from exmado_tui.commands.job_output import print_job, print_state, wait_for_end
@@ -69,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     _register_operator_actions(actions)
     job_views.register(actions)
+    job_verify.register(actions)
 
 
 def _register_operator_actions(

@@ -42,6 +42,12 @@ def update_fields(state: State, req: Request) -> Response:
     return json_response(_field_list(doc))
 
 
+def delete_document(state: State, req: Request) -> Response:
+    """DELETE Documents/{doc}: DocuWare answers 200 with an empty body."""
+    state.catalogue.delete(_require_document(state, req))
+    return Response(200)
+
+
 def _field_list(doc: Document) -> dict[str, Any]:
     cab = schema.known_cabinet(doc.cabinet_id)
     return {"Field": [views.index_field(f, doc.value(f.name)) for f in cab.all_fields]}

@@ -219,18 +219,24 @@ class Catalogue:
             schema.PERSONNEL_ID: _personnel(seed, self._personnel_count),
         }
         self._keys = _invoice_keys(self._docs[schema.INVOICES_ID])
+        self._deleted: set[tuple[str, int]] = set()  # (cabinet id, document id)
 
     invoice_cabinet_id = schema.INVOICES_ID
     personnel_cabinet_id = schema.PERSONNEL_ID
 
     def documents(self, cabinet: str) -> list[Document]:
         """All documents of a cabinet (id or name) in id order; empty for unknown cabinets."""
-        return self._docs.get(_canonical(cabinet), [])
+        docs = self._docs.get(_canonical(cabinet), [])
+        if not self._deleted:
+            return docs
+        return [d for d in docs if (d.cabinet_id, d.id) not in self._deleted]
 
     def document(self, cabinet: str, doc_id: int) -> Document | None:
-        """One document by cabinet (id or name) and id (ids run from 1 without gaps)."""
-        docs = self.documents(cabinet)
-        return docs[doc_id - 1] if 1 <= doc_id <= len(docs) else None
+        """One document by cabinet (id or name) and id (ids run from 1; deleted ones leave
+        their gap)."""
+        docs = self._docs.get(_canonical(cabinet), [])
+        found = docs[doc_id - 1] if 1 <= doc_id <= len(docs) else None
+        return None if found is None or (found.cabinet_id, doc_id) in self._deleted else found
 
     def known_document(self, cabinet: str, doc_id: int) -> Document:
         """A document whose id came from this catalogue (an index, a result list)."""
@@ -238,6 +244,12 @@ class Catalogue:
         if found is None:
             raise LookupError(f"no document {doc_id} in {cabinet}")
         return found
+
+    def delete(self, doc: Document) -> None:
+        """Remove a document (`DELETE …/Documents/{id}`): found no more, by id or search."""
+        with self.lock:
+            self._deleted.add((doc.cabinet_id, doc.id))
+            self.version += 1
 
     def update(self, doc: Document, values: dict[str, Any], now_ms: int) -> None:
         """Change index values of a document; invalidates search indexes."""

@@ -93,6 +93,7 @@ ROUTES = (
     Route("POST", FC + "/Query/CountExpression", "CountExpression", api_search.count_expression),
     Route("GET", FC + "/Documents", "Documents", api_search.documents),
     Route("GET", FC + "/Documents/{doc}", "Document", api_documents.document),
+    Route("DELETE", FC + "/Documents/{doc}", "DeleteDocument", api_documents.delete_document),
     Route("GET", FC + "/Documents/{doc}/Fields", "Fields", api_documents.fields),
     Route("PUT", FC + "/Documents/{doc}/Fields", "UpdateFields", api_documents.update_fields),
     Route("GET", FC + "/Documents/{doc}/FileDownload", "FileDownload", api_documents.file_download),
