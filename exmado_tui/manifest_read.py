@@ -112,13 +112,15 @@ def _entries_by_line(lines: Iterator[str], path: Path) -> Iterator[ManifestEntry
             break
     else:
         raise _NotByLine
-    for line in lines:
+    for read, line in enumerate(lines):
         text = line.strip()
         if text in ("]", ""):
             return
         try:
             raw = json.loads(text.rstrip(","))
         except ValueError:
+            if not read:  # laid out otherwise from its first entry on: read it whole
+                raise _NotByLine from None
             raise ManifestError(
                 f"The manifest {path} is cut or damaged near {text[:60]!r}."
             ) from None
