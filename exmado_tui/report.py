@@ -26,6 +26,7 @@ from exmado_tui.db import utcnow
 from exmado_tui.formatting import local_time, visible
 from exmado_tui.lifecycle import FINAL, JobStatus
 from exmado_tui.models import Job, JobFile, JobRow
+from exmado_tui.query_source import KEY as QUERY_KEY
 from exmado_tui.report_rows import CHUNK, set_widths, text_cell, write_rows_sheet
 from exmado_tui.timezones import zone_name
 
@@ -161,6 +162,7 @@ def manifest_head(job: Job) -> dict[str, Any]:
     """What the manifest says of the job before its files: which job, from what, run by whom,
     when, against which server and cabinet, and what became of its rows. Times in UTC."""
     finished = job.finished_at or (utcnow() if job.status in FINAL else None)
+    config = job.config or {}
     return {
         "manifest_version": MANIFEST_VERSION,
         "job": job.id,
@@ -170,7 +172,10 @@ def manifest_head(job: Job) -> dict[str, Any]:
         "workbook_sha256": job.workbook_sha256,
         "profile": job.profile,
         "server": job.docuware_url,
-        "cabinet": (job.config or {}).get("cabinet", ""),
+        "cabinet": config.get("cabinet", ""),
+        # A query job's rows come from this search; its "workbook" is the query's text and
+        # "workbook_sha256" the query's digest (query_source.QuerySource).
+        "query": config.get(QUERY_KEY),
         "created_by": job.created_by,
         "started_by": job.started_by,
         "created_at": _utc_text(job.created_at),
