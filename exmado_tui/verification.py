@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exmado_tui.actor import Actor
+from exmado_tui.errors import ExmadoError
 from exmado_tui.event_line import EventLevel
 from exmado_tui.events import record_event
 from exmado_tui.lifecycle import RowStatus
@@ -18,7 +19,7 @@ from exmado_tui.manifest_read import ManifestError, open_manifest
 from exmado_tui.models import Job, JobRow
 from exmado_tui.profiles import Profile
 from exmado_tui.queries import row_counts
-from exmado_tui.report import MANIFEST_NAME
+from exmado_tui.report import MANIFEST_NAME, MANIFEST_VERSION
 from exmado_tui.settings import Settings
 from exmado_tui.verify import FileCheck, FolderCheck, Mark, RowsAccount, Verdict, check_folder
 
@@ -44,6 +45,7 @@ class Verification:
     job_id: str
     output_dir: str
     manifest: str
+    manifest_version: int
     lacks: list[str]
     folder: FolderCheck
     rows: RowsAccount
@@ -62,7 +64,9 @@ class Verification:
         if self.remote is not None:
             parts.append(_remote_part(self.remote))
         if self.lacks:
-            parts.append("manifest: an older one, it does not record " + ", ".join(self.lacks))
+            older = f" (version {self.manifest_version}, from an older Éxmado)"
+            older = older if self.manifest_version < MANIFEST_VERSION else ""
+            parts.append(f"manifest{older}: does not record " + ", ".join(self.lacks))
         return parts
 
     def summary(self) -> str:
@@ -75,6 +79,7 @@ class Verification:
             "exit_code": int(self.verdict),
             "output_dir": self.output_dir,
             "manifest": self.manifest,
+            "manifest_version": self.manifest_version,
             "manifest_lacks": self.lacks,
             "files": {mark.value: self.folder.counts.get(mark, 0) for mark in Mark},
             "differences": [d.to_json() for d in self.folder.differences],
@@ -108,8 +113,10 @@ def verify_job(
         folder = check_folder(Path(job.output_dir), index, on_file)
         rows = account_rows(job.id, index)
         checked = _ask_docuware(job, settings, index, on_file, sample) if remote else None
+    where = str(manifest.path)
+    lacks = manifest.lacks()
     return Verification(
-        job.id, job.output_dir, str(manifest.path), manifest.lacks(), folder, rows, checked
+        job.id, job.output_dir, where, manifest.version, lacks, folder, rows, checked
     )
 
 
@@ -126,6 +133,18 @@ def record_verification(job_id: str, verification: Verification, actor: Actor) -
 
 def record_unverified(job_id: str, reason: str, actor: Actor) -> None:
     record_event(job_id, f"Verification by {actor} could not be done: {reason}", "warning")
+
+
+def verify_and_record(job_id: str, settings: Settings, actor: Actor) -> tuple[Verdict, str]:
+    """The dashboard's Verify: the folder and rows checked (DocuWare is not asked), the result
+    in the job's events; the verdict and its sentence."""
+    try:
+        done = verify_job(job_id, settings)
+    except ExmadoError as exc:
+        record_unverified(job_id, str(exc), actor)
+        return Verdict.COULD_NOT_VERIFY, str(exc)
+    record_verification(job_id, done, actor)
+    return done.verdict, done.summary()
 
 
 def _ask_docuware(

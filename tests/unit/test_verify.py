@@ -55,7 +55,10 @@ def test_a_version_1_manifest_is_verified_and_says_what_it_lacks(
         "when it finished",
         "the documents' modified dates",
     ]
-    assert "manifest: an older one, it does not record who created the job" in done.summary()
+    assert (
+        "manifest (version 1, from an older Éxmado): does not record who created the job"
+        in done.summary()
+    )
 
 
 def test_a_reindented_manifest_is_read_whole(store: Settings, tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.shared.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly
+from exmado_tui.ui.shared.verify_action import VERIFY_BINDING, VerifyActionMixin, verify_applies
 from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.paged_table import PagedTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
@@ -126,12 +127,16 @@ def find_reports(output_dir: str) -> list[Path]:
     )
 
 
-class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
-    """A job in full. `t` cycles the row filter; enter on a row shows it whole."""
+class JobDetailScreen(
+    HidesMutatingKeysWhenReadOnly, JobActionsMixin, VerifyActionMixin, Screen[None]
+):
+    """A job in full. `t` cycles the row filter; enter on a row shows it whole; `v` verifies
+    its files against its manifest."""
 
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
         *JOB_ACTION_BINDINGS,
+        VERIFY_BINDING,
         Binding("t", "row_filter", "Row filter", show=False),
         Binding("1", "tab('rows')", "Rows tab", show=False),
         Binding("2", "tab('files')", "Files tab", show=False),
@@ -447,6 +452,8 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Job actions that do not apply in the job's state show dimmed and do nothing."""
         name = {"cancel_job": "cancel"}.get(action, action)
+        if name == "verify" and not exmado_app(self).readonly:
+            return verify_applies(self.job)
         if name in ACTIONS and self.job is not None and not exmado_app(self).readonly:
             return True if self.job.status in ACTIONS[name].allowed else None
         return True
@@ -456,6 +463,9 @@ class JobDetailScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[Non
             self.action_back()
         else:
             self.refresh_job()
+
+    def after_verify(self) -> None:
+        self.refresh_job()
 
     def on_job_action_succeeded(self, message: JobActionSucceeded) -> None:
         if message.action != "delete":
