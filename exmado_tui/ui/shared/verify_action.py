@@ -5,6 +5,7 @@ a line in the job's events naming who ran it."""
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
 from exmado_tui.lifecycle import FINAL
 from exmado_tui.queries import JobSummary
@@ -13,7 +14,7 @@ from exmado_tui.ui.shared.readonly import mutating
 from exmado_tui.verify import Verdict
 
 VERIFY_BINDING = Binding("v", "verify", "Verify")
-SEVERITY = {
+SEVERITY: dict[Verdict, SeverityLevel] = {
     Verdict.ALL_MATCH: "information",
     Verdict.DIFFERENCES: "warning",
     Verdict.COULD_NOT_VERIFY: "error",
