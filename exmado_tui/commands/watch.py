@@ -51,23 +51,21 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
         folder.watch(stop)
     finally:
         stop.set()
-        if deliverer is not None:
-            deliverer.join(timeout=ctx.settings.notify.timeout_s + 5)
+        deliverer.join(timeout=ctx.settings.notify.timeout_s + 5)
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
         undo()
     return 0
 
 
-def _start_deliverer(ctx: Context, stop: threading.Event) -> threading.Thread | None:
-    """The notifications' deliverer, when this host has [[notify]] targets."""
+def _start_deliverer(ctx: Context, stop: threading.Event) -> threading.Thread:
+    """The notifications' deliverer (without [[notify]] targets it only forgets old notices)."""
     from exmado_tui.notify.delivery import Deliverer
 
     settings = ctx.settings.notify
-    if not settings.targets:
-        return None
-    names = ", ".join(t.name for t in settings.targets)
-    print(f"Delivering notifications to {names}.", flush=True)
+    if settings.targets:
+        names = ", ".join(t.name for t in settings.targets)
+        print(f"Delivering notifications to {names}.", flush=True)
     thread = threading.Thread(
         target=Deliverer(settings).run, args=(stop,), name="exmado-notify", daemon=True
     )

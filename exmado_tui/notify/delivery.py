@@ -65,7 +65,9 @@ class Deliverer:
 
     def tick(self) -> int:
         """Look for jobs needing attention, fan out new notices, send what is due; how many
-        deliveries were tried."""
+        deliveries were tried. Without targets it only forgets old notices (they are written
+        whether or not a host has targets: the job's move does not know the settings)."""
+        self._prune()
         if not self.settings.targets:
             return 0
         attention.look(self.settings, self.clock())
@@ -75,7 +77,6 @@ class Deliverer:
             if self._lease(delivery_id):
                 self._deliver(delivery_id)
                 tried += 1
-        self._prune()
         return tried
 
     def fan_out(self) -> None:
@@ -170,7 +171,8 @@ class Deliverer:
         )
 
     def _prune(self) -> None:
-        """Forget notices settled more than KEEP_DAYS ago (their deliveries go with them)."""
+        """Forget notices written more than KEEP_DAYS ago that wait for no delivery (their
+        deliveries go with them)."""
         now = self.clock()
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
             return
@@ -180,5 +182,5 @@ class Deliverer:
         )
         old = NotifyEvent.created_at < now - timedelta(days=KEEP_DAYS)
         NotifyEvent.delete().where(  # type: ignore[misc]  # types-peewee's classmethod_only
-            old & NotifyEvent.fanned_out & NotifyEvent.id.not_in(pending)
+            old & NotifyEvent.id.not_in(pending)
         ).execute()

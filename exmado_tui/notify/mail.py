@@ -12,13 +12,15 @@ from typing import Any
 from exmado_tui.errors import DeliveryError
 from exmado_tui.notify.targets import EmailTarget
 
+SUBJECT_CHARS = 200  # one line; the body says it whole
+
 
 def message(target: EmailTarget, message_id: str, body: dict[str, Any]) -> EmailMessage:
     """The summary as subject, then every fact of the body as `key: value` lines; the
     Message-ID is the notice's, so a mail system can tell a repeat."""
     data = body["data"]
     mail = EmailMessage()
-    mail["Subject"] = "Éxmado: " + data["summary"]
+    mail["Subject"] = "Éxmado: " + " ".join(data["summary"].split())[:SUBJECT_CHARS]
     mail["From"] = target.sender
     mail["To"] = ", ".join(target.to)
     mail["Message-ID"] = f"<{message_id}@exmado>"

@@ -8,14 +8,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from peewee import fn
 
 from exmado_tui.commands.doctor import notifications
-from exmado_tui.db import open_database
+from exmado_tui.db import open_database, utcnow
 from exmado_tui.lifecycle import JobStatus, RowStatus
-from exmado_tui.models import JobRow, NotifyDelivery
+from exmado_tui.models import JobRow, NotifyDelivery, NotifyEvent
 from exmado_tui.notify import outbox
 from exmado_tui.notify.delivery import Deliverer
 from exmado_tui.notify.kinds import DeliveryState, NoticeKind
@@ -160,3 +163,21 @@ def test_failures_only_skips_a_clean_finish(tmp_path: Path, receiver: Receiver):
         transition(job_id, status)
     Deliverer(settings.notify).tick()
     assert [body["type"] for _, body in receiver.received] == ["job.failed"]
+
+
+def test_old_notices_are_forgotten_unless_a_delivery_waits(tmp_path: Path, receiver: Receiver):
+    """Notices are written whether or not a host has targets; a month on, they go (but not one
+    whose delivery still waits), even on a host without targets."""
+    settings = notify_store(tmp_path, receiver)
+    for job_id in ("g" * 32, "h" * 32):
+        insert_job(job_id, "RUNNING")
+        transition(job_id, JobStatus.FAILED)
+    Deliverer(settings.notify).fan_out()  # both wait for the receiver, which is down
+    NotifyDelivery.update(state=DeliveryState.DELIVERED).where(
+        NotifyDelivery.id == NotifyDelivery.select(fn.MIN(NotifyDelivery.id))
+    ).execute()
+    insert_job("i" * 32, "RUNNING")
+    transition("i" * 32, JobStatus.FAILED)  # never fanned out
+    later = utcnow() + timedelta(days=31)
+    Deliverer(replace(settings.notify, targets=()), clock=lambda: later).tick()
+    assert [e.job_id for e in NotifyEvent.select()] == ["h" * 32]
