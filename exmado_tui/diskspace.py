@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import shutil
 from pathlib import Path
+from typing import Any
 
 from exmado_tui.db import sqlite_file
 from exmado_tui.errors import NoSpaceError, in_chain
@@ -30,12 +31,19 @@ def _says_no_space(exc: BaseException) -> bool:
 
 def free_bytes(folder: Path) -> int:
     """Free bytes on the file system holding `folder` (or its nearest existing ancestor)."""
+    usage = disk_usage(folder)
+    return usage.free if usage else 0
+
+
+def disk_usage(folder: Path) -> Any:
+    """`shutil.disk_usage` of the file system holding `folder` (or its nearest existing
+    ancestor: a folder not made yet will be made there); None when none can be read."""
     for candidate in (folder, *folder.parents):
         try:
-            return shutil.disk_usage(candidate).free
+            return shutil.disk_usage(candidate)
         except OSError:
             continue
-    return 0
+    return None
 
 
 def no_space(folder: Path, what: str = "") -> NoSpaceError:

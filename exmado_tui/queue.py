@@ -49,11 +49,14 @@ def redis_client(
 
 
 def make_broker(
-    settings: BrokerSettings, middleware: list[Middleware] | None = None
+    settings: BrokerSettings,
+    middleware: list[Middleware] | None = None,
+    client: redis.Redis | None = None,
 ) -> RedisBroker:
-    """A Redis broker whose dead workers' messages come back within a minute or so."""
+    """A Redis broker whose dead workers' messages come back within a minute or so; `client`
+    (else one of `redis_client`'s) with timeouts of its own."""
     return RedisBroker(
-        client=redis_client(settings),
+        client=client or redis_client(settings),
         namespace=NAMESPACE,
         middleware=middleware if middleware is not None else [],
         heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),

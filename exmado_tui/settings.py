@@ -147,6 +147,23 @@ MIN_SERVE_TOKEN_CHARS = 16
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """Prometheus metrics of this host's workers: `listen` is `HOST:PORT`, empty = off."""
+
+    listen: str = ""
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) to bind; `[::1]:9464` gives `::1`."""
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.listen}/metrics"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     timezone: str
@@ -162,6 +179,7 @@ class Settings:
     workbooks: WorkbookLimits = field(default_factory=WorkbookLimits)
     serve: ServeSettings = field(default_factory=ServeSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def host(self) -> str:
@@ -207,6 +225,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "EXMADO_OUTPUT_ROOT": ("jobs", "output_root"),
     "EXMADO_DROP_FOLDER": ("dropfolder", "path"),
     "EXMADO_PROFILES_DIR": ("profiles", "dir"),
+    "EXMADO_METRICS_LISTEN": ("metrics", "listen"),
     "EXMADO_USER_PROFILES_DIR": ("profiles", "user_dir"),
 }
 # Keys a host file may hold although the defaults file does not list them: secrets get their own
@@ -304,7 +323,22 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         workbooks=_workbooks(reader),
         serve=_serve(reader, env),
         notify=read_notify(reader, env, sources[-1]),
+        metrics=_metrics(reader),
     )
+
+
+LISTEN = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})")
+
+
+def _metrics(reader: LayerReader) -> MetricsSettings:
+    listen = reader.text(("metrics",), "listen").strip()
+    match = LISTEN.fullmatch(listen)
+    if listen and not (match and 0 < int(match["port"]) < 65536):
+        raise SettingsError(
+            reader.where(("metrics",), "listen")
+            + f" must be HOST:PORT, such as 127.0.0.1:9464 (empty: no metrics), got {listen!r}."
+        )
+    return MetricsSettings(listen)
 
 
 def _serve(reader: LayerReader, env: Mapping[str, str]) -> ServeSettings:

@@ -3,13 +3,13 @@
 `dramatiq workers.broker:setup workers.actors` (what `exmado worker` runs) calls `setup()`
 before it imports the actors; importing this module reads nothing. `setup()` reads the same
 configuration as the CLI: defaults, then `EXMADO_CONFIG` (or the user config file), then the
-environment. Middleware, in order: repeated log lines said once a minute, a process whose
-parent died stops, a stopping process takes no new job, the job store per message, the current
-message, job slots (`max_concurrent_jobs` across hosts), the time limit (a backstop: the
-pipeline stops itself at `jobs.job_timeout_s`), retries for transient errors only, shutdown
-notices, worker presence (registry + watchdog), signing out of DocuWare at the end (a cookie
-session holds a licence seat). A dead worker's messages come back after
-`broker.heartbeat_timeout_s`.
+environment. Middleware, in order: Prometheus metrics (with `[metrics] listen`), repeated log
+lines said once a minute, a process whose parent died stops, a stopping process takes no new
+job, the job store per message, the current message, job slots (`max_concurrent_jobs` across
+hosts), the time limit (a backstop: the pipeline stops itself at `jobs.job_timeout_s`), retries
+for transient errors only, shutdown notices, worker presence (registry + watchdog), signing out
+of DocuWare at the end (a cookie session holds a licence seat). A dead worker's messages come
+back after `broker.heartbeat_timeout_s`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from exmado_tui.settings import Settings, load_settings
 from exmado_tui.stack_health import announce_ready
 from exmado_tui.supervision import run_dir
 from workers import middleware, orphans
+from workers.metrics import Metrics
 from workers.runtime import Runtime
 
 MAX_RETRIES = 5
@@ -46,9 +47,12 @@ def time_limit_ms(settings: Settings) -> int:
 
 def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
     again_ms = int(runtime.clocks.again_s * 1000)
+    # First, so that it sees every message begin before another middleware skips it.
+    counted = [Metrics(settings)] if settings.metrics.listen else []
     return make_broker(
         settings.broker,
         middleware=[
+            *counted,
             middleware.QuietRepeats(),
             orphans.StopWithParent(),
             middleware.Stopping(runtime, again_ms),

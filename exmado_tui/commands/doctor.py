@@ -1,4 +1,5 @@
-"""`exmado doctor`: one ✓/✗ line per thing Éxmado needs, each ✗ with what to do about it.
+"""`exmado doctor`: one ✓/✗ line per thing Éxmado needs, each ✗ with what to do about it
+(and, with `[metrics] listen` set, where this host's metrics are served).
 
 The configuration is read here, not by the CLI, so that a broken one is the first ✗ rather
 than an error before any check ran. Each check is bounded: one attempt, short timeouts.
@@ -23,6 +24,7 @@ from exmado_tui.settings import DocuWareSettings, Settings, load_settings, mask_
 MIN_FREE_BYTES = 1024**3
 REDIS_TIMEOUT_S = 3
 DOCUWARE_TIMEOUT_S = 15
+METRICS_TIMEOUT_S = 3
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,24 @@ def notifications(settings: Settings) -> list[Check]:
     return checks
 
 
+def metrics(settings: Settings) -> list[Check]:
+    """With `[metrics] listen` set: does this host's worker serve its metrics there?"""
+    import urllib.error
+    import urllib.request
+
+    if not settings.metrics.listen:
+        return []
+    url = settings.metrics.url
+    try:
+        with urllib.request.urlopen(url, timeout=METRICS_TIMEOUT_S) as answer:
+            series = sum(1 for line in answer if line.strip() and not line.startswith(b"#"))
+    except (OSError, urllib.error.URLError) as exc:
+        reason = getattr(exc, "reason", exc)
+        fix = "this host's workers serve them: `exmado up` (or `exmado worker`)"
+        return [Check("metrics", True, f"nothing answers at {url} ({reason})", fix, warning=True)]
+    return [Check("metrics", True, f"Prometheus metrics at {url} ({series} series)")]
+
+
 CHECKS: tuple[Callable[[Settings], list[Check]], ...] = (
     data_folder,
     store,
@@ -273,4 +293,5 @@ CHECKS: tuple[Callable[[Settings], list[Check]], ...] = (
     output_root,
     drop_folder,
     notifications,
+    metrics,
 )

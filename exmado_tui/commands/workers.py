@@ -16,14 +16,14 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from exmado_tui.commands.context import Context, confirmed, print_json
 from exmado_tui.formatting import duration, local_time
 from exmado_tui.timezones import zone_abbreviation
 
 if TYPE_CHECKING:  # Redis and the store load when a command runs, not for `--help`
-    from exmado_tui.queries import JobSummary
+    from exmado_tui.worker_facts import WorkerFacts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
@@ -78,8 +78,13 @@ def worker_environment(config: str | None, threads: int) -> dict[str, str]:
 def worker_command(args: argparse.Namespace, ctx: Context) -> int:
     threads = args.threads or ctx.settings.jobs.max_concurrent_jobs
     command = dramatiq_command(max(args.processes, 1), max(threads, 1))
+    env = worker_environment(args.config, threads)
+    if ctx.settings.metrics.listen:
+        from exmado_tui.metrics_files import ENVIRONMENT, fresh_metrics_dir
+
+        env[ENVIRONMENT] = str(fresh_metrics_dir(ctx.settings))
     sys.stdout.flush()
-    os.execve(sys.executable, command, worker_environment(args.config, threads))
+    os.execve(sys.executable, command, env)
     return 0  # not reached
 
 
@@ -103,75 +108,61 @@ def workers_command(args: argparse.Namespace, ctx: Context) -> int:
 def show_workers(args: argparse.Namespace, ctx: Context) -> int:
     import redis
 
-    from exmado_tui.docuware.budget_store import read_statuses
-    from exmado_tui.queries import active_jobs
+    from exmado_tui.worker_facts import read_worker_facts
 
     ctx.open_store()
     queue = ctx.service.queue
     try:
-        workers, depth = queue.alive_workers(), queue.depth()
-        budgets = read_statuses(queue.broker.client)
+        facts = read_worker_facts(queue)
     except redis.RedisError as exc:
         print(f"exmado: cannot reach Redis at {queue.url} ({exc}).", file=sys.stderr)
         return 1
-    jobs = [_job_line(job) for job in active_jobs()]
     if args.json:
-        shown = [b.as_json() for b in budgets]
-        data = {"workers": workers, "queue": vars(depth), "jobs": jobs, "budgets": shown}
+        data = facts.as_json()
         # --watch: one document a line, so a reader can take them one by one
         print(json.dumps(data, default=str)) if args.watch else print_json(data)
         return 0
-    _print_workers(workers, ctx)
-    print(f"\nQueue: {depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead letters")
-    for budget in budgets:
+    _print_workers(facts, ctx)
+    depth = facts.queue.depth
+    waited = facts.store.oldest_waiting_s
+    oldest = f"; the oldest started job has waited {duration(waited)}" if waited else ""
+    print(
+        f"\nQueue: {depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead letters{oldest}"
+    )
+    for budget in facts.queue.budgets:
         print(f"DocuWare budget ({budget.account}): {budget.describe()}")
     zone = zone_abbreviation(ctx.settings.zone)
     print(f"\n{'JOB':8}  {'STATUS':10} {'ROWS':>11}  {'WORKER':24} HEARTBEAT {zone}")
-    for job in jobs:
-        rows = f"{job['done_rows']}/{job['total_rows']}"
-        beat = local_time(job["heartbeat_at"], ctx.settings.zone, "%H:%M:%S")
-        worker = job["worker"][:24] or "-"
-        print(f"{job['id'][:8]:8}  {job['status']:10} {rows:>11}  {worker:24} {beat}")
-        if not job["worker"] and job["wait_reason"]:  # handed back: say what it waits for
-            print(f"{'':10}no worker: {job['wait_reason']}")
-    if not jobs:
+    for job in facts.store.jobs:
+        rows = f"{job.done_rows}/{job.total_rows}"
+        beat = local_time(job.heartbeat_at, ctx.settings.zone, "%H:%M:%S")
+        worker = job.worker[:24] or "-"
+        print(f"{job.short_id:8}  {job.status:10} {rows:>11}  {worker:24} {beat}")
+        if not job.worker and job.wait_reason:  # handed back: say what it waits for
+            print(f"{'':10}no worker: {job.wait_reason}")
+    if not facts.store.jobs:
         print("(no running jobs)")
     return 0
 
 
-def _job_line(job: JobSummary) -> dict[str, Any]:
-    keys = (
-        "id",
-        "name",
-        "status",
-        "worker",
-        "done_rows",
-        "total_rows",
-        "heartbeat_at",
-        "wait_reason",
-    )
-    return {key: getattr(job, key) for key in keys}
+def _print_workers(facts: WorkerFacts, ctx: Context) -> None:
+    from exmado_tui.worker_facts import age_s
 
-
-def _print_workers(workers: list[dict[str, Any]], ctx: Context) -> None:
-    from exmado_tui.db import utcnow
-
-    print(f"{'HOST':20} {'PID':>7} {'UP':>8} {'THREADS':>7}  JOBS")
-    for worker in workers:
+    print(f"{'HOST':20} {'PID':>7} {'UP':>8} {'THREADS':>7} {'SEEN':>6}  JOBS")
+    for worker in facts.queue.workers:
         since = worker.get("since", "")
-        up = (utcnow() - _parse(since)).total_seconds() if since else None
+        up = age_s(_parse(since), facts.queue.read_at) if since else None
+        seen = duration(facts.queue.heartbeat_age_s(worker))
         jobs = ", ".join(j[:8] for j in worker.get("jobs", [])) or "-"
         print(
             f"{worker.get('host', '')[:20]:20} {worker.get('pid', ''):>7} {duration(up):>8} "
-            f"{worker.get('threads', ''):>7}  {jobs}"
+            f"{worker.get('threads', ''):>7} {seen:>6}  {jobs}"
         )
-    if not workers:
+    if not facts.queue.workers:
         print("(no worker alive: start one with `exmado worker` or `exmado up`)")
 
 
-def _parse(text: str) -> Any:
-    from datetime import datetime
-
+def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.rstrip("Z"))
 
 

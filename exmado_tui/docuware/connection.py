@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from exmado_tui.docuware import tally
 from exmado_tui.docuware.auth import Authenticator
 from exmado_tui.docuware.body import MB, BodyLimits, read_body, size_text, with_body
 from exmado_tui.docuware.budget import Budget, LocalBudget, Ticket
@@ -254,6 +255,7 @@ class Connection:
             response.status_code,
             elapsed_ms,
         )
+        tally.answered(kind_of(request.url.path), response.status_code)
         wait = self.policy.throttle_wait(response) if response.status_code == 429 else 0.0
         await self.budget.answered(ticket, response.status_code, wait)
         if stream:

@@ -207,8 +207,10 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
     seed_worker(redis_url, "host-a", [RUNNING], pid=4242, threads=3)
     async with app_factory().run_test(size=SIZE) as pilot:
         screen = await open_screen(pilot, "w", WorkersScreen)
-        await wait_for(pilot, lambda: screen.workers_table.row_count == 1)
+        # the jobs `exmado workers` lists: held, then the paused one no worker holds
+        await wait_for(pilot, lambda: screen.workers_table.row_count == 2)
         assert str(screen.workers_table.get_row_at(0)[0]) == "host-a:4242"
+        assert str(screen.workers_table.get_row_at(1)[0]) == "-"
         await wait_for(pilot, lambda: screen.alive_table.row_count == 1)
         host, pid, _up, threads, jobs = map(str, screen.alive_table.get_row_at(0))
         assert (host, pid, threads, jobs) == ("host-a", "4242", "3", RUNNING[:8])

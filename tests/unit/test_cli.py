@@ -154,6 +154,14 @@ def test_config_show_masks_secrets(env, capsys, monkeypatch):
     assert data["broker"]["url"] == "redis://:***@127.0.0.1:1/0"
 
 
+def test_config_show_names_the_metrics_address(env, capsys, monkeypatch):
+    code, out, _ = run(capsys, "config", "show")
+    assert (code, out.count("\n[metrics]\nlisten = ''\n")) == (0, 1)
+    monkeypatch.setenv("EXMADO_METRICS_LISTEN", "127.0.0.1:9464")
+    code, out, _ = run(capsys, "config", "show")
+    assert "\n[metrics]\nlisten = '127.0.0.1:9464'\n" in out
+
+
 def test_the_console_entry_point_runs(env, workbook):
     result = subprocess.run(
         [sys.executable, "-m", "exmado_tui.cli", "jobs", "list", "--json"],

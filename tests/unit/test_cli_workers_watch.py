@@ -35,7 +35,7 @@ def test_watch_as_json_lines_follows_a_worker_coming(env, redis_url):
             seen = json.loads(process.stdout.readline())["workers"]
             if seen:
                 break
-        assert seen == [worker]
+        assert seen == [{**worker, "heartbeat_age_s": None}]  # a worker of ours has `seen`
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)

@@ -146,3 +146,23 @@ def test_config_show_with_a_bad_file_prints_one_sentence(tmp_path, capsys):
     assert main(["--config", str(host), "config", "show"]) == 1
     err = capsys.readouterr().err
     assert err == f"exmado: [jobs] in {host} must be a table, got 3.\n"
+
+
+@pytest.mark.parametrize("listen", ["9464", "localhost", "127.0.0.1:99999", "127.0.0.1:0", "h :1"])
+def test_a_metrics_address_that_is_not_host_and_port_is_one_sentence(tmp_path, listen):
+    message = refused(tmp_path, f'[metrics]\nlisten = "{listen}"\n')
+    host = tmp_path / "host.toml"
+    assert message == (
+        f"[metrics] listen in {host} must be HOST:PORT, such as 127.0.0.1:9464 (empty: no "
+        f"metrics), got {listen!r}."
+    )
+
+
+@pytest.mark.parametrize(
+    ("listen", "address"), [("127.0.0.1:9464", ("127.0.0.1", 9464)), ("[::1]:80", ("::1", 80))]
+)
+def test_a_metrics_address_is_read_as_host_and_port(listen, address):
+    settings = load_settings(environ={"EXMADO_METRICS_LISTEN": listen})
+    assert settings.metrics.address == address
+    assert settings.metrics.url == f"http://{listen}/metrics"
+    assert load_settings(environ={}).metrics.listen == ""  # off unless set

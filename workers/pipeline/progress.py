@@ -18,6 +18,7 @@ from exmado_tui.formatting import visible
 from exmado_tui.lifecycle import RowStatus
 from exmado_tui.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.queries import row_counts
+from workers import metrics
 from workers.pipeline.files import FileRecord, doc_key
 from workers.pipeline.rows import RowResult
 
@@ -33,7 +34,7 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[Event] = ()) -
         return
     now = utcnow()
     with database.atomic():
-        _write_rows(results, now)
+        written = _write_rows(results, now)
         files = [_file(job_id, r.task.id, f, now) for r in results for f in r.files]
         for start in range(0, len(files), 100):
             JobFile.insert_many(files[start : start + 100]).on_conflict_ignore().execute()
@@ -45,16 +46,17 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[Event] = ()) -
                 ]
             ).execute()
         recount(job_id)
+    metrics.rows_written(written, (f for r in results for f in r.files))
 
 
-def _write_rows(results: list[RowResult], now: Any) -> None:
+def _write_rows(results: list[RowResult], now: Any) -> dict[RowStatus, int]:
     """One UPDATE per outcome (status, documents) and `UPDATE_ROWS` rows, not one a row.
 
     Rows differing only in their error sentence share the statement (a CASE on the row id).
     A result failed as at import is marked so, without an attempt (see
     `RowResult.failed_at_import`).
     Only pending rows are written, and a row twice in `results` keeps its first result, as
-    one UPDATE a row in this order would have left it.
+    one UPDATE a row in this order would have left it. Returns the rows written, by status.
     """
     groups: dict[tuple[RowStatus, int, bool], dict[int, str]] = {}
     seen: set[int] = set()
@@ -63,18 +65,25 @@ def _write_rows(results: list[RowResult], now: Any) -> None:
             seen.add(result.task.id)
             key = (result.status, result.documents, result.failed_at_import)
             groups.setdefault(key, {})[result.task.id] = result.error[:ERROR_LENGTH]
+    written: dict[RowStatus, int] = {}
     for (status, documents, at_import), errors in groups.items():
         ids = list(errors)
         for start in range(0, len(ids), UPDATE_ROWS):
             chunk = ids[start : start + UPDATE_ROWS]
-            JobRow.update(
-                status=status,
-                error=_error_of(chunk, errors),
-                documents=documents,
-                failed_at_import=at_import,  # `jobs.FAILED_AT_IMPORT`: another run cannot help
-                attempts=0 if at_import else JobRow.attempts + 1,
-                updated_at=now,
-            ).where(JobRow.id.in_(chunk) & (JobRow.status == RowStatus.PENDING)).execute()
+            written[status] = (
+                written.get(status, 0)
+                + JobRow.update(
+                    status=status,
+                    error=_error_of(chunk, errors),
+                    documents=documents,
+                    failed_at_import=at_import,  # `jobs.FAILED_AT_IMPORT`: another run cannot help
+                    attempts=0 if at_import else JobRow.attempts + 1,
+                    updated_at=now,
+                )
+                .where(JobRow.id.in_(chunk) & (JobRow.status == RowStatus.PENDING))
+                .execute()
+            )
+    return written
 
 
 def _error_of(ids: list[int], errors: dict[int, str]) -> Any:

@@ -59,6 +59,7 @@ from exmado_tui.settings import mask_url
 from exmado_tui.states import transition
 from exmado_tui.store_identity import check_still, opened_store
 from exmado_tui.writable import output_folder_problem
+from workers import metrics
 from workers.pipeline import progress
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
@@ -536,6 +537,7 @@ class JobRun:
         except TransitionError as exc:
             log.warning("Job %s: %s", self.job_id[:8], exc)
             return False
+        metrics.job_finished(target)
         return True
 
     def _fail(self, message: str) -> None:

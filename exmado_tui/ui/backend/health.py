@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from exmado_tui.commands.doctor import DOCUWARE_UNREACHABLE_FIX, Check, docuware_sign_in
-from exmado_tui.docuware.budget_store import BudgetStatus, read_statuses
+from exmado_tui.docuware.budget_store import BudgetStatus
 from exmado_tui.queue import REDIS_DOWN_FIX, JobQueue, QueueDepth
 from exmado_tui.settings import DocuWareSettings
+from exmado_tui.worker_facts import QueueFacts, read_queue_facts
 
 DOCUWARE_CACHE_S = 30.0
 SIGN_IN_BOUND_S = 20.0  # a person waits on `k`: past this, say so rather than spin
@@ -25,6 +26,7 @@ class RedisHealth:
     depth: QueueDepth | None = None
     error: str = ""
     budgets: tuple[BudgetStatus, ...] = ()  # the shared DocuWare request budgets
+    facts: QueueFacts | None = None  # all of the above and the workers alive, as read
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,12 @@ class DocuWareHealth:
 
 
 def check_redis(queue: JobQueue) -> RedisHealth:
-    """Ping Redis and read the queue depth; never raises."""
+    """Ping Redis and read what `exmado workers` shows of it (`worker_facts`); never raises."""
     if not queue.ping():
         return RedisHealth(False, error=f"Cannot reach Redis at {queue.url}: {REDIS_DOWN_FIX}.")
     try:
-        return RedisHealth(True, queue.depth(), budgets=tuple(read_statuses(queue.broker.client)))
+        facts = read_queue_facts(queue)
+        return RedisHealth(True, facts.depth, budgets=facts.budgets, facts=facts)
     except Exception as exc:
         return RedisHealth(False, error=str(exc))
 

@@ -1,7 +1,8 @@
 """`WorkersScreen`: who is working on what, the queue, Redis itself and DocuWare.
 
-Workers alive come from their registry entries in Redis (`JobQueue.alive_workers`), the jobs
-they hold from the store (each running job records its worker and heartbeat).
+The figures are `exmado workers`'s own (`worker_facts`): workers alive from their registry
+entries in Redis, the jobs they hold or will continue from the store (each running job records
+its worker and heartbeat), the queue and the request budgets.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Label, Static
 
-from exmado_tui import lifecycle
 from exmado_tui.commands.doctor import Check
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration, visible
+from exmado_tui.lifecycle import ACTIVE
 from exmado_tui.notify.status import TargetHealth, overview
 from exmado_tui.ownership import Clocks
-from exmado_tui.queries import JobSummary, list_jobs
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.shared.app_access import exmado_app
@@ -34,20 +34,20 @@ from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.status_badge import status_text
 from exmado_tui.ui.widgets.store_trouble import StoreTrouble
+from exmado_tui.worker_facts import JobFacts, QueueFacts, read_job_facts
 
 REFRESH_S = 2.0
-ACTIVE = sorted(lifecycle.ACTIVE)
 
 
-def read_facts(queue: Any) -> tuple[Any, dict[str, Any] | str, list[dict[str, Any]]]:
-    """Queue depth, Redis INFO and the workers alive, or why Redis cannot be asked."""
+def read_facts(queue: Any) -> tuple[Any, dict[str, Any] | str]:
+    """What Redis says (`worker_facts`) and its INFO, or why Redis cannot be asked."""
     health = check_redis(queue)
     if not health.reachable:
-        return health, health.error, []
+        return health, health.error
     try:
-        return health, redis_info(queue), queue.alive_workers()
+        return health, redis_info(queue)
     except Exception as exc:
-        return health, str(exc), []
+        return health, str(exc)
 
 
 def check_text(check: Check) -> Text:
@@ -121,25 +121,25 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
     async def _load(self) -> None:
         backend = exmado_app(self).backend
         try:
-            jobs = await backend.read(list_jobs, ACTIVE, None, "started", True, 200)
+            facts = await backend.read(read_job_facts)
         except StoreUnavailableError as exc:  # locked, or the server restarting: next tick
             self.query_one(StoreTrouble).show(exc)
             return
         self.query_one(StoreTrouble).show(None)
-        self._show_workers(jobs)
+        self._show_workers(facts)
         app = exmado_app(self)
         self._show_notify(*await backend.read(overview, app.settings.notify, app.clock()))
-        health, info, alive = await backend.probe(read_facts, backend.service.queue)
-        self._show_alive(alive)
-        self._show_redis(health, info)
+        health, info = await backend.probe(read_facts, backend.service.queue)
+        if health.facts is not None:
+            self._show_alive(health.facts)
+        self._show_redis(health, info, facts)
 
-    def _show_alive(self, workers: list[dict[str, Any]]) -> None:
+    def _show_alive(self, facts: QueueFacts) -> None:
         table = self.alive_table
         table.clear()
-        now = exmado_app(self).clock()
-        for worker in workers:
+        for worker in facts.workers:
             since = worker.get("since", "").rstrip("Z")
-            up = (now - datetime.fromisoformat(since)).total_seconds() if since else None
+            up = (facts.read_at - datetime.fromisoformat(since)).total_seconds() if since else None
             table.add_row(
                 visible(worker.get("host", "")),
                 str(worker.get("pid", "")),
@@ -149,18 +149,18 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
                 key=worker.get("id"),
             )
 
-    def _show_workers(self, jobs: list[JobSummary]) -> None:
+    def _show_workers(self, facts: JobFacts) -> None:
         app = exmado_app(self)
-        now = app.clock()
         takeover_after_s = Clocks.of(app.settings.jobs).takeover_after_s
         table = self.workers_table
         table.clear()
-        for job in sorted(jobs, key=lambda j: (j.worker or "~", j.id)):
-            age = (now - job.heartbeat_at).total_seconds() if job.heartbeat_at else None
+        for job in sorted(facts.jobs, key=lambda j: (j.worker or "~", j.id)):
+            age = facts.heartbeat_age_s(job)
             stale = age is not None and age > takeover_after_s
             beat = Text(f"{duration(age)} ago" if age is not None else "-", "red" if stale else "")
+            waiting = "(waiting for a worker)" if job.status in ACTIVE else "-"
             table.add_row(
-                visible(job.worker) if job.worker else Text("(waiting for a worker)", "dim"),
+                visible(job.worker) if job.worker else Text(waiting, "dim"),
                 job.short_id,
                 visible(job.name),
                 status_text(job.status, job.control),
@@ -182,7 +182,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
             text.append(f"\n✖ {unsent} notices wait for a deliverer: `exmado up`", "red")
         self.query_one("#notify-facts", Static).update(text)
 
-    def _show_redis(self, health: Any, info: dict[str, Any] | str) -> None:
+    def _show_redis(self, health: Any, info: dict[str, Any] | str, jobs: JobFacts) -> None:
         self.redis_health, self.redis_info = health, info
         if isinstance(info, str):
             self.redis_facts.update(Text(info, style="red"))
@@ -191,7 +191,10 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
         grid.add_column(style="bold")
         grid.add_column()
         depth = health.depth
-        grid.add_row("queue", f"{depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead")
+        queue = f"{depth.ready} ready, {depth.delayed} delayed, {depth.dead} dead"
+        if jobs.oldest_waiting_s:
+            queue += f"; oldest waiting {duration(jobs.oldest_waiting_s)}"
+        grid.add_row("queue", queue)
         for budget in health.budgets:
             grid.add_row("DocuWare budget", Text(f"{budget.account}: {budget.describe()}"))
         for key, value in info.items():
