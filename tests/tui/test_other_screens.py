@@ -22,6 +22,7 @@ from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
+from exmado_tui.worker_facts import read_worker_facts
 from tests.job_queue import queue_length
 from tests.tui.pilot_steps import SIZE, open_detail, open_screen, screen_text, wait_for
 from tests.tui.seed import (
@@ -212,8 +213,16 @@ async def test_workers_screen_shows_redis_and_purges_the_queue(
         assert str(screen.workers_table.get_row_at(0)[0]) == "host-a:4242"
         assert str(screen.workers_table.get_row_at(1)[0]) == "-"
         await wait_for(pilot, lambda: screen.alive_table.row_count == 1)
-        host, pid, _up, threads, jobs = map(str, screen.alive_table.get_row_at(0))
-        assert (host, pid, threads, jobs) == ("host-a", "4242", "3", RUNNING[:8])
+        host, pid, _up, seen, threads, jobs = map(str, screen.alive_table.get_row_at(0))
+        assert (host, pid, seen, threads, jobs) == ("host-a", "4242", "-", "3", RUNNING[:8])
+        # what `exmado workers --json` lists, no more, no less
+        facts = read_worker_facts(queue).as_json()
+        assert [str(key.value) for key in screen.workers_table.rows] == [
+            job["id"] for job in sorted(facts["jobs"], key=lambda j: (j["worker"] or "~", j["id"]))
+        ]
+        assert [str(key.value) for key in screen.alive_table.rows] == [
+            worker["id"] for worker in facts["workers"]
+        ]
         await wait_for(pilot, lambda: "version" in screen.redis_info)
         assert screen.redis_info["version"].count(".") == 2
         assert screen.redis_health.depth.ready == 1

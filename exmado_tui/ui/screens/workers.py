@@ -108,7 +108,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.alive_table.add_columns("Host", "PID", "Up", "Threads", "Jobs")
+        self.alive_table.add_columns("Host", "PID", "Up", "Seen", "Threads", "Jobs")
         self.workers_table.add_columns("Worker", "Job", "Name", "Status", "Heartbeat", "Rows")
         self.watch(self.app, "docuware_health", self._show_docuware)
         self.set_interval(REFRESH_S, self.reload)
@@ -144,6 +144,7 @@ class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
                 visible(worker.get("host", "")),
                 str(worker.get("pid", "")),
                 duration(up),
+                f"{duration(facts.heartbeat_age_s(worker))} ago" if worker.get("seen") else "-",
                 str(worker.get("threads", "")),
                 ", ".join(j[:8] for j in worker.get("jobs", [])) or "-",
                 key=worker.get("id"),
