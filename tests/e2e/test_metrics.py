@@ -4,24 +4,18 @@ files, whichever process did them, and every sample names the host."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from exmado_tui.localredis import free_port
 from exmado_tui.models import Job
 from exmado_tui.queries import get_job
 from tests.reliability.harness import Exmado, wait_for
 
 Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def scrape(url: str) -> Samples:

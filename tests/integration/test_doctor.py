@@ -128,3 +128,18 @@ def test_folders_that_cannot_be_used(healthy, tmp_path, capsys, monkeypatch):
     assert not checks["output folder"]["ok"]
     assert checks["drop folder"]["detail"] == f"{tmp_path / 'no-drop'} does not exist"
     assert checks["drop folder"]["fix"].startswith(f"mkdir -p {tmp_path / 'no-drop'}/PROFILE")
+
+
+def test_metrics_set_but_not_served_is_a_warning_naming_the_address(
+    healthy, redis_url, capsys, monkeypatch
+):
+    redis.Redis.from_url(redis_url).set(WORKER_KEY_PREFIX + "host:1", "{}", ex=30)
+    listen = f"127.0.0.1:{free_port()}"
+    code, checks = doctor(capsys)
+    assert "metrics" not in checks  # off unless set: no line
+    monkeypatch.setenv("EXMADO_METRICS_LISTEN", listen)
+    code, checks = doctor(capsys)
+    metrics = checks["metrics"]
+    assert code == 0 and metrics["ok"] and metrics["warning"]
+    assert metrics["detail"].startswith(f"nothing answers at http://{listen}/metrics (")
+    assert metrics["fix"] == "this host's workers serve them: `exmado up` (or `exmado worker`)"
