@@ -13,11 +13,14 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exmado_tui.docuware.conditions import Wanted, parse_conditions
 from exmado_tui.docuware.query import ID_FIELD
 from exmado_tui.errors import ProfileError
+
+if TYPE_CHECKING:  # the session loads httpx
+    from exmado_tui.docuware.session import DocuWareSession
 
 KEY = "query"
 COLUMN = "Document id"  # the one column of a query job's rows: the document's id
@@ -73,6 +76,16 @@ class QuerySource:
         except ValueError as exc:
             raise ProfileError(f"{where}: {exc}") from None
         return source
+
+
+def count_query(session: DocuWareSession, source: QuerySource) -> int:
+    """DocuWare's count of the query's documents; a field or value it cannot take is one
+    sentence naming the field (ValueError)."""
+    from exmado_tui.docuware.id_ranges import resolve
+
+    dialog = session.dialog(source.cabinet, source.dialog or None)
+    resolved = session.run(resolve(session.client, source.cabinet, dialog, source.wanted()))
+    return session.count(source.cabinet, resolved.query(0), dialog=dialog.id)
 
 
 def query_of(config: Mapping[str, Any] | None, where: str) -> QuerySource | None:

@@ -13,21 +13,10 @@ from typing import TYPE_CHECKING
 
 from exmado_tui.commands.context import Context
 from exmado_tui.errors import QueryError
-from exmado_tui.query_source import QuerySource
+from exmado_tui.query_source import QuerySource, count_query
 
-if TYPE_CHECKING:  # the session loads httpx
-    from exmado_tui.docuware.session import DocuWareSession
+if TYPE_CHECKING:  # the store's queries load peewee
     from exmado_tui.queries import JobDetail
-
-
-def count_query(session: DocuWareSession, source: QuerySource) -> int:
-    """DocuWare's count of the query's documents; a field or value it cannot take is one
-    sentence naming the field (ValueError)."""
-    from exmado_tui.docuware.id_ranges import resolve
-
-    dialog = session.dialog(source.cabinet, source.dialog or None)
-    resolved = session.run(resolve(session.client, source.cabinet, dialog, source.wanted()))
-    return session.count(source.cabinet, resolved.query(0), dialog=dialog.id)
 
 
 def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:

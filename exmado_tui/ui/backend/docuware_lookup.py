@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from exmado_tui.query_source import QuerySource, count_query
 from exmado_tui.settings import DocuWareSettings
 
 Options = list[tuple[str, str]]
@@ -46,6 +47,10 @@ class DocuWareLookup:
     def fields(self, cabinet: str, dialog: str = "") -> Options:
         found = self.session.dialog(cabinet, dialog or None).fields
         return [(f"{f.label} ({f.db_name})", f.db_name) for f in found]
+
+    def count(self, source: QuerySource) -> int:
+        """DocuWare's count of the query's documents (ValueError: a field or value refused)."""
+        return count_query(self.session, source)
 
     def explain(self, exc: BaseException) -> str:
         """The error's own sentence, naming the server when it does not already."""

@@ -3,7 +3,6 @@ fetched live from DocuWare, the first row's target path, output and format; then
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from exmado_tui.ui.logic.new_job_form import (
 from exmado_tui.ui.modals.file_picker import FilePickerModal
 from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.shared.app_access import exmado_app
+from exmado_tui.ui.shared.job_creation import create_job
 from exmado_tui.ui.shared.readonly import mutating
 from exmado_tui.ui.widgets.field_row import FieldRow
 from exmado_tui.ui.widgets.form_input import FormInput
@@ -67,6 +67,7 @@ class NewJobScreen(Screen[str | None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+o", "browse", "Browse"),
+        Binding("ctrl+f", "from_search", "From a search"),
         Binding("ctrl+s", "create(False)", "Create"),
         Binding("ctrl+e", "create(True)", "Create and start"),  # FormInput leaves it to us
     ]
@@ -370,6 +371,17 @@ class NewJobScreen(Screen[str | None]):
 
         self.app.push_screen(FilePickerModal(start), picked)
 
+    def action_from_search(self) -> None:
+        """The job's rows from a DocuWare search instead of a workbook: its own form, and the
+        job it makes is this form's."""
+        from exmado_tui.ui.screens.search_job import SearchJobScreen
+
+        def made(job_id: str | None) -> None:
+            if job_id is not None:
+                self.dismiss(job_id)
+
+        self.app.push_screen(SearchJobScreen(), made)
+
     @mutating
     def action_create(self, start: bool) -> None:
         if self._check():
@@ -378,26 +390,15 @@ class NewJobScreen(Screen[str | None]):
         self.run_worker(self._create(self.form(), start), group="create", exclusive=True)
 
     async def _create(self, form: JobForm, start: bool) -> None:
-        options: dict[str, Any] = {
-            "profile": None if form.custom else form.profile,
-            "config": form.config(),
-            "output": Path(form.output).expanduser() if form.output else None,
-            "name": form.name or None,
-            "user": getpass.getuser(),
-            "source": "tui",
-            "start": start,
-        }
-        try:
-            backend = exmado_app(self).backend
-            job = await backend.act(
-                backend.service.create, Path(form.workbook).expanduser(), **options
-            )
-        except ExmadoError as exc:
-            self.app.notify(str(exc), title="Job not created", severity="error", timeout=10)
-            return
-        verb = "created and queued" if start else "created; press s on it to start"
-        self.app.notify(f"Job {job.short_id} ({job.name}) {verb}.")
-        self.dismiss(job.id)
+        await create_job(
+            self,
+            Path(form.workbook).expanduser(),
+            start,
+            profile=None if form.custom else form.profile,
+            config=form.config(),
+            output=Path(form.output).expanduser() if form.output else None,
+            name=form.name or None,
+        )
 
     @mutating
     def action_save_profile(self) -> None:

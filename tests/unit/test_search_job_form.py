@@ -1,0 +1,40 @@
+"""The "From a search" form's conditions line: written as on the command line, a condition
+added from a field quoted when it needs it, and an unreadable line refused in one sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from exmado_tui.ui.logic.search_job_form import (
+    Count,
+    SearchForm,
+    add_condition,
+    validate_search,
+)
+
+
+def test_a_condition_added_from_a_field_reads_back_as_written() -> None:
+    line = add_condition("", "DOC_DATE", "2023-01-01..")
+    line = add_condition(line, "SUPPLIER", "ACME Corp*")
+    source = SearchForm(cabinet="Invoices", conditions=line).source(12)
+    assert source.conditions == ("DOC_DATE=2023-01-01..", "SUPPLIER=ACME Corp*")
+    assert source.counted == 12
+
+
+@pytest.mark.parametrize(
+    ("form", "count", "said"),
+    [
+        (SearchForm(conditions="A=1"), Count(3), "Pick the DocuWare file cabinet to search."),
+        (SearchForm("Invoices", conditions="'A=1"), Count(3), "cannot be read"),
+        (SearchForm("Invoices", conditions="A"), Count(3), "Condition 'A' must look like"),
+        (SearchForm("Invoices"), Count(), "Wait for DocuWare's count"),
+        (SearchForm("Invoices"), Count(0), "finds no document"),
+        (SearchForm("Invoices"), Count(error="AMOUNT is a decimal field"), "AMOUNT is a"),
+    ],
+)
+def test_an_incomplete_form_says_why(form: SearchForm, count: Count, said: str) -> None:
+    assert said in " ".join(validate_search(form, count).values())
+
+
+def test_a_counted_search_is_complete() -> None:
+    assert validate_search(SearchForm("Invoices", conditions="A=1"), Count(1)) == {}
