@@ -2,7 +2,7 @@
 exported.
 
 Each exported document is read again (`GET …/Documents/{id}`, a few at a time): gone (404) is
-`-`, a `LastModified` (DWMODDATETIME) later than the manifest's is `*`. With `--sample`, a
+`-`, a `LastModified` (DWMODDATETIME) other than the manifest's is `*`. With `--sample`, a
 share of them, picked at random, is downloaded again as the job downloaded it (its format,
 annotations and ZIP unpacking) and its SHA-256 compared with the manifest's. Any other failure
 to ask (DocuWare down, sign-in refused) means the export could not be verified: the error goes
@@ -134,9 +134,15 @@ class RemoteVerifier:
             self.result.undated += 1
             return
         then = datetime.fromisoformat(doc.modified.removesuffix("Z")).replace(tzinfo=UTC)
-        if now is not None and now.astimezone(UTC).replace(microsecond=0) > then:
-            since = f"modified {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, exported as of "
-            self._tell("modified", Mark.CHANGED, doc, since + f"{then:%Y-%m-%d %H:%M:%S}")
+        # Any other date than the one exported is a change (a restored older version too).
+        if now is not None and now.astimezone(UTC).replace(microsecond=0) != then:
+            since = f"modified in DocuWare {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, "
+            self._tell(
+                "modified",
+                Mark.CHANGED,
+                doc,
+                since + f"exported as of {then:%Y-%m-%d %H:%M:%S} UTC",
+            )
             return
         self.result.unchanged += 1
 

@@ -133,8 +133,17 @@ def test_remote_sees_documents_modified_or_deleted_in_docuware(
     assert (remote["asked"], remote["modified"], remote["deleted"]) == (3, 1, 1)
     # The deleted one cannot be downloaded again; the modified one's content changed with it.
     assert (remote["sampled"], remote["sample_changed"], remote["sample_same"]) == (2, 1, 1)
-    found = {f["path"]: f["mark"] for f in remote["findings"]}
-    assert found[f"DocuWare document {deleted['document_id']}"] == "-"
+    found = sorted((f["path"], f["mark"], f["reason"][:20]) for f in remote["findings"])
+    deleted_doc, modified_doc = (
+        f"DocuWare document {d['document_id']}" for d in (deleted, modified)
+    )
+    assert found == sorted(
+        [
+            (deleted_doc, "-", "deleted in DocuWare "),
+            (modified_doc, "*", "modified in DocuWare"),
+            (modified_doc, "*", "downloaded again: di"),
+        ]
+    )
 
     own_sandbox.stop()
     started = time.monotonic()
