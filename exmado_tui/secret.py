@@ -7,6 +7,10 @@ from pathlib import Path
 
 from exmado_tui.errors import SettingsError
 
+# A dataclass field's metadata key: the URL's path holds a secret (a webhook token), so only its
+# scheme and host are ever shown.
+PATH_IS_SECRET = "path_is_secret"
+
 
 class Secret:
     """A value that never shows itself in repr, str, logs or JSON.

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from exmado_tui import redis_secret, resources
 from exmado_tui.errors import SettingsError
 from exmado_tui.notify.targets import NotifySettings, read_notify
+from exmado_tui.secret import PATH_IS_SECRET, read_secret_file
 from exmado_tui.secret import Secret as Secret
-from exmado_tui.secret import read_secret_file
 from exmado_tui.settings_layers import (
     LayerReader,
     apply_environment,
@@ -559,7 +559,12 @@ def masked(settings: Settings) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     if is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {
+            f.name: _host_only(getattr(value, f.name))
+            if f.metadata.get(PATH_IS_SECRET)
+            else _plain(getattr(value, f.name))
+            for f in fields(value)
+        }
     if isinstance(value, Secret):
         return "***" if value else ""
     if isinstance(value, Path | StrEnum):
@@ -569,6 +574,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str) and "://" in value:
         return mask_url(value)
     return value
+
+
+def _host_only(url: str) -> str:
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    return shown + "/…" if (parts.path.strip("/") or parts.query) else shown
 
 
 QUERY_PASSWORD = re.compile(r"(^|&)(password=)[^&]*", re.IGNORECASE)

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from exmado_tui.errors import SettingsError
-from exmado_tui.secret import Secret, read_secret_file
+from exmado_tui.secret import PATH_IS_SECRET, Secret, read_secret_file
 from exmado_tui.settings_layers import LayerReader
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -34,7 +34,8 @@ class WebhookTarget:
     """A URL that gets each notice as JSON, signed as Standard Webhooks do."""
 
     name: str
-    url: str
+    # Slack-style URLs carry a token in their path: `config show` prints scheme and host only.
+    url: str = field(metadata={PATH_IS_SECRET: True})
     secret: Secret
     failures_only: bool = False
     kind: TargetKind = TargetKind.WEBHOOK

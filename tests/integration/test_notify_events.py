@@ -104,26 +104,29 @@ def test_exmado_watch_delivers_while_it_watches(store: Settings, tmp_path: Path)
         'secret_env = "HOOK"\n'
     )
     env = {**os.environ, **settings_env(tmp_path), "EXMADO_CONFIG": str(host), "HOOK": SECRET}
+    log = tmp_path / "watch.log"  # a file, not a pipe nobody reads until the end: never full
     watcher = subprocess.Popen(
         [sys.executable, "-m", "exmado_tui.cli", "watch", "--config", str(host)],
         env={**env, "REDIS_URL": store.broker.url},
-        stdout=subprocess.PIPE,
+        stdout=(written := log.open("w")),
         stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
         insert_job("f" * 32, "RUNNING")
         transition("f" * 32, JobStatus.FAILED, last_error="The workbook is gone.")
         (store.dropfolder.path / "invoices").mkdir(parents=True, exist_ok=True)
         (store.dropfolder.path / "invoices" / "notes.txt").write_text("not a workbook")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while len(receiver.received) < 2:
-            assert time.monotonic() < deadline, "the watcher delivered nothing in time"
+            got = [body["type"] for _, body in receiver.received]
+            assert time.monotonic() < deadline, f"only {got} arrived: {log.read_text()[-2000:]}"
             time.sleep(0.1)
     finally:
         watcher.terminate()
-        output = watcher.communicate(timeout=15)[0]
+        watcher.wait(timeout=15)
+        written.close()
         receiver.stop()
+    output = log.read_text()
     assert sorted(body["type"] for _, body in receiver.received) == [
         "dropfolder.rejected",
         "job.failed",

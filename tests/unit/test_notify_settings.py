@@ -72,3 +72,13 @@ def test_secrets_are_masked_in_config_show(tmp_path: Path, capsys, monkeypatch):
     assert masked(settings)["notify"]["targets"][0]["secret"] == "***"
     code, out, err = run(capsys, "--config", str(path), "config", "show")
     assert code == 0 and "hooks.example.com" in out and SECRET not in out + err
+
+
+def test_a_webhook_urls_path_and_query_are_not_shown(tmp_path: Path):
+    """Slack-style webhook URLs carry their token in the path: config show names the host."""
+    url = "https://bot@hooks.example.com:8443/services/T0K3N?key=K3Y"
+    text = HOOK.replace("https://hooks.example.com/x", url) + 'secret_env = "HOOK"\n'
+    settings = load_settings(host(tmp_path, text), environ={"HOOK": SECRET})
+    [target] = settings.notify.targets
+    assert target.url == url
+    assert masked(settings)["notify"]["targets"][0]["url"] == "https://hooks.example.com:8443/…"
