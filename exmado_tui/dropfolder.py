@@ -296,7 +296,9 @@ class DropFolder:
     def _notify_rejected(self, path: Path, moved: Path, reason: str) -> None:
         """A notice for the [[notify]] targets; the file is rejected whether or not the store
         takes it (its reason file says why either way)."""
-        data = rejected_data(shown(path.name), reason, shown(str(moved)), self.service.settings.host)
+        data = rejected_data(
+            shown(path.name), reason, shown(str(moved)), self.service.settings.host
+        )
         try:
             outbox.add(NoticeKind.REJECTED, data)
         except peewee.PeeweeException as exc:
