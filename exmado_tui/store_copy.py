@@ -5,6 +5,8 @@ whole, in one transaction with its rows, files, events and workbook, keeping its
 interrupted copy leaves only whole jobs behind, and running it again copies the rest. A target
 that holds anything else is refused unless the caller asks to empty it first. The target takes
 the source's store id (`store_identity.py`): the data folders that used the source accept it.
+The notification outbox moves after the jobs, what the target lacks of it in one transaction,
+so a notice waiting for delivery is neither lost nor sent twice by the move.
 """
 
 from __future__ import annotations
@@ -18,14 +20,24 @@ import peewee
 
 from exmado_tui import lifecycle, migrations
 from exmado_tui.errors import PermanentError
-from exmado_tui.models import ALL_MODELS, Job, JobEvent, JobFile, JobRow, JobWorkbook
+from exmado_tui.models import (
+    ALL_MODELS,
+    Job,
+    JobEvent,
+    JobFile,
+    JobRow,
+    JobWorkbook,
+    NotifyDelivery,
+    NotifyEvent,
+)
 from exmado_tui.store_identity import share_identity
 
 # What belongs to a job, copied after the job row itself, in this order (files name rows).
 PerJob = type[JobWorkbook] | type[JobRow] | type[JobFile] | type[JobEvent]
 PER_JOB: tuple[PerJob, ...] = (JobWorkbook, JobRow, JobFile, JobEvent)
 Row = dict[str, Any]  # one stored row, column name to value
-COUNTED: tuple[type[peewee.Model], ...] = (Job, *PER_JOB)
+OUTBOX: tuple[type[NotifyEvent] | type[NotifyDelivery], ...] = (NotifyEvent, NotifyDelivery)
+COUNTED: tuple[type[peewee.Model], ...] = (Job, *PER_JOB, *OUTBOX)
 CHUNK = 1000
 
 
@@ -61,6 +73,7 @@ def copy_store(
     for done, job_id in enumerate(missing, 1):
         _copy_job(source, target, job_id)
         progress(done, len(missing))
+    _copy_outbox(source, target)
     _advance_sequences(target)
     share_identity(source, target)
     counts = _equal_counts(source, target)
@@ -137,11 +150,26 @@ def _chunks(source: peewee.Database, model: PerJob, job_id: str) -> Iterator[lis
         after = chunk[-1][key.name]
 
 
+def _copy_outbox(source: peewee.Database, target: peewee.Database) -> None:
+    """The notices and their deliveries the target lacks (by id), in one transaction."""
+    missing = {}
+    for model in OUTBOX:
+        with bound(target):
+            there = {row.id for row in model.select(model.id)}
+        with bound(source):
+            rows = model.select().order_by(model.id).dicts()
+            missing[model] = [row for row in rows if row["id"] not in there]
+    with bound(target), target.atomic():
+        for model, rows in missing.items():
+            for start in range(0, len(rows), CHUNK):
+                model.insert_many(rows[start : start + CHUNK]).execute()
+
+
 def _advance_sequences(target: peewee.Database) -> None:
     """PostgreSQL hands out serial ids from a sequence that copied rows did not move on."""
     if not isinstance(target, peewee.PostgresqlDatabase):
         return
-    for model in (JobRow, JobFile, JobEvent):
+    for model in (JobRow, JobFile, JobEvent, *OUTBOX):
         table = model._meta.table_name
         target.execute_sql(
             f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "

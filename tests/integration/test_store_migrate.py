@@ -11,7 +11,17 @@ from exmado_tui.cli import main
 from exmado_tui.db import database, make_database, open_database
 from exmado_tui.jobs import JobService
 from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job, JobEvent, JobFile, JobRow, JobWorkbook
+from exmado_tui.models import (
+    Job,
+    JobEvent,
+    JobFile,
+    JobRow,
+    JobWorkbook,
+    NotifyDelivery,
+    NotifyEvent,
+)
+from exmado_tui.notify import outbox
+from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.states import transition
 from exmado_tui.store_copy import bound, copy_store
 from tests.environment import make_settings
@@ -43,6 +53,8 @@ def sqlite_store(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
             failed_at_import=True,
         )
         JobFile.create(job=job.id, row=first.id, document_id=str(n), path=f"{n}.pdf", size=3)
+    outbox.add(NoticeKind.REJECTED, {"summary": "notes.txt was rejected"})
+    NotifyDelivery.create(event=NotifyEvent.get(), target="ops", attempts=2)  # receiver down
     return settings
 
 
@@ -63,6 +75,9 @@ def test_every_job_moves_with_its_rows_files_events_and_workbook(sqlite_store, p
     assert code == 0, err
     target = make_database(pg_url)
     assert counts(target) == counts(source) == [3, 6, 3, 3, 3]
+    with bound(target):  # a notice still waiting for delivery moved with its tries
+        [waiting] = NotifyDelivery.select()
+        assert waiting.attempts == 2 and "notes.txt was rejected" in str(waiting.event.body)
     assert "Copied 3 job(s) (0 already there" in out
     assert f"schema version {migrations.LATEST}" in out
     with bound(target):
