@@ -152,13 +152,13 @@ def _chunks(source: peewee.Database, model: PerJob, job_id: str) -> Iterator[lis
 
 def _copy_outbox(source: peewee.Database, target: peewee.Database) -> None:
     """The notices and their deliveries the target lacks (by id), in one transaction."""
-    missing = {}
+    missing: dict[type[NotifyEvent] | type[NotifyDelivery], list[Row]] = {}
     for model in OUTBOX:
         with bound(target):
             there = {row.id for row in model.select(model.id)}
         with bound(source):
-            rows = model.select().order_by(model.id).dicts()
-            missing[model] = [row for row in rows if row["id"] not in there]
+            rows = cast("list[Row]", list(model.select().order_by(model.id).dicts()))
+        missing[model] = [row for row in rows if row["id"] not in there]
     with bound(target), target.atomic():
         for model, rows in missing.items():
             for start in range(0, len(rows), CHUNK):
