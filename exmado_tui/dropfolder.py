@@ -313,7 +313,7 @@ class DropFolder:
     def watch(self, stop: threading.Event) -> None:
         """Run until `stop` is set: OS events (or polling) wake the loop; ticks settle files. A
         drop folder deleted meanwhile is made again."""
-        self.prepare()
+        self._make_again(stop)  # retried: a folder deleted at this moment is no reason to stop
         shutil.rmtree(self.incoming, ignore_errors=True)  # copies a killed watcher left
         while not stop.is_set():
             self._tick_logged()

@@ -183,9 +183,16 @@ def test_a_drop_folder_deleted_and_half_made_again_gets_its_profile_folders_back
     again, not the profile folders; the loop makes those, and the next workbook is a job."""
     drop = DropFolder(replace(store.dropfolder, stable_s=0.2), JobService(store))
 
+    def removed() -> bool:  # the loop, just started, may be making the folders meanwhile
+        try:
+            shutil.rmtree(drop.root)
+        except OSError:
+            return False
+        return True
+
     def dropped() -> None:
-        shutil.rmtree(drop.root)
-        drop.archive.mkdir(parents=True)
+        wait_for(removed, 5, "the drop folder deleted")
+        drop.archive.mkdir(parents=True, exist_ok=True)
         wait_for((drop.root / "invoices").is_dir, 15, "the profile folder to be made again")
         write_workbook(drop.root / "invoices" / "after.xlsx", [["100001"]])
 
