@@ -35,6 +35,9 @@ EARLY_RENEWAL_S = 60.0
 NO_IDENTITY_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 501})
 TOKEN_MODES = frozenset({"oauth", "client_credentials"})
 LOGOFF_S = 5.0
+# A session refused after living this long may have ended on its own: sign in again (each
+# time within the request's attempts) rather than call the credentials wrong.
+EXPIRY_PLAUSIBLE_S = 1.0
 
 
 class Requester(Protocol):
@@ -67,6 +70,7 @@ class Authenticator:
         self.mode: str | None = None if settings.auth == "auto" else settings.auth
         self.generation = 0
         self.logins = 0
+        self.signed_in_at = 0.0
         self._valid = False
         self._token = ""
         self._refresh_token = ""
@@ -89,7 +93,16 @@ class Authenticator:
             if not self._fresh():
                 await self._login()
                 self.generation += 1
+                self.signed_in_at = self._clock()
             return self.generation
+
+    def may_have_expired(self, generation: int) -> bool:
+        """Whether a 401 for `generation` may be an expiry rather than a refusal: the
+        credentials were replaced since, or had lived `EXPIRY_PLAUSIBLE_S` when refused (a
+        server can end a session early, or while a throttled request waits)."""
+        if generation != self.generation:
+            return True
+        return self._clock() - self.signed_in_at >= EXPIRY_PLAUSIBLE_S
 
     def invalidate(self, generation: int) -> None:
         """Forget the credentials a rejected request used, unless they were replaced already."""

@@ -168,12 +168,20 @@ class Connection:
                 return response
             if stream:
                 response = await self.whole(response, what)
-            if response.status_code == 401 and authenticated and not replayed:
-                replayed, attempt = True, attempt - 1
+            if response.status_code == 401 and authenticated:
+                if not replayed:  # the first sign-in again is free; later ones are attempts
+                    replayed, attempt = True, attempt - 1
+                elif not self._sign_in_again_helps(generation, attempt):
+                    raise self._error(response, after_relogin=True)
                 self.auth.invalidate(generation)
                 continue
             if not await self._should_retry(response, attempt, idempotent):
                 raise self._error(response, authenticated and replayed)
+
+    def _sign_in_again_helps(self, generation: int, attempt: int) -> bool:
+        """After a second 401: only a session that may have ended on its own (a short-lived
+        token refused after a slow answer) is worth another sign-in, within the attempts."""
+        return attempt < self.policy.max_attempts and self.auth.may_have_expired(generation)
 
     def refuse_elsewhere(self, url: str) -> None:
         """Credentials go only to the configured server: a link from an answer (`next`,

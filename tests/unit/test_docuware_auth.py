@@ -295,3 +295,19 @@ async def test_a_password_from_the_environment_refused_says_to_restart_the_worke
             await client.organizations()
     assert "Correct DOCUWARE_PASSWORD where the workers are started" in str(info.value)
     assert "restart them (`exmado down`, `exmado up`), then retry the job" in str(info.value)
+
+
+async def test_session_that_ends_during_each_slow_answer_is_signed_in_again():
+    """A short-lived session refused after a slow answer is renewed again (within the
+    attempts), not called wrong credentials: only a fresh session's refusal is final."""
+    server, clock = FakeAuthServer(), ManualClock()
+
+    def slow_then_expired(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/Organizations") and server.count < 3:
+            clock.now += 1.5  # the answer took longer than the session lived
+            server.tokens.clear()
+        return server(request)
+
+    async with client_for(slow_then_expired, clock) as client:
+        assert (await client.organizations())[0].name == "Acme"
+    assert len(server.forms) == 3
