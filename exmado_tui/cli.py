@@ -24,9 +24,9 @@ from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands import workers as workers_commands
 from exmado_tui.commands.context import Context, UsageError
 from exmado_tui.commands.dashboard import open_dashboard
+from exmado_tui.config.settings import load_settings
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import visible_logs
-from exmado_tui.settings import load_settings
 
 COMMAND_GROUPS = (
     jobs_commands,
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command not in SERVICE_COMMANDS and not args.verbose:
         # A job event (`jobs fail` records one at error level) is in the store and the
         # command says what it did; echoed as a log line it would read as the command failing.
-        from exmado_tui.events import EVENT_LOGGER
+        from exmado_tui.job.transitions import EVENT_LOGGER
 
         logging.getLogger(EVENT_LOGGER).setLevel(logging.CRITICAL)
     try:

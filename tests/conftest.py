@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import redis
 
-from exmado_tui.db import open_database
-from exmado_tui.localredis import RedisServer
-from exmado_tui.settings import Settings
+from exmado_tui.config.settings import Settings
+from exmado_tui.services.localredis import RedisServer
+from exmado_tui.store.db import open_database
 from tests.environment import make_settings, redis_if_asked
 from tests.postgres import (
     HOW_TO_GET_THEM,
@@ -36,7 +36,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith(OWN_PREFIXES) or name in OWN_NAMES:
             monkeypatch.delenv(name)
-    monkeypatch.setattr("exmado_tui.settings.USER_CONFIG_FILE", tmp_path / "no-user-config.toml")
+    monkeypatch.setattr(
+        "exmado_tui.config.settings.USER_CONFIG_FILE", tmp_path / "no-user-config.toml"
+    )
     monkeypatch.setenv("EXMADO_USER_PROFILES_DIR", str(tmp_path / "user-profiles"))
     # Times show in the machine's zone by default: one zone for every machine the tests run on.
     monkeypatch.setenv("TZ", "America/Tegucigalpa")

@@ -6,10 +6,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from exmado_tui.dropfolder import DropFolder, Outcome
-from exmado_tui.jobs import JobService
-from exmado_tui.models import Job
-from exmado_tui.settings import Settings
+from exmado_tui.config.settings import Settings
+from exmado_tui.dropfolder.watch import DropFolder, Outcome
+from exmado_tui.job.service import JobService
+from exmado_tui.store.models import Job
 from tests.clocks import ManualClock
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.settings import Settings, load_settings
+from exmado_tui.config.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exmado_tui.models import Job
+from exmado_tui.store.models import Job
 
 
 def insert_job(job_id: str, status: str = "PENDING", **values: Any) -> str:

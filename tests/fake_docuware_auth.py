@@ -12,9 +12,9 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from exmado_tui.config.settings import DocuWareSettings, Secret
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.retry import RetryPolicy
-from exmado_tui.settings import DocuWareSettings, Secret
 from tests.clocks import ManualClock, no_sleep
 
 PASSWORD = "pw-Sekret-42"

@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from exmado_tui.queue import JOBS_QUEUE, NAMESPACE
+from exmado_tui.services.queue import JOBS_QUEUE, NAMESPACE
 
 QUEUE_KEY = f"{NAMESPACE}:{JOBS_QUEUE}"
 

@@ -16,12 +16,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from exmado_tui.db import open_database
+from exmado_tui.config.settings import Settings
 from exmado_tui.docuware.models import Dialog, DownloadResult, FieldInfo
 from exmado_tui.docuware.query import Condition, Group
-from exmado_tui.jobs import JobService
-from exmado_tui.models import Job
-from exmado_tui.settings import Settings
+from exmado_tui.job.service import JobService
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job
 from tests.environment import make_settings
 from tests.workbooks import write_workbook
 from workers.pipeline import run_job

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg2
 
-from exmado_tui.localredis import free_port
+from exmado_tui.services.localredis import free_port
 
 HOW_TO_GET_THEM = "apt install postgresql (or set EXMADO_TEST_PG_URL to a server to use)"
 

@@ -20,7 +20,7 @@ import aiohttp
 import httpx
 import psutil
 
-from exmado_tui.localredis import free_port
+from exmado_tui.services.localredis import free_port
 from tests.environment import NO_REDIS, settings_env
 
 TOKEN = "a-test-token-of-serve-0123456789"

@@ -8,7 +8,7 @@ from typing import Any
 
 import openpyxl
 
-from exmado_tui.excel import open_workbook
+from exmado_tui.workbook.reader import open_workbook
 
 INVOICE_COLUMNS = ("Invoice number",)  # the key column of the `invoices` profile
 

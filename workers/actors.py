@@ -9,7 +9,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
-from exmado_tui.queue import JOBS_QUEUE, RUN_JOB
+from exmado_tui.services.queue import JOBS_QUEUE, RUN_JOB
 from workers.broker import MAX_RETRIES, current_runtime
 from workers.pipeline import run_job as run_pipeline
 

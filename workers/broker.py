@@ -20,12 +20,12 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, Retries, ShutdownNotifications, TimeLimit
 
+from exmado_tui.config.settings import Settings, load_settings
 from exmado_tui.errors import RetryableError
 from exmado_tui.formatting import visible_logs
-from exmado_tui.queue import make_broker
-from exmado_tui.settings import Settings, load_settings
-from exmado_tui.stack_health import announce_ready
-from exmado_tui.supervision import run_dir
+from exmado_tui.services.queue import make_broker
+from exmado_tui.services.stack_health import announce_ready
+from exmado_tui.services.supervision import run_dir
 from workers import middleware, orphans
 from workers.metrics import Metrics
 from workers.runtime import Runtime

@@ -27,11 +27,11 @@ from dramatiq import Broker
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
+from exmado_tui.config.settings import Settings, load_settings
 from exmado_tui.docuware import tally
 from exmado_tui.docuware.per_minute import Kind
-from exmado_tui.lifecycle import FINAL, JobStatus, RowStatus
-from exmado_tui.metrics_files import use_metrics_dir
-from exmado_tui.settings import Settings, load_settings
+from exmado_tui.job.status import FINAL, JobStatus, RowStatus
+from exmado_tui.services.metrics_files import use_metrics_dir
 
 if TYPE_CHECKING:  # prometheus-client is imported once its folder is set (metrics_files)
     from prometheus_client import CollectorRegistry

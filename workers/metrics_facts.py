@@ -1,6 +1,6 @@
 """The metrics read at scrape time: what the store and Redis say, and the output folder's room.
 
-The figures are `exmado workers`'s own (`exmado_tui.worker_facts`), so a graph and the
+The figures are `exmado workers`'s own (`exmado_tui.services.worker_facts`), so a graph and the
 Workers screen agree. A scrape costs one indexed count of jobs by status, one query of the
 jobs held or paused, a few Redis commands (with a short timeout: a Redis away makes a scrape
 say `exmado_redis_up 0`, not hang) and a `statvfs`. Cluster-wide figures (the queue, jobs by
@@ -18,15 +18,15 @@ import redis
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from exmado_tui.db import database
-from exmado_tui.diskspace import disk_usage
+from exmado_tui.config.settings import Settings
 from exmado_tui.errors import StoreIdentityError
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.queries import status_counts
-from exmado_tui.queue import JobQueue, make_broker, redis_client
-from exmado_tui.settings import Settings
-from exmado_tui.store_identity import open_store
-from exmado_tui.worker_facts import JobFacts, QueueFacts, read_job_facts, read_queue_facts
+from exmado_tui.files.diskspace import disk_usage
+from exmado_tui.job.status import JobStatus
+from exmado_tui.services.queue import JobQueue, make_broker, redis_client
+from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts, read_queue_facts
+from exmado_tui.store.db import database
+from exmado_tui.store.identity import open_store
+from exmado_tui.store.queries import status_counts
 
 log = logging.getLogger("exmado.workers")
 

@@ -12,13 +12,13 @@ from dramatiq import Broker
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware, SkipMessage
 
-from exmado_tui import ownership
-from exmado_tui.db import database, unwritable_store
 from exmado_tui.errors import StoreIdentityError
-from exmado_tui.ownership import Gate
-from exmado_tui.queue import RUN_JOB
+from exmado_tui.job import ownership
+from exmado_tui.job.ownership import Gate
 from exmado_tui.quiet_logs import quiet_repeats
-from exmado_tui.store_identity import follow_store, open_store
+from exmado_tui.services.queue import RUN_JOB
+from exmado_tui.store.db import database, unwritable_store
+from exmado_tui.store.identity import follow_store, open_store
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.workers")

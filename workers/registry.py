@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 import redis
 
-from exmado_tui.db import utcnow
-from exmado_tui.ownership import ANNOUNCE_EVERY_S
-from exmado_tui.queue import WORKER_KEY_PREFIX
+from exmado_tui.job.ownership import ANNOUNCE_EVERY_S
+from exmado_tui.services.queue import WORKER_KEY_PREFIX
+from exmado_tui.store.db import utcnow
 from workers.periodic import repeat
 from workers.runtime import Runtime
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import redis
 
-from exmado_tui.ownership import Clocks, JobSlots
-from exmado_tui.queue import JobQueue, make_broker, redis_client
-from exmado_tui.settings import Settings
+from exmado_tui.config.settings import Settings
+from exmado_tui.job.ownership import Clocks, JobSlots
+from exmado_tui.services.queue import JobQueue, make_broker, redis_client
 from workers.docuware_port import DocuWarePort
 from workers.loop import LoopThread, process_loop
 

@@ -1,10 +1,11 @@
 """The watchdog each worker process runs: take over silent jobs, refill a wiped Redis.
 
 Every `Clocks.watchdog_every_s` it asks `ownership.take_over_silent` to hand back the jobs whose
-holder went silent (the rule and its clocks are at the top of `exmado_tui/ownership.py`), telling
-it which jobs the live workers in the registry say they are running, and sends each handed-back
-job again. Wiped Redis: a marker key that only a wipe or a restart without persistence removes;
-whoever re-creates it (SET NX) queues every unfinished job again, but for those in hand.
+holder went silent (the rule and its clocks are at the top of `exmado_tui/job/ownership.py`),
+telling it which jobs the live workers in the registry say they are running, and sends each
+handed-back job again. Wiped Redis: a marker key that only a wipe or a restart without
+persistence removes; whoever re-creates it (SET NX) queues every unfinished job again, but for
+those in hand.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from functools import partial
 
 import redis
 
-from exmado_tui import ownership
-from exmado_tui.db import database, unwritable_store
 from exmado_tui.errors import StoreIdentityError
-from exmado_tui.jobs import JobService
-from exmado_tui.queue import NAMESPACE
-from exmado_tui.store_identity import follow_store
+from exmado_tui.job import ownership
+from exmado_tui.job.service import JobService
+from exmado_tui.services.queue import NAMESPACE
+from exmado_tui.store.db import database, unwritable_store
+from exmado_tui.store.identity import follow_store
 from workers.periodic import repeat
 from workers.runtime import Runtime
 

@@ -11,10 +11,10 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import Context
-from exmado_tui.folders import private_folder
-from exmado_tui.localredis import protected_conf, redis_server_binary
-from exmado_tui.redis_secret import LOOPBACK, ensure_password, url_password
-from exmado_tui.settings import Secret, Settings, mask_url
+from exmado_tui.config.settings import Secret, Settings, mask_url
+from exmado_tui.files.folders import private_folder
+from exmado_tui.services.localredis import protected_conf, redis_server_binary
+from exmado_tui.services.redis_secret import LOOPBACK, ensure_password, url_password
 
 
 class Answer(StrEnum):
@@ -28,7 +28,7 @@ class Answer(StrEnum):
 def probe(settings: Settings) -> Answer:
     import redis
 
-    from exmado_tui.queue import redis_client
+    from exmado_tui.services.queue import redis_client
 
     client = redis_client(settings.broker, connect_timeout_s=2, reply_timeout_s=2, once=True)
     try:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from exmado_tui.commands.context import Context, print_json
-from exmado_tui.settings import masked
+from exmado_tui.config.settings import masked
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from exmado_tui.actor import Actor, Door
+from exmado_tui.config.settings import Settings, mask_url
 from exmado_tui.errors import ExmadoError, SettingsError, StoreUnavailableError
-from exmado_tui.folders import blocking_file
-from exmado_tui.settings import Settings, mask_url
+from exmado_tui.files.folders import blocking_file
+from exmado_tui.job.actor import Actor, Door
 
 if TYPE_CHECKING:  # `exmado --help` loads no store; a command opens it when it runs
-    from exmado_tui.jobs import JobService
+    from exmado_tui.job.service import JobService
 
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ class Context:
     def open_store(self) -> None:
         """Open the job store as this data folder's (`store_identity.open_store`), or say in one
         sentence (password masked) why it cannot be."""
-        from exmado_tui.store_identity import open_store
+        from exmado_tui.store.identity import open_store
 
         self.opening_store(open_store)
 
@@ -45,7 +45,7 @@ class Context:
         """`opener(settings)`, its errors in opening the store said in one sentence."""
         import peewee
 
-        from exmado_tui.db import first_line, store_error
+        from exmado_tui.store.db import first_line, store_error
 
         url = self.settings.database_url
         try:
@@ -75,7 +75,7 @@ class Context:
     @property
     def service(self) -> JobService:
         if self._service is None:
-            from exmado_tui.jobs import JobService
+            from exmado_tui.job.service import JobService
 
             self.open_store()
             actor = Actor.here(self.door, self.settings.host)

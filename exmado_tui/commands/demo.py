@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING
 from exmado_tui import resources
 from exmado_tui.commands.context import Context
 from exmado_tui.commands.dashboard import open_dashboard
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.localredis import RedisServer
-from exmado_tui.redis_secret import ensure_password
+from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.job.status import JobStatus
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
-from exmado_tui.settings import Settings, load_settings
+from exmado_tui.services.localredis import RedisServer
+from exmado_tui.services.redis_secret import ensure_password
 
 if TYPE_CHECKING:  # the store loads peewee: `exmado --help` does not need it
-    from exmado_tui.queries import JobDetail
+    from exmado_tui.store.queries import JobDetail
 
 DEMO_WORKBOOK = resources.path("config", "demo", "invoices.xlsx")
 
@@ -150,9 +150,9 @@ def _worker(env: dict[str, str], home: Path) -> Iterator[None]:
 
 
 def _run_job(settings: Settings, args: argparse.Namespace) -> JobDetail:
-    from exmado_tui.jobs import JobService
-    from exmado_tui.queries import get_job
-    from exmado_tui.store_identity import open_store
+    from exmado_tui.job.service import JobService
+    from exmado_tui.store.identity import open_store
+    from exmado_tui.store.queries import get_job
 
     open_store(settings)
     service = JobService(settings)

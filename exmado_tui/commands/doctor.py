@@ -16,10 +16,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import print_json
+from exmado_tui.config.settings import DocuWareSettings, Settings, load_settings, mask_url
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import size
-from exmado_tui.redis_secret import url_password
-from exmado_tui.settings import DocuWareSettings, Settings, load_settings, mask_url
+from exmado_tui.services.redis_secret import url_password
 
 MIN_FREE_BYTES = 1024**3
 REDIS_TIMEOUT_S = 3
@@ -95,10 +95,10 @@ STORE_ID_VERSION = 5  # the schema step that gave stores their id
 
 
 def store(settings: Settings) -> list[Check]:
-    from exmado_tui.db import make_database, sqlite_file
-    from exmado_tui.migrations import LATEST, current_version
-    from exmado_tui.models import SchemaVersion
-    from exmado_tui.store_identity import recorded_id, store_id
+    from exmado_tui.store.db import make_database, sqlite_file
+    from exmado_tui.store.identity import recorded_id, store_id
+    from exmado_tui.store.migrations import LATEST, current_version
+    from exmado_tui.store.models import SchemaVersion
 
     url = mask_url(settings.database_url)
     file = sqlite_file(settings.database_url)
@@ -150,7 +150,7 @@ def _first_line(exc: BaseException) -> str:
 def redis_and_workers(settings: Settings) -> list[Check]:
     import redis
 
-    from exmado_tui.queue import NAMESPACE, REDIS_DOWN_FIX, WORKER_KEY_PREFIX, redis_client
+    from exmado_tui.services.queue import NAMESPACE, REDIS_DOWN_FIX, WORKER_KEY_PREFIX, redis_client
 
     url = mask_url(settings.broker.url)
     client = redis_client(
@@ -228,7 +228,7 @@ def output_root(settings: Settings) -> list[Check]:
 
 
 def drop_folder(settings: Settings) -> list[Check]:
-    from exmado_tui.profiles import profile_names
+    from exmado_tui.config.profiles import profile_names
 
     path = settings.dropfolder.path
     names = profile_names(settings.profile_dirs)
@@ -245,9 +245,9 @@ def notifications(settings: Settings) -> list[Check]:
     delivers (no `exmado watch` running)."""
     if not settings.notify.targets:
         return []
-    from exmado_tui.db import make_database, sqlite_file, utcnow
-    from exmado_tui.models import NotifyDelivery, NotifyEvent
     from exmado_tui.notify.status import overview
+    from exmado_tui.store.db import make_database, sqlite_file, utcnow
+    from exmado_tui.store.models import NotifyDelivery, NotifyEvent
 
     file = sqlite_file(settings.database_url)
     if file is not None and not file.exists():

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from exmado_tui.lifecycle import JobStatus
+from exmado_tui.job.status import JobStatus
 
 
 def job_status(text: str) -> JobStatus:

@@ -12,8 +12,8 @@ from exmado_tui.commands.context import Context, UsageError
 from exmado_tui.commands.job_args import seconds
 from exmado_tui.commands.job_output import print_job, wait_for_end
 from exmado_tui.errors import ProfileError, WorkbookError
-from exmado_tui.excel_lock import open_in_excel_warning
-from exmado_tui.lifecycle import JobStatus
+from exmado_tui.job.status import JobStatus
+from exmado_tui.workbook.excel_lock import open_in_excel_warning
 
 
 def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -153,7 +153,7 @@ def _payload_text(path: Path, data: dict[str, Any], key: str, label: str = "") -
 
 def _from_legacy_payload(path: Path) -> dict[str, Any]:
     """Map the old system's job payload onto `create` options."""
-    from exmado_tui.profiles import Profile
+    from exmado_tui.config.profiles import Profile
 
     payload = _read_payload(path)
     workbook = Path(_payload_text(path, payload, "excel_file_name") or "").expanduser()

@@ -6,12 +6,12 @@ import shutil
 import sys
 from typing import TYPE_CHECKING
 
-from exmado_tui import pace
 from exmado_tui.commands.context import Context, print_json
 from exmado_tui.formatting import duration, local_time, visible
+from exmado_tui.job import pace
 
 if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
-    from exmado_tui.queries import JobDetail
+    from exmado_tui.store.queries import JobDetail
 
 
 WITH_ZONE = "%Y-%m-%d %H:%M %Z"  # each time names its zone: CST, or CDT in summer
@@ -19,11 +19,11 @@ WITH_ZONE = "%Y-%m-%d %H:%M %Z"  # each time names its zone: CST, or CDT in summ
 
 def print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
     if as_json:
-        from exmado_tui.queries import row_counts
+        from exmado_tui.store.queries import row_counts
 
         print_json({**job.to_json(), "row_counts": row_counts(job.id)})
         return
-    from exmado_tui.db import utcnow
+    from exmado_tui.store.db import utcnow
 
     zone = ctx.settings.zone
     lines = [
@@ -77,7 +77,7 @@ def wait_for_end(ctx: Context, job_id: str, timeout: float | None) -> JobDetail:
 
 
 def _show_progress(job: JobDetail) -> None:
-    from exmado_tui.db import utcnow
+    from exmado_tui.store.db import utcnow
 
     eta = pace.eta_s(job, utcnow())
     line = (

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from exmado_tui.commands.context import Context
 from exmado_tui.errors import QueryError
-from exmado_tui.query_source import QuerySource, count_query
+from exmado_tui.job.query_source import QuerySource, count_query
 
 if TYPE_CHECKING:  # the store's queries load peewee
-    from exmado_tui.queries import JobDetail
+    from exmado_tui.store.queries import JobDetail
 
 
 def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
@@ -38,7 +38,7 @@ def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
 def asked_query(ctx: Context, args: argparse.Namespace) -> QuerySource:
     """`--query CABINET COND…`, or with `--query` alone the profile's saved `[query]`;
     `--dialog` wins over the dialog it names."""
-    from exmado_tui.profiles import load_profile, saved_query
+    from exmado_tui.config.profiles import load_profile, saved_query
 
     if args.query:
         cabinet, *conditions = args.query

@@ -11,14 +11,14 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from exmado_tui.actor import Actor
 from exmado_tui.commands.context import Context, UsageError, add_job_command, print_json
 from exmado_tui.errors import ExmadoError, JobNotFoundError
 from exmado_tui.formatting import visible
+from exmado_tui.job.actor import Actor
 
 if TYPE_CHECKING:  # the checks load the store (and httpx for --remote) when they run
-    from exmado_tui.verify import FileCheck
-    from exmado_tui.verify_remote import Sample
+    from exmado_tui.output.verify import FileCheck
+    from exmado_tui.output.verify_remote import Sample
 
 CANNOT_VERIFY = 3
 
@@ -46,7 +46,7 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def sample_share(text: str) -> Sample:
-    from exmado_tui.verify_remote import Sample
+    from exmado_tui.output.verify_remote import Sample
 
     number = text.strip().removesuffix("%")
     try:
@@ -63,7 +63,7 @@ def sample_share(text: str) -> Sample:
 
 
 def verify_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queries import get_job
+    from exmado_tui.store.queries import get_job
 
     try:
         ctx.open_store()
@@ -77,7 +77,7 @@ def verify_command(args: argparse.Namespace, ctx: Context) -> int:
 
 def _verify(job_id: str, args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.docuware.errors import DocuWareError
-    from exmado_tui.verification import record_verification, verify_job
+    from exmado_tui.output.verification import record_verification, verify_job
 
     show = (lambda check: None) if args.json else _print_line
     try:
@@ -104,7 +104,7 @@ def _print_line(check: FileCheck) -> None:
 def _cannot(job_id: str | None, reason: str, args: argparse.Namespace, ctx: Context) -> int:
     """Say why nothing could be verified (and keep it in the job's events): exit 3."""
     if job_id is not None:
-        from exmado_tui.verification import record_unverified
+        from exmado_tui.output.verification import record_unverified
 
         record_unverified(job_id, reason, _actor(ctx))
     if args.json:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from exmado_tui.commands.context import Context, add_job_command, print_json
 from exmado_tui.formatting import local_time, size
-from exmado_tui.lifecycle import RowStatus
+from exmado_tui.job.status import RowStatus
 
 if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
-    from exmado_tui.queries import EventView, FileView, RowView
+    from exmado_tui.store.queries import EventView, FileView, RowView
 
 PAGE = 1000
 FOLLOW_POLL_S = 0.5
@@ -50,7 +50,7 @@ def _print_json_list(items: Iterable[dict[str, Any]]) -> None:
 
 
 def rows_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queries import job_rows
+    from exmado_tui.store.queries import job_rows
 
     header = f"{'ROW':>6}  {'STATUS':10} {'DOCS':>4}  {'KEY':20} ERROR"
     status = RowStatus(args.status) if args.status else None
@@ -58,7 +58,7 @@ def rows_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def files_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queries import job_files
+    from exmado_tui.store.queries import job_files
 
     header = f"{'ROW':>6}  {'DOCUMENT':>10} {'SIZE':>9}  PATH"
     return _listing(args, ctx, lambda job_id, at: job_files(job_id, PAGE, at), header)
@@ -71,7 +71,7 @@ def _listing(
     header: str,
 ) -> int:
     """A job's rows or files, a page at a time: a JSON array, or a table."""
-    from exmado_tui.queries import RowView, get_job
+    from exmado_tui.store.queries import RowView, get_job
 
     ctx.open_store()
     job = get_job(args.id)
@@ -96,7 +96,7 @@ def _file_line(file: FileView) -> str:
 
 
 def events_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queries import get_job
+    from exmado_tui.store.queries import get_job
 
     ctx.open_store()
     job = get_job(args.id)
@@ -115,7 +115,7 @@ def events_command(args: argparse.Namespace, ctx: Context) -> int:
 
 def _events(job_id: str, follow: bool) -> Iterator[EventView]:
     """The job's events; with `follow`, new ones as they come until the job has ended."""
-    from exmado_tui.queries import get_job, job_events
+    from exmado_tui.store.queries import get_job, job_events
 
     last = 0
     while True:

@@ -10,13 +10,13 @@ from exmado_tui.commands import job_create, job_verify, job_views
 from exmado_tui.commands.context import Context, UsageError, add_job_command, confirmed, print_json
 from exmado_tui.commands.job_args import job_status, seconds, since_time, whole_number
 from exmado_tui.commands.job_output import print_job, print_state, wait_for_end
+from exmado_tui.config.timezones import zone_abbreviation
 from exmado_tui.errors import PermanentError
 from exmado_tui.formatting import local_time
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.timezones import zone_abbreviation
+from exmado_tui.job.status import JobStatus
 
 if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
-    from exmado_tui.queries import JobDetail
+    from exmado_tui.store.queries import JobDetail
 
 ACTIONS = ("start", "pause", "resume", "cancel", "retry")
 
@@ -88,7 +88,7 @@ def _register_operator_actions(
 
 
 def list_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queries import list_jobs
+    from exmado_tui.store.queries import list_jobs
 
     ctx.open_store()
     since = args.since(ctx.settings.zone) if args.since else None
@@ -114,7 +114,7 @@ def list_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def show_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queries import get_job
+    from exmado_tui.store.queries import get_job
 
     ctx.open_store()
     print_job(get_job(args.id), args.json, ctx)
@@ -136,7 +136,7 @@ def fail_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def delete_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queries import get_job
+    from exmado_tui.store.queries import get_job
 
     service = ctx.service  # opens the store
     job = get_job(args.id)
@@ -166,8 +166,8 @@ def wait_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def report_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queries import get_job
-    from exmado_tui.report import write_report
+    from exmado_tui.output.report import write_report
+    from exmado_tui.store.queries import get_job
 
     ctx.open_store()
     job = get_job(args.id)

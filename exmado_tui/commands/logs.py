@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from exmado_tui.commands.context import Context
-from exmado_tui.stack_health import PROGRAMS, this_run
+from exmado_tui.services.stack_health import PROGRAMS, this_run
 
 BLOCK = 8192
 FOLLOW_POLL_S = 0.5
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def logs_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.supervision import log_file, run_dir
+    from exmado_tui.services.supervision import log_file, run_dir
 
     wanted = [args.program] if args.program else list(PROGRAMS)
     logs = {name: log_file(ctx.settings, name) for name in wanted}

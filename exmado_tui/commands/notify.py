@@ -17,12 +17,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def test_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.db import utcnow
     from exmado_tui.errors import DeliveryError
     from exmado_tui.notify.delivery import send
     from exmado_tui.notify.kinds import NoticeKind
     from exmado_tui.notify.notices import body, test_data
     from exmado_tui.notify.outbox import message_id
+    from exmado_tui.store.db import utcnow
 
     settings = ctx.settings.notify
     targets = [t for t in settings.targets if args.target in (None, t.name)]

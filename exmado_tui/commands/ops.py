@@ -1,7 +1,7 @@
 """`exmado up | down | status`: the background services, run by supervisord.
 
-How supervisord is configured and found lives in `exmado_tui.supervision`; processes seen
-through /proc in `exmado_tui.processes`. This module says what happens, in sentences.
+How supervisord is configured and found lives in `exmado_tui.services.supervision`; processes seen
+through /proc in `exmado_tui.services.processes`. This module says what happens, in sentences.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import argparse
 import sys
 from urllib.parse import urlsplit
 
-from exmado_tui import processes
 from exmado_tui.commands.broker import (
     Answer,
     probe,
@@ -19,10 +18,11 @@ from exmado_tui.commands.broker import (
     with_bundled_password,
 )
 from exmado_tui.commands.context import Context
-from exmado_tui.redis_secret import LOOPBACK
-from exmado_tui.settings import Settings, mask_url
-from exmado_tui.stack_health import first_error
-from exmado_tui.supervision import Stack
+from exmado_tui.config.settings import Settings, mask_url
+from exmado_tui.services import processes
+from exmado_tui.services.redis_secret import LOOPBACK
+from exmado_tui.services.stack_health import first_error
+from exmado_tui.services.supervision import Stack
 
 # Longer than the worker's stopwaitsecs (90) plus the drop folder's and Redis's.
 STOP_WAIT_S = 120
@@ -67,7 +67,7 @@ def up_command(args: argparse.Namespace, ctx: Context) -> int:
         if started.returncode != 0:
             print(f"exmado: supervisord did not start: {started.stderr.strip()}", file=sys.stderr)
             return 1
-    from exmado_tui.queue import JobQueue
+    from exmado_tui.services.queue import JobQueue
 
     queue = JobQueue.from_settings(settings.broker)
     if bundled and not queue.ping():
@@ -155,7 +155,7 @@ def _warn_if_redis_is_shared(stack: Stack, settings: Settings) -> None:
     did not start (another data folder's `exmado up` on this machine, or `exmado worker`)."""
     import redis
 
-    from exmado_tui.queue import JobQueue
+    from exmado_tui.services.queue import JobQueue
 
     if not any(p.name == "redis" and p.running for p in stack.programs()):
         return
@@ -187,7 +187,7 @@ def _report(stack: Stack, settings: Settings, *, explain: bool) -> int:
     """Print what runs and whether Redis answers; 0 only when every program runs (a remote
     Redis that is down is said, not failed: the workers wait for it). With `explain`, each
     failed program's first error line and how to see more."""
-    from exmado_tui.queue import JobQueue
+    from exmado_tui.services.queue import JobQueue
 
     print(stack.ctl("status").stdout.rstrip())
     reachable = JobQueue.from_settings(settings.broker).ping()

@@ -19,11 +19,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from exmado_tui.actor import BROWSER_ENV
 from exmado_tui.commands.context import Context
 from exmado_tui.commands.serve_gate import Gate, fresh_token
+from exmado_tui.config.settings import Secret
 from exmado_tui.errors import SettingsError
-from exmado_tui.settings import Secret
+from exmado_tui.job.actor import BROWSER_ENV
 
 HOST = "127.0.0.1"
 TOKEN_ENV = "EXMADO_SERVE_TOKEN"

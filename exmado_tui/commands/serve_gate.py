@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from exmado_tui.settings import Secret
+from exmado_tui.config.settings import Secret
 
 TOKEN_PARAM = "token"
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import Context, UsageError, print_json
-from exmado_tui.settings import mask_url
+from exmado_tui.config.settings import mask_url
 
 if TYPE_CHECKING:  # imported when the command runs: `exmado --help` stays light
     import peewee
@@ -47,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def init_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.models import Job
-    from exmado_tui.store_identity import init_store
+    from exmado_tui.store.identity import init_store
+    from exmado_tui.store.models import Job
 
     store_id, created = ctx.opening_store(init_store)
     where = mask_url(ctx.settings.database_url)
@@ -64,8 +64,8 @@ def init_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def migrate_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.db import database
-    from exmado_tui.store_copy import copy_store
+    from exmado_tui.store.copy import copy_store
+    from exmado_tui.store.db import database
 
     _check_target(args.to, ctx)
     ctx.open_store()
@@ -99,8 +99,8 @@ def _check_target(url: str, ctx: Context) -> None:
 def _open_target(url: str, ctx: Context) -> peewee.Database:
     import peewee
 
-    from exmado_tui.db import first_line, make_database
     from exmado_tui.errors import SettingsError
+    from exmado_tui.store.db import first_line, make_database
 
     settings = ctx.settings.database
     target = make_database(url, settings.busy_timeout_s, settings.password.reveal())

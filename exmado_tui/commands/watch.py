@@ -12,8 +12,8 @@ import logging
 import signal
 import threading
 
-from exmado_tui.actor import Door
 from exmado_tui.commands.context import Context
+from exmado_tui.job.actor import Door
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,11 +22,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.dropfolder import LOGGER, DropFolder
+    from exmado_tui.dropfolder.watch import LOGGER, DropFolder
     from exmado_tui.notify.delivery import LOGGER as NOTIFY_LOGGER
     from exmado_tui.quiet_logs import quiet_repeats
-    from exmado_tui.stack_health import announce_ready
-    from exmado_tui.supervision import run_dir
+    from exmado_tui.services.stack_health import announce_ready
+    from exmado_tui.services.supervision import run_dir
 
     ctx.door = Door.DROP_FOLDER
     folder = DropFolder(ctx.settings.dropfolder, ctx.service)

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exmado_tui.commands.context import Context, confirmed, print_json
+from exmado_tui.config.timezones import zone_abbreviation
 from exmado_tui.formatting import duration, local_time
-from exmado_tui.timezones import zone_abbreviation
 
 if TYPE_CHECKING:  # Redis and the store load when a command runs, not for `--help`
-    from exmado_tui.worker_facts import WorkerFacts
+    from exmado_tui.services.worker_facts import WorkerFacts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def dramatiq_command(processes: int, threads: int) -> list[str]:
-    from exmado_tui.queue import JOBS_QUEUE
+    from exmado_tui.services.queue import JOBS_QUEUE
 
     return [
         sys.executable, "-m", "dramatiq", "workers.broker:setup", "workers.actors",
@@ -80,7 +80,7 @@ def worker_command(args: argparse.Namespace, ctx: Context) -> int:
     command = dramatiq_command(max(args.processes, 1), max(threads, 1))
     env = worker_environment(args.config, threads)
     if ctx.settings.metrics.listen:
-        from exmado_tui.metrics_files import ENVIRONMENT, fresh_metrics_dir
+        from exmado_tui.services.metrics_files import ENVIRONMENT, fresh_metrics_dir
 
         env[ENVIRONMENT] = str(fresh_metrics_dir(ctx.settings))
     sys.stdout.flush()
@@ -108,7 +108,7 @@ def workers_command(args: argparse.Namespace, ctx: Context) -> int:
 def show_workers(args: argparse.Namespace, ctx: Context) -> int:
     import redis
 
-    from exmado_tui.worker_facts import read_worker_facts
+    from exmado_tui.services.worker_facts import read_worker_facts
 
     ctx.open_store()
     queue = ctx.service.queue
@@ -146,7 +146,7 @@ def show_workers(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _print_workers(facts: WorkerFacts, ctx: Context) -> None:
-    from exmado_tui.worker_facts import age_s
+    from exmado_tui.services.worker_facts import age_s
 
     print(f"{'HOST':20} {'PID':>7} {'UP':>8} {'THREADS':>7} {'SEEN':>6}  JOBS")
     for worker in facts.queue.workers:
@@ -170,7 +170,7 @@ def _parse(text: str) -> datetime:
 
 
 def purge_command(args: argparse.Namespace, ctx: Context) -> int:
-    from exmado_tui.queue import JobQueue
+    from exmado_tui.services.queue import JobQueue
 
     queue = JobQueue.from_settings(ctx.settings.broker)
     depth = queue.depth()

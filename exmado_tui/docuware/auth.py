@@ -20,13 +20,13 @@ from urllib.parse import urljoin
 
 import httpx
 
+from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware.errors import (
     AuthenticationError,
     DocuWareError,
     NotFoundError,
     UnexpectedResponseError,
 )
-from exmado_tui.settings import DocuWareSettings
 
 log = logging.getLogger("exmado.docuware")
 

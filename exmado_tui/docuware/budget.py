@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
+from exmado_tui.config.settings import BrokerSettings, DocuWareSettings
 from exmado_tui.docuware.budget_store import (
     BETA,
     CUT,
@@ -47,7 +48,6 @@ from exmado_tui.docuware.per_minute import Kind, PerMinute
 from exmado_tui.docuware.retry import Clock, Sleep, ThrottleGate
 from exmado_tui.docuware.row_slot import SLOT, Slot
 from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
-from exmado_tui.settings import BrokerSettings, DocuWareSettings
 
 log = logging.getLogger("exmado.docuware")
 BATCH_S = 0.1  # this much of the rate is reserved by one round trip ...

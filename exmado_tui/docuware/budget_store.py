@@ -61,8 +61,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from exmado_tui.queue import NAMESPACE
-from exmado_tui.settings import DocuWareSettings
+from exmado_tui.config.settings import DocuWareSettings
+from exmado_tui.services.queue import NAMESPACE
 
 PREFIX = f"{NAMESPACE}:budget:"
 START = 4.0  # requests/s of an account never seen: below what any Cloud organization gets

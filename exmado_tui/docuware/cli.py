@@ -15,15 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from exmado_tui.atomic import move_into_place
+from exmado_tui.config.profiles import DOWNLOAD_TARGETS, FORMATS
+from exmado_tui.config.settings import DocuWareSettings, Settings
 from exmado_tui.docuware.conditions import Wanted, parse_conditions
 from exmado_tui.docuware.models import Document
 from exmado_tui.docuware.query import And, Condition, Or
 from exmado_tui.docuware.types import FieldValue, format_value
 from exmado_tui.errors import ExmadoError
-from exmado_tui.file_names import first_free
-from exmado_tui.profiles import DOWNLOAD_TARGETS, FORMATS
-from exmado_tui.settings import DocuWareSettings, Settings
+from exmado_tui.files.atomic import move_into_place
+from exmado_tui.files.names import first_free
 
 if TYPE_CHECKING:  # the session loads httpx: `exmado --help` does not need it
     from exmado_tui.docuware.session import DocuWareSession
@@ -157,7 +157,7 @@ def worker_signins(settings: Any) -> str:
     import redis
 
     from exmado_tui.docuware.budget_store import signins_last_hour
-    from exmado_tui.queue import redis_client
+    from exmado_tui.services.queue import redis_client
 
     try:
         client = redis_client(broker, connect_timeout_s=1, reply_timeout_s=2)
@@ -246,7 +246,7 @@ def forget_lookups(settings: Settings, out: TextIO, err: TextIO) -> int:
 
     from exmado_tui.docuware import lookups
     from exmado_tui.docuware.budget_store import PREFIX, account_key
-    from exmado_tui.queue import redis_client
+    from exmado_tui.services.queue import redis_client
 
     dw = settings.docuware
     try:
@@ -317,7 +317,7 @@ def emit_table(out: TextIO, rows: list[dict[str, Any]], columns: Sequence[str]) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m exmado_tui.docuware.cli docuware …` with the normal settings."""
-    from exmado_tui.settings import load_settings
+    from exmado_tui.config.settings import load_settings
 
     args = build_parser().parse_args(argv)
     try:

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware.auth import PLATFORM
 from exmado_tui.docuware.budget import Budget
 from exmado_tui.docuware.connection import Connection, parse_body, parse_json
@@ -46,7 +47,6 @@ from exmado_tui.docuware.paging import Pages
 from exmado_tui.docuware.query import Exact, Or, Query, clamp_page_size, expression_body
 from exmado_tui.docuware.retry import Clock, RetryPolicy, Sleep
 from exmado_tui.docuware.types import to_int
-from exmado_tui.settings import DocuWareSettings
 
 log = logging.getLogger("exmado.docuware")
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware import tally
 from exmado_tui.docuware.auth import Authenticator
 from exmado_tui.docuware.body import MB, BodyLimits, read_body, size_text, with_body
@@ -40,7 +41,6 @@ from exmado_tui.docuware.retry import (
     may_retry,
 )
 from exmado_tui.errors import SettingsError
-from exmado_tui.settings import DocuWareSettings
 
 log = logging.getLogger("exmado.docuware")
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware.client import AsyncDocuWareClient, CabinetLike, DocumentLike
 from exmado_tui.docuware.models import (
     Dialog,
@@ -26,7 +27,6 @@ from exmado_tui.docuware.models import (
     Section,
     ServiceDescription,
 )
-from exmado_tui.settings import DocuWareSettings
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import time
 
-from exmado_tui.event_line import Event
+from exmado_tui.job.status import Event
 
 # How an episode's two sentences begin: `notify/attention.py` finds a job slowed for long by them.
 SLOWED = "Slowed by DocuWare throttling"

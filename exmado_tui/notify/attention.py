@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from exmado_tui.docuware.throttle_watch import OVER, SLOWED
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job, JobEvent
+from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox
 from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.notify.targets import NotifySettings
+from exmado_tui.store.models import Job, JobEvent
 
 
 def look(settings: NotifySettings, now: datetime) -> None:

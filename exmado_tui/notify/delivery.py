@@ -18,12 +18,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from exmado_tui.db import database, utcnow
 from exmado_tui.errors import DeliveryError
-from exmado_tui.models import NotifyDelivery, NotifyEvent
 from exmado_tui.notify import attention, mail, webhook
 from exmado_tui.notify.kinds import DeliveryState, NoticeKind
 from exmado_tui.notify.targets import EmailTarget, NotifySettings, Target
+from exmado_tui.store.db import database, utcnow
+from exmado_tui.store.models import NotifyDelivery, NotifyEvent
 
 LOGGER = "exmado.notify"
 log = logging.getLogger(LOGGER)

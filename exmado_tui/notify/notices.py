@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from exmado_tui.lifecycle import JobStatus, RowStatus
-from exmado_tui.models import Job, JobRow
+from exmado_tui.job.status import JobStatus, RowStatus
 from exmado_tui.notify.kinds import NoticeKind
+from exmado_tui.store.models import Job, JobRow
 
 FIRST_ERRORS = 5  # failed rows named in a notice; the report names them all
 
@@ -38,7 +38,7 @@ def body(kind: NoticeKind, at: datetime, data: dict[str, Any]) -> dict[str, Any]
 
 def job_data(job_id: str, kind: NoticeKind, reason: str = "") -> dict[str, Any]:
     """The job as it stands now (inside the transaction that moved it)."""
-    from exmado_tui.report import REPORT_NAME  # openpyxl only where a notice is written
+    from exmado_tui.output.report import REPORT_NAME  # openpyxl only where a notice is written
 
     job = Job.get_by_id(job_id)
     summary = f"Job {job.name} ({job_id[:8]}) {HEADLINES[kind]}"

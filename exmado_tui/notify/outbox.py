@@ -13,10 +13,10 @@ import hashlib
 import uuid
 from typing import Any
 
-from exmado_tui.db import utcnow
-from exmado_tui.models import NotifyEvent
 from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.notify.notices import body, job_data
+from exmado_tui.store.db import utcnow
+from exmado_tui.store.models import NotifyEvent
 
 
 def message_id(key: str = "") -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from exmado_tui.models import NotifyDelivery, NotifyEvent
 from exmado_tui.notify.kinds import DeliveryState
 from exmado_tui.notify.targets import NotifySettings, Target
+from exmado_tui.store.models import NotifyDelivery, NotifyEvent
 
 # A notice not fanned out after this long: no deliverer runs (`exmado watch`, under `exmado up`).
 UNSENT_AFTER = timedelta(minutes=2)

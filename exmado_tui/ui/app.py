@@ -11,13 +11,13 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
-from exmado_tui.actor import Actor, Door
+from exmado_tui.config.settings import Settings
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import visible
-from exmado_tui.jobs import JobService
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.queries import JobSummary, finished_since, latest_finished_at
-from exmado_tui.settings import Settings
+from exmado_tui.job.actor import Actor, Door
+from exmado_tui.job.service import JobService
+from exmado_tui.job.status import JobStatus
+from exmado_tui.store.queries import JobSummary, finished_since, latest_finished_at
 from exmado_tui.ui.backend.health import DocuWareHealth, DocuWareProbe, RedisHealth, check_redis
 from exmado_tui.ui.backend.threads import Backend, Clock
 from exmado_tui.ui.logic.actions import ACTIONS, jobs_word

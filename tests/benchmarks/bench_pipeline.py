@@ -85,7 +85,7 @@ from typing import Any
 import httpx
 from openpyxl import Workbook
 
-from exmado_tui.localredis import RedisServer, free_port
+from exmado_tui.services.localredis import RedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 LATENCY_MS = 50
@@ -163,7 +163,7 @@ def workbook(path: Path, values: list[str]) -> Path:
 def settings_for(
     folder: Path, redis_url: str, docuware_url: str, concurrency: int, extra: str = ""
 ) -> Any:
-    from exmado_tui.settings import load_settings
+    from exmado_tui.config.settings import load_settings
 
     config = folder / "host.toml"
     config.write_text(
@@ -224,10 +224,10 @@ def run_pipeline(
     `extra`: lines of the host file's [docuware] table (none: the shipped defaults).
     `transport`: makes the client's transport (default: the client's own choice).
     """
-    from exmado_tui.db import open_database
     from exmado_tui.docuware.client import AsyncDocuWareClient
-    from exmado_tui.jobs import JobService
-    from exmado_tui.models import Job
+    from exmado_tui.job.service import JobService
+    from exmado_tui.store.db import open_database
+    from exmado_tui.store.models import Job
     from workers.pipeline import run_job
     from workers.runtime import Runtime, docuware_client
 
@@ -309,9 +309,9 @@ def ingest_100k(count: int, out: multiprocessing.Queue) -> None:
     """In a fresh process: write a workbook of `count` rows, then time its ingest alone."""
     from hashlib import sha256
 
-    from exmado_tui.db import open_database
-    from exmado_tui.models import Job
-    from exmado_tui.profiles import load_profile
+    from exmado_tui.config.profiles import load_profile
+    from exmado_tui.store.db import open_database
+    from exmado_tui.store.models import Job
     from workers.pipeline.ingest import ingest
 
     folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))

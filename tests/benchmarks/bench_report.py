@@ -38,8 +38,8 @@ JOB = "bench-report"
 
 SEED = """
 import sys
-from exmado_tui.db import open_database
-from exmado_tui.models import Job, JobFile, JobRow
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job, JobFile, JobRow
 url, job, out, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 open_database(url)
 Job.create(id=job, name="bench", status="COMPLETED_WITH_ERRORS",
@@ -67,8 +67,8 @@ for start in range(0, len(batch), 5000):
 WRITE = """
 import inspect, resource, sys, time
 from zoneinfo import ZoneInfo
-from exmado_tui.db import open_database
-from exmado_tui.report import write_report
+from exmado_tui.store.db import open_database
+from exmado_tui.output.report import write_report
 open_database(sys.argv[1])
 zoned = "zone" in inspect.signature(write_report).parameters  # a checkout from before it
 def cpu():

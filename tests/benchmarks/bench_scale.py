@@ -34,7 +34,7 @@ from typing import Any
 
 import psutil
 
-from exmado_tui.localredis import RedisServer
+from exmado_tui.services.localredis import RedisServer
 from tests.benchmarks.bench_pipeline import Sandbox, keys, workbook
 from tests.postgres import PostgresServer, postgres_bin, throwaway_database
 
@@ -44,10 +44,10 @@ JOBS = 4
 
 def run_hosts(hosts: int, folder: Path, env: dict[str, str], rows: list[str]) -> dict[str, Any]:
     """Start `hosts` workers, run the four jobs, and return wall time, rows/s and CPU."""
-    from exmado_tui.db import open_database
-    from exmado_tui.jobs import JobService
-    from exmado_tui.queries import get_job
-    from exmado_tui.settings import load_settings
+    from exmado_tui.config.settings import load_settings
+    from exmado_tui.job.service import JobService
+    from exmado_tui.store.db import open_database
+    from exmado_tui.store.queries import get_job
 
     settings = load_settings(environ=env)
     open_database(settings.database_url)

@@ -56,8 +56,8 @@ from typing import Any
 import redis
 
 from exmado_tui.docuware.budget_store import read_statuses
-from exmado_tui.localredis import RedisServer
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
+from exmado_tui.services.localredis import RedisServer
 from tests.reliability.harness import Exmado, wait_for
 
 DELAY_MS = 10_000

@@ -28,11 +28,11 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
-from exmado_tui.db import open_database  # noqa: E402
-from exmado_tui.lifecycle import JobStatus  # noqa: E402
-from exmado_tui.models import Job, JobRow  # noqa: E402
-from exmado_tui.queries import job_rows, list_jobs, status_counts  # noqa: E402
-from exmado_tui.settings import load_settings  # noqa: E402
+from exmado_tui.config.settings import load_settings  # noqa: E402
+from exmado_tui.job.status import JobStatus  # noqa: E402
+from exmado_tui.store.db import open_database  # noqa: E402
+from exmado_tui.store.models import Job, JobRow  # noqa: E402
+from exmado_tui.store.queries import job_rows, list_jobs, status_counts  # noqa: E402
 from exmado_tui.ui.screens.detail import ROW_COLUMNS, row_cells  # noqa: E402
 from exmado_tui.ui.screens.jobs import JobsQuery, read_jobs_page  # noqa: E402
 from tests.tui.seed import FROZEN_NOW  # noqa: E402

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.models import JobRow
-from exmado_tui.queries import get_job
+from exmado_tui.store.models import JobRow
+from exmado_tui.store.queries import get_job
 from tests.reliability.harness import Exmado, wait_for
 
 ROWS = 400  # at 100 ms a request and 8 in flight: ~5 s of work, time to pause and cancel

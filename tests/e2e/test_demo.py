@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 
-from exmado_tui import processes
+from exmado_tui.services import processes
 from tests.tui.terminal import Terminal
 
 

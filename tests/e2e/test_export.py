@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from exmado_tui.models import JobFile, JobRow
-from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
-from exmado_tui.report_rows import status_word
+from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.output.report_rows import status_word
+from exmado_tui.store.models import JobFile, JobRow
 from tests.reliability.harness import Exmado
 
 

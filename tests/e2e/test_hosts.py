@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.models import Job, JobFile, JobRow
-from exmado_tui.queries import get_job
+from exmado_tui.store.models import Job, JobFile, JobRow
+from exmado_tui.store.queries import get_job
 from tests.postgres import PostgresServer
 from tests.reliability.harness import Exmado, wait_for
 
@@ -110,7 +110,7 @@ def test_a_postgresql_restart_mid_job_loses_and_repeats_nothing(
 
 def _restart_under_the_test(exmado: Exmado, server: PostgresServer) -> None:
     """Crash and restart the server; the test's own connection reconnects afterwards."""
-    from exmado_tui.db import database
+    from exmado_tui.store.db import database
 
     server.restart()
     database.close()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exmado_tui.localredis import free_port
-from exmado_tui.models import Job
-from exmado_tui.queries import get_job
+from exmado_tui.services.localredis import free_port
+from exmado_tui.store.models import Job
+from exmado_tui.store.queries import get_job
 from tests.reliability.harness import Exmado, wait_for
 
 Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]

@@ -9,8 +9,8 @@ import json
 import openpyxl
 import pytest
 
-from exmado_tui.lifecycle import RowStatus
-from exmado_tui.queries import job_events, job_files, job_rows
+from exmado_tui.job.status import RowStatus
+from exmado_tui.store.queries import job_events, job_files, job_rows
 from tests.reliability.harness import Exmado
 
 

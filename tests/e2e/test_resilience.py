@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.excel import OLE_SIGNATURE
-from exmado_tui.models import Job, JobFile, JobRow
-from exmado_tui.queries import get_job
+from exmado_tui.store.models import Job, JobFile, JobRow
+from exmado_tui.store.queries import get_job
+from exmado_tui.workbook.reader import OLE_SIGNATURE
 from tests.reliability.harness import Exmado, wait_for
 from tests.workbooks import write_workbook
 

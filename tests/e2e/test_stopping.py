@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.lifecycle import FINAL
-from exmado_tui.models import Job, JobEvent, JobFile
-from exmado_tui.processes import alive
-from exmado_tui.queries import get_job
+from exmado_tui.job.status import FINAL
+from exmado_tui.services.processes import alive
+from exmado_tui.store.models import Job, JobEvent, JobFile
+from exmado_tui.store.queries import get_job
 from tests.environment import REPO
 from tests.reliability.harness import Exmado, wait_for
 

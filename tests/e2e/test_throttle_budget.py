@@ -12,7 +12,7 @@ import json
 import pytest
 
 from exmado_tui.docuware.budget_store import read_statuses
-from exmado_tui.models import JobEvent
+from exmado_tui.store.models import JobEvent
 from tests.reliability.harness import Exmado, wait_for
 
 SERVER_RPS = 15

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from exmado_tui.models import JobFile, JobRow
-from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.sandbox import SandboxServer
+from exmado_tui.store.models import JobFile, JobRow
 from tests.reliability.harness import Exmado
 
 ORIGINAL_UNPACKED = {"format": "original", "unpack_zip": True}

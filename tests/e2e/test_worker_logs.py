@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.localredis import free_port
-from exmado_tui.processes import wait_for
+from exmado_tui.services.localredis import free_port
+from exmado_tui.services.processes import wait_for
 
 REGISTRY = "Cannot announce this worker in Redis"
 CONSUMER = "Consumer encountered a connection error"

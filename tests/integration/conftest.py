@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from exmado_tui.dropfolder import DropFolder
+from exmado_tui.config.settings import Settings
+from exmado_tui.dropfolder.watch import DropFolder
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
-from exmado_tui.settings import Settings
 from tests.clocks import ManualClock
 from tests.drop_folder import prepared_folder
 from tests.integration.site import make_site

@@ -10,10 +10,10 @@ import pytest
 import redis
 
 from exmado_tui.cli import main
-from exmado_tui.localredis import RedisServer, free_port
-from exmado_tui.migrations import LATEST
-from exmado_tui.queue import WORKER_KEY_PREFIX
 from exmado_tui.sandbox import SandboxServer
+from exmado_tui.services.localredis import RedisServer, free_port
+from exmado_tui.services.queue import WORKER_KEY_PREFIX
+from exmado_tui.store.migrations import LATEST
 
 CHECKS = [
     "configuration",

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from exmado_tui.config.settings import DocuWareSettings, JobsSettings, Secret
 from exmado_tui.docuware.cli import build_parser, run
-from exmado_tui.settings import DocuWareSettings, JobsSettings, Secret
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
-from exmado_tui.dropfolder import REASON_SUFFIX, DropFolder, reason_file
+from exmado_tui.config.settings import Duplicates
+from exmado_tui.dropfolder.watch import REASON_SUFFIX, DropFolder, reason_file
 from exmado_tui.errors import WorkbookError
-from exmado_tui.jobs import JobService
-from exmado_tui.models import Job
-from exmado_tui.settings import Duplicates
+from exmado_tui.job.service import JobService
+from exmado_tui.store.models import Job
 from tests.drop_folder import settle, watch_until_a_job
 from tests.job_queue import queued_messages
 from tests.workbooks import write_workbook

@@ -11,10 +11,10 @@ from pathlib import Path
 import peewee
 import pytest
 
-from exmado_tui.dropfolder import DropFolder, reason_file
-from exmado_tui.file_names import MAX_COMPONENT_BYTES
-from exmado_tui.jobs import JobService
-from exmado_tui.models import Job, JobWorkbook
+from exmado_tui.dropfolder.watch import DropFolder, reason_file
+from exmado_tui.files.names import MAX_COMPONENT_BYTES
+from exmado_tui.job.service import JobService
+from exmado_tui.store.models import Job, JobWorkbook
 from tests.drop_folder import settle, watch_until_a_job
 from tests.reliability.harness import wait_for
 from tests.workbooks import write_workbook

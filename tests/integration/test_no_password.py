@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from exmado_tui.cli import main
-from exmado_tui.db import open_database
-from exmado_tui.jobs import JobService
-from exmado_tui.models import Job
+from exmado_tui.job.service import JobService
 from exmado_tui.sandbox import SandboxServer
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job
 from tests.environment import make_settings
 from tests.workbooks import write_workbook
 from workers.pipeline import run_job

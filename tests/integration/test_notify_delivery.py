@@ -16,15 +16,15 @@ import pytest
 from peewee import fn
 
 from exmado_tui.commands.doctor import notifications
-from exmado_tui.db import open_database, utcnow
-from exmado_tui.lifecycle import JobStatus, RowStatus
-from exmado_tui.models import JobRow, NotifyDelivery, NotifyEvent
+from exmado_tui.config.settings import Settings
+from exmado_tui.job.status import JobStatus, RowStatus
+from exmado_tui.job.transitions import transition
 from exmado_tui.notify import outbox
 from exmado_tui.notify.delivery import Deliverer
 from exmado_tui.notify.kinds import DeliveryState, NoticeKind
 from exmado_tui.notify.notices import rejected_data
-from exmado_tui.settings import Settings
-from exmado_tui.states import transition
+from exmado_tui.store.db import open_database, utcnow
+from exmado_tui.store.models import JobRow, NotifyDelivery, NotifyEvent
 from tests.environment import make_settings
 from tests.factories import insert_job
 from tests.webhook_receiver import SECRET, Receiver

@@ -14,12 +14,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from exmado_tui.db import open_database
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import NotifyDelivery
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
 from exmado_tui.notify.delivery import Deliverer
 from exmado_tui.notify.kinds import DeliveryState
-from exmado_tui.states import transition
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import NotifyDelivery
 from tests.environment import make_settings
 from tests.factories import insert_job
 from tests.webhook_receiver import free_port

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.db import utcnow
+from exmado_tui.config.settings import Settings
 from exmado_tui.docuware.throttle_watch import OVER, SLOWED
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job, JobEvent, NotifyEvent
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
 from exmado_tui.notify import attention
 from exmado_tui.notify.kinds import NoticeKind
-from exmado_tui.settings import Settings
-from exmado_tui.states import transition
+from exmado_tui.store.db import utcnow
+from exmado_tui.store.models import Job, JobEvent, NotifyEvent
 from tests.cli_runner import run
 from tests.clocks import ManualClock
 from tests.drop_folder import prepared_folder, settle

@@ -15,8 +15,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from exmado_tui.localredis import free_port
-from exmado_tui.queue import WORKER_KEY_PREFIX
+from exmado_tui.services.localredis import free_port
+from exmado_tui.services.queue import WORKER_KEY_PREFIX
 from tests.integration.site import alive, exmado, run_folder, site_env, site_processes, stop_site
 
 

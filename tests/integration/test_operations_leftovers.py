@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from exmado_tui.localredis import free_port
+from exmado_tui.services.localredis import free_port
 from tests.integration.site import exmado, run_folder, site_env, stop_site
 
 

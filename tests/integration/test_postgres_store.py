@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from exmado_tui import migrations
-from exmado_tui.db import open_database
 from exmado_tui.errors import TransitionError
-from exmado_tui.jobs import JobService
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job
-from exmado_tui.queries import list_jobs, status_counts
-from exmado_tui.states import transition
+from exmado_tui.job.service import JobService
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.store import migrations
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job
+from exmado_tui.store.queries import list_jobs, status_counts
 from tests.environment import make_settings
 from tests.workbooks import write_workbook
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.db import open_database
-from exmado_tui.models import Job
+from exmado_tui.config.settings import load_settings
 from exmado_tui.sandbox import SandboxServer
-from exmado_tui.settings import load_settings
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job
 from tests.cli_runner import run, run_json
 from tests.environment import settings_env
 

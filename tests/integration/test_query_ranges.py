@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from exmado_tui.config.settings import DocuWareSettings, Secret, Settings
 from exmado_tui.docuware.conditions import parse_conditions
 from exmado_tui.docuware.id_ranges import read_range, resolve
 from exmado_tui.docuware.session import DocuWareSession
-from exmado_tui.models import Job, JobRow
-from exmado_tui.query_source import QuerySource
+from exmado_tui.job.query_source import QuerySource
 from exmado_tui.sandbox import FaultSettings, SandboxServer
-from exmado_tui.settings import DocuWareSettings, Secret, Settings
+from exmado_tui.store.models import Job, JobRow
 from tests.factories import insert_job
 from workers.pipeline.ingest_query import QueryReader, ingest_query
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from exmado_tui.localredis import free_port, redis_server_binary
-from exmado_tui.processes import wait_for
-from exmado_tui.queue import WORKER_KEY_PREFIX
+from exmado_tui.services.localredis import free_port, redis_server_binary
+from exmado_tui.services.processes import wait_for
+from exmado_tui.services.queue import WORKER_KEY_PREFIX
 from tests.integration.site import exmado, site_env, site_processes, stop_site
 
 ELSEWHERE = "127.0.0.2"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from exmado_tui.db import open_database
 from exmado_tui.errors import TransitionError
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job
-from exmado_tui.states import transition
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job
 from tests.factories import insert_job
 
 RACERS = 6

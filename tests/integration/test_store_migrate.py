@@ -6,12 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui import migrations
 from exmado_tui.cli import main
-from exmado_tui.db import database, make_database, open_database
-from exmado_tui.jobs import JobService
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import (
+from exmado_tui.job.service import JobService
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.notify import outbox
+from exmado_tui.notify.kinds import NoticeKind
+from exmado_tui.store import migrations
+from exmado_tui.store.copy import bound, copy_store
+from exmado_tui.store.db import database, make_database, open_database
+from exmado_tui.store.models import (
     Job,
     JobEvent,
     JobFile,
@@ -20,10 +24,6 @@ from exmado_tui.models import (
     NotifyDelivery,
     NotifyEvent,
 )
-from exmado_tui.notify import outbox
-from exmado_tui.notify.kinds import NoticeKind
-from exmado_tui.states import transition
-from exmado_tui.store_copy import bound, copy_store
 from tests.environment import make_settings
 from tests.workbooks import write_workbook
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from exmado_tui.queries import get_job
+from exmado_tui.store.queries import get_job
 from tests.reliability.audit import survived
 from tests.reliability.harness import Exmado, wait_for
 from tests.reliability.tally import Tally

@@ -23,12 +23,12 @@ import psutil
 import pytest
 import redis
 
-from exmado_tui.db import database, open_database
-from exmado_tui.jobs import JobService
-from exmado_tui.lifecycle import FINAL
-from exmado_tui.queries import get_job
+from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.job.service import JobService
+from exmado_tui.job.status import FINAL
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
-from exmado_tui.settings import Settings, load_settings
+from exmado_tui.store.db import database, open_database
+from exmado_tui.store.queries import get_job
 from tests.environment import REPO, settings_env
 from tests.workbooks import write_workbook
 

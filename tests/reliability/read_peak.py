@@ -11,9 +11,9 @@ import resource
 import sys
 from pathlib import Path
 
+from exmado_tui.config.settings import load_settings
 from exmado_tui.errors import WorkbookError
-from exmado_tui.jobs import check_workbook
-from exmado_tui.settings import load_settings
+from exmado_tui.job.service import check_workbook
 from tests.reliability.harness import vm_hwm
 from tests.reliability.hostile import HEADER
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.localredis import RedisServer
-from exmado_tui.models import Job, JobRow
-from exmado_tui.queries import get_job
+from exmado_tui.job.status import JobStatus
+from exmado_tui.services.localredis import RedisServer
+from exmado_tui.store.models import Job, JobRow
+from exmado_tui.store.queries import get_job
 from tests.reliability.audit import survived
 from tests.reliability.faults import (
     MISBEHAVIOURS,

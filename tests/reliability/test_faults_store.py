@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.db import sqlite_file
+from exmado_tui.store.db import sqlite_file
 from tests.reliability.audit import survived
 from tests.reliability.faults import QUICK, progressed, start_job
 from tests.reliability.harness import Exmado, wait_for

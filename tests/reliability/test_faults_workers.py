@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 
-from exmado_tui.queries import get_job
+from exmado_tui.store.queries import get_job
 from tests.reliability.audit import survived
 from tests.reliability.faults import QUICK, keys_with_hits, kill_9_series
 from tests.reliability.harness import Exmado, wait_for

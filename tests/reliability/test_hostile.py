@@ -26,11 +26,11 @@ import psutil
 import pytest
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.localredis import RedisServer
-from exmado_tui.models import JobRow
-from exmado_tui.queries import get_job
-from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.sandbox import SandboxServer
+from exmado_tui.services.localredis import RedisServer
+from exmado_tui.store.models import JobRow
+from exmado_tui.store.queries import get_job
 from tests.environment import REPO
 from tests.reliability.harness import Exmado, vm_hwm, wait_for
 from tests.reliability.hostile import CASES, Case

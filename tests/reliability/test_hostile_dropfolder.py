@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.db import open_database
-from exmado_tui.dropfolder import REASON_SUFFIX, reason_file
-from exmado_tui.localredis import RedisServer
-from exmado_tui.models import Job
+from exmado_tui.dropfolder.watch import REASON_SUFFIX, reason_file
 from exmado_tui.sandbox import SandboxServer
+from exmado_tui.services.localredis import RedisServer
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job
 from tests.environment import REPO
 from tests.reliability.harness import Exmado, vm_hwm, wait_for
 from tests.reliability.tally import Tally

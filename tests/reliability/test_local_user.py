@@ -17,9 +17,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from exmado_tui import processes
-from exmado_tui.localredis import free_port
-from exmado_tui.redis_secret import password_file
+from exmado_tui.services import processes
+from exmado_tui.services.localredis import free_port
+from exmado_tui.services.redis_secret import password_file
 from tests.reliability.tally import Tally
 
 DISABLED = ("CONFIG GET dir", "SAVE", "DEBUG SLEEP 0", "MODULE LIST", "REPLICAOF NO ONE")

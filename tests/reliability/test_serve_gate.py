@@ -15,8 +15,8 @@ import aiohttp
 import httpx
 import pytest
 
-from exmado_tui.models import Job
-from exmado_tui.settings import Settings
+from exmado_tui.config.settings import Settings
+from exmado_tui.store.models import Job
 from tests.factories import insert_job
 from tests.reliability.tally import Tally
 from tests.serve_process import Served, open_session, press, screen_until, serving

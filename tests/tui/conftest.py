@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from exmado_tui.config.settings import Settings
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
-from exmado_tui.settings import Settings
 from exmado_tui.ui.app import ExmadoApp, make_app
 from tests.tui.pilot_steps import FixedProbe
 from tests.tui.seed import FROZEN_NOW, seed_jobs

@@ -13,9 +13,9 @@ from typing import Any
 
 import redis
 
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job, JobEvent, JobFile, JobRow
-from exmado_tui.queue import WORKER_KEY_PREFIX
+from exmado_tui.job.status import JobStatus
+from exmado_tui.services.queue import WORKER_KEY_PREFIX
+from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow
 
 S = JobStatus
 FROZEN_NOW = datetime(2025, 3, 14, 15, 0, 0)  # naive UTC, as the store keeps it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from exmado_tui.docuware.budget_store import BudgetStatus
-from exmado_tui.queue import QueueDepth
+from exmado_tui.services.queue import QueueDepth
 from exmado_tui.ui.backend.health import RedisHealth
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 

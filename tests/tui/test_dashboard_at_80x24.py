@@ -5,8 +5,8 @@ from __future__ import annotations
 import peewee
 from textual.widgets import TabbedContent
 
-from exmado_tui.models import Job
-from exmado_tui.queries import job_files, job_rows
+from exmado_tui.store.models import Job
+from exmado_tui.store.queries import job_files, job_rows
 from exmado_tui.ui.logic import dropfolder_view
 from exmado_tui.ui.logic.dropfolder_view import scan_dropfolder
 from exmado_tui.ui.modals.confirm import ConfirmModal

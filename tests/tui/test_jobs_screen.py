@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job, JobEvent
-from exmado_tui.queries import get_job
-from exmado_tui.states import transition
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.store.models import Job, JobEvent
+from exmado_tui.store.queries import get_job
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal

@@ -9,9 +9,9 @@ from rich.style import Style
 from textual.widgets import Footer, Input, Select
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
-from exmado_tui.jobs import JobService
-from exmado_tui.models import Job
-from exmado_tui.profiles import load_profile
+from exmado_tui.config.profiles import load_profile
+from exmado_tui.job.service import JobService
+from exmado_tui.store.models import Job
 from exmado_tui.ui.logic.new_job_form import CUSTOM
 from exmado_tui.ui.modals.file_picker import FilePickerModal
 from exmado_tui.ui.modals.prompt import PromptModal

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from textual.widgets import Input, Select
 
-from exmado_tui.db import open_database
-from exmado_tui.models import Job
-from exmado_tui.profiles import load_profile
+from exmado_tui.config.profiles import load_profile
 from exmado_tui.sandbox import SandboxServer
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.logic.new_job_form import CUSTOM
 from exmado_tui.ui.modals.prompt import PromptModal

@@ -10,10 +10,11 @@ from textual.command import CommandPalette
 from textual.widgets import Static
 
 from exmado_tui.formatting import local_time
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job, JobRow
-from exmado_tui.queries import get_job, row_total
-from exmado_tui.queue import JobQueue
+from exmado_tui.job.status import JobStatus
+from exmado_tui.services.queue import JobQueue
+from exmado_tui.services.worker_facts import read_worker_facts
+from exmado_tui.store.models import Job, JobRow
+from exmado_tui.store.queries import get_job, row_total
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.refusal import RefusalModal
 from exmado_tui.ui.modals.row import RowModal
@@ -22,7 +23,6 @@ from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
-from exmado_tui.worker_facts import read_worker_facts
 from tests.job_queue import queue_length
 from tests.tui.pilot_steps import SIZE, open_detail, open_screen, screen_text, wait_for
 from tests.tui.seed import (

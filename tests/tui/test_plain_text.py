@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.ui.modals.delete_job import DeleteJobModal
 from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from textual.widgets import Input, Select
 
-from exmado_tui.db import open_database
-from exmado_tui.models import Job
 from exmado_tui.sandbox import SandboxServer
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import Job
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen

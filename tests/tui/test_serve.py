@@ -13,7 +13,7 @@ import pytest
 
 from exmado_tui.cli import build_parser
 from exmado_tui.commands.serve import dashboard_command
-from exmado_tui.localredis import free_port
+from exmado_tui.services.localredis import free_port
 from tests.cli_runner import run
 from tests.environment import settings_env
 from tests.serve_process import TOKEN, serving

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.models import Job
-from exmado_tui.settings import Settings
+from exmado_tui.config.settings import Settings
+from exmado_tui.store.models import Job
 from tests.factories import insert_job
 from tests.serve_process import Served, serving
 from tests.workbooks import write_workbook

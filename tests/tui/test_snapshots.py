@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from exmado_tui.db import open_database
+from exmado_tui.store.db import open_database
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.screens.detail import JobDetailScreen
 from tests.environment import make_settings

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.db import open_database
+from exmado_tui.store.db import open_database
 from tests.environment import REPO, make_settings, settings_env
 from tests.tui.seed import seed_jobs
 from tests.tui.terminal import Terminal

@@ -8,8 +8,8 @@ import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from exmado_tui.models import Job, JobFile, JobRow
-from exmado_tui.report import write_report
+from exmado_tui.output.report import write_report
+from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.tui.pilot_steps import SIZE, notices, open_detail, wait_for
 from tests.tui.seed import job_id
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.db import open_database
+from exmado_tui.store.db import open_database
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.backend.health import DocuWareProbe
 from exmado_tui.ui.screens.workers import WorkersScreen

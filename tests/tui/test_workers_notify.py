@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exmado_tui.db import open_database
-from exmado_tui.lifecycle import JobStatus
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
 from exmado_tui.notify.delivery import Deliverer
-from exmado_tui.states import transition
+from exmado_tui.store.db import open_database
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.environment import NO_REDIS, make_settings

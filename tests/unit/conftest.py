@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.jobs import JobService
-from exmado_tui.settings import Settings
+from exmado_tui.config.settings import Settings
+from exmado_tui.job.service import JobService
 from tests.environment import REPO, redis_if_asked
 from tests.workbooks import write_workbook
 

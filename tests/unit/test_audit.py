@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.actor import AUDIT_LOG, BROWSER_ENV, Actor, Door
-from exmado_tui.jobs import JobService
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import JobEvent
-from exmado_tui.report import write_report
-from exmado_tui.settings import Settings, load_settings
-from exmado_tui.states import transition
-from exmado_tui.timezones import system_zone
+from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.config.timezones import system_zone
+from exmado_tui.job.actor import AUDIT_LOG, BROWSER_ENV, Actor, Door
+from exmado_tui.job.service import JobService
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.output.report import write_report
+from exmado_tui.store.models import JobEvent
 from exmado_tui.ui.app import make_app
 from tests.cli_runner import run
 

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from exmado_tui.cli import main
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job
-from exmado_tui.states import transition
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.store.models import Job
 from tests.cli_runner import run, run_json
 from tests.job_queue import queued_messages
 
@@ -190,7 +190,7 @@ def test_an_operator_s_fail_prints_its_result_and_no_log_line(env, workbook, cap
 def test_jobs_report_writes_a_key_with_control_characters_and_never_a_traceback(
     env, workbook, capsys, tmp_path
 ):
-    from exmado_tui.models import JobRow
+    from exmado_tui.store.models import JobRow
 
     created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
     JobRow.create(job=created["id"], row_number=2, key="INV\x00\x1b", values={}, status="failed")

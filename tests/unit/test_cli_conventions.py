@@ -13,12 +13,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from exmado_tui.cli import build_parser, main
-from exmado_tui.db import utcnow
-from exmado_tui.events import record_event
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job, JobFile, JobRow
-from exmado_tui.settings import load_settings
-from exmado_tui.states import transition
+from exmado_tui.config.settings import load_settings
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import record_event, transition
+from exmado_tui.store.db import utcnow
+from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.cli_runner import run, run_json
 from tests.workbooks import write_workbook
 
@@ -199,7 +198,7 @@ def test_version_through_the_console_entry_point(env):
 
 def test_the_dashboard_s_positional_list_jobs_call_keeps_its_meaning(env, tmp_path, capsys):
     """`since` is keyword-only: the jobs screen calls list_jobs(statuses, text, sort, ...)."""
-    from exmado_tui.queries import list_jobs
+    from exmado_tui.store.queries import list_jobs
 
     book = write_workbook(tmp_path / "march.xlsx", [["INV-1"]])
     for name in ("Alpha", "Beta"):

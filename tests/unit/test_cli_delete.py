@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from exmado_tui.models import Job
+from exmado_tui.store.models import Job
 from tests.cli_runner import run, run_json
 from tests.workbooks import write_workbook
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.settings import load_settings
-from exmado_tui.stack_health import mark_run
-from exmado_tui.supervision import log_file
+from exmado_tui.config.settings import load_settings
+from exmado_tui.services.stack_health import mark_run
+from exmado_tui.services.supervision import log_file
 from tests.cli_runner import run
 from tests.environment import REPO
 

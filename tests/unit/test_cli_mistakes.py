@@ -16,9 +16,9 @@ import pytest
 
 from exmado_tui.cli import main
 from exmado_tui.commands.context import Context
+from exmado_tui.config.settings import load_settings
 from exmado_tui.errors import SettingsError, StoreUnavailableError
-from exmado_tui.models import Job
-from exmado_tui.settings import load_settings
+from exmado_tui.store.models import Job
 from tests.cli_runner import run, run_json
 from tests.environment import REPO
 
@@ -136,7 +136,7 @@ def test_a_data_dir_below_a_file_names_that_file(env, capsys, monkeypatch, tmp_p
 
 
 def test_a_store_missing_its_tables_is_a_settings_error_not_a_passing_one(env, capsys, monkeypatch):
-    from exmado_tui import migrations
+    from exmado_tui.store import migrations
 
     def missed(db):
         raise peewee.OperationalError("no such table: schema_version")
@@ -148,7 +148,7 @@ def test_a_store_missing_its_tables_is_a_settings_error_not_a_passing_one(env, c
 
 
 def test_a_locked_store_at_open_is_a_passing_error_in_the_same_sentence(env, monkeypatch):
-    from exmado_tui import migrations
+    from exmado_tui.store import migrations
 
     def locked(db):
         raise peewee.OperationalError("database is locked")

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.states import transition
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
 from tests.cli_runner import run, run_json
 from tests.workbooks import write_workbook
 

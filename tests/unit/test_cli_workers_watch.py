@@ -10,7 +10,7 @@ import sys
 
 import redis
 
-from exmado_tui.queue import WORKER_KEY_PREFIX
+from exmado_tui.services.queue import WORKER_KEY_PREFIX
 from tests.environment import REPO
 
 

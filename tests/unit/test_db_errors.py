@@ -7,8 +7,8 @@ import sys
 import peewee
 import pytest
 
-from exmado_tui.db import make_database, store_error
 from exmado_tui.errors import SettingsError, StoreUnavailableError
+from exmado_tui.store.db import make_database, store_error
 
 URL = "postgresql://exmado:s3cret@db.example:5432/exmado"
 MASKED = "postgresql://exmado:***@db.example:5432/exmado"

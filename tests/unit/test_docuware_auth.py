@@ -6,9 +6,9 @@ import logging
 import httpx
 import pytest
 
+from exmado_tui.config.settings import Secret
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.errors import AuthenticationError
-from exmado_tui.settings import Secret
 from tests.clocks import ManualClock, no_sleep
 from tests.fake_docuware_auth import ORGS, PASSWORD, SETTINGS, FakeAuthServer, client_for
 

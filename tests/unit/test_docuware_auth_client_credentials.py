@@ -7,8 +7,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from exmado_tui.config.settings import Secret
 from exmado_tui.docuware.errors import AuthenticationError
-from exmado_tui.settings import Secret
 from tests.clocks import ManualClock
 from tests.fake_docuware_auth import ORGS, FakeAuthServer, client_for
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from exmado_tui.config.settings import DocuWareSettings, Secret
 from exmado_tui.docuware.budget import LocalBudget
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.errors import (
@@ -14,7 +15,6 @@ from exmado_tui.docuware.errors import (
     ThrottledError,
 )
 from exmado_tui.docuware.retry import RetryPolicy, parse_retry_after
-from exmado_tui.settings import DocuWareSettings, Secret
 
 SETTINGS = DocuWareSettings(
     url="http://dw.test",

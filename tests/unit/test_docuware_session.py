@@ -6,11 +6,11 @@ import ssl
 import httpx
 import pytest
 
+from exmado_tui.config.settings import DocuWareSettings, Secret
 from exmado_tui.docuware.connection import build_http, tls_verify
 from exmado_tui.docuware.errors import NotFoundError
 from exmado_tui.docuware.session import DocuWareSession
 from exmado_tui.errors import SettingsError
-from exmado_tui.settings import DocuWareSettings, Secret
 
 SETTINGS = DocuWareSettings(url="http://dw.test", username="u", password=Secret("p"), auth="cookie")
 P = "/DocuWare/Platform"

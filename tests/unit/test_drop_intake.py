@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui import drop_intake
-from exmado_tui.drop_intake import NotARegularFile, take
+from exmado_tui.dropfolder import intake as drop_intake
+from exmado_tui.dropfolder.intake import NotARegularFile, take
 
 
 def swap_after_check(monkeypatch: pytest.MonkeyPatch, swap) -> None:

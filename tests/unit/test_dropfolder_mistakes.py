@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.cli import main
-from exmado_tui.dropfolder import DropFolder, DropFolderError
-from exmado_tui.jobs import JobService
+from exmado_tui.dropfolder.watch import DropFolder, DropFolderError
+from exmado_tui.job.service import JobService
 
 
 def drop_folder(store, path: Path) -> DropFolder:

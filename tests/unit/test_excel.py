@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.excel import (
+from exmado_tui.workbook.reader import (
     OLE_SIGNATURE,
     CellError,
     normalise_header,

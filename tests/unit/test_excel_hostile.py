@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.config.settings import load_settings
 from exmado_tui.errors import WorkbookError
-from exmado_tui.excel import open_workbook
-from exmado_tui.settings import load_settings
-from exmado_tui.workbook_guard import WorkbookLimits
+from exmado_tui.workbook.guard import WorkbookLimits
+from exmado_tui.workbook.reader import open_workbook
 from tests.reliability.hostile import CASES, HEADER, Case
 
 KEYS = ["INV-1", "INV-2", "INV-3"]
@@ -79,7 +79,7 @@ def test_a_raised_limit_lets_the_same_workbook_through(tmp_path: Path) -> None:
 
 
 def test_the_shared_strings_of_a_huge_table_are_read_into_a_small_buffer(tmp_path: Path) -> None:
-    from exmado_tui.sheet_rows import SharedStrings
+    from exmado_tui.workbook.sheet_rows import SharedStrings
 
     strings = SharedStrings(None, lambda: None)
     for text in ["", "INV-1", "Société", "😀"]:

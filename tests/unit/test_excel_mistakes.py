@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.excel import open_workbook
+from exmado_tui.workbook.reader import open_workbook
 from tests.workbooks import INVOICE_COLUMNS, make_xlsx, read_all
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from exmado_tui import atomic
-from exmado_tui.checksums import read_with_sha256, sha256_of
-from exmado_tui.file_names import first_free
+from exmado_tui.files import atomic
+from exmado_tui.files.checksums import read_with_sha256, sha256_of
+from exmado_tui.files.names import first_free
 
 
 def test_sha256_of_a_file_read_in_chunks_or_whole(tmp_path: Path) -> None:

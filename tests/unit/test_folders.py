@@ -6,9 +6,9 @@ import os
 import stat
 from pathlib import Path
 
-from exmado_tui.db import open_database
-from exmado_tui.folders import blocking_file, private_folder
-from exmado_tui.jobs import keep_private_copy
+from exmado_tui.files.folders import blocking_file, private_folder
+from exmado_tui.job.service import keep_private_copy
+from exmado_tui.store.db import open_database
 
 
 def mode(path: Path) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from exmado_tui.db import open_database, utcnow
+from exmado_tui.config.settings import Settings
 from exmado_tui.errors import (
     JobNotFoundError,
     ProfileError,
@@ -17,14 +17,14 @@ from exmado_tui.errors import (
     TransitionError,
     WorkbookError,
 )
-from exmado_tui.jobs import JobService
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.localredis import free_port
-from exmado_tui.models import Job, JobEvent, JobRow
-from exmado_tui.queries import get_job, resolve_job_id
-from exmado_tui.queue import RUN_JOB, WORKER_KEY_PREFIX
-from exmado_tui.settings import Settings
-from exmado_tui.states import transition
+from exmado_tui.job.service import JobService
+from exmado_tui.job.status import JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.services.localredis import free_port
+from exmado_tui.services.queue import RUN_JOB, WORKER_KEY_PREFIX
+from exmado_tui.store.db import open_database, utcnow
+from exmado_tui.store.models import Job, JobEvent, JobRow
+from exmado_tui.store.queries import get_job, resolve_job_id
 from tests.environment import make_settings
 from tests.factories import insert_job
 from tests.job_queue import queued_messages

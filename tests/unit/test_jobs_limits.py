@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.config.settings import load_settings
 from exmado_tui.errors import WorkbookError
-from exmado_tui.jobs import JobService
-from exmado_tui.settings import load_settings
+from exmado_tui.job.service import JobService
 from tests.reliability.hostile import CASES
 
 
@@ -21,7 +21,7 @@ def test_create_refuses_past_the_host_files_limit_naming_it(
     monkeypatch.setenv("EXMADO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REDIS_URL", redis_url)
     settings = load_settings(host)
-    from exmado_tui.db import open_database
+    from exmado_tui.store.db import open_database
 
     open_database(settings.database_url)
     with pytest.raises(WorkbookError) as caught:

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from exmado_tui.errors import ProfileError, WorkbookError
-from exmado_tui.models import Job
+from exmado_tui.store.models import Job
 
 MAPPED = {"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
 
@@ -55,7 +55,7 @@ def test_an_unreadable_workbook_is_one_sentence(service, workbook, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise PermissionError(13, "Permission denied", str(workbook))
 
-    monkeypatch.setattr("exmado_tui.jobs.read_with_sha256", refuse)
+    monkeypatch.setattr("exmado_tui.job.service.read_with_sha256", refuse)
     with pytest.raises(WorkbookError) as caught:
         service.create(workbook, profile="invoices")
     assert str(caught.value) == f"Workbook {workbook} cannot be read: Permission denied."

@@ -9,10 +9,10 @@ import pytest
 from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as run_migration
 
-from exmado_tui import migrations
-from exmado_tui.db import open_database
-from exmado_tui.jobs import JobService
-from exmado_tui.models import ALL_MODELS, Job, JobRow
+from exmado_tui.job.service import JobService
+from exmado_tui.store import migrations
+from exmado_tui.store.db import open_database
+from exmado_tui.store.models import ALL_MODELS, Job, JobRow
 from tests.environment import make_settings
 from tests.factories import insert_job
 

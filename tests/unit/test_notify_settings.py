@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.config.settings import load_settings, masked
 from exmado_tui.errors import SettingsError
-from exmado_tui.settings import load_settings, masked
 from tests.cli_runner import run
 from tests.webhook_receiver import SECRET
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.ownership import Clocks
+from exmado_tui.job.ownership import Clocks
 from tests.environment import make_settings
 from tests.pipeline_harness import host_config
 from workers.runtime import Runtime

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from exmado_tui.config.profiles import Profile
 from exmado_tui.docuware.errors import RefusedAnswerError
-from exmado_tui.profiles import Profile
 from tests.pipeline_harness import FakeClient, FakeDoc, invoice_docs
 from workers.pipeline.files import Placer
 from workers.pipeline.rows import RowEngine, RowTask

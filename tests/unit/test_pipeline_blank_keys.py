@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import TransitionError
-from exmado_tui.models import Job, JobRow
+from exmado_tui.store.models import Job, JobRow
 from tests.pipeline_harness import Pipeline
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from exmado_tui.config.profiles import Profile
+from exmado_tui.config.templates import Values
 from exmado_tui.docuware.errors import IncompleteDownloadError
-from exmado_tui.profiles import Profile
-from exmado_tui.templates import Values
 from tests.pipeline_harness import FakeClient, FakeDoc
 from workers.pipeline import files
 from workers.pipeline.files import Placer

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.diskspace import is_no_space, no_space
 from exmado_tui.errors import StoreUnavailableError
-from exmado_tui.models import Job, JobFile, JobRow, NotifyEvent
-from exmado_tui.queries import get_job
-from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.files.diskspace import is_no_space, no_space
+from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.store.models import Job, JobFile, JobRow, NotifyEvent
+from exmado_tui.store.queries import get_job
 from tests.pipeline_harness import Pipeline, invoice_docs
 from tests.small_disk import fill, resize, small_disk
 

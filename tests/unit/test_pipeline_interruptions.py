@@ -14,11 +14,10 @@ import pytest
 import redis
 
 from exmado_tui.errors import RetryableError, StoreUnavailableError
-from exmado_tui.event_line import Event
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.models import Job, JobEvent, JobRow
-from exmado_tui.report import MANIFEST_NAME
-from exmado_tui.states import transition
+from exmado_tui.job.status import Event, JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.output.report import MANIFEST_NAME
+from exmado_tui.store.models import Job, JobEvent, JobRow
 from tests.pipeline_harness import Pipeline, control_later
 from workers.pipeline import progress
 from workers.pipeline.runner import JobRun

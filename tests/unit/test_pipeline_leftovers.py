@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exmado_tui.models import Job, JobRow
-from exmado_tui.queries import job_events
-from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.store.models import Job, JobRow
+from exmado_tui.store.queries import job_events
 from tests.pipeline_harness import Pipeline
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exmado_tui.event_line import Event
-from exmado_tui.models import Job, JobEvent, JobRow
+from exmado_tui.job.status import Event
+from exmado_tui.store.models import Job, JobEvent, JobRow
 from workers.pipeline import progress
 from workers.pipeline.rows import RowResult, RowTask
 

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from exmado_tui.models import Job, JobFile, JobRow
-from exmado_tui.profiles import load_profile
-from exmado_tui.queries import get_job, job_events
-from exmado_tui.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.config.profiles import load_profile
+from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.store.db import utcnow
+from exmado_tui.store.models import Job, JobFile, JobRow
+from exmado_tui.store.queries import get_job, job_events
 from tests.factories import insert_job
 from tests.pipeline_harness import (
     FakeDoc,
@@ -89,7 +90,7 @@ def test_a_job_held_by_a_live_worker_is_left_alone(pipeline: Pipeline) -> None:
     Job.update(status="RUNNING", worker="elsewhere:1", heartbeat_at=Job.created_at).where(
         Job.id == job_id
     ).execute()
-    Job.update(heartbeat_at=__import__("exmado_tui.db").db.utcnow()).execute()
+    Job.update(heartbeat_at=utcnow()).execute()
     assert pipeline.run(job_id).worker == "elsewhere:1"
     assert pipeline.client.searches == 0
 

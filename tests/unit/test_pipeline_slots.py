@@ -16,9 +16,9 @@ from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
-from exmado_tui.models import Job, JobEvent
-from exmado_tui.ownership import SLOTS_KEY, JobSlots
-from exmado_tui.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
+from exmado_tui.job.ownership import SLOTS_KEY, JobSlots
+from exmado_tui.services.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
+from exmado_tui.store.models import Job, JobEvent
 from tests.pipeline_harness import Pipeline
 from workers import middleware
 from workers.broker import transient

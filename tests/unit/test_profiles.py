@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.config.profiles import load_profile, parse_profile, profile_names, save_profile
 from exmado_tui.errors import ProfileError
-from exmado_tui.profiles import load_profile, parse_profile, profile_names, save_profile
 from tests.environment import REPO
 
 SHIPPED = REPO / "config" / "profiles"

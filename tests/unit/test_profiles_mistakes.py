@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.config.profiles import (
+    Profile,
+    check_profile,
+    load_profile,
+    parse_profile,
+    profile_names,
+)
 from exmado_tui.errors import ProfileError
-from exmado_tui.profiles import Profile, check_profile, load_profile, parse_profile, profile_names
 
 BASE = {"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
 

@@ -36,14 +36,18 @@ def exists(name: str, files: list[str]) -> bool:
 def test_every_python_file_the_readme_names_exists() -> None:
     files = checkout_files()
     named = set(PY_NAME.findall(README))
-    assert "exmado_tui/states.py" in named and exists("exmado_tui/states.py", files)
+    assert "exmado_tui/job/transitions.py" in named and exists(
+        "exmado_tui/job/transitions.py", files
+    )
     assert sorted(name for name in named if not exists(name, files)) == []
 
 
 def test_the_map_names_every_domain_docuware_and_worker_module() -> None:
     words = set(re.findall(r"\w+", the_map()))
+    domain = ("config", "job", "store", "workbook", "output", "files", "dropfolder", "services")
     modules = [
         *(REPO / "exmado_tui").glob("*.py"),
+        *(path for name in domain for path in (REPO / "exmado_tui" / name).glob("*.py")),
         *(REPO / "exmado_tui" / "docuware").glob("*.py"),
         *(REPO / "workers").rglob("*.py"),
     ]

@@ -10,8 +10,8 @@ import pytest
 
 from exmado_tui.commands.config import show_config
 from exmado_tui.commands.context import Context
+from exmado_tui.config.settings import DEFAULTS_FILE, Secret, load_settings, mask_url, masked
 from exmado_tui.errors import SettingsError
-from exmado_tui.settings import DEFAULTS_FILE, Secret, load_settings, mask_url, masked
 
 
 def test_defaults_file_documents_every_key():

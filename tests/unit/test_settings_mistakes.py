@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.cli import main
+from exmado_tui.config.settings import load_settings, mask_url, masked
 from exmado_tui.errors import SettingsError
-from exmado_tui.settings import load_settings, mask_url, masked
 
 
 def refused(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> str:

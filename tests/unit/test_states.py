@@ -6,12 +6,11 @@ import itertools
 
 import pytest
 
-from exmado_tui import events
 from exmado_tui.errors import TransitionError
-from exmado_tui.event_line import Event
-from exmado_tui.lifecycle import FINAL, TRANSITIONS, JobStatus
-from exmado_tui.models import Job, JobEvent
-from exmado_tui.states import transition
+from exmado_tui.job import transitions as events
+from exmado_tui.job.status import FINAL, TRANSITIONS, Event, JobStatus
+from exmado_tui.job.transitions import transition
+from exmado_tui.store.models import Job, JobEvent
 from tests.factories import insert_job
 
 S = JobStatus

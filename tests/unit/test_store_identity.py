@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui import store_identity
-from exmado_tui.db import database
+from exmado_tui.config.settings import Settings
 from exmado_tui.errors import StoreIdentityError
-from exmado_tui.models import Job
-from exmado_tui.settings import Settings
-from exmado_tui.store_identity import (
+from exmado_tui.store import identity as store_identity
+from exmado_tui.store.db import database
+from exmado_tui.store.identity import (
     ID_FILE,
     check_still,
     init_store,
@@ -22,6 +21,7 @@ from exmado_tui.store_identity import (
     opened_store,
     recorded_id,
 )
+from exmado_tui.store.models import Job
 from tests.environment import make_settings
 from tests.factories import insert_job as make_job
 
@@ -93,7 +93,7 @@ def test_store_init_starts_an_empty_store_after_one_was_lost(settings: Settings)
 
 
 def test_a_store_older_than_the_identity_is_adopted(settings: Settings) -> None:
-    from exmado_tui.db import open_database
+    from exmado_tui.store.db import open_database
 
     open_database(settings.database_url)  # as a version before this one left it
     make_job("old")

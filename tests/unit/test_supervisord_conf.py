@@ -10,7 +10,7 @@ import pytest
 from supervisor.options import ServerOptions
 
 from exmado_tui.errors import SettingsError
-from exmado_tui.supervision import Stack, log_file, run_dir
+from exmado_tui.services.supervision import Stack, log_file, run_dir
 from tests.environment import make_settings
 
 

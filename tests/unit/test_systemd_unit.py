@@ -6,7 +6,7 @@ import configparser
 from pathlib import Path
 
 from exmado_tui.commands.ops import STOP_WAIT_S
-from exmado_tui.supervision import Stack
+from exmado_tui.services.supervision import Stack
 from tests.environment import REPO, make_settings
 
 UNIT = REPO / "config" / "systemd" / "exmado.service"

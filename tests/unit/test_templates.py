@@ -8,8 +8,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from exmado_tui.file_names import MAX_COMPONENT_BYTES, numbered
-from exmado_tui.templates import (
+from exmado_tui.config.templates import (
     TemplateError,
     Values,
     confine,
@@ -18,6 +17,7 @@ from exmado_tui.templates import (
     render,
     sanitise_component,
 )
+from exmado_tui.files.names import MAX_COMPONENT_BYTES, numbered
 
 FIELDS = {"SUPPLIER": "A/B Corp", "DOC_DATE": date(2023, 5, 17), "INVOICE_NO": "100001"}
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from exmado_tui.templates import TemplateError, Values, check_template, format_value, render
+from exmado_tui.config.templates import TemplateError, Values, check_template, format_value, render
 
 
 @pytest.mark.parametrize(

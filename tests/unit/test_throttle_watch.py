@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exmado_tui.docuware.throttle_watch import ThrottleWatch
-from exmado_tui.event_line import Event
+from exmado_tui.job.status import Event
 
 
 def test_an_episode_is_told_when_it_starts_and_when_the_run_ends():

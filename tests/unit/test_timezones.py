@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.settings import load_settings
-from exmado_tui.timezones import system_zone, zone_abbreviation, zone_name
+from exmado_tui.config.settings import load_settings
+from exmado_tui.config.timezones import system_zone, zone_abbreviation, zone_name
 from tests.environment import settings_env
 from tests.factories import insert_job
 from tests.fresh_python import run_code

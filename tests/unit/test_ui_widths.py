@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from exmado_tui.excel import SheetRow
 from exmado_tui.ui.logic.new_job_form import WorkbookPreview, preview_widths
 from exmado_tui.ui.widgets.job_table import COLUMNS, NAME_WIDTH, name_width
+from exmado_tui.workbook.reader import SheetRow
 
 
 def test_the_preview_shows_a_value_wider_than_its_header_whole():

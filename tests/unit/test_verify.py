@@ -7,10 +7,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from exmado_tui.models import JobRow
-from exmado_tui.settings import Settings
-from exmado_tui.verification import verify_job
-from exmado_tui.verify import FileCheck, Mark, Verdict
+from exmado_tui.config.settings import Settings
+from exmado_tui.output.verification import verify_job
+from exmado_tui.output.verify import FileCheck, Mark, Verdict
+from exmado_tui.store.models import JobRow
 from tests.factories import insert_job
 
 CONTENT = b"%PDF-1.4 invoice"

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from exmado_tui.events import record_event
 from exmado_tui.formatting import VisibleLogRecord, visible, visible_logs
-from exmado_tui.models import Job, JobEvent
+from exmado_tui.job.transitions import record_event
+from exmado_tui.store.models import Job, JobEvent
 from tests.factories import insert_job
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.config.settings import Settings
 from exmado_tui.errors import WorkbookError
-from exmado_tui.jobs import JobService
-from exmado_tui.models import Job, JobWorkbook
-from exmado_tui.settings import Settings
-from exmado_tui.workbook_store import local_copy
+from exmado_tui.job.service import JobService
+from exmado_tui.store.models import Job, JobWorkbook
+from exmado_tui.store.workbooks import local_copy
 from tests.factories import insert_job
 from tests.workbooks import write_workbook
 

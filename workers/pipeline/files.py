@@ -36,15 +36,15 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
 
-from exmado_tui.atomic import move_into_place
-from exmado_tui.checksums import CHUNK, sha256_of
+from exmado_tui.config.profiles import DOWNLOAD_TARGETS, Profile
+from exmado_tui.config.templates import Values, confine, relative_path, sanitise_component
 from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.docuware.models import Document, DownloadResult
 from exmado_tui.errors import PermanentError, RetryableError
-from exmado_tui.event_line import Event
-from exmado_tui.file_names import numbered
-from exmado_tui.profiles import DOWNLOAD_TARGETS, Profile
-from exmado_tui.templates import Values, confine, relative_path, sanitise_component
+from exmado_tui.files.atomic import move_into_place
+from exmado_tui.files.checksums import CHUNK, sha256_of
+from exmado_tui.files.names import numbered
+from exmado_tui.job.status import Event
 from workers.docuware_port import DocuWarePort
 
 PART_PREFIX = ".exmado-"

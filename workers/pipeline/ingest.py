@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exmado_tui import workbook_store
-from exmado_tui.db import database, utcnow
-from exmado_tui.excel import SheetRow, no_data_rows, open_workbook
-from exmado_tui.lifecycle import RowStatus
-from exmado_tui.models import Job, JobRow
-from exmado_tui.profiles import Profile
-from exmado_tui.workbook_guard import WorkbookLimits
+from exmado_tui.config.profiles import Profile
+from exmado_tui.job.status import RowStatus
+from exmado_tui.store import workbooks as workbook_store
+from exmado_tui.store.db import database, utcnow
+from exmado_tui.store.models import Job, JobRow
+from exmado_tui.workbook.guard import WorkbookLimits
+from exmado_tui.workbook.reader import SheetRow, no_data_rows, open_workbook
 
 CHUNK = 500
 KEY_LENGTH = 255

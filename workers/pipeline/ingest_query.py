@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import peewee
 
-from exmado_tui.db import database, utcnow
 from exmado_tui.docuware.errors import NotFoundError
 from exmado_tui.docuware.id_ranges import PAGE, RangeClient, Resolved, read_range, resolve
 from exmado_tui.errors import QueryError
-from exmado_tui.lifecycle import RowStatus
-from exmado_tui.models import Job, JobRow
-from exmado_tui.query_source import COLUMN, QuerySource
+from exmado_tui.job.query_source import COLUMN, QuerySource
+from exmado_tui.job.status import RowStatus
+from exmado_tui.store.db import database, utcnow
+from exmado_tui.store.models import Job, JobRow
 
 ReadIds = Callable[[int], list[int]]  # the ids of the range after this id; [] at the end
 

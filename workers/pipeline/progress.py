@@ -12,12 +12,11 @@ from typing import Any, cast
 
 from peewee import Case, fn
 
-from exmado_tui.db import database, utcnow
-from exmado_tui.event_line import Event
 from exmado_tui.formatting import visible
-from exmado_tui.lifecycle import RowStatus
-from exmado_tui.models import Job, JobEvent, JobFile, JobRow
-from exmado_tui.queries import row_counts
+from exmado_tui.job.status import Event, RowStatus
+from exmado_tui.store.db import database, utcnow
+from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.store.queries import row_counts
 from workers import metrics
 from workers.pipeline.files import FileRecord, doc_key
 from workers.pipeline.rows import RowResult

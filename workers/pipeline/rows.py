@@ -22,7 +22,8 @@ import queue
 from dataclasses import dataclass, field
 from functools import partial
 
-from exmado_tui.diskspace import is_no_space, no_space
+from exmado_tui.config.profiles import OnMultiple, Profile
+from exmado_tui.config.templates import Values
 from exmado_tui.docuware.errors import NotFoundError, RefusedAnswerError
 from exmado_tui.docuware.id_ranges import ID_INFO
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
@@ -30,12 +31,10 @@ from exmado_tui.docuware.query import ID_FIELD, And, Exact, Or
 from exmado_tui.docuware.row_slot import SLOT, Slot
 from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
 from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, RetryableError
-from exmado_tui.event_line import Event
-from exmado_tui.headers import normalise_header
-from exmado_tui.lifecycle import RowStatus
-from exmado_tui.profiles import OnMultiple, Profile
-from exmado_tui.templates import Values
-from exmado_tui.writable import is_not_permitted, not_writable
+from exmado_tui.files.diskspace import is_no_space, no_space
+from exmado_tui.files.writable import is_not_permitted, not_writable
+from exmado_tui.job.status import Event, RowStatus
+from exmado_tui.workbook.headers import normalise_header
 from workers.docuware_port import DocuWarePort
 from workers.pipeline.files import FileRecord, Placer
 

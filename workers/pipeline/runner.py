@@ -4,7 +4,7 @@ The actor's thread owns the job store. It feeds pending rows (in row order, so a
 continues at its first unfinished row) to the row engine on the process's event loop, keeps
 `WINDOW_PER_REQUEST` x `row_concurrency` rows outstanding, and writes results back in
 batches. Between batches it beats the job's heart and renews its slot lease (its `Hold`:
-`exmado_tui/ownership.py` has the rule), reads `Job.control` every `CONTROL_S` and watches the
+`exmado_tui/job/ownership.py` has the rule), reads `Job.control` every `CONTROL_S` and watches the
 clock:
 
 * pause / cancel — no new rows; rows in flight get `STOP_GRACE_S` to finish, the rest are
@@ -34,8 +34,8 @@ from typing import Any, TypeVar, assert_never
 import peewee
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
-from exmado_tui.db import drop_connections, is_write_refused, store_error, write_refused
-from exmado_tui.diskspace import is_no_space, no_space, store_full
+from exmado_tui.config.profiles import Profile, check_profile
+from exmado_tui.config.settings import mask_url
 from exmado_tui.errors import (
     BlockedFolderError,
     NotWritableError,
@@ -46,19 +46,17 @@ from exmado_tui.errors import (
     StoreUnavailableError,
     TransitionError,
 )
-from exmado_tui.event_line import Event
-from exmado_tui.events import record_event
+from exmado_tui.files.diskspace import is_no_space, no_space, store_full
+from exmado_tui.files.writable import output_folder_problem
 from exmado_tui.formatting import visible
-from exmado_tui.lifecycle import ACTIVE, ROW_ERRORS, Control, JobStatus
-from exmado_tui.models import Job, JobRow
-from exmado_tui.ownership import Hold, claim
-from exmado_tui.profiles import Profile, check_profile
-from exmado_tui.query_source import QuerySource, query_of
-from exmado_tui.report import remove_report_leftovers, write_report
-from exmado_tui.settings import mask_url
-from exmado_tui.states import transition
-from exmado_tui.store_identity import check_still, opened_store
-from exmado_tui.writable import output_folder_problem
+from exmado_tui.job.ownership import Hold, claim
+from exmado_tui.job.query_source import QuerySource, query_of
+from exmado_tui.job.status import ACTIVE, ROW_ERRORS, Control, Event, JobStatus
+from exmado_tui.job.transitions import record_event, transition
+from exmado_tui.output.report import remove_report_leftovers, write_report
+from exmado_tui.store.db import drop_connections, is_write_refused, store_error, write_refused
+from exmado_tui.store.identity import check_still, opened_store
+from exmado_tui.store.models import Job, JobRow
 from workers import metrics
 from workers.pipeline import progress
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials

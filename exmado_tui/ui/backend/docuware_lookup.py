@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from exmado_tui.query_source import QuerySource, count_query
-from exmado_tui.settings import DocuWareSettings
+from exmado_tui.config.settings import DocuWareSettings
+from exmado_tui.job.query_source import QuerySource, count_query
 
 Options = list[tuple[str, str]]
 INTERACTIVE_TIMEOUT_S = 10.0

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from exmado_tui.commands.doctor import DOCUWARE_UNREACHABLE_FIX, Check, docuware_sign_in
+from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware.budget_store import BudgetStatus
-from exmado_tui.queue import REDIS_DOWN_FIX, JobQueue, QueueDepth
-from exmado_tui.settings import DocuWareSettings
-from exmado_tui.worker_facts import QueueFacts, read_queue_facts
+from exmado_tui.services.queue import REDIS_DOWN_FIX, JobQueue, QueueDepth
+from exmado_tui.services.worker_facts import QueueFacts, read_queue_facts
 
 DOCUWARE_CACHE_S = 30.0
 SIGN_IN_BOUND_S = 20.0  # a person waits on `k`: past this, say so rather than spin

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 import peewee
 
-from exmado_tui.db import database, store_error, store_unreachable, utcnow
 from exmado_tui.errors import StoreUnavailableError
-from exmado_tui.jobs import JobService
+from exmado_tui.job.service import JobService
+from exmado_tui.store.db import database, store_error, store_unreachable, utcnow
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]

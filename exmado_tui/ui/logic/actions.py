@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exmado_tui.lifecycle import ACTIVE, FINAL, JobStatus, sources_of
+from exmado_tui.job.status import ACTIVE, FINAL, JobStatus, sources_of
 
 S = JobStatus
 

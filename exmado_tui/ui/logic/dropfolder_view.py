@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from exmado_tui.dropfolder import REASON_SUFFIX, reason_file, skipped_name
-from exmado_tui.file_names import shown
-from exmado_tui.jobs import WORKBOOK_SUFFIXES
-from exmado_tui.profiles import profile_names
-from exmado_tui.settings import DropFolderSettings
+from exmado_tui.config.profiles import profile_names
+from exmado_tui.config.settings import DropFolderSettings
+from exmado_tui.dropfolder.watch import REASON_SUFFIX, reason_file, skipped_name
+from exmado_tui.files.names import shown
+from exmado_tui.job.service import WORKBOOK_SUFFIXES
 
 LIMIT = 50
 

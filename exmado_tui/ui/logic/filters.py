@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exmado_tui.lifecycle import JobStatus
+from exmado_tui.job.status import JobStatus
 
 S = JobStatus
 

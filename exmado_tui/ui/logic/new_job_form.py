@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from exmado_tui.config.profiles import FORMATS, Profile
+from exmado_tui.config.templates import TemplateError, Values, check_template, relative_path
 from exmado_tui.errors import ExmadoError
-from exmado_tui.excel import SheetRow, detect_kind
-from exmado_tui.jobs import open_checked_workbook
-from exmado_tui.profiles import FORMATS, Profile
-from exmado_tui.templates import TemplateError, Values, check_template, relative_path
+from exmado_tui.job.service import open_checked_workbook
+from exmado_tui.workbook.reader import SheetRow, detect_kind
 
 PREVIEW_ROWS = 5
 CUSTOM = "(map columns yourself)"
@@ -196,7 +196,7 @@ def target_preview(profile: Profile | None, form: JobForm, row: SheetRow | None)
 
 
 def _norm(name: str) -> str:
-    from exmado_tui.headers import normalise_header
+    from exmado_tui.workbook.headers import normalise_header
 
     return normalise_header(name)
 

@@ -9,7 +9,7 @@ import shlex
 from dataclasses import dataclass
 
 from exmado_tui.docuware.conditions import parse_conditions
-from exmado_tui.query_source import QuerySource
+from exmado_tui.job.query_source import QuerySource
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Label
 
-from exmado_tui.jobs import WORKBOOK_SUFFIXES
+from exmado_tui.job.service import WORKBOOK_SUFFIXES
 from exmado_tui.ui.widgets.key_footer import KeyFooter
 
 

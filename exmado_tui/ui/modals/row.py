@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from exmado_tui.formatting import size, visible
-from exmado_tui.queries import FileView, RowView
+from exmado_tui.store.queries import FileView, RowView
 from exmado_tui.ui.widgets.status_badge import row_status_text
 
 

@@ -27,12 +27,13 @@ from textual.widgets import (
     TabPane,
 )
 
-from exmado_tui import pace
+from exmado_tui.config.profiles import Profile, profile_toml
+from exmado_tui.config.timezones import zone_name
 from exmado_tui.errors import JobNotFoundError, StoreUnavailableError
 from exmado_tui.formatting import duration, local_time, size, visible
-from exmado_tui.lifecycle import RowStatus
-from exmado_tui.profiles import Profile, profile_toml
-from exmado_tui.queries import (
+from exmado_tui.job import pace
+from exmado_tui.job.status import RowStatus
+from exmado_tui.store.queries import (
     EventView,
     FileView,
     JobDetail,
@@ -47,7 +48,6 @@ from exmado_tui.queries import (
     row_files,
     row_total,
 )
-from exmado_tui.timezones import zone_name
 from exmado_tui.ui.logic.actions import ACTIONS
 from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.shared.app_access import exmado_app

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Label, Static
 
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size, visible
-from exmado_tui.queries import JobSummary, jobs_by_source
+from exmado_tui.store.queries import JobSummary, jobs_by_source
 from exmado_tui.ui.logic.dropfolder_view import DropFolderView, DroppedFile, scan_dropfolder
 from exmado_tui.ui.modals.refusal import RefusalModal
 from exmado_tui.ui.shared.app_access import exmado_app

@@ -11,8 +11,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from exmado_tui.errors import StoreUnavailableError
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.queries import JobSummary, count_jobs, list_jobs, status_counts
+from exmado_tui.job.status import JobStatus
+from exmado_tui.store.queries import JobSummary, count_jobs, list_jobs, status_counts
 from exmado_tui.ui.logic.filters import FILTER_BY_NAME, FILTERS, next_sort, sort_label
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin

@@ -22,8 +22,8 @@ from textual.widgets import (
     Static,
 )
 
+from exmado_tui.config.profiles import FORMATS, Profile, load_profile, profile_names, save_profile
 from exmado_tui.errors import ExmadoError, ProfileError
-from exmado_tui.profiles import FORMATS, Profile, load_profile, profile_names, save_profile
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup
 from exmado_tui.ui.logic.new_job_form import (
     CUSTOM,

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from exmado_tui.profiles import profile_names
+from exmado_tui.config.profiles import profile_names
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup, Options
 from exmado_tui.ui.logic.search_job_form import Count, SearchForm, add_condition, validate_search
 from exmado_tui.ui.screens.new_job import plain_options

@@ -22,9 +22,10 @@ from textual.widgets import Label, Static
 from exmado_tui.commands.doctor import Check
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration, visible
-from exmado_tui.lifecycle import ACTIVE
+from exmado_tui.job.ownership import Clocks
+from exmado_tui.job.status import ACTIVE
 from exmado_tui.notify.status import TargetHealth, overview
-from exmado_tui.ownership import Clocks
+from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.shared.app_access import exmado_app
@@ -34,7 +35,6 @@ from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.status_badge import status_text
 from exmado_tui.ui.widgets.store_trouble import StoreTrouble
-from exmado_tui.worker_facts import JobFacts, QueueFacts, read_job_facts
 
 REFRESH_S = 2.0
 

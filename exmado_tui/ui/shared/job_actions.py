@@ -8,7 +8,7 @@ from typing import Any
 from textual.binding import Binding
 
 from exmado_tui.formatting import visible
-from exmado_tui.queries import JobSummary
+from exmado_tui.store.queries import JobSummary
 from exmado_tui.ui.logic.actions import ACTIONS, jobs_word
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.modals.delete_job import DeleteJobModal

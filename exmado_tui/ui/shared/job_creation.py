@@ -10,7 +10,7 @@ from typing import Any
 from textual.screen import Screen
 
 from exmado_tui.errors import ExmadoError
-from exmado_tui.query_source import QuerySource
+from exmado_tui.job.query_source import QuerySource
 from exmado_tui.ui.shared.app_access import exmado_app
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from exmado_tui.lifecycle import JobStatus
-from exmado_tui.queries import JobDetail, JobSummary
+from exmado_tui.job.status import JobStatus
+from exmado_tui.store.queries import JobDetail, JobSummary
 
 
 @dataclass

@@ -7,11 +7,11 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
-from exmado_tui.lifecycle import FINAL
-from exmado_tui.queries import JobSummary
+from exmado_tui.job.status import FINAL
+from exmado_tui.output.verify import Verdict
+from exmado_tui.store.queries import JobSummary
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.readonly import mutating
-from exmado_tui.verify import Verdict
 
 VERIFY_BINDING = Binding("v", "verify", "Verify")
 SEVERITY: dict[Verdict, SeverityLevel] = {
@@ -44,7 +44,7 @@ class VerifyActionMixin:
         self.run_worker(self._verify(), group="verify", exclusive=True)  # type: ignore[attr-defined]
 
     async def _verify(self) -> None:
-        from exmado_tui.verification import verify_and_record
+        from exmado_tui.output.verification import verify_and_record
 
         app = exmado_app(self)
         backend = app.backend

@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from exmado_tui.lifecycle import JobStatus
+from exmado_tui.job.status import JobStatus
 from exmado_tui.ui.logic.filters import FILTERS
 
 

@@ -10,10 +10,10 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets._data_table import ColumnKey
 
-from exmado_tui import pace
+from exmado_tui.config.timezones import zone_abbreviation
 from exmado_tui.formatting import duration, local_time, visible
-from exmado_tui.queries import JobSummary
-from exmado_tui.timezones import zone_abbreviation
+from exmado_tui.job import pace
+from exmado_tui.store.queries import JobSummary
 from exmado_tui.ui.widgets.plain_table import PlainTable
 from exmado_tui.ui.widgets.progress_cell import progress_text
 from exmado_tui.ui.widgets.status_badge import status_text

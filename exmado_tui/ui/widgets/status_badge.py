@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from exmado_tui.lifecycle import Control, JobStatus, RowStatus
+from exmado_tui.job.status import Control, JobStatus, RowStatus
 
 S = JobStatus
 R = RowStatus

@@ -1,0 +1,107 @@
+"""A dropped file taken in safely: a regular file of its own, never a link, copied through the
+descriptor that was checked into an owner-only folder, from which its job is made.
+
+Other people may write into the drop folder. A symbolic link, a hard link or a device there
+would have the watcher read — and quote in a reason — a file its author cannot read, so each is
+refused from `lstat` without being opened. Opening with O_NOFOLLOW and checking the opened
+descriptor (`fstat`) closes the race of a file swapped for a link between check and open; the
+job is made from the copy, so a file swapped after that changes nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+import shutil
+import stat
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from exmado_tui.errors import PermanentError
+from exmado_tui.files.folders import private_folder
+from exmado_tui.files.names import shown
+
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
+class NotARegularFile(PermanentError):
+    """A dropped entry that is a link, a hard link or a special file: refused unopened."""
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A private copy of a dropped file, and what its descriptor said about the original."""
+
+    copy: Path  # named like the dropped file, alone in its own folder
+    owner: str
+    changed: datetime  # the original's ctime, naive UTC like the store
+
+
+def take(path: Path, into: Path) -> Taken:
+    """Copy the regular file at `path` into a new owner-only folder under `into`; refuse a
+    link, a hard link or a special file in one sentence. FileNotFoundError when it is gone."""
+    check_entry(path)
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # swapped for a link since lstat
+            raise NotARegularFile(_link_sentence(path.name)) from None
+        raise
+    with os.fdopen(fd, "rb") as source:
+        opened = os.fstat(source.fileno())
+        refuse_unless_regular(opened, path.name)
+        copy = private_folder(into / uuid.uuid4().hex) / path.name
+        with open(copy, "xb") as target:
+            shutil.copyfileobj(source, target)
+    changed = datetime.fromtimestamp(opened.st_ctime, UTC).replace(tzinfo=None)
+    return Taken(copy, _owner(opened.st_uid), changed)
+
+
+def check_entry(path: Path) -> None:
+    """Refuse what `path` itself is (never what a link points to) unless a file of its own."""
+    refuse_unless_regular(os.lstat(path), path.name)
+
+
+def refuse_unless_regular(status: os.stat_result, name: str) -> None:
+    """Refuse, in one sentence, anything but a regular file with no other name."""
+    mode = status.st_mode
+    if stat.S_ISLNK(mode):
+        raise NotARegularFile(_link_sentence(name))
+    if not stat.S_ISREG(mode):
+        raise NotARegularFile(
+            f"{shown(name)} is {_kind(mode)}, not a file; drop the workbook itself."
+        )
+    if status.st_nlink > 1:
+        raise NotARegularFile(
+            f"{shown(name)} is a hard link to a file that has {status.st_nlink} names; the drop "
+            "folder takes only files of their own: copy the workbook in instead of linking it."
+        )
+
+
+def _link_sentence(name: str) -> str:
+    return (
+        f"{shown(name)} is a symbolic link, which the drop folder never follows; copy the "
+        "workbook itself into the folder."
+    )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a special file"
+
+
+def _owner(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return "dropfolder"

@@ -1,0 +1,9 @@
+"""A job's life: its words (`status`: statuses, edges, rows' outcomes, the `Event` line), the
+one function that moves it and its event log (`transitions`), the service every door shares
+(`service`: create, start, pause, resume, cancel, retry, fail, delete), who holds a running job
+(`ownership`), who asked (`actor`), its clock-dependent figures (`pace`) and a query job's
+query (`query_source`).
+
+`status` imports nothing of Éxmado, so the store, the DocuWare client and the dashboard can
+use its words; the rest stands on the store, the settings and the queue's names.
+"""

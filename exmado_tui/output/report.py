@@ -1,0 +1,220 @@
+"""A job's report workbook (a Rows sheet, see report_rows, and a Summary) and its manifest of
+files with SHA-256.
+
+Both go to the job's output folder as `exmado-report.xlsx` and `exmado-manifest.json`, written
+under a temporary name and renamed, so a reader never sees half a report, and a chunk of rows
+or files at a time, so a 100,000-row job costs the memory of a chunk. Times are shown in the
+zone of the settings (`timezone`), which the Summary names. Nothing secret is in the store, so
+nothing secret can reach a report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from exmado_tui.config.timezones import zone_name
+from exmado_tui.files.atomic import remove_leftovers, write_atomically
+from exmado_tui.formatting import local_time, visible
+from exmado_tui.job.query_source import KEY as QUERY_KEY
+from exmado_tui.job.status import FINAL, JobStatus
+from exmado_tui.output.report_rows import CHUNK, set_widths, text_cell, write_rows_sheet
+from exmado_tui.store.db import utcnow
+from exmado_tui.store.models import Job, JobFile, JobRow
+
+REPORT_NAME = "exmado-report.xlsx"
+MANIFEST_NAME = "exmado-manifest.json"
+# 2: who ran the job when, against which server and cabinet, its rows, each file's modified
+# date (`exmado jobs verify` names what a version 1 manifest, which has no number, lacks).
+MANIFEST_VERSION = 2
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    report: Path
+    manifest: Path
+
+
+def write_report(
+    job_id: str,
+    zone: ZoneInfo,
+    status: JobStatus | None = None,
+    tick: Callable[[], None] = lambda: None,
+) -> ReportPaths:
+    """Write (or rebuild) the report and the manifest of one job from the store, its times
+    in `zone`.
+
+    `status` is the state the job is about to take, for a report written just before the
+    worker moves it (so that a job seen as ended always has its report). `tick` runs every
+    `CHUNK` rows: a worker beats the job's heart while a long report is written.
+    """
+    job = Job.get_by_id(job_id)
+    if status:
+        job.status = status
+    folder = Path(job.output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    report = write_atomically(folder / REPORT_NAME, lambda p: _write_workbook(job, zone, p, tick))
+    manifest = write_atomically(folder / MANIFEST_NAME, lambda p: _write_manifest(job, p, tick))
+    return ReportPaths(report, manifest)
+
+
+def remove_report_leftovers(folder: Path) -> int:
+    """Delete the temporary report and manifest a writer killed mid-write left in `folder`
+    (`write_atomically` removes its own on any error it lives through); how many."""
+    return sum(remove_leftovers(folder / name) for name in (REPORT_NAME, MANIFEST_NAME))
+
+
+def _write_workbook(job: Job, zone: ZoneInfo, path: Path, tick: Callable[[], None]) -> None:
+    book = Workbook(write_only=True)
+    write_rows_sheet(book.create_sheet("Rows"), job, tick)
+    _summary(book.create_sheet("Summary"), job, zone)
+    book.save(path)
+
+
+def _summary(ws: WriteOnlyWorksheet, job: Job, zone: ZoneInfo) -> None:
+    set_widths(ws, (18, 60))
+    source = "Query" if "query" in (job.config or {}) else "Workbook"  # query_source.py
+    lines = [
+        ("Job", job.id),
+        ("Name", job.name),
+        (source, job.workbook_name),
+        (f"{source} SHA-256", job.workbook_sha256),
+        ("Profile", job.profile),
+        ("Status", job.status),
+        ("Rows", job.total_rows),
+        ("Done", job.done_rows),
+        ("Found", job.found_rows),
+        ("Not found", job.not_found_rows),
+        ("Several found", job.ambiguous_rows),
+        ("Failed", job.failed_rows),
+        ("Skipped", job.skipped_rows),
+        ("Files", job.files_count),
+        ("Last error", job.last_error),
+        ("Created by", job.created_by),
+        ("Started by", job.started_by),
+        ("Created", _local(job.created_at, zone)),
+        ("Started", _local(job.started_at, zone)),
+        ("Finished", _local(job.finished_at, zone)),
+        ("Generated", _local(utcnow(), zone)),
+        ("Time zone", zone_name(zone)),
+    ]
+    for label, value in lines:
+        ws.append([label, text_cell(ws, value)])
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A stored naive-UTC time as text in `zone` (Excel's dates know no zone)."""
+    return local_time(moment, zone, "%Y-%m-%d %H:%M:%S")
+
+
+def manifest_entries(
+    job_id: str, tick: Callable[[], None] = lambda: None
+) -> Iterator[dict[str, Any]]:
+    """One entry per distinct file path, in path order, with every row that produced it."""
+    entry: dict[str, Any] | None = None
+    for item in _files_in_path_order(job_id, tick):
+        if entry is not None and entry["path"] == item.path:
+            entry["rows"].append(item.row_number)
+            continue
+        if entry is not None:
+            yield entry
+        entry = {
+            "path": item.path,
+            "size": item.size,
+            "sha256": item.sha256,
+            "cabinet_id": item.cabinet_id,
+            "document_id": item.document_id,
+            "modified": _utc_text(item.modified_at),
+            "rows": [item.row_number],
+        }
+    if entry is not None:
+        yield entry
+
+
+def _files_in_path_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
+    """The job's files with their row numbers, by path then id, `CHUNK` at a time."""
+    fields = (JobFile.id, JobFile.path, JobFile.size, JobFile.sha256, JobFile.cabinet_id)
+    query = (
+        JobFile.select(*fields, JobFile.document_id, JobFile.modified_at, JobRow.row_number)
+        .join(JobRow)
+        .where(JobFile.job == job_id)
+        .order_by(JobFile.path, JobFile.id)
+        .limit(CHUNK)
+    )
+    page = query
+    while chunk := list(page.namedtuples()):
+        yield from chunk
+        last = chunk[-1]
+        after = (JobFile.path > last.path) | ((JobFile.path == last.path) & (JobFile.id > last.id))
+        page = query.where(after)
+        tick()
+
+
+def manifest_head(job: Job) -> dict[str, Any]:
+    """What the manifest says of the job before its files: which job, from what, run by whom,
+    when, against which server and cabinet, and what became of its rows. Times in UTC."""
+    finished = job.finished_at or (utcnow() if job.status in FINAL else None)
+    config = job.config or {}
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "job": job.id,
+        "name": visible(job.name),
+        "status": job.status,
+        "workbook": visible(job.workbook_name),
+        "workbook_sha256": job.workbook_sha256,
+        "profile": job.profile,
+        "server": job.docuware_url,
+        "cabinet": config.get("cabinet", ""),
+        # A query job's rows come from this search; its "workbook" is the query's text and
+        # "workbook_sha256" the query's digest (query_source.QuerySource).
+        "query": config.get(QUERY_KEY),
+        "created_by": job.created_by,
+        "started_by": job.started_by,
+        "created_at": _utc_text(job.created_at),
+        "started_at": _utc_text(job.started_at),
+        "finished_at": _utc_text(finished),
+        "rows": {
+            "total": job.total_rows,
+            "exported": job.found_rows,
+            "not_found": job.not_found_rows,
+            "several_found": job.ambiguous_rows,
+            "failed": job.failed_rows,
+            "skipped": job.skipped_rows,
+        },
+        "last_error": job.last_error,
+        "generated_at": _utc_text(utcnow()),
+    }
+
+
+def _utc_text(moment: datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO text ending in Z."""
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _write_manifest(job: Job, path: Path, tick: Callable[[], None]) -> None:
+    head = manifest_head(job)
+    with path.open("w", encoding="utf-8") as out:
+        out.write("{\n")
+        for key, value in head.items():
+            out.write(f" {json.dumps(key)}: {_json(value)},\n")
+        out.write(' "files": [')
+        _write_entries(out, manifest_entries(job.id, tick))
+        out.write("\n ]\n}\n")
+
+
+def _write_entries(out: IO[str], entries: Iterator[dict[str, Any]]) -> None:
+    """One file's entry a line, written as read."""
+    for n, entry in enumerate(entries):
+        out.write(("," if n else "") + "\n  " + _json(entry))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

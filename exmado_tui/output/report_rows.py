@@ -1,0 +1,205 @@
+"""The report's Rows sheet: one line per workbook row, in words a person uses, beside the
+workbook's own other columns, with a link to the row's file.
+
+Written in openpyxl's write-only mode, a chunk of rows at a time, so a 100,000-row job costs
+the memory of one chunk. The workbook's other columns ("Requested by"…) come from the values
+every row keeps in the store (bounded when the workbook was read: `[workbooks] max_columns`
+and `max_cell_chars`); a first pass over them finds the columns and their widths, since a row
+keeps only the cells up to its last non-empty one. A link is a HYPERLINK formula with a path
+relative to the report, so it still opens its file after the output folder is moved or
+zipped; openpyxl's own cell hyperlinks would each be held until the sheet is saved.
+Text from the workbook that looks like a formula stays text (see `text_cell`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, cast
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
+
+from exmado_tui.formatting import CONTROL, visible
+from exmado_tui.job.status import RowStatus
+from exmado_tui.store.models import Job, JobFile, JobRow
+from exmado_tui.workbook.headers import normalise_header
+
+CHUNK = 2000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CELL_CONTROLS = "\t\n\r"  # the only control characters a worksheet cell may hold
+CELL_CHARS = 32767  # Excel's longest cell
+LINK_CHARS = 255  # Excel's longest HYPERLINK address
+WIDEST = 60  # characters: a wider column is read in its cell, not across the screen
+STATUS_WORDS = {
+    RowStatus.DONE: "Found",
+    RowStatus.NOT_FOUND: "Not found",
+    RowStatus.AMBIGUOUS: "Several found",
+    RowStatus.FAILED: "Failed",
+    RowStatus.SKIPPED: "Skipped",
+    RowStatus.PENDING: "Not done",
+}
+# The report's own columns and their widths in characters.
+OWN_COLUMNS = (
+    ("Row", 7),
+    ("Key", 24),
+    ("Status", 13),
+    ("Documents", 11),
+    ("Files", 48),
+    ("Open", 24),
+    ("Error", 60),
+    ("Duplicate of row", 17),
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    width: int
+
+
+def status_word(status: RowStatus) -> str:
+    """A row's status as the report says it: Found, Not found, Skipped, Failed…"""
+    return STATUS_WORDS[status]
+
+
+def text_cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
+    """A cell for `value`; text that looks like a formula stays text, controls show as `\\x00`,
+    and text longer than a cell holds is cut."""
+    if not isinstance(value, str):
+        return value
+    if not value:
+        return None  # no cell at all: an empty one costs as much to write as a full one
+    value = visible(value, keep=CELL_CONTROLS)[:CELL_CHARS]
+    if not value.startswith(FORMULA_STARTS):
+        return value
+    cell = WriteOnlyCell(ws, value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
+def write_rows_sheet(ws: WriteOnlyWorksheet, job: Job, tick: Callable[[], None]) -> None:
+    """Fill `ws`: a frozen, filtered header row, then one line per row of `job`."""
+    extra = workbook_columns(job, tick)
+    columns = [Column(name, width) for name, width in OWN_COLUMNS] + extra
+    set_widths(ws, [c.width for c in columns])
+    ws.freeze_panes = "A2"
+    ws.append([_header_cell(ws, c.name) for c in columns])
+    last = 1
+    for row, files in _rows_with_files(job.id, tick):
+        ws.append(_line(ws, row, files, extra))
+        last += 1
+    _borrowed(ws).auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
+
+
+def set_widths(ws: WriteOnlyWorksheet, widths: Sequence[int]) -> None:
+    """Column widths in characters, from column A; before the first row is written."""
+    for index, width in enumerate(widths, 1):
+        _borrowed(ws).column_dimensions[get_column_letter(index)].width = width
+
+
+def _borrowed(ws: WriteOnlyWorksheet) -> Worksheet:
+    """`ws` with what it borrows from a worksheet (column widths, the filter: set up by
+    `Worksheet._setup`, written when the sheet is), which openpyxl's stubs do not list."""
+    return cast(Worksheet, ws)
+
+
+def workbook_columns(job: Job, tick: Callable[[], None]) -> list[Column]:
+    """The workbook's columns other than the key's, in its order, each as wide as its text."""
+    mapped = {normalise_header(name) for name in (job.config or {}).get("columns", {})}
+    widths: dict[str, int] = {}  # every column met, in order; the key's at -1
+    for chunk in _chunked(JobRow.select(JobRow.row_number, JobRow.values), job.id, tick):
+        for row in chunk:
+            for name, value in (row.values or {}).items():
+                width = widths.get(name)
+                if width is None:
+                    width = -1 if normalise_header(name) in mapped else len(name)
+                if width >= 0:
+                    width = max(width, len(value))
+                widths[name] = width
+    return [Column(name, min(width, WIDEST) + 2) for name, width in widths.items() if width >= 0]
+
+
+def link_formula(path: str, count: int) -> str | None:
+    """`=HYPERLINK("A/1.pdf","1.pdf")` for a file relative to the report, or None when Excel
+    could not follow it (too long, a `#` it would read as a place in the file, a control)."""
+    parts = PurePosixPath(path).parts
+    if (
+        not parts
+        or len(path) > LINK_CHARS
+        or "#" in path
+        or CONTROL.search(path)
+        or path.startswith("/")
+        or ".." in parts
+    ):
+        return None
+    label = parts[-1] if count == 1 else f"{parts[-1]} (+{count - 1})"
+    return f'=HYPERLINK("{_quoted(path)}","{_quoted(label[:LINK_CHARS])}")'
+
+
+def _quoted(text: str) -> str:
+    return text.replace('"', '""')
+
+
+def _header_cell(ws: WriteOnlyWorksheet, name: str) -> Cell:
+    cell = WriteOnlyCell(ws, visible(name)[:CELL_CHARS])
+    cell.data_type = "s"  # a header such as "=x" from the workbook stays text
+    cell.font = Font(bold=True)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
+def _line(ws: WriteOnlyWorksheet, row: Any, files: list[str], extra: Sequence[Column]) -> list[Any]:
+    own = (row.row_number, row.key, status_word(row.status), row.documents, "\n".join(files))
+    line = [text_cell(ws, v) for v in own]
+    line.append(link_formula(files[0], len(files)) if files else None)
+    line += [text_cell(ws, row.error), row.duplicate_of]
+    values = row.values or {}
+    return line + [text_cell(ws, values.get(c.name)) for c in extra]
+
+
+def _rows_with_files(job_id: str, tick: Callable[[], None]) -> Iterator[tuple[Any, list[str]]]:
+    query = JobRow.select(
+        JobRow.id,
+        JobRow.row_number,
+        JobRow.key,
+        JobRow.status,
+        JobRow.documents,
+        JobRow.error,
+        JobRow.duplicate_of,
+        JobRow.values,
+    )
+    for chunk in _chunked(query, job_id, tick):
+        files = _files_of([row.id for row in chunk])
+        for row in chunk:
+            yield row, files.get(row.id, [])
+
+
+def _files_of(row_ids: list[int]) -> dict[int, list[str]]:
+    paths: dict[int, list[str]] = {}
+    # By row alone (a row's id is the job's): the index on row, not a scan of the job's files.
+    query = JobFile.select(JobFile.row, JobFile.path).where(JobFile.row.in_(row_ids))
+    query = query.order_by(JobFile.id)
+    for row_id, path in cast("Iterable[tuple[int, str]]", query.tuples()):
+        paths.setdefault(row_id, []).append(path)
+    return paths
+
+
+def _chunked(query: Any, job_id: str, tick: Callable[[], None]) -> Iterator[list[Any]]:
+    """`query`'s rows of the job as named tuples in row order, `CHUNK` at a time; `tick`
+    runs after each chunk."""
+    last = 0
+    while True:
+        page = query.where((JobRow.job == job_id) & (JobRow.row_number > last))
+        chunk = list(page.order_by(JobRow.row_number).limit(CHUNK).namedtuples())
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1].row_number
+        tick()

@@ -1,0 +1,9 @@
+"""The job store: opening it (`db`: SQLite in WAL mode, or PostgreSQL by URL), its tables
+(`models`), its schema versions (`migrations`), its identity in the data folder (`identity`),
+moving it to another database (`copy`), a job's workbook kept in it (`workbooks`) and the
+read-only queries the CLI, the dashboard and reports share (`queries`).
+
+It may import the words below it (`errors`, `formatting`, `files`, `config`, and of the
+packages above only their store-free words: `job.status`, `notify.kinds`); nothing that moves
+a job.
+"""

@@ -1,0 +1,128 @@
+"""The folders are the architecture map: what each domain package may import of Éxmado.
+
+Each package's `__init__` says what it owns and what it stands on; this test holds it to that,
+reading every import statement of the package's modules (deferred ones too). The root's
+`errors`, `formatting` and `quiet_logs` are words every package may use. A package not listed
+here (the commands, the dashboard, the sandbox, `cli`) may import any of these.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.environment import REPO
+
+WORDS = ("exmado_tui.errors", "exmado_tui.formatting", "exmado_tui.quiet_logs")
+
+#: package -> the modules (or packages) of Éxmado it may import, beside its own and WORDS
+MAY_IMPORT: dict[str, tuple[str, ...]] = {
+    "files": ("exmado_tui.store.db", "exmado_tui.config.settings"),  # diskspace names them
+    "workbook": ("exmado_tui.files",),
+    "config": (
+        "exmado_tui.files",
+        "exmado_tui.workbook",
+        "exmado_tui.notify.targets",
+        "exmado_tui.job.query_source",
+        "exmado_tui.services.redis_secret",
+        "exmado_tui.resources",
+    ),
+    "store": (
+        "exmado_tui.files",
+        "exmado_tui.config",
+        "exmado_tui.job.status",
+        "exmado_tui.notify.kinds",
+    ),
+    "docuware": (
+        "exmado_tui.files",
+        "exmado_tui.config",
+        "exmado_tui.job.status",
+        "exmado_tui.services.localredis",
+        "exmado_tui.services.queue",
+    ),
+    "services": (
+        "exmado_tui.files",
+        "exmado_tui.config",
+        "exmado_tui.store",
+        "exmado_tui.job.status",
+        "exmado_tui.docuware",
+        "exmado_tui.resources",
+    ),
+    "job": (
+        "exmado_tui.files",
+        "exmado_tui.config",
+        "exmado_tui.workbook",
+        "exmado_tui.store",
+        "exmado_tui.docuware",
+        "exmado_tui.services",
+        "exmado_tui.notify",
+    ),
+    "notify": (
+        "exmado_tui.config",
+        "exmado_tui.store",
+        "exmado_tui.job",
+        "exmado_tui.docuware",
+        "exmado_tui.output.report",
+    ),
+    "output": (
+        "exmado_tui.files",
+        "exmado_tui.config",
+        "exmado_tui.workbook",
+        "exmado_tui.store",
+        "exmado_tui.job",
+        "exmado_tui.docuware",
+    ),
+    "dropfolder": (
+        "exmado_tui.files",
+        "exmado_tui.config",
+        "exmado_tui.workbook",
+        "exmado_tui.store",
+        "exmado_tui.job",
+        "exmado_tui.notify",
+    ),
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    """The Éxmado modules `path` imports, as dotted names (`from a import b` gives `a.b`)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.startswith(("exmado_tui.", "workers."))}
+
+
+def within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def stray_imports(package: str) -> list[str]:
+    allowed = (f"exmado_tui.{package}", *WORDS, *MAY_IMPORT[package])
+    return sorted(
+        f"{path.relative_to(REPO).as_posix()}: {name}"
+        for path in (REPO / "exmado_tui" / package).rglob("*.py")
+        for name in imports_of(path)
+        if not within(name, allowed)
+    )
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_package_imports_only_what_it_stands_on(package: str):
+    assert stray_imports(package) == []
+
+
+def test_every_domain_package_has_its_rule():
+    """A new folder under exmado_tui/ is given its place here (or is a door: commands, ui)."""
+    doors = {"commands", "ui", "sandbox", "resources", "__pycache__"}
+    folders = {p.name for p in (REPO / "exmado_tui").iterdir() if p.is_dir()} - doors
+    assert folders == set(MAY_IMPORT)
+
+
+def test_the_check_can_fail(monkeypatch: pytest.MonkeyPatch):
+    """With the files' one exception taken away, the store import in diskspace is caught."""
+    monkeypatch.setitem(MAY_IMPORT, "files", ())
+    assert any("diskspace.py: exmado_tui.store.db" in line for line in stray_imports("files"))
