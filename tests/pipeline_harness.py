@@ -35,6 +35,8 @@ class FakeDoc:
     cabinet_id: str = "cab-1"
     body: bytes = b""
     last_modified: datetime | None = None
+    content_type: str = "application/pdf"
+    section_count: int = 1
 
 
 @dataclass

@@ -189,6 +189,18 @@ def _record_server_and_modified(db: peewee.Database) -> None:
     _execute(db, RECORD_SERVER_AND_MODIFIED)
 
 
+KEEP_INDEX_DATA = """
+ALTER TABLE "job_file" ADD COLUMN "index_data" TEXT;
+"""
+
+
+def _keep_index_data(db: peewee.Database) -> None:
+    """Step 9: each file's document's index fields, content type and sections as DocuWare
+    sent them (`docuware/index_data.py`), for the report's Documents sheet and the metadata
+    files, written later or on another host (issue 22.2). Null for files kept before."""
+    _execute(db, KEEP_INDEX_DATA)
+
+
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_the_store,
@@ -199,6 +211,7 @@ MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _name_who_created_and_started,
     _keep_a_notify_outbox,
     _record_server_and_modified,
+    _keep_index_data,
 ]
 LATEST = len(MIGRATIONS)
 

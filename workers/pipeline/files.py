@@ -31,7 +31,7 @@ import re
 import uuid
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -39,6 +39,7 @@ from pathlib import Path, PurePosixPath
 from exmado_tui.config.profiles import DOWNLOAD_TARGETS, Profile
 from exmado_tui.config.templates import Values, confine, relative_path, sanitise_component
 from exmado_tui.docuware.errors import IncompleteDownloadError
+from exmado_tui.docuware.index_data import encode
 from exmado_tui.docuware.models import Document, DownloadResult
 from exmado_tui.errors import PermanentError, RetryableError
 from exmado_tui.files.atomic import move_into_place
@@ -101,6 +102,7 @@ class FileRecord:
     size: int
     sha256: str
     modified: datetime | None = None  # the document's DWMODDATETIME, naive UTC like the store
+    index_data: str | None = None  # its index fields as the store keeps them (index_data.py)
 
 
 @dataclass
@@ -174,9 +176,9 @@ class Placer:
     async def place(self, doc: Document, values: Values) -> Placed:
         key = doc_key(doc.cabinet_id, doc.id)
         if key in self.known and self._present(self.known[key]):
-            return self._shared(self.known[key])
+            return self._shared(self.known[key], doc)
         if key in self._inflight:
-            return self._shared((await asyncio.shield(self._inflight[key])).records)
+            return self._shared((await asyncio.shield(self._inflight[key])).records, doc)
         future: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -195,10 +197,12 @@ class Placer:
         future.set_result(Placed(placed.records))
         return placed
 
-    def _shared(self, records: list[FileRecord]) -> Placed:
-        """Another row's documents: kept even when the row that placed them is cut."""
+    def _shared(self, records: list[FileRecord], doc: Document) -> Placed:
+        """Another row's documents: kept even when the row that placed them is cut. Their
+        index fields are this hit's (an earlier run's records are read without them)."""
         self.shared.update(r.path for r in records)
-        return Placed(records)
+        index_data = encode(doc)
+        return Placed([replace(r, index_data=index_data) for r in records])
 
     def _present(self, records: list[FileRecord]) -> bool:
         return all(_size(self.root / r.path) == r.size for r in records)
@@ -362,6 +366,7 @@ class Placer:
             size,
             sha256,
             modified.astimezone(UTC).replace(tzinfo=None) if modified else None,
+            encode(doc),
         )
 
     def _rel(self, path: Path) -> str:

@@ -103,6 +103,7 @@ def _file(job_id: str, row_id: int, record: FileRecord, now: Any) -> dict[str, A
         "size": record.size,
         "sha256": record.sha256,
         "modified_at": record.modified,
+        "index_data": record.index_data,
         "created_at": now,
     }
 
