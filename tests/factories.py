@@ -1,4 +1,5 @@
-"""Rows for tests that need a job in the store without going through the service."""
+"""Rows for tests that need a job in the store without going through the service, and
+DocuWare's index fields as it sends them."""
 
 from __future__ import annotations
 
@@ -23,3 +24,23 @@ def insert_job(job_id: str, status: str = "PENDING", **values: Any) -> str:
         }
     )
     return job_id
+
+
+def field(name: str, kind: str, item: Any) -> dict[str, Any]:
+    """A DocumentIndexField as DocuWare sends it (`ItemElementName`: String, Date, Keywords…)."""
+    return {"FieldName": name, "ItemElementName": kind, "Item": item, "IsNull": item is None}
+
+
+# A table field's value: two rows, the second without the DUE column.
+TABLE = {
+    "Row": [
+        {
+            "ColumnValue": [
+                field("POSITION", "Int", 1),
+                field("PRICE", "Decimal", 9.5),
+                field("DUE", "Date", "/Date(1706745600000)/"),
+            ]
+        },
+        {"ColumnValue": [field("POSITION", "Int", 2), field("PRICE", "Decimal", "-3")]},
+    ]
+}

@@ -138,5 +138,14 @@ def _decoded(stored: Any) -> FieldValue:
     return str(value)
 
 
+def field_text(value: FieldValue) -> str:
+    """A value as text for a cell or a CSV column: ISO dates, keywords joined by ', ', a table
+    a line per row (`COLUMN: value; COLUMN: value`)."""
+    if isinstance(value, list) and any(isinstance(row, dict) for row in value):
+        rows = [row for row in value if isinstance(row, dict)]
+        return "\n".join("; ".join(f"{k}: {v}" for k, v in row.items()) for row in rows)
+    return format_value(value)
+
+
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

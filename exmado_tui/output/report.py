@@ -1,5 +1,5 @@
-"""A job's report workbook (a Rows sheet, see report_rows, and a Summary) and its manifest of
-files with SHA-256.
+"""A job's report workbook (a Rows sheet, see report_rows, a Documents sheet, see
+report_documents, and a Summary) and its manifest of files with SHA-256.
 
 Both go to the job's output folder as `exmado-report.xlsx` and `exmado-manifest.json`, written
 under a temporary name and renamed, so a reader never sees half a report, and a chunk of rows
@@ -26,6 +26,7 @@ from exmado_tui.files.atomic import remove_leftovers, write_atomically
 from exmado_tui.formatting import local_time, visible
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.status import FINAL, JobStatus
+from exmado_tui.output.report_documents import write_documents_sheet
 from exmado_tui.output.report_rows import CHUNK, set_widths, text_cell, write_rows_sheet
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job, JobFile, JobRow
@@ -75,6 +76,7 @@ def remove_report_leftovers(folder: Path) -> int:
 def _write_workbook(job: Job, zone: ZoneInfo, path: Path, tick: Callable[[], None]) -> None:
     book = Workbook(write_only=True)
     write_rows_sheet(book.create_sheet("Rows"), job, tick)
+    write_documents_sheet(book.create_sheet("Documents"), job, zone, tick)
     _summary(book.create_sheet("Summary"), job, zone)
     book.save(path)
 

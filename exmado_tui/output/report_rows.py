@@ -90,21 +90,21 @@ def write_rows_sheet(ws: WriteOnlyWorksheet, job: Job, tick: Callable[[], None])
     columns = [Column(name, width) for name, width in OWN_COLUMNS] + extra
     set_widths(ws, [c.width for c in columns])
     ws.freeze_panes = "A2"
-    ws.append([_header_cell(ws, c.name) for c in columns])
+    ws.append([header_cell(ws, c.name) for c in columns])
     last = 1
     for row, files in _rows_with_files(job.id, tick):
         ws.append(_line(ws, row, files, extra))
         last += 1
-    _borrowed(ws).auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
+    borrowed(ws).auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
 
 
 def set_widths(ws: WriteOnlyWorksheet, widths: Sequence[int]) -> None:
     """Column widths in characters, from column A; before the first row is written."""
     for index, width in enumerate(widths, 1):
-        _borrowed(ws).column_dimensions[get_column_letter(index)].width = width
+        borrowed(ws).column_dimensions[get_column_letter(index)].width = width
 
 
-def _borrowed(ws: WriteOnlyWorksheet) -> Worksheet:
+def borrowed(ws: WriteOnlyWorksheet) -> Worksheet:
     """`ws` with what it borrows from a worksheet (column widths, the filter: set up by
     `Worksheet._setup`, written when the sheet is), which openpyxl's stubs do not list."""
     return cast(Worksheet, ws)
@@ -147,7 +147,7 @@ def _quoted(text: str) -> str:
     return text.replace('"', '""')
 
 
-def _header_cell(ws: WriteOnlyWorksheet, name: str) -> Cell:
+def header_cell(ws: WriteOnlyWorksheet, name: str) -> Cell:
     cell = WriteOnlyCell(ws, visible(name)[:CELL_CHARS])
     cell.data_type = "s"  # a header such as "=x" from the workbook stays text
     cell.font = Font(bold=True)

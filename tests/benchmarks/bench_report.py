@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 JOB = "bench-report"
 
 SEED = """
-import sys
+import json, sys
 from exmado_tui.store.db import open_database
 from exmado_tui.store.models import Job, JobFile, JobRow
 url, job, out, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -57,15 +57,24 @@ for start in range(0, rows, 5000):
                       "error": "" if found else f"No document matches INVOICE_NO={key}."})
     JobRow.insert_many(batch).execute()
 ids = JobRow.select(JobRow.id, JobRow.key).where(JobRow.documents == 1).tuples()
+def index_data(i, key):
+    fields = {"INVOICE_NO": key, "SUPPLIER": f"Supplier {i % 50}",
+              "DOC_DATE": ["Date", f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"],
+              "AMOUNT": ["Decimal", f"{i % 9973}.{i % 100:02d}"], "TAGS": ["Keywords", ["a", "b"]],
+              "DWSTOREDATETIME": ["DateTime", "2024-03-01T10:00:00+01:00"]}
+    if i % 3 == 0:  # another kind of document: a field of its own
+        fields["CONTRACT_NO"] = f"C-{i}"
+    return json.dumps({"content_type": "application/pdf", "sections": 1, "fields": fields})
 batch = [{"job": job, "row": i, "document_id": str(i), "cabinet_id": "c",
-          "path": f"Supplier {i % 50}/2024/{k}.pdf", "size": 1, "sha256": "ab" * 32}
+          "path": f"Supplier {i % 50}/2024/{k}.pdf", "size": 1, "sha256": "ab" * 32,
+          "index_data": index_data(i, k)}
          for i, k in ids]
 for start in range(0, len(batch), 5000):
     JobFile.insert_many(batch[start:start + 5000]).execute()
 """
 
 WRITE = """
-import inspect, resource, sys, time
+import inspect, resource, sys, time, tracemalloc
 from zoneinfo import ZoneInfo
 from exmado_tui.store.db import open_database
 from exmado_tui.output.report import write_report
@@ -75,11 +84,17 @@ def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+traced = "--tracemalloc" in sys.argv
+if traced:
+    tracemalloc.start()
 start, start_cpu = time.perf_counter(), cpu()
 write_report(sys.argv[2], *([ZoneInfo("UTC")] if zoned else []))
 seconds, cpu_seconds = time.perf_counter() - start, cpu() - start_cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-print(f"{seconds:.1f} s ({cpu_seconds:.1f} s of CPU), peak RSS {peak} MB ({before} MB before)")
+said = f"{seconds:.1f} s ({cpu_seconds:.1f} s of CPU), peak RSS {peak} MB ({before} MB before)"
+if traced:
+    said += f", Python's peak {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB (tracemalloc)"
+print(said)
 """
 
 
@@ -103,13 +118,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--before", type=Path, help="a checkout to measure first, in this run")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="also Python's own peak (slower: traced)"
+    )
     args = parser.parse_args()
+    traced = ["--tracemalloc"] if args.tracemalloc else []
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/exmado.db"
         run(SEED, url, JOB, f"{tmp}/out", str(args.rows))
         if args.before:
-            print(f"before ({args.before}): {run(WRITE, url, JOB, checkout=args.before)}")
-        print(f"report of {args.rows:,} rows: {run(WRITE, url, JOB)}")
+            print(f"before ({args.before}): {run(WRITE, url, JOB, *traced, checkout=args.before)}")
+        print(f"report of {args.rows:,} rows: {run(WRITE, url, JOB, *traced)}")
 
 
 if __name__ == "__main__":

@@ -11,29 +11,12 @@ from typing import Any
 from exmado_tui.docuware import index_data
 from exmado_tui.docuware.index_data import IndexData, encode
 from exmado_tui.docuware.models import Document
-
-
-def field(name: str, kind: str, item: Any) -> dict[str, Any]:
-    return {"FieldName": name, "ItemElementName": kind, "Item": item, "IsNull": item is None}
+from tests.factories import TABLE, field
 
 
 def a_document(*fields: dict[str, Any]) -> Document:
     raw = {"Id": 7, "ContentType": "application/pdf", "SectionCount": 2, "Fields": list(fields)}
     return Document.from_json(raw, "cab-1")
-
-
-TABLE = {
-    "Row": [
-        {
-            "ColumnValue": [
-                field("POSITION", "Int", 1),
-                field("PRICE", "Decimal", 9.5),
-                field("DUE", "Date", "/Date(1706745600000)/"),
-            ]
-        },
-        {"ColumnValue": [field("POSITION", "Int", 2), field("PRICE", "Decimal", "-3")]},
-    ]
-}
 
 
 def test_every_type_reads_back_as_it_came() -> None:
