@@ -1,4 +1,4 @@
-"""`exmado store init`: make a store this data folder's (`store_identity.py`);
+"""`exmado store init`: make a store this data folder's (`store/identity.py`);
 `exmado store migrate --to URL`: move the job store to another database.
 
 The target's password never goes on the command line (other users can read it there): it

@@ -34,7 +34,7 @@ DEFAULTS_FILE = resources.path("config", "exmado.toml")
 USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()
 
 # Keys holding paths, secret files included: a relative value is taken from the folder of the
-# file that sets it (settings_layers.read_toml), wherever the command runs from.
+# file that sets it (layers.read_toml), wherever the command runs from.
 PATH_KEYS = {
     ("data_dir",),
     ("jobs", "output_root"),

@@ -11,7 +11,7 @@ and that job is queued if the stopped watcher never did.
 Every file accepted, rejected or skipped gets one log line, its name escaped.
 
 Others may write here: a link, a hard link or a special file is refused unopened, and a job is
-made from a private copy read through the checked descriptor (see drop_intake). One file never
+made from a private copy read through the checked descriptor (see `intake`). One file never
 stops the watcher, nor does the folder being deleted (it is made again).
 """
 
@@ -171,7 +171,7 @@ class DropFolder:
     def _ingest_one(self, path: Path) -> Outcome | None:
         """`ingest`, where whatever goes wrong with one file is logged and tried again once the
         file has been quiet for `stable_s` once more: one file never stops the watcher. A store
-        deleted or swapped meanwhile (`store_identity`) takes no job: the file waits."""
+        deleted or swapped meanwhile (`store.identity`) takes no job: the file waits."""
         try:
             check_still(opened_store())
             return self.ingest(path)

@@ -12,7 +12,7 @@ The rule
 * **Letting go.** A run that cannot go on for a passing reason, or whose process is stopping,
   hands the job back (`Hold.hand_back`: worker cleared; its message is retried or sent again).
   A move out of the active states (pause, an ending, a terminate) clears `worker` in the same
-  UPDATE (`states.transition`).
+  UPDATE (`transitions.transition`).
 * **Takeover.** The watchdog of every worker process hands back (`take_over_silent`) an active
   job whose holder went silent for the takeover age — unless that holder is alive in the
   registry and lists the job among those it runs (a long phase without a beat is slow, not

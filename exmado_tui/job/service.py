@@ -2,7 +2,7 @@
 
 The TUI, the CLI and the drop-folder watcher all act through this one class. Pause and cancel
 of a job a worker holds are requests (`Job.control`) that the pipeline honours within a second;
-everything else is a compare-and-set transition (see `states.transition`).
+everything else is a compare-and-set transition (see `transitions.transition`).
 """
 
 from __future__ import annotations

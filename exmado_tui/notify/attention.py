@@ -4,7 +4,7 @@
 Nothing moves such a job, so the deliverer looks for them at each tick. A notice's key names
 the episode (the job's last progress; the event that began the throttling), so one episode is
 one notice, however often and on however many hosts it is seen. (A pause for a full disk is a
-move: `states.transition` writes its notice.)
+move: `transitions.transition` writes its notice.)
 """
 
 from __future__ import annotations

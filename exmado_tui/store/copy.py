@@ -4,7 +4,7 @@ Typically an existing SQLite store moves to PostgreSQL when a second host joins.
 whole, in one transaction with its rows, files, events and workbook, keeping its ids; so an
 interrupted copy leaves only whole jobs behind, and running it again copies the rest. A target
 that holds anything else is refused unless the caller asks to empty it first. The target takes
-the source's store id (`store_identity.py`): the data folders that used the source accept it.
+the source's store id (`store/identity.py`): the data folders that used the source accept it.
 The notification outbox moves after the jobs, what the target lacks of it in one transaction,
 so a notice waiting for delivery is neither lost nor sent twice by the move.
 """
@@ -19,7 +19,7 @@ from typing import Any, cast
 import peewee
 
 from exmado_tui.errors import PermanentError
-from exmado_tui.job import status as lifecycle
+from exmado_tui.job.status import ACTIVE
 from exmado_tui.store import migrations
 from exmado_tui.store.identity import share_identity
 from exmado_tui.store.models import (
@@ -96,7 +96,7 @@ def _bring_up_to_date(source: peewee.Database, target: peewee.Database) -> int:
 
 
 def _refuse_active_jobs() -> None:
-    running = Job.select().where(Job.status.in_(lifecycle.ACTIVE)).count()
+    running = Job.select().where(Job.status.in_(ACTIVE)).count()
     if running:
         raise StoreCopyError(
             f"{running} job(s) are running in the store being moved: stop the workers first "

@@ -104,7 +104,7 @@ def drop_connections() -> None:
 
 def open_database(url: str, busy_timeout_s: float = 10, password: str = "") -> peewee.Database:
     """Point the models at `url` and bring its schema up to date (a SQLite file is made if
-    missing: the commands and workers open the store through `store_identity`, which
+    missing: the commands and workers open the store through `store.identity`, which
     does not let them)."""
     from exmado_tui.store.migrations import migrate
 

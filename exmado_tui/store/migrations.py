@@ -134,7 +134,7 @@ CREATE TABLE "store_identity" (
 
 
 def _give_the_store_an_identity(db: peewee.Database) -> None:
-    """Step 5: the store's own id (`store_identity.py`), so that a data folder notices a store
+    """Step 5: the store's own id (`store/identity.py`), so that a data folder notices a store
     deleted or swapped under it instead of silently working on another."""
     _execute(db, STORE_IDENTITY)
     insert = 'INSERT INTO "store_identity" ("id", "created_at") VALUES ({0}, {0})'

@@ -179,7 +179,7 @@ class JobWorkbook(BaseModel):
 
 
 class StoreIdentity(BaseModel):
-    """One row: this store's id, which the data folders using it record (`store_identity.py`)."""
+    """One row: this store's id, which the data folders using it record (`store/identity.py`)."""
 
     id = peewee.CharField(primary_key=True, max_length=36)
     created_at = peewee.DateTimeField()

@@ -5,7 +5,7 @@ them, see sheet_rows) and `.csv` (delimiter sniffed, encoding utf-8-sig, utf-8, 
 cp1252/latin-1). What it refuses, each with one sentence naming the file, sheet or column:
 `.xls`, encrypted workbooks (an OLE compound file under an .xlsx name), anything that is not a
 workbook, UTF-16 text without a byte-order mark, empty sheets, missing or duplicated mapped
-columns, and whatever exceeds the `[workbooks]` limits (workbook_guard) — before parsing it.
+columns, and whatever exceeds the `[workbooks]` limits (`guard`) — before parsing it.
 
 Values become text: `12345.0` → `12345`, dates → ISO, text trimmed (leading zeros kept).
 A cell holding an Excel error (`#N/A`…) in a mapped column makes the row an error; elsewhere it
@@ -168,7 +168,7 @@ class WorkbookReader:
     def _csv_checked(
         self, rows: Iterator[tuple[int, list[str]]]
     ) -> Iterator[tuple[int, list[str]]]:
-        """CSV rows held to the limits a sheet's are held to in workbook_guard and sheet_rows."""
+        """CSV rows held to the limits a sheet's are held to in `guard` and `sheet_rows`."""
         limits = self.limits
         for number, row in rows:
             if number % 2048 == 0:

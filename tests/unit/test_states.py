@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from exmado_tui.errors import TransitionError
-from exmado_tui.job import transitions as events
+from exmado_tui.job import transitions
 from exmado_tui.job.status import FINAL, TRANSITIONS, Event, JobStatus
 from exmado_tui.job.transitions import transition
 from exmado_tui.store.models import Job, JobEvent
@@ -107,7 +107,7 @@ def test_a_move_whose_event_cannot_be_written_does_not_happen(any_store, monkeyp
     def store_fails(*_: object) -> Event:
         raise OSError("the event cannot be written")
 
-    monkeypatch.setattr(events, "store_event", store_fails)
+    monkeypatch.setattr(transitions, "store_event", store_fails)
     with pytest.raises(OSError, match="cannot be written"):
         transition(job_id, S.PAUSED, event=Event("Paused."))
     assert Job.get_by_id(job_id).status == S.RUNNING.value

@@ -15,7 +15,7 @@ clock:
   a row mean DocuWare is down: the job is handed back and the message retried later.
 
 How the run ended is a `RunOutcome` (`outcome.py`); `_finish` ends the job by it, each move
-writing its event in the same call (`states.transition`).
+writing its event in the same call (`transitions.transition`).
 """
 
 from __future__ import annotations
