@@ -19,6 +19,7 @@ from typing import Any
 from exmado_tui.config.settings import Settings
 from exmado_tui.docuware.models import Dialog, DownloadResult, FieldInfo
 from exmado_tui.docuware.query import Condition, Group
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.db import open_database
 from exmado_tui.store.models import Job
@@ -173,7 +174,7 @@ class Pipeline:
 
     def create(self, keys: list[Any], **config: Any) -> str:
         path = workbook(self.tmp_path / "in.xlsx", keys)
-        return self.service.create(path, profile="invoices", config=config or None).id
+        return self.service.create(JobRequest(path, profile="invoices", config=config or None)).id
 
     def run(self, job_id: str, token: str = "m1") -> Job:
         """What the JobSlots middleware and the actor do with one message."""

@@ -150,13 +150,16 @@ def _worker(env: dict[str, str], home: Path) -> Iterator[None]:
 
 
 def _run_job(settings: Settings, args: argparse.Namespace) -> JobDetail:
+    from exmado_tui.job.request import JobRequest
     from exmado_tui.job.service import JobService
     from exmado_tui.store.identity import open_store
     from exmado_tui.store.queries import get_job
 
     open_store(settings)
     service = JobService(settings)
-    job = service.create(args.workbook, profile=args.profile, name="Demo export", start=True)
+    job = service.create(
+        JobRequest(args.workbook, profile=args.profile, name="Demo export", start=True)
+    )
     print(f"Job        {job.short_id}: {job.workbook_name} with profile {args.profile}\n")
     deadline, shown = time.monotonic() + args.timeout, ""
     while not job.status.is_final and time.monotonic() < deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from exmado_tui.commands.context import Context, UsageError
 from exmado_tui.commands.job_args import seconds
 from exmado_tui.commands.job_output import print_job, wait_for_end
 from exmado_tui.errors import ProfileError, WorkbookError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.status import JobStatus
 from exmado_tui.workbook.excel_lock import open_in_excel_warning
 
@@ -48,21 +50,17 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def create_command(args: argparse.Namespace, ctx: Context) -> int:
     if args.query is not None:
         return _create_from_query(args, ctx)
-    options = _create_options(args, ctx)
-    if args.wait and not options["start"]:
+    request = _workbook_request(args, ctx)
+    if args.wait and not request.start:
         raise UsageError("--wait needs --start (or config.auto_start in the payload).")
-    job = ctx.service.create(**options)
-    if warning := open_in_excel_warning(Path(options["workbook"]).expanduser()):
+    job = ctx.service.create(request)
+    if warning := open_in_excel_warning(Path(str(request.workbook)).expanduser()):
         print(f"exmado: warning: {warning}", file=sys.stderr)
     if args.wait:
         job = wait_for_end(ctx, job.id, args.timeout)
     print_job(job, args.json, ctx) if args.json or args.wait else print(
         f"Created job {job.short_id} ({job.name}): {job.status.value}"
-        + (
-            ", queued."
-            if options["start"]
-            else f"; start it with `exmado jobs start {job.short_id}`."
-        )
+        + (", queued." if request.start else f"; start it with `exmado jobs start {job.short_id}`.")
     )
     return 0 if not args.wait or job.status is JobStatus.COMPLETED else 1
 
@@ -91,28 +89,37 @@ def _create_from_query(args: argparse.Namespace, ctx: Context) -> int:
     return 0 if not args.wait or job.status is JobStatus.COMPLETED else 1
 
 
-def _create_options(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "workbook": args.excel,
-        "profile": args.profile,
-        "output": args.output,
-        "name": args.name,
-        "user": args.user,
-        "start": args.start,
-        "config": None,
-    }
+def _workbook_request(args: argparse.Namespace, ctx: Context) -> JobRequest:
+    """The job `jobs create FILE` or `--from-json FILE` asks for (what the payload says wins;
+    --start, --profile and the rest fill in what it leaves out)."""
+    request = JobRequest(
+        args.excel,
+        profile=args.profile,
+        output=args.output,
+        name=args.name,
+        user=args.user,
+        start=args.start,
+    )
     if args.from_json:
-        options.update(_from_legacy_payload(args.from_json))
-        options["profile"] = options["profile"] or _default_profile(args.from_json, options, ctx)
-        options["start"] = options["start"] or args.start  # --start wins over auto_start false
-    if options["workbook"] is None:
+        payload = _from_legacy_payload(args.from_json)
+        request = replace(
+            payload,
+            profile=payload.profile
+            or args.profile
+            or _default_profile(args.from_json, payload, ctx),
+            output=payload.output or args.output,
+            name=payload.name or args.name,
+            user=payload.user or args.user,
+            start=payload.start or args.start,
+        )
+    if request.workbook is None:
         raise WorkbookError("Give a workbook: `exmado jobs create FILE.xlsx` or --from-json FILE.")
-    return options
+    return request
 
 
-def _default_profile(path: Path, options: dict[str, Any], ctx: Context) -> str | None:
+def _default_profile(path: Path, payload: JobRequest, ctx: Context) -> str | None:
     """`[jobs] default_profile` for a payload that names no profile and maps no columns."""
-    config = options.get("config") or {}
+    config = payload.config or {}
     if config.get("cabinet") and config.get("columns"):
         return None
     if not ctx.settings.jobs.default_profile:
@@ -151,8 +158,8 @@ def _payload_text(path: Path, data: dict[str, Any], key: str, label: str = "") -
     return value
 
 
-def _from_legacy_payload(path: Path) -> dict[str, Any]:
-    """Map the old system's job payload onto `create` options."""
+def _from_legacy_payload(path: Path) -> JobRequest:
+    """The old system's job payload as the job it asks for."""
     from exmado_tui.config.profiles import Profile
 
     payload = _read_payload(path)
@@ -166,21 +173,20 @@ def _from_legacy_payload(path: Path) -> dict[str, Any]:
         raise WorkbookError(
             f"Job payload {path}: config.auto_start must be true or false, got {auto_start!r}."
         )
-    options: dict[str, Any] = {
-        "workbook": workbook if workbook.is_absolute() else path.parent / workbook,
-        "start": auto_start,
-        "profile": _payload_text(path, config, "profile", "config.profile"),
-        "user": _payload_text(path, payload, "user_name"),
-        "name": _payload_text(path, payload, "job_name"),
-    }
+    profile = _payload_text(path, config, "profile", "config.profile")
     config.pop("profile", None)
     output = _payload_text(path, payload, "output_directory")
-    if output:
-        options["output"] = Path(output).expanduser()
     unknown = sorted(k for k in config if k not in Profile.__dataclass_fields__)
     if unknown:
         print(
             f"exmado: ignoring unknown config keys in {path}: {', '.join(unknown)}", file=sys.stderr
         )
-    options["config"] = {k: v for k, v in config.items() if k in Profile.__dataclass_fields__}
-    return {k: v for k, v in options.items() if v is not None}
+    return JobRequest(
+        workbook if workbook.is_absolute() else path.parent / workbook,
+        profile=profile,
+        config={k: v for k, v in config.items() if k in Profile.__dataclass_fields__},
+        output=Path(output).expanduser() if output else None,
+        name=_payload_text(path, payload, "job_name"),
+        user=_payload_text(path, payload, "user_name"),
+        start=auto_start,
+    )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from exmado_tui.commands.context import Context
 from exmado_tui.errors import QueryError
 from exmado_tui.job.query_source import QuerySource, count_query
+from exmado_tui.job.request import JobRequest
 
 if TYPE_CHECKING:  # the store's queries load peewee
     from exmado_tui.store.queries import JobDetail
@@ -61,10 +62,12 @@ def asked_query(ctx: Context, args: argparse.Namespace) -> QuerySource:
 def create_from_query(ctx: Context, args: argparse.Namespace) -> JobDetail:
     source = counted_source(ctx, args)
     return ctx.service.create(
-        source,
-        profile=args.profile,
-        output=args.output,
-        name=args.name,
-        user=args.user,
-        start=args.start,
+        JobRequest(
+            source,
+            profile=args.profile,
+            output=args.output,
+            name=args.name,
+            user=args.user,
+            start=args.start,
+        )
     )

@@ -41,6 +41,7 @@ from exmado_tui.files.atomic import PART_SUFFIX
 from exmado_tui.files.checksums import sha256_of
 from exmado_tui.files.folders import blocking_file
 from exmado_tui.files.names import first_free, fit, shown
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService, check_workbook_name
 from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox
@@ -265,7 +266,7 @@ class DropFolder:
 
     def _create(self, taken: Taken, profile: str) -> str:
         job = self.service.create(
-            taken.copy, profile=profile, source="dropfolder", user=taken.owner, start=False
+            JobRequest(taken.copy, profile=profile, source="dropfolder", user=taken.owner)
         )
         self._unqueued.add(job.id)
         self._queue_unqueued()

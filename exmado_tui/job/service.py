@@ -34,6 +34,7 @@ from exmado_tui.job.ownership import unheld
 from exmado_tui.job.query_source import COLUMNS as QUERY_COLUMNS
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.query_source import QuerySource
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.status import (
     ACTIVE,
     FINAL,
@@ -176,28 +177,19 @@ class JobService:
 
     # -- creating ---------------------------------------------------------------------------
 
-    def create(
-        self,
-        workbook: Path | QuerySource,
-        *,
-        profile: str | None = None,
-        config: dict[str, Any] | None = None,
-        output: Path | None = None,
-        name: str | None = None,
-        user: str | None = None,
-        source: str = "cli",
-        start: bool = False,
-    ) -> JobDetail:
-        """Store a new PENDING job and queue it if `start`: from a workbook (a private copy
-        kept), or from a DocuWare query, whose documents the worker reads as the rows."""
+    def create(self, request: JobRequest) -> JobDetail:
+        """Store a new PENDING job and queue it if `request.start`: from a workbook (a private
+        copy kept), or from a DocuWare query, whose documents the worker reads as the rows."""
+        workbook, profile, user = request.workbook, request.profile, request.user
+        config = dict(request.config) if request.config is not None else None
         job_id = uuid.uuid4().hex
         by = f"by {self.actor}" + (f" for {user}" if user and user != self.actor.user else "")
         if isinstance(workbook, QuerySource):
             made = self._query_job(workbook, profile, config, by)
         else:
             made = self._workbook_job(Path(workbook).expanduser(), profile, config, by)
-        name = name or made.name
-        output_dir = self._output_dir(output, name, job_id)
+        name = request.name or made.name
+        output_dir = self._output_dir(request.output, name, job_id)
         if made.copy_of is not None:
             made = self._with_private_copy(made, made.copy_of, job_id)
         with database.atomic():
@@ -205,7 +197,7 @@ class JobService:
                 id=job_id,
                 name=name,
                 user=user or self.actor.user,
-                source=source,
+                source=request.source,
                 status=S.PENDING,
                 profile=profile or "",
                 config=made.snapshot,
@@ -218,7 +210,7 @@ class JobService:
                 workbook_store.keep(job_id, made.content)
             for event in made.events:
                 record_event(job_id, event.text, event.level)
-        return self._queued(job_id, start)
+        return self._queued(job_id, request.start)
 
     def _workbook_job(
         self, workbook: Path, profile: str | None, config: dict[str, Any] | None, by: str

@@ -85,6 +85,7 @@ from typing import Any
 import httpx
 from openpyxl import Workbook
 
+from exmado_tui.job.request import JobRequest
 from exmado_tui.services.localredis import RedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -234,7 +235,9 @@ def run_pipeline(
     folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     settings = settings_for(folder, redis_url, docuware_url, concurrency, extra)
     open_database(settings.database_url)
-    job = JobService(settings).create(workbook(folder / "w.xlsx", rows), profile="invoices")
+    job = JobService(settings).create(
+        JobRequest(workbook(folder / "w.xlsx", rows), profile="invoices")
+    )
     made: list[httpx.AsyncBaseTransport] = []
 
     def client(settings: Any) -> Any:

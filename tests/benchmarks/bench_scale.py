@@ -34,6 +34,7 @@ from typing import Any
 
 import psutil
 
+from exmado_tui.job.request import JobRequest
 from exmado_tui.services.localredis import RedisServer
 from tests.benchmarks.bench_pipeline import Sandbox, keys, workbook
 from tests.postgres import PostgresServer, postgres_bin, throwaway_database
@@ -57,7 +58,7 @@ def run_hosts(hosts: int, folder: Path, env: dict[str, str], rows: list[str]) ->
         time.sleep(0.2)
     books = [workbook(folder / f"job-{n}.xlsx", rows) for n in range(JOBS)]
     started = time.perf_counter()
-    jobs = [service.create(book, profile="invoices", start=True).id for book in books]
+    jobs = [service.create(JobRequest(book, profile="invoices", start=True)).id for book in books]
     while not all(get_job(job_id).status.is_final for job_id in jobs):
         time.sleep(0.2)
     wall = time.perf_counter() - started

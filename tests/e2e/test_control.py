@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.job.request import JobRequest
 from exmado_tui.store.models import JobRow
 from exmado_tui.store.queries import get_job
 from tests.reliability.harness import Exmado, wait_for
@@ -59,11 +60,13 @@ def test_retry_runs_only_the_rows_that_did_not_succeed(exmado: Exmado) -> None:
     exmado.start_worker()
     blocker = exmado.tmp_path / "out" / "blocked"
     job_id = exmado.service.create(
-        exmado.workbook("r.xlsx", numbers),
-        profile="invoices",
-        output=blocker,
-        start=False,
-        config={"folder_template": "", "filename_template": "{INVOICE_NO}"},
+        JobRequest(
+            exmado.workbook("r.xlsx", numbers),
+            profile="invoices",
+            output=blocker,
+            start=False,
+            config={"folder_template": "", "filename_template": "{INVOICE_NO}"},
+        )
     ).id
     blocker.mkdir(parents=True)
     (blocker / f"{numbers[3]}.pdf").write_bytes(b"a different file")

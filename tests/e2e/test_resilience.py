@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import WorkbookError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.store.models import Job, JobFile, JobRow
 from exmado_tui.store.queries import get_job
 from exmado_tui.workbook.reader import OLE_SIGNATURE
@@ -139,6 +140,6 @@ def test_a_workbook_that_cannot_be_read_is_refused_before_anything_is_stored(
 ) -> None:
     for kind, (path, sentence) in unreadable_workbooks(exmado.tmp_path / "bad", exmado).items():
         with pytest.raises(WorkbookError) as refused:
-            exmado.service.create(path, profile="invoices")
+            exmado.service.create(JobRequest(path, profile="invoices"))
         assert sentence in str(refused.value), kind
     assert Job.select().count() == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.job.request import JobRequest
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from tests.cli_runner import run
 from tests.reliability.harness import Exmado
@@ -158,7 +159,7 @@ def test_usage_and_a_missing_manifest(
     for name, value in exmado.env.items():
         monkeypatch.setenv(name, value)
     book = exmado.workbook("w.xlsx", ["1"])
-    job_id = exmado.service.create(book, profile="invoices").id
+    job_id = exmado.service.create(JobRequest(book, profile="invoices")).id
     code, _, err = run(capsys, "jobs", "verify", job_id)
     assert code == 3 and "There is no manifest at " in err
     assert "could not be done: There is no manifest" in run(capsys, "jobs", "events", job_id)[1]

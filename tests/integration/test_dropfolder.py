@@ -13,6 +13,7 @@ import pytest
 from exmado_tui.config.settings import Duplicates
 from exmado_tui.dropfolder.watch import REASON_SUFFIX, DropFolder, reason_file
 from exmado_tui.errors import WorkbookError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job
 from tests.drop_folder import settle, watch_until_a_job
@@ -87,7 +88,7 @@ def test_a_password_protected_workbook_is_refused_in_the_sentence_jobs_create_sa
     path = folder.root / "invoices" / "locked.xlsx"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)  # OLE, as Excel encrypts
     with pytest.raises(WorkbookError) as by_the_cli:
-        folder.service.create(path, profile="invoices")
+        folder.service.create(JobRequest(path, profile="invoices"))
     [outcome] = settle(folder, clock)
     assert outcome.reason == str(by_the_cli.value)
     assert "locked.xlsx is password-protected (encrypted); remove the password" in outcome.reason
@@ -96,7 +97,9 @@ def test_a_password_protected_workbook_is_refused_in_the_sentence_jobs_create_sa
 def test_the_file_a_job_was_made_from_is_archived_without_a_second_job(folder, clock):
     path = write_workbook(folder.root / "invoices" / "again.xlsx", [["100001"]])
     # The watcher made the job, then stopped before moving the file.
-    job = folder.service.create(path, profile="invoices", source="dropfolder", start=False)
+    job = folder.service.create(
+        JobRequest(path, profile="invoices", source="dropfolder", start=False)
+    )
     [outcome] = settle(folder, clock)
     assert outcome.job_id == job.id
     assert outcome.moved_to.is_relative_to(folder.archive)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exmado_tui.cli import main
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.sandbox import SandboxServer
 from exmado_tui.store.db import open_database
@@ -32,7 +33,7 @@ def test_a_job_fails_saying_no_password_is_configured(
     settings = make_settings(tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=sandbox.url)
     open_database(settings.database_url)
     book = write_workbook(tmp_path / "march.xlsx", [["100001"]])
-    job_id = JobService(settings).create(book, profile="invoices").id
+    job_id = JobService(settings).create(JobRequest(book, profile="invoices")).id
     runtime = Runtime.from_settings(settings)
     assert runtime.slots.acquire(job_id, "m1").taken
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from exmado_tui.errors import TransitionError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
@@ -27,7 +28,7 @@ def test_the_store_works_on_postgresql(pg_url, tmp_path, redis_url):
         assert migrations.current_version(db) == migrations.LATEST
         service = JobService(settings)
         workbook = write_workbook(tmp_path / "Lieferanten.xlsx", [["100001"]])
-        job = service.create(workbook, profile="invoices", name="März", start=True)
+        job = service.create(JobRequest(workbook, profile="invoices", name="März", start=True))
         transition(job.id, JobStatus.VALIDATING)
         with pytest.raises(TransitionError, match="is VALIDATING"):
             transition(job.id, JobStatus.VALIDATING)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.cli import main
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
@@ -42,7 +43,7 @@ def sqlite_store(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
     service = JobService(settings)
     for n in range(3):
         book = write_workbook(tmp_path / f"{n}.xlsx", [[f"10000{n}"], [f"20000{n}"]])
-        job = service.create(book, profile="invoices", name=f"job {n}")
+        job = service.create(JobRequest(book, profile="invoices", name=f"job {n}"))
         first = JobRow.create(job=job.id, row_number=2, key=f"10000{n}", values={"k": n})
         JobRow.create(
             job=job.id,
@@ -93,8 +94,8 @@ def test_every_job_moves_with_its_rows_files_events_and_workbook(sqlite_store, p
 def test_a_target_holding_other_jobs_is_refused_unless_replaced(sqlite_store, pg_url, capsys):
     other = make_settings(sqlite_store.data_dir.parent / "other", EXMADO_DB_URL=pg_url)
     open_database(other.database_url)
-    JobService(other).create(write_workbook(sqlite_store.data_dir.parent / "x.xlsx", [["1"]]),
-                             profile="invoices")  # fmt: skip
+    book = write_workbook(sqlite_store.data_dir.parent / "x.xlsx", [["1"]])
+    JobService(other).create(JobRequest(book, profile="invoices"))
     open_database(sqlite_store.database_url)
     code, _, err = migrate(capsys, "--to", pg_url)
     assert code == 1 and "already holds 1 job(s) that are not in this store" in err

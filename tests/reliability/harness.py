@@ -24,6 +24,7 @@ import pytest
 import redis
 
 from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import FINAL
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
@@ -179,7 +180,9 @@ class Exmado:
         return write_workbook(self.tmp_path / name, rows, header=(header, "Comment"))
 
     def start_job(self, path: Path, **config: Any) -> str:
-        return self.service.create(path, profile="invoices", config=config or None, start=True).id
+        return self.service.create(
+            JobRequest(path, profile="invoices", config=config or None, start=True)
+        ).id
 
     def wait(self, job_id: str, timeout: float = 60, statuses: Any = FINAL) -> Any:
         return wait_for(lambda: _in(get_job(job_id), statuses), timeout, f"job {job_id[:8]}")

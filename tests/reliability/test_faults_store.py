@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.job.request import JobRequest
 from exmado_tui.store.db import sqlite_file
 from tests.reliability.audit import survived
 from tests.reliability.faults import QUICK, progressed, start_job
@@ -102,7 +103,9 @@ def test_an_existing_data_folder_and_store_open_to_others_are_made_private(
     plant: Exmado, tally: Tally
 ) -> None:
     data, store = plant.settings.data_dir, store_of(plant)
-    made = plant.service.create(plant.workbook("private.xlsx", ["1"]), profile="invoices")
+    made = plant.service.create(
+        JobRequest(plant.workbook("private.xlsx", ["1"]), profile="invoices")
+    )
     copy = Path(made.workbook_path)
     shared = {data: 0o755, data / "workbooks": 0o755, store: 0o644}
     for path, mode in shared.items():

@@ -10,6 +10,7 @@ from textual.widgets import Footer, Input, Select
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from exmado_tui.config.profiles import load_profile
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job
 from exmado_tui.ui.logic.new_job_form import CUSTOM
@@ -113,7 +114,7 @@ async def test_every_field_starts_from_the_profile_and_is_stored_as_shown(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: Job.select().count() == 1)
     from_form = Job.get()
-    from_cli = JobService(store).create(workbook, profile="invoices")
+    from_cli = JobService(store).create(JobRequest(workbook, profile="invoices"))
     assert from_form.config == Job.get_by_id(from_cli.id).config  # as `jobs create --profile`
     assert from_form.config["format"] == "pdf"
 

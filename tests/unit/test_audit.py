@@ -11,6 +11,7 @@ import pytest
 from exmado_tui.config.settings import Settings, load_settings
 from exmado_tui.config.timezones import system_zone
 from exmado_tui.job.actor import AUDIT_LOG, BROWSER_ENV, Actor, Door
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
@@ -36,7 +37,7 @@ def test_every_control_action_names_who_did_it_and_the_manifest_who_created_and_
     store: Settings, workbook: Path, redis_url: str
 ) -> None:
     service = JobService(store, actor=ANA)
-    job_id = service.create(workbook, profile="invoices", start=True).id
+    job_id = service.create(JobRequest(workbook, profile="invoices", start=True)).id
     for status in (S.VALIDATING, S.RUNNING):
         transition(job_id, status)
     service.pause(job_id)

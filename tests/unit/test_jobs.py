@@ -17,6 +17,7 @@ from exmado_tui.errors import (
     TransitionError,
     WorkbookError,
 )
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
@@ -39,7 +40,7 @@ def store(any_store: Settings) -> Settings:
 
 
 def test_create_keeps_a_private_copy_with_its_sha256(service, workbook, store):
-    job = service.create(workbook, profile="invoices", user="ana", name="Q1 invoices")
+    job = service.create(JobRequest(workbook, profile="invoices", user="ana", name="Q1 invoices"))
     copy = Path(job.workbook_path)
     assert copy.is_relative_to(store.data_dir)
     assert copy.read_bytes() == workbook.read_bytes()
@@ -54,12 +55,12 @@ def test_create_keeps_a_private_copy_with_its_sha256(service, workbook, store):
 
 
 def test_create_without_start_sends_nothing(service, workbook, redis_url):
-    service.create(workbook, profile="invoices")
+    service.create(JobRequest(workbook, profile="invoices"))
     assert queued_messages(redis_url) == []
 
 
 def test_start_puts_a_run_job_message_in_redis(service, workbook, redis_url):
-    job = service.create(workbook, profile="invoices", start=True)
+    job = service.create(JobRequest(workbook, profile="invoices", start=True))
     [message] = queued_messages(redis_url)
     assert message["actor_name"] == RUN_JOB
     assert message["args"] == [job.id]
@@ -68,7 +69,7 @@ def test_start_puts_a_run_job_message_in_redis(service, workbook, redis_url):
 
 
 def test_job_options_lie_over_the_profile(service, workbook):
-    job = service.create(workbook, profile="invoices", config={"format": "zip"})
+    job = service.create(JobRequest(workbook, profile="invoices", config={"format": "zip"}))
     assert job.config["format"] == "zip"
     assert job.config["cabinet"] == "Invoices"
 
@@ -85,25 +86,25 @@ def test_unusable_workbooks_are_refused_in_one_sentence(service, tmp_path, name,
     if name != "missing.xlsx":
         (tmp_path / name).write_bytes(b"x")
     with pytest.raises(WorkbookError, match=expected):
-        service.create(tmp_path / name, profile="invoices")
+        service.create(JobRequest(tmp_path / name, profile="invoices"))
     assert Job.select().count() == 0
 
 
 def test_unknown_profile_is_named(service, workbook):
     with pytest.raises(ProfileError, match="Profile 'nope' not found.*invoices"):
-        service.create(workbook, profile="nope")
+        service.create(JobRequest(workbook, profile="nope"))
 
 
 def test_unreachable_redis_keeps_the_job_and_says_how_to_queue_it(tmp_path, workbook):
     settings = make_settings(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     open_database(settings.database_url)
     with pytest.raises(QueueUnavailableError, match="saved but not queued.*exmado jobs start"):
-        JobService(settings).create(workbook, profile="invoices", start=True)
+        JobService(settings).create(JobRequest(workbook, profile="invoices", start=True))
     assert Job.select().count() == 1
 
 
 def test_pause_of_a_running_job_is_a_request(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     transition(job.id, S.VALIDATING, worker="host:1")
     transition(job.id, S.RUNNING)
     assert service.pause(job.id).control == "pause"
@@ -115,7 +116,7 @@ def test_pause_or_cancel_of_a_running_job_no_worker_holds_is_immediate(
     service, workbook, act, status
 ):
     """Handed back to wait for its retry, nobody would hear a request for minutes."""
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     transition(job.id, S.VALIDATING, worker="host:1")
     transition(job.id, S.RUNNING, worker="", wait_reason="will try again: DocuWare is down")
     moved = getattr(service, act)(job.id)
@@ -124,25 +125,25 @@ def test_pause_or_cancel_of_a_running_job_no_worker_holds_is_immediate(
 
 
 def test_pause_of_a_pending_job_is_refused(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     with pytest.raises(TransitionError, match="is PENDING; only a running job can be paused"):
         service.pause(job.id)
 
 
 def test_cancel_of_a_pending_job_is_immediate(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     assert service.cancel(job.id).status is S.CANCELLED
 
 
 def test_cancel_of_a_running_job_asks_the_worker(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     transition(job.id, S.VALIDATING, worker="host:1")
     cancelled = service.cancel(job.id)
     assert (cancelled.status, cancelled.control) == (S.VALIDATING, "cancel")
 
 
 def test_resume_moves_paused_to_running_and_queues_it(service, workbook, redis_url):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     for status in (S.VALIDATING, S.RUNNING, S.PAUSED):
         transition(job.id, status)
     resumed = service.resume(job.id)
@@ -151,7 +152,7 @@ def test_resume_moves_paused_to_running_and_queues_it(service, workbook, redis_u
 
 
 def test_retry_reruns_only_rows_that_did_not_succeed(service, workbook, redis_url):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     statuses = ["done", "not_found", "failed", "ambiguous", "skipped", "pending"]
     for number, status in enumerate(statuses, start=2):
         JobRow.create(
@@ -186,7 +187,7 @@ def failed_at_import(job_id: str, number: int = 3) -> None:
 
 
 def test_retry_keeps_rows_that_failed_at_import_with_their_sentence(service, workbook, redis_url):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     JobRow.create(job=job.id, row_number=2, values={}, status="failed", error="503", attempts=1)
     failed_at_import(job.id)
     for status in (S.VALIDATING, S.RUNNING, S.COMPLETED_WITH_ERRORS):
@@ -203,7 +204,7 @@ def test_retry_keeps_rows_that_failed_at_import_with_their_sentence(service, wor
 
 
 def test_retry_with_only_import_failures_left_is_refused(service, workbook, redis_url):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     JobRow.create(job=job.id, row_number=2, values={}, status="done", attempts=1)
     failed_at_import(job.id)
     for status in (S.VALIDATING, S.RUNNING, S.COMPLETED_WITH_ERRORS):
@@ -223,7 +224,7 @@ def test_retry_with_only_import_failures_left_is_refused(service, workbook, redi
 def test_retry_of_a_job_that_failed_before_reading_its_workbook_is_queued(
     service, workbook, redis_url
 ):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     transition(job.id, S.VALIDATING)
     transition(job.id, S.FAILED)
     assert service.retry(job.id).status is S.PENDING
@@ -231,7 +232,7 @@ def test_retry_of_a_job_that_failed_before_reading_its_workbook_is_queued(
 
 
 def test_retry_of_a_completed_job_is_refused(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     for status in (S.VALIDATING, S.RUNNING, S.COMPLETED):
         transition(job.id, status)
     with pytest.raises(TransitionError, match="is COMPLETED"):
@@ -240,7 +241,7 @@ def test_retry_of_a_completed_job_is_refused(service, workbook):
 
 def test_a_refused_retry_leaves_the_rows_and_the_log_as_they_were(service, workbook):
     """The rows are reset in the move's transaction: a move refused there undoes them."""
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     JobRow.create(job=job.id, row_number=2, values={}, status="not_found", error="x", attempts=1)
     transition(job.id, S.VALIDATING)
     transition(job.id, S.RUNNING)
@@ -251,7 +252,7 @@ def test_a_refused_retry_leaves_the_rows_and_the_log_as_they_were(service, workb
 
 
 def test_operator_moves_write_their_event_with_the_move_and_none_when_refused(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     transition(job.id, S.VALIDATING)
     service.terminate(job.id, "wrong workbook")
     with pytest.raises(TransitionError, match="is CANCELLED"):
@@ -272,7 +273,7 @@ def test_operator_moves_write_their_event_with_the_move_and_none_when_refused(se
 
 
 def test_fail_records_the_operator_reason(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     transition(job.id, S.VALIDATING)
     transition(job.id, S.RUNNING)
     failed = service.fail(job.id, "host burned down")
@@ -282,7 +283,7 @@ def test_fail_records_the_operator_reason(service, workbook):
 
 
 def test_delete_removes_the_job_and_its_copy_but_keeps_files(service, workbook, tmp_path):
-    job = service.create(workbook, profile="invoices", output=tmp_path / "result")
+    job = service.create(JobRequest(workbook, profile="invoices", output=tmp_path / "result"))
     (tmp_path / "result").mkdir()
     (tmp_path / "result" / "a.pdf").write_bytes(b"%PDF")
     JobRow.create(job=job.id, row_number=2, values={})
@@ -294,21 +295,21 @@ def test_delete_removes_the_job_and_its_copy_but_keeps_files(service, workbook, 
 
 
 def test_delete_with_files_removes_the_output(service, workbook, tmp_path):
-    job = service.create(workbook, profile="invoices", output=tmp_path / "result")
+    job = service.create(JobRequest(workbook, profile="invoices", output=tmp_path / "result"))
     (tmp_path / "result").mkdir()
     service.delete(job.id, keep_files=False)
     assert not (tmp_path / "result").exists()
 
 
 def test_delete_of_a_running_job_is_refused(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     transition(job.id, S.VALIDATING)
     with pytest.raises(TransitionError, match="cancel it before deleting"):
         service.delete(job.id)
 
 
 def test_short_ids_resolve_and_ambiguity_is_reported(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     assert resolve_job_id(job.id[:6].upper()) == job.id
     for digit in "01":
         insert_job("abcd" + digit * 28, name="twin")
@@ -336,7 +337,7 @@ def test_a_short_prefix_no_job_starts_with_is_not_found(service):
 
 
 def test_wait_returns_at_the_end_and_times_out_otherwise(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     with pytest.raises(TimeoutError, match="still PENDING after 0.2 s"):
         service.wait(job.id, timeout=0.2, poll_s=0.05)
     service.cancel(job.id)
@@ -344,7 +345,7 @@ def test_wait_returns_at_the_end_and_times_out_otherwise(service, workbook):
 
 
 def test_terminate_cancels_at_once_and_tells_the_worker(service, workbook):
-    job = service.create(workbook, profile="invoices")
+    job = service.create(JobRequest(workbook, profile="invoices"))
     transition(job.id, S.VALIDATING)
     transition(job.id, S.RUNNING, worker="host:1")
     ended = service.terminate(job.id, "runaway")
@@ -353,9 +354,9 @@ def test_terminate_cancels_at_once_and_tells_the_worker(service, workbook):
 
 
 def test_requeue_unfinished_sends_what_redis_may_have_lost(service, workbook, redis_url):
-    queued = service.create(workbook, profile="invoices", start=True)
-    never_started = service.create(workbook, profile="invoices")
-    running = service.create(workbook, profile="invoices")
+    queued = service.create(JobRequest(workbook, profile="invoices", start=True))
+    never_started = service.create(JobRequest(workbook, profile="invoices"))
+    running = service.create(JobRequest(workbook, profile="invoices"))
     transition(running.id, S.VALIDATING)
     transition(running.id, S.RUNNING, worker="host:1", heartbeat_at=utcnow())
     redis.Redis.from_url(redis_url).flushall()
@@ -373,11 +374,13 @@ def test_alive_workers_reads_the_registry(service, redis_url):
 
 def test_a_job_without_profile_or_mapping_is_refused_before_anything_is_stored(service, workbook):
     with pytest.raises(ProfileError, match=r"needs a profile \(--profile NAME; known: invoices"):
-        service.create(workbook)
+        service.create(JobRequest(workbook))
     with pytest.raises(ProfileError, match="cabinet and a column"):
-        service.create(workbook, config={"cabinet": "Invoices"})
+        service.create(JobRequest(workbook, config={"cabinet": "Invoices"}))
     assert Job.select().count() == 0
     mapped = service.create(
-        workbook, config={"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
+        JobRequest(
+            workbook, config={"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
+        )
     )
     assert mapped.config["cabinet"] == "Invoices"

@@ -8,6 +8,7 @@ import pytest
 
 from exmado_tui.config.settings import load_settings
 from exmado_tui.errors import WorkbookError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from tests.reliability.hostile import CASES
 
@@ -25,6 +26,6 @@ def test_create_refuses_past_the_host_files_limit_naming_it(
 
     open_database(settings.database_url)
     with pytest.raises(WorkbookError) as caught:
-        JobService(settings).create(wide, profile="invoices")
+        JobService(settings).create(JobRequest(wide, profile="invoices"))
     assert "beyond the 20 columns" in str(caught.value)
     assert "[workbooks] max_columns" in str(caught.value)

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from exmado_tui.errors import ProfileError, WorkbookError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.store.models import Job
 
 MAPPED = {"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
@@ -31,7 +32,7 @@ MAPPED = {"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}
 )
 def test_a_job_config_that_cannot_run_is_refused(service, workbook, config, expected):
     with pytest.raises(ProfileError) as caught:
-        service.create(workbook, profile="invoices", config=config)
+        service.create(JobRequest(workbook, profile="invoices", config=config))
     message = str(caught.value)
     assert message.startswith("Profile 'invoices' with the job's own settings: ")
     assert expected in message and message.endswith(".")
@@ -40,14 +41,14 @@ def test_a_job_config_that_cannot_run_is_refused(service, workbook, config, expe
 
 def test_a_config_without_a_profile_is_named_as_the_jobs_settings(service, workbook):
     with pytest.raises(ProfileError, match=r"^The job's settings: \[columns\] 'A' must name"):
-        service.create(workbook, config={"cabinet": "Invoices", "columns": {"A": 5}})
+        service.create(JobRequest(workbook, config={"cabinet": "Invoices", "columns": {"A": 5}}))
 
 
 def test_a_folder_given_as_the_workbook_is_named_as_a_folder(service, tmp_path):
     folder = tmp_path / "march.xlsx"
     folder.mkdir()
     with pytest.raises(WorkbookError) as caught:
-        service.create(folder, profile="invoices")
+        service.create(JobRequest(folder, profile="invoices"))
     assert str(caught.value) == f"Workbook {folder} is a folder, not a file."
 
 
@@ -57,7 +58,7 @@ def test_an_unreadable_workbook_is_one_sentence(service, workbook, monkeypatch):
 
     monkeypatch.setattr("exmado_tui.job.service.read_with_sha256", refuse)
     with pytest.raises(WorkbookError) as caught:
-        service.create(workbook, profile="invoices")
+        service.create(JobRequest(workbook, profile="invoices"))
     assert str(caught.value) == f"Workbook {workbook} cannot be read: Permission denied."
     assert Job.select().count() == 0
 
@@ -65,7 +66,7 @@ def test_an_unreadable_workbook_is_one_sentence(service, workbook, monkeypatch):
 def test_a_name_that_is_not_utf8_is_one_sentence_naming_it_escaped(service, workbook):
     named = workbook.rename(workbook.with_name(os.fsdecode(b"caf\xe9-latin1.xlsx")))
     with pytest.raises(WorkbookError) as caught:
-        service.create(named, profile="invoices")
+        service.create(JobRequest(named, profile="invoices"))
     assert str(caught.value) == (
         "Workbook caf\\xe9-latin1.xlsx has a name that is not valid UTF-8 (written in another"
         " system's encoding); rename it and try again."
@@ -80,7 +81,7 @@ def test_excel_s_lock_file_is_named_as_one_with_its_workbook(service, workbook, 
     workbook.rename(workbook.with_name(beside))
     (workbook.parent / lock).write_bytes(b"\x0bjdoe" + bytes(150))
     with pytest.raises(WorkbookError) as caught:
-        service.create(workbook.parent / lock, profile="invoices")
+        service.create(JobRequest(workbook.parent / lock, profile="invoices"))
     assert str(caught.value) == (
         f"{lock} is the lock file Excel keeps beside {beside} while it is open, not a workbook;"
         " save and close it in Excel, then use the workbook itself."
@@ -90,4 +91,4 @@ def test_excel_s_lock_file_is_named_as_one_with_its_workbook(service, workbook, 
 def test_a_lock_file_without_its_workbook_names_what_the_workbook_ends_in(service, tmp_path):
     (tmp_path / "~$rch.xlsx").write_bytes(b"\x0bjdoe")
     with pytest.raises(WorkbookError, match=r"beside the workbook whose name ends in rch\.xlsx"):
-        service.create(tmp_path / "~$rch.xlsx", profile="invoices")
+        service.create(JobRequest(tmp_path / "~$rch.xlsx", profile="invoices"))

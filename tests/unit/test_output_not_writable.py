@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from exmado_tui.errors import NotWritableError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.store.models import Job, JobRow
 from tests.pipeline_harness import Pipeline, invoice_docs
 from tests.small_disk import small_disk
@@ -25,7 +26,9 @@ def remount(folder: Path, mode: str) -> None:
 def test_a_file_where_the_output_folder_should_be_is_refused_at_create(service, workbook, tmp_path):
     (tmp_path / "exports").write_text("not a folder")
     with pytest.raises(NotWritableError) as caught:
-        service.create(workbook, profile="invoices", output=tmp_path / "exports" / "march")
+        service.create(
+            JobRequest(workbook, profile="invoices", output=tmp_path / "exports" / "march")
+        )
     assert str(caught.value) == (
         f"The output folder {tmp_path / 'exports' / 'march'} cannot be created: "
         f"{tmp_path / 'exports'} is a file, not a folder; make it writable for the user the "
@@ -36,10 +39,10 @@ def test_a_file_where_the_output_folder_should_be_is_refused_at_create(service, 
 
 def test_a_read_only_output_folder_is_refused_at_create_and_at_start(service, workbook, tmp_path):
     with small_disk(tmp_path / "out") as out:
-        job = service.create(workbook, profile="invoices", output=out / "march")
+        job = service.create(JobRequest(workbook, profile="invoices", output=out / "march"))
         remount(out, "ro")
         with pytest.raises(NotWritableError, match=r"cannot be written by user \w+ \(Read-only"):
-            service.create(workbook, profile="invoices", output=out / "april")
+            service.create(JobRequest(workbook, profile="invoices", output=out / "april"))
         with pytest.raises(NotWritableError, match=r"Read-only file system\); make it writable"):
             service.start(job.id)
         assert Job.select().count() == 1 and Job.get_by_id(job.id).queued_at is None

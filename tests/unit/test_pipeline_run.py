@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from exmado_tui.config.profiles import load_profile
+from exmado_tui.job.request import JobRequest
 from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job, JobFile, JobRow
@@ -238,7 +239,7 @@ def test_time_limit_fails_with_a_sentence_then_retry_completes(pipeline: Pipelin
 def test_a_refused_workbook_fails_the_job_with_its_sentence(pipeline: Pipeline) -> None:
     """`create` refuses such a workbook now; a job stored before it did is refused at its run."""
     good = pipeline.service.create(
-        workbook(pipeline.tmp_path / "good.xlsx", [1]), profile="invoices"
+        JobRequest(workbook(pipeline.tmp_path / "good.xlsx", [1]), profile="invoices")
     )
     bad = workbook(pipeline.tmp_path / "bad.xlsx", [1], header="Something else")
     job_id = insert_job(

@@ -10,6 +10,7 @@ import pytest
 
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import WorkbookError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job, JobWorkbook
 from exmado_tui.store.workbooks import local_copy
@@ -19,7 +20,7 @@ from tests.workbooks import write_workbook
 
 def made_on_this_host(store: Settings, tmp_path: Path) -> Job:
     workbook = write_workbook(tmp_path / "Lieferanten.xlsx", [["100001"], ["100002"]])
-    job = JobService(store).create(workbook, profile="invoices")
+    job = JobService(store).create(JobRequest(workbook, profile="invoices"))
     return Job.get_by_id(job.id)
 
 
@@ -29,7 +30,7 @@ def test_the_workbook_is_read_once_for_its_copy_and_the_store(
     workbook = write_workbook(tmp_path / "Lieferanten.xlsx", [["100001"], ["100002"]])
     read, read_bytes = [], Path.read_bytes
     monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path) or read_bytes(path))
-    job = Job.get_by_id(JobService(store).create(workbook, profile="invoices").id)
+    job = Job.get_by_id(JobService(store).create(JobRequest(workbook, profile="invoices")).id)
     assert read == [workbook]  # not the private copy again
     stored = bytes(JobWorkbook.get(JobWorkbook.job == job.id).content)
     assert stored == Path(job.workbook_path).read_bytes() == workbook.read_bytes()

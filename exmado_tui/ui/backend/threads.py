@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import peewee
 
+from exmado_tui.config.settings import Settings
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.job.service import JobService
 from exmado_tui.store.db import database, store_error, store_unreachable, utcnow
@@ -40,7 +41,7 @@ class Backend:
         self._prober = ThreadPoolExecutor(2, thread_name_prefix="exmado-probe")
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.service.settings
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

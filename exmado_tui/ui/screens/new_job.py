@@ -24,6 +24,7 @@ from textual.widgets import (
 
 from exmado_tui.config.profiles import FORMATS, Profile, load_profile, profile_names, save_profile
 from exmado_tui.errors import ExmadoError, ProfileError
+from exmado_tui.job.request import JobRequest
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup
 from exmado_tui.ui.logic.new_job_form import (
     CUSTOM,
@@ -390,15 +391,15 @@ class NewJobScreen(Screen[str | None]):
         self.run_worker(self._create(self.form(), start), group="create", exclusive=True)
 
     async def _create(self, form: JobForm, start: bool) -> None:
-        await create_job(
-            self,
+        request = JobRequest(
             Path(form.workbook).expanduser(),
-            start,
             profile=None if form.custom else form.profile,
             config=form.config(),
             output=Path(form.output).expanduser() if form.output else None,
             name=form.name or None,
+            start=start,
         )
+        await create_job(self, request)
 
     @mutating
     def action_save_profile(self) -> None:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from exmado_tui.config.profiles import profile_names
+from exmado_tui.job.request import JobRequest
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup, Options
 from exmado_tui.ui.logic.search_job_form import Count, SearchForm, add_condition, validate_search
 from exmado_tui.ui.screens.new_job import plain_options
@@ -218,14 +219,14 @@ class SearchJobScreen(Screen[str | None]):
         self.run_worker(self._create(self.form(), start), group="create", exclusive=True)
 
     async def _create(self, form: SearchForm, start: bool) -> None:
-        await create_job(
-            self,
+        request = JobRequest(
             form.source(self.count.documents),
-            start,
             profile=form.profile or None,
             output=Path(form.output).expanduser() if form.output else None,
             name=form.name or None,
+            start=start,
         )
+        await create_job(self, request)
 
     def action_back(self) -> None:
         self.dismiss(None)
