@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from exmado_tui.sandbox import files, schema, views
-from exmado_tui.sandbox.api_browse import require_cabinet
+from exmado_tui.sandbox.api_search import require_cabinet
 from exmado_tui.sandbox.data import Document, Section, date_ms
 from exmado_tui.sandbox.search import SearchError, parse_date
 from exmado_tui.sandbox.state import State

@@ -1,4 +1,5 @@
-"""The route table and the request pipeline: latency, throttling, errors, auth, handler."""
+"""The route table and the request pipeline (latency, throttling, errors, auth, handler), and
+the sandbox-only admin endpoints: read/switch faults, read/reset request statistics."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from exmado_tui.sandbox import api_admin, api_auth, api_browse, api_documents, api_search
+from exmado_tui.sandbox import api_auth, api_documents, api_search
 from exmado_tui.sandbox.auth import AUTH_COOKIE
 from exmado_tui.sandbox.search import SearchError
 from exmado_tui.sandbox.state import State
@@ -20,6 +21,7 @@ from exmado_tui.sandbox.wire import (
     Request,
     Response,
     error_response,
+    json_response,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,36 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return _COMPILED[pattern]
 
 
+# Sandbox-only admin endpoints: read/switch faults, read/reset request statistics.
+
+
+def get_faults(state: State, req: Request) -> Response:
+    """GET /_sandbox/faults."""
+    return json_response(state.faults.snapshot())
+
+
+def set_faults(state: State, req: Request) -> Response:
+    """POST /_sandbox/faults with any of the fields of `FaultSettings`, or expire_tokens: true."""
+    body = req.json()
+    if not isinstance(body, dict):
+        raise HttpError(400, "Expected a JSON object with the faults to change.")
+    try:
+        return json_response(state.faults.update(**body))
+    except (TypeError, ValueError) as exc:
+        raise HttpError(400, str(exc)) from exc
+
+
+def get_stats(state: State, req: Request) -> Response:
+    """GET /_sandbox/stats: request counts per endpoint and status, downloads per document."""
+    return json_response(state.stats.snapshot())
+
+
+def reset_stats(state: State, req: Request) -> Response:
+    """DELETE /_sandbox/stats."""
+    state.stats.reset()
+    return json_response(state.stats.snapshot())
+
+
 ROUTES = (
     Route("GET", PLATFORM, "ServiceDescription", api_auth.service_description, auth=False),
     Route(
@@ -75,12 +107,12 @@ ROUTES = (
     Route("POST", IDENTITY + "/connect/token", "Token", api_auth.token, auth=False),
     Route("POST", PLATFORM + "/Account/Logon", "Logon", api_auth.logon, auth=False),
     Route("GET", PLATFORM + "/Account/Logoff", "Logoff", api_auth.logoff, auth=False),
-    Route("GET", PLATFORM + "/Organizations", "Organizations", api_browse.organizations),
-    Route("GET", PLATFORM + "/Organizations/{org}", "Organization", api_browse.organization),
-    Route("GET", PLATFORM + "/FileCabinets", "FileCabinets", api_browse.file_cabinets),
-    Route("GET", FC, "FileCabinet", api_browse.file_cabinet),
-    Route("GET", FC + "/Dialogs", "Dialogs", api_browse.dialogs),
-    Route("GET", FC + "/Dialogs/{dialog}", "Dialog", api_browse.dialog),
+    Route("GET", PLATFORM + "/Organizations", "Organizations", api_search.organizations),
+    Route("GET", PLATFORM + "/Organizations/{org}", "Organization", api_search.organization),
+    Route("GET", PLATFORM + "/FileCabinets", "FileCabinets", api_search.file_cabinets),
+    Route("GET", FC, "FileCabinet", api_search.file_cabinet),
+    Route("GET", FC + "/Dialogs", "Dialogs", api_search.dialogs),
+    Route("GET", FC + "/Dialogs/{dialog}", "Dialog", api_search.dialog),
     Route("POST", FC + "/Query/DialogExpression", "DialogExpression", api_search.dialog_expression),
     Route(
         "POST",
@@ -103,10 +135,10 @@ ROUTES = (
     Route("GET", FC + "/Sections", "Sections", api_documents.sections),
     Route("GET", FC + "/Sections/{sid}", "Section", api_documents.section),
     Route("GET", FC + "/Sections/{sid}/Data", "SectionData", api_documents.section_data),
-    Route("GET", "/_sandbox/faults", "AdminFaults", api_admin.get_faults, False, True),
-    Route("POST", "/_sandbox/faults", "AdminFaults", api_admin.set_faults, False, True),
-    Route("GET", "/_sandbox/stats", "AdminStats", api_admin.get_stats, False, True),
-    Route("DELETE", "/_sandbox/stats", "AdminStats", api_admin.reset_stats, False, True),
+    Route("GET", "/_sandbox/faults", "AdminFaults", get_faults, False, True),
+    Route("POST", "/_sandbox/faults", "AdminFaults", set_faults, False, True),
+    Route("GET", "/_sandbox/stats", "AdminStats", get_stats, False, True),
+    Route("DELETE", "/_sandbox/stats", "AdminStats", reset_stats, False, True),
 )
 
 

@@ -31,8 +31,7 @@ from typing import Any
 from exmado_tui.sandbox import routes
 from exmado_tui.sandbox.config import Faults, SandboxConfig
 from exmado_tui.sandbox.data import Catalogue
-from exmado_tui.sandbox.state import State
-from exmado_tui.sandbox.stats import Stats
+from exmado_tui.sandbox.state import State, Stats
 from exmado_tui.sandbox.wire import Request, Response
 
 log = logging.getLogger(__name__)
