@@ -57,6 +57,7 @@ def test_worker_processes_whose_main_process_is_killed_hand_back_their_job_and_s
     exmado: Exmado,
 ) -> None:
     job_id = long_job(exmado)
+    exmado.sandbox.faults.update(latency_ms=100)  # the orphans must not finish it first
     main = exmado.start_worker(threads=2, processes=2)
     wait_for(lambda: get_job(job_id).done_rows >= 10, 30, "the job under way")
     orphans = children(main.pid)
@@ -72,6 +73,7 @@ def test_worker_processes_whose_main_process_is_killed_hand_back_their_job_and_s
     assert get_job(job_id).status not in FINAL
     assert handed_back(job_id)
     assert "The main worker process (pid" in exmado.worker_logs()
+    exmado.sandbox.faults.update(latency_ms=0)
     exmado.start_worker()
     assert_completed_once(exmado, job_id, 300)
 
