@@ -1,5 +1,5 @@
-"""Plain-text formatting shared by the CLI and the TUI: local times, durations, sizes, and
-control characters made visible (in reports, events and logs)."""
+"""Plain-text formatting shared by the CLI, the TUI and the workers: local times, durations,
+sizes, and control characters made visible (in reports, events and logs)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,15 @@ def duration(seconds: float | None) -> str:
     if minutes:
         return f"{minutes}m{secs:02d}s"
     return f"{secs}s"
+
+
+def span(seconds: float) -> str:
+    """A duration for a sentence, rounded to its unit: `45 s`, `12 min`, `2 h`, `2.5 h`."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{round(seconds / 3600, 1):g} h"
 
 
 def size(num_bytes: int) -> str:

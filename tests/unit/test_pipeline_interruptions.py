@@ -209,7 +209,9 @@ def test_a_report_written_before_a_move_that_loses_says_where_the_job_went(
     run = JobRun(job_id, pipeline.runtime, "m2", last_attempt=False)
     transition(job_id, JobStatus.FAILED, last_error="Stopped by an operator.")  # it wins
     lost = Event("Finished: should not be written.")
-    assert not run._report_then_move(JobStatus.COMPLETED, frozenset({JobStatus.RUNNING}), lost)
+    assert not run.ending.report_then_move(
+        JobStatus.COMPLETED, frozenset({JobStatus.RUNNING}), lost
+    )
     manifest = json.loads((Path(job.output_dir) / MANIFEST_NAME).read_text())
     assert manifest["status"] == "FAILED"
     assert not JobEvent.select().where(JobEvent.message == lost.text).exists()

@@ -1,11 +1,11 @@
-"""Running one job from the actor's thread: claim, validate, feed rows, honour control, end.
+"""Running one job from the actor's thread: claim, validate, feed rows, honour control.
 
 The actor's thread owns the job store. It feeds pending rows (in row order, so a resumed job
-continues at its first unfinished row) to the row engine on the process's event loop, keeps
-`WINDOW_PER_REQUEST` x `row_concurrency` rows outstanding, and writes results back in
-batches. Between batches it beats the job's heart and renews its slot lease (its `Hold`:
-`exmado_tui/job/ownership.py` has the rule), reads `Job.control` every `CONTROL_S` and watches the
-clock:
+continues at its first unfinished row) to the row engine on the process's event loop (across
+`bridge`), keeps `WINDOW_PER_REQUEST` x `row_concurrency` rows outstanding, and writes results
+back in batches. Between batches it beats the job's heart and renews its slot lease (its
+`Hold`: `exmado_tui/job/ownership.py` has the rule), reads `Job.control` every `CONTROL_S` and
+watches the clock:
 
 * pause / cancel — no new rows; rows in flight get `STOP_GRACE_S` to finish, the rest are
   cancelled (their `.part` files vanish) and stay pending; PAUSED gives the slot back.
@@ -14,22 +14,19 @@ clock:
 * transient failures — a row failing for a passing reason runs once more at the end; many in
   a row mean DocuWare is down: the job is handed back and the message retried later.
 
-How the run ended is a `RunOutcome` (`outcome.py`); `_finish` ends the job by it, each move
-writing its event in the same call (`transitions.transition`).
+How the run ended is a `RunOutcome`, or the exception that stopped it; its `Ending`
+(`endings.py`) ends the job by either, each move writing its event in the same call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import dataclasses
 import logging
 import queue
 import time
-from collections import deque
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, assert_never
+from typing import Any, TypeVar
 
 import peewee
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
@@ -37,33 +34,30 @@ from dramatiq.middleware import Shutdown, TimeLimitExceeded
 from exmado_tui.config.profiles import Profile, check_profile
 from exmado_tui.config.settings import mask_url
 from exmado_tui.errors import (
-    BlockedFolderError,
     NotWritableError,
-    PermanentError,
     ProfileError,
     RetryableError,
     StoreIdentityError,
     StoreUnavailableError,
-    TransitionError,
 )
-from exmado_tui.files.diskspace import is_no_space, no_space, store_full
+from exmado_tui.files.diskspace import is_no_space, store_full
 from exmado_tui.files.writable import output_folder_problem
-from exmado_tui.formatting import visible
+from exmado_tui.formatting import span
 from exmado_tui.job.ownership import Hold, claim
 from exmado_tui.job.query_source import QuerySource, query_of
-from exmado_tui.job.status import ACTIVE, ROW_ERRORS, Control, Event, JobStatus
+from exmado_tui.job.status import Event, JobStatus
 from exmado_tui.job.transitions import record_event, transition
-from exmado_tui.output.report import remove_report_leftovers, write_report
-from exmado_tui.store.db import drop_connections, is_write_refused, store_error, write_refused
+from exmado_tui.output.report import remove_report_leftovers
+from exmado_tui.store.db import is_write_refused, store_error, write_refused
 from exmado_tui.store.identity import check_still, opened_store
-from exmado_tui.store.models import Job, JobRow
-from workers import metrics
+from exmado_tui.store.models import Job
 from workers.pipeline import progress
+from workers.pipeline.bridge import Feed, awaiting, collect, new_inbox
+from workers.pipeline.endings import Ending, RunOutcome, Stop, requested_stop
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
 from workers.pipeline.ingest import already_ingested, ingest
 from workers.pipeline.ingest_query import QueryReader, ingest_query
-from workers.pipeline.outcome import RunOutcome, Stop
-from workers.pipeline.rows import Inbox, RowEngine, RowResult, RowTask
+from workers.pipeline.rows import RowEngine, RowResult
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.pipeline")
@@ -71,12 +65,10 @@ S = JobStatus
 CONTROL_S = 0.25
 STOP_GRACE_S = 0.5
 STORE_RETRY_S = 1.0  # how often a run waiting for its store to take writes tries again
-CHUNK = 500
 # Rows outstanding per request in flight. A row spends one latency waiting in its batch search
 # and one downloading, and batches form while the previous one is out: with only 2x the
 # engine's workers waited for rows (64 % of the bound at 50 ms in bench_pipeline, 88 % at 4x).
 WINDOW_PER_REQUEST = 4
-RUNNING = frozenset({S.RUNNING})
 T = TypeVar("T")
 
 
@@ -119,26 +111,6 @@ def job_profile(job: Job) -> Profile:
     return profile
 
 
-def failure_sentence(exc: PermanentError) -> str:
-    """The error's sentence; for a profile's, that a retry would run the same snapshot."""
-    if not isinstance(exc, ProfileError):
-        return str(exc)
-    return (
-        f"{str(exc).rstrip('.')}. The job keeps the profile it was created with, so a retry "
-        "would fail the same way: fix the profile, then create a new job from the workbook "
-        "(`exmado jobs create WORKBOOK --profile NAME`)."
-    )
-
-
-def span(seconds: float) -> str:
-    """`45 s`, `12 min`, `2 h`, `2.5 h`."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{round(seconds / 3600, 1):g} h"
-
-
 class JobRun:
     def __init__(self, job_id: str, runtime: Runtime, token: str, last_attempt: bool) -> None:
         self.job_id = job_id
@@ -152,6 +124,9 @@ class JobRun:
         self.beat_s = runtime.clocks.beat_s
         self.next_beat = time.monotonic() + self.beat_s
         self.store = opened_store()  # the run's rows are in this one, whatever comes after
+        self.ending = Ending(
+            job_id, runtime, self.hold, self.store, self.started, last_attempt, self._keep_alive
+        )
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -165,63 +140,27 @@ class JobRun:
 
     def _run(self, status: JobStatus) -> None:
         try:  # from the claim on: a worker told to stop here still hands the job back
-            job = Job.get_by_id(self.job_id)
-            record_event(self.job_id, f"Run {job.runs} started on {self.worker}.")
-            self._name_server()
-            profile = job_profile(job)
-            if status is S.VALIDATING:
-                self._validate(job, profile)
-            outcome = self._rows(profile)
+            outcome = self._validate_and_run(status)
         except Stop as stop:
             outcome = stop.outcome
-        except StoreIdentityError:
-            raise
-        except RetryableError as exc:
-            self._transient(exc)
+        except (Exception, Shutdown, TimeLimitExceeded) as exc:
+            self.ending.after_error(exc)
             return
-        except BlockedFolderError as exc:
-            self._stop_for_space(exc)
-            return
-        except PermanentError as exc:
-            self._fail(failure_sentence(exc))
-            return
-        except Shutdown:
-            self._requeue_on_shutdown()
-            return
-        except TimeLimitExceeded:
-            self._fail(self._timeout_sentence())
-            return
-        except peewee.PeeweeException as exc:
-            if is_no_space(exc):
-                self._stop_for_space(store_full(self.runtime.settings.database_url))
-                return
-            # A store locked past its busy timeout, a database restarting, files refusing
-            # writes: it passes. A missing table or the like would fail every attempt the same
-            # way: say it now.
-            url = self.runtime.settings.database_url
-            passing = store_error(exc, url) or write_refused(exc, url)
-            if passing is None:
-                self._unexpected(exc)
-                return
-            drop_connections()  # the hand-back must not use the connection that just failed
-            self._transient(passing)
-            return
-        except Exception as exc:
-            if is_no_space(exc):  # the workbook's copy in the data folder, the report…
-                self._stop_for_space(no_space(_folder_of(exc, self.runtime.settings.data_dir)))
-                return
-            self._unexpected(exc)
-            return
-        self._finish(outcome)
+        self.ending.finish(outcome)
+
+    def _validate_and_run(self, status: JobStatus) -> RunOutcome:
+        job = Job.get_by_id(self.job_id)
+        record_event(self.job_id, f"Run {job.runs} started on {self.worker}.")
+        self._name_server()
+        profile = job_profile(job)
+        if status is S.VALIDATING:
+            self._validate(job, profile)
+        return self._rows(profile)
 
     def _name_server(self) -> None:
         """The DocuWare server this run searches, for the manifest (password hidden)."""
         server = mask_url(self.runtime.settings.docuware.url)
         Job.update(docuware_url=server).where(Job.id == self.job_id).execute()
-
-    def _unexpected(self, exc: Exception) -> None:
-        log.exception("Job %s failed unexpectedly", self.job_id[:8])
-        self._fail(f"Unexpected error: {type(exc).__name__}: {exc}.")
 
     def _validate(self, job: Job, profile: Profile) -> None:
         if not already_ingested(job):
@@ -271,9 +210,9 @@ class JobRun:
         known = progress.known_files(job.id)  # here: the loop thread keeps no store connection
         engine = self._awaiting(self._engine(job, profile, known, results))
         self._awaiting(engine.prepare())
-        inbox: Inbox = loop.run(_new_queue())
+        inbox = new_inbox(loop)
         future = loop.submit(engine.serve(inbox))
-        feed = _Feed(self.job_id, loop, inbox, self.jobs.row_concurrency * WINDOW_PER_REQUEST)
+        feed = Feed(self.job_id, loop, inbox, self.jobs.row_concurrency * WINDOW_PER_REQUEST)
         try:
             return self._drive(feed, results, future)
         finally:
@@ -288,19 +227,8 @@ class JobRun:
             record_event(self.job_id, f"Removed {removed} unfinished file(s) of a past run.")
 
     def _awaiting(self, coro: Coroutine[Any, Any, T]) -> T:
-        """`coro`'s result, beating the heart and hearing pause/cancel while it runs.
-
-        Signing in and finding the cabinet can wait minutes on a throttled DocuWare: without
-        beats another worker would take the job over, and a cancel would go unheard.
-        """
-        future = self.runtime.loop.submit(coro)
-        try:
-            while not _finished(future, CONTROL_S):
-                self._tick(time.monotonic())
-        except BaseException:
-            future.cancel()
-            raise
-        return future.result()
+        """`coro`'s result, beating the heart and hearing pause/cancel while it runs."""
+        return awaiting(self.runtime.loop, coro, self._between_chunks, every=CONTROL_S)
 
     async def _engine(
         self,
@@ -317,7 +245,7 @@ class JobRun:
         return RowEngine(client, profile, placer, results, self.jobs.row_concurrency)
 
     def _drive(
-        self, feed: _Feed, results: queue.Queue[RowResult], future: concurrent.futures.Future[None]
+        self, feed: Feed, results: queue.Queue[RowResult], future: concurrent.futures.Future[None]
     ) -> RunOutcome:
         batch: list[RowResult] = []
         streak_limit = max(10, 2 * self.jobs.row_concurrency)
@@ -331,7 +259,7 @@ class JobRun:
 
     def _drive_until_done(
         self,
-        feed: _Feed,
+        feed: Feed,
         results: queue.Queue[RowResult],
         future: concurrent.futures.Future[None],
         batch: list[RowResult],
@@ -352,7 +280,7 @@ class JobRun:
             if future.done():
                 future.result()  # the engine stopped: raise what stopped it
                 raise RuntimeError("The row engine stopped before the rows were done.")
-            for result in _collect(results, 0.05):
+            for result in collect(results, 0.05):
                 feed.returned(result)
                 if feed.streak >= streak_limit:
                     raise RetryableError(
@@ -374,7 +302,7 @@ class JobRun:
         return RunOutcome.ENDED if stop is None else stop
 
     def _flush_leftovers(self, results: queue.Queue[RowResult], events: list[Event]) -> None:
-        self._save_quietly([r for r in _collect(results, 0) if not r.retryable], events)
+        self._save_quietly([r for r in collect(results, 0) if not r.retryable], events)
 
     def _save_quietly(self, done: list[RowResult], events: Sequence[Event] = ()) -> None:
         try:
@@ -429,13 +357,8 @@ class JobRun:
             raise Stop(RunOutcome.TIMED_OUT)
 
     def _check_control(self) -> None:
-        job = Job.select(Job.status, Job.control).where(Job.id == self.job_id).first()
-        if job is None or job.status.is_final or job.control is Control.TERMINATE:
-            raise Stop(RunOutcome.TERMINATED)
-        if job.control is Control.CANCEL:
-            raise Stop(RunOutcome.CANCELLED)
-        if job.control is Control.PAUSE and job.status is S.RUNNING:
-            raise Stop(RunOutcome.PAUSED)
+        if (asked := requested_stop(self.job_id)) is not None:
+            raise Stop(asked)
 
     def _beat(self) -> None:
         check_still(self.store)
@@ -457,260 +380,3 @@ class JobRun:
         if now >= self.next_beat:
             self.next_beat = now + self.beat_s
             self.hold.beat()
-
-    # -- endings ------------------------------------------------------------------------------
-
-    def _finish(self, outcome: RunOutcome) -> None:
-        """End the job the way the run ended (the latest request wins over a pause)."""
-        check_still(self.store)
-        match self._latest_request(outcome):
-            case RunOutcome.ENDED:
-                self._complete()
-            case RunOutcome.PAUSED:
-                self._pause()
-            case RunOutcome.CANCELLED:
-                self._cancel()
-            case RunOutcome.TERMINATED:
-                self._drop()
-            case RunOutcome.TIMED_OUT:
-                self._fail(self._timeout_sentence())
-            case RunOutcome.LOST:
-                log.warning("Job %s was taken over by another worker; this one stops.", self.job_id)
-            case unknown:
-                assert_never(unknown)
-
-    def _latest_request(self, outcome: RunOutcome) -> RunOutcome:
-        """A cancel or terminate asked while a pause let its rows finish overrides the pause."""
-        if outcome is not RunOutcome.PAUSED:
-            return outcome
-        try:
-            self._check_control()
-        except Stop as stop:
-            return stop.outcome
-        return outcome
-
-    def _complete(self) -> None:
-        """Every row had its turn: COMPLETED, or COMPLETED_WITH_ERRORS if a row did not succeed."""
-        counts = progress.recount(self.job_id)
-        job = Job.get_by_id(self.job_id)
-        errors = sum(counts.get(s, 0) for s in ROW_ERRORS)
-        finished = Event(
-            f"Finished: {job.found_rows:,} found, {job.not_found_rows:,} not found, "
-            f"{job.ambiguous_rows:,} ambiguous, {job.failed_rows:,} failed, "
-            f"{job.skipped_rows:,} skipped; {job.files_count:,} files.",
-            "warning" if errors else "info",
-        )
-        target = S.COMPLETED_WITH_ERRORS if errors else S.COMPLETED
-        self._report_then_move(target, RUNNING, finished)
-
-    def _pause(self) -> None:
-        paused = Event(f"Paused: {self._rows_done()}.")
-        self._move(S.PAUSED, RUNNING, paused, wait_reason="paused")
-
-    def _cancel(self) -> None:
-        cancelled = Event(f"Cancelled: {self._rows_done()}; unfinished rows stay pending.")
-        self._report_then_move(S.CANCELLED, ACTIVE, cancelled)
-
-    def _drop(self) -> None:
-        """Terminated (or ended) under the run: the store's state stands; the report says it."""
-        record_event(self.job_id, f"Worker {self.worker} dropped the job.", "warning")
-        self._report()
-
-    def _rows_done(self) -> str:
-        """`1,234 of 5,000 rows done`, counted afresh."""
-        progress.recount(self.job_id)
-        return _done_of_total(Job.get_by_id(self.job_id))
-
-    def _move(
-        self,
-        target: JobStatus,
-        only_from: frozenset[JobStatus],
-        event: Event,
-        **extra: Any,
-    ) -> bool:
-        """Move the job with its event, letting go of it; False (logged) when another move won."""
-        values = {"control": None, "worker": "", "wait_reason": "", **extra}
-        try:
-            transition(self.job_id, target, only_from=only_from, event=event, **values)
-        except TransitionError as exc:
-            log.warning("Job %s: %s", self.job_id[:8], exc)
-            return False
-        metrics.job_finished(target)
-        return True
-
-    def _fail(self, message: str) -> None:
-        message = visible(message)  # a file name or key may hold ESC; the sentence is shown
-        failed = Event(message, "error")
-        active = ACTIVE | {S.PAUSED}
-        if JobRow.select().where(JobRow.job == self.job_id).exists():
-            progress.recount(self.job_id)
-            still = (Job.id == self.job_id) & Job.status.in_(active)
-            Job.update(last_error=message).where(still).execute()
-            self._report_then_move(S.FAILED, active, failed, last_error=message)
-        else:
-            self._move(S.FAILED, active, failed, last_error=message)
-
-    def _stop_for_space(self, exc: BlockedFolderError) -> None:
-        """Stop at once: every next write there would fail the same way (a full disk, a folder
-        not writable). PAUSED (FAILED while validating, which cannot pause) with a sentence;
-        rows in flight stay pending, so resuming after the fix continues at the first of them."""
-        log.error("Job %s: %s.", self.job_id[:8], exc)
-        try:
-            self._pause_for_space(exc)
-        except peewee.PeeweeException as again:
-            # The store's own disk is full: nothing can be recorded. The job stays held by no
-            # live run; the watchdog hands it over once the store can be written again.
-            log.error("Job %s: cannot record the stop either (%s).", self.job_id[:8], again)
-
-    def _pause_for_space(self, exc: BlockedFolderError) -> None:
-        if Job.get_by_id(self.job_id).status == S.VALIDATING:
-            self._fail(f"{exc}; {exc.fix}, then `exmado jobs retry {self.job_id[:8]}`.")
-            return
-        sentence = (
-            f"{exc}: paused with {self._rows_done()}; {exc.fix}, "
-            f"then `exmado jobs resume {self.job_id[:8]}`."
-        )
-        running = (Job.id == self.job_id) & (Job.status == S.RUNNING)
-        Job.update(last_error=sentence).where(running).execute()
-        self._report(S.PAUSED)  # on that full disk it may fail too: an event then says so
-        paused = Event(sentence, "error")
-        reason = f"paused: {exc.reason}"
-        self._move(
-            S.PAUSED, RUNNING, paused, wait_reason=reason, last_error=sentence, attention=sentence
-        )
-
-    def _transient(self, exc: RetryableError) -> None:
-        if self.last_attempt:
-            self._fail(f"{str(exc).rstrip('.')}; gave up after several attempts.")
-            return
-        try:
-            self.hold.hand_back(f"will try again: {exc}")
-            record_event(self.job_id, f"{str(exc).rstrip('.')}; the job will try again.", "warning")
-        except peewee.OperationalError as again:
-            if not is_write_refused(again):
-                raise
-            # Not recorded: the message is retried, or the watchdog hands the job over once
-            # the store takes writes (this run is over: nobody beats its heart).
-            log.warning("Job %s: %s; the job will try again.", self.job_id[:8], exc)
-        raise exc
-
-    def _requeue_on_shutdown(self) -> None:
-        self.hold.hand_back("waiting for a worker")
-        self.runtime.queue.enqueue_run(self.job_id)
-        record_event(self.job_id, f"Worker {self.worker} is shutting down; job queued again.")
-
-    def _timeout_sentence(self) -> str:
-        return (
-            f"Job stopped after {span(time.monotonic() - self.started)}: "
-            f"{_done_of_total(Job.get_by_id(self.job_id))}; "
-            f"`exmado jobs retry {self.job_id[:8]}` continues."
-        )
-
-    def _report_then_move(
-        self, target: JobStatus, only_from: frozenset[JobStatus], event: Event, **extra: Any
-    ) -> bool:
-        """Write the report as of `target`, then move there: a job seen as ended has its
-        report. Should another move win (a terminate, an operator's fail), write the report
-        again with the status the job did reach."""
-        self._report(target)
-        moved = self._move(target, only_from, event, **extra)
-        if not moved:
-            self._report()
-        return moved
-
-    def _report(self, status: JobStatus | None = None) -> None:
-        try:
-            write_report(self.job_id, self.runtime.settings.zone, status, self._keep_alive)
-        except Exception as exc:
-            log.exception("Report of job %s failed", self.job_id[:8])
-            record_event(self.job_id, f"The report could not be written: {exc}.", "warning")
-
-
-class _Feed:
-    """Pending rows into the engine's inbox; transient failures get one more turn at the end."""
-
-    def __init__(self, job_id: str, loop: Any, inbox: Inbox, window: int) -> None:
-        self.job_id, self.loop, self.inbox, self.window = job_id, loop, inbox, window
-        self.buffer: deque[RowTask] = deque()
-        self.deferred: list[RowTask] = []
-        self.after = 0
-        self.exhausted = False
-        self.outstanding = 0
-        self.streak = 0
-
-    @property
-    def finished(self) -> bool:
-        idle = not self.buffer and self.outstanding == 0 and not self.deferred
-        return self.exhausted and idle
-
-    def top_up(self) -> None:
-        """Fill the window once a quarter of it is free; the rows go over in one hand-off.
-
-        Waiting for a quarter (not topping up after each returned row) lets the engine search
-        them as one batch even when rows come back one at a time; three quarters of the
-        window stay with the engine meanwhile.
-        """
-        if self.window - self.outstanding < max(1, self.window // 4):
-            return
-        rows: list[RowTask] = []
-        while self.outstanding < self.window and self._next_ready():
-            rows.append(self.buffer.popleft())
-            self.outstanding += 1
-        if rows:
-            self.loop.call(_put_all, self.inbox, rows)
-
-    def _next_ready(self) -> bool:
-        if not self.buffer and not self.exhausted:
-            rows = progress.pending_rows(self.job_id, self.after, CHUNK)
-            self.exhausted = not rows
-            if rows:
-                self.after = rows[-1][1]
-                self.buffer.extend(RowTask(i, n, k, v or {}) for i, n, k, v in rows)
-        if not self.buffer and self.exhausted and self.outstanding == 0 and self.deferred:
-            self.buffer.extend(self.deferred)
-            self.deferred = []
-        return bool(self.buffer)
-
-    def returned(self, result: RowResult) -> None:
-        self.outstanding -= 1
-        self.streak = self.streak + 1 if result.retryable else 0
-
-    def deferred_now(self, result: RowResult) -> bool:
-        """Keep a transient failure back for a second turn (not written, stays pending)."""
-        if result.retryable and not result.task.second_chance:
-            self.deferred.append(dataclasses.replace(result.task, second_chance=True))
-            return True
-        return False
-
-
-def _done_of_total(job: Job) -> str:
-    return f"{job.done_rows:,} of {job.total_rows:,} rows done"
-
-
-def _folder_of(exc: BaseException, default: Path) -> Path:
-    """The folder of the file an OSError names, else `default`."""
-    name = getattr(exc, "filename", None)
-    return Path(name).parent if isinstance(name, str) else default
-
-
-def _finished(future: concurrent.futures.Future[Any], timeout: float) -> bool:
-    return bool(concurrent.futures.wait([future], timeout=timeout).done)
-
-
-def _collect(results: queue.Queue[RowResult], timeout: float) -> list[RowResult]:
-    got: list[RowResult] = []
-    try:
-        got.append(results.get(timeout=timeout) if timeout else results.get_nowait())
-        while True:
-            got.append(results.get_nowait())
-    except queue.Empty:
-        return got
-
-
-def _put_all(inbox: Inbox, rows: list[RowTask]) -> None:
-    for row in rows:
-        inbox.put_nowait(row)
-
-
-async def _new_queue() -> Inbox:
-    return asyncio.Queue()
