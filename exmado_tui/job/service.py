@@ -362,7 +362,7 @@ class JobService:
                 return self._request(job_id, Control.CANCEL, "cancelled")
         return get_job(job_id)
 
-    def _move_unheld(self, job_id: str, target: JobStatus, verb: str, **changes: Any) -> bool:
+    def _move_unheld(self, job_id: str, target: JobStatus, verb: str, wait_reason: str) -> bool:
         """Move an active job no worker holds (handed back to wait for a retry, or for a worker
         or a slot): nobody would hear a request until its message comes back, minutes later.
         False when a worker holds it (or it is not active): then the request is the way."""
@@ -374,8 +374,8 @@ class JobService:
                 only_from=ACTIVE,
                 where=Job.worker == "",
                 control=None,
+                wait_reason=wait_reason,
                 event=Event(text),
-                **changes,
             )
         except TransitionError:
             return False

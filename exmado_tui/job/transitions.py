@@ -9,13 +9,14 @@ owner, not of state.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict, Unpack
 
 import peewee
 
 from exmado_tui.errors import TransitionError
 from exmado_tui.formatting import visible
-from exmado_tui.job.status import VERBS, Event, EventLevel, JobStatus, sources_of
+from exmado_tui.job.status import VERBS, Control, Event, EventLevel, JobStatus, sources_of
 from exmado_tui.notify import outbox
 from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.notify.notices import ON_STATUS
@@ -26,6 +27,23 @@ EVENT_LOGGER = "exmado.jobs"
 log = logging.getLogger(EVENT_LOGGER)
 
 
+class JobColumns(TypedDict, total=False):
+    """The columns a move may set besides the status (and `updated_at`, `finished_at`).
+
+    A claim counts the run and keeps the first start in SQL (`Job.runs + 1`,
+    `COALESCE(started_at, now)`): those take an expression.
+    """
+
+    control: Control | None
+    worker: str
+    wait_reason: str
+    last_error: str
+    finished_at: datetime | None
+    heartbeat_at: datetime
+    runs: int | peewee.ColumnBase
+    started_at: datetime | peewee.ColumnBase
+
+
 def transition(
     job_id: str,
     target: JobStatus,
@@ -34,7 +52,7 @@ def transition(
     event: Event | None = None,
     where: Any = True,
     attention: str = "",
-    **changes: Any,
+    **changes: Unpack[JobColumns],
 ) -> None:
     """Move a job to `target` with a conditional UPDATE; raise TransitionError if it cannot.
 

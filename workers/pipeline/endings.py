@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import assert_never
+from typing import Unpack, assert_never
 
 import peewee
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
@@ -33,7 +33,7 @@ from exmado_tui.files.diskspace import is_no_space, no_space, store_full
 from exmado_tui.formatting import span, visible
 from exmado_tui.job.ownership import Hold
 from exmado_tui.job.status import ACTIVE, ROW_ERRORS, Control, Event, JobStatus
-from exmado_tui.job.transitions import record_event, transition
+from exmado_tui.job.transitions import JobColumns, record_event, transition
 from exmado_tui.output.report import write_report
 from exmado_tui.store.db import drop_connections, is_write_refused, store_error, write_refused
 from exmado_tui.store.identity import Opened, check_still
@@ -291,14 +291,13 @@ class Ending:
         target: JobStatus,
         only_from: frozenset[JobStatus],
         event: Event,
-        *,
-        last_error: str | None = None,
+        **columns: Unpack[JobColumns],
     ) -> bool:
         """Write the report as of `target`, then move there: a job seen as ended has its
         report. Should another move win (a terminate, an operator's fail), write the report
         again with the status the job did reach."""
         self._report(target)
-        moved = self._move(target, only_from, event, last_error=last_error)
+        moved = self._move(target, only_from, event, **columns)
         if not moved:
             self._report()
         return moved
@@ -309,23 +308,14 @@ class Ending:
         only_from: frozenset[JobStatus],
         event: Event,
         *,
-        wait_reason: str = "",
-        last_error: str | None = None,
         attention: str = "",
+        **columns: Unpack[JobColumns],
     ) -> bool:
         """Move the job with its event, letting go of it; False (logged) when another move won."""
-        kept = {} if last_error is None else {"last_error": last_error}
+        let_go: JobColumns = {"control": None, "worker": "", "wait_reason": "", **columns}
         try:
             transition(
-                self.job_id,
-                target,
-                only_from=only_from,
-                event=event,
-                attention=attention,
-                control=None,
-                worker="",
-                wait_reason=wait_reason,
-                **kept,
+                self.job_id, target, only_from=only_from, event=event, attention=attention, **let_go
             )
         except TransitionError as exc:
             log.warning("Job %s: %s", self.job_id[:8], exc)
