@@ -32,12 +32,15 @@ KEYS = (
     "query",
 )
 QUERY_KEYS = ("cabinet", "dialog", "conditions")
-TEMPLATE_KEYS = ("folder", "filename", "format", "unpack_zip", "keep_annotations")
+TEMPLATE_KEYS = ("folder", "filename", "format", "unpack_zip", "keep_annotations", "metadata")
 # Our format names (profiles, the form, `docuware download --format`) → DocuWare's
 # targetFileType: the original file (a ZIP when a document holds several), a PDF, or a ZIP.
 Format = Literal["original", "pdf", "zip"]
 DOWNLOAD_TARGETS: dict[Format, str] = {"original": "Auto", "pdf": "PDF", "zip": "Zip"}
 FORMATS: tuple[Format, ...] = get_args(Format)
+# Each document's index fields beside its file (`NAME.json`), in one `index.csv`, or both.
+Metadata = Literal["json", "csv"]
+METADATA: tuple[Metadata, ...] = get_args(Metadata)
 # Several hits for one row: keep them all, the first, the newest, or fail the row.
 OnMultiple = Literal["all", "first", "newest", "fail"]
 ON_MULTIPLE: tuple[OnMultiple, ...] = get_args(OnMultiple)
@@ -66,6 +69,8 @@ class Profile:
     keep_annotations: bool = False
     on_multiple: OnMultiple = "all"
     on_existing: OnExisting = "skip_identical"
+    # `[templates] metadata`: none, json, csv or both ("none" in the file is the empty tuple)
+    metadata: tuple[Metadata, ...] = ()
     # `[query]`: a saved DocuWare query (cabinet: the profile's unless named, dialog,
     # conditions), what `jobs create --query` with no conditions exports
     saved_query: dict[str, Any] = field(default_factory=dict)
@@ -75,7 +80,10 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if isinstance(known.get("metadata"), list):  # a job's settings come back from JSON
+            known["metadata"] = tuple(known["metadata"])
+        return cls(**known)
 
 
 def profile_names(folders: Sequence[Path]) -> list[str]:
@@ -137,6 +145,7 @@ def parse_profile(name: str, data: dict[str, Any], where: str) -> Profile:
         format=templates.get("format", "original"),
         unpack_zip=templates.get("unpack_zip", False),
         keep_annotations=templates.get("keep_annotations", False),
+        metadata=metadata_kinds(templates.get("metadata", "none"), where),
         on_multiple=data.get("on_multiple", "all"),
         on_existing=data.get("on_existing", "skip_identical"),
         saved_query=saved_query,
@@ -152,6 +161,7 @@ FILE_KEYS = {
     "format": "templates.format",
     "unpack_zip": "templates.unpack_zip",
     "keep_annotations": "templates.keep_annotations",
+    "metadata": "templates.metadata",
 }
 
 
@@ -182,11 +192,24 @@ def check_profile(profile: Profile, where: str) -> None:
         value = getattr(profile, key)
         if not isinstance(value, bool):
             raise ProfileError(f"{where}: {FILE_KEYS[key]} must be true or false, got {value!r}.")
+    metadata_kinds(profile.metadata, where)
     try:
         check_template(profile.folder_template, "[templates] folder", folder=True)
         check_template(profile.filename_template, "[templates] filename")
     except TemplateError as exc:
         raise ProfileError(f"{where}: {exc}") from None
+
+
+def metadata_kinds(value: Any, where: str) -> tuple[Metadata, ...]:
+    """`[templates] metadata` as written (none, json, csv, or a list of json and csv) → the
+    kinds in a fixed order; anything else refused in one sentence naming the setting."""
+    kinds = [value] if isinstance(value, str) else value
+    if isinstance(kinds, list | tuple) and all(k in (*METADATA, "none") for k in kinds):
+        return tuple(k for k in METADATA if k in kinds)
+    raise ProfileError(
+        f'{where}: templates.metadata must be "none", "json", "csv" or ["json", "csv"], '
+        f"got {value!r}."
+    )
 
 
 def saved_query(profile: Profile, where: str) -> QuerySource | None:
@@ -260,6 +283,7 @@ def profile_toml(profile: Profile) -> str:
         f"format = {q(profile.format)}",
         f"unpack_zip = {str(profile.unpack_zip).lower()}",
         f"keep_annotations = {str(profile.keep_annotations).lower()}",
+        f"metadata = {q(list(profile.metadata)) if profile.metadata else q('none')}",
     ]
     return "\n".join(lines) + "\n"
 

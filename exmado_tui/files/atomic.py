@@ -8,10 +8,15 @@ survives a power cut.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 PART_SUFFIX = ".exmado-part"
+# A job's own temporary files (downloads, metadata files): `.exmado-<job id>-<uuid>.part`,
+# removed at the job's next run if a killed one left them (pipeline/files.remove_partials).
+JOB_PART_PREFIX = ".exmado-"
+JOB_PART_SUFFIX = ".part"
 
 
 def fsync_file(path: Path) -> None:
@@ -36,6 +41,11 @@ def move_into_place(temp: Path, target: Path, *, synced: bool = False) -> None:
         fsync_file(temp)
     os.replace(temp, target)
     fsync_folder(target.parent)
+
+
+def job_part_path(folder: Path, job_id: str) -> Path:
+    """A fresh temporary name in `folder` that says which job it belongs to."""
+    return folder / f"{JOB_PART_PREFIX}{job_id}-{uuid.uuid4().hex}{JOB_PART_SUFFIX}"
 
 
 def write_atomically(target: Path, write: Callable[[Path], object]) -> Path:

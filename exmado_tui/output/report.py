@@ -10,6 +10,7 @@ nothing secret can reach a report.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,10 +27,12 @@ from exmado_tui.files.atomic import remove_leftovers, write_atomically
 from exmado_tui.formatting import local_time, visible
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.status import FINAL, JobStatus
+from exmado_tui.output.file_rows import in_path_order
+from exmado_tui.output.metadata import Written, sidecar_entries, write_metadata
 from exmado_tui.output.report_documents import write_documents_sheet
-from exmado_tui.output.report_rows import CHUNK, set_widths, text_cell, write_rows_sheet
+from exmado_tui.output.report_rows import set_widths, text_cell, write_rows_sheet
 from exmado_tui.store.db import utcnow
-from exmado_tui.store.models import Job, JobFile, JobRow
+from exmado_tui.store.models import Job
 
 REPORT_NAME = "exmado-report.xlsx"
 MANIFEST_NAME = "exmado-manifest.json"
@@ -42,6 +45,7 @@ MANIFEST_VERSION = 2
 class ReportPaths:
     report: Path
     manifest: Path
+    metadata: Written = Written()
 
 
 def write_report(
@@ -63,8 +67,11 @@ def write_report(
     folder = Path(job.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     report = write_atomically(folder / REPORT_NAME, lambda p: _write_workbook(job, zone, p, tick))
-    manifest = write_atomically(folder / MANIFEST_NAME, lambda p: _write_manifest(job, p, tick))
-    return ReportPaths(report, manifest)
+    metadata = write_metadata(job, folder, tick)
+    manifest = write_atomically(
+        folder / MANIFEST_NAME, lambda p: _write_manifest(job, p, tick, metadata.index)
+    )
+    return ReportPaths(report, manifest, metadata)
 
 
 def remove_report_leftovers(folder: Path) -> int:
@@ -117,17 +124,19 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return local_time(moment, zone, "%Y-%m-%d %H:%M:%S")
 
 
-def manifest_entries(
-    job_id: str, tick: Callable[[], None] = lambda: None
-) -> Iterator[dict[str, Any]]:
-    """One entry per distinct file path, in path order, with every row that produced it."""
+def manifest_entries(job: Job, tick: Callable[[], None] = lambda: None) -> Iterator[dict[str, Any]]:
+    """One entry per distinct file path, in path order, with every row that produced it; after
+    it, the entry of its sidecar when the job writes them (metadata.py)."""
     entry: dict[str, Any] | None = None
-    for item in _files_in_path_order(job_id, tick):
+    first: Any = None
+    for item in in_path_order(job.id, tick):
         if entry is not None and entry["path"] == item.path:
             entry["rows"].append(item.row_number)
             continue
         if entry is not None:
             yield entry
+            yield from sidecar_entries(job, first)
+        first = item
         entry = {
             "path": item.path,
             "size": item.size,
@@ -139,25 +148,7 @@ def manifest_entries(
         }
     if entry is not None:
         yield entry
-
-
-def _files_in_path_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
-    """The job's files with their row numbers, by path then id, `CHUNK` at a time."""
-    fields = (JobFile.id, JobFile.path, JobFile.size, JobFile.sha256, JobFile.cabinet_id)
-    query = (
-        JobFile.select(*fields, JobFile.document_id, JobFile.modified_at, JobRow.row_number)
-        .join(JobRow)
-        .where(JobFile.job == job_id)
-        .order_by(JobFile.path, JobFile.id)
-        .limit(CHUNK)
-    )
-    page = query
-    while chunk := list(page.namedtuples()):
-        yield from chunk
-        last = chunk[-1]
-        after = (JobFile.path > last.path) | ((JobFile.path == last.path) & (JobFile.id > last.id))
-        page = query.where(after)
-        tick()
+        yield from sidecar_entries(job, first)
 
 
 def manifest_head(job: Job) -> dict[str, Any]:
@@ -201,14 +192,17 @@ def _utc_text(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
-def _write_manifest(job: Job, path: Path, tick: Callable[[], None]) -> None:
+def _write_manifest(
+    job: Job, path: Path, tick: Callable[[], None], index: dict[str, Any] | None = None
+) -> None:
+    """The head, then every file's entry (its sidecar's after it) and `index`'s, if any."""
     head = manifest_head(job)
     with path.open("w", encoding="utf-8") as out:
         out.write("{\n")
         for key, value in head.items():
             out.write(f" {json.dumps(key)}: {_json(value)},\n")
         out.write(' "files": [')
-        _write_entries(out, manifest_entries(job.id, tick))
+        _write_entries(out, itertools.chain(manifest_entries(job, tick), [index] if index else []))
         out.write("\n ]\n}\n")
 
 

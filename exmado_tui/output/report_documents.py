@@ -13,7 +13,7 @@ text (`text_cell`); times are in the report's zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -26,8 +26,8 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from exmado_tui.docuware.index_data import IndexData, field_text
 from exmado_tui.docuware.types import FieldValue
+from exmado_tui.output.file_rows import in_row_order
 from exmado_tui.output.report_rows import (
-    CHUNK,
     WIDEST,
     Column,
     borrowed,
@@ -35,7 +35,7 @@ from exmado_tui.output.report_rows import (
     set_widths,
     text_cell,
 )
-from exmado_tui.store.models import Job, JobFile, JobRow
+from exmado_tui.store.models import Job
 
 DATE_FORMAT = "yyyy-mm-dd"
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -61,7 +61,7 @@ def write_documents_sheet(
     ws.append([header_cell(ws, c.name) for c in columns])
     cabinet = str((job.config or {}).get("cabinet") or "")
     last = 1
-    for item in files_in_row_order(job.id, tick):
+    for item in in_row_order(job.id, tick):
         ws.append(_line(ws, item, cabinet, [c.name for c in fields], zone))
         last += 1
     borrowed(ws).auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
@@ -71,42 +71,12 @@ def field_columns(job_id: str, tick: Callable[[], None]) -> list[Column]:
     """Every field name the job's documents carry, in the order first met, each as wide as
     its text (within `WIDEST`)."""
     widths: dict[str, int] = {}
-    for item in files_in_row_order(job_id, tick):
+    for item in in_row_order(job_id, tick):
         for name, value in IndexData.read(item.index_data).fields.items():
             text = field_text(value)
             widest_line = max((len(line) for line in text.splitlines()), default=0)
             widths[name] = max(widths.get(name, len(name)), widest_line)
     return [Column(name, min(width, WIDEST) + 2) for name, width in widths.items()]
-
-
-def files_in_row_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
-    """The job's files with their row numbers, by row then id, `CHUNK` at a time."""
-    query = (
-        JobFile.select(
-            JobFile.id,
-            JobRow.row_number,
-            JobFile.cabinet_id,
-            JobFile.document_id,
-            JobFile.path,
-            JobFile.size,
-            JobFile.sha256,
-            JobFile.modified_at,
-            JobFile.index_data,
-        )
-        .join(JobRow)
-        .where(JobFile.job == job_id)
-        .order_by(JobRow.row_number, JobFile.id)
-        .limit(CHUNK)
-    )
-    page = query
-    while chunk := list(page.namedtuples()):
-        yield from chunk
-        last: Any = chunk[-1]  # a named tuple of the selected columns
-        page = query.where(
-            (JobRow.row_number > last.row_number)
-            | ((JobRow.row_number == last.row_number) & (JobFile.id > last.id))
-        )
-        tick()
 
 
 def _line(

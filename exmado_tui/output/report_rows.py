@@ -27,10 +27,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from exmado_tui.formatting import CONTROL, visible
 from exmado_tui.job.status import RowStatus
+from exmado_tui.output.file_rows import CHUNK
 from exmado_tui.store.models import Job, JobFile, JobRow
 from exmado_tui.workbook.headers import normalise_header
 
-CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CELL_CONTROLS = "\t\n\r"  # the only control characters a worksheet cell may hold
 CELL_CHARS = 32767  # Excel's longest cell

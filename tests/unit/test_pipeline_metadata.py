@@ -3,12 +3,16 @@ against the FakeClient)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from exmado_tui.docuware.index_data import IndexData
+from exmado_tui.output import metadata
+from exmado_tui.output.metadata import INDEX_NAME
+from exmado_tui.output.verification import verify_job
 from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.pipeline_harness import Pipeline
 
@@ -46,3 +50,38 @@ def test_a_document_placed_by_an_earlier_run_keeps_its_fields_for_a_later_row(
     assert pipeline.client.downloads[2] == 1  # the earlier run's file, not fetched again
     rows = JobFile.select().where(JobFile.row == second.id)
     assert [IndexData.read(f.index_data).fields["INVOICE_NO"] for f in rows] == ["100002"]
+
+
+class Killed(BaseException):
+    """The worker's process ending mid-write, as kill -9 would (nothing after it runs)."""
+
+
+def test_a_run_killed_among_the_sidecars_writes_the_rest_once_when_resumed(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = pipeline.create(["100001", "100002", "100003", "100025"], metadata=["json", "csv"])
+    written: Counter[str] = Counter()  # sidecar → times written, over both runs
+    place = metadata._place
+    kill_after: list[int] = [2]
+
+    def counted(target: Path, data: bytes, job: str) -> bool:
+        if sum(written.values()) == kill_after[0]:
+            raise Killed
+        wrote = place(target, data, job)
+        written[str(target)] += wrote
+        return wrote
+
+    monkeypatch.setattr(metadata, "_place", counted)
+    with pytest.raises(Killed):
+        pipeline.run(job_id)
+    kill_after[0] = -1
+    Job.update(status="RUNNING", worker="").where(Job.id == job_id).execute()  # nobody holds it
+
+    job = pipeline.run(job_id, token="m2")
+    out = Path(job.output_dir)
+    sidecars = sorted(f"{p}.json" for p in out.rglob("*.pdf"))
+    assert len(sidecars) == 5 and sorted(str(p) for p in out.rglob("*.pdf.json")) == sidecars
+    assert sorted(written) == sidecars and set(written.values()) == {1}  # each once, none lost
+    assert (out / INDEX_NAME).is_file()
+    marks = Counter(c.mark for c in verify_job(job_id, pipeline.settings).folder.differences)
+    assert marks == Counter()  # every file, sidecar and index.csv as the manifest says

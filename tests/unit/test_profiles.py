@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,10 @@ def test_the_shipped_profiles_load():
         ),
         ({"cabinet": "X", "columns": {"A": "B"}, "header_row": -1}, "header_row must be"),
         ({"cabinet": "X", "columns": "A=B"}, "[columns] must be a table"),
+        (
+            {"cabinet": "X", "columns": {"A": "B"}, "templates": {"metadata": "xml"}},
+            'templates.metadata must be "none", "json", "csv" or ["json", "csv"], got \'xml\'.',
+        ),
     ],
 )
 def test_a_wrong_profile_names_file_and_key(data, expected):
@@ -41,6 +46,17 @@ def test_a_wrong_profile_names_file_and_key(data, expected):
         parse_profile("p", data, "profiles/p.toml")
     assert expected in str(caught.value)
     assert str(caught.value).startswith("profiles/p.toml: ")
+
+
+@pytest.mark.parametrize(
+    ("written", "kinds"),
+    [("none", ()), ("json", ("json",)), ("csv", ("csv",)), (["csv", "json"], ("json", "csv"))],
+)
+def test_metadata_is_none_json_csv_or_both(written: object, kinds: tuple[str, ...]) -> None:
+    data = {"cabinet": "X", "columns": {"A": "B"}, "templates": {"metadata": written}}
+    profile = parse_profile("p", data, "profiles/p.toml")
+    assert profile.metadata == kinds
+    assert type(profile).from_dict(json.loads(json.dumps(profile.to_dict()))) == profile
 
 
 def test_a_broken_profile_file_is_named(tmp_path: Path):
@@ -52,7 +68,12 @@ def test_a_broken_profile_file_is_named(tmp_path: Path):
 def test_a_saved_profile_reads_back_the_same(tmp_path: Path):
     original = load_profile([SHIPPED], "invoices")
     renamed = type(original)(
-        **{**original.to_dict(), "name": "copy", "description": 'With "quotes" and ümlauts'}
+        **{
+            **original.to_dict(),
+            "name": "copy",
+            "description": 'With "quotes" and ümlauts',
+            "metadata": ("json", "csv"),
+        }
     )
     path = save_profile([tmp_path], renamed)
     assert path == tmp_path / "copy.toml"

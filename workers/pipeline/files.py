@@ -28,7 +28,6 @@ import asyncio
 import hashlib
 import os
 import re
-import uuid
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -42,14 +41,15 @@ from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.docuware.index_data import encode
 from exmado_tui.docuware.models import Document, DownloadResult
 from exmado_tui.errors import PermanentError, RetryableError
+from exmado_tui.files.atomic import JOB_PART_PREFIX as PART_PREFIX
+from exmado_tui.files.atomic import JOB_PART_SUFFIX as PART_SUFFIX
+from exmado_tui.files.atomic import job_part_path as part_path
 from exmado_tui.files.atomic import move_into_place
 from exmado_tui.files.checksums import CHUNK, sha256_of
 from exmado_tui.files.names import numbered
 from exmado_tui.job.status import Event
 from workers.docuware_port import DocuWarePort
 
-PART_PREFIX = ".exmado-"
-PART_SUFFIX = ".part"
 _LEGACY_PART = re.compile(r"[0-9a-f]{32}")
 MB = 1024 * 1024
 WHOLE_TRIES = 3  # downloads of one document whose body broke off, before the row gives up
@@ -117,11 +117,6 @@ class Placed:
         self.records += other.records
         self.events += other.events
         self.new += other.new
-
-
-def part_path(folder: Path, job_id: str) -> Path:
-    """A fresh temporary name in `folder` that says which job it belongs to."""
-    return folder / f"{PART_PREFIX}{job_id}-{uuid.uuid4().hex}{PART_SUFFIX}"
 
 
 def remove_partials(root: Path, job_id: str) -> int:
