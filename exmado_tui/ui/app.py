@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from textual.actions import ActionParseResult
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
@@ -23,6 +26,7 @@ from exmado_tui.ui.backend.threads import Backend, Clock
 from exmado_tui.ui.logic.actions import ACTIONS, jobs_word
 from exmado_tui.ui.shared.command_palette import ActionCommands
 from exmado_tui.ui.shared.messages import JobActionFailed, JobActionSucceeded, JobFinished
+from exmado_tui.ui.shared.readonly import refused
 
 log = logging.getLogger("exmado.ui")
 HEALTH_EVERY_S = 2.0
@@ -89,6 +93,17 @@ class ExmadoApp(App[None]):
         control character (ESC from a key) is shown as `\\x1b`; its lines stay."""
         message, title = visible(message, keep="\n"), visible(title)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Every key, button and palette command passes here: the read-only rule's refusal."""
+        if refused(default_namespace or self, action):
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     # -- background checks ----------------------------------------------------------------
 

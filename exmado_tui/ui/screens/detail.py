@@ -53,7 +53,7 @@ from exmado_tui.ui.modals.row import RowModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.shared.messages import JobActionSucceeded, JobDetailRefreshed
-from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly
+from exmado_tui.ui.shared.readonly import HidesMutatingKeys
 from exmado_tui.ui.shared.verify_action import VERIFY_BINDING, VerifyActionMixin, verify_applies
 from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.paged_table import PagedTable
@@ -127,9 +127,7 @@ def find_reports(output_dir: str) -> list[Path]:
     )
 
 
-class JobDetailScreen(
-    HidesMutatingKeysWhenReadOnly, JobActionsMixin, VerifyActionMixin, Screen[None]
-):
+class JobDetailScreen(HidesMutatingKeys, JobActionsMixin, VerifyActionMixin, Screen[None]):
     """A job in full. `t` cycles the row filter; enter on a row shows it whole; `v` verifies
     its files against its manifest."""
 
@@ -450,11 +448,14 @@ class JobDetailScreen(
         return [self.job] if self.job is not None else []
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Job actions that do not apply in the job's state show dimmed and do nothing."""
+        """Job actions that do not apply in the job's state show dimmed and do nothing (in a
+        read-only dashboard they are hidden: see `HidesMutatingKeys`)."""
+        if not super().check_action(action, parameters):
+            return False
         name = {"cancel_job": "cancel"}.get(action, action)
-        if name == "verify" and not exmado_app(self).readonly:
+        if name == "verify":
             return verify_applies(self.job)
-        if name in ACTIONS and self.job is not None and not exmado_app(self).readonly:
+        if name in ACTIONS and self.job is not None:
             return True if self.job.status in ACTIONS[name].allowed else None
         return True
 

@@ -17,7 +17,7 @@ from exmado_tui.ui.logic.filters import FILTER_BY_NAME, FILTERS, next_sort, sort
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
 from exmado_tui.ui.shared.messages import JobActionSucceeded, JobFinished, JobsRefreshed
-from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly, mutating
+from exmado_tui.ui.shared.readonly import HidesMutatingKeys, mutating
 from exmado_tui.ui.widgets.filter_bar import FilterBar
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.job_table import JobTable
@@ -50,7 +50,7 @@ def read_jobs_page(q: JobsQuery) -> JobsRefreshed:
     return JobsRefreshed(jobs, count_jobs(statuses, text), status_counts())
 
 
-class JobsScreen(HidesMutatingKeysWhenReadOnly, JobActionsMixin, Screen[None]):
+class JobsScreen(HidesMutatingKeys, JobActionsMixin, Screen[None]):
     """The jobs list.
 
     Number keys 1–9 filter by status, `/` by text; `o` cycles the sort column and `O` flips

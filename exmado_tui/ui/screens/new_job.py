@@ -12,7 +12,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Input,
@@ -42,7 +41,7 @@ from exmado_tui.ui.logic.new_job_form import (
 from exmado_tui.ui.modals.file_picker import FilePickerModal
 from exmado_tui.ui.modals.prompt import PromptModal
 from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.job_creation import create_job
+from exmado_tui.ui.shared.job_form import JobFormScreen
 from exmado_tui.ui.shared.readonly import mutating
 from exmado_tui.ui.widgets.field_row import FieldRow
 from exmado_tui.ui.widgets.form_input import FormInput
@@ -60,11 +59,18 @@ def profile_options(folders: Sequence[Path]) -> list[tuple[str, str]]:
     return [*((name, name) for name in profile_names(folders)), (CUSTOM, CUSTOM)]
 
 
-class NewJobScreen(Screen[str | None]):
+class NewJobScreen(JobFormScreen):
     """A form; every field is checked as you type, and Create stays refused until it is whole.
     Choosing a profile fills the fields it sets; the job is stored as the form shows it.
     Dismisses with the new job's id."""
 
+    BUTTON_ACTIONS = {
+        "browse": "browse",
+        "create": "create(False)",
+        "create-start": "create(True)",
+        "save-profile": "save_profile",
+        "cancel": "back",
+    }
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+o", "browse", "Browse"),
@@ -343,18 +349,6 @@ class NewJobScreen(Screen[str | None]):
 
     # -- acting -------------------------------------------------------------------------------
 
-    @on(Button.Pressed)
-    async def _button(self, event: Button.Pressed) -> None:
-        actions = {
-            "browse": "browse",
-            "create": "create(False)",
-            "create-start": "create(True)",
-            "save-profile": "save_profile",
-            "cancel": "back",
-        }
-        if event.button.id in actions:
-            await self.run_action(actions[str(event.button.id)])
-
     @property
     def browse_from(self) -> Path:
         """In a browser, the inbox its uploads go to (`exmado serve`); else the current folder."""
@@ -399,7 +393,7 @@ class NewJobScreen(Screen[str | None]):
             name=form.name or None,
             start=start,
         )
-        await create_job(self, request)
+        await self.create_job(request)
 
     @mutating
     def action_save_profile(self) -> None:

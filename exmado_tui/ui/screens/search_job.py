@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from exmado_tui.config.profiles import profile_names
@@ -20,7 +19,7 @@ from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup, Options
 from exmado_tui.ui.logic.search_job_form import Count, SearchForm, add_condition, validate_search
 from exmado_tui.ui.screens.new_job import plain_options
 from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.job_creation import create_job
+from exmado_tui.ui.shared.job_form import JobFormScreen
 from exmado_tui.ui.shared.readonly import mutating
 from exmado_tui.ui.widgets.field_row import FieldRow
 from exmado_tui.ui.widgets.form_input import FormInput
@@ -29,10 +28,16 @@ from exmado_tui.ui.widgets.key_footer import KeyFooter
 COUNT_DELAY_S = 0.4  # counted once the conditions rest this long, not at every key
 
 
-class SearchJobScreen(Screen[str | None]):
+class SearchJobScreen(JobFormScreen):
     """A form checked as you edit; Create stays refused until DocuWare has counted at least
     one document. Dismisses with the new job's id."""
 
+    BUTTON_ACTIONS = {
+        "add": "add_condition",
+        "create": "create(False)",
+        "create-start": "create(True)",
+        "cancel": "back",
+    }
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+a", "add_condition", "Add condition"),
@@ -190,17 +195,6 @@ class SearchJobScreen(Screen[str | None]):
 
     # -- acting -------------------------------------------------------------------------------
 
-    @on(Button.Pressed)
-    async def _button(self, event: Button.Pressed) -> None:
-        actions = {
-            "add": "add_condition",
-            "create": "create(False)",
-            "create-start": "create(True)",
-            "cancel": "back",
-        }
-        if event.button.id in actions:
-            await self.run_action(actions[str(event.button.id)])
-
     def action_add_condition(self) -> None:
         """The picked field and the value typed beside it, added to the conditions."""
         field, value = self._value("#field"), self._value("#value").strip()
@@ -226,7 +220,7 @@ class SearchJobScreen(Screen[str | None]):
             name=form.name or None,
             start=start,
         )
-        await create_job(self, request)
+        await self.create_job(request)
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -29,7 +29,7 @@ from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_fact
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.readonly import HidesMutatingKeysWhenReadOnly, mutating
+from exmado_tui.ui.shared.readonly import HidesMutatingKeys, mutating
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.key_footer import KeyFooter
 from exmado_tui.ui.widgets.plain_table import PlainTable
@@ -60,7 +60,7 @@ def check_text(check: Check) -> Text:
     return text
 
 
-class WorkersScreen(HidesMutatingKeysWhenReadOnly, Screen[None]):
+class WorkersScreen(HidesMutatingKeys, Screen[None]):
     """`P` purges the queue (after a confirmation); `k` signs in to DocuWare to check it."""
 
     BINDINGS = [

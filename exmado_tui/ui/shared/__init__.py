@@ -1,2 +1,3 @@
 """Textual pieces the app and its screens share: the typed app, the messages workers post, the
-command palette, the read-only guard and the job actions a screen mixes in."""
+command palette, the read-only rule, the job actions a screen mixes in and the new-job forms'
+base screen."""

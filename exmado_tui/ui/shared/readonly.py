@@ -1,14 +1,20 @@
-"""The read-only guard: a dashboard started with --readonly refuses every action that changes
-something, with a notice, and hides those actions' keys from the footer."""
+"""The read-only rule, in one place: a dashboard started with --readonly (`exmado serve
+--readonly`) runs no action marked `@mutating`, and shows no key for one.
+
+Two public Textual hooks apply it, both from here. `check_action` hides: Textual asks it of
+the node that binds a key, so a screen with mutating actions mixes in `HidesMutatingKeys`,
+and their keys leave the footer and the command palette. `App.run_action` refuses: every key,
+button and palette command goes through it, so `ExmadoApp` asks `refused` first, and a
+mutating action is answered with a notice instead of being run.
+"""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, TypeVar
 
-from textual.binding import ActiveBinding
+from textual.actions import ActionParseResult, parse
+from textual.dom import DOMNode
 
 from exmado_tui.ui.shared.app_access import exmado_app
 
@@ -17,44 +23,31 @@ READONLY_NOTICE = "Read-only dashboard: {what} is disabled (started with --reado
 
 
 def mutating(method: F) -> F:
-    """Mark an action method as changing something: in read-only mode it refuses with a notice
-    (and its key is hidden from the footer, see `HidesMutatingKeysWhenReadOnly`)."""
-
-    @functools.wraps(method)
-    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        app = exmado_app(self)
-        if app.readonly:
-            what = method.__name__.removeprefix("action_").replace("_", " ")
-            app.notify(READONLY_NOTICE.format(what=what), severity="warning")
-            return None
-        return method(self, *args, **kwargs)
-
-    guarded.mutating = True  # type: ignore[attr-defined]
-    return guarded  # type: ignore[return-value]
+    """Mark an action method as changing something: a read-only dashboard neither runs it nor
+    shows its key."""
+    method.mutating = True  # type: ignore[attr-defined]
+    return method
 
 
-def is_mutating(node: Any, action: str) -> bool:
-    name = action.split("(", 1)[0].rsplit(".", 1)[-1]
+def is_mutating(node: object, action: str | ActionParseResult) -> bool:
+    """Whether `action`, run on `node`, is an action method marked `@mutating`."""
+    name = (parse(action) if isinstance(action, str) else action)[1]
     return bool(getattr(getattr(node, f"action_{name}", None), "mutating", False))
 
 
-class HidesMutatingKeysWhenReadOnly:
-    """For a screen: in a read-only dashboard the keys of mutating actions stay bound (so they
-    refuse with a notice) but the footer does not show them.
-
-    Through `Screen.active_bindings`, the property the footer reads: the bindings themselves
-    are not touched.
-    """
-
-    @property
-    def active_bindings(self) -> dict[str, ActiveBinding]:
-        active: dict[str, ActiveBinding] = super().active_bindings  # type: ignore[misc]
-        if not exmado_app(self).readonly:
-            return active
-        return {key: _hidden_if_mutating(entry) for key, entry in active.items()}
+def refused(node: DOMNode, action: str | ActionParseResult) -> bool:
+    """In a read-only dashboard, refuse a mutating action with a notice (True: refused)."""
+    app = exmado_app(node)
+    if not app.readonly or not is_mutating(node, action):
+        return False
+    name = (parse(action) if isinstance(action, str) else action)[1]
+    app.notify(READONLY_NOTICE.format(what=name.replace("_", " ")), severity="warning")
+    return True
 
 
-def _hidden_if_mutating(entry: ActiveBinding) -> ActiveBinding:
-    if not is_mutating(entry.node, entry.binding.action):
-        return entry
-    return entry._replace(binding=replace(entry.binding, show=False))
+class HidesMutatingKeys:
+    """For a screen: in a read-only dashboard its mutating actions are disabled and hidden (the
+    key still reaches `ExmadoApp.run_action`, which says why nothing happens)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (exmado_app(self).readonly and is_mutating(self, action))
