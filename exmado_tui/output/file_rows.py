@@ -5,6 +5,7 @@ with its row's number; `tick` runs after each chunk (a worker beats the job's he
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from peewee import Expression, Query
@@ -52,6 +53,11 @@ def first_per_path(items: Iterator[Any]) -> Iterator[Any]:
         if item.path != last_path:
             last_path = item.path
             yield item
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO text ending in Z (the manifest's, the metadata's)."""
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
 def _files(job_id: str) -> Query:

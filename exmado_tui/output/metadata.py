@@ -33,7 +33,7 @@ from exmado_tui.docuware.index_data import IndexData, field_text
 from exmado_tui.docuware.types import FieldValue
 from exmado_tui.files.atomic import job_part_path, write_atomically
 from exmado_tui.files.checksums import sha256_of
-from exmado_tui.output.file_rows import first_per_path, in_path_order
+from exmado_tui.output.file_rows import first_per_path, in_path_order, utc_text
 from exmado_tui.output.report_documents import field_columns
 from exmado_tui.store.models import Job
 
@@ -93,7 +93,7 @@ def sidecar_bytes(item: Any, cabinet: str) -> bytes:
         "cabinet": cabinet or item.cabinet_id,
         "cabinet_id": item.cabinet_id,
         "file": Path(item.path).name,
-        "modified": _utc_text(item.modified_at),
+        "modified": utc_text(item.modified_at),
         "sha256": item.sha256,
         "content_type": data.content_type,
         "sections": data.sections,
@@ -123,6 +123,7 @@ def _place(target: Path, data: bytes, job_id: str) -> bool:
             return False
     except OSError:
         pass  # not there (or unreadable): written
+    target.parent.mkdir(parents=True, exist_ok=True)  # a file's folder removed by hand
     temp = job_part_path(target.parent, job_id)
     try:
         temp.write_bytes(data)
@@ -147,7 +148,7 @@ def _write_csv(job: Job, path: Path, names: list[str], tick: Callable[[], None])
         for item in first_per_path(in_path_order(job.id, tick)):
             fields = IndexData.read(item.index_data).fields
             head = [csv_safe(item.path), item.document_id, csv_safe(cabinet or item.cabinet_id)]
-            head += [_utc_text(item.modified_at) or "", item.sha256]
+            head += [utc_text(item.modified_at) or "", item.sha256]
             writer.writerow(head + [_csv_value(fields.get(name)) for name in names])
 
 
@@ -168,11 +169,6 @@ def _json_value(value: FieldValue) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return value
-
-
-def _utc_text(moment: datetime | None) -> str | None:
-    """A stored naive-UTC time as ISO text ending in Z, as the manifest writes it."""
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
 def _document_id(document_id: str) -> int | str:

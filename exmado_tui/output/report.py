@@ -27,7 +27,7 @@ from exmado_tui.files.atomic import remove_leftovers, write_atomically
 from exmado_tui.formatting import local_time, visible
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.status import FINAL, JobStatus
-from exmado_tui.output.file_rows import in_path_order
+from exmado_tui.output.file_rows import in_path_order, utc_text
 from exmado_tui.output.metadata import Written, sidecar_entries, write_metadata
 from exmado_tui.output.report_documents import write_documents_sheet
 from exmado_tui.output.report_rows import set_widths, text_cell, write_rows_sheet
@@ -143,7 +143,7 @@ def manifest_entries(job: Job, tick: Callable[[], None] = lambda: None) -> Itera
             "sha256": item.sha256,
             "cabinet_id": item.cabinet_id,
             "document_id": item.document_id,
-            "modified": _utc_text(item.modified_at),
+            "modified": utc_text(item.modified_at),
             "rows": [item.row_number],
         }
     if entry is not None:
@@ -171,9 +171,9 @@ def manifest_head(job: Job) -> dict[str, Any]:
         "query": config.get(QUERY_KEY),
         "created_by": job.created_by,
         "started_by": job.started_by,
-        "created_at": _utc_text(job.created_at),
-        "started_at": _utc_text(job.started_at),
-        "finished_at": _utc_text(finished),
+        "created_at": utc_text(job.created_at),
+        "started_at": utc_text(job.started_at),
+        "finished_at": utc_text(finished),
         "rows": {
             "total": job.total_rows,
             "exported": job.found_rows,
@@ -183,13 +183,8 @@ def manifest_head(job: Job) -> dict[str, Any]:
             "skipped": job.skipped_rows,
         },
         "last_error": job.last_error,
-        "generated_at": _utc_text(utcnow()),
+        "generated_at": utc_text(utcnow()),
     }
-
-
-def _utc_text(moment: datetime | None) -> str | None:
-    """A stored naive-UTC time as ISO text ending in Z."""
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
 def _write_manifest(
