@@ -36,6 +36,12 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "saved [query]",
     )
     create.add_argument("--dialog", help="with --query: the search dialog (default: the cabinet's)")
+    create.add_argument(
+        "--since-last-run",
+        action="store_true",
+        help="with --query: only the documents stored or modified since the previous "
+        "completed run of the same query (all of them the first time)",
+    )
     create.add_argument("--profile", help="profile name (config/profiles/NAME.toml)")
     create.add_argument("--output", type=Path, help="output folder")
     create.add_argument("--name", help="job name (default: the workbook's name)")
@@ -50,6 +56,8 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def create_command(args: argparse.Namespace, ctx: Context) -> int:
     if args.query is not None:
         return _create_from_query(args, ctx)
+    if args.since_last_run:
+        raise UsageError("--since-last-run is for a query job: add --query.")
     request = _workbook_request(args, ctx)
     if args.wait and not request.start:
         raise UsageError("--wait needs --start (or config.auto_start in the payload).")

@@ -25,6 +25,11 @@ def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
     from exmado_tui.docuware.session import DocuWareSession
 
     source = asked_query(ctx, args)
+    if args.since_last_run:
+        from exmado_tui.job.since import since_last_run
+
+        ctx.open_store()  # the previous run is looked up there
+        source = since_last_run(source, ctx.settings.jobs.since_overlap_s)
     try:
         source.wanted()
         with DocuWareSession(ctx.settings.docuware) as session:
@@ -33,7 +38,7 @@ def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
         raise QueryError(str(exc)) from None
     if counted == 0:
         raise QueryError(f"The {source.text} finds no document; nothing to export.")
-    return QuerySource(source.cabinet, source.conditions, source.dialog, counted)
+    return replace(source, counted=counted)
 
 
 def asked_query(ctx: Context, args: argparse.Namespace) -> QuerySource:

@@ -114,6 +114,7 @@ class JobsSettings:
     unzip_member_max_mb: float = 2048  # a ZIP from DocuWare: its largest member, unpacked
     unzip_total_max_mb: float = 8192  # and all its members together
     max_document_mb: float = 2048  # one download, decompressed
+    since_overlap_s: float = 300  # `--since-last-run` looks this far before the last run
 
 
 class Duplicates(StrEnum):
@@ -497,6 +498,7 @@ def _jobs(reader: LayerReader) -> JobsSettings:
         unzip_member_max_mb=reader.number(s, "unzip_member_max_mb", positive=True),
         unzip_total_max_mb=reader.number(s, "unzip_total_max_mb", positive=True),
         max_document_mb=reader.number(s, "max_document_mb", positive=True),
+        since_overlap_s=reader.number(s, "since_overlap_s"),
     )
 
 

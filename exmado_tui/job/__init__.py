@@ -2,7 +2,8 @@
 one function that moves it and its event log (`transitions`), the service every door shares
 (`service`: create, start, pause, resume, cancel, retry, fail, delete), who holds a running job
 (`ownership`), who asked (`actor`), its clock-dependent figures (`pace`) and a query job's
-query (`query_source`); `request`, what a door asks `create` for.
+query (`query_source`); `request`, what a door asks `create` for; `since`, what is new
+since the previous run of a query.
 
 `status` imports nothing of Éxmado, so the store, the DocuWare client and the dashboard can
 use its words; the rest stands on the store, the settings and the queue's names.

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from exmado_tui.docuware.conditions import Wanted, parse_conditions
+from exmado_tui.docuware.conditions import Wanted, parse_condition, parse_conditions
 from exmado_tui.docuware.query import ID_FIELD
 from exmado_tui.errors import ProfileError
 
@@ -25,26 +26,42 @@ if TYPE_CHECKING:  # the session loads httpx
 KEY = "query"
 COLUMN = "Document id"  # the one column of a query job's rows: the document's id
 COLUMNS = {COLUMN: ID_FIELD}
+MODIFIED_FIELD = "DWMODDATETIME"  # DocuWare sets it when a document is stored, and at each change
 
 
 @dataclass(frozen=True)
 class QuerySource:
-    """The cabinet, dialog and conditions (as written) of a query job, and its first count."""
+    """The cabinet, dialog and conditions (as written) of a query job, and its first count.
+
+    With `since_last_run` the job exports only what is new: documents modified (or stored,
+    which sets the modified date too) from `since` on, the previous run's start less an
+    overlap (`job/since.py`); `since` None is a first run, which exports every document."""
 
     cabinet: str
     conditions: tuple[str, ...]
     dialog: str = ""  # empty: the cabinet's default search dialog
     counted: int | None = None  # DocuWare's count when the job was created
+    since_last_run: bool = False
+    since: datetime | None = None  # aware UTC; None: every document
+    previous: str = ""  # the job id of the previous run `since` comes from
 
     def wanted(self) -> list[Wanted]:
-        return parse_conditions(self.conditions)
+        """The conditions, and with `since` one on the modified date from then on."""
+        wanted = parse_conditions(self.conditions)
+        if self.since is not None:
+            wanted.append(parse_condition(f"{MODIFIED_FIELD}={self.since.isoformat()}.."))
+        return wanted
 
     @property
     def text(self) -> str:
         """`query Invoices: DOC_DATE=2023-01-01..2023-12-31 SUPPLIER=ACME*`, for people."""
         dialog = f" ({self.dialog})" if self.dialog else ""
         conditions = " ".join(self.conditions) or "every document"
-        return f"query {self.cabinet}{dialog}: {conditions}"[:255]
+        new = ""
+        if self.since_last_run:
+            new = f", modified since {self.since:%Y-%m-%d %H:%M:%S} UTC" if self.since else ""
+            new = new or ", first run since the last"
+        return f"query {self.cabinet}{dialog}: {conditions}{new}"[:255]
 
     @property
     def sha256(self) -> str:
@@ -52,8 +69,25 @@ class QuerySource:
         what = {"cabinet": self.cabinet, "dialog": self.dialog, "conditions": self.conditions}
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
+    @property
+    def fingerprint(self) -> str:
+        """The same query however written: cabinet and dialog in any case, conditions in any
+        order, fields in any case, spaces around names and values ignored; not the count nor
+        `since`. `--since-last-run` finds the previous run of a query by it."""
+        conditions = sorted(_normalised(c) for c in self.conditions)
+        what = [self.cabinet.strip().casefold(), self.dialog.strip().casefold(), conditions]
+        return hashlib.sha256(json.dumps(what).encode()).hexdigest()
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "conditions": list(self.conditions)}
+        return {
+            "cabinet": self.cabinet,
+            "conditions": list(self.conditions),
+            "dialog": self.dialog,
+            "counted": self.counted,
+            "since_last_run": self.since_last_run,
+            "since": self.since.isoformat() if self.since else None,
+            "previous": self.previous,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> QuerySource:
@@ -70,12 +104,27 @@ class QuerySource:
             )
         if counted is not None and not isinstance(counted, int):
             counted = None
-        source = cls(cabinet.strip(), tuple(conditions), dialog, counted)
+        source = cls(cabinet.strip(), tuple(conditions), dialog, counted, *_since_of(data, where))
         try:
             source.wanted()
         except ValueError as exc:
             raise ProfileError(f"{where}: {exc}") from None
         return source
+
+
+def _since_of(data: Mapping[str, Any], where: str) -> tuple[bool, datetime | None, str]:
+    """A job's stored `since_last_run`, `since` and `previous` (absent from a profile's)."""
+    since = data.get("since")
+    try:
+        moment = datetime.fromisoformat(since) if isinstance(since, str) else None
+    except ValueError:
+        raise ProfileError(f"{where}: [query] since must be an ISO date-time.") from None
+    return data.get("since_last_run") is True, moment, str(data.get("previous") or "")
+
+
+def _normalised(condition: str) -> str:
+    name, _, value = condition.partition("=")
+    return f"{name.strip().upper()}={value.strip()}"
 
 
 def count_query(session: DocuWareSession, source: QuerySource) -> int:

@@ -242,9 +242,29 @@ class JobService:
             QUERY_KEY: query.to_dict(),
         }
         counted = "" if query.counted is None else f" ({query.counted:,} documents counted)"
-        where = {"workbook_name": query.text, "workbook_path": "", "workbook_sha256": query.sha256}
-        event = Event(f"Created from the {query.text}{counted} {by}.")
-        return _NewJob(slug(f"{query.cabinet}-query"), snapshot, where, [event])
+        where = {
+            "workbook_name": query.text,
+            "workbook_path": "",
+            "workbook_sha256": query.sha256,
+            "query_fingerprint": query.fingerprint,
+        }
+        events = [Event(f"Created from the {query.text}{counted} {by}.")]
+        if query.since_last_run:
+            events.append(Event(self._since_sentence(query)))
+        return _NewJob(slug(f"{query.cabinet}-query"), snapshot, where, events)
+
+    def _since_sentence(self, query: QuerySource) -> str:
+        if query.since is None:
+            return (
+                "Since the last run: no earlier run of this query completed, so every "
+                "document it finds is exported."
+            )
+        overlap = f"{self.settings.jobs.since_overlap_s:g} s"
+        return (
+            f"Since the last run: documents modified from {query.since:%Y-%m-%d %H:%M:%S} UTC "
+            f"on (job {query.previous[:8]}'s creation less {overlap} of overlap); one exported "
+            "before with the same modified date is skipped."
+        )
 
     def _output_dir(self, output: Path | None, name: str, job_id: str) -> str:
         """The output folder asked for (else one under `output_root`), checked writable."""

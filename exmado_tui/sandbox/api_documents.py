@@ -42,6 +42,19 @@ def update_fields(state: State, req: Request) -> Response:
     return json_response(_field_list(doc))
 
 
+def add_document(state: State, req: Request) -> Response:
+    """POST /_sandbox/documents with {"Field": [...]} as PUT Fields takes: a new invoice
+    stored now, those fields over the ones generated for it; answers its id and fields."""
+    body = req.json()
+    entries = body.get("Field", []) if isinstance(body, dict) else None
+    if not isinstance(entries, list):
+        raise HttpError(400, 'Expected {"Field": [...]} with the new document\'s fields.')
+    cab = schema.known_cabinet(schema.INVOICES_ID)
+    changes = dict(_field_change(cab, entry) for entry in entries)
+    doc = state.catalogue.add_invoice(changes, int(time.time() * 1000))
+    return json_response({"Id": doc.id, **_field_list(doc)})
+
+
 def delete_document(state: State, req: Request) -> Response:
     """DELETE Documents/{doc}: DocuWare answers 200 with an empty body."""
     state.catalogue.delete(_require_document(state, req))

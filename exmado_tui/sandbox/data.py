@@ -258,6 +258,21 @@ class Catalogue:
             doc.modified_ms = now_ms
             self.version += 1
 
+    def add_invoice(self, values: dict[str, Any], now_ms: int) -> Document:
+        """A new invoice stored now (`POST /_sandbox/documents`): the one the seed would make
+        for its id, with `values` over its index values."""
+        with self.lock:
+            docs = self._docs[schema.INVOICES_ID]
+            doc_id = len(docs) + 1
+            number = str(INVOICE_BASE + len(self._keys) + 1)
+            made = _invoice(random.Random(f"{self.seed}:added:{doc_id}").random, doc_id, number)
+            made.values.update(values)
+            made.created_ms = made.modified_ms = now_ms
+            docs.append(made)
+            self._keys.setdefault(str(made.values["INVOICE_NO"]), []).append(doc_id)
+            self.version += 1
+            return made
+
     # ---- helpers for tests and demo data -------------------------------------------------
 
     def invoice_numbers_with_hits(self, n: int) -> list[str]:

@@ -139,6 +139,7 @@ ROUTES = (
     Route("POST", "/_sandbox/faults", "AdminFaults", set_faults, False, True),
     Route("GET", "/_sandbox/stats", "AdminStats", get_stats, False, True),
     Route("DELETE", "/_sandbox/stats", "AdminStats", reset_stats, False, True),
+    Route("POST", "/_sandbox/documents", "AdminDocuments", api_documents.add_document, False, True),
 )
 
 

@@ -201,6 +201,22 @@ def _keep_index_data(db: peewee.Database) -> None:
     _execute(db, KEEP_INDEX_DATA)
 
 
+REMEMBER_QUERIES_AND_SCHEDULES = """
+ALTER TABLE "job" ADD COLUMN "query_fingerprint" VARCHAR(64) NOT NULL DEFAULT '';
+CREATE INDEX "job_query_fingerprint" ON "job" ("query_fingerprint");
+CREATE TABLE "schedule_run" (
+  "name" VARCHAR(255) NOT NULL PRIMARY KEY, "last_run_at" {timestamp} NOT NULL,
+  "claimed_by" VARCHAR(255) NOT NULL, "job_id" VARCHAR(32) NOT NULL, "outcome" TEXT NOT NULL);
+"""
+
+
+def _remember_queries_and_schedules(db: peewee.Database) -> None:
+    """Step 10: a query job's normalised query (`--since-last-run` finds the previous run of
+    the same query by it) and each [[schedule]] entry's last run, claimed by one watcher
+    (issue 22.3)."""
+    _execute(db, REMEMBER_QUERIES_AND_SCHEDULES)
+
+
 # Append new steps; never edit a step that has shipped.
 MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _create_the_store,
@@ -212,6 +228,7 @@ MIGRATIONS: list[Callable[[peewee.Database], None]] = [
     _keep_a_notify_outbox,
     _record_server_and_modified,
     _keep_index_data,
+    _remember_queries_and_schedules,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -87,6 +87,8 @@ class Job(BaseModel):
     workbook_sha256 = peewee.CharField(max_length=64)
     output_dir = peewee.CharField()
     docuware_url = peewee.CharField(default="")  # the server its last run searched
+    # A query job's normalised query (query_source.fingerprint); "" for a workbook job.
+    query_fingerprint = peewee.CharField(max_length=64, default="", index=True)
     total_rows = peewee.IntegerField(default=0)
     done_rows = peewee.IntegerField(default=0)
     found_rows = peewee.IntegerField(default=0)
@@ -218,6 +220,17 @@ class NotifyDelivery(BaseModel):
         )
 
 
+class ScheduleRun(BaseModel):
+    """A [[schedule]] entry's last run: claimed by one watcher with a conditional write, so a
+    run is made once however many watchers share the store."""
+
+    name = peewee.CharField(primary_key=True)  # the entry's name
+    last_run_at = peewee.DateTimeField()  # when its last run was claimed, naive UTC
+    claimed_by = peewee.CharField(default="")  # the watcher's host:pid
+    job_id = peewee.CharField(max_length=32, default="")  # the job it made ("": none)
+    outcome = peewee.TextField(default="")  # what became of it, one sentence
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     StoreIdentity,
@@ -228,4 +241,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     JobWorkbook,
     NotifyEvent,
     NotifyDelivery,
+    ScheduleRun,
 )

@@ -5,13 +5,15 @@ range goes in as rows in one transaction, numbered on from the rows before it; t
 row is the document's id. Ranges come in id order, so the rows stored are always the first
 ones: a run killed while reading continues after the highest id stored, and a redelivered
 message adds nothing twice (INSERT … ON CONFLICT DO NOTHING on (job, row_number), as for a
-workbook).
+workbook). A `--since-last-run` job's hit that an earlier run of its query exported at the
+same modified date goes in as a skipped row (`job/since.py`), so it is counted, not exported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import peewee
 
@@ -19,11 +21,21 @@ from exmado_tui.docuware.errors import NotFoundError
 from exmado_tui.docuware.id_ranges import PAGE, RangeClient, Resolved, read_range, resolve
 from exmado_tui.errors import QueryError
 from exmado_tui.job.query_source import COLUMN, QuerySource
+from exmado_tui.job.since import Exported, exported_before, naive_utc
 from exmado_tui.job.status import RowStatus
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobRow
 
-ReadIds = Callable[[int], list[int]]  # the ids of the range after this id; [] at the end
+
+@dataclass(frozen=True)
+class Hit:
+    """One document a query found: its id, and when it was last modified (naive UTC)."""
+
+    id: int
+    modified: datetime | None
+
+
+ReadHits = Callable[[int], list[Hit]]  # the hits of the range after this id; [] at the end
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,8 @@ class QueryReader:
         self.resolved: Resolved | None = None
         self.page = PAGE
 
-    async def ids_after(self, after: int) -> list[int]:
-        """The document ids of the next range; the cabinet, dialog and conditions are
+    async def ids_after(self, after: int) -> list[Hit]:
+        """The hits of the next range, in id order; the cabinet, dialog and conditions are
         resolved at the first (a field gone from DocuWare fails the job in one sentence)."""
         dialog = self.source.dialog or None
         if self.resolved is None:
@@ -61,16 +73,18 @@ class QueryReader:
             after=after,
             page=self.page,
         )
-        return [doc.id for doc in documents]
+        return [Hit(doc.id, naive_utc(doc.last_modified)) for doc in documents]
 
 
-def ingest_query(job: Job, read: ReadIds, between_ranges: Callable[[], None]) -> QueryIngested:
+def ingest_query(job: Job, read: ReadHits, between_ranges: Callable[[], None]) -> QueryIngested:
     """Store the rows the query finds after those already stored; return the total."""
     stored, after = _stored(job.id)
+    new_only = bool(job.config.get("query", {}).get("since_last_run"))
     ranges = 0
-    while ids := read(after):
-        _insert(job.id, stored, ids)
-        stored, after, ranges = stored + len(ids), ids[-1], ranges + 1
+    while hits := read(after):
+        before = exported_before(job.query_fingerprint, job.id, (h.id for h in hits))
+        _insert(job.id, stored, hits, before if new_only else {})
+        stored, after, ranges = stored + len(hits), hits[-1].id, ranges + 1
         between_ranges()
     Job.update(total_rows=stored, updated_at=utcnow()).where(Job.id == job.id).execute()
     return QueryIngested(stored, ranges)
@@ -90,16 +104,22 @@ def _stored(job_id: str) -> tuple[int, int]:
     return int(count), int(last.key)
 
 
-def _insert(job_id: str, stored: int, ids: list[int]) -> None:
-    rows = [
-        {
-            "job": job_id,
-            "row_number": stored + number,
-            "key": str(doc_id),
-            "values": {COLUMN: str(doc_id)},
-            "status": RowStatus.PENDING,
-        }
-        for number, doc_id in enumerate(ids, start=1)
-    ]
+def _insert(job_id: str, stored: int, hits: list[Hit], before: Exported) -> None:
+    rows = [_row(job_id, stored + number, hit, before) for number, hit in enumerate(hits, 1)]
     with database.atomic():
         JobRow.insert_many(rows).on_conflict_ignore().execute()
+
+
+def _row(job_id: str, number: int, hit: Hit, before: Exported) -> dict[str, object]:
+    """A hit's row: pending, or skipped when an earlier run exported it as it is now."""
+    row: dict[str, object] = {
+        "job": job_id,
+        "row_number": number,
+        "key": str(hit.id),
+        "values": {COLUMN: str(hit.id)},
+        "status": RowStatus.PENDING,
+    }
+    if hit.modified is not None and (earlier := before.get((str(hit.id), hit.modified))):
+        row["status"] = RowStatus.SKIPPED
+        row["error"] = f"Exported by job {earlier[:8]} with the same modified date; not again."
+    return row
