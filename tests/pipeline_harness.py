@@ -78,6 +78,7 @@ class FakeClient:
         dialog: Any = None,
         limit: Any = None,
         max_pages: Any = None,
+        permits: Any = None,
     ):
         self.searches += 1
         await self._answer()
@@ -97,6 +98,7 @@ class FakeClient:
         keep_annotations: bool,
         fsync: bool = True,
         max_mb: float | None = None,
+        permits: Any = None,
     ):
         await self._answer()
         if doc.id in self.fail_downloads:

@@ -1,5 +1,8 @@
 """The DocuWare port: what the pipeline needs of DocuWare, and nothing more.
 
+A row's search and download carry its job's `RowPermits` (`permits`): the request budget
+lends a held request's permit to the rows behind it and tells the job's throttle watch.
+
 `AsyncDocuWareClient` is the one real implementation; the pipeline tests' fake and the
 contract suite (tests/integration/test_docuware_contract.py) keep to the same shape.
 """
@@ -10,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Protocol
 
+from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.models import Dialog, Document, DownloadResult, FieldInfo, FileCabinet
 from exmado_tui.docuware.query import Query
 
@@ -31,6 +35,7 @@ class DocuWarePort(Protocol):
         page_size: int = 1000,
         limit: int | None = None,
         max_pages: int | None = None,
+        permits: RowPermits | None = None,
     ) -> AsyncIterator[Document]: ...
 
     async def download(
@@ -42,6 +47,7 @@ class DocuWarePort(Protocol):
         keep_annotations: bool = False,
         fsync: bool = True,
         max_mb: float | None = None,
+        permits: RowPermits | None = None,
     ) -> DownloadResult: ...
 
     async def aclose(self) -> None: ...

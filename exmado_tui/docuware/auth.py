@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin
 
 import httpx
@@ -27,6 +27,9 @@ from exmado_tui.docuware.errors import (
     NotFoundError,
     UnexpectedResponseError,
 )
+
+if TYPE_CHECKING:
+    from exmado_tui.docuware.budget import RowPermits
 
 log = logging.getLogger("exmado.docuware")
 
@@ -48,6 +51,7 @@ class Requester(Protocol):
         *,
         authenticated: bool = ...,
         idempotent: bool | None = ...,
+        permits: RowPermits | None = ...,
         **kwargs: Any,
     ) -> Awaitable[httpx.Response]: ...
 
@@ -85,13 +89,14 @@ class Authenticator:
             return False
         return self.mode not in TOKEN_MODES or self._clock() < self._renew_at
 
-    async def ensure(self) -> int:
-        """Valid credentials, logging in at most once however many tasks ask; the generation."""
+    async def ensure(self, permits: RowPermits | None = None) -> int:
+        """Valid credentials, logging in at most once however many tasks ask; the generation.
+        `permits`: the job's whose row asks (its sign-in requests carry them, as its own do)."""
         if self._fresh():
             return self.generation
         async with self._lock:
             if not self._fresh():
-                await self._login()
+                await self._login(permits)
                 self.generation += 1
                 self.signed_in_at = self._clock()
             return self.generation
@@ -109,7 +114,7 @@ class Authenticator:
         if generation == self.generation:
             self._valid = False
 
-    async def _login(self) -> None:
+    async def _login(self, permits: RowPermits | None) -> None:
         self.logins += 1
         self._reread_secrets()
         if self.mode != "client_credentials" and not self._settings.password:
@@ -117,13 +122,13 @@ class Authenticator:
             # looking for a typo rather than for the setting that is missing.
             raise AuthenticationError(no_password_sentence(self._settings))
         if self.mode == "oauth":
-            await self._oauth_login()
+            await self._oauth_login(permits)
         elif self.mode == "client_credentials":
-            await self._client_credentials_login()
+            await self._client_credentials_login(permits)
         elif self.mode == "cookie":
-            await self._cookie_login()
+            await self._cookie_login(permits)
         else:
-            await self._auto_login()
+            await self._auto_login(permits)
         self._valid = True
 
     def _reread_secrets(self) -> None:
@@ -136,33 +141,33 @@ class Authenticator:
             client_secret=settings.client_secret.reread(),
         )
 
-    async def _auto_login(self) -> None:
-        endpoint = await self._discover(required=False)
+    async def _auto_login(self, permits: RowPermits | None) -> None:
+        endpoint = await self._discover(permits, required=False)
         if endpoint:
             self.mode = "oauth"
-            await self._oauth_login()
+            await self._oauth_login(permits)
             return
         log.info("No Identity Service found; using cookie logon")
         self.mode = "cookie"
         try:
-            await self._cookie_login()
+            await self._cookie_login(permits)
         except _CookieLogonGone:
             log.info("Cookie logon is gone (410); trying OAuth at the default Identity Service")
             self.mode = "oauth"
             self._token_endpoint = await self._discover_at(
-                self._settings.url + "/DocuWare/Identity"
+                self._settings.url + "/DocuWare/Identity", permits
             )
-            await self._oauth_login()
+            await self._oauth_login(permits)
 
     # --- OAuth2 -------------------------------------------------------------------------
 
-    async def _discover(self, *, required: bool) -> str:
+    async def _discover(self, permits: RowPermits | None, *, required: bool) -> str:
         """The token endpoint from IdentityServiceInfo and OIDC discovery; '' when absent."""
         if self._token_endpoint:
             return self._token_endpoint
         try:
             response = await self._request(
-                "GET", PLATFORM + "/Home/IdentityServiceInfo", authenticated=False
+                "GET", PLATFORM + "/Home/IdentityServiceInfo", authenticated=False, permits=permits
             )
             info = self._parse(response)
         except DocuWareError as exc:
@@ -172,7 +177,8 @@ class Authenticator:
         url = info.get("IdentityServiceUrl") if isinstance(info, Mapping) else None
         if not url:
             return self._no_identity(required)
-        self._token_endpoint = await self._discover_at(urljoin(self._settings.url + "/", url))
+        identity = urljoin(self._settings.url + "/", url)
+        self._token_endpoint = await self._discover_at(identity, permits)
         return self._token_endpoint
 
     def _no_identity(self, required: bool) -> str:
@@ -188,10 +194,11 @@ class Authenticator:
             )
         return ""
 
-    async def _discover_at(self, identity_url: str) -> str:
+    async def _discover_at(self, identity_url: str, permits: RowPermits | None) -> str:
         config_url = identity_url.rstrip("/") + "/.well-known/openid-configuration"
         try:
-            config = self._parse(await self._request("GET", config_url, authenticated=False))
+            answer = await self._request("GET", config_url, authenticated=False, permits=permits)
+            config = self._parse(answer)
         except NotFoundError:
             raise AuthenticationError(
                 f"The Identity Service at {identity_url} has no OpenID configuration.",
@@ -206,12 +213,12 @@ class Authenticator:
             )
         return str(endpoint)
 
-    async def _oauth_login(self) -> None:
-        await self._discover(required=True)
+    async def _oauth_login(self, permits: RowPermits | None) -> None:
+        await self._discover(permits, required=True)
         if self._refresh_token:
             try:
                 await self._token_request(
-                    {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+                    {"grant_type": "refresh_token", "refresh_token": self._refresh_token}, permits
                 )
                 return
             except AuthenticationError:
@@ -223,26 +230,33 @@ class Authenticator:
                 "username": self._settings.username,
                 "password": self._settings.password.reveal(),
                 "scope": self._settings.scope,
-            }
+            },
+            permits,
         )
 
-    async def _client_credentials_login(self) -> None:
+    async def _client_credentials_login(self, permits: RowPermits | None) -> None:
         """An app registration's sign-in; no refresh token: near expiry it simply signs in again."""
-        await self._discover(required=True)
+        await self._discover(permits, required=True)
         await self._token_request(
             {
                 "grant_type": "client_credentials",
                 "client_secret": self._settings.client_secret.reveal(),
                 "scope": self._settings.scope,
-            }
+            },
+            permits,
         )
         self._refresh_token = ""
 
-    async def _token_request(self, form: dict[str, str]) -> None:
+    async def _token_request(self, form: dict[str, str], permits: RowPermits | None) -> None:
         form = {**form, "client_id": self._settings.client_id}
         try:
             response = await self._request(
-                "POST", self._token_endpoint, authenticated=False, idempotent=True, data=form
+                "POST",
+                self._token_endpoint,
+                authenticated=False,
+                idempotent=True,
+                permits=permits,
+                data=form,
             )
         except DocuWareError as exc:
             if exc.status in (400, 401, 403):
@@ -281,7 +295,7 @@ class Authenticator:
 
     # --- cookie logon ----------------------------------------------------------------
 
-    async def _cookie_login(self) -> None:
+    async def _cookie_login(self, permits: RowPermits | None) -> None:
         form = {
             "UserName": self._settings.username,
             "Password": self._settings.password.reveal(),
@@ -296,6 +310,7 @@ class Authenticator:
                 PLATFORM + "/Account/Logon",
                 authenticated=False,
                 idempotent=False,
+                permits=permits,
                 data=form,
             )
         except DocuWareError as exc:

@@ -10,11 +10,11 @@ shares through Redis, which learns the server's speed (`budget_store` says how);
 per `BATCH_S` of the rate, at most `BATCH_MAX`), first come first served,
 so the jobs of a process share it fairly and each job's `row_concurrency` bounds what it
 asks for. `held` sees a request DocuWare holds unanswered (it answers a throttled one only
-after ~10 s): that is taken as a 429 at once, and the request lends its row slot
-(`row_slot.SLOT`) to the rows behind it until it is answered, so a late 429 stalls nothing
-but itself. The Redis side (scripts, keys, status) is `budget_store`; the per-minute limits
-are `per_minute`, the lookups the workers share `lookups`, a job's throttling sentences
-`throttle_watch`.
+after ~10 s): that is taken as a 429 at once, and the request lends its row's permit (the
+job's `RowPermits`, which each request of a row carries through the client to `take`) to the
+rows behind it until it is answered, so a late 429 stalls nothing but itself. The Redis side
+(scripts, keys, status) is `budget_store`; the per-minute limits are `per_minute`, the lookups
+the workers share `lookups`, a job's throttling sentences `throttle_watch`.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ from exmado_tui.docuware.budget_store import (
 from exmado_tui.docuware.lookups import SharedLookups
 from exmado_tui.docuware.per_minute import Kind, PerMinute
 from exmado_tui.docuware.retry import Clock, Sleep, ThrottleGate
-from exmado_tui.docuware.row_slot import SLOT, Slot
-from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
+from exmado_tui.docuware.throttle_watch import ThrottleWatch
 
 log = logging.getLogger("exmado.docuware")
 BATCH_S = 0.1  # this much of the rate is reserved by one round trip ...
@@ -63,6 +62,32 @@ FLOOR_PER_S = 0.5  # no cut goes lower than this (nor than the rate already is) 
 # ... and only a 429 below START: a held answer may be a slow one (a large search, a
 # conversion), and a server whose every tenth answer is slow would otherwise be driven down
 # cut by cut to the floor, as random loss drives TCP.
+
+
+class RowPermits:
+    """One job's permits to send, one a row in flight, and its throttle watch; every request
+    of its rows carries them (`take(permits=...)`).
+
+    A request DocuWare holds unanswered lends its row's permit to the rows behind it until it
+    is answered (`lend`, `reclaim`); its throttle signals go to the job's `watch`.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.watch = ThrottleWatch()  # the job's slowdowns, for its event log
+        self._free = asyncio.Semaphore(count)
+
+    async def __aenter__(self) -> None:
+        await self._free.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._free.release()
+
+    def lend(self) -> None:
+        self._free.release()
+
+    async def reclaim(self) -> None:
+        await self._free.acquire()
 
 
 class Signal(Enum):
@@ -99,8 +124,7 @@ class Ticket:
     abandoned: bool = False
     stalled: bool = False
     lent: bool = False
-    slot: Slot | None = field(default=None, repr=False)
-    watch: ThrottleWatch | None = field(default=None, repr=False)
+    permits: RowPermits | None = field(default=None, repr=False)  # None: not a row's request
 
 
 class Budget(Protocol):
@@ -110,8 +134,14 @@ class Budget(Protocol):
     def lookups(self) -> SharedLookups | None:
         """The cabinet and dialog lookups the workers share (None: not shared)."""
 
-    async def take(self, kind: Kind = Kind.REQUEST, patience: float | None = None) -> Ticket:
-        """Wait for this request's turn; the ticket comes back through one of the below."""
+    async def take(
+        self,
+        kind: Kind = Kind.REQUEST,
+        patience: float | None = None,
+        permits: RowPermits | None = None,
+    ) -> Ticket:
+        """Wait for this request's turn (a row's: `permits`); the ticket comes back through
+        one of the below."""
 
     def patience(self, held: int) -> float | None:
         """How long to wait for an answer before sending again (None: for ever), after
@@ -134,7 +164,12 @@ class LocalBudget:
     def __init__(self, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
         self.gate = ThrottleGate(clock, sleep)
 
-    async def take(self, kind: Kind = Kind.REQUEST, patience: float | None = None) -> Ticket:
+    async def take(
+        self,
+        kind: Kind = Kind.REQUEST,
+        patience: float | None = None,
+        permits: RowPermits | None = None,
+    ) -> Ticket:
         await self.gate.wait()
         return Ticket(0.0)
 
@@ -178,14 +213,20 @@ class RequestBudget:
         self._flying: dict[int, Ticket] = {}
         self._watcher: asyncio.Task[None] | None = None
 
-    async def take(self, kind: Kind = Kind.REQUEST, patience: float | None = None) -> Ticket:
-        """Wait for this request's turn; the ticket goes back through `answered`."""
+    async def take(
+        self,
+        kind: Kind = Kind.REQUEST,
+        patience: float | None = None,
+        permits: RowPermits | None = None,
+    ) -> Ticket:
+        """Wait for this request's turn (a row's: `permits`); the ticket goes back through
+        `answered`."""
         await self.per_minute.wait(kind)
         async with self._lock:
             at, reserved, window = await self._next_time()
             if (delay := at - time.monotonic()) > MIN_SLEEP_S:
                 await asyncio.sleep(delay)
-        ticket = Ticket(reserved, window, patience=patience, slot=SLOT.get(), watch=WATCH.get())
+        ticket = Ticket(reserved, window, patience=patience, permits=permits)
         return self._fly(ticket)
 
     async def _next_time(self) -> tuple[float, float, float]:
@@ -244,9 +285,9 @@ class RequestBudget:
 
     @staticmethod
     async def _reclaim(ticket: Ticket) -> None:
-        if ticket.lent and ticket.slot is not None:
+        if ticket.lent and ticket.permits is not None:
             ticket.lent = False
-            await ticket.slot.reclaim()
+            await ticket.permits.reclaim()
 
     async def abandoned(self, ticket: Ticket) -> None:
         """Held unanswered and given up (to be sent again): a throttle signal."""
@@ -255,7 +296,7 @@ class RequestBudget:
         await self._signal(ticket, Signal.HELD)
 
     async def failed(self, ticket: Ticket) -> None:
-        """No answer at all (network): nothing to learn; the slot comes back."""
+        """No answer at all (network): nothing to learn; a lent permit comes back."""
         self._flying.pop(id(ticket), None)
         await self._reclaim(ticket)
 
@@ -284,8 +325,8 @@ class RequestBudget:
                     await self._signal(ticket, Signal.STALLED)
                 if ticket.sent < held and ticket.patience is None and not ticket.lent:
                     ticket.lent = True
-                    if ticket.slot is not None:
-                        ticket.slot.lend()
+                    if ticket.permits is not None:
+                        ticket.permits.lend()
                     await self._signal(ticket, Signal.HELD)
 
     async def _signal(self, ticket: Ticket, signal: Signal, retry_after: float = 0.0) -> None:
@@ -299,8 +340,8 @@ class RequestBudget:
             log.warning("Request budget not reachable in Redis (%s); cutting alone", exc)
             cut = signal is not Signal.STALLED
             raw = [int(cut), max(min(floor, self.rate), self.rate * BETA)]
-        if ticket.watch is not None and signal is not Signal.STALLED:
-            ticket.watch.throttled(float(raw[1]))
+        if ticket.permits is not None and signal is not Signal.STALLED:
+            ticket.permits.watch.throttled(float(raw[1]))
         if int(raw[0]):
             self._times.clear()  # this process stops at once; the others at their next batch
             self.rate = float(raw[1])

@@ -21,7 +21,7 @@ import httpx
 
 from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware.auth import PLATFORM
-from exmado_tui.docuware.budget import Budget
+from exmado_tui.docuware.budget import Budget, RowPermits
 from exmado_tui.docuware.connection import Connection, parse_body, parse_json
 from exmado_tui.docuware.download import (
     document_limits,
@@ -219,9 +219,11 @@ class AsyncDocuWareClient:
         page_size: int = 1000,
         limit: int | None = None,
         max_pages: int | None = None,
+        permits: RowPermits | None = None,
     ) -> AsyncIterator[Document]:
         """Every matching document, page by page through the `next` links: at most the pages
-        the declared count needs, and `max_pages` (`paging.Pages`)."""
+        the declared count needs, and `max_pages` (`paging.Pages`). `permits`: the job's whose
+        row searches (`budget.RowPermits`)."""
         fc = await self.find_cabinet(cabinet)
         found = await self.dialog(fc, dialog)
         count = clamp_page_size(min(page_size, limit) if limit else page_size)
@@ -230,7 +232,12 @@ class AsyncDocuWareClient:
             params["fields"] = ",".join(fields)
         body = expression_body(query, sort=sort, count=count)
         page, size = await self._page(
-            "POST", found.expression_href, json=body, params=params, idempotent=True
+            "POST",
+            found.expression_href,
+            json=body,
+            params=params,
+            idempotent=True,
+            permits=permits,
         )
         yielded, pages = 0, None
         while True:
@@ -250,7 +257,7 @@ class AsyncDocuWareClient:
             next_href = links_of(page).get("next")
             if not next_href or not items or not pages.another():
                 return
-            page, size = await self._page("GET", next_href)
+            page, size = await self._page("GET", next_href, permits=permits)
 
     async def count(
         self, cabinet: CabinetLike, query: Query = None, *, dialog: str | None = None
@@ -317,12 +324,14 @@ class AsyncDocuWareClient:
         keep_annotations: bool = False,
         fsync: bool = True,
         max_mb: float | None = None,
+        permits: RowPermits | None = None,
     ) -> DownloadResult:
         """Stream the document to `dest`: Auto (original, ZIP when several files), PDF or Zip.
 
         `dest` is fsynced unless `fsync` is False (the caller then fsyncs it before use). The
         body is cut past `max_mb` (`[jobs] max_document_mb`) or well past the size DocuWare
-        declared for the document (`download.document_limits`).
+        declared for the document (`download.document_limits`). `permits`: the job's whose row
+        downloads it (`budget.RowPermits`).
         """
         kind = TARGETS.get(target.lower())
         if kind is None:
@@ -330,7 +339,7 @@ class AsyncDocuWareClient:
         href, doc_id = self._file_download_href(document)
         params = {"targetFileType": kind, "keepAnnotations": str(keep_annotations).lower()}
         response = await self.conn.request(
-            "GET", href, params=params, stream=True, headers={"Accept": "*/*"}
+            "GET", href, params=params, stream=True, headers={"Accept": "*/*"}, permits=permits
         )
         await refuse_wrong_type(response, kind, str(doc_id))
         declared = document.file_size if isinstance(document, Document) else 0

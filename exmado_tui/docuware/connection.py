@@ -23,7 +23,7 @@ from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware import tally
 from exmado_tui.docuware.auth import Authenticator
 from exmado_tui.docuware.body import MB, BodyLimits, read_body, size_text, with_body
-from exmado_tui.docuware.budget import Budget, LocalBudget, Ticket
+from exmado_tui.docuware.budget import Budget, LocalBudget, RowPermits, Ticket
 from exmado_tui.docuware.errors import (
     AuthenticationError,
     RefusedAnswerError,
@@ -136,12 +136,14 @@ class Connection:
         authenticated: bool = True,
         idempotent: bool | None = None,
         stream: bool = False,
+        permits: RowPermits | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send with retries; a 2xx response (unread when `stream`), else a DocuWare error.
 
         `what` names the answer in a sentence about its size ("a search page"). A body not
-        streamed is read here within `[docuware] max_json_mb` and the rate floor.
+        streamed is read here within `[docuware] max_json_mb` and the rate floor. `permits`:
+        the job's whose row sends it (a sign-in it needs first carries them too).
         """
         attempt, replayed, held = 0, False, 0
         extra_headers = kwargs.pop("headers", None) or {}
@@ -153,11 +155,11 @@ class Connection:
         while True:
             attempt += 1
             if authenticated:  # signing in now, not while the turn's ticket is out
-                await self.auth.ensure()
+                await self.auth.ensure(permits)
             patience = self._patience(method, idempotent, attempt, held)
-            ticket = await self._turn(url, patience)
+            ticket = await self._turn(url, patience, permits)
             # Again after the turn: a token can expire during a long wait for a slow budget.
-            generation = await self.auth.ensure() if authenticated else 0
+            generation = await self.auth.ensure(permits) if authenticated else 0
             headers = {**extra_headers, **(self.auth.headers() if authenticated else {})}
             request = self.http.build_request(method, url, headers=headers, **kwargs)
             response = await self._send(request, stream, attempt, idempotent, ticket, what)
@@ -230,9 +232,9 @@ class Connection:
             return None
         return self.budget.patience(held)
 
-    async def _turn(self, url: str, patience: float | None) -> Ticket:
+    async def _turn(self, url: str, patience: float | None, permits: RowPermits | None) -> Ticket:
         """Wait until this request may go: its ticket from the budget."""
-        return await self.budget.take(kind_of(url.split("?", 1)[0]), patience)
+        return await self.budget.take(kind_of(url.split("?", 1)[0]), patience, permits)
 
     async def _send(
         self,

@@ -1,13 +1,12 @@
 """One job's throttling episodes, as sentences for its event log: when DocuWare began slowing
 the job down and, once quiet again, how long it lasted.
 
-The pipeline sets `WATCH` for a job's rows; the request budget reports each throttle signal
-of a request to the watch of the job that sent it.
+A job's `RowPermits` (`budget.py`) hold its watch; the request budget reports each throttle
+signal of a request to the watch of the job whose row sent it.
 """
 
 from __future__ import annotations
 
-import contextvars
 import time
 
 from exmado_tui.job.status import Event
@@ -54,8 +53,3 @@ class ThrottleWatch:
             self.started = None
         done, self._pending = self._pending, []
         return done
-
-
-WATCH: contextvars.ContextVar[ThrottleWatch | None] = contextvars.ContextVar(
-    "exmado_throttle_watch", default=None
-)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from exmado_tui.config.profiles import Profile
+from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.errors import RefusedAnswerError
 from tests.pipeline_harness import FakeClient, FakeDoc, invoice_docs
 from workers.pipeline.files import Placer
@@ -23,7 +24,7 @@ def engine(client: Any, tmp_path: Path, on_multiple: str = "all") -> RowEngine:
         "templates": {"folder": "", "filename": "{INVOICE_NO}"},
     })  # fmt: skip
     placer = Placer(client, profile, tmp_path, {}, "j1")
-    return RowEngine(client, profile, placer, queue.Queue(), 4)
+    return RowEngine(client, profile, placer, queue.Queue(), RowPermits(4))
 
 
 def tasks(*keys: str) -> list[RowTask]:

@@ -17,6 +17,7 @@ import pytest
 
 from exmado_tui.config.profiles import Profile
 from exmado_tui.config.templates import Values
+from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.errors import IncompleteDownloadError
 from tests.pipeline_harness import FakeClient, FakeDoc
 from workers.pipeline import files
@@ -220,7 +221,7 @@ def test_a_row_cut_between_its_documents_takes_back_the_files_it_placed(tmp_path
     client = HoldsSecond(docs)
     profile = dataclasses.replace(BY_INVOICE, on_multiple="all")
     placer = Placer(client, profile, tmp_path, {}, "j1")
-    engine = RowEngine(client, profile, placer, queue.Queue(), 2)
+    engine = RowEngine(client, profile, placer, queue.Queue(), RowPermits(2))
     row = RowTask(1, 2, "100001", {"Invoice number": "100001"})
 
     given: list[str] = []

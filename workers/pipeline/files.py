@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 
 from exmado_tui.config.profiles import DOWNLOAD_TARGETS, Profile
 from exmado_tui.config.templates import Values, confine, relative_path, sanitise_component
+from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.docuware.index_data import encode
 from exmado_tui.docuware.models import Document, DownloadResult
@@ -155,8 +156,10 @@ class Placer:
         job_id: str,
         zip_limits: ZipLimits = ZipLimits(),
         max_document_mb: float | None = None,
+        permits: RowPermits | None = None,
     ) -> None:
         self.client = client
+        self.permits = permits  # the job's, carried by each download (`budget.RowPermits`)
         self.zip_limits = zip_limits
         self.max_document_mb = max_document_mb  # `[jobs] max_document_mb`: one download
         self.job_id = job_id
@@ -235,6 +238,7 @@ class Placer:
             keep_annotations=self.profile.keep_annotations,
             fsync=False,  # `_commit_now` fsyncs it, just before the rename
             max_mb=self.max_document_mb,
+            permits=self.permits,
         )
         if _size(temp) != result.size:
             raise IncompleteFileError(

@@ -24,12 +24,11 @@ from functools import partial
 
 from exmado_tui.config.profiles import OnMultiple, Profile
 from exmado_tui.config.templates import Values
+from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.errors import NotFoundError, RefusedAnswerError
 from exmado_tui.docuware.id_ranges import ID_INFO
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.query import ID_FIELD, And, Exact, Or
-from exmado_tui.docuware.row_slot import SLOT, Slot
-from exmado_tui.docuware.throttle_watch import WATCH, ThrottleWatch
 from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, RetryableError
 from exmado_tui.files.diskspace import is_no_space, no_space
 from exmado_tui.files.writable import is_not_permitted, not_writable
@@ -76,9 +75,10 @@ class RowResult:
 class RowEngine:
     """Runs rows with at most `concurrency` requests in flight; results go to a thread-safe queue.
 
-    `concurrency` workers each hold one row at a time, and a row makes one request at a time;
-    a batch search borrows a worker's permit, so searches and downloads together never exceed
-    `concurrency` requests.
+    `permits.count` workers each hold one row at a time, and a row makes one request at a
+    time; a batch search borrows a worker's permit, so searches and downloads together never
+    exceed that many requests. Each request carries the permits: one DocuWare holds lends its
+    permit to the rows behind it (`budget.RowPermits`).
     """
 
     def __init__(
@@ -87,17 +87,17 @@ class RowEngine:
         profile: Profile,
         placer: Placer,
         results: queue.Queue[RowResult],
-        concurrency: int,
+        permits: RowPermits,
     ) -> None:
         self.client = client
         self.profile = profile
         self.placer = placer
         self.results = results
-        self.concurrency = concurrency
+        self.concurrency = permits.count
         self.cabinet: FileCabinet | str = profile.cabinet
         self.fields = dict(profile.columns)  # column → DB name, settled by `prepare`
-        self.permits = asyncio.Semaphore(concurrency)  # requests in flight: searches + downloads
-        self.throttling = ThrottleWatch()  # this job's slowdowns, for its event log
+        self.permits = permits  # requests in flight: searches + downloads
+        self.throttling = permits.watch  # this job's slowdowns, for its event log
 
     async def prepare(self) -> None:
         """Resolve cabinet, dialog and fields once: what fails here fails the job, not each row.
@@ -142,22 +142,15 @@ class RowEngine:
                 return
 
     async def _search_batch_with_permit(self, tasks: list[RowTask]) -> dict[int, Found]:
-        self._lend_permits_when_held()
         async with self.permits:
             return await self.search_batch(tasks)
 
     async def _worker(self, ready: Ready) -> None:
-        self._lend_permits_when_held()
         while (item := await ready.get()) is not None:
             async with self.permits:
                 result = await self.process(*item)
             result.events += self.throttling.sentences()
             self.results.put(result)
-
-    def _lend_permits_when_held(self) -> None:
-        """A request DocuWare holds (throttled) lends its permit to the rows behind it."""
-        SLOT.set(Slot(self.permits))
-        WATCH.set(self.throttling)
 
     async def process(self, task: RowTask, found: Found = None) -> RowResult:
         """One row; `found`: its hits from a batch search (None: search for it here)."""
@@ -213,7 +206,12 @@ class RowEngine:
         conditions = [Exact(field, value) for field, value in self._pairs(task)]
         query = conditions[0] if len(conditions) == 1 else And(*conditions)
         found = self.client.search(
-            self.cabinet, query, dialog=self._dialog, limit=self._limit, max_pages=KEY_SEARCH_PAGES
+            self.cabinet,
+            query,
+            dialog=self._dialog,
+            limit=self._limit,
+            max_pages=KEY_SEARCH_PAGES,
+            permits=self.permits,
         )
         return [doc async for doc in found]
 
@@ -236,7 +234,11 @@ class RowEngine:
         by_key: dict[str, list[Document]] = {k.casefold(): [] for k in keys.values()}
         query = Or(*(Exact(field, key) for key in dict.fromkeys(keys.values())))
         found = self.client.search(
-            self.cabinet, query, dialog=self._dialog, max_pages=KEY_SEARCH_PAGES
+            self.cabinet,
+            query,
+            dialog=self._dialog,
+            max_pages=KEY_SEARCH_PAGES,
+            permits=self.permits,
         )
         try:
             async for doc in found:

@@ -33,6 +33,7 @@ from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
 from exmado_tui.config.profiles import Profile, check_profile
 from exmado_tui.config.settings import mask_url
+from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.errors import (
     NotWritableError,
     ProfileError,
@@ -237,12 +238,14 @@ class JobRun:
         known: dict[str, list[FileRecord]],
         results: queue.Queue[RowResult],
     ) -> RowEngine:
+        """The row engine and its placer, made on the loop; their requests carry the job's
+        permits (the engine's and the downloads')."""
         client = await self.runtime.client()
+        permits = RowPermits(self.jobs.row_concurrency)
         limits = ZipLimits(self.jobs.unzip_member_max_mb, self.jobs.unzip_total_max_mb)
-        placer = Placer(
-            client, profile, Path(job.output_dir), known, job.id, limits, self.jobs.max_document_mb
-        )
-        return RowEngine(client, profile, placer, results, self.jobs.row_concurrency)
+        output, most = Path(job.output_dir), self.jobs.max_document_mb
+        placer = Placer(client, profile, output, known, job.id, limits, most, permits)
+        return RowEngine(client, profile, placer, results, permits)
 
     def _drive(
         self, feed: Feed, results: queue.Queue[RowResult], future: concurrent.futures.Future[None]
