@@ -23,10 +23,10 @@ from exmado_tui.job.status import JobStatus
 from exmado_tui.store.queries import JobSummary, finished_since, latest_finished_at
 from exmado_tui.ui.backend.health import DocuWareHealth, DocuWareProbe, RedisHealth, check_redis
 from exmado_tui.ui.backend.threads import Backend, Clock
-from exmado_tui.ui.logic.actions import ACTIONS, jobs_word
-from exmado_tui.ui.shared.command_palette import ActionCommands
+from exmado_tui.ui.logic.jobs import ACTIONS, jobs_word
 from exmado_tui.ui.shared.messages import JobActionFailed, JobActionSucceeded, JobFinished
 from exmado_tui.ui.shared.readonly import refused
+from exmado_tui.ui.widgets.keys import ActionCommands
 
 log = logging.getLogger("exmado.ui")
 HEALTH_EVERY_S = 2.0

@@ -9,15 +9,13 @@ from exmado_tui.store.models import Job
 from exmado_tui.store.queries import job_files, job_rows
 from exmado_tui.ui.logic import dropfolder_view
 from exmado_tui.ui.logic.dropfolder_view import scan_dropfolder
-from exmado_tui.ui.modals.confirm import ConfirmModal
-from exmado_tui.ui.modals.delete_job import DeleteJobModal
-from exmado_tui.ui.modals.fail_job import FailJobModal
+from exmado_tui.ui.modals.questions import ConfirmModal, DeleteJobModal, FailJobModal
 from exmado_tui.ui.screens import dropfolder as dropfolder_screen
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
-from exmado_tui.ui.widgets.store_trouble import StoreTrouble
+from exmado_tui.ui.widgets.indicators import StoreTrouble
 from tests.tui.pilot_steps import (
     SIZE,
     bottom_line,

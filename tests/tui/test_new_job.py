@@ -13,9 +13,9 @@ from exmado_tui.config.profiles import load_profile
 from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job
-from exmado_tui.ui.logic.new_job_form import CUSTOM
+from exmado_tui.ui.logic.job_forms import CUSTOM
 from exmado_tui.ui.modals.file_picker import FilePickerModal
-from exmado_tui.ui.modals.prompt import PromptModal
+from exmado_tui.ui.modals.questions import PromptModal
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.job_queue import queue_length

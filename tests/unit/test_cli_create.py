@@ -10,7 +10,7 @@ from exmado_tui.cli import main
 from exmado_tui.config.settings import load_settings
 from exmado_tui.store.db import open_database
 from exmado_tui.store.models import Job
-from exmado_tui.ui.logic.new_job_form import read_preview
+from exmado_tui.ui.logic.job_forms import read_preview
 from tests.cli_runner import run, run_json
 from tests.job_queue import queued_messages
 from tests.workbooks import INVOICE_COLUMNS, write_workbook

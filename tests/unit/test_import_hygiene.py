@@ -54,7 +54,7 @@ def loaded_after_import(module: str, watched: tuple[str, ...]) -> list[str]:
 def test_the_lists_are_not_empty():
     assert "exmado_tui.job.service" in DOMAIN and "exmado_tui.store.queries" in DOMAIN
     assert not any(m.startswith("exmado_tui.ui") for m in DOMAIN)
-    assert "exmado_tui.ui.logic.new_job_form" in UI_WITHOUT_TEXTUAL
+    assert "exmado_tui.ui.logic.job_forms" in UI_WITHOUT_TEXTUAL
     assert "exmado_tui.ui.backend.threads" in UI_WITHOUT_TEXTUAL
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from exmado_tui.ui.logic.search_job_form import (
+from exmado_tui.ui.logic.job_forms import (
     Count,
     SearchForm,
     add_condition,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from exmado_tui.ui.logic.new_job_form import WorkbookPreview, preview_widths
-from exmado_tui.ui.widgets.job_table import COLUMNS, NAME_WIDTH, name_width
+from exmado_tui.ui.logic.job_forms import WorkbookPreview, preview_widths
+from exmado_tui.ui.widgets.tables import COLUMNS, NAME_WIDTH, name_width
 from exmado_tui.workbook.reader import SheetRow
 
 

@@ -1,1 +1,2 @@
-"""Modal dialogs, one per module, each typed by what it returns."""
+"""Modal dialogs, each typed by what it returns: questions (confirm, prompt, delete, fail),
+viewers (a row, a refused file shown whole), file_picker."""

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Label
 
 from exmado_tui.job.service import WORKBOOK_SUFFIXES
-from exmado_tui.ui.widgets.key_footer import KeyFooter
+from exmado_tui.ui.widgets.keys import KeyFooter
 
 
 class WorkbookTree(DirectoryTree):

@@ -48,19 +48,28 @@ from exmado_tui.store.queries import (
     row_files,
     row_total,
 )
-from exmado_tui.ui.logic.actions import ACTIONS
-from exmado_tui.ui.modals.row import RowModal
+from exmado_tui.ui.logic.jobs import ACTIONS
+from exmado_tui.ui.modals.viewers import RowModal
 from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
+from exmado_tui.ui.shared.job_actions import (
+    JOB_ACTION_BINDINGS,
+    VERIFY_BINDING,
+    JobActionsMixin,
+    VerifyActionMixin,
+    verify_applies,
+)
 from exmado_tui.ui.shared.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.shared.readonly import HidesMutatingKeys
-from exmado_tui.ui.shared.verify_action import VERIFY_BINDING, VerifyActionMixin, verify_applies
-from exmado_tui.ui.widgets.key_footer import KeyFooter
+from exmado_tui.ui.widgets.indicators import (
+    StatusBadge,
+    progress_text,
+    row_status_text,
+    show_if_changed,
+    spark_text,
+    store_trouble,
+)
+from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.ui.widgets.paged_table import PagedTable
-from exmado_tui.ui.widgets.progress_cell import progress_text
-from exmado_tui.ui.widgets.spark import spark_text
-from exmado_tui.ui.widgets.status_badge import StatusBadge, row_status_text, show_if_changed
-from exmado_tui.ui.widgets.store_trouble import store_trouble
 
 REFRESH_S = 1.0
 SPARK_SAMPLES = 60

@@ -16,13 +16,12 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size, visible
 from exmado_tui.store.queries import JobSummary, jobs_by_source
 from exmado_tui.ui.logic.dropfolder_view import DropFolderView, DroppedFile, scan_dropfolder
-from exmado_tui.ui.modals.refusal import RefusalModal
+from exmado_tui.ui.modals.viewers import RefusalModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.widgets.health_strip import HealthStrip
-from exmado_tui.ui.widgets.key_footer import KeyFooter
-from exmado_tui.ui.widgets.plain_table import PlainTable
-from exmado_tui.ui.widgets.status_badge import status_text
-from exmado_tui.ui.widgets.store_trouble import StoreTrouble
+from exmado_tui.ui.widgets.indicators import StoreTrouble, status_text
+from exmado_tui.ui.widgets.keys import KeyFooter
+from exmado_tui.ui.widgets.tables import PlainTable
 
 REFRESH_S = 3.0
 

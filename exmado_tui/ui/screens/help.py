@@ -11,8 +11,8 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Static
 
-from exmado_tui.ui.logic.filters import FILTERS
-from exmado_tui.ui.widgets.key_footer import KeyFooter
+from exmado_tui.ui.logic.jobs import FILTERS
+from exmado_tui.ui.widgets.keys import KeyFooter
 
 INTRO = (
     "Éxmado exports DocuWare documents listed in Excel workbooks. Ctrl+P opens the command "
@@ -22,8 +22,7 @@ INTRO = (
 
 def screens_with_keys() -> list[tuple[str, type]]:
     from exmado_tui.ui.app import ExmadoApp
-    from exmado_tui.ui.modals.confirm import ConfirmModal
-    from exmado_tui.ui.modals.delete_job import DeleteJobModal
+    from exmado_tui.ui.modals.questions import ConfirmModal, DeleteJobModal
     from exmado_tui.ui.screens.detail import JobDetailScreen
     from exmado_tui.ui.screens.dropfolder import DropFolderScreen
     from exmado_tui.ui.screens.jobs import JobsScreen

@@ -25,7 +25,7 @@ from exmado_tui.config.profiles import FORMATS, Profile, load_profile, profile_n
 from exmado_tui.errors import ExmadoError, ProfileError
 from exmado_tui.job.request import JobRequest
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup
-from exmado_tui.ui.logic.new_job_form import (
+from exmado_tui.ui.logic.job_forms import (
     CUSTOM,
     NO_FILENAME,
     NO_FOLDERS,
@@ -39,14 +39,13 @@ from exmado_tui.ui.logic.new_job_form import (
     validate,
 )
 from exmado_tui.ui.modals.file_picker import FilePickerModal
-from exmado_tui.ui.modals.prompt import PromptModal
+from exmado_tui.ui.modals.questions import PromptModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_form import JobFormScreen
 from exmado_tui.ui.shared.readonly import mutating
-from exmado_tui.ui.widgets.field_row import FieldRow
-from exmado_tui.ui.widgets.form_input import FormInput
-from exmado_tui.ui.widgets.key_footer import KeyFooter
-from exmado_tui.ui.widgets.plain_table import PlainTable
+from exmado_tui.ui.widgets.form_fields import FieldRow, FormInput
+from exmado_tui.ui.widgets.keys import KeyFooter
+from exmado_tui.ui.widgets.tables import PlainTable
 
 
 def plain_options(options: Iterable[tuple[str, str]]) -> list[tuple[Text, str]]:

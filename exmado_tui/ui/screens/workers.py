@@ -27,14 +27,13 @@ from exmado_tui.job.status import ACTIVE
 from exmado_tui.notify.status import TargetHealth, overview
 from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
-from exmado_tui.ui.modals.confirm import ConfirmModal
+from exmado_tui.ui.modals.questions import ConfirmModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.readonly import HidesMutatingKeys, mutating
 from exmado_tui.ui.widgets.health_strip import HealthStrip
-from exmado_tui.ui.widgets.key_footer import KeyFooter
-from exmado_tui.ui.widgets.plain_table import PlainTable
-from exmado_tui.ui.widgets.status_badge import status_text
-from exmado_tui.ui.widgets.store_trouble import StoreTrouble
+from exmado_tui.ui.widgets.indicators import StoreTrouble, status_text
+from exmado_tui.ui.widgets.keys import KeyFooter
+from exmado_tui.ui.widgets.tables import PlainTable
 
 REFRESH_S = 2.0
 

@@ -1,3 +1,2 @@
 """Textual pieces the app and its screens share: the typed app, the messages workers post, the
-command palette, the read-only rule, the job actions a screen mixes in and the new-job forms'
-base screen."""
+read-only rule, the job actions a screen mixes in and the new-job forms' base screen."""

@@ -1,17 +1,23 @@
-"""What the new-job form needs besides widgets: reading a workbook's sheets and first rows,
-checking the form and previewing the target path. No Textual here.
+"""What the two new-job forms need besides widgets. From a workbook: reading its sheets and
+first rows, checking the form, previewing the target path, a profile from the form. From a
+search: its conditions as one line (written as on the command line, quotes around a value
+with spaces), a condition added from a field, and the form checked before a job is made.
+No Textual here.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from exmado_tui.config.profiles import FORMATS, Profile
 from exmado_tui.config.templates import TemplateError, Values, check_template, relative_path
+from exmado_tui.docuware.conditions import parse_conditions
 from exmado_tui.errors import ExmadoError
+from exmado_tui.job.query_source import QuerySource
 from exmado_tui.job.service import open_checked_workbook
 from exmado_tui.workbook.reader import SheetRow, detect_kind
 
@@ -209,3 +215,65 @@ def profile_from_form(name: str, form: JobForm, base: Profile | None) -> Profile
     data.setdefault("columns", {})
     data.setdefault("cabinet", "")
     return Profile.from_dict(data)
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    cabinet: str = ""
+    dialog: str = ""
+    conditions: str = ""  # `DOC_DATE=2023-01-01..2023-12-31 'SUPPLIER=ACME Corp*'`
+    profile: str = ""  # empty: no profile, the files keep DocuWare's names
+    name: str = ""
+    output: str = ""
+
+    def source(self, counted: int | None = None) -> QuerySource:
+        """The query the form asks; ValueError in one sentence for conditions it cannot read."""
+        texts = split_conditions(self.conditions)
+        parse_conditions(texts)
+        return QuerySource(self.cabinet, texts, self.dialog, counted)
+
+
+def split_conditions(line: str) -> tuple[str, ...]:
+    try:
+        return tuple(shlex.split(line))
+    except ValueError as exc:  # an unclosed quote
+        raise ValueError(f"The conditions cannot be read ({exc}); close the quote.") from None
+
+
+def add_condition(line: str, field: str, value: str) -> str:
+    """`line` with `FIELD=VALUE` appended, quoted when it needs it."""
+    return " ".join(part for part in (line.strip(), shlex.quote(f"{field}={value}")) if part)
+
+
+@dataclass(frozen=True)
+class Count:
+    """DocuWare's answer to the form's query: how many documents, or why none can be said."""
+
+    documents: int | None = None
+    error: str = ""
+
+    @property
+    def shown(self) -> str:
+        if self.error:
+            return self.error
+        if self.documents is None:
+            return "-"
+        return f"{self.documents:,} document{'s' if self.documents != 1 else ''}"
+
+
+def validate_search(form: SearchForm, count: Count) -> dict[str, str]:
+    """Every problem of the form, by field, in one sentence each."""
+    errors: dict[str, str] = {}
+    if not form.cabinet:
+        errors["cabinet"] = "Pick the DocuWare file cabinet to search."
+    try:
+        form.source()
+    except ValueError as exc:
+        errors["conditions"] = str(exc)
+    if count.error:
+        errors["count"] = count.error
+    elif count.documents is None:
+        errors["count"] = "Wait for DocuWare's count of the documents."
+    elif count.documents == 0:
+        errors["count"] = "The search finds no document; change the conditions."
+    return errors

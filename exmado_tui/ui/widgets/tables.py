@@ -1,22 +1,29 @@
-"""The jobs list: one line per job, refreshed in place so the cursor and scroll stay put."""
+"""The dashboard's tables: `PlainTable`, a DataTable that shows text from data as written,
+never as markup; the jobs list on it (`JobTable`: one line per job, refreshed in place so the
+cursor and scroll stay put) and its status filter line (`FilterBar`: each filter, its key and
+its count; clickable)."""
 
 from __future__ import annotations
 
 from collections.abc import Container
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets._data_table import ColumnKey
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import DataTable, Static
+from textual.widgets._data_table import CellType, ColumnKey, RowKey
 
 from exmado_tui.config.timezones import zone_abbreviation
 from exmado_tui.formatting import duration, local_time, visible
 from exmado_tui.job import pace
+from exmado_tui.job.status import JobStatus
 from exmado_tui.store.queries import JobSummary
-from exmado_tui.ui.widgets.plain_table import PlainTable
-from exmado_tui.ui.widgets.progress_cell import progress_text
-from exmado_tui.ui.widgets.status_badge import status_text
+from exmado_tui.ui.logic.jobs import FILTERS
+from exmado_tui.ui.widgets.indicators import progress_text, status_text
 
 # key, label, width. Up to found/not found/failed they fit 80 columns (with the scrollbar);
 # those three share one cell, each count at most as wide as its word.
@@ -36,6 +43,28 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("eta", "ETA", 7),
 )
 Cells = tuple[str | Text, ...]
+
+
+def plain(value: Any) -> Any:
+    """A str as Text (shown as written: "[columns]" stays, a lone "[/]" is no error); any other
+    cell as it is."""
+    return Text(value) if isinstance(value, str) else value
+
+
+class PlainTable(DataTable[Any]):
+    """Every str cell and column label is plain text: job names, keys, errors and file names
+    come from workbooks, DocuWare and the store, where "[" is just a character."""
+
+    def add_column(self, label: Any, *args: Any, **kwargs: Any) -> ColumnKey:
+        return super().add_column(plain(label), *args, **kwargs)
+
+    def add_row(self, *cells: CellType, **kwargs: Any) -> RowKey:
+        return super().add_row(*(plain(cell) for cell in cells), **kwargs)
+
+    def update_cell(
+        self, row_key: RowKey | str, column_key: ColumnKey | str, value: CellType, **kwargs: Any
+    ) -> None:
+        super().update_cell(row_key, column_key, plain(value), **kwargs)
 
 
 def clip(text: str, width: int) -> str:
@@ -170,3 +199,47 @@ class JobTable(PlainTable):
         for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True):
             if before != after:
                 self.update_cell(f"r{index}", key, after)
+
+
+class FilterBar(Static):
+    """Shows `1 All 12  2 Active 3 …`, the current filter highlighted; click one to pick it."""
+
+    DEFAULT_CSS = """
+    FilterBar { height: auto; width: 1fr; padding: 0 1; }
+    """
+
+    current: reactive[str] = reactive("all")
+    """Name of the selected filter."""
+    counts: reactive[dict[JobStatus, int]] = reactive(dict, always_update=True)
+    """Jobs per status in the whole store."""
+    text_filter: reactive[str] = reactive("")
+    """The `/` text filter, shown when set."""
+
+    def render(self) -> Content:
+        """The filters laid out line by line, so a narrow terminal wraps between them."""
+        lines: list[list[Content]] = [[]]
+        used = 0
+        width = max(20, self.content_region.width or self.size.width or 80)
+        for item in self._items():
+            if used and used + 2 + item.cell_length > width:
+                lines.append([])
+                used = 0
+            used += (2 if used else 0) + item.cell_length
+            lines[-1].append(item)
+        return Content("\n").join(Content("  ").join(line) for line in lines)
+
+    def _items(self) -> list[Content]:
+        items = []
+        for f in FILTERS:
+            count = f.count(self.counts)
+            style = "reverse bold" if f.name == self.current else "" if count else "dim"
+            link = f"@click=screen.filter('{f.name}')"
+            items.append(
+                Content.from_markup(
+                    f"[{style} {link}]$label[/]".replace("[ ", "["),
+                    label=f"{f.key} {f.label} {count}",
+                )
+            )
+        if self.text_filter:
+            items.append(Content.from_markup("[b $warning]/$text[/]", text=self.text_filter))
+        return items

@@ -1,13 +1,19 @@
-"""`KeyFooter`: the footer, holding as many of the screen's keys as the terminal's width allows,
-the least needed ones left out first (`?` lists them all)."""
+"""The keys on offer: `KeyFooter`, the footer, holding as many of the screen's keys as the
+terminal's width allows, the least needed ones left out first (`?` lists them all), and
+`ActionCommands`, the command palette (ctrl+p) offering every key binding of the current
+screen and the app."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import partial
+from typing import Any
 
 from textual import events
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -95,3 +101,34 @@ class KeyFooter(Footer):
             self._width = event.size.width
             self.show_command_palette = self._width >= PALETTE_FROM
             self.call_after_refresh(self.recompose)
+
+
+class ActionCommands(Provider):
+    """Offers each action that has a key and a description, with its key as help."""
+
+    def _commands(self) -> Iterator[tuple[str, str, Screen[Any] | App[Any], str]]:
+        seen: set[str] = set()
+        # What the screen and the app offer now (`active_bindings` has asked `check_action`).
+        for key, (node, binding, *_) in self.screen.active_bindings.items():
+            owner = self.screen if node is self.screen else self.app if node is self.app else None
+            if owner is None or not binding.description:
+                continue
+            if binding.action not in seen:
+                seen.add(binding.action)
+                yield binding.description, binding.key_display or key, owner, binding.action
+
+    async def discover(self) -> Hits:
+        for title, key, node, action in self._commands():
+            yield DiscoveryHit(title, partial(node.run_action, action), help=f"key: {key}")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, key, node, action in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(node.run_action, action),
+                    help=f"key: {key}",
+                )

@@ -1,6 +1,10 @@
-"""`RowModal`: one workbook row in full — its values, its error, the files it produced."""
+"""The modals that show one thing whole where a table cuts it: `RowModal` (one workbook row
+in full: its values, its error, the files it produced) and `RefusalModal` (one file the drop
+folder refused, with its reason)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
@@ -12,7 +16,7 @@ from textual.widgets import Label, Static
 
 from exmado_tui.formatting import size, visible
 from exmado_tui.store.queries import FileView, RowView
-from exmado_tui.ui.widgets.status_badge import row_status_text
+from exmado_tui.ui.widgets.indicators import row_status_text
 
 
 class RowModal(ModalScreen[None]):
@@ -58,6 +62,35 @@ class RowModal(ModalScreen[None]):
         for f in self.files:
             table.add_row(Text(visible(f.document_id)), Text(visible(f.path)), size(f.size))
         return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class RefusalModal(ModalScreen[None]):
+    """Escape or enter closes it. The name and reason come from the drop folder: their control
+    characters are shown as `\\x1b`, never sent to the terminal."""
+
+    DEFAULT_CSS = """
+    RefusalModal VerticalScroll { height: auto; max-height: 16; }
+    """
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+
+    def __init__(self, path: Path, when: str, reason: str) -> None:
+        super().__init__()
+        self.path = path
+        self.when = when
+        self.reason = reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(
+                Text(f"Refused: {visible(self.path.name)}  {self.when}"), classes="question"
+            )
+            with VerticalScroll():
+                why = visible(self.reason) or "(no reason recorded)"
+                yield Label(Text(why, style="red" if self.reason else "dim"), id="refusal-reason")
+                yield Label(Text(f"In {visible(str(self.path.parent))}", style="dim"))
 
     def action_close(self) -> None:
         self.dismiss(None)
