@@ -8,6 +8,7 @@ import json
 import re
 import tomllib
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -81,8 +82,9 @@ class Profile:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if isinstance(known.get("metadata"), list):  # a job's settings come back from JSON
-            known["metadata"] = tuple(known["metadata"])
+        if "metadata" in known:  # as written ("json", a list from JSON); a wrong one is left
+            with suppress(ProfileError):  # for check_profile to refuse, naming where it is
+                known["metadata"] = metadata_kinds(known["metadata"], "")
         return cls(**known)
 
 

@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from exmado_tui.config.profiles import Metadata
+from exmado_tui.config.profiles import Metadata, metadata_kinds
 from exmado_tui.docuware.index_data import IndexData, field_text
 from exmado_tui.docuware.types import FieldValue
 from exmado_tui.files.atomic import job_part_path, write_atomically
@@ -54,8 +54,8 @@ class Written:
 
 
 def kinds_of(job: Job) -> tuple[Metadata, ...]:
-    """The job's `metadata` setting, from its profile's snapshot."""
-    return tuple((job.config or {}).get("metadata") or ())
+    """The job's `metadata` setting, from its profile's snapshot (checked when it was made)."""
+    return metadata_kinds((job.config or {}).get("metadata", "none"), f"Job {job.id[:8]}")
 
 
 def sidecar_path(path: str) -> str:

@@ -20,7 +20,7 @@ from exmado_tui.docuware.models import Document
 from exmado_tui.output.report import write_report
 from exmado_tui.output.verification import verify_job
 from exmado_tui.output.verify import FileCheck, Mark, Verdict
-from exmado_tui.store.models import JobFile, JobRow
+from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.factories import TABLE, field, insert_job
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -188,6 +188,13 @@ def test_index_csv_has_a_bom_a_column_per_field_and_no_formula(store, tmp_path: 
     assert (invoice["Path"], invoice["Document id"]) == ("A/17.pdf", "17")
     assert dict(zip(header, lines[1], strict=True))["CONTRACT_NO"] == "C-9"
     assert b'"\'=1+1"' in raw  # every value quoted, as OWASP advises
+
+
+def test_a_jobs_own_setting_may_be_one_word(store, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    seed(out)
+    Job.update(config={"cabinet": "Invoices", "metadata": "json"}).execute()
+    assert write_report("j1", BERLIN).metadata.sidecars == 2
 
 
 def test_verify_counts_sidecars_and_index_csv_as_exported(store, tmp_path: Path) -> None:
