@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class LoopThread:
@@ -35,7 +36,7 @@ class LoopThread:
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         return self.submit(coro).result(timeout)
 
-    def call(self, fn: Any, *args: Any) -> None:
+    def call(self, fn: Callable[[*Ts], object], *args: *Ts) -> None:
         self.loop.call_soon_threadsafe(fn, *args)
 
     def stop(self) -> None:

@@ -215,3 +215,17 @@ def test_a_report_written_before_a_move_that_loses_says_where_the_job_went(
     manifest = json.loads((Path(job.output_dir) / MANIFEST_NAME).read_text())
     assert manifest["status"] == "FAILED"
     assert not JobEvent.select().where(JobEvent.message == lost.text).exists()
+
+
+def test_rows_failing_in_a_row_for_a_passing_reason_hand_the_job_back(pipeline: Pipeline) -> None:
+    """DocuWare down (every download a 503): after a streak of transient failures the job is
+    handed back and its message retried, its rows left pending, rather than each row failed."""
+    pipeline.client.fail_downloads = {doc.id for doc in pipeline.client.docs}
+    job_id = pipeline.create([100000 + i for i in range(1, 31)])
+    with pytest.raises(RetryableError, match="rows in a row for a passing reason"):
+        pipeline.run(job_id)
+    job = Job.get_by_id(job_id)
+    assert (job.status, job.worker) == ("RUNNING", "")
+    assert job.wait_reason.startswith("will try again: DocuWare failed ")
+    rows = JobRow.select().where(JobRow.job == job_id)
+    assert {row.status for row in rows} == {"pending"}

@@ -280,18 +280,8 @@ class JobRun:
                     break
             elif feed.outstanding == 0 or now >= deadline:
                 break
-            if future.done():
-                future.result()  # the engine stopped: raise what stopped it
-                raise RuntimeError("The row engine stopped before the rows were done.")
-            for result in collect(results, 0.05):
-                feed.returned(result)
-                if feed.streak >= streak_limit:
-                    raise RetryableError(
-                        f"DocuWare failed {feed.streak} rows in a row for a passing reason "
-                        f"(last: {result.error})"
-                    )
-                if not feed.deferred_now(result):
-                    batch.append(result)
+            _raise_if_stopped(future)
+            _keep_to_save(feed, collect(results, 0.05), batch, streak_limit)
             if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
                 self._record(batch)
                 batch.clear()
@@ -383,3 +373,27 @@ class JobRun:
         if now >= self.next_beat:
             self.next_beat = now + self.beat_s
             self.hold.beat()
+
+
+def _raise_if_stopped(engine: concurrent.futures.Future[None]) -> None:
+    """The engine serves until the rows are done: stopped before, raise what stopped it."""
+    if engine.done():
+        engine.result()
+        raise RuntimeError("The row engine stopped before the rows were done.")
+
+
+def _keep_to_save(
+    feed: Feed, got: list[RowResult], batch: list[RowResult], streak_limit: int
+) -> None:
+    """Into `batch` the results to write back (each at once: should the run end here, the
+    batch is saved); a transient failure is kept back for a second turn, and `streak_limit`
+    of them in a row mean DocuWare is down: the job is handed back."""
+    for result in got:
+        feed.returned(result)
+        if feed.streak >= streak_limit:
+            raise RetryableError(
+                f"DocuWare failed {feed.streak} rows in a row for a passing reason "
+                f"(last: {result.error})"
+            )
+        if not feed.deferred_now(result):
+            batch.append(result)
