@@ -18,6 +18,7 @@ from exmado_tui.commands import logs as logs_commands
 from exmado_tui.commands import notify as notify_commands
 from exmado_tui.commands import ops as ops_commands
 from exmado_tui.commands import sandbox as sandbox_commands
+from exmado_tui.commands import schedule as schedule_commands
 from exmado_tui.commands import serve as serve_commands
 from exmado_tui.commands import store as store_commands
 from exmado_tui.commands import watch as watch_commands
@@ -34,6 +35,7 @@ COMMAND_GROUPS = (
     docuware_commands,
     watch_commands,
     notify_commands,
+    schedule_commands,
     sandbox_commands,
     serve_commands,
     workers_commands,

@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def show_config(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.schedule.runs import check_schedule
+
+    check_schedule(ctx.settings)  # a [[schedule]] whose profile saves no query: one sentence
     data = masked(ctx.settings)
     if args.json:
         print_json(data)

@@ -267,6 +267,20 @@ def notifications(settings: Settings) -> list[Check]:
     return checks
 
 
+def schedule(settings: Settings) -> list[Check]:
+    """The [[schedule]] entries: each names a profile that saves a query."""
+    if not settings.schedule:
+        return []
+    from exmado_tui.schedule.runs import check_schedule
+
+    try:
+        check_schedule(settings)
+    except ExmadoError as exc:
+        return [Check("schedule", False, str(exc), "correct that entry or its profile")]
+    entries = ", ".join(f"{e.name} ({e.when})" for e in settings.schedule)
+    return [Check("schedule", True, f"{entries}; `exmado schedule list` shows their runs")]
+
+
 def metrics(settings: Settings) -> list[Check]:
     """With `[metrics] listen` set: does this host's worker serve its metrics there?"""
     import urllib.error
@@ -293,5 +307,6 @@ CHECKS: tuple[Callable[[Settings], list[Check]], ...] = (
     output_root,
     drop_folder,
     notifications,
+    schedule,
     metrics,
 )

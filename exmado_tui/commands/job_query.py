@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from exmado_tui.commands.context import Context
 from exmado_tui.errors import QueryError
-from exmado_tui.job.query_source import QuerySource, count_query
+from exmado_tui.job.query_source import QuerySource, counted
 from exmado_tui.job.request import JobRequest
 
 if TYPE_CHECKING:  # the store's queries load peewee
@@ -22,23 +22,16 @@ if TYPE_CHECKING:  # the store's queries load peewee
 
 def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
     """The query of `--query CABINET COND…` with its count; refused in one sentence."""
-    from exmado_tui.docuware.session import DocuWareSession
-
     source = asked_query(ctx, args)
     if args.since_last_run:
         from exmado_tui.job.since import since_last_run
 
         ctx.open_store()  # the previous run is looked up there
         source = since_last_run(source, ctx.settings.jobs.since_overlap_s)
-    try:
-        source.wanted()
-        with DocuWareSession(ctx.settings.docuware) as session:
-            counted = count_query(session, source)
-    except ValueError as exc:
-        raise QueryError(str(exc)) from None
-    if counted == 0:
+    source = counted(ctx.settings.docuware, source)
+    if source.counted == 0:
         raise QueryError(f"The {source.text} finds no document; nothing to export.")
-    return replace(source, counted=counted)
+    return source
 
 
 def asked_query(ctx: Context, args: argparse.Namespace) -> QuerySource:

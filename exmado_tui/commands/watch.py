@@ -1,5 +1,6 @@
 """`exmado watch`: run the drop folder until stopped (supervisord runs this), and deliver the
-notifications in a thread beside it (`notify/delivery.py`).
+notifications (`notify/delivery.py`) and make the [[schedule]] entries' runs
+(`schedule/runs.py`) in threads beside it.
 
 The watcher is the program `exmado up` runs once per host that does no job's work, so a slow
 or absent receiver never holds a job back; a host whose drop folder is elsewhere runs it too.
@@ -25,9 +26,12 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.dropfolder.watch import LOGGER, DropFolder
     from exmado_tui.notify.delivery import LOGGER as NOTIFY_LOGGER
     from exmado_tui.quiet_logs import quiet_repeats
+    from exmado_tui.schedule.runs import LOGGER as SCHEDULE_LOGGER
+    from exmado_tui.schedule.runs import check_schedule
     from exmado_tui.services.stack_health import announce_ready
     from exmado_tui.services.supervision import run_dir
 
+    check_schedule(ctx.settings)
     ctx.door = Door.DROP_FOLDER
     folder = DropFolder(ctx.settings.dropfolder, ctx.service)
     stop = threading.Event()
@@ -42,16 +46,18 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     # One line per file accepted, rejected or skipped and per notice sent or failed, whatever
     # the services' log level; a repeated one (Redis away: "waits to be queued") once a minute,
     # not at every tick.
-    loggers = [logging.getLogger(name) for name in (LOGGER, NOTIFY_LOGGER)]
+    loggers = [logging.getLogger(name) for name in (LOGGER, NOTIFY_LOGGER, SCHEDULE_LOGGER)]
     levels, undo = [logger.level for logger in loggers], quiet_repeats()
     for logger in loggers:
         logger.setLevel(logging.INFO)
     deliverer = _start_deliverer(ctx, stop)
+    scheduler = _start_scheduler(ctx, stop)
     try:
         folder.watch(stop)
     finally:
         stop.set()
         deliverer.join(timeout=ctx.settings.notify.timeout_s + 5)
+        scheduler.join(timeout=ctx.settings.docuware.timeout_s + 5)
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
         undo()
@@ -68,6 +74,20 @@ def _start_deliverer(ctx: Context, stop: threading.Event) -> threading.Thread:
         print(f"Delivering notifications to {names}.", flush=True)
     thread = threading.Thread(
         target=Deliverer(settings).run, args=(stop,), name="exmado-notify", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _start_scheduler(ctx: Context, stop: threading.Event) -> threading.Thread:
+    """The [[schedule]] entries' runs (without entries it looks, and finds none due)."""
+    from exmado_tui.schedule.runs import Scheduler
+
+    entries = ctx.settings.schedule
+    if entries:
+        print(f"Scheduling {', '.join(e.name for e in entries)}.", flush=True)
+    thread = threading.Thread(
+        target=Scheduler(ctx.settings).run, args=(stop,), name="exmado-schedule", daemon=True
     )
     thread.start()
     return thread

@@ -27,6 +27,7 @@ from exmado_tui.config.secret import Secret as Secret
 from exmado_tui.config.timezones import system_zone
 from exmado_tui.errors import SettingsError
 from exmado_tui.notify.targets import NotifySettings, read_notify
+from exmado_tui.schedule.entries import ScheduleEntry, read_schedule
 from exmado_tui.services import redis_secret
 from exmado_tui.workbook.guard import WorkbookLimits
 
@@ -181,6 +182,7 @@ class Settings:
     workbooks: WorkbookLimits = field(default_factory=WorkbookLimits)
     serve: ServeSettings = field(default_factory=ServeSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    schedule: tuple[ScheduleEntry, ...] = ()
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
@@ -325,6 +327,7 @@ def _build(merged: dict[str, Any], env: Mapping[str, str], sources: tuple[str, .
         workbooks=_workbooks(reader),
         serve=_serve(reader, env),
         notify=read_notify(reader, env, sources[-1]),
+        schedule=read_schedule(reader.merged, sources[-1]),
         metrics=_metrics(reader),
     )
 

@@ -1,5 +1,5 @@
 """Who acts on a job and from where: the OS user, the SSH client's address when there is one,
-the host, and the door (the CLI, the dashboard, the browser, the drop folder).
+the host, and the door (the CLI, the dashboard, the browser, the drop folder, a schedule).
 
 Every control action's event names its actor (`exmado jobs events`, the dashboard's events
 tab); the job keeps who created and who started it for its manifest; a deletion, which takes
@@ -29,6 +29,7 @@ class Door(StrEnum):
     DASHBOARD = "dashboard"
     BROWSER = "browser"
     DROP_FOLDER = "drop folder"
+    SCHEDULE = "schedule"
 
 
 @dataclass(frozen=True)

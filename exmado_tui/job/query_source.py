@@ -12,15 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from exmado_tui.docuware.conditions import Wanted, parse_condition, parse_conditions
 from exmado_tui.docuware.query import ID_FIELD
-from exmado_tui.errors import ProfileError
+from exmado_tui.errors import ProfileError, QueryError
 
 if TYPE_CHECKING:  # the session loads httpx
+    from exmado_tui.config.settings import DocuWareSettings
     from exmado_tui.docuware.session import DocuWareSession
 
 KEY = "query"
@@ -135,6 +136,19 @@ def count_query(session: DocuWareSession, source: QuerySource) -> int:
     dialog = session.dialog(source.cabinet, source.dialog or None)
     resolved = session.run(resolve(session.client, source.cabinet, dialog, source.wanted()))
     return session.count(source.cabinet, resolved.query(0), dialog=dialog.id)
+
+
+def counted(settings: DocuWareSettings, source: QuerySource) -> QuerySource:
+    """`source` with DocuWare's count of its documents; a field or value DocuWare cannot take
+    is one sentence naming it (QueryError)."""
+    from exmado_tui.docuware.session import DocuWareSession
+
+    try:
+        source.wanted()
+        with DocuWareSession(settings) as session:
+            return replace(source, counted=count_query(session, source))
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
 
 
 def query_of(config: Mapping[str, Any] | None, where: str) -> QuerySource | None:

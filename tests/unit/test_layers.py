@@ -25,6 +25,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
         "exmado_tui.files",
         "exmado_tui.workbook",
         "exmado_tui.notify.targets",
+        "exmado_tui.schedule.entries",  # the [[schedule]] entries, read with the settings
         "exmado_tui.job.query_source",
         "exmado_tui.services.redis_secret",
         "exmado_tui.resources",
@@ -70,6 +71,12 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
         "exmado_tui.files",
         "exmado_tui.config",
         "exmado_tui.workbook",
+        "exmado_tui.store",
+        "exmado_tui.job",
+        "exmado_tui.docuware",
+    ),
+    "schedule": (
+        "exmado_tui.config",
         "exmado_tui.store",
         "exmado_tui.job",
         "exmado_tui.docuware",
