@@ -13,10 +13,14 @@ bucket is built, so the learned rate would be read in a second round trip and a 
 reserve at the old rate after another's cut). Of the known designs it takes:
 
 * TCP slow start: an account never throttled starts at `START` requests/s and doubles every
-  `DOUBLING_S` while its requests succeed. Not the AWS SDKs' "no limit until the first
-  throttle": DocuWare holds a throttled request ~10 s before its 429, so a first burst at the
-  workers' full concurrency (16 rows x every process) against a 5 requests/s account would
-  cost dozens of held rows before the first signal came back.
+  `DOUBLING_S` while its requests succeed — every `FAST_DOUBLING_S` once past `FAST_FROM`:
+  the throttled accounts measured (5-20 requests/s) are met carefully, while an on-premises
+  server or a fast tenant is at 300 requests/s within about 3 s, not 6 (measured: doubling
+  every 0.4 s throughout cost 10 % 429s at 20/s with four processes; 0.75 s, 2 %).
+  Not the AWS SDKs' "no limit until the first throttle": DocuWare holds a throttled request
+  ~10 s before its 429, so a first burst at the workers' full concurrency (16 rows x every
+  process) against a 5 requests/s account would cost dozens of held rows before the first
+  signal came back.
 * The AWS SDKs' adaptive mode (botocore retries/adaptive.py): a cut starts from the measured
   sending rate, not from the rate allowed: each grant says how many send times were granted
   in the second before it (`sent`, from every process), and a throttled request reports its
@@ -66,7 +70,9 @@ from exmado_tui.services.queue import NAMESPACE
 
 PREFIX = f"{NAMESPACE}:budget:"
 START = 4.0  # requests/s of an account never seen: below what any Cloud organization gets
-DOUBLING_S = 0.75  # slow start: the rate doubles this often while requests succeed
+DOUBLING_S = 0.75  # slow start: the rate doubles this often while requests succeed ...
+FAST_FROM = 32.0  # ... and, past this many requests/s without a throttle signal, ...
+FAST_DOUBLING_S = 0.3  # ... this often
 BETA = 0.85  # a cut keeps this share of what the server let through
 PLATEAU = 0.97  # the peak: this share of what the server's window held when it refused
 PROBE_REQUESTS = 50.0  # after a cut, back at the peak after this many requests' time ...
@@ -130,7 +136,9 @@ if ok > 0 and used >= now - 1000 and now >= frozen_until then
     end
   else
     local grow_at = tonumber(s[6]) or now
-    rate = rate * 2 ^ (math.min(math.max(now - grow_at, 0), 1000) / 1000 / DOUBLING_S)
+    local doubling = DOUBLING_S
+    if rate >= FAST_FROM then doubling = FAST_DOUBLING_S end
+    rate = rate * 2 ^ (math.min(math.max(now - grow_at, 0), 1000) / 1000 / doubling)
   end
   rate = math.min(rate, math.max(AHEAD * sent, START, BETA * (peak or 0)))
 end
@@ -152,7 +160,9 @@ return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), t
 for _name, _value in (
     ("PROBE_REQUESTS", PROBE_REQUESTS),
     ("PROBE_DOUBLING_S", PROBE_DOUBLING_S),
+    ("FAST_DOUBLING_S", FAST_DOUBLING_S),
     ("DOUBLING_S", DOUBLING_S),
+    ("FAST_FROM", FAST_FROM),
     ("K_MIN_S", K_MIN_S),
     ("K_MAX_S", K_MAX_S),
     ("START", START),

@@ -55,7 +55,7 @@ from typing import Any
 
 import redis
 
-from exmado_tui.docuware.budget_store import read_statuses
+from exmado_tui.docuware.budget_store import PREFIX, read_statuses
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.services.localredis import RedisServer
 from tests.reliability.harness import Exmado, wait_for
@@ -117,6 +117,7 @@ def run_jobs(
             ids = [exmado.start_job(book) for book in books]
             done = [exmado.wait(job_id, 1800) for job_id in ids]
             wall = time.monotonic() - started
+        cuts, peak = budget_cuts(redis_url)
     finally:
         exmado.stop_workers()
     stats = sandbox.stats.snapshot()
@@ -131,7 +132,19 @@ def run_jobs(
         "rows": sum(j.done_rows for j in done),
         "rates": sampler.rates(),
         "logoffs": stats["by_endpoint"].get("Logoff", 0),
+        "cuts": cuts,
+        "peak": peak,
     }
+
+
+def budget_cuts(redis_url: str) -> tuple[int, float]:
+    """How often the run's budget was cut, and the peak it last learned (0: none)."""
+    client = redis.Redis.from_url(redis_url)
+    statuses = read_statuses(client)
+    if not statuses:
+        return 0, 0.0
+    key = next(k for k in client.scan_iter(match=PREFIX + "*") if k.count(b":") == 2)
+    return int(client.hget(key, "cuts") or 0), statuses[0].peak or 0.0
 
 
 def throttled_line(label: str, figures: dict[str, Any], rps: float) -> str:
@@ -140,7 +153,8 @@ def throttled_line(label: str, figures: dict[str, Any], rps: float) -> str:
     return (
         f"  {label:<16}: {figures['requests']:>5} requests, {figures['429']:>4} answered 429 "
         f"({share:4.1f} %), wall {figures['wall']:6.1f} s, ideal {ideal:5.1f} s, "
-        f"ratio {figures['wall'] / ideal:5.2f}x  [{figures['rows']} rows, {figures['status']}]"
+        f"ratio {figures['wall'] / ideal:5.2f}x  [{figures['rows']} rows, {figures['status']}, "
+        f"{figures['cuts']} cuts, peak {figures['peak']:.1f}/s]"
     )
 
 
@@ -159,7 +173,8 @@ def free_lines(on: dict[str, Any], off: dict[str, Any]) -> list[str]:
         f"{steady(off):5.0f} requests/s once going",
         f"  defaults        : {on_rows:6.1f} rows/s, {on['wall']:5.1f} s "
         f"({100 * on_rows / off_rows:.0f} % of budget off), "
-        f"90 % of budget off's request rate after {seconds(cold)}, {on['429']} answered 429",
+        f"90 % of budget off's request rate after {seconds(cold)}, {on['429']} answered 429, "
+        f"{on['cuts']} cuts (peak {on['peak']:.0f}/s)",
     ]
 
 

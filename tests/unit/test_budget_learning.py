@@ -19,6 +19,7 @@ from exmado_tui.docuware.budget_store import (
     AHEAD,
     BETA,
     CUT,
+    FAST_FROM,
     K_MIN_S,
     PLATEAU,
     PREFIX,
@@ -99,7 +100,9 @@ def test_a_server_never_seen_is_met_low_and_the_rate_doubles_while_requests_succ
     workers = Workers(redis_url)
     rates = workers.run(5)
     assert rates[0] < 1.5 * START and rates[10] > 2 * START  # doubling about every 0.75 s
-    assert rates[49] > 250  # within 5 s: what a worker process sends at 20 ms an answer
+    fast = next(i for i, rate in enumerate(rates) if rate >= FAST_FROM)
+    assert rates[fast + 3] > 2 * rates[fast]  # past FAST_FROM: about every 0.3 s
+    assert rates[35] > 300  # within 3.5 s: what a worker process sends at 20 ms an answer
 
 
 def test_the_rate_runs_no_more_than_a_few_times_ahead_of_what_the_workers_send(
