@@ -61,7 +61,7 @@ class QuerySource:
         new = ""
         if self.since_last_run:
             new = f", modified since {self.since:%Y-%m-%d %H:%M:%S} UTC" if self.since else ""
-            new = new or ", first run since the last"
+            new = new or ", all (no earlier run)"
         return f"query {self.cabinet}{dialog}: {conditions}{new}"[:255]
 
     @property

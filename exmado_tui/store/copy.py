@@ -31,6 +31,7 @@ from exmado_tui.store.models import (
     JobWorkbook,
     NotifyDelivery,
     NotifyEvent,
+    ScheduleRun,
 )
 
 # What belongs to a job, copied after the job row itself, in this order (files name rows).
@@ -75,6 +76,7 @@ def copy_store(
         _copy_job(source, target, job_id)
         progress(done, len(missing))
     _copy_outbox(source, target)
+    _copy_schedule_runs(source, target)
     _advance_sequences(target)
     share_identity(source, target)
     counts = _equal_counts(source, target)
@@ -164,6 +166,19 @@ def _copy_outbox(source: peewee.Database, target: peewee.Database) -> None:
         for model, rows in missing.items():
             for start in range(0, len(rows), CHUNK):
                 model.insert_many(rows[start : start + CHUNK]).execute()
+
+
+def _copy_schedule_runs(source: peewee.Database, target: peewee.Database) -> None:
+    """Each [[schedule]] entry's last run the target lacks: a moved store would otherwise make
+    again, at once, a run already made."""
+    with bound(target):
+        there = {run.name for run in ScheduleRun.select(ScheduleRun.name)}
+    with bound(source):
+        kept = cast("list[Row]", list(ScheduleRun.select().dicts()))
+    rows = [row for row in kept if row["name"] not in there]
+    with bound(target), target.atomic():
+        if rows:
+            ScheduleRun.insert_many(rows).execute()
 
 
 def _advance_sequences(target: peewee.Database) -> None:

@@ -94,6 +94,14 @@ def test_a_profile_s_saved_query_is_used_by_query_alone(
         ),
         (["--query", "--profile", "invoices"], "Profile 'invoices' has no [query]"),
         (["--query"], "--query alone exports a profile's saved [query]: add --profile NAME"),
+        (
+            ["--query", "Invoices", "DWMODDATETIME=2024-01-01..", "--since-last-run"],
+            "--since-last-run adds its own condition on DWMODDATETIME; drop the query's",
+        ),
+        (
+            ["--query", "Invoices", "INVOICE_NO=NO-SUCH-*", "--since-last-run"],
+            "The query Invoices: INVOICE_NO=NO-SUCH-*, all (no earlier run) finds no",
+        ),
     ],
 )
 def test_a_query_that_cannot_make_a_job_is_one_sentence(
@@ -104,3 +112,8 @@ def test_a_query_that_cannot_make_a_job_is_one_sentence(
     assert err.startswith("exmado: ") and said in err and err.count("\n") == 1, err
     open_database(load_settings().database_url)
     assert Job.select().count() == 0
+
+
+def test_since_last_run_is_for_a_query_job(env: Path, capsys) -> None:
+    code, _, err = run(capsys, "jobs", "create", "book.xlsx", "--since-last-run")
+    assert code == 2 and "--since-last-run is for a query job: add --query." in err

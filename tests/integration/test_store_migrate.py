@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from exmado_tui.store.models import (
     JobWorkbook,
     NotifyDelivery,
     NotifyEvent,
+    ScheduleRun,
 )
 from tests.environment import make_settings
 from tests.workbooks import write_workbook
@@ -56,6 +58,7 @@ def sqlite_store(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
         JobFile.create(job=job.id, row=first.id, document_id=str(n), path=f"{n}.pdf", size=3)
     outbox.add(NoticeKind.REJECTED, {"summary": "notes.txt was rejected"})
     NotifyDelivery.create(event=NotifyEvent.get(), target="ops", attempts=2)  # receiver down
+    ScheduleRun.create(name="nightly", last_run_at=datetime(2026, 3, 1, 1), job_id=job.id)
     return settings
 
 
@@ -79,6 +82,8 @@ def test_every_job_moves_with_its_rows_files_events_and_workbook(sqlite_store, p
     with bound(target):  # a notice still waiting for delivery moved with its tries
         [waiting] = NotifyDelivery.select()
         assert waiting.attempts == 2 and "notes.txt was rejected" in str(waiting.event.body)
+        [run] = ScheduleRun.select()  # made once: a moved store does not make it again
+        assert (run.name, run.last_run_at) == ("nightly", datetime(2026, 3, 1, 1))
     assert "Copied 3 job(s) (0 already there" in out
     assert f"schema version {migrations.LATEST}" in out
     with bound(target):
