@@ -9,7 +9,8 @@ job, the job store per message, the current message, job slots (`max_concurrent_
 hosts), the time limit (a backstop: the pipeline stops itself at `jobs.job_timeout_s`), retries
 for transient errors only, shutdown notices, worker presence (registry + watchdog), signing out
 of DocuWare at the end (a cookie session holds a licence seat). A dead worker's messages come
-back after `broker.heartbeat_timeout_s`.
+back after `broker.heartbeat_timeout_s` (this and every other clock of liveness:
+`exmado_tui/job/liveness/__init__.py`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from exmado_tui.formatting import visible_logs
 from exmado_tui.services.queue import make_broker
 from exmado_tui.services.stack_health import announce_ready
 from exmado_tui.services.supervision import run_dir
-from workers import middleware, orphans
+from workers import middleware
 from workers.metrics import Metrics
 from workers.runtime import Runtime
 
@@ -54,7 +55,7 @@ def build_broker(settings: Settings, runtime: Runtime) -> RedisBroker:
         middleware=[
             *counted,
             middleware.QuietRepeats(),
-            orphans.StopWithParent(),
+            middleware.StopWithParent(),
             middleware.Stopping(runtime, again_ms),
             middleware.StoreConnection(runtime, again_ms),
             CurrentMessage(),

@@ -1,9 +1,12 @@
 """Our Dramatiq middleware: quiet repeated log lines, the job store per message, a stopping
-worker's refusal of new jobs, job slots, worker presence, and signing out of DocuWare."""
+worker's refusal of new jobs, signing out of DocuWare, and liveness plugged into Dramatiq (job
+slots, worker presence and the watchdog, a process whose parent died stops: the rule is in
+`exmado_tui/job/liveness/__init__.py`)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -13,8 +16,9 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware, SkipMessage
 
 from exmado_tui.errors import StoreIdentityError
-from exmado_tui.job import ownership
-from exmado_tui.job.ownership import Gate
+from exmado_tui.job.liveness import presence
+from exmado_tui.job.liveness.hold import Gate, gate
+from exmado_tui.job.liveness.takeover import Watchdog
 from exmado_tui.quiet_logs import quiet_repeats
 from exmado_tui.services.queue import RUN_JOB
 from exmado_tui.store.db import database, unwritable_store
@@ -104,7 +108,7 @@ class Stopping(Middleware):
 
 
 class JobSlots(Middleware):
-    """A job message runs only with its job's slot lease (`ownership.gate` says what to do).
+    """A job message runs only with its job's slot lease (`liveness.hold.gate` says what to do).
 
     Without a free slot the job stays as it is (PENDING for a new one) with a visible
     `wait_reason`; its message is sent again with a delay and this one is skipped, so no retry
@@ -122,13 +126,13 @@ class JobSlots(Middleware):
         job_id = _job_of(message)
         if job_id is None:
             return
-        gate = ownership.gate(self.runtime.slots, job_id, message.message_id)
-        if gate is Gate.THROUGH:
+        said = gate(self.runtime.slots, job_id, message.message_id)
+        if said is Gate.THROUGH:
             return
-        if gate is Gate.DROP:
+        if said is Gate.DROP:
             raise SkipMessage(f"job {job_id[:8]} is held by another message")
         self.runtime.queue.enqueue_run(job_id, delay_ms=self.wait_ms)
-        waits = "for its last run to let go" if gate is Gate.WAIT_LAST_RUN else "for a slot"
+        waits = "for its last run to let go" if said is Gate.WAIT_LAST_RUN else "for a slot"
         raise SkipMessage(f"job {job_id[:8]} waits {waits}")
 
     def after_process_message(self, broker: Broker, message: MessageProxy, **_: Any) -> None:
@@ -155,19 +159,14 @@ class Presence(Middleware):
         self._stop = threading.Event()
 
     def after_worker_boot(self, broker: Broker, worker: Any) -> None:
-        from workers.registry import Registry
-        from workers.watchdog import Watchdog
-
         self.threads = getattr(worker, "worker_threads", 0)
         self._stop.clear()
-        Registry(self.runtime, self).start(self._stop)
+        presence.Registry(self.runtime, self).start(self._stop)
         Watchdog(self.runtime).start(self._stop)
 
     def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         self._stop.set()
-        from workers.registry import forget
-
-        forget(self.runtime)
+        presence.forget(self.runtime)
 
     @property
     def jobs(self) -> set[str]:
@@ -182,6 +181,14 @@ class Presence(Middleware):
         self.messages.pop(message.message_id, None)
 
     after_skip_message = after_process_message
+
+
+class StopWithParent(Middleware):
+    """Start the parent watch in every worker process Dramatiq boots: one whose parent died
+    stops by itself, handing its job back (`liveness.presence.watch_parent`)."""
+
+    def after_process_boot(self, broker: Broker) -> None:
+        presence.watch_parent(os.getppid())
 
 
 class SignOut(Middleware):

@@ -11,7 +11,8 @@ from typing import Any
 import redis
 
 from exmado_tui.config.settings import Settings
-from exmado_tui.job.ownership import Clocks, JobSlots
+from exmado_tui.job.liveness import Clocks
+from exmado_tui.job.liveness.hold import JobSlots
 from exmado_tui.services.queue import JobQueue, make_broker, redis_client
 from workers.docuware_port import DocuWarePort
 from workers.loop import LoopThread, process_loop

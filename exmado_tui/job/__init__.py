@@ -1,7 +1,8 @@
 """A job's life: its words (`status`: statuses, edges, rows' outcomes, the `Event` line), the
 one function that moves it and its event log (`transitions`), the service every door shares
 (`service`: create, start, pause, resume, cancel, retry, fail, delete), who holds a running job
-(`ownership`), who asked (`actor`), its clock-dependent figures (`pace`) and a query job's
+and how a dead holder's job is taken over (`liveness`, a package: its `__init__` states the rule
+and its clocks), who asked (`actor`), its clock-dependent figures (`pace`) and a query job's
 query (`query_source`); `request`, what a door asks `create` for; `since`, what is new
 since the previous run of a query.
 

@@ -30,7 +30,7 @@ from exmado_tui.files.names import is_utf8, shown
 from exmado_tui.files.writable import check_output_folder
 from exmado_tui.formatting import visible
 from exmado_tui.job.actor import Actor, Door, audit_line
-from exmado_tui.job.ownership import unheld
+from exmado_tui.job.liveness.hold import unheld
 from exmado_tui.job.query_source import COLUMNS as QUERY_COLUMNS
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.query_source import QuerySource
@@ -489,7 +489,7 @@ class JobService:
         """Send a message for every job that should be queued or running: Redis may have lost it.
 
         With `fresh_s` (the watchdog passes the takeover age), a job whose worker beat its heart
-        in the last `fresh_s` seconds is left alone (it is in hand: `ownership.unheld`). A job
+        in the last `fresh_s` seconds is left alone (it is in hand: `liveness.hold.unheld`). A job
         that gets a second message anyway keeps its worker, and the extra message is dropped
         (slot lease held, or the store's owner check): safe at any time. A job in `held`
         (its message is still in Redis) is not lost and is left alone.

@@ -1,5 +1,5 @@
 """The clocks of "one runner per job" come from [jobs] heartbeat_s and stale_after_s in one place
-(`ownership.Clocks`), and the worker's slots take their lease from there."""
+(`job.liveness.Clocks`), and the worker's slots take their lease from there."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.job.ownership import Clocks
+from exmado_tui.job.liveness import Clocks
 from tests.environment import make_settings
 from tests.pipeline_harness import host_config
 from workers.runtime import Runtime

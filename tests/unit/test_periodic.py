@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from workers.periodic import repeat
+from exmado_tui.job.liveness.presence import repeat
 
 
 def test_runs_at_once_survives_a_failure_and_stops_when_asked(

@@ -16,13 +16,13 @@ from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
-from exmado_tui.job.ownership import SLOTS_KEY, JobSlots
+from exmado_tui.job.liveness.hold import SLOTS_KEY, JobSlots
+from exmado_tui.job.liveness.takeover import MARKER_KEY, Watchdog
 from exmado_tui.services.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
 from exmado_tui.store.models import Job, JobEvent
 from tests.pipeline_harness import Pipeline
 from workers import middleware
 from workers.broker import transient
-from workers.watchdog import MARKER_KEY, Watchdog
 
 
 def lease_holders(slots: JobSlots) -> list[str]:

@@ -10,10 +10,10 @@ from pathlib import Path
 import peewee
 import pytest
 
+from exmado_tui.job.liveness.presence import repeat
 from exmado_tui.quiet_logs import OncePerMinute
 from exmado_tui.store.db import database, unwritable_store
 from tests.clocks import ManualClock
-from workers.periodic import repeat
 
 
 def emitted(quiet: OncePerMinute, message: str, *args: object) -> str | None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.job.liveness.presence import Registry
 from tests.environment import make_settings
 from tests.pipeline_harness import host_config
-from workers.registry import Registry
 from workers.runtime import Runtime
 
 

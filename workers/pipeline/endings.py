@@ -31,7 +31,7 @@ from exmado_tui.errors import (
 )
 from exmado_tui.files.diskspace import is_no_space, no_space, store_full
 from exmado_tui.formatting import span, visible
-from exmado_tui.job.ownership import Hold
+from exmado_tui.job.liveness.hold import Hold
 from exmado_tui.job.status import ACTIVE, ROW_ERRORS, Control, Event, JobStatus
 from exmado_tui.job.transitions import JobColumns, record_event, transition
 from exmado_tui.output.report import write_report

@@ -4,7 +4,7 @@ The actor's thread owns the job store. It feeds pending rows (in row order, so a
 continues at its first unfinished row) to the row engine on the process's event loop (across
 `bridge`), keeps `WINDOW_PER_REQUEST` x `row_concurrency` rows outstanding, and writes results
 back in batches. Between batches it beats the job's heart and renews its slot lease (its
-`Hold`: `exmado_tui/job/ownership.py` has the rule), reads `Job.control` every `CONTROL_S` and
+`Hold`: `exmado_tui/job/liveness/` has the rule), reads `Job.control` every `CONTROL_S` and
 watches the clock:
 
 * pause / cancel — no new rows; rows in flight get `STOP_GRACE_S` to finish, the rest are
@@ -44,7 +44,7 @@ from exmado_tui.errors import (
 from exmado_tui.files.diskspace import is_no_space, store_full
 from exmado_tui.files.writable import output_folder_problem
 from exmado_tui.formatting import span
-from exmado_tui.job.ownership import Hold, claim
+from exmado_tui.job.liveness.hold import Hold, claim
 from exmado_tui.job.query_source import QuerySource, query_of
 from exmado_tui.job.status import Event, JobStatus
 from exmado_tui.job.transitions import record_event, transition

@@ -22,7 +22,7 @@ from textual.widgets import Label, Static
 from exmado_tui.commands.doctor import Check
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration, visible
-from exmado_tui.job.ownership import Clocks
+from exmado_tui.job.liveness import Clocks
 from exmado_tui.job.status import ACTIVE
 from exmado_tui.notify.status import TargetHealth, overview
 from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts
