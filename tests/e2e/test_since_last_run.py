@@ -74,5 +74,7 @@ def test_a_second_run_exports_only_what_was_added_or_modified_since(exmado: Exma
     assert f"Exported by job {first['id'][:8]} with the same modified date" in rows[kept].error
     assert {rows[changed].status, rows[added].status} == {RowStatus.DONE}
     assert {f.document_id for f in job_files(second["id"], limit=100)} == {changed, added}
+    shown = exmado.cli("jobs", "show", second["id"])
+    assert f"{MONTH}, modified since " in shown.stdout, shown.stdout
     events = [e.message for e in job_events(second["id"])]
     assert any(e.startswith("Since the last run: documents modified from") for e in events)

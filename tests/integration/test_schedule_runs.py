@@ -155,3 +155,18 @@ def test_a_claim_holds_only_for_the_last_run_it_read(tmp_path, sandbox, redis_ur
     assert claim("acme", first, then, "web2:1")
     assert not claim("acme", first, then, "web1:1")  # read the same last run: too late
     assert ScheduleRun.get_by_id("acme").claimed_by == "web2:1"
+
+
+def test_a_run_that_fails_says_why_and_waits_for_its_next_time(tmp_path, sandbox, redis_url):
+    profile = ACME.replace("DOC_DATE=2021-01-01..2021-01-10", "SUPPLEIR=ACME*")
+    settings = settings_of(install(tmp_path, sandbox, redis_url, 'profile = "acme"\nevery = "1h"'))
+    (tmp_path / "user-profiles" / "acme.toml").write_text(profile)
+    clock = ManualClock(MARCH_4_10H.timestamp())
+    scheduler = Scheduler(settings, clock=lambda: datetime.fromtimestamp(clock(), UTC))
+
+    assert scheduler.tick() == ["acme"]
+    clock.now += 60
+    assert scheduler.tick() == []
+    run_ = ScheduleRun.get_by_id("acme")
+    assert run_.outcome.startswith("Not run: Condition 'SUPPLEIR=ACME*': the search dialog")
+    assert (run_.job_id, Job.select().count()) == ("", 0)
