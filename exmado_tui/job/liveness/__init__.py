@@ -69,12 +69,12 @@ The clocks (`Clocks`, from `[jobs] heartbeat_s` and `stale_after_s`, and Dramati
   whether its parent is still there (one period for both; the parent watch once had its own,
   0.5 s, which no guarantee needed).
 * `presence_ttl_s`: the registry key's life (Redis clock), `stale_after_s` rounded, within 3
-  refreshes and 10 s: a killed worker's jobs are taken over after the later of it and the
-  takeover age, and a live one misses two refreshes before it looks dead.
+  refreshes and `PRESENCE_TTL_MAX_S` (10 s): a killed worker's jobs are taken over after the
+  later of it and the takeover age, and a live one must miss two refreshes or more to look dead.
 * Dramatiq's own, set in `services/queue.py`'s `make_broker`: `[broker] heartbeat_timeout_s`
   (a consumer silent that long is dead, and the messages it had fetched but not finished go
-  back to the queue — the only way a PENDING job's message prefetched by a killed worker comes
-  back, since the watchdog looks at active jobs only), and `maintenance_chance`, how often a
+  back to the queue — how a PENDING job's message prefetched by a killed worker comes back by
+  itself, since the watchdog looks at active jobs only), and `maintenance_chance`, how often a
   command runs that clean-up (a cheap pass every ~20 commands rather than Dramatiq's rare
   default, which can leave them unseen for a quarter of an hour).
 

@@ -1,5 +1,6 @@
-"""The clocks of "one runner per job" come from [jobs] heartbeat_s and stale_after_s in one place
-(`job.liveness.Clocks`), and the worker's slots take their lease from there."""
+"""The clocks of liveness come from [jobs] heartbeat_s and stale_after_s in one place
+(`job.liveness.Clocks`), the worker's slots take their lease from there, and the rule in the
+package's docstring names every one of them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from exmado_tui.job import liveness
 from exmado_tui.job.liveness import Clocks
 from tests.environment import make_settings
 from tests.pipeline_harness import host_config
@@ -32,3 +34,12 @@ def test_the_worker_s_slots_lease_for_the_takeover_age(tmp_path: Path) -> None:
     runtime = Runtime.from_settings(make_settings(tmp_path, EXMADO_CONFIG=str(config)))
     assert runtime.clocks == Clocks(beat_s=0.5, takeover_after_s=7)
     assert runtime.slots.ttl_ms == 7000
+
+
+def test_the_rule_names_every_clock() -> None:
+    """A clock added to `Clocks` (or a period constant) without its why in the rule fails."""
+    derived = [name for name, value in vars(Clocks).items() if isinstance(value, property)]
+    constants = [name for name in vars(liveness) if name.endswith("_S") and name.isupper()]
+    clocks = [*Clocks.__dataclass_fields__, *derived, *constants]
+    assert len(clocks) >= 9
+    assert [name for name in clocks if f"`{name}`" not in (liveness.__doc__ or "")] == []
