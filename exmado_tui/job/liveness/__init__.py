@@ -1,5 +1,7 @@
 """Liveness: who holds a running job, how a holder is known alive, how a dead one's job is taken
-over, and every clock that decides it.
+over, and every clock that decides it. One module a part of the rule: `hold` (who holds a job
+and its slot), `presence` (a worker process known alive), `takeover` (the watchdog); the clocks
+are here.
 
 Who holds a job
 ---------------
