@@ -10,16 +10,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from exmado_tui.commands import config as config_commands
+from exmado_tui.commands import dashboard as dashboard_commands
 from exmado_tui.commands import demo as demo_commands
 from exmado_tui.commands import doctor as doctor_commands
-from exmado_tui.commands import docuware as docuware_commands
 from exmado_tui.commands import jobs as jobs_commands
 from exmado_tui.commands import logs as logs_commands
+from exmado_tui.commands import mounted as mounted_commands
 from exmado_tui.commands import notify as notify_commands
 from exmado_tui.commands import ops as ops_commands
-from exmado_tui.commands import sandbox as sandbox_commands
 from exmado_tui.commands import schedule as schedule_commands
-from exmado_tui.commands import serve as serve_commands
 from exmado_tui.commands import store as store_commands
 from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands import workers as workers_commands
@@ -32,12 +31,11 @@ from exmado_tui.formatting import visible_logs
 COMMAND_GROUPS = (
     jobs_commands,
     config_commands,
-    docuware_commands,
+    mounted_commands,
     watch_commands,
     notify_commands,
     schedule_commands,
-    sandbox_commands,
-    serve_commands,
+    dashboard_commands,
     workers_commands,
     ops_commands,
     demo_commands,
