@@ -80,15 +80,17 @@ class QuerySource:
         return hashlib.sha256(json.dumps(what).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """As a job's configuration keeps it (the since keys only for `--since-last-run`)."""
+        kept: dict[str, Any] = {
             "cabinet": self.cabinet,
-            "conditions": list(self.conditions),
             "dialog": self.dialog,
+            "conditions": list(self.conditions),
             "counted": self.counted,
-            "since_last_run": self.since_last_run,
-            "since": self.since.isoformat() if self.since else None,
-            "previous": self.previous,
         }
+        if self.since_last_run:
+            since = self.since.isoformat() if self.since else None
+            kept.update(since_last_run=True, since=since, previous=self.previous)
+        return kept
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> QuerySource:
