@@ -35,6 +35,7 @@ from exmado_tui.store.models import Job, JobRow  # noqa: E402
 from exmado_tui.store.queries import job_rows, list_jobs, status_counts  # noqa: E402
 from exmado_tui.ui.screens.detail import ROW_COLUMNS, row_cells  # noqa: E402
 from exmado_tui.ui.screens.jobs import JobsQuery, read_jobs_page  # noqa: E402
+from tests.tui.pilot_steps import wait_for  # noqa: E402
 from tests.tui.seed import FROZEN_NOW  # noqa: E402
 
 JOBS = 10_000
@@ -169,19 +170,21 @@ async def app_figures(settings, big: str) -> dict[str, float | tuple[float, floa
             )
             / 2
         )
-        app.push_screen(JobDetailScreen(big))
-        await pilot.pause(0.5)
-        table = app.screen.rows_table
+        detail = JobDetailScreen(big)
+        app.push_screen(detail)
+        await wait_for(pilot, lambda: detail.is_mounted)
+        table = detail.rows_table
         while table.current is None:
             await asyncio.sleep(0.01)
         table.focus()
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: table.has_focus)
         keys = {"x (bound to nothing)": 20, "down": 20, "pagedown": 100, "pageup": 100}
         keys |= {"end": 5, "home": 5}
         for key, presses in keys.items():
             figures[f"rows: {key}"] = await key_latency(pilot, key, presses)
-        app.push_screen(AppendedRows(big))
-        await pilot.pause(0.5)
+        appended = AppendedRows(big)
+        app.push_screen(appended)  # its rows are appended and its table focused on mounting
+        await wait_for(pilot, lambda: appended.is_mounted)
         for key in ("pagedown", "pageup"):
             figures[f"baseline: {key}, {APPENDED:,} rows appended"] = await key_latency(
                 pilot, key, 100

@@ -6,13 +6,16 @@ cursor on a job, open its detail, fill the new-job form).
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from textual.dom import NoScreen
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Select
+from textual.worker import Worker
 
 from exmado_tui.ui.app import ExmadoApp
 from exmado_tui.ui.backend.health import DocuWareHealth
@@ -35,13 +38,55 @@ class FixedProbe:
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0) -> None:
-    """Let the app run until `condition()` holds; fail the test after `timeout` seconds."""
+    """Let the app run until `condition()` holds; fail the test after `timeout` seconds, naming
+    the condition as the test wrote it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {condition}")
-        await pilot.pause(0.05)
+            raise AssertionError(f"still false after {timeout} s: {written(condition)}")
+        await pilot.pause(0.05)  # the poll's step, not a guess at how long the app needs
+
+
+def written(condition: Callable[[], object]) -> str:
+    """The source line(s) of a condition, for a failure message a reader can place."""
+    try:
+        return " ".join(inspect.getsource(condition).split())
+    except (OSError, TypeError):
+        return repr(condition)
+
+
+async def settled(pilot: Pilot, timeout: float = 5.0) -> None:
+    """Let the app finish what it started: every worker of the app and of the screen shown done
+    (an action that should have been refused but ran would show by then), and the messages
+    that followed handled. A screen underneath may wait on the one shown (a question's answer)."""
+    await wait_for(pilot, lambda: not busy_workers(pilot.app), timeout)
+    await pilot.pause()
+
+
+def busy_workers(app: ExmadoApp) -> list[Worker[object]]:
+    return [w for w in app.workers if not w.is_finished and works_for(w, app.screen)]
+
+
+def works_for(worker: Worker[object], shown: Screen) -> bool:
+    """The worker is the app's (the app's screen is the one shown) or the shown screen's."""
+    try:
+        return worker.node.screen is shown
+    except NoScreen:  # its widget was just removed: its worker is cancelled with it
+        return False
+
+
+async def steady(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait for `condition`, let the app settle, and check it still holds: a state the app flips
+    straight back fails here, as it would have after a fixed pause."""
+    await wait_for(pilot, condition, timeout)
+    await settled(pilot, timeout)
+    assert condition(), f"true, then false once the app settled: {written(condition)}"
+
+
+def dialog_drawn(app: ExmadoApp) -> bool:
+    """The open dialog has its place on screen (its text can be read from the terminal)."""
+    return bool(app.screen.query(".dialog") and app.screen.query_one(".dialog").region.area)
 
 
 # -- what the terminal shows ----------------------------------------------------------------------
@@ -136,3 +181,9 @@ async def pick(pilot: Pilot, screen: Screen, selector: str, typed: str) -> None:
 async def choose_profile(pilot: Pilot, screen: NewJobScreen, name: str) -> None:
     await pick(pilot, screen, "#profile", name)
     await wait_for(pilot, lambda: screen.form().profile == name)
+
+
+async def form_refused(pilot: Pilot) -> None:
+    """The form said it is not complete, and nothing it might have started is still running."""
+    await wait_for(pilot, lambda: any("form is not complete" in n for n in notices(pilot.app)))
+    await settled(pilot)

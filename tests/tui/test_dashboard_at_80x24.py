@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import peewee
 from textual.widgets import TabbedContent
 
+from exmado_tui.job.status import JobStatus
 from exmado_tui.store.models import Job
 from exmado_tui.store.queries import job_files, job_rows
 from exmado_tui.ui.logic import dropfolder_view
@@ -19,11 +22,15 @@ from exmado_tui.ui.widgets.indicators import StoreTrouble
 from tests.tui.pilot_steps import (
     SIZE,
     bottom_line,
+    dialog_drawn,
+    jobs_screen,
     loaded,
     open_detail,
     open_screen,
     put_cursor_on,
     screen_text,
+    settled,
+    steady,
     wait_for,
 )
 from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
@@ -43,15 +50,17 @@ async def test_number_keys_switch_the_detail_tabs_from_the_rows_table(app_factor
         await wait_for(pilot, lambda: detail.rows_table.has_focus)
         for key, pane in (("3", "events"), ("2", "files"), ("4", "config"), ("5", "report")):
             await pilot.press(key)
-            await pilot.pause(0.3)
-            assert tabs.active == f"{pane}-tab", (key, tabs.active)
+            await steady(pilot, lambda p=pane: tabs.active == f"{p}-tab")
         await pilot.press("1")
-        await pilot.pause(0.3)
-        assert tabs.active == "rows-tab"
+        await steady(pilot, lambda: tabs.active == "rows-tab")
         await pilot.press("3", "t")  # the row filter brings the Rows tab back
-        await pilot.pause(0.3)
-        assert tabs.active == "rows-tab"
+        await steady(pilot, lambda: tabs.active == "rows-tab")
         assert detail.row_filter == "done"
+
+
+def listed_status(app, wanted: str) -> JobStatus | None:
+    """The job's status as the jobs list last read it (its actions go by that)."""
+    return next((job.status for job in jobs_screen(app).jobs if job.id == wanted), None)
 
 
 def dialog_text(app) -> str:
@@ -68,7 +77,7 @@ async def test_a_long_confirmation_question_wraps_instead_of_being_cut(app_facto
         await wait_for(pilot, lambda: pilot.app.screen.is_current)
         await pilot.press("w", "P")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmModal))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: dialog_drawn(pilot.app))
         shown = dialog_text(pilot.app)
         assert "Queued messages are dropped; the jobs stay in the store and can be started" in (
             shown
@@ -83,15 +92,15 @@ async def test_the_fail_question_and_the_delete_folders_are_readable(app_factory
         await put_cursor_on(pilot, RUNNING)
         await pilot.press("F")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, FailJobModal))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: dialog_drawn(pilot.app))
         assert "as FAILED? A worker will not touch it again." in dialog_text(pilot.app)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobsScreen))
         Job.update(status="COMPLETED").where(Job.id == RUNNING).execute()
-        await pilot.pause(1.2)
+        await wait_for(pilot, lambda: listed_status(pilot.app, RUNNING) is JobStatus.COMPLETED)
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DeleteJobModal))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: dialog_drawn(pilot.app))
         assert long_output in dialog_text(pilot.app).replace(" ", "")
         await pilot.press("n")
 
@@ -163,22 +172,38 @@ async def test_a_damaged_workbook_is_refused_in_the_form_not_fatal(app_factory, 
         assert pilot.app.is_running
 
 
-def store_out_of_reach(app, *only) -> list[bool]:
-    """Make the store refuse reads (all, or those of the query functions `only`) the way a
-    locked SQLite does, beneath the backend; set the returned flag's [0] to False to end it."""
-    read = app.backend.read
-    down = [True]
+TICKING = ("read_detail", "finished_since")  # the reads the detail's and the app's timers make
 
-    def locked(*args, **kwargs):
-        raise peewee.OperationalError("database is locked")
 
-    async def flaky(fn, *args, **kwargs):
-        store_read = fn is not scan_dropfolder  # that one reads the drop folder, not the store
-        failing = down[0] and (fn in only if only else store_read)
-        return await read(locked if failing else fn, *args, **kwargs)
+class Outage:
+    """The store refusing reads (all, or those of the query functions `only`) the way a locked
+    SQLite does, beneath the backend, until `end()`; `refused` counts the refused reads by
+    query function, so a test waits for the dashboard to have been refused, not for a time."""
 
-    app.backend.read = flaky
-    return down
+    def __init__(self, app, *only) -> None:
+        self.down = True
+        self.refused: Counter[str] = Counter()
+        read = app.backend.read
+
+        def locked(*args, **kwargs):
+            raise peewee.OperationalError("database is locked")
+
+        async def flaky(fn, *args, **kwargs):
+            store_read = fn is not scan_dropfolder  # that one reads the drop folder, not the store
+            if self.down and (fn in only if only else store_read):
+                self.refused[fn.__name__] += 1
+                return await read(locked, *args, **kwargs)
+            return await read(fn, *args, **kwargs)
+
+        app.backend.read = flaky
+
+    def refused_again(self, since: Counter[str], *names: str, times: int = 1) -> bool:
+        """Each of these reads was refused `times` more since the count `since`: the timers
+        that make them came round with the store still out of reach."""
+        return all(self.refused[name] >= since[name] + times for name in names)
+
+    def end(self) -> None:
+        self.down = False
 
 
 async def test_the_store_out_of_reach_for_a_while_is_shown_not_fatal(app_factory, seeded):
@@ -187,15 +212,17 @@ async def test_the_store_out_of_reach_for_a_while_is_shown_not_fatal(app_factory
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, RUNNING)
-        down = store_out_of_reach(app)
-        await pilot.pause(2.5)  # the detail, the finished-job watcher and their timers
+        outage = Outage(app)
+        # the detail and the finished-job watcher refused, and their timers came round again
+        await wait_for(pilot, lambda: outage.refused_again(Counter(), *TICKING, times=2))
+        await wait_for(pilot, lambda: "database is locked" in str(screen.summary.render()))
         assert app.is_running
-        assert "database is locked" in str(screen.summary.render())
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
-        await pilot.pause(1.5)
+        back = outage.refused.copy()
+        await wait_for(pilot, lambda: outage.refused_again(back, "read_jobs_page"))
+        await wait_for(pilot, lambda: "database is locked" in str(app.screen.status_line.render()))
         assert app.is_running
-        assert "database is locked" in str(app.screen.status_line.render())
         for key, screen_type in (("w", WorkersScreen), ("f", DropFolderScreen)):
             await pilot.press(key)
             await wait_for(pilot, lambda t=screen_type: isinstance(app.screen, t))
@@ -204,7 +231,7 @@ async def test_the_store_out_of_reach_for_a_while_is_shown_not_fatal(app_factory
             assert app.is_running and "database is locked" in str(trouble.render())
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
-        down[0] = False
+        outage.end()
         await wait_for(pilot, lambda: "1–7 of 7" in str(app.screen.status_line.render()))
         await pilot.press("w")
         await wait_for(pilot, lambda: isinstance(app.screen, WorkersScreen))
@@ -221,9 +248,10 @@ async def test_paging_rows_while_the_store_is_out_of_reach_is_shown_not_fatal(ap
         detail = await open_detail(pilot, RUNNING)
         rows = detail.rows_table
         await wait_for(pilot, lambda: rows.has_focus and rows.current is not None)
-        down = store_out_of_reach(app, job_rows)  # the job and the row count still read
-        await pilot.press("end")  # the last page is asked for
-        await pilot.pause(2.5)  # and the rows on screen are read again, twice
+        outage = Outage(app, job_rows)  # the job and the row count still read
+        await pilot.press("end")  # the last page is asked for, and the rows on screen are
+        await wait_for(pilot, lambda: outage.refused["job_rows"] >= 3)  # read again, twice
+        await settled(pilot)
         assert app.is_running
         assert rows.cursor_row == 1199 and rows.current is None
         assert "…" in screen_text(app)
@@ -233,7 +261,7 @@ async def test_paging_rows_while_the_store_is_out_of_reach_is_shown_not_fatal(ap
         await pilot.press("home")  # the first page was read before: it still shows
         assert rows.current is not None and rows.current.row_number == 2
         await pilot.press("end")
-        down[0] = False
+        outage.end()
         await wait_for(pilot, lambda: rows.current is not None)  # the next refresh reads it
         assert rows.current.row_number == 1201
         await wait_for(pilot, lambda: "database is locked" not in str(detail.summary.render()))
@@ -247,13 +275,15 @@ async def test_tables_the_store_could_not_fill_on_opening_fill_once_it_answers(a
     seed_files(RUNNING, 5)
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        down = store_out_of_reach(app, job_rows, job_files)
+        outage = Outage(app, job_rows, job_files)
         detail = await open_detail(pilot, RUNNING)
         await wait_for(pilot, lambda: "database is locked" in str(detail.summary.render()))
-        await pilot.pause(1.5)
+        said = outage.refused.copy()  # and the refresh after that is refused too
+        await wait_for(pilot, lambda: outage.refused_again(said, "job_rows", "job_files"))
+        await settled(pilot)
         assert app.is_running
         assert detail.rows_table.item_at(0) is None and detail.files_table.item_at(0) is None
-        down[0] = False
+        outage.end()
         await wait_for(pilot, lambda: detail.rows_table.item_at(29) is not None)
         await wait_for(pilot, lambda: detail.files_table.item_at(4) is not None)
         await wait_for(pilot, lambda: "database is locked" not in str(detail.summary.render()))

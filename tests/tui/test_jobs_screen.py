@@ -20,6 +20,7 @@ from tests.tui.pilot_steps import (
     notices,
     put_cursor_on,
     screen_text,
+    settled,
     wait_for,
 )
 from tests.tui.seed import FROZEN_NOW, job_id, make_job
@@ -227,7 +228,8 @@ async def test_readonly_refuses_every_action_with_a_notice(app_factory, seeded):
         await put_cursor_on(pilot, PENDING)
         for key in ("s", "c", "d", "F", "n"):
             await pilot.press(key)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: sum("Read-only" in n for n in notices(pilot.app)) == 5)
+        await settled(pilot)
         assert isinstance(pilot.app.screen, JobsScreen)
         assert get_job(PENDING).status is S.PENDING
         assert get_job(PENDING).queued_at is None
@@ -259,7 +261,8 @@ async def test_live_refresh_updates_cells_in_place(app_factory, seeded):
 async def test_notifies_when_a_job_finishes(app_factory, seeded):
     async with app_factory().run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.pause(1.2)  # the first look only sets the watermark
+        await wait_for(pilot, lambda: pilot.app._finished_mark is not None)  # the first look
+        # only sets the watermark: a job finished after it is announced
         transition(RUNNING, S.COMPLETED_WITH_ERRORS)
         JobEvent.create(job=RUNNING, message="done")
         await wait_for(

@@ -23,6 +23,7 @@ from tests.tui.pilot_steps import (
     SIZE,
     bottom_line,
     choose_profile,
+    form_refused,
     notices,
     open_form,
     wait_for,
@@ -37,7 +38,7 @@ async def test_create_through_the_form(app_factory, store, tmp_path):
         assert screen.preview_table.row_count == 2
         assert "Pick a profile" in str(screen.errors_label.render())
         await pilot.press("ctrl+s")  # refused: no profile yet
-        await pilot.pause(0.1)
+        await form_refused(pilot)
         assert Job.select().count() == 0
         await choose_profile(pilot, screen, "invoices")
         await wait_for(pilot, lambda: "ACME/" in str(screen.target_label.render()))
@@ -76,7 +77,7 @@ async def test_a_missing_workbook_is_named_and_nothing_is_created(app_factory, s
         screen.workbook_input.value = str(tmp_path / "nope.xlsx")
         await wait_for(pilot, lambda: "does not exist" in str(screen.errors_label.render()))
         await pilot.press("ctrl+s")
-        await pilot.pause(0.1)
+        await form_refused(pilot)
         assert isinstance(pilot.app.screen, NewJobScreen)
     assert Job.select().count() == 0
 
@@ -216,6 +217,6 @@ async def test_a_broken_template_is_named_under_the_form(app_factory, store, tmp
         await wait_for(pilot, lambda: "malformed" in str(screen.errors_label.render()))
         assert "File name" in str(screen.errors_label.render())
         await pilot.press("ctrl+s")
-        await pilot.pause(0.1)
+        await form_refused(pilot)
         assert isinstance(pilot.app.screen, NewJobScreen)
     assert Job.select().count() == 0

@@ -25,6 +25,7 @@ from tests.tui.pilot_steps import (
     SIZE,
     FixedProbe,
     choose_profile,
+    form_refused,
     open_form,
     pick,
     wait_for,
@@ -123,7 +124,7 @@ async def test_an_unreachable_docuware_is_named_in_the_form(tmp_path: Path, redi
         assert not screen.query_one("#dw-loading").display
         assert options(screen, "#cabinet") == []
         await pilot.press("ctrl+s")  # refused: no cabinet; the form is still there and alive
-        await pilot.pause(0.1)
+        await form_refused(pilot)
         assert isinstance(pilot.app.screen, NewJobScreen)
         assert "Pick the DocuWare file cabinet" in str(screen.errors_label.render())
     db.close()

@@ -17,7 +17,7 @@ from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from exmado_tui.ui.screens.search_job import SearchJobScreen
 from tests.environment import make_settings
-from tests.tui.pilot_steps import SIZE, FixedProbe, pick, wait_for
+from tests.tui.pilot_steps import SIZE, FixedProbe, form_refused, pick, wait_for
 
 DOCUWARE_WAIT_S = 15
 
@@ -68,7 +68,7 @@ async def test_a_job_from_a_search_is_counted_before_it_is_created(
         screen.query_one("#conditions", Input).value += " AMOUNT=abc"
         await wait_for(pilot, lambda: "is not a number" in text(screen, "#count"), DOCUWARE_WAIT_S)
         await pilot.press("ctrl+s")  # refused while DocuWare cannot count it
-        await pilot.pause(0.1)
+        await form_refused(pilot)
         assert isinstance(pilot.app.screen, SearchJobScreen)
         screen.query_one("#conditions", Input).value = "DOC_DATE=2022-01-01.."
         await wait_for(

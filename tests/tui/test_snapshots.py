@@ -9,13 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.screen import Screen
 from textual.widgets import Input
 
 from exmado_tui.store.db import open_database
 from exmado_tui.ui.app import make_app
+from exmado_tui.ui.modals.confirm import ConfirmModal
 from exmado_tui.ui.screens.detail import JobDetailScreen
+from exmado_tui.ui.screens.help import HelpScreen
+from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.environment import make_settings
-from tests.tui.pilot_steps import FixedProbe, loaded, wait_for
+from tests.tui.pilot_steps import FixedProbe, loaded, settled, wait_for
 from tests.tui.seed import FROZEN_NOW, job_id, seed_events, seed_files, seed_jobs, seed_rows
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -34,10 +38,14 @@ def frozen_app(tmp_path: Path, redis_url: str):
     db.close()
 
 
-async def settle(pilot) -> None:
+async def settle(pilot, shown: type[Screen] = Screen) -> None:
+    """The screen of kind `shown` up, its reads done, its cursors still (a blink would make two
+    pictures of one screen)."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, shown))
+    await settled(pilot)
     for widget in pilot.app.screen.query(Input):
         widget.cursor_blink = False
-    await pilot.pause(0.3)
+    await pilot.pause()
 
 
 async def jobs_loaded(pilot) -> None:
@@ -83,7 +91,7 @@ class TestOtherScreens:
         async def run_before(pilot):
             await jobs_loaded(pilot)
             await pilot.press("n")
-            await settle(pilot)
+            await settle(pilot, NewJobScreen)
 
         assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
 
@@ -91,7 +99,7 @@ class TestOtherScreens:
         async def run_before(pilot):
             await jobs_loaded(pilot)
             await pilot.press("question_mark")
-            await settle(pilot)
+            await settle(pilot, HelpScreen)
 
         assert snap_compare(frozen_app, terminal_size=(120, 40), run_before=run_before)
 
@@ -99,6 +107,6 @@ class TestOtherScreens:
         async def run_before(pilot):
             await jobs_loaded(pilot)
             await pilot.press("down", "c")
-            await settle(pilot)
+            await settle(pilot, ConfirmModal)
 
         assert snap_compare(frozen_app, terminal_size=(80, 24), run_before=run_before)

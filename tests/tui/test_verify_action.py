@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from exmado_tui.output.report import write_report
 from exmado_tui.store.models import Job, JobFile, JobRow
-from tests.tui.pilot_steps import SIZE, notices, open_detail, wait_for
+from tests.tui.pilot_steps import SIZE, notices, open_detail, settled, wait_for
 from tests.tui.seed import job_id
 
 COMPLETED, RUNNING = job_id(3), job_id(0)
@@ -61,5 +61,5 @@ async def test_verify_is_dimmed_while_the_job_runs(app_factory, seeded):
         await wait_for(pilot, lambda: detail.job is not None)
         assert detail.check_action("verify", ()) is None
         await pilot.press("v")
-        await pilot.pause(0.2)
+        await settled(pilot)  # a verify that ran anyway would have said so by now
         assert not any("Verif" in n for n in notices(pilot.app))
