@@ -1,0 +1,86 @@
+"""Benchmark of an export by query against a key job of the same documents (prints, asserts none).
+
+    .venv/bin/python -m tests.benchmarks.bench_query [--documents 25000] [--latency-ms 50]
+
+The sandbox (in this process, over HTTP) holds `--documents` invoices and adds `--latency-ms` to
+every request; one real `exmado worker` process (row_concurrency 16, the shipped budget) and a
+private Redis. Two jobs, one after the other, each timed from its start to its end:
+
+1. by query: `exmado jobs create --query Invoices DOC_DATE=1900-01-01..` — every invoice, read
+   past DocuWare's 10,000 results a search in ranges of document ids, each a row;
+2. by key (the baseline): a workbook of the invoice numbers that match one document each.
+
+Printed: rows, seconds, rows/s of each, and their ratio (the issue's target: the query job at
+least as fast as the key job).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
+from exmado_tui.services.localredis import RedisServer
+from exmado_tui.store.queries import get_job
+from tests.reliability.harness import Exmado
+
+
+def query_job(exmado: Exmado) -> tuple[int, float]:
+    """Rows and seconds of a query job over every invoice."""
+    started = time.monotonic()
+    created = exmado.cli(
+        "jobs", "create", "--query", "Invoices", "DOC_DATE=1900-01-01..",
+        "--profile", "invoices", "--output", str(exmado.tmp_path / "by-query"), "--start",
+        "--json",
+    )  # fmt: skip
+    if created.returncode != 0:
+        raise SystemExit(created.stderr)
+    job = exmado.wait(json.loads(created.stdout)["id"], 3600)
+    return job.done_rows, time.monotonic() - started
+
+
+def key_job(exmado: Exmado, sandbox: SandboxServer, rows: int) -> tuple[int, float]:
+    """Rows and seconds of a workbook job of invoice numbers with one document each."""
+    book = exmado.workbook("keys.xlsx", sandbox.catalogue.invoice_numbers_with_hits(rows))
+    started = time.monotonic()
+    job_id = exmado.start_job(book)
+    job = exmado.wait(job_id, 3600)
+    return get_job(job.id).done_rows, time.monotonic() - started
+
+
+def line(label: str, rows: int, seconds: float) -> str:
+    return f"  {label:<9}: {rows:>6} rows in {seconds:6.1f} s = {rows / seconds:6.1f} rows/s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=25_000)
+    parser.add_argument("--latency-ms", type=float, default=50)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-query-"))
+    server = RedisServer(folder / "redis").start()
+    faults = FaultSettings(latency_ms=args.latency_ms)
+    sandbox = SandboxServer(SandboxConfig(port=0, documents=args.documents, faults=faults))
+    sandbox.start()
+    exmado = Exmado(folder, server.url, sandbox)
+    exmado.configure(row_concurrency=16)
+    try:
+        exmado.start_worker(threads=1)
+        print(f"{args.documents} invoices, {args.latency_ms:g} ms a request, one worker process")
+        by_query = query_job(exmado)
+        print(line("by query", *by_query), flush=True)
+        by_key = key_job(exmado, sandbox, by_query[0])
+        print(line("by key", *by_key), flush=True)
+        ratio = (by_query[0] / by_query[1]) / (by_key[0] / by_key[1])
+        print(f"  ratio    : the query job at {ratio:.2f}x the key job's rows/s")
+    finally:
+        exmado.stop_workers()
+        sandbox.stop()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
