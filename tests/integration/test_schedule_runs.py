@@ -140,7 +140,7 @@ def test_a_bad_entry_is_one_sentence(
 ):
     for name, value in install(tmp_path, sandbox, redis_url, entry).items():
         monkeypatch.setenv(name, value)
-    for command in (("config", "show"), ("schedule", "list")):
+    for command in (("config", "show"), ("schedule", "list"), ("watch",)):
         code, out, err = run(capsys, *command)
         assert code == 1 and sentence in err and "Traceback" not in err, (command, err)
     code, out, _ = run(capsys, "doctor")
