@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from peewee import Expression, Query
 
@@ -33,17 +33,28 @@ def in_path_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
         same_path = (JobFile.path == last.path) & (JobFile.id > last.id)
         return (JobFile.path > last.path) | same_path
 
-    return _paged(_files(job_id).order_by(JobFile.path, JobFile.id), after, tick)
+    return _paged(_files(job_id).order_by(JobFile.path, JobFile.id).limit(CHUNK), after, tick)
 
 
 def in_row_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
-    """By row number, then id."""
+    """By row number, then id: a chunk of the job's rows at a time (the index on its row
+    numbers), then their files (the index on a file's row), so each chunk costs its size."""
+    last = 0
+    while rows := list(_row_ids(job_id, last)):
+        ids = [row_id for row_id, _ in rows]
+        files = _files(job_id).where(JobFile.row.in_(ids))
+        yield from files.order_by(JobRow.row_number, JobFile.id).namedtuples()
+        last = rows[-1][1]
+        tick()
 
-    def after(last: Any) -> Expression:
-        same_row = (JobRow.row_number == last.row_number) & (JobFile.id > last.id)
-        return (JobRow.row_number > last.row_number) | same_row
 
-    return _paged(_files(job_id).order_by(JobRow.row_number, JobFile.id), after, tick)
+def _row_ids(job_id: str, after: int) -> Iterator[tuple[int, int]]:
+    """(id, row number) of the job's next `CHUNK` rows after row number `after`."""
+    query = JobRow.select(JobRow.id, JobRow.row_number)
+    query = query.where((JobRow.job == job_id) & (JobRow.row_number > after))
+    return cast(
+        "Iterator[tuple[int, int]]", iter(query.order_by(JobRow.row_number).limit(CHUNK).tuples())
+    )
 
 
 def first_per_path(items: Iterator[Any]) -> Iterator[Any]:
@@ -61,7 +72,7 @@ def utc_text(moment: datetime | None) -> str | None:
 
 
 def _files(job_id: str) -> Query:
-    return JobFile.select(*COLUMNS).join(JobRow).where(JobFile.job == job_id).limit(CHUNK)
+    return JobFile.select(*COLUMNS).join(JobRow).where(JobFile.job == job_id)
 
 
 def _paged(

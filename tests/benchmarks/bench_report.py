@@ -22,6 +22,19 @@ new content: the workbook's other columns (a first pass over the rows' values fi
 link per found row, widths, a frozen header and a filter. A link made as a cell hyperlink
 (openpyxl keeps every one until the sheet is saved) cost 127 MB more for 100,000 rows in a
 trial; as a HYPERLINK formula it costs nothing.
+
+The Documents sheet (issue 22.2: each file's index fields from `job_file.index_data`; the
+seed gives every file six fields and every third a seventh of its own), measured the same
+way on 2026-12-05 (load 8-11), `--before` the checkout before the sheet:
+
+    before : 27.1 s (11.8 s of CPU), peak RSS 61 MB (39 MB before)
+    after  : 91.9 s (36.0 s of CPU), peak RSS 62 MB (40 MB before)
+    --tracemalloc, Python's own peak: 19.0 MB before, 23.3 MB after (RSS 97 / 102 MB)
+
+The memory stays that of a chunk; the CPU added is the sheet's 90,000 lines of 16 cells,
+most of it openpyxl writing cells (a date's format included). Its files were first read a
+page at a time ordered by row number across the join, which SQLite sorted again for every
+page (61.6 s of CPU); now a chunk of rows, then their files by the index on a file's row.
 """
 
 from __future__ import annotations
