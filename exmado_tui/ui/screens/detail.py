@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
-from rich.pretty import Pretty
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -27,11 +23,8 @@ from textual.widgets import (
     TabPane,
 )
 
-from exmado_tui.config.profiles import Profile, profile_toml
-from exmado_tui.config.timezones import zone_name
 from exmado_tui.errors import JobNotFoundError, StoreUnavailableError
-from exmado_tui.formatting import duration, local_time, size, visible
-from exmado_tui.job import pace
+from exmado_tui.formatting import local_time, size, visible
 from exmado_tui.job.status import RowStatus
 from exmado_tui.store.queries import (
     EventView,
@@ -40,13 +33,18 @@ from exmado_tui.store.queries import (
     JobSummary,
     RowView,
     file_total,
-    get_job,
     job_events,
     job_files,
     job_rows,
-    row_counts,
     row_files,
     row_total,
+)
+from exmado_tui.ui.logic.job_detail import (
+    config_facts,
+    config_table,
+    find_reports,
+    rate_text,
+    read_detail,
 )
 from exmado_tui.ui.logic.jobs import ACTIONS
 from exmado_tui.ui.modals.viewers import RowModal
@@ -87,7 +85,6 @@ FILE_COLUMNS = (
     ("size", "Size", 9),
     ("path", "Path", None),
 )
-REPORT_HINTS = ("report", "manifest")
 TAB_FOCUS = {
     "rows": "#rows",
     "files": "#files",
@@ -117,22 +114,6 @@ def file_cells(f: FileView) -> tuple[str | Text, ...]:
         visible(f.document_id),
         Text(size(f.size), justify="right"),
         visible(f.path),
-    )
-
-
-def read_detail(job_id: str) -> tuple[JobDetail, dict[RowStatus, int]]:
-    return get_job(job_id), row_counts(job_id)
-
-
-def find_reports(output_dir: str) -> list[Path]:
-    """Report workbooks and manifests at the top of the job's output folder."""
-    folder = Path(output_dir)
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and any(hint in p.name.lower() for hint in REPORT_HINTS)
     )
 
 
@@ -351,31 +332,10 @@ class JobDetailScreen(HidesMutatingKeys, JobActionsMixin, VerifyActionMixin, Scr
 
     def _show_config(self, job: JobDetail) -> None:
         """Rewrite the Config tab when what it shows changed (a retry: runs, finish time)."""
-        facts = self._config_facts(job)
+        facts = config_facts(job, exmado_app(self).settings.zone)
         if facts != self._shown_config:
             self._shown_config = facts
-            self.query_one("#config", Static).update(_config_table(facts, job.config))
-
-    def _config_facts(self, job: JobDetail) -> list[tuple[str, str]]:
-        zone = exmado_app(self).settings.zone
-        return [
-            ("Id", job.id),
-            ("Profile", visible(job.profile or "(none)")),
-            (
-                ("Query", visible(job.workbook_name))
-                if job.from_query
-                else ("Workbook", f"{visible(job.workbook_name)}\n{visible(job.workbook_path)}")
-            ),
-            ("SHA-256", job.workbook_sha256),
-            ("Output", visible(job.output_dir)),
-            ("By", visible(f"{job.user} via {job.source}")),
-            ("Created", local_time(job.created_at, zone)),
-            ("Started", local_time(job.started_at, zone)),
-            ("Finished", local_time(job.finished_at, zone)),
-            ("Zone", zone_name(zone)),
-            ("Runs", str(job.runs)),
-            ("Worker", visible(job.worker or "-")),
-        ]
+            self.query_one("#config", Static).update(config_table(facts, job.config))
 
     def _show_reports(self, paths: list[Path]) -> None:
         if not paths:
@@ -484,39 +444,6 @@ class JobDetailScreen(HidesMutatingKeys, JobActionsMixin, VerifyActionMixin, Scr
     def action_back(self) -> None:
         if self.app.screen is self:
             self.dismiss(None)
-
-
-def rate_text(job: JobSummary, moment: datetime) -> Text:
-    """`12.4 rows/s · ETA 3m · elapsed 2m` while it runs; the average and the time it took
-    once it has ended."""
-    avg = pace.rows_per_s(job, moment)
-    took = duration(pace.duration_s(job, moment))
-    if job.status.is_final:
-        return Text(f" {avg:.1f} rows/s on average · took {took}" if avg else f" took {took}")
-    eta = pace.eta_s(job, moment)
-    text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
-    text.append(f" · ETA {duration(eta)}" if eta is not None else "")
-    text.append(f" · elapsed {took}")
-    return text
-
-
-def _config_table(facts: list[tuple[str, str]], config: dict[str, Any]) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    for label, value in facts:
-        table.add_row(label, Text(value))  # a name or path is plain text, not markup
-    table.add_row("Settings", config_toml(config))
-    return table
-
-
-def config_toml(config: dict[str, Any]) -> Text | Pretty:
-    """The job's snapshot of its profile as the profile file would say it (a snapshot that is
-    no profile, from an old store, as it is)."""
-    try:
-        return Text(profile_toml(Profile.from_dict({"name": "job", **config})).rstrip())
-    except (TypeError, AttributeError):
-        return Pretty(config, expand_all=True)
 
 
 def _file_key(f: FileView) -> str:
