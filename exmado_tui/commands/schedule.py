@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from exmado_tui.commands.context import Context, print_json
+from exmado_tui.commands.job_views import WITH_ZONE
 from exmado_tui.formatting import local_time
-
-if TYPE_CHECKING:  # the runs load the store and the job service: only when listed
-    from exmado_tui.schedule.runs import EntryState
-
-WITH_ZONE = "%Y-%m-%d %H:%M %Z"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +26,7 @@ def list_command(args: argparse.Namespace, ctx: Context) -> int:
     ctx.open_store()
     found = states(ctx.settings, datetime.now(UTC))
     if args.json:
-        print_json([_plain(s) for s in found])
+        print_json([state.to_json() for state in found])
         return 0
     if not found:
         print("No [[schedule]] entry is configured (see [[schedule]] in config/exmado.toml).")
@@ -43,20 +38,3 @@ def list_command(args: argparse.Namespace, ctx: Context) -> int:
         print(f"  last run: {local_time(state.last_run, zone, WITH_ZONE)}  {state.outcome}")
         print(f"  next run: {local_time(state.next_run, zone, WITH_ZONE)}")
     return 0
-
-
-def _plain(state: EntryState) -> dict[str, object]:
-    entry = state.entry
-    return {
-        "name": entry.name,
-        "profile": entry.profile,
-        "every_s": entry.every_s,
-        "at": entry.at or None,
-        "since_last_run": entry.since_last_run,
-        "output": str(entry.output) if entry.output else None,
-        "last_run": state.last_run.isoformat() if state.last_run else None,
-        "last_job": state.job_id or None,
-        "last_outcome": state.outcome or None,
-        "claimed_by": state.claimed_by or None,
-        "next_run": state.next_run.isoformat(),
-    }

@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 import peewee
 
@@ -75,25 +75,37 @@ class EntryState:
     outcome: str
     claimed_by: str
 
+    def to_json(self) -> dict[str, object]:
+        entry = self.entry
+        return {
+            "name": entry.name,
+            "profile": entry.profile,
+            "every_s": entry.every_s,
+            "at": entry.at or None,
+            "since_last_run": entry.since_last_run,
+            "output": str(entry.output) if entry.output else None,
+            "last_run": self.last_run.isoformat() if self.last_run else None,
+            "last_job": self.job_id or None,
+            "last_outcome": self.outcome or None,
+            "claimed_by": self.claimed_by or None,
+            "next_run": self.next_run.isoformat(),
+        }
+
 
 def states(settings: Settings, now: datetime) -> list[EntryState]:
     """Each entry with its last run (from the store) and its next."""
     kept = {run.name: run for run in ScheduleRun.select()}
-    found = []
-    for entry in settings.schedule:
-        run = kept.get(entry.name)
-        last = _aware(run.last_run_at) if run else None
-        found.append(
-            EntryState(
-                entry,
-                last,
-                entry.next_run(last, now, settings.zone),
-                run.job_id if run else "",
-                run.outcome if run else "",
-                run.claimed_by if run else "",
-            )
-        )
-    return found
+    return [_state(e, kept.get(e.name), now, settings.zone) for e in settings.schedule]
+
+
+def _state(
+    entry: ScheduleEntry, run: ScheduleRun | None, now: datetime, zone: tzinfo
+) -> EntryState:
+    if run is None:
+        return EntryState(entry, None, entry.next_run(None, now, zone), "", "", "")
+    last = _aware(run.last_run_at)
+    due = entry.next_run(last, now, zone)
+    return EntryState(entry, last, due, run.job_id, run.outcome, run.claimed_by)
 
 
 def claim(name: str, last: datetime | None, now: datetime, by: str) -> bool:
