@@ -1,19 +1,25 @@
-"""What every command gets: the settings, and the job store opened on first use."""
+"""What every command gets: the settings and the job store opened on first use; and the pieces
+of a command line they share: a job's id argument, the argument types of `exmado jobs …` (a
+status, seconds, a whole number, a point in time), a confirmation, JSON output."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from exmado_tui.config.settings import Settings, mask_url
 from exmado_tui.errors import ExmadoError, SettingsError, StoreUnavailableError
 from exmado_tui.files.folders import blocking_file
 from exmado_tui.job.actor import Actor, Door
+from exmado_tui.job.status import JobStatus
 
 if TYPE_CHECKING:  # `exmado --help` loads no store; a command opens it when it runs
     from exmado_tui.job.service import JobService
@@ -112,3 +118,53 @@ def confirmed(question: str) -> bool:
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
+
+
+def job_status(text: str) -> JobStatus:
+    try:
+        return JobStatus(text.upper())
+    except ValueError:
+        known = ", ".join(s.value for s in JobStatus)
+        raise argparse.ArgumentTypeError(f"unknown status {text!r} (one of {known})") from None
+
+
+def seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds ≥ 0, got {text!r}")
+    return seconds
+
+
+AGO = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def since_time(text: str) -> Callable[[ZoneInfo], datetime]:
+    """WHEN → a function of the user's zone giving naive UTC: `7d`, `12h`, `90m` ago, or a
+    local date or date and time."""
+    number, unit = text[:-1], text[-1:].lower()
+    if unit in AGO and number.isdigit():
+        moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(**{AGO[unit]: int(number)})
+        return lambda zone: moment
+    try:
+        local = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a date (2026-11-28), a date and time (2026-11-28 14:00) or an age "
+            f"(90m, 12h, 7d), got {text!r}"
+        ) from None
+    return lambda zone: (
+        local.replace(tzinfo=local.tzinfo or zone).astimezone(UTC).replace(tzinfo=None)
+    )
+
+
+def whole_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r}")
+    return number

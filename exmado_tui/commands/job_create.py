@@ -16,8 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exmado_tui.commands.context import Context, UsageError
-from exmado_tui.commands.job_args import seconds
+from exmado_tui.commands.context import Context, UsageError, seconds
 from exmado_tui.commands.job_views import print_job, wait_for_end
 from exmado_tui.errors import ProfileError, QueryError, WorkbookError
 from exmado_tui.job.query_source import QuerySource, counted

@@ -7,8 +7,17 @@ import sys
 from typing import TYPE_CHECKING
 
 from exmado_tui.commands import job_create, job_verify, job_views
-from exmado_tui.commands.context import Context, UsageError, add_job_command, confirmed, print_json
-from exmado_tui.commands.job_args import job_status, seconds, since_time, whole_number
+from exmado_tui.commands.context import (
+    Context,
+    UsageError,
+    add_job_command,
+    confirmed,
+    job_status,
+    print_json,
+    seconds,
+    since_time,
+    whole_number,
+)
 from exmado_tui.commands.job_views import print_job, print_state, wait_for_end
 from exmado_tui.config.timezones import zone_abbreviation
 from exmado_tui.errors import PermanentError
