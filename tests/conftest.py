@@ -1,4 +1,6 @@
-"""Fixtures shared by every test: a clean environment, settings, the store, a private Redis."""
+"""Fixtures shared by every test: a clean environment, settings, the store, a private Redis and
+PostgreSQL; for the tests of the CLI and the job service, an `exmado` environment, a service and
+a workbook."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ import pytest
 import redis
 
 from exmado_tui.config.settings import Settings
+from exmado_tui.job.service import JobService
 from exmado_tui.services.localredis import RedisServer
 from exmado_tui.store.db import open_database
-from tests.environment import make_settings, redis_if_asked
+from tests.environment import REPO, make_settings, redis_if_asked
 from tests.postgres import (
     HOW_TO_GET_THEM,
     PostgresServer,
@@ -24,6 +27,7 @@ from tests.postgres import (
     throwaway_database,
 )
 from tests.reliability.tally import TALLY, Tally
+from tests.workbooks import write_workbook
 
 OWN_PREFIXES = ("EXMADO_", "DOCUWARE_", "REDIS_")
 TALLY_KEY = "reliability_tally"
@@ -152,3 +156,30 @@ def store(settings: Settings) -> Iterator[Settings]:
     db = open_database(settings.database_url)
     yield settings
     db.close()
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> dict[str, str]:
+    """A private data dir, output root and Redis for `exmado` run in this process."""
+    values = {
+        "EXMADO_DATA_DIR": str(tmp_path / "data"),
+        "EXMADO_OUTPUT_ROOT": str(tmp_path / "out"),
+        "EXMADO_PROFILES_DIR": str(REPO / "config" / "profiles"),
+        "REDIS_URL": redis_if_asked(request),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def service(store: Settings) -> JobService:
+    return JobService(store)
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    """Two invoices to look up, INV-1 and INV-2."""
+    return write_workbook(tmp_path / "march.xlsx", [["INV-1"], ["INV-2"]])

@@ -16,7 +16,7 @@ from workers.metrics import Counts, WithHost
 from workers.metrics_facts import FactsCollector
 
 RULES = REPO / "config" / "prometheus" / "alerts.yml"
-RULE_TESTS = REPO / "tests" / "unit" / "alerts_test.yml"
+RULE_TESTS = REPO / "tests" / "integration" / "alerts_test.yml"
 PROMETHEUS_OWN = {"up"}  # what Prometheus records of every scrape itself
 METRIC = re.compile(r"\b((?:exmado|dramatiq)[a-z0-9_:]*)\b")
 
