@@ -3,8 +3,10 @@ DocuWare's index fields as it sends them."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job
 
 
@@ -24,6 +26,13 @@ def insert_job(job_id: str, status: str = "PENDING", **values: Any) -> str:
         }
     )
     return job_id
+
+
+def beat_ago(seconds: float) -> datetime:
+    """A heartbeat `seconds` old: a holder silent that long, without waiting for it (the
+    takeover compares the stored beat with the store's clock, so an old beat is the same as
+    time gone by)."""
+    return utcnow() - timedelta(seconds=seconds)
 
 
 def field(name: str, kind: str, item: Any) -> dict[str, Any]:

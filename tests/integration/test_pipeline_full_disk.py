@@ -97,7 +97,9 @@ def test_a_full_store_disk_fails_no_row_and_the_job_completes_once_space_is_free
         assert said in caplog.text and "Traceback" not in caplog.text
 
         filler.unlink()  # space freed
-        time.sleep(0.4)  # a run that could not record its stop is taken over once stale
+        # a run that could not record its stop is taken over once stale: its slot's lease is
+        # a Redis key whose TTL runs on Redis's clock, so the real time must pass
+        time.sleep(0.4)
         job = pipeline.run(job_id, token="m2")
         if job.status == "PAUSED":
             pipeline.service.resume(job_id)

@@ -18,7 +18,7 @@ from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job, JobFile, JobRow
 from exmado_tui.store.queries import get_job, job_events
-from tests.factories import insert_job
+from tests.factories import beat_ago, insert_job
 from tests.pipeline_harness import (
     FakeDoc,
     Pipeline,
@@ -98,10 +98,9 @@ def test_a_job_held_by_a_live_worker_is_left_alone(pipeline: Pipeline) -> None:
 
 def test_a_silent_worker_s_job_is_taken_over(pipeline: Pipeline) -> None:
     job_id = pipeline.create(KEYS)
-    Job.update(status="VALIDATING", worker="dead:1", heartbeat_at=Job.created_at).where(
+    Job.update(status="VALIDATING", worker="dead:1", heartbeat_at=beat_ago(2.1)).where(
         Job.id == job_id
     ).execute()
-    time.sleep(2.1)
     job = pipeline.run(job_id)
     assert job.status == "COMPLETED_WITH_ERRORS" and job.runs == 1
 

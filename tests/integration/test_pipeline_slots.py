@@ -20,6 +20,7 @@ from exmado_tui.job.liveness.hold import SLOTS_KEY, JobSlots
 from exmado_tui.job.liveness.takeover import MARKER_KEY, Watchdog
 from exmado_tui.services.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
 from exmado_tui.store.models import Job, JobEvent
+from tests.factories import beat_ago
 from tests.pipeline_harness import Pipeline
 from workers import middleware
 from workers.broker import transient
@@ -63,14 +64,14 @@ def test_slots_hold_the_limit_and_leases_expire(slots: JobSlots) -> None:
     assert slots.acquire("a", "other").held_elsewhere
     assert not slots.release("a", "other") and slots.release("a", "m1")
     assert slots.acquire("c", "m3").taken
-    time.sleep(1.1)
+    time.sleep(1.1)  # the leases are Redis keys: their TTL runs on Redis's own clock
     assert slots.running() == 0 and slots.acquire("d", "m4").taken
 
 
 def test_renew_keeps_a_lease_and_refuses_a_stranger(slots: JobSlots) -> None:
     slots.acquire("a", "m1")
     for _ in range(3):
-        time.sleep(0.4)
+        time.sleep(0.4)  # Redis's clock, not ours: a renewal must beat the key's real TTL
         assert slots.renew("a", "m1")
     assert lease_holders(slots) == ["a"]
     assert not slots.renew("a", "m2")
@@ -128,10 +129,9 @@ def test_watchdog_hands_back_a_silent_job_once_and_refills_a_wiped_redis(
 ) -> None:
     pipe = Pipeline(tmp_path, redis_url, stale_after_s=1)
     job_id = pipe.create([100001])
-    Job.update(status="RUNNING", worker="dead:1", heartbeat_at=Job.created_at).where(
+    Job.update(status="RUNNING", worker="dead:1", heartbeat_at=beat_ago(1.1)).where(
         Job.id == job_id
     ).execute()
-    time.sleep(1.1)
     dogs = [Watchdog(pipe.runtime), Watchdog(pipe.runtime)]
     assert dogs[0].take_over_silent_jobs() == [job_id]
     assert dogs[1].take_over_silent_jobs() == []
@@ -155,12 +155,11 @@ def test_watchdog_leaves_a_silent_job_to_a_live_worker_that_says_it_is_running_i
     pipe = Pipeline(tmp_path, redis_url, stale_after_s=1)
     slow, dead = pipe.create([100001]), pipe.create([100002])
     for job_id, worker in ((slow, "slow:1"), (dead, "dead:2")):
-        Job.update(status="RUNNING", worker=worker, heartbeat_at=Job.created_at).where(
+        Job.update(status="RUNNING", worker=worker, heartbeat_at=beat_ago(1.1)).where(
             Job.id == job_id
         ).execute()
     entry = {"id": "slow:1", "jobs": [slow]}  # alive, reading a huge workbook without a beat
     pipe.runtime.redis.set(WORKER_KEY_PREFIX + "slow:1", json.dumps(entry), ex=10)
-    time.sleep(1.1)
     assert Watchdog(pipe.runtime).take_over_silent_jobs() == [dead]
     assert Job.get_by_id(slow).worker == "slow:1"
     pipe.runtime.redis.delete(WORKER_KEY_PREFIX + "slow:1")  # its process died
