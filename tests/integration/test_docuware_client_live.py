@@ -141,7 +141,7 @@ async def test_short_token_ttl_is_renewed(sandbox_factory):
     server = sandbox_factory(documents=20, faults=FaultSettings(token_ttl=1))
     async with client(server, auth="oauth") as dw:
         await dw.file_cabinets()
-        await asyncio.sleep(1.1)
+        await asyncio.sleep(1.1)  # the real sandbox's token TTL, on its wall clock
         assert (await dw.get_document("Invoices", 1)).id == 1
     assert stats(server)["by_endpoint"]["Token"] >= 2
 

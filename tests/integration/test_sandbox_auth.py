@@ -107,7 +107,7 @@ def test_token_expires_after_its_ttl(sandbox_factory, sandbox_login) -> None:
     token = sandbox_login(server.url)
     url = f"{server.url}{P}/Organizations"
     assert httpx.get(url, headers=bearer(token)).status_code == 200
-    time.sleep(2.05)
+    time.sleep(2.05)  # the sandbox over real HTTP dates its tokens by the wall clock
     assert httpx.get(url, headers=bearer(token)).status_code == 401
     assert httpx.get(url, headers=bearer(sandbox_login(server.url))).status_code == 200
 
