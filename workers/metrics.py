@@ -29,7 +29,7 @@ from dramatiq.middleware import Middleware
 
 from exmado_tui.config.settings import Settings, load_settings
 from exmado_tui.docuware import tally
-from exmado_tui.docuware.per_minute import Kind
+from exmado_tui.docuware.budget_store import Kind
 from exmado_tui.job.status import FINAL, JobStatus, RowStatus
 from exmado_tui.services.metrics_files import use_metrics_dir
 

@@ -4,7 +4,7 @@
 A query's conditions are checked against the dialog's fields and their types and the documents
 are counted (DocuWare's `CountExpression`) before anything is stored; a query that finds
 nothing is refused. The worker then reads the documents in ranges of ids
-(`docuware/id_ranges.py`).
+(`docuware/paging.py`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""A worker process's side of the shared request budget: pacing and throttle signals.
+"""A worker process's side of the shared request budget: pacing, throttle signals, and each
+job's throttling episodes as sentences for its event log.
 
 Every request of the DocuWare client waits its turn at a `Budget` and reports back how it was
 answered; there is one such path. `RequestBudget` is the budget every worker on every host
@@ -13,8 +14,12 @@ asks for. `held` sees a request DocuWare holds unanswered (it answers a throttle
 after ~10 s): that is taken as a 429 at once, and the request lends its row's permit (the
 job's `RowPermits`, which each request of a row carries through the client to `take`) to the
 rows behind it until it is answered, so a late 429 stalls nothing but itself. The Redis side
-(scripts, keys, status) is `budget_store`; the per-minute limits are `per_minute`, the lookups
-the workers share `lookups`, a job's throttling sentences `throttle_watch`.
+(scripts, keys, status, the per-minute limits) is `budget_store`, the lookups the workers share
+`lookups`.
+
+A job's `RowPermits` hold its `ThrottleWatch`; the request budget reports each throttle signal
+of a request to the watch of the job whose row sent it, which tells when DocuWare began
+slowing the job down and, once quiet again, how long it lasted.
 """
 
 from __future__ import annotations
@@ -41,12 +46,13 @@ from exmado_tui.docuware.budget_store import (
     START,
     TAKE,
     Grant,
+    Kind,
+    PerMinute,
     account_key,
 )
 from exmado_tui.docuware.lookups import SharedLookups
-from exmado_tui.docuware.per_minute import Kind, PerMinute
 from exmado_tui.docuware.retry import Clock, Sleep, ThrottleGate
-from exmado_tui.docuware.throttle_watch import ThrottleWatch
+from exmado_tui.job.status import Event
 
 log = logging.getLogger("exmado.docuware")
 BATCH_S = 0.1  # this much of the rate is reserved by one round trip ...
@@ -364,3 +370,47 @@ def process_budget(settings: DocuWareSettings, broker: BrokerSettings) -> Budget
     return RequestBudget(
         client, account_key(settings), f"{settings.url} as {settings.signer}", limits
     )
+
+
+# How an episode's two sentences begin: `notify/attention.py` finds a job slowed for long by them.
+SLOWED = "Slowed by DocuWare throttling"
+OVER = "Throttling over"
+
+
+class ThrottleWatch:
+    """One job's throttling episodes, as sentences for its event log."""
+
+    QUIET_S = 10.0  # an episode ends after this long without a throttle signal
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.last = 0.0
+        self.rate = 0.0
+        self._pending: list[Event] = []
+
+    def throttled(self, rate: float) -> None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+            self._pending.append(
+                Event(
+                    f"{SLOWED}; shared budget {rate:.1f} requests/s.",
+                    "warning",
+                )
+            )
+        self.last, self.rate = now, rate
+
+    def sentences(self, ended: bool = False) -> list[Event]:
+        """What to record now: an episode's start, its end once quiet for `QUIET_S` (or the
+        run `ended`)."""
+        quiet = time.monotonic() - self.last >= self.QUIET_S
+        if self.started is not None and (quiet or ended):
+            lasted = max(self.last - self.started, 1.0)
+            self._pending.append(
+                Event(
+                    f"{OVER}: slowed for {lasted:.0f} s; shared budget {self.rate:.1f} requests/s."
+                )
+            )
+            self.started = None
+        done, self._pending = self._pending, []
+        return done

@@ -1,4 +1,5 @@
-"""The shared DocuWare request budget in Redis: its Lua scripts and a read-only status.
+"""The shared DocuWare request budget in Redis: its Lua scripts, a read-only status, and the
+per-minute limits on sign-ins and cabinet lists.
 
 One budget per DocuWare server and account (`account_key`), shared by every worker process on
 every host. The request budget is a schedule, not a counter: `TAKE` reserves the next `n`
@@ -52,7 +53,10 @@ throttled request was reserved before the last cut, or within `DRAIN_MS` after i
 server's one-second window still held what came before the cut): its 429 reports a rate
 already left.
 `max_requests_per_s`, when an administrator sets it, caps the rate (0: no cap). `MINUTE` is a
-sliding one-minute log for the logon and cabinet-list limits; `SIGNED_IN` an hour's log of the
+sliding one-minute log for Cloud's per-minute limits besides the request rate, sign-ins and
+cabinet lists per user: which one a request counts against is read from its path (`kind_of`),
+and `PerMinute.wait` waits for its turn (Redis out of reach: it goes on, the server's 429
+remains); `SIGNED_IN` an hour's log of the
 workers' sign-ins (each may take a DocuWare licence seat), which `exmado docuware check` counts.
 Nothing expires while in use; an unused budget is forgotten after `KEEP_S` (the learned rate
 survives restarts, not months).
@@ -60,10 +64,17 @@ survives restarts, not months).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import re
 import time
+import uuid
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.services.queue import NAMESPACE
@@ -325,3 +336,66 @@ def _status(client: Any, key: str) -> BudgetStatus:
         last_cut=float(cut_at) / 1000 if cut_at else None,
         peak=float(peak) if peak else None,
     )
+
+
+log = logging.getLogger("exmado.docuware")
+
+
+class Kind(Enum):
+    """Which per-minute limit a request counts against, besides the request budget."""
+
+    REQUEST = "request"
+    LOGON = "logon"
+    CABINETS = "cabinets"
+
+
+_LOGON = re.compile(r"(/connect/token|/Account/Logon)/?$", re.IGNORECASE)
+_CABINETS = re.compile(r"/FileCabinets(/[^/]+)?/?$", re.IGNORECASE)
+
+
+def kind_of(path: str) -> Kind:
+    if _LOGON.search(path):
+        return Kind.LOGON
+    if _CABINETS.search(path):
+        return Kind.CABINETS
+    return Kind.REQUEST
+
+
+class PerMinute:
+    """One account's per-minute limits (0 = none), kept in Redis under `key`."""
+
+    def __init__(self, redis: Any, key: str, logons: int, cabinet_lists: int) -> None:
+        self.key = key
+        self._limits = {Kind.LOGON: logons, Kind.CABINETS: cabinet_lists}
+        self._minute = redis.register_script(MINUTE)
+        self._signed_in = redis.register_script(SIGNED_IN)
+
+    async def wait(self, kind: Kind) -> None:
+        """Wait until a request of `kind` is within its limit (at once for a plain request)."""
+        if kind is Kind.LOGON:
+            await self._note_signin()
+        per_min = self._limits.get(kind, 0)
+        if per_min <= 0:
+            return
+        key = f"{self.key}:{kind.value}"
+        try:
+            while wait_ms := float(
+                await self._minute(keys=[key], args=[per_min, uuid.uuid4().hex])
+            ):
+                log.info(
+                    "DocuWare %s limit (%d a minute): waiting %.1f s",
+                    kind.value,
+                    per_min,
+                    wait_ms / 1000,
+                )
+                await asyncio.sleep(wait_ms / 1000)
+        except RedisError as exc:
+            log.warning(
+                "Per-minute %s limit not reachable in Redis (%s); going on", kind.value, exc
+            )
+
+    async def _note_signin(self) -> None:
+        try:
+            await self._signed_in(keys=[self.key + SIGNINS], args=[uuid.uuid4().hex])
+        except RedisError as exc:
+            log.warning("Sign-in log not reachable in Redis (%s); going on", exc)

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from exmado_tui.config.profiles import DOWNLOAD_TARGETS, FORMATS
 from exmado_tui.config.settings import DocuWareSettings, Settings
-from exmado_tui.docuware.conditions import Wanted, parse_conditions
 from exmado_tui.docuware.models import Document
-from exmado_tui.docuware.query import And, Condition, Or
-from exmado_tui.docuware.types import FieldValue, format_value
+from exmado_tui.docuware.query import And, Condition, Or, Wanted, parse_conditions
+from exmado_tui.docuware.values import FieldValue, format_value
 from exmado_tui.errors import ExmadoError
 from exmado_tui.files.atomic import move_into_place
 from exmado_tui.files.names import first_free

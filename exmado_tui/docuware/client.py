@@ -21,14 +21,14 @@ import httpx
 
 from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware.auth import PLATFORM
-from exmado_tui.docuware.budget import Budget, RowPermits
-from exmado_tui.docuware.connection import Connection, parse_body, parse_json
-from exmado_tui.docuware.download import (
+from exmado_tui.docuware.body import (
     document_limits,
     refuse_wrong_type,
     safe_filename,
     stream_to_file,
 )
+from exmado_tui.docuware.budget import Budget, RowPermits
+from exmado_tui.docuware.connection import Connection, parse_body, parse_json
 from exmado_tui.docuware.errors import NotFoundError, UnexpectedResponseError
 from exmado_tui.docuware.models import (
     Dialog,
@@ -46,7 +46,7 @@ from exmado_tui.docuware.models import (
 from exmado_tui.docuware.paging import Pages
 from exmado_tui.docuware.query import Exact, Or, Query, clamp_page_size, expression_body
 from exmado_tui.docuware.retry import Clock, RetryPolicy, Sleep
-from exmado_tui.docuware.types import to_int
+from exmado_tui.docuware.values import to_int
 
 log = logging.getLogger("exmado.docuware")
 

@@ -24,6 +24,7 @@ from exmado_tui.docuware import tally
 from exmado_tui.docuware.auth import Authenticator
 from exmado_tui.docuware.body import MB, BodyLimits, read_body, size_text, with_body
 from exmado_tui.docuware.budget import Budget, LocalBudget, RowPermits, Ticket
+from exmado_tui.docuware.budget_store import kind_of
 from exmado_tui.docuware.errors import (
     AuthenticationError,
     RefusedAnswerError,
@@ -31,7 +32,6 @@ from exmado_tui.docuware.errors import (
     error_for,
     network_error,
 )
-from exmado_tui.docuware.per_minute import kind_of
 from exmado_tui.docuware.retry import (
     NOT_SENT,
     RETRY_STATUSES,

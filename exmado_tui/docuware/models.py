@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from exmado_tui.docuware.types import (
+from exmado_tui.docuware.values import (
     FieldValue,
     decode_field,
     format_value,

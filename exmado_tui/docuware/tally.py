@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from exmado_tui.docuware.per_minute import Kind
+from exmado_tui.docuware.budget_store import Kind
 
 
 class AnswerTally(Protocol):

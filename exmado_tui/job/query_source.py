@@ -3,7 +3,7 @@
 A query job's configuration holds `query` (this, as a table) beside the profile's settings;
 its rows are the documents the query found, one a row, the document id its key (column
 `Document id`, searched as DWDOCID), read into the store by the worker in ranges of ids
-(`exmado_tui/docuware/id_ranges.py`). The job's workbook name carries the query's text, its
+(`exmado_tui/docuware/paging.py`). The job's workbook name carries the query's text, its
 SHA-256 that of the query, so lists, reports and searches by text name it.
 """
 
@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from exmado_tui.docuware.conditions import Wanted, parse_condition, parse_conditions
-from exmado_tui.docuware.query import ID_FIELD
+from exmado_tui.docuware.query import ID_FIELD, Wanted, parse_condition, parse_conditions
 from exmado_tui.errors import ProfileError, QueryError
 
 if TYPE_CHECKING:  # the session loads httpx
@@ -133,7 +132,7 @@ def _normalised(condition: str) -> str:
 def count_query(session: DocuWareSession, source: QuerySource) -> int:
     """DocuWare's count of the query's documents; a field or value it cannot take is one
     sentence naming the field (ValueError)."""
-    from exmado_tui.docuware.id_ranges import resolve
+    from exmado_tui.docuware.paging import resolve
 
     dialog = session.dialog(source.cabinet, source.dialog or None)
     resolved = session.run(resolve(session.client, source.cabinet, dialog, source.wanted()))

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from exmado_tui.docuware.conditions import parse_condition
+from exmado_tui.docuware.query import parse_condition
 from exmado_tui.errors import QueryError
 from exmado_tui.job.query_source import MODIFIED_FIELD, QuerySource
 from exmado_tui.job.status import JobStatus

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from exmado_tui.docuware.throttle_watch import OVER, SLOWED
+from exmado_tui.docuware.budget import OVER, SLOWED
 from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox
 from exmado_tui.notify.kinds import NoticeKind

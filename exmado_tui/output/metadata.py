@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from exmado_tui.config.profiles import Metadata, metadata_kinds
-from exmado_tui.docuware.index_data import IndexData, field_text
-from exmado_tui.docuware.types import FieldValue
+from exmado_tui.docuware.values import FieldValue, IndexData, field_text
 from exmado_tui.files.atomic import job_part_path, write_atomically
 from exmado_tui.files.checksums import sha256_of
 from exmado_tui.output.file_rows import first_per_path, in_path_order, utc_text

@@ -24,8 +24,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from exmado_tui.docuware.index_data import IndexData, field_text
-from exmado_tui.docuware.types import FieldValue
+from exmado_tui.docuware.values import FieldValue, IndexData, field_text
 from exmado_tui.output.file_rows import in_row_order
 from exmado_tui.output.report_rows import (
     WIDEST,

@@ -196,7 +196,7 @@ ALTER TABLE "job_file" ADD COLUMN "index_data" TEXT;
 
 def _keep_index_data(db: peewee.Database) -> None:
     """Step 9: each file's document's index fields, content type and sections as DocuWare
-    sent them (`docuware/index_data.py`), for the report's Documents sheet and the metadata
+    sent them (`docuware/values.py`), for the report's Documents sheet and the metadata
     files, written later or on another host (issue 22.2). Null for files kept before."""
     _execute(db, KEEP_INDEX_DATA)
 

@@ -148,7 +148,7 @@ class JobFile(BaseModel):
     size = peewee.BigIntegerField(default=0)
     sha256 = peewee.CharField(max_length=64, default="")
     modified_at = peewee.DateTimeField(null=True)  # the document's DWMODDATETIME, naive UTC
-    # Its index fields, content type and sections (docuware/index_data.py); null: before them
+    # Its index fields, content type and sections (docuware/values.py); null: before them
     index_data = peewee.TextField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.docuware.index_data import IndexData
+from exmado_tui.docuware.values import IndexData
 from exmado_tui.output import metadata
 from exmado_tui.output.metadata import INDEX_NAME
 from exmado_tui.output.verification import verify_job

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from exmado_tui.config.settings import DocuWareSettings, Secret, Settings
-from exmado_tui.docuware.conditions import parse_conditions
-from exmado_tui.docuware.id_ranges import read_range, resolve
+from exmado_tui.docuware.paging import read_range, resolve
+from exmado_tui.docuware.query import parse_conditions
 from exmado_tui.docuware.session import DocuWareSession
 from exmado_tui.job.query_source import QuerySource
 from exmado_tui.sandbox import FaultSettings, SandboxServer

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from exmado_tui.docuware.conditions import Match, parse_condition
 from exmado_tui.docuware.models import FieldInfo
+from exmado_tui.docuware.query import Match, parse_condition
 
 
 def field(kind: str, name: str = "F") -> FieldInfo:

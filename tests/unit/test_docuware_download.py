@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from exmado_tui.config.settings import DocuWareSettings, Secret
+from exmado_tui.docuware.body import disposition_filename, safe_filename
 from exmado_tui.docuware.client import AsyncDocuWareClient
-from exmado_tui.docuware.download import disposition_filename, safe_filename
 from exmado_tui.docuware.errors import IncompleteDownloadError, NotFoundError
 from exmado_tui.docuware.models import Document, DocumentRef, FileCabinet
 from exmado_tui.docuware.retry import RetryPolicy

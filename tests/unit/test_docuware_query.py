@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from exmado_tui.docuware.conditions import parse_condition
 from exmado_tui.docuware.query import (
     MAX_PAGE_SIZE,
     And,
@@ -18,6 +17,7 @@ from exmado_tui.docuware.query import (
     clamp_page_size,
     escape_value,
     expression_body,
+    parse_condition,
     parse_sort,
 )
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from exmado_tui.docuware.models import Document
-from exmado_tui.docuware.types import decode_field, parse_dw_date, parse_dw_datetime
+from exmado_tui.docuware.values import decode_field, parse_dw_date, parse_dw_datetime
 
 
 def field(kind, item, name="F", is_null=False):

@@ -1,4 +1,4 @@
-"""A document's index fields kept as typed JSON (docuware/index_data.py): every DocuWare type
+"""A document's index fields kept as typed JSON (docuware/values.py): every DocuWare type
 reads back as it came, and a huge document stays within its bound."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from exmado_tui.docuware import index_data
-from exmado_tui.docuware.index_data import IndexData, encode
+from exmado_tui.docuware import values
 from exmado_tui.docuware.models import Document
+from exmado_tui.docuware.values import IndexData, encode
 from tests.factories import TABLE, field
 
 
@@ -54,10 +54,10 @@ def test_a_huge_document_is_cut_to_its_bound_naming_what_it_left_out() -> None:
     doc = a_document(field("INVOICE_NO", "String", "100001"), *memos)
     text = encode(doc)
     back = IndexData.read(text)
-    assert len(text) <= index_data.MAX_CHARS
+    assert len(text) <= values.MAX_CHARS
     assert back.fields["INVOICE_NO"] == "100001"
     kept = [name for name in back.fields if name.startswith("MEMO_")]
-    assert kept and all(len(str(back.fields[n])) == index_data.VALUE_CHARS for n in kept)
+    assert kept and all(len(str(back.fields[n])) == values.VALUE_CHARS for n in kept)
     assert sorted(back.cut + tuple(kept)) == sorted(f"MEMO_{n}" for n in range(30))
     assert json.loads(text)["cut"] == list(back.cut)
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from exmado_tui.docuware.index_data import encode
 from exmado_tui.docuware.models import Document
+from exmado_tui.docuware.values import encode
 from exmado_tui.output.report import write_report
 from exmado_tui.output.verification import verify_job
 from exmado_tui.output.verify import FileCheck, Mark, Verdict

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exmado_tui.docuware.throttle_watch import ThrottleWatch
+from exmado_tui.docuware.budget import ThrottleWatch
 from exmado_tui.job.status import Event
 
 

@@ -39,8 +39,8 @@ from exmado_tui.config.profiles import DOWNLOAD_TARGETS, Profile
 from exmado_tui.config.templates import Values, confine, relative_path, sanitise_component
 from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.errors import IncompleteDownloadError
-from exmado_tui.docuware.index_data import encode
 from exmado_tui.docuware.models import Document, DownloadResult
+from exmado_tui.docuware.values import encode
 from exmado_tui.errors import PermanentError, RetryableError
 from exmado_tui.files.atomic import JOB_PART_PREFIX as PART_PREFIX
 from exmado_tui.files.atomic import JOB_PART_SUFFIX as PART_SUFFIX

@@ -1,6 +1,6 @@
 """A query job's rows: the documents its query finds, written to the store exactly once.
 
-The hits are read in ranges of document ids (`exmado_tui/docuware/id_ranges.py`) and each
+The hits are read in ranges of document ids (`exmado_tui/docuware/paging.py`) and each
 range goes in as rows in one transaction, numbered on from the rows before it; the key of a
 row is the document's id. Ranges come in id order, so the rows stored are always the first
 ones: a run killed while reading continues after the highest id stored, and a redelivered
@@ -18,7 +18,7 @@ from datetime import datetime
 import peewee
 
 from exmado_tui.docuware.errors import NotFoundError
-from exmado_tui.docuware.id_ranges import PAGE, RangeClient, Resolved, read_range, resolve
+from exmado_tui.docuware.paging import PAGE, RangeClient, Resolved, read_range, resolve
 from exmado_tui.errors import QueryError
 from exmado_tui.job.query_source import COLUMN, QuerySource
 from exmado_tui.job.since import Exported, exported_before, naive_utc

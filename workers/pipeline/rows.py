@@ -26,8 +26,8 @@ from exmado_tui.config.profiles import OnMultiple, Profile
 from exmado_tui.config.templates import Values
 from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.errors import NotFoundError, RefusedAnswerError
-from exmado_tui.docuware.id_ranges import ID_INFO
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
+from exmado_tui.docuware.paging import ID_INFO
 from exmado_tui.docuware.query import ID_FIELD, And, Exact, Or
 from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, RetryableError
 from exmado_tui.files.diskspace import is_no_space, no_space

@@ -15,7 +15,7 @@ from typing import Any
 
 from exmado_tui.config.profiles import FORMATS, Profile
 from exmado_tui.config.templates import TemplateError, Values, check_template, relative_path
-from exmado_tui.docuware.conditions import parse_conditions
+from exmado_tui.docuware.query import parse_conditions
 from exmado_tui.errors import ExmadoError
 from exmado_tui.job.query_source import QuerySource
 from exmado_tui.job.service import open_checked_workbook
