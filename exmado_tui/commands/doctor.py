@@ -245,7 +245,7 @@ def notifications(settings: Settings) -> list[Check]:
     delivers (no `exmado watch` running)."""
     if not settings.notify.targets:
         return []
-    from exmado_tui.notify.status import overview
+    from exmado_tui.notify.delivery import overview
     from exmado_tui.store.db import make_database, sqlite_file, utcnow
     from exmado_tui.store.models import NotifyDelivery, NotifyEvent
 

@@ -20,8 +20,7 @@ def test_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.errors import DeliveryError
     from exmado_tui.notify.delivery import send
     from exmado_tui.notify.kinds import NoticeKind
-    from exmado_tui.notify.notices import body, test_data
-    from exmado_tui.notify.outbox import message_id
+    from exmado_tui.notify.outbox import body, message_id, test_data
     from exmado_tui.store.db import utcnow
 
     settings = ctx.settings.notify

@@ -46,7 +46,7 @@ from exmado_tui.job.service import JobService, check_workbook_name
 from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox
 from exmado_tui.notify.kinds import NoticeKind
-from exmado_tui.notify.notices import rejected_data
+from exmado_tui.notify.outbox import rejected_data
 from exmado_tui.store.identity import check_still, opened_store
 from exmado_tui.workbook.excel_lock import is_lock_file, open_in_excel_warning
 

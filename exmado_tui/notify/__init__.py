@@ -1,5 +1,5 @@
-"""Notifications: `targets` (the `[[notify]]` settings), `kinds` (their words), `notices` (what
-one says), `outbox` (written with the job's change), `attention` (jobs stalled or slowed),
-`webhook` and `mail` (sending), `delivery` (the outbox drained with retries), `status` (how
-delivery goes, for doctor and the Workers screen).
+"""Notifications: `targets` (the `[[notify]]` settings), `kinds` (their words), `outbox` (what
+one says, written with the job's change), `attention` (jobs stalled or slowed), `sending` (a
+webhook or a mail), `delivery` (the outbox drained with retries, and how it goes, for doctor
+and the Workers screen).
 """

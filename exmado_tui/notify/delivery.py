@@ -1,5 +1,6 @@
-"""The outbox drained: each notice to each `[[notify]]` target, tried until the target takes it,
-with a growing pause between tries, and given up a day (`give_up_after_s`) after it was written.
+"""The outbox drained, and how it goes. Each notice to each `[[notify]]` target, tried until the
+target takes it, with a growing pause between tries, and given up a day (`give_up_after_s`)
+after it was written.
 
 `exmado watch` runs a `Deliverer` in a thread of its own, so no job ever waits for a receiver.
 Everything it knows is in the store, so a restart loses nothing: a notice is fanned out to the
@@ -7,6 +8,9 @@ targets once (a conditional UPDATE), and a delivery is sent by whoever leases it
 conditional UPDATE), so deliverers on several hosts never send one twice. A deliverer killed
 between sending and recording sends again after the lease: the same `webhook-id`, which the
 receiver de-duplicates (Standard Webhooks' at-least-once).
+
+`overview` says how delivery goes, target by target, read from the outbox: what `exmado doctor`
+and the dashboard's Workers screen say about notifications.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from exmado_tui.errors import DeliveryError
-from exmado_tui.notify import attention, mail, webhook
+from exmado_tui.notify import attention, sending
 from exmado_tui.notify.kinds import DeliveryState, NoticeKind
 from exmado_tui.notify.targets import EmailTarget, NotifySettings, Target
 from exmado_tui.store.db import database, utcnow
@@ -35,10 +40,10 @@ PRUNE_EVERY = timedelta(hours=1)
 def send(target: Target, message_id: str, body: dict[str, Any], timeout_s: float) -> None:
     """One notice to one target, now; DeliveryError when it does not take it."""
     if isinstance(target, EmailTarget):
-        mail.send(target, message_id, body, timeout_s)
+        sending.send_mail(target, message_id, body, timeout_s)
     else:
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        webhook.post(target, message_id, raw, timeout_s)
+        sending.post_webhook(target, message_id, raw, timeout_s)
 
 
 def wants(target: Target, kind: NoticeKind) -> bool:
@@ -184,3 +189,83 @@ class Deliverer:
         NotifyEvent.delete().where(  # type: ignore[misc]  # types-peewee's classmethod_only
             old & NotifyEvent.id.not_in(pending)
         ).execute()
+
+
+# A notice not fanned out after this long: no deliverer runs (`exmado watch`, under `exmado up`).
+UNSENT_AFTER = timedelta(minutes=2)
+RECENT = timedelta(days=1)  # a delivery given up is reported this long
+
+
+@dataclass(frozen=True)
+class TargetHealth:
+    """One target: notices waiting, failing now, given up lately, its last error and success."""
+
+    name: str
+    kind: str
+    waiting: int
+    failing: int
+    given_up: int
+    last_error: str
+    last_delivered: datetime | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing and not self.given_up
+
+    @property
+    def sentence(self) -> str:
+        if self.ok:
+            when = f"{self.last_delivered:%Y-%m-%d %H:%M} UTC" if self.last_delivered else "never"
+            return f"{self.name} ({self.kind}): last delivered {when}, {self.waiting} waiting"
+        parts = [f"{self.failing} failing"] if self.failing else []
+        parts += [f"{self.given_up} given up in the last day"] if self.given_up else []
+        return f"{self.name} ({self.kind}): {', '.join(parts)} — {self.last_error}"
+
+
+def overview(settings: NotifySettings, now: datetime) -> tuple[list[TargetHealth], int]:
+    """Each target's health, and the notices no deliverer took up (none without targets)."""
+    if not settings.targets:
+        return [], 0
+    return health(settings, now), unsent(now)
+
+
+def unsent(now: datetime) -> int:
+    """Notices older than UNSENT_AFTER that no deliverer has taken up."""
+    old = NotifyEvent.created_at < now - UNSENT_AFTER
+    return int(NotifyEvent.select().where(~NotifyEvent.fanned_out & old).count())
+
+
+def health(settings: NotifySettings, now: datetime) -> list[TargetHealth]:
+    return [_target(target, now) for target in settings.targets]
+
+
+def _target(target: Target, now: datetime) -> TargetHealth:
+    mine = NotifyDelivery.target == target.name
+    pending = mine & (NotifyDelivery.state == DeliveryState.PENDING)
+    failing = pending & (NotifyDelivery.attempts > 0)
+    given_up = (
+        mine
+        & (NotifyDelivery.state == DeliveryState.GIVEN_UP)
+        & (NotifyDelivery.next_at > now - RECENT)
+    )
+    last_error = (
+        NotifyDelivery.select(NotifyDelivery.last_error)
+        .where((failing | given_up) & (NotifyDelivery.last_error != ""))
+        .order_by(NotifyDelivery.next_at.desc())
+        .scalar()
+    )
+    delivered = (
+        NotifyDelivery.select(NotifyDelivery.delivered_at)
+        .where(mine & NotifyDelivery.delivered_at.is_null(False))
+        .order_by(NotifyDelivery.delivered_at.desc())
+        .first()
+    )
+    return TargetHealth(
+        name=target.name,
+        kind=str(target.kind),
+        waiting=NotifyDelivery.select().where(pending).count(),
+        failing=NotifyDelivery.select().where(failing).count(),
+        given_up=NotifyDelivery.select().where(given_up).count(),
+        last_error=last_error or "",
+        last_delivered=delivered.delivered_at if delivered else None,
+    )

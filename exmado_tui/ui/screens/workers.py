@@ -24,7 +24,7 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import duration, visible
 from exmado_tui.job.liveness import Clocks
 from exmado_tui.job.status import ACTIVE
-from exmado_tui.notify.status import TargetHealth, overview
+from exmado_tui.notify.delivery import TargetHealth, overview
 from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals.questions import ConfirmModal
