@@ -60,7 +60,9 @@ def test_two_hosts_share_the_jobs_and_one_takes_over_when_the_other_dies(
     exmado: Exmado, pg_url: str
 ) -> None:
     exmado.use_store(pg_url, max_concurrent_jobs=2, row_concurrency=2)
-    exmado.sandbox.faults.update(latency_ms=60)  # a job lasts seconds: time to kill mid-job
+    # A job lasts ~20 s until the kill (time to list the workers and kill mid-job on a loaded
+    # machine), then a few.
+    exmado.sandbox.faults.update(latency_ms=150)
     numbers = exmado.sandbox.catalogue.invoice_numbers_with_hits(360)
     host_a, _ = host(exmado, "host-a"), host(exmado, "host-b")
     with running_counts(exmado) as running:
@@ -75,6 +77,7 @@ def test_two_hosts_share_the_jobs_and_one_takes_over_when_the_other_dies(
         wait_for(lambda: get_job(victim).done_rows >= 2, 30, "progress before the kill")
         exmado.kill(host_a)
         assert get_job(victim).status.value == "RUNNING" and get_job(victim).done_rows < 120
+        exmado.sandbox.faults.update(latency_ms=30)
         for job_id in jobs:
             exmado.wait(job_id, 90)
     assert max(running) == 2  # max_concurrent_jobs holds across hosts

@@ -118,17 +118,21 @@ class WorkersScreen(HidesMutatingKeys, Screen[None]):
             self.run_worker(self._load(), group="workers", exclusive=True)
 
     async def _load(self) -> None:
-        backend = exmado_app(self).backend
+        app = exmado_app(self)
+        backend = app.backend
         try:
             facts = await backend.read(read_job_facts)
+            notify = await backend.read(overview, app.settings.notify, app.clock())
         except StoreUnavailableError as exc:  # locked, or the server restarting: next tick
-            self.query_one(StoreTrouble).show(exc)
+            if self.is_current:
+                self.query_one(StoreTrouble).show(exc)
+            return
+        health, info = await backend.probe(read_facts, backend.service.queue)
+        if not self.is_current:  # left (or covered) while reading: its widgets may be gone
             return
         self.query_one(StoreTrouble).show(None)
         self._show_workers(facts)
-        app = exmado_app(self)
-        self._show_notify(*await backend.read(overview, app.settings.notify, app.clock()))
-        health, info = await backend.probe(read_facts, backend.service.queue)
+        self._show_notify(*notify)
         if health.facts is not None:
             self._show_alive(health.facts)
         self._show_redis(health, info, facts)
