@@ -77,7 +77,7 @@ def verify_command(args: argparse.Namespace, ctx: Context) -> int:
 
 def _verify(job_id: str, args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.docuware.errors import DocuWareError
-    from exmado_tui.output.verification import record_verification, verify_job
+    from exmado_tui.output.verify import record_verification, verify_job
 
     show = (lambda check: None) if args.json else _print_line
     try:
@@ -104,7 +104,7 @@ def _print_line(check: FileCheck) -> None:
 def _cannot(job_id: str | None, reason: str, args: argparse.Namespace, ctx: Context) -> int:
     """Say why nothing could be verified (and keep it in the job's events): exit 3."""
     if job_id is not None:
-        from exmado_tui.output.verification import record_unverified
+        from exmado_tui.output.verify import record_unverified
 
         record_unverified(job_id, reason, _actor(ctx))
     if args.json:

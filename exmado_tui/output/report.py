@@ -1,5 +1,5 @@
-"""A job's report workbook (a Rows sheet, see report_rows, a Documents sheet, see
-report_documents, and a Summary) and its manifest of files with SHA-256.
+"""A job's report workbook (a Rows sheet and a Documents sheet, see report_sheets, and a
+Summary) and its manifest of files with SHA-256.
 
 Both go to the job's output folder as `exmado-report.xlsx` and `exmado-manifest.json`, written
 under a temporary name and renamed, so a reader never sees half a report, and a chunk of rows
@@ -29,8 +29,12 @@ from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.status import FINAL, JobStatus
 from exmado_tui.output.file_rows import in_path_order, utc_text
 from exmado_tui.output.metadata import Written, sidecar_entries, write_metadata
-from exmado_tui.output.report_documents import write_documents_sheet
-from exmado_tui.output.report_rows import set_widths, text_cell, write_rows_sheet
+from exmado_tui.output.report_sheets import (
+    set_widths,
+    text_cell,
+    write_documents_sheet,
+    write_rows_sheet,
+)
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job
 

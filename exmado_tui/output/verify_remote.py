@@ -28,7 +28,7 @@ from exmado_tui.config.settings import DocuWareSettings
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.errors import NotFoundError
 from exmado_tui.docuware.models import DocumentRef
-from exmado_tui.output.manifest_index import ExportedDocument, ManifestIndex
+from exmado_tui.output.manifest import ExportedDocument, ManifestIndex
 from exmado_tui.output.verify import KEPT, FileCheck, Mark
 
 IN_FLIGHT = 4  # documents asked about at once: the shared budget paces them further

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
-from exmado_tui.output.report_rows import status_word
+from exmado_tui.output.report_sheets import status_word
 from exmado_tui.store.models import JobFile, JobRow
 from tests.reliability.harness import Exmado
 

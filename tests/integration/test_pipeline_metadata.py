@@ -12,7 +12,7 @@ import pytest
 from exmado_tui.docuware.values import IndexData
 from exmado_tui.output import metadata
 from exmado_tui.output.metadata import INDEX_NAME
-from exmado_tui.output.verification import verify_job
+from exmado_tui.output.verify import verify_job
 from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.pipeline_harness import Pipeline
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
-from exmado_tui.output.report_rows import status_word
+from exmado_tui.output.report_sheets import status_word
 from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.reliability.tally import Audit, Tally
 

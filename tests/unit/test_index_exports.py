@@ -18,8 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from exmado_tui.docuware.models import Document
 from exmado_tui.docuware.values import encode
 from exmado_tui.output.report import write_report
-from exmado_tui.output.verification import verify_job
-from exmado_tui.output.verify import FileCheck, Mark, Verdict
+from exmado_tui.output.verify import FileCheck, Mark, Verdict, verify_job
 from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.factories import TABLE, field, insert_job
 

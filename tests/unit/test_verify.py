@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 from exmado_tui.config.settings import Settings
-from exmado_tui.output.verification import verify_job
-from exmado_tui.output.verify import FileCheck, Mark, Verdict
+from exmado_tui.output.verify import FileCheck, Mark, Verdict, verify_job
 from exmado_tui.store.models import JobRow
 from tests.factories import insert_job
 

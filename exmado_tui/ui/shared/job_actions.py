@@ -160,7 +160,7 @@ class VerifyActionMixin:
         self.run_worker(self._verify(), group="verify", exclusive=True)  # type: ignore[attr-defined]
 
     async def _verify(self) -> None:
-        from exmado_tui.output.verification import verify_and_record
+        from exmado_tui.output.verify import verify_and_record
 
         app = exmado_app(self)
         backend = app.backend
