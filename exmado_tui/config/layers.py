@@ -58,6 +58,11 @@ def check_layout(
         expected = reference[key]
         if isinstance(expected, dict) and not isinstance(value, dict):
             raise SettingsError(f"[{'.'.join(keys)}] in {source} must be a table, got {value!r}.")
+        if isinstance(value, dict) and isinstance(expected, list) and not prefix:
+            raise SettingsError(
+                f"[{key}] in {source} is one table, but {key} entries are a list of tables: "
+                f"write each one as [[{key}]]."
+            )
         if isinstance(value, dict) and not isinstance(expected, dict):
             raise SettingsError(
                 f"{_key_name(keys, 'key')} in {source} must be a single value, not a table."

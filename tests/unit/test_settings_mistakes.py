@@ -97,6 +97,16 @@ def test_archive_and_rejected_must_differ(tmp_path):
             "config/exmado.toml lists every key.",
         ),
         ("timzone = 'UTC'\n", "{host} has an unknown key timzone (did you mean timezone?); "),
+        (
+            '[notify]\nkind = "webhook"\n',
+            "[notify] in {host} is one table, but notify entries are a list of tables: "
+            "write each one as [[notify]].",
+        ),
+        (
+            '[schedule]\nprofile = "invoices"\n',
+            "[schedule] in {host} is one table, but schedule entries are a list of tables: "
+            "write each one as [[schedule]].",
+        ),
     ],
 )
 def test_misplaced_or_unknown_keys_and_tables_are_refused(tmp_path, text, expected):
