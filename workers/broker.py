@@ -25,8 +25,7 @@ from exmado_tui.config.settings import Settings, load_settings
 from exmado_tui.errors import RetryableError
 from exmado_tui.formatting import visible_logs
 from exmado_tui.services.queue import make_broker
-from exmado_tui.services.stack_health import announce_ready
-from exmado_tui.services.supervision import run_dir
+from exmado_tui.services.supervision import announce_ready, run_dir
 from workers import middleware
 from workers.metrics import Metrics
 from workers.runtime import Runtime

@@ -3,7 +3,7 @@ worker processes.
 
 It follows Dramatiq's own `dramatiq.middleware.prometheus`: prometheus-client's multiprocess
 mode (each worker process writes its counters to files in one folder, which `exmado worker`
-empties as it starts: `metrics_files`), and a fork process of Dramatiq's own serving them all
+empties as it starts: `supervision`), and a fork process of Dramatiq's own serving them all
 over HTTP. It gives what Dramatiq's gives under the same names (messages, errors, retries,
 dead letters, in progress, durations), with duration buckets up to four hours since one
 message is one whole job; and what Dramatiq's lacks: rows by what became of them, documents
@@ -31,9 +31,9 @@ from exmado_tui.config.settings import Settings, load_settings
 from exmado_tui.docuware import tally
 from exmado_tui.docuware.budget_store import Kind
 from exmado_tui.job.status import FINAL, JobStatus, RowStatus
-from exmado_tui.services.metrics_files import use_metrics_dir
+from exmado_tui.services.supervision import use_metrics_dir
 
-if TYPE_CHECKING:  # prometheus-client is imported once its folder is set (metrics_files)
+if TYPE_CHECKING:  # prometheus-client is imported once its folder is set (use_metrics_dir)
     from prometheus_client import CollectorRegistry
     from prometheus_client.metrics_core import Metric
     from prometheus_client.registry import Collector

@@ -20,7 +20,7 @@ from prometheus_client.metrics_core import Metric
 
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import StoreIdentityError
-from exmado_tui.files.diskspace import disk_usage
+from exmado_tui.files.unwritable import disk_usage
 from exmado_tui.job.status import JobStatus
 from exmado_tui.services.queue import JobQueue, make_broker, redis_client
 from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts, read_queue_facts

@@ -30,8 +30,7 @@ from exmado_tui.commands.dashboard import open_dashboard
 from exmado_tui.config.settings import Settings, load_settings
 from exmado_tui.job.status import JobStatus
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
-from exmado_tui.services.localredis import RedisServer
-from exmado_tui.services.redis_secret import ensure_password
+from exmado_tui.services.localredis import RedisServer, ensure_password
 
 if TYPE_CHECKING:  # the store loads peewee: `exmado --help` does not need it
     from exmado_tui.store.queries import JobDetail

@@ -19,7 +19,7 @@ from exmado_tui.commands.context import print_json
 from exmado_tui.config.settings import DocuWareSettings, Settings, load_settings, mask_url
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import size
-from exmado_tui.services.redis_secret import url_password
+from exmado_tui.services.localredis import url_password
 
 MIN_FREE_BYTES = 1024**3
 REDIS_TIMEOUT_S = 3

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from exmado_tui.commands.context import Context
-from exmado_tui.services.stack_health import PROGRAMS, this_run
+from exmado_tui.services.supervision import PROGRAMS, this_run
 
 BLOCK = 8192
 FOLLOW_POLL_S = 0.5

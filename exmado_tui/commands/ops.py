@@ -19,10 +19,14 @@ from exmado_tui.commands.context import Context
 from exmado_tui.config.settings import Secret, Settings, mask_url
 from exmado_tui.files.folders import private_folder
 from exmado_tui.services import processes
-from exmado_tui.services.localredis import protected_conf, redis_server_binary
-from exmado_tui.services.redis_secret import LOOPBACK, ensure_password, url_password
-from exmado_tui.services.stack_health import first_error
-from exmado_tui.services.supervision import Stack
+from exmado_tui.services.localredis import (
+    LOOPBACK,
+    ensure_password,
+    protected_conf,
+    redis_server_binary,
+    url_password,
+)
+from exmado_tui.services.supervision import Stack, first_error
 
 # Longer than the worker's stopwaitsecs (90) plus the drop folder's and Redis's.
 STOP_WAIT_S = 120

@@ -28,8 +28,7 @@ def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.quiet_logs import quiet_repeats
     from exmado_tui.schedule.runs import LOGGER as SCHEDULE_LOGGER
     from exmado_tui.schedule.runs import check_schedule
-    from exmado_tui.services.stack_health import announce_ready
-    from exmado_tui.services.supervision import run_dir
+    from exmado_tui.services.supervision import announce_ready, run_dir
 
     check_schedule(ctx.settings)
     ctx.door = Door.DROP_FOLDER

@@ -80,7 +80,7 @@ def worker_command(args: argparse.Namespace, ctx: Context) -> int:
     command = dramatiq_command(max(args.processes, 1), max(threads, 1))
     env = worker_environment(args.config, threads)
     if ctx.settings.metrics.listen:
-        from exmado_tui.services.metrics_files import ENVIRONMENT, fresh_metrics_dir
+        from exmado_tui.services.supervision import ENVIRONMENT, fresh_metrics_dir
 
         env[ENVIRONMENT] = str(fresh_metrics_dir(ctx.settings))
     sys.stdout.flush()

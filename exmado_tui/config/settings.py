@@ -28,7 +28,7 @@ from exmado_tui.config.timezones import system_zone
 from exmado_tui.errors import SettingsError
 from exmado_tui.notify.targets import NotifySettings, read_notify
 from exmado_tui.schedule.entries import ScheduleEntry, read_schedule
-from exmado_tui.services import redis_secret
+from exmado_tui.services import localredis
 from exmado_tui.workbook.guard import WorkbookLimits
 
 DEFAULTS_FILE = resources.path("config", "exmado.toml")
@@ -403,7 +403,7 @@ def _broker(reader: LayerReader, env: Mapping[str, str], data_dir: Path) -> Brok
             reader.where(("broker",), "url") + f" must be a redis:// URL, got {mask_url(url)!r}."
         )
     password = _secret(env, "REDIS_PASSWORD", reader, ("broker",))
-    bundled = redis_secret.existing_file(data_dir) if redis_secret.applies(parts) else None
+    bundled = localredis.existing_file(data_dir) if localredis.applies(parts) else None
     if not password and bundled:
         password = Secret(read_secret_file(bundled, "The bundled Redis's password file"))
     return BrokerSettings(

@@ -27,7 +27,7 @@ from exmado_tui.errors import (
 from exmado_tui.files.checksums import read_with_sha256
 from exmado_tui.files.folders import private_folder, write_private
 from exmado_tui.files.names import is_utf8, shown
-from exmado_tui.files.writable import check_output_folder
+from exmado_tui.files.unwritable import check_output_folder
 from exmado_tui.formatting import visible
 from exmado_tui.job.actor import Actor, Door, audit_line
 from exmado_tui.job.liveness.hold import unheld

@@ -1,10 +1,24 @@
-"""supervisord for one data folder: where its state lives, its configuration, its processes.
+"""supervisord for one data folder: where its state lives, its configuration, its processes,
+what its programs are doing, and where the workers keep their Prometheus counters.
 
 Everything a stack writes while it runs — the supervisord.conf `exmado up` renders, the control
 socket, the pid file and the programs' logs — lives in `run_dir(settings)`, inside the data
 folder. Nothing is written beside the program, and one installation runs one stack per data
 folder. supervisord's programs are this interpreter's `-m exmado_tui.cli`, so no checkout, venv
 layout or script on PATH is needed.
+
+Its programs (`Program`, `first_error`…): each one's state, whether the stack has settled
+(every program running, or given up on), and the line that says why a failed one failed.
+
+Every `exmado up` marks where its run begins in each program's log (`RUN_MARK`), so a failed
+program's first error line, and `exmado logs`, come from this run and not an earlier one.
+
+The workers' counters (`metrics_dir`…): where the worker processes of one `exmado worker` keep
+them. prometheus-client's multiprocess mode: each process writes its figures to files in one
+folder named by `PROMETHEUS_MULTIPROC_DIR`, which the exposition reads and adds up. The folder
+is `run/metrics/` in the data folder; `exmado worker` empties it as it starts (counters of an
+earlier run would otherwise be added to this one's) and hands it to Dramatiq's processes through
+the environment, before any of them imports prometheus-client.
 """
 
 from __future__ import annotations
@@ -12,12 +26,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 import xmlrpc.client
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,7 +44,98 @@ from exmado_tui.config.settings import Settings
 from exmado_tui.errors import SettingsError
 from exmado_tui.files.folders import private_folder
 from exmado_tui.services import processes
-from exmado_tui.services.stack_health import PROGRAMS, Program, ProgramState, mark_run, ready_file
+
+RUN_MARK = "──── exmado up at "
+# supervisord's programs (supervisord.conf) and supervisord itself, each with its log.
+PROGRAMS = ("worker", "watch", "redis", "supervisord")
+# A failed program's log is read from its end back to this run's mark, at most this much.
+TAIL_BYTES = 64 * 1024
+ERROR_LINE = re.compile(r"^exmado: |Error\b|Exception\b|error:|FATAL|refused", re.IGNORECASE)
+# The bundled Redis is started only when [broker] url names this machine and none answers.
+OPTIONAL = {"redis"}
+
+
+class ProgramState(StrEnum):
+    """supervisord's words for a program's state."""
+
+    STOPPED = "STOPPED"
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    BACKOFF = "BACKOFF"
+    STOPPING = "STOPPING"
+    EXITED = "EXITED"
+    FATAL = "FATAL"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    state: ProgramState
+    ready: bool = False  # it said it got through its start since supervisord last started it
+
+    @property
+    def running(self) -> bool:
+        """Running, or started and said so (its `startsecs` may not be over yet)."""
+        return self.state is ProgramState.RUNNING or (
+            self.state is ProgramState.STARTING and self.ready
+        )
+
+    @property
+    def failed(self) -> bool:
+        """Not running although it should: a stopped optional program (Redis) is fine."""
+        if self.running:
+            return False
+        return not (self.name in OPTIONAL and self.state is ProgramState.STOPPED)
+
+    @property
+    def settled(self) -> bool:
+        """Running, or left so by supervisord until someone acts (STARTING and BACKOFF pass)."""
+        return self.running or self.state in GIVEN_UP
+
+
+GIVEN_UP = {ProgramState.STOPPED, ProgramState.EXITED, ProgramState.FATAL}
+
+
+def ready_file(run: Path, program: str) -> Path:
+    return run / f"{program}.ready"
+
+
+def announce_ready(run: Path) -> None:
+    """Under supervisord, say that this program got through its start (settings, folders),
+    so that `exmado up` need not wait out `startsecs` to know it runs."""
+    name = os.environ.get("SUPERVISOR_PROCESS_NAME")
+    if name and run.is_dir():
+        with contextlib.suppress(OSError):
+            ready_file(run, name).touch()
+
+
+def mark_run(log: Path, now: datetime | None = None) -> None:
+    """Append this run's mark to a program's log; supervisord appends after it."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    with log.open("a", encoding="utf-8") as file:
+        file.write(f"{RUN_MARK}{stamp} ────\n")
+
+
+def this_run(lines: list[str]) -> list[str]:
+    """The lines from the last run mark on (the mark included); all of them without one."""
+    marks = [i for i, line in enumerate(lines) if line.startswith(RUN_MARK)]
+    return lines[marks[-1] :] if marks else lines
+
+
+def first_error(log: Path) -> str:
+    """The first line of this run's log that says what went wrong, else its last line."""
+    try:
+        with log.open("rb") as file:
+            size = file.seek(0, 2)
+            file.seek(max(0, size - TAIL_BYTES))
+            text = file.read().decode(errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in this_run(text.splitlines()) if line.strip()]
+    lines = [line for line in lines if not line.startswith(RUN_MARK)]
+    return next((line for line in lines if ERROR_LINE.search(line)), lines[-1] if lines else "")
+
 
 RUN_FOLDER = "run"
 # AF_UNIX socket paths hold at most 107 bytes; a deep data folder gets a socket in /tmp.
@@ -175,3 +284,26 @@ class Stack:
             if ours and any("redis-server" in arg for arg in processes.command_line(pid)):
                 redis.append(pid)
         return programs, [pid for pid in redis if processes.alive(pid)]
+
+
+ENVIRONMENT = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_dir(settings: Settings) -> Path:
+    return run_dir(settings) / "metrics"
+
+
+def fresh_metrics_dir(settings: Settings) -> Path:
+    """The folder, emptied: a new run's counters start at zero."""
+    folder = metrics_dir(settings)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+    return folder
+
+
+def use_metrics_dir(settings: Settings) -> Path:
+    """Point prometheus-client at the folder (made if missing); before it is imported."""
+    folder = Path(os.environ.get(ENVIRONMENT) or metrics_dir(settings))
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+    os.environ[ENVIRONMENT] = str(folder)
+    return folder

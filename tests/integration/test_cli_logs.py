@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.config.settings import load_settings
-from exmado_tui.services.stack_health import mark_run
-from exmado_tui.services.supervision import log_file
+from exmado_tui.services.supervision import log_file, mark_run
 from tests.cli_runner import run
 from tests.environment import REPO
 

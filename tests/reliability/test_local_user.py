@@ -18,8 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from exmado_tui.services import processes
-from exmado_tui.services.localredis import free_port
-from exmado_tui.services.redis_secret import password_file
+from exmado_tui.services.localredis import free_port, password_file
 from tests.reliability.tally import Tally
 
 DISABLED = ("CONFIG GET dir", "SAVE", "DEBUG SLEEP 0", "MODULE LIST", "REPLICAOF NO ONE")

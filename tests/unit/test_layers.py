@@ -19,7 +19,7 @@ WORDS = ("exmado_tui.errors", "exmado_tui.formatting", "exmado_tui.quiet_logs")
 
 #: package -> the modules (or packages) of Éxmado it may import, beside its own and WORDS
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
-    "files": ("exmado_tui.store.db", "exmado_tui.config.settings"),  # diskspace names them
+    "files": ("exmado_tui.store.db", "exmado_tui.config.settings"),  # unwritable names them
     "workbook": ("exmado_tui.files",),
     "config": (
         "exmado_tui.files",
@@ -27,7 +27,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
         "exmado_tui.notify.targets",
         "exmado_tui.schedule.entries",  # the [[schedule]] entries, read with the settings
         "exmado_tui.job.query_source",
-        "exmado_tui.services.redis_secret",
+        "exmado_tui.services.localredis",
         "exmado_tui.resources",
     ),
     "store": (
@@ -130,6 +130,6 @@ def test_every_domain_package_has_its_rule():
 
 
 def test_the_check_can_fail(monkeypatch: pytest.MonkeyPatch):
-    """With the files' one exception taken away, the store import in diskspace is caught."""
+    """With the files' one exception taken away, the store import in unwritable is caught."""
     monkeypatch.setitem(MAY_IMPORT, "files", ())
-    assert any("diskspace.py: exmado_tui.store.db" in line for line in stray_imports("files"))
+    assert any("unwritable.py: exmado_tui.store.db" in line for line in stray_imports("files"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exmado_tui.services.stack_health import Program, ProgramState, first_error, mark_run
+from exmado_tui.services.supervision import Program, ProgramState, first_error, mark_run
 
 S = ProgramState
 

@@ -29,7 +29,7 @@ from exmado_tui.errors import (
     StoreIdentityError,
     TransitionError,
 )
-from exmado_tui.files.diskspace import is_no_space, no_space, store_full
+from exmado_tui.files.unwritable import is_no_space, no_space, store_full
 from exmado_tui.formatting import span, visible
 from exmado_tui.job.liveness.hold import Hold
 from exmado_tui.job.status import ACTIVE, ROW_ERRORS, Control, Event, JobStatus

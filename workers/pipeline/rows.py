@@ -30,8 +30,7 @@ from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.paging import ID_INFO
 from exmado_tui.docuware.query import ID_FIELD, And, Exact, Or
 from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, RetryableError
-from exmado_tui.files.diskspace import is_no_space, no_space
-from exmado_tui.files.writable import is_not_permitted, not_writable
+from exmado_tui.files.unwritable import is_no_space, is_not_permitted, no_space, not_writable
 from exmado_tui.job.status import Event, RowStatus
 from exmado_tui.workbook.headers import normalise_header
 from workers.docuware_port import DocuWarePort

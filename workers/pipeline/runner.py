@@ -41,8 +41,7 @@ from exmado_tui.errors import (
     StoreIdentityError,
     StoreUnavailableError,
 )
-from exmado_tui.files.diskspace import is_no_space, store_full
-from exmado_tui.files.writable import output_folder_problem
+from exmado_tui.files.unwritable import is_no_space, output_folder_problem, store_full
 from exmado_tui.formatting import span
 from exmado_tui.job.liveness.hold import Hold, claim
 from exmado_tui.job.query_source import QuerySource, query_of
