@@ -24,7 +24,7 @@ from exmado_tui.commands import watch as watch_commands
 from exmado_tui.commands import workers as workers_commands
 from exmado_tui.commands.context import Context, UsageError
 from exmado_tui.commands.dashboard import open_dashboard
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import visible_logs
 

@@ -41,7 +41,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(OWN_PREFIXES) or name in OWN_NAMES:
             monkeypatch.delenv(name)
     monkeypatch.setattr(
-        "exmado_tui.config.settings.USER_CONFIG_FILE", tmp_path / "no-user-config.toml"
+        "exmado_tui.config.loading.USER_CONFIG_FILE", tmp_path / "no-user-config.toml"
     )
     monkeypatch.setenv("EXMADO_USER_PROFILES_DIR", str(tmp_path / "user-profiles"))
     # Times show in the machine's zone by default: one zone for every machine the tests run on.

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, Retries, ShutdownNotifications, TimeLimit
 
-from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import Settings
 from exmado_tui.errors import RetryableError
 from exmado_tui.formatting import visible_logs
 from exmado_tui.services.queue import make_broker

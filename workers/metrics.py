@@ -27,7 +27,8 @@ from dramatiq import Broker
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import Settings
 from exmado_tui.docuware import tally
 from exmado_tui.docuware.budget_store import Kind
 from exmado_tui.job.status import FINAL, JobStatus, RowStatus

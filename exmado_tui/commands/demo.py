@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 from exmado_tui import resources
 from exmado_tui.commands.context import Context
 from exmado_tui.commands.dashboard import open_dashboard
-from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import Settings
 from exmado_tui.job.status import JobStatus
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.services.localredis import RedisServer, ensure_password

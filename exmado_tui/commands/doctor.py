@@ -16,7 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import print_json
-from exmado_tui.config.settings import DocuWareSettings, Settings, load_settings, mask_url
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import DocuWareSettings, Settings, mask_url
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import size
 from exmado_tui.services.localredis import url_password

@@ -1,7 +1,7 @@
 """The layers under the settings: TOML files tagged with their source, environment values on
 top, and `LayerReader` for typed values whose errors name the key and where it came from.
 
-`settings.py` decides which files, variables and keys there are; this module only knows how
+`loading.py` decides which files, variables and keys there are; this module only knows how
 to read, stack and check them.
 """
 

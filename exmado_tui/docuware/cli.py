@@ -316,7 +316,7 @@ def emit_table(out: TextIO, rows: list[dict[str, Any]], columns: Sequence[str]) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m exmado_tui.docuware.cli docuware …` with the normal settings."""
-    from exmado_tui.config.settings import load_settings
+    from exmado_tui.config.loading import load_settings
 
     args = build_parser().parse_args(argv)
     try:

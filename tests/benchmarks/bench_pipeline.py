@@ -164,7 +164,7 @@ def workbook(path: Path, values: list[str]) -> Path:
 def settings_for(
     folder: Path, redis_url: str, docuware_url: str, concurrency: int, extra: str = ""
 ) -> Any:
-    from exmado_tui.config.settings import load_settings
+    from exmado_tui.config.loading import load_settings
 
     config = folder / "host.toml"
     config.write_text(

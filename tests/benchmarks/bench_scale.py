@@ -45,7 +45,7 @@ JOBS = 4
 
 def run_hosts(hosts: int, folder: Path, env: dict[str, str], rows: list[str]) -> dict[str, Any]:
     """Start `hosts` workers, run the four jobs, and return wall time, rows/s and CPU."""
-    from exmado_tui.config.settings import load_settings
+    from exmado_tui.config.loading import load_settings
     from exmado_tui.job.service import JobService
     from exmado_tui.store.db import open_database
     from exmado_tui.store.queries import get_job

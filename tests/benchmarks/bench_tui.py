@@ -28,7 +28,7 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
-from exmado_tui.config.settings import load_settings  # noqa: E402
+from exmado_tui.config.loading import load_settings  # noqa: E402
 from exmado_tui.job.status import JobStatus  # noqa: E402
 from exmado_tui.store.db import open_database  # noqa: E402
 from exmado_tui.store.models import Job, JobRow  # noqa: E402

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from exmado_tui.cli import build_parser, main
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import record_event, transition
 from exmado_tui.store.db import utcnow

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from exmado_tui.cli import main
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.store.db import open_database
 from exmado_tui.store.models import Job
 from exmado_tui.ui.logic.job_forms import read_preview

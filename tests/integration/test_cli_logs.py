@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.services.supervision import log_file, mark_run
 from tests.cli_runner import run
 from tests.environment import REPO

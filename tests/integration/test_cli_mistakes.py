@@ -16,7 +16,7 @@ import pytest
 
 from exmado_tui.cli import main
 from exmado_tui.commands.context import Context
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import SettingsError, StoreUnavailableError
 from exmado_tui.store.models import Job
 from tests.cli_runner import run, run_json

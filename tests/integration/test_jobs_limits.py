@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import WorkbookError
 from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.sandbox import SandboxServer
 from exmado_tui.store.db import open_database
 from exmado_tui.store.models import Job

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import Settings
 from exmado_tui.sandbox import SandboxServer
 from exmado_tui.schedule.runs import Scheduler, claim
 from exmado_tui.store.db import open_database

@@ -23,7 +23,8 @@ import psutil
 import pytest
 import redis
 
-from exmado_tui.config.settings import Settings, load_settings
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import Settings
 from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import FINAL

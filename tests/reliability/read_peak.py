@@ -11,7 +11,7 @@ import resource
 import sys
 from pathlib import Path
 
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import WorkbookError
 from exmado_tui.job.service import check_workbook
 from tests.reliability.harness import vm_hwm

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import WorkbookError
 from exmado_tui.workbook.guard import WorkbookLimits
 from exmado_tui.workbook.reader import open_workbook

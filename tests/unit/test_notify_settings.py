@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.config.settings import load_settings, masked
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import masked
 from exmado_tui.errors import SettingsError
 from tests.cli_runner import run
 from tests.webhook_receiver import SECRET

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import SettingsError
 from exmado_tui.schedule.entries import ScheduleEntry, read_schedule
 from tests.clocks import ManualClock

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.cli import main
-from exmado_tui.config.settings import load_settings, mask_url, masked
+from exmado_tui.config.loading import load_settings
+from exmado_tui.config.settings import mask_url, masked
 from exmado_tui.errors import SettingsError
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.config.settings import DEFAULTS_FILE, PATH_KEYS, Settings, load_settings
+from exmado_tui.config.loading import DEFAULTS_FILE, PATH_KEYS, load_settings
+from exmado_tui.config.settings import Settings
 
 # How each path setting shows in Settings: a path, or what a secret file held.
 EFFECTIVE: dict[tuple[str, ...], Callable[[Settings], object]] = {
