@@ -77,7 +77,7 @@ def test_a_run_missed_while_stopped_is_made_once(tmp_path, sandbox, redis_url):
 TICK = """
 import sys
 from datetime import datetime
-from exmado_tui.config.settings import load_settings
+from exmado_tui.config.loading import load_settings
 from exmado_tui.schedule.runs import Scheduler
 from exmado_tui.store.db import open_database
 
