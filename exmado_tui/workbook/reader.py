@@ -1,11 +1,10 @@
-"""Streaming workbook reader: format checks, sheet and header detection, value normalisation.
+"""Streaming workbook reader: sheet and header detection, and value normalisation.
 
-What it accepts: `.xlsx`/`.xlsm` (formulas give their cached value; rows read as the file holds
-them, see sheet_rows) and `.csv` (delimiter sniffed, encoding utf-8-sig, utf-8, else
-cp1252/latin-1). What it refuses, each with one sentence naming the file, sheet or column:
-`.xls`, encrypted workbooks (an OLE compound file under an .xlsx name), anything that is not a
-workbook, UTF-16 text without a byte-order mark, empty sheets, missing or duplicated mapped
-columns, and whatever exceeds the `[workbooks]` limits (`guard`) — before parsing it.
+What it reads: `.xlsx`/`.xlsm` (formulas give their cached value; rows read as the file holds
+them, see sheet_rows) and `.csv` (its format, encoding and dialect found by `formats`). What
+it refuses, each with one sentence naming the file, sheet or column: empty sheets, missing or
+duplicated mapped columns, and whatever exceeds the `[workbooks]` limits (`guard`) — before
+parsing it.
 
 Values become text: `12345.0` → `12345`, dates → ISO, text trimmed (leading zeros kept).
 A cell holding an Excel error (`#N/A`…) in a mapped column makes the row an error; elsewhere it
@@ -16,10 +15,8 @@ Memory stays bounded: rows are read one at a time; only the first `SCAN_ROWS` ar
 
 from __future__ import annotations
 
-import codecs
 import csv
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -34,18 +31,21 @@ from openpyxl.utils import get_column_letter
 
 from exmado_tui.errors import WorkbookError
 from exmado_tui.files.names import shown
+from exmado_tui.workbook.formats import (
+    CSV_LINE_CELLS,
+    SNIFF_BYTES,
+    bounded_lines,
+    decoded_rows,
+    detect_kind,
+    sniff_dialect,
+    sniff_encoding,
+)
 from exmado_tui.workbook.guard import WorkbookLimits, check_archive, setting
 from exmado_tui.workbook.headers import normalise_header
 from exmado_tui.workbook.sheet_rows import UncachedFormula, load_book, sheet_rows
 
-OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_SIGNATURE = b"PK\x03\x04"
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 SCAN_ROWS = 30  # rows searched for the header when the profile gives none
-SNIFF_BYTES = 64 * 1024
-CSV_DELIMITERS = ",;\t|"
 KEY_SEPARATOR = " / "
-CSV_LINE_CELLS = 32  # a CSV line may be this many longest cells long; longer is refused unread
 
 
 class CellError(str):
@@ -160,9 +160,9 @@ class WorkbookReader:
         self._close.append(handle)
         sample = handle.read(SNIFF_BYTES)
         handle.seek(0)
-        lines = _bounded_lines(handle, self.name, self.limits.max_cell_chars * CSV_LINE_CELLS)
-        reader = csv.reader(lines, dialect=_sniff_dialect(sample))
-        numbered = ((n, row) for n, row in enumerate(_decoded(reader, self.name), start=1))
+        lines = bounded_lines(handle, self.name, self.limits.max_cell_chars * CSV_LINE_CELLS)
+        reader = csv.reader(lines, dialect=sniff_dialect(sample))
+        numbered = ((n, row) for n, row in enumerate(decoded_rows(reader, self.name), start=1))
         return self._find_layout("", self._csv_checked(numbered))
 
     def _csv_checked(
@@ -385,116 +385,6 @@ def no_data_rows(name: str, sheet: str) -> WorkbookError:
     )
 
 
-def detect_kind(path: Path, name: str) -> str:
-    """'excel' or 'csv' from the file's first bytes and its name; refuse anything else."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(8)
-    except OSError as exc:
-        raise WorkbookError(f"Workbook {name} cannot be opened ({exc.strerror}).") from None
-    suffix = Path(name).suffix.lower()
-    if not head:
-        raise WorkbookError(f"Workbook {name} is empty (0 bytes); export it again.")
-    if head.startswith(OLE_SIGNATURE):
-        if suffix == ".xls":
-            raise WorkbookError(
-                f"Workbook {name} is in the old Excel 97–2003 format; "
-                "open it in Excel and save it as .xlsx."
-            )
-        raise WorkbookError(
-            f"Workbook {name} is password-protected (encrypted); "
-            "remove the password in Excel (File › Info › Protect Workbook) and save it again."
-        )
-    if suffix == ".csv":
-        return "csv"
-    if suffix in EXCEL_SUFFIXES and head.startswith(ZIP_SIGNATURE):
-        return "excel"
-    if suffix in EXCEL_SUFFIXES:
-        raise WorkbookError(
-            f"Workbook {name} is not an Excel workbook although it is named {suffix} "
-            "(it may be renamed or damaged); open it in Excel and save it as .xlsx."
-        )
-    raise WorkbookError(
-        f"Workbook {name} is not an Excel workbook (.xlsx, .xlsm) or a CSV file; "
-        "save it in one of those formats."
-    )
-
-
-def sniff_encoding(path: Path, name: str = "") -> str:
-    """utf-8-sig or utf-16 by their BOM, else utf-8 if the whole file decodes, else cp1252,
-    else latin-1. (Excel's "Unicode Text" export is UTF-16 with a BOM.) UTF-16 without a BOM
-    is refused: it would decode as cp1252 into text with a NUL between every letter."""
-    with open(path, "rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        return "utf-16"
-    if utf16 := _bomless_utf16(head):
-        raise WorkbookError(
-            f"Workbook {name or Path(path).name} looks like {utf16} text without a byte-order "
-            "mark; save it as CSV UTF-8 (Excel: File › Save As › CSV UTF-8)."
-        )
-    for encoding in ("utf-8", "cp1252"):
-        if _decodes(path, encoding):
-            return encoding
-    return "latin-1"
-
-
-def _bomless_utf16(head: bytes) -> str:
-    """'UTF-16 (little-endian)' or '(big-endian)' when most odd or even bytes are NUL."""
-    if len(head) < 4:
-        return ""
-    even, odd = head[0::2], head[1::2]
-    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
-        return "UTF-16 (little-endian)"
-    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
-        return "UTF-16 (big-endian)"
-    return ""
-
-
-def _bounded_lines(handle: Any, name: str, limit: int) -> Iterator[str]:
-    """The file's lines, refusing one longer than `limit` characters before it is all read."""
-    for number in itertools.count(1):
-        line = handle.readline(limit + 1)
-        if not line:
-            return
-        if len(line) > limit:
-            raise WorkbookError(
-                f"Workbook {name}, line {number}, is longer than {limit:,} characters "
-                f"({CSV_LINE_CELLS} × {setting('max_cell_chars')}); a list of keys never is."
-            )
-        yield line
-
-
-def _decodes(path: Path, encoding: str) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    lines = sample.splitlines()
-    text = "\n".join(lines[:-1] if len(lines) > 1 else lines)
-    try:
-        return csv.Sniffer().sniff(text, delimiters=CSV_DELIMITERS)
-    except csv.Error:
-        return csv.excel
-
-
-def _decoded(reader: Iterable[list[str]], name: str) -> Iterator[list[str]]:
-    try:
-        yield from reader
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise WorkbookError(f"Workbook {name} cannot be read as CSV ({exc}).") from None
-
-
 def _head(
     rows: Iterator[tuple[int, Sequence[Any]]], last: int
 ) -> tuple[list[tuple[int, Sequence[Any]]], Iterator[tuple[int, Sequence[Any]]]]:
@@ -554,10 +444,8 @@ __all__ = [
     "Layout",
     "SheetRow",
     "WorkbookReader",
-    "detect_kind",
     "normalise_header",
     "normalise_value",
     "open_workbook",
     "preview",
-    "sniff_encoding",
 ]

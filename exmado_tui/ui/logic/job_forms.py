@@ -19,7 +19,8 @@ from exmado_tui.docuware.query import parse_conditions
 from exmado_tui.errors import ExmadoError
 from exmado_tui.job.query_source import QuerySource
 from exmado_tui.job.service import open_checked_workbook
-from exmado_tui.workbook.reader import SheetRow, detect_kind
+from exmado_tui.workbook.formats import detect_kind
+from exmado_tui.workbook.reader import SheetRow
 
 PREVIEW_ROWS = 5
 CUSTOM = "(map columns yourself)"
