@@ -24,6 +24,8 @@ LIMIT_MESSAGE = (
     "Use paging (start and count) to retrieve more results. (SearchResultLimitExceed)"
 )
 
+DOC_ID = "DWDOCID"
+
 
 class SearchError(ValueError):
     """A search the server refuses with 422; the message is shown to the client."""
@@ -303,12 +305,16 @@ class Searcher:
 
     def _lookup(self, cab: schema.CabinetDef, cond: Condition) -> list[int]:
         value = cond.values[0] or ""  # indexable conditions have a value (_indexable)
+        if cond.field.upper() == DOC_ID:  # a query job's rows: found by id, not by a scan
+            return [int(value)] if self.catalogue.document(cab.id, int(value)) else []
         return self._index(cab, cond.field).get(_pattern(value)[1].casefold()) or []
 
     @staticmethod
     def _indexable(cab: schema.CabinetDef, cond: Condition) -> bool:
         fdef = cab.known_field(cond.field)
         value = cond.values[0] if len(cond.values) == 1 else None
+        if cond.field.upper() == DOC_ID:
+            return value is not None and value.strip().isdigit()
         return (
             fdef.element == "String"
             and value is not None

@@ -263,3 +263,14 @@ def test_count_expression(sandbox, client, expression) -> None:
         },
     ).json()
     assert posted["Group"][0]["Count"] == paid
+
+
+def test_documents_by_id_or_ids_with_a_range_and_a_missing_one(sandbox, search) -> None:
+    """A query job's rows are searched by id (`DWDOCID = a OR b …`): found by id, as DocuWare
+    finds them, beside a range of ids and an id that does not exist."""
+    first, second, last = (d.id for d in invoices(sandbox)[:2] + invoices(sandbox)[-1:])
+    one_of = search(("DWDOCID", [str(second)]), ("DWDOCID", ["99999999"]), Operation="Or")
+    assert ids(one_of) == [second]
+    by_range = search(("DWDOCID", [str(first), str(second)]))
+    assert ids(by_range) == [first, second]
+    assert ids(search(("DWDOCID", [str(last)]))) == [last]
