@@ -42,12 +42,13 @@ from exmado_tui.files.checksums import sha256_of
 from exmado_tui.files.folders import blocking_file
 from exmado_tui.files.names import first_free, fit, shown
 from exmado_tui.job.request import JobRequest
-from exmado_tui.job.service import JobService, check_workbook_name
+from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox
 from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.notify.outbox import rejected_data
 from exmado_tui.store.identity import check_still, opened_store
+from exmado_tui.workbook.checks import check_workbook_name
 from exmado_tui.workbook.excel_lock import is_lock_file, open_in_excel_warning
 
 LOGGER = "exmado.dropfolder"

@@ -11,7 +11,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +24,6 @@ from exmado_tui.errors import (
     TransitionError,
     WorkbookError,
 )
-from exmado_tui.files.checksums import read_with_sha256
-from exmado_tui.files.folders import private_folder, write_private
-from exmado_tui.files.names import is_utf8, shown
 from exmado_tui.files.unwritable import check_output_folder
 from exmado_tui.formatting import visible
 from exmado_tui.job.actor import Actor, Door, audit_line
@@ -51,90 +48,16 @@ from exmado_tui.store import workbooks as workbook_store
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.store.queries import JobDetail, get_job, resolve_job_id
-from exmado_tui.workbook.excel_lock import is_lock_file, lock_file_sentence, open_in_excel_warning
-from exmado_tui.workbook.guard import WorkbookLimits
+from exmado_tui.workbook.checks import check_workbook, check_workbook_path, keep_private_copy
+from exmado_tui.workbook.excel_lock import open_in_excel_warning
 
 if TYPE_CHECKING:
-    from exmado_tui.workbook.reader import WorkbookReader
+    pass
 
 S = JobStatus
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 # Ingest fails a row with an empty key or an Excel error cell before any run tries it, and a
 # run reads the job's own copy of the workbook: another run cannot change such a row.
 FAILED_AT_IMPORT = (JobRow.status == RowStatus.FAILED) & JobRow.failed_at_import
-
-
-def check_workbook_path(path: Path) -> None:
-    """Refuse, in one sentence, a path that cannot be a workbook we read."""
-    if path.is_dir():
-        raise WorkbookError(f"Workbook {path} is a folder, not a file.")
-    if not path.is_file():
-        raise WorkbookError(f"Workbook {path} does not exist.")
-    check_workbook_name(path)
-
-
-def check_workbook_name(path: Path) -> None:
-    """Refuse, in one sentence and without opening it, a file whose name says it is no workbook
-    we read (or that no store could record)."""
-    if not is_utf8(path.name):
-        raise WorkbookError(
-            f"Workbook {shown(path.name)} has a name that is not valid UTF-8 (written in another"
-            " system's encoding); rename it and try again."
-        )
-    if is_lock_file(path.name):
-        raise WorkbookError(lock_file_sentence(path))
-    name, suffix = shown(path.name), path.suffix.lower()
-    if suffix == ".xls":
-        raise WorkbookError(
-            f"Workbook {name} is in the old Excel 97–2003 format; "
-            "open it in Excel and save it as .xlsx."
-        )
-    if suffix not in WORKBOOK_SUFFIXES:
-        raise WorkbookError(
-            f"Workbook {name} is not an Excel workbook (.xlsx, .xlsm) or a CSV file."
-        )
-
-
-def open_checked_workbook(
-    path: Path,
-    columns: Sequence[str],
-    *,
-    sheet: str = "",
-    header_row: int = 0,
-    limits: WorkbookLimits | None = None,
-) -> WorkbookReader:
-    """The workbook opened past its header, having found the sheet and every mapped column;
-    else WorkbookError in the one sentence the New-job form and `jobs create` both show."""
-    from exmado_tui.workbook.reader import open_workbook  # openpyxl: only when a workbook is opened
-
-    check_workbook_path(path)
-    return open_workbook(path, list(columns), sheet=sheet, header_row=header_row, limits=limits)
-
-
-def check_workbook(
-    path: Path, snapshot: dict[str, Any], limits: WorkbookLimits | None = None
-) -> None:
-    """Refuse a workbook the job's settings cannot read, before anything is stored."""
-    from exmado_tui.workbook.reader import no_data_rows
-
-    with open_checked_workbook(
-        path,
-        list(snapshot["columns"]),
-        sheet=snapshot.get("sheet") or "",
-        header_row=snapshot.get("header_row") or 0,
-        limits=limits,
-    ) as reader:
-        if next(reader.rows(), None) is None:
-            raise no_data_rows(reader.name, reader.layout.sheet)
-
-
-def keep_private_copy(source: Path, target: Path) -> tuple[bytes, str]:
-    """Copy `source` to `target` in an owner-only folder, reading it once: the bytes copied (the
-    job store keeps them too) and their SHA-256."""
-    private_folder(target.parent)
-    content, sha256 = read_with_sha256(source)
-    write_private(target, content)
-    return content, sha256
 
 
 def _rows_to_retry(job_id: str) -> Any:

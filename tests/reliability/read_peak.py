@@ -13,7 +13,7 @@ from pathlib import Path
 
 from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import WorkbookError
-from exmado_tui.job.service import check_workbook
+from exmado_tui.workbook.checks import check_workbook
 from tests.reliability.harness import vm_hwm
 from tests.reliability.hostile import HEADER
 

@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 from exmado_tui.files.folders import blocking_file, private_folder
-from exmado_tui.job.service import keep_private_copy
 from exmado_tui.store.db import open_database
+from exmado_tui.workbook.checks import keep_private_copy
 
 
 def mode(path: Path) -> int:

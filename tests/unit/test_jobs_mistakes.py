@@ -56,7 +56,7 @@ def test_an_unreadable_workbook_is_one_sentence(service, workbook, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise PermissionError(13, "Permission denied", str(workbook))
 
-    monkeypatch.setattr("exmado_tui.job.service.read_with_sha256", refuse)
+    monkeypatch.setattr("exmado_tui.workbook.checks.read_with_sha256", refuse)
     with pytest.raises(WorkbookError) as caught:
         service.create(JobRequest(workbook, profile="invoices"))
     assert str(caught.value) == f"Workbook {workbook} cannot be read: Permission denied."

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Label
 
-from exmado_tui.job.service import WORKBOOK_SUFFIXES
 from exmado_tui.ui.widgets.keys import KeyFooter
+from exmado_tui.workbook.checks import WORKBOOK_SUFFIXES
 
 
 class WorkbookTree(DirectoryTree):
