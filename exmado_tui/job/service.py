@@ -46,7 +46,7 @@ from exmado_tui.job.transitions import record_event, transition
 from exmado_tui.services.queue import JobQueue
 from exmado_tui.store import workbooks as workbook_store
 from exmado_tui.store.db import database, utcnow
-from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow
+from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow, delete_rows
 from exmado_tui.store.queries import JobDetail, get_job, resolve_job_id
 from exmado_tui.workbook.checks import check_workbook, check_workbook_path, keep_private_copy
 from exmado_tui.workbook.excel_lock import open_in_excel_warning
@@ -437,11 +437,9 @@ class JobService:
                 f"Job {job_id[:8]} is {job.status}; cancel it before deleting it."
             )
         with Job._meta.database.atomic():
-            # Model.delete(): types-peewee's classmethod_only confuses mypy (the ignores).
-            JobEvent.delete().where(JobEvent.job == job_id).execute()  # type: ignore[misc]
-            JobFile.delete().where(JobFile.job == job_id).execute()  # type: ignore[misc]
-            JobRow.delete().where(JobRow.job == job_id).execute()  # type: ignore[misc]
-            Job.delete().where(Job.id == job_id).execute()  # type: ignore[misc]
+            for model in (JobEvent, JobFile, JobRow):
+                delete_rows(model, model.job == job_id)
+            delete_rows(Job, Job.id == job_id)
         audit_line(
             self.settings.data_dir, f"Deleted job {job_id} ({visible(job.name)}) by {self.actor}."
         )

@@ -28,7 +28,7 @@ from exmado_tui.notify import attention, sending
 from exmado_tui.notify.kinds import DeliveryState, NoticeKind
 from exmado_tui.notify.targets import EmailTarget, NotifySettings, Target
 from exmado_tui.store.db import database, utcnow
-from exmado_tui.store.models import NotifyDelivery, NotifyEvent
+from exmado_tui.store.models import NotifyDelivery, NotifyEvent, delete_rows
 
 LOGGER = "exmado.notify"
 log = logging.getLogger(LOGGER)
@@ -186,9 +186,7 @@ class Deliverer:
             NotifyDelivery.state == DeliveryState.PENDING
         )
         old = NotifyEvent.created_at < now - timedelta(days=KEEP_DAYS)
-        NotifyEvent.delete().where(  # type: ignore[misc]  # types-peewee's classmethod_only
-            old & NotifyEvent.id.not_in(pending)
-        ).execute()
+        delete_rows(NotifyEvent, old & NotifyEvent.id.not_in(pending))
 
 
 # A notice not fanned out after this long: no deliverer runs (`exmado watch`, under `exmado up`).

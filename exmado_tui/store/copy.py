@@ -32,6 +32,7 @@ from exmado_tui.store.models import (
     NotifyDelivery,
     NotifyEvent,
     ScheduleRun,
+    delete_rows,
 )
 
 # What belongs to a job, copied after the job row itself, in this order (files name rows).
@@ -113,7 +114,7 @@ def _jobs_in_target(target: peewee.Database, wanted: set[str], replace: bool) ->
         if replace:
             with target.atomic():
                 for model in reversed(COUNTED):
-                    model.delete().execute()
+                    delete_rows(model)
             return set()
         there = {job.id for job in Job.select(Job.id)}
         foreign = len(there - wanted)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import peewee
 
 from exmado_tui.store.db import utcnow
-from exmado_tui.store.models import Job, SchemaVersion
+from exmado_tui.store.models import Job, SchemaVersion, delete_rows
 
 # Step 1 as it shipped, in SQL, so that it never follows the models. {serial}, {bigint} and
 # {timestamp} are the few types that differ between SQLite and PostgreSQL.
@@ -249,6 +249,6 @@ def migrate(db: peewee.Database) -> int:
             if current_version(db) >= number:
                 continue
             MIGRATIONS[number - 1](db)
-            SchemaVersion.delete().execute()  # type: ignore[misc]  # types-peewee's classmethod_only
+            delete_rows(SchemaVersion)
             SchemaVersion.create(version=number)
     return max(version, LATEST)
