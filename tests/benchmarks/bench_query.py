@@ -30,6 +30,7 @@ from tests.reliability.harness import Exmado
 
 def query_job(exmado: Exmado) -> tuple[int, float]:
     """Rows and seconds of a query job over every invoice."""
+    exmado.sandbox.stats.reset()
     started = time.monotonic()
     created = exmado.cli(
         "jobs", "create", "--query", "Invoices", "DOC_DATE=1900-01-01..",
@@ -45,14 +46,20 @@ def query_job(exmado: Exmado) -> tuple[int, float]:
 def key_job(exmado: Exmado, sandbox: SandboxServer, rows: int) -> tuple[int, float]:
     """Rows and seconds of a workbook job of invoice numbers with one document each."""
     book = exmado.workbook("keys.xlsx", sandbox.catalogue.invoice_numbers_with_hits(rows))
+    sandbox.stats.reset()
     started = time.monotonic()
     job_id = exmado.start_job(book)
     job = exmado.wait(job_id, 3600)
     return get_job(job.id).done_rows, time.monotonic() - started
 
 
-def line(label: str, rows: int, seconds: float) -> str:
-    return f"  {label:<9}: {rows:>6} rows in {seconds:6.1f} s = {rows / seconds:6.1f} rows/s"
+def line(label: str, rows: int, seconds: float, sandbox: SandboxServer) -> str:
+    by = sandbox.stats.snapshot()["by_endpoint"]
+    asked = ", ".join(f"{name} {n / rows:.2f}" for name, n in sorted(by.items()) if n >= rows / 100)
+    return (
+        f"  {label:<9}: {rows:>6} rows in {seconds:6.1f} s = {rows / seconds:6.1f} rows/s; "
+        f"requests a row: {asked}"
+    )
 
 
 def main() -> None:
@@ -71,9 +78,9 @@ def main() -> None:
         exmado.start_worker(threads=1)
         print(f"{args.documents} invoices, {args.latency_ms:g} ms a request, one worker process")
         by_query = query_job(exmado)
-        print(line("by query", *by_query), flush=True)
+        print(line("by query", *by_query, sandbox), flush=True)
         by_key = key_job(exmado, sandbox, by_query[0])
-        print(line("by key", *by_key), flush=True)
+        print(line("by key", *by_key, sandbox), flush=True)
         ratio = (by_query[0] / by_query[1]) / (by_key[0] / by_key[1])
         print(f"  ratio    : the query job at {ratio:.2f}x the key job's rows/s")
     finally:
