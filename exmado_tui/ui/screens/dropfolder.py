@@ -89,7 +89,10 @@ class DropFolderScreen(Screen[None]):
         try:
             jobs = await backend.read(jobs_by_source, "dropfolder")
         except StoreUnavailableError as exc:  # locked, or the server restarting: next tick
-            self.query_one(StoreTrouble).show(exc)
+            if self.is_current:
+                self.query_one(StoreTrouble).show(exc)
+            return
+        if not self.is_current:  # left (or covered) while reading: its widgets may be gone
             return
         self.query_one(StoreTrouble).show(None)
         self._show(view, jobs)
