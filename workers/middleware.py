@@ -38,7 +38,7 @@ class QuietRepeats(Middleware):
 
 class StoreConnection(Middleware):
     """Open the job store when a worker process boots, checked as this data folder's own
-    (`store_identity`); connect per message, close after. A message that comes while the store
+    (`store.identity`); connect per message, close after. A message that comes while the store
     is gone or swapped goes back to the queue a little later (said once a minute): restored,
     the store runs it; replaced by `exmado store init`, the job is not there and it ends."""
 

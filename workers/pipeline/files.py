@@ -103,7 +103,7 @@ class FileRecord:
     size: int
     sha256: str
     modified: datetime | None = None  # the document's DWMODDATETIME, naive UTC like the store
-    index_data: str | None = None  # its index fields as the store keeps them (index_data.py)
+    index_data: str | None = None  # its index fields as the store keeps them (docuware/values.py)
 
 
 @dataclass
