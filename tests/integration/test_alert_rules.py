@@ -12,8 +12,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
 from tests.environment import REPO
-from workers.metrics import Counts, WithHost
-from workers.metrics_facts import FactsCollector
+from workers.metrics import Counts, FactsCollector, WithHost
 
 RULES = REPO / "config" / "prometheus" / "alerts.yml"
 RULE_TESTS = REPO / "tests" / "integration" / "alerts_test.yml"

@@ -22,7 +22,7 @@ from exmado_tui.services.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
 from exmado_tui.store.models import Job, JobEvent
 from tests.factories import beat_ago
 from tests.pipeline_harness import Pipeline
-from workers import middleware
+from workers.broker import JobSlots as JobSlotsMiddleware
 from workers.broker import transient
 
 
@@ -36,7 +36,7 @@ def lease_holders(slots: JobSlots) -> list[str]:
 def gated(pipe: Pipeline) -> Iterator[tuple[StubBroker, Any, list[str]]]:
     """A stub broker behind the JobSlots gate, an actor noting the jobs it ran, a worker."""
     broker = StubBroker(middleware=[CurrentMessage()])
-    broker.add_middleware(middleware.JobSlots(pipe.runtime, wait_ms=100))
+    broker.add_middleware(JobSlotsMiddleware(pipe.runtime, wait_ms=100))
     ran: list[str] = []
 
     @dramatiq.actor(actor_name=RUN_JOB, queue_name=JOBS_QUEUE, broker=broker)
@@ -106,7 +106,7 @@ def test_the_gate_lets_a_job_through_and_releases_its_slot(tmp_path: Path, redis
     pipe = Pipeline(tmp_path, redis_url, max_concurrent_jobs=1)
     job_id = pipe.create([100001])
     broker = StubBroker(middleware=[CurrentMessage()])
-    broker.add_middleware(middleware.JobSlots(pipe.runtime, wait_ms=100))
+    broker.add_middleware(JobSlotsMiddleware(pipe.runtime, wait_ms=100))
     held: list[list[str]] = []
 
     @dramatiq.actor(actor_name=RUN_JOB, queue_name=JOBS_QUEUE, broker=broker)

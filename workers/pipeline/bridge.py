@@ -1,7 +1,7 @@
 """The bridge between a job's actor thread and the process's event loop.
 
 The actor's thread owns the job store and never awaits; the row engine and the DocuWare client
-live on the loop (`workers/loop.py`). Work crosses in three ways: a coroutine the thread waits
+live on the loop (`workers/runtime.py`). Work crosses in three ways: a coroutine the thread waits
 for while it keeps the job alive (`awaiting`), pending rows handed into the engine's inbox
 (`Feed`), and row results coming back through a thread-safe `queue.Queue` (`collect`).
 """
@@ -16,9 +16,9 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from workers.loop import LoopThread
 from workers.pipeline import progress
 from workers.pipeline.rows import Inbox, RowResult, RowTask
+from workers.runtime import LoopThread
 
 CHUNK = 500  # pending rows read from the store at a time
 T = TypeVar("T")

@@ -49,7 +49,7 @@ from exmado_tui.files.atomic import move_into_place
 from exmado_tui.files.checksums import CHUNK, sha256_of
 from exmado_tui.files.names import numbered
 from exmado_tui.job.status import Event
-from workers.docuware_port import DocuWarePort
+from workers.runtime import DocuWarePort
 
 _LEGACY_PART = re.compile(r"[0-9a-f]{32}")
 MB = 1024 * 1024

@@ -33,8 +33,8 @@ from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, 
 from exmado_tui.files.unwritable import is_no_space, is_not_permitted, no_space, not_writable
 from exmado_tui.job.status import Event, RowStatus
 from exmado_tui.workbook.headers import normalise_header
-from workers.docuware_port import DocuWarePort
 from workers.pipeline.files import FileRecord, Placer
+from workers.runtime import DocuWarePort
 
 log = logging.getLogger("exmado.pipeline")
 NEWEST_FIELDS = ("DWSTOREDATETIME", "DWMODDATETIME")

@@ -80,7 +80,7 @@ The clocks (`Clocks`, from `[jobs] heartbeat_s` and `stale_after_s`, and Dramati
   command runs that clean-up (a cheap pass every ~20 commands rather than Dramatiq's rare
   default, which can leave them unseen for a quarter of an hour).
 
-Who calls what: `workers/middleware.py` plugs this into Dramatiq (`JobSlots` takes and releases
+Who calls what: `workers/broker.py` plugs this into Dramatiq (`JobSlots` takes and releases
 the lease per message through `hold.gate`; `Presence` starts the registry and the watchdog in
 every worker process and deletes its key when it stops; `StopWithParent` starts the parent
 watch); `workers/pipeline/runner.py` claims the job (`hold.claim`) and keeps its `Hold` (beat,
