@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from exmado_tui.errors import PermanentError
-from exmado_tui.files.folders import private_folder
 from exmado_tui.files.names import shown
+from exmado_tui.files.writing import private_folder
 
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 

@@ -37,10 +37,8 @@ from exmado_tui.config.settings import DropFolderSettings, Duplicates
 from exmado_tui.dropfolder.duplicates import duplicate_sentence, earlier_job, made_from
 from exmado_tui.dropfolder.intake import Taken, check_entry, take
 from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
-from exmado_tui.files.atomic import PART_SUFFIX
-from exmado_tui.files.checksums import sha256_of
-from exmado_tui.files.folders import blocking_file
 from exmado_tui.files.names import first_free, fit, shown
+from exmado_tui.files.writing import PART_SUFFIX, blocking_file, sha256_of
 from exmado_tui.job.request import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus

@@ -1,5 +1,5 @@
-"""File tools: durable atomic writes (`atomic`), SHA-256 (`checksums`), name limits and
-numbered variants (`names`), owner-only folders (`folders`), and writes a folder cannot take, a
+"""File tools: files written safely (`writing`: durable atomic writes, owner-only folders and
+files, SHA-256), name limits and numbered variants (`names`), and writes a folder cannot take, a
 full disk or a folder the workers may not write, told apart (`unwritable`).
 
 It stands on `errors` and `formatting` only (`unwritable` names the store's file and a masked

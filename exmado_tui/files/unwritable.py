@@ -16,7 +16,7 @@ from typing import Any
 
 from exmado_tui.config.settings import mask_url
 from exmado_tui.errors import NoSpaceError, NotWritableError, in_chain
-from exmado_tui.files.folders import blocking_file
+from exmado_tui.files.writing import blocking_file
 from exmado_tui.formatting import size
 from exmado_tui.store.db import sqlite_file
 

@@ -42,7 +42,7 @@ from typing import Any, cast
 from exmado_tui import resources
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import SettingsError
-from exmado_tui.files.folders import private_folder
+from exmado_tui.files.writing import private_folder
 from exmado_tui.services import processes
 
 RUN_MARK = "──── exmado up at "

@@ -13,7 +13,7 @@ from playhouse.pool import PooledDatabase
 
 from exmado_tui.config.settings import mask_url
 from exmado_tui.errors import SettingsError, StoreUnavailableError
-from exmado_tui.files.folders import private_folder
+from exmado_tui.files.writing import private_folder
 
 # Models bind to this proxy; `open_database` points it at the real database.
 database = peewee.DatabaseProxy()

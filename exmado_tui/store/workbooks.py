@@ -10,9 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.files.atomic import write_atomically
-from exmado_tui.files.checksums import sha256_of
-from exmado_tui.files.folders import private_folder, write_private
+from exmado_tui.files.writing import private_folder, sha256_of, write_atomically, write_private
 from exmado_tui.store.models import Job, JobWorkbook
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.files.checksums import read_with_sha256
-from exmado_tui.files.folders import private_folder, write_private
 from exmado_tui.files.names import is_utf8, shown
+from exmado_tui.files.writing import private_folder, read_with_sha256, write_private
 from exmado_tui.workbook.excel_lock import is_lock_file, lock_file_sentence
 from exmado_tui.workbook.guard import WorkbookLimits
 
