@@ -1,4 +1,6 @@
-"""`exmado`: the command line; with no command it opens the dashboard."""
+"""`exmado`: the command line; with no command it opens the dashboard. Each command's parser
+and work live in `commands/`, but for `docuware` and `sandbox`, whose live in their own
+package and are mounted here."""
 
 from __future__ import annotations
 
@@ -6,42 +8,53 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from exmado_tui.commands import config as config_commands
-from exmado_tui.commands import dashboard as dashboard_commands
-from exmado_tui.commands import demo as demo_commands
-from exmado_tui.commands import doctor as doctor_commands
-from exmado_tui.commands import jobs as jobs_commands
-from exmado_tui.commands import logs as logs_commands
-from exmado_tui.commands import mounted as mounted_commands
-from exmado_tui.commands import notify as notify_commands
-from exmado_tui.commands import ops as ops_commands
-from exmado_tui.commands import schedule as schedule_commands
-from exmado_tui.commands import store as store_commands
-from exmado_tui.commands import watch as watch_commands
-from exmado_tui.commands import workers as workers_commands
+from exmado_tui.commands import dashboard, demo, doctor, jobs, ops, store, watch, workers
 from exmado_tui.commands.context import Context, UsageError
 from exmado_tui.commands.dashboard import open_dashboard
 from exmado_tui.config.loading import load_settings
+from exmado_tui.docuware import cli as docuware_cli
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import visible_logs
+from exmado_tui.sandbox import cli as sandbox_cli
 
-COMMAND_GROUPS = (
-    jobs_commands,
-    config_commands,
-    mounted_commands,
-    watch_commands,
-    notify_commands,
-    schedule_commands,
-    dashboard_commands,
-    workers_commands,
-    ops_commands,
-    demo_commands,
-    store_commands,
-    doctor_commands,
-    logs_commands,
+
+def mount_packages(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The command groups whose parser and work live in their own package: `exmado docuware …`
+    (the DocuWare probes, docuware/cli.py) and `exmado sandbox` (the bundled
+    DocuWare-compatible server for demos and tests, sandbox/cli.py)."""
+    docuware_cli.register(subparsers).set_defaults(handler=run_docuware)
+    sandbox = subparsers.add_parser(
+        "sandbox", help="run a DocuWare-compatible server with seeded demo documents"
+    )
+    sandbox_cli.add_arguments(sandbox)
+    sandbox.set_defaults(handler=run_sandbox)
+
+
+def run_docuware(args: argparse.Namespace, ctx: Context) -> int:
+    return docuware_cli.run(args, ctx.settings)
+
+
+def run_sandbox(args: argparse.Namespace, ctx: Context) -> int:
+    return sandbox_cli.run(args)
+
+
+#: Each command's parser, in the order `exmado --help` lists them (a module of commands/ may
+#: hold groups that stand apart in that list: `config` and `doctor`, `up` and `logs`).
+REGISTER: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    jobs.register,
+    doctor.register_config,
+    mount_packages,
+    watch.register,  # and `notify`, `schedule`
+    dashboard.register,
+    workers.register,
+    ops.register,
+    demo.register,
+    store.register,
+    doctor.register,
+    ops.register_logs,
 )
 
 SERVICE_COMMANDS = {"worker", "watch", "sandbox", "serve"}
@@ -79,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action=_Version, help="print the version and exit")
     _add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in COMMAND_GROUPS:
-        group.register(subparsers)
+    for register in REGISTER:
+        register(subparsers)
     for command in _commands(parser):
         # After the command too (`exmado jobs list -v`); only when given, so that
         # `exmado --config X jobs list` is not reset by the command's own default.

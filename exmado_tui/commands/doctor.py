@@ -1,5 +1,6 @@
 """`exmado doctor`: one ✓/✗ line per thing Éxmado needs, each ✗ with what to do about it
-(and, with `[metrics] listen` set, where this host's metrics are served).
+(and, with `[metrics] listen` set, where this host's metrics are served); and `exmado config
+show`: the effective settings those checks read, secrets masked.
 
 The configuration is read here, not by the CLI, so that a broken one is the first ✗ rather
 than an error before any check ran. Each check is bounded: one attempt, short timeouts.
@@ -13,11 +14,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from exmado_tui.commands.context import print_json
+from exmado_tui.commands.context import Context, print_json
 from exmado_tui.config.loading import load_settings
-from exmado_tui.config.settings import DocuWareSettings, Settings, mask_url
+from exmado_tui.config.settings import DocuWareSettings, Settings, mask_url, masked
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import size
 from exmado_tui.services.localredis import url_password
@@ -311,3 +313,37 @@ CHECKS: tuple[Callable[[Settings], list[Check]], ...] = (
     schedule,
     metrics,
 )
+
+
+# -- config show ----------------------------------------------------------------------------
+
+
+def register_config(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    config = subparsers.add_parser("config", help="show the effective configuration")
+    actions = config.add_subparsers(dest="action", required=True)
+    show = actions.add_parser("show", help="print settings (secrets masked)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=show_config)
+
+
+def show_config(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.schedule.runs import check_schedule
+
+    check_schedule(ctx.settings)  # a [[schedule]] whose profile saves no query: one sentence
+    data = masked(ctx.settings)
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"# read from: {', '.join(ctx.settings.sources)}")
+    _print_table("", data)
+    return 0
+
+
+def _print_table(prefix: str, data: dict[str, Any]) -> None:
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    for key, value in data.items():
+        if key not in tables and key != "sources":
+            print(f"{prefix}{key} = {value!r}")
+    for key, value in tables.items():
+        print(f"\n[{prefix}{key}]")
+        _print_table("", value)

@@ -1,6 +1,7 @@
-"""`exmado up | down | status`: the background services, run by supervisord; and `exmado redis`
-with what `exmado up` asks of the broker first (does it answer with the configured password,
-and which password the bundled Redis starts with).
+"""`exmado up | down | status`: the background services, run by supervisord; `exmado logs
+[PROGRAM] [-f]`: what those programs logged; and `exmado redis` with what `exmado up` asks of
+the broker first (does it answer with the configured password, and which password the bundled
+Redis starts with).
 
 How supervisord is configured and found lives in `exmado_tui.services.supervision`; processes seen
 through /proc in `exmado_tui.services.processes`. This module says what happens, in sentences.
@@ -11,8 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from dataclasses import replace
 from enum import StrEnum
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import Context
@@ -26,12 +29,14 @@ from exmado_tui.services.localredis import (
     redis_server_binary,
     url_password,
 )
-from exmado_tui.services.supervision import Stack, first_error
+from exmado_tui.services.supervision import PROGRAMS, Stack, first_error, this_run
 
 # Longer than the worker's stopwaitsecs (90) plus the drop folder's and Redis's.
 STOP_WAIT_S = 120
 # Longer than supervisord takes to give up on a program that exits at once (startretries).
 UP_WAIT_S = 60
+LOG_BLOCK = 8192  # a log's end is read a block at a time
+FOLLOW_POLL_S = 0.5
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -279,3 +284,87 @@ def _configured_password(settings: Settings) -> str:
     """The Redis password the settings name: REDIS_PASSWORD, password_file, the bundled one's
     file, or the URL's own."""
     return settings.broker.password.reveal() or url_password(urlsplit(settings.broker.url))
+
+
+# -- logs ---------------------------------------------------------------------------------
+
+
+def register_logs(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    logs = subparsers.add_parser("logs", help="what the programs of `exmado up` logged")
+    logs.add_argument("program", nargs="?", choices=PROGRAMS, help="one program (default: all)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument(
+        "-n", "--lines", type=int, default=20, metavar="N", help="last N lines (default 20)"
+    )
+    logs.set_defaults(handler=logs_command)
+
+
+def logs_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.services.supervision import log_file, run_dir
+
+    wanted = [args.program] if args.program else list(PROGRAMS)
+    logs = {name: log_file(ctx.settings, name) for name in wanted}
+    logs = {name: path for name, path in logs.items() if path.is_file()}
+    if not logs:
+        print(
+            f"exmado: no log of {args.program or 'any program'} in {run_dir(ctx.settings)} "
+            "yet; start the stack with `exmado up`.",
+            file=sys.stderr,
+        )
+        return 1
+    titled = len(logs) > 1
+    # Sizes taken before the tails are printed: a line written meanwhile is followed, not lost.
+    offsets = {name: _size(path) for name, path in logs.items()}
+    for name, path in logs.items():
+        if titled:
+            print(f"==> {name} ({path}) <==")
+        sys.stdout.write("".join(last_lines(path, max(args.lines, 0))))
+    sys.stdout.flush()
+    if args.follow:
+        follow(logs, offsets, titled)
+    return 0
+
+
+def last_lines(path: Path, count: int) -> list[str]:
+    """The last `count` lines of a log, read from its end (a log may be 50 MB), none from
+    before this run's mark: an earlier run's lines are not this run's."""
+    with path.open("rb") as log:
+        position = log.seek(0, 2)
+        tail = b""
+        while position > 0 and tail.count(b"\n") <= count:
+            step = min(LOG_BLOCK, position)
+            position -= step
+            log.seek(position)
+            tail = log.read(step) + tail
+    lines = tail.decode(errors="replace").splitlines(keepends=True)
+    return this_run(lines[-count:]) if count else []
+
+
+def follow(logs: dict[str, Path], offsets: dict[str, int], titled: bool) -> None:
+    """Print what is appended to the logs past `offsets` until Ctrl+C; a log rotated away is
+    read anew."""
+    shown = ""
+    while True:
+        for name, path in logs.items():
+            size = _size(path)
+            if size < offsets[name]:  # rotated or truncated: start again at its beginning
+                offsets[name] = 0
+            if size == offsets[name]:
+                continue
+            with path.open("rb") as log:
+                log.seek(offsets[name])
+                data = log.read(size - offsets[name])
+            offsets[name] = size
+            if titled and shown != name:
+                print(f"\n==> {name} <==")
+                shown = name
+            sys.stdout.write(data.decode(errors="replace"))
+            sys.stdout.flush()
+        time.sleep(FOLLOW_POLL_S)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

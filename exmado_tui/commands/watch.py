@@ -1,9 +1,12 @@
 """`exmado watch`: run the drop folder until stopped (supervisord runs this), and deliver the
 notifications (`notify/delivery.py`) and make the [[schedule]] entries' runs
-(`schedule/runs.py`) in threads beside it.
+(`schedule/runs.py`) in threads beside it; and the commands on those two from the shell:
+`exmado notify test` (a notice now, to each target) and `exmado schedule list` (each entry's
+last and next run).
 
 The watcher is the program `exmado up` runs once per host that does no job's work, so a slow
 or absent receiver never holds a job back; a host whose drop folder is elsewhere runs it too.
+`notify test` goes straight to the targets, not through the outbox: a test is for now.
 """
 
 from __future__ import annotations
@@ -12,14 +15,29 @@ import argparse
 import logging
 import signal
 import threading
+from datetime import UTC, datetime
 
-from exmado_tui.commands.context import Context
+from exmado_tui.commands.context import Context, UsageError, print_json
+from exmado_tui.commands.job_views import WITH_ZONE
+from exmado_tui.formatting import local_time
 from exmado_tui.job.actor import Door
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     watch = subparsers.add_parser("watch", help="turn workbooks dropped into a folder into jobs")
     watch.set_defaults(handler=watch_command)
+
+    notify = subparsers.add_parser("notify", help="notifications: send a test")
+    actions = notify.add_subparsers(dest="action", required=True)
+    test = actions.add_parser("test", help="send a test notice to each [[notify]] target now")
+    test.add_argument("--target", metavar="NAME", help="only the [[notify]] entry of that name")
+    test.set_defaults(handler=notify_test_command)
+
+    schedule = subparsers.add_parser("schedule", help="the [[schedule]] entries and their runs")
+    actions = schedule.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="each entry's last and next run")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=schedule_list_command)
 
 
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
@@ -90,3 +108,61 @@ def _start_scheduler(ctx: Context, stop: threading.Event) -> threading.Thread:
     )
     thread.start()
     return thread
+
+
+# -- notify test ----------------------------------------------------------------------------
+
+
+def notify_test_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.errors import DeliveryError
+    from exmado_tui.notify.delivery import send
+    from exmado_tui.notify.kinds import NoticeKind
+    from exmado_tui.notify.outbox import body, message_id, test_data
+    from exmado_tui.store.db import utcnow
+
+    settings = ctx.settings.notify
+    targets = [t for t in settings.targets if args.target in (None, t.name)]
+    if not targets:
+        known = ", ".join(t.name for t in settings.targets)
+        raise UsageError(
+            f"No [[notify]] entry named {args.target!r} (there are: {known})."
+            if args.target and known
+            else "No [[notify]] entry is configured: add one to your host file (see"
+            " [notifications] in config/exmado.toml)."
+        )
+    notice = body(NoticeKind.TEST, utcnow(), test_data(ctx.settings.host))
+    failed = 0
+    for target in targets:
+        msg_id = message_id()
+        try:
+            send(target, msg_id, notice, settings.timeout_s)
+        except DeliveryError as exc:
+            failed += 1
+            print(f"✗ {target.name} ({target.kind}): {exc}")
+        else:
+            print(f"✓ {target.name} ({target.kind}): sent {msg_id}")
+    return 1 if failed else 0
+
+
+# -- schedule list --------------------------------------------------------------------------
+
+
+def schedule_list_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.schedule.runs import check_schedule, states
+
+    check_schedule(ctx.settings)
+    ctx.open_store()
+    found = states(ctx.settings, datetime.now(UTC))
+    if args.json:
+        print_json([state.to_json() for state in found])
+        return 0
+    if not found:
+        print("No [[schedule]] entry is configured (see [[schedule]] in config/exmado.toml).")
+    zone = ctx.settings.zone
+    for state in found:
+        entry = state.entry
+        new = ", only what is new" if entry.since_last_run else ""
+        print(f"{entry.name}: profile {entry.profile}, {entry.when}{new}")
+        print(f"  last run: {local_time(state.last_run, zone, WITH_ZONE)}  {state.outcome}")
+        print(f"  next run: {local_time(state.next_run, zone, WITH_ZONE)}")
+    return 0

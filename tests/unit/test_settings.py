@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.commands.config import show_config
 from exmado_tui.commands.context import Context
+from exmado_tui.commands.doctor import show_config
 from exmado_tui.config.loading import DEFAULTS_FILE, load_settings
 from exmado_tui.config.settings import Secret, mask_url, masked
 from exmado_tui.errors import SettingsError
