@@ -14,7 +14,7 @@ import httpx
 
 from exmado_tui.config.settings import DocuWareSettings, Secret
 from exmado_tui.docuware.client import AsyncDocuWareClient
-from exmado_tui.docuware.retry import RetryPolicy
+from exmado_tui.docuware.errors import RetryPolicy
 from tests.clocks import ManualClock, no_sleep
 
 PASSWORD = "pw-Sekret-42"

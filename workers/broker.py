@@ -116,7 +116,7 @@ def current_runtime() -> Runtime:
     return _runtime
 
 
-# --- our middleware ---------------------------------------------------------------------
+# --- our middleware --------------------------------------------------------------------
 
 
 class QuietRepeats(Middleware):

@@ -1,9 +1,9 @@
 """DocuWare Platform REST client, one module per concern.
 
-`client` (async core), `session` (blocking wrapper), `auth`, `connection`, `retry`, `body`
-(answer bodies and downloads), `paging` (a search past one answer), `query` (search
-conditions), `models` (typed results), `values` (a field's value), `errors`, `tally`, `cli`
-(`exmado docuware …`); the request budget all workers share: `budget`, `budget_store`,
-`lookups`. Import from the module: importing the package alone loads nothing, so that the
-query language or the typed values come without httpx.
+`client` (async core), `session` (blocking wrapper), `auth`, `connection`, `body` (answer
+bodies and downloads), `paging` (a search past one answer), `query` (search conditions),
+`models` (typed results), `values` (a field's value), `errors` (each failure, and when a
+request is tried again), `tally`, `cli` (`exmado docuware …`); the request budget all workers
+share: `budget`, `budget_store`, `lookups`. Import from the module: importing the package alone
+loads nothing, so that the query language or the typed values come without httpx.
 """

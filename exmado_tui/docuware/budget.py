@@ -50,8 +50,8 @@ from exmado_tui.docuware.budget_store import (
     PerMinute,
     account_key,
 )
+from exmado_tui.docuware.errors import Clock, Sleep, ThrottleGate
 from exmado_tui.docuware.lookups import SharedLookups
-from exmado_tui.docuware.retry import Clock, Sleep, ThrottleGate
 from exmado_tui.job.status import Event
 
 log = logging.getLogger("exmado.docuware")

@@ -29,7 +29,13 @@ from exmado_tui.docuware.body import (
 )
 from exmado_tui.docuware.budget import Budget, RowPermits
 from exmado_tui.docuware.connection import Connection, parse_body, parse_json
-from exmado_tui.docuware.errors import NotFoundError, UnexpectedResponseError
+from exmado_tui.docuware.errors import (
+    Clock,
+    NotFoundError,
+    RetryPolicy,
+    Sleep,
+    UnexpectedResponseError,
+)
 from exmado_tui.docuware.models import (
     Dialog,
     DialogInfo,
@@ -45,7 +51,6 @@ from exmado_tui.docuware.models import (
 )
 from exmado_tui.docuware.paging import Pages
 from exmado_tui.docuware.query import Exact, Or, Query, clamp_page_size, expression_body
-from exmado_tui.docuware.retry import Clock, RetryPolicy, Sleep
 from exmado_tui.docuware.values import to_int
 
 log = logging.getLogger("exmado.docuware")

@@ -3,7 +3,7 @@
 Every request passes through `Connection.request`: wait for its turn at the request budget
 (`budget.py`: the one the workers share, or this process's own), make sure
 the client is signed in, send, log method/path/status/elapsed (never headers or bodies), then
-retry, re-authenticate once after a 401, or raise the matching error (see `retry.py`).
+retry, re-authenticate once after a 401, or raise the matching error (see `errors.py`).
 """
 
 from __future__ import annotations
@@ -26,19 +26,17 @@ from exmado_tui.docuware.body import MB, BodyLimits, read_body, size_text, with_
 from exmado_tui.docuware.budget import Budget, LocalBudget, RowPermits, Ticket
 from exmado_tui.docuware.budget_store import kind_of
 from exmado_tui.docuware.errors import (
-    AuthenticationError,
-    RefusedAnswerError,
-    UnexpectedResponseError,
-    error_for,
-    network_error,
-)
-from exmado_tui.docuware.retry import (
     NOT_SENT,
     RETRY_STATUSES,
+    AuthenticationError,
     Clock,
+    RefusedAnswerError,
     RetryPolicy,
     Sleep,
+    UnexpectedResponseError,
+    error_for,
     may_retry,
+    network_error,
 )
 from exmado_tui.errors import SettingsError
 

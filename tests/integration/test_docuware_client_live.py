@@ -10,9 +10,8 @@ import pytest
 
 from exmado_tui.config.settings import DocuWareSettings, Secret
 from exmado_tui.docuware.client import AsyncDocuWareClient
-from exmado_tui.docuware.errors import AuthenticationError, NotFoundError
+from exmado_tui.docuware.errors import AuthenticationError, NotFoundError, RetryPolicy
 from exmado_tui.docuware.query import Exact, Or, Wildcard
-from exmado_tui.docuware.retry import RetryPolicy
 from exmado_tui.sandbox import FaultSettings
 
 BASE = DocuWareSettings(

@@ -100,8 +100,7 @@ class DocuWareProbe:
         )
 
     def _fetch(self) -> DocuWareHealth:
-        from exmado_tui.docuware.errors import DocuWareError
-        from exmado_tui.docuware.retry import RetryPolicy
+        from exmado_tui.docuware.errors import DocuWareError, RetryPolicy
         from exmado_tui.docuware.session import DocuWareSession
 
         try:

@@ -11,10 +11,11 @@ from exmado_tui.docuware.budget import LocalBudget
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.errors import (
     DocuWareNetworkError,
+    RetryPolicy,
     ServerError,
     ThrottledError,
+    parse_retry_after,
 )
-from exmado_tui.docuware.retry import RetryPolicy, parse_retry_after
 
 SETTINGS = DocuWareSettings(
     url="http://dw.test",

@@ -1,4 +1,6 @@
-"""A job's throttling episodes, as its event log tells them."""
+"""The request budget (docuware/budget.py) without Redis: a job's throttling episodes, as its
+event log tells them (its Redis side: integration/test_request_budget.py and
+test_budget_learning.py)."""
 
 from __future__ import annotations
 
