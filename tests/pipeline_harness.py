@@ -19,7 +19,7 @@ from typing import Any
 from exmado_tui.config.settings import Settings
 from exmado_tui.docuware.models import Dialog, DownloadResult, FieldInfo
 from exmado_tui.docuware.query import Condition, Group
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.db import open_database
 from exmado_tui.store.models import Job

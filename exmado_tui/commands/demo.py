@@ -150,7 +150,7 @@ def _worker(env: dict[str, str], home: Path) -> Iterator[None]:
 
 
 def _run_job(settings: Settings, args: argparse.Namespace) -> JobDetail:
-    from exmado_tui.job.request import JobRequest
+    from exmado_tui.job.new_job import JobRequest
     from exmado_tui.job.service import JobService
     from exmado_tui.store.identity import open_store
     from exmado_tui.store.queries import get_job

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from exmado_tui.commands.context import Context, UsageError, seconds
 from exmado_tui.commands.job_views import print_job, wait_for_end
 from exmado_tui.errors import ProfileError, QueryError, WorkbookError
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.query_source import QuerySource, counted
-from exmado_tui.job.request import JobRequest
 from exmado_tui.job.status import JobStatus
 from exmado_tui.workbook.excel_lock import open_in_excel_warning
 

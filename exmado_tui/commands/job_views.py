@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from exmado_tui.commands.context import Context, add_job_command, print_json
 from exmado_tui.formatting import duration, local_time, size, visible
-from exmado_tui.job import pace
 from exmado_tui.job.status import RowStatus
 
 if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
@@ -180,7 +179,7 @@ def print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
         ("Created", local_time(job.created_at, zone, WITH_ZONE)),
         ("Started", local_time(job.started_at, zone, WITH_ZONE)),
         ("Finished", local_time(job.finished_at, zone, WITH_ZONE)),
-        ("Duration", duration(pace.duration_s(job, utcnow()))),
+        ("Duration", duration(job.duration_s(utcnow()))),
         ("Last error", job.last_error or "-"),
     ]
     for label, value in lines:
@@ -210,7 +209,7 @@ def wait_for_end(ctx: Context, job_id: str, timeout: float | None) -> JobDetail:
 def _show_progress(job: JobDetail) -> None:
     from exmado_tui.store.db import utcnow
 
-    eta = pace.eta_s(job, utcnow())
+    eta = job.eta_s(utcnow())
     line = (
         f"{job.short_id} {job.status.value} {job.done_rows}/{job.total_rows} rows "
         f"({job.progress:.0%}): {job.found_rows} found, {job.not_found_rows} not found, "

@@ -39,7 +39,7 @@ from exmado_tui.dropfolder.intake import Taken, check_entry, take
 from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
 from exmado_tui.files.names import first_free, fit, shown
 from exmado_tui.files.writing import PART_SUFFIX, blocking_file, sha256_of
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox

@@ -2,36 +2,34 @@
 
 The TUI, the CLI and the drop-folder watcher all act through this one class. Pause and cancel
 of a job a worker holds are requests (`Job.control`) that the pipeline honours within a second;
-everything else is a compare-and-set transition (see `transitions.transition`).
+everything else is a compare-and-set transition (see `transitions.transition`). What a new
+job is made of (the request, the workbook checked and copied, the query) is `new_job`'s.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from exmado_tui.config.profiles import Profile, check_profile, load_profile, profile_names
 from exmado_tui.config.settings import Settings
-from exmado_tui.errors import (
-    ProfileError,
-    QueueUnavailableError,
-    TransitionError,
-    WorkbookError,
-)
+from exmado_tui.errors import QueueUnavailableError, TransitionError
 from exmado_tui.files.unwritable import check_output_folder
 from exmado_tui.formatting import visible
 from exmado_tui.job.actor import Actor, Door, audit_line
 from exmado_tui.job.liveness.hold import unheld
-from exmado_tui.job.query_source import COLUMNS as QUERY_COLUMNS
-from exmado_tui.job.query_source import KEY as QUERY_KEY
+from exmado_tui.job.new_job import (
+    JobRequest,
+    keep_in_store,
+    output_dir,
+    query_job,
+    with_private_copy,
+    workbook_job,
+)
 from exmado_tui.job.query_source import QuerySource
-from exmado_tui.job.request import JobRequest
 from exmado_tui.job.status import (
     ACTIVE,
     FINAL,
@@ -44,15 +42,9 @@ from exmado_tui.job.status import (
 )
 from exmado_tui.job.transitions import record_event, transition
 from exmado_tui.services.queue import JobQueue
-from exmado_tui.store import workbooks as workbook_store
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow, delete_rows
 from exmado_tui.store.queries import JobDetail, get_job, resolve_job_id
-from exmado_tui.workbook.checks import check_workbook, check_workbook_path, keep_private_copy
-from exmado_tui.workbook.excel_lock import open_in_excel_warning
-
-if TYPE_CHECKING:
-    pass
 
 S = JobStatus
 # Ingest fails a row with an empty key or an Excel error cell before any run tries it, and a
@@ -62,23 +54,6 @@ FAILED_AT_IMPORT = (JobRow.status == RowStatus.FAILED) & JobRow.failed_at_import
 
 def _rows_to_retry(job_id: str) -> Any:
     return (JobRow.job == job_id) & JobRow.status.in_(ROWS_TO_RETRY) & ~FAILED_AT_IMPORT
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "job"
-
-
-@dataclass(frozen=True)
-class _NewJob:
-    """What a workbook or a query gives a new job: its default name, the configuration it
-    runs with, the workbook columns of the job, its first events, the workbook's bytes."""
-
-    name: str
-    snapshot: dict[str, Any]
-    workbook: dict[str, str]
-    events: list[Event]
-    copy_of: Path | None = None  # the workbook to keep a private copy of
-    content: bytes | None = None  # the copy's bytes, kept in the store too
 
 
 class JobService:
@@ -108,13 +83,13 @@ class JobService:
         job_id = uuid.uuid4().hex
         by = f"by {self.actor}" + (f" for {user}" if user and user != self.actor.user else "")
         if isinstance(workbook, QuerySource):
-            made = self._query_job(workbook, profile, config, by)
+            made = query_job(self.settings, workbook, profile, config, by)
         else:
-            made = self._workbook_job(Path(workbook).expanduser(), profile, config, by)
+            made = workbook_job(self.settings, Path(workbook).expanduser(), profile, config, by)
         name = request.name or made.name
-        output_dir = self._output_dir(request.output, name, job_id)
+        output = output_dir(self.settings, request.output, name, job_id)
         if made.copy_of is not None:
-            made = self._with_private_copy(made, made.copy_of, job_id)
+            made = with_private_copy(self.settings.data_dir, made, made.copy_of, job_id)
         with database.atomic():
             Job.create(
                 id=job_id,
@@ -124,77 +99,16 @@ class JobService:
                 status=S.PENDING,
                 profile=profile or "",
                 config=made.snapshot,
-                output_dir=output_dir,
+                output_dir=output,
                 wait_reason="not started",
                 created_by=str(self.actor),
                 **made.workbook,
             )
             if made.content is not None:
-                workbook_store.keep(job_id, made.content)
+                keep_in_store(job_id, made.content)
             for event in made.events:
                 record_event(job_id, event.text, event.level)
         return self._queued(job_id, request.start)
-
-    def _workbook_job(
-        self, workbook: Path, profile: str | None, config: dict[str, Any] | None, by: str
-    ) -> _NewJob:
-        """A workbook job, the workbook checked against the profile (copied once the output
-        folder is checked too)."""
-        check_workbook_path(workbook)
-        snapshot = self._snapshot(profile, config)
-        check_workbook(workbook, snapshot, self.settings.workbooks)
-        events = [Event(f"Created from {workbook.name} {by}.")]
-        if warning := open_in_excel_warning(workbook):
-            events.append(Event(warning, "warning"))
-        named = {"workbook_name": workbook.name}
-        return _NewJob(workbook.stem, snapshot, named, events, copy_of=workbook)
-
-    def _with_private_copy(self, made: _NewJob, workbook: Path, job_id: str) -> _NewJob:
-        copy, content, sha256 = self._private_copy(workbook, job_id)
-        kept = {**made.workbook, "workbook_path": str(copy), "workbook_sha256": sha256}
-        return replace(made, workbook=kept, content=content, copy_of=None)
-
-    def _query_job(
-        self, query: QuerySource, profile: str | None, config: dict[str, Any] | None, by: str
-    ) -> _NewJob:
-        """A query job: the query's cabinet and its one column over the profile; the query
-        kept in the snapshot, its text and SHA-256 where a workbook's would be."""
-        own = {"cabinet": query.cabinet, "dialog": query.dialog, "columns": dict(QUERY_COLUMNS)}
-        snapshot = {
-            **self._snapshot(profile, {**(config or {}), **own}),
-            QUERY_KEY: query.to_dict(),
-        }
-        counted = "" if query.counted is None else f" ({query.counted:,} documents counted)"
-        where = {
-            "workbook_name": query.text,
-            "workbook_path": "",
-            "workbook_sha256": query.sha256,
-            "query_fingerprint": query.fingerprint,
-        }
-        events = [Event(f"Created from the {query.text}{counted} {by}.")]
-        if query.since_last_run:
-            events.append(Event(self._since_sentence(query)))
-        return _NewJob(slug(f"{query.cabinet}-query"), snapshot, where, events)
-
-    def _since_sentence(self, query: QuerySource) -> str:
-        if query.since is None:
-            return (
-                "Since the last run: no earlier run of this query completed, so every "
-                "document it finds is exported."
-            )
-        overlap = f"{self.settings.jobs.since_overlap_s:g} s"
-        return (
-            f"Since the last run: documents modified from {query.since:%Y-%m-%d %H:%M:%S} UTC "
-            f"on (job {query.previous[:8]}'s creation less {overlap} of overlap); one exported "
-            "before with the same modified date is skipped."
-        )
-
-    def _output_dir(self, output: Path | None, name: str, job_id: str) -> str:
-        """The output folder asked for (else one under `output_root`), checked writable."""
-        folder = output or self.settings.jobs.output_root / f"{slug(name)}-{job_id[:8]}"
-        absolute = Path(folder).expanduser().absolute()
-        check_output_folder(absolute)
-        return str(absolute)
 
     def _queued(self, job_id: str, start: bool) -> JobDetail:
         """The job, queued first when `start`; saved but not queued says how to start it."""
@@ -207,43 +121,6 @@ class JobService:
                     f"Run `exmado jobs start {job_id[:8]}` once Redis is up."
                 ) from None
         return get_job(job_id)
-
-    def _private_copy(self, workbook: Path, job_id: str) -> tuple[Path, bytes, str]:
-        """The job's own copy of `workbook`, its bytes and their SHA-256; nothing is left when
-        it fails."""
-        copy = self.settings.data_dir / "workbooks" / job_id / workbook.name
-        try:
-            return copy, *keep_private_copy(workbook, copy)
-        except OSError as exc:
-            shutil.rmtree(copy.parent, ignore_errors=True)
-            if exc.filename and Path(exc.filename) == workbook:
-                raise WorkbookError(
-                    f"Workbook {workbook} cannot be read: {exc.strerror or exc}."
-                ) from None
-            raise WorkbookError(
-                f"Workbook {workbook.name} cannot be copied into {copy.parent}:"
-                f" {exc.strerror or exc}."
-            ) from None
-
-    def _snapshot(self, profile: str | None, config: dict[str, Any] | None) -> dict[str, Any]:
-        """The profile as it is now, with the job's own settings laid over it."""
-        base = load_profile(self.settings.profile_dirs, profile).to_dict() if profile else {}
-        snapshot = {**base, **(config or {})}
-        if not snapshot.get("cabinet") or not snapshot.get("columns"):
-            known = ", ".join(profile_names(self.settings.profile_dirs)) or "none yet"
-            raise ProfileError(
-                f"A job needs a profile (--profile NAME; known: {known}) or a cabinet and a "
-                "column → field map."
-            )
-        if config:
-            # The profile was checked when it was read; the job's own settings were not.
-            where = (
-                f"Profile {profile!r} with the job's own settings"
-                if profile
-                else ("The job's settings")
-            )
-            check_profile(Profile.from_dict({"name": profile or "job", **snapshot}), where)
-        return snapshot
 
     # -- running ------------------------------------------------------------------------------
 

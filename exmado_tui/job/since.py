@@ -52,6 +52,21 @@ def since_last_run(source: QuerySource, overlap_s: float) -> QuerySource:
     )
 
 
+def since_sentence(query: QuerySource, overlap_s: float) -> str:
+    """What a new run of `query` exports, for the job's first events."""
+    if query.since is None:
+        return (
+            "Since the last run: no earlier run of this query completed, so every "
+            "document it finds is exported."
+        )
+    overlap = f"{overlap_s:g} s"
+    return (
+        f"Since the last run: documents modified from {query.since:%Y-%m-%d %H:%M:%S} UTC "
+        f"on (job {query.previous[:8]}'s creation less {overlap} of overlap); one exported "
+        "before with the same modified date is skipped."
+    )
+
+
 def exported_before(fingerprint: str, job_id: str, document_ids: Iterable[int]) -> Exported:
     """Which of these documents, at which modified date, another run of the query exported."""
     ids = [str(i) for i in document_ids]

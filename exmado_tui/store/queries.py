@@ -1,4 +1,5 @@
-"""Read-only queries that return plain data for the CLI, the TUI and reports."""
+"""Read-only queries that return plain data for the CLI, the TUI and reports, and a job's
+figures from them (progress; with a given clock, duration, rate and time left)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,25 @@ class JobSummary:
     def progress(self) -> float:
         """Share of rows finished, 0.0–1.0."""
         return self.done_rows / self.total_rows if self.total_rows else 0.0
+
+    # Its figures that depend on the clock: `now` is given (naive UTC, as the store keeps it),
+    # so the dashboard's snapshot tests can freeze it.
+
+    def duration_s(self, now: datetime) -> float | None:
+        if self.started_at is None:
+            return None
+        return max(0.0, ((self.finished_at or now) - self.started_at).total_seconds())
+
+    def rows_per_s(self, now: datetime) -> float | None:
+        seconds = self.duration_s(now)
+        return self.done_rows / seconds if seconds and self.done_rows else None
+
+    def eta_s(self, now: datetime) -> float | None:
+        """Seconds left at the average rate so far; None unless the job is running."""
+        rate = self.rows_per_s(now)
+        if rate is None or self.status is not JobStatus.RUNNING:
+            return None
+        return max(0, self.total_rows - self.done_rows) / rate
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -92,7 +92,7 @@ from typing import Any
 import httpx
 from openpyxl import Workbook
 
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.services.localredis import RedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -34,7 +34,7 @@ from typing import Any
 
 import psutil
 
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.services.localredis import RedisServer
 from tests.benchmarks.bench_pipeline import Sandbox, keys, workbook
 from tests.postgres import PostgresServer, postgres_bin, throwaway_database

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.store.models import JobRow
 from exmado_tui.store.queries import get_job
 from tests.reliability.harness import Exmado, wait_for

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.store.models import Job, JobFile, JobRow
 from exmado_tui.store.queries import get_job
 from exmado_tui.workbook.formats import OLE_SIGNATURE

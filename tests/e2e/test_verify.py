@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.sandbox import SandboxConfig, SandboxServer
 from tests.cli_runner import run
 from tests.reliability.harness import Exmado

@@ -12,7 +12,7 @@ from exmado_tui.config.loading import load_settings
 from exmado_tui.config.settings import Settings
 from exmado_tui.config.timezones import system_zone
 from exmado_tui.job.actor import AUDIT_LOG, BROWSER_ENV, Actor, Door
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition

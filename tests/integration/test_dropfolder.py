@@ -13,7 +13,7 @@ import pytest
 from exmado_tui.config.settings import Duplicates
 from exmado_tui.dropfolder.watch import REASON_SUFFIX, DropFolder, reason_file
 from exmado_tui.errors import WorkbookError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job
 from tests.drop_folder import settle, watch_until_a_job

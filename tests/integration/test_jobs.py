@@ -17,7 +17,7 @@ from exmado_tui.errors import (
     TransitionError,
     WorkbookError,
 )
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition

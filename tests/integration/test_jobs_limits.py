@@ -8,7 +8,7 @@ import pytest
 
 from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import WorkbookError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from tests.reliability.hostile import CASES
 

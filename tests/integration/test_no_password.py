@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exmado_tui.cli import main
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.sandbox import SandboxServer
 from exmado_tui.store.db import open_database

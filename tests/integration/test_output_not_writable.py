@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from exmado_tui.errors import NotWritableError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.store.models import Job, JobRow
 from tests.pipeline_harness import Pipeline, invoice_docs
 from tests.small_disk import small_disk

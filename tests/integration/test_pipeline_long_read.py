@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.store.models import Job, JobRow
 from tests.pipeline_harness import Pipeline, control_later
 from tests.reliability.hostile import CASES

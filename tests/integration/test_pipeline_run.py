@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from exmado_tui.config.profiles import load_profile
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job, JobFile, JobRow

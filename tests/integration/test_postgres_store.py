@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from exmado_tui.errors import TransitionError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.cli import main
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition

@@ -25,7 +25,7 @@ import redis
 
 from exmado_tui.config.loading import load_settings
 from exmado_tui.config.settings import Settings
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import FINAL
 from exmado_tui.sandbox import SandboxConfig, SandboxServer

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.store.db import sqlite_file
 from tests.reliability.audit import survived
 from tests.reliability.faults import QUICK, progressed, start_job

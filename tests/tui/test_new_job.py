@@ -10,7 +10,7 @@ from textual.widgets import Footer, Input, Select
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from exmado_tui.config.profiles import load_profile
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job
 from exmado_tui.ui.logic.job_forms import CUSTOM

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from exmado_tui.errors import ProfileError, WorkbookError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.store.models import Job
 
 MAPPED = {"cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"}}

@@ -10,10 +10,9 @@ import pytest
 
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import WorkbookError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest, local_copy
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job, JobWorkbook
-from exmado_tui.store.workbooks import local_copy
 from tests.factories import insert_job
 from tests.workbooks import write_workbook
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from exmado_tui.config.profiles import Profile
+from exmado_tui.job.new_job import local_copy
 from exmado_tui.job.status import RowStatus
-from exmado_tui.store import workbooks as workbook_store
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobRow
 from exmado_tui.workbook.guard import WorkbookLimits
@@ -53,7 +53,7 @@ def ingest(
     sentence, or store its rows; return the counts. `between_chunks` also runs while the
     workbook is checked and read, every few thousand rows, blank ones included."""
     reader = open_workbook(
-        workbook_store.local_copy(job, data_dir),
+        local_copy(job, data_dir),
         list(profile.columns),
         sheet=profile.sheet,
         header_row=profile.header_row,

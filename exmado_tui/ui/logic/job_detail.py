@@ -17,7 +17,6 @@ from rich.text import Text
 from exmado_tui.config.profiles import Profile, profile_toml
 from exmado_tui.config.timezones import zone_name
 from exmado_tui.formatting import duration, local_time, visible
-from exmado_tui.job import pace
 from exmado_tui.job.status import RowStatus
 from exmado_tui.store.queries import JobDetail, JobSummary, get_job, row_counts
 
@@ -85,11 +84,11 @@ def config_toml(config: dict[str, Any]) -> Text | Pretty:
 def rate_text(job: JobSummary, moment: datetime) -> Text:
     """`12.4 rows/s · ETA 3m · elapsed 2m` while it runs; the average and the time it took
     once it has ended."""
-    avg = pace.rows_per_s(job, moment)
-    took = duration(pace.duration_s(job, moment))
+    avg = job.rows_per_s(moment)
+    took = duration(job.duration_s(moment))
     if job.status.is_final:
         return Text(f" {avg:.1f} rows/s on average · took {took}" if avg else f" took {took}")
-    eta = pace.eta_s(job, moment)
+    eta = job.eta_s(moment)
     text = Text(f" {avg:.1f} rows/s" if avg else " - rows/s")
     text.append(f" · ETA {duration(eta)}" if eta is not None else "")
     text.append(f" · elapsed {took}")

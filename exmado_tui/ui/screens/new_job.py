@@ -23,7 +23,7 @@ from textual.widgets import (
 
 from exmado_tui.config.profiles import FORMATS, Profile, load_profile, profile_names, save_profile
 from exmado_tui.errors import ExmadoError, ProfileError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup
 from exmado_tui.ui.logic.job_forms import (
     CUSTOM,

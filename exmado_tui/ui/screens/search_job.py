@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
 from exmado_tui.config.profiles import profile_names
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup, Options
 from exmado_tui.ui.logic.job_forms import Count, SearchForm, add_condition, validate_search
 from exmado_tui.ui.screens.new_job import plain_options

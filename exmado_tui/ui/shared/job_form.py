@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button
 
 from exmado_tui.errors import ExmadoError
-from exmado_tui.job.request import JobRequest
+from exmado_tui.job.new_job import JobRequest
 from exmado_tui.ui.shared.app_access import exmado_app
 
 

@@ -19,7 +19,6 @@ from textual.widgets._data_table import CellType, ColumnKey, RowKey
 
 from exmado_tui.config.timezones import zone_abbreviation
 from exmado_tui.formatting import duration, local_time, visible
-from exmado_tui.job import pace
 from exmado_tui.job.status import JobStatus
 from exmado_tui.store.queries import JobSummary
 from exmado_tui.ui.logic.jobs import FILTERS
@@ -121,8 +120,8 @@ def job_cells(
         clip(visible(job.user), 10),
         clip(visible(job.source), 10),
         local_time(job.started_at, zone, "%m-%d %H:%M"),
-        duration(pace.duration_s(job, now)),
-        duration(pace.eta_s(job, now)),
+        duration(job.duration_s(now)),
+        duration(job.eta_s(now)),
     )
 
 
