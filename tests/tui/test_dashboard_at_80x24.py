@@ -12,7 +12,7 @@ from exmado_tui.store.models import Job
 from exmado_tui.store.queries import job_files, job_rows
 from exmado_tui.ui.logic import dropfolder_view
 from exmado_tui.ui.logic.dropfolder_view import scan_dropfolder
-from exmado_tui.ui.modals.questions import ConfirmModal, DeleteJobModal, FailJobModal
+from exmado_tui.ui.modals import ConfirmModal, DeleteJobModal, FailJobModal
 from exmado_tui.ui.screens import dropfolder as dropfolder_screen
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen

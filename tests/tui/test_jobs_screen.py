@@ -10,7 +10,7 @@ from exmado_tui.job.transitions import transition
 from exmado_tui.store.models import Job, JobEvent
 from exmado_tui.store.queries import get_job
 from exmado_tui.ui.app import make_app
-from exmado_tui.ui.modals.questions import ConfirmModal, DeleteJobModal
+from exmado_tui.ui.modals import ConfirmModal, DeleteJobModal
 from exmado_tui.ui.screens.jobs import JobsScreen
 from tests.job_queue import queue_length
 from tests.tui.pilot_steps import (

@@ -14,8 +14,7 @@ from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job
 from exmado_tui.ui.logic.job_forms import CUSTOM
-from exmado_tui.ui.modals.file_picker import FilePickerModal
-from exmado_tui.ui.modals.questions import PromptModal
+from exmado_tui.ui.modals import FilePickerModal, PromptModal
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.job_queue import queue_length

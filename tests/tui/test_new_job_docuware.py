@@ -17,7 +17,7 @@ from exmado_tui.store.db import open_database
 from exmado_tui.store.models import Job
 from exmado_tui.ui.app import make_app
 from exmado_tui.ui.logic.job_forms import CUSTOM
-from exmado_tui.ui.modals.questions import PromptModal
+from exmado_tui.ui.modals import PromptModal
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.environment import make_settings

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow
-from exmado_tui.ui.modals.questions import DeleteJobModal
-from exmado_tui.ui.modals.viewers import RowModal
+from exmado_tui.ui.modals import DeleteJobModal, RowModal
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen

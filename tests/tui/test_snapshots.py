@@ -14,7 +14,7 @@ from textual.widgets import Input
 
 from exmado_tui.store.db import open_database
 from exmado_tui.ui.app import make_app
-from exmado_tui.ui.modals.questions import ConfirmModal
+from exmado_tui.ui.modals import ConfirmModal
 from exmado_tui.ui.screens.detail import JobDetailScreen
 from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen

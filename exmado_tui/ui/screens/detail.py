@@ -47,7 +47,7 @@ from exmado_tui.ui.logic.job_detail import (
     read_detail,
 )
 from exmado_tui.ui.logic.jobs import ACTIONS
-from exmado_tui.ui.modals.viewers import RowModal
+from exmado_tui.ui.modals import RowModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_actions import (
     JOB_ACTION_BINDINGS,

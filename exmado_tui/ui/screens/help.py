@@ -22,7 +22,7 @@ INTRO = (
 
 def screens_with_keys() -> list[tuple[str, type]]:
     from exmado_tui.ui.app import ExmadoApp
-    from exmado_tui.ui.modals.questions import ConfirmModal, DeleteJobModal
+    from exmado_tui.ui.modals import ConfirmModal, DeleteJobModal
     from exmado_tui.ui.screens.detail import JobDetailScreen
     from exmado_tui.ui.screens.dropfolder import DropFolderScreen
     from exmado_tui.ui.screens.jobs import JobsScreen

@@ -38,8 +38,7 @@ from exmado_tui.ui.logic.job_forms import (
     target_preview,
     validate,
 )
-from exmado_tui.ui.modals.file_picker import FilePickerModal
-from exmado_tui.ui.modals.questions import PromptModal
+from exmado_tui.ui.modals import FilePickerModal, PromptModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.job_form import JobFormScreen
 from exmado_tui.ui.shared.readonly import mutating

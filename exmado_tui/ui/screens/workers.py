@@ -27,7 +27,7 @@ from exmado_tui.job.status import ACTIVE
 from exmado_tui.notify.delivery import TargetHealth, overview
 from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
-from exmado_tui.ui.modals.questions import ConfirmModal
+from exmado_tui.ui.modals import ConfirmModal
 from exmado_tui.ui.shared.app_access import exmado_app
 from exmado_tui.ui.shared.readonly import HidesMutatingKeys, mutating
 from exmado_tui.ui.widgets.health_strip import HealthStrip
