@@ -22,7 +22,7 @@ from exmado_tui.errors import ProfileError, QueryError, WorkbookError
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.query_source import QuerySource, counted
 from exmado_tui.job.status import JobStatus
-from exmado_tui.workbook.excel_lock import open_in_excel_warning
+from exmado_tui.workbook.checks import open_in_excel_warning
 
 if TYPE_CHECKING:  # the store's queries load peewee
     from exmado_tui.store.queries import JobDetail

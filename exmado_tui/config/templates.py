@@ -23,7 +23,7 @@ from typing import Any
 
 from exmado_tui.errors import PermanentError
 from exmado_tui.files.names import shorten, split_extension
-from exmado_tui.workbook.headers import normalise_header
+from exmado_tui.workbook.checks import normalise_header
 
 # A lone surrogate (JSON allows "\ud800") has no UTF-8 form: no file system takes it.
 UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\ud800-\udfff]')

@@ -46,8 +46,7 @@ from exmado_tui.notify import outbox
 from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.notify.outbox import rejected_data
 from exmado_tui.store.identity import check_still, opened_store
-from exmado_tui.workbook.checks import check_workbook_name
-from exmado_tui.workbook.excel_lock import is_lock_file, open_in_excel_warning
+from exmado_tui.workbook.checks import check_workbook_name, is_lock_file, open_in_excel_warning
 
 LOGGER = "exmado.dropfolder"
 log = logging.getLogger(LOGGER)

@@ -28,8 +28,12 @@ from exmado_tui.job.query_source import QuerySource
 from exmado_tui.job.since import since_sentence
 from exmado_tui.job.status import Event
 from exmado_tui.store.models import Job, JobWorkbook
-from exmado_tui.workbook.checks import check_workbook, check_workbook_path, keep_private_copy
-from exmado_tui.workbook.excel_lock import open_in_excel_warning
+from exmado_tui.workbook.checks import (
+    check_workbook,
+    check_workbook_path,
+    keep_private_copy,
+    open_in_excel_warning,
+)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from exmado_tui.formatting import CONTROL, visible
 from exmado_tui.job.status import RowStatus
 from exmado_tui.output.file_rows import CHUNK, in_row_order
 from exmado_tui.store.models import Job, JobFile, JobRow
-from exmado_tui.workbook.headers import normalise_header
+from exmado_tui.workbook.checks import normalise_header
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CELL_CONTROLS = "\t\n\r"  # the only control characters a worksheet cell may hold

@@ -1,7 +1,7 @@
 """Streaming workbook reader: sheet and header detection, and value normalisation.
 
 What it reads: `.xlsx`/`.xlsm` (formulas give their cached value; rows read as the file holds
-them, see sheet_rows) and `.csv` (its format, encoding and dialect found by `formats`). What
+them, see sheet_rows) and `.csv` (its format, encoding and dialect found by `guard`). What
 it refuses, each with one sentence naming the file, sheet or column: empty sheets, missing or
 duplicated mapped columns, and whatever exceeds the `[workbooks]` limits (`guard`) — before
 parsing it.
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -31,17 +31,19 @@ from openpyxl.utils import get_column_letter
 
 from exmado_tui.errors import WorkbookError
 from exmado_tui.files.names import shown
-from exmado_tui.workbook.formats import (
+from exmado_tui.workbook.checks import normalise_header
+from exmado_tui.workbook.guard import (
     CSV_LINE_CELLS,
     SNIFF_BYTES,
+    WorkbookLimits,
     bounded_lines,
+    check_archive,
     decoded_rows,
     detect_kind,
+    setting,
     sniff_dialect,
     sniff_encoding,
 )
-from exmado_tui.workbook.guard import WorkbookLimits, check_archive, setting
-from exmado_tui.workbook.headers import normalise_header
 from exmado_tui.workbook.sheet_rows import UncachedFormula, load_book, sheet_rows
 
 SCAN_ROWS = 30  # rows searched for the header when the profile gives none
@@ -398,11 +400,6 @@ def _head(
     return head, rows
 
 
-def _take(rows: Iterator[Any], n: int) -> Iterator[Any]:
-    for _, row in zip(range(n), rows, strict=False):
-        yield row
-
-
 def _filled(cell: Any) -> bool:
     return cell is not None and (isinstance(cell, UncachedFormula) or str(cell).strip() != "")
 
@@ -436,7 +433,7 @@ def _unique_headers(cells: Sequence[Any]) -> list[str]:
 def preview(path: Path, columns: Sequence[str], limit: int = 10, **options: Any) -> list[SheetRow]:
     """The first `limit` data rows, for a preview before creating a job."""
     with open_workbook(path, columns, **options) as reader:
-        return list(_take(reader.rows(), limit))
+        return list(islice(reader.rows(), limit))
 
 
 __all__ = [

@@ -19,7 +19,7 @@ from exmado_tui.docuware.query import parse_conditions
 from exmado_tui.errors import ExmadoError
 from exmado_tui.job.query_source import QuerySource
 from exmado_tui.workbook.checks import open_checked_workbook
-from exmado_tui.workbook.formats import detect_kind
+from exmado_tui.workbook.guard import detect_kind
 from exmado_tui.workbook.reader import SheetRow
 
 PREVIEW_ROWS = 5
@@ -203,7 +203,7 @@ def target_preview(profile: Profile | None, form: JobForm, row: SheetRow | None)
 
 
 def _norm(name: str) -> str:
-    from exmado_tui.workbook.headers import normalise_header
+    from exmado_tui.workbook.checks import normalise_header
 
     return normalise_header(name)
 
