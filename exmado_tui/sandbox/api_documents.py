@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 from exmado_tui.sandbox import files, schema, views
 from exmado_tui.sandbox.api_search import require_cabinet
-from exmado_tui.sandbox.data import Document, Section, date_ms
+from exmado_tui.sandbox.data import date_ms
+from exmado_tui.sandbox.schema import Document, Section
 from exmado_tui.sandbox.search import SearchError, parse_date
 from exmado_tui.sandbox.state import State
 from exmado_tui.sandbox.wire import HttpError, Request, Response, json_response

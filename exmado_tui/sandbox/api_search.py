@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from exmado_tui.sandbox import schema, search, views
-from exmado_tui.sandbox.data import Document
+from exmado_tui.sandbox.schema import Document
 from exmado_tui.sandbox.search import Query, SearchError
 from exmado_tui.sandbox.state import State
 from exmado_tui.sandbox.wire import HttpError, Request, Response, json_response, link, ms_date

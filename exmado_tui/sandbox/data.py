@@ -18,14 +18,13 @@ Layout of the data (same seed and size → same data, independent of the platfor
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import random
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from exmado_tui.sandbox import files, schema
+from exmado_tui.sandbox.schema import Document, Section
 
 INVOICE_BASE = 100000
 SEVERAL_EVERY = 25
@@ -100,104 +99,6 @@ LAST_NAMES = (
 )
 DEPARTMENTS = ("Finance", "HR", "Sales", "IT", "R&D", "Operations/Logistics", "Legal")
 DOC_TYPES = ("Contract", "Payslip", "Certificate", "Review")
-
-
-@dataclass(slots=True)
-class Section:
-    """One file of a document."""
-
-    number: int
-    kind: str
-    pages: int
-    salt: int
-    size: int
-
-
-@dataclass(slots=True)
-class Document:
-    """One document: its index values (user fields only) and the files it is made of."""
-
-    id: int
-    cabinet_id: str
-    values: dict[str, Any]
-    sections: list[Section]
-    created_ms: int
-    modified_ms: int
-    store_user: str = "import"
-
-    @property
-    def title(self) -> str:
-        """The document title DocuWare shows, also the base of download file names."""
-        if self.cabinet_id == schema.INVOICES_ID:
-            return f"Invoice {self.values['INVOICE_NO']} - {self.values['SUPPLIER']}"
-        return f"{self.values['DOC_TYPE']} {self.values['NAME']}"
-
-    def section_id(self, section: Section) -> str:
-        """The section id, unique within the cabinet."""
-        return f"{self.id}-{section.number}"
-
-    def section_name(self, section: Section) -> str:
-        """The original file name of a section."""
-        stem = f"doc-{self.id}" if section.number == 1 else f"doc-{self.id}-{section.number}"
-        return stem + files.EXTENSIONS[section.kind]
-
-    def section_bytes(self, section: Section) -> bytes:
-        """The file content of one section (generated on demand, padded to section.size)."""
-        return _render(
-            self.title,
-            _content_lines(self),
-            section.kind,
-            section.pages,
-            section.salt,
-            section.size,
-        )
-
-    def file_size(self) -> int:
-        """Total size of all sections."""
-        return sum(s.size for s in self.sections)
-
-    def value(self, name: str) -> Any:
-        """The value of a user or system field (None when empty)."""
-        system = _SYSTEM_VALUES.get(name)
-        return system(self) if system else self.values.get(name)
-
-
-@functools.lru_cache(maxsize=512)
-def _render(
-    title: str, lines: tuple[str, ...], kind: str, pages: int, salt: int, size: int
-) -> bytes:
-    return files.padded(files.render(kind, title, lines, pages, salt), kind, size)
-
-
-def _content_lines(doc: Document) -> tuple[str, ...]:
-    lines = []
-    for name, value in doc.values.items():
-        if name == "NOTES" and value:
-            value = value[:80] + ("..." if len(value) > 80 else "")
-        lines.append(f"{name}: {format_value(value)}")
-    return tuple(lines)
-
-
-def format_value(value: Any) -> str:
-    """A human-readable rendering of an index value for file content."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(value)
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
-_SYSTEM_VALUES = {
-    "DWDOCID": lambda d: d.id,
-    "DWSTOREDATETIME": lambda d: d.created_ms,
-    "DWSTOREUSER": lambda d: d.store_user,
-    "DWMODDATETIME": lambda d: d.modified_ms,
-    "DWEXTENSION": lambda d: files.EXTENSIONS[d.sections[0].kind] if d.sections else None,
-    "DWSECTIONCOUNT": lambda d: len(d.sections),
-    "DWDOCSIZE": lambda d: d.file_size(),
-}
 
 
 def date_ms(day: dt.date) -> int:

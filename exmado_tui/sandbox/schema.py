@@ -1,8 +1,14 @@
-"""Fixed shape of the sandbox archive: organization, cabinets, basket, fields and dialogs."""
+"""What the sandbox archive is made of: its fixed shape (organization, cabinets, basket,
+fields and dialogs) and the document (index values, system fields, sections whose bytes are
+made on demand) that data.py generates into it."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
+
+from exmado_tui.sandbox import files
 
 ORG_ID = "1"
 ORG_GUID = "5e1d0c2a-7b3f-4c11-9a6e-0d4c2b8f1a01"
@@ -208,3 +214,101 @@ def result_fields(cab: CabinetDef) -> tuple[str, ...]:
     """The fields a result list shows: those of the cabinet's ResultList dialog."""
     lists = [d for d in cab.dialogs if d.type == "ResultList"]
     return lists[0].fields if lists else tuple(f.name for f in cab.fields)
+
+
+@dataclass(slots=True)
+class Section:
+    """One file of a document."""
+
+    number: int
+    kind: str
+    pages: int
+    salt: int
+    size: int
+
+
+@dataclass(slots=True)
+class Document:
+    """One document: its index values (user fields only) and the files it is made of."""
+
+    id: int
+    cabinet_id: str
+    values: dict[str, Any]
+    sections: list[Section]
+    created_ms: int
+    modified_ms: int
+    store_user: str = "import"
+
+    @property
+    def title(self) -> str:
+        """The document title DocuWare shows, also the base of download file names."""
+        if self.cabinet_id == INVOICES_ID:
+            return f"Invoice {self.values['INVOICE_NO']} - {self.values['SUPPLIER']}"
+        return f"{self.values['DOC_TYPE']} {self.values['NAME']}"
+
+    def section_id(self, section: Section) -> str:
+        """The section id, unique within the cabinet."""
+        return f"{self.id}-{section.number}"
+
+    def section_name(self, section: Section) -> str:
+        """The original file name of a section."""
+        stem = f"doc-{self.id}" if section.number == 1 else f"doc-{self.id}-{section.number}"
+        return stem + files.EXTENSIONS[section.kind]
+
+    def section_bytes(self, section: Section) -> bytes:
+        """The file content of one section (generated on demand, padded to section.size)."""
+        return _render(
+            self.title,
+            _content_lines(self),
+            section.kind,
+            section.pages,
+            section.salt,
+            section.size,
+        )
+
+    def file_size(self) -> int:
+        """Total size of all sections."""
+        return sum(s.size for s in self.sections)
+
+    def value(self, name: str) -> Any:
+        """The value of a user or system field (None when empty)."""
+        system = _SYSTEM_VALUES.get(name)
+        return system(self) if system else self.values.get(name)
+
+
+@functools.lru_cache(maxsize=512)
+def _render(
+    title: str, lines: tuple[str, ...], kind: str, pages: int, salt: int, size: int
+) -> bytes:
+    return files.padded(files.render(kind, title, lines, pages, salt), kind, size)
+
+
+def _content_lines(doc: Document) -> tuple[str, ...]:
+    lines = []
+    for name, value in doc.values.items():
+        if name == "NOTES" and value:
+            value = value[:80] + ("..." if len(value) > 80 else "")
+        lines.append(f"{name}: {format_value(value)}")
+    return tuple(lines)
+
+
+def format_value(value: Any) -> str:
+    """A human-readable rendering of an index value for file content."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(value)
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+_SYSTEM_VALUES = {
+    "DWDOCID": lambda d: d.id,
+    "DWSTOREDATETIME": lambda d: d.created_ms,
+    "DWSTOREUSER": lambda d: d.store_user,
+    "DWMODDATETIME": lambda d: d.modified_ms,
+    "DWEXTENSION": lambda d: files.EXTENSIONS[d.sections[0].kind] if d.sections else None,
+    "DWSECTIONCOUNT": lambda d: len(d.sections),
+    "DWDOCSIZE": lambda d: d.file_size(),
+}

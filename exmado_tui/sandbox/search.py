@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from exmado_tui.sandbox import schema
-from exmado_tui.sandbox.data import Catalogue, Document
+from exmado_tui.sandbox.data import Catalogue
+from exmado_tui.sandbox.schema import Document
 
 EMPTY = "EMPTY()"
 NOTEMPTY = "NOTEMPTY()"

@@ -17,7 +17,8 @@ from typing import Any
 
 from exmado_tui.sandbox.auth import AuthStore
 from exmado_tui.sandbox.config import Faults, SandboxConfig
-from exmado_tui.sandbox.data import Catalogue, Document
+from exmado_tui.sandbox.data import Catalogue
+from exmado_tui.sandbox.schema import Document
 from exmado_tui.sandbox.search import Query, Searcher
 
 

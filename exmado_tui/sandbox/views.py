@@ -6,7 +6,7 @@ from typing import Any
 
 from exmado_tui.sandbox import files, schema
 from exmado_tui.sandbox.config import SandboxConfig
-from exmado_tui.sandbox.data import Document, Section
+from exmado_tui.sandbox.schema import Document, Section
 from exmado_tui.sandbox.wire import PLATFORM, link, ms_date
 
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from exmado_tui.sandbox.data import Document
+from exmado_tui.sandbox.schema import Document
 
 P = "/DocuWare/Platform"
 SIGNATURES = {

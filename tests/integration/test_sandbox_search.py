@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from exmado_tui.sandbox import SandboxServer
-from exmado_tui.sandbox.data import Document
+from exmado_tui.sandbox.schema import Document
 from tests.sandbox_login import signed_in_client
 
 P = "/DocuWare/Platform"
