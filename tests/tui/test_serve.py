@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from exmado_tui.cli import build_parser
-from exmado_tui.commands.dashboard import dashboard_command
+from exmado_tui.commands.serve import dashboard_command
 from exmado_tui.services.localredis import free_port
 from tests.cli_runner import run
 from tests.environment import settings_env
