@@ -372,7 +372,7 @@ def process_budget(settings: DocuWareSettings, broker: BrokerSettings) -> Budget
     )
 
 
-# How an episode's two sentences begin: `notify/attention.py` finds a job slowed for long by them.
+# How an episode's two sentences begin: `notify/delivery.py` finds a job slowed for long by them.
 SLOWED = "Slowed by DocuWare throttling"
 OVER = "Throttling over"
 

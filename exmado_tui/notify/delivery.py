@@ -9,6 +9,13 @@ conditional UPDATE), so deliverers on several hosts never send one twice. A deli
 between sending and recording sends again after the lease: the same `webhook-id`, which the
 receiver de-duplicates (Standard Webhooks' at-least-once).
 
+Before that, each tick looks for jobs that need a person without having moved
+(`look_for_attention`): running with no progress for `stalled_after_min`, or slowed by
+DocuWare throttling for `throttled_after_min`. Nothing moves such a job, so nothing else would
+tell of it. A notice's key names the episode (the job's last progress; the event that began the
+throttling), so one episode is one notice, however often and on however many hosts it is
+seen. (A pause for a full disk is a move: `transitions.transition` writes its notice.)
+
 `overview` says how delivery goes, target by target, read from the outbox: what `exmado doctor`
 and the dashboard's Workers screen say about notifications.
 """
@@ -23,12 +30,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from exmado_tui.docuware.budget import OVER, SLOWED
 from exmado_tui.errors import DeliveryError
-from exmado_tui.notify import attention, sending
+from exmado_tui.job.status import JobStatus
+from exmado_tui.notify import outbox, sending
 from exmado_tui.notify.kinds import DeliveryState, NoticeKind
 from exmado_tui.notify.targets import EmailTarget, NotifySettings, Target
 from exmado_tui.store.db import database, utcnow
-from exmado_tui.store.models import NotifyDelivery, NotifyEvent, delete_rows
+from exmado_tui.store.models import Job, JobEvent, NotifyDelivery, NotifyEvent, delete_rows
 
 LOGGER = "exmado.notify"
 log = logging.getLogger(LOGGER)
@@ -48,6 +57,43 @@ def send(target: Target, message_id: str, body: dict[str, Any], timeout_s: float
 
 def wants(target: Target, kind: NoticeKind) -> bool:
     return kind.is_failure or not target.failures_only
+
+
+def look_for_attention(settings: NotifySettings, now: datetime) -> None:
+    if settings.stalled_after_min:
+        stalled(now - timedelta(minutes=settings.stalled_after_min), settings.stalled_after_min)
+    if settings.throttled_after_min:
+        slowed(now - timedelta(minutes=settings.throttled_after_min), settings.throttled_after_min)
+
+
+def stalled(before: datetime, minutes: float) -> None:
+    """Running jobs whose rows and counters have not changed since `before`."""
+    jobs = Job.select(Job.id, Job.updated_at).where(
+        (Job.status == JobStatus.RUNNING) & (Job.updated_at < before)
+    )
+    for job in jobs:
+        reason = f"no progress for {minutes:g} minutes (since {job.updated_at:%H:%M} UTC)"
+        key = f"stalled:{job.id}:{job.updated_at.isoformat()}"
+        outbox.add_for_job(job.id, NoticeKind.NEEDS_ATTENTION, reason, key=key)
+
+
+def slowed(before: datetime, minutes: float) -> None:
+    """Running jobs whose last throttling sentence is an episode's start older than `before`."""
+    running = Job.select(Job.id).where(Job.status == JobStatus.RUNNING)
+    for job in running:
+        last = (
+            JobEvent.select(JobEvent.id, JobEvent.at, JobEvent.message)
+            .where(
+                (JobEvent.job == job.id)
+                & (JobEvent.message.startswith(SLOWED) | JobEvent.message.startswith(OVER))
+            )
+            .order_by(JobEvent.id.desc())
+            .first()
+        )
+        if last is not None and last.message.startswith(SLOWED) and last.at < before:
+            reason = f"slowed by DocuWare throttling for over {minutes:g} minutes: {last.message}"
+            key = f"throttled:{job.id}:{last.id}"
+            outbox.add_for_job(job.id, NoticeKind.NEEDS_ATTENTION, reason, key=key)
 
 
 class Deliverer:
@@ -75,7 +121,7 @@ class Deliverer:
         self._prune()
         if not self.settings.targets:
             return 0
-        attention.look(self.settings, self.clock())
+        look_for_attention(self.settings, self.clock())
         self.fan_out()
         tried = 0
         for delivery_id in self._due():

@@ -8,7 +8,7 @@ folder, report path, the first failed rows and the command that shows the job.
 The outbox: a notice is a row in the store, written in the transaction of the change it tells
 of (a job's move, a file rejected), so it is neither lost nor told of a change that did not
 happen. Writing one sends nothing: `delivery.py` does, later, in another process. A notice
-found by looking (a job stalled or slowed, `attention.py`) has a `key` naming what was seen;
+found by looking (a job stalled or slowed, `delivery.py`) has a `key` naming what was seen;
 its message id comes from that key, so seeing the same thing again, on any host, adds nothing.
 """
 

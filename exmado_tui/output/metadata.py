@@ -31,8 +31,7 @@ from typing import Any
 from exmado_tui.config.profiles import Metadata, metadata_kinds
 from exmado_tui.docuware.values import FieldValue, IndexData, field_text
 from exmado_tui.files.writing import job_part_path, sha256_of, write_atomically
-from exmado_tui.output.file_rows import first_per_path, in_path_order, utc_text
-from exmado_tui.output.report_sheets import field_columns
+from exmado_tui.output.report_sheets import field_columns, first_per_path, in_path_order, utc_text
 from exmado_tui.store.models import Job
 
 SIDECAR_SUFFIX = ".json"

@@ -27,11 +27,12 @@ from exmado_tui.files.writing import remove_leftovers, write_atomically
 from exmado_tui.formatting import local_time, visible
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.status import FINAL, JobStatus
-from exmado_tui.output.file_rows import in_path_order, utc_text
 from exmado_tui.output.metadata import Written, sidecar_entries, write_metadata
 from exmado_tui.output.report_sheets import (
+    in_path_order,
     set_widths,
     text_cell,
+    utc_text,
     write_documents_sheet,
     write_rows_sheet,
 )

@@ -24,6 +24,10 @@ pass over the job's files; then the lines are written in openpyxl's write-only m
 at a time, so 100,000 documents cost the memory of a chunk. A document matched by several rows
 is a line per row; a ZIP unpacked, a line per member. Text that looks like a formula stays
 text (`text_cell`); times are in the report's zone.
+
+Both sheets read the store `CHUNK` rows at a time; the job's files are read so for the
+Documents sheet (`in_row_order`), and in path order for the manifest and the metadata files
+(`in_path_order`): each a named tuple of the file's columns with its row's number.
 """
 
 from __future__ import annotations
@@ -42,14 +46,15 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
+from peewee import Expression, Query
 
 from exmado_tui.docuware.values import FieldValue, IndexData, field_text
 from exmado_tui.formatting import CONTROL, visible
 from exmado_tui.job.status import RowStatus
-from exmado_tui.output.file_rows import CHUNK, in_row_order
 from exmado_tui.store.models import Job, JobFile, JobRow
 from exmado_tui.workbook.checks import normalise_header
 
+CHUNK = 2000  # rows (or files) read from the store at a time; `tick` runs after each
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CELL_CONTROLS = "\t\n\r"  # the only control characters a worksheet cell may hold
 CELL_CHARS = 32767  # Excel's longest cell
@@ -302,3 +307,77 @@ def _formatted(ws: WriteOnlyWorksheet, value: datetime, number_format: str) -> C
     cell = WriteOnlyCell(ws, value)
     cell.number_format = number_format
     return cell
+
+
+# -- the job's files, `CHUNK` at a time (`tick` after each: a worker beats the job's heart) --
+
+FILE_COLUMNS = (
+    JobFile.id,
+    JobRow.row_number,
+    JobFile.cabinet_id,
+    JobFile.document_id,
+    JobFile.path,
+    JobFile.size,
+    JobFile.sha256,
+    JobFile.modified_at,
+    JobFile.index_data,
+)
+
+
+def in_path_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
+    """By path, then id (the index on the job's paths, migration 4)."""
+
+    def after(last: Any) -> Expression:
+        same_path = (JobFile.path == last.path) & (JobFile.id > last.id)
+        return (JobFile.path > last.path) | same_path
+
+    return _paged(_files(job_id).order_by(JobFile.path, JobFile.id).limit(CHUNK), after, tick)
+
+
+def in_row_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
+    """By row number, then id: a chunk of the job's rows at a time (the index on its row
+    numbers), then their files (the index on a file's row), so each chunk costs its size."""
+    last = 0
+    while rows := list(_row_ids(job_id, last)):
+        ids = [row_id for row_id, _ in rows]
+        files = _files(job_id).where(JobFile.row.in_(ids))
+        yield from files.order_by(JobRow.row_number, JobFile.id).namedtuples()
+        last = rows[-1][1]
+        tick()
+
+
+def _row_ids(job_id: str, after: int) -> Iterator[tuple[int, int]]:
+    """(id, row number) of the job's next `CHUNK` rows after row number `after`."""
+    query = JobRow.select(JobRow.id, JobRow.row_number)
+    query = query.where((JobRow.job == job_id) & (JobRow.row_number > after))
+    return cast(
+        "Iterator[tuple[int, int]]", iter(query.order_by(JobRow.row_number).limit(CHUNK).tuples())
+    )
+
+
+def first_per_path(items: Iterator[Any]) -> Iterator[Any]:
+    """One file a path (the first row's), from files in path order."""
+    last_path = None
+    for item in items:
+        if item.path != last_path:
+            last_path = item.path
+            yield item
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO text ending in Z (the manifest's, the metadata's)."""
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _files(job_id: str) -> Query:
+    return JobFile.select(*FILE_COLUMNS).join(JobRow).where(JobFile.job == job_id)
+
+
+def _paged(
+    query: Query, after: Callable[[Any], Expression], tick: Callable[[], None]
+) -> Iterator[Any]:
+    page = query
+    while chunk := list(page.namedtuples()):
+        yield from chunk
+        page = query.where(after(chunk[-1]))
+        tick()

@@ -17,7 +17,7 @@ from exmado_tui.config.settings import Settings
 from exmado_tui.docuware.budget import OVER, SLOWED
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
-from exmado_tui.notify import attention
+from exmado_tui.notify import delivery
 from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job, JobEvent, NotifyEvent
@@ -45,7 +45,7 @@ def test_a_job_stalled_or_slowed_for_long_is_one_notice_an_episode(store: Settin
     settings = store.notify
 
     for _ in range(3):  # seen again and again (and by other hosts): still one notice each
-        attention.look(settings, now)
+        delivery.look_for_attention(settings, now)
     stalled, slowed = notices(NoticeKind.NEEDS_ATTENTION)
     assert (
         stalled.job_id == "a" * 32
@@ -56,7 +56,7 @@ def test_a_job_stalled_or_slowed_for_long_is_one_notice_an_episode(store: Settin
 
     Job.update(status="COMPLETED").where(Job.id != "a" * 32).execute()
     Job.update(updated_at=now).where(Job.id == "a" * 32).execute()  # it moved on, then stalls
-    attention.look(settings, now + timedelta(minutes=16))
+    delivery.look_for_attention(settings, now + timedelta(minutes=16))
     assert len(notices(NoticeKind.NEEDS_ATTENTION)) == 3
 
 

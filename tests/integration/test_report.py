@@ -195,7 +195,7 @@ def test_manifest_lists_each_file_once_with_its_rows(store, tmp_path: Path) -> N
 
 
 def test_manifest_is_read_in_chunks_in_path_order(any_store, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("exmado_tui.output.file_rows.CHUNK", 2)
+    monkeypatch.setattr("exmado_tui.output.report_sheets.CHUNK", 2)
     job_id = seed_job(tmp_path)
     for number, path in ((3, "C/3.pdf"), (4, "A/100001.pdf"), (4, "B/4.pdf")):
         add_file(JobRow.get(JobRow.row_number == number), path)
@@ -232,7 +232,7 @@ def test_control_characters_in_a_key_are_written_visibly_in_report_and_manifest(
 
 
 def test_a_long_report_calls_back_between_chunks_of_rows(store, tmp_path: Path) -> None:
-    from exmado_tui.output.file_rows import CHUNK
+    from exmado_tui.output.report_sheets import CHUNK
 
     job_id = seed_job(tmp_path)
     rows = [
