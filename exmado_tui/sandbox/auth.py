@@ -9,6 +9,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from exmado_tui.sandbox.config import Faults
@@ -17,6 +18,8 @@ PLATFORM_CLIENT_ID = "docuware.platform.net.client"
 PLATFORM_SCOPE = "docuware.platform"
 AUTH_COOKIE = ".DWPLATFORMAUTH"
 BROWSER_COOKIE = "DWPLATFORMBROWSERID"
+
+Clock = Callable[[], float]  # seconds since the epoch, as `time.time`
 
 
 class GrantError(Exception):
@@ -61,12 +64,23 @@ class TokenSet:
 
 
 class AuthStore:
-    """Checks credentials and issues/validates tokens and cookie sessions."""
+    """Checks credentials and issues/validates tokens and cookie sessions.
 
-    def __init__(self, users: dict[str, str], faults: Faults, issuer: str = "sandbox"):
+    `clock` dates what it issues and tells when that expires (the wall clock, which a token's
+    `iat` and `exp` claims are in); a test passes a fake one to let a token expire at once.
+    """
+
+    def __init__(
+        self,
+        users: dict[str, str],
+        faults: Faults,
+        issuer: str = "sandbox",
+        clock: Clock = time.time,
+    ):
         self.users = dict(users)
         self.faults = faults
         self.issuer = issuer
+        self._clock = clock
         self._secret = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._access: dict[str, Grant] = {}
@@ -128,7 +142,7 @@ class AuthStore:
         self, user: str, scopes: list[str], with_refresh: bool, family: str = ""
     ) -> TokenSet:
         ttl = self.faults.now.token_ttl
-        now = time.time()
+        now = self._clock()
         family = family or secrets.token_hex(8)
         grant = Grant(user, now + ttl, self.faults.token_epoch, family)
         access = self._jwt(user, now, ttl, " ".join(scopes))
@@ -191,7 +205,7 @@ class AuthStore:
             return self._sessions.pop(session, None) is not None
 
     def _valid(self, grant: Grant) -> bool:
-        return grant.epoch == self.faults.token_epoch and time.time() < grant.expires_at
+        return grant.epoch == self.faults.token_epoch and self._clock() < grant.expires_at
 
 
 def _scopes(form: dict[str, str]) -> list[str]:

@@ -25,10 +25,12 @@ import socket
 import struct
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from exmado_tui.sandbox import routes
+from exmado_tui.sandbox.auth import Clock
 from exmado_tui.sandbox.config import Faults, SandboxConfig
 from exmado_tui.sandbox.data import Catalogue
 from exmado_tui.sandbox.state import State, Stats
@@ -149,11 +151,15 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class SandboxServer:
-    """A DocuWare-compatible server: start() in a background thread, stop() to end it."""
+    """A DocuWare-compatible server: start() in a background thread, stop() to end it.
 
-    def __init__(self, config: SandboxConfig | None = None):
+    `clock` (`time.time` unless given) is what its tokens and sessions expire by: a test that
+    runs the server on a thread of its own process moves a fake one instead of waiting.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None, clock: Clock = time.time):
         self.config = config or SandboxConfig()
-        self.state = State.build(self.config)
+        self.state = State.build(self.config, clock)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 

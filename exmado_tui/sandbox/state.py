@@ -15,7 +15,7 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from exmado_tui.sandbox.auth import AuthStore
+from exmado_tui.sandbox.auth import AuthStore, Clock
 from exmado_tui.sandbox.config import Faults, SandboxConfig
 from exmado_tui.sandbox.data import Catalogue
 from exmado_tui.sandbox.schema import Document
@@ -159,15 +159,15 @@ class State:
     results: ResultCache = field(default_factory=ResultCache)
 
     @classmethod
-    def build(cls, config: SandboxConfig) -> State:
-        """A fresh state with data generated from the config's seed."""
+    def build(cls, config: SandboxConfig, clock: Clock = time.time) -> State:
+        """A fresh state with data generated from the config's seed; `clock` dates its tokens."""
         faults = Faults(config.faults)
         catalogue = Catalogue(config.seed, config.documents, config.personnel_documents)
         return cls(
             config,
             faults,
             catalogue,
-            AuthStore(dict(config.users), faults),
+            AuthStore(dict(config.users), faults, clock=clock),
             Searcher(catalogue),
             errors=ErrorInjector(config.seed),
         )

@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import time
 import zipfile
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ from exmado_tui.config.settings import DocuWareSettings, Secret
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.docuware.errors import AuthenticationError, NotFoundError, RetryPolicy
 from exmado_tui.docuware.query import Exact, Or, Wildcard
-from exmado_tui.sandbox import FaultSettings
+from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 
 BASE = DocuWareSettings(
     url="http://unset",
@@ -25,13 +26,14 @@ BASE = DocuWareSettings(
 )
 
 
-def client(server, **changes) -> AsyncDocuWareClient:
+def client(server, clock=time.monotonic, **changes) -> AsyncDocuWareClient:
     settings = replace(BASE, url=server.url, **changes)
     return AsyncDocuWareClient(
         settings,
         retry=RetryPolicy(
             max_attempts=settings.max_attempts, throttle_default_wait_s=1, backoff_base_s=0.01
         ),
+        clock=clock,
     )
 
 
@@ -136,13 +138,14 @@ async def test_session_expiry_mid_run_relogs_in(sandbox_factory, mode, login_end
     assert stats(server)["by_endpoint"][login_endpoint] == 2
 
 
-async def test_short_token_ttl_is_renewed(sandbox_factory):
-    server = sandbox_factory(documents=20, faults=FaultSettings(token_ttl=1))
-    async with client(server, auth="oauth") as dw:
-        await dw.file_cabinets()
-        await asyncio.sleep(1.1)  # the real sandbox's token TTL, on its wall clock
-        assert (await dw.get_document("Invoices", 1)).id == 1
-    assert stats(server)["by_endpoint"]["Token"] >= 2
+async def test_short_token_ttl_is_renewed(clock):
+    config = SandboxConfig(port=0, documents=20, faults=FaultSettings(token_ttl=1))
+    with SandboxServer(config, clock=clock) as server:  # one clock for the server and client
+        async with client(server, clock, auth="oauth") as dw:
+            await dw.file_cabinets()
+            clock.now += 1.1
+            assert (await dw.get_document("Invoices", 1)).id == 1
+        assert stats(server)["by_endpoint"]["Token"] >= 2
 
 
 async def first_document(dw, sections_wanted):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from exmado_tui.sandbox import FaultSettings, SandboxServer
+from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
+from tests.clocks import ManualClock
 from tests.sandbox_login import PLATFORM_CLIENT_ID, TOKEN_PATH, password_grant
 
 P = "/DocuWare/Platform"
@@ -99,17 +100,16 @@ def test_unknown_bearer_token_gets_401_json(sandbox: SandboxServer) -> None:
     assert body["StatusCode"] == 401 and body["Message"] and body["Method"] == "GET"
 
 
-def test_token_expires_after_its_ttl(sandbox_factory, sandbox_login) -> None:
-    import time
-
-    # Long enough for a loaded machine to use a fresh token (0.3 s was not, once).
-    server = sandbox_factory(faults=FaultSettings(token_ttl=2.0))
-    token = sandbox_login(server.url)
-    url = f"{server.url}{P}/Organizations"
-    assert httpx.get(url, headers=bearer(token)).status_code == 200
-    time.sleep(2.05)  # the sandbox over real HTTP dates its tokens by the wall clock
-    assert httpx.get(url, headers=bearer(token)).status_code == 401
-    assert httpx.get(url, headers=bearer(sandbox_login(server.url))).status_code == 200
+def test_token_expires_after_its_ttl(clock: ManualClock, sandbox_login) -> None:
+    config = SandboxConfig(port=0, documents=500, faults=FaultSettings(token_ttl=60))
+    with SandboxServer(config, clock=clock) as server:
+        token = sandbox_login(server.url)
+        url = f"{server.url}{P}/Organizations"
+        clock.now += 59
+        assert httpx.get(url, headers=bearer(token)).status_code == 200
+        clock.now += 1
+        assert httpx.get(url, headers=bearer(token)).status_code == 401
+        assert httpx.get(url, headers=bearer(sandbox_login(server.url))).status_code == 200
 
 
 def test_expire_tokens_over_http_invalidates_tokens_and_cookies(
