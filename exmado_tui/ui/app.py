@@ -1,13 +1,26 @@
-"""`ExmadoApp` and `make_app`, the factory the CLI, `exmado serve` and the tests share."""
+"""`ExmadoApp` and `make_app`, the factory the CLI, `exmado serve` and the tests share; the
+app typed for its screens, modals and widgets (`exmado_app`); and the read-only rule.
+
+Textual types `node.app` as `App[Any]`, so `self.app.backend` would check nothing; every part
+of the dashboard reaches the app through `exmado_app(self)` instead.
+
+The read-only rule, in one place: a dashboard started with --readonly (`exmado serve
+--readonly`) runs no action marked `@mutating`, and shows no key for one. Two public Textual
+hooks apply it. `check_action` hides: Textual asks it of the node that binds a key, so a
+screen with mutating actions mixes in `HidesMutatingKeys`, and their keys leave the footer and
+the command palette. `App.run_action` refuses: every key, button and palette command goes
+through it, so `ExmadoApp` asks `refused` first, and a mutating action is answered with a
+notice instead of being run.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from textual.actions import ActionParseResult
+from textual.actions import ActionParseResult, parse
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -24,13 +37,14 @@ from exmado_tui.store.queries import JobSummary, finished_since, latest_finished
 from exmado_tui.ui.backend.health import DocuWareHealth, DocuWareProbe, RedisHealth, check_redis
 from exmado_tui.ui.backend.threads import Backend, Clock
 from exmado_tui.ui.logic.jobs import ACTIONS, jobs_word
-from exmado_tui.ui.shared.messages import JobActionFailed, JobActionSucceeded, JobFinished
-from exmado_tui.ui.shared.readonly import refused
+from exmado_tui.ui.messages import JobActionFailed, JobActionSucceeded, JobFinished
 from exmado_tui.ui.widgets.keys import ActionCommands
 
 log = logging.getLogger("exmado.ui")
 HEALTH_EVERY_S = 2.0
 FINISHED_EVERY_S = 1.0
+F = TypeVar("F", bound=Callable[..., Any])
+READONLY_NOTICE = "Read-only dashboard: {what} is disabled (started with --readonly)."
 
 
 class ExmadoApp(App[None]):
@@ -202,6 +216,53 @@ class ExmadoApp(App[None]):
 
         if not isinstance(self.screen, DropFolderScreen):
             self.push_screen(DropFolderScreen())
+
+
+def exmado_app(node: object) -> ExmadoApp:
+    """The `ExmadoApp` that `node` (a screen, modal or widget, or a mixin of one) runs in."""
+    if not isinstance(node, DOMNode):
+        raise TypeError(f"{type(node).__name__} is no part of a Textual app")
+    app = node.app
+    if not isinstance(app, ExmadoApp):
+        raise TypeError(f"{type(node).__name__} runs in {type(app).__name__}, not ExmadoApp")
+    return app
+
+
+# -- the read-only rule ------------------------------------------------------------------------
+
+
+def mutating(method: F) -> F:
+    """Mark an action method as changing something: a read-only dashboard neither runs it nor
+    shows its key."""
+    method.mutating = True  # type: ignore[attr-defined]
+    return method
+
+
+def is_mutating(node: object, action: str | ActionParseResult) -> bool:
+    """Whether `action`, run on `node`, is an action method marked `@mutating`."""
+    name = (parse(action) if isinstance(action, str) else action)[1]
+    return bool(getattr(getattr(node, f"action_{name}", None), "mutating", False))
+
+
+def refused(node: DOMNode, action: str | ActionParseResult) -> bool:
+    """In a read-only dashboard, refuse a mutating action with a notice (True: refused)."""
+    app = exmado_app(node)
+    if not app.readonly or not is_mutating(node, action):
+        return False
+    name = (parse(action) if isinstance(action, str) else action)[1]
+    app.notify(READONLY_NOTICE.format(what=name.replace("_", " ")), severity="warning")
+    return True
+
+
+class HidesMutatingKeys:
+    """For a screen: in a read-only dashboard its mutating actions are disabled and hidden (the
+    key still reaches `ExmadoApp.run_action`, which says why nothing happens)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (exmado_app(self).readonly and is_mutating(self, action))
+
+
+# -- the factory -------------------------------------------------------------------------------
 
 
 def make_app(

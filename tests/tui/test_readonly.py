@@ -1,4 +1,4 @@
-"""The read-only rule (`ui/shared/readonly.py`) on the job's screen and on the way the palette
+"""The read-only rule (`ui/app.py`) on the job's screen and on the way the palette
 and the buttons take (`run_action`), beside the jobs list's keys (test_jobs_screen.py)."""
 
 from __future__ import annotations

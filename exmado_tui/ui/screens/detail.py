@@ -39,6 +39,14 @@ from exmado_tui.store.queries import (
     row_files,
     row_total,
 )
+from exmado_tui.ui.app import HidesMutatingKeys, exmado_app
+from exmado_tui.ui.job_actions import (
+    JOB_ACTION_BINDINGS,
+    VERIFY_BINDING,
+    JobActionsMixin,
+    VerifyActionMixin,
+    verify_applies,
+)
 from exmado_tui.ui.logic.job_detail import (
     config_facts,
     config_table,
@@ -47,17 +55,8 @@ from exmado_tui.ui.logic.job_detail import (
     read_detail,
 )
 from exmado_tui.ui.logic.jobs import ACTIONS
+from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.modals import RowModal
-from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.job_actions import (
-    JOB_ACTION_BINDINGS,
-    VERIFY_BINDING,
-    JobActionsMixin,
-    VerifyActionMixin,
-    verify_applies,
-)
-from exmado_tui.ui.shared.messages import JobActionSucceeded, JobDetailRefreshed
-from exmado_tui.ui.shared.readonly import HidesMutatingKeys
 from exmado_tui.ui.widgets.indicators import (
     StatusBadge,
     progress_text,

@@ -3,11 +3,10 @@ fetched live from DocuWare, the first row's target path, output and format; then
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,6 +23,7 @@ from textual.widgets import (
 from exmado_tui.config.profiles import FORMATS, Profile, load_profile, profile_names, save_profile
 from exmado_tui.errors import ExmadoError, ProfileError
 from exmado_tui.job.new_job import JobRequest
+from exmado_tui.ui.app import exmado_app, mutating
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup
 from exmado_tui.ui.logic.job_forms import (
     CUSTOM,
@@ -39,17 +39,9 @@ from exmado_tui.ui.logic.job_forms import (
     validate,
 )
 from exmado_tui.ui.modals import FilePickerModal, PromptModal
-from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.job_form import JobFormScreen
-from exmado_tui.ui.shared.readonly import mutating
-from exmado_tui.ui.widgets.form_fields import FieldRow, FormInput
+from exmado_tui.ui.screens.job_form import FieldRow, FormInput, JobFormScreen, plain_options
 from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.ui.widgets.tables import PlainTable
-
-
-def plain_options(options: Iterable[tuple[str, str]]) -> list[tuple[Text, str]]:
-    """Select options whose prompts (sheet, column, cabinet and field names) show as written."""
-    return [(Text(prompt), value) for prompt, value in options]
 
 
 def profile_options(folders: Sequence[Path]) -> list[tuple[str, str]]:

@@ -15,13 +15,10 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from exmado_tui.config.profiles import profile_names
 from exmado_tui.job.new_job import JobRequest
+from exmado_tui.ui.app import exmado_app, mutating
 from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup, Options
 from exmado_tui.ui.logic.job_forms import Count, SearchForm, add_condition, validate_search
-from exmado_tui.ui.screens.new_job import plain_options
-from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.job_form import JobFormScreen
-from exmado_tui.ui.shared.readonly import mutating
-from exmado_tui.ui.widgets.form_fields import FieldRow, FormInput
+from exmado_tui.ui.screens.job_form import FieldRow, FormInput, JobFormScreen, plain_options
 from exmado_tui.ui.widgets.keys import KeyFooter
 
 COUNT_DELAY_S = 0.4  # counted once the conditions rest this long, not at every key

@@ -26,10 +26,9 @@ from exmado_tui.job.liveness import Clocks
 from exmado_tui.job.status import ACTIVE
 from exmado_tui.notify.delivery import TargetHealth, overview
 from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts
+from exmado_tui.ui.app import HidesMutatingKeys, exmado_app, mutating
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals import ConfirmModal
-from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.readonly import HidesMutatingKeys, mutating
 from exmado_tui.ui.widgets.health_strip import HealthStrip
 from exmado_tui.ui.widgets.indicators import StoreTrouble, status_text
 from exmado_tui.ui.widgets.keys import KeyFooter

@@ -15,10 +15,9 @@ from exmado_tui.formatting import visible
 from exmado_tui.job.status import FINAL
 from exmado_tui.output.verify import Verdict
 from exmado_tui.store.queries import JobSummary
+from exmado_tui.ui.app import exmado_app, mutating
 from exmado_tui.ui.logic.jobs import ACTIONS, jobs_word
 from exmado_tui.ui.modals import ConfirmModal, DeleteJobModal, FailJobModal
-from exmado_tui.ui.shared.app_access import exmado_app
-from exmado_tui.ui.shared.readonly import mutating
 
 JOB_ACTION_BINDINGS = [
     Binding("s", "start", "Start"),
