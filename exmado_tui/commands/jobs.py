@@ -19,7 +19,7 @@ from exmado_tui.commands.context import (
     whole_number,
 )
 from exmado_tui.commands.job_views import print_job, print_state, wait_for_end
-from exmado_tui.config.timezones import zone_abbreviation
+from exmado_tui.config.settings import zone_abbreviation
 from exmado_tui.errors import PermanentError
 from exmado_tui.formatting import local_time
 from exmado_tui.job.status import JobStatus

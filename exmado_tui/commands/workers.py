@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exmado_tui.commands.context import Context, confirmed, print_json
-from exmado_tui.config.timezones import zone_abbreviation
+from exmado_tui.config.settings import zone_abbreviation
 from exmado_tui.formatting import duration, local_time
 
 if TYPE_CHECKING:  # Redis and the store load when a command runs, not for `--help`

@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from exmado_tui import resources
 from exmado_tui.config.layers import (
     LayerReader,
+    Secret,
     apply_environment,
     check_layout,
     merge,
+    read_secret_file,
     read_toml,
 )
-from exmado_tui.config.secret import Secret, read_secret_file
 from exmado_tui.config.settings import (
     AUTH_MODES,
     PUBLIC_CLIENT_ID,

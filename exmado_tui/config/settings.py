@@ -1,21 +1,27 @@
 """The effective configuration as frozen dataclasses, a section each, and the same shown without
-its secrets (`masked`, `mask_url`). How it is read and checked: `loading.py`."""
+its secrets (`masked`, `mask_url`). How it is read and checked: `loading.py`.
+
+Also the zone times are shown in (they are stored in UTC): `timezone`, else the machine's —
+`$TZ` when it names a zone, else the zone `/etc/localtime` is (a link into the zone database,
+or a copy of one of its files), else UTC — and how a zone is named to people.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from exmado_tui.config.secret import PATH_IS_SECRET
-from exmado_tui.config.secret import Secret as Secret
-from exmado_tui.config.timezones import system_zone
+from exmado_tui.config.layers import PATH_IS_SECRET
+from exmado_tui.config.layers import Secret as Secret
 from exmado_tui.notify.targets import NotifySettings
 from exmado_tui.schedule.entries import ScheduleEntry
 from exmado_tui.workbook.guard import WorkbookLimits
@@ -221,3 +227,50 @@ def mask_url(url: str) -> str:
         user = parts.username or ""
         netloc = f"{user}:***@{netloc.rpartition('@')[2]}"
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+# -- time zones ---------------------------------------------------------------------------------
+
+LOCALTIME = Path("/etc/localtime")
+
+
+def system_zone(localtime: Path = LOCALTIME) -> ZoneInfo:
+    """The zone this process's clock shows (see the module docstring)."""
+    name = os.environ.get("TZ", "").removeprefix(":")
+    if name.startswith("/"):
+        return _from_file(Path(name)) or ZoneInfo("UTC")
+    if name:
+        return _named(name) or ZoneInfo("UTC")
+    return _from_file(localtime) or ZoneInfo("UTC")
+
+
+def zone_name(zone: ZoneInfo) -> str:
+    """`America/Tegucigalpa`; a zone read from a file without a name, by its abbreviation."""
+    return zone.key or zone_abbreviation(zone)
+
+
+def zone_abbreviation(zone: ZoneInfo, at: datetime | None = None) -> str:
+    """`CST`, `UTC`, or the offset where the zone has no abbreviation (`-03`), at `at` (now)."""
+    return (at or datetime.now(UTC)).astimezone(zone).strftime("%Z")
+
+
+def _named(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _from_file(path: Path) -> ZoneInfo | None:
+    """The zone of a tzfile: by its name when it is (a link to) a file of the zone database."""
+    try:
+        target = str(path.resolve(strict=True))
+    except OSError:
+        return None
+    if "/zoneinfo/" in target and (zone := _named(target.split("/zoneinfo/", 1)[1])):
+        return zone
+    try:
+        with path.open("rb") as data:
+            return ZoneInfo.from_file(data)
+    except (OSError, ValueError):
+        return None

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from exmado_tui.config.layers import LayerReader
-from exmado_tui.config.secret import PATH_IS_SECRET, Secret, read_secret_file
+from exmado_tui.config.layers import PATH_IS_SECRET, LayerReader, Secret, read_secret_file
 from exmado_tui.errors import SettingsError
 
 WEBHOOK_SECRET_PREFIX = "whsec_"

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from exmado_tui.config.timezones import zone_name
+from exmado_tui.config.settings import zone_name
 from exmado_tui.files.writing import remove_leftovers, write_atomically
 from exmado_tui.formatting import local_time, visible
 from exmado_tui.job.query_source import KEY as QUERY_KEY

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.config.loading import load_settings
-from exmado_tui.config.settings import Settings
-from exmado_tui.config.timezones import system_zone
+from exmado_tui.config.settings import Settings, system_zone
 from exmado_tui.job.actor import AUDIT_LOG, BROWSER_ENV, Actor, Door
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.config.loading import load_settings
-from exmado_tui.config.timezones import system_zone, zone_abbreviation, zone_name
+from exmado_tui.config.settings import system_zone, zone_abbreviation, zone_name
 from tests.environment import settings_env
 from tests.factories import insert_job
 from tests.fresh_python import run_code

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from exmado_tui.config.profiles import Profile, profile_toml
-from exmado_tui.config.timezones import zone_name
+from exmado_tui.config.settings import zone_name
 from exmado_tui.formatting import duration, local_time, visible
 from exmado_tui.job.status import RowStatus
 from exmado_tui.store.queries import JobDetail, JobSummary, get_job, row_counts

@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 from textual.widgets._data_table import CellType, ColumnKey, RowKey
 
-from exmado_tui.config.timezones import zone_abbreviation
+from exmado_tui.config.settings import zone_abbreviation
 from exmado_tui.formatting import duration, local_time, visible
 from exmado_tui.job.status import JobStatus
 from exmado_tui.store.queries import JobSummary
