@@ -34,8 +34,14 @@ import watchfiles
 
 from exmado_tui.config.profiles import profile_names
 from exmado_tui.config.settings import DropFolderSettings, Duplicates
-from exmado_tui.dropfolder.duplicates import duplicate_sentence, earlier_job, made_from
-from exmado_tui.dropfolder.intake import Taken, check_entry, take
+from exmado_tui.dropfolder.intake import (
+    Taken,
+    check_entry,
+    duplicate_sentence,
+    earlier_job,
+    made_from,
+    take,
+)
 from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
 from exmado_tui.files.names import first_free, fit, shown
 from exmado_tui.files.writing import PART_SUFFIX, blocking_file, sha256_of

@@ -1,4 +1,4 @@
-"""drop_intake.take: a dropped file swapped between the check and the open is still refused,
+"""intake.take: a dropped file swapped between the check and the open is still refused,
 and what is taken is a private copy read through the descriptor that was checked."""
 
 from __future__ import annotations
@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from exmado_tui.dropfolder import intake as drop_intake
+from exmado_tui.dropfolder import intake
 from exmado_tui.dropfolder.intake import NotARegularFile, take
 
 
 def swap_after_check(monkeypatch: pytest.MonkeyPatch, swap) -> None:
     """The file passes the `lstat` check, then is replaced before it is opened."""
-    check = drop_intake.check_entry
+    check = intake.check_entry
 
     def check_then_swap(path: Path) -> None:
         check(path)
         swap(path)
 
-    monkeypatch.setattr(drop_intake, "check_entry", check_then_swap)
+    monkeypatch.setattr(intake, "check_entry", check_then_swap)
 
 
 def test_a_file_swapped_for_a_link_after_the_check_is_refused_unread(tmp_path, monkeypatch):
