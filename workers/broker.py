@@ -38,11 +38,10 @@ from dramatiq.middleware import (
 from exmado_tui.config.loading import load_settings
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import RetryableError, StoreIdentityError
-from exmado_tui.formatting import visible_logs
+from exmado_tui.formatting import quiet_repeats, visible_logs
 from exmado_tui.job.liveness import presence
 from exmado_tui.job.liveness.hold import Gate, gate
 from exmado_tui.job.liveness.takeover import Watchdog
-from exmado_tui.quiet_logs import quiet_repeats
 from exmado_tui.services.queue import RUN_JOB, make_broker
 from exmado_tui.services.supervision import announce_ready, run_dir
 from exmado_tui.store.db import database, unwritable_store
@@ -147,7 +146,7 @@ class StoreConnection(Middleware):
             sentence = unwritable_store(exc, self.settings.database_url)
             if sentence is None:
                 raise
-            log.error(sentence)  # each message says it again, once a minute (quiet_logs)
+            log.error(sentence)  # each message says it again, once a minute (formatting)
         database.close()
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:

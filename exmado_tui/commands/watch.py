@@ -42,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.dropfolder.watch import LOGGER, DropFolder
+    from exmado_tui.formatting import quiet_repeats
     from exmado_tui.notify.delivery import LOGGER as NOTIFY_LOGGER
-    from exmado_tui.quiet_logs import quiet_repeats
     from exmado_tui.schedule.runs import LOGGER as SCHEDULE_LOGGER
     from exmado_tui.schedule.runs import check_schedule
     from exmado_tui.services.supervision import announce_ready, run_dir

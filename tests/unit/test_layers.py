@@ -2,7 +2,7 @@
 
 Each package's `__init__` says what it owns and what it stands on; this test holds it to that,
 reading every import statement of the package's modules (deferred ones too). The root's
-`errors`, `formatting` and `quiet_logs` are words every package may use. A package not listed
+`errors` and `formatting` are words every package may use. A package not listed
 here (the commands, the dashboard, the sandbox, `cli`) may import any of these.
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from tests.environment import REPO
 
-WORDS = ("exmado_tui.errors", "exmado_tui.formatting", "exmado_tui.quiet_logs")
+WORDS = ("exmado_tui.errors", "exmado_tui.formatting")
 
 #: package -> the modules (or packages) of Éxmado it may import, beside its own and WORDS
 MAY_IMPORT: dict[str, tuple[str, ...]] = {

@@ -86,7 +86,7 @@ def repeat(
     a failure is logged, the next pass runs.
 
     A failure `explain` puts in a sentence is logged as that sentence; any other with its
-    traceback. (Repeats are held back by the worker's quiet_logs filter.)
+    traceback. (Repeats are held back by the worker's OncePerMinute filter.)
     """
 
     def loop() -> None:

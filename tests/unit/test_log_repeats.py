@@ -10,8 +10,8 @@ from pathlib import Path
 import peewee
 import pytest
 
+from exmado_tui.formatting import OncePerMinute
 from exmado_tui.job.liveness.presence import repeat
-from exmado_tui.quiet_logs import OncePerMinute
 from exmado_tui.store.db import database, unwritable_store
 from tests.clocks import ManualClock
 
