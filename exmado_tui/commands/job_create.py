@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from exmado_tui.commands.context import Context, UsageError, seconds
 from exmado_tui.commands.job_views import print_job, wait_for_end
 from exmado_tui.errors import ProfileError, QueryError, WorkbookError
-from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.query_source import QuerySource, counted
 from exmado_tui.job.status import JobStatus
 from exmado_tui.workbook.checks import open_in_excel_warning
 
-if TYPE_CHECKING:  # the store's queries load peewee
+if TYPE_CHECKING:  # a new job and the store's queries load peewee: imported when they run
+    from exmado_tui.job.new_job import JobRequest
     from exmado_tui.store.queries import JobDetail
 
 
@@ -108,6 +108,8 @@ def _create_from_query(args: argparse.Namespace, ctx: Context) -> int:
 def _workbook_request(args: argparse.Namespace, ctx: Context) -> JobRequest:
     """The job `jobs create FILE` or `--from-json FILE` asks for (what the payload says wins;
     --start, --profile and the rest fill in what it leaves out)."""
+    from exmado_tui.job.new_job import JobRequest
+
     request = JobRequest(
         args.excel,
         profile=args.profile,
@@ -177,6 +179,7 @@ def _payload_text(path: Path, data: dict[str, Any], key: str, label: str = "") -
 def _from_legacy_payload(path: Path) -> JobRequest:
     """The old system's job payload as the job it asks for."""
     from exmado_tui.config.profiles import Profile
+    from exmado_tui.job.new_job import JobRequest
 
     payload = _read_payload(path)
     workbook = Path(_payload_text(path, payload, "excel_file_name") or "").expanduser()
@@ -246,6 +249,8 @@ def asked_query(ctx: Context, args: argparse.Namespace) -> QuerySource:
 
 
 def create_from_query(ctx: Context, args: argparse.Namespace) -> JobDetail:
+    from exmado_tui.job.new_job import JobRequest
+
     source = counted_source(ctx, args)
     return ctx.service.create(
         JobRequest(

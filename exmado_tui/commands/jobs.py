@@ -1,4 +1,13 @@
-"""`exmado jobs …`: list, show, create and control jobs from scripts and shells."""
+"""`exmado jobs …`: list, show, create and control jobs from scripts and shells; rebuild a job's
+report and manifest, and verify a job against them.
+
+`exmado jobs verify ID [--remote] [--sample 5%] [--json]`: a job's files checked against its
+manifest, its rows accounted for, DocuWare asked on request; the result in its events. Exit
+codes: 0 all match, 1 differences found, 2 usage (an id that names no job included), 3 could
+not verify (no manifest, the store or DocuWare out of reach).
+
+Creating a job is job_create.py; a job shown, and its events, rows and files, job_views.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from exmado_tui.commands import job_create, job_verify, job_views
+from exmado_tui.commands import job_create, job_views
 from exmado_tui.commands.context import (
     Context,
     UsageError,
@@ -20,14 +29,18 @@ from exmado_tui.commands.context import (
 )
 from exmado_tui.commands.job_views import print_job, print_state, wait_for_end
 from exmado_tui.config.settings import zone_abbreviation
-from exmado_tui.errors import PermanentError
-from exmado_tui.formatting import local_time
+from exmado_tui.errors import ExmadoError, JobNotFoundError, PermanentError
+from exmado_tui.formatting import local_time, visible
+from exmado_tui.job.actor import Actor
 from exmado_tui.job.status import JobStatus
 
-if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
+if TYPE_CHECKING:  # the store's queries load peewee, the checks httpx: imported when they run
+    from exmado_tui.output.verify import FileCheck
+    from exmado_tui.output.verify_remote import Sample
     from exmado_tui.store.queries import JobDetail
 
 ACTIONS = ("start", "pause", "resume", "cancel", "retry")
+CANNOT_VERIFY = 3  # `jobs verify`: no manifest, or the store or DocuWare out of reach
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     _register_operator_actions(actions)
     job_views.register(actions)
-    job_verify.register(actions)
+    _register_verify(actions)
 
 
 def _register_operator_actions(
@@ -197,3 +210,107 @@ def report_command(args: argparse.Namespace, ctx: Context) -> int:
 def terminate_command(args: argparse.Namespace, ctx: Context) -> int:
     print_state(ctx.service.terminate(args.id, args.reason), args.json)
     return 0
+
+
+# -- verify ---------------------------------------------------------------------------------
+
+
+def _register_verify(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    verify = add_job_command(
+        actions,
+        "verify",
+        "check a job's files against its manifest: = same, * changed, - missing, + extra, "
+        "! unreadable (exit 0 all match, 1 differences, 3 could not verify)",
+        verify_command,
+    )
+    verify.add_argument(
+        "--remote",
+        action="store_true",
+        help="also ask DocuWare whether an exported document was modified or deleted since",
+    )
+    verify.add_argument(
+        "--sample",
+        type=sample_share,
+        metavar="SHARE",
+        help="download SHARE of the documents again (5%% or a number) and compare their "
+        "SHA-256; asks DocuWare as --remote does",
+    )
+
+
+def sample_share(text: str) -> Sample:
+    from exmado_tui.output.verify_remote import Sample
+
+    number = text.strip().removesuffix("%")
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1
+    if text.strip().endswith("%") and 0 < value <= 100:
+        return Sample(percent=value)
+    if number.isdigit() and int(number) > 0:
+        return Sample(count=int(number))
+    raise argparse.ArgumentTypeError(
+        f"must be a share such as 5% or a number such as 20, got {text!r}"
+    )
+
+
+def verify_command(args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.store.queries import get_job
+
+    try:
+        ctx.open_store()
+        job_id = get_job(args.id).id
+    except JobNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    except ExmadoError as exc:
+        return _cannot(None, str(exc), args, ctx)
+    return _verify(job_id, args, ctx)
+
+
+def _verify(job_id: str, args: argparse.Namespace, ctx: Context) -> int:
+    from exmado_tui.docuware.errors import DocuWareError
+    from exmado_tui.output.verify import record_verification, verify_job
+
+    show = (lambda check: None) if args.json else _print_line
+    try:
+        done = verify_job(
+            job_id, ctx.settings, show, remote=args.remote or bool(args.sample), sample=args.sample
+        )
+    except (ExmadoError, DocuWareError) as exc:
+        return _cannot(job_id, str(exc), args, ctx)
+    record_verification(job_id, done, _actor(ctx))
+    if args.json:
+        print_json(done.to_json())
+    else:
+        for part in done.parts():
+            print(part)
+        print(f"Job {job_id[:8]}: {'all match' if not done.verdict else 'differences found'}.")
+    return int(done.verdict)
+
+
+def _print_line(check: FileCheck) -> None:
+    reason = f"  ({check.reason})" if check.reason else ""
+    print(f"{check.mark.value} {visible(check.path)}{reason}", flush=True)
+
+
+def _cannot(job_id: str | None, reason: str, args: argparse.Namespace, ctx: Context) -> int:
+    """Say why nothing could be verified (and keep it in the job's events): exit 3."""
+    if job_id is not None:
+        from exmado_tui.output.verify import record_unverified
+
+        record_unverified(job_id, reason, _actor(ctx))
+    if args.json:
+        print_json(
+            {
+                "job": job_id,
+                "result": "could_not_verify",
+                "exit_code": CANNOT_VERIFY,
+                "reason": reason,
+            }
+        )
+    print(f"exmado: could not verify: {reason}", file=sys.stderr)
+    return CANNOT_VERIFY
+
+
+def _actor(ctx: Context) -> Actor:
+    return Actor.here(ctx.door, ctx.settings.host)
