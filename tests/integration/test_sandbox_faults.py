@@ -55,7 +55,7 @@ def test_throttle_window_reopens_after_retry_after(sandbox_factory, sandbox_logi
     with client_for(server, sandbox_login(server.url)) as client:
         codes = [client.get(f"{P}/Organizations").status_code for _ in range(6)]
         assert codes.count(429) >= 2
-        time.sleep(1.0)  # the sandbox over real HTTP counts its window on its own clock
+        time.sleep(1.0)  # throttle windows run on time.monotonic: only tokens take a clock
         assert client.get(f"{P}/Organizations").status_code == 200
 
 
