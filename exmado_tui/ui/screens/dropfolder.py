@@ -18,8 +18,7 @@ from exmado_tui.store.queries import JobSummary, jobs_by_source
 from exmado_tui.ui.app import exmado_app
 from exmado_tui.ui.logic.dropfolder_view import DropFolderView, DroppedFile, scan_dropfolder
 from exmado_tui.ui.modals import RefusalModal
-from exmado_tui.ui.widgets.health_strip import HealthStrip
-from exmado_tui.ui.widgets.indicators import StoreTrouble, status_text
+from exmado_tui.ui.widgets.indicators import HealthStrip, StoreTrouble, status_text
 from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.ui.widgets.tables import PlainTable
 

@@ -29,8 +29,7 @@ from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_fact
 from exmado_tui.ui.app import HidesMutatingKeys, exmado_app, mutating
 from exmado_tui.ui.backend.health import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.modals import ConfirmModal
-from exmado_tui.ui.widgets.health_strip import HealthStrip
-from exmado_tui.ui.widgets.indicators import StoreTrouble, status_text
+from exmado_tui.ui.widgets.indicators import HealthStrip, StoreTrouble, status_text
 from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.ui.widgets.tables import PlainTable
 

@@ -1,17 +1,21 @@
 """Small indicators drawn in text, for table cells, headers and screens: a job's or a row's
 status as a coloured symbol and word (`StatusBadge`), a progress bar (`██████░░░░  62%`), a
-throughput sparkline (`▁▂▅█▇▃`, flat zeros stay flat), and the line saying the job store is out
-of reach for a while (locked, restarting: `StoreTrouble`)."""
+throughput sparkline (`▁▂▅█▇▃`, flat zeros stay flat), the line saying the job store is out
+of reach for a while (locked, restarting: `StoreTrouble`), and the header strip with Redis,
+the queue, the request budget and DocuWare at a glance (`HealthStrip`)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.job.status import Control, JobStatus, RowStatus
+from exmado_tui.ui.backend.health import DocuWareHealth, RedisHealth
 
 S = JobStatus
 R = RowStatus
@@ -123,3 +127,73 @@ class StoreTrouble(Static):
         if exc is not None:
             self.update(store_trouble(exc))
         self.display = exc is not None
+
+
+class HealthStrip(Static):
+    """One line of health facts; set `redis` and `docuware`, it redraws itself."""
+
+    DEFAULT_CSS = """
+    HealthStrip { height: 1; width: 1fr; background: $boost; padding: 0 1; }
+    """
+
+    redis: reactive[RedisHealth | None] = reactive(None)
+    """Latest Redis ping and queue depth (None until the first check)."""
+    docuware: reactive[DocuWareHealth] = reactive(DocuWareHealth(None))
+    """Latest DocuWare check."""
+    readonly: reactive[bool] = reactive(False)
+    """Show the read-only badge."""
+
+    def on_mount(self) -> None:
+        """Follow the app's health facts (`redis_health`, `docuware_health`)."""
+        self.readonly = bool(getattr(self.app, "readonly", False))
+        if hasattr(self.app, "redis_health"):
+            self.watch(self.app, "redis_health", self._set_redis)
+            self.watch(self.app, "docuware_health", self._set_docuware)
+
+    def _set_redis(self, health: RedisHealth | None) -> None:
+        self.redis = health
+
+    def _set_docuware(self, health: DocuWareHealth) -> None:
+        self.docuware = health
+
+    def render(self) -> Text:
+        text = Text("Éxmado", style="bold")
+        text.append("  ")
+        if self.readonly:
+            text.append(" READ-ONLY ", style="bold reverse yellow")
+            text.append("  ")
+        text.append_text(self._redis_text())
+        text.append("  ")
+        text.append_text(self._docuware_text())
+        return text
+
+    def _redis_text(self) -> Text:
+        health = self.redis
+        if health is None:
+            return Text("Redis …", style="bright_black")
+        if not health.reachable:
+            return Text("Redis ✖ down", style="bold red")
+        depth = health.depth
+        text = Text("Redis ✔", style="green")
+        if depth is not None:
+            text.append(f"  queue {depth.ready}", style="")
+            if depth.delayed:
+                text.append(f" +{depth.delayed} delayed")
+            if depth.dead:
+                text.append(f"  dead {depth.dead}", style="red")
+        for budget in health.budgets[:1]:  # the most throttled one
+            style = "yellow" if budget.throttled_5min else ""
+            cap = f"/{budget.cap:g}" if budget.cap else ""
+            text.append(f"  budget {budget.rate:.1f}{cap} req/s", style=style)
+            text.append(f" 429×{budget.throttled_5min}/5min", style=style)
+            if budget.last_cut is not None:
+                text.append(" cut " + time.strftime("%H:%M", time.localtime(budget.last_cut)))
+        return text
+
+    def _docuware_text(self) -> Text:
+        health = self.docuware
+        if health.reachable is None:
+            return Text("DocuWare …", style="bright_black")
+        if not health.reachable:
+            return Text("DocuWare ✖ unreachable", style="bold red")
+        return Text(f"DocuWare ✔ {health.version}".rstrip(), style="green")
