@@ -34,8 +34,14 @@ from exmado_tui.job.actor import Actor, Door
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.store.queries import JobSummary, finished_since, latest_finished_at
-from exmado_tui.ui.backend.health import DocuWareHealth, DocuWareProbe, RedisHealth, check_redis
-from exmado_tui.ui.backend.threads import Backend, Clock
+from exmado_tui.ui.backend import (
+    Backend,
+    Clock,
+    DocuWareHealth,
+    DocuWareProbe,
+    RedisHealth,
+    check_redis,
+)
 from exmado_tui.ui.logic.jobs import ACTIONS, jobs_word
 from exmado_tui.ui.messages import JobActionFailed, JobActionSucceeded, JobFinished
 from exmado_tui.ui.widgets.keys import ActionCommands

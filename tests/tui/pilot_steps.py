@@ -18,7 +18,7 @@ from textual.widgets import Select
 from textual.worker import Worker
 
 from exmado_tui.ui.app import ExmadoApp
-from exmado_tui.ui.backend.health import DocuWareHealth
+from exmado_tui.ui.backend import DocuWareHealth
 from exmado_tui.ui.screens.detail import JobDetailScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen

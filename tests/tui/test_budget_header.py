@@ -6,7 +6,7 @@ import time
 
 from exmado_tui.docuware.budget_store import BudgetStatus
 from exmado_tui.services.queue import QueueDepth
-from exmado_tui.ui.backend.health import RedisHealth
+from exmado_tui.ui.backend import RedisHealth
 from exmado_tui.ui.widgets.indicators import HealthStrip
 
 CUT_AT = time.mktime((2026, 11, 29, 7, 5, 9, 0, 0, -1))

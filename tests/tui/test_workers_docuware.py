@@ -11,7 +11,7 @@ import pytest
 
 from exmado_tui.store.db import open_database
 from exmado_tui.ui.app import make_app
-from exmado_tui.ui.backend.health import DocuWareProbe
+from exmado_tui.ui.backend import DocuWareProbe
 from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.environment import NO_REDIS, make_settings
 from tests.tui.pilot_steps import SIZE, open_screen, wait_for

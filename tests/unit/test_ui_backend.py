@@ -8,7 +8,7 @@ import peewee
 import pytest
 
 from exmado_tui.errors import ExmadoError, StoreUnavailableError, TransitionError
-from exmado_tui.ui.backend.threads import Backend
+from exmado_tui.ui.backend import Backend
 
 URL = "postgresql://exmado:s3cret@db.example:5432/exmado"
 MASKED = "postgresql://exmado:***@db.example:5432/exmado"

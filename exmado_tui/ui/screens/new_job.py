@@ -24,7 +24,7 @@ from exmado_tui.config.profiles import FORMATS, Profile, load_profile, profile_n
 from exmado_tui.errors import ExmadoError, ProfileError
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.ui.app import exmado_app, mutating
-from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup
+from exmado_tui.ui.backend import DocuWareLookup
 from exmado_tui.ui.logic.job_forms import (
     CUSTOM,
     NO_FILENAME,

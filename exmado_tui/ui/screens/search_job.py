@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from exmado_tui.config.profiles import profile_names
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.ui.app import exmado_app, mutating
-from exmado_tui.ui.backend.docuware_lookup import DocuWareLookup, Options
+from exmado_tui.ui.backend import DocuWareLookup, Options
 from exmado_tui.ui.logic.job_forms import Count, SearchForm, add_condition, validate_search
 from exmado_tui.ui.screens.job_form import FieldRow, FormInput, JobFormScreen, plain_options
 from exmado_tui.ui.widgets.keys import KeyFooter

@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.job.status import Control, JobStatus, RowStatus
-from exmado_tui.ui.backend.health import DocuWareHealth, RedisHealth
+from exmado_tui.ui.backend import DocuWareHealth, RedisHealth
 
 S = JobStatus
 R = RowStatus
