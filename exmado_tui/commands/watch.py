@@ -116,8 +116,8 @@ def _start_scheduler(ctx: Context, stop: threading.Event) -> threading.Thread:
 def notify_test_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.errors import DeliveryError
     from exmado_tui.notify.delivery import send
-    from exmado_tui.notify.kinds import NoticeKind
     from exmado_tui.notify.outbox import body, message_id, test_data
+    from exmado_tui.notify.targets import NoticeKind
     from exmado_tui.store.db import utcnow
 
     settings = ctx.settings.notify

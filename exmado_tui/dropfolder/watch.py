@@ -49,8 +49,8 @@ from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox
-from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.notify.outbox import rejected_data
+from exmado_tui.notify.targets import NoticeKind
 from exmado_tui.store.identity import check_still, opened_store
 from exmado_tui.workbook.checks import check_workbook_name, is_lock_file, open_in_excel_warning
 

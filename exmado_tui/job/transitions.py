@@ -18,8 +18,8 @@ from exmado_tui.errors import TransitionError
 from exmado_tui.formatting import visible
 from exmado_tui.job.status import VERBS, Control, Event, EventLevel, JobStatus, sources_of
 from exmado_tui.notify import outbox
-from exmado_tui.notify.kinds import NoticeKind
 from exmado_tui.notify.outbox import ON_STATUS
+from exmado_tui.notify.targets import NoticeKind
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobEvent
 

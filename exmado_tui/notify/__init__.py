@@ -1,4 +1,4 @@
-"""Notifications: `targets` (the `[[notify]]` settings), `kinds` (their words), `outbox` (what
+"""Notifications: `targets` (the `[[notify]]` settings and the notices' words), `outbox` (what
 one says, written with the job's change), `sending` (a webhook or a mail), `delivery` (jobs
 stalled or slowed looked for, the outbox drained with retries, and how it goes, for doctor and
 the Workers screen).

@@ -34,8 +34,7 @@ from exmado_tui.docuware.budget import OVER, SLOWED
 from exmado_tui.errors import DeliveryError
 from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox, sending
-from exmado_tui.notify.kinds import DeliveryState, NoticeKind
-from exmado_tui.notify.targets import EmailTarget, NotifySettings, Target
+from exmado_tui.notify.targets import DeliveryState, EmailTarget, NoticeKind, NotifySettings, Target
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobEvent, NotifyDelivery, NotifyEvent, delete_rows
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from exmado_tui.job.status import JobStatus, RowStatus
-from exmado_tui.notify.kinds import NoticeKind
+from exmado_tui.notify.targets import NoticeKind
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job, JobRow, NotifyEvent
 

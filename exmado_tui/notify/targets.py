@@ -1,5 +1,10 @@
-"""Where notifications go: the host file's `[[notify]]` entries (a webhook or an e-mail
-address list) and the `[notifications]` clocks of their delivery, read and checked.
+"""Where notifications go and what they tell: the host file's `[[notify]]` entries (a webhook
+or an e-mail address list) and the `[notifications]` clocks of their delivery, read and
+checked; what a notice is about (`NoticeKind`, of which a `failures_only` target hears all but
+a clean finish) and where its delivery to one target stands (`DeliveryState`).
+
+These are the words of notifications, free of the store: the store's tables keep them, and the
+settings read the entries.
 
 A secret (the webhook's signing secret, the SMTP password) comes from the environment variable
 an entry names (`secret_env`, `password_env`) or from an owner-only file (`secret_file`,
@@ -21,6 +26,26 @@ from exmado_tui.config.layers import PATH_IS_SECRET, LayerReader, Secret, read_s
 from exmado_tui.errors import SettingsError
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+class NoticeKind(StrEnum):
+    FINISHED = "job.finished"
+    FINISHED_WITH_ERRORS = "job.finished_with_errors"
+    FAILED = "job.failed"
+    NEEDS_ATTENTION = "job.needs_attention"
+    REJECTED = "dropfolder.rejected"
+    TEST = "test"
+
+    @property
+    def is_failure(self) -> bool:
+        """What a `failures_only` target hears: all but a clean finish (a test always goes)."""
+        return self is not NoticeKind.FINISHED
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # not sent yet, or failed and waiting for its next try
+    DELIVERED = "delivered"
+    GIVEN_UP = "given_up"  # still failing `give_up_after_s` after the notice was written
 
 
 class TargetKind(StrEnum):

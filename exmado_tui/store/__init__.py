@@ -4,6 +4,6 @@ moving it to another database (`copy`) and the read-only queries the CLI, the da
 reports share (`queries`, with a job's figures: progress, duration, rate, time left).
 
 It may import the words below it (`errors`, `formatting`, `files`, `config`, and of the
-packages above only their store-free words: `job.status`, `notify.kinds`); nothing that moves
+packages above only their store-free words: `job.status`, `notify.targets`); nothing that moves
 a job.
 """

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 import peewee
 
 from exmado_tui.job.status import Control, JobStatus, RowStatus
-from exmado_tui.notify.kinds import DeliveryState, NoticeKind
+from exmado_tui.notify.targets import DeliveryState, NoticeKind
 from exmado_tui.store.db import database, utcnow
 
 E = TypeVar("E", bound=StrEnum)

@@ -21,8 +21,8 @@ from exmado_tui.job.status import JobStatus, RowStatus
 from exmado_tui.job.transitions import transition
 from exmado_tui.notify import outbox
 from exmado_tui.notify.delivery import Deliverer
-from exmado_tui.notify.kinds import DeliveryState, NoticeKind
 from exmado_tui.notify.outbox import rejected_data
+from exmado_tui.notify.targets import DeliveryState, NoticeKind
 from exmado_tui.store.db import open_database, utcnow
 from exmado_tui.store.models import JobRow, NotifyDelivery, NotifyEvent
 from tests.environment import make_settings

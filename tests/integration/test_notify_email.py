@@ -17,7 +17,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
 from exmado_tui.notify.delivery import Deliverer
-from exmado_tui.notify.kinds import DeliveryState
+from exmado_tui.notify.targets import DeliveryState
 from exmado_tui.store.db import open_database
 from exmado_tui.store.models import NotifyDelivery
 from tests.environment import make_settings

@@ -18,7 +18,7 @@ from exmado_tui.docuware.budget import OVER, SLOWED
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
 from exmado_tui.notify import delivery
-from exmado_tui.notify.kinds import NoticeKind
+from exmado_tui.notify.targets import NoticeKind
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job, JobEvent, NotifyEvent
 from tests.cli_runner import run

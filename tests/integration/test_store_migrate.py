@@ -13,7 +13,7 @@ from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
 from exmado_tui.notify import outbox
-from exmado_tui.notify.kinds import NoticeKind
+from exmado_tui.notify.targets import NoticeKind
 from exmado_tui.store import migrations
 from exmado_tui.store.copy import bound, copy_store
 from exmado_tui.store.db import database, make_database, open_database

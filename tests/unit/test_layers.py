@@ -34,7 +34,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
         "exmado_tui.files",
         "exmado_tui.config",
         "exmado_tui.job.status",
-        "exmado_tui.notify.kinds",
+        "exmado_tui.notify.targets",  # the notices' words (NoticeKind, DeliveryState)
     ),
     "docuware": (
         "exmado_tui.files",

@@ -1,4 +1,5 @@
-"""A job's workbook travels in the store: a worker on another host reads it from there."""
+"""A new job's workbook (`job.new_job`) travels in the store: a worker on another host reads it
+from there."""
 
 from __future__ import annotations
 
