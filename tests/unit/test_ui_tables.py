@@ -1,16 +1,9 @@
-"""Column widths of the dashboard's tables: whole columns, values not cut short."""
+"""The jobs list's column widths (`ui/widgets/tables.py`): whole columns, never one cut at the
+right edge."""
 
 from __future__ import annotations
 
-from exmado_tui.ui.logic.job_forms import WorkbookPreview, preview_widths
 from exmado_tui.ui.widgets.tables import COLUMNS, NAME_WIDTH, name_width
-from exmado_tui.workbook.reader import SheetRow
-
-
-def test_the_preview_shows_a_value_wider_than_its_header_whole():
-    rows = (SheetRow(2, {"Invoice": "INV-000001", "N": "1", "Note": "x" * 80}, "INV-000001"),)
-    preview = WorkbookPreview(headers=("Invoice", "N", "Note"), rows=rows)
-    assert preview_widths(preview) == [10, 6, 30]  # the value; at least 6; at most 30
 
 
 def edges(room: int) -> list[int]:

@@ -1,5 +1,6 @@
-"""The "From a search" form's conditions line: written as on the command line, a condition
-added from a field quoted when it needs it, and an unreadable line refused in one sentence."""
+"""What the new-job forms check and show (`ui/logic/job_forms.py`): the "From a search" form's
+conditions line (written as on the command line, a condition added from a field quoted when it
+needs it, an unreadable line refused in one sentence), and the workbook preview's widths."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import pytest
 from exmado_tui.ui.logic.job_forms import (
     Count,
     SearchForm,
+    WorkbookPreview,
     add_condition,
+    preview_widths,
     validate_search,
 )
+from exmado_tui.workbook.reader import SheetRow
 
 
 def test_a_condition_added_from_a_field_reads_back_as_written() -> None:
@@ -38,3 +42,9 @@ def test_an_incomplete_form_says_why(form: SearchForm, count: Count, said: str) 
 
 def test_a_counted_search_is_complete() -> None:
     assert validate_search(SearchForm("Invoices", conditions="A=1"), Count(1)) == {}
+
+
+def test_the_preview_shows_a_value_wider_than_its_header_whole():
+    rows = (SheetRow(2, {"Invoice": "INV-000001", "N": "1", "Note": "x" * 80}, "INV-000001"),)
+    preview = WorkbookPreview(headers=("Invoice", "N", "Note"), rows=rows)
+    assert preview_widths(preview) == [10, 6, 30]  # the value; at least 6; at most 30
