@@ -13,7 +13,9 @@ template ends without one.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import string
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -246,7 +248,14 @@ def has_extension(template: str) -> bool:
 
 
 def confine(root: Path, relative: PurePosixPath | str) -> Path:
-    """`root / relative`, resolved; raise when it would land outside `root`."""
+    """`root / relative`, resolved (when `root` is); raise when it would land outside `root`.
+
+    Without `..` and with no symbolic link below `root`, the path is its own resolved form:
+    one `lstat` a component tells (the pipeline asks twice a file, and `resolve` cost five
+    times as much)."""
+    parts = PurePosixPath(relative).parts
+    if _plain_below(str(root), parts):
+        return Path(root).joinpath(*parts)
     base = Path(root).resolve()
     target = (base / Path(relative)).resolve()
     if target != base and not target.is_relative_to(base):
@@ -262,6 +271,22 @@ def confine(root: Path, relative: PurePosixPath | str) -> Path:
             "fix the profile's [templates]."
         )
     return target
+
+
+def _plain_below(root: str, parts: tuple[str, ...]) -> bool:
+    """No `..`, no absolute part and no symbolic link on the way down `parts` from `root`
+    (a part that does not exist yet ends the way)."""
+    current = root
+    for part in parts:
+        if part == ".." or part.startswith("/"):
+            return False
+        current = os.path.join(current, part)
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return False
+        except FileNotFoundError:
+            return True
+    return True
 
 
 def _first_link(base: Path, relative: Path) -> Path | None:

@@ -145,6 +145,17 @@ def test_confine_refuses_escapes_and_symlinks(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match=r"symbolic link .*out/link, which leads to") as why:
         confine(tmp_path / "out", "link/x.pdf")
     assert "[templates]" not in str(why.value)  # the link is to blame, not the profile
+    with pytest.raises(TemplateError, match="would leave the output folder"):
+        confine(tmp_path / "out", "/etc/passwd")
+
+
+def test_confine_gives_the_resolved_path_with_or_without_links(tmp_path: Path) -> None:
+    root = tmp_path.resolve() / "out"
+    (root / "2026" / "real").mkdir(parents=True)
+    (root / "2026" / "inside").symlink_to(root / "2026" / "real")
+    assert confine(root, "2026/new/x.pdf") == root / "2026" / "new" / "x.pdf"
+    assert confine(root, "2026/inside/x.pdf") == root / "2026" / "real" / "x.pdf"
+    assert confine(root, "2026/real/../x.pdf") == root / "2026" / "x.pdf"
 
 
 def test_numbered_names() -> None:
