@@ -7,6 +7,7 @@ from pathlib import Path
 from exmado_tui.job.status import Event
 from exmado_tui.store.models import Job, JobEvent, JobRow
 from workers.pipeline import progress
+from workers.pipeline.files import FileRecord
 from workers.pipeline.rows import RowResult, RowTask
 
 
@@ -77,3 +78,40 @@ def test_row_events_are_stored_with_their_control_characters_visible(store, tmp_
         "Overwrote \\x1b[2J.pdf (different content).",
         "held\\x00back",
     ]
+
+
+def counters() -> tuple[int, ...]:
+    job = Job.get_by_id("j1")
+    return (
+        job.done_rows, job.found_rows, job.not_found_rows, job.ambiguous_rows, job.failed_rows,
+        job.skipped_rows, job.files_count, job.bytes_downloaded,
+    )  # fmt: skip
+
+
+def test_a_flush_adds_to_the_counters_what_a_recount_would_find(store, tmp_path: Path) -> None:
+    rows = job_with_rows(tmp_path, 8)
+    progress.recount("j1")  # as a run begins
+
+    def with_files(row: JobRow, *files: tuple[str, int]) -> RowResult:
+        done = result(row, "done", documents=len(files))
+        done.files = [FileRecord(f"d{row.id}", "c", path, size, "0" * 64) for path, size in files]
+        return done
+
+    batches = [
+        [with_files(rows[0], ("a.pdf", 10)), result(rows[1], "not_found", "no")],
+        # a second row's document at a path already counted (shared), one new, one duplicate row
+        [with_files(rows[2], ("a.pdf", 10), ("b.pdf", 5)), result(rows[1], "failed", "late")],
+        # the same path again with a larger file (overwritten), and a row as a skipped duplicate
+        [with_files(rows[3], ("b.pdf", 9)), result(rows[4], "skipped")],
+        [result(rows[5], "ambiguous")],
+        [result(rows[6], "failed", "x"), with_files(rows[7], ("c/d.pdf", 1), ("c/d.pdf", 1))],
+        [with_files(rows[0], ("z.pdf", 100))],  # a row no longer pending: its file still stored
+    ]  # fmt: skip
+    seen = []
+    for batch in batches:
+        progress.flush("j1", batch)
+        added = counters()
+        progress.recount("j1")
+        assert added == counters()
+        seen.append(added)
+    assert seen[-1] == (8, 4, 1, 1, 1, 1, 4, 10 + 9 + 1 + 100)

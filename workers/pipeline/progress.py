@@ -1,8 +1,11 @@
 """Writing progress back: row results, files, events and counters in one transaction a batch.
 
 The runner calls `flush` every `FLUSH_S` seconds or `FLUSH_ROWS` results, whichever comes
-first, so the TUI sees a change within a second without a transaction per row. Counters are
-recounted from the rows in the same transaction, so they are right after any crash.
+first, so the TUI sees a change within a second without a transaction per row. A run begins
+with `recount` (a retry resets rows and leaves the counters to it); each flush then adds what
+its batch changed, in the batch's transaction, so the counters are right after any crash and a
+flush costs what its batch holds — a recount reads every row and file of the job (at 100,000
+files, a quarter of a second a flush).
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[Event] = ()) -
     with database.atomic():
         written = _write_rows(results, now)
         files = [_file(job_id, r.task.id, f, now) for r in results for f in r.files]
+        paths = list({f["path"] for f in files})
+        before = _largest_by_path(job_id, paths)
         for start in range(0, len(files), 100):
             JobFile.insert_many(files[start : start + 100]).on_conflict_ignore().execute()
+        after = _largest_by_path(job_id, paths) if files else before
         if events:
             JobEvent.insert_many(
                 [
@@ -44,7 +50,7 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[Event] = ()) -
                     for e in events
                 ]
             ).execute()
-        recount(job_id)
+        _add_to_counters(job_id, written, before, after)
     metrics.rows_written(written, (f for r in results for f in r.files))
 
 
@@ -106,6 +112,40 @@ def _file(job_id: str, row_id: int, record: FileRecord, now: Any) -> dict[str, A
         "index_data": record.index_data,
         "created_at": now,
     }
+
+
+def _largest_by_path(job_id: str, paths: list[str]) -> dict[str, int]:
+    """Of these paths, those the job has files at, each with its largest file's size."""
+    largest: dict[str, int] = {}
+    for start in range(0, len(paths), UPDATE_ROWS):
+        query = (
+            JobFile.select(JobFile.path, fn.MAX(JobFile.size))
+            .where((JobFile.job == job_id) & JobFile.path.in_(paths[start : start + UPDATE_ROWS]))
+            .group_by(JobFile.path)
+            .tuples()
+        )
+        largest.update(cast("Iterable[tuple[str, int]]", query))
+    return largest
+
+
+def _add_to_counters(
+    job_id: str, written: dict[RowStatus, int], before: dict[str, int], after: dict[str, int]
+) -> None:
+    """Add a batch's rows (by status) and files (paths new to the job, sizes grown) to the
+    job's counters: what `recount` would find, without reading the rest of the job."""
+    grown = sum(size - before.get(path, 0) for path, size in after.items())
+    Job.update(
+        done_rows=Job.done_rows
+        + sum(n for status, n in written.items() if status != RowStatus.PENDING),
+        found_rows=Job.found_rows + written.get(RowStatus.DONE, 0),
+        not_found_rows=Job.not_found_rows + written.get(RowStatus.NOT_FOUND, 0),
+        ambiguous_rows=Job.ambiguous_rows + written.get(RowStatus.AMBIGUOUS, 0),
+        failed_rows=Job.failed_rows + written.get(RowStatus.FAILED, 0),
+        skipped_rows=Job.skipped_rows + written.get(RowStatus.SKIPPED, 0),
+        files_count=Job.files_count + len(after.keys() - before.keys()),
+        bytes_downloaded=Job.bytes_downloaded + grown,
+        updated_at=utcnow(),
+    ).where(Job.id == job_id).execute()
 
 
 def recount(job_id: str) -> dict[RowStatus, int]:

@@ -208,6 +208,7 @@ class JobRun:
         loop = self.runtime.loop
         results: queue.Queue[RowResult] = queue.Queue()
         known = progress.known_files(job.id)  # here: the loop thread keeps no store connection
+        progress.recount(job.id)  # flushes add to the counters: they start right
         engine = self._awaiting(self._engine(job, profile, known, results))
         self._awaiting(engine.prepare())
         inbox = new_inbox(loop)
