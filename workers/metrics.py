@@ -38,8 +38,8 @@ from dramatiq.middleware import Middleware
 
 from exmado_tui.config.loading import load_settings
 from exmado_tui.config.settings import Settings
-from exmado_tui.docuware import tally
 from exmado_tui.docuware.budget_store import Kind
+from exmado_tui.docuware.connection import install_tally
 from exmado_tui.errors import StoreIdentityError
 from exmado_tui.files.unwritable import disk_usage
 from exmado_tui.job.status import FINAL, JobStatus, RowStatus
@@ -153,7 +153,7 @@ class Metrics(Middleware):
         from prometheus_client import CollectorRegistry
 
         _counts = Counts(CollectorRegistry())
-        tally.install(_counts)
+        install_tally(_counts)
 
     def after_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         from prometheus_client import multiprocess

@@ -14,8 +14,7 @@ asks for. `held` sees a request DocuWare holds unanswered (it answers a throttle
 after ~10 s): that is taken as a 429 at once, and the request lends its row's permit (the
 job's `RowPermits`, which each request of a row carries through the client to `take`) to the
 rows behind it until it is answered, so a late 429 stalls nothing but itself. The Redis side
-(scripts, keys, status, the per-minute limits) is `budget_store`, the lookups the workers share
-`lookups`.
+(scripts, keys, status, the per-minute limits, the lookups the workers share) is `budget_store`.
 
 A job's `RowPermits` hold its `ThrottleWatch`; the request budget reports each throttle signal
 of a request to the watch of the job whose row sent it, which tells when DocuWare began
@@ -48,10 +47,10 @@ from exmado_tui.docuware.budget_store import (
     Grant,
     Kind,
     PerMinute,
+    SharedLookups,
     account_key,
 )
 from exmado_tui.docuware.errors import Clock, Sleep, ThrottleGate
-from exmado_tui.docuware.lookups import SharedLookups
 from exmado_tui.job.status import Event
 
 log = logging.getLogger("exmado.docuware")
@@ -228,10 +227,10 @@ class RequestBudget:
         """Wait for this request's turn (a row's: `permits`); the ticket goes back through
         `answered`."""
         await self.per_minute.wait(kind)
-        async with self._lock:
+        async with self._lock:  # send times in the order asked; the wait for one, outside
             at, reserved, window = await self._next_time()
-            if (delay := at - time.monotonic()) > MIN_SLEEP_S:
-                await asyncio.sleep(delay)
+        if (delay := at - time.monotonic()) > MIN_SLEEP_S:
+            await asyncio.sleep(delay)
         ticket = Ticket(reserved, window, patience=patience, permits=permits)
         return self._fly(ticket)
 

@@ -58,6 +58,10 @@ cabinet lists per user: which one a request counts against is read from its path
 and `PerMinute.wait` waits for its turn (Redis out of reach: it goes on, the server's 429
 remains); `SIGNED_IN` an hour's log of the
 workers' sign-ins (each may take a DocuWare licence seat), which `exmado docuware check` counts.
+The lookups every job needs (the organization, cabinets, dialogs and their fields) are kept here
+too, per account (`SharedLookups`): they change rarely (a DocuWare admin's work) and cabinet
+lists are limited a minute on Cloud, so a body one worker read serves all for `LOOKUP_TTL_S`;
+`exmado docuware forget` drops them (`forget`). Redis out of reach: lookups go to DocuWare.
 Nothing expires while in use; an unused budget is forgotten after `KEEP_S` (the learned rate
 survives restarts, not months).
 """
@@ -65,6 +69,7 @@ survives restarts, not months).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
@@ -97,6 +102,7 @@ SENT_MIN_SPAN_MS = 250  # after a Retry-After pause, `sent` is a rate once this 
 SENDS = ":sends"  # suffix of the account's log of send times granted (the last 2 s)
 KEEP_S = 7 * 24 * 3600
 WINDOW_429_MS = 300_000
+LOOKUP_TTL_S = 3600  # a shared lookup is kept this long
 
 _NOW = """
 local t = redis.call('TIME')
@@ -399,3 +405,32 @@ class PerMinute:
             await self._signed_in(keys=[self.key + SIGNINS], args=[uuid.uuid4().hex])
         except RedisError as exc:
             log.warning("Sign-in log not reachable in Redis (%s); going on", exc)
+
+
+class SharedLookups:
+    """The lookups of one account (`key`: the budget's Redis key), on an async Redis client."""
+
+    def __init__(self, redis: Any, key: str) -> None:
+        self.redis = redis
+        self.key = key
+
+    async def recall(self, href: str) -> bytes | None:
+        """A lookup's body another worker (or an earlier start) read within `LOOKUP_TTL_S`."""
+        try:
+            body: bytes | None = await self.redis.get(self._key(href))
+        except RedisError:
+            return None
+        return body
+
+    async def remember(self, href: str, body: bytes) -> None:
+        with contextlib.suppress(RedisError):
+            await self.redis.set(self._key(href), body, ex=LOOKUP_TTL_S)
+
+    def _key(self, href: str) -> str:
+        return f"{self.key}:lookup:{hashlib.sha256(href.encode()).hexdigest()[:24]}"
+
+
+def forget(redis: Any, key: str) -> int:
+    """Drop every shared lookup of the account `key` (on a sync Redis client); how many."""
+    names = list(redis.scan_iter(match=f"{key}:lookup:*", count=500))
+    return int(redis.delete(*names)) if names else 0

@@ -243,13 +243,12 @@ def forget_lookups(settings: Settings, out: TextIO, err: TextIO) -> int:
     account, after a DocuWare admin changed a cabinet or dialog (else kept an hour)."""
     import redis
 
-    from exmado_tui.docuware import lookups
-    from exmado_tui.docuware.budget_store import PREFIX, account_key
+    from exmado_tui.docuware.budget_store import PREFIX, account_key, forget
     from exmado_tui.services.queue import redis_client
 
     dw = settings.docuware
     try:
-        count = lookups.forget(redis_client(settings.broker), PREFIX + account_key(dw))
+        count = forget(redis_client(settings.broker), PREFIX + account_key(dw))
     except redis.RedisError as exc:
         print(f"exmado: cannot reach Redis at {settings.broker.url} ({exc}).", file=err)
         return 1

@@ -4,6 +4,10 @@ Every request passes through `Connection.request`: wait for its turn at the requ
 (`budget.py`: the one the workers share, or this process's own), make sure
 the client is signed in, send, log method/path/status/elapsed (never headers or bodies), then
 retry, re-authenticate once after a 401, or raise the matching error (see `errors.py`).
+
+Every answer is also told to whoever counts them (`install_tally`): the client knows no metrics
+library, and by default nothing listens; a worker with `[metrics] listen` set installs its
+Prometheus counters (`workers.metrics`) at boot.
 """
 
 from __future__ import annotations
@@ -15,16 +19,15 @@ import ssl
 import time
 from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from exmado_tui.config.settings import DocuWareSettings
-from exmado_tui.docuware import tally
 from exmado_tui.docuware.auth import Authenticator
 from exmado_tui.docuware.body import MB, BodyLimits, read_body, size_text, with_body
 from exmado_tui.docuware.budget import Budget, LocalBudget, RowPermits, Ticket
-from exmado_tui.docuware.budget_store import kind_of
+from exmado_tui.docuware.budget_store import Kind, kind_of
 from exmado_tui.docuware.errors import (
     NOT_SENT,
     RETRY_STATUSES,
@@ -104,6 +107,24 @@ def parse_body(content: bytes, path: str, status: int = 200) -> Any:
         ) from None
 
 
+class AnswerTally(Protocol):
+    def answered(self, kind: Kind, status: int) -> None: ...
+
+
+class _Nobody:
+    def answered(self, kind: Kind, status: int) -> None:
+        return None
+
+
+_tally: AnswerTally = _Nobody()
+
+
+def install_tally(tally: AnswerTally) -> None:
+    """Count this process's answers with `tally` from now on."""
+    global _tally
+    _tally = tally
+
+
 class Connection:
     def __init__(
         self,
@@ -145,21 +166,22 @@ class Connection:
         """
         attempt, replayed, held = 0, False, 0
         extra_headers = kwargs.pop("headers", None) or {}
-        what = kwargs.pop("what", "") or f"{httpx.URL(url).path}"
+        target = httpx.URL(url)  # parsed once: httpx takes it as it is
+        what = kwargs.pop("what", "") or target.path
         if kwargs.get("params"):  # httpx would replace the link's own query; merge instead
-            url = str(httpx.URL(url).copy_merge_params(kwargs.pop("params")))
+            target = target.copy_merge_params(kwargs.pop("params"))
         if authenticated:
-            self.refuse_elsewhere(url)
+            self.refuse_elsewhere(target)
         while True:
             attempt += 1
             if authenticated:  # signing in now, not while the turn's ticket is out
                 await self.auth.ensure(permits)
             patience = self._patience(method, idempotent, attempt, held)
-            ticket = await self._turn(url, patience, permits)
+            ticket = await self._turn(target, patience, permits)
             # Again after the turn: a token can expire during a long wait for a slow budget.
             generation = await self.auth.ensure(permits) if authenticated else 0
             headers = {**extra_headers, **(self.auth.headers() if authenticated else {})}
-            request = self.http.build_request(method, url, headers=headers, **kwargs)
+            request = self.http.build_request(method, target, headers=headers, **kwargs)
             response = await self._send(request, stream, attempt, idempotent, ticket, what)
             if response is None:
                 held += ticket.abandoned
@@ -183,11 +205,13 @@ class Connection:
         token refused after a slow answer) is worth another sign-in, within the attempts."""
         return attempt < self.policy.max_attempts and self.auth.may_have_expired(generation)
 
-    def refuse_elsewhere(self, url: str) -> None:
+    def refuse_elsewhere(self, target: httpx.URL) -> None:
         """Credentials go only to the configured server: a link from an answer (`next`,
         `fileDownload`, `self`…) that resolves to another scheme, host or port is refused
-        before anything is sent. (Redirects are not followed at all.)"""
-        target = self.http.build_request("GET", url).url
+        before anything is sent. (Redirects are not followed at all.) A relative link, even
+        `//host/path`, is joined to the configured server's address by httpx."""
+        if target.is_relative_url:
+            return
         home = self.http.base_url
         if (target.scheme, target.host, target.port) == (home.scheme, home.host, home.port):
             return
@@ -230,9 +254,11 @@ class Connection:
             return None
         return self.budget.patience(held)
 
-    async def _turn(self, url: str, patience: float | None, permits: RowPermits | None) -> Ticket:
+    async def _turn(
+        self, url: httpx.URL, patience: float | None, permits: RowPermits | None
+    ) -> Ticket:
         """Wait until this request may go: its ticket from the budget."""
-        return await self.budget.take(kind_of(url.split("?", 1)[0]), patience, permits)
+        return await self.budget.take(kind_of(url.path), patience, permits)
 
     async def _send(
         self,
@@ -263,7 +289,7 @@ class Connection:
             response.status_code,
             elapsed_ms,
         )
-        tally.answered(kind_of(request.url.path), response.status_code)
+        _tally.answered(kind_of(request.url.path), response.status_code)
         wait = self.policy.throttle_wait(response) if response.status_code == 429 else 0.0
         await self.budget.answered(ticket, response.status_code, wait)
         if stream:
