@@ -13,7 +13,6 @@ from typing import Any
 
 from exmado_tui.commands import dashboard, demo, doctor, jobs, ops, store, watch, workers
 from exmado_tui.commands.context import Context, UsageError
-from exmado_tui.commands.dashboard import open_dashboard
 from exmado_tui.config.loading import load_settings
 from exmado_tui.docuware import cli as docuware_cli
 from exmado_tui.errors import ExmadoError
@@ -139,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "reads_own_settings", False):  # doctor: bad settings are a finding
             return args.handler(args)
         ctx = Context(load_settings(args.config))
-        handler = getattr(args, "handler", None) or open_dashboard
+        handler = getattr(args, "handler", None) or dashboard.open_dashboard
         return handler(args, ctx)
     except UsageError as exc:
         print(f"exmado: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ import httpx
 from exmado_tui.config.settings import DocuWareSettings, Secret
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.sandbox import Catalogue, Faults, SandboxConfig
-from exmado_tui.sandbox.routes import handle
+from exmado_tui.sandbox.server import handle
 from exmado_tui.sandbox.state import State
 from exmado_tui.sandbox.wire import Request
 

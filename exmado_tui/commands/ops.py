@@ -3,8 +3,8 @@
 the broker first (does it answer with the configured password, and which password the bundled
 Redis starts with).
 
-How supervisord is configured and found lives in `exmado_tui.services.supervision`; processes seen
-through /proc in `exmado_tui.services.processes`. This module says what happens, in sentences.
+How supervisord is configured and found lives in `exmado_tui.services.supervision`, with the
+processes seen through /proc. This module says what happens, in sentences.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from exmado_tui.commands.context import Context
 from exmado_tui.config.settings import Secret, Settings, mask_url
 from exmado_tui.files.writing import private_folder
-from exmado_tui.services import processes
+from exmado_tui.services import supervision
 from exmado_tui.services.localredis import (
     LOOPBACK,
     ensure_password,
@@ -81,8 +81,8 @@ def up_command(args: argparse.Namespace, ctx: Context) -> int:
     queue = JobQueue.from_settings(settings.broker)
     if bundled and not queue.ping():
         stack.ctl("start", "redis")
-        processes.wait_for(queue.ping, 10)
-    processes.wait_for(lambda: _decided(stack), UP_WAIT_S)
+        supervision.wait_for(queue.ping, 10)
+    supervision.wait_for(lambda: _decided(stack), UP_WAIT_S)
     return _report(stack, settings, explain=True)
 
 
@@ -102,7 +102,7 @@ def _wait_supervisord_gone(stack: Stack) -> bool:
     if not stack.is_supervisord(pid):
         return True
     print(f"Waiting up to {STOP_WAIT_S} s for supervisord (pid {pid}) to stop…", flush=True)
-    if processes.wait_for(lambda: not stack.is_supervisord(pid), STOP_WAIT_S):
+    if supervision.wait_for(lambda: not stack.is_supervisord(pid), STOP_WAIT_S):
         return True
     print(
         f"exmado: supervisord (pid {pid}) runs but does not answer and did not stop; "
@@ -120,7 +120,7 @@ def _stop_leftovers(stack: Stack) -> int:
     if count:
         print(f"Stopping {count} process(es) left by a stopped supervisord.", flush=True)
     for pids in (programs, redis):
-        processes.stop(pids, STOP_WAIT_S)
+        supervision.terminate(pids, STOP_WAIT_S)
     return count
 
 
@@ -152,7 +152,7 @@ def down_command(args: argparse.Namespace, ctx: Context) -> int:
         answer = (shutdown.stderr or shutdown.stdout).strip()
         print(f"exmado: supervisorctl shutdown failed: {answer}", file=sys.stderr)
         return 1
-    if not processes.wait_gone([pid], STOP_WAIT_S):
+    if not supervision.wait_gone([pid], STOP_WAIT_S):
         print(f"exmado: supervisord (pid {pid}) is still stopping; see {stack.log('supervisord')}.")
         return 1
     print("Stopped the workers, the drop folder and the bundled Redis (if it ran).")
@@ -168,7 +168,7 @@ def _warn_if_redis_is_shared(stack: Stack, settings: Settings) -> None:
 
     if not any(p.name == "redis" and p.running for p in stack.programs()):
         return
-    ours = set(processes.with_environment(f"SUPERVISOR_SERVER_URL=unix://{stack.socket}"))
+    ours = set(supervision.with_environment(f"SUPERVISOR_SERVER_URL=unix://{stack.socket}"))
     try:
         workers = JobQueue.from_settings(settings.broker).alive_workers()
     except redis.RedisError:

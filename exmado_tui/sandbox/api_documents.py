@@ -9,7 +9,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import quote
 
-from exmado_tui.sandbox import files, schema, views
+from exmado_tui.sandbox import files, schema, wire
 from exmado_tui.sandbox.api_search import require_cabinet
 from exmado_tui.sandbox.data import date_ms
 from exmado_tui.sandbox.schema import Document, Section
@@ -22,7 +22,7 @@ TARGET_TYPES = {"auto": "Auto", "pdf": "PDF", "zip": "Zip"}
 
 def document(state: State, req: Request) -> Response:
     """GET Documents/{doc}: the full document with all fields and sections."""
-    return json_response(views.document(_require_document(state, req), full=True))
+    return json_response(wire.document(_require_document(state, req), full=True))
 
 
 def fields(state: State, req: Request) -> Response:
@@ -64,7 +64,7 @@ def delete_document(state: State, req: Request) -> Response:
 
 def _field_list(doc: Document) -> dict[str, Any]:
     cab = schema.known_cabinet(doc.cabinet_id)
-    return {"Field": [views.index_field(f, doc.value(f.name)) for f in cab.all_fields]}
+    return {"Field": [wire.index_field(f, doc.value(f.name)) for f in cab.all_fields]}
 
 
 def _field_change(cab: schema.CabinetDef, entry: Any) -> tuple[str, Any]:
@@ -200,13 +200,13 @@ def sections(state: State, req: Request) -> Response:
     if doc_id is None:
         raise HttpError(422, "The parameter 'docid' is required.")
     doc = _document(state, cab, doc_id)
-    return json_response({"Section": [views.section(doc, s) for s in doc.sections]})
+    return json_response({"Section": [wire.section(doc, s) for s in doc.sections]})
 
 
 def section(state: State, req: Request) -> Response:
     """GET Sections/{sid}: the full section with its fileDownload link."""
     doc, s = _require_section(state, req)
-    return json_response(views.section(doc, s))
+    return json_response(wire.section(doc, s))
 
 
 def section_data(state: State, req: Request) -> Response:

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
-from exmado_tui.sandbox import schema, search, views
+from exmado_tui.sandbox import schema, search, wire
 from exmado_tui.sandbox.schema import Document
 from exmado_tui.sandbox.search import Query, SearchError
 from exmado_tui.sandbox.state import State
@@ -36,7 +36,7 @@ def dialog_expression_link(state: State, req: Request) -> Response:
     for name in ("count", "start"):
         if req.query.get(name):
             params[name] = req.query[name]
-    url = views.fc_href(cab.id, "/Documents?" + urlencode(params))
+    url = wire.fc_href(cab.id, "/Documents?" + urlencode(params))
     return Response(200, url.encode(), "text/plain; charset=utf-8")
 
 
@@ -165,7 +165,7 @@ def _result(
     return json_response(
         {
             "Count": {"Value": total, "HasMore": has_more, "ExceedLimit": False},
-            "Items": [views.document(d, names) for d in page],
+            "Items": [wire.document(d, names) for d in page],
             "Links": _page_links(cab, query, start, count, len(docs)),
             "TimeStamp": ms_date(int(time.time() * 1000)),
             "Title": cab.name,
@@ -179,7 +179,7 @@ def _result(
 def _page_links(
     cab: schema.CabinetDef, query: Query, start: int, count: int, total: int
 ) -> list[dict[str, str]]:
-    base = views.fc_href(cab.id, f"/Query/Results/{query.to_token()}")
+    base = wire.fc_href(cab.id, f"/Query/Results/{query.to_token()}")
     links = [
         link("self", f"{base}?start={start}&count={count}"),
         link("first", f"{base}?start=0&count={count}"),
@@ -193,13 +193,13 @@ def _page_links(
 
 def organizations(state: State, req: Request) -> Response:
     """GET Organizations."""
-    return json_response({"Organization": [views.organization(state.config)]})
+    return json_response({"Organization": [wire.organization(state.config)]})
 
 
 def organization(state: State, req: Request) -> Response:
     """GET Organizations/{org}."""
     _require_org(state, req.params["org"])
-    return json_response(views.organization(state.config, full=True))
+    return json_response(wire.organization(state.config, full=True))
 
 
 def file_cabinets(state: State, req: Request) -> Response:
@@ -207,7 +207,7 @@ def file_cabinets(state: State, req: Request) -> Response:
     org = req.query.get("orgid")
     if org:
         _require_org(state, org)
-    items = [views.cabinet(c) for c in schema.CABINETS] + [views.basket()]
+    items = [wire.cabinet(c) for c in schema.CABINETS] + [wire.basket()]
     return json_response({"FileCabinet": items})
 
 
@@ -215,8 +215,8 @@ def file_cabinet(state: State, req: Request) -> Response:
     """GET FileCabinets/{fc}: the cabinet with its Fields (or the basket)."""
     fc = req.params["fc"]
     if fc.lower() == schema.BASKET_ID.lower():
-        return json_response(views.basket(full=True))
-    return json_response(views.cabinet(require_cabinet(fc), full=True))
+        return json_response(wire.basket(full=True))
+    return json_response(wire.cabinet(require_cabinet(fc), full=True))
 
 
 def dialogs(state: State, req: Request) -> Response:
@@ -224,7 +224,7 @@ def dialogs(state: State, req: Request) -> Response:
     cab = require_cabinet(req.params["fc"])
     kind = req.query.get("dialogtype", "")
     found = [d for d in cab.dialogs if not kind or d.type.lower() == kind.lower()]
-    return json_response({"Dialog": [views.dialog_info(cab, d) for d in found]})
+    return json_response({"Dialog": [wire.dialog_info(cab, d) for d in found]})
 
 
 def dialog(state: State, req: Request) -> Response:
@@ -235,7 +235,7 @@ def dialog(state: State, req: Request) -> Response:
         raise HttpError(
             404, f"Dialog '{req.params['dialog']}' not found in file cabinet '{cab.name}'."
         )
-    return json_response(views.dialog(cab, found))
+    return json_response(wire.dialog(cab, found))
 
 
 def require_cabinet(cabinet_id: str, status: int = 404) -> schema.CabinetDef:

@@ -1,4 +1,6 @@
-"""The sandbox HTTP server: ThreadingHTTPServer, HTTP/1.1 keep-alive, start/stop (or a with-block).
+"""The sandbox HTTP server and what each request runs through: ThreadingHTTPServer, HTTP/1.1
+keep-alive, start/stop (or a with-block); the route table and the request pipeline (latency,
+throttling, injected errors, who is asking, the handler).
 
 One daemon thread per connection; the injected latency is a sleep in that thread, so it never
 blocks other requests. Loopback only unless another host is configured.
@@ -21,23 +23,210 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import re
 import socket
 import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from exmado_tui.sandbox import routes
+from exmado_tui.sandbox import api_documents, api_search, auth
 from exmado_tui.sandbox.auth import Clock
 from exmado_tui.sandbox.config import Faults, SandboxConfig
 from exmado_tui.sandbox.data import Catalogue
-from exmado_tui.sandbox.state import State, Stats
-from exmado_tui.sandbox.wire import Request, Response
+from exmado_tui.sandbox.search import SearchError
+from exmado_tui.sandbox.state import State, Stats, get_faults, get_stats, reset_stats, set_faults
+from exmado_tui.sandbox.wire import (
+    IDENTITY,
+    PLATFORM,
+    HttpError,
+    Request,
+    Response,
+    error_response,
+)
 
 log = logging.getLogger(__name__)
 LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+Handler = Callable[[State, Request], Response]
+FC = PLATFORM + "/FileCabinets/{fc}"
+PER_MINUTE_LOGON = frozenset({"Token", "Logon"})
+PER_MINUTE_CABINETS = frozenset({"FileCabinets", "FileCabinet"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: method, path pattern, stats name, handler and whether it needs auth."""
+
+    method: str
+    pattern: str
+    name: str
+    handler: Handler
+    auth: bool = True
+    admin: bool = False
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The pattern as a case-insensitive regex with named groups."""
+        return _compile(self.pattern)
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    if pattern not in _COMPILED:
+        body = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(pattern))
+        _COMPILED[pattern] = re.compile(body + "/?", re.IGNORECASE)
+    return _COMPILED[pattern]
+
+
+ROUTES = (
+    Route("GET", PLATFORM, "ServiceDescription", auth.service_description, auth=False),
+    Route(
+        "GET",
+        PLATFORM + "/Home/IdentityServiceInfo",
+        "IdentityServiceInfo",
+        auth.identity_service_info,
+        auth=False,
+    ),
+    Route(
+        "GET",
+        IDENTITY + "/.well-known/openid-configuration",
+        "OpenIdConfiguration",
+        auth.openid_configuration,
+        auth=False,
+    ),
+    Route("POST", IDENTITY + "/connect/token", "Token", auth.token, auth=False),
+    Route("POST", PLATFORM + "/Account/Logon", "Logon", auth.logon, auth=False),
+    Route("GET", PLATFORM + "/Account/Logoff", "Logoff", auth.logoff, auth=False),
+    Route("GET", PLATFORM + "/Organizations", "Organizations", api_search.organizations),
+    Route("GET", PLATFORM + "/Organizations/{org}", "Organization", api_search.organization),
+    Route("GET", PLATFORM + "/FileCabinets", "FileCabinets", api_search.file_cabinets),
+    Route("GET", FC, "FileCabinet", api_search.file_cabinet),
+    Route("GET", FC + "/Dialogs", "Dialogs", api_search.dialogs),
+    Route("GET", FC + "/Dialogs/{dialog}", "Dialog", api_search.dialog),
+    Route("POST", FC + "/Query/DialogExpression", "DialogExpression", api_search.dialog_expression),
+    Route(
+        "POST",
+        FC + "/Query/DialogExpressionLink",
+        "DialogExpressionLink",
+        api_search.dialog_expression_link,
+    ),
+    Route("GET", FC + "/Query/Results/{token}", "Results", api_search.results),
+    Route("GET", FC + "/Query/CountExpression", "CountExpression", api_search.count_expression),
+    Route("POST", FC + "/Query/CountExpression", "CountExpression", api_search.count_expression),
+    Route("GET", FC + "/Documents", "Documents", api_search.documents),
+    Route("GET", FC + "/Documents/{doc}", "Document", api_documents.document),
+    Route("DELETE", FC + "/Documents/{doc}", "DeleteDocument", api_documents.delete_document),
+    Route("GET", FC + "/Documents/{doc}/Fields", "Fields", api_documents.fields),
+    Route("PUT", FC + "/Documents/{doc}/Fields", "UpdateFields", api_documents.update_fields),
+    Route("GET", FC + "/Documents/{doc}/FileDownload", "FileDownload", api_documents.file_download),
+    Route(
+        "POST", FC + "/Documents/{doc}/FileDownload", "FileDownload", api_documents.file_download
+    ),
+    Route("GET", FC + "/Sections", "Sections", api_documents.sections),
+    Route("GET", FC + "/Sections/{sid}", "Section", api_documents.section),
+    Route("GET", FC + "/Sections/{sid}/Data", "SectionData", api_documents.section_data),
+    Route("GET", "/_sandbox/faults", "AdminFaults", get_faults, False, True),
+    Route("POST", "/_sandbox/faults", "AdminFaults", set_faults, False, True),
+    Route("GET", "/_sandbox/stats", "AdminStats", get_stats, False, True),
+    Route("DELETE", "/_sandbox/stats", "AdminStats", reset_stats, False, True),
+    Route("POST", "/_sandbox/documents", "AdminDocuments", api_documents.add_document, False, True),
+)
+
+
+DOWNLOADS = frozenset({"FileDownload", "SectionData"})
+
+
+def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+    """(route, path parameters, path exists with another method)."""
+    other_method = False
+    for route in ROUTES:
+        found = route.regex.fullmatch(path)
+        if found:
+            if route.method == method:
+                return route, found.groupdict(), False
+            other_method = True
+    return None, {}, other_method
+
+
+def handle(state: State, req: Request) -> Response:
+    """Run one request through faults, auth and its handler; never raises."""
+    route, req.params, other_method = match(req.method, req.path)
+    if route is None:
+        status = 405 if other_method else 404
+        state.stats.record("(unmatched)", status)
+        return error_response(req, status, f"No resource {req.method} {req.path}.")
+    response = _guarded(state, route, req)
+    if not route.admin:
+        state.stats.record(route.name, response.status)
+    return response
+
+
+def _guarded(state: State, route: Route, req: Request) -> Response:
+    if not route.admin:
+        early = _faults(state, req, route.name)
+        if early is not None:
+            return early
+        if route.auth and req.user is None:
+            return auth.unauthorized(req)
+    try:
+        return _broken_off(state, route, route.handler(state, req))
+    except HttpError as exc:
+        return error_response(req, exc.status, exc.message, exc.headers, exc.internal_code)
+    except SearchError as exc:
+        return error_response(req, 422, str(exc))
+    except Exception as exc:  # a bug in the sandbox: answer like the Platform would
+        log.exception("sandbox handler failed for %s %s", req.method, req.target)
+        return error_response(req, 500, f"Internal server error: {exc}")
+
+
+def _broken_off(state: State, route: Route, response: Response) -> Response:
+    """A file body marked to be cut or cut short, at the faults' rates."""
+    if route.name in DOWNLOADS and response.status == 200 and len(response.body) > 1:
+        if state.errors.chance(state.faults.now.cut_rate):
+            response.break_off = "cut"
+        elif state.errors.chance(state.faults.now.short_rate):
+            response.break_off = "short"
+    return response
+
+
+def _faults(state: State, req: Request, name: str) -> Response | None:
+    faults = state.faults.now
+    if faults.latency_ms > 0:
+        time.sleep(faults.latency_ms / 1000)
+    if state.errors.chance(faults.spike_rate):
+        time.sleep(faults.spike_ms / 1000)
+    req.user = auth.identify(state, req)
+    if state.errors.chance(faults.throttle_rate) or not _within_limits(state, req, name):
+        time.sleep(faults.throttle_delay_ms / 1000)  # DocuWare holds a throttled request ~10 s
+        return error_response(
+            req,
+            429,
+            "Too many requests. The request was not executed; "
+            "retry after the time given in Retry-After.",
+            [("Retry-After", "1")],
+        )
+    status = state.errors.pick(faults.error_rate)
+    if status is not None:
+        return error_response(req, status, f"Injected sandbox fault ({status}).")
+    return None
+
+
+def _within_limits(state: State, req: Request, name: str) -> bool:
+    """Cloud's limits: requests a second per user, logons a minute, cabinet lists a minute."""
+    faults, who = state.faults.now, req.user or f"anonymous:{req.client}"
+    if name in PER_MINUTE_LOGON and not state.throttle.allow("logon", faults.logons_per_min, 60.0):
+        return False
+    if name in PER_MINUTE_CABINETS and not state.throttle.allow(
+        f"cabinets:{who}", faults.cabinets_per_min, 60.0
+    ):
+        return False
+    return state.throttle.allow(who, faults.throttle_rps)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -58,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = self._request()
         if request is None:
             return
-        self._write(routes.handle(self.server.state, request), self.command == "HEAD")
+        self._write(handle(self.server.state, request), self.command == "HEAD")
 
     def _request(self) -> Request | None:
         try:

@@ -3,7 +3,8 @@
 `Stats` counts requests per endpoint and status, downloads per document and cookie sessions
 logged off (for tests and demos); `Throttle` and `ErrorInjector` play the per-user 429s and the
 random 500/503s; `ResultCache` keeps recent result lists so paging does not search again;
-`State` holds them with the configuration, faults, users and catalogue.
+`State` holds them with the configuration, faults, users and catalogue. The sandbox-only admin
+endpoints (`/_sandbox/faults`, `/_sandbox/stats`) read and switch its faults and counters.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from exmado_tui.sandbox.config import Faults, SandboxConfig
 from exmado_tui.sandbox.data import Catalogue
 from exmado_tui.sandbox.schema import Document
 from exmado_tui.sandbox.search import Query, Searcher
+from exmado_tui.sandbox.wire import HttpError, Request, Response, json_response
 
 
 class Stats:
@@ -171,3 +173,33 @@ class State:
             Searcher(catalogue),
             errors=ErrorInjector(config.seed),
         )
+
+
+# ---- the sandbox-only admin endpoints: read/switch faults, read/reset request statistics
+
+
+def get_faults(state: State, req: Request) -> Response:
+    """GET /_sandbox/faults."""
+    return json_response(state.faults.snapshot())
+
+
+def set_faults(state: State, req: Request) -> Response:
+    """POST /_sandbox/faults with any of the fields of `FaultSettings`, or expire_tokens: true."""
+    body = req.json()
+    if not isinstance(body, dict):
+        raise HttpError(400, "Expected a JSON object with the faults to change.")
+    try:
+        return json_response(state.faults.update(**body))
+    except (TypeError, ValueError) as exc:
+        raise HttpError(400, str(exc)) from exc
+
+
+def get_stats(state: State, req: Request) -> Response:
+    """GET /_sandbox/stats: request counts per endpoint and status, downloads per document."""
+    return json_response(state.stats.snapshot())
+
+
+def reset_stats(state: State, req: Request) -> Response:
+    """DELETE /_sandbox/stats."""
+    state.stats.reset()
+    return json_response(state.stats.snapshot())

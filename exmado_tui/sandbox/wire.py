@@ -1,4 +1,6 @@
-"""Request and response values passed between the HTTP server and the route handlers."""
+"""What goes over the wire: the request and response values passed between the HTTP server
+and the endpoints, DocuWare's error body, and the JSON shapes of the Platform's resources
+(service description, organization, cabinets and basket, dialogs, documents, sections)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from exmado_tui.sandbox import files, schema
+from exmado_tui.sandbox.config import SandboxConfig
+from exmado_tui.sandbox.schema import Document, Section
 
 PLATFORM = "/DocuWare/Platform"
 IDENTITY = "/DocuWare/Identity"
@@ -149,3 +155,279 @@ def link(rel: str, href: str) -> dict[str, str]:
 def ms_date(ms: int) -> str:
     """The Microsoft JSON date form /Date(ms)/."""
     return f"/Date({ms})/"
+
+
+# ---- the JSON shapes of Platform resources ----------------------------------------------
+
+
+def fc_href(cabinet_id: str, tail: str = "") -> str:
+    """The href of a cabinet or of something below it."""
+    return f"{PLATFORM}/FileCabinets/{cabinet_id}{tail}"
+
+
+def service_description(config: SandboxConfig) -> dict[str, Any]:
+    """GET /DocuWare/Platform."""
+    links = [
+        link("organizations", f"{PLATFORM}/Organizations"),
+        link("filecabinets", f"{PLATFORM}/FileCabinets"),
+    ]
+    if config.auth != "oauth":
+        links += [
+            link("login", f"{PLATFORM}/Account/Logon"),
+            link("logout", f"{PLATFORM}/Account/Logoff"),
+        ]
+    if config.oauth_enabled:
+        links.append(link("identityServiceInfo", f"{PLATFORM}/Home/IdentityServiceInfo"))
+    fc = f"{PLATFORM}/FileCabinets/{{fileCabinetId}}"
+    resources = [
+        {
+            "Name": "documentsFileDownload",
+            "UriPattern": f"{fc}/Documents/{{id}}/FileDownload"
+            "?targetFileType={targetFileType}&keepAnnotations={keepAnnotations}",
+        },
+        {"Name": "document", "UriPattern": f"{fc}/Documents/{{id}}"},
+        {
+            "Name": "documents",
+            "UriPattern": f"{fc}/Documents?q={{q}}&fields={{fields}}"
+            "&sortOrder={sortOrder}&start={start}&count={count}",
+        },
+        {"Name": "fileCabinet", "UriPattern": fc},
+        {"Name": "dialog", "UriPattern": f"{fc}/Dialogs/{{id}}?dialogType={{dialogType}}"},
+        {"Name": "documentIndexFields", "UriPattern": f"{fc}/Documents/{{id}}/Fields"},
+    ]
+    return {"Links": links, "Resources": resources, "Version": config.version}
+
+
+def organization(config: SandboxConfig, full: bool = False) -> dict[str, Any]:
+    """One organization (the sandbox has exactly one)."""
+    org: dict[str, Any] = {
+        "Id": schema.ORG_ID,
+        "Name": config.organization,
+        "Guid": schema.ORG_GUID,
+        "Links": [
+            link("self", f"{PLATFORM}/Organizations/{schema.ORG_ID}"),
+            link("filecabinets", f"{PLATFORM}/FileCabinets?orgid={schema.ORG_ID}"),
+        ],
+    }
+    if full:
+        org["AdditionalInfo"] = {
+            "CompanyNames": [config.organization],
+            "AddressLines": [],
+            "Administrator": "admin",
+            "EMail": "admin@sandbox.invalid",
+            "SystemNumber": "SANDBOX-0001",
+            "RuntimeVersion": config.version,
+            "OrganizationType": "Sandbox",
+        }
+        org["Culture"] = "en-US"
+    return org
+
+
+def cabinet(cab: schema.CabinetDef, full: bool = False) -> dict[str, Any]:
+    """A file cabinet in the list, or with its Fields when full."""
+    data: dict[str, Any] = {
+        "Id": cab.id,
+        "Name": cab.name,
+        "Color": cab.color,
+        "IsBasket": False,
+        "Usable": True,
+        "Default": False,
+        "VersionManagement": "Disable",
+        "WindowsExplorerClientAccess": False,
+        "AddIndexEntriesInUpperCase": False,
+        "DocumentAuditingEnabled": False,
+        "HasFullTextSupport": False,
+        "Links": [
+            link("self", fc_href(cab.id)),
+            link("documents", fc_href(cab.id, "/Documents")),
+            link("dialogs", fc_href(cab.id, "/Dialogs")),
+            link("searches", fc_href(cab.id, "/Dialogs?dialogType=Search")),
+            link("customSearch", fc_href(cab.id, f"/Dialogs/{schema.CUSTOM_DIALOG_ID}")),
+        ],
+    }
+    if full:
+        data["Fields"] = [cabinet_field(f) for f in cab.all_fields]
+    return data
+
+
+def basket(full: bool = False) -> dict[str, Any]:
+    """The document tray ("basket"); it holds no documents in the sandbox."""
+    return {
+        "Id": schema.BASKET_ID,
+        "Name": "Inbox",
+        "Color": "Green",
+        "IsBasket": True,
+        "Usable": True,
+        "Default": True,
+        "AssignedCabinetId": schema.INVOICES_ID,
+        "Links": [link("self", fc_href(schema.BASKET_ID))] if full else [],
+    }
+
+
+def cabinet_field(f: schema.FieldDef) -> dict[str, Any]:
+    """A cabinet field description."""
+    return {
+        "DBFieldName": f.name,
+        "DisplayName": f.label,
+        "DWFieldType": f.dw_type,
+        "Length": f.length,
+        "Precision": f.precision,
+        "Scope": "System" if f.system else "User",
+        "NotEmpty": False,
+        "DropLeadingZero": False,
+        "DropLeadingBlanks": False,
+        "UsedAsDocumentName": False,
+        "Links": [],
+    }
+
+
+def dialog_info(cab: schema.CabinetDef, d: schema.DialogDef) -> dict[str, Any]:
+    """A dialog in the Dialogs list."""
+    return {
+        "$type": "DialogInfo",
+        "Id": d.id,
+        "FileCabinetId": cab.id,
+        "FileCabinetName": cab.name,
+        "DisplayName": d.name,
+        "Type": d.type,
+        "IsDefault": d.is_default,
+        "IsForMobile": d.is_for_mobile,
+        "Color": cab.color,
+        "Links": [link("self", fc_href(cab.id, f"/Dialogs/{d.id}"))],
+    }
+
+
+def dialog(cab: schema.CabinetDef, d: schema.DialogDef) -> dict[str, Any]:
+    """A full dialog with its Fields, Query links and properties."""
+    data = dialog_info(cab, d)
+    data.pop("$type")
+    data["Fields"] = [_dialog_field(cab.known_field(name)) for name in d.fields]
+    if d.type == "Search":
+        query = fc_href(cab.id, "/Query")
+        data["Query"] = {
+            "ForceRefresh": False,
+            "Expression": "",
+            "Fields": list(schema.result_fields(cab)),
+            "SortOrder": [{"Field": cab.default_sort[0], "Direction": cab.default_sort[1]}],
+            "Links": [link("dialogExpression", f"{query}/DialogExpression?dialogId={d.id}")],
+        }
+        data["Properties"] = {
+            "$type": "DialogPropertiesSearch",
+            "LogicalOperator": {"DefaultOperator": "And", "Show": True},
+        }
+        data["Links"].append(link("count", f"{query}/CountExpression?dialogId={d.id}"))
+    return data
+
+
+def _dialog_field(f: schema.FieldDef) -> dict[str, Any]:
+    return {
+        "DBFieldName": f.name,
+        "DlgLabel": f.label,
+        "DWFieldType": f.dw_type,
+        "Length": f.length,
+        "Precision": f.precision,
+        "Visible": True,
+        "ReadOnly": False,
+        "NotEmpty": False,
+        "Locked": False,
+        "AllowExtendedSearch": True,
+        "Links": [],
+    }
+
+
+def index_field(f: schema.FieldDef, value: Any) -> dict[str, Any]:
+    """A document index field (FieldName, ItemElementName, Item, IsNull, …)."""
+    empty = value is None or value == "" or value == []
+    item: Any = None
+    if not empty:
+        item = value
+        if f.element in ("Date", "DateTime"):
+            item = ms_date(value)
+        elif f.element == "Keywords":
+            item = {"$type": "DocumentIndexFieldKeywords", "Keyword": list(value)}
+    return {
+        "FieldName": f.name,
+        "FieldLabel": f.label,
+        "ItemElementName": f.element,
+        "Item": item,
+        "IsNull": empty,
+        "ReadOnly": f.system,
+        "SystemField": f.system,
+    }
+
+
+def document(
+    doc: Document, field_names: list[str] | None = None, full: bool = False
+) -> dict[str, Any]:
+    """A document: a result summary (selected fields, no sections) or the full document."""
+    cab = schema.cabinet(doc.cabinet_id)
+    assert cab is not None
+    named = cab.all_fields if field_names is None else [cab.field(n) for n in field_names]
+    defs = [f for f in named if f is not None]  # a field the cabinet lacks is left out
+    first = doc.sections[0] if doc.sections else None
+    href = fc_href(cab.id, f"/Documents/{doc.id}")
+    data: dict[str, Any] = {
+        "Id": doc.id,
+        "FileCabinetId": cab.id,
+        "Title": doc.title,
+        "ContentType": files.CONTENT_TYPES[first.kind] if first else "",
+        "FileSize": doc.file_size(),
+        "SectionCount": len(doc.sections),
+        "TotalPages": sum(s.pages for s in doc.sections),
+        "CreatedAt": ms_date(doc.created_ms),
+        "LastModified": ms_date(doc.modified_ms),
+        "IntellixTrust": "None",
+        "VersionStatus": "Disable",
+        "Flags": {
+            "IsCold": False,
+            "IsDBRecord": not doc.sections,
+            "IsCheckedOut": False,
+            "IsCopyRightProtected": False,
+            "IsVoiceAvailable": False,
+            "HasAppendedDocuments": False,
+            "IsProtected": False,
+            "IsDeleted": False,
+            "IsEmail": False,
+        },
+        "Fields": [index_field(f, doc.value(f.name)) for f in defs],
+        "Sections": [section(doc, s, embedded=True) for s in doc.sections] if full else [],
+        "Links": [
+            link("self", href),
+            link("fileDownload", f"{href}/FileDownload"),
+            link("fields", f"{href}/Fields"),
+            link("sections", fc_href(cab.id, f"/Sections?docid={doc.id}")),
+        ],
+    }
+    if full:
+        data.update(
+            HaveMoreTotalPages=False,
+            HasTextAnnotation=False,
+            HasXmlDigitalSignatures=False,
+            AnnotationsPreview=False,
+        )
+    return data
+
+
+def section(doc: Document, s: Section, embedded: bool = False) -> dict[str, Any]:
+    """A section; embedded ones carry only their self link, like DocuWare."""
+    sid = doc.section_id(s)
+    href = fc_href(doc.cabinet_id, f"/Sections/{sid}")
+    links = [link("self", href)]
+    if not embedded:
+        links += [
+            link("document", fc_href(doc.cabinet_id, f"/Documents/{doc.id}")),
+            link("fileDownload", f"{href}/Data"),
+            link("content", f"{href}/Data"),
+        ]
+    return {
+        "Id": sid,
+        "ContentType": files.CONTENT_TYPES[s.kind],
+        "OriginalFileName": doc.section_name(s),
+        "FileSize": s.size,
+        "PageCount": s.pages,
+        "HaveMorePages": False,
+        "HasTextAnnotation": False,
+        "AnnotationsPreview": False,
+        "ContentModified": ms_date(doc.created_ms),
+        "Links": links,
+    }

@@ -19,6 +19,10 @@ folder named by `PROMETHEUS_MULTIPROC_DIR`, which the exposition reads and adds 
 is `run/metrics/` in the data folder; `exmado worker` empties it as it starts (counters of an
 earlier run would otherwise be added to this one's) and hands it to Dramatiq's processes through
 the environment, before any of them imports prometheus-client.
+
+Its processes, seen through /proc (`alive`, `with_environment`, `terminate`…): a stack's
+supervisord and the Redis it started are known by their environment and working folder, so
+`exmado down` finds and stops (TERM, then KILL) what a killed supervisord left running.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import xmlrpc.client
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,7 +50,6 @@ from exmado_tui import resources
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import SettingsError
 from exmado_tui.files.writing import private_folder
-from exmado_tui.services import processes
 
 RUN_MARK = "──── exmado up at "
 # supervisord's programs (supervisord.conf) and supervisord itself, each with its log.
@@ -264,9 +270,9 @@ class Stack:
 
     def is_supervisord(self, pid: int | None) -> bool:
         """`pid` is a live supervisord of this stack (a stale pid file may name any process)."""
-        if pid is None or not processes.alive(pid):
+        if pid is None or not alive(pid):
             return False
-        args, cwd = processes.command_line(pid), processes.working_folder(pid)
+        args, cwd = command_line(pid), working_folder(pid)
         if cwd is None or not any("supervisord" in os.path.basename(arg) for arg in args):
             return False
         return any(os.path.abspath(os.path.join(cwd, arg)) == str(self.conf) for arg in args)
@@ -275,15 +281,15 @@ class Stack:
         """Programs of this stack still running without their supervisord: the workers and the
         watcher (they carry its socket in their environment), then the bundled Redis (it
         overwrites its environment with its title; its pid file names it)."""
-        programs = processes.with_environment(f"SUPERVISOR_SERVER_URL=unix://{self.socket}")
+        programs = with_environment(f"SUPERVISOR_SERVER_URL=unix://{self.socket}")
         redis: list[int] = []
         folder = self.data_dir / "redis"
         with contextlib.suppress(OSError, ValueError):
             pid = int((folder / "redis.pid").read_text())
-            ours = processes.working_folder(pid) == folder.resolve()
-            if ours and any("redis-server" in arg for arg in processes.command_line(pid)):
+            ours = working_folder(pid) == folder.resolve()
+            if ours and any("redis-server" in arg for arg in command_line(pid)):
                 redis.append(pid)
-        return programs, [pid for pid in redis if processes.alive(pid)]
+        return programs, [pid for pid in redis if alive(pid)]
 
 
 ENVIRONMENT = "PROMETHEUS_MULTIPROC_DIR"
@@ -307,3 +313,75 @@ def use_metrics_dir(settings: Settings) -> Path:
     folder.mkdir(parents=True, mode=0o700, exist_ok=True)
     os.environ[ENVIRONMENT] = str(folder)
     return folder
+
+
+# -- processes seen through /proc (Linux): alive or not, found by environment, stopped in steps --
+
+POLL_S = 0.2
+KILL_WAIT_S = 5
+
+
+def alive(pid: int | None) -> bool:
+    """Running and not a zombie (a container's init may never reap an orphan)."""
+    if not pid:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def wait_for(check: Callable[[], bool], seconds: float) -> bool:
+    """Poll `check` until it holds (True) or `seconds` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(POLL_S)
+    return False
+
+
+def wait_gone(pids: Iterable[int | None], seconds: float) -> bool:
+    watched = list(pids)
+    return wait_for(lambda: not any(alive(pid) for pid in watched), seconds)
+
+
+def command_line(pid: int) -> list[str]:
+    """argv of `pid`, empty when it cannot be read."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+    return [os.fsdecode(arg) for arg in argv if arg]
+
+
+def working_folder(pid: int) -> Path | None:
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return None
+
+
+def with_environment(entry: str) -> list[int]:
+    """Live processes whose environment holds `entry` (`NAME=value`) exactly."""
+    wanted, found = entry.encode(), []
+    for folder in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if wanted in (folder / "environ").read_bytes().split(b"\0"):
+                found.append(int(folder.name))
+    return [pid for pid in found if alive(pid)]
+
+
+def signal_all(pids: Iterable[int], signum: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
+
+
+def terminate(pids: list[int], grace_s: float) -> None:
+    """SIGTERM, then SIGKILL what is still there after `grace_s`."""
+    signal_all(pids, signal.SIGTERM)
+    if not wait_gone(pids, grace_s):
+        signal_all(pids, signal.SIGKILL)
+        wait_gone(pids, KILL_WAIT_S)

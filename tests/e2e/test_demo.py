@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 
-from exmado_tui.services import processes
+from exmado_tui.services import supervision
 from tests.tui.terminal import Terminal
 
 
@@ -72,14 +72,14 @@ def opens_the_dashboard(command: str, tmp_path: Path, close: Callable[[Terminal]
         close(terminal)
     finally:
         terminal.kill()
-    assert processes.wait_for(lambda: demo_processes(tmp_path) == [], 30), "left running"
+    assert supervision.wait_for(lambda: demo_processes(tmp_path) == [], 30), "left running"
 
 
 def demo_processes(data_dir: Path) -> list[int]:
     """Live processes started for the demo in `data_dir` (the worker and Redis)."""
     return [
         pid
-        for pid in processes.with_environment(f"EXMADO_DATA_DIR={data_dir / 'demo'}")
+        for pid in supervision.with_environment(f"EXMADO_DATA_DIR={data_dir / 'demo'}")
         if pid != os.getpid()
     ] + [pid for pid in _redis_pids(data_dir / "demo" / "redis")]
 
@@ -88,6 +88,6 @@ def _redis_pids(folder: Path) -> list[int]:
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         pid = int(entry.name)
-        if processes.working_folder(pid) == folder and processes.alive(pid):
+        if supervision.working_folder(pid) == folder and supervision.alive(pid):
             found.append(pid)
     return found

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from exmado_tui.output.metadata import INDEX_NAME
-from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
+from exmado_tui.output.report import INDEX_NAME, MANIFEST_NAME, REPORT_NAME
 from tests.cli_runner import run
 from tests.reliability.harness import Exmado
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.job.status import FINAL
-from exmado_tui.services.processes import alive
+from exmado_tui.services.supervision import alive
 from exmado_tui.store.models import Job, JobEvent, JobFile
 from exmado_tui.store.queries import get_job
 from tests.environment import REPO

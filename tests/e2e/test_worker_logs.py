@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.services.localredis import free_port
-from exmado_tui.services.processes import wait_for
+from exmado_tui.services.supervision import wait_for
 
 REGISTRY = "Cannot announce this worker in Redis"
 CONSUMER = "Consumer encountered a connection error"

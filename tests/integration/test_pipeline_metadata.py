@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.docuware.values import IndexData
-from exmado_tui.output import metadata
-from exmado_tui.output.metadata import INDEX_NAME
+from exmado_tui.output import report
+from exmado_tui.output.report import INDEX_NAME
 from exmado_tui.output.verify import verify_job
 from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.pipeline_harness import Pipeline
@@ -61,7 +61,7 @@ def test_a_run_killed_among_the_sidecars_writes_the_rest_once_when_resumed(
 ) -> None:
     job_id = pipeline.create(["100001", "100002", "100003", "100025"], metadata=["json", "csv"])
     written: Counter[str] = Counter()  # sidecar → times written, over both runs
-    place = metadata._place
+    place = report._place
     kill_after: list[int] = [2]
 
     def counted(target: Path, data: bytes, job: str) -> bool:
@@ -71,7 +71,7 @@ def test_a_run_killed_among_the_sidecars_writes_the_rest_once_when_resumed(
         written[str(target)] += wrote
         return wrote
 
-    monkeypatch.setattr(metadata, "_place", counted)
+    monkeypatch.setattr(report, "_place", counted)
     with pytest.raises(Killed):
         pipeline.run(job_id)
     kill_after[0] = -1

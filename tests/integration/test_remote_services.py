@@ -15,8 +15,8 @@ import pytest
 import redis
 
 from exmado_tui.services.localredis import free_port, redis_server_binary
-from exmado_tui.services.processes import wait_for
 from exmado_tui.services.queue import WORKER_KEY_PREFIX
+from exmado_tui.services.supervision import wait_for
 from tests.integration.site import exmado, site_env, site_processes, stop_site
 
 ELSEWHERE = "127.0.0.2"

@@ -17,7 +17,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from exmado_tui.services import processes
+from exmado_tui.services import supervision
 from exmado_tui.services.localredis import free_port, password_file
 from tests.reliability.tally import Tally
 
@@ -34,7 +34,7 @@ def bundled_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         [sys.executable, "-m", "exmado_tui.cli", "redis"], env=env, stdout=subprocess.DEVNULL
     )
     try:
-        assert processes.wait_for(lambda: _listening(port), 30), "exmado redis did not start"
+        assert supervision.wait_for(lambda: _listening(port), 30), "exmado redis did not start"
         yield port, data
     finally:
         server.terminate()
