@@ -166,7 +166,7 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
 
 def manifest_entries(job: Job, tick: Callable[[], None] = lambda: None) -> Iterator[dict[str, Any]]:
     """One entry per distinct file path, in path order, with every row that produced it; after
-    it, the entry of its sidecar when the job writes them (metadata.py)."""
+    it, the entry of its sidecar when the job writes them (`sidecar_entries`)."""
     entry: dict[str, Any] | None = None
     first: Any = None
     for item in in_path_order(job.id, tick):
