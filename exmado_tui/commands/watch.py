@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from exmado_tui.commands.context import Context, UsageError, print_json
 from exmado_tui.commands.job_views import WITH_ZONE
-from exmado_tui.formatting import local_time
+from exmado_tui.formatting import local_time, quiet_repeats
 from exmado_tui.job.actor import Door
 
 
@@ -42,7 +42,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def watch_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.dropfolder.watch import LOGGER, DropFolder
-    from exmado_tui.formatting import quiet_repeats
     from exmado_tui.notify.delivery import LOGGER as NOTIFY_LOGGER
     from exmado_tui.schedule.runs import LOGGER as SCHEDULE_LOGGER
     from exmado_tui.schedule.runs import check_schedule
