@@ -41,7 +41,7 @@ from exmado_tui.config.settings import Settings
 from exmado_tui.docuware.budget_store import Kind
 from exmado_tui.docuware.connection import install_tally
 from exmado_tui.errors import StoreIdentityError
-from exmado_tui.files.unwritable import disk_usage
+from exmado_tui.files import disk_usage
 from exmado_tui.job.status import FINAL, JobStatus, RowStatus
 from exmado_tui.services.queue import JobQueue, make_broker, redis_client
 from exmado_tui.services.supervision import use_metrics_dir

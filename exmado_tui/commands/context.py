@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from exmado_tui.config.settings import Settings, mask_url
 from exmado_tui.errors import ExmadoError, SettingsError, StoreUnavailableError
-from exmado_tui.files.writing import blocking_file
+from exmado_tui.files import blocking_file
 from exmado_tui.job.actor import Actor, Door
 from exmado_tui.job.status import JobStatus
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import Context
 from exmado_tui.config.settings import Secret, Settings, mask_url
-from exmado_tui.files.writing import private_folder
+from exmado_tui.files import private_folder
 from exmado_tui.services import supervision
 from exmado_tui.services.localredis import (
     LOOPBACK,

@@ -15,8 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from aiohttp import BodyPartReader, web
 
-from exmado_tui.files.names import first_free, shorten
-from exmado_tui.files.writing import private_folder
+from exmado_tui.files import first_free, private_folder, shorten
 
 FIELD = "workbook"
 ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx is a ZIP archive

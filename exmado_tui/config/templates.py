@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from exmado_tui.errors import PermanentError
-from exmado_tui.files.names import shorten, split_extension
+from exmado_tui.files import shorten, split_extension
 from exmado_tui.workbook.checks import normalise_header
 
 # A lone surrogate (JSON allows "\ud800") has no UTF-8 form: no file system takes it.

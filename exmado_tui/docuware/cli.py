@@ -21,8 +21,7 @@ from exmado_tui.docuware.models import Document
 from exmado_tui.docuware.query import And, Condition, Or, Wanted, parse_conditions
 from exmado_tui.docuware.values import FieldValue, format_value
 from exmado_tui.errors import ExmadoError
-from exmado_tui.files.names import first_free
-from exmado_tui.files.writing import move_into_place
+from exmado_tui.files import first_free, move_into_place
 
 if TYPE_CHECKING:  # the session loads httpx: `exmado --help` does not need it
     from exmado_tui.docuware.session import DocuWareSession

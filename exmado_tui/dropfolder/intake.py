@@ -24,8 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from exmado_tui.errors import PermanentError
-from exmado_tui.files.names import shown
-from exmado_tui.files.writing import private_folder
+from exmado_tui.files import private_folder, shown
 from exmado_tui.job.status import RETRYABLE, JobStatus
 from exmado_tui.store.models import Job
 

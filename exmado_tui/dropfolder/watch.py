@@ -43,8 +43,7 @@ from exmado_tui.dropfolder.intake import (
     take,
 )
 from exmado_tui.errors import ExmadoError, PermanentError, QueueUnavailableError
-from exmado_tui.files.names import first_free, fit, shown
-from exmado_tui.files.writing import PART_SUFFIX, blocking_file, sha256_of
+from exmado_tui.files import PART_SUFFIX, blocking_file, first_free, fit, sha256_of, shown
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import JobStatus

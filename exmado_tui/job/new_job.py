@@ -20,8 +20,13 @@ from typing import Any
 from exmado_tui.config.profiles import Profile, check_profile, load_profile, profile_names
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import ProfileError, WorkbookError
-from exmado_tui.files.unwritable import check_output_folder
-from exmado_tui.files.writing import private_folder, sha256_of, write_atomically, write_private
+from exmado_tui.files import (
+    check_output_folder,
+    private_folder,
+    sha256_of,
+    write_atomically,
+    write_private,
+)
 from exmado_tui.job.query_source import COLUMNS as QUERY_COLUMNS
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.query_source import QuerySource

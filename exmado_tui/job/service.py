@@ -17,7 +17,7 @@ from typing import Any
 
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import QueueUnavailableError, TransitionError
-from exmado_tui.files.unwritable import check_output_folder
+from exmado_tui.files import check_output_folder
 from exmado_tui.formatting import visible
 from exmado_tui.job.actor import Actor, Door, audit_line
 from exmado_tui.job.liveness.hold import unheld

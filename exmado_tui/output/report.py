@@ -46,7 +46,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from exmado_tui.config.profiles import Metadata, metadata_kinds
 from exmado_tui.config.settings import zone_name
 from exmado_tui.docuware.values import FieldValue, IndexData, field_text
-from exmado_tui.files.writing import job_part_path, remove_leftovers, sha256_of, write_atomically
+from exmado_tui.files import job_part_path, remove_leftovers, sha256_of, write_atomically
 from exmado_tui.formatting import local_time, visible
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.status import FINAL, JobStatus

@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import SplitResult, parse_qs, unquote
 
 from exmado_tui import resources
-from exmado_tui.files.writing import private_folder
+from exmado_tui.files import private_folder
 
 
 def redis_server_binary() -> str:

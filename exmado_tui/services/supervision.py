@@ -49,7 +49,7 @@ from typing import Any, cast
 from exmado_tui import resources
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import SettingsError
-from exmado_tui.files.writing import private_folder
+from exmado_tui.files import private_folder
 
 RUN_MARK = "──── exmado up at "
 # supervisord's programs (supervisord.conf) and supervisord itself, each with its log.

@@ -12,8 +12,8 @@ from playhouse.db_url import connect
 from playhouse.pool import PooledDatabase
 
 from exmado_tui.config.settings import mask_url
-from exmado_tui.errors import SettingsError, StoreUnavailableError
-from exmado_tui.files.writing import private_folder
+from exmado_tui.errors import NoSpaceError, SettingsError, StoreUnavailableError
+from exmado_tui.files import no_space, private_folder
 
 # Models bind to this proxy; `open_database` points it at the real database.
 database = peewee.DatabaseProxy()
@@ -231,3 +231,12 @@ def unwritable_store(exc: BaseException, url: str) -> str | None:
         "read-only or not this user's; make it writable, or set data_dir (EXMADO_DATA_DIR) to "
         "a folder that is."
     )
+
+
+def store_full(url: str) -> NoSpaceError:
+    """The job store's disk is full: its folder for SQLite, its server for PostgreSQL."""
+    path = sqlite_file(url)
+    if path is not None:
+        return no_space(path.parent, "the job store's folder")
+    store = mask_url(url)
+    return NoSpaceError(f"No space left for the job store {store} on its server", folder=store)

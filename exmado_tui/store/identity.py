@@ -23,7 +23,7 @@ import peewee
 
 from exmado_tui.config.settings import Settings, mask_url
 from exmado_tui.errors import StoreIdentityError
-from exmado_tui.files.writing import owner_only, private_folder, write_atomically, write_private
+from exmado_tui.files import owner_only, private_folder, write_atomically, write_private
 from exmado_tui.store import migrations
 from exmado_tui.store.db import bind_database, database, is_passing, make_database, sqlite_file
 

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.files.names import is_utf8, shown
-from exmado_tui.files.writing import private_folder, read_with_sha256, write_private
+from exmado_tui.files import is_utf8, private_folder, read_with_sha256, shown, write_private
 from exmado_tui.workbook.guard import WorkbookLimits
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils import get_column_letter
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.files.names import shown
+from exmado_tui.files import shown
 from exmado_tui.workbook.checks import normalise_header
 from exmado_tui.workbook.guard import (
     CSV_LINE_CELLS,

@@ -12,7 +12,7 @@ import peewee
 import pytest
 
 from exmado_tui.dropfolder.watch import DropFolder, reason_file
-from exmado_tui.files.names import MAX_COMPONENT_BYTES
+from exmado_tui.files import MAX_COMPONENT_BYTES
 from exmado_tui.job.service import JobService
 from exmado_tui.store.models import Job, JobWorkbook
 from tests.drop_folder import settle, watch_until_a_job

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import StoreUnavailableError
-from exmado_tui.files.unwritable import is_no_space, no_space
+from exmado_tui.files import is_no_space, no_space
 from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.store.models import Job, JobFile, JobRow, NotifyEvent
 from exmado_tui.store.queries import get_job

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from exmado_tui.files import writing
-from exmado_tui.files.names import first_free
-from exmado_tui.files.writing import blocking_file, private_folder, read_with_sha256, sha256_of
+from exmado_tui import files
+from exmado_tui.files import blocking_file, first_free, private_folder, read_with_sha256, sha256_of
 from exmado_tui.store.db import open_database
 from exmado_tui.workbook.checks import keep_private_copy
 
@@ -49,11 +48,11 @@ def test_an_atomic_write_syncs_the_file_then_renames_then_syncs_the_folder(
         steps.append(("replace", os.path.basename(target)))
         real_replace(source, target)
 
-    monkeypatch.setattr(writing.os, "fsync", fsync)
-    monkeypatch.setattr(writing.os, "replace", replace)
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    monkeypatch.setattr(files.os, "replace", replace)
     target = tmp_path / "report.xlsx"
-    writing.write_atomically(target, lambda temp: temp.write_text("new"))
-    temp_name = f".report.xlsx.{os.getpid()}{writing.PART_SUFFIX}"
+    files.write_atomically(target, lambda temp: temp.write_text("new"))
+    temp_name = f".report.xlsx.{os.getpid()}{files.PART_SUFFIX}"
     assert steps == [("fsync", temp_name), ("replace", "report.xlsx"), ("fsync", tmp_path.name)]
     assert target.read_text() == "new" and os.listdir(tmp_path) == ["report.xlsx"]
 
@@ -67,7 +66,7 @@ def test_a_failed_atomic_write_leaves_the_old_file_and_no_temporary(tmp_path: Pa
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError):
-        writing.write_atomically(target, half_then_fail)
+        files.write_atomically(target, half_then_fail)
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["manifest.json"]
 
 

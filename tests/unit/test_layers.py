@@ -1,7 +1,8 @@
 """The folders are the architecture map: what each domain package may import of Éxmado.
 
-Each package's `__init__` says what it owns and what it stands on; this test holds it to that,
-reading every import statement of the package's modules (deferred ones too). The root's
+Each package's `__init__` (for the file tools, `files.py` itself) says what it owns and what it
+stands on; this test holds it to that, reading every import statement of the package's modules
+(deferred ones too). The root's
 `errors` and `formatting` are words every package may use. A package not listed
 here (the commands, the dashboard, the sandbox, `cli`) may import any of these.
 """
@@ -19,7 +20,7 @@ WORDS = ("exmado_tui.errors", "exmado_tui.formatting")
 
 #: package -> the modules (or packages) of Éxmado it may import, beside its own and WORDS
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
-    "files": ("exmado_tui.store.db", "exmado_tui.config.settings"),  # unwritable names them
+    "files": (),  # a module, not a folder: the file tools every package may use
     "workbook": ("exmado_tui.files",),
     "config": (
         "exmado_tui.files",
@@ -107,11 +108,17 @@ def within(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
+def sources(package: str) -> list[Path]:
+    """The package's modules, or the one module when it is a file (`files.py`)."""
+    folder = REPO / "exmado_tui" / package
+    return sorted(folder.rglob("*.py")) if folder.is_dir() else [folder.with_suffix(".py")]
+
+
 def stray_imports(package: str) -> list[str]:
     allowed = (f"exmado_tui.{package}", *WORDS, *MAY_IMPORT[package])
     return sorted(
         f"{path.relative_to(REPO).as_posix()}: {name}"
-        for path in (REPO / "exmado_tui" / package).rglob("*.py")
+        for path in sources(package)
         for name in imports_of(path)
         if not within(name, allowed)
     )
@@ -126,10 +133,13 @@ def test_every_domain_package_has_its_rule():
     """A new folder under exmado_tui/ is given its place here (or is a door: commands, ui)."""
     doors = {"commands", "ui", "sandbox", "resources", "__pycache__"}
     folders = {p.name for p in (REPO / "exmado_tui").iterdir() if p.is_dir()} - doors
-    assert folders == set(MAY_IMPORT)
+    assert folders == {name for name in MAY_IMPORT if (REPO / "exmado_tui" / name).is_dir()}
+    assert all(path.is_file() for name in MAY_IMPORT for path in sources(name))
 
 
 def test_the_check_can_fail(monkeypatch: pytest.MonkeyPatch):
-    """With the files' one exception taken away, the store import in unwritable is caught."""
-    monkeypatch.setitem(MAY_IMPORT, "files", ())
-    assert any("unwritable.py: exmado_tui.store.db" in line for line in stray_imports("files"))
+    """With the workbook's one allowance taken away, its import of the file tools is caught;
+    and a rule for a module (`files`) reads that module."""
+    monkeypatch.setitem(MAY_IMPORT, "workbook", ())
+    assert any("checks.py: exmado_tui.files" in line for line in stray_imports("workbook"))
+    assert sources("files") == [REPO / "exmado_tui" / "files.py"]

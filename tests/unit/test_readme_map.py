@@ -44,7 +44,7 @@ def test_every_python_file_the_readme_names_exists() -> None:
 
 def test_the_map_names_every_domain_docuware_and_worker_module() -> None:
     words = set(re.findall(r"\w+", the_map()))
-    domain = ("config", "job", "store", "workbook", "output", "files", "dropfolder", "services")
+    domain = ("config", "job", "store", "workbook", "output", "dropfolder", "services")
     modules = [
         *(REPO / "exmado_tui").glob("*.py"),
         *(path for name in domain for path in (REPO / "exmado_tui" / name).glob("*.py")),

@@ -17,7 +17,7 @@ from exmado_tui.config.templates import (
     render,
     sanitise_component,
 )
-from exmado_tui.files.names import MAX_COMPONENT_BYTES, numbered
+from exmado_tui.files import MAX_COMPONENT_BYTES, numbered
 
 FIELDS = {"SUPPLIER": "A/B Corp", "DOC_DATE": date(2023, 5, 17), "INVOICE_NO": "100001"}
 

@@ -29,13 +29,19 @@ from exmado_tui.errors import (
     StoreIdentityError,
     TransitionError,
 )
-from exmado_tui.files.unwritable import is_no_space, no_space, store_full
+from exmado_tui.files import is_no_space, no_space
 from exmado_tui.formatting import span, visible
 from exmado_tui.job.liveness.hold import Hold
 from exmado_tui.job.status import ACTIVE, ROW_ERRORS, Control, Event, JobStatus
 from exmado_tui.job.transitions import JobColumns, record_event, transition
 from exmado_tui.output.report import write_report
-from exmado_tui.store.db import drop_connections, is_write_refused, store_error, write_refused
+from exmado_tui.store.db import (
+    drop_connections,
+    is_write_refused,
+    store_error,
+    store_full,
+    write_refused,
+)
 from exmado_tui.store.identity import Opened, check_still
 from exmado_tui.store.models import Job, JobRow
 from workers import metrics

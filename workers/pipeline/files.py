@@ -42,11 +42,10 @@ from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.docuware.models import Document, DownloadResult
 from exmado_tui.docuware.values import encode
 from exmado_tui.errors import PermanentError, RetryableError
-from exmado_tui.files.names import numbered
-from exmado_tui.files.writing import CHUNK, move_into_place, sha256_of
-from exmado_tui.files.writing import JOB_PART_PREFIX as PART_PREFIX
-from exmado_tui.files.writing import JOB_PART_SUFFIX as PART_SUFFIX
-from exmado_tui.files.writing import job_part_path as part_path
+from exmado_tui.files import CHUNK, move_into_place, numbered, sha256_of
+from exmado_tui.files import JOB_PART_PREFIX as PART_PREFIX
+from exmado_tui.files import JOB_PART_SUFFIX as PART_SUFFIX
+from exmado_tui.files import job_part_path as part_path
 from exmado_tui.job.status import Event
 from workers.runtime import DocuWarePort
 

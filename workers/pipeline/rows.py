@@ -30,7 +30,7 @@ from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.paging import ID_INFO
 from exmado_tui.docuware.query import ID_FIELD, And, Exact, Or
 from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, RetryableError
-from exmado_tui.files.unwritable import is_no_space, is_not_permitted, no_space, not_writable
+from exmado_tui.files import is_no_space, is_not_permitted, no_space, not_writable
 from exmado_tui.job.status import Event, RowStatus
 from exmado_tui.workbook.checks import normalise_header
 from workers.pipeline.files import FileRecord, Placer

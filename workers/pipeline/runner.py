@@ -41,14 +41,14 @@ from exmado_tui.errors import (
     StoreIdentityError,
     StoreUnavailableError,
 )
-from exmado_tui.files.unwritable import is_no_space, output_folder_problem, store_full
+from exmado_tui.files import is_no_space, output_folder_problem
 from exmado_tui.formatting import span
 from exmado_tui.job.liveness.hold import Hold, claim
 from exmado_tui.job.query_source import QuerySource, query_of
 from exmado_tui.job.status import Event, JobStatus
 from exmado_tui.job.transitions import record_event, transition
 from exmado_tui.output.report import remove_report_leftovers
-from exmado_tui.store.db import is_write_refused, store_error, write_refused
+from exmado_tui.store.db import is_write_refused, store_error, store_full, write_refused
 from exmado_tui.store.identity import check_still, opened_store
 from exmado_tui.store.models import Job
 from workers.pipeline import progress

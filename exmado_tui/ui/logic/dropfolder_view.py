@@ -11,7 +11,7 @@ from pathlib import Path
 from exmado_tui.config.profiles import profile_names
 from exmado_tui.config.settings import DropFolderSettings
 from exmado_tui.dropfolder.watch import REASON_SUFFIX, reason_file, skipped_name
-from exmado_tui.files.names import shown
+from exmado_tui.files import shown
 from exmado_tui.workbook.checks import WORKBOOK_SUFFIXES
 
 LIMIT = 50
