@@ -19,7 +19,7 @@ from exmado_tui.job.query_source import QuerySource
 from exmado_tui.sandbox import FaultSettings, SandboxServer
 from exmado_tui.store.models import Job, JobRow
 from tests.factories import insert_job
-from workers.pipeline.ingest_query import QueryReader, ingest_query
+from workers.pipeline.ingest import QueryReader, ingest_query
 
 LIMIT = 100
 DW = DocuWareSettings(

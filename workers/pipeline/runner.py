@@ -55,8 +55,7 @@ from workers.pipeline import progress
 from workers.pipeline.bridge import Feed, awaiting, collect, new_inbox
 from workers.pipeline.endings import Ending, RunOutcome, Stop, requested_stop
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
-from workers.pipeline.ingest import already_ingested, ingest
-from workers.pipeline.ingest_query import QueryReader, ingest_query
+from workers.pipeline.ingest import QueryReader, already_ingested, ingest, ingest_query
 from workers.pipeline.rows import RowEngine, RowResult
 from workers.runtime import Runtime
 
