@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 
 from exmado_tui.config.settings import BrokerSettings, DocuWareSettings
 from exmado_tui.docuware.budget_store import (
+    BATCH_S,
     BETA,
     CUT,
     KEEP_S,
@@ -54,8 +55,7 @@ from exmado_tui.docuware.errors import Clock, Sleep, ThrottleGate
 from exmado_tui.job.status import Event
 
 log = logging.getLogger("exmado.docuware")
-BATCH_S = 0.1  # this much of the rate is reserved by one round trip ...
-BATCH_MAX = 64  # ... up to this many send times
+BATCH_MAX = 64  # send times reserved by one round trip at most (and `BATCH_S` of the rate)
 MIN_SLEEP_S = 0.001  # a send time closer than this is now
 MAX_AHEAD_MS = 300  # no reservation further ahead than this (a dead worker wastes no more)
 STALE_S = 0.1  # reserved times missed by more than this are dropped, not sent in a burst

@@ -17,6 +17,7 @@ import redis
 from exmado_tui.docuware.budget import FLOOR_PER_S, MAX_AHEAD_MS
 from exmado_tui.docuware.budget_store import (
     AHEAD,
+    BATCH_S,
     BETA,
     CUT,
     FAST_FROM,
@@ -110,6 +111,24 @@ def test_the_rate_runs_no_more_than_a_few_times_ahead_of_what_the_workers_send(
 ) -> None:
     rates = Workers(redis_url).run(10, use=30)
     assert max(rates) <= 2 * AHEAD * 30  # no unbounded growth on a slow pipeline
+
+
+def test_a_pause_in_sending_keeps_the_rate_learned(redis_url: str) -> None:
+    """Between two jobs nothing is sent: the next job goes on at the rate the last one learned."""
+    workers = Workers(redis_url)
+    learned = workers.run(5)[-1]
+    workers.clock.now += 10
+    assert min(workers.run(1)) >= learned
+
+
+def test_a_reservation_holds_no_more_than_a_moment_at_the_rate_it_is_granted_at(
+    redis_url: str,
+) -> None:
+    """A process that last saw a high rate asks for many send times; granted at a low one, they
+    would put every process's next turn seconds ahead."""
+    workers = Workers(redis_url)
+    workers.take(n=64)
+    assert workers.granted == max(1, math.ceil(START * BATCH_S))
 
 
 def test_a_cut_starts_from_what_the_servers_window_held_not_from_the_overshoot(
