@@ -2,7 +2,7 @@
 
 What it says: its kind, and the body built from the job (or the dropped file) at the moment it
 happened. The body is the Standard Webhooks shape (`type`, `timestamp`, `data`); a mail says
-the same in words (`sending.py`). `data` holds the job's id, name, status, counts, output
+the same in words (`delivery.py`). `data` holds the job's id, name, status, counts, output
 folder, report path, the first failed rows and the command that shows the job.
 
 The outbox: a notice is a row in the store, written in the transaction of the change it tells
