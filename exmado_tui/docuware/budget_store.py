@@ -144,7 +144,12 @@ end
 if tat - from < 1000 then
   if tat - from < SENT_MIN_SPAN_MS then sent = rate else sent = sent * 1000 / (tat - from) end
 end
-if ok > 0 and used >= now - 1000 and now >= frozen_until then
+-- Growth counts from `grow_at`; a turn that reports no answer yet (another process's, whose
+-- requests are still out) leaves it, or with several processes most of the time would be lost.
+local growing = used >= now - 1000 and now >= frozen_until
+local grow_at = tonumber(s[6]) or now
+if not growing or ok > 0 then grow_at = now end
+if ok > 0 and growing then
   local grown
   if peak then
     local since = (now - tonumber(s[4])) / 1000
@@ -156,10 +161,10 @@ if ok > 0 and used >= now - 1000 and now >= frozen_until then
       grown = peak * (2 - BETA) * 2 ^ math.min((since - 2 * k) / PROBE_DOUBLING_S, 30)
     end
   else
-    local grow_at = tonumber(s[6]) or now
     local doubling = DOUBLING_S
     if rate >= FAST_FROM then doubling = FAST_DOUBLING_S end
-    grown = rate * 2 ^ (math.min(math.max(now - grow_at, 0), 1000) / 1000 / doubling)
+    local since = math.min(math.max(now - (tonumber(s[6]) or now), 0), 1000)
+    grown = rate * 2 ^ (since / 1000 / doubling)
   end
   rate = math.max(rate, math.min(grown, math.max(AHEAD * sent, START, BETA * (peak or 0))))
 end
@@ -172,7 +177,7 @@ if wait <= tonumber(ARGV[4]) then
   redis.call('ZADD', KEYS[2], tat, tostring(tat) .. ':' .. granted)
   redis.call('PEXPIRE', KEYS[2], 2000)
 end
-redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'grow_at', tostring(now), 'cap', ARGV[2],
+redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'grow_at', tostring(grow_at), 'cap', ARGV[2],
   'label', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), tostring(sent)}

@@ -113,6 +113,25 @@ def test_the_rate_runs_no_more_than_a_few_times_ahead_of_what_the_workers_send(
     assert max(rates) <= 2 * AHEAD * 30  # no unbounded growth on a slow pipeline
 
 
+def test_a_turn_with_no_answer_yet_takes_nothing_from_the_growth(redis_url: str) -> None:
+    """Four processes share the rate: one whose requests are still out asks for its turn
+    between two of another's, and the slow start goes on as fast as with one process."""
+
+    def slow_start(others_between: int) -> float:
+        busy = Workers(redis_url)
+        quiet = [Workers(redis_url) for _ in range(others_between)]
+        for _ in range(20):
+            for other in quiet:
+                other.key, other.clock = busy.key, busy.clock
+                busy.clock.now += STEP_S / (others_between + 1)
+                other.take(ok=0)
+            busy.clock.now += STEP_S / (others_between + 1)
+            busy.take(ok=busy.rate * STEP_S, n=math.ceil(busy.rate * STEP_S))
+        return busy.rate
+
+    assert slow_start(3) >= 0.95 * slow_start(0)
+
+
 def test_a_pause_in_sending_keeps_the_rate_learned(redis_url: str) -> None:
     """Between two jobs nothing is sent: the next job goes on at the rate the last one learned."""
     workers = Workers(redis_url)
