@@ -4,8 +4,9 @@
 `create_job`, once the form is complete, creates the job through the job service on a thread,
 says so (or why not), and leaves with the new job's id. Their fields: `FieldRow`, a form line
 (a label and its fields, marked `-focused` while one has focus), and `FormInput`, a text field
-that leaves Ctrl+E to its screen (the form's "Create and start", shown in the footer); End
-still moves to the end of the text. And `plain_options`, their selects' options shown as
+that leaves Ctrl+E and Ctrl+A to its screen (the form's "Create and start" and the search's
+"Add condition", shown in the footer, typed while the cursor is in a field); End and Home still
+move to the end and start of the text. And `plain_options`, their selects' options shown as
 written.
 """
 
@@ -28,7 +29,7 @@ from exmado_tui.errors import ExmadoError
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.ui.app import exmado_app
 
-SCREEN_KEYS = frozenset({"ctrl+e"})
+SCREEN_KEYS = frozenset({"ctrl+a", "ctrl+e"})
 
 
 class JobFormScreen(Screen[str | None]):
