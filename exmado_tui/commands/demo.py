@@ -184,8 +184,25 @@ def _print_outcome(job: JobDetail, home: Path) -> None:
     if job.last_error:
         print(f"Last error: {job.last_error}")
     output = Path(job.output_dir)
-    print(f"Files:  {output}")
-    for path in sorted(p for p in output.rglob("*") if p.is_file())[:8]:
-        print(f"  {path.relative_to(output)}")
-    for report in sorted(output.glob("exmado-*")):
-        print(f"Report: {report}")
+    print(f"Files:    {output}")
+    for line in output_listing(output):
+        print(line)
+
+
+WRITTEN = {"exmado-report.xlsx": "Report:  ", "exmado-manifest.json": "Manifest:"}
+
+
+def output_listing(output: Path, shown: int = 8) -> list[str]:
+    """The exported files, the first `shown` of them and how many more (enough to see the
+    folder tree), then the report and the manifest the job wrote beside them."""
+    files = sorted(
+        path.relative_to(output)
+        for path in output.rglob("*")
+        if path.is_file() and not (path.parent == output and path.name in WRITTEN)
+    )
+    lines = [f"  {path}" for path in files[:shown]]
+    if len(files) > shown:
+        lines.append(f"  … and {len(files) - shown} more")
+    return lines + [
+        f"{label} {output / name}" for name, label in WRITTEN.items() if (output / name).is_file()
+    ]
