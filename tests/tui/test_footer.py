@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from exmado_tui.ui.widgets.keys import kept_in_width
-from tests.tui.pilot_steps import SIZE, bottom_line, loaded, wait_for
+from tests.tui.pilot_steps import SIZE, bottom_line, loaded, open_detail, wait_for
 
 EVERY_JOBS_KEY = (
     "⏎ Open",
@@ -41,6 +41,14 @@ async def test_80_columns_keep_open_workers_help_and_quit_whole(app_factory, see
         await loaded(pilot)
         whole = " ⏎ Open n New s Start p Pause r Resume c Cancel w Workers / Filter ? Help q Quit"
         await wait_for(pilot, lambda: bottom_line(pilot.app) == whole)
+
+
+async def test_80_columns_show_an_ended_jobs_verify_key(app_factory, seeded):
+    """`v` has no button: at 80 columns Start (a button when it applies) makes room for it."""
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await open_detail(pilot, seeded[3])  # COMPLETED
+        whole = " esc Back p Pause r Resume c Cancel R Retry d Delete v Verify ? Help q Quit"
+        await wait_for(pilot, lambda: bottom_line(pilot.app).rstrip() == whole)
 
 
 async def test_read_only_shows_no_key_that_changes_something(app_factory, seeded):

@@ -118,7 +118,7 @@ def file_cells(f: FileView) -> tuple[str | Text, ...]:
 
 class JobDetailScreen(HidesMutatingKeys, JobActionsMixin, VerifyActionMixin, Screen[None]):
     """A job in full. `t` cycles the row filter; enter on a row shows it whole; `v` verifies
-    its files against its manifest."""
+    its files against its manifest (it has no button: at 80 columns Start leaves first)."""
 
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
@@ -131,6 +131,7 @@ class JobDetailScreen(HidesMutatingKeys, JobActionsMixin, VerifyActionMixin, Scr
         Binding("4", "tab('config')", "Config tab", show=False),
         Binding("5", "tab('report')", "Report tab", show=False),
     ]
+    FOOTER_RANKS = ("back", "pause", "resume", "cancel_job", "retry", "delete", "verify")
 
     def __init__(self, job_id: str) -> None:
         super().__init__()
