@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 
 from exmado_tui.config.settings import BrokerSettings, DocuWareSettings
 from exmado_tui.docuware.budget_store import (
+    ANSWERS,
     BATCH_S,
     BETA,
     CUT,
@@ -205,6 +206,7 @@ class RequestBudget:
         self.label = label
         self.limits = limits
         self._take = redis.register_script(TAKE)
+        self._take_keys = [self.key, self.key + SENDS, self.key + ANSWERS]
         self._cut = redis.register_script(CUT)
         self.per_minute = PerMinute(
             redis, self.key, limits.logons_per_min, limits.cabinet_lists_per_min
@@ -249,7 +251,7 @@ class RequestBudget:
         ok, self._ok = self._ok, 0
         args = [want, self.limits.cap, ok, MAX_AHEAD_MS, self.label, KEEP_S]
         try:
-            raw = await self._take(keys=[self.key, self.key + SENDS], args=args)
+            raw = await self._take(keys=self._take_keys, args=args)
         except RedisError as exc:  # Redis away for a moment: pace alone at the last rate
             log.warning("Request budget not reachable in Redis (%s); pacing alone", exc)
             raw = [want, 0, self.rate, time.time() * 1000, time.time() * 1000, 0]

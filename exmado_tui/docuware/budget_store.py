@@ -29,11 +29,14 @@ reserve at the old rate after another's cut). Of the known designs it takes:
   slow start overshot to is not taken for the server's limit. When a Retry-After pause lies
   in that second, `sent` is the rate of what was sent since the pause (the rate granted, until
   `SENT_MIN_SPAN_MS` has passed): counting the pause as idle time would take the first 429
-  after it — one of a server's stray 429s, say — for a limit of one or two requests/s. The
-  same measure stops growth at `AHEAD` times what the workers really send, so an account
-  they cannot load does not grow without bound (AWS: twice the measured rate). Unlike AWS it
-  cuts nothing: a rate learned stays over a pause (between two jobs, say), or every job
-  would start slowly again (measured: a second 2,000-row job took 27 s where the first took 11).
+  after it — one of a server's stray 429s, say — for a limit of one or two requests/s. As in
+  AWS, growth stops at `AHEAD` times the rate of answers (successes every process reports,
+  over the last `ANSWERS_MS`): an account the workers cannot load does not grow without
+  bound, and once the server holds what it cannot take, its answers stop rising with the
+  rate, which stops there too instead of doubling on until the first held request is seen
+  (measured, 20/s, four processes: the slow start overshot to 70/s, 34 requests held).
+  Unlike AWS it cuts nothing: a rate learned stays over a pause (between two jobs, say), or
+  every job would start slowly again (measured: a second 2,000-row job took 27 s, the first 11).
 * CUBIC (as AWS uses it, but in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x
   what the server's window held: just under where 429s began), the rate climbs back
   concavely, dwells near `peak` around `K` seconds, then probes past it, slowly at first
@@ -97,12 +100,14 @@ PROBE_REQUESTS = 50.0  # after a cut, back at the peak after this many requests'
 K_MIN_S = 3.0  # ... but no sooner ...
 K_MAX_S = 20.0  # ... nor later than this
 PROBE_DOUBLING_S = 1.0  # past the peak by 1 - BETA, the rate doubles this often
-AHEAD = 4.0  # the rate grows to at most this many times what was sent in the last second
+AHEAD = 2.5  # the rate grows to at most this many times the rate of answers ...
+ANSWERS_MS = 500  # ... in this last while
 DRAIN_MS = 1000  # a request reserved this soon after a cut met the window the cut drains
 FREEZE_MS = 500  # no growth this long after a process saw a request slow to be answered
 SENT_MIN_SPAN_MS = 250  # after a Retry-After pause, `sent` is a rate once this much was sent
 BATCH_S = 0.1  # one reservation holds at most this much of the rate it is granted at
 SENDS = ":sends"  # suffix of the account's log of send times granted (the last 2 s)
+ANSWERS = ":answers"  # suffix of its log of successes reported (the last `ANSWERS_MS`)
 KEEP_S = 7 * 24 * 3600
 WINDOW_429_MS = 300_000
 LOOKUP_TTL_S = 3600  # a shared lookup is kept this long
@@ -118,7 +123,8 @@ def _now_or(argv: int) -> str:
     return _NOW.replace("local now =", f"local now = tonumber(ARGV[{argv}]) or")
 
 
-# KEYS: state, send log. ARGV: n, cap (0: none), successes, max_ahead_ms, label, keep_s[, now_ms].
+# KEYS: state, send log, answer log.
+# ARGV: n, cap (0: none), successes, max_ahead_ms, label, keep_s[, now_ms].
 # Returns {granted, wait_ms, rate, start_ms, now_ms, sent} (strings: Lua would truncate
 # numbers); `sent`: send times in the second before the first one granted (per second of it
 # since a Retry-After pause).
@@ -144,6 +150,18 @@ end
 if tat - from < 1000 then
   if tat - from < SENT_MIN_SPAN_MS then sent = rate else sent = sent * 1000 / (tat - from) end
 end
+-- The rate of answers (successes) the processes reported lately.
+if ok > 0 then
+  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  redis.call('ZADD', KEYS[3], now, tostring(seq) .. ':' .. tostring(ok))
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - ANSWERS_MS)
+redis.call('PEXPIRE', KEYS[3], 2000)
+local answered = 0
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], now - ANSWERS_MS, '+inf')) do
+  answered = answered + tonumber(string.match(member, ':([%d.e+-]+)$'))
+end
+answered = answered * 1000 / ANSWERS_MS
 -- Growth counts from `grow_at`; a turn that reports no answer yet (another process's, whose
 -- requests are still out) leaves it, or with several processes most of the time would be lost.
 local growing = used >= now - 1000 and now >= frozen_until
@@ -166,7 +184,7 @@ if ok > 0 and growing then
     local since = math.min(math.max(now - (tonumber(s[6]) or now), 0), 1000)
     grown = rate * 2 ^ (since / 1000 / doubling)
   end
-  rate = math.max(rate, math.min(grown, math.max(AHEAD * sent, START, BETA * (peak or 0))))
+  rate = math.max(rate, math.min(grown, math.max(AHEAD * answered, START, BETA * (peak or 0))))
 end
 if cap > 0 then rate = math.min(rate, cap) end
 local wait = tat - now
@@ -196,6 +214,7 @@ for _name, _value in (
     ("BETA", BETA),
     ("SENT_MIN_SPAN_MS", SENT_MIN_SPAN_MS),
     ("BATCH_S", BATCH_S),
+    ("ANSWERS_MS", ANSWERS_MS),
 ):
     TAKE = TAKE.replace(_name, repr(_value))
 

@@ -10,13 +10,17 @@ one-second window of allowed requests is full, and the workers notice it `NOTICE
 from __future__ import annotations
 
 import math
+import sys
 import uuid
 
+import pytest
 import redis
 
 from exmado_tui.docuware.budget import FLOOR_PER_S, MAX_AHEAD_MS
 from exmado_tui.docuware.budget_store import (
     AHEAD,
+    ANSWERS,
+    ANSWERS_MS,
     BATCH_S,
     BETA,
     CUT,
@@ -56,10 +60,10 @@ class Workers:
         for _ in range(round(seconds / STEP_S)):
             self.clock.now += STEP_S
             n = math.ceil(min(self.rate, use) * STEP_S)
-            sent = self.take(ok=min(self.rate, limit) * STEP_S, n=n)
+            sent = self.take(ok=self._window[-1] if self._window else 0, n=n)
             allowed = sum(self._window[-round(1 / STEP_S) + 1 :])
             n = self.granted
-            self._window.append(max(0.0, min(n, limit - allowed)))
+            self._window.append(max(0.0, min(n, limit - allowed)))  # answered next step
             if self._window[-1] < n and self._refused is None:
                 self._refused = (self.now_ms, sent, self.clock.now + NOTICE_S)
             if self._refused and self.clock.now >= self._refused[2]:
@@ -71,7 +75,7 @@ class Workers:
     def take(self, ok: float = 0, n: int = 1) -> float:
         """Takes `n` send times, `ok` successes since the last; what was sent the second before."""
         args = [n, self.cap, ok, MAX_AHEAD_MS, "test", 60, self.now_ms]
-        answer = self._take(keys=[self.key, self.key + SENDS], args=args)
+        answer = self._take(keys=[self.key, self.key + SENDS, self.key + ANSWERS], args=args)
         self.granted, self.rate = int(answer[0]), float(answer[2])
         return float(answer[5])
 
@@ -130,6 +134,17 @@ def test_a_turn_with_no_answer_yet_takes_nothing_from_the_growth(redis_url: str)
         return busy.rate
 
     assert slow_start(3) >= 0.95 * slow_start(0)
+
+
+def test_the_slow_start_stops_rising_when_the_servers_answers_do(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its limit the server holds what it cannot take, unanswered: the answers stop
+    rising, and the rate with them, even before a held request is noticed."""
+    monkeypatch.setattr(sys.modules[__name__], "NOTICE_S", ENDLESS)
+    workers = Workers(redis_url)
+    assert max(workers.run(6, limit=20)) <= AHEAD * 20 * 1000 / ANSWERS_MS
+    assert workers.cuts == 0
 
 
 def test_a_pause_in_sending_keeps_the_rate_learned(redis_url: str) -> None:

@@ -85,7 +85,7 @@ def test_a_worker_killed_holding_tokens_leaves_the_budget_whole(redis_url: str):
         "async def hoard():\n"  # reserves until refused (MAX_AHEAD_MS ahead), then dies
         "    b = budget(sys.argv[1])\n"
         "    args = [1, 0, 0, MAX_AHEAD_MS, 't', 60]\n"
-        "    while int((await b._take(keys=[b.key, b.key + ':sends'], args=args))[0]):\n"
+        "    while int((await b._take(keys=b._take_keys, args=args))[0]):\n"
         "        pass\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "asyncio.run(hoard())\n"
@@ -99,8 +99,7 @@ def test_a_worker_killed_holding_tokens_leaves_the_budget_whole(redis_url: str):
 
 async def _reserve_once_and_measure_wait(url: str) -> float:
     survivor = budget(url)
-    keys = [survivor.key, survivor.key + ":sends"]
-    raw = await survivor._take(keys=keys, args=[1, 0, 0, 10**9, "t", 60])
+    raw = await survivor._take(keys=survivor._take_keys, args=[1, 0, 0, 10**9, "t", 60])
     return float(raw[1])
 
 
