@@ -27,6 +27,7 @@ def screens_with_keys() -> list[tuple[str, type]]:
     from exmado_tui.ui.screens.dropfolder import DropFolderScreen
     from exmado_tui.ui.screens.jobs import JobsScreen
     from exmado_tui.ui.screens.new_job import NewJobScreen
+    from exmado_tui.ui.screens.search_job import SearchJobScreen
     from exmado_tui.ui.screens.workers import WorkersScreen
 
     return [
@@ -34,6 +35,7 @@ def screens_with_keys() -> list[tuple[str, type]]:
         ("Jobs list", JobsScreen),
         ("Job detail", JobDetailScreen),
         ("New job", NewJobScreen),
+        ("New job from a search", SearchJobScreen),
         ("Workers", WorkersScreen),
         ("Drop folder", DropFolderScreen),
         ("Confirmation", ConfirmModal),
