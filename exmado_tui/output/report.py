@@ -61,6 +61,7 @@ from exmado_tui.output.report_sheets import (
     write_documents_sheet,
     write_rows_sheet,
 )
+from exmado_tui.output.sheet_lines import line_sheet
 from exmado_tui.store.db import utcnow
 from exmado_tui.store.models import Job
 
@@ -122,8 +123,8 @@ def remove_report_leftovers(folder: Path) -> int:
 
 def _write_workbook(job: Job, zone: ZoneInfo, path: Path, tick: Callable[[], None]) -> None:
     book = Workbook(write_only=True)
-    write_rows_sheet(book.create_sheet("Rows"), job, tick)
-    write_documents_sheet(book.create_sheet("Documents"), job, zone, tick)
+    write_rows_sheet(line_sheet(book, "Rows"), job, tick)
+    write_documents_sheet(line_sheet(book, "Documents"), job, zone, tick)
     _summary(book.create_sheet("Summary"), job, zone)
     book.save(path)
 
