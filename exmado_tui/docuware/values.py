@@ -295,5 +295,16 @@ def field_text(value: FieldValue) -> str:
     return format_value(value)
 
 
+def stored_fields(text: str | None) -> dict[str, Stored]:
+    """A record's fields as `encode` wrote them, each in its JSON form (`IndexData.read`
+    reads them back in their types)."""
+    return (json.loads(text).get("fields") or {}) if text else {}
+
+
+def stored_text(stored: Stored) -> str:
+    """`field_text` of the value `stored` holds: text as it is, anything else read back."""
+    return stored if isinstance(stored, str) else field_text(_decoded(stored))
+
+
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -46,9 +46,15 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
-from peewee import Expression, Query
+from peewee import Expression, Field, Query
 
-from exmado_tui.docuware.values import FieldValue, IndexData, field_text
+from exmado_tui.docuware.values import (
+    FieldValue,
+    IndexData,
+    field_text,
+    stored_fields,
+    stored_text,
+)
 from exmado_tui.formatting import CONTROL, visible
 from exmado_tui.job.status import RowStatus
 from exmado_tui.store.models import Job, JobFile, JobRow
@@ -202,17 +208,17 @@ def _rows_with_files(job_id: str, tick: Callable[[], None]) -> Iterator[tuple[An
         JobRow.values,
     )
     for chunk in _chunked(query, job_id, tick):
-        files = _files_of([row.id for row in chunk])
+        files = _files_of(_rows_between(job_id, chunk[0].row_number, chunk[-1].row_number))
         for row in chunk:
             yield row, files.get(row.id, [])
 
 
-def _files_of(row_ids: list[int]) -> dict[int, list[str]]:
+def _files_of(rows: Query) -> dict[int, list[str]]:
     paths: dict[int, list[str]] = {}
     # By row alone (a row's id is the job's): the index on row, not a scan of the job's files.
-    query = JobFile.select(JobFile.row, JobFile.path).where(JobFile.row.in_(row_ids))
+    query = JobFile.select(JobFile.row, JobFile.path).where(JobFile.row.in_(rows))
     query = query.order_by(JobFile.id)
-    for row_id, path in cast("Iterable[tuple[int, str]]", query.tuples()):
+    for row_id, path in cast("Iterable[tuple[int, str]]", query.tuples().iterator()):
         paths.setdefault(row_id, []).append(path)
     return paths
 
@@ -223,7 +229,7 @@ def _chunked(query: Any, job_id: str, tick: Callable[[], None]) -> Iterator[list
     last = 0
     while True:
         page = query.where((JobRow.job == job_id) & (JobRow.row_number > last))
-        chunk = list(page.order_by(JobRow.row_number).limit(CHUNK).namedtuples())
+        chunk = list(page.order_by(JobRow.row_number).limit(CHUNK).namedtuples().iterator())
         if not chunk:
             return
         yield chunk
@@ -265,12 +271,16 @@ def field_columns(job_id: str, tick: Callable[[], None]) -> list[Column]:
     """Every field name the job's documents carry, in the order first met, each as wide as
     its text (within `WIDEST`)."""
     widths: dict[str, int] = {}
-    for item in in_row_order(job_id, tick):
-        for name, value in IndexData.read(item.index_data).fields.items():
-            text = field_text(value)
-            widest_line = max((len(line) for line in text.splitlines()), default=0)
-            widths[name] = max(widths.get(name, len(name)), widest_line)
+    for item in in_row_order(job_id, tick, (JobFile.index_data,)):
+        for name, stored in stored_fields(item.index_data).items():
+            widths[name] = max(widths.get(name, len(name)), _widest_line(stored_text(stored)))
     return [Column(name, min(width, WIDEST) + 2) for name, width in widths.items()]
+
+
+def _widest_line(text: str) -> int:
+    if text.isprintable():  # no line break of any kind (each is a control or a separator)
+        return len(text)
+    return max((len(line) for line in text.splitlines()), default=0)
 
 
 def _document_line(
@@ -294,6 +304,8 @@ def _document_line(
 def typed_cell(ws: WriteOnlyWorksheet, value: FieldValue, zone: ZoneInfo) -> Any:
     """A cell of the value's own type: a date or a time (in `zone`, which Excel does not
     keep) formatted as such, a number, or text."""
+    if type(value) is str:  # most fields: as field_text shows it
+        return text_cell(ws, value)
     if isinstance(value, datetime):
         return _formatted(ws, value.astimezone(zone).replace(tzinfo=None), TIME_FORMAT)
     if isinstance(value, date):
@@ -334,25 +346,33 @@ def in_path_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
     return _paged(_files(job_id).order_by(JobFile.path, JobFile.id).limit(CHUNK), after, tick)
 
 
-def in_row_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
+def in_row_order(
+    job_id: str, tick: Callable[[], None], columns: Sequence[Field] = FILE_COLUMNS
+) -> Iterator[Any]:
     """By row number, then id: a chunk of the job's rows at a time (the index on its row
     numbers), then their files (the index on a file's row), so each chunk costs its size."""
     last = 0
-    while rows := list(_row_ids(job_id, last)):
-        ids = [row_id for row_id, _ in rows]
-        files = _files(job_id).where(JobFile.row.in_(ids))
-        yield from files.order_by(JobRow.row_number, JobFile.id).namedtuples()
-        last = rows[-1][1]
+    while numbers := _row_numbers(job_id, last):
+        rows = _rows_between(job_id, last + 1, numbers[-1])
+        files = _files(job_id, columns).where(JobFile.row.in_(rows))
+        yield from files.order_by(JobRow.row_number, JobFile.id).namedtuples().iterator()
+        last = numbers[-1]
         tick()
 
 
-def _row_ids(job_id: str, after: int) -> Iterator[tuple[int, int]]:
-    """(id, row number) of the job's next `CHUNK` rows after row number `after`."""
-    query = JobRow.select(JobRow.id, JobRow.row_number)
+def _row_numbers(job_id: str, after: int) -> list[int]:
+    """The row numbers of the job's next `CHUNK` rows after row number `after`."""
+    query = JobRow.select(JobRow.row_number)
     query = query.where((JobRow.job == job_id) & (JobRow.row_number > after))
-    return cast(
-        "Iterator[tuple[int, int]]", iter(query.order_by(JobRow.row_number).limit(CHUNK).tuples())
-    )
+    numbers = query.order_by(JobRow.row_number).limit(CHUNK).tuples().iterator()
+    return [number for (number,) in cast("Iterable[tuple[int]]", numbers)]
+
+
+def _rows_between(job_id: str, first: int, last: int) -> Query:
+    """The ids of the job's rows numbered `first` to `last`, as a query that the store runs
+    within the one asking for their files (a list of 2,000 ids costs more to send)."""
+    numbered = JobRow.row_number.between(first, last)
+    return JobRow.select(JobRow.id).where((JobRow.job == job_id) & numbered)
 
 
 def first_per_path(items: Iterator[Any]) -> Iterator[Any]:
@@ -369,15 +389,15 @@ def utc_text(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
-def _files(job_id: str) -> Query:
-    return JobFile.select(*FILE_COLUMNS).join(JobRow).where(JobFile.job == job_id)
+def _files(job_id: str, columns: Sequence[Field] = FILE_COLUMNS) -> Query:
+    return JobFile.select(*columns).join(JobRow).where(JobFile.job == job_id)
 
 
 def _paged(
     query: Query, after: Callable[[Any], Expression], tick: Callable[[], None]
 ) -> Iterator[Any]:
     page = query
-    while chunk := list(page.namedtuples()):
+    while chunk := list(page.namedtuples().iterator()):
         yield from chunk
         page = query.where(after(chunk[-1]))
         tick()

@@ -2,14 +2,16 @@
 
 openpyxl's write-only sheet makes each value a cell and each cell an XML element, serialized
 one by one (without lxml, by et_xmlfile): most of the CPU of a 100,000-row report. A line of
-text, numbers and formulas is the same XML written as one piece of text; a cell object (a
-header, a date, text kept from being a formula) is written by openpyxl itself, within the
-line. The bytes are openpyxl's own (tests/unit/test_sheet_lines.py writes the same lines both
-ways); a line holding anything else (empty text, text with a character a sheet refuses or
-longer than a cell, a float, a cell with a link or a comment) is openpyxl's from end to end.
+text, numbers, formulas and cell objects of text, a number or a date (a header, a date, text
+kept from being a formula: openpyxl gives their style and type) is the same XML written as
+one piece of text. The bytes are openpyxl's own (tests/unit/test_sheet_lines.py writes the
+same lines both ways); a line holding anything else (empty text, a character a sheet refuses,
+text longer than a cell, "#N/A", a float, a formula cell, a link, a comment) is openpyxl's
+from end to end.
 
 It stands on openpyxl 3.1's write-only internals: `_write_rows`, the generator `append`
-feeds, and its stream's `_file`, the function that writes text into the sheet's part.
+feeds; its stream's `_file`, the function that writes text into the sheet's part; and
+`_set_attributes`, a cell's reference, style and type as its writer sees them.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from typing import Any, cast
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
-from openpyxl.cell._writer import write_cell
+from openpyxl.cell._writer import _set_attributes  # type: ignore[attr-defined]  # not in stubs
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.rich_text import CellRichText
 from openpyxl.compat import safe_string
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 CELL_CHARS = 32767  # Excel's longest cell: openpyxl cuts longer text, so it writes that line
+CELL_TYPES = ("s", "n", "d")  # a cell object's kinds written here: text, a number, a date
 
 
 class LineSheet(WriteOnlyWorksheet):
@@ -59,7 +63,7 @@ class LineSheet(WriteOnlyWorksheet):
         return row_idx not in self.row_dimensions and all(map(_plain, values))
 
     def _write_line(self, xf: Any, values: Sequence[Any], row_idx: int) -> None:
-        write, parts = xf._file, [f'<row r="{row_idx}">']
+        parts = [f'<row r="{row_idx}">']
         for column, value in enumerate(values, 1):
             if value is None:
                 continue
@@ -68,15 +72,13 @@ class LineSheet(WriteOnlyWorksheet):
             if kind is str:
                 parts.append(_formula(ref, value) if value[0] == "=" else _text(ref, value))
             elif kind is Cell:
-                write("".join(parts))
-                parts.clear()
                 value.column, value.row = column, row_idx
                 if value._value is not None or value.has_style:
-                    write_cell(xf, self, value, value.has_style)
+                    parts.append(_cell(value))
             else:
                 parts.append(_number(ref, value))
         parts.append("</row>")
-        write("".join(parts))
+        xf._file("".join(parts))
 
 
 def line_sheet(book: Workbook, title: str) -> LineSheet:
@@ -92,14 +94,19 @@ def _plain(value: Any) -> bool:
         fits = 0 < len(value) <= CELL_CHARS and value not in ERROR_CODES  # "#N/A": an error
         return fits and not ILLEGAL_CHARACTERS_RE.search(value)
     if kind is Cell:
-        return value.hyperlink is None and value._comment is None
+        plain = value.data_type in CELL_TYPES and type(value._value) is not CellRichText
+        return plain and value.hyperlink is None and value._comment is None
     return value is None or kind is int or kind is Decimal
 
 
 def _text(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr">{_inline(text)}</c>'
+
+
+def _inline(text: str) -> str:
     stripped = text.strip()
     space = ' xml:space="preserve"' if stripped and stripped != text else ""
-    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+    return f"<is><t{space}>{escape(text)}</t></is>"
 
 
 def _formula(ref: str, text: str) -> str:
@@ -109,5 +116,18 @@ def _formula(ref: str, text: str) -> str:
 
 
 def _number(ref: str, number: int | Decimal) -> str:
+    return f'<c r="{ref}" t="n">{_value(number)}</c>'
+
+
+def _value(number: Any) -> str:
     text = safe_string(number)  # "" for NaN and infinities
-    return f'<c r="{ref}" t="n"><v>{text}</v></c>' if text else f'<c r="{ref}" t="n"><v /></c>'
+    return f"<v>{text}</v>" if text else "<v />"
+
+
+def _cell(cell: Cell) -> str:
+    """What openpyxl's `etree_write_cell` writes for a cell of text, a number or a date."""
+    value, attributes = _set_attributes(cell, cell.has_style)  # a date as Excel's number
+    head = "<c" + "".join(f' {name}="{text}"' for name, text in attributes.items())
+    if value is None or value == "":
+        return head + " />"
+    return f"{head}>{_inline(value) if cell.data_type == 's' else _value(value)}</c>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,12 @@ def quoted(ws: WriteOnlyWorksheet, text: str) -> Cell:
     return cell
 
 
+def bold(ws: WriteOnlyWorksheet) -> Cell:
+    cell = WriteOnlyCell(ws)  # no value, a style: written all the same
+    cell.font = Font(bold=True)
+    return cell
+
+
 def linked(ws: WriteOnlyWorksheet) -> Cell:
     cell = WriteOnlyCell(ws, "site")
     cell.hyperlink = "https://example.com/"
@@ -62,14 +68,18 @@ def lines(ws: WriteOnlyWorksheet) -> list[list[Any]]:
         [7, dated(ws, datetime(2024, 2, 1), "yyyy-mm-dd"), quoted(ws, "=1+1"), "="],
         [8, dated(ws, datetime(2024, 2, 1, 11, 0, 5), "yyyy-mm-dd hh:mm:ss"), quoted(ws, "-3")],
         [9, "x" * 32767, "=" + "y" * 40],
+        [10, quoted(ws, " =lead"), header(ws, ""), WriteOnlyCell(ws, 5), WriteOnlyCell(ws)],
+        [11, bold(ws), WriteOnlyCell(ws, date(2024, 3, 1)), WriteOnlyCell(ws, Decimal("2.5"))],
         [],
         [None, None],
         # Not the report's, each written by openpyxl from end to end:
-        [10, ""],
-        [11, "#N/A"],
-        [12, "z" * 32768],
-        [13, 1.5, True],
-        [14, linked(ws)],
+        [12, ""],
+        [13, "#N/A"],
+        [14, "z" * 32768],
+        [15, 1.5, True],
+        [16, linked(ws)],
+        [17, WriteOnlyCell(ws, "=A1")],
+        [18, WriteOnlyCell(ws, "#REF!")],
     ]
 
 
@@ -81,7 +91,7 @@ def sheet_parts(tmp_path: Path, make: Callable[[Workbook, str], WriteOnlyWorkshe
         ws.freeze_panes = "A2"
         for line in lines(ws):
             ws.append(line)
-        ws.auto_filter.ref = "A1:H16"
+        ws.auto_filter.ref = "A1:H20"
     path = tmp_path / f"{make.__name__}.xlsx"
     book.save(path)
     with zipfile.ZipFile(path) as archive:
