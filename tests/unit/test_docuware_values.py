@@ -236,3 +236,24 @@ def test_a_huge_document_is_cut_to_its_bound_naming_what_it_left_out() -> None:
 
 def test_a_file_kept_before_index_data_reads_as_no_fields() -> None:
     assert IndexData.read(None) == IndexData({})
+
+
+def test_a_stored_fields_text_is_the_text_of_it_read_back() -> None:
+    doc = a_document(
+        index_field("SUPPLIER", "String", "Müller\u2028& Co"),
+        index_field("DOC_DATE", "Date", "/Date(1706745600000)/"),
+        index_field("STORED", "DateTime", "/Date(1706781600000+0100)/"),
+        index_field("AMOUNT", "Decimal", "1234.50"),
+        index_field("COUNT", "Int", 12),
+        index_field("TAGS", "Keywords", {"Keyword": ["red", "blue"]}),
+        index_field("LINES", "Table", TABLE),
+        index_field("EMPTY", "Date", None),
+    )
+    text = encode(doc)
+    odd = {"NUMBER": 7, "BROKEN": ["Date", "2024-13-45"], "TRIPLE": [1, 2, 3]}  # not encode's
+    stored = {**values.stored_fields(text), **odd}
+    read = {**IndexData.read(text).fields, **IndexData.read(json.dumps({"fields": odd})).fields}
+    assert {n: values.stored_text(v) for n, v in stored.items()} == {
+        n: values.field_text(v) for n, v in read.items()
+    }
+    assert values.stored_fields(None) == {} and values.stored_fields('{"sections": 1}') == {}

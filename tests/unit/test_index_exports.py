@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from exmado_tui.docuware.models import Document
 from exmado_tui.docuware.values import encode
 from exmado_tui.output.report import write_report
+from exmado_tui.output.report_sheets import Column, field_columns
 from exmado_tui.output.verify import FileCheck, Mark, Verdict, verify_job
 from exmado_tui.store.models import Job, JobFile, JobRow
 from tests.factories import TABLE, field, insert_job
@@ -221,3 +222,15 @@ def test_a_sidecar_already_there_and_the_same_is_not_written_again(store, tmp_pa
     (out / "A" / "18.pdf.json").unlink()
     again = write_report("j1", BERLIN).metadata
     assert (again.sidecars, again.kept) == (1, 1)
+
+
+def test_a_field_column_is_as_wide_as_its_widest_line_within_bounds(store, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    sheet = documents_sheet(out)
+    widths = {c.value: sheet.column_dimensions[c.column_letter].width for c in sheet[1]}
+    # Each field's name or its widest value, + 2: a table's widest row, a date's ISO text.
+    expected = [12, 12, 27, 9, 11, 42, 13]
+    assert [widths[name] for name in FIELDS] == expected
+    long_line = json.dumps({"fields": {"MEMO": "ab\u2028abcdef\nabc", "WIDE": "w" * 99}})
+    JobFile.update(index_data=long_line).where(JobFile.document_id == "18").execute()
+    assert field_columns("j1", lambda: None)[-2:] == [Column("MEMO", 8), Column("WIDE", 62)]
