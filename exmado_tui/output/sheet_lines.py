@@ -48,7 +48,7 @@ class LineSheet(WriteOnlyWorksheet):
             row_idx = 1
             try:
                 while True:
-                    values = yield
+                    values = list((yield))  # a generator too, as openpyxl takes one
                     if self._plain(values, row_idx):
                         self._write_line(xf, values, row_idx)
                     else:
@@ -60,7 +60,7 @@ class LineSheet(WriteOnlyWorksheet):
 
     def _plain(self, values: Sequence[Any], row_idx: int) -> bool:
         """Whether `_write_line` writes `values` as openpyxl would."""
-        return row_idx not in self.row_dimensions and all(map(_plain, values))
+        return row_idx not in self.row_dimensions and all(map(_plain_value, values))
 
     def _write_line(self, xf: Any, values: Sequence[Any], row_idx: int) -> None:
         parts = [f'<row r="{row_idx}">']
@@ -88,7 +88,7 @@ def line_sheet(book: Workbook, title: str) -> LineSheet:
     return sheet
 
 
-def _plain(value: Any) -> bool:
+def _plain_value(value: Any) -> bool:
     kind = type(value)
     if kind is str:
         fits = 0 < len(value) <= CELL_CHARS and value not in ERROR_CODES  # "#N/A": an error

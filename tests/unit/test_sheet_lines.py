@@ -72,6 +72,7 @@ def lines(ws: WriteOnlyWorksheet) -> list[list[Any]]:
         [11, bold(ws), WriteOnlyCell(ws, date(2024, 3, 1)), WriteOnlyCell(ws, Decimal("2.5"))],
         [],
         [None, None],
+        (value for value in (1, "gen", 3)),  # a generator, as openpyxl takes one
         # Not the report's, each written by openpyxl from end to end:
         [12, ""],
         [13, "#N/A"],
