@@ -22,6 +22,8 @@ def _watch(env: dict[str, str], *extra: str) -> subprocess.Popen:
         text=True,
         env={**os.environ, **env},
         cwd=REPO,
+        # A suite started in the background hands its children an ignored SIGINT.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
