@@ -108,6 +108,7 @@ SENT_MIN_SPAN_MS = 250  # after a Retry-After pause, `sent` is a rate once this 
 BATCH_S = 0.1  # one reservation holds at most this much of the rate it is granted at
 SENDS = ":sends"  # suffix of the account's log of send times granted (the last 2 s)
 ANSWERS = ":answers"  # suffix of its log of successes reported (the last `ANSWERS_MS`)
+CUTS = ":cuts"  # suffix of the channel its cuts are published on
 KEEP_S = 7 * 24 * 3600
 WINDOW_429_MS = 300_000
 LOOKUP_TTL_S = 3600  # a shared lookup is kept this long
@@ -220,7 +221,8 @@ for _name, _value in (
 
 # KEYS: state, 429 log. ARGV: reserved_ms, sent (the grant's), retry_after_ms, signal (429, held
 # or stalled), floor (no cut below it, unless the rate already is), member[, now_ms].
-# Returns {cut (1/0), rate}.
+# Returns {cut (1/0), rate, now_ms}; a cut is published on the state's key + `CUTS` as
+# "now_ms rate", so every process drops the send times it reserved before.
 CUT = (
     _now_or(7)
     + """
@@ -232,11 +234,11 @@ end
 local s = redis.call('HMGET', KEYS[1], 'rate', 'cut_at', 'hold', 'peak')
 local rate = tonumber(s[1])
 if not rate or tonumber(ARGV[1]) < (tonumber(s[2]) or -DRAIN_MS) + DRAIN_MS then
-  return {0, tostring(rate or 0)}
+  return {0, tostring(rate or 0), tostring(now)}
 end
 if ARGV[4] == 'stalled' and s[4] then
   redis.call('HSET', KEYS[1], 'frozen_until', tostring(now + FREEZE_MS))
-  return {0, tostring(rate)}
+  return {0, tostring(rate), tostring(now)}
 end
 local peak = rate
 if tonumber(ARGV[2]) > 0 then peak = math.min(rate, tonumber(ARGV[2])) end
@@ -246,12 +248,14 @@ local hold = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[3]))
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now),
   'peak', tostring(peak), 'grow_at', tostring(now), 'hold', tostring(hold))
 redis.call('HINCRBY', KEYS[1], 'cuts', 1)
-return {1, tostring(rate)}
+redis.call('PUBLISH', KEYS[1] .. 'CUTS', tostring(now) .. ' ' .. tostring(rate))
+return {1, tostring(rate), tostring(now)}
 """.replace("BETA", repr(BETA))
     .replace("PLATEAU", repr(PLATEAU))
     .replace("WINDOW", str(WINDOW_429_MS))
     .replace("FREEZE_MS", str(FREEZE_MS))
     .replace("DRAIN_MS", str(DRAIN_MS))
+    .replace("CUTS", CUTS)
 )
 
 # KEYS: log. ARGV: per_minute, member. Returns ms to wait before trying again (0: taken).

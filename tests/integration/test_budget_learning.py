@@ -86,7 +86,7 @@ class Workers:
         was cut."""
         floor = FLOOR_PER_S if signal == "429" else START
         args = [reserved_ms, sent, retry_after_ms, signal, floor, uuid.uuid4().hex, self.now_ms]
-        cut, rate = self._cut(keys=[self.key, self.key + ":429"], args=args)
+        cut, rate, _ = self._cut(keys=[self.key, self.key + ":429"], args=args)
         self.rate = float(rate)
         return bool(int(cut))
 

@@ -15,7 +15,14 @@ from redis.asyncio import Redis
 
 from exmado_tui.docuware import cli as docuware_cli
 from exmado_tui.docuware.budget import MAX_AHEAD_MS, Limits, RequestBudget, process_budget
-from exmado_tui.docuware.budget_store import BETA, PLATEAU, PREFIX, START, read_statuses
+from exmado_tui.docuware.budget_store import (
+    BETA,
+    CUTS,
+    PLATEAU,
+    PREFIX,
+    START,
+    read_statuses,
+)
 from exmado_tui.docuware.client import AsyncDocuWareClient
 from exmado_tui.sandbox import FaultSettings, SandboxServer
 from tests.environment import REPO, make_settings
@@ -57,6 +64,29 @@ async def _rate_after_one_take(url: str) -> float:
     fresh = budget(url)
     await fresh.take()
     return fresh.rate
+
+
+def test_a_cut_reaches_every_process_at_once_and_drops_the_times_it_reserved_before(
+    redis_url: str,
+):
+    """Send times reserved before another process's cut were reserved at the old rate: a
+    process drops them when the cut is published, not when its batch runs out."""
+    learned(redis_url, 100)  # a batch is a tenth of a second: ten send times
+
+    async def run() -> tuple[float, float]:
+        first, second = budget(redis_url), budget(redis_url)
+        await first.take()  # reserves its batch and starts listening for cuts
+        channel = PREFIX + "acct" + CUTS
+        while (await first.redis.pubsub_numsub(channel))[0][1] < 1:
+            await asyncio.sleep(0.01)
+        ticket = await second.take()
+        await second.answered(ticket, 429, 0.0)
+        while first.rate == 100:  # heard, not yet reserved again
+            await asyncio.sleep(0.01)
+        return (await first.take()).reserved_ms, state(redis_url)["cut_at"]
+
+    reserved_ms, cut_ms = asyncio.run(asyncio.wait_for(run(), 10))
+    assert reserved_ms > cut_ms  # not one of the nine left of its batch
 
 
 def test_a_429_reserved_before_the_last_cut_does_not_cut_again(redis_url: str):
