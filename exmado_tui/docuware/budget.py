@@ -65,6 +65,7 @@ HELD_MIN_S = 0.5  # a request unanswered this long (and 6x the usual latency) co
 HELD_FACTOR = 6.0
 STALLED_MIN_S = 0.15  # unanswered this long (and 3x the usual latency): growth stops a while
 STALLED_FACTOR = 3.0
+WATCH_S = 0.05  # how often requests in flight are looked at for being slow or held
 FLOOR_PER_S = 0.5  # no cut goes lower than this (nor than the rate already is) ...
 # ... and only a 429 below START: a held answer may be a slow one (a large search, a
 # conversion), and a server whose every tenth answer is slow would otherwise be driven down
@@ -359,7 +360,7 @@ class RequestBudget:
 
     async def _watch(self) -> None:
         while self._flying:
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(WATCH_S)
             now = time.monotonic()
             stalled, held = now - self.stalled_after, now - self.held_after
             for ticket in [t for t in self._flying.values() if t.sent < stalled]:
