@@ -47,14 +47,14 @@ from exmado_tui.ui.job_actions import (
     VerifyActionMixin,
     verify_applies,
 )
-from exmado_tui.ui.logic.job_detail import (
+from exmado_tui.ui.logic.jobs import (
+    ACTIONS,
     config_facts,
     config_table,
     find_reports,
     rate_text,
     read_detail,
 )
-from exmado_tui.ui.logic.jobs import ACTIONS
 from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.modals import RowModal
 from exmado_tui.ui.widgets.indicators import (
