@@ -42,9 +42,9 @@ from exmado_tui.ui.backend import (
     RedisHealth,
     check_redis,
 )
+from exmado_tui.ui.keys import ActionCommands, HelpScreen
 from exmado_tui.ui.logic.jobs import ACTIONS, jobs_word
 from exmado_tui.ui.messages import JobActionFailed, JobActionSucceeded, JobFinished
-from exmado_tui.ui.widgets.keys import ActionCommands
 
 log = logging.getLogger("exmado.ui")
 HEALTH_EVERY_S = 2.0
@@ -206,8 +206,6 @@ class ExmadoApp(App[None]):
     # -- navigation ----------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from exmado_tui.ui.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

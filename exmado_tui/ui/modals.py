@@ -24,8 +24,8 @@ from textual.widgets import Button, DirectoryTree, Input, Label, Static
 
 from exmado_tui.formatting import size, visible
 from exmado_tui.store.queries import FileView, RowView
+from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.widgets.indicators import row_status_text
-from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.workbook.checks import WORKBOOK_SUFFIXES
 
 # -- questions --------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from exmado_tui.ui.widgets.keys import kept_in_width
+from exmado_tui.ui.keys import kept_in_width
 from tests.tui.pilot_steps import SIZE, bottom_line, loaded, open_detail, wait_for
 
 EVERY_JOBS_KEY = (

@@ -15,10 +15,10 @@ from exmado_tui.services.queue import JobQueue
 from exmado_tui.services.worker_facts import read_worker_facts
 from exmado_tui.store.models import Job, JobRow
 from exmado_tui.store.queries import get_job, row_total
+from exmado_tui.ui.keys import HelpScreen
 from exmado_tui.ui.modals import ConfirmModal, RefusalModal, RowModal
 from exmado_tui.ui.screens.detail import JobDetailScreen
 from exmado_tui.ui.screens.dropfolder import DropFolderScreen
-from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.jobs import JobsScreen
 from exmado_tui.ui.screens.workers import WorkersScreen
 from tests.job_queue import queue_length

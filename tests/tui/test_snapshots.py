@@ -14,9 +14,9 @@ from textual.widgets import Input
 
 from exmado_tui.store.db import open_database
 from exmado_tui.ui.app import make_app
+from exmado_tui.ui.keys import HelpScreen
 from exmado_tui.ui.modals import ConfirmModal
 from exmado_tui.ui.screens.detail import JobDetailScreen
-from exmado_tui.ui.screens.help import HelpScreen
 from exmado_tui.ui.screens.new_job import NewJobScreen
 from tests.environment import make_settings
 from tests.tui.pilot_steps import FixedProbe, loaded, settled, wait_for

@@ -47,6 +47,7 @@ from exmado_tui.ui.job_actions import (
     VerifyActionMixin,
     verify_applies,
 )
+from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.logic.jobs import (
     ACTIONS,
     config_facts,
@@ -65,7 +66,6 @@ from exmado_tui.ui.widgets.indicators import (
     spark_text,
     store_trouble,
 )
-from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.ui.widgets.paged_table import PagedTable
 
 REFRESH_S = 1.0

@@ -16,10 +16,10 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size, visible
 from exmado_tui.store.queries import JobSummary, jobs_by_source
 from exmado_tui.ui.app import exmado_app
+from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.logic.dropfolder_view import DropFolderView, DroppedFile, scan_dropfolder
 from exmado_tui.ui.modals import RefusalModal
 from exmado_tui.ui.widgets.indicators import HealthStrip, StoreTrouble, status_text
-from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.ui.widgets.tables import PlainTable
 
 REFRESH_S = 3.0

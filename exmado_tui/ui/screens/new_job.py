@@ -25,6 +25,7 @@ from exmado_tui.errors import ExmadoError, ProfileError
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.ui.app import exmado_app, mutating
 from exmado_tui.ui.backend import DocuWareLookup
+from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.logic.job_forms import (
     CUSTOM,
     NO_FILENAME,
@@ -40,7 +41,6 @@ from exmado_tui.ui.logic.job_forms import (
 )
 from exmado_tui.ui.modals import FilePickerModal, PromptModal
 from exmado_tui.ui.screens.job_form import FieldRow, FormInput, JobFormScreen, plain_options
-from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.ui.widgets.tables import PlainTable
 
 

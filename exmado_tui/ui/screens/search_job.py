@@ -17,9 +17,9 @@ from exmado_tui.config.profiles import profile_names
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.ui.app import exmado_app, mutating
 from exmado_tui.ui.backend import DocuWareLookup, Options
+from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.logic.job_forms import Count, SearchForm, add_condition, validate_search
 from exmado_tui.ui.screens.job_form import FieldRow, FormInput, JobFormScreen, plain_options
-from exmado_tui.ui.widgets.keys import KeyFooter
 
 COUNT_DELAY_S = 0.4  # counted once the conditions rest this long, not at every key
 

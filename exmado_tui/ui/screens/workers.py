@@ -28,9 +28,9 @@ from exmado_tui.notify.delivery import TargetHealth, overview
 from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts
 from exmado_tui.ui.app import HidesMutatingKeys, exmado_app, mutating
 from exmado_tui.ui.backend import DocuWareHealth, check_redis, redis_info
+from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.modals import ConfirmModal
 from exmado_tui.ui.widgets.indicators import HealthStrip, StoreTrouble, status_text
-from exmado_tui.ui.widgets.keys import KeyFooter
 from exmado_tui.ui.widgets.tables import PlainTable
 
 REFRESH_S = 2.0
