@@ -41,7 +41,6 @@ from exmado_tui.errors import RetryableError, StoreIdentityError
 from exmado_tui.formatting import quiet_repeats, visible_logs
 from exmado_tui.job.liveness import presence
 from exmado_tui.job.liveness.hold import Gate, gate
-from exmado_tui.job.liveness.takeover import Watchdog
 from exmado_tui.services.queue import RUN_JOB, make_broker
 from exmado_tui.services.supervision import announce_ready, run_dir
 from exmado_tui.store.db import database, unwritable_store
@@ -252,7 +251,7 @@ class Presence(Middleware):
         self.threads = getattr(worker, "worker_threads", 0)
         self._stop.clear()
         presence.Registry(self.runtime, self).start(self._stop)
-        Watchdog(self.runtime).start(self._stop)
+        presence.Watchdog(self.runtime).start(self._stop)
 
     def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         self._stop.set()

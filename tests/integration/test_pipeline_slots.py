@@ -17,7 +17,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from exmado_tui.job.liveness.hold import SLOTS_KEY, JobSlots
-from exmado_tui.job.liveness.takeover import MARKER_KEY, Watchdog
+from exmado_tui.job.liveness.presence import MARKER_KEY, Watchdog
 from exmado_tui.services.queue import JOBS_QUEUE, RUN_JOB, WORKER_KEY_PREFIX
 from exmado_tui.store.models import Job, JobEvent
 from tests.factories import beat_ago

@@ -1,7 +1,7 @@
 """Liveness: who holds a running job, how a holder is known alive, how a dead one's job is taken
-over, and every clock that decides it. One module a part of the rule: `hold` (who holds a job
-and its slot), `presence` (a worker process known alive), `takeover` (the watchdog); the clocks
-are here.
+over, and every clock that decides it. The job's side of the rule is `hold` (who holds a job,
+and its slot); the worker process's side is `presence` (a process known alive, its stop when
+its parent dies, and its watchdog over the jobs of the silent); the clocks are here.
 
 Who holds a job
 ---------------
@@ -38,7 +38,7 @@ How a holder is known alive
 
 How a dead holder's job is taken over
 -------------------------------------
-The watchdog of every worker process (`takeover.Watchdog`) hands back an active job whose holder
+The watchdog of every worker process (`presence.Watchdog`) hands back an active job whose holder
 went silent for the takeover age — unless that holder is alive in the registry and lists the
 job among those it runs (a long phase without a beat is slow, not dead) — and one that nobody
 holds whose last beat is older than the lost-message age (its message was lost). One
