@@ -302,8 +302,7 @@ class RequestBudget:
         if cut_ms <= self._cut_ms:
             return
         self._cut_ms, self.rate = cut_ms, rate
-        # Reserved after it, a time is at the new rate; the gap the dropped ones leave in
-        # the schedule lets the server's window drain.
+        # Reserved after it, a time is at the new rate (the schedule restarted at the cut).
         self._times = deque(slot for slot in self._times if slot[1] > cut_ms)
 
     # -- while the request is out -------------------------------------------------------
@@ -378,7 +377,8 @@ class RequestBudget:
         args = [ticket.reserved_ms, ticket.window, int(retry_after * 1000), signal.value, floor]
         try:
             raw = await self._cut(
-                keys=[self.key, self.key + ":429"], args=[*args, uuid.uuid4().hex]
+                keys=[self.key, self.key + ":429", self.key + SENDS],
+                args=[*args, uuid.uuid4().hex],
             )
         except RedisError as exc:
             log.warning("Request budget not reachable in Redis (%s); cutting alone", exc)

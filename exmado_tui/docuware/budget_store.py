@@ -53,7 +53,10 @@ reserve at the old rate after another's cut). Of the known designs it takes:
   Vegas stops growing when delay builds up), and a held request cuts — but not below `START`:
   only the server's own 429 says its limit is that low (`budget.FLOOR_PER_S`).
 
-`CUT` multiplies for everyone at once and holds new reservations for Retry-After — unless the
+`CUT` multiplies for everyone at once, restarts the schedule at the cut (every process drops
+the times it reserved before, at the old rate: waited for, they left a gap of up to
+`max_ahead_ms` — measured, at 100/s with four processes, arrivals fell to 40/s for half a
+second after each cut) and holds new reservations for Retry-After — unless the
 throttled request was reserved before the last cut, or within `DRAIN_MS` after it (while the
 server's one-second window still held what came before the cut): its 429 reports a rate
 already left.
@@ -219,10 +222,10 @@ for _name, _value in (
 ):
     TAKE = TAKE.replace(_name, repr(_value))
 
-# KEYS: state, 429 log. ARGV: reserved_ms, sent (the grant's), retry_after_ms, signal (429, held
-# or stalled), floor (no cut below it, unless the rate already is), member[, now_ms].
-# Returns {cut (1/0), rate, now_ms}; a cut is published on the state's key + `CUTS` as
-# "now_ms rate", so every process drops the send times it reserved before.
+# KEYS: state, 429 log, send log. ARGV: reserved_ms, sent (the grant's), retry_after_ms,
+# signal (429, held or stalled), floor (no cut below it, unless the rate already is),
+# member[, now_ms]. Returns {cut (1/0), rate, now_ms}; a cut is published on the state's key +
+# `CUTS` as "now_ms rate", so every process drops the send times it reserved before.
 CUT = (
     _now_or(7)
     + """
@@ -245,8 +248,11 @@ if tonumber(ARGV[2]) > 0 then peak = math.min(rate, tonumber(ARGV[2])) end
 peak = math.max(PLATEAU * peak, math.min(tonumber(ARGV[5]), rate) / BETA)
 rate = peak * BETA
 local hold = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[3]))
+-- The times reserved before the cut are dropped by every process (they are at the old
+-- rate): the schedule starts again now, at the new rate, and they leave no gap and no trace.
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '(' .. tostring(now), '+inf')
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now),
-  'peak', tostring(peak), 'grow_at', tostring(now), 'hold', tostring(hold))
+  'peak', tostring(peak), 'grow_at', tostring(now), 'hold', tostring(hold), 'tat', tostring(now))
 redis.call('HINCRBY', KEYS[1], 'cuts', 1)
 redis.call('PUBLISH', KEYS[1] .. 'CUTS', tostring(now) .. ' ' .. tostring(rate))
 return {1, tostring(rate), tostring(now)}

@@ -86,7 +86,8 @@ class Workers:
         was cut."""
         floor = FLOOR_PER_S if signal == "429" else START
         args = [reserved_ms, sent, retry_after_ms, signal, floor, uuid.uuid4().hex, self.now_ms]
-        cut, rate, _ = self._cut(keys=[self.key, self.key + ":429"], args=args)
+        keys = [self.key, self.key + ":429", self.key + SENDS]
+        cut, rate, _ = self._cut(keys=keys, args=args)
         self.rate = float(rate)
         return bool(int(cut))
 
@@ -176,6 +177,27 @@ def test_a_cut_starts_from_what_the_servers_window_held_not_from_the_overshoot(
     reserved_before = workers.now_ms - 100
     assert not workers.throttled(reserved_before, 40)  # the same episode: already left
     assert math.isclose(workers.rate, BETA * workers.peak)
+
+
+def test_a_cut_restarts_the_schedule_at_once_and_forgets_the_times_reserved_before(
+    redis_url: str,
+) -> None:
+    """Every process drops the times it reserved before a cut (they are at the old rate): the
+    next one granted is now, not after them, and they are not counted as sent."""
+    workers = Workers(redis_url)
+    workers.run(3)
+    for _ in range(3):
+        workers.take(n=64)
+    tat = float(workers.redis.hget(workers.key, "tat") or 0)
+    assert tat > workers.now_ms + 50  # reserved ahead
+    assert workers.throttled(workers.now_ms - 10, sent=workers.rate, signal="held")
+    args = [1, 0, 0, MAX_AHEAD_MS, "test", 60, workers.now_ms]
+    answer = workers._take(
+        keys=[workers.key, workers.key + SENDS, workers.key + ANSWERS], args=args
+    )
+    assert math.isclose(float(answer[3]), workers.now_ms)  # granted from now, no gap
+    future = workers.redis.zcount(workers.key + SENDS, f"({workers.now_ms}", "+inf")
+    assert future == 0  # the dropped times left the log of what was sent
 
 
 def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(
