@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from exmado_tui.commands.context import Context, UsageError, seconds
 from exmado_tui.commands.job_views import print_job, wait_for_end
 from exmado_tui.errors import ProfileError, QueryError, WorkbookError
-from exmado_tui.job.query_source import QuerySource, counted
+from exmado_tui.job.query_source import QuerySource, counted, since_last_run
 from exmado_tui.job.status import JobStatus
 from exmado_tui.workbook.checks import open_in_excel_warning
 
@@ -215,8 +215,6 @@ def counted_source(ctx: Context, args: argparse.Namespace) -> QuerySource:
     """The query of `--query CABINET COND…` with its count; refused in one sentence."""
     source = asked_query(ctx, args)
     if args.since_last_run:
-        from exmado_tui.job.since import since_last_run
-
         ctx.open_store()  # the previous run is looked up there
         source = since_last_run(source, ctx.settings.jobs.since_overlap_s)
     source = counted(ctx.settings.docuware, source)

@@ -29,8 +29,7 @@ from exmado_tui.files import (
 )
 from exmado_tui.job.query_source import COLUMNS as QUERY_COLUMNS
 from exmado_tui.job.query_source import KEY as QUERY_KEY
-from exmado_tui.job.query_source import QuerySource
-from exmado_tui.job.since import since_sentence
+from exmado_tui.job.query_source import QuerySource, since_sentence
 from exmado_tui.job.status import Event
 from exmado_tui.store.models import Job, JobWorkbook
 from exmado_tui.workbook.checks import (

@@ -1,23 +1,36 @@
-"""A job's rows from a DocuWare query instead of a workbook: what the job keeps of the query.
+"""A job's rows from a DocuWare query instead of a workbook: what the job keeps of the query,
+and with `--since-last-run` only what is new since the previous run of the same query.
 
 A query job's configuration holds `query` (this, as a table) beside the profile's settings;
 its rows are the documents the query found, one a row, the document id its key (column
 `Document id`, searched as DWDOCID), read into the store by the worker in ranges of ids
 (`exmado_tui/docuware/paging.py`). The job's workbook name carries the query's text, its
 SHA-256 that of the query, so lists, reports and searches by text name it.
+
+Only what is new (`since_last_run`): the previous run is the latest COMPLETED job whose query
+has the same fingerprint (`QuerySource.fingerprint`: cabinet, dialog and conditions,
+normalised); a run that ended with errors does not count, so what it failed is looked for
+again. The new run asks for the documents whose DWMODDATETIME (set when a document is stored,
+and at each change) is at or after that job's creation less `[jobs] since_overlap_s`: the job
+was created before it read its hits, and the overlap covers a DocuWare clock behind ours. What
+the overlap finds again is not exported twice (`exported_before`): a hit whose document id and
+modified date a file of an earlier run of the query already has is skipped; one modified since
+is exported again. Those two look in the store, imported when they run: the settings read a
+profile's `[query]` through this module, and `exmado --help` loads it without peewee.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from exmado_tui.docuware.query import ID_FIELD, Wanted, parse_condition, parse_conditions
 from exmado_tui.errors import ProfileError, QueryError
+from exmado_tui.job.status import JobStatus
 
 if TYPE_CHECKING:  # the session loads httpx
     from exmado_tui.config.settings import DocuWareSettings
@@ -28,6 +41,8 @@ COLUMN = "Document id"  # the one column of a query job's rows: the document's i
 COLUMNS = {COLUMN: ID_FIELD}
 MODIFIED_FIELD = "DWMODDATETIME"  # DocuWare sets it when a document is stored, and at each change
 
+Exported = dict[tuple[str, datetime], str]  # (document id, modified, naive UTC) -> job id
+
 
 @dataclass(frozen=True)
 class QuerySource:
@@ -35,7 +50,7 @@ class QuerySource:
 
     With `since_last_run` the job exports only what is new: documents modified (or stored,
     which sets the modified date too) from `since` on, the previous run's start less an
-    overlap (`job/since.py`); `since` None is a first run, which exports every document."""
+    overlap (`since_last_run`); `since` None is a first run, which exports every document."""
 
     cabinet: str
     conditions: tuple[str, ...]
@@ -168,3 +183,71 @@ def _texts(items: Any) -> bool:
         and not isinstance(items, str)
         and all(isinstance(i, str) for i in items)
     )
+
+
+def since_last_run(source: QuerySource, overlap_s: float) -> QuerySource:
+    """`source` limited to what is new since its previous completed run (all of it when there
+    is none); a query with a condition of its own on the modified date is refused."""
+    if any(parse_condition(c).field.upper() == MODIFIED_FIELD for c in source.conditions):
+        raise QueryError(
+            f"--since-last-run adds its own condition on {MODIFIED_FIELD}; drop the query's "
+            f"condition on {MODIFIED_FIELD}, or the option."
+        )
+    from exmado_tui.store.models import Job
+
+    previous = (
+        Job.select(Job.id, Job.created_at)
+        .where((Job.query_fingerprint == source.fingerprint) & (Job.status == JobStatus.COMPLETED))
+        .order_by(Job.created_at.desc())
+        .first()
+    )
+    if previous is None:
+        return replace(source, since_last_run=True, since=None, previous="")
+    since = previous.created_at.replace(tzinfo=UTC, microsecond=0)
+    return replace(
+        source,
+        since_last_run=True,
+        since=since - timedelta(seconds=round(overlap_s)),
+        previous=previous.id,
+    )
+
+
+def since_sentence(query: QuerySource, overlap_s: float) -> str:
+    """What a new run of `query` exports, for the job's first events."""
+    if query.since is None:
+        return (
+            "Since the last run: no earlier run of this query completed, so every "
+            "document it finds is exported."
+        )
+    overlap = f"{overlap_s:g} s"
+    return (
+        f"Since the last run: documents modified from {query.since:%Y-%m-%d %H:%M:%S} UTC "
+        f"on (job {query.previous[:8]}'s creation less {overlap} of overlap); one exported "
+        "before with the same modified date is skipped."
+    )
+
+
+def exported_before(fingerprint: str, job_id: str, document_ids: Iterable[int]) -> Exported:
+    """Which of these documents, at which modified date, another run of the query exported."""
+    from exmado_tui.store.models import Job, JobFile
+
+    ids = [str(i) for i in document_ids]
+    if not ids:
+        return {}
+    files = (
+        JobFile.select(JobFile.document_id, JobFile.modified_at, Job.id)
+        .join(Job)
+        .where(
+            (Job.query_fingerprint == fingerprint)
+            & (Job.id != job_id)
+            & JobFile.document_id.in_(ids)
+            & JobFile.modified_at.is_null(False)
+        )
+    )
+    found = cast("Iterable[tuple[str, datetime, str]]", files.tuples())
+    return {(document, modified): job for document, modified, job in found}
+
+
+def naive_utc(moment: datetime | None) -> datetime | None:
+    """An aware date as the store keeps it (naive UTC), as the files' modified dates are."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment else None

@@ -27,9 +27,8 @@ from exmado_tui.config.settings import Settings
 from exmado_tui.errors import ExmadoError, SettingsError
 from exmado_tui.job.actor import Actor, Door, audit_line
 from exmado_tui.job.new_job import JobRequest
-from exmado_tui.job.query_source import QuerySource, counted
+from exmado_tui.job.query_source import QuerySource, counted, since_last_run
 from exmado_tui.job.service import JobService
-from exmado_tui.job.since import since_last_run
 from exmado_tui.schedule.entries import ScheduleEntry
 from exmado_tui.store.db import database
 from exmado_tui.store.models import ScheduleRun

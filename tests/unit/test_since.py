@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from exmado_tui.errors import QueryError
-from exmado_tui.job.query_source import QuerySource
-from exmado_tui.job.since import exported_before, since_last_run
+from exmado_tui.job.query_source import QuerySource, exported_before, since_last_run
 from exmado_tui.store.models import JobFile
 from tests.factories import insert_job
 

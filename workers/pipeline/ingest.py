@@ -15,7 +15,7 @@ and each range goes in as rows in one transaction, numbered on from the rows bef
 of a row is the document's id. Ranges come in id order, so the rows stored are always the first
 ones: a run killed while reading continues after the highest id stored. A `--since-last-run`
 job's hit that an earlier run of its query exported at the same modified date goes in as a
-skipped row (`job/since.py`), so it is counted, not exported.
+skipped row (`job/query_source.py`), so it is counted, not exported.
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ from exmado_tui.docuware.errors import NotFoundError
 from exmado_tui.docuware.paging import PAGE, RangeClient, Resolved, read_range, resolve
 from exmado_tui.errors import QueryError
 from exmado_tui.job.new_job import local_copy
-from exmado_tui.job.query_source import COLUMN, QuerySource
-from exmado_tui.job.since import Exported, exported_before, naive_utc
+from exmado_tui.job.query_source import COLUMN, Exported, QuerySource, exported_before, naive_utc
 from exmado_tui.job.status import RowStatus
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobRow
