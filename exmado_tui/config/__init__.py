@@ -4,6 +4,6 @@ the secrets read from them), the effective settings as frozen dataclasses with t
 templates (`templates`).
 
 It may import the words below it (`errors`, `formatting`, `files`) and the settings other
-packages own the shape of (`notify.targets`, `workbook.guard`'s limits, a profile's
+packages own the shape of (`notify.targets`, `workbook.checks`' limits, a profile's
 `job.query_source`); never the store.
 """

@@ -41,7 +41,7 @@ from exmado_tui.errors import SettingsError
 from exmado_tui.notify.targets import read_notify
 from exmado_tui.schedule.entries import read_schedule
 from exmado_tui.services import localredis
-from exmado_tui.workbook.guard import WorkbookLimits
+from exmado_tui.workbook.checks import WorkbookLimits
 
 DEFAULTS_FILE = resources.path("config", "exmado.toml")
 USER_CONFIG_FILE = Path("~/.config/exmado/exmado.toml").expanduser()

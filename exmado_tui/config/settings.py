@@ -24,7 +24,7 @@ from exmado_tui.config.layers import PATH_IS_SECRET
 from exmado_tui.config.layers import Secret as Secret
 from exmado_tui.notify.targets import NotifySettings
 from exmado_tui.schedule.entries import ScheduleEntry
-from exmado_tui.workbook.guard import WorkbookLimits
+from exmado_tui.workbook.checks import WorkbookLimits
 
 # DocuWare's built-in public OAuth client; an app registration has an id of its own.
 PUBLIC_CLIENT_ID = "docuware.platform.net.client"

@@ -1,9 +1,9 @@
 """Streaming workbook reader: sheet and header detection, and value normalisation.
 
 What it reads: `.xlsx`/`.xlsm` (formulas give their cached value; rows read as the file holds
-them, see sheet_rows) and `.csv` (its format, encoding and dialect found by `guard`). What
+them, see sheet_rows) and `.csv` (its format, encoding and dialect found by `checks`). What
 it refuses, each with one sentence naming the file, sheet or column: empty sheets, missing or
-duplicated mapped columns, and whatever exceeds the `[workbooks]` limits (`guard`) — before
+duplicated mapped columns, and whatever exceeds the `[workbooks]` limits (`checks`) — before
 parsing it.
 
 Values become text: `12345.0` → `12345`, dates → ISO, text trimmed (leading zeros kept).
@@ -31,8 +31,7 @@ from openpyxl.utils import get_column_letter
 
 from exmado_tui.errors import WorkbookError
 from exmado_tui.files import shown
-from exmado_tui.workbook.checks import normalise_header
-from exmado_tui.workbook.guard import (
+from exmado_tui.workbook.checks import (
     CSV_LINE_CELLS,
     SNIFF_BYTES,
     WorkbookLimits,
@@ -40,6 +39,7 @@ from exmado_tui.workbook.guard import (
     check_archive,
     decoded_rows,
     detect_kind,
+    normalise_header,
     setting,
     sniff_dialect,
     sniff_encoding,
@@ -170,7 +170,7 @@ class WorkbookReader:
     def _csv_checked(
         self, rows: Iterator[tuple[int, list[str]]]
     ) -> Iterator[tuple[int, list[str]]]:
-        """CSV rows held to the limits a sheet's are held to in `guard` and `sheet_rows`."""
+        """CSV rows held to the limits a sheet's are held to in `checks` and `sheet_rows`."""
         limits = self.limits
         for number, row in rows:
             if number % 2048 == 0:

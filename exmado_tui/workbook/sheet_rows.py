@@ -29,7 +29,7 @@ from openpyxl.worksheet._reader import FORMULA_TAG, ROW_TAG, WorkSheetParser
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.workbook.guard import WorkbookLimits, setting
+from exmado_tui.workbook.checks import WorkbookLimits, setting
 
 TICK_EVERY = 4096  # rows or strings parsed between two calls of `tick` (heartbeat, control)
 SI_TAG = f"{{{SHEET_MAIN_NS}}}si"

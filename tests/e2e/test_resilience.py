@@ -14,7 +14,7 @@ from exmado_tui.errors import WorkbookError
 from exmado_tui.job.new_job import JobRequest
 from exmado_tui.store.models import Job, JobFile, JobRow
 from exmado_tui.store.queries import get_job
-from exmado_tui.workbook.guard import OLE_SIGNATURE
+from exmado_tui.workbook.checks import OLE_SIGNATURE
 from tests.reliability.harness import Exmado, wait_for
 from tests.workbooks import write_workbook
 

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 
-from exmado_tui.workbook.guard import OLE_SIGNATURE
+from exmado_tui.workbook.checks import OLE_SIGNATURE
 
 HEADER = "Invoice number"
 MB = 1024 * 1024

@@ -9,7 +9,7 @@ import pytest
 
 from exmado_tui.config.loading import load_settings
 from exmado_tui.errors import WorkbookError
-from exmado_tui.workbook.guard import WorkbookLimits
+from exmado_tui.workbook.checks import WorkbookLimits
 from exmado_tui.workbook.reader import open_workbook
 from tests.reliability.hostile import CASES, HEADER, Case
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.errors import WorkbookError
-from exmado_tui.workbook.guard import OLE_SIGNATURE, sniff_encoding
+from exmado_tui.workbook.checks import OLE_SIGNATURE, sniff_encoding
 from exmado_tui.workbook.reader import CellError, normalise_header, normalise_value
 from tests.workbooks import make_xlsx, read_all
 

@@ -37,7 +37,7 @@ from exmado_tui.job.query_source import COLUMN, Exported, QuerySource, exported_
 from exmado_tui.job.status import RowStatus
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobRow
-from exmado_tui.workbook.guard import WorkbookLimits
+from exmado_tui.workbook.checks import WorkbookLimits
 from exmado_tui.workbook.reader import SheetRow, no_data_rows, open_workbook
 
 # -- from a workbook ---------------------------------------------------------------------------

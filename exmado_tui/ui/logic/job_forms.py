@@ -18,8 +18,7 @@ from exmado_tui.config.templates import TemplateError, Values, check_template, r
 from exmado_tui.docuware.query import parse_conditions
 from exmado_tui.errors import ExmadoError
 from exmado_tui.job.query_source import QuerySource
-from exmado_tui.workbook.checks import open_checked_workbook
-from exmado_tui.workbook.guard import detect_kind
+from exmado_tui.workbook.checks import detect_kind, open_checked_workbook
 from exmado_tui.workbook.reader import SheetRow
 
 PREVIEW_ROWS = 5
