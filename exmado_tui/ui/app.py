@@ -1,5 +1,6 @@
 """`ExmadoApp` and `make_app`, the factory the CLI, `exmado serve` and the tests share; the
-app typed for its screens, modals and widgets (`exmado_app`); and the read-only rule.
+app typed for its screens, modals and widgets (`exmado_app`); the read-only rule; and the job
+actions a screen mixes in.
 
 Textual types `node.app` as `App[Any]`, so `self.app.backend` would check nothing; every part
 of the dashboard reaches the app through `exmado_app(self)` instead.
@@ -11,6 +12,14 @@ screen with mutating actions mixes in `HidesMutatingKeys`, and their keys leave 
 the command palette. `App.run_action` refuses: every key, button and palette command goes
 through it, so `ExmadoApp` asks `refused` first, and a mutating action is answered with a
 notice instead of being run.
+
+The job actions, asked and performed: `JobActionsMixin` gives any screen that can say which
+jobs the user means every job action (start … terminate, delete), asks which of them apply and
+confirms where the action cannot be undone; `ExmadoApp.perform` runs it on the actor thread,
+says how it went and tells the screen (`JobActionSucceeded`). `VerifyActionMixin`: `v` on a
+job's screen checks its output folder against its manifest (`exmado jobs verify`, DocuWare not
+asked) on a thread of its own; the result is a notice and a line in the job's events naming
+who ran it.
 """
 
 from __future__ import annotations
@@ -32,7 +41,8 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import visible
 from exmado_tui.job.actor import Actor, Door
 from exmado_tui.job.service import JobService
-from exmado_tui.job.status import JobStatus
+from exmado_tui.job.status import FINAL, JobStatus
+from exmado_tui.output.verify import Verdict
 from exmado_tui.store.queries import JobSummary, finished_since, latest_finished_at
 from exmado_tui.ui.backend import (
     Backend,
@@ -45,6 +55,7 @@ from exmado_tui.ui.backend import (
 from exmado_tui.ui.keys import ActionCommands, HelpScreen
 from exmado_tui.ui.logic.jobs import ACTIONS, jobs_word
 from exmado_tui.ui.messages import JobActionFailed, JobActionSucceeded, JobFinished
+from exmado_tui.ui.modals import ConfirmModal, DeleteJobModal, FailJobModal
 
 log = logging.getLogger("exmado.ui")
 HEALTH_EVERY_S = 2.0
@@ -264,6 +275,162 @@ class HidesMutatingKeys:
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (exmado_app(self).readonly and is_mutating(self, action))
+
+
+# -- the job actions a screen mixes in ---------------------------------------------------------
+
+JOB_ACTION_BINDINGS = [
+    Binding("s", "start", "Start"),
+    Binding("p", "pause", "Pause"),
+    Binding("r", "resume", "Resume"),
+    Binding("c", "cancel_job", "Cancel"),
+    Binding("R", "retry", "Retry"),
+    Binding("F", "fail", "Fail", show=False),
+    Binding("T", "terminate", "Terminate", show=False),
+    Binding("d,delete", "delete", "Delete"),
+]
+
+
+class JobActionsMixin:
+    """Mixed into a Screen; the screen provides `target_jobs` and `after_job_action`."""
+
+    def target_jobs(self) -> list[JobSummary]:
+        raise NotImplementedError
+
+    def after_job_action(self, action: str) -> None:
+        """Called once the service has answered (refresh, clear marks, leave the screen…)."""
+
+    @mutating
+    def action_start(self) -> None:
+        self.run_job_action("start")
+
+    @mutating
+    def action_pause(self) -> None:
+        self.run_job_action("pause")
+
+    @mutating
+    def action_resume(self) -> None:
+        self.run_job_action("resume")
+
+    @mutating
+    def action_cancel_job(self) -> None:
+        self.run_job_action("cancel")
+
+    @mutating
+    def action_retry(self) -> None:
+        self.run_job_action("retry")
+
+    @mutating
+    def action_fail(self) -> None:
+        self.run_job_action("fail")
+
+    @mutating
+    def action_terminate(self) -> None:
+        self.run_job_action("terminate")
+
+    @mutating
+    def action_delete(self) -> None:
+        self.run_job_action("delete")
+
+    def run_job_action(self, name: str) -> None:
+        self.run_worker(self._job_action(name), group="job-action")  # type: ignore[attr-defined]
+
+    async def _job_action(self, name: str) -> None:
+        jobs = self._applicable(name, self.target_jobs())
+        if not jobs:
+            return
+        options = await self._ask(name, jobs)
+        if options is None:
+            return
+        await exmado_app(self).perform(name, [job.id for job in jobs], **options)
+        self.after_job_action(name)
+
+    def _applicable(self, name: str, jobs: list[JobSummary]) -> list[JobSummary]:
+        """A single job goes to the service as is (its refusal names the reason); of several,
+        only those in a state that allows the action, with a word about the rest."""
+        if not jobs:
+            exmado_app(self).notify("No job selected.", severity="warning")
+            return []
+        if len(jobs) == 1:
+            return jobs
+        action = ACTIONS[name]
+        fit = [job for job in jobs if job.status in action.allowed]
+        if len(fit) < len(jobs):
+            exmado_app(self).notify(
+                f"{jobs_word(len(jobs) - len(fit))} skipped: "
+                f"{action.label.lower()} does not apply in their state.",
+                severity="warning",
+            )
+        return fit
+
+    async def _ask(self, name: str, jobs: list[JobSummary]) -> dict[str, Any] | None:
+        """The options the user chose, or None if they backed out."""
+        what = (
+            f"job {jobs[0].short_id} ({visible(jobs[0].name)})"
+            if len(jobs) == 1
+            else jobs_word(len(jobs))
+        )
+        if name == "delete":
+            keep = await exmado_app(self).push_screen_wait(
+                DeleteJobModal(what, [visible(job.output_dir) for job in jobs])
+            )
+            return None if keep is None else {"keep_files": keep}
+        if name == "fail":
+            reason = await exmado_app(self).push_screen_wait(FailJobModal(what))
+            return None if reason is None else {"reason": reason}
+        action = ACTIONS[name]
+        if action.confirm or len(jobs) > 1:
+            question = f"{action.label} {what}?"
+            if not await exmado_app(self).push_screen_wait(
+                ConfirmModal(question, yes=action.label)
+            ):
+                return None
+        return {}
+
+
+VERIFY_BINDING = Binding("v", "verify", "Verify")
+VERIFY_SEVERITY: dict[Verdict, SeverityLevel] = {
+    Verdict.ALL_MATCH: "information",
+    Verdict.DIFFERENCES: "warning",
+    Verdict.COULD_NOT_VERIFY: "error",
+}
+VERIFY_TITLE = {
+    Verdict.ALL_MATCH: "Verified: all match",
+    Verdict.DIFFERENCES: "Verified: differences found",
+    Verdict.COULD_NOT_VERIFY: "Could not verify",
+}
+
+
+def verify_applies(job: JobSummary | None) -> bool | None:
+    """Only an ended job has a manifest to verify; otherwise the key shows dimmed."""
+    return True if job is not None and job.status in FINAL else None
+
+
+class VerifyActionMixin:
+    """Mixed into a Screen showing one job (`job_id`); `after_verify` refreshes it."""
+
+    job_id: str
+
+    def after_verify(self) -> None:
+        """Called once the result is in the job's events."""
+
+    @mutating  # it writes the job's events
+    def action_verify(self) -> None:
+        self.run_worker(self._verify(), group="verify", exclusive=True)  # type: ignore[attr-defined]
+
+    async def _verify(self) -> None:
+        from exmado_tui.output.verify import verify_and_record
+
+        app = exmado_app(self)
+        backend = app.backend
+        app.notify(f"Verifying job {self.job_id[:8]} against its manifest…")
+        # A prober thread: hashing a large folder must not hold up the store reads.
+        verdict, sentence = await backend.probe(
+            verify_and_record, self.job_id, backend.settings, backend.service.actor
+        )
+        title, severity = VERIFY_TITLE[verdict], VERIFY_SEVERITY[verdict]
+        app.notify(sentence, title=title, severity=severity, timeout=10)
+        self.after_verify()
 
 
 # -- the factory -------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ A static import graph misses imports deferred into functions; `sys.modules` afte
 does not. Rules: no domain module (every `exmado_tui` module outside `ui`) pulls in textual or
 `exmado_tui.ui`, nor `workers`; no `workers` module pulls in textual or `exmado_tui.ui`.
 Inside the dashboard, the screen logic (`ui/logic/`) and the backend (`ui/backend.py`) pull in no
-textual either: only the app, its messages, job actions, modals, keys, screens and widgets are
-Textual code.
+textual either: only the app (with the job actions), its messages, modals, keys, screens and
+widgets are Textual code.
 
 The dashboard does not name the store's database library: only `exmado_tui.ui.backend`,
 where the store's errors become `StoreUnavailableError`, imports peewee. Every dashboard module

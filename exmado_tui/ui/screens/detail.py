@@ -39,12 +39,13 @@ from exmado_tui.store.queries import (
     row_files,
     row_total,
 )
-from exmado_tui.ui.app import HidesMutatingKeys, exmado_app
-from exmado_tui.ui.job_actions import (
+from exmado_tui.ui.app import (
     JOB_ACTION_BINDINGS,
     VERIFY_BINDING,
+    HidesMutatingKeys,
     JobActionsMixin,
     VerifyActionMixin,
+    exmado_app,
     verify_applies,
 )
 from exmado_tui.ui.keys import KeyFooter

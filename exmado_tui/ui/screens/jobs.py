@@ -13,8 +13,13 @@ from textual.widgets import DataTable, Input, Static
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.job.status import JobStatus
 from exmado_tui.store.queries import JobSummary, count_jobs, list_jobs, status_counts
-from exmado_tui.ui.app import HidesMutatingKeys, exmado_app, mutating
-from exmado_tui.ui.job_actions import JOB_ACTION_BINDINGS, JobActionsMixin
+from exmado_tui.ui.app import (
+    JOB_ACTION_BINDINGS,
+    HidesMutatingKeys,
+    JobActionsMixin,
+    exmado_app,
+    mutating,
+)
 from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.logic.jobs import FILTER_BY_NAME, FILTERS, next_sort, sort_label
 from exmado_tui.ui.messages import JobActionSucceeded, JobFinished, JobsRefreshed
