@@ -1,77 +1,64 @@
-"""The shared DocuWare request budget in Redis: its Lua scripts, a read-only status, and the
-per-minute limits on sign-ins and cabinet lists.
+"""The shared DocuWare request budget in Redis: its Lua scripts, a read-only status, the
+per-minute limits on sign-ins and cabinet lists, and the lookups the workers share.
 
 One budget per DocuWare server and account (`account_key`), shared by every worker process on
-every host. The request budget is a schedule, not a counter: `TAKE` reserves the next `n`
-send times at the current rate (GCRA's "theoretical arrival time", kept in Redis time), so a
-worker killed while holding tokens only wastes the moments it had reserved — nothing is owed
-back and nothing shrinks for good. A reservation is refused past `max_ahead_ms`, which bounds
-what a dead worker can waste to that window.
+every host. It is a schedule, not a counter: `TAKE` reserves the next `n` send times at the
+current rate (GCRA's "theoretical arrival time", in Redis time), so a worker killed while
+holding some only wastes the moments it had reserved, at most `max_ahead_ms` ahead.
 
 The rate is learned from the server, not from a setting, atomically with the reservation (why
 not a library: `limits` and `pyrate-limiter` take the rate from the caller or fix it when the
-bucket is built, so the learned rate would be read in a second round trip and a worker could
-reserve at the old rate after another's cut). Of the known designs it takes:
+bucket is built, so a worker could reserve at the old rate after another's cut). Of the known
+designs it takes:
 
 * TCP slow start: an account never throttled starts at `START` requests/s and doubles every
-  `DOUBLING_S` while its requests succeed — every `FAST_DOUBLING_S` once past `FAST_FROM`:
-  the throttled accounts measured (5-20 requests/s) are met carefully, while an on-premises
-  server or a fast tenant is at 300 requests/s within about 3 s, not 6 (measured: doubling
-  every 0.4 s throughout cost 10 % 429s at 20/s with four processes; 0.75 s, 2 %).
-  Not the AWS SDKs' "no limit until the first throttle": DocuWare holds a throttled request
-  ~10 s before its 429, so a first burst at the workers' full concurrency (16 rows x every
-  process) against a 5 requests/s account would cost dozens of held rows before the first
-  signal came back.
+  `DOUBLING_S` while its requests succeed, every `FAST_DOUBLING_S` past `FAST_FROM`: throttled
+  accounts (5-20 requests/s) are met carefully, a fast server is at 300 requests/s within
+  about 3 s (measured: doubling every 0.4 s throughout cost 10 % 429s at 20/s with four
+  processes; 0.75 s, 2 %). Not the AWS SDKs' "no limit until the first throttle": DocuWare
+  holds a throttled request ~10 s before its 429, so a first burst at full concurrency against
+  a 5 requests/s account would hold dozens of rows before the first signal came back.
 * The AWS SDKs' adaptive mode (botocore retries/adaptive.py): a cut starts from the measured
-  sending rate, not from the rate allowed: each grant says how many send times were granted
-  in the second before it (`sent`, from every process), and a throttled request reports its
-  grant's figure — what the server's one-second window held when it refused. So a rate the
-  slow start overshot to is not taken for the server's limit. When a Retry-After pause lies
-  in that second, `sent` is the rate of what was sent since the pause (the rate granted, until
-  `SENT_MIN_SPAN_MS` has passed): counting the pause as idle time would take the first 429
-  after it — one of a server's stray 429s, say — for a limit of one or two requests/s. As in
-  AWS, growth stops at `AHEAD` times the rate of answers (successes every process reports,
-  over the last `ANSWERS_MS`): an account the workers cannot load does not grow without
-  bound, and once the server holds what it cannot take, its answers stop rising with the
-  rate, which stops there too instead of doubling on until the first held request is seen
-  (measured, 20/s, four processes: the slow start overshot to 70/s, 34 requests held).
-  Unlike AWS it cuts nothing: a rate learned stays over a pause (between two jobs, say), or
-  every job would start slowly again (measured: a second 2,000-row job took 27 s, the first 11).
-* CUBIC (as AWS uses it, but in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x
-  what the server's window held: just under where 429s began), the rate climbs back
-  concavely, dwells near `peak` around `K` seconds, then probes past it, slowly at first
-  (convexly, to `(2 - BETA)` x `peak` at `2K`), then doubling every `PROBE_DOUBLING_S`, so a
-  server that allows more again (10 to 40 requests/s) is followed in seconds. `K` is
-  `PROBE_REQUESTS` requests' time at `peak` (between `K_MIN_S` and `K_MAX_S`): every probe
-  past the limit costs about one 429, so a slow account probes seldom and a fast one often.
+  sending rate, not the rate allowed. Each grant says how many send times were granted in the
+  second before it (`sent`, from every process), and a throttled request reports its grant's
+  figure: what the server's one-second window held when it refused, not the slow start's
+  overshoot. After a Retry-After pause `sent` counts from the pause (the rate granted, until
+  `SENT_MIN_SPAN_MS`), or a stray 429 after it would read as a limit of 1-2 requests/s. As in
+  AWS, growth stops at `AHEAD` times the rate of answers (successes every process reports over
+  the last `ANSWERS_MS`): a pipeline that cannot load the server does not grow the rate without
+  bound, and once the server holds what it cannot take the rate stops with its answers
+  (measured, 20/s, four processes: without it the slow start overshot to 70/s, 34 rows held).
+  Unlike AWS nothing decays over a pause: the next job starts at the rate learned (measured: a
+  second 2,000-row job took 27 s with decay, 11 s without).
+* CUBIC (as AWS uses it, in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x what
+  the server's window held), the rate climbs back concavely, dwells near `peak` around `K`
+  seconds, then probes past it, convexly to `(2 - BETA)` x `peak` at `2K`, then doubling every
+  `PROBE_DOUBLING_S`, so a server that allows more again (10 to 40 requests/s) is followed in
+  seconds. `K` is `PROBE_REQUESTS` requests' time at `peak` (within `K_MIN_S`-`K_MAX_S`):
+  every probe past the limit costs about one 429, so a slow account probes seldom.
 * Netflix's concurrency-limits (a slow answer counts as a drop): `CUT` is called for a 429,
-  for a request held well past the usual answer time (`budget.held_after`), and for one
-  merely slow (`budget.stalled_after`, a few times the usual answer time: the first sign that
-  the server holds requests). During the slow start a slow answer cuts: the server's
-  one-second window fills only once the rate is well past its limit, and every moment of
-  doubling after that costs held rows. Later it only stops all growth for `FREEZE_MS` (as TCP
-  Vegas stops growing when delay builds up), and a held request cuts — but not below `START`:
-  only the server's own 429 says its limit is that low (`budget.FLOOR_PER_S`).
+  for a request held well past the usual answer time (`budget.held_after`), and for one merely
+  slow (`budget.stalled_after`). During the slow start a slow answer cuts (the server's window
+  fills only well past its limit, and every moment of doubling after that holds rows); later it
+  only stops growth for `FREEZE_MS` (as TCP Vegas does when delay builds up), and a held
+  request cuts, but not below `START`: only the server's own 429 says its limit is that low.
 
-`CUT` multiplies for everyone at once, restarts the schedule at the cut (every process drops
-the times it reserved before, at the old rate: waited for, they left a gap of up to
-`max_ahead_ms` — measured, at 100/s with four processes, arrivals fell to 40/s for half a
-second after each cut) and holds new reservations for Retry-After — unless the
-throttled request was reserved before the last cut, or within `DRAIN_MS` after it (while the
-server's one-second window still held what came before the cut): its 429 reports a rate
-already left.
-`max_requests_per_s`, when an administrator sets it, caps the rate (0: no cap). `MINUTE` is a
-sliding one-minute log for Cloud's per-minute limits besides the request rate, sign-ins and
-cabinet lists per user: which one a request counts against is read from its path (`kind_of`),
-and `PerMinute.wait` waits for its turn (Redis out of reach: it goes on, the server's 429
-remains); `SIGNED_IN` an hour's log of the
-workers' sign-ins (each may take a DocuWare licence seat), which `exmado docuware check` counts.
-The lookups every job needs (the organization, cabinets, dialogs and their fields) are kept here
-too, per account (`SharedLookups`): they change rarely (a DocuWare admin's work) and cabinet
-lists are limited a minute on Cloud, so a body one worker read serves all for `LOOKUP_TTL_S`;
-`exmado docuware forget` drops them (`forget`). Redis out of reach: lookups go to DocuWare.
-Nothing expires while in use; an unused budget is forgotten after `KEEP_S` (the learned rate
-survives restarts, not months).
+`CUT` multiplies for everyone at once, restarts the schedule at the cut (every process drops the
+times it reserved before, at the old rate: waited for, they left a gap of up to `max_ahead_ms`;
+measured at 100/s with four processes, arrivals fell to 40/s for half a second after each cut)
+and holds new reservations for Retry-After. A throttled request reserved before the last cut,
+or within `DRAIN_MS` after it (the server's window still held what came before), reports a rate
+already left and cuts nothing. `max_requests_per_s`, when an administrator sets it, caps the
+rate (0: no cap).
+
+`MINUTE` is a sliding one-minute log for Cloud's per-minute limits on sign-ins and cabinet lists
+(`kind_of` reads which from a request's path; `PerMinute.wait` waits its turn, or goes on when
+Redis is away: the server's 429 remains); `SIGNED_IN` an hour's log of the workers' sign-ins
+(each may take a licence seat), which `exmado docuware check` counts. The lookups every job
+needs (the organization, cabinets, dialogs and their fields) are kept per account too
+(`SharedLookups`): they change rarely and cabinet lists are limited a minute on Cloud, so a body
+one worker read serves all for `LOOKUP_TTL_S`; `exmado docuware forget` drops them (`forget`).
+Nothing expires while in use; an unused budget is forgotten after `KEEP_S`.
 """
 
 from __future__ import annotations
@@ -205,22 +192,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[6])
 return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), tostring(sent)}
 """
 )
-for _name, _value in (
-    ("PROBE_REQUESTS", PROBE_REQUESTS),
-    ("PROBE_DOUBLING_S", PROBE_DOUBLING_S),
-    ("FAST_DOUBLING_S", FAST_DOUBLING_S),
-    ("DOUBLING_S", DOUBLING_S),
-    ("FAST_FROM", FAST_FROM),
-    ("K_MIN_S", K_MIN_S),
-    ("K_MAX_S", K_MAX_S),
-    ("START", START),
-    ("AHEAD", AHEAD),
-    ("BETA", BETA),
-    ("SENT_MIN_SPAN_MS", SENT_MIN_SPAN_MS),
-    ("BATCH_S", BATCH_S),
-    ("ANSWERS_MS", ANSWERS_MS),
-):
-    TAKE = TAKE.replace(_name, repr(_value))
+# Each constant's name in the script becomes its value; longer names first (DOUBLING_S is in two).
+_GROWTH = "PROBE_REQUESTS PROBE_DOUBLING_S FAST_DOUBLING_S DOUBLING_S FAST_FROM K_MIN_S K_MAX_S"
+for _name in (_GROWTH + " START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS").split():
+    TAKE = TAKE.replace(_name, repr(globals()[_name]))
 
 # KEYS: state, 429 log, send log. ARGV: reserved_ms, sent (the grant's), retry_after_ms,
 # signal (429, held or stalled), floor (no cut below it, unless the rate already is),
