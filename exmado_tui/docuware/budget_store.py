@@ -24,10 +24,11 @@ designs it takes:
   figure: what the server's one-second window held when it refused, not the slow start's
   overshoot. After a Retry-After pause `sent` counts from the pause (the rate granted, until
   `SENT_MIN_SPAN_MS`), or a stray 429 after it would read as a limit of 1-2 requests/s. As in
-  AWS, growth stops at `AHEAD` times the rate of answers (successes every process reports over
-  the last `ANSWERS_MS`): a pipeline that cannot load the server does not grow the rate without
-  bound, and once the server holds what it cannot take the rate stops with its answers
-  (measured, 20/s, four processes: without it the slow start overshot to 70/s, 34 rows held).
+  AWS, growth stops at `AHEAD` times the rate of answers (successes every process reports as
+  they come, `ANSWERED`, over the last `ANSWERS_MS`): a pipeline that cannot load the server
+  does not grow the rate without bound, and once the server holds what it cannot take the rate
+  stops with its answers (measured, 20/s, four processes: without it the slow start overshot
+  to 70/s, 34 rows held).
   Unlike AWS nothing decays over a pause: the next job starts at the rate learned (measured: a
   second 2,000-row job took 27 s with decay, 11 s without).
 * CUBIC (as AWS uses it, in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x what
@@ -141,10 +142,11 @@ end
 if tat - from < 1000 then
   if tat - from < SENT_MIN_SPAN_MS then sent = rate else sent = sent * 1000 / (tat - from) end
 end
--- The rate of answers (successes) the processes reported lately.
+-- The rate of answers (successes) the processes reported lately (`ANSWERED`, or here).
 if ok > 0 then
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
   redis.call('ZADD', KEYS[3], now, tostring(seq) .. ':' .. tostring(ok))
+  redis.call('HSET', KEYS[1], 'answered_at', tostring(now))
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - ANSWERS_MS)
 redis.call('PEXPIRE', KEYS[3], 2000)
@@ -153,12 +155,13 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], now - ANSWERS_MS, '
   answered = answered + tonumber(string.match(member, ':([%d.e+-]+)$'))
 end
 answered = answered * 1000 / ANSWERS_MS
--- Growth counts from `grow_at`; a turn that reports no answer yet (another process's, whose
--- requests are still out) leaves it, or with several processes most of the time would be lost.
+-- Growth counts from `grow_at`, once answers came after it; a turn with none yet (every
+-- request still out) leaves it, or with several processes most of the time would be lost.
 local growing = used >= now - 1000 and now >= frozen_until
 local grow_at = tonumber(s[6]) or now
-if not growing or ok > 0 then grow_at = now end
-if ok > 0 and growing then
+local fresh = tonumber(redis.call('HGET', KEYS[1], 'answered_at') or -1) > grow_at
+if not growing or fresh then grow_at = now end
+if fresh and growing then
   local grown
   if peak then
     local since = (now - tonumber(s[4])) / 1000
@@ -196,6 +199,17 @@ return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), t
 _GROWTH = "PROBE_REQUESTS PROBE_DOUBLING_S FAST_DOUBLING_S DOUBLING_S FAST_FROM K_MIN_S K_MAX_S"
 for _name in (_GROWTH + " START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS").split():
     TAKE = TAKE.replace(_name, repr(globals()[_name]))
+
+# KEYS: state, answer log. ARGV: successes, member[, now_ms]. Successes reported as they come,
+# not only with a process's next reservation (with four processes that is up to 0.4 s later).
+ANSWERED = (
+    _now_or(3)
+    + """
+redis.call('ZADD', KEYS[2], now, ARGV[2] .. ':' .. ARGV[1])
+redis.call('PEXPIRE', KEYS[2], 2000)
+redis.call('HSET', KEYS[1], 'answered_at', tostring(now))
+"""
+)
 
 # KEYS: state, 429 log, send log. ARGV: reserved_ms, sent (the grant's), retry_after_ms,
 # signal (429, held or stalled), floor (no cut below it, unless the rate already is),
@@ -282,22 +296,6 @@ def account_key(settings: DocuWareSettings) -> str:
     parts = (settings.url.rstrip("/").casefold(), settings.signer, settings.organization.casefold())
     text = "\0".join(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Grant:
-    """A `TAKE` answer: `granted` send times from `start_ms` at `rate`, or wait `wait_ms`.
-
-    `now_ms`: when it was reserved (Redis time); a throttle signal of a request reserved
-    before the last cut says nothing new. `sent`: send times granted in the second before.
-    """
-
-    granted: int
-    wait_ms: float
-    rate: float
-    start_ms: float
-    now_ms: float
-    sent: float
 
 
 @dataclass(frozen=True)

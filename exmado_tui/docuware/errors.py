@@ -7,6 +7,9 @@ back every request of the client, not only the one that was throttled. 408/500/5
 resets and timeouts back off exponentially with full jitter, but only for requests that are
 safe to repeat: GET/HEAD/PUT/DELETE, and POSTs marked idempotent (searches and token requests).
 A connect failure means nothing was sent, so any request may be retried after one.
+
+A job's throttling episodes, from the budget's signals, are told in its event log
+(`ThrottleWatch`): when DocuWare began slowing the job down and, once quiet, how long it lasted.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from exmado_tui.errors import PermanentError, RetryableError
+from exmado_tui.job.status import Event
 
 
 class DocuWareError(Exception):
@@ -232,3 +236,47 @@ class ThrottleGate:
     async def wait(self) -> None:
         while (remaining := self.remaining) > 0:
             await self._sleep(remaining)
+
+
+# How an episode's two sentences begin: `notify/delivery.py` finds a job slowed for long by them.
+SLOWED = "Slowed by DocuWare throttling"
+OVER = "Throttling over"
+
+
+class ThrottleWatch:
+    """One job's throttling episodes, as sentences for its event log."""
+
+    QUIET_S = 10.0  # an episode ends after this long without a throttle signal
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.last = 0.0
+        self.rate = 0.0
+        self._pending: list[Event] = []
+
+    def throttled(self, rate: float) -> None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+            self._pending.append(
+                Event(
+                    f"{SLOWED}; shared budget {rate:.1f} requests/s.",
+                    "warning",
+                )
+            )
+        self.last, self.rate = now, rate
+
+    def sentences(self, ended: bool = False) -> list[Event]:
+        """What to record now: an episode's start, its end once quiet for `QUIET_S` (or the
+        run `ended`)."""
+        quiet = time.monotonic() - self.last >= self.QUIET_S
+        if self.started is not None and (quiet or ended):
+            lasted = max(self.last - self.started, 1.0)
+            self._pending.append(
+                Event(
+                    f"{OVER}: slowed for {lasted:.0f} s; shared budget {self.rate:.1f} requests/s."
+                )
+            )
+            self.started = None
+        done, self._pending = self._pending, []
+        return done

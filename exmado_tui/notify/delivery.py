@@ -48,7 +48,7 @@ from typing import Any
 
 import httpx
 
-from exmado_tui.docuware.budget import OVER, SLOWED
+from exmado_tui.docuware.errors import OVER, SLOWED
 from exmado_tui.errors import DeliveryError
 from exmado_tui.job.status import JobStatus
 from exmado_tui.notify import outbox

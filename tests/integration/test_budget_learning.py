@@ -19,6 +19,7 @@ import redis
 from exmado_tui.docuware.budget import FLOOR_PER_S, MAX_AHEAD_MS
 from exmado_tui.docuware.budget_store import (
     AHEAD,
+    ANSWERED,
     ANSWERS,
     ANSWERS_MS,
     BATCH_S,
@@ -135,6 +136,19 @@ def test_a_turn_with_no_answer_yet_takes_nothing_from_the_growth(redis_url: str)
         return busy.rate
 
     assert slow_start(3) >= 0.95 * slow_start(0)
+
+
+def test_successes_reported_between_reservations_grow_the_rate(redis_url: str) -> None:
+    """A process reports its successes as they come (`ANSWERED`), not only with its next
+    reservation; every process's reservations grow the rate from them."""
+    workers = Workers(redis_url)
+    report = workers.redis.register_script(ANSWERED)
+    keys = [workers.key, workers.key + ANSWERS]
+    for step in range(20):
+        workers.clock.now += STEP_S
+        workers.take(ok=0, n=math.ceil(workers.rate * STEP_S))
+        report(keys=keys, args=[workers.granted, f"p-{step}", workers.now_ms])
+    assert workers.rate > 4 * START  # two seconds of doubling every 0.75 s
 
 
 def test_the_slow_start_stops_rising_when_the_servers_answers_do(

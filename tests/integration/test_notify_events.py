@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from exmado_tui.config.settings import Settings
-from exmado_tui.docuware.budget import OVER, SLOWED
+from exmado_tui.docuware.errors import OVER, SLOWED
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
 from exmado_tui.notify import delivery

@@ -4,7 +4,7 @@ test_budget_learning.py)."""
 
 from __future__ import annotations
 
-from exmado_tui.docuware.budget import ThrottleWatch
+from exmado_tui.docuware.errors import ThrottleWatch
 from exmado_tui.job.status import Event
 
 
