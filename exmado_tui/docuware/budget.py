@@ -348,16 +348,16 @@ class RequestBudget:
         await self._reclaim(ticket)
 
     async def _report(self) -> None:
-        """Successes go to Redis as they come: the rate of answers the growth is bounded by
-        lags the server's by less (measured: reported only with each reservation, four
-        processes' answers reached Redis up to 0.4 s late, and the slow start ran on past a
-        limit of 100/s to 330/s)."""
+        """Successes go to Redis as they come, so the rate of answers that bounds the growth
+        lags the server's less (measured, four processes: reported only with each reservation
+        they reached Redis up to 0.4 s late, and a cold start took 4.3-4.5 s to 480
+        requests/s on a server that does not throttle; 4.0 s reported so)."""
         ok, self._ok = self._ok, 0
         self._reported, self._reports = time.monotonic(), self._reports + 1
         keys = [self.key, self.key + ANSWERS]
         try:
             await self._answered(keys=keys, args=[ok, self._member.format(self._reports)])
-        except RedisError:  # reported with the next reservation, which says why not
+        except RedisError:  # they go with the next reservation, which logs Redis away
             self._ok += ok
 
     @staticmethod

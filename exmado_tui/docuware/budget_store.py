@@ -29,8 +29,8 @@ designs it takes:
   does not grow the rate without bound, and once the server holds what it cannot take the rate
   stops with its answers (measured, 20/s, four processes: without it the slow start overshot
   to 70/s, 34 rows held).
-  Unlike AWS nothing decays over a pause: the next job starts at the rate learned (measured: a
-  second 2,000-row job took 27 s with decay, 11 s without).
+  Unlike AWS nothing decays over a pause: the next job starts at the rate learned (measured
+  with a decay: the second of two 2,000-row jobs took 27 s, the first 11).
 * CUBIC (as AWS uses it, in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x what
   the server's window held), the rate climbs back concavely, dwells near `peak` around `K`
   seconds, then probes past it, convexly to `(2 - BETA)` x `peak` at `2K`, then doubling every
@@ -58,8 +58,8 @@ Redis is away: the server's 429 remains); `SIGNED_IN` an hour's log of the worke
 (each may take a licence seat), which `exmado docuware check` counts. The lookups every job
 needs (the organization, cabinets, dialogs and their fields) are kept per account too
 (`SharedLookups`): they change rarely and cabinet lists are limited a minute on Cloud, so a body
-one worker read serves all for `LOOKUP_TTL_S`; `exmado docuware forget` drops them (`forget`).
-Nothing expires while in use; an unused budget is forgotten after `KEEP_S`.
+one worker read serves all for `LOOKUP_TTL_S`; `exmado docuware forget` drops them (`forget`);
+with Redis away they go to DocuWare. An unused budget is forgotten after `KEEP_S`.
 """
 
 from __future__ import annotations
