@@ -188,8 +188,16 @@ class Pipeline:
         return Job.get_by_id(job_id)
 
 
-def control_later(job_id: str, delay_s: float, **changes: Any) -> threading.Thread:
+def control_later(
+    job_id: str, delay_s: float, after_rows: int = 0, **changes: Any
+) -> threading.Thread:
+    """Changes the job's columns `delay_s` after it has `after_rows` rows done (a test that
+    wants rows finished before the change waits for them, not for a guess at the time)."""
+
     def later() -> None:
+        deadline = time.monotonic() + 60
+        while Job.get_by_id(job_id).done_rows < after_rows and time.monotonic() < deadline:
+            time.sleep(0.01)
         time.sleep(delay_s)
         Job.update(**changes).where(Job.id == job_id).execute()
 

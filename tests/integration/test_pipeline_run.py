@@ -186,7 +186,7 @@ def assert_downloaded_again_only_in_flight(pipeline: Pipeline) -> None:
 def test_pause_then_resume_continues_at_the_first_unfinished_row(pipeline: Pipeline) -> None:
     pipeline.client.latency_s = 0.05
     job_id = pipeline.create([100000 + i for i in range(1, 61)])
-    control_later(job_id, 0.6, control="pause")
+    control_later(job_id, 0.0, after_rows=1, control="pause")
     job = pipeline.run(job_id)
     assert job.status == "PAUSED" and job.worker == ""
     assert 0 < job.done_rows < 60  # stopped mid-job: the pause was heard while rows were left
@@ -201,7 +201,7 @@ def test_pause_then_resume_continues_at_the_first_unfinished_row(pipeline: Pipel
 def test_cancel_keeps_finished_files_and_leaves_the_rest_pending(pipeline: Pipeline) -> None:
     pipeline.client.latency_s = 0.05
     job_id = pipeline.create([100000 + i for i in range(1, 61)])
-    control_later(job_id, 0.6, control="cancel")
+    control_later(job_id, 0.0, after_rows=1, control="cancel")
     job = pipeline.run(job_id)
     assert job.status == "CANCELLED" and 0 < job.done_rows < 60
     assert JobRow.select().where(JobRow.status == "pending").count() == 60 - job.done_rows
