@@ -42,6 +42,8 @@ morning's went to the next run's count instead.
     not throttled, 1 process, 2000 rows (21:45): defaults 72 % of budget off's rows/s, 90 % of
       its request rate after 4.3 s, once going 100 % of it; the next job 99 %
     not throttled, 4 processes: 58 %, 5.3 s, once going 93 %; the next jobs 94 %
+    the same with `--rows 6000` (22:50): 1 process 90 % (the next job 99 %), 4 processes 77 %
+      (97 %): the slow start costs the first job 2-3.5 s, whatever its length
     limit 40 → 10/s: rate ≤ 12.5/s after 11.4 s (morning), 8.1 s (evening);
       10 → 40/s: ≥ 32/s after 6.0 s, 6.2 s
 
