@@ -115,6 +115,12 @@ def _now_or(argv: int) -> str:
     return _NOW.replace("local now =", f"local now = tonumber(ARGV[{argv}]) or")
 
 
+# `ok` successes into the answer log (KEYS[1]: the state, ANSWERS_KEY: the log), and when.
+_RECORD_ANSWERS = """
+  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  redis.call('ZADD', ANSWERS_KEY, now, tostring(seq) .. ':' .. tostring(ok))
+  redis.call('HSET', KEYS[1], 'answered_at', tostring(now))"""
+
 # KEYS: state, send log, answer log.
 # ARGV: n, cap (0: none), successes, max_ahead_ms, label, keep_s[, now_ms].
 # Returns {granted, wait_ms, rate, start_ms, now_ms, sent} (strings: Lua would truncate
@@ -144,9 +150,7 @@ if tat - from < 1000 then
 end
 -- The rate of answers (successes) the processes reported lately (`ANSWERED`, or here).
 if ok > 0 then
-  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-  redis.call('ZADD', KEYS[3], now, tostring(seq) .. ':' .. tostring(ok))
-  redis.call('HSET', KEYS[1], 'answered_at', tostring(now))
+RECORD_ANSWERS
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - ANSWERS_MS)
 redis.call('PEXPIRE', KEYS[3], 2000)
@@ -199,16 +203,15 @@ return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), t
 _GROWTH = "PROBE_REQUESTS PROBE_DOUBLING_S FAST_DOUBLING_S DOUBLING_S FAST_FROM K_MIN_S K_MAX_S"
 for _name in (_GROWTH + " START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS").split():
     TAKE = TAKE.replace(_name, repr(globals()[_name]))
+TAKE = TAKE.replace("RECORD_ANSWERS", _RECORD_ANSWERS.replace("ANSWERS_KEY", "KEYS[3]"))
 
-# KEYS: state, answer log. ARGV: successes, member[, now_ms]. Successes reported as they come,
-# not only with a process's next reservation (with four processes that is up to 0.4 s later).
+# KEYS: state, answer log. ARGV: successes[, now_ms]. Successes reported as they come, not
+# only with a process's next reservation (with four processes that is up to 0.4 s later).
 ANSWERED = (
-    _now_or(3)
-    + """
-redis.call('ZADD', KEYS[2], now, ARGV[2] .. ':' .. ARGV[1])
-redis.call('PEXPIRE', KEYS[2], 2000)
-redis.call('HSET', KEYS[1], 'answered_at', tostring(now))
-"""
+    _now_or(2)
+    + "local ok = tonumber(ARGV[1])"
+    + _RECORD_ANSWERS.replace("ANSWERS_KEY", "KEYS[2]")
+    + "\nredis.call('PEXPIRE', KEYS[2], 2000)\n"
 )
 
 # KEYS: state, 429 log, send log. ARGV: reserved_ms, sent (the grant's), retry_after_ms,
