@@ -119,56 +119,34 @@ def announced_length(response: httpx.Response) -> int | None:
 
 
 async def _paced(response: httpx.Response, limits: BodyLimits) -> AsyncIterator[bytes]:
-    """The raw body; every `window_s` it must have brought `floor x window` bytes, else cut.
+    """The raw body; once a window's time has passed it must have brought `floor` bytes for
+    every second of it, else it is cut.
 
-    The read in progress is waited for, not cancelled, at a window's end: cancelling it would
-    end httpx's stream there, and a body that kept its pace would come out short.
+    The pace is checked as each chunk arrives, so a body that keeps it costs no timer and no
+    task a chunk; a server that sends nothing at all is cut by the client's read timeout
+    (`[docuware] timeout_s`), one that drips is cut at its first chunk past the window.
     """
     if limits.floor_bytes_per_s <= 0:
         async for raw in response.aiter_raw():
             yield raw
         return
     loop = asyncio.get_running_loop()
-    needed = limits.floor_bytes_per_s * limits.window_s
-    chunks = response.aiter_raw().__aiter__()
-    window_end, got = loop.time() + limits.window_s, 0
-    reading: asyncio.Task[bytes | None] | None = None
-    try:
-        while True:
-            reading = reading or asyncio.ensure_future(_next(chunks))
-            await asyncio.wait([reading], timeout=max(window_end - loop.time(), 0))
-            raw = b""
-            if reading.done():
-                got_raw, reading = reading.result(), None
-                if got_raw is None:
-                    return
-                raw = got_raw
-            got += len(raw)
-            if loop.time() >= window_end:
-                if got < needed:
-                    raise _too_slow(response, got, limits)
-                window_end, got = loop.time() + limits.window_s, 0
-            if raw:
-                yield raw
-    finally:
-        if reading is not None:
-            reading.cancel()
+    start, got = loop.time(), 0
+    async for raw in response.aiter_raw():
+        got += len(raw)
+        if (elapsed := loop.time() - start) >= limits.window_s:
+            if got < limits.floor_bytes_per_s * elapsed:
+                raise _too_slow(response, got / elapsed, limits)
+            start, got = loop.time(), 0
+        yield raw
 
 
-async def _next(chunks: AsyncIterator[bytes]) -> bytes | None:
-    """The next raw chunk; None at the end."""
-    try:
-        return await anext(chunks)
-    except StopAsyncIteration:
-        return None
-
-
-def _too_slow(response: httpx.Response, got: int, limits: BodyLimits) -> SlowAnswerError:
+def _too_slow(response: httpx.Response, rate: float, limits: BodyLimits) -> SlowAnswerError:
     path = response.request.url.path
     return SlowAnswerError(
-        f"DocuWare sent {path} at {got / limits.window_s:,.0f} bytes/s over "
-        f"{limits.window_s:g} s, under the floor of {limits.floor_bytes_per_s / 1024:g} KB/s "
-        "([docuware] min_rate_kb_s); it was cut.",
+        f"DocuWare sent {path} at {rate:,.0f} bytes/s over {limits.window_s:g} s or more, "
+        f"under the floor of {limits.floor_bytes_per_s / 1024:g} KB/s ([docuware] "
+        "min_rate_kb_s); it was cut.",
         path=path,
         status=response.status_code,
     )
