@@ -62,12 +62,16 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def move_into_place(temp: Path, target: Path, *, synced: bool = False) -> None:
-    """Rename `temp` over `target` durably; `synced`: `temp` is fsynced already."""
+def move_into_place(
+    temp: Path, target: Path, *, synced: bool = False, sync_folder: bool = True
+) -> None:
+    """Rename `temp` over `target` durably; `synced`: `temp` is fsynced already.
+    `sync_folder=False`: the caller fsyncs the folder itself before it relies on the rename."""
     if not synced:
         fsync_file(temp)
     os.replace(temp, target)
-    fsync_folder(target.parent)
+    if sync_folder:
+        fsync_folder(target.parent)
 
 
 def job_part_path(folder: Path, job_id: str) -> Path:

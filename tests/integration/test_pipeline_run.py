@@ -25,6 +25,7 @@ from tests.pipeline_harness import (
     control_later,
     workbook,
 )
+from workers.pipeline import files, progress
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,6 +37,41 @@ def pipeline(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str):
 
 
 KEYS = [100001.0, "100002", 100025, "999999", "#N/A", None, "100001", " 100003 "]
+
+
+def test_a_row_is_recorded_only_once_the_folders_of_its_files_are_fsynced(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The placer renames without fsyncing the folder; the runner fsyncs each folder once
+    before the batch that names its files is recorded, so a power cut cannot take back a
+    file whose row says done."""
+    steps: list[tuple[str, Any]] = []
+    real_fsync, real_flush = files.fsync_folder, progress.flush
+
+    def fsync_folder(folder: Path) -> None:
+        steps.append(("fsync", folder))
+        real_fsync(folder)
+
+    def flush(job_id: str, results: list[Any], events: Any = ()) -> None:
+        steps.append(("flush", [record.path for r in results for record in r.files]))
+        real_flush(job_id, results, events)
+
+    monkeypatch.setattr(files, "fsync_folder", fsync_folder)
+    monkeypatch.setattr(progress, "flush", flush)
+    pipeline = Pipeline(tmp_path, redis_url)
+    job = pipeline.run(pipeline.create(KEYS))
+    out, synced_since_flush = Path(job.output_dir), set()
+    recorded = 0
+    for step, what in steps:
+        if step == "fsync":
+            assert what not in synced_since_flush  # once a folder a batch, not once a file
+            synced_since_flush.add(what)
+            continue
+        for path in what:
+            assert (out / path).parent in synced_since_flush, path
+        recorded += len(what)
+        synced_since_flush = set()
+    assert recorded == job.files_count == 5
 
 
 def test_a_job_ends_with_the_right_rows_files_report_and_manifest(pipeline: Pipeline) -> None:

@@ -176,9 +176,9 @@ def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
     renaming, renamed = threading.Event(), threading.Event()
     real_move = files.move_into_place
 
-    def slow_move(temp: Path, target: Path, *, synced: bool = False) -> None:
-        real_move(temp, target, synced=synced)
-        renaming.set()  # renamed; its folder's fsync is what takes the time
+    def slow_move(temp: Path, target: Path, **how: bool) -> None:
+        real_move(temp, target, **how)
+        renaming.set()  # renamed; the thread is slow to come back
         time.sleep(0.2)
         renamed.set()
 

@@ -1,11 +1,12 @@
 """Placing downloaded documents: temporary name in the target folder, verify, rename.
 
 A download streams to `.exmado-<job id>-<uuid>.part` beside its final place (same file system,
-so the rename is atomic), its length is checked, then it is fsynced, `os.replace`d and the folder
-fsynced (those three in one hand-off to a thread, off the event loop):
-a worker killed at any line leaves at most a `.part` file (cleaned at the job's next run —
-its own only, as jobs may share an output folder), never a half-written file under a final
-name. At the final path:
+so the rename is atomic), its length is checked, then it is fsynced and `os.replace`d (in one
+hand-off to a thread, off the event loop). The folders are fsynced by the runner before it
+records the rows (`sync_folders`): once each a batch, not once a file, and still before a row
+names a file a power cut could take back. A worker killed at any line leaves at most a
+`.part` file (cleaned at the job's next run — its own only, as jobs may share an output
+folder), never a half-written file under a final name. At the final path:
 
 * a file with the same SHA-256 is already ours: nothing is written, the row records it (this
   is also what makes a redo after a crash write nothing twice), under every policy;
@@ -25,6 +26,7 @@ other as `<name> - <member name>`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -42,7 +44,7 @@ from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.docuware.models import Document, DownloadResult
 from exmado_tui.docuware.values import encode
 from exmado_tui.errors import PermanentError, RetryableError
-from exmado_tui.files import CHUNK, move_into_place, numbered, sha256_of
+from exmado_tui.files import CHUNK, fsync_folder, move_into_place, numbered, sha256_of
 from exmado_tui.files import JOB_PART_PREFIX as PART_PREFIX
 from exmado_tui.files import JOB_PART_SUFFIX as PART_SUFFIX
 from exmado_tui.files import job_part_path as part_path
@@ -116,6 +118,15 @@ class Placed:
         self.records += other.records
         self.events += other.events
         self.new += other.new
+
+
+def sync_folders(root: Path, records: Iterable[FileRecord]) -> None:
+    """fsync, once each, the folders `records` were placed in, so that their renames survive a
+    power cut: called before their rows are recorded. A folder gone since is not waited for
+    (its files went with it; `exmado jobs verify` tells)."""
+    for folder in {(root / record.path).parent for record in records}:
+        with contextlib.suppress(FileNotFoundError):
+            fsync_folder(folder)
 
 
 def remove_partials(root: Path, job_id: str) -> int:
@@ -349,7 +360,7 @@ class Placer:
                 )
             attempt += 1
             target = numbered(final, attempt)
-        move_into_place(temp, target, synced=synced)
+        move_into_place(temp, target, synced=synced, sync_folder=False)  # `sync_folders`
         self.ours.add(self._rel(target))
         new = [] if overwriting else [self._rel(target)]
         return Placed([self._record(doc, target, size, sha256)], events, new)

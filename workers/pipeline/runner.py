@@ -54,7 +54,7 @@ from exmado_tui.store.models import Job
 from workers.pipeline import progress
 from workers.pipeline.bridge import Feed, awaiting, collect, new_inbox
 from workers.pipeline.endings import Ending, RunOutcome, Stop, requested_stop
-from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials
+from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials, sync_folders
 from workers.pipeline.ingest import QueryReader, already_ingested, ingest, ingest_query
 from workers.pipeline.rows import RowEngine, RowResult
 from workers.runtime import Runtime
@@ -123,6 +123,7 @@ class JobRun:
         self.beat_s = runtime.clocks.beat_s
         self.next_beat = time.monotonic() + self.beat_s
         self.store = opened_store()  # the run's rows are in this one, whatever comes after
+        self.output = Path()  # the job's output folder, once its rows run
         self.ending = Ending(
             job_id, runtime, self.hold, self.store, self.started, last_attempt, self._keep_alive
         )
@@ -198,12 +199,13 @@ class JobRun:
 
     def _rows(self, profile: Profile) -> RunOutcome:
         job = Job.get_by_id(self.job_id)
-        if problem := output_folder_problem(Path(job.output_dir)):  # before any row is searched
+        self.output = Path(job.output_dir)
+        if problem := output_folder_problem(self.output):  # before any row is searched
             raise NotWritableError(
                 f"The output folder {job.output_dir} {problem}", folder=job.output_dir
             )
         if job.runs > 1:
-            self._remove_leftovers(Path(job.output_dir))
+            self._remove_leftovers(self.output)
         loop = self.runtime.loop
         results: queue.Queue[RowResult] = queue.Queue()
         known = progress.known_files(job.id)  # here: the loop thread keeps no store connection
@@ -242,8 +244,8 @@ class JobRun:
         client = await self.runtime.client()
         permits = RowPermits(self.jobs.row_concurrency)
         limits = ZipLimits(self.jobs.unzip_member_max_mb, self.jobs.unzip_total_max_mb)
-        output, most = Path(job.output_dir), self.jobs.max_document_mb
-        placer = Placer(client, profile, output, known, job.id, limits, most, permits)
+        most = self.jobs.max_document_mb
+        placer = Placer(client, profile, self.output, known, job.id, limits, most, permits)
         return RowEngine(client, profile, placer, results, permits)
 
     def _drive(
@@ -299,6 +301,7 @@ class JobRun:
     def _save_quietly(self, done: list[RowResult], events: Sequence[Event] = ()) -> None:
         try:
             check_still(self.store)
+            sync_folders(self.output, (f for r in done for f in r.files))
             progress.flush(self.job_id, done, events)
         except StoreIdentityError as exc:
             log.error("Job %s: %d finished rows not recorded: %s", self.job_id[:8], len(done), exc)
@@ -310,6 +313,7 @@ class JobRun:
         system read-only) the run waits here, the results kept and no new row taken, until they
         take writes or the run's time is out; a deleted or swapped store stops it."""
         refused_at = 0.0
+        sync_folders(self.output, (f for r in done for f in r.files))  # before they are told
         while True:
             check_still(self.store)
             try:
