@@ -60,6 +60,14 @@ of budget off, 84 % of the bound); worker busy 56 % of one core. No latency: wor
 3.13 ms with the defaults and 3.60 ms budget off, against the bare httpx floor's 1.50 ms (2.1x
 and 2.4x; the budget-off run is the first on that sandbox). Ingest of 100,000 rows 8.9 s.
 
+2026-12-06 00:30 (quiet, one run), after the download pace is checked as chunks arrive and the
+folders are fsynced once a batch: 50 ms latency, the next job 204.8 rows/s (68 % of the bound of
+302; worker busy 74 % of one core, so on this day's slower VM the bound is out of CPU's reach),
+budget off 215.7. No latency, ours and the floor in turns: 1.85x, 2.25x, 2.02x (median 2.02x);
+one pair alone swung 2.2x-2.5x between two runs of the same code that day. With every fsync
+made 4 ms slower (a slow disk; a script outside the suite, two runs each), 50 ms latency: 79 ->
+107-111 rows/s from the folder fsyncs leaving the placer's lock.
+
 Earlier that day, with the feed's earlier window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
