@@ -68,7 +68,7 @@ one pair alone swung 2.2x-2.5x between two runs of the same code that day. With 
 made 4 ms slower (a slow disk; a script outside the suite, two runs each), 50 ms latency: 79 ->
 107-111 rows/s from the folder fsyncs leaving the placer's lock.
 
-Earlier that day, with the feed's earlier window of 2 x row_concurrency rows outstanding (and a
+On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
 in its batch search and one in its download, and the next batch forms while one is out, so
