@@ -230,6 +230,19 @@ def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(
     assert probe[-1] > 3 * peak and workers.cuts == 1
 
 
+def test_a_pause_after_a_cut_stops_the_probes_clock(redis_url: str) -> None:
+    """The next job goes on from where the last one was on the climb back to the peak: the
+    seconds between them, when nothing was sent, do not count as time spent near it."""
+    workers = Workers(redis_url)
+    while not workers.cuts:
+        workers.run(STEP_S, limit=10)
+    peak, k = workers.peak, PROBE_REQUESTS / workers.peak
+    workers.run(k / 2, limit=10)
+    workers.clock.now += 60  # between two jobs
+    climb = workers.run(k / 2 - 0.5, limit=10)
+    assert workers.cuts == 1 and max(climb) <= peak
+
+
 def test_an_administrators_cap_bounds_the_learned_rate(redis_url: str) -> None:
     workers = Workers(redis_url, cap=10)
     assert max(workers.run(5)) == 10
