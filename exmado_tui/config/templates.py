@@ -13,6 +13,7 @@ template ends without one.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -70,16 +71,20 @@ class Values:
 def render(template: str, values: Values) -> str:
     """The template with each `{name[:spec]}` replaced by its formatted, one-component value."""
     parts = []
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise TemplateError(f"The template {template!r} is malformed ({exc}).") from None
-    for literal, name, spec, _conversion in parsed:
+    for literal, name, spec, _conversion in _parsed(template):
         parts.append(literal)
         if name is not None:
             text = format_value(values.lookup(name.strip()), spec or "", name)
             parts.append(UNSAFE.sub("_", text) if text else EMPTY)
     return "".join(parts)
+
+
+@functools.lru_cache(maxsize=64)  # a profile's few templates, rendered every file
+def _parsed(template: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
+    try:
+        return tuple(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(f"The template {template!r} is malformed ({exc}).") from None
 
 
 # One strftime code: glibc's flags (-, _, 0, ^, #), a width and an E/O modifier before it.

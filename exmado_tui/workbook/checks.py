@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import itertools
 import unicodedata
 import zipfile
@@ -360,6 +361,7 @@ def keep_private_copy(source: Path, target: Path) -> tuple[bytes, str]:
     return content, sha256
 
 
+@functools.lru_cache(maxsize=256)  # the same few headers, every row (a cell: 32,767 chars at most)
 def normalise_header(text: Any) -> str:
     """Header text for matching: no accents, case-folded, single spaces."""
     decomposed = unicodedata.normalize("NFKD", str(text or ""))
