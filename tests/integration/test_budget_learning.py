@@ -243,6 +243,20 @@ def test_a_pause_after_a_cut_stops_the_probes_clock(redis_url: str) -> None:
     assert workers.cuts == 1 and max(climb) <= peak
 
 
+def test_a_retry_after_hold_leaves_the_climb_back_to_start_at_its_end(redis_url: str) -> None:
+    """Asked again and again while held (nothing granted), the probe's clock stays at the
+    cut, neither running on nor jumping ahead."""
+    workers = Workers(redis_url)
+    workers.run(3)
+    assert workers.throttled(workers.now_ms, 10, retry_after_ms=3000)
+    peak, k = workers.peak, PROBE_REQUESTS / workers.peak
+    for _ in range(30):  # every process asks, every 0.1 s, until the hold ends
+        workers.clock.now += 0.1
+        workers.take()
+    climb = workers.run(k - 0.5)
+    assert climb == sorted(climb) and max(climb) <= peak and climb[-1] > 0.97 * peak
+
+
 def test_an_administrators_cap_bounds_the_learned_rate(redis_url: str) -> None:
     workers = Workers(redis_url, cap=10)
     assert max(workers.run(5)) == 10
