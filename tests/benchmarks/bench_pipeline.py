@@ -68,6 +68,13 @@ one pair alone swung 2.2x-2.5x between two runs of the same code that day. With 
 made 4 ms slower (a slow disk; a script outside the suite, two runs each), 50 ms latency: 79 ->
 107-111 rows/s from the folder fsyncs leaving the placer's lock.
 
+2026-12-06 03:50 (quiet, one run; the VM slower again: ingest 11.4 s, the floor 1.75-1.88 ms a
+row against 1.45-1.58 ms in a script at 03:00), after header names and templates are cached:
+50 ms latency, a cold start 171.5 rows/s, the next job 215.9 (72 % of the bound of 301),
+budget off 206.1; worker busy 75 % of one core, 4.36 ms of CPU a row. No latency, ours and the
+floor in turns: 2.49x, 3.04x, 2.45x (median 2.49x). In the script at 03:00, six rounds in
+turns each, before and after the caches: medians 2.41x and 2.21x, single rounds 1.94x-2.67x.
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
