@@ -361,10 +361,14 @@ def keep_private_copy(source: Path, target: Path) -> tuple[bytes, str]:
     return content, sha256
 
 
-@functools.lru_cache(maxsize=256)  # the same few headers, every row (a cell: 32,767 chars at most)
 def normalise_header(text: Any) -> str:
     """Header text for matching: no accents, case-folded, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    return _normalised(str(text or ""))
+
+
+@functools.lru_cache(maxsize=256)  # the same few headers, every row (a cell: 32,767 chars at most)
+def _normalised(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(plain.casefold().split())
 
