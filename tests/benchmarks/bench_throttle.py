@@ -1,12 +1,14 @@
 """Benchmark of the shared request budget against a throttling sandbox (prints, asserts none).
 
     .venv/bin/python -m tests.benchmarks.bench_throttle [--seconds 30] [--rates 5,20,100]
+        [--latency-ms 20] [--skip throttled,free,follow]
 
 The sandbox throttles at each of `--rates` requests a second per user and, like DocuWare Cloud,
 answers a throttled request 429 only after 10 s (Retry-After: 1); then it does not throttle at
 all. Éxmado is told nothing of the rate: the shipped defaults and a fresh Redis for every run
 (a cold start). Real `exmado worker` processes, real Redis, the sandbox over HTTP (in this
-process, 20 ms added to every request), the harness of tests/reliability.
+process, 20 ms added to every request, or `--latency-ms`: DocuWare Cloud answers in 100 ms
+and more), the harness of tests/reliability.
 
 1. each throttled rate with 1 worker process (one job) and 4 (four jobs sharing the rows),
    rows enough for `--seconds` of ideal time (400 at least): requests, 429s (%), wall time,
@@ -64,6 +66,28 @@ the suite), against 3.5 % for the first job.
       budget off's rows/s, 90 % of its request rate after 7.0 s, once going 83 %, the next job
       93 %; 4 processes 60 %, 6.3 s, 85 %, 93 %
     limit 40 → 10/s: rate ≤ 12.5/s after 6.4 s; 10 → 40/s: ≥ 32/s after 6.3 s
+
+2026-12-06 05:00-05:35 (quiet, one run each), after a process in the slow start sends nothing
+while its requests out fill what its send rate and answer time hold (`budget._wait_for_room`).
+At `--latency-ms 100`, nearer DocuWare Cloud's answer times, the code before and after, run
+one after the other; at 20 ms, after only (the table above is before):
+
+                        20 ms, the first job    100 ms before / after, the first job
+    5/s, 1 process  :  2.3 % 429, 1.08x ideal
+    5/s, 4 process  :  1.6 % 429, 1.13x
+    20/s, 1 process :  0.8 % 429, 1.13x         2.5 % 429, 1.15x  /  1.5 % 429, 1.14x
+    20/s, 4 process :  2.1 % 429, 1.16x         5.1 % 429, 1.19x  /  3.9 % 429, 1.17x
+    100/s, 1 process:  0.6 % 429, 1.18x         0.9 % 429, 1.22x  /  0.7 % 429, 1.21x
+    100/s, 4 process:  0.9 % 429, 1.19x         2.3 % 429, 1.22x  /  1.6 % 429, 1.20x
+    the next job, 20 ms: 0.6-1.2 % 429, 1.07-1.12x; 100 ms, after: 0.6-1.0 %, 1.11-1.15x
+    not throttled, 20 ms, the first job (the same run for each): 1 process 75 % of budget
+      off's rows/s, 90 % of its request rate after 4.0 s (before: 75 %, 5.3 s); 4 processes
+      70 %, 5.0 s (before: 57 %, never reached, a false cut at 1,180/s)
+
+The slow start's 429s alone at 100 ms, 20/s, four processes (a script outside the suite,
+six runs each): 21, 17, 20, 16, 16, 16 before (the whole first job 20-33), 13, 10, 11, 12, 11,
+10 after; at 20 ms, 9-12 before, 7-11 after. The slower the answers, the later a held request
+is found stalled (three answer times), and the more the doubling sent into the full window.
 
 Where the rest goes (the sandbox's arrivals and 429s each 0.25 s, the 429s dated back 10 s to
 when their requests came): most 429s of four processes come from the slow start, whose doubling
@@ -275,14 +299,19 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="rows of a run not throttled")
     parser.add_argument("--follow-rows", type=int, default=3000)
     parser.add_argument("--skip", default="", help="parts to skip: throttled,free,follow")
+    parser.add_argument("--latency-ms", type=float, default=LATENCY_MS, help="added to requests")
     args = parser.parse_args()
     server = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-"))).start()
     faults = FaultSettings(
-        latency_ms=LATENCY_MS, throttle_delay_ms=DELAY_MS, logons_per_min=60, cabinets_per_min=60
+        latency_ms=args.latency_ms,
+        throttle_delay_ms=DELAY_MS,
+        logons_per_min=60,
+        cabinets_per_min=60,
     )
     sandbox = SandboxServer(SandboxConfig(port=0, documents=6000, faults=faults))
     sandbox.start()
-    print(f"a throttled request answered 429 after {DELAY_MS / 1000:g} s, {LATENCY_MS} ms latency")
+    print(f"a throttled request answered 429 after {DELAY_MS / 1000:g} s, "
+          f"{args.latency_ms:g} ms latency")  # fmt: skip
     try:
         for rps in [float(r) for r in args.rates.split(",")] * ("throttled" not in args.skip):
             sandbox.faults.update(throttle_rps=rps)

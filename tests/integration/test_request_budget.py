@@ -14,7 +14,13 @@ import redis
 from redis.asyncio import Redis
 
 from exmado_tui.docuware import cli as docuware_cli
-from exmado_tui.docuware.budget import MAX_AHEAD_MS, Limits, RequestBudget, process_budget
+from exmado_tui.docuware.budget import (
+    IN_FLIGHT_MIN,
+    MAX_AHEAD_MS,
+    Limits,
+    RequestBudget,
+    process_budget,
+)
 from exmado_tui.docuware.budget_store import (
     BETA,
     CUTS,
@@ -131,6 +137,42 @@ async def _reserve_once_and_measure_wait(url: str) -> float:
     survivor = budget(url)
     raw = await survivor._take(keys=survivor._take_keys, args=[1, 0, 0, 10**9, "t", 60])
     return float(raw[1])
+
+
+def test_in_the_slow_start_no_request_goes_while_the_ones_out_fill_the_room(redis_url: str):
+    """Requests held unanswered stop the slow start's sending before they are found stalled
+    (as missing ACKs stop TCP's); an answer makes room again."""
+    unlearned(redis_url, 1000)  # send times come at once: only the room makes one wait
+
+    async def run() -> tuple[bool, bool]:
+        pacer = budget(redis_url)
+        await pacer.answered(await pacer.take(), 200, 0.0)  # an answer time is known
+        out = [await pacer.take() for _ in range(IN_FLIGHT_MIN)]
+        next_one = asyncio.ensure_future(pacer.take())
+        await asyncio.sleep(0.05)  # within the slow start's stall time (0.15 s at least)
+        waited = not next_one.done()
+        await pacer.answered(out[0], 200, 0.0)
+        await asyncio.wait_for(next_one, 1)
+        return waited, next_one.done()
+
+    assert asyncio.run(run()) == (True, True)
+
+
+def test_past_the_slow_start_requests_out_do_not_hold_back_the_next(redis_url: str):
+    learned(redis_url, 1000)  # a limit met once: its rate paces, not the requests out
+
+    async def run() -> None:
+        pacer = budget(redis_url)
+        await pacer.answered(await pacer.take(), 200, 0.0)
+        for _ in range(IN_FLIGHT_MIN * 3):
+            await asyncio.wait_for(pacer.take(), 0.1)
+
+    asyncio.run(run())
+
+
+def unlearned(url: str, rate: float, account: str = "acct") -> None:
+    """A budget in its slow start, already grown to `rate`."""
+    redis.Redis.from_url(url).hset(PREFIX + account, mapping={"rate": rate})
 
 
 def test_logons_have_their_own_per_minute_budget(redis_url: str):
