@@ -67,6 +67,7 @@ IN_FLIGHT_MIN = 2  # slow start: at most this many requests out (not yet found s
 IN_FLIGHT_FACTOR = 2.0  # ... or this many times what the process's send rate and latency hold
 SENT_SPAN_S = 0.5  # the process's send rate: its sends in this last while
 IN_FLIGHT_POLL_S = 0.01  # how often a process waiting for one of them looks again
+LISTEN_S = 1.0  # the listener for cuts waits this long for one at a time
 WATCH_S = 0.05  # how often requests in flight are looked at for being slow or held
 REPORT_S = 0.05  # successes are reported this often at most, between reservations too
 FLOOR_PER_S = 0.5  # no cut goes lower than this (nor than the rate already is) ...
@@ -343,9 +344,12 @@ class RequestBudget:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.key + CUTS)
-                async for message in pubsub.listen():
-                    cut_ms, rate = message["data"].split()
-                    self._heard_cut(float(cut_ms), float(rate))
+                while True:
+                    message = await pubsub.get_message(timeout=LISTEN_S)
+                    _raise_if_cancelled()
+                    if message is not None:
+                        cut_ms, rate = message["data"].split()
+                        self._heard_cut(float(cut_ms), float(rate))
             except RedisError:  # Redis away: each process hears of a cut at its next batch
                 await asyncio.sleep(1.0)
             finally:
@@ -459,6 +463,14 @@ class RequestBudget:
         if int(raw[0]):
             self._heard_cut(float(raw[2]), float(raw[1]))  # at once, not when published
             log.warning("DocuWare %s: shared budget cut to %.1f requests/s", signal.why, self.rate)
+
+
+def _raise_if_cancelled() -> None:
+    """A cancellation redis-py swallowed mid-read (8.2: one `listen()` in some 25 went on
+    waiting, and the loop's shutdown with it) is raised here, once the read is over."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def process_budget(settings: DocuWareSettings, broker: BrokerSettings) -> Budget:
