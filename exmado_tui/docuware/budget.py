@@ -23,6 +23,7 @@ throttle signal of a request to the watch of the job whose row sent it, for its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -66,7 +67,7 @@ STALLED_FACTOR = 3.0
 IN_FLIGHT_MIN = 2  # slow start: at most this many requests out (not yet found stalled) ...
 IN_FLIGHT_FACTOR = 2.0  # ... or this many times what the process's send rate and latency hold
 SENT_SPAN_S = 0.5  # the process's send rate: its sends in this last while
-IN_FLIGHT_POLL_S = 0.01  # how often a process waiting for one of them looks again
+IN_FLIGHT_WAIT_S = 0.05  # a process waiting for room looks again this often at least
 LISTEN_S = 1.0  # the listener for cuts waits this long for one at a time
 WATCH_S = 0.05  # how often requests in flight are looked at for being slow or held
 REPORT_S = 0.05  # successes are reported this often at most, between reservations too
@@ -250,6 +251,7 @@ class RequestBudget:
         self._granted_ms = 0.0  # when its last reservation was granted (Redis ms)
         self._starting = False  # the budget's slow start: no cut yet (from the last grant)
         self._sent: deque[float] = deque()  # when its requests of the last `SENT_SPAN_S` went
+        self._freed = asyncio.Event()  # a request out was answered or found stalled
 
     async def take(
         self,
@@ -289,7 +291,9 @@ class RequestBudget:
         before, 10-13 after; `bench_throttle` has the rest).
         """
         while self._starting and self._latency and self._out() >= self._room():
-            await asyncio.sleep(IN_FLIGHT_POLL_S)
+            self._freed.clear()  # set as a request leaves `_flying` or is found stalled
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), IN_FLIGHT_WAIT_S)
 
     def _out(self) -> int:
         return sum(not ticket.stalled for ticket in self._flying.values())
@@ -374,9 +378,13 @@ class RequestBudget:
             self._watcher = asyncio.get_running_loop().create_task(self._watch())
         return ticket
 
+    def _landed(self, ticket: Ticket) -> None:
+        self._flying.pop(id(ticket), None)
+        self._freed.set()
+
     async def answered(self, ticket: Ticket, status: int, retry_after: float) -> None:
         """The server answered: count a success, or cut for a 429 and wait its Retry-After."""
-        self._flying.pop(id(ticket), None)
+        self._landed(ticket)
         if status == 429:
             await self._signal(ticket, Signal.THROTTLED, retry_after)
             await asyncio.sleep(retry_after)
@@ -409,12 +417,12 @@ class RequestBudget:
     async def abandoned(self, ticket: Ticket) -> None:
         """Held unanswered and given up (to be sent again): a throttle signal."""
         ticket.abandoned = True
-        self._flying.pop(id(ticket), None)
+        self._landed(ticket)
         await self._signal(ticket, Signal.HELD)
 
     async def failed(self, ticket: Ticket) -> None:
         """No answer at all (network): nothing to learn; a lent permit comes back."""
-        self._flying.pop(id(ticket), None)
+        self._landed(ticket)
         await self._reclaim(ticket)
 
     @property
@@ -439,6 +447,7 @@ class RequestBudget:
             for ticket in [t for t in self._flying.values() if t.sent < stalled]:
                 if not ticket.stalled:
                     ticket.stalled = True
+                    self._freed.set()
                     await self._signal(ticket, Signal.STALLED)
                 if ticket.sent < held and ticket.patience is None and not ticket.lent:
                     ticket.lent = True
