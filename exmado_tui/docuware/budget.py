@@ -295,8 +295,9 @@ class RequestBudget:
         """
         while self._starting and self._latency and self._out() >= self._room():
             self._freed.clear()  # set as a request leaves `_flying` or is found stalled
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._freed.wait(), IN_FLIGHT_WAIT_S)
+            with contextlib.suppress(TimeoutError):  # not wait_for: 3.11's can eat a cancel
+                async with asyncio.timeout(IN_FLIGHT_WAIT_S):
+                    await self._freed.wait()
 
     def _out(self) -> int:
         return sum(not ticket.stalled for ticket in self._flying.values())
@@ -367,6 +368,7 @@ class RequestBudget:
             return
         self._cut_ms, self.rate = cut_ms, rate
         self._starting = False
+        self._freed.set()  # no room to wait for past the slow start
         # Reserved after it, a time is at the new rate (the schedule restarted at the cut).
         self._times = deque(slot for slot in self._times if slot[1] > cut_ms)
 
