@@ -27,6 +27,7 @@ advises; numbers and dates are Éxmado's own text and left as they are.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import itertools
@@ -123,10 +124,23 @@ def remove_report_leftovers(folder: Path) -> int:
 
 def _write_workbook(job: Job, zone: ZoneInfo, path: Path, tick: Callable[[], None]) -> None:
     book = Workbook(write_only=True)
-    write_rows_sheet(line_sheet(book, "Rows"), job, tick)
-    write_documents_sheet(line_sheet(book, "Documents"), job, zone, tick)
-    _summary(book.create_sheet("Summary"), job, zone)
-    book.save(path)
+    try:
+        write_rows_sheet(line_sheet(book, "Rows"), job, tick)
+        write_documents_sheet(line_sheet(book, "Documents"), job, zone, tick)
+        _summary(book.create_sheet("Summary"), job, zone)
+        book.save(path)
+    except BaseException:
+        _close_sheets(book)
+        raise
+
+
+def _close_sheets(book: Workbook) -> None:
+    """The sheets a failed save (a full disk) left open, closed now: left to the garbage
+    collector, each would end its XML in a file already closed ("Exception ignored")."""
+    for sheet in book.worksheets:
+        if isinstance(sheet, WriteOnlyWorksheet) and not sheet.closed:
+            with contextlib.suppress(Exception):  # the save's own error is the one to tell
+                sheet.close()
 
 
 def _summary(ws: WriteOnlyWorksheet, job: Job, zone: ZoneInfo) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import gc
 import json
 import re
 import shutil
+import sys
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -243,3 +247,27 @@ def test_a_long_report_calls_back_between_chunks_of_rows(store, tmp_path: Path) 
     ticks: list[int] = []
     write_report(job_id, UTC, tick=lambda: ticks.append(1))
     assert len(ticks) >= 2
+
+
+def test_a_report_cut_mid_save_leaves_no_sheet_to_end_at_garbage_collection(
+    store, tmp_path: Path, monkeypatch
+) -> None:
+    """A report whose save fails (a full disk) closes its sheets: left to the garbage
+    collector, a sheet would write its end into a file already closed, and Python would
+    print "Exception ignored" on the worker's stderr."""
+    job_id = seed_job(tmp_path)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "write", full)  # a sheet copied into the archive
+    ignored: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+    try:
+        write_report(job_id, UTC)
+    except OSError:
+        pass  # and with it the traceback that held the workbook
+    else:
+        raise AssertionError("the save did not fail")
+    gc.collect()
+    assert ignored == []
