@@ -13,6 +13,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from exmado_tui.docuware import budget as budget_module
 from exmado_tui.docuware import cli as docuware_cli
 from exmado_tui.docuware.budget import (
     IN_FLIGHT_MIN,
@@ -139,10 +140,13 @@ async def _reserve_once_and_measure_wait(url: str) -> float:
     return float(raw[1])
 
 
-def test_in_the_slow_start_no_request_goes_while_the_ones_out_fill_the_room(redis_url: str):
+def test_in_the_slow_start_no_request_goes_while_the_ones_out_fill_the_room(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
     """Requests held unanswered stop the slow start's sending before they are found stalled
     (as missing ACKs stop TCP's); an answer makes room again."""
     unlearned(redis_url, 1000)  # send times come at once: only the room makes one wait
+    monkeypatch.setattr(budget_module, "STALLED_MIN_S", 30.0)  # a loaded machine's late turn
 
     async def run() -> tuple[bool, bool]:
         pacer = budget(redis_url)
@@ -158,16 +162,19 @@ def test_in_the_slow_start_no_request_goes_while_the_ones_out_fill_the_room(redi
     assert asyncio.run(run()) == (True, True)
 
 
-def test_past_the_slow_start_requests_out_do_not_hold_back_the_next(redis_url: str):
+def test_past_the_slow_start_requests_out_do_not_hold_back_the_next(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
     learned(redis_url, 1000)  # a limit met once: its rate paces, not the requests out
+    monkeypatch.setattr(budget_module, "STALLED_MIN_S", 30.0)  # none found stalled meanwhile
 
-    async def run() -> None:
+    async def run() -> int:
         pacer = budget(redis_url)
         await pacer.answered(await pacer.take(), 200, 0.0)
-        for _ in range(IN_FLIGHT_MIN * 3):
-            await asyncio.wait_for(pacer.take(), 0.1)
+        out = [await asyncio.wait_for(pacer.take(), 5) for _ in range(IN_FLIGHT_MIN * 3)]
+        return len(out)
 
-    asyncio.run(run())
+    assert asyncio.run(run()) == IN_FLIGHT_MIN * 3  # none answered, none waited for room
 
 
 def unlearned(url: str, rate: float, account: str = "acct") -> None:
