@@ -77,6 +77,9 @@ POSTGRES_TYPES = {
 }
 
 
+MIGRATION_LOCK = 0x45786D61  # PostgreSQL advisory lock key of the schema steps ("Exma")
+
+
 def _execute(db: peewee.Database, script: str) -> None:
     """Run `script`'s statements with this database's spelling of the types that differ."""
     types = POSTGRES_TYPES if isinstance(db, peewee.PostgresqlDatabase) else SQLITE_TYPES
@@ -240,11 +243,21 @@ def current_version(db: peewee.Database) -> int:
     return row.version if row else 0
 
 
+def _one_process_at_a_time(db: peewee.Database) -> None:
+    """On PostgreSQL, a lock held to the end of the step's transaction: two processes opening
+    a new store at once (a host's worker and watcher) both ran step 1, and CREATE TABLE IF NOT
+    EXISTS races there ("duplicate key value violates unique constraint
+    pg_type_typname_nsp_index"). SQLite's write lock does the same already."""
+    if isinstance(db, peewee.PostgresqlDatabase):
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+
+
 def migrate(db: peewee.Database) -> int:
     """Apply the missing steps in one transaction each; return the version reached."""
     version = current_version(db)
     for number in range(version + 1, LATEST + 1):
         with db.atomic():
+            _one_process_at_a_time(db)
             # Another process may have applied this step while we waited for the lock.
             if current_version(db) >= number:
                 continue

@@ -6,6 +6,8 @@ created for each test and dropped afterwards.
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 
 from exmado_tui.errors import TransitionError
@@ -18,6 +20,7 @@ from exmado_tui.store.db import open_database
 from exmado_tui.store.models import Job
 from exmado_tui.store.queries import list_jobs, status_counts
 from tests.environment import make_settings
+from tests.postgres import empty_database
 from tests.workbooks import write_workbook
 
 
@@ -37,3 +40,18 @@ def test_the_store_works_on_postgresql(pg_url, tmp_path, redis_url):
         assert Job.get_by_id(job.id).config["cabinet"] == "Invoices"
     finally:
         db.close()
+
+
+def _open_store(url: str) -> None:
+    open_database(url)
+
+
+def test_processes_opening_a_new_store_at_once_all_open_it(pg_url):
+    """A host's worker and watcher open a new PostgreSQL store at the same moment: CREATE
+    TABLE IF NOT EXISTS races there, so the schema's steps are taken one process at a time."""
+    spawn = multiprocessing.get_context("spawn")
+    for _ in range(4):
+        empty_database(pg_url)
+        with spawn.Pool(4) as pool:
+            pool.map(_open_store, [pg_url] * 4)  # a process that failed raises here
+    assert migrations.current_version(open_database(pg_url)) == migrations.LATEST
