@@ -75,12 +75,12 @@ budget off 206.1; worker busy 75 % of one core, 4.36 ms of CPU a row. No latency
 floor in turns: 2.49x, 3.04x, 2.45x (median 2.49x). In the script at 03:00, six rounds in
 turns each, before and after the caches: medians 2.41x and 2.21x, single rounds 1.94x-2.67x.
 
-2026-12-06 06:30 (quiet, one run), after the request budget's slow start waits for room among
+2026-12-06 06:00 (quiet, one run), after the request budget's slow start waits for room among
 the requests out (a server that never throttles stays in it): 50 ms latency, a cold start
 186.7 rows/s, the next job 223.6 (74 % of the bound of 301), budget off 236.4 (78 %); worker
 busy 58 % of one core, 3.12 ms of CPU a row. No latency: a cold start 243 rows/s (135 in the
-run at 06:05, whose room was looked at every 10 ms instead of at each answer); ours and the
-floor in turns 2.02x, 1.98x, 1.87x (median 1.98x; 2.32x at 06:05 with the 10 ms looks).
+run at 05:50, whose room was looked at every 10 ms instead of at each answer); ours and the
+floor in turns 2.02x, 1.98x, 1.87x (median 1.98x; 2.32x at 05:50 with the 10 ms looks).
 
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only

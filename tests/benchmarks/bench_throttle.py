@@ -83,7 +83,7 @@ one after the other; at 20 ms, after only (the table above is before):
     not throttled, 20 ms, the first job (the same run for each): 1 process 75 % of budget
       off's rows/s, 90 % of its request rate after 4.0 s (before: 75 %, 5.3 s); 4 processes
       70 %, 5.0 s (before: 57 %, never reached, a false cut at 1,180/s). That was with the
-      room looked at every 10 ms; with the wait ending at an answer (06:15): 1 process 71 %,
+      room looked at every 10 ms; with the wait ending at an answer (06:12): 1 process 71 %,
       4.3 s, the next job 92 %; 4 processes 75 %, 4.5 s, the next jobs 113 %
 
 The slow start's 429s alone at 100 ms, 20/s, four processes (a script outside the suite,
