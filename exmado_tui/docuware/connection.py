@@ -41,6 +41,7 @@ from exmado_tui.docuware.errors import (
     may_retry,
     network_error,
 )
+from exmado_tui.docuware.transport import AiohttpTransport
 from exmado_tui.errors import SettingsError
 
 log = logging.getLogger("exmado.docuware")
@@ -70,18 +71,19 @@ def tls_verify(settings: DocuWareSettings) -> ssl.SSLContext | bool:
 def build_http(
     settings: DocuWareSettings, transport: httpx.AsyncBaseTransport | None
 ) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=settings.max_connections,
-        max_keepalive_connections=settings.max_connections,
-        keepalive_expiry=30,
-    )
-    verify = tls_verify(settings) if transport is None else True
+    """The client's httpx client; over aiohttp's connections (`transport.py`) unless a test
+    gives its own transport."""
+    if transport is None:
+        limits = httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_connections,
+            keepalive_expiry=30,
+        )
+        transport = AiohttpTransport(verify=tls_verify(settings), limits=limits)
     return httpx.AsyncClient(
         base_url=settings.url,
         transport=transport,
-        limits=limits,
         timeout=httpx.Timeout(settings.timeout_s),
-        verify=verify,
         # gzip and deflate only: those are what `body.py` decodes within its bounds
         headers={
             "User-Agent": user_agent(),

@@ -77,12 +77,10 @@ def test_tls_verify_choices(tmp_path):
         )
 
 
-async def test_pool_timeout_and_default_headers():
+async def test_timeout_and_default_headers():
     settings = DocuWareSettings(url="https://dw.example", timeout_s=12, max_connections=7)
-    http = build_http(settings, None)
+    http = build_http(settings, None)  # the pool's limit: test_docuware_transport
     try:
-        pool = http._transport._pool  # no public accessor for the pool size
-        assert pool._max_connections == 7
         assert http.timeout.read == 12
         assert http.headers["Accept"] == "application/json"
         assert http.headers["User-Agent"].startswith("exmado/")
