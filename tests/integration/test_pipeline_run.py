@@ -221,7 +221,7 @@ def assert_downloaded_again_only_in_flight(pipeline: Pipeline) -> None:
 
 
 def test_pause_then_resume_continues_at_the_first_unfinished_row(pipeline: Pipeline) -> None:
-    pipeline.client.latency_s = 0.05
+    pipeline.client.latency_s = 0.1  # 60 rows 4 at a time: 1.5 s, the pause comes mid-job
     job_id = pipeline.create([100000 + i for i in range(1, 61)])
     control_later(job_id, 0.0, after_rows=1, control="pause")
     job = pipeline.run(job_id)
@@ -236,7 +236,7 @@ def test_pause_then_resume_continues_at_the_first_unfinished_row(pipeline: Pipel
 
 
 def test_cancel_keeps_finished_files_and_leaves_the_rest_pending(pipeline: Pipeline) -> None:
-    pipeline.client.latency_s = 0.05
+    pipeline.client.latency_s = 0.1  # 60 rows 4 at a time: 1.5 s, the pause comes mid-job
     job_id = pipeline.create([100000 + i for i in range(1, 61)])
     control_later(job_id, 0.0, after_rows=1, control="cancel")
     job = pipeline.run(job_id)

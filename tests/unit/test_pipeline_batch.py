@@ -23,8 +23,8 @@ def engine(client: Any, tmp_path: Path, on_multiple: str = "all") -> RowEngine:
         "on_multiple": on_multiple,
         "templates": {"folder": "", "filename": "{INVOICE_NO}"},
     })  # fmt: skip
-    placer = Placer(client, profile, tmp_path, {}, "j1")
-    return RowEngine(client, profile, placer, queue.Queue(), RowPermits(4))
+    placer = Placer(client, profile, tmp_path, {}, "j1", permits=RowPermits(4))
+    return RowEngine(client, profile, placer, queue.Queue())
 
 
 def tasks(*keys: str) -> list[RowTask]:

@@ -48,7 +48,7 @@ def test_the_part_file_is_fsynced_before_its_rename(
     monkeypatch.setattr(files.os, "fsync", fsync)
     monkeypatch.setattr(files.os, "replace", replace)
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
-    placer = Placer(FakeClient([doc]), BY_INVOICE, tmp_path, {}, "j1")
+    placer = Placer(FakeClient([doc]), BY_INVOICE, tmp_path, {}, "j1", permits=RowPermits(2))
     placed = asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
     assert (tmp_path / placed.records[0].path).read_bytes() == b"%PDF document 7"
     part = next(path for step, path in steps if step == "replace")
@@ -59,7 +59,7 @@ def test_the_part_file_is_fsynced_before_its_rename(
 def test_placed_documents_leave_nothing_in_flight_behind(tmp_path: Path) -> None:
     """A long job's placer keeps what it placed in `known`, not a done future per document."""
     docs = [FakeDoc(i, {"INVOICE_NO": str(100000 + i)}) for i in range(1, 51)]
-    placer = Placer(FakeClient(docs), BY_INVOICE, tmp_path, {}, "j1")
+    placer = Placer(FakeClient(docs), BY_INVOICE, tmp_path, {}, "j1", permits=RowPermits(2))
 
     async def place_all() -> None:
         for doc in docs + docs[:5]:
@@ -121,7 +121,7 @@ def test_a_zip_past_the_limits_fails_its_row_and_leaves_nothing(
     profile = UNPACKING
     doc = FakeDoc(7, {"INVOICE_NO": "100007"}, body=zip_of(**members))
     limits = files.ZipLimits(member_mb=0.25, total_mb=1)
-    placer = Placer(ZipClient([doc]), profile, tmp_path, {}, "j1", limits)
+    placer = Placer(ZipClient([doc]), profile, tmp_path, {}, "j1", limits, permits=RowPermits(2))
     with pytest.raises(files.ZipTooLargeError) as refused:
         asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
     assert str(refused.value).startswith("The ZIP from DocuWare ")
@@ -132,7 +132,15 @@ def test_a_zip_past_the_limits_fails_its_row_and_leaves_nothing(
 def test_a_zip_within_the_limits_is_unpacked(tmp_path: Path) -> None:
     profile = UNPACKING
     doc = FakeDoc(7, {"INVOICE_NO": "100007"}, body=zip_of(a=200_000, b=200_000))
-    placer = Placer(ZipClient([doc]), profile, tmp_path, {}, "j1", files.ZipLimits(0.25, 1))
+    placer = Placer(
+        ZipClient([doc]),
+        profile,
+        tmp_path,
+        {},
+        "j1",
+        files.ZipLimits(0.25, 1),
+        permits=RowPermits(2),
+    )
     placed = asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
     assert sorted(r.path for r in placed.records) == ["100007 - a.pdf", "100007 - b.pdf"]
 
@@ -157,7 +165,7 @@ def test_a_download_that_breaks_off_is_fetched_again_a_few_times(
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
     client = BreakingClient([doc])
     client.breaks = breaks
-    placer = Placer(client, UNPACKING, tmp_path, {}, "j1")
+    placer = Placer(client, UNPACKING, tmp_path, {}, "j1", permits=RowPermits(2))
     place = placer.place(doc, Values(doc.fields, {}, row=2, docid=7))
     if placed:
         assert asyncio.run(place).records[0].path == "100007.pdf"
@@ -184,7 +192,7 @@ def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
 
     monkeypatch.setattr(files, "move_into_place", slow_move)
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
-    placer = Placer(FakeClient([doc]), BY_INVOICE, tmp_path, {}, "j1")
+    placer = Placer(FakeClient([doc]), BY_INVOICE, tmp_path, {}, "j1", permits=RowPermits(2))
 
     async def cut_while_renaming() -> None:
         row = asyncio.create_task(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
@@ -220,8 +228,8 @@ def test_a_row_cut_between_its_documents_takes_back_the_files_it_placed(tmp_path
     docs = [FakeDoc(1, {"INVOICE_NO": "100001"}), FakeDoc(2, {"INVOICE_NO": "100001"})]
     client = HoldsSecond(docs)
     profile = dataclasses.replace(BY_INVOICE, on_multiple="all")
-    placer = Placer(client, profile, tmp_path, {}, "j1")
-    engine = RowEngine(client, profile, placer, queue.Queue(), RowPermits(2))
+    placer = Placer(client, profile, tmp_path, {}, "j1", permits=RowPermits(2))
+    engine = RowEngine(client, profile, placer, queue.Queue())
     row = RowTask(1, 2, "100001", {"Invoice number": "100001"})
 
     given: list[str] = []

@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import os
 import re
+import threading
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -44,7 +45,14 @@ from exmado_tui.docuware.errors import IncompleteDownloadError
 from exmado_tui.docuware.models import Document, DownloadResult
 from exmado_tui.docuware.values import encode
 from exmado_tui.errors import PermanentError, RetryableError
-from exmado_tui.files import CHUNK, fsync_folder, move_into_place, numbered, sha256_of
+from exmado_tui.files import (
+    CHUNK,
+    fsync_file,
+    fsync_folder,
+    move_into_place,
+    numbered,
+    sha256_of,
+)
 from exmado_tui.files import JOB_PART_PREFIX as PART_PREFIX
 from exmado_tui.files import JOB_PART_SUFFIX as PART_SUFFIX
 from exmado_tui.files import job_part_path as part_path
@@ -165,10 +173,11 @@ class Placer:
         job_id: str,
         zip_limits: ZipLimits = ZipLimits(),
         max_document_mb: float | None = None,
-        permits: RowPermits | None = None,
+        *,
+        permits: RowPermits,
     ) -> None:
         self.client = client
-        self.permits = permits  # the job's, carried by each download (`budget.RowPermits`)
+        self.permits = permits  # the job's: a download holds one (`budget.RowPermits`)
         self.zip_limits = zip_limits
         self.max_document_mb = max_document_mb  # `[jobs] max_document_mb`: one download
         self.job_id = job_id
@@ -178,7 +187,7 @@ class Placer:
         self.ours = {r.path for records in known.values() for r in records}
         self._inflight: dict[str, asyncio.Future[Placed]] = {}
         self.shared: set[str] = set()  # placed for one row, handed to another as well
-        self._lock = asyncio.Lock()
+        self._naming = threading.Lock()  # one decision about a final name at a time
 
     async def place(self, doc: Document, values: Values) -> Placed:
         key = doc_key(doc.cabinet_id, doc.id)
@@ -240,15 +249,16 @@ class Placer:
         return await self._download_once(doc, temp)
 
     async def _download_once(self, doc: Document, temp: Path) -> DownloadResult:
-        result = await self.client.download(
-            doc,
-            temp,
-            target=DOWNLOAD_TARGETS[self.profile.format],
-            keep_annotations=self.profile.keep_annotations,
-            fsync=False,  # `_commit_now` fsyncs it, just before the rename
-            max_mb=self.max_document_mb,
-            permits=self.permits,
-        )
+        async with self.permits:
+            result = await self.client.download(
+                doc,
+                temp,
+                target=DOWNLOAD_TARGETS[self.profile.format],
+                keep_annotations=self.profile.keep_annotations,
+                fsync=False,  # `_commit_now` fsyncs it, just before the rename
+                max_mb=self.max_document_mb,
+                permits=self.permits,
+            )
         if _size(temp) != result.size:
             raise IncompleteFileError(
                 f"Document {doc.id} arrived with {_size(temp)} of {result.size} bytes."
@@ -304,17 +314,16 @@ class Placer:
         size: int,
         synced: bool = True,
     ) -> Placed:
-        async with self._lock:  # one decision about a final name at a time
-            work = asyncio.ensure_future(
-                asyncio.to_thread(self._commit_now, doc, temp, relative, sha256, size, synced)
-            )
-            try:
-                return await asyncio.shield(work)
-            except asyncio.CancelledError:
-                # The rename goes on in its thread whatever happens here, while the row is
-                # cut and stays pending: once the file is in place, take it back.
-                work.add_done_callback(self._take_back_when_done)
-                raise
+        work = asyncio.ensure_future(
+            asyncio.to_thread(self._commit_now, doc, temp, relative, sha256, size, synced)
+        )
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # The rename goes on in its thread whatever happens here, while the row is cut
+            # and stays pending: once the file is in place, take it back.
+            work.add_done_callback(self._take_back_when_done)
+            raise
 
     def _take_back_when_done(self, work: asyncio.Future[Placed]) -> None:
         if not work.cancelled() and work.exception() is None:
@@ -336,7 +345,16 @@ class Placer:
         size: int,
         synced: bool = True,
     ) -> Placed:
-        """Put `temp` at its final name; `synced`: `temp` is fsynced already (else it is here)."""
+        """Put `temp` at its final name; `synced`: `temp` is fsynced already (else it is here,
+        beside other commits' fsyncs: only the choice of the name and the rename take turns)."""
+        if not synced:
+            fsync_file(temp)
+        with self._naming:
+            return self._name_and_move(doc, temp, relative, sha256, size)
+
+    def _name_and_move(
+        self, doc: Document, temp: Path, relative: PurePosixPath, sha256: str, size: int
+    ) -> Placed:
         final = confine(self.root, relative)
         target, overwriting = final, False
         events: list[Event] = []
@@ -360,7 +378,7 @@ class Placer:
                 )
             attempt += 1
             target = numbered(final, attempt)
-        move_into_place(temp, target, synced=synced, sync_folder=False)  # `sync_folders`
+        move_into_place(temp, target, synced=True, sync_folder=False)  # `sync_folders`
         self.ours.add(self._rel(target))
         new = [] if overwriting else [self._rel(target)]
         return Placed([self._record(doc, target, size, sha256)], events, new)

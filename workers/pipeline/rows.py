@@ -24,7 +24,6 @@ from functools import partial
 
 from exmado_tui.config.profiles import OnMultiple, Profile
 from exmado_tui.config.templates import Values
-from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.errors import NotFoundError, RefusedAnswerError
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.paging import ID_INFO
@@ -46,6 +45,10 @@ Found = list[Document] | RefusedAnswerError | None
 KEY_SEARCH_PAGES = 10
 Inbox = asyncio.Queue["RowTask | None"]  # rows to search; None: no more rows
 Ready = asyncio.Queue["tuple[RowTask, Found] | None"]  # searched rows for the downloaders
+# Rows in hand per permit: a row files its download (fsync, rename: 2-6 ms) without its
+# permit, which another row's download takes meanwhile (measured at 50 ms latency: a permit
+# held through the filing spent a tenth of its time there).
+WORKERS_PER_PERMIT = 2
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,13 @@ class RowResult:
 
 
 class RowEngine:
-    """Runs rows with at most `concurrency` requests in flight; results go to a thread-safe queue.
+    """Runs rows with at most `permits.count` requests in flight; results go to a thread-safe queue.
 
-    `permits.count` workers each hold one row at a time, and a row makes one request at a
-    time; a batch search borrows a worker's permit, so searches and downloads together never
-    exceed that many requests. Each request carries the permits: one DocuWare holds lends its
-    permit to the rows behind it (`budget.RowPermits`).
+    A row holds a permit only while it searches or downloads (the placer's), and a batch search
+    holds one too, so searches and downloads together never exceed `permits.count` requests;
+    `WORKERS_PER_PERMIT` times as many workers each hold a row, so the permit of a row filing
+    its download serves another's. Each request carries the permits: one DocuWare holds lends
+    its permit to the rows behind it (`budget.RowPermits`).
     """
 
     def __init__(
@@ -86,16 +90,15 @@ class RowEngine:
         profile: Profile,
         placer: Placer,
         results: queue.Queue[RowResult],
-        permits: RowPermits,
     ) -> None:
         self.client = client
         self.profile = profile
         self.placer = placer
         self.results = results
-        self.concurrency = permits.count
+        self.permits = permits = placer.permits  # requests in flight: searches + downloads
+        self.workers = permits.count * WORKERS_PER_PERMIT
         self.cabinet: FileCabinet | str = profile.cabinet
         self.fields = dict(profile.columns)  # column → DB name, settled by `prepare`
-        self.permits = permits  # requests in flight: searches + downloads
         self.throttling = permits.watch  # this job's slowdowns, for its event log
 
     async def prepare(self) -> None:
@@ -117,7 +120,7 @@ class RowEngine:
     async def serve(self, inbox: Inbox) -> None:
         """Run the rows put into `inbox` until it yields None."""
         ready: asyncio.Queue[tuple[RowTask, Found] | None] = asyncio.Queue()
-        tasks = [asyncio.create_task(self._worker(ready)) for _ in range(self.concurrency)]
+        tasks = [asyncio.create_task(self._worker(ready)) for _ in range(self.workers)]
         tasks.append(asyncio.create_task(self._searcher(inbox, ready)))
         try:
             await asyncio.gather(*tasks)
@@ -136,7 +139,7 @@ class RowEngine:
             for task in tasks:
                 ready.put_nowait((task, found.get(task.id)))
             if batch[-1] is None:
-                for _ in range(self.concurrency):
+                for _ in range(self.workers):
                     ready.put_nowait(None)
                 return
 
@@ -146,8 +149,7 @@ class RowEngine:
 
     async def _worker(self, ready: Ready) -> None:
         while (item := await ready.get()) is not None:
-            async with self.permits:
-                result = await self.process(*item)
+            result = await self.process(*item)
             result.events += self.throttling.sentences()
             self.results.put(result)
 
@@ -212,7 +214,8 @@ class RowEngine:
             max_pages=KEY_SEARCH_PAGES,
             permits=self.permits,
         )
-        return [doc async for doc in found]
+        async with self.permits:
+            return [doc async for doc in found]
 
     @property
     def _limit(self) -> int | None:

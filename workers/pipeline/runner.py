@@ -245,8 +245,8 @@ class JobRun:
         permits = RowPermits(self.jobs.row_concurrency)
         limits = ZipLimits(self.jobs.unzip_member_max_mb, self.jobs.unzip_total_max_mb)
         most = self.jobs.max_document_mb
-        placer = Placer(client, profile, self.output, known, job.id, limits, most, permits)
-        return RowEngine(client, profile, placer, results, permits)
+        placer = Placer(client, profile, self.output, known, job.id, limits, most, permits=permits)
+        return RowEngine(client, profile, placer, results)
 
     def _drive(
         self, feed: Feed, results: queue.Queue[RowResult], future: concurrent.futures.Future[None]
