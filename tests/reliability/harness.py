@@ -119,8 +119,9 @@ class Exmado:
             family = {c.pid for c in psutil.Process(process.pid).children(recursive=True)}
         except psutil.NoSuchProcess:
             return 0
-        keys = self.redis.scan_iter(match=WORKER_KEYS)
-        return sum(int(key.rsplit(b":", 1)[-1]) in family for key in keys)
+        tails = (key.rsplit(b":", 1)[-1] for key in self.redis.scan_iter(match=WORKER_KEYS))
+        # digits only: a TUI test's made-up worker ("w1") may share this Redis
+        return sum(int(tail) in family for tail in tails if tail.isdigit())
 
     def start_watcher(self) -> subprocess.Popen:
         """`exmado watch`: the drop folder, in its own session like a worker."""
