@@ -82,6 +82,14 @@ busy 58 % of one core, 3.12 ms of CPU a row. No latency: a cold start 243 rows/s
 run at 05:50, whose room was looked at every 10 ms instead of at each answer); ours and the
 floor in turns 2.02x, 1.98x, 1.87x (median 1.98x; 2.32x at 05:50 with the 10 ms looks).
 
+2026-12-06 18:20 (quiet, one run), after the client's transport became httpx over aiohttp and a
+row holds its permit only while it searches or downloads (twice as many workers): 50 ms latency,
+a cold start 199.7 rows/s, the next job 241.7 (79 % of the bound of 304), budget off 243.3
+(80 %); worker busy 59 % of one core, 2.95 ms of CPU a row. No latency: budget off 482 rows/s
+(287 at the session's start) and 2.08 ms of CPU a row; ours and httpx's floor in turns 1.54x,
+1.64x, 1.49x (median 1.54x; 2.13x at the session's start, before the change); the same bare
+loop over the client's transport 0.39-0.42 ms a row.
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
