@@ -162,6 +162,35 @@ def test_in_the_slow_start_no_request_goes_while_the_ones_out_fill_the_room(
     assert asyncio.run(run()) == (True, True)
 
 
+def test_a_job_after_an_idle_spell_gets_the_room_its_first_sends_hold(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The room follows the sends of a job starting after an idle spell at their own pace (not
+    as a trickle over the whole half second), and still stops sending once answers stop."""
+    unlearned(redis_url, 1000)  # send times come at once: only the room makes one wait
+    monkeypatch.setattr(budget_module, "STALLED_MIN_S", 30.0)  # none found stalled meanwhile
+
+    async def run() -> tuple[bool, bool]:
+        pacer = budget(redis_url)
+        first = await pacer.take()
+        await asyncio.sleep(0.1)
+        await pacer.answered(first, 200, 0.0)  # answered in 0.1 s: three sent in it go on
+        burst = [await asyncio.wait_for(pacer.take(), 1) for _ in range(2)]
+        third = asyncio.ensure_future(pacer.take())  # two out: the old room of 2 was full
+        await asyncio.sleep(0.05)
+        went = third.done()
+        await asyncio.sleep(0.5)  # no answer for five answer times: the room closes
+        late = asyncio.ensure_future(pacer.take())
+        await asyncio.sleep(0.05)
+        held_back = not late.done()
+        for ticket in [*burst, await third]:
+            await pacer.answered(ticket, 200, 0.0)
+        await asyncio.wait_for(late, 1)
+        return went, held_back
+
+    assert asyncio.run(run()) == (True, True)
+
+
 def test_past_the_slow_start_requests_out_do_not_hold_back_the_next(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ):
