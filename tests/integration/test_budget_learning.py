@@ -25,6 +25,10 @@ from exmado_tui.docuware.budget_store import (
     BATCH_S,
     BETA,
     CUT,
+    DRAIN_MS,
+    EXIT_HOLD_MS,
+    EXIT_HOLD_REQUESTS,
+    EXIT_PLATEAU,
     FAST_FROM,
     K_MIN_S,
     PLATEAU,
@@ -76,9 +80,14 @@ class Workers:
     def take(self, ok: float = 0, n: int = 1) -> float:
         """Takes `n` send times, `ok` successes since the last; what was sent the second before."""
         args = [n, self.cap, ok, MAX_AHEAD_MS, "test", 60, self.now_ms]
-        answer = self._take(keys=[self.key, self.key + SENDS, self.key + ANSWERS], args=args)
+        answer = self._take(keys=self.keys, args=args)
         self.granted, self.rate = int(answer[0]), float(answer[2])
         return float(answer[5])
+
+    def wait_ms(self) -> float:
+        """How long the next request would wait for its send time (0: none)."""
+        args = [1, self.cap, 0, ENDLESS, "test", 60, self.now_ms]
+        return float(self._take(keys=self.keys, args=args)[1])
 
     def throttled(
         self, reserved_ms: float, sent: float, retry_after_ms: float = 0, signal: str = "429"
@@ -91,6 +100,10 @@ class Workers:
         cut, rate, _ = self._cut(keys=keys, args=args)
         self.rate = float(rate)
         return bool(int(cut))
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.key, self.key + SENDS, self.key + ANSWERS]
 
     @property
     def now_ms(self) -> float:
@@ -200,6 +213,8 @@ def test_a_cut_restarts_the_schedule_at_once_and_forgets_the_times_reserved_befo
     next one granted is now, not after them, and they are not counted as sent."""
     workers = Workers(redis_url)
     workers.run(3)
+    assert workers.throttled(workers.now_ms, sent=workers.rate)  # the slow start's end
+    workers.run(3)
     for _ in range(3):
         workers.take(n=64)
     tat = float(workers.redis.hget(workers.key, "tat") or 0)
@@ -212,6 +227,28 @@ def test_a_cut_restarts_the_schedule_at_once_and_forgets_the_times_reserved_befo
     assert math.isclose(float(answer[3]), workers.now_ms)  # granted from now, no gap
     future = workers.redis.zcount(workers.key + SENDS, f"({workers.now_ms}", "+inf")
     assert future == 0  # the dropped times left the log of what was sent
+
+
+def test_the_slow_starts_end_takes_the_peak_lower_and_lets_its_overshoot_drain(
+    redis_url: str,
+) -> None:
+    """The slow start's doubling fills the server's window with more than its limit: the first
+    cut takes less of what the window held as the peak, and nothing is granted while that
+    overshoot drains (every request sent into the full window would be refused), for at most
+    a few requests' time; later cuts, near the limit, do neither."""
+    workers = Workers(redis_url)
+    workers.run(3)
+    assert workers.throttled(workers.now_ms, sent=20, signal="held")
+    assert math.isclose(workers.peak, EXIT_PLATEAU * 20)
+    assert math.isclose(workers.wait_ms(), EXIT_HOLD_MS)  # 8 requests at 15.3/s take longer
+    workers.clock.now += 2 * DRAIN_MS / 1000
+    assert workers.throttled(workers.now_ms, sent=10)
+    assert math.isclose(workers.peak, PLATEAU * 10) and workers.wait_ms() == 0
+
+    fast = Workers(redis_url)
+    fast.run(6)
+    assert fast.rate > 200 and fast.throttled(fast.now_ms, sent=200, signal="held")
+    assert math.isclose(fast.wait_ms(), EXIT_HOLD_REQUESTS * 1000 / fast.rate)
 
 
 def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(

@@ -25,7 +25,7 @@ from exmado_tui.docuware.budget import (
 from exmado_tui.docuware.budget_store import (
     BETA,
     CUTS,
-    PLATEAU,
+    EXIT_PLATEAU,
     PREFIX,
     START,
     read_statuses,
@@ -62,7 +62,7 @@ def test_a_throttle_signal_cuts_the_rate_for_every_process_and_it_is_kept(redis_
         return first.rate, second.rate
 
     cut, seen = asyncio.run(run())
-    assert cut == seen == state(redis_url)["rate"] == START * PLATEAU * BETA
+    assert cut == seen == state(redis_url)["rate"] == START * EXIT_PLATEAU * BETA  # slow start
     restarted = asyncio.run(_rate_after_one_take(redis_url))
     assert restarted == cut  # a new process (a restarted worker) starts from the learned rate
 
