@@ -33,7 +33,10 @@ designs it takes:
   (`budget.IN_FLIGHT_MIN`) keeps each process from sending more than one into that window
   before the cut (measured, 20/s, four processes, a 200-row job: 8-15 429s with none of the
   three, eight runs; 6-8 with any two; 4-5 with all, six runs; 5/s, one process, 100 rows: 7
-  before, 3 after).
+  before, 3 after). Not lower than `EXIT_PLATEAU`: at 0.9 the peak fell below the limit, so
+  the first probe crossed it only where the curve turns steep (at 100 ms latency, 20/s, one
+  process: 10-11 429s in 300 rows, against 7 at 0.93 and at 0.97; 20 ms, four processes, 200
+  rows: 4-5 at 0.9, 4-6 at 0.93, 7-9 at 0.97).
 * The AWS SDKs' adaptive mode (botocore retries/adaptive.py): a cut starts from the measured
   sending rate, not the rate allowed. Each grant says how many send times were granted in the
   second before it (`sent`, from every process), and a throttled request reports its grant's
@@ -107,7 +110,7 @@ FAST_FROM = 32.0  # ... and, past this many requests/s without a throttle signal
 FAST_DOUBLING_S = 0.3  # ... this often
 BETA = 0.85  # a cut keeps this share of what the server let through
 PLATEAU = 0.97  # the peak: this share of what the server's window held when it refused ...
-EXIT_PLATEAU = 0.9  # ... or this, when it ends the slow start, ...
+EXIT_PLATEAU = 0.93  # ... or this, when it ends the slow start, ...
 EXIT_HOLD_MS = 500  # ... and then nothing goes this long, ...
 EXIT_HOLD_REQUESTS = 8  # ... or as long as this many requests take at the cut rate, if less
 PROBE_REQUESTS = 50.0  # after a cut, back at the peak after this many requests' time ...

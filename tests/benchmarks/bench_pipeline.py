@@ -90,6 +90,18 @@ a cold start 199.7 rows/s, the next job 241.7 (79 % of the bound of 304), budget
 1.64x, 1.49x (median 1.54x; 2.13x at the session's start, before the change); the same bare
 loop over the client's transport 0.39-0.42 ms a row.
 
+2026-12-06 21:50 (one run; load average 1.7 from the throttling benchmark just before), after
+the slow start's room reads a job's first sends at their own pace: 50 ms latency, a cold
+start 198.6 rows/s, the next job 244.4 (80 % of the bound of 305), budget off 251.1 (82 %);
+worker busy 54 % of one core. No latency: ours and httpx's floor in turns 1.48x, 1.39x, 1.55x
+(median 1.48x). Where the 50 ms job's time goes (a script outside the suite that timed the
+permits, three runs of the next job): between the first permit taken and the last given back
+the 16 permits are held 96-98 % of the time, but a request holds one 52.6-54.1 ms where the
+bound counts 50 (the sandbox's own answer time and the loop's), the job reads its workbook
+for 0.2-0.26 s before its first request and writes its report for 0.28-0.34 s after its last
+(7 % of a 2,000-row job), and the budget's turn still takes 2.2-2.7 ms a row, most of it in
+the job's first second while the room opens.
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
