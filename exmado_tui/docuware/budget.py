@@ -306,9 +306,9 @@ class RequestBudget:
         """What the process's send rate and latency hold, `IN_FLIGHT_FACTOR` times over. The
         rate is its sends over the time since the first of the last `SENT_SPAN_S` (one answer
         time at least), not over the whole span: a job starting after an idle spell read as a
-        trickle for half a second, and its room opened from 2 at a crawl (measured, 50 ms
-        latency, a server that does not throttle: 3.6 ms of waiting a request, 90 % of it in
-        the job's first 1.5 s; 2.2-2.7 ms after)."""
+        trickle for half a second, and its room opened from its minimum at a crawl (measured,
+        50 ms latency, a server that does not throttle: 3.6 ms of waiting a request, 90 % of
+        it in the job's first 1.5 s; 2.2-2.7 ms after)."""
         now = time.monotonic()
         while self._sent and self._sent[0] < now - SENT_SPAN_S:
             self._sent.popleft()
