@@ -322,12 +322,27 @@ def output_folder_problem(folder: Path) -> str:
         return f"cannot be created: {blocker} is a file, not a folder"
     existing = next(p for p in (folder, *folder.parents) if p.is_dir())
     try:
-        handle, probe = tempfile.mkstemp(prefix=".exmado-probe-", dir=existing)
+        _make_and_drop_a_file(existing)
     except OSError as exc:
         return f"cannot be written by user {getpass.getuser()} ({_reason(exc)})"
+    return ""
+
+
+def _make_and_drop_a_file(folder: Path) -> None:
+    """An unnamed file where the file system makes one (Linux's O_TMPFILE), so a worker killed
+    meanwhile leaves nothing in the folder (a named probe was found left by a `kill -9`); a
+    named one elsewhere."""
+    unnamed = getattr(os, "O_TMPFILE", 0)
+    if unnamed:
+        try:
+            os.close(os.open(folder, unnamed | os.O_WRONLY, 0o600))
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+    handle, probe = tempfile.mkstemp(prefix=".exmado-probe-", dir=folder)
     os.close(handle)
     os.unlink(probe)
-    return ""
 
 
 def _reason(exc: BaseException) -> str:

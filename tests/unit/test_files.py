@@ -101,3 +101,24 @@ def test_blocking_file_is_the_deepest_thing_in_the_way_that_is_not_a_folder(tmp_
     assert blocking_file(tmp_path / "pipe" / "sub") == tmp_path / "pipe"
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     assert blocking_file(tmp_path / "dangling") == tmp_path / "dangling"
+
+
+class Killed(BaseException):
+    """The worker killed between two steps."""
+
+
+def test_the_writability_probe_leaves_no_file_a_killed_worker_could_strand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `kill -9` between making the probe and deleting it left `.exmado-probe-…` in a job's
+    output folder (a clean-clone CI run): the probe is a file with no name."""
+
+    def killed(path: object) -> None:
+        raise Killed
+
+    monkeypatch.setattr(os, "unlink", killed)
+    try:
+        problem = files.output_folder_problem(tmp_path)
+    except Killed:
+        problem = "killed while a named probe was in the folder"
+    assert (problem, list(tmp_path.iterdir())) == ("", [])
