@@ -240,7 +240,7 @@ def test_the_slow_starts_end_takes_the_peak_lower_and_lets_its_overshoot_drain(
     workers.run(3)
     assert workers.throttled(workers.now_ms, sent=20, signal="held")
     assert math.isclose(workers.peak, EXIT_PLATEAU * 20)
-    assert math.isclose(workers.wait_ms(), EXIT_HOLD_MS)  # 8 requests at 15.3/s take longer
+    assert math.isclose(workers.wait_ms(), EXIT_HOLD_MS)  # 8 requests at the cut rate: longer
     workers.clock.now += 2 * DRAIN_MS / 1000
     assert workers.throttled(workers.now_ms, sent=10)
     assert math.isclose(workers.peak, PLATEAU * 10) and workers.wait_ms() == 0

@@ -176,7 +176,7 @@ def test_a_job_after_an_idle_spell_gets_the_room_its_first_sends_hold(
         await asyncio.sleep(0.1)
         await pacer.answered(first, 200, 0.0)  # answered in 0.1 s: three sent in it go on
         burst = [await asyncio.wait_for(pacer.take(), 1) for _ in range(2)]
-        third = asyncio.ensure_future(pacer.take())  # two out: the old room of 2 was full
+        third = asyncio.ensure_future(pacer.take())  # two out: a half-second rate said "full"
         await asyncio.sleep(0.05)
         went = third.done()
         await asyncio.sleep(0.5)  # no answer for five answer times: the room closes
