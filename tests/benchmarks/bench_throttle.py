@@ -112,13 +112,13 @@ job before (eight runs), 4-5 after (six). Not throttled, the same code twice in 
 4.5-4.8 s with one; four processes never, or after 6.0 s, with two and 5.3 s with one.
 
 The 21:24 run had the slow start's end take 0.9 of its window as the peak. At `--latency-ms
-100` (21:51, one run each) that sent more 429s than before: the first jobs 3.1 % (20/s, one
-process), 3.2 % (four), 0.9 % (100/s, one), 2.2 % (four), 1.19-1.27x ideal; the peak below the
-limit put the first probe on the curve's steep part. The shipped 0.93 (22:04, `--rates 20,100
---seconds 15`, 20 ms): 0.9 % 429, 1.17x (20/s, one process), 1.6 %, 1.21x (four); 0.8 %, 1.26x
-(100/s, one), 0.9 %, 1.29x (four); the next jobs 0.1-1.4 %. Jobs half as long as above, so
-the fixed seconds weigh twice: the same run on the afternoon's code (18:22) gave 1.2 %, 1.15x;
-2.0 %, 1.18x; 1.2 %, 1.28x; 0.9 %, 1.27x.
+100` (21:51, one run each) the first jobs sent 3.1 % 429s (20/s, one process), 3.2 % (four),
+0.9 % (100/s, one), 2.2 % (four), 1.19-1.27x ideal, against 1.5 %, 3.9 %, 0.7 %, 1.6 % in the
+05:00 run above; the peak below the limit put the first probe on the curve's steep part.
+The shipped 0.93 (22:04, `--rates 20,100 --seconds 15`, 20 ms): 0.9 % 429, 1.17x (20/s, one
+process), 1.6 %, 1.21x (four); 0.8 %, 1.26x (100/s, one), 0.9 %, 1.29x (four); the next jobs
+0.1-1.4 %. Jobs half as long as above, so the fixed seconds weigh twice: the same run on the
+afternoon's code (18:22) gave 1.2 %, 1.15x; 2.0 %, 1.18x; 1.2 %, 1.28x; 0.9 %, 1.27x.
 
 The slow start's 429s alone at 100 ms, 20/s, four processes (a script outside the suite,
 six runs each): 21, 17, 20, 16, 16, 16 before (the whole first job 20-33), 13, 10, 11, 12, 11,
