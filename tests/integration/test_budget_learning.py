@@ -221,9 +221,7 @@ def test_a_cut_restarts_the_schedule_at_once_and_forgets_the_times_reserved_befo
     assert tat > workers.now_ms + 50  # reserved ahead
     assert workers.throttled(workers.now_ms - 10, sent=workers.rate, signal="held")
     args = [1, 0, 0, MAX_AHEAD_MS, "test", 60, workers.now_ms]
-    answer = workers._take(
-        keys=[workers.key, workers.key + SENDS, workers.key + ANSWERS], args=args
-    )
+    answer = workers._take(keys=workers.keys, args=args)
     assert math.isclose(float(answer[3]), workers.now_ms)  # granted from now, no gap
     future = workers.redis.zcount(workers.key + SENDS, f"({workers.now_ms}", "+inf")
     assert future == 0  # the dropped times left the log of what was sent
