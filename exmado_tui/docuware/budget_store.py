@@ -272,14 +272,13 @@ if ARGV[4] == 'stalled' and s[4] then
 end
 -- The slow start's end (no peak yet) overshot: its window held more than the limit and
 -- is full of it; the peak is taken lower and nothing goes while the overshoot drains.
-local plateau = PLATEAU
-if not s[4] then plateau = EXIT_PLATEAU end
+local exit = not s[4]
+local plateau = exit and EXIT_PLATEAU or PLATEAU
 local peak = rate
 if tonumber(ARGV[2]) > 0 then peak = math.min(rate, tonumber(ARGV[2])) end
 peak = math.max(plateau * peak, math.min(tonumber(ARGV[5]), rate) / BETA)
 rate = peak * BETA
-local drain = 0
-if not s[4] then drain = math.min(EXIT_HOLD_MS, EXIT_HOLD_REQUESTS * 1000 / rate) end
+local drain = exit and math.min(EXIT_HOLD_MS, EXIT_HOLD_REQUESTS * 1000 / rate) or 0
 local hold = math.max(tonumber(s[3]) or 0, now + math.max(tonumber(ARGV[3]), drain))
 -- The times reserved before the cut are dropped by every process (they are at the old
 -- rate): the schedule starts again now, at the new rate, and they leave no gap and no trace.
