@@ -174,8 +174,11 @@ def docuware_misbehaving(
         ttl = lengths.token_ttl_s if name in ("short-lived tokens", "all of them at once") else 3600
         faults = MISBEHAVIOURS[name]
         plant.sandbox.faults.update(latency_ms=20, token_ttl=ttl, expire_tokens=True, **faults)
-        job_id, keys = start_job(plant, f"dw{number}", lengths.rows, skip=number * lengths.rows)
-        plant.wait(job_id, max(120, 2 * lengths.rows))  # every fault at once: slow, not stuck
+        # Every fault at once is slow, not stuck: its stray 429s and slow answers teach the
+        # budget 1-4 requests/s (40 rows took 70-80 s), so it runs half the rows.
+        rows = lengths.rows // 2 if name == "all of them at once" else lengths.rows
+        job_id, keys = start_job(plant, f"dw{number}", rows, skip=number * lengths.rows)
+        plant.wait(job_id, max(120, 2 * lengths.rows))
         survived(tally, job_id, keys, f"DocuWare: {name}")
 
 

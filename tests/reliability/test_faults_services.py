@@ -70,8 +70,7 @@ def test_store_locked_by_another_process_mid_job(plant: Exmado, tally: Tally) ->
 # -- DocuWare -------------------------------------------------------------------------------------
 
 
-# One test a way, so that they run side by side. Every fault at once runs ~40 s at the 1-4
-# requests/s that its stray 429s and slow answers teach the budget.
+# One test a way, so that they run side by side.
 @pytest.mark.parametrize("way", MISBEHAVIOURS)
 def test_docuware_misbehaving_in_every_way_it_does(plant: Exmado, tally: Tally, way: str) -> None:
     docuware_misbehaving(plant, tally, SUITE, [way])

@@ -10,6 +10,7 @@ and the slowest input.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import os
@@ -86,11 +87,32 @@ def plant(
 
 @pytest.fixture(scope="module")
 def corpus(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Every input built, then checked by one child process as `jobs create` checks it."""
+    """Every input built, then checked by one child process as `jobs create` checks it; once a
+    run, shared by the test processes (building it costs ~15 s of CPU, and the cases spread
+    over every process the run has)."""
+    shared = _run_folder(tmp_path_factory) / "hostile-corpus.json"
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first to finish it
+        if not shared.exists():
+            built = _built_and_checked(plant, tmp_path_factory)
+            shared.write_text(json.dumps(built))
+    return {
+        name: {**r, "path": Path(r["path"])} for name, r in json.loads(shared.read_text()).items()
+    }
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary folder, shared by its test processes (pytest-xdist gives each a
+    folder of its own inside it)."""
+    own = tmp_path_factory.getbasetemp()
+    return own.parent if os.environ.get("PYTEST_XDIST_WORKER") else own
+
+
+def _built_and_checked(
+    plant: Plant, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
     keys = plant.exmado.sandbox.catalogue.invoice_numbers_with_hits(3)
-    paths = {}
-    for case in CASES:
-        paths[case.name] = case.build(tmp_path_factory.mktemp("input"), keys)
+    paths = {case.name: case.build(tmp_path_factory.mktemp("input"), keys) for case in CASES}
     checked = subprocess.run(
         [sys.executable, "-m", "tests.reliability.read_peak"],
         input=json.dumps([[name, str(path)] for name, path in paths.items()]),
@@ -102,7 +124,7 @@ def corpus(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         check=True,
     )
     results = [json.loads(line) for line in checked.stdout.splitlines()]
-    return {r["name"]: {**r, "path": paths[r["name"]]} for r in results}
+    return {r["name"]: {**r, "path": str(paths[r["name"]])} for r in results}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
