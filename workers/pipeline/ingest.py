@@ -35,6 +35,7 @@ from exmado_tui.errors import QueryError
 from exmado_tui.job.new_job import local_copy
 from exmado_tui.job.query_source import COLUMN, Exported, QuerySource, exported_before, naive_utc
 from exmado_tui.job.status import RowStatus
+from exmado_tui.store.bulk import insert_ignoring
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobRow
 from exmado_tui.workbook.checks import WorkbookLimits
@@ -133,7 +134,7 @@ def _record(job_id: str, row: SheetRow, seen: dict[str, int]) -> dict[str, Any]:
 def _insert(batch: list[dict[str, Any]]) -> None:
     if batch:
         with database.atomic():
-            JobRow.insert_many(batch).on_conflict_ignore().execute()
+            insert_ignoring(JobRow, batch)
 
 
 # -- from a query ------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ def _stored(job_id: str) -> tuple[int, int]:
 def _insert_hits(job_id: str, stored: int, hits: list[Hit], before: Exported) -> None:
     rows = [_hit_row(job_id, stored + number, hit, before) for number, hit in enumerate(hits, 1)]
     with database.atomic():
-        JobRow.insert_many(rows).on_conflict_ignore().execute()
+        insert_ignoring(JobRow, rows)
 
 
 def _hit_row(job_id: str, number: int, hit: Hit, before: Exported) -> dict[str, object]:

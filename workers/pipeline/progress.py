@@ -17,6 +17,7 @@ from peewee import Case, fn
 
 from exmado_tui.formatting import visible
 from exmado_tui.job.status import Event, RowStatus
+from exmado_tui.store.bulk import insert_ignoring
 from exmado_tui.store.db import database, utcnow
 from exmado_tui.store.models import Job, JobEvent, JobFile, JobRow
 from exmado_tui.store.queries import row_counts
@@ -41,7 +42,7 @@ def flush(job_id: str, results: list[RowResult], events: Iterable[Event] = ()) -
         paths = list({f["path"] for f in files})
         before = _largest_by_path(job_id, paths)
         for start in range(0, len(files), 100):
-            JobFile.insert_many(files[start : start + 100]).on_conflict_ignore().execute()
+            insert_ignoring(JobFile, files[start : start + 100])
         after = _largest_by_path(job_id, paths) if files else before
         if events:
             JobEvent.insert_many(
