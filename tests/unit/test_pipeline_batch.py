@@ -129,3 +129,30 @@ def test_searches_and_downloads_together_stay_within_the_concurrency(tmp_path: P
     assert client.searches == 2  # 50 + 10 rows: the second search ran beside downloads
     assert client.peak_in_flight == 4
     assert sorted(client.downloads) == sorted(d.id for d in invoice_docs(60))
+
+
+def test_once_told_to_stop_the_engine_finishes_its_rows_in_flight_and_starts_no_other(
+    tmp_path: Path,
+) -> None:
+    """A pause's grace is for the rows in flight: a row started in it would be cut at its end
+    and downloaded again after the resume."""
+    client = FakeClient(invoice_docs(60), latency_s=0.05)
+    eng = engine(client, tmp_path)  # concurrency 4
+
+    async def run() -> int:
+        inbox: asyncio.Queue = asyncio.Queue()
+        for task in tasks(*(str(100001 + i) for i in range(60))):
+            inbox.put_nowait(task)
+        serving = asyncio.create_task(eng.serve(inbox))
+        while not client.downloads:
+            await asyncio.sleep(0.005)
+        eng.stop_taking()
+        done = sum(client.downloads.values())  # counted as each ends
+        await asyncio.sleep(0.5)  # ten latencies: the 60 rows would have been done
+        serving.cancel()
+        return done
+
+    done = asyncio.run(run())
+    downloads = sum(client.downloads.values())
+    assert downloads <= done + eng.workers < 60  # a worker's row, taken before, still ran
+    assert eng.results.qsize() == downloads  # and each such row finished

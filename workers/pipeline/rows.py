@@ -100,6 +100,7 @@ class RowEngine:
         self.cabinet: FileCabinet | str = profile.cabinet
         self.fields = dict(profile.columns)  # column → DB name, settled by `prepare`
         self.throttling = permits.watch  # this job's slowdowns, for its event log
+        self.stopping = False  # a pause or cancel: no row starts any more
 
     async def prepare(self) -> None:
         """Resolve cabinet, dialog and fields once: what fails here fails the job, not each row.
@@ -130,7 +131,7 @@ class RowEngine:
 
     async def _searcher(self, inbox: Inbox, ready: Ready) -> None:
         """Take the rows waiting in the inbox, search them as one batch, hand them on."""
-        while True:
+        while not self.stopping:
             batch = [await inbox.get()]
             while batch[-1] is not None and len(batch) < BATCH_MAX and not inbox.empty():
                 batch.append(inbox.get_nowait())
@@ -147,8 +148,13 @@ class RowEngine:
         async with self.permits:
             return await self.search_batch(tasks)
 
+    def stop_taking(self) -> None:
+        """The run is ending (a pause, a cancel): the rows in flight may finish in its grace,
+        no other starts, to be cut at its end and done again (they stay pending)."""
+        self.stopping = True
+
     async def _worker(self, ready: Ready) -> None:
-        while (item := await ready.get()) is not None:
+        while (item := await ready.get()) is not None and not self.stopping:
             result = await self.process(*item)
             result.events += self.throttling.sentences()
             self.results.put(result)

@@ -65,9 +65,11 @@ CONTROL_S = 0.25
 STOP_GRACE_S = 0.5
 STORE_RETRY_S = 1.0  # how often a run waiting for its store to take writes tries again
 # Rows outstanding per request in flight. A row spends one latency waiting in its batch search
-# and one downloading, and batches form while the previous one is out: with only 2x the
-# engine's workers waited for rows (64 % of the bound at 50 ms in bench_pipeline, 88 % at 4x).
-WINDOW_PER_REQUEST = 4
+# and one downloading, and batches form while the previous one is out (2x: 64 % of the bound at
+# 50 ms in bench_pipeline). The rows that finish while this thread records a batch (a folder
+# fsync, a transaction) stay outstanding until it is done: at 4x the engine waited for rows
+# then (212-218 rows/s; 6x 221-230, 8x 226-250, 12x 233-244, one session's runs in turns).
+WINDOW_PER_REQUEST = 8
 T = TypeVar("T")
 
 
@@ -216,7 +218,7 @@ class JobRun:
         future = loop.submit(engine.serve(inbox))
         feed = Feed(self.job_id, loop, inbox, self.jobs.row_concurrency * WINDOW_PER_REQUEST)
         try:
-            return self._drive(feed, results, future)
+            return self._drive(feed, results, future, engine)
         finally:
             future.cancel()
             concurrent.futures.wait([future], timeout=5)
@@ -249,12 +251,16 @@ class JobRun:
         return RowEngine(client, profile, placer, results)
 
     def _drive(
-        self, feed: Feed, results: queue.Queue[RowResult], future: concurrent.futures.Future[None]
+        self,
+        feed: Feed,
+        results: queue.Queue[RowResult],
+        future: concurrent.futures.Future[None],
+        engine: RowEngine,
     ) -> RunOutcome:
         batch: list[RowResult] = []
         streak_limit = max(10, 2 * self.jobs.row_concurrency)
         try:
-            stop = self._drive_until_done(feed, results, future, batch, streak_limit)
+            stop = self._drive_until_done(feed, results, future, engine, batch, streak_limit)
         except BaseException:
             self._save_quietly(batch)  # rows that finished stay finished, whatever ends the run
             raise
@@ -266,6 +272,7 @@ class JobRun:
         feed: Feed,
         results: queue.Queue[RowResult],
         future: concurrent.futures.Future[None],
+        engine: RowEngine,
         batch: list[RowResult],
         streak_limit: int,
     ) -> RunOutcome:
@@ -281,7 +288,7 @@ class JobRun:
                     break
             elif feed.outstanding == 0 or now >= deadline:
                 break
-            _raise_if_stopped(future)
+            _raise_if_stopped(future, ending=stop is not None)
             _keep_to_save(feed, collect(results, 0.05), batch, streak_limit)
             if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
                 self._record(batch)
@@ -293,6 +300,7 @@ class JobRun:
                 except Stop as asked:
                     stop = asked.outcome
                     deadline = now + (0 if stop.stops_at_once else STOP_GRACE_S)
+                    self.runtime.loop.call(engine.stop_taking)  # the grace is for rows in flight
         return RunOutcome.ENDED if stop is None else stop
 
     def _flush_leftovers(self, results: queue.Queue[RowResult], events: list[Event]) -> None:
@@ -378,11 +386,13 @@ class JobRun:
             self.hold.beat()
 
 
-def _raise_if_stopped(engine: concurrent.futures.Future[None]) -> None:
-    """The engine serves until the rows are done: stopped before, raise what stopped it."""
+def _raise_if_stopped(engine: concurrent.futures.Future[None], ending: bool) -> None:
+    """The engine serves until the rows are done, or the run is `ending` (its rows in flight
+    done, it may end in the grace): stopped before, raise what stopped it."""
     if engine.done():
         engine.result()
-        raise RuntimeError("The row engine stopped before the rows were done.")
+        if not ending:
+            raise RuntimeError("The row engine stopped before the rows were done.")
 
 
 def _keep_to_save(
