@@ -102,11 +102,19 @@ for 0.2-0.26 s before its first request and writes its report for 0.28-0.34 s af
 (7 % of a 2,000-row job), and the budget's turn still takes 2.2-2.7 ms a row, most of it in
 the job's first second while the room opens.
 
+2026-12-06 23:50 (quiet; the VM slower than at 21:50), HEAD and the code of 21:50 in turns,
+after a workbook's rows go in by one prepared INSERT text (`store/bulk.py`) and the feed keeps
+8 rows outstanding a request, not 4: 50 ms latency, the next job 246.3 rows/s against 231.5
+(79 % and 76 % of the bound of 311 and 305), budget off 251.6 against 233.3, a cold start
+200.0 against 186.7; no latency, ours and httpx's floor in turns: median 1.98x against 2.18x
+(1.48x at 21:50 on a faster VM); ingest of 100,000 rows 6.2 s against 9.8 s.
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
 in its batch search and one in its download, and the next batch forms while one is out, so
-the window is now 4 x row_concurrency (`workers.pipeline.runner.WINDOW_PER_REQUEST`).
+the window became 4 x row_concurrency, and 8 x on 2026-12-06
+(`workers.pipeline.runner.WINDOW_PER_REQUEST` says why).
 
 A pooled transport of our own (a network backend that kept each socket, and a linear-time
 override of httpcore's private `_assign_requests_to_connections`) was measured both ways in one
