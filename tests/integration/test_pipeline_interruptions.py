@@ -20,6 +20,7 @@ from exmado_tui.output.report import MANIFEST_NAME
 from exmado_tui.store.models import Job, JobEvent, JobRow
 from tests.pipeline_harness import Pipeline, control_later
 from workers.pipeline import progress
+from workers.pipeline.files import Placer
 from workers.pipeline.runner import JobRun
 
 
@@ -58,6 +59,28 @@ def test_rows_finished_before_docuware_went_down_are_kept(pipeline: Pipeline) ->
     done = [r.row_number for r in JobRow.select().where(JobRow.status == "done")]
     assert sorted(done) == list(range(2, 12))  # rows 2..11 hold invoices 100001..100010
     assert Job.get_by_id(job_id).found_rows == 10
+
+
+def test_a_row_filing_its_download_when_docuware_is_found_down_is_kept(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failures that hand the job back come while the last good row files its document:
+    it has the grace a pause gives (it was cut, and downloaded again by the next run)."""
+    pipeline.configure(row_concurrency=1)
+    pipeline.client.fail_downloads = set(range(11, 61))
+    commit = Placer._commit_now
+
+    def slow_for_the_tenth(self: Placer, doc: Any, *args: Any) -> Any:
+        if doc.id == 10:
+            time.sleep(0.3)  # a slow disk's fsync
+        return commit(self, doc, *args)
+
+    monkeypatch.setattr(Placer, "_commit_now", slow_for_the_tenth)
+    job_id = pipeline.create([100000 + i for i in range(1, 61)])
+    with pytest.raises(RetryableError):
+        pipeline.run(job_id)
+    done = [r.row_number for r in JobRow.select().where(JobRow.status == "done")]
+    assert sorted(done) == list(range(2, 12))
 
 
 def test_a_cancel_asked_while_a_pause_winds_down_is_not_lost(pipeline: Pipeline) -> None:

@@ -276,9 +276,11 @@ class JobRun:
         batch: list[RowResult],
         streak_limit: int,
     ) -> RunOutcome:
-        """Feed rows and collect results until done or stopped; `batch` holds what is unsaved."""
+        """Feed rows and collect results until done or stopped; `batch` holds what is unsaved.
+        DocuWare found down stops the run as a pause does (the rows in flight have the grace),
+        then hands the job back."""
         next_flush = time.monotonic() + progress.FLUSH_S
-        stop: RunOutcome | None = None
+        stop: RunOutcome | RetryableError | None = None
         deadline = 0.0
         while True:
             now = time.monotonic()
@@ -289,7 +291,10 @@ class JobRun:
             elif feed.outstanding == 0 or now >= deadline:
                 break
             _raise_if_stopped(future, ending=stop is not None)
-            _keep_to_save(feed, collect(results, 0.05), batch, streak_limit)
+            down = _keep_to_save(feed, collect(results, 0.05), batch, streak_limit)
+            if down is not None and stop is None:
+                stop, deadline = down, now + STOP_GRACE_S
+                self.runtime.loop.call(engine.stop_taking)
             if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
                 self._record(batch)
                 batch.clear()
@@ -301,6 +306,8 @@ class JobRun:
                     stop = asked.outcome
                     deadline = now + (0 if stop.stops_at_once else STOP_GRACE_S)
                     self.runtime.loop.call(engine.stop_taking)  # the grace is for rows in flight
+        if isinstance(stop, RetryableError):
+            raise stop
         return RunOutcome.ENDED if stop is None else stop
 
     def _flush_leftovers(self, results: queue.Queue[RowResult], events: list[Event]) -> None:
@@ -397,16 +404,18 @@ def _raise_if_stopped(engine: concurrent.futures.Future[None], ending: bool) -> 
 
 def _keep_to_save(
     feed: Feed, got: list[RowResult], batch: list[RowResult], streak_limit: int
-) -> None:
+) -> RetryableError | None:
     """Into `batch` the results to write back (each at once: should the run end here, the
     batch is saved); a transient failure is kept back for a second turn, and `streak_limit`
-    of them in a row mean DocuWare is down: the job is handed back."""
+    of them in a row mean DocuWare is down: returned, the error the job is handed back with."""
+    down = None
     for result in got:
         feed.returned(result)
-        if feed.streak >= streak_limit:
-            raise RetryableError(
+        if feed.streak >= streak_limit and down is None:
+            down = RetryableError(
                 f"DocuWare failed {feed.streak} rows in a row for a passing reason "
                 f"(last: {result.error})"
             )
         if not feed.deferred_now(result):
             batch.append(result)
+    return down
