@@ -293,8 +293,7 @@ class JobRun:
             _raise_if_stopped(future, ending=stop is not None)
             down = _keep_to_save(feed, collect(results, 0.05), batch, streak_limit)
             if down is not None and stop is None:
-                stop, deadline = down, now + STOP_GRACE_S
-                self.runtime.loop.call(engine.stop_taking)
+                stop, deadline = down, self._wind_down(engine, now)
             if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
                 self._record(batch)
                 batch.clear()
@@ -304,11 +303,15 @@ class JobRun:
                     self._tick(now)
                 except Stop as asked:
                     stop = asked.outcome
-                    deadline = now + (0 if stop.stops_at_once else STOP_GRACE_S)
-                    self.runtime.loop.call(engine.stop_taking)  # the grace is for rows in flight
+                    deadline = self._wind_down(engine, now, stop.stops_at_once)
         if isinstance(stop, RetryableError):
             raise stop
         return RunOutcome.ENDED if stop is None else stop
+
+    def _wind_down(self, engine: RowEngine, now: float, at_once: bool = False) -> float:
+        """The engine starts no other row; the end of the grace its rows in flight have."""
+        self.runtime.loop.call(engine.stop_taking)
+        return now + (0 if at_once else STOP_GRACE_S)
 
     def _flush_leftovers(self, results: queue.Queue[RowResult], events: list[Event]) -> None:
         self._save_quietly([r for r in collect(results, 0) if not r.retryable], events)
