@@ -120,6 +120,16 @@ process), 1.6 %, 1.21x (four); 0.8 %, 1.26x (100/s, one), 0.9 %, 1.29x (four); t
 0.1-1.4 %. Jobs half as long as above, so the fixed seconds weigh twice: the same run on the
 afternoon's code (18:22) gave 1.2 %, 1.15x; 2.0 %, 1.18x; 1.2 %, 1.28x; 0.9 %, 1.27x.
 
+2026-12-07 00:11 (one run each, 0.93 shipped, `--seconds 25`), after the pipeline's changes of
+the night (a feed of 8 rows a request, the store's prepared INSERT; the budget unchanged),
+the first job / the next, 20 ms: 5/s 2.1 %, 1.09x / 1.2 %, 1.08x (one process), 1.2 %, 1.13x /
+1.2 %, 1.09x (four); 20/s 0.8 %, 1.18x / 0.6 %, 1.09x; 1.6 %, 1.18x / 0.6 %, 1.09x; 100/s
+0.6 %, 1.20x / 0.5 %, 1.13x; 0.8 %, 1.21x / 0.3 %, 1.11x. Not throttled: one process 65 % /
+98 % of budget off's rows/s, 90 % of its request rate after 5.8 s; four 56 % / 93 %, 5.3 s.
+Limit 40 -> 10/s followed after 8.2 s, 10 -> 40/s after 11.6 s. At `--latency-ms 100`
+(00:27): 20/s 1.8 %, 1.18x (one process), 3.2 %, 1.20x (four); 100/s 0.8 %, 1.22x, 3.0 %,
+1.23x; the next jobs 0.4-1.5 %, 1.10-1.15x.
+
 The slow start's 429s alone at 100 ms, 20/s, four processes (a script outside the suite,
 six runs each): 21, 17, 20, 16, 16, 16 before (the whole first job 20-33), 13, 10, 11, 12, 11,
 10 after; at 20 ms, 9-12 before, 7-11 after. The slower the answers, the later a held request
