@@ -100,7 +100,7 @@ class RowEngine:
         self.cabinet: FileCabinet | str = profile.cabinet
         self.fields = dict(profile.columns)  # column → DB name, settled by `prepare`
         self.throttling = permits.watch  # this job's slowdowns, for its event log
-        self.stopping = False  # a pause or cancel: no row starts any more
+        self.stopping = False  # the run is ending: no row starts any more
 
     async def prepare(self) -> None:
         """Resolve cabinet, dialog and fields once: what fails here fails the job, not each row.
@@ -149,8 +149,9 @@ class RowEngine:
             return await self.search_batch(tasks)
 
     def stop_taking(self) -> None:
-        """The run is ending (a pause, a cancel): the rows in flight may finish in its grace,
-        no other starts, to be cut at its end and done again (they stay pending)."""
+        """The run is ending (a pause, a cancel, DocuWare found down): the rows in flight may
+        finish in its grace, no other starts, to be cut at its end and done again (they stay
+        pending)."""
         self.stopping = True
 
     async def _worker(self, ready: Ready) -> None:
