@@ -23,6 +23,7 @@ throttle signal of a request to the watch of the job whose row sent it, for its 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import math
@@ -67,7 +68,8 @@ STALLED_FACTOR = 3.0
 IN_FLIGHT_MIN = 1  # slow start: at most this many requests out (not yet found stalled) ...
 IN_FLIGHT_FACTOR = 2.0  # ... or this many times what the process's send rate and latency hold
 SENT_SPAN_S = 0.5  # the process's send rate: its sends in this last while, ...
-SENT_SPAN_LATENCIES = 3.0  # ... or in this many answer times, if shorter
+SENT_RECENT_LATENCIES = 3.0  # ... or in this many answer times, if faster ...
+SENT_RECENT_MIN = 4  # ... and they hold this many sends at least
 IN_FLIGHT_WAIT_S = 0.05  # a process waiting for room looks again this often at least
 LISTEN_S = 1.0  # the listener for cuts waits this long for one at a time
 WATCH_S = 0.05  # how often requests in flight are looked at for being slow or held
@@ -304,21 +306,31 @@ class RequestBudget:
         return sum(not ticket.stalled for ticket in self._flying.values())
 
     def _room(self) -> float:
-        """What the process's send rate and latency hold, `IN_FLIGHT_FACTOR` times over. The
-        rate is its sends over the time since the first of the last `SENT_SPAN_S` (one answer
-        time at least), not over the whole span: a job starting after an idle spell read as a
-        trickle for half a second, and its room opened from its minimum at a crawl (measured,
-        50 ms latency, a server that does not throttle: 3.6 ms of waiting a request, 90 % of
-        it in the job's first 1.5 s; 2.2-2.7 ms after). Nor over more than `SENT_SPAN_LATENCIES`
-        answer times: the job's first requests, its lookups one after another, kept its room
-        near two for half a second, while the room grew by what they left out of it (measured,
-        the same server: 0.55 s to a room of 15, with 2.3-3.0 ms of waiting a request)."""
+        """What the process's send rate and latency hold, `IN_FLIGHT_FACTOR` times over."""
         now = time.monotonic()
-        span = min(SENT_SPAN_S, SENT_SPAN_LATENCIES * self._latency or SENT_SPAN_S)
-        while self._sent and self._sent[0] < now - span:
+        while self._sent and self._sent[0] < now - SENT_SPAN_S:
             self._sent.popleft()
-        span = max(now - self._sent[0], self._latency) if self._sent else SENT_SPAN_S
-        return max(IN_FLIGHT_MIN, IN_FLIGHT_FACTOR * len(self._sent) / span * self._latency)
+        return max(IN_FLIGHT_MIN, IN_FLIGHT_FACTOR * self._send_rate(now) * self._latency)
+
+    def _send_rate(self, now: float) -> float:
+        """The process's sends over the time since the first of the last `SENT_SPAN_S` (one
+        answer time at least), not over the whole span: a job starting after an idle spell
+        read as a trickle for half a second, and its room opened from its minimum at a crawl
+        (measured, 50 ms latency, a server that does not throttle: 3.6 ms of waiting a
+        request, 90 % of it in the job's first 1.5 s; 2.2-2.7 ms after). Or over the last
+        `SENT_RECENT_LATENCIES` answer times, when that is faster and holds `SENT_RECENT_MIN`
+        sends: the job's first requests, its lookups one after another, still held its room
+        near two for half a second (0.55 s to a room of 15 at 50 ms latency). Not with fewer:
+        one request just sent would read as a rate of one an answer time, a room of two,
+        where a process sending less keeps the room of one (`IN_FLIGHT_MIN`)."""
+        if not self._sent:
+            return 0.0
+        rate = len(self._sent) / max(now - self._sent[0], self._latency)
+        recent_span = SENT_RECENT_LATENCIES * self._latency
+        recent = len(self._sent) - bisect.bisect_left(self._sent, now - recent_span)
+        if recent >= SENT_RECENT_MIN:
+            rate = max(rate, recent / recent_span)
+        return rate
 
     async def _next_time(self) -> tuple[float, float, float]:
         now = time.monotonic()
