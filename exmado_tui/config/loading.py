@@ -25,6 +25,7 @@ from exmado_tui.config.layers import (
 )
 from exmado_tui.config.settings import (
     AUTH_MODES,
+    PLATFORM,
     PUBLIC_CLIENT_ID,
     BrokerSettings,
     DatabaseSettings,
@@ -246,6 +247,14 @@ def _url(reader: LayerReader, keys: tuple[str, ...], key: str) -> tuple[str, Spl
     return url, parts
 
 
+def _server_address(url: str) -> str:
+    """The DocuWare server's address: the Platform's own address, as it is often copied from a
+    browser, without its `/DocuWare/Platform` (the client adds that to every request)."""
+    if url.casefold().endswith(PLATFORM.casefold()):
+        return url[: -len(PLATFORM)].rstrip("/")
+    return url
+
+
 def _database_url(reader: LayerReader) -> str:
     url, parts = _url(reader, ("database",), "url")
     if url and parts.scheme not in DATABASE_SCHEMES:
@@ -276,10 +285,16 @@ def _broker(reader: LayerReader, env: Mapping[str, str], data_dir: Path) -> Brok
 def _docuware(reader: LayerReader, env: Mapping[str, str]) -> DocuWareSettings:
     s = ("docuware",)
     url, parts = _url(reader, s, "url")
-    url = url.rstrip("/")
+    url = _server_address(url.rstrip("/"))
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(
             reader.where(s, "url") + f" must be an http(s) URL, got {mask_url(url)!r}."
+        )
+    if parts.username is not None or parts.password is not None:  # it would be shown and sent
+        raise SettingsError(
+            reader.where(s, "url") + f" must not hold a user name or password, got "
+            f"{mask_url(url)!r}; set [docuware] username, and the password in "
+            "DOCUWARE_PASSWORD or [docuware] password_file."
         )
     settings = DocuWareSettings(
         url=url,

@@ -29,6 +29,7 @@ from exmado_tui.workbook.checks import WorkbookLimits
 # DocuWare's built-in public OAuth client; an app registration has an id of its own.
 PUBLIC_CLIENT_ID = "docuware.platform.net.client"
 AUTH_MODES = ("auto", "oauth", "cookie", "client_credentials")
+PLATFORM = "/DocuWare/Platform"  # the REST API's path on the server `[docuware] url` names
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from exmado_tui.config.settings import DocuWareSettings
+from exmado_tui.config.settings import PLATFORM, DocuWareSettings
 from exmado_tui.docuware.errors import (
     AuthenticationError,
     DocuWareError,
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("exmado.docuware")
 
-PLATFORM = "/DocuWare/Platform"
 EARLY_RENEWAL_S = 60.0
 NO_IDENTITY_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 501})
 TOKEN_MODES = frozenset({"oauth", "client_credentials"})

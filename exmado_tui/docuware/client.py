@@ -19,8 +19,7 @@ from typing import Any
 
 import httpx
 
-from exmado_tui.config.settings import DocuWareSettings
-from exmado_tui.docuware.auth import PLATFORM
+from exmado_tui.config.settings import PLATFORM, DocuWareSettings
 from exmado_tui.docuware.body import (
     document_limits,
     refuse_wrong_type,

@@ -106,6 +106,31 @@ def test_a_wrong_setting_is_one_sentence_naming_key_and_file(tmp_path, content, 
     assert "\n" not in message
 
 
+def test_a_docuware_url_with_a_password_in_it_is_refused_without_showing_it(tmp_path):
+    """It would be shown wherever the server is named (the budget's label, `exmado workers`)
+    and aiohttp refuses it beside a sign-in's header: one sentence, the password masked."""
+    host = tmp_path / "host.toml"
+    host.write_text('[docuware]\nurl = "http://demo:Zebra-Pass-7731@dw.local:8765"\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(host, environ={})
+    message = str(caught.value)
+    assert "must not hold a user name or password" in message and "DOCUWARE_PASSWORD" in message
+    assert "Zebra-Pass-7731" not in message and str(host) in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x.docuware.cloud/DocuWare/Platform",
+        "https://x.docuware.cloud/docuware/platform/",
+        "https://x.docuware.cloud/",
+    ],
+)
+def test_a_docuware_url_copied_with_the_platform_s_path_names_the_server(url):
+    settings = load_settings(environ={"DOCUWARE_URL": url})
+    assert settings.docuware.url == "https://x.docuware.cloud"
+
+
 def test_a_wrong_environment_value_names_the_variable():
     with pytest.raises(SettingsError, match=r"from environment MAX_CONCURRENT_JOBS"):
         load_settings(environ={"MAX_CONCURRENT_JOBS": "-2"})
