@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from exmado_tui.commands.context import Context, add_job_command, print_json
 from exmado_tui.formatting import duration, local_time, size, visible
-from exmado_tui.job.status import RowStatus
+from exmado_tui.job.status import JobStatus, RowStatus
 
 if TYPE_CHECKING:  # the store's queries load peewee: a command imports them when it runs
     from exmado_tui.store.queries import EventView, FileView, RowView
@@ -187,12 +187,14 @@ def print_job(job: JobDetail, as_json: bool, ctx: Context) -> None:
 
 
 def print_state(job: JobDetail, as_json: bool) -> None:
-    """The job as JSON, or one line: its id, state and any request still pending."""
+    """The job as JSON, or one line: its id, state and any request still pending, or why it
+    failed."""
     if as_json:
         print_json(job.to_json())
         return
     pending = f" ({job.control} requested)" if job.control and not job.status.is_final else ""
-    print(f"Job {job.short_id}: {job.status.value}{pending}")
+    why = f" — {job.last_error}" if job.status is JobStatus.FAILED and job.last_error else ""
+    print(f"Job {job.short_id}: {job.status.value}{pending}{why}")
 
 
 def wait_for_end(ctx: Context, job_id: str, timeout: float | None) -> JobDetail:

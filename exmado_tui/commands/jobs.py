@@ -146,7 +146,8 @@ def show_command(args: argparse.Namespace, ctx: Context) -> int:
 def action_command(args: argparse.Namespace, ctx: Context) -> int:
     job = getattr(ctx.service, args.action)(args.id)
     if args.action == "start" and not args.json:
-        print(f"Job {job.short_id} queued for the workers ({job.wait_reason}).")
+        # Not its wait reason: "waiting for a worker" until one takes it, a moment later.
+        print(f"Job {job.short_id} queued for the workers.")
     else:
         print_state(job, args.json)
     return 0

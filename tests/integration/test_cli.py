@@ -97,6 +97,15 @@ def test_wait_exit_code_follows_the_outcome(env, workbook, capsys):
     assert (code, out.strip().endswith("CANCELLED")) == (1, True)
 
 
+def test_wait_on_a_failed_job_says_why_it_failed(env, workbook, capsys):
+    created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
+    run_json(capsys, "jobs", "fail", created["id"], "--reason", "the cabinet was archived")
+    code, out, _ = run(capsys, "jobs", "wait", created["id"])
+    assert code == 1
+    assert out.startswith(f"Job {created['id'][:8]}: FAILED — Marked failed by ")
+    assert out.endswith(": the cabinet was archived.\n")
+
+
 def test_from_json_accepts_the_old_payload(env, workbook, capsys, tmp_path, redis_url):
     payload = tmp_path / "job.json"
     payload.write_text(
