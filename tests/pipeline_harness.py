@@ -49,6 +49,7 @@ class FakeClient:
     downloads: Counter = field(default_factory=Counter)
     searches: int = 0
     fail_downloads: set[int] = field(default_factory=set)
+    down: bool = False  # every request finds DocuWare out of reach
     in_flight: int = 0
     peak_in_flight: int = 0
 
@@ -60,6 +61,10 @@ class FakeClient:
             await asyncio.sleep(self.latency_s)
         finally:
             self.in_flight -= 1
+        if self.down:
+            from exmado_tui.docuware.errors import DocuWareNetworkError
+
+            raise DocuWareNetworkError("DocuWare at http://dw.test cannot be reached.")
 
     async def find_cabinet(self, name: str) -> str:
         return name

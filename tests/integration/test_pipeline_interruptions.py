@@ -252,3 +252,28 @@ def test_rows_failing_in_a_row_for_a_passing_reason_hand_the_job_back(pipeline: 
     assert job.wait_reason.startswith("will try again: DocuWare failed ")
     rows = JobRow.select().where(JobRow.job == job_id)
     assert {row.status for row in rows} == {"pending"}
+
+
+def test_a_job_smaller_than_the_streak_is_handed_back_when_docuware_is_out_of_reach(
+    pipeline: Pipeline,
+) -> None:
+    """Three rows cannot make the streak that says DocuWare is down: each finding it out of
+    reach in its first turn says it instead, and the rows stay pending, not failed."""
+    pipeline.client.down = True
+    job_id = pipeline.create([100001, 100002, 100003])
+    with pytest.raises(RetryableError, match="DocuWare was out of reach for each row"):
+        pipeline.run(job_id)
+    assert Job.get_by_id(job_id).wait_reason.startswith("will try again: DocuWare was out ")
+    assert {row.status for row in JobRow.select().where(JobRow.job == job_id)} == {"pending"}
+
+
+def test_a_small_job_whose_downloads_are_refused_fails_those_rows_and_completes(
+    pipeline: Pipeline,
+) -> None:
+    """DocuWare answering (503 for two documents) is not down: those rows fail."""
+    pipeline.client.fail_downloads = {2, 3}
+    job_id = pipeline.create([100001, 100002, 100003])
+    job = pipeline.run(job_id)
+    assert job.status == "COMPLETED_WITH_ERRORS", job.last_error
+    statuses = sorted(row.status for row in JobRow.select().where(JobRow.job == job_id))
+    assert statuses == ["done", "failed", "failed"]

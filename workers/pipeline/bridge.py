@@ -69,7 +69,9 @@ class Feed:
         self.after = 0
         self.exhausted = False
         self.outstanding = 0
-        self.streak = 0
+        self.streak = 0  # transient failures in a row
+        self.tried = 0  # rows given their first turn
+        self.unreachable = 0  # rows kept back for DocuWare out of reach
 
     @property
     def finished(self) -> bool:
@@ -89,6 +91,7 @@ class Feed:
         while self.outstanding < self.window and self._next_ready():
             rows.append(self.buffer.popleft())
             self.outstanding += 1
+            self.tried += not rows[-1].second_chance
         if rows:
             self.loop.call(_put_all, self.inbox, rows)
 
@@ -108,10 +111,20 @@ class Feed:
         self.outstanding -= 1
         self.streak = self.streak + 1 if result.retryable else 0
 
+    @property
+    def all_unreachable(self) -> bool:
+        """Every row of the run found DocuWare out of reach in its first turn, and none is
+        left: a job with fewer rows than the streak that says DocuWare is down
+        (`streak_limit`) would otherwise fail each of them in its second turn. (A server that
+        answers, even 503 for each, is left to fail the rows of a small job.)"""
+        kept = len(self.deferred)
+        return self.exhausted and not self.buffer and 0 < self.tried == kept == self.unreachable
+
     def deferred_now(self, result: RowResult) -> bool:
         """Keep a transient failure back for a second turn (not written, stays pending)."""
         if result.retryable and not result.task.second_chance:
             self.deferred.append(dataclasses.replace(result.task, second_chance=True))
+            self.unreachable += result.unreachable
             return True
         return False
 

@@ -24,7 +24,7 @@ from functools import partial
 
 from exmado_tui.config.profiles import OnMultiple, Profile
 from exmado_tui.config.templates import Values
-from exmado_tui.docuware.errors import NotFoundError, RefusedAnswerError
+from exmado_tui.docuware.errors import DocuWareNetworkError, NotFoundError, RefusedAnswerError
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.paging import ID_INFO
 from exmado_tui.docuware.query import ID_FIELD, And, Exact, Or
@@ -69,6 +69,7 @@ class RowResult:
     files: list[FileRecord] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     retryable: bool = False
+    unreachable: bool = False  # failed for DocuWare out of reach (no answer at all)
     # The workbook leaves the row unable to run (an empty key), as ingest refuses such rows:
     # progress marks it `failed_at_import` (no attempt), so `JobService.retry` leaves it failed.
     failed_at_import: bool = False
@@ -167,7 +168,11 @@ class RowEngine:
         except BlockedFolderError:
             raise
         except RetryableError as exc:
-            return RowResult(task, RowStatus.FAILED, _sentence(task, exc), retryable=True)
+            unreachable = isinstance(exc, DocuWareNetworkError)
+            sentence = _sentence(task, exc)
+            return RowResult(
+                task, RowStatus.FAILED, sentence, retryable=True, unreachable=unreachable
+            )
         except PermanentError as exc:
             return RowResult(task, RowStatus.FAILED, _sentence(task, exc))
         except Exception as exc:

@@ -410,15 +410,18 @@ def _keep_to_save(
 ) -> RetryableError | None:
     """Into `batch` the results to write back (each at once: should the run end here, the
     batch is saved); a transient failure is kept back for a second turn, and `streak_limit`
-    of them in a row mean DocuWare is down: returned, the error the job is handed back with."""
+    of them in a row mean DocuWare is down, as does every row of the run kept back for it out
+    of reach: returned, the error the job is handed back with (rows kept back stay pending)."""
     down = None
     for result in got:
         feed.returned(result)
-        if feed.streak >= streak_limit and down is None:
+        if not feed.deferred_now(result):
+            batch.append(result)
+        if down is None and feed.streak >= streak_limit:
             down = RetryableError(
                 f"DocuWare failed {feed.streak} rows in a row for a passing reason "
                 f"(last: {result.error})"
             )
-        if not feed.deferred_now(result):
-            batch.append(result)
+        elif down is None and feed.all_unreachable:
+            down = RetryableError(f"DocuWare was out of reach for each row ({result.error})")
     return down
