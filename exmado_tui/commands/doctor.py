@@ -243,6 +243,21 @@ def drop_folder(settings: Settings) -> list[Check]:
     return [Check("drop folder", True, detail)]
 
 
+def profiles(settings: Settings) -> list[Check]:
+    """A ✗ for each profile file that cannot be read, found before a workbook dropped for it
+    is refused or a job asks for it; else the profiles there are."""
+    from exmado_tui.config.profiles import load_profile, profile_names
+
+    names = profile_names(settings.profile_dirs)
+    broken = []
+    for name in names:
+        try:
+            load_profile(settings.profile_dirs, name)
+        except ExmadoError as exc:
+            broken.append(Check("profiles", False, str(exc), "correct that file, or remove it"))
+    return broken or [Check("profiles", True, ", ".join(names) or "none yet")]
+
+
 def notifications(settings: Settings) -> list[Check]:
     """One line per [[notify]] target: delivering, or failing and why; and notices nobody
     delivers (no `exmado watch` running)."""
@@ -309,6 +324,7 @@ CHECKS: tuple[Callable[[Settings], list[Check]], ...] = (
     docuware,
     output_root,
     drop_folder,
+    profiles,
     notifications,
     schedule,
     metrics,

@@ -24,6 +24,7 @@ CHECKS = [
     "DocuWare",
     "output folder",
     "drop folder",
+    "profiles",
 ]
 
 
@@ -55,7 +56,7 @@ def test_all_well_but_no_worker(healthy, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
     # The tests' private Redis has no password: a warning, not a failure.
-    assert [line[0] for line in lines if not line.startswith(" ")] == list("✓✓✓!✗✓✓✓")
+    assert [line[0] for line in lines if not line.startswith(" ")] == list("✓✓✓!✗✓✓✓✓")
     redis_line = next(line for line in lines if line.startswith("! Redis: "))
     assert redis_line.endswith(
         "answers without a password: whoever reaches it can read or wipe the queue"
@@ -128,6 +129,21 @@ def test_folders_that_cannot_be_used(healthy, tmp_path, capsys, monkeypatch):
     assert not checks["output folder"]["ok"]
     assert checks["drop folder"]["detail"] == f"{tmp_path / 'no-drop'} does not exist"
     assert checks["drop folder"]["fix"].startswith(f"mkdir -p {tmp_path / 'no-drop'}/PROFILE")
+
+
+def test_a_profile_file_that_cannot_be_read_is_found(healthy, tmp_path, capsys, monkeypatch):
+    """Before a workbook dropped for it is refused: the file and what is wrong with it."""
+    mine = tmp_path / "my-profiles"
+    mine.mkdir()
+    (mine / "badp.toml").write_text('cabinet = "Invoices\n')
+    monkeypatch.setenv("EXMADO_USER_PROFILES_DIR", str(mine))
+    code, checks = doctor(capsys)
+    assert code == 1
+    assert not checks["profiles"]["ok"]
+    assert checks["profiles"]["detail"].startswith(
+        f"Profile file {mine / 'badp.toml'} is not valid"
+    )
+    assert checks["profiles"]["fix"] == "correct that file, or remove it"
 
 
 def test_metrics_set_but_not_served_is_a_warning_naming_the_address(
