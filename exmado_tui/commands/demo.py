@@ -69,6 +69,12 @@ def demo_command(args: argparse.Namespace, ctx: Context) -> int:
             return open_dashboard(args, Context(settings))
         job = _run_job(settings, args)
     _print_outcome(job, home)
+    if args.workbook == DEMO_WORKBOOK:
+        print(
+            "(The demo workbook holds, on purpose, an invoice the sandbox does not have and two "
+            "rows repeating earlier ones: hence 'with errors'. The report says what became of "
+            "each row.)"
+        )
     print(f"\nLook at it in the dashboard:  {this_exmado(args)} demo --dashboard")
     return 0 if job.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS) else 1
 

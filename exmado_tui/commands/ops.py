@@ -29,7 +29,13 @@ from exmado_tui.services.localredis import (
     redis_server_binary,
     url_password,
 )
-from exmado_tui.services.supervision import PROGRAMS, Stack, first_error, this_run
+from exmado_tui.services.supervision import (
+    PROGRAMS,
+    ProgramState,
+    Stack,
+    first_error,
+    this_run,
+)
 
 # Longer than the worker's stopwaitsecs (90) plus the drop folder's and Redis's.
 STOP_WAIT_S = 120
@@ -199,10 +205,14 @@ def _report(stack: Stack, settings: Settings, *, explain: bool) -> int:
     from exmado_tui.services.queue import JobQueue
 
     print(stack.ctl("status").stdout.rstrip())
+    programs = stack.programs()
+    if ready := [p.name for p in programs if p.running and p.state is ProgramState.STARTING]:
+        # supervisord says RUNNING only once `startsecs` are over; they said they are up
+        print(f"STARTING and ready ({', '.join(ready)}): up, in their first seconds.")
     reachable = JobQueue.from_settings(settings.broker).ping()
     print(f"Redis at {mask_url(settings.broker.url)}: {_reachable(reachable)}")
     print(f"Logs: {stack.run}")
-    failed = [program for program in stack.programs() if program.failed]
+    failed = [program for program in programs if program.failed]
     for program in failed if explain else ():
         line = first_error(stack.log(program.name)) or "nothing logged"
         print(f"exmado: {program.name} is {program.state}: {line}", file=sys.stderr)

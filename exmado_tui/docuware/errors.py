@@ -157,10 +157,15 @@ def error_for(response: httpx.Response, *, retry_after: float = 0.0) -> DocuWare
 def network_error(exc: httpx.TransportError, url: httpx.URL) -> DocuWareNetworkError:
     """Wrap an httpx transport failure in one sentence that names the server."""
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-    detail = str(exc) or type(exc).__name__
+    # aiohttp names its TLS setting ("ssl:default") even for a plain http:// address
+    detail = (str(exc) or type(exc).__name__).replace(" ssl:default ", " ")
     server = f"{url.scheme}://{url.netloc.decode()}"
+    hint = ""
+    if url.scheme == "https" and "WRONG_VERSION_NUMBER" in detail:  # it did not answer in TLS
+        hint = "; it may be a plain http:// server: check the scheme of [docuware] url"
     return DocuWareNetworkError(
-        f"DocuWare at {server} cannot be reached: {url.path} {kind} ({detail}).", path=url.path
+        f"DocuWare at {server} cannot be reached: {url.path} {kind} ({detail}){hint}.",
+        path=url.path,
     )
 
 

@@ -42,6 +42,7 @@ def test_the_demo_exports_the_demo_workbook_and_its_closing_hint_opens_the_dashb
     lines = list(report.active.iter_rows(values_only=True))
     assert len(lines) == 1 + 35  # a header, then one line per non-blank input row
     assert "Traceback" not in result.stderr
+    assert "(The demo workbook holds, on purpose, an invoice the sandbox does not" in result.stdout
     hint = result.stdout.strip().splitlines()[-1]
     assert hint.startswith("Look at it in the dashboard:  ")
     command = hint.split(":  ", 1)[1]

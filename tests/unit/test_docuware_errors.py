@@ -14,6 +14,7 @@ from exmado_tui.docuware.errors import (
     RetryPolicy,
     ServerError,
     ThrottledError,
+    network_error,
     parse_retry_after,
 )
 
@@ -263,3 +264,25 @@ async def test_network_error_gives_up_after_max_attempts():
         with pytest.raises(DocuWareNetworkError):
             await client.service_description()
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize(
+    ("url", "raised", "said"),
+    [
+        (
+            "http://dw.test/DocuWare/Platform",
+            "Cannot connect to host dw.test:80 ssl:default [Connect call failed]",
+            "(Cannot connect to host dw.test:80 [Connect call failed]).",
+        ),
+        (
+            "https://dw.test/DocuWare/Platform",
+            "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
+            "; it may be a plain http:// server: check the scheme of [docuware] url.",
+        ),
+    ],
+)
+def test_a_network_error_is_said_without_aiohttp_s_tls_setting_and_with_a_hint_for_the_scheme(
+    url: str, raised: str, said: str
+) -> None:
+    sentence = str(network_error(httpx.ConnectError(raised), httpx.URL(url)))
+    assert sentence.startswith("DocuWare at ") and sentence.endswith(said)
