@@ -53,6 +53,11 @@ def span(seconds: float) -> str:
     return f"{round(seconds / 3600, 1):g} h"
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 file`, `2 files`, `1,234 files`: a count and its noun, singular for one."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def size(num_bytes: int) -> str:
     value = float(num_bytes)
     for unit in ("B", "KB", "MB", "GB"):

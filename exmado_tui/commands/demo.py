@@ -29,6 +29,7 @@ from exmado_tui.commands.context import Context
 from exmado_tui.commands.dashboard import open_dashboard
 from exmado_tui.config.loading import load_settings
 from exmado_tui.config.settings import Settings
+from exmado_tui.formatting import counted
 from exmado_tui.job.status import JobStatus
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.services.localredis import RedisServer, ensure_password
@@ -173,7 +174,7 @@ def _run_job(settings: Settings, args: argparse.Namespace) -> JobDetail:
         job = get_job(job.id)
         line = (
             f"  {job.status.value:22} {job.done_rows}/{job.total_rows} rows, "
-            f"{job.found_rows} found, {job.files_count} files"
+            f"{job.found_rows} found, {counted(job.files_count, 'file')}"
         )
         if line != shown:
             print(line, flush=True)
@@ -185,7 +186,7 @@ def _print_outcome(job: JobDetail, home: Path) -> None:
     print(
         f"\n{job.status.value}: {job.found_rows} found, {job.not_found_rows} not found, "
         f"{job.ambiguous_rows} ambiguous, {job.failed_rows} failed, "
-        f"{job.skipped_rows} skipped; {job.files_count} files."
+        f"{job.skipped_rows} skipped; {counted(job.files_count, 'file')}."
     )
     if job.last_error:
         print(f"Last error: {job.last_error}")

@@ -38,7 +38,7 @@ from textual.reactive import reactive
 
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import StoreUnavailableError
-from exmado_tui.formatting import visible
+from exmado_tui.formatting import counted, visible
 from exmado_tui.job.actor import Actor, Door
 from exmado_tui.job.service import JobService
 from exmado_tui.job.status import FINAL, JobStatus
@@ -53,7 +53,7 @@ from exmado_tui.ui.backend import (
     check_redis,
 )
 from exmado_tui.ui.keys import ActionCommands, HelpScreen
-from exmado_tui.ui.logic.jobs import ACTIONS, jobs_word
+from exmado_tui.ui.logic.jobs import ACTIONS
 from exmado_tui.ui.messages import JobActionFailed, JobActionSucceeded, JobFinished
 from exmado_tui.ui.modals import ConfirmModal, DeleteJobModal, FailJobModal
 
@@ -209,7 +209,7 @@ class ExmadoApp(App[None]):
 
     def _report(self, name: str, done: list[str], errors: list[str]) -> None:
         if done:
-            self.notify(f"{jobs_word(len(done)).capitalize()} {ACTIONS[name].past}.")
+            self.notify(f"{counted(len(done), 'job').capitalize()} {ACTIONS[name].past}.")
         if errors:
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
             self.notify(errors[0] + more, title=f"{ACTIONS[name].label} refused", severity="error")
@@ -357,7 +357,7 @@ class JobActionsMixin:
         fit = [job for job in jobs if job.status in action.allowed]
         if len(fit) < len(jobs):
             exmado_app(self).notify(
-                f"{jobs_word(len(jobs) - len(fit))} skipped: "
+                f"{counted(len(jobs) - len(fit), 'job')} skipped: "
                 f"{action.label.lower()} does not apply in their state.",
                 severity="warning",
             )
@@ -368,7 +368,7 @@ class JobActionsMixin:
         what = (
             f"job {jobs[0].short_id} ({visible(jobs[0].name)})"
             if len(jobs) == 1
-            else jobs_word(len(jobs))
+            else counted(len(jobs), "job")
         )
         if name == "delete":
             keep = await exmado_app(self).push_screen_wait(

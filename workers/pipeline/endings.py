@@ -30,7 +30,7 @@ from exmado_tui.errors import (
     TransitionError,
 )
 from exmado_tui.files import is_no_space, no_space
-from exmado_tui.formatting import span, visible
+from exmado_tui.formatting import counted, span, visible
 from exmado_tui.job.liveness.hold import Hold
 from exmado_tui.job.status import ACTIVE, ROW_ERRORS, Control, Event, JobStatus
 from exmado_tui.job.transitions import JobColumns, record_event, transition
@@ -151,7 +151,7 @@ class Ending:
         finished = Event(
             f"Finished: {job.found_rows:,} found, {job.not_found_rows:,} not found, "
             f"{job.ambiguous_rows:,} ambiguous, {job.failed_rows:,} failed, "
-            f"{job.skipped_rows:,} skipped; {job.files_count:,} files.",
+            f"{job.skipped_rows:,} skipped; {counted(job.files_count, 'file')}.",
             "warning" if errors else "info",
         )
         target = S.COMPLETED_WITH_ERRORS if errors else S.COMPLETED

@@ -42,7 +42,7 @@ from exmado_tui.errors import (
     StoreUnavailableError,
 )
 from exmado_tui.files import is_no_space, output_folder_problem
-from exmado_tui.formatting import span
+from exmado_tui.formatting import counted, span
 from exmado_tui.job.liveness.hold import Hold, claim
 from exmado_tui.job.query_source import QuerySource, query_of
 from exmado_tui.job.status import Event, JobStatus
@@ -177,7 +177,7 @@ class JobRun:
         where = f"sheet {got.sheet!r}, " if got.sheet else ""
         record_event(
             self.job_id,
-            f"Workbook read: {got.total:,} rows ({where}header in row {got.header_row}); "
+            f"Workbook read: {counted(got.total, 'row')} ({where}header in row {got.header_row}); "
             f"{got.bad} with errors, {got.duplicates} duplicate keys.",
         )
 

@@ -66,10 +66,6 @@ ACTIONS: dict[str, JobAction] = {
 }
 
 
-def jobs_word(count: int) -> str:
-    return f"{count} job" if count == 1 else f"{count} jobs"
-
-
 # -- the jobs list ----------------------------------------------------------------------------
 
 
