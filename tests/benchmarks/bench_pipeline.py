@@ -109,6 +109,16 @@ after a workbook's rows go in by one prepared INSERT text (`store/bulk.py`) and 
 200.0 against 186.7; no latency, ours and httpx's floor in turns: median 1.98x against 2.18x
 (1.48x at 21:50 on a faster VM); ingest of 100,000 rows 6.2 s against 9.8 s.
 
+2026-12-07 02:07 (one run; the VM slow: worker CPU per row 4.85 ms at 50 ms, the floor 2.2 ms
+against 1.5 ms the night before), after the slow start's room also reads the sends of the last
+three answer times (`budget.RequestBudget._send_rate`): 50 ms latency, a cold start 177.1
+rows/s, the next job 225.0 (73 % of the bound of 310), budget off 230.9 (74 %); no latency,
+ours 1.47x httpx's floor (median of three in turns); ingest of 100,000 rows 9.1 s. The change's
+own effect, in a script outside the suite the same hour: the room of the next job reaches 15
+requests in 0.17 s (0.55 s before) and the job's takes wait 1.9-2.1 s for the budget's lock in
+all (4.7-5.5 s before); its rows/s, old and new code in turns, three rounds: medians 229 and
+234, single runs 216-246 and 233-249, the VM's drift larger than the change.
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency

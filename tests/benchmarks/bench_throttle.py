@@ -146,6 +146,17 @@ trade: its growth is bounded by `AHEAD` times the rate of answers, and (evening,
 four processes) `AHEAD` 1.6 brought 20/s to 2.1-2.2 % 429s but a server that does not throttle
 to 480 requests/s only after 6.5 s (4.0 s at 2.5); a 250 ms answers window did not change that.
 
+2026-12-07 02:14 (one run each, `--seconds 25`, 20 ms), after the slow start's room also reads
+the sends of the last three answer times when they are four or more (`budget._send_rate`),
+the first job / the next: 5/s 1.9 %, 1.10x / 1.2 %, 1.08x (one process), 1.2 %, 1.13x / 1.2 %,
+1.10x (four); 20/s 0.8 %, 1.17x / 0.6 %, 1.10x; 1.2 %, 1.20x / 0.6 %, 1.09x; 100/s 0.7 %,
+1.20x / 0.5 %, 1.13x; 1.0 %, 1.23x / 0.4 %, 1.10x. Not throttled: one process 79 % / 119 % of
+budget off's rows/s (budget off slow in that run), 90 % of its request rate after 4.0 s, once
+going 101 %; four 66 % / 100 %, 6.8 s, once going 83 % (the four workers and the sandbox on two
+cores: budget off 535 requests/s). Limit 40 -> 10/s followed after 6.9 s, 10 -> 40/s after
+10.2 s. With the room read over three answer times alone (the first try, 01:37): 20/s 0.8 %
+and 2.1 %, 100/s 0.7 % and 1.7 % (one and four processes); at 100 ms, 20/s 2.0 % and 3.0 %.
+
 A run not throttled lasts 5-9 s with the budget off: the slow start's few seconds are half of
 it, so "95 % of budget off" is out of reach for so short a job by design (no limit until the
 first throttle would meet it, and hold dozens of rows against a 5/s account); "once going" and
