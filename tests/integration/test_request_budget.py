@@ -6,6 +6,7 @@ import asyncio
 import io
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,22 @@ def test_a_job_after_an_idle_spell_gets_the_room_its_first_sends_hold(
         return went, held_back
 
     assert asyncio.run(run()) == (True, True)
+
+
+# 6 sends in the last 0.15 s: 40/s, a room of 4 (the half second's 9 in 0.45 s: 20/s, 2);
+# 3 sends there are too few: the half second's 6 in 0.45 s, 13/s, a room of 1.3.
+@pytest.mark.parametrize(("burst", "room"), [(6, 4.0), (3, 2 * 6 / 0.45 * 0.05)])
+def test_the_room_follows_a_burst_of_sends_not_the_lookups_before_it(
+    redis_url: str, burst: int, room: float
+):
+    """A job's lookups, one an answer time, then its rows: the room reads the last three
+    answer times once they hold four sends, not the half second the lookups slow down."""
+    pacer = budget(redis_url)
+    pacer._latency = 0.05
+    now = time.monotonic()
+    lookups = [now - 0.45, now - 0.35, now - 0.25]
+    pacer._sent.extend(lookups + [now - 0.1 + 0.015 * i for i in range(burst)])
+    assert pacer._room() == pytest.approx(room, rel=0.05)
 
 
 def test_past_the_slow_start_requests_out_do_not_hold_back_the_next(
