@@ -85,7 +85,9 @@ def test_retry_runs_only_the_rows_that_did_not_succeed(exmado: Exmado) -> None:
 
 @pytest.mark.slow
 def test_terminate_and_the_operator_commands(exmado: Exmado) -> None:
-    exmado.sandbox.faults.update(latency_ms=100)
+    # 200 rows at 300 ms, two at a time: 30 s, well past the CLI calls before the terminate
+    # (at 100 ms the job once ended first, on a loaded machine).
+    exmado.sandbox.faults.update(latency_ms=300)
     exmado.configure(row_concurrency=2)
     exmado.start_worker()
     job_id = exmado.start_job(exmado.workbook("t.xlsx", hits(exmado, 200)))
@@ -101,7 +103,7 @@ def test_terminate_and_the_operator_commands(exmado: Exmado) -> None:
     assert result.returncode == 0 and "CANCELLED" in result.stdout, result.stderr
     # Counted where it happens (the store's counters are flushed in batches and lag): after
     # terminate, at most the 2 downloads in flight and the few started before the worker
-    # noticed (it checks every ~0.25 s; a row takes ≥ 100 ms here) reach DocuWare.
+    # noticed (it checks every ~0.25 s; a row takes ≥ 300 ms here) reach DocuWare.
     downloads_then = exmado.sandbox.stats.count("FileDownload")
     wait_for(lambda: not status()["workers"][0]["jobs"], 5, "the worker to drop the job")
     job = get_job(job_id)
