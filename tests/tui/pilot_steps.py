@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from textual.dom import NoScreen
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Select
@@ -95,6 +96,13 @@ def dialog_drawn(app: ExmadoApp) -> bool:
 def screen_text(app: ExmadoApp) -> str:
     """What the terminal shows now, as plain text, one line a row."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def words_shown(app: ExmadoApp, region: Region) -> str:
+    """What the terminal shows in `region`, as one line of words (so a sentence wrapped over
+    several lines reads whole, and a word cut at the edge reads cut)."""
+    strips = app.screen._compositor.render_strips()[region.y : region.bottom]
+    return " ".join(" ".join(s.crop(region.x, region.right).text for s in strips).split())
 
 
 def bottom_line(app: ExmadoApp) -> str:

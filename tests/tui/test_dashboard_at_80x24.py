@@ -32,6 +32,7 @@ from tests.tui.pilot_steps import (
     settled,
     steady,
     wait_for,
+    words_shown,
 )
 from tests.tui.seed import job_id, seed_events, seed_files, seed_rows
 
@@ -64,12 +65,8 @@ def listed_status(app, wanted: str) -> JobStatus | None:
 
 
 def dialog_text(app) -> str:
-    """What the terminal shows inside the open dialog's frame, as one line of words (so a
-    sentence wrapped over several lines reads whole)."""
-    region = app.screen.query_one(".dialog").region
-    strips = app.screen._compositor.render_strips()[region.y : region.bottom]
-    lines = [strip.crop(region.x + 1, region.right - 1).text for strip in strips]
-    return " ".join(" ".join(lines).split())
+    """What the terminal shows inside the open dialog's frame, as one line of words."""
+    return words_shown(app, app.screen.query_one(".dialog").region.shrink((0, 1, 0, 1)))
 
 
 async def test_a_long_confirmation_question_wraps_instead_of_being_cut(app_factory, seeded):
@@ -287,3 +284,25 @@ async def test_tables_the_store_could_not_fill_on_opening_fill_once_it_answers(a
         await wait_for(pilot, lambda: detail.rows_table.item_at(29) is not None)
         await wait_for(pilot, lambda: detail.files_table.item_at(4) is not None)
         await wait_for(pilot, lambda: "database is locked" not in str(detail.summary.render()))
+
+
+ERROR = (
+    "DocuWare refused the search in cabinet Invoices: the field INVOICE_NUMBER does not exist "
+    "in this file cabinet; check the profile's columns against the cabinet's fields."
+)
+
+
+async def test_a_jobs_error_shows_whole_in_its_summary(app_factory, seeded):
+    """It used to be cut to its first line; a longer one shows its first three and where the
+    rest is."""
+    failed = job_id(5)
+    async with app_factory().run_test(size=SIZE) as pilot:
+        for error, shown in ((ERROR, ERROR), (ERROR * 3, "… whole in the Events tab (3)")):
+            Job.update(last_error=error).where(Job.id == failed).execute()
+            detail = await open_detail(pilot, failed)
+            summary = detail.summary
+            await wait_for(
+                pilot, lambda s=summary: "INVOICE_NUMBER" in words_shown(pilot.app, s.region)
+            )
+            assert shown in words_shown(pilot.app, summary.region)
+            await pilot.press("escape")

@@ -6,6 +6,7 @@ from collections import deque
 from itertools import pairwise
 from pathlib import Path
 
+from rich.console import Console
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -71,6 +72,8 @@ from exmado_tui.ui.widgets.paged_table import PagedTable
 
 REFRESH_S = 1.0
 SPARK_SAMPLES = 60
+REASON_LINES = 3  # of a job's error in the summary; the Events tab has it whole
+REASON_CUT = " … whole in the Events tab (3)"
 ROW_COLUMNS = (
     ("row", "Row", 6),
     ("key", "Key", 18),
@@ -105,6 +108,19 @@ def row_cells(row: RowView) -> tuple[str | Text, ...]:
         Text(str(row.attempts), justify="right"),
         Text(visible(row.error), style="red") if row.error else "",
     )
+
+
+def first_lines(text: Text, console: Console, width: int) -> Text:
+    """`text` wrapped at `width`, cut after `REASON_LINES` lines with `REASON_CUT` when
+    longer (whole while the screen has no width yet)."""
+    lines = text.wrap(console, width) if width > 0 else [text]
+    if len(lines) <= REASON_LINES:
+        return text
+    last = lines[REASON_LINES - 1]
+    last.rstrip()
+    last.truncate(width - len(REASON_CUT))
+    last.append(REASON_CUT, "dim")
+    return Text("\n").join(lines[:REASON_LINES])
 
 
 def file_cells(f: FileView) -> tuple[str | Text, ...]:
@@ -299,7 +315,9 @@ class JobDetailScreen(HidesMutatingKeys, JobActionsMixin, VerifyActionMixin, Scr
         text.append(f" · files {job.files_count} ({size(job.bytes_downloaded)})")
         reason = job.last_error or job.wait_reason
         if reason:
-            text.append("\n" + visible(reason), "red" if job.last_error else "dim")
+            shown = Text(visible(reason), "red" if job.last_error else "dim")
+            width = self.summary.content_region.width
+            text.append("\n").append_text(first_lines(shown, self.app.console, width))
         for trouble in list(self.table_trouble.values())[:1]:  # on top: the summary is short
             text = Text.assemble(store_trouble(trouble), "\n", text)
         show_if_changed(self.summary, text)
