@@ -2,7 +2,7 @@
 status as a coloured symbol and word (`StatusBadge`), a progress bar (`██████░░░░  62%`), a
 throughput sparkline (`▁▂▅█▇▃`, flat zeros stay flat), the line saying the job store is out
 of reach for a while (locked, restarting: `StoreTrouble`), and the header strip with Redis,
-the queue, the request budget and DocuWare at a glance (`HealthStrip`)."""
+the queue, DocuWare and its request budget at a glance (`HealthStrip`)."""
 
 from __future__ import annotations
 
@@ -157,15 +157,22 @@ class HealthStrip(Static):
         self.docuware = health
 
     def render(self) -> Text:
-        text = Text("Éxmado", style="bold")
-        text.append("  ")
+        """The facts in full; when they do not fit, without the app's name and with the budget
+        said briefly, cut at the end if still too long: the budget, so DocuWare's stay."""
+        full = self._facts(brief=False)
+        width = self.content_size.width
+        if not width or full.cell_len <= width:  # no width: not laid out yet
+            return full
+        brief = self._facts(brief=True)
+        brief.truncate(width, overflow="ellipsis")
+        return brief
+
+    def _facts(self, brief: bool) -> Text:
+        parts = [] if brief else [Text("Éxmado", style="bold")]
         if self.readonly:
-            text.append(" READ-ONLY ", style="bold reverse yellow")
-            text.append("  ")
-        text.append_text(self._redis_text())
-        text.append("  ")
-        text.append_text(self._docuware_text())
-        return text
+            parts.append(Text(" READ-ONLY ", style="bold reverse yellow"))
+        parts += [self._redis_text(), self._docuware_text(), *self._budget_text(brief)]
+        return Text("  ").join(parts)
 
     def _redis_text(self) -> Text:
         health = self.redis
@@ -181,14 +188,24 @@ class HealthStrip(Static):
                 text.append(f" +{depth.delayed} delayed")
             if depth.dead:
                 text.append(f"  dead {depth.dead}", style="red")
-        for budget in health.budgets[:1]:  # the most throttled one
-            style = "yellow" if budget.throttled_5min else ""
-            cap = f"/{budget.cap:g}" if budget.cap else ""
-            text.append(f"  budget {budget.rate:.1f}{cap} req/s", style=style)
-            text.append(f" 429×{budget.throttled_5min}/5min", style=style)
-            if budget.last_cut is not None:
-                text.append(" cut " + time.strftime("%H:%M", time.localtime(budget.last_cut)))
         return text
+
+    def _budget_text(self, brief: bool) -> list[Text]:
+        """The most throttled DocuWare request budget (none before Redis holds one): `budget
+        17.5/50 req/s 429×3/5min cut 07:05`, brief without the 429s' window."""
+        health = self.redis
+        if health is None or not health.reachable or not health.budgets:
+            return []
+        budget = health.budgets[0]  # the most throttled one
+        style = "yellow" if budget.throttled_5min else ""
+        cap = f"/{budget.cap:g}" if budget.cap else ""
+        window = "" if brief else "/5min"
+        text = Text.assemble(
+            (f"budget {budget.rate:.1f}{cap} req/s 429×{budget.throttled_5min}{window}", style)
+        )
+        if budget.last_cut is not None:
+            text.append(" cut " + time.strftime("%H:%M", time.localtime(budget.last_cut)))
+        return [text]
 
     def _docuware_text(self) -> Text:
         health = self.docuware
