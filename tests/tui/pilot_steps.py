@@ -98,11 +98,16 @@ def screen_text(app: ExmadoApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+def lines_shown(app: ExmadoApp, region: Region) -> list[str]:
+    """What the terminal shows in `region`, a line a row."""
+    strips = app.screen._compositor.render_strips()[region.y : region.bottom]
+    return [strip.crop(region.x, region.right).text for strip in strips]
+
+
 def words_shown(app: ExmadoApp, region: Region) -> str:
     """What the terminal shows in `region`, as one line of words (so a sentence wrapped over
     several lines reads whole, and a word cut at the edge reads cut)."""
-    strips = app.screen._compositor.render_strips()[region.y : region.bottom]
-    return " ".join(" ".join(s.crop(region.x, region.right).text for s in strips).split())
+    return " ".join(" ".join(lines_shown(app, region)).split())
 
 
 def bottom_line(app: ExmadoApp) -> str:

@@ -24,6 +24,7 @@ from tests.tui.pilot_steps import (
     bottom_line,
     dialog_drawn,
     jobs_screen,
+    lines_shown,
     loaded,
     open_detail,
     open_screen,
@@ -306,3 +307,20 @@ async def test_a_jobs_error_shows_whole_in_its_summary(app_factory, seeded):
             )
             assert shown in words_shown(pilot.app, summary.region)
             await pilot.press("escape")
+
+
+async def test_the_report_tab_folds_paths_after_a_slash(app_factory, seeded, tmp_path):
+    """Wrapped as words, a path broke anywhere ("accounts-paya" / "ble/2025/…")."""
+    out = tmp_path / "exports" / "finance-department" / "accounts-payable" / "2025" / "march-run"
+    out.mkdir(parents=True)
+    for name in ("exmado-manifest.json", "exmado-report.xlsx"):
+        (out / name).write_text("")
+    Job.update(output_dir=str(out)).where(Job.id == RUNNING).execute()
+    async with app_factory().run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, RUNNING)
+        await pilot.press("5")
+        report = detail.query_one("#report")
+        await wait_for(pilot, lambda: "exmado-report.xlsx" in words_shown(pilot.app, report.region))
+        lines = [line.strip() for line in lines_shown(pilot.app, report.region) if line.strip()]
+        assert "".join(lines) == f"{out}/exmado-manifest.json{out}/exmado-report.xlsx", lines
+        assert all(line.endswith(("/", ".json", ".xlsx")) for line in lines), lines

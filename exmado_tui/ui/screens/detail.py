@@ -6,7 +6,7 @@ from collections import deque
 from itertools import pairwise
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -69,6 +69,7 @@ from exmado_tui.ui.widgets.indicators import (
     store_trouble,
 )
 from exmado_tui.ui.widgets.paged_table import PagedTable
+from exmado_tui.ui.widgets.paths import FoldedPaths
 
 REFRESH_S = 1.0
 SPARK_SAMPLES = 60
@@ -357,13 +358,14 @@ class JobDetailScreen(HidesMutatingKeys, JobActionsMixin, VerifyActionMixin, Scr
             self.query_one("#config", Static).update(config_table(facts, job.config))
 
     def _show_reports(self, paths: list[Path]) -> None:
+        """The reports' paths, or the folder they will be in, each folded after a `/`."""
+        report = self.query_one("#report", Static)
         if not paths:
-            folder = self.job.output_dir if self.job else "?"
-            self.query_one("#report", Static).update(
-                Text(f"No report or manifest yet in {visible(folder)}.", style="dim")
-            )
+            folder = visible(self.job.output_dir if self.job else "?")
+            nothing = Text("No report or manifest yet in", style="dim")
+            report.update(Group(nothing, FoldedPaths([folder], style="dim")))
             return
-        self.query_one("#report", Static).update(Text("\n".join(visible(str(p)) for p in paths)))
+        report.update(FoldedPaths([visible(str(p)) for p in paths]))
 
     # -- interaction ---------------------------------------------------------------------------
 
