@@ -10,6 +10,7 @@ from textual.widgets import TabbedContent
 from exmado_tui.job.status import JobStatus
 from exmado_tui.store.models import Job
 from exmado_tui.store.queries import job_files, job_rows
+from exmado_tui.ui.keys import INTRO, HelpScreen
 from exmado_tui.ui.logic import dropfolder_view
 from exmado_tui.ui.logic.dropfolder_view import scan_dropfolder
 from exmado_tui.ui.modals import ConfirmModal, DeleteJobModal, FailJobModal
@@ -324,3 +325,16 @@ async def test_the_report_tab_folds_paths_after_a_slash(app_factory, seeded, tmp
         lines = [line.strip() for line in lines_shown(pilot.app, report.region) if line.strip()]
         assert "".join(lines) == f"{out}/exmado-manifest.json{out}/exmado-report.xlsx", lines
         assert all(line.endswith(("/", ".json", ".xlsx")) for line in lines), lines
+
+
+async def test_help_scrolls_its_introduction_away_with_the_keys(app_factory, seeded):
+    """The introduction and the status filters stood fixed above the key list, seven of its
+    24 lines; now they read whole at the top and scroll away with it."""
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await open_screen(pilot, "question_mark", HelpScreen)
+        await wait_for(pilot, lambda: INTRO in " ".join(screen_text(pilot.app).split()))
+        await pilot.press("end")
+        await settled(pilot)
+        shown = screen_text(pilot.app)
+        assert "Éxmado exports" not in shown and "Status filters" not in shown, shown
+        assert "Delete files too" in shown, shown
