@@ -117,9 +117,13 @@ def test_terminate_and_the_operator_commands(exmado: Exmado) -> None:
     exmado.sandbox.faults.update(latency_ms=0)
     retried = exmado.service.retry(job_id)
     exmado.redis.flushall()  # Redis wiped: the message is gone
+    empty = exmado.cli("queue", "purge", input="")  # nothing to drop: not asked, not refused
+    assert empty.returncode == 0 and "Nothing to purge" in empty.stdout, empty.stdout
+    recovered = json.loads(exmado.cli("queue", "recover", "--json").stdout)
+    assert recovered == {"requeued": [retried.id]}
     unconfirmed = exmado.cli("queue", "purge", input="")  # no confirmation on stdin
     assert unconfirmed.returncode == 1 and "Nothing purged" in unconfirmed.stdout
-    assert "Traceback" not in unconfirmed.stderr
+    assert "Drop 1 ready" in unconfirmed.stdout and "Traceback" not in unconfirmed.stderr
     assert exmado.cli("queue", "purge", "--yes").returncode == 0
     recovered = json.loads(exmado.cli("queue", "recover", "--json").stdout)
     assert recovered == {"requeued": [retried.id]}

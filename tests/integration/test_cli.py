@@ -72,6 +72,14 @@ def test_create_start_queues_at_once(env, workbook, capsys, redis_url):
     assert len(queued_messages(redis_url)) == 1
 
 
+def test_purging_an_empty_queue_says_so_without_asking(env, capsys, redis_url, monkeypatch):
+    """It asked to drop 0 messages, and exited 1 when not told yes."""
+    monkeypatch.setattr("builtins.input", lambda question: pytest.fail(f"asked {question!r}"))
+    code, out, _ = run(capsys, "queue", "purge")
+    assert code == 0 and out.startswith("Nothing to purge: the job queue at redis://"), out
+    assert out.rstrip().endswith(" is empty.")
+
+
 def test_show_retry_fail_delete(env, workbook, capsys, redis_url):
     created = run_json(capsys, "jobs", "create", str(workbook), "--profile", "invoices")
     job_id = created["id"]
