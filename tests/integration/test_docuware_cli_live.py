@@ -182,6 +182,16 @@ def test_download_into_a_folder_that_does_not_exist_yet(settings, capsys, tmp_pa
     assert code == 0 and (tmp_path / "one.pdf").is_file()
 
 
+@pytest.mark.parametrize("below", ["a-file", "/proc"])
+def test_download_into_a_folder_that_cannot_be_made_says_so(settings, capsys, tmp_path, below):
+    """The system's words named only the path ('No such file or directory (/proc/x).')."""
+    (tmp_path / "a-file").write_text("")
+    folder = tmp_path / below / "x"  # below a file, or where no folder can be made
+    code, out, err = cli(settings, capsys, "download", "Invoices", "1", f"{folder}/")
+    assert code == 1 and out == "" and err.count("\n") == 1, err
+    assert err.startswith(f"exmado: Cannot make the folder {folder} ("), err
+
+
 def test_download_formats_are_the_profiles_names(settings, capsys, tmp_path):
     code, _, err = cli(
         settings, capsys, "download", "Invoices", "1", str(tmp_path), "--format", "original"
