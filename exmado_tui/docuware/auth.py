@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from exmado_tui.config.settings import PLATFORM, DocuWareSettings
+from exmado_tui.config.settings import PLATFORM, DocuWareSettings, Secret
 from exmado_tui.docuware.errors import (
     AuthenticationError,
     DocuWareError,
@@ -277,9 +277,13 @@ class Authenticator:
     def _refused(self, exc: DocuWareError) -> AuthenticationError:
         server_message = self._scrub(exc.server_message)
         reason = server_message or "invalid credentials"
-        return AuthenticationError(
+        refusal = (
             f"DocuWare refused the sign-in of {self._settings.signer} at {exc.path}: "
-            f"{reason.rstrip('.')}. {secret_fix(self._settings)}",
+            f"{reason.rstrip('.')}."
+        )
+        return AuthenticationError(
+            f"{refusal} {secret_fix(self._settings)}",
+            refusal=refusal,
             path=exc.path,
             status=exc.status,
             server_message=server_message,
@@ -343,9 +347,14 @@ class Authenticator:
         self._refresh_token = ""
 
 
+def signing_secret(settings: DocuWareSettings) -> Secret:
+    """The password, or the app registration's client secret."""
+    return settings.client_secret if settings.auth == "client_credentials" else settings.password
+
+
 def secret_fix(settings: DocuWareSettings) -> str:
-    """What to do after a refused sign-in, by where the secret came from."""
-    secret = settings.client_secret if settings.auth == "client_credentials" else settings.password
+    """What to do after the workers' sign-in was refused, by where the secret came from."""
+    secret = signing_secret(settings)
     if secret.source is not None:
         return (
             f"Correct {secret.source} ({secret.origin}): workers read it again at their next "
@@ -358,6 +367,19 @@ def secret_fix(settings: DocuWareSettings) -> str:
             "retry the job."
         )
     return "Correct the user name or password, then retry the job."
+
+
+def by_hand_sentence(exc: AuthenticationError, settings: DocuWareSettings) -> str:
+    """The refusal with advice for a command run by hand (check the secret where it was set,
+    run the command again), not the workers' (restart them, retry the job)."""
+    if not exc.refusal:
+        return str(exc)
+    secret = signing_secret(settings)
+    app = settings.auth == "client_credentials"
+    where = f"{secret.source} ({secret.origin})" if secret.source else secret.origin
+    what = where or ("the client secret" if app else "the password")
+    who = "client id" if app else "user name"
+    return f"{exc.refusal} Check {what} and the {who}, then run the command again."
 
 
 def no_password_sentence(settings: DocuWareSettings) -> str:

@@ -95,6 +95,8 @@ def run(
     **client_options: Any,
 ) -> int:
     """Execute one `docuware` sub-command; `settings` is `Settings` or `DocuWareSettings`."""
+    from exmado_tui.docuware.auth import by_hand_sentence
+    from exmado_tui.docuware.errors import AuthenticationError
     from exmado_tui.docuware.session import DocuWareSession
 
     out, err = out or sys.stdout, err or sys.stderr
@@ -109,6 +111,8 @@ def run(
         args.max_document_mb = jobs.max_document_mb if jobs is not None else None
         with DocuWareSession(dw, **client_options) as session:
             return HANDLERS[args.docuware_command](args, session, out)
+    except AuthenticationError as exc:  # run by hand: no workers to restart, no job to retry
+        print(f"exmado: {by_hand_sentence(exc, dw)}", file=err)
     except (ExmadoError, ValueError) as exc:
         print(f"exmado: {exc}", file=err)
     except BrokenPipeError:

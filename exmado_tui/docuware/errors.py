@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
@@ -43,7 +44,16 @@ class DocuWareError(Exception):
 
 
 class AuthenticationError(DocuWareError, PermanentError):
-    """DocuWare refused the credentials, or sign-in is not possible with the configured mode."""
+    """DocuWare refused the credentials, or sign-in is not possible with the configured mode.
+
+    `refusal`, when the credentials were refused: the sentence without the advice for the
+    workers (correct the secret, restart them, retry the job), for a command run by hand to
+    give its own.
+    """
+
+    def __init__(self, message: str, *, refusal: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.refusal = refusal
 
 
 class NotFoundError(DocuWareError, PermanentError):

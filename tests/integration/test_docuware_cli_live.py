@@ -135,9 +135,16 @@ def test_errors_are_one_sentence(settings, capsys, tmp_path, argv, expected):
 
 
 def test_bad_password(settings, capsys):
-    code, _, err = cli(replace(settings, password=Secret("nope")), capsys, "check")
+    """Checked by hand, the advice is to check the password where it was set, not the
+    workers' (restart them, then retry the job)."""
+    wrong = replace(settings, password=Secret("nope", "DOCUWARE_PASSWORD"))
+    code, _, err = cli(wrong, capsys, "check")
     assert code == 1
     assert "refused the sign-in of 'demo'" in err and "nope" not in err
+    assert err.endswith(
+        ": invalid_username_or_password. Check DOCUWARE_PASSWORD and the user name, then run "
+        "the command again.\n"
+    ), err
 
 
 def test_check_with_an_app_registration_names_its_client_id(settings, capsys):
