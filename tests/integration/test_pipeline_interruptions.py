@@ -267,6 +267,22 @@ def test_a_job_smaller_than_the_streak_is_handed_back_when_docuware_is_out_of_re
     assert {row.status for row in JobRow.select().where(JobRow.job == job_id)} == {"pending"}
 
 
+def test_docuware_out_of_reach_is_told_once_in_the_jobs_events(pipeline: Pipeline) -> None:
+    """The user watches the job's events, not the worker's log: DocuWare out of reach for
+    many rows is said there once, naming the server, before the job is handed back."""
+    pipeline.client.down = True
+    job_id = pipeline.create([100000 + i for i in range(1, 31)])
+    with pytest.raises(RetryableError, match="rows in a row for a passing reason"):
+        pipeline.run(job_id)
+    events = [
+        e.message for e in JobEvent.select().where(JobEvent.job == job_id).order_by(JobEvent.id)
+    ]
+    server = pipeline.runtime.settings.docuware.url
+    told = f"DocuWare at {server} cannot be reached; the rows wait and will be tried again."
+    assert events.count(told) == 1, events
+    assert events.index(told) < len(events) - 1  # the hand-back's own sentence comes after
+
+
 def test_a_small_job_whose_downloads_are_refused_fails_those_rows_and_completes(
     pipeline: Pipeline,
 ) -> None:

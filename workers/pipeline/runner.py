@@ -126,6 +126,7 @@ class JobRun:
         self.next_beat = time.monotonic() + self.beat_s
         self.store = opened_store()  # the run's rows are in this one, whatever comes after
         self.output = Path()  # the job's output folder, once its rows run
+        self.told_out_of_reach = False  # the job's events say DocuWare is out of reach
         self.ending = Ending(
             job_id, runtime, self.hold, self.store, self.started, last_attempt, self._keep_alive
         )
@@ -292,6 +293,7 @@ class JobRun:
                 break
             _raise_if_stopped(future, ending=stop is not None)
             down = _keep_to_save(feed, collect(results, 0.05), batch, streak_limit)
+            self._tell_out_of_reach(feed)
             if down is not None and stop is None:
                 stop, deadline = down, self._wind_down(engine, now)
             if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
@@ -307,6 +309,19 @@ class JobRun:
         if isinstance(stop, RetryableError):
             raise stop
         return RunOutcome.ENDED if stop is None else stop
+
+    def _tell_out_of_reach(self, feed: Feed) -> None:
+        """Once a run, at its first row kept back for DocuWare out of reach: the job's events
+        say why its rows wait, not only the worker's log (a hand-back says it only after a
+        streak of such rows, or every row, each after its own retries)."""
+        if feed.unreachable and not self.told_out_of_reach:
+            self.told_out_of_reach = True
+            server = mask_url(self.runtime.settings.docuware.url)
+            record_event(
+                self.job_id,
+                f"DocuWare at {server} cannot be reached; the rows wait and will be tried again.",
+                "warning",
+            )
 
     def _wind_down(self, engine: RowEngine, now: float, at_once: bool = False) -> float:
         """The engine starts no other row; the end of the grace its rows in flight have."""
