@@ -17,7 +17,9 @@ rows behind it until it is answered, so a late 429 stalls nothing but itself. Th
 (scripts, keys, status, the per-minute limits, the lookups the workers share) is `budget_store`.
 
 A job's `RowPermits` hold its `ThrottleWatch` (`errors`): the request budget reports each
-throttle signal of a request to the watch of the job whose row sent it, for its event log.
+throttle signal of a request to the watch of the job whose row sent it, for its event log, and
+whether DocuWare answered it at all: a request held during an outage cuts the rate as one held
+by throttling does, but the job's events do not call it throttling.
 """
 
 from __future__ import annotations
@@ -413,6 +415,8 @@ class RequestBudget:
     async def answered(self, ticket: Ticket, status: int, retry_after: float) -> None:
         """The server answered: count a success, or cut for a 429 and wait its Retry-After."""
         self._landed(ticket)
+        if ticket.permits is not None:
+            ticket.permits.watch.answered()
         if status == 429:
             await self._signal(ticket, Signal.THROTTLED, retry_after)
             await asyncio.sleep(retry_after)
@@ -451,6 +455,8 @@ class RequestBudget:
     async def failed(self, ticket: Ticket) -> None:
         """No answer at all (network): nothing to learn; a lent permit comes back."""
         self._landed(ticket)
+        if ticket.permits is not None:
+            ticket.permits.watch.unreachable()
         await self._reclaim(ticket)
 
     @property
@@ -495,11 +501,19 @@ class RequestBudget:
             log.warning("Request budget not reachable in Redis (%s); cutting alone", exc)
             cut = signal is not Signal.STALLED
             raw = [int(cut), max(min(floor, self.rate), self.rate * BETA), self._granted_ms]
-        if ticket.permits is not None and signal is not Signal.STALLED:
-            ticket.permits.watch.throttled(float(raw[1]))
+        if ticket.permits is not None:
+            _tell_watch(ticket.permits.watch, signal, float(raw[1]), ticket.sent)
         if int(raw[0]):
             self._heard_cut(float(raw[2]), float(raw[1]))  # at once, not when published
             log.warning("DocuWare %s: shared budget cut to %.1f requests/s", signal.why, self.rate)
+
+
+def _tell_watch(watch: ThrottleWatch, signal: Signal, rate: float, sent: float) -> None:
+    """A 429 is throttling; a held request is, once DocuWare answers again; a slow one, not."""
+    if signal is Signal.THROTTLED:
+        watch.throttled(rate)
+    elif signal is Signal.HELD:
+        watch.held(rate, sent)
 
 
 def _raise_if_cancelled() -> None:

@@ -10,6 +10,8 @@ A connect failure means nothing was sent, so any request may be retried after on
 
 A job's throttling episodes, from the budget's signals, are told in its event log
 (`ThrottleWatch`): when DocuWare began slowing the job down and, once quiet, how long it lasted.
+A request held unanswered is told only once DocuWare answers again: held until it failed, it
+was an outage, not throttling.
 """
 
 from __future__ import annotations
@@ -268,9 +270,15 @@ class ThrottleWatch:
         self.last = 0.0
         self.rate = 0.0
         self._pending: list[Event] = []
+        # (when, rate) of requests held, not yet told apart as throttled or out of reach: the
+        # first (the episode's start) and the last
+        self._held: list[tuple[float, float]] = []
+        self._out_of_reach = False  # a request went unanswered, and none was answered since
+        self._back = 0.0  # when DocuWare last answered again after that (`time.monotonic`)
 
-    def throttled(self, rate: float) -> None:
-        now = time.monotonic()
+    def throttled(self, rate: float, now: float | None = None) -> None:
+        """A throttle signal (a 429), at `now` (`time.monotonic`; None: now)."""
+        now = time.monotonic() if now is None else now
         if self.started is None:
             self.started = now
             self._pending.append(
@@ -279,7 +287,27 @@ class ThrottleWatch:
                     "warning",
                 )
             )
-        self.last, self.rate = now, rate
+        self.last, self.rate = max(self.last, now), rate
+
+    def held(self, rate: float, sent: float) -> None:
+        """A request sent at `sent` (`time.monotonic`) held unanswered: throttling if DocuWare
+        answers (`answered`) before a request finds it out of reach (`unreachable`). Sent
+        while it was, it is held by the outage, even if that ends meanwhile."""
+        if not self._out_of_reach and sent >= self._back:
+            self._held[1:] = [(time.monotonic(), rate)]
+
+    def answered(self) -> None:
+        """DocuWare answered a request: the requests held before it were throttled."""
+        if self._out_of_reach:
+            self._out_of_reach, self._back = False, time.monotonic()
+        for when, rate in self._held:
+            self.throttled(rate, when)
+        self._held = []
+
+    def unreachable(self) -> None:
+        """A request had no answer at all: the requests held before it were an outage."""
+        self._out_of_reach = True
+        self._held = []
 
     def sentences(self, ended: bool = False) -> list[Event]:
         """What to record now: an episode's start, its end once quiet for `QUIET_S` (or the

@@ -18,7 +18,7 @@ import pytest
 from exmado_tui.job.status import JobStatus
 from exmado_tui.services.localredis import RedisServer
 from exmado_tui.store.models import Job, JobRow
-from exmado_tui.store.queries import get_job
+from exmado_tui.store.queries import get_job, job_events
 from tests.reliability.audit import survived
 from tests.reliability.faults import (
     MISBEHAVIOURS,
@@ -105,6 +105,28 @@ def test_a_job_waiting_to_retry_an_unreachable_docuware_is_cancelled_at_once(
     took = time.monotonic() - started
     print(f"\ncancel of a job waiting to retry: CANCELLED after {took:.1f} s")
     assert asked.status is JobStatus.CANCELLED, f"{asked.status} when cancel returned"
+
+
+def test_docuware_down_without_an_answer_is_told_as_out_of_reach_not_as_throttling(
+    plant: Exmado,
+) -> None:
+    """DocuWare taking requests and never answering (a frozen server, a black hole) holds
+    them as throttling does: the budget is cut all the same, but the job's events say that
+    DocuWare is out of reach, and nothing of throttling."""
+    plant.configure("max_attempts = 2", **QUICK)  # [docuware]: each request fails sooner
+    plant.sandbox.faults.update(latency_ms=40)
+    plant.start_worker()
+    job_id, keys = start_job(plant, "silent", 60)
+    progressed(job_id, 10)
+    plant.sandbox.faults.update(latency_ms=20_000)  # past [docuware] timeout_s = 15
+    told = (
+        f"DocuWare at {plant.sandbox.url} cannot be reached; the rows wait and will be tried again."
+    )
+    wait_for(lambda: told in [e.message for e in job_events(job_id)], 60, "the job to say it")
+    plant.sandbox.faults.update(latency_ms=40)
+    assert plant.wait(job_id, 120).status is JobStatus.COMPLETED
+    events = [e.message for e in job_events(job_id)]
+    assert not [e for e in events if "throttling" in e.lower()], events
 
 
 # -- the output disk ------------------------------------------------------------------------------
