@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from exmado_tui.commands.context import Context, print_json
@@ -23,6 +23,9 @@ from exmado_tui.config.settings import DocuWareSettings, Settings, mask_url, mas
 from exmado_tui.errors import ExmadoError
 from exmado_tui.formatting import size
 from exmado_tui.services.localredis import url_password
+
+if TYPE_CHECKING:  # the client is imported only when DocuWare is checked
+    from exmado_tui.docuware.errors import AuthenticationError
 
 MIN_FREE_BYTES = 1024**3
 REDIS_TIMEOUT_S = 3
@@ -206,7 +209,7 @@ def docuware_sign_in(settings: DocuWareSettings) -> Check:
             version = session.service_description().version or "version unknown"
             mode = session.login()
     except AuthenticationError as exc:
-        return Check("DocuWare", False, str(exc), DOCUWARE_SIGN_IN_FIX)
+        return sign_in_refused(exc, dw)
     except DocuWareNetworkError as exc:
         return Check("DocuWare", False, str(exc), DOCUWARE_UNREACHABLE_FIX)
     except ExmadoError as exc:
@@ -214,6 +217,17 @@ def docuware_sign_in(settings: DocuWareSettings) -> Check:
     return Check(
         "DocuWare", True, f"{dw.url} (DocuWare {version}), signed in as {dw.signer} using {mode}"
     )
+
+
+def sign_in_refused(exc: AuthenticationError, settings: DocuWareSettings) -> Check:
+    """Doctor is run by hand: a refused sign-in's fix is to check the secret and run it again,
+    not the workers' (restart them, retry the job)."""
+    from exmado_tui.docuware.auth import credentials_to_check
+
+    if not exc.refusal:
+        return Check("DocuWare", False, str(exc), DOCUWARE_SIGN_IN_FIX)
+    fix = f"check {credentials_to_check(settings)}, then run `exmado doctor` again"
+    return Check("DocuWare", False, exc.refusal, fix)
 
 
 def output_root(settings: Settings) -> list[Check]:

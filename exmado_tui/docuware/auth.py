@@ -369,17 +369,24 @@ def secret_fix(settings: DocuWareSettings) -> str:
     return "Correct the user name or password, then retry the job."
 
 
-def by_hand_sentence(exc: AuthenticationError, settings: DocuWareSettings) -> str:
+def by_hand_sentence(
+    exc: AuthenticationError, settings: DocuWareSettings, again: str = "run the command again"
+) -> str:
     """The refusal with advice for a command run by hand (check the secret where it was set,
-    run the command again), not the workers' (restart them, retry the job)."""
+    then `again`), not the workers' (restart them, retry the job)."""
     if not exc.refusal:
         return str(exc)
+    return f"{exc.refusal} Check {credentials_to_check(settings)}, then {again}."
+
+
+def credentials_to_check(settings: DocuWareSettings) -> str:
+    """After a refused sign-in: the secret, named where it was set, and the name it goes with."""
     secret = signing_secret(settings)
     app = settings.auth == "client_credentials"
     where = f"{secret.source} ({secret.origin})" if secret.source else secret.origin
     what = where or ("the client secret" if app else "the password")
     who = "client id" if app else "user name"
-    return f"{exc.refusal} Check {what} and the {who}, then run the command again."
+    return f"{what} and the {who}"
 
 
 def no_password_sentence(settings: DocuWareSettings) -> str:

@@ -257,8 +257,14 @@ class DocuWareLookup:
         return count_query(self.session, source)
 
     def explain(self, exc: BaseException) -> str:
-        """The error's own sentence, naming the server when it does not already."""
+        """The error's own sentence, naming the server when it does not already; a refused
+        sign-in's advice is for this dashboard, not the workers' (restart them, retry)."""
+        from exmado_tui.docuware.auth import by_hand_sentence
+        from exmado_tui.docuware.errors import AuthenticationError
+
         text = str(exc)
+        if isinstance(exc, AuthenticationError):
+            text = by_hand_sentence(exc, self.settings, again="start the dashboard again")
         return text if self.settings.url in text else f"DocuWare at {self.settings.url}: {text}"
 
     def close(self) -> None:

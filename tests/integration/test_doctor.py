@@ -99,6 +99,20 @@ def test_redis_out_of_reach_and_no_docuware_password(healthy, capsys, monkeypatc
     assert "DOCUWARE_PASSWORD" in checks["DocuWare"]["fix"]
 
 
+def test_a_refused_sign_in_is_fixed_by_hand_not_by_restarting_the_workers(
+    healthy, capsys, monkeypatch
+):
+    monkeypatch.setenv("DOCUWARE_PASSWORD", "wrong")
+    code, checks = doctor(capsys)
+    line = checks["DocuWare"]
+    assert code == 1 and not line["ok"]
+    assert line["detail"].startswith("DocuWare refused the sign-in of 'demo' at ")
+    assert line["fix"] == (
+        "check DOCUWARE_PASSWORD and the user name, then run `exmado doctor` again"
+    )
+    assert "worker" not in json.dumps(line) and "retry" not in json.dumps(line)
+
+
 def test_redis_that_wants_a_password(healthy, tmp_path, capsys, monkeypatch):
     server = RedisServer(tmp_path / "redis").start()
     try:

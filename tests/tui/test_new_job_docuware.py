@@ -42,9 +42,9 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def app_for(tmp_path: Path, redis_url: str, docuware_url: str):
+def app_for(tmp_path: Path, redis_url: str, docuware_url: str, password: str = "demo"):
     settings = make_settings(
-        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=docuware_url, DOCUWARE_PASSWORD="demo"
+        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=docuware_url, DOCUWARE_PASSWORD=password
     )
     db = open_database(settings.database_url)
     return make_app(settings, probe=FixedProbe()), db
@@ -129,6 +129,21 @@ async def test_an_unreachable_docuware_is_named_in_the_form(tmp_path: Path, redi
         assert "Pick the DocuWare file cabinet" in str(screen.errors_label.render())
     db.close()
     assert Job.select().count() == 0
+
+
+async def test_a_refused_sign_in_in_the_form_gives_the_dashboards_advice(
+    sandbox: SandboxServer, tmp_path: Path, redis_url: str
+) -> None:
+    """Not the workers' (restart them, retry the job): the form's user signs in from here."""
+    app, db = app_for(tmp_path, redis_url, sandbox.url, password="wrong")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, write_csv(tmp_path))
+        await choose_profile(pilot, screen, CUSTOM)
+        await wait_for(pilot, lambda: "refused" in message(screen), DOCUWARE_WAIT_S)
+        said = message(screen)
+        assert "Check DOCUWARE_PASSWORD and the user name, then start the dashboard again." in said
+        assert "worker" not in said and "retry" not in said
+    db.close()
 
 
 async def test_a_hand_made_mapping_runs_and_saves_with_the_templates_it_shows(
