@@ -40,6 +40,15 @@ def test_an_incomplete_form_says_why(form: SearchForm, count: Count, said: str) 
     assert said in " ".join(validate_search(form, count).values())
 
 
+def test_an_unreadable_condition_is_said_once() -> None:
+    """The count fails on the same line (the screen counts `form.source()`): not said again."""
+    form = SearchForm("Invoices", conditions="SUPPLIER")
+    with pytest.raises(ValueError) as refused:
+        form.source()
+    errors = validate_search(form, Count(error=str(refused.value)))
+    assert list(errors.values()) == ["Condition 'SUPPLIER' must look like FIELD=VALUE."]
+
+
 def test_a_counted_search_is_complete() -> None:
     assert validate_search(SearchForm("Invoices", conditions="A=1"), Count(1)) == {}
 

@@ -270,6 +270,7 @@ def validate_search(form: SearchForm, count: Count) -> dict[str, str]:
         form.source()
     except ValueError as exc:
         errors["conditions"] = str(exc)
+        return errors  # DocuWare cannot count what cannot be read: its count says it again
     if count.error:
         errors["count"] = count.error
     elif count.documents is None:
