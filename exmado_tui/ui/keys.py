@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 from typing import Any
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -208,6 +210,22 @@ def _pretty(key: str) -> str:
     }.get(key, key)
 
 
+class Unbroken:
+    """Phrases on as few lines as fit, two spaces apart, none broken across two: wrapped at
+    any space, "7 Errors" ended one line with its key and began the next with its label."""
+
+    def __init__(self, phrases: list[str]) -> None:
+        self.phrases = phrases
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = [""]
+        for phrase in self.phrases:
+            joined = f"{lines[-1]}  {phrase}" if lines[-1] else phrase
+            fits = cell_len(joined) <= options.max_width or not lines[-1]
+            lines[-1:] = [joined] if fits else [lines[-1], phrase]
+        yield Text("\n".join(lines))
+
+
 class HelpScreen(Screen[None]):
     """Escape, q or ? closes it. The introduction scrolls away with the keys: held above
     them, it took seven of 24 lines from the key list."""
@@ -215,11 +233,12 @@ class HelpScreen(Screen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        filters = "  ".join(f"{f.key} {f.label}" for f in FILTERS)
+        filters = [f"{f.key} {f.label}" for f in FILTERS]
+        filters[0] = f"Status filters: {filters[0]}"
         self.tables = [key_table(title, cls) for title, cls in screens_with_keys()]
         with VerticalScroll(id="help-keys"):
             yield Static(Text(INTRO))
-            yield Static(Text(f"Status filters: {filters}"))
+            yield Static(Unbroken(filters))
             for table in self.tables:
                 yield Static(table)
         yield KeyFooter()

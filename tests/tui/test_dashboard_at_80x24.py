@@ -341,6 +341,18 @@ async def test_help_scrolls_its_introduction_away_with_the_keys(app_factory, see
         assert "Delete files too" in shown, shown
 
 
+async def test_help_keeps_each_status_filters_key_with_its_label(app_factory, seeded):
+    """The line wrapped at any space: "7" ended one line and "Errors" began the next."""
+    async with app_factory().run_test(size=SIZE) as pilot:
+        await open_screen(pilot, "question_mark", HelpScreen)
+        await wait_for(pilot, lambda: "Status filters" in screen_text(pilot.app))
+        lines = screen_text(pilot.app).splitlines()
+        at = next(n for n, line in enumerate(lines) if "Status filters" in line)
+        shown = [[w for w in line.split() if w.isalnum()] for line in lines[at : at + 2]]
+        assert all(not word.isdigit() for words in shown for word in words[-1:]), shown
+        assert " ".join(" ".join(words) for words in shown).endswith("9 Cancelled"), shown
+
+
 def contrast(one: Color, other: Color) -> float:
     """WCAG's contrast ratio of two colours, 1 (the same) to 21 (black on white)."""
 
