@@ -328,6 +328,23 @@ async def test_the_report_tab_folds_paths_after_a_slash(app_factory, seeded, tmp
         assert all(line.endswith(("/", ".json", ".xlsx")) for line in lines), lines
 
 
+async def test_the_config_tab_folds_paths_after_a_slash(app_factory, seeded, tmp_path):
+    """A long Output path was cut with "…" at the column's end."""
+    out = tmp_path / "exports" / "finance-department" / "accounts-payable" / "2025" / "march-run"
+    Job.update(output_dir=str(out)).where(Job.id == RUNNING).execute()
+    async with app_factory().run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, RUNNING)
+        await pilot.press("4")
+        config = detail.query_one("#config")
+        await wait_for(pilot, lambda: "march-run" in words_shown(pilot.app, config.region))
+        lines = lines_shown(pilot.app, config.region)
+        at = next(n for n, line in enumerate(lines) if line.lstrip().startswith("Output"))
+        values = [line.strip().removeprefix("Output").strip() for line in lines[at:]]
+        end = next(n for n, line in enumerate(values) if line.endswith("march-run"))
+        assert "".join(values[: end + 1]) == str(out), lines[at:]
+        assert all(line.endswith("/") for line in values[:end]), values
+
+
 async def test_help_scrolls_its_introduction_away_with_the_keys(app_factory, seeded):
     """The introduction and the status filters stood fixed above the key list, seven of its
     24 lines; now they read whole at the top and scroll away with it."""

@@ -24,6 +24,7 @@ from exmado_tui.config.settings import zone_name
 from exmado_tui.formatting import duration, local_time, visible
 from exmado_tui.job.status import ACTIVE, FINAL, JobStatus, RowStatus, sources_of
 from exmado_tui.store.queries import JobDetail, JobSummary, get_job, row_counts
+from exmado_tui.ui.widgets.paths import FoldedPaths
 
 S = JobStatus
 
@@ -136,6 +137,9 @@ def find_reports(output_dir: str) -> list[Path]:
     )
 
 
+PATH_FACTS = frozenset({"Workbook", "Output"})  # of `config_facts`: a path a line
+
+
 def config_facts(job: JobDetail, zone: ZoneInfo) -> list[tuple[str, str]]:
     """What the Config tab says above the settings: where the job came from and went."""
     return [
@@ -164,7 +168,9 @@ def config_table(facts: list[tuple[str, str]], config: dict[str, Any]) -> Table:
     table.add_column(style="bold")
     table.add_column()
     for label, value in facts:
-        table.add_row(label, Text(value))  # a name or path is plain text, not markup
+        # a name or path is plain text, not markup; a path folds after a '/', not cut with '…'
+        shown = FoldedPaths(value.splitlines()) if label in PATH_FACTS else Text(value)
+        table.add_row(label, shown)
     table.add_row("Settings", config_toml(config))
     return table
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from rich.cells import cell_len, chop_cells
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 
 PARTS = re.compile(r"[^/]*/|[^/]+")  # each name with the slash after it
@@ -35,6 +36,14 @@ class FoldedPaths:
     def __init__(self, paths: Sequence[str], style: str = "") -> None:
         self.paths = paths
         self.style = style
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        """In a table: at least the longest name (a line folds after any `/`), at most the
+        longest path."""
+        names = [name for path in self.paths for name in PARTS.findall(path)]
+        return Measurement(
+            max(map(cell_len, names), default=0), max(map(cell_len, self.paths), default=0)
+        )
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for path in self.paths:
