@@ -9,7 +9,10 @@
    same client: one search, then one download at a time, row after row — and their ratio.
    The bound is row_concurrency ÷ (requests per row × latency), with the requests per row
    counted by the sandbox (`GET /_sandbox/stats`), not assumed. The baseline runs on fewer
-   rows (its rate does not depend on the count) to keep the run short.
+   rows (its rate does not depend on the count) to keep the run short. Each of the three
+   jobs' wall time in phases (`Timing`, a transport around the client's): before its first
+   request (the worker reads the workbook), its requests, and after its last answer (the
+   report): the requests' span against the bound apart from the job's two ends.
 2. The same 2,000 rows with no latency: rows/s, requests per row, and CPU time per row of
    this process (the worker: pipeline, loop and store threads) and of the sandbox's process;
    with the budget off (`[docuware] shared_budget = false`), then with the shipped defaults
@@ -297,6 +300,33 @@ class Recording(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+def timing_transport() -> httpx.AsyncBaseTransport:
+    """The client's transport, noting when its first request went and its last was answered."""
+    return Timing(client_transport())
+
+
+class Timing(httpx.AsyncBaseTransport):
+    """When the first request went and the last answer came (`time.perf_counter`): a job's
+    time before the one is its workbook read; after the other, its report written."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.first = self.last = 0.0
+
+    def phases(self, start: float, end: float) -> dict[str, float]:
+        """Seconds from `start` to the first request, and from the last answer to `end`."""
+        return {"before": self.first - start, "after": end - self.last}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.first = self.first or time.perf_counter()
+        response = await self.inner.handle_async_request(request)
+        self.last = time.perf_counter()
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def run_pipeline(
     redis_url: str,
     docuware_url: str,
@@ -310,6 +340,7 @@ def run_pipeline(
     `extra`: lines of the host file's [docuware] table (none: the shipped defaults).
     `transport`: makes the client's transport (default: the client's own choice).
     """
+    from exmado_tui.docuware.budget import process_budget
     from exmado_tui.docuware.client import AsyncDocuWareClient
     from exmado_tui.job.service import JobService
     from exmado_tui.store.db import open_database
@@ -329,20 +360,25 @@ def run_pipeline(
         if transport is None:
             return docuware_client(settings)
         made.append(transport())
-        return AsyncDocuWareClient(settings.docuware, transport=made[-1])
+        budget = process_budget(settings.docuware, settings.broker)  # as `docuware_client`
+        return AsyncDocuWareClient(settings.docuware, transport=made[-1], budget=budget)
 
     runtime = Runtime.from_settings(settings, client_factory=client)
     runtime.slots.acquire(job.id, "bench")
     runtime.loop.run(runtime.client())  # sign in before the clock starts
     runtime.loop.run(_login(runtime))
-    wall, cpu = time.perf_counter(), time.process_time()
+    timing = next((t for t in made if isinstance(t, Timing)), None)
+    if timing is not None:
+        timing.first = 0.0  # the sign-in before the clock starts is not the job's
+    start, cpu = time.perf_counter(), time.process_time()
     run_job(job.id, runtime, token="bench")
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    end, cpu = time.perf_counter(), time.process_time() - cpu
     done = Job.get_by_id(job.id)
     runtime.close_client()
+    phases = timing.phases(start, end) if timing is not None else {}
     return {
-        "wall": wall, "cpu": cpu, "rows": done.done_rows, "status": done.status,
-        "recorded": [r for t in made if isinstance(t, Recording) for r in t.requests],
+        "wall": end - start, "cpu": cpu, "rows": done.done_rows, "status": done.status,
+        "recorded": [r for t in made if isinstance(t, Recording) for r in t.requests], **phases,
     }  # fmt: skip
 
 
@@ -434,11 +470,10 @@ def main() -> None:
     try:
         slow = Sandbox(LATENCY_MS)
         try:
-            ours = measured(slow, lambda: run_pipeline(redis.url, slow.url, numbers, CONCURRENCY))
-            again = measured(slow, lambda: run_pipeline(redis.url, slow.url, numbers, CONCURRENCY))
-            off = measured(
-                slow, lambda: run_pipeline(redis.url, slow.url, numbers, CONCURRENCY, OFF)
-            )
+            timed = partial(run_pipeline, redis.url, slow.url, numbers, CONCURRENCY)
+            ours = measured(slow, lambda: timed(transport=timing_transport))
+            again = measured(slow, lambda: timed(transport=timing_transport))
+            off = measured(slow, lambda: timed(OFF, timing_transport))
             base = measured(
                 slow, lambda: run_sequential(scratch, slow.url, numbers[: args.baseline_rows])
             )
@@ -499,6 +534,8 @@ def report(ours: dict, again: dict, off: dict, base: dict, quick: dict) -> None:
     print(f"ratio       : {rate / base_rate:.1f}x; bound {CONCURRENCY} / ({per_row:.2f} x "
           f"{LATENCY_MS} ms) = {bound:.0f} rows/s (defaults {rate / bound:.0%} of it, "
           f"again {again_rate / bound:.0%}, budget off {off_rate / bound:.0%})")  # fmt: skip
+    for label, figures in (("a cold start", ours), ("the next job", again), ("budget off", off)):
+        print(phases_line(label, figures, bound))
     print(f"              CPU per row: worker {_ms(ours, 'cpu')}, "
           f"sandbox {_ms(ours, 'sandbox_cpu')}; worker busy {ours['cpu'] / ours['wall']:.0%} "
           "of one core")  # fmt: skip
@@ -509,6 +546,18 @@ def report(ours: dict, again: dict, off: dict, base: dict, quick: dict) -> None:
           f"sandbox {_ms(quick, 'sandbox_cpu')} (its process)")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory : {peak:.0f} MB max RSS of the benchmark process")
+
+
+def phases_line(label: str, figures: dict, bound: float) -> str:
+    """Where a job's wall time went: its workbook read before the first request, the requests,
+    and its report after the last answer; the requests' span against the bound."""
+    span = figures["wall"] - figures["before"] - figures["after"]
+    rate = figures["rows"] / span
+    return (
+        f"  phases    : {label}: {figures['before']:.2f} s before the first request (the "
+        f"workbook read), {span:.2f} s of requests at {rate:.1f} rows/s ({rate / bound:.0%} of "
+        f"the bound), {figures['after']:.2f} s after the last answer (the report)"
+    )
 
 
 def floor(quick: dict, ons: list[dict], bares: list[dict], unders: list[dict]) -> None:
