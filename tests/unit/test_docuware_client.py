@@ -150,3 +150,29 @@ async def test_redirect_to_a_login_page_names_where_it_leads(sandbox):
             await client.file_cabinets()
     assert "redirected to https://sso.test/login" in str(info.value)
     assert "x=1" not in str(info.value)
+
+
+async def test_a_download_link_is_joined_to_a_server_address_with_a_path(sandbox, tmp_path):
+    """DocuWare links a download from the server's root; behind a gateway's path the request
+    goes under that path, with the download's options as its query (`Connection._target`
+    joins it to the address itself, parsing it once)."""
+    sent: list[httpx.URL] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url)
+        path = request.url.raw_path.removeprefix(b"/gateway")
+        inner = httpx.Request(
+            request.method, request.url.copy_with(raw_path=path), headers=request.headers,
+            content=request.read(),
+        )  # fmt: skip
+        return sandbox.answer(inner)
+
+    settings = sandbox.settings(url="http://sandbox.test/gateway")
+    async with AsyncDocuWareClient(settings, transport=httpx.MockTransport(gateway)) as client:
+        [document] = [d async for d in client.search("Invoices", limit=1)]
+        await client.download(document, tmp_path / "one", target="PDF", fsync=False)
+    url = sent[-1]
+    assert (url.scheme, url.host, url.path) == ("http", "sandbox.test", "/gateway" + (
+        f"{P}/FileCabinets/{document.ref.cabinet_id}/Documents/{document.id}/FileDownload"
+    ))  # fmt: skip
+    assert dict(url.params) == {"targetFileType": "PDF", "keepAnnotations": "false"}
