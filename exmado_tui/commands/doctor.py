@@ -220,14 +220,13 @@ def docuware_sign_in(settings: DocuWareSettings) -> Check:
 
 
 def sign_in_refused(exc: AuthenticationError, settings: DocuWareSettings) -> Check:
-    """Doctor is run by hand: a refused sign-in's fix is to check the secret and run it again,
-    not the workers' (restart them, retry the job)."""
+    """Run by hand (`exmado doctor`, the Workers screen's k): a refused sign-in's fix is the
+    secret to check, where it was set, not the workers' (restart them, retry the job)."""
     from exmado_tui.docuware.auth import credentials_to_check
 
     if not exc.refusal:
         return Check("DocuWare", False, str(exc), DOCUWARE_SIGN_IN_FIX)
-    fix = f"check {credentials_to_check(settings)}, then run `exmado doctor` again"
-    return Check("DocuWare", False, exc.refusal, fix)
+    return Check("DocuWare", False, exc.refusal, f"check {credentials_to_check(settings)}")
 
 
 def output_root(settings: Settings) -> list[Check]:
