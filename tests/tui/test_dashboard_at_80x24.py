@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import peewee
 from textual.color import Color
@@ -311,18 +312,30 @@ async def test_a_jobs_error_shows_whole_in_its_summary(app_factory, seeded):
             await pilot.press("escape")
 
 
+def deep_output_folder(tmp_path: Path) -> Path:
+    """The running job's output folder, set to a path wider than a line at 80 columns."""
+    out = tmp_path / "exports" / "finance-department" / "accounts-payable" / "2025" / "march-run"
+    Job.update(output_dir=str(out)).where(Job.id == RUNNING).execute()
+    return out
+
+
+async def tab_showing(pilot, tab: str, widget: str, text: str):
+    """The running job's tab `tab` (its key), once its `widget` shows `text`."""
+    detail = await open_detail(pilot, RUNNING)
+    await pilot.press(tab)
+    shown = detail.query_one(widget)
+    await wait_for(pilot, lambda: text in words_shown(pilot.app, shown.region))
+    return shown
+
+
 async def test_the_report_tab_folds_paths_after_a_slash(app_factory, seeded, tmp_path):
     """Wrapped as words, a path broke anywhere ("accounts-paya" / "ble/2025/…")."""
-    out = tmp_path / "exports" / "finance-department" / "accounts-payable" / "2025" / "march-run"
+    out = deep_output_folder(tmp_path)
     out.mkdir(parents=True)
     for name in ("exmado-manifest.json", "exmado-report.xlsx"):
         (out / name).write_text("")
-    Job.update(output_dir=str(out)).where(Job.id == RUNNING).execute()
     async with app_factory().run_test(size=SIZE) as pilot:
-        detail = await open_detail(pilot, RUNNING)
-        await pilot.press("5")
-        report = detail.query_one("#report")
-        await wait_for(pilot, lambda: "exmado-report.xlsx" in words_shown(pilot.app, report.region))
+        report = await tab_showing(pilot, "5", "#report", "exmado-report.xlsx")
         lines = [line.strip() for line in lines_shown(pilot.app, report.region) if line.strip()]
         assert "".join(lines) == f"{out}/exmado-manifest.json{out}/exmado-report.xlsx", lines
         assert all(line.endswith(("/", ".json", ".xlsx")) for line in lines), lines
@@ -330,13 +343,9 @@ async def test_the_report_tab_folds_paths_after_a_slash(app_factory, seeded, tmp
 
 async def test_the_config_tab_folds_paths_after_a_slash(app_factory, seeded, tmp_path):
     """A long Output path was cut with "…" at the column's end."""
-    out = tmp_path / "exports" / "finance-department" / "accounts-payable" / "2025" / "march-run"
-    Job.update(output_dir=str(out)).where(Job.id == RUNNING).execute()
+    out = deep_output_folder(tmp_path)
     async with app_factory().run_test(size=SIZE) as pilot:
-        detail = await open_detail(pilot, RUNNING)
-        await pilot.press("4")
-        config = detail.query_one("#config")
-        await wait_for(pilot, lambda: "march-run" in words_shown(pilot.app, config.region))
+        config = await tab_showing(pilot, "4", "#config", "march-run")
         lines = lines_shown(pilot.app, config.region)
         at = next(n for n, line in enumerate(lines) if line.lstrip().startswith("Output"))
         values = [line.strip().removeprefix("Output").strip() for line in lines[at:]]
