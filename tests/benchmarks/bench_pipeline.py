@@ -122,6 +122,17 @@ requests in 0.17 s (0.55 s before) and the job's takes wait 1.9-2.1 s for the bu
 all (4.7-5.5 s before); its rows/s, old and new code in turns, three rounds: medians 229 and
 234, single runs 216-246 and 233-249, the VM's drift larger than the change.
 
+2026-12-07 04:25 (one run, just after a run of the suite; the VM slow: ingest 11.7 s, the floor
+2.3-3.0 ms a row), with the phases lines and a download's link joined to the server's address
+once (`Connection._target`): 50 ms latency, a cold start 194.9 rows/s, the next job 222.9 (72 %
+of the bound of 310), budget off 232.1 (75 %). In phases, the next job: 0.18 s reading its
+workbook, 8.27 s of requests at 241.9 rows/s (78 % of the bound), 0.52 s writing its report;
+budget off: 0.39 s, 7.70 s at 259.7 rows/s (84 %), 0.53 s. No latency: ours 1.58x httpx's floor
+(median of three in turns), and 5.4x the same bare loop over the client's own transport
+(0.69-0.79 ms a row): most of a row's CPU is the pipeline's own, not the HTTP stack's. At 03:55
+(a helper's tests on the machine) the next job's requests ran at 77 % of the bound; in a script
+at 04:02, the VM faster (3.0 ms of CPU a row), whole next jobs at 250-253 rows/s (81-82 %).
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
