@@ -204,9 +204,9 @@ class Connection:
     def _target(self, url: str, params: dict[str, str] | None) -> httpx.URL:
         """`url` with `params`, parsed once (httpx then takes it as it is). A path on the
         server, as DocuWare links a download, is joined to its address here: httpx would parse
-        it three times (the link, the link with its query, the join to its base URL), 8 % of
-        a download's CPU. A link with a query of its own gets `params` merged into it, where
-        httpx would replace it."""
+        it three times (the link, the link with its query, the join to its base URL): 100 us a
+        request against 36 (about 2 % of a row's CPU). A link with a query of its own gets
+        `params` merged into it, where httpx would replace it."""
         if url.startswith("/") and not url.startswith("//") and "?" not in url and "#" not in url:
             query = f"?{httpx.QueryParams(params)}" if params else ""
             return httpx.URL(self._base + url[1:] + query)
