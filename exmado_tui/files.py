@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from exmado_tui.errors import NoSpaceError, NotWritableError, in_chain
+from exmado_tui.errors import NoSpaceError, NotWritableError, PermanentError, in_chain
 from exmado_tui.formatting import size, visible
 
 # -- durable writes ----------------------------------------------------------------------------
@@ -300,6 +300,18 @@ def not_writable(folder: Path, exc: BaseException) -> NotWritableError:
     return NotWritableError(
         f"The output folder {folder} cannot be written ({reason})", folder=str(folder)
     )
+
+
+def make_folder(folder: Path) -> None:
+    """`folder`, with the folders above it, or one sentence naming it when it cannot be made
+    (the system's own words named only the path, not what was being done)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PermanentError(
+            f"Cannot make the folder {folder} ({_reason(exc)}); give a folder that exists or "
+            "can be made, and that you can write to."
+        ) from None
 
 
 def check_output_folder(folder: Path) -> None:

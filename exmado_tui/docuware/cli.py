@@ -20,8 +20,8 @@ from exmado_tui.config.settings import DocuWareSettings, Settings
 from exmado_tui.docuware.models import Document
 from exmado_tui.docuware.query import And, Condition, Or, Wanted, parse_conditions
 from exmado_tui.docuware.values import FieldValue, format_value
-from exmado_tui.errors import ExmadoError, PermanentError
-from exmado_tui.files import first_free, move_into_place
+from exmado_tui.errors import ExmadoError
+from exmado_tui.files import first_free, make_folder, move_into_place
 
 if TYPE_CHECKING:  # the session loads httpx: `exmado --help` does not need it
     from exmado_tui.docuware.session import DocuWareSession
@@ -223,18 +223,6 @@ def cmd_download(args: argparse.Namespace, session: DocuWareSession, out: TextIO
     move_into_place(partial, final, synced=True)  # the download fsynced it
     print(f"Saved {final} ({result.size} bytes, {result.content_type})", file=out)
     return 0
-
-
-def make_folder(folder: Path) -> None:
-    """`folder`, with the folders above it, or one sentence naming it when it cannot be made
-    (the system's own words named only the path, not what was being done)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PermanentError(
-            f"Cannot make the folder {folder} ({exc.strerror or exc}); give a folder that "
-            "exists or can be made, and that you can write to."
-        ) from None
 
 
 def is_folder_destination(dest: str) -> bool:

@@ -73,8 +73,9 @@ from exmado_tui.ui.widgets.paths import FoldedPaths
 
 REFRESH_S = 1.0
 SPARK_SAMPLES = 60
+EVENTS_KEY = "3"  # the Events tab's
 REASON_LINES = 3  # of a job's error in the summary; the Events tab has it whole
-REASON_CUT = " … whole in the Events tab (3)"
+REASON_CUT = f" … whole in the Events tab ({EVENTS_KEY})"
 ROW_COLUMNS = (
     ("row", "Row", 6),
     ("key", "Key", 18),
@@ -145,7 +146,7 @@ class JobDetailScreen(HidesMutatingKeys, JobActionsMixin, VerifyActionMixin, Scr
         Binding("t", "row_filter", "Row filter", show=False),
         Binding("1", "tab('rows')", "Rows tab", show=False),
         Binding("2", "tab('files')", "Files tab", show=False),
-        Binding("3", "tab('events')", "Events tab", show=False),
+        Binding(EVENTS_KEY, "tab('events')", "Events tab", show=False),
         Binding("4", "tab('config')", "Config tab", show=False),
         Binding("5", "tab('report')", "Report tab", show=False),
     ]
