@@ -21,6 +21,7 @@ from exmado_tui.docuware.budget import (
     MAX_AHEAD_MS,
     Limits,
     RequestBudget,
+    Ticket,
     process_budget,
 )
 from exmado_tui.docuware.budget_store import (
@@ -29,6 +30,7 @@ from exmado_tui.docuware.budget_store import (
     EXIT_PLATEAU,
     PREFIX,
     START,
+    Kind,
     read_statuses,
 )
 from exmado_tui.docuware.client import AsyncDocuWareClient
@@ -221,6 +223,87 @@ def test_past_the_slow_start_requests_out_do_not_hold_back_the_next(
         return len(out)
 
     assert asyncio.run(run()) == IN_FLIGHT_MIN * 3  # none answered, none waited for room
+
+
+def quick_judge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request out 0.1 s is slow, 0.2 s held (the shipped 0.15 and 0.5 s at least)."""
+    monkeypatch.setattr(budget_module, "STALLED_MIN_S", 0.1)
+    monkeypatch.setattr(budget_module, "HELD_MIN_S", 0.2)
+
+
+async def _sent_into_a_full_window(pacer: RequestBudget) -> Ticket:
+    """A request sent after START + 1 others, which were answered at once."""
+    for _ in range(int(START) + 1):
+        await pacer.answered(await pacer.take(), 200, 0.0)
+    ticket = await pacer.take()
+    assert ticket.window > START
+    return ticket
+
+
+def test_no_answer_is_judged_slow_before_the_usual_answer_time_is_known(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Slow compared to nothing is not slow: the process's first request waits for its answer
+    however long it takes; once one answer came, a request out that long ends the slow start."""
+    unlearned(redis_url, 1000)  # a full window: a slow answer would cut (below: it does)
+    quick_judge(monkeypatch)
+
+    async def run() -> tuple[float | None, bool, float | None, bool]:
+        fresh, seasoned = budget(redis_url), budget(redis_url)
+        first = await fresh.take()
+        late = await _sent_into_a_full_window(seasoned)
+        await asyncio.sleep(0.5)
+        return fresh.patience(0), first.stalled, seasoned.patience(0), late.stalled
+
+    patience, judged, patience_after, judged_after = asyncio.run(run())
+    assert patience is None and not judged
+    assert patience_after is not None and judged_after
+    assert state(redis_url)["rate"] < 1000  # the slow one of the process that knew cut
+
+
+def test_a_slow_sign_in_sets_no_answer_time_and_is_not_judged(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A sign-in's answer time is its own (a password is checked): a slow one says nothing of
+    the request rate."""
+    unlearned(redis_url, 1000)
+    quick_judge(monkeypatch)
+
+    async def run() -> tuple[bool, float, float]:
+        pacer = budget(redis_url)
+        await pacer.answered(await _sent_into_a_full_window(pacer), 200, 0.0)
+        usual = pacer._latency
+        sign_in = await pacer.take(Kind.LOGON)
+        await asyncio.sleep(0.5)
+        await pacer.answered(sign_in, 200, 0.0)
+        return sign_in.stalled or sign_in.lent, usual, pacer._latency
+
+    judged, usual, after = asyncio.run(run())
+    assert not judged and after == usual
+    assert "cut_at" not in state(redis_url)
+
+
+def test_a_slow_answer_sent_below_any_limit_cuts_nothing(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A request sent when the second before held no more than START (below any Cloud
+    organization's limit) cannot have been throttled: slow, it lends its row's permit, as
+    any slow one does, but cuts nothing; a 429 still does."""
+    quick_judge(monkeypatch)
+
+    async def run() -> tuple[bool, float]:
+        pacer = budget(redis_url)  # a fresh account: START a second
+        await pacer.answered(await pacer.take(), 200, 0.0)
+        slow = await pacer.take()
+        assert slow.window <= START
+        await asyncio.sleep(0.5)
+        judged = slow.lent
+        await pacer.answered(slow, 429, 0.0)
+        return judged, pacer.rate
+
+    lent, rate = asyncio.run(run())
+    assert lent and rate < START
+    assert state(redis_url)["cuts"] == 1  # the 429's, not the slow answer's
 
 
 def unlearned(url: str, rate: float, account: str = "acct") -> None:
