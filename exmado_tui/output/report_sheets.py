@@ -57,6 +57,7 @@ from exmado_tui.docuware.values import (
 )
 from exmado_tui.formatting import CONTROL, visible
 from exmado_tui.job.status import RowStatus
+from exmado_tui.output.sheet_lines import Dated
 from exmado_tui.store.models import Job, JobFile, JobRow
 from exmado_tui.workbook.checks import normalise_header
 
@@ -307,18 +308,12 @@ def typed_cell(ws: WriteOnlyWorksheet, value: FieldValue, zone: ZoneInfo) -> Any
     if type(value) is str:  # most fields: as field_text shows it
         return text_cell(ws, value)
     if isinstance(value, datetime):
-        return _formatted(ws, value.astimezone(zone).replace(tzinfo=None), TIME_FORMAT)
+        return Dated(value.astimezone(zone).replace(tzinfo=None), TIME_FORMAT)
     if isinstance(value, date):
-        return _formatted(ws, datetime.combine(value, time()), DATE_FORMAT)
+        return Dated(datetime.combine(value, time()), DATE_FORMAT)
     if isinstance(value, int | Decimal):
         return value
     return text_cell(ws, field_text(value))
-
-
-def _formatted(ws: WriteOnlyWorksheet, value: datetime, number_format: str) -> Cell:
-    cell = WriteOnlyCell(ws, value)
-    cell.number_format = number_format
-    return cell
 
 
 # -- the job's files, `CHUNK` at a time (`tick` after each: a worker beats the job's heart) --

@@ -4,10 +4,12 @@ openpyxl's write-only sheet makes each value a cell and each cell an XML element
 one by one (without lxml, by et_xmlfile): most of the CPU of a 100,000-row report. A line of
 text, numbers, formulas and cell objects of text, a number or a date (a header, a date, text
 kept from being a formula: openpyxl gives their style and type) is the same XML written as
-one piece of text. The bytes are openpyxl's own (tests/unit/test_sheet_lines.py writes the
+one piece of text. A date is a `Dated`, not a cell: its number format's style is looked up
+once per format, as openpyxl would register it, not a cell made per date. The bytes are
+openpyxl's own (tests/unit/test_sheet_lines.py writes the
 same lines both ways); a line holding anything else (empty text, a character a sheet refuses,
 text longer than a cell, "#N/A", a float, a formula cell, a link, a comment) is openpyxl's
-from end to end.
+from end to end, its `Dated`s made cells.
 
 It stands on openpyxl 3.1's write-only internals: `_write_rows`, the generator `append`
 feeds; its stream's `_file`, the function that writes text into the sheet's part; and
@@ -17,20 +19,34 @@ feeds; its stream's `_file`, the function that writes text into the sheet's part
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell._writer import _set_attributes  # type: ignore[attr-defined]  # not in stubs
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.cell.rich_text import CellRichText
 from openpyxl.compat import safe_string
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 CELL_CHARS = 32767  # Excel's longest cell: openpyxl cuts longer text, so it writes that line
 CELL_TYPES = ("s", "n", "d")  # a cell object's kinds written here: text, a number, a date
+
+
+class Dated(NamedTuple):
+    """A date or time (naive) shown in `number_format`: the cell openpyxl would make of it.
+
+    Its format is the workbook's once its line is written, a cell's once the cell is made:
+    the same styles in the same order when a line's cells are made with it and none of the
+    others has a number format (the report's lines)."""
+
+    moment: datetime
+    number_format: str
 
 
 class LineSheet(WriteOnlyWorksheet):
@@ -40,6 +56,11 @@ class LineSheet(WriteOnlyWorksheet):
     _writer: Any
     _values_to_row: Callable[[Sequence[Any], int], Iterator[Cell]]
     row_dimensions: Mapping[int, Any]
+
+    def __init__(self, parent: Workbook, title: str) -> None:
+        super().__init__(parent, title)
+        self._date_styles: dict[str, str] = {}  # a number format's style id, as text
+        self._epoch = parent.epoch
 
     def _write_rows(self) -> Generator[None, Sequence[Any], None]:
         """openpyxl's own loop (worksheet/_write_only.py), each line through `_write_line`."""
@@ -52,7 +73,8 @@ class LineSheet(WriteOnlyWorksheet):
                     if self._plain(values, row_idx):
                         self._write_line(xf, values, row_idx)
                     else:
-                        self._writer.write_row(xf, self._values_to_row(values, row_idx), row_idx)
+                        cells = self._values_to_row(list(map(self._cell, values)), row_idx)
+                        self._writer.write_row(xf, cells, row_idx)
                     row_idx += 1
             except GeneratorExit:
                 pass
@@ -71,6 +93,8 @@ class LineSheet(WriteOnlyWorksheet):
             kind = type(value)
             if kind is str:
                 parts.append(_formula(ref, value) if value[0] == "=" else _text(ref, value))
+            elif kind is Dated:
+                parts.append(self._date(ref, value))
             elif kind is Cell:
                 value.column, value.row = column, row_idx
                 if value._value is not None or value.has_style:
@@ -79,6 +103,24 @@ class LineSheet(WriteOnlyWorksheet):
                 parts.append(_number(ref, value))
         parts.append("</row>")
         xf._file("".join(parts))
+
+    def _date(self, ref: str, dated: Dated) -> str:
+        """What openpyxl writes for the cell `_cell` makes of `dated`."""
+        style = self._date_styles.get(dated.number_format)
+        if style is None:
+            # The first cell of the format registers it (and the first date openpyxl's own
+            # date format), as every such cell did, in the same order.
+            style = self._date_styles[dated.number_format] = str(self._cell(dated).style_id)
+        number = _value(to_excel(dated.moment, self._epoch))
+        return f'<c r="{ref}" s="{style}" t="n">{number}</c>'
+
+    def _cell(self, value: Any) -> Any:
+        """`value`, a `Dated` made the cell openpyxl writes."""
+        if type(value) is not Dated:
+            return value
+        cell = WriteOnlyCell(self, value.moment)
+        cell.number_format = value.number_format
+        return cell
 
 
 def line_sheet(book: Workbook, title: str) -> LineSheet:
@@ -93,6 +135,8 @@ def _plain_value(value: Any) -> bool:
     if kind is str:
         fits = 0 < len(value) <= CELL_CHARS and value not in ERROR_CODES  # "#N/A": an error
         return fits and not ILLEGAL_CHARACTERS_RE.search(value)
+    if kind is Dated:
+        return value.moment.tzinfo is None  # openpyxl refuses a zone: its path says so
     if kind is Cell:
         plain = value.data_type in CELL_TYPES and type(value._value) is not CellRichText
         return plain and value.hyperlink is None and value._comment is None
