@@ -52,7 +52,9 @@ from exmado_tui.formatting import local_time, visible
 from exmado_tui.job.query_source import KEY as QUERY_KEY
 from exmado_tui.job.status import FINAL, JobStatus
 from exmado_tui.output.report_sheets import (
+    FILE_COLUMNS,
     FORMULA_STARTS,
+    LISTED_COLUMNS,
     field_columns,
     first_per_path,
     in_path_order,
@@ -181,16 +183,19 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
 
 def manifest_entries(job: Job, tick: Callable[[], None] = lambda: None) -> Iterator[dict[str, Any]]:
     """One entry per distinct file path, in path order, with every row that produced it; after
-    it, the entry of its sidecar when the job writes them (`sidecar_entries`)."""
+    it, the entry of its sidecar when the job writes them (`sidecar_entry`)."""
+    cabinet = _cabinet(job) if "json" in kinds_of(job) else None  # None: no sidecars
+    columns = FILE_COLUMNS if cabinet is not None else LISTED_COLUMNS
     entry: dict[str, Any] | None = None
     first: Any = None
-    for item in in_path_order(job.id, tick):
+    for item in in_path_order(job.id, tick, columns):
         if entry is not None and entry["path"] == item.path:
             entry["rows"].append(item.row_number)
             continue
         if entry is not None:
             yield entry
-            yield from sidecar_entries(job, first)
+            if cabinet is not None:
+                yield sidecar_entry(first, cabinet)
         first = item
         entry = {
             "path": item.path,
@@ -203,7 +208,8 @@ def manifest_entries(job: Job, tick: Callable[[], None] = lambda: None) -> Itera
         }
     if entry is not None:
         yield entry
-        yield from sidecar_entries(job, first)
+        if cabinet is not None:
+            yield sidecar_entry(first, cabinet)
 
 
 def manifest_head(job: Job) -> dict[str, Any]:
@@ -292,16 +298,15 @@ def write_metadata(job: Job, root: Path, tick: Callable[[], None]) -> Written:
     return Written(written, kept, index)
 
 
-def sidecar_entries(job: Job, item: Any) -> Iterator[dict[str, Any]]:
-    """The manifest's entry for the sidecar of the file `item`, when the job writes them."""
-    if "json" in kinds_of(job):
-        data = sidecar_bytes(item, _cabinet(job))
-        yield {
-            "path": sidecar_path(item.path),
-            "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "metadata_of": item.path,
-        }
+def sidecar_entry(item: Any, cabinet: str) -> dict[str, Any]:
+    """The manifest's entry for the sidecar of the file `item`."""
+    data = sidecar_bytes(item, cabinet)
+    return {
+        "path": sidecar_path(item.path),
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "metadata_of": item.path,
+    }
 
 
 def sidecar_bytes(item: Any, cabinet: str) -> bytes:

@@ -329,16 +329,20 @@ FILE_COLUMNS = (
     JobFile.modified_at,
     JobFile.index_data,
 )
+LISTED_COLUMNS = FILE_COLUMNS[:-1]  # what the manifest lists of a file: not its index data
 
 
-def in_path_order(job_id: str, tick: Callable[[], None]) -> Iterator[Any]:
+def in_path_order(
+    job_id: str, tick: Callable[[], None], columns: Sequence[Field] = FILE_COLUMNS
+) -> Iterator[Any]:
     """By path, then id (the index on the job's paths, migration 4)."""
 
     def after(last: Any) -> Expression:
         same_path = (JobFile.path == last.path) & (JobFile.id > last.id)
         return (JobFile.path > last.path) | same_path
 
-    return _paged(_files(job_id).order_by(JobFile.path, JobFile.id).limit(CHUNK), after, tick)
+    query = _files(job_id, columns).order_by(JobFile.path, JobFile.id).limit(CHUNK)
+    return _paged(query, after, tick)
 
 
 def in_row_order(
