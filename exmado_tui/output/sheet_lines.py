@@ -35,6 +35,7 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 CELL_CHARS = 32767  # Excel's longest cell: openpyxl cuts longer text, so it writes that line
+ERRORS = frozenset(ERROR_CODES)
 CELL_TYPES = ("s", "n", "d")  # a cell object's kinds written here: text, a number, a date
 
 
@@ -61,6 +62,7 @@ class LineSheet(WriteOnlyWorksheet):
         super().__init__(parent, title)
         self._date_styles: dict[str, str] = {}  # a number format's style id, as text
         self._epoch = parent.epoch
+        self._column_letters: list[str] = []  # A, B…: as many as the longest line so far
 
     def _write_rows(self) -> Generator[None, Sequence[Any], None]:
         """openpyxl's own loop (worksheet/_write_only.py), each line through `_write_line`."""
@@ -85,24 +87,33 @@ class LineSheet(WriteOnlyWorksheet):
         return row_idx not in self.row_dimensions and all(map(_plain_value, values))
 
     def _write_line(self, xf: Any, values: Sequence[Any], row_idx: int) -> None:
-        parts = [f'<row r="{row_idx}">']
-        for column, value in enumerate(values, 1):
+        row = str(row_idx)
+        parts = [f'<row r="{row}">']
+        letters = self._letters(len(values))
+        for column, value in enumerate(values):
             if value is None:
                 continue
-            ref = f"{get_column_letter(column)}{row_idx}"
+            ref = letters[column] + row
             kind = type(value)
             if kind is str:
                 parts.append(_formula(ref, value) if value[0] == "=" else _text(ref, value))
             elif kind is Dated:
                 parts.append(self._date(ref, value))
             elif kind is Cell:
-                value.column, value.row = column, row_idx
+                value.column, value.row = column + 1, row_idx
                 if value._value is not None or value.has_style:
                     parts.append(_cell(value))
             else:
                 parts.append(_number(ref, value))
         parts.append("</row>")
         xf._file("".join(parts))
+
+    def _letters(self, count: int) -> list[str]:
+        """The letters of the first `count` columns (at least)."""
+        letters = self._column_letters
+        while len(letters) < count:
+            letters.append(get_column_letter(len(letters) + 1))
+        return letters
 
     def _date(self, ref: str, dated: Dated) -> str:
         """What openpyxl writes for the cell `_cell` makes of `dated`."""
@@ -133,8 +144,9 @@ def line_sheet(book: Workbook, title: str) -> LineSheet:
 def _plain_value(value: Any) -> bool:
     kind = type(value)
     if kind is str:
-        fits = 0 < len(value) <= CELL_CHARS and value not in ERROR_CODES  # "#N/A": an error
-        return fits and not ILLEGAL_CHARACTERS_RE.search(value)
+        fits = 0 < len(value) <= CELL_CHARS and value not in ERRORS  # "#N/A": an error
+        # printable text holds no control character (the check a sheet makes, done faster)
+        return fits and (value.isprintable() or not ILLEGAL_CHARACTERS_RE.search(value))
     if kind is Dated:
         return value.moment.tzinfo is None  # openpyxl refuses a zone: its path says so
     if kind is Cell:
@@ -148,9 +160,12 @@ def _text(ref: str, text: str) -> str:
 
 
 def _inline(text: str) -> str:
-    stripped = text.strip()
-    space = ' xml:space="preserve"' if stripped and stripped != text else ""
-    return f"<is><t{space}>{escape(text)}</t></is>"
+    # saxutils.escape's three replacements, without its call
+    escaped = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    # openpyxl's `whitespace`: kept when stripping would change the text and leave some
+    if (text[0].isspace() or text[-1].isspace()) and not text.isspace():
+        return f'<is><t xml:space="preserve">{escaped}</t></is>'
+    return f"<is><t>{escaped}</t></is>"
 
 
 def _formula(ref: str, text: str) -> str:
