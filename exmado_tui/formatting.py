@@ -73,6 +73,8 @@ def visible(text: str, keep: str = "") -> str:
     A key read from a CSV may hold them: raw, they break a report ("cannot be used in
     worksheets"), forge log lines and recolour terminals.
     """
+    if text.isprintable():  # no control character (each is unprintable): most text, faster
+        return text
     return CONTROL.sub(lambda m: m[0] if m[0] in keep else f"\\x{ord(m[0]):02x}", text)
 
 
