@@ -307,6 +307,8 @@ def typed_cell(ws: WriteOnlyWorksheet, value: FieldValue, zone: ZoneInfo) -> Any
     keep) formatted as such, a number, or text."""
     if type(value) is str:  # most fields: as field_text shows it
         return text_cell(ws, value)
+    if value is None:  # a field the document lacks, or empty: no cell, as for ""
+        return None
     if isinstance(value, datetime):
         return Dated(value.astimezone(zone).replace(tzinfo=None), TIME_FORMAT)
     if isinstance(value, date):
