@@ -160,7 +160,7 @@ def workbook_columns(job: Job, tick: Callable[[], None]) -> list[Column]:
 def link_formula(path: str, count: int) -> str | None:
     """`=HYPERLINK("A/1.pdf","1.pdf")` for a file relative to the report, or None when Excel
     could not follow it (too long, a `#` it would read as a place in the file, a control)."""
-    parts = PurePosixPath(path).parts
+    parts = _parts(path)
     if (
         not parts
         or len(path) > LINK_CHARS
@@ -172,6 +172,13 @@ def link_formula(path: str, count: int) -> str | None:
         return None
     label = parts[-1] if count == 1 else f"{parts[-1]} (+{count - 1})"
     return f'=HYPERLINK("{_quoted(path)}","{_quoted(label[:LINK_CHARS])}")'
+
+
+def _parts(path: str) -> Sequence[str]:
+    """`PurePosixPath(path).parts`, without making a path (a link per found row) when no part
+    is empty or "." (the only ones it drops or changes)."""
+    parts = path.split("/")
+    return PurePosixPath(path).parts if "" in parts or "." in parts else parts
 
 
 def _quoted(text: str) -> str:
