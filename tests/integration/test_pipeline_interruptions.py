@@ -13,6 +13,7 @@ import peewee
 import pytest
 import redis
 
+from exmado_tui.docuware.errors import OVER, SLOWED, ServerError
 from exmado_tui.errors import RetryableError, StoreUnavailableError
 from exmado_tui.job.status import Event, JobStatus
 from exmado_tui.job.transitions import transition
@@ -293,3 +294,32 @@ def test_a_small_job_whose_downloads_are_refused_fails_those_rows_and_completes(
     assert job.status == "COMPLETED_WITH_ERRORS", job.last_error
     statuses = sorted(row.status for row in JobRow.select().where(JobRow.job == job_id))
     assert statuses == ["done", "failed", "failed"]
+
+
+def test_the_events_of_a_row_held_back_for_a_second_try_reach_the_jobs_events_once(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DocuWare throttles a download, then fails it (503): the row is held back for a second
+    try, and the sentence its first try carried (throttling began) is still in the job's
+    events, once, before the one that says it is over."""
+    pipeline.configure(row_concurrency=1)
+    download = pipeline.client.download
+    failed: list[int] = []
+
+    async def throttled_then_503(doc: Any, dest: Path, **options: Any) -> Any:
+        if doc.id == 3 and not failed:
+            failed.append(doc.id)
+            options["permits"].watch.throttled(2.0)
+            raise ServerError("DocuWare answered 503 for /FileDownload.", status=503)
+        return await download(doc, dest, **options)
+
+    monkeypatch.setattr(pipeline.client, "download", throttled_then_503)
+    job_id = pipeline.create([100000 + i for i in range(1, 7)])
+    job = pipeline.run(job_id)
+    assert failed and job.status == "COMPLETED", job.last_error
+    events = [
+        e.message for e in JobEvent.select().where(JobEvent.job == job_id).order_by(JobEvent.id)
+    ]
+    slowed = [i for i, e in enumerate(events) if e.startswith(SLOWED)]
+    over = [i for i, e in enumerate(events) if e.startswith(OVER)]
+    assert len(slowed) == 1 and len(over) == 1 and slowed < over, events

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from exmado_tui.job.status import Event
 from workers.pipeline import progress
 from workers.pipeline.rows import Inbox, RowResult, RowTask
 from workers.runtime import LoopThread
@@ -72,6 +73,9 @@ class Feed:
         self.streak = 0  # transient failures in a row
         self.tried = 0  # rows given their first turn
         self.unreachable = 0  # rows kept back for DocuWare out of reach
+        # What the rows kept back carried (the job's throttling sentences): not the row's
+        # result, which waits for its second turn, but told with the next batch, in order.
+        self.held_events: list[Event] = []
 
     @property
     def finished(self) -> bool:
@@ -121,12 +125,19 @@ class Feed:
         return self.exhausted and not self.buffer and 0 < self.tried == kept == self.unreachable
 
     def deferred_now(self, result: RowResult) -> bool:
-        """Keep a transient failure back for a second turn (not written, stays pending)."""
+        """Keep a transient failure back for a second turn (not written, stays pending); its
+        events are kept for the next batch (`take_events`)."""
         if result.retryable and not result.task.second_chance:
             self.deferred.append(dataclasses.replace(result.task, second_chance=True))
             self.unreachable += result.unreachable
+            self.held_events += result.events
             return True
         return False
+
+    def take_events(self) -> list[Event]:
+        """The events of the rows kept back since the last call, to write with a batch."""
+        events, self.held_events = self.held_events, []
+        return events
 
 
 def _finished(future: concurrent.futures.Future[Any], timeout: float) -> bool:

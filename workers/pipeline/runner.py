@@ -223,7 +223,8 @@ class JobRun:
         finally:
             future.cancel()
             concurrent.futures.wait([future], timeout=5)
-            self._flush_leftovers(results, engine.throttling.sentences(ended=True))
+            held = feed.take_events()
+            self._flush_leftovers(results, held, engine.throttling.sentences(ended=True))
 
     def _remove_leftovers(self, folder: Path) -> None:
         """What a run killed mid-write left: its downloads' and its report's temporary files."""
@@ -263,9 +264,10 @@ class JobRun:
         try:
             stop = self._drive_until_done(feed, results, future, engine, batch, streak_limit)
         except BaseException:
-            self._save_quietly(batch)  # rows that finished stay finished, whatever ends the run
+            # rows that finished stay finished, whatever ends the run
+            self._save_quietly(batch, feed.take_events())
             raise
-        self._record(batch)
+        self._record(batch, feed.take_events())
         return stop
 
     def _drive_until_done(
@@ -296,8 +298,9 @@ class JobRun:
             self._tell_out_of_reach(feed)
             if down is not None and stop is None:
                 stop, deadline = down, self._wind_down(engine, now)
-            if len(batch) >= progress.FLUSH_ROWS or (batch and now >= next_flush):
-                self._record(batch)
+            unsaved = batch or feed.held_events
+            if len(batch) >= progress.FLUSH_ROWS or (unsaved and now >= next_flush):
+                self._record(batch, feed.take_events())
                 batch.clear()
                 next_flush = now + progress.FLUSH_S
             if stop is None:
@@ -328,8 +331,14 @@ class JobRun:
         self.runtime.loop.call(engine.stop_taking)
         return now + (0 if at_once else STOP_GRACE_S)
 
-    def _flush_leftovers(self, results: queue.Queue[RowResult], events: list[Event]) -> None:
-        self._save_quietly([r for r in collect(results, 0) if not r.retryable], events)
+    def _flush_leftovers(
+        self, results: queue.Queue[RowResult], held: list[Event], ended: list[Event]
+    ) -> None:
+        """The results that came in as the run stopped; of those kept back (their rows stay
+        pending), and of the rows `held` back earlier, the events still."""
+        got = collect(results, 0)
+        kept_back = [e for r in got if r.retryable for e in r.events]
+        self._save_quietly([r for r in got if not r.retryable], held + kept_back + ended)
 
     def _save_quietly(self, done: list[RowResult], events: Sequence[Event] = ()) -> None:
         try:
@@ -341,16 +350,17 @@ class JobRun:
         except Exception:
             log.exception("Could not record %d finished rows of job %s", len(done), self.job_id)
 
-    def _record(self, done: list[RowResult]) -> None:
-        """Write `done` back. While the store's files refuse writes (made immutable, a file
-        system read-only) the run waits here, the results kept and no new row taken, until they
-        take writes or the run's time is out; a deleted or swapped store stops it."""
+    def _record(self, done: list[RowResult], events: list[Event]) -> None:
+        """Write `done` back, after `events` (those of rows kept back). While the store's files
+        refuse writes (made immutable, a file system read-only) the run waits here, the results
+        kept and no new row taken, until they take writes or the run's time is out; a deleted
+        or swapped store stops it."""
         refused_at = 0.0
         sync_folders(self.output, (f for r in done for f in r.files))  # before they are told
         while True:
             check_still(self.store)
             try:
-                progress.flush(self.job_id, done)
+                progress.flush(self.job_id, done, events)
                 break
             except peewee.OperationalError as exc:
                 now = time.monotonic()
