@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 
@@ -101,6 +101,18 @@ class DocuWareNetworkError(DocuWareError, RetryableError):
 
 class IncompleteDownloadError(DocuWareError, RetryableError):
     """A download ended before all announced bytes arrived; the partial file was removed."""
+
+
+# Answers of a gateway or a server unavailable as a whole, whatever the request asked.
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+
+
+def server_wide(exc: BaseException) -> TypeGuard[DocuWareError]:
+    """DocuWare as a whole failed the request, not the request itself: out of reach, unavailable
+    behind its gateway, or throttling past the retries. Any other request now would meet the
+    same; a 500, a 408 or a refusal may be the request's own doing."""
+    unavailable = isinstance(exc, ServerError) and exc.status in UNAVAILABLE_STATUSES
+    return unavailable or isinstance(exc, DocuWareNetworkError | ThrottledError)
 
 
 def server_message(response: httpx.Response) -> str:

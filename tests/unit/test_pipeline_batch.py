@@ -11,7 +11,12 @@ import pytest
 
 from exmado_tui.config.profiles import Profile
 from exmado_tui.docuware.budget import RowPermits
-from exmado_tui.docuware.errors import RefusedAnswerError
+from exmado_tui.docuware.errors import (
+    DocuWareNetworkError,
+    RefusedAnswerError,
+    ServerError,
+    ThrottledError,
+)
 from tests.pipeline_harness import FakeClient, FakeDoc, invoice_docs
 from workers.pipeline.files import Placer
 from workers.pipeline.rows import RowEngine, RowTask
@@ -29,6 +34,17 @@ def engine(client: Any, tmp_path: Path, on_multiple: str = "all") -> RowEngine:
 
 def tasks(*keys: str) -> list[RowTask]:
     return [RowTask(i, i + 1, key, {"Invoice number": key}) for i, key in enumerate(keys)]
+
+
+def fail_searches(client: FakeClient, failure: Exception) -> None:
+    """Each search of `client` is counted, then fails with `failure`."""
+
+    async def failing(*args: Any, **kwargs: Any):
+        client.searches += 1
+        raise failure
+        yield
+
+    client.search = failing  # type: ignore[method-assign]
 
 
 def alone(eng: RowEngine, rows: list[RowTask]) -> dict[int, list[int]]:
@@ -76,13 +92,7 @@ def test_a_batch_search_refused_fails_its_rows_with_its_sentence(tmp_path: Path)
     same, so the rows fail with that sentence instead of searching again one by one."""
     client = FakeClient(invoice_docs(5))
     refused = RefusedAnswerError("DocuWare answered 500 MB for a search page.")
-
-    async def lying(*args: Any, **kwargs: Any):
-        client.searches += 1
-        raise refused
-        yield
-
-    client.search = lying  # type: ignore[method-assign]
+    fail_searches(client, refused)
     eng = engine(client, tmp_path)
     rows = tasks("100001", "100002")
     found = asyncio.run(eng.search_batch(rows))
@@ -93,6 +103,42 @@ def test_a_batch_search_refused_fails_its_rows_with_its_sentence(tmp_path: Path)
         ("failed", "Row 2: DocuWare answered 500 MB for a search page."),
     ]
     assert client.searches == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        DocuWareNetworkError("DocuWare at http://dw.test cannot be reached: /Query failed."),
+        ServerError("DocuWare answered 503 for /Query.", status=503),
+        ThrottledError("DocuWare answered 429 for /Query.", retry_after=60.0, status=429),
+    ],
+)
+def test_a_batch_failed_by_docuware_as_a_whole_fails_its_rows_without_searching_again(
+    tmp_path: Path, failure: Exception
+) -> None:
+    """Out of reach, unavailable or throttling after the batch's retries: each row's own
+    search would meet the same after as many retries again. The rows fail at once for that
+    passing reason (the runner holds them back, or hands the job back), and none searches on
+    its own."""
+    client = FakeClient(invoice_docs(5))
+    fail_searches(client, failure)
+    eng = engine(client, tmp_path)
+    serve(eng, tasks("100001", "100002", "100003"))
+    results = [eng.results.get_nowait() for _ in range(3)]
+    assert client.searches == 1
+    assert all(r.retryable and r.status == "failed" for r in results)
+    unreachable = isinstance(failure, DocuWareNetworkError)
+    assert {r.unreachable for r in results} == {unreachable}
+    assert sorted(r.error for r in results)[0] == f"Row 1: {failure}"
+
+
+def test_a_batch_failed_for_a_reason_of_its_own_leaves_the_rows_to_their_own_searches(
+    tmp_path: Path,
+) -> None:
+    """A 500 (or 408) may be the batch's `Or` of many keys: each row searches on its own."""
+    client = FakeClient(invoice_docs(5))
+    fail_searches(client, ServerError("DocuWare answered 500 for /Query.", status=500))
+    assert asyncio.run(engine(client, tmp_path).search_batch(tasks("100001", "100002"))) == {}
 
 
 def serve(eng: RowEngine, rows: list[RowTask]) -> None:

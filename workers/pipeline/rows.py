@@ -9,9 +9,12 @@ Searches are batched when the profile has one key column: the rows waiting in th
 `BATCH_MAX`) are looked up with one `Or` search, and each hit goes to the row whose value it
 carries, in the server's order, cut to the row's own `limit` — what each row's own search
 would have answered, at one request for the batch instead of one a row. Whenever that
-cannot be told for sure (the batch search fails, a hit carries no text value for the field
-or one no row asked for, two rows differ only in case, an empty value) the rows concerned
-search one by one as before, with their own retries and errors.
+cannot be told for sure (the batch search fails for a reason that may be its own, a hit
+carries no text value for the field or one no row asked for, two rows differ only in case,
+an empty value) the rows concerned search one by one as before, with their own retries and
+errors. A batch failed by DocuWare as a whole (out of reach, unavailable, throttling past
+the retries: `server_wide`) fails its rows with that error instead: each row's own search
+would meet it too, only after as many retries again.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from functools import partial
 
 from exmado_tui.config.profiles import OnMultiple, Profile
 from exmado_tui.config.templates import Values
-from exmado_tui.docuware.errors import DocuWareNetworkError, NotFoundError, RefusedAnswerError
+from exmado_tui.docuware.errors import (
+    DocuWareError,
+    DocuWareNetworkError,
+    NotFoundError,
+    RefusedAnswerError,
+    server_wide,
+)
 from exmado_tui.docuware.models import Dialog, Document, FileCabinet
 from exmado_tui.docuware.paging import ID_INFO
 from exmado_tui.docuware.query import ID_FIELD, And, Exact, Or
@@ -38,9 +47,10 @@ from workers.runtime import DocuWarePort
 log = logging.getLogger("exmado.pipeline")
 NEWEST_FIELDS = ("DWSTOREDATETIME", "DWMODDATETIME")
 BATCH_MAX = 50
-# A row's hits from a batch; None: the row searches on its own; an answer refused for the
-# whole batch (too large, endless pages, a link elsewhere): the row fails with its sentence.
-Found = list[Document] | RefusedAnswerError | None
+# A row's hits from a batch; None: the row searches on its own; an error its own search would
+# meet too (an answer refused for the whole batch, DocuWare failing as a whole): the row
+# fails with it.
+Found = list[Document] | DocuWareError | None
 # Result pages a key search follows (a batch of up to BATCH_MAX keys): 10,000 hits at 1,000.
 KEY_SEARCH_PAGES = 10
 Inbox = asyncio.Queue["RowTask | None"]  # rows to search; None: no more rows
@@ -194,7 +204,7 @@ class RowEngine:
                 "create the job again.",
                 failed_at_import=True,
             )
-        if isinstance(found, RefusedAnswerError):
+        if isinstance(found, DocuWareError):
             raise found
         docs = await self._search(task) if found is None else found
         if not docs:
@@ -260,9 +270,9 @@ class RowEngine:
                 if not isinstance(value, str) or value.casefold() not in by_key:
                     return {}
                 by_key[value.casefold()].append(doc)
-        except RefusedAnswerError as exc:  # each row's own search would be refused the same
-            return dict.fromkeys(keys, exc)
         except Exception as exc:
+            if isinstance(exc, RefusedAnswerError) or server_wide(exc):
+                return dict.fromkeys(keys, exc)  # each row's own search would meet the same
             log.info("Batch search of %d rows failed (%s); searching row by row", len(keys), exc)
             return {}
         return {row: by_key[key.casefold()][: self._limit] for row, key in keys.items()}
