@@ -99,6 +99,11 @@ class DocuWareNetworkError(DocuWareError, RetryableError):
     """The server could not be reached or stopped answering (connect/read errors, timeouts)."""
 
 
+class DocuWareDownError(RetryableError):
+    """A run's rows found DocuWare failing as a whole (out of reach for each, or failing a
+    streak of them for a passing reason): the job is handed back until it is back."""
+
+
 class IncompleteDownloadError(DocuWareError, RetryableError):
     """A download ended before all announced bytes arrived; the partial file was removed."""
 

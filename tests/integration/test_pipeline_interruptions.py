@@ -323,3 +323,29 @@ def test_the_events_of_a_row_held_back_for_a_second_try_reach_the_jobs_events_on
     slowed = [i for i, e in enumerate(events) if e.startswith(SLOWED)]
     over = [i for i, e in enumerate(events) if e.startswith(OVER)]
     assert len(slowed) == 1 and len(over) == 1 and slowed < over, events
+
+
+def test_a_long_outage_is_told_once_and_then_when_docuware_is_back(pipeline: Pipeline) -> None:
+    """The runs that find DocuWare still out of reach add nothing to the job's events: that it
+    cannot be reached and that the job keeps trying is said once, then that it is back, after
+    how long, and which run continues."""
+    pipeline.client.down = True
+    job_id = pipeline.create([100000 + i for i in range(1, 31)])
+    for _ in range(3):
+        with pytest.raises(RetryableError):
+            pipeline.run(job_id)
+    pipeline.client.down = False
+    assert pipeline.run(job_id).status == "COMPLETED"
+    events = [
+        e.message for e in JobEvent.select().where(JobEvent.job == job_id).order_by(JobEvent.id)
+    ]
+    server = pipeline.runtime.settings.docuware.url
+    assert [e for e in events if e.startswith("Run ")] == [
+        f"Run 1 started on {pipeline.runtime.worker_id}."
+    ]
+    assert len([e for e in events if "cannot be reached; the rows wait" in e]) == 1, events
+    keeps = [e for e in events if e.endswith("; the job keeps trying until DocuWare is back.")]
+    back = [e for e in events if e.startswith(f"DocuWare at {server} is back after ")]
+    assert len(keeps) == 1 and len(back) == 1, events
+    assert back[0].endswith(f"; run 4 continues on {pipeline.runtime.worker_id}."), back
+    assert events.index(keeps[0]) < events.index(back[0]) < len(events) - 1

@@ -45,7 +45,7 @@ from exmado_tui.store.db import (
 from exmado_tui.store.identity import Opened, check_still
 from exmado_tui.store.models import Job, JobRow
 from workers import metrics
-from workers.pipeline import progress
+from workers.pipeline import outage, progress
 from workers.runtime import Runtime
 
 log = logging.getLogger("exmado.pipeline")
@@ -275,7 +275,7 @@ class Ending:
             return
         try:
             self.hold.hand_back(f"will try again: {exc}")
-            record_event(self.job_id, f"{str(exc).rstrip('.')}; the job will try again.", "warning")
+            self._tell_hand_back(exc)
         except peewee.OperationalError as again:
             if not is_write_refused(again):
                 raise
@@ -283,6 +283,15 @@ class Ending:
             # the store takes writes (this run is over: nobody beats its heart).
             log.warning("Job %s: %s; the job will try again.", self.job_id[:8], exc)
         raise exc
+
+    def _tell_hand_back(self, exc: RetryableError) -> None:
+        """The hand-back in the job's events; an outage's once, however many runs it lasts."""
+        if not outage.is_outage(exc):
+            record_event(self.job_id, f"{str(exc).rstrip('.')}; the job will try again.", "warning")
+        elif outage.out_since(self.job_id) is None:
+            record_event(self.job_id, outage.hand_back_sentence(exc), "warning")
+        else:
+            log.info("Job %s: %s; DocuWare is not back yet.", self.job_id[:8], exc)
 
     def _requeue_on_shutdown(self) -> None:
         self.hold.hand_back("waiting for a worker")

@@ -34,6 +34,7 @@ from dramatiq.middleware import Shutdown, TimeLimitExceeded
 from exmado_tui.config.profiles import Profile, check_profile
 from exmado_tui.config.settings import mask_url
 from exmado_tui.docuware.budget import RowPermits
+from exmado_tui.docuware.errors import DocuWareDownError
 from exmado_tui.errors import (
     NotWritableError,
     ProfileError,
@@ -51,7 +52,7 @@ from exmado_tui.output.report import remove_report_leftovers
 from exmado_tui.store.db import is_write_refused, store_error, store_full, write_refused
 from exmado_tui.store.identity import check_still, opened_store
 from exmado_tui.store.models import Job
-from workers.pipeline import progress
+from workers.pipeline import outage, progress
 from workers.pipeline.bridge import Feed, awaiting, collect, new_inbox
 from workers.pipeline.endings import Ending, RunOutcome, Stop, requested_stop
 from workers.pipeline.files import FileRecord, Placer, ZipLimits, remove_partials, sync_folders
@@ -126,7 +127,10 @@ class JobRun:
         self.next_beat = time.monotonic() + self.beat_s
         self.store = opened_store()  # the run's rows are in this one, whatever comes after
         self.output = Path()  # the job's output folder, once its rows run
-        self.told_out_of_reach = False  # the job's events say DocuWare is out of reach
+        self.run_number = 0
+        # When DocuWare's outage began, if the job's events told it and not yet its end
+        self.out_since = outage.out_since(job_id)
+        self.told_out_of_reach = self.out_since is not None  # the job's events say it
         self.ending = Ending(
             job_id, runtime, self.hold, self.store, self.started, last_attempt, self._keep_alive
         )
@@ -153,12 +157,22 @@ class JobRun:
 
     def _validate_and_run(self, status: JobStatus) -> RunOutcome:
         job = Job.get_by_id(self.job_id)
-        record_event(self.job_id, f"Run {job.runs} started on {self.worker}.")
+        self.run_number = job.runs
+        self._tell_started()
         self._name_server()
         profile = job_profile(job)
         if status is S.VALIDATING:
             self._validate(job, profile)
         return self._rows(profile)
+
+    def _tell_started(self) -> None:
+        """'Run N started' in the job's events; in the worker's log alone while an outage
+        they told lasts (`outage`): that run is one more try, not news."""
+        started = f"Run {self.run_number} started on {self.worker}."
+        if self.out_since is None:
+            record_event(self.job_id, started)
+        else:
+            log.info("Job %s: %s DocuWare was not back at the last try.", self.job_id[:8], started)
 
     def _name_server(self) -> None:
         """The DocuWare server this run searches, for the manifest (password hidden)."""
@@ -294,7 +308,9 @@ class JobRun:
             elif feed.outstanding == 0 or now >= deadline:
                 break
             _raise_if_stopped(future, ending=stop is not None)
-            down = _keep_to_save(feed, collect(results, 0.05), batch, streak_limit)
+            got = collect(results, 0.05)
+            self._tell_back(got)
+            down = _keep_to_save(feed, got, batch, streak_limit)
             self._tell_out_of_reach(feed)
             if down is not None and stop is None:
                 stop, deadline = down, self._wind_down(engine, now)
@@ -325,6 +341,15 @@ class JobRun:
                 f"DocuWare at {server} cannot be reached; the rows wait and will be tried again.",
                 "warning",
             )
+
+    def _tell_back(self, got: list[RowResult]) -> None:
+        """Once DocuWare serves a row again after an outage the job's events told: that it is
+        back, after how long, and which run continues."""
+        if self.out_since is not None and outage.served(got):
+            server = mask_url(self.runtime.settings.docuware.url)
+            back = outage.back_sentence(server, self.out_since, self.run_number, self.worker)
+            record_event(self.job_id, back)
+            self.out_since = None
 
     def _wind_down(self, engine: RowEngine, now: float, at_once: bool = False) -> float:
         """The engine starts no other row; the end of the grace its rows in flight have."""
@@ -443,10 +468,10 @@ def _keep_to_save(
         if not feed.deferred_now(result):
             batch.append(result)
         if down is None and feed.streak >= streak_limit:
-            down = RetryableError(
+            down = DocuWareDownError(
                 f"DocuWare failed {feed.streak} rows in a row for a passing reason "
                 f"(last: {result.error})"
             )
         elif down is None and feed.all_unreachable:
-            down = RetryableError(f"DocuWare was out of reach for each row ({result.error})")
+            down = DocuWareDownError(f"DocuWare was out of reach for each row ({result.error})")
     return down
