@@ -173,10 +173,10 @@ def purge_command(args: argparse.Namespace, ctx: Context) -> int:
     from exmado_tui.services.queue import JobQueue
 
     queue = JobQueue.from_settings(ctx.settings.broker)
-    if queue.is_empty():  # nothing a yes would change: no question, and not a refusal
+    depth = queue.depth()
+    if queue.is_empty(depth):  # nothing a yes would change: no question, and not a refusal
         print(f"Nothing to purge: the job queue at {queue.url} is empty.")
         return 0
-    depth = queue.depth()
     question = (
         f"Drop {depth.ready} ready and {depth.delayed} delayed job messages and "
         f"{depth.dead} dead letters from {queue.url}? [y/N] "

@@ -108,9 +108,10 @@ class JobQueue:
             dead=client.zcard(f"{key}.XQ"),
         )
 
-    def is_empty(self) -> bool:
-        """No job message for a purge to drop: none ready, delayed or dead, none held."""
-        return self.depth() == QueueDepth(0, 0, 0) and not self.held_job_ids()
+    def is_empty(self, depth: QueueDepth) -> bool:
+        """No job message for a purge to drop: none ready, delayed or dead (`depth`, just read),
+        none held."""
+        return depth == QueueDepth(0, 0, 0) and not self.held_job_ids()
 
     def held_job_ids(self) -> set[str]:
         """The jobs whose message Redis holds: queued, delayed, or being run by a worker."""

@@ -12,6 +12,7 @@ import pytest
 from exmado_tui.cli import main
 from exmado_tui.job.status import JobStatus
 from exmado_tui.job.transitions import transition
+from exmado_tui.services.queue import JobQueue
 from exmado_tui.store.models import Job
 from tests.cli_runner import run, run_json
 from tests.job_queue import queued_messages
@@ -78,6 +79,24 @@ def test_purging_an_empty_queue_says_so_without_asking(env, capsys, redis_url, m
     code, out, _ = run(capsys, "queue", "purge")
     assert code == 0 and out.startswith("Nothing to purge: the job queue at redis://"), out
     assert out.rstrip().endswith(" is empty.")
+
+
+def test_purge_reads_the_queue_depth_once(env, workbook, capsys, redis_url, monkeypatch):
+    """The question's numbers are the depth it read to know the queue was not empty (it asked
+    Redis twice: once for "empty?", once for the question)."""
+    run(capsys, "jobs", "create", str(workbook), "--profile", "invoices", "--start")
+    read = JobQueue.depth
+    reads = []
+
+    def counted(queue):
+        reads.append(read(queue))
+        return reads[-1]
+
+    monkeypatch.setattr(JobQueue, "depth", counted)
+    monkeypatch.setattr("builtins.input", lambda question: print(question) or "n")
+    code, out, _ = run(capsys, "queue", "purge")
+    assert code == 1 and "Drop 1 ready and 0 delayed job messages" in out, out
+    assert len(reads) == 1
 
 
 def test_show_retry_fail_delete(env, workbook, capsys, redis_url):
