@@ -24,7 +24,7 @@ from exmado_tui.config.settings import zone_name
 from exmado_tui.formatting import duration, local_time, visible
 from exmado_tui.job.status import ACTIVE, FINAL, JobStatus, RowStatus, sources_of
 from exmado_tui.store.queries import JobDetail, JobSummary, get_job, row_counts
-from exmado_tui.ui.widgets.paths import FoldedPaths
+from exmado_tui.ui.logic.paths import FoldedPaths
 
 S = JobStatus
 

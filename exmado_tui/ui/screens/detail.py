@@ -58,6 +58,7 @@ from exmado_tui.ui.logic.jobs import (
     rate_text,
     read_detail,
 )
+from exmado_tui.ui.logic.paths import FoldedPaths
 from exmado_tui.ui.messages import JobActionSucceeded, JobDetailRefreshed
 from exmado_tui.ui.modals import RowModal
 from exmado_tui.ui.widgets.indicators import (
@@ -69,7 +70,6 @@ from exmado_tui.ui.widgets.indicators import (
     store_trouble,
 )
 from exmado_tui.ui.widgets.paged_table import PagedTable
-from exmado_tui.ui.widgets.paths import FoldedPaths
 
 REFRESH_S = 1.0
 SPARK_SAMPLES = 60
