@@ -31,7 +31,6 @@ from exmado_tui.config.loading import load_settings
 from exmado_tui.config.settings import Settings
 from exmado_tui.formatting import counted
 from exmado_tui.job.status import JobStatus
-from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.services.localredis import RedisServer, ensure_password
 
 if TYPE_CHECKING:  # the store loads peewee: `exmado --help` does not need it
@@ -113,6 +112,8 @@ def _redis(home: Path) -> Iterator[str]:
 
 @contextmanager
 def _sandbox(latency_ms: int) -> Iterator[str]:
+    from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
+
     server = SandboxServer(
         SandboxConfig(port=0, documents=5000, faults=FaultSettings(latency_ms=latency_ms))
     )

@@ -6,10 +6,12 @@ import argparse
 import logging
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exmado_tui.sandbox.config import AUTH_MODES, FaultSettings, SandboxConfig, parse_user
-from exmado_tui.sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from exmado_tui.sandbox.server import SandboxServer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +116,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Start the sandbox and serve until Ctrl-C; returns the exit code."""
+    from exmado_tui.sandbox.server import SandboxServer  # here, not at `exmado`'s start
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(asctime)s %(message)s"
     )

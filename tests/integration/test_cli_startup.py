@@ -6,7 +6,17 @@ from pathlib import Path
 
 from tests.fresh_python import run_code
 
-HEAVY = ("textual", "dramatiq", "openpyxl", "httpx", "peewee", "redis")
+#: the libraries, and the sandbox's server and seeded data (exmado_tui/sandbox/__init__.py)
+HEAVY = (
+    "textual",
+    "dramatiq",
+    "openpyxl",
+    "httpx",
+    "peewee",
+    "redis",
+    "exmado_tui.sandbox.server",
+    "exmado_tui.sandbox.data",
+)
 
 
 def loaded_by(*argv: str, **env: str) -> set[str]:
@@ -28,6 +38,7 @@ def test_help_loads_none_of_the_heavy_libraries():
 def test_a_group_s_help_loads_none_either():
     assert loaded_by("jobs", "--help") == set()
     assert loaded_by("docuware", "download", "--help") == set()
+    assert loaded_by("sandbox", "--help") == set()
 
 
 def test_the_probe_sees_a_command_that_needs_them(tmp_path: Path):
