@@ -208,7 +208,7 @@ class LocalBudget:
         permits: RowPermits | None = None,
     ) -> Ticket:
         await self.gate.wait()
-        return Ticket(0.0)
+        return Ticket(0.0, kind=kind)
 
     def patience(self, held: int) -> float | None:
         return None
@@ -422,7 +422,7 @@ class RequestBudget:
             await self._signal(ticket, Signal.THROTTLED, retry_after)
             await asyncio.sleep(retry_after)
         elif status < 500 and not ticket.lent:
-            self._ok += 1
+            self._ok += ticket.kind is not Kind.ANONYMOUS  # what got through of the account's
             if _timed(ticket):
                 took = time.monotonic() - ticket.sent
                 self._latency += 0.1 * (took - self._latency) if self._latency else took
@@ -499,13 +499,15 @@ class RequestBudget:
                     await self._signal(ticket, Signal.HELD)
 
     async def _signal(self, ticket: Ticket, signal: Signal, retry_after: float = 0.0) -> None:
-        if signal is not Signal.THROTTLED and ticket.window <= START:
-            return  # sent into a window below any organization's limit: slow, not held
+        if signal is not Signal.THROTTLED and self._starting and ticket.window <= START:
+            return  # the slow start's first second, below any organization's limit: slow
         floor = FLOOR_PER_S if signal is Signal.THROTTLED else START
         args = [ticket.reserved_ms, ticket.window, int(retry_after * 1000), signal.value, floor]
+        if self._ok:  # the cut reads what got through
+            await self._report()
         try:
             raw = await self._cut(
-                keys=[self.key, self.key + ":429", self.key + SENDS],
+                keys=[self.key, self.key + ":429", self.key + SENDS, self.key + ANSWERS],
                 args=[*args, uuid.uuid4().hex],
             )
         except RedisError as exc:

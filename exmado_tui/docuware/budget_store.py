@@ -50,16 +50,31 @@ designs it takes:
   to 70/s, 34 rows held).
   Unlike AWS nothing decays over a pause: the next job starts at the rate learned (measured
   with a decay: the second of two 2,000-row jobs took 27 s, the first 11).
+* BBR's delivery rate (Google's TCP BBR estimates a path's bandwidth from what is delivered,
+  not from what is sent), as a trigger: when a request is held now (not a 429, ten seconds
+  late) and less than `FELL` of the window got through in the last second (the successes
+  every process reports, over `THROUGH_MS`; not DocuWare's discovery, `Kind.ANONYMOUS`, which
+  needs no sign-in), the limit fell, and the cut reads `FELL` of the window. The window counts
+  what was sent, refused or not: a limit that fell from 40 to 10/s was followed in cuts of
+  15 %, six of them, 8-13 s; now in two, 2-5 s. Not what got through itself as the measure,
+  nor at the slow start's end: it reads a few percent low there (a window not full for the
+  whole second, the successes not yet reported), and a peak below the limit puts the first
+  probe past it where the curve is steep (measured, at the slow start's end, four processes:
+  2.9 % 429s at 20/s in two runs, against 1.4-1.6 %; 5/s, eight cold first jobs of 100 rows:
+  3-8 429s each, median 5.5, against 2-16, median 2).
 * CUBIC (as AWS uses it, in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x what
   the server's window held), the rate climbs back concavely, dwells near `peak` around `K`
   seconds, then probes past it, convexly to `(2 - BETA)` x `peak` at `2K`, then doubling every
-  `PROBE_DOUBLING_S`, so a server that allows more again (10 to 40 requests/s) is followed in
-  seconds. `K` is `PROBE_REQUESTS` requests' time at `peak` (within `K_MIN_S`-`K_MAX_S`):
-  every probe past the limit costs about one 429, so a slow account probes seldom. The
-  probe's clock (`epoch`) stops while nothing is sent, as Linux's CUBIC restarts its epoch
-  after an idle spell: counted, the pause between two jobs put the next one far out on the
-  curve, where only the rate of answers bounds it (measured, 20/s, four processes: the next
-  job 8-9 % 429s where the first had 3-4 %; with the clock stopped, 0.6-0.8 %).
+  `PROBE_DOUBLING_S`, so a server that allows more again (10 to 40 requests/s) is followed
+  within `2K` + 0.75 s however soon after a cut it rose: 10.75 s at 10/s at worst (11.5 s
+  with a doubling every second; `K` of 40 requests' time, 8 s at 5/s, sent 2.6 % 429s in the
+  5/s next job with four processes, one run). `K` is `PROBE_REQUESTS` requests' time at
+  `peak` (within `K_MIN_S`-`K_MAX_S`): every probe past the limit costs about one 429, so a
+  slow account probes seldom. The probe's clock (`epoch`) stops while nothing is sent, as
+  Linux's CUBIC restarts its epoch after an idle spell: counted, the pause between two jobs
+  put the next one far out on the curve, where only the rate of answers bounds it (measured,
+  20/s, four processes: the next job 8-9 % 429s where the first had 3-4 %; with the clock
+  stopped, 0.6-0.8 %).
 * Netflix's concurrency-limits (a slow answer counts as a drop): `CUT` is called for a 429,
   for a request held well past the usual answer time (`budget.held_after`), and for one merely
   slow (`budget.stalled_after`). During the slow start a slow answer cuts (the server's window
@@ -76,9 +91,10 @@ already left and cuts nothing. `max_requests_per_s`, when an administrator sets 
 rate (0: no cap).
 
 `MINUTE` is a sliding one-minute log for Cloud's per-minute limits on sign-ins and cabinet lists
-(`kind_of` reads which from a request's path; `PerMinute.wait` waits its turn, or goes on when
-Redis is away: the server's 429 remains); `SIGNED_IN` an hour's log of the workers' sign-ins
-(each may take a licence seat), which `exmado docuware check` counts. The lookups every job
+(`kind_of` reads which from a request's path, and whether it needs no sign-in;
+`PerMinute.wait` waits its turn, or goes on when Redis is away: the server's 429 remains);
+`SIGNED_IN` an hour's log of the workers' sign-ins (each may take a licence seat), which
+`exmado docuware check` counts. The lookups every job
 needs (the organization, cabinets, dialogs and their fields) are kept per account too
 (`SharedLookups`): they change rarely and cabinet lists are limited a minute on Cloud, so a body
 one worker read serves all for `LOOKUP_TTL_S`; `exmado docuware forget` drops them (`forget`);
@@ -116,15 +132,17 @@ EXIT_HOLD_REQUESTS = 8  # ... or as long as this many requests take at the cut r
 PROBE_REQUESTS = 50.0  # after a cut, back at the peak after this many requests' time ...
 K_MIN_S = 5.0  # ... but no sooner (3 s: at 20/s a probe, about one 429, every ~6 s) ...
 K_MAX_S = 20.0  # ... nor later than this
-PROBE_DOUBLING_S = 1.0  # past the peak by 1 - BETA, the rate doubles this often
+PROBE_DOUBLING_S = 0.5  # past the peak by 1 - BETA, the rate doubles this often
 AHEAD = 2.5  # the rate grows to at most this many times the rate of answers ...
 ANSWERS_MS = 500  # ... in this last while
+THROUGH_MS = 1000  # a request held now, and less got through in this last while ...
+FELL = 0.7  # ... than this share of what the window held: the limit fell, the cut reads that
 DRAIN_MS = 1000  # a request reserved this soon after a cut met the window the cut drains
 FREEZE_MS = 500  # no growth this long after a process saw a request slow to be answered
 SENT_MIN_SPAN_MS = 250  # after a Retry-After pause, `sent` is a rate once this much was sent
 BATCH_S = 0.1  # one reservation holds at most this much of the rate it is granted at
 SENDS = ":sends"  # suffix of the account's log of send times granted (the last 2 s)
-ANSWERS = ":answers"  # suffix of its log of successes reported (the last `ANSWERS_MS`)
+ANSWERS = ":answers"  # suffix of its log of successes reported (the last `THROUGH_MS`)
 CUTS = ":cuts"  # suffix of the channel its cuts are published on
 KEEP_S = 7 * 24 * 3600
 WINDOW_429_MS = 300_000
@@ -186,7 +204,7 @@ end
 if ok > 0 then
 RECORD_ANSWERS
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - ANSWERS_MS)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - THROUGH_MS)
 redis.call('PEXPIRE', KEYS[3], 2000)
 local answered = 0
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], now - ANSWERS_MS, '+inf')) do
@@ -236,7 +254,8 @@ return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), t
 )
 # Each constant's name in the script becomes its value; longer names first (DOUBLING_S is in two).
 _GROWTH = "PROBE_REQUESTS PROBE_DOUBLING_S FAST_DOUBLING_S DOUBLING_S FAST_FROM K_MIN_S K_MAX_S"
-for _name in (_GROWTH + " START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS").split():
+_RATES = " START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS THROUGH_MS"
+for _name in (_GROWTH + _RATES).split():
     TAKE = TAKE.replace(_name, repr(globals()[_name]))
 TAKE = TAKE.replace("RECORD_ANSWERS", _RECORD_ANSWERS.replace("ANSWERS_KEY", "KEYS[3]"))
 
@@ -249,10 +268,11 @@ ANSWERED = (
     + "\nredis.call('PEXPIRE', KEYS[2], 2000)\n"
 )
 
-# KEYS: state, 429 log, send log. ARGV: reserved_ms, sent (the grant's), retry_after_ms,
-# signal (429, held or stalled), floor (no cut below it, unless the rate already is),
-# member[, now_ms]. Returns {cut (1/0), rate, now_ms}; a cut is published on the state's key +
-# `CUTS` as "now_ms rate", so every process drops the send times it reserved before.
+# KEYS: state, 429 log, send log, answer log. ARGV: reserved_ms, sent (the grant's),
+# retry_after_ms, signal (429, held or stalled), floor (no cut below it, unless the rate
+# already is), member[, now_ms]. Returns {cut (1/0), rate, now_ms}; a cut is published on the
+# state's key + `CUTS` as "now_ms rate", so every process drops the send times it reserved
+# before.
 CUT = (
     _now_or(7)
     + """
@@ -274,9 +294,18 @@ end
 -- is full of it; the peak is taken lower and nothing goes while the overshoot drains.
 local exit = not s[4]
 local plateau = exit and EXIT_PLATEAU or PLATEAU
-local peak = rate
-if tonumber(ARGV[2]) > 0 then peak = math.min(rate, tonumber(ARGV[2])) end
-peak = math.max(plateau * peak, math.min(tonumber(ARGV[5]), rate) / BETA)
+local seen = rate
+if tonumber(ARGV[2]) > 0 then seen = math.min(rate, tonumber(ARGV[2])) end
+-- Held now (not a 429, ten seconds late) and far less got through the last second than the
+-- window held: the limit fell, and one cut of 15 % would not follow it.
+if ARGV[4] ~= '429' and not exit then
+  local through = 0
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], now - THROUGH_MS, '+inf')) do
+    through = through + tonumber(string.match(member, ':([%d.e+-]+)$'))
+  end
+  if through * 1000 / THROUGH_MS < FELL * seen then seen = FELL * seen end
+end
+local peak = math.max(plateau * seen, math.min(tonumber(ARGV[5]), rate) / BETA)
 rate = peak * BETA
 local drain = exit and math.min(EXIT_HOLD_MS, EXIT_HOLD_REQUESTS * 1000 / rate) or 0
 local hold = math.max(tonumber(s[3]) or 0, now + math.max(tonumber(ARGV[3]), drain))
@@ -290,6 +319,8 @@ redis.call('HINCRBY', KEYS[1], 'cuts', 1)
 redis.call('PUBLISH', KEYS[1] .. 'CUTS', tostring(now) .. ' ' .. tostring(rate))
 return {1, tostring(rate), tostring(now)}
 """.replace("BETA", repr(BETA))
+    .replace("THROUGH_MS", str(THROUGH_MS))
+    .replace("FELL", repr(FELL))
     .replace("EXIT_PLATEAU", repr(EXIT_PLATEAU))
     .replace("EXIT_HOLD_MS", str(EXIT_HOLD_MS))
     .replace("EXIT_HOLD_REQUESTS", str(EXIT_HOLD_REQUESTS))
@@ -407,20 +438,26 @@ log = logging.getLogger("exmado.docuware")
 
 
 class Kind(Enum):
-    """Which per-minute limit a request counts against, besides the request budget."""
+    """Which per-minute limit a request counts against, besides the request budget (none for
+    `REQUEST` and `ANONYMOUS`)."""
 
     REQUEST = "request"
     LOGON = "logon"
     CABINETS = "cabinets"
+    # Needs no sign-in (DocuWare's discovery, its version): paced as any (DocuWare may count it
+    # against the address, as the sandbox does), but not what got through for the account.
+    ANONYMOUS = "anonymous"
 
 
 _LOGON = re.compile(r"(/connect/token|/Account/Logon)/?$", re.IGNORECASE)
 _CABINETS = re.compile(r"/FileCabinets(/[^/]+)?/?$", re.IGNORECASE)
 
 
-def kind_of(path: str) -> Kind:
+def kind_of(path: str, authenticated: bool = True) -> Kind:
     if _LOGON.search(path):
         return Kind.LOGON
+    if not authenticated:
+        return Kind.ANONYMOUS
     if _CABINETS.search(path):
         return Kind.CABINETS
     return Kind.REQUEST

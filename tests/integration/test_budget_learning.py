@@ -46,8 +46,9 @@ ENDLESS = 1e9
 
 
 class Workers:
-    def __init__(self, url: str, cap: float = 0) -> None:
+    def __init__(self, url: str, cap: float = 0, signal: str = "429") -> None:
         self.redis = redis.Redis.from_url(url)
+        self.signal = signal  # what a refused request tells: a 429, or held (no answer)
         self.key = PREFIX + uuid.uuid4().hex[:8]
         self.clock = ManualClock(1_000.0)
         self.cap = cap
@@ -72,7 +73,7 @@ class Workers:
             if self._window[-1] < n and self._refused is None:
                 self._refused = (self.now_ms, sent, self.clock.now + NOTICE_S)
             if self._refused and self.clock.now >= self._refused[2]:
-                self.cuts += self.throttled(*self._refused[:2])
+                self.cuts += self.throttled(*self._refused[:2], signal=self.signal)
                 self._refused = None
             rates.append(self.rate)
         return rates
@@ -96,7 +97,7 @@ class Workers:
         was cut."""
         floor = FLOOR_PER_S if signal == "429" else START
         args = [reserved_ms, sent, retry_after_ms, signal, floor, uuid.uuid4().hex, self.now_ms]
-        keys = [self.key, self.key + ":429", self.key + SENDS]
+        keys = [self.key, self.key + ":429", self.key + SENDS, self.key + ANSWERS]
         cut, rate, _ = self._cut(keys=keys, args=args)
         self.rate = float(rate)
         return bool(int(cut))
@@ -263,6 +264,18 @@ def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(
     assert climb[-1] > 0.97 * peak  # concave: near the peak long before reaching it
     probe = workers.run(k + 3)  # the server allows more now: past 2K, doubling
     assert probe[-1] > 3 * peak and workers.cuts == 1
+
+
+def test_a_limit_that_falls_is_followed_from_what_gets_through(redis_url: str) -> None:
+    """DocuWare's limit falls from 40 to 10/s and it holds what it refuses: what got through
+    the last second says so at the first cut, where the window still holds what was sent."""
+    workers = Workers(redis_url, signal="held")
+    workers.run(20, limit=40)
+    assert workers.rate > 30
+    rates = workers.run(10, limit=10)
+    followed = next(i for i, rate in enumerate(rates) if rate <= 12.5) * STEP_S
+    assert followed < 4  # cuts of 15 % from the window: 8.8 s
+    assert min(rates) >= START  # no cut read the second the limit fell in as the limit
 
 
 def test_a_pause_after_a_cut_stops_the_probes_clock(redis_url: str) -> None:

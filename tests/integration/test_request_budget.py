@@ -21,6 +21,7 @@ from exmado_tui.docuware.budget import (
     MAX_AHEAD_MS,
     Limits,
     RequestBudget,
+    Signal,
     Ticket,
     process_budget,
 )
@@ -28,9 +29,12 @@ from exmado_tui.docuware.budget_store import (
     BETA,
     CUTS,
     EXIT_PLATEAU,
+    FELL,
+    PLATEAU,
     PREFIX,
     START,
     Kind,
+    kind_of,
     read_statuses,
 )
 from exmado_tui.docuware.client import AsyncDocuWareClient
@@ -283,12 +287,13 @@ def test_a_slow_sign_in_sets_no_answer_time_and_is_not_judged(
     assert "cut_at" not in state(redis_url)
 
 
-def test_a_slow_answer_sent_below_any_limit_cuts_nothing(
+def test_a_slow_answer_in_the_slow_starts_first_second_cuts_nothing(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ):
-    """A request sent when the second before held no more than START (below any Cloud
-    organization's limit) cannot have been throttled: slow, it lends its row's permit, as
-    any slow one does, but cuts nothing; a 429 still does."""
+    """A request sent in the slow start while the second before held no more than START
+    (below any Cloud organization's limit) cannot have been throttled: slow (the server
+    warming up), it lends its row's permit, as any slow one does, but cuts nothing; a 429
+    still does. Past the slow start a held one cuts, at any rate (the next test)."""
     quick_judge(monkeypatch)
 
     async def run() -> tuple[bool, float]:
@@ -304,6 +309,72 @@ def test_a_slow_answer_sent_below_any_limit_cuts_nothing(
     lent, rate = asyncio.run(run())
     assert lent and rate < START
     assert state(redis_url)["cuts"] == 1  # the 429's, not the slow answer's
+
+
+def test_past_the_slow_start_a_held_request_cuts_at_any_rate(redis_url: str):
+    learned(redis_url, 4.5)  # a 5/s account, its limit met
+
+    async def run() -> float:
+        pacer = budget(redis_url)
+        ticket = await pacer.take()
+        assert ticket.window <= START
+        await pacer._signal(ticket, Signal.HELD)
+        return pacer.rate
+
+    assert asyncio.run(run()) < 4.5 and state(redis_url)["cuts"] == 1
+
+
+def test_what_got_through_of_the_accounts_requests_tells_a_limit_that_fell(redis_url: str):
+    """DocuWare's discovery, which needs no sign-in, got nothing through for the account: with
+    20 of its answers and 5 of the account's in the last second, the limit fell."""
+    learned(redis_url, 40)
+
+    async def run() -> float:
+        pacer = budget(redis_url)
+        for kind in [Kind.ANONYMOUS] * 20 + [Kind.REQUEST] * 5:
+            await pacer.answered(await pacer.take(kind), 200, 0.0)
+        await pacer._signal(Ticket(time.time() * 1000, window=34), Signal.HELD)
+        return pacer.rate
+
+    assert asyncio.run(run()) == pytest.approx(FELL * 34 * PLATEAU * BETA)
+
+
+@pytest.mark.parametrize(
+    ("path", "authenticated", "kind"),
+    [
+        ("/DocuWare/Platform/Home/IdentityServiceInfo", False, Kind.ANONYMOUS),
+        ("/DocuWare/Platform/Account/Logon", False, Kind.LOGON),
+        ("/DocuWare/Identity/connect/token", False, Kind.LOGON),
+        ("/DocuWare/Platform/FileCabinets", True, Kind.CABINETS),
+        (ORGS, True, Kind.REQUEST),
+    ],
+)
+def test_a_request_counts_against_its_kind(path: str, authenticated: bool, kind: Kind):
+    assert kind_of(path, authenticated) is kind
+
+
+@pytest.mark.parametrize(
+    ("signal", "through", "seen"),
+    [
+        (Signal.HELD, 30, 34),  # most of it got through: the window, as ever
+        (Signal.HELD, 10, FELL * 34),  # far less: the limit fell
+        (Signal.THROTTLED, 10, 34),  # ten seconds late: the window it was refused in
+    ],
+)
+def test_a_request_held_now_cuts_deeper_when_far_less_got_through_the_last_second(
+    redis_url: str, signal: Signal, through: int, seen: float
+):
+    """The limit fell from 40/s: what got through says so at once, where the window (what
+    was sent, refused or not) still reads 34 and a cut of it would keep most of that."""
+    learned(redis_url, 40)
+
+    async def run() -> float:
+        pacer = budget(redis_url)
+        pacer._ok = through  # the last second's successes, reported as the cut reads them
+        await pacer._signal(Ticket(time.time() * 1000, window=34), signal)
+        return pacer.rate
+
+    assert asyncio.run(run()) == pytest.approx(seen * PLATEAU * BETA)
 
 
 def unlearned(url: str, rate: float, account: str = "acct") -> None:
