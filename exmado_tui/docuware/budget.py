@@ -422,7 +422,7 @@ class RequestBudget:
             await self._signal(ticket, Signal.THROTTLED, retry_after)
             await asyncio.sleep(retry_after)
         elif status < 500 and not ticket.lent:
-            self._ok += ticket.kind is not Kind.ANONYMOUS  # what got through of the account's
+            self._ok += 1
             if _timed(ticket):
                 took = time.monotonic() - ticket.sent
                 self._latency += 0.1 * (took - self._latency) if self._latency else took
