@@ -329,3 +329,24 @@ def test_two_documents_of_one_row_on_one_name_are_numbered_not_refused(pipeline:
     pipeline.run(job_id)
     assert JobRow.get().status == "done"
     assert sorted(f.path for f in JobFile.select()) == ["100025 (2).pdf", "100025.pdf"]
+
+
+def test_a_row_failing_at_its_second_document_records_the_first_and_its_overwrite(
+    pipeline: Pipeline,
+) -> None:
+    """Invoice 100025 has documents 25 and 1025: 25 overwrites another's file, 1025's
+    downloads fail (503, both turns). The row fails, and the file on disk is in its files,
+    its overwrite in the job's events, once."""
+    pipeline.client.fail_downloads = {1025}
+    job_id = pipeline.create([100025], on_existing="overwrite")
+    folder = Path(get_job(job_id).output_dir) / "A_B Corp" / "2023"
+    folder.mkdir(parents=True)
+    (folder / "100025.pdf").write_bytes(b"someone else's file")
+    job = pipeline.run(job_id)
+    assert JobRow.get().status == "failed" and "503" in JobRow.get().error
+    assert [(f.document_id, f.path) for f in JobFile.select()] == [
+        ("25", "A_B Corp/2023/100025.pdf")
+    ]
+    told = [e.message for e in job_events(job_id) if e.message.startswith("Overwrote")]
+    assert told == ["Overwrote A_B Corp/2023/100025.pdf (different content)."]
+    assert job.status == "COMPLETED_WITH_ERRORS" and job.files_count == 1

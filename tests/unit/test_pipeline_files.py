@@ -18,7 +18,7 @@ import pytest
 from exmado_tui.config.profiles import Profile
 from exmado_tui.config.templates import Values
 from exmado_tui.docuware.budget import RowPermits
-from exmado_tui.docuware.errors import IncompleteDownloadError
+from exmado_tui.docuware.errors import IncompleteDownloadError, NotFoundError
 from tests.pipeline_harness import FakeClient, FakeDoc
 from workers.pipeline import files
 from workers.pipeline.files import Placer
@@ -254,3 +254,59 @@ def test_a_row_cut_between_its_documents_takes_back_the_files_it_placed(tmp_path
 
     alone, shared = asyncio.run(cut_twice())
     assert alone == [] and shared == given and len(given) == 1
+
+
+class RefusesSecond(FakeClient):
+    """Downloads the first document; DocuWare no longer has the second (404: for good)."""
+
+    async def download(self, doc: FakeDoc, dest: Path, **kwargs: Any) -> Any:
+        if doc.id == self.docs[-1].id:
+            raise NotFoundError(f"Document {doc.id} does not exist.", status=404)
+        return await super().download(doc, dest, **kwargs)
+
+
+def test_a_row_failing_after_its_first_document_keeps_that_file_and_its_event(
+    tmp_path: Path,
+) -> None:
+    """The first file is on disk (over another's file): the failed row records it and says
+    it overwrote, rather than leave a file without a record and the overwrite untold."""
+    docs = [FakeDoc(1, {"INVOICE_NO": "100001"}), FakeDoc(2, {"INVOICE_NO": "100001"})]
+    (tmp_path / "100001.pdf").write_bytes(b"someone else's file")
+    client = RefusesSecond(docs)
+    profile = dataclasses.replace(
+        BY_INVOICE, filename_template="{INVOICE_NO}", on_multiple="all", on_existing="overwrite"
+    )
+    placer = Placer(client, profile, tmp_path, {}, "j1", permits=RowPermits(2))
+    engine = RowEngine(client, profile, placer, queue.Queue())
+    row = RowTask(1, 2, "100001", {"Invoice number": "100001"})
+
+    async def run_row() -> Any:
+        await engine.prepare()
+        return await engine.process(row, docs)
+
+    result = asyncio.run(run_row())
+    assert result.status == "failed" and "Document 2 does not exist" in result.error
+    assert [(r.document_id, r.path) for r in result.files] == [("1", "100001.pdf")]
+    assert [e.text for e in result.events] == ["Overwrote 100001.pdf (different content)."]
+
+
+def test_a_zip_member_failing_keeps_the_members_placed_before_it(tmp_path: Path) -> None:
+    """Member a overwrites another's file, member b meets a folder at its name: the row
+    fails, with member a's file and the overwrite it made."""
+    doc = FakeDoc(7, {"INVOICE_NO": "100007"}, body=zip_of(a=100, b=100))
+    (tmp_path / "100007 - a.pdf").write_bytes(b"someone else's file")
+    (tmp_path / "100007 - b.pdf").mkdir()
+    client = ZipClient([doc])
+    profile = dataclasses.replace(UNPACKING, on_existing="overwrite")
+    placer = Placer(client, profile, tmp_path, {}, "j1", permits=RowPermits(2))
+    engine = RowEngine(client, profile, placer, queue.Queue())
+    row = RowTask(1, 2, "100007", {"Invoice number": "100007"})
+
+    async def run_row() -> Any:
+        await engine.prepare()
+        return await engine.process(row, [doc])
+
+    result = asyncio.run(run_row())
+    assert result.status == "failed" and "IsADirectoryError" in result.error
+    assert [r.path for r in result.files] == ["100007 - a.pdf"]
+    assert [e.text for e in result.events] == ["Overwrote 100007 - a.pdf (different content)."]

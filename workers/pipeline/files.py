@@ -128,6 +128,16 @@ class Placed:
         self.new += other.new
 
 
+class PartlyPlaced(Exception):
+    """`failure` stopped an `in_turn` after it had `placed` some files: those are on disk,
+    so the failed row records them and tells their events."""
+
+    def __init__(self, placed: Placed, failure: Exception) -> None:
+        super().__init__(str(failure))
+        self.placed = placed
+        self.failure = failure
+
+
 def sync_folders(root: Path, records: Iterable[FileRecord]) -> None:
     """fsync, once each, the folders `records` were placed in, so that their renames survive a
     power cut: called before their rows are recorded. A folder gone since is not waited for
@@ -205,7 +215,8 @@ class Placer:
             raise
         except Exception as exc:
             self._inflight.pop(key, None)
-            future.set_exception(exc)
+            # the rows waiting for it fail as this one does; its files are this row's to record
+            future.set_exception(exc.failure if isinstance(exc, PartlyPlaced) else exc)
             future.exception()  # retrieved: waiters re-raise it, nobody else must
             raise
         self.known[key] = placed.records  # later rows find it here: the future can go
@@ -295,7 +306,8 @@ class Placer:
     async def in_turn(self, steps: Iterable[Callable[[], Awaitable[Placed]]]) -> Placed:
         """The files of `steps` (each placing some), run one after another, as one `Placed`;
         cut between them, the files they brought into being go (`take_back`): whoever cut it
-        records none of them."""
+        records none of them. A step failing after others placed files raises `PartlyPlaced`
+        with them (and with those of its own steps: a ZIP's members)."""
         placed = Placed([])
         try:
             for step in steps:
@@ -303,6 +315,13 @@ class Placer:
         except asyncio.CancelledError:
             self.take_back(placed.new)
             raise
+        except PartlyPlaced as partly:
+            placed.add(partly.placed)
+            raise PartlyPlaced(placed, partly.failure) from partly.failure
+        except Exception as exc:
+            if not placed.records:
+                raise
+            raise PartlyPlaced(placed, exc) from exc
         return placed
 
     async def _commit(

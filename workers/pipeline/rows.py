@@ -41,7 +41,7 @@ from exmado_tui.errors import BlockedFolderError, PermanentError, ProfileError, 
 from exmado_tui.files import is_no_space, is_not_permitted, no_space, not_writable
 from exmado_tui.job.status import Event, RowStatus
 from exmado_tui.workbook.checks import normalise_header
-from workers.pipeline.files import FileRecord, Placer
+from workers.pipeline.files import FileRecord, PartlyPlaced, Placed, Placer
 from workers.runtime import DocuWarePort
 
 log = logging.getLogger("exmado.pipeline")
@@ -175,25 +175,32 @@ class RowEngine:
         """One row; `found`: its hits from a batch search (None: search for it here)."""
         try:
             return await self._process(task, found)
-        except BlockedFolderError:
-            raise
-        except RetryableError as exc:
-            unreachable = isinstance(exc, DocuWareNetworkError)
-            sentence = _sentence(task, exc)
-            return RowResult(
-                task, RowStatus.FAILED, sentence, retryable=True, unreachable=unreachable
-            )
-        except PermanentError as exc:
-            return RowResult(task, RowStatus.FAILED, _sentence(task, exc))
+        except PartlyPlaced as partly:
+            return self._failed(task, partly.failure, partly.placed)
         except Exception as exc:
-            if is_no_space(exc):  # but a full disk stops it: every next row would fail too
+            return self._failed(task, exc, Placed([]))
+
+    def _failed(self, task: RowTask, exc: Exception, placed: Placed) -> RowResult:
+        """The row failed by `exc`, with the files it `placed` before (they are on disk); a
+        full disk or a folder the worker may not write raises instead: every next row would
+        fail too."""
+        failed = partial(
+            RowResult, task, RowStatus.FAILED, files=placed.records, events=placed.events
+        )
+        match exc:
+            case BlockedFolderError():
+                raise exc
+            case RetryableError():
+                unreachable = isinstance(exc, DocuWareNetworkError)
+                return failed(_sentence(task, exc), retryable=True, unreachable=unreachable)
+            case PermanentError():
+                return failed(_sentence(task, exc))
+            case _ if is_no_space(exc):
                 raise no_space(self.placer.root, "the output folder") from exc
-            if is_not_permitted(exc):  # and so does a folder the worker may not write
+            case _ if is_not_permitted(exc):
                 raise not_writable(self.placer.root, exc) from exc
-            log.exception("Row %d failed unexpectedly", task.number)
-            return RowResult(
-                task, RowStatus.FAILED, f"Row {task.number}: {type(exc).__name__}: {exc}"
-            )
+        log.error("Row %d failed unexpectedly", task.number, exc_info=exc)
+        return failed(f"Row {task.number}: {type(exc).__name__}: {exc}")
 
     async def _process(self, task: RowTask, found: Found) -> RowResult:
         if (column := self._blank_column(task)) is not None:
