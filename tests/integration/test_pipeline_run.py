@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -350,3 +352,38 @@ def test_a_row_failing_at_its_second_document_records_the_first_and_its_overwrit
     told = [e.message for e in job_events(job_id) if e.message.startswith("Overwrote")]
     assert told == ["Overwrote A_B Corp/2023/100025.pdf (different content)."]
     assert job.status == "COMPLETED_WITH_ERRORS" and job.files_count == 1
+
+
+def test_a_row_cut_after_it_overwrote_a_file_still_tells_the_overwrite(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invoice 100025's first document overwrites another's file; the job is cancelled while
+    its second downloads, and the grace runs out. The row stays pending, but the file it
+    replaced is gone for good: the job's events say so."""
+    second_started = threading.Event()
+    download = pipeline.client.download
+
+    async def second_hangs(doc: Any, dest: Path, **options: Any) -> Any:
+        if doc.id == 1025:
+            second_started.set()
+            await asyncio.sleep(30)
+        return await download(doc, dest, **options)
+
+    monkeypatch.setattr(pipeline.client, "download", second_hangs)
+    job_id = pipeline.create([100025], on_existing="overwrite")
+    folder = Path(get_job(job_id).output_dir) / "A_B Corp" / "2023"
+    folder.mkdir(parents=True)
+    (folder / "100025.pdf").write_bytes(b"someone else's file")
+
+    def cancel_once_second_started() -> None:
+        assert second_started.wait(10)
+        Job.update(control="cancel").where(Job.id == job_id).execute()
+
+    canceller = threading.Thread(target=cancel_once_second_started)
+    canceller.start()
+    job = pipeline.run(job_id)
+    canceller.join()
+    assert job.status == "CANCELLED" and JobRow.get().status == "pending"
+    assert (folder / "100025.pdf").read_bytes() == b"%PDF document 25"
+    told = [e.message for e in job_events(job_id) if e.message.startswith("Overwrote")]
+    assert told == ["Overwrote A_B Corp/2023/100025.pdf (different content)."]

@@ -176,11 +176,13 @@ def test_a_download_that_breaks_off_is_fetched_again_a_few_times(
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".part"]
 
 
+@pytest.mark.parametrize("overwriting", [False, True])
 def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overwriting: bool
 ) -> None:
     """A pause's or cancel's grace can run out while the rename runs in its thread: the row
-    stays pending, so the file that lands must go again (seen as 160 PDFs for 159 records)."""
+    stays pending, so the file that lands must go again (seen as 160 PDFs for 159 records).
+    One that replaced another's file stays, and the run's end tells the overwrite."""
     renaming, renamed = threading.Event(), threading.Event()
     real_move = files.move_into_place
 
@@ -192,7 +194,10 @@ def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
 
     monkeypatch.setattr(files, "move_into_place", slow_move)
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
-    placer = Placer(FakeClient([doc]), BY_INVOICE, tmp_path, {}, "j1", permits=RowPermits(2))
+    if overwriting:
+        (tmp_path / "7.pdf").write_bytes(b"someone else's file")
+    profile = dataclasses.replace(BY_INVOICE, on_existing="overwrite")
+    placer = Placer(FakeClient([doc]), profile, tmp_path, {}, "j1", permits=RowPermits(2))
 
     async def cut_while_renaming() -> None:
         row = asyncio.create_task(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
@@ -204,8 +209,10 @@ def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
         await asyncio.sleep(0.05)  # the thread's result reaches the loop
 
     asyncio.run(cut_while_renaming())
-    assert [p.name for p in tmp_path.iterdir()] == []
-    assert placer.ours == set()
+    assert [p.name for p in tmp_path.iterdir()] == (["7.pdf"] if overwriting else [])
+    assert placer.ours == ({"7.pdf"} if overwriting else set())
+    told = [e.text for e in placer.take_cut_events()]
+    assert told == (["Overwrote 7.pdf (different content)."] if overwriting else [])
 
 
 class HoldsSecond(FakeClient):

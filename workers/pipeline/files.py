@@ -197,6 +197,8 @@ class Placer:
         self.ours = {r.path for records in known.values() for r in records}
         self._inflight: dict[str, asyncio.Future[Placed]] = {}
         self.shared: set[str] = set()  # placed for one row, handed to another as well
+        # What cut rows did that no redo can tell (files they overwrote): told as the run ends
+        self.cut_events: list[Event] = []
         self._naming = threading.Lock()  # one decision about a final name at a time
 
     async def place(self, doc: Document, values: Values) -> Placed:
@@ -314,6 +316,7 @@ class Placer:
                 placed.add(await step())
         except asyncio.CancelledError:
             self.take_back(placed.new)
+            self.cut_events += placed.events
             raise
         except PartlyPlaced as partly:
             placed.add(partly.placed)
@@ -347,6 +350,13 @@ class Placer:
     def _take_back_when_done(self, work: asyncio.Future[Placed]) -> None:
         if not work.cancelled() and work.exception() is None:
             self.take_back(work.result().new)
+            self.cut_events += work.result().events
+
+    def take_cut_events(self) -> list[Event]:
+        """The events of the rows cut since the last call: an overwritten file stays so, and
+        the row's redo finds it identical and says nothing."""
+        events, self.cut_events = self.cut_events, []
+        return events
 
     def take_back(self, paths: list[str]) -> None:
         """Remove files a cut row placed (its `Placed.new`); none another row was given."""

@@ -238,7 +238,8 @@ class JobRun:
             future.cancel()
             concurrent.futures.wait([future], timeout=5)
             held = feed.take_events()
-            self._flush_leftovers(results, held, engine.throttling.sentences(ended=True))
+            ended = engine.placer.take_cut_events() + engine.throttling.sentences(ended=True)
+            self._flush_leftovers(results, held, ended)
 
     def _remove_leftovers(self, folder: Path) -> None:
         """What a run killed mid-write left: its downloads' and its report's temporary files."""
