@@ -20,7 +20,7 @@ from exmado_tui.job.transitions import transition
 from exmado_tui.output.report import MANIFEST_NAME
 from exmado_tui.store.models import Job, JobEvent, JobRow
 from tests.pipeline_harness import Pipeline, control_later
-from workers.pipeline import progress
+from workers.pipeline import outage, progress
 from workers.pipeline.files import Placer
 from workers.pipeline.runner import JobRun
 
@@ -349,3 +349,27 @@ def test_a_long_outage_is_told_once_and_then_when_docuware_is_back(pipeline: Pip
     assert len(keeps) == 1 and len(back) == 1, events
     assert back[0].endswith(f"; run 4 continues on {pipeline.runtime.worker_id}."), back
     assert events.index(keeps[0]) < events.index(back[0]) < len(events) - 1
+
+
+def test_a_hand_back_in_a_lasting_outage_does_not_ask_again_when_it_began(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run asks the job's events once whether they told an outage, as it begins; it knows
+    since whether DocuWare came back: its hand-back does not ask the store again."""
+    pipeline.client.down = True
+    job_id = pipeline.create([100000 + i for i in range(1, 31)])
+    with pytest.raises(RetryableError):
+        pipeline.run(job_id)
+    asked: list[str] = []
+    real_out_since = outage.out_since
+
+    def counted_out_since(job: str) -> Any:
+        asked.append(job)
+        return real_out_since(job)
+
+    monkeypatch.setattr(outage, "out_since", counted_out_since)
+    with pytest.raises(RetryableError):
+        pipeline.run(job_id, token="m2")
+    assert asked == [job_id]
+    keeps = JobEvent.select().where(JobEvent.message.endswith(outage.KEEPS_TRYING)).count()
+    assert keeps == 1

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Unpack, assert_never
@@ -184,16 +185,19 @@ class Ending:
 
     # -- by what stopped the run ----------------------------------------------------------
 
-    def after_error(self, exc: Exception | Shutdown | TimeLimitExceeded) -> None:
+    def after_error(
+        self, exc: Exception | Shutdown | TimeLimitExceeded, out_since: datetime | None
+    ) -> None:
         """End the job by what stopped the run, the first that fits: a passing failure hands
         it back (and re-raises, so the message is retried), a blocked folder pauses it, a
         worker shutting down queues it again, anything else fails it. A store deleted or
-        swapped under the run is raised again: there is nowhere right to record it."""
+        swapped under the run is raised again: there is nowhere right to record it.
+        `out_since`: when the DocuWare outage the job's events told began, if it lasts."""
         match exc:
             case StoreIdentityError():
                 raise exc
             case RetryableError():
-                self._transient(exc)
+                self._transient(exc, out_since)
             case BlockedFolderError():
                 self._stop_for_space(exc)
             case PermanentError():
@@ -222,7 +226,7 @@ class Ending:
             self._unexpected(exc)
             return
         drop_connections()  # the hand-back must not use the connection that just failed
-        self._transient(passing)
+        self._transient(passing, None)  # the store's failure, not DocuWare's
 
     def _unexpected(self, exc: BaseException) -> None:
         log.exception("Job %s failed unexpectedly", self.job_id[:8])
@@ -269,13 +273,13 @@ class Ending:
             S.PAUSED, RUNNING, paused, wait_reason=reason, last_error=sentence, attention=sentence
         )
 
-    def _transient(self, exc: RetryableError) -> None:
+    def _transient(self, exc: RetryableError, out_since: datetime | None) -> None:
         if self.last_attempt:
             self.fail(f"{str(exc).rstrip('.')}; gave up after several attempts.")
             return
         try:
             self.hold.hand_back(f"will try again: {exc}")
-            self._tell_hand_back(exc)
+            self._tell_hand_back(exc, out_since)
         except peewee.OperationalError as again:
             if not is_write_refused(again):
                 raise
@@ -284,11 +288,12 @@ class Ending:
             log.warning("Job %s: %s; the job will try again.", self.job_id[:8], exc)
         raise exc
 
-    def _tell_hand_back(self, exc: RetryableError) -> None:
-        """The hand-back in the job's events; an outage's once, however many runs it lasts."""
+    def _tell_hand_back(self, exc: RetryableError, out_since: datetime | None) -> None:
+        """The hand-back in the job's events; an outage's once, however many runs it lasts
+        (`out_since`: the run knows whether it was told and not yet ended)."""
         if not outage.is_outage(exc):
             record_event(self.job_id, f"{str(exc).rstrip('.')}; the job will try again.", "warning")
-        elif outage.out_since(self.job_id) is None:
+        elif out_since is None:
             record_event(self.job_id, outage.hand_back_sentence(exc), "warning")
         else:
             log.info("Job %s: %s; DocuWare is not back yet.", self.job_id[:8], exc)

@@ -151,7 +151,7 @@ class JobRun:
         except Stop as stop:
             outcome = stop.outcome
         except (Exception, Shutdown, TimeLimitExceeded) as exc:
-            self.ending.after_error(exc)
+            self.ending.after_error(exc, self.out_since)
             return
         self.ending.finish(outcome)
 
