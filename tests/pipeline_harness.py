@@ -183,11 +183,12 @@ class Pipeline:
         path = workbook(self.tmp_path / "in.xlsx", keys)
         return self.service.create(JobRequest(path, profile="invoices", config=config or None)).id
 
-    def run(self, job_id: str, token: str = "m1") -> Job:
-        """What the JobSlots middleware and the actor do with one message."""
+    def run(self, job_id: str, token: str = "m1", *, last_attempt: bool = False) -> Job:
+        """What the JobSlots middleware and the actor do with one message (`last_attempt`:
+        the message's last retry)."""
         assert self.runtime.slots.acquire(job_id, token).taken
         try:
-            run_job(job_id, self.runtime, token=token)
+            run_job(job_id, self.runtime, token=token, last_attempt=last_attempt)
         finally:
             self.runtime.slots.release(job_id, token)
         return Job.get_by_id(job_id)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +350,29 @@ def test_a_long_outage_is_told_once_and_then_when_docuware_is_back(pipeline: Pip
     assert len(keeps) == 1 and len(back) == 1, events
     assert back[0].endswith(f"; run 4 continues on {pipeline.runtime.worker_id}."), back
     assert events.index(keeps[0]) < events.index(back[0]) < len(events) - 1
+
+
+@pytest.mark.parametrize(("runs_before", "away"), [(1, "has been away for 45 min"), (0, "is away")])
+def test_a_job_giving_up_in_an_outage_says_how_long_docuware_has_been_away(
+    pipeline: Pipeline, runs_before: int, away: str
+) -> None:
+    """The message's last attempt finds DocuWare still out of reach, 45 minutes after the
+    job's events told the outage (or as the first run finds it): the job fails with one
+    sentence that names DocuWare once, says how long it has been away and how to go on."""
+    pipeline.client.down = True
+    job_id = pipeline.create([100000 + i for i in range(1, 31)])
+    for _ in range(runs_before):
+        with pytest.raises(RetryableError):
+            pipeline.run(job_id)
+        told = JobEvent.select().where(JobEvent.job == job_id).order_by(JobEvent.id.desc()).get()
+        JobEvent.update(at=told.at - timedelta(minutes=45)).where(JobEvent.id == told.id).execute()
+    job = pipeline.run(job_id, token="m2", last_attempt=True)
+    server = pipeline.runtime.settings.docuware.url
+    assert job.status == "FAILED"
+    assert job.last_error == (
+        f"DocuWare at {server} {away}; the job gave up after several attempts: "
+        f"`exmado jobs retry {job_id[:8]}` continues once it is back."
+    )
 
 
 def test_a_hand_back_in_a_lasting_outage_does_not_ask_again_when_it_began(

@@ -22,6 +22,7 @@ from typing import Unpack, assert_never
 import peewee
 from dramatiq.middleware import Shutdown, TimeLimitExceeded
 
+from exmado_tui.config.settings import mask_url
 from exmado_tui.errors import (
     BlockedFolderError,
     PermanentError,
@@ -275,7 +276,7 @@ class Ending:
 
     def _transient(self, exc: RetryableError, out_since: datetime | None) -> None:
         if self.last_attempt:
-            self.fail(f"{str(exc).rstrip('.')}; gave up after several attempts.")
+            self.fail(self._gave_up_sentence(exc, out_since))
             return
         try:
             self.hold.hand_back(f"will try again: {exc}")
@@ -287,6 +288,13 @@ class Ending:
             # the store takes writes (this run is over: nobody beats its heart).
             log.warning("Job %s: %s; the job will try again.", self.job_id[:8], exc)
         raise exc
+
+    def _gave_up_sentence(self, exc: RetryableError, out_since: datetime | None) -> str:
+        if not outage.is_outage(exc):
+            return f"{str(exc).rstrip('.')}; gave up after several attempts."
+        log.warning("Job %s gives up: %s", self.job_id[:8], exc)  # its sentence names no row
+        server = mask_url(self.runtime.settings.docuware.url)
+        return outage.gave_up_sentence(server, out_since, self.job_id)
 
     def _tell_hand_back(self, exc: RetryableError, out_since: datetime | None) -> None:
         """The hand-back in the job's events; an outage's once, however many runs it lasts

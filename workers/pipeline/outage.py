@@ -47,6 +47,20 @@ def served(results: list[RowResult]) -> bool:
     return any(not r.retryable and not r.failed_at_import for r in results)
 
 
+def gave_up_sentence(server: str, since: datetime | None, job_id: str) -> str:
+    """The last attempt met the outage: DocuWare named once, and how long it has been away
+    when the job's events told when it began (and with it the failure; the worker's log has
+    the last)."""
+    away = "is away" if since is None else f"has been away for {_away(since)}"
+    return (
+        f"DocuWare at {server} {away}; the job gave up after several attempts: "
+        f"`exmado jobs retry {job_id[:8]}` continues once it is back."
+    )
+
+
 def back_sentence(server: str, since: datetime, run: int, worker: str) -> str:
-    away = span((utcnow() - since).total_seconds())
-    return f"DocuWare at {server} is back after {away}; run {run} continues on {worker}."
+    return f"DocuWare at {server} is back after {_away(since)}; run {run} continues on {worker}."
+
+
+def _away(since: datetime) -> str:
+    return span((utcnow() - since).total_seconds())
