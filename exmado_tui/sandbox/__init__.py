@@ -10,18 +10,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from exmado_tui.sandbox.config import Faults, FaultSettings, SandboxConfig
-    from exmado_tui.sandbox.data import Catalogue
-    from exmado_tui.sandbox.server import SandboxServer
+    from exmado_tui.sandbox.config import Faults as Faults
+    from exmado_tui.sandbox.config import FaultSettings as FaultSettings
+    from exmado_tui.sandbox.config import SandboxConfig as SandboxConfig
+    from exmado_tui.sandbox.data import Catalogue as Catalogue
+    from exmado_tui.sandbox.server import SandboxServer as SandboxServer
 
-__all__ = [
-    "Catalogue",
-    "FaultSettings",
-    "Faults",
-    "SandboxConfig",
-    "SandboxServer",
-]
-
+# The public names and their modules, `__all__` made of it; the imports above give type checkers
+# their types.
 _MODULE_OF = {
     "Catalogue": "data",
     "FaultSettings": "config",
@@ -29,6 +25,7 @@ _MODULE_OF = {
     "SandboxConfig": "config",
     "SandboxServer": "server",
 }
+__all__ = list(_MODULE_OF)
 
 
 def __getattr__(name: str) -> object:
