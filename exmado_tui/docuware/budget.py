@@ -51,6 +51,7 @@ from exmado_tui.docuware.budget_store import (
     SENDS,
     START,
     TAKE,
+    UNDO,
     Kind,
     PerMinute,
     SharedLookups,
@@ -161,6 +162,7 @@ class Ticket:
     abandoned: bool = False
     stalled: bool = False
     lent: bool = False
+    cut: str = ""  # the cut its slowness made, undone if it is answered (`CUT`'s undo key)
     permits: RowPermits | None = field(default=None, repr=False)  # None: not a row's request
 
 
@@ -240,6 +242,7 @@ class RequestBudget:
         self._take_keys = [self.key, self.key + SENDS, self.key + ANSWERS]
         self._cut = redis.register_script(CUT)
         self._answered = redis.register_script(ANSWERED)
+        self._undo = redis.register_script(UNDO)
         self._reported = 0.0  # when successes were last reported (monotonic)
         self.per_minute = PerMinute(
             redis, self.key, limits.logons_per_min, limits.cabinet_lists_per_min
@@ -428,7 +431,17 @@ class RequestBudget:
                 self._latency += 0.1 * (took - self._latency) if self._latency else took
             if time.monotonic() - self._reported >= REPORT_S:
                 await self._report()
+        if status != 429 and ticket.cut:
+            await self._undo_cut(ticket.cut)
         await self._reclaim(ticket)
+
+    async def _undo_cut(self, cut: str) -> None:
+        """The request that made `cut` was answered, so it was slow, not throttled (DocuWare
+        answers a throttled one only with a 429): the cut is undone, unless another came since
+        (`budget_store` says why, with what it cost)."""
+        with contextlib.suppress(RedisError):  # Redis away: the cut stands
+            if await self._undo(keys=[self.key], args=[cut]):
+                log.info("DocuWare answered a request taken for throttled: its cut is undone")
 
     async def _report(self) -> None:
         """Successes go to Redis as they come, so the rate of answers that bounds the growth
@@ -513,12 +526,17 @@ class RequestBudget:
         except RedisError as exc:
             log.warning("Request budget not reachable in Redis (%s); cutting alone", exc)
             cut = signal is not Signal.STALLED
-            raw = [int(cut), max(min(floor, self.rate), self.rate * BETA), self._granted_ms]
+            raw = [int(cut), max(min(floor, self.rate), self.rate * BETA), self._granted_ms, ""]
         if ticket.permits is not None:
             _tell_watch(ticket.permits.watch, signal, float(raw[1]), ticket.sent)
         if int(raw[0]):
+            ticket.cut = _text(raw[3])
             self._heard_cut(float(raw[2]), float(raw[1]))  # at once, not when published
             log.warning("DocuWare %s: shared budget cut to %.1f requests/s", signal.why, self.rate)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _timed(ticket: Ticket) -> bool:

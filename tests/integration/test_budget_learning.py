@@ -98,7 +98,7 @@ class Workers:
         floor = FLOOR_PER_S if signal == "429" else START
         args = [reserved_ms, sent, retry_after_ms, signal, floor, uuid.uuid4().hex, self.now_ms]
         keys = [self.key, self.key + ":429", self.key + SENDS, self.key + ANSWERS]
-        cut, rate, _ = self._cut(keys=keys, args=args)
+        cut, rate, *_ = self._cut(keys=keys, args=args)
         self.rate = float(rate)
         return bool(int(cut))
 

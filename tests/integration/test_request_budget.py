@@ -57,7 +57,7 @@ def learned(url: str, rate: float, account: str = "acct") -> None:
 
 def state(url: str, account: str = "acct") -> dict[str, float]:
     raw = redis.Redis.from_url(url).hgetall(PREFIX + account)
-    return {k.decode(): float(v) for k, v in raw.items() if k != b"label"}
+    return {k.decode(): float(v) for k, v in raw.items() if k not in (b"label", b"undo")}
 
 
 def test_a_throttle_signal_cuts_the_rate_for_every_process_and_it_is_kept(redis_url: str):
@@ -322,6 +322,69 @@ def test_past_the_slow_start_a_held_request_cuts_at_any_rate(redis_url: str):
         return pacer.rate
 
     assert asyncio.run(run()) < 4.5 and state(redis_url)["cuts"] == 1
+
+
+def test_the_cut_of_a_slow_request_is_undone_when_it_is_answered(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """DocuWare answers a throttled request only with a 429: a slow one that is answered after
+    all was not throttled, and the slow start its slowness ended goes on where it was."""
+    unlearned(redis_url, 1000)
+    quick_judge(monkeypatch)
+
+    async def run() -> tuple[float, float, float]:
+        pacer = budget(redis_url)
+        slow = await _sent_into_a_full_window(pacer)
+        await asyncio.sleep(0.3)  # found slow: the slow start ends
+        cut = state(redis_url)["rate"]
+        await pacer.answered(slow, 200, 0.0)
+        await pacer.take()
+        return cut, pacer.rate, float(pacer._starting)
+
+    cut, rate, starting = asyncio.run(run())
+    assert cut < 1000 and rate == 1000 and starting
+    assert {"peak", "cut_at", "hold"}.isdisjoint(state(redis_url))
+    assert state(redis_url)["cuts"] == 0
+
+
+@pytest.mark.parametrize("answer", [429, "another cut since"])
+def test_a_cut_stands_when_the_request_is_refused_or_another_cut_came(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, answer: int | str
+):
+    unlearned(redis_url, 1000)
+    quick_judge(monkeypatch)
+
+    async def run() -> float:
+        pacer = budget(redis_url)
+        slow = await _sent_into_a_full_window(pacer)
+        await asyncio.sleep(0.3)
+        if answer == 429:
+            await pacer.answered(slow, 429, 0.0)
+        else:
+            later = Ticket(time.time() * 1000 + 2000, window=500)  # past the cut's drain
+            await pacer._signal(later, Signal.THROTTLED)
+            await pacer.answered(slow, 200, 0.0)
+        return state(redis_url)["peak"]
+
+    assert asyncio.run(run()) < 1000 and state(redis_url)["cuts"] == 2 - (answer == 429)
+
+
+@pytest.mark.parametrize(("window", "cuts"), [(30, 1), (20, 0)])
+def test_past_the_peak_a_slow_answer_ends_the_probe(redis_url: str, window: int, cuts: int):
+    """Probing past the peak (sent into a fuller window than it), a slow answer cuts at once,
+    as the slow start's end does: waiting until it was held, the probe's doubling had sent
+    twice as much meanwhile (100/s, four processes: 23-49 429s a probe). Sent into no more
+    than the peak held, it was only slow: growth stops a while, nothing is cut."""
+    learned(redis_url, 25)
+
+    async def run() -> None:
+        pacer = budget(redis_url)
+        await pacer._signal(Ticket(time.time() * 1000, window=window), Signal.STALLED)
+
+    asyncio.run(run())
+    assert state(redis_url).get("cuts", 0) == cuts
+    assert (state(redis_url)["rate"] < 25) is bool(cuts)
+    assert ("frozen_until" in state(redis_url)) is not bool(cuts)
 
 
 @pytest.mark.parametrize(
