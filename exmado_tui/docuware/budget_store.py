@@ -69,15 +69,15 @@ designs it takes:
   the server's window held), the rate climbs back concavely, dwells near `peak` around `K`
   seconds, then probes past it, convexly to `(2 - BETA)` x `peak` at `2K`, then doubling every
   `PROBE_DOUBLING_S`, so a server that allows more again (10 to 40 requests/s) is followed
-  within `2K` + 0.75 s however soon after a cut it rose: 10.75 s at 10/s at worst (11.5 s
-  with a doubling every second; `K` of 40 requests' time, 8 s at 5/s, sent 2.6 % 429s in the
-  5/s next job with four processes, one run). `K` is `PROBE_REQUESTS` requests' time at
-  `peak` (within `K_MIN_S`-`K_MAX_S`): every probe past the limit costs about one 429, so a
-  slow account probes seldom. The probe's clock (`epoch`) stops while nothing is sent, as
-  Linux's CUBIC restarts its epoch after an idle spell: counted, the pause between two jobs
-  put the next one far out on the curve, where only the rate of answers bounds it (measured,
-  20/s, four processes: the next job 8-9 % 429s where the first had 3-4 %; with the clock
-  stopped, 0.6-0.8 %).
+  within `2K` + 0.75 s however soon after a cut it rose: 9.4 s at 10/s at worst, the peak
+  after the slow start's end 9.3/s (11.5 s with `K` of 50 requests' time and at least 5 s,
+  whose fewer probes cost the 5/s next job 1.2 % 429s, against 1.4-1.7 %). `K` is `PROBE_REQUESTS`
+  requests' time at `peak` (within `K_MIN_S`-`K_MAX_S`): every probe past the limit costs
+  about one 429, so a slow account probes seldom. The probe's clock (`epoch`) stops while
+  nothing is sent, as Linux's CUBIC restarts its epoch after an idle spell: counted, the pause
+  between two jobs put the next one far out on the curve, where only the rate of answers
+  bounds it (measured, 20/s, four processes: the next job 8-9 % 429s where the first had
+  3-4 %; with the clock stopped, 0.6-0.8 %).
 * Netflix's concurrency-limits (a slow answer counts as a drop): `CUT` is called for a 429,
   for a request held well past the usual answer time (`budget.held_after`), and for one merely
   slow (`budget.stalled_after`). During the slow start a slow answer cuts (the server's window
@@ -140,8 +140,8 @@ PLATEAU = 0.97  # the peak: this share of what the server's window held when it 
 EXIT_PLATEAU = 0.93  # ... or this, when it ends the slow start, ...
 EXIT_HOLD_MS = 500  # ... and then nothing goes this long, ...
 EXIT_HOLD_REQUESTS = 8  # ... or as long as this many requests take at the cut rate, if less
-PROBE_REQUESTS = 50.0  # after a cut, back at the peak after this many requests' time ...
-K_MIN_S = 5.0  # ... but no sooner (3 s: at 20/s a probe, about one 429, every ~6 s) ...
+PROBE_REQUESTS = 40.0  # after a cut, back at the peak after this many requests' time ...
+K_MIN_S = 4.0  # ... but no sooner (3 s: at 20/s a probe, about one 429, every ~6 s) ...
 K_MAX_S = 20.0  # ... nor later than this
 PROBE_DOUBLING_S = 0.5  # past the peak by 1 - BETA, the rate doubles this often
 AHEAD = 2.5  # the rate grows to at most this many times the rate of answers ...

@@ -266,6 +266,18 @@ def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(
     assert probe[-1] > 3 * peak and workers.cuts == 1
 
 
+def test_a_limit_that_rises_just_after_a_cut_is_followed_within_10_s(redis_url: str) -> None:
+    """The worst case of following a limit that rose (10 -> 40/s): right after a cut, the
+    probe's clock at its start. The rate is at 80 % of the new limit within 2K + 0.75 s."""
+    workers = Workers(redis_url)
+    while not workers.cuts:
+        workers.run(STEP_S, limit=10)
+    k = max(PROBE_REQUESTS / workers.peak, K_MIN_S)
+    rates = workers.run(12, limit=40)
+    followed = next(i for i, rate in enumerate(rates) if rate >= 32) * STEP_S
+    assert followed <= 2 * k + 0.75 < 10
+
+
 def test_a_limit_that_falls_is_followed_from_what_gets_through(redis_url: str) -> None:
     """DocuWare's limit falls from 40 to 10/s and it holds what it refuses: what got through
     the last second says so at the first cut, where the window still holds what was sent."""
