@@ -50,6 +50,7 @@ class Backend:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="exmado-read")
         self._actor = ThreadPoolExecutor(1, thread_name_prefix="exmado-act")
         self._prober = ThreadPoolExecutor(2, thread_name_prefix="exmado-probe")
+        self._closed = False
 
     @property
     def settings(self) -> Settings:
@@ -84,7 +85,10 @@ class Backend:
         **kwargs: Any,
     ) -> T:
         """`fn` on `pool`; `store_fault` turns a store error into `StoreUnavailableError`, or
-        answers None to let it stand."""
+        answers None to let it stand. After `close` it is cancelled: a refresh still running as
+        the app quits (a worker failing on the closed threads failed the quit)."""
+        if self._closed:
+            raise asyncio.CancelledError
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
@@ -102,6 +106,7 @@ class Backend:
 
     def close(self) -> None:
         """Close the store connections the threads opened, then the threads."""
+        self._closed = True
         for pool in (self._reader, self._actor):
             # Closing on the way out must not raise.
             with contextlib.suppress(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import peewee
@@ -107,3 +108,12 @@ async def test_an_action_meeting_a_lasting_store_fault_is_untouched(backend):
 async def test_a_read_meeting_a_lasting_store_fault_is_still_shown_on_screen(backend):
     with pytest.raises(StoreUnavailableError, match="no such table: job"):
         await backend.read(raising(peewee.OperationalError("no such table: job")))
+
+
+@pytest.mark.parametrize("call", ["read", "act", "probe"])
+async def test_a_call_after_close_is_cancelled_not_an_error(backend, call: str):
+    """The app closes the backend as it quits; a refresh still running then is cancelled (its
+    worker ends quietly) rather than failing on the closed threads."""
+    backend.close()
+    with pytest.raises(asyncio.CancelledError):
+        await getattr(backend, call)(lambda: "read")
