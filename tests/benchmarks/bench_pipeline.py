@@ -133,6 +133,14 @@ budget off: 0.39 s, 7.70 s at 259.7 rows/s (84 %), 0.53 s. No latency: ours 1.58
 (a helper's tests on the machine) the next job's requests ran at 77 % of the bound; in a script
 at 04:02, the VM faster (3.0 ms of CPU a row), whole next jobs at 250-253 rows/s (81-82 %).
 
+2026-12-07 12:41 (one run, the VM quiet), after the request budget undoes a cut for a request
+answered after all and a slow answer past the peak ends a probe: 50 ms latency, a cold start
+204.4 rows/s (66 % of the bound of 309), the next job 257.7 (83 %), budget off 254.4 (82 %).
+In phases, the next job: 0.14 s reading its workbook, 7.34 s of requests at 272.6 rows/s (88 %
+of the bound), 0.29 s writing its report; budget off 0.20 s, 7.29 s at 274.3 rows/s (89 %),
+0.37 s. Worker busy 62 % of one core, 3.04 ms of CPU a row. No latency: ours 1.73x httpx's
+floor (median of three in turns: 1.65x, 1.97x, 1.73x); ingest of 100,000 rows 8.7 s.
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
