@@ -162,7 +162,7 @@ class Ticket:
     abandoned: bool = False
     stalled: bool = False
     lent: bool = False
-    cut: str = ""  # the cut its slowness made, undone if it is answered (`CUT`'s undo key)
+    cut: str = ""  # the slow start's end its slowness made, undone if it is answered
     permits: RowPermits | None = field(default=None, repr=False)  # None: not a row's request
 
 

@@ -86,12 +86,13 @@ designs it takes:
   `PROBE_DOUBLING_S`, and found only once held it had doubled meanwhile (measured, 100/s, four
   processes: 23-62 429s a probe past `2K`, 1-2 since). Otherwise it only stops growth for
   `FREEZE_MS` (as TCP Vegas does when delay builds up), and a held request cuts, but not below
-  `START`: only the server's own 429 says its limit is that low. A cut for a slow or held
-  request that DocuWare answers after all is undone (`UNDO`), as TCP undoes a cut for a
-  timeout the ACK of the first send shows spurious (Eifel, RFC 4015): DocuWare answers a
+  `START`: only the server's own 429 says its limit is that low. The slow start ended by a
+  slow or held request that DocuWare answers after all goes on (`UNDO`), as TCP undoes a cut
+  for a timeout the ACK of the first send shows spurious (Eifel, RFC 4015): DocuWare answers a
   throttled request only with a 429, so one answered was slow, not throttled (measured, four
   processes at 100/s: one slow answer ended a first job's slow start at 24/s, a peak of 12/s
-  where the limit was 100, and the job took 1.61x the ideal time).
+  where the limit was 100, and the job took 1.61x the ideal time). Later cuts stand: answers
+  that grow slow are the server's load showing, which the budget then eases.
 
 `CUT` multiplies for everyone at once, restarts the schedule at the cut (every process drops the
 times it reserved before, at the old rate: waited for, they left a gap of up to `max_ahead_ms`;
@@ -283,7 +284,8 @@ ANSWERED = (
 # retry_after_ms, signal (429, held or stalled), floor (no cut below it, unless the rate
 # already is), member[, now_ms]. Returns {cut (1/0), rate, now_ms}; a cut is published on the
 # state's key + `CUTS` as "now_ms rate", so every process drops the send times it reserved
-# before. A cut for a slow or held request also returns what `UNDO` takes ('' for a 429's).
+# before. The slow start's end for a slow or held request also returns what `UNDO` takes ('':
+# none).
 CUT = (
     _now_or(7)
     + """
@@ -332,7 +334,7 @@ redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now),
 redis.call('HINCRBY', KEYS[1], 'cuts', 1)
 redis.call('PUBLISH', KEYS[1] .. 'CUTS', tostring(now) .. ' ' .. tostring(rate))
 local undo = ''
-if ARGV[4] ~= '429' then  -- what `UNDO` puts back, should DocuWare answer the request
+if ARGV[4] ~= '429' and exit then  -- what `UNDO` puts back, should DocuWare answer the request
   undo = tostring(now)
   redis.call('HSET', KEYS[1], 'undo', cjson.encode({undo, s[1], s[2] or false, s[3] or false,
     s[4] or false, s[5] or false}))

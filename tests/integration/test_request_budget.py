@@ -347,6 +347,20 @@ def test_the_cut_of_a_slow_request_is_undone_when_it_is_answered(
     assert state(redis_url)["cuts"] == 0
 
 
+def test_past_the_slow_start_a_held_requests_cut_stands_when_it_is_answered(redis_url: str):
+    """Answers grown slow past the slow start are the server's load showing: eased, not undone."""
+    learned(redis_url, 40)
+
+    async def run() -> None:
+        pacer = budget(redis_url)
+        held = await pacer.take()
+        await pacer._signal(held, Signal.HELD)
+        await pacer.answered(held, 200, 0.0)
+
+    asyncio.run(run())
+    assert state(redis_url)["rate"] < 40 and state(redis_url)["cuts"] == 1
+
+
 @pytest.mark.parametrize("answer", [429, "another cut since"])
 def test_a_cut_stands_when_the_request_is_refused_or_another_cut_came(
     redis_url: str, monkeypatch: pytest.MonkeyPatch, answer: int | str
