@@ -203,7 +203,10 @@ request is answered after all is undone (11:38): 100/s 0.6 %, 1.19x / 0.2 %, 1.1
 2.4 s, 10 -> 40/s after 10.0 s; in the trace, 1-2 429s a probe. With K of 40 requests' time
 and at least 4 s (12:18): 5/s 2.1 %, 1.09x / 1.7 %, 1.08x; 3.2 %, 1.11x / 1.4 %, 1.11x; 20/s
 1.0 %, 1.18x / 0.6 %, 1.10x; 2.3 %, 1.19x / 0.8 %, 1.11x; 100/s 0.7 %, 1.19x / 0.3 %, 1.09x;
-0.8 %, 1.21x / 0.4 %, 1.10x; followed after 3.6 s and 6.6 s.
+0.8 %, 1.21x / 0.4 %, 1.10x; followed after 3.6 s and 6.6 s. With only the slow start's end
+undoable (12:58, `--rates 20,100`): 20/s 1.0 %, 1.18x / 0.6 %, 1.09x; 1.7 %, 1.18x / 2.0 %,
+1.12x (13:05, again: 1.4 %, 1.18x / 0.8 %, 1.10x); 100/s 0.8 %, 1.19x / 0.2 %, 1.09x; 1.0 %,
+1.22x / 0.2 %, 1.09x.
 Part 4 at 5/s (`--spread 8`): 429s 6, 4, 2, 9, 11, 3, 6, 8 before those changes (median 6),
 9, 3, 7, 4, 2, 5, 9, 6 after (5.5); not kept: 4, 6, 5, 5, 6, 15, 4, 4 (5) with `FELL` 0.8,
 and 7, 5, 6, 4, 8, 3, 9, 10 (6.5) with discovery left out of what got through and `FELL`
