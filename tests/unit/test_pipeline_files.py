@@ -25,9 +25,9 @@ from workers.pipeline.files import Placer
 from workers.pipeline.rows import RowEngine, RowTask
 
 # Each document as a file named by its invoice number, in the output folder itself.
-BY_INVOICE = Profile.from_dict({
+# No templates: files are named by their document id (`<id>.pdf`), in the output folder.
+BY_ID = Profile.from_dict({
     "name": "t", "cabinet": "Invoices", "columns": {"Invoice number": "INVOICE_NO"},
-    "templates": {"folder": "", "filename": "{INVOICE_NO}"},
 })  # fmt: skip
 
 
@@ -48,7 +48,7 @@ def test_the_part_file_is_fsynced_before_its_rename(
     monkeypatch.setattr(files.os, "fsync", fsync)
     monkeypatch.setattr(files.os, "replace", replace)
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
-    placer = Placer(FakeClient([doc]), BY_INVOICE, tmp_path, {}, "j1", permits=RowPermits(2))
+    placer = Placer(FakeClient([doc]), BY_ID, tmp_path, {}, "j1", permits=RowPermits(2))
     placed = asyncio.run(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
     assert (tmp_path / placed.records[0].path).read_bytes() == b"%PDF document 7"
     part = next(path for step, path in steps if step == "replace")
@@ -59,7 +59,7 @@ def test_the_part_file_is_fsynced_before_its_rename(
 def test_placed_documents_leave_nothing_in_flight_behind(tmp_path: Path) -> None:
     """A long job's placer keeps what it placed in `known`, not a done future per document."""
     docs = [FakeDoc(i, {"INVOICE_NO": str(100000 + i)}) for i in range(1, 51)]
-    placer = Placer(FakeClient(docs), BY_INVOICE, tmp_path, {}, "j1", permits=RowPermits(2))
+    placer = Placer(FakeClient(docs), BY_ID, tmp_path, {}, "j1", permits=RowPermits(2))
 
     async def place_all() -> None:
         for doc in docs + docs[:5]:
@@ -196,7 +196,7 @@ def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
     if overwriting:
         (tmp_path / "7.pdf").write_bytes(b"someone else's file")
-    profile = dataclasses.replace(BY_INVOICE, on_existing="overwrite")
+    profile = dataclasses.replace(BY_ID, on_existing="overwrite")
     placer = Placer(FakeClient([doc]), profile, tmp_path, {}, "j1", permits=RowPermits(2))
 
     async def cut_while_renaming() -> None:
@@ -234,7 +234,7 @@ def test_a_row_cut_between_its_documents_takes_back_the_files_it_placed(tmp_path
     first file goes too; one another row was given stays."""
     docs = [FakeDoc(1, {"INVOICE_NO": "100001"}), FakeDoc(2, {"INVOICE_NO": "100001"})]
     client = HoldsSecond(docs)
-    profile = dataclasses.replace(BY_INVOICE, on_multiple="all")
+    profile = dataclasses.replace(BY_ID, on_multiple="all")
     placer = Placer(client, profile, tmp_path, {}, "j1", permits=RowPermits(2))
     engine = RowEngine(client, profile, placer, queue.Queue())
     row = RowTask(1, 2, "100001", {"Invoice number": "100001"})
@@ -281,7 +281,7 @@ def test_a_row_failing_after_its_first_document_keeps_that_file_and_its_event(
     (tmp_path / "100001.pdf").write_bytes(b"someone else's file")
     client = RefusesSecond(docs)
     profile = dataclasses.replace(
-        BY_INVOICE, filename_template="{INVOICE_NO}", on_multiple="all", on_existing="overwrite"
+        BY_ID, filename_template="{INVOICE_NO}", on_multiple="all", on_existing="overwrite"
     )
     placer = Placer(client, profile, tmp_path, {}, "j1", permits=RowPermits(2))
     engine = RowEngine(client, profile, placer, queue.Queue())
