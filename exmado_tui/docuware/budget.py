@@ -162,7 +162,7 @@ class Ticket:
     abandoned: bool = False
     stalled: bool = False
     lent: bool = False
-    cut: str = ""  # the slow start's end its slowness made, undone if it is answered
+    cut: str | bytes = ""  # the slow start's end its slowness made, undone if answered
     permits: RowPermits | None = field(default=None, repr=False)  # None: not a row's request
 
 
@@ -435,7 +435,7 @@ class RequestBudget:
             await self._undo_cut(ticket.cut)
         await self._reclaim(ticket)
 
-    async def _undo_cut(self, cut: str) -> None:
+    async def _undo_cut(self, cut: str | bytes) -> None:
         """The request that made `cut` was answered, so it was slow, not throttled (DocuWare
         answers a throttled one only with a 429): the cut is undone, unless another came since
         (`budget_store` says why, with what it cost)."""
@@ -530,13 +530,9 @@ class RequestBudget:
         if ticket.permits is not None:
             _tell_watch(ticket.permits.watch, signal, float(raw[1]), ticket.sent)
         if int(raw[0]):
-            ticket.cut = _text(raw[3])
+            ticket.cut = raw[3]
             self._heard_cut(float(raw[2]), float(raw[1]))  # at once, not when published
             log.warning("DocuWare %s: shared budget cut to %.1f requests/s", signal.why, self.rate)
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _timed(ticket: Ticket) -> bool:

@@ -294,7 +294,7 @@ if ARGV[4] == '429' then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - WINDOW)
   redis.call('PEXPIRE', KEYS[2], WINDOW)
 end
-local s = redis.call('HMGET', KEYS[1], 'rate', 'cut_at', 'hold', 'peak', 'epoch')
+local s = redis.call('HMGET', KEYS[1], 'rate', 'cut_at', 'hold', 'peak')
 local rate = tonumber(s[1])
 if not rate or tonumber(ARGV[1]) < (tonumber(s[2]) or -DRAIN_MS) + DRAIN_MS then
   return {0, tostring(rate or 0), tostring(now), ''}
@@ -334,10 +334,9 @@ redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now),
 redis.call('HINCRBY', KEYS[1], 'cuts', 1)
 redis.call('PUBLISH', KEYS[1] .. 'CUTS', tostring(now) .. ' ' .. tostring(rate))
 local undo = ''
-if ARGV[4] ~= '429' and exit then  -- what `UNDO` puts back, should DocuWare answer the request
+if ARGV[4] ~= '429' and exit then  -- the rate `UNDO` puts back, should DocuWare answer it
   undo = tostring(now)
-  redis.call('HSET', KEYS[1], 'undo', cjson.encode({undo, s[1], s[2] or false, s[3] or false,
-    s[4] or false, s[5] or false}))
+  redis.call('HSET', KEYS[1], 'undo_rate', s[1])
 end
 return {1, tostring(rate), tostring(now), undo}
 """.replace("BETA", repr(BETA))
@@ -353,18 +352,15 @@ return {1, tostring(rate), tostring(now), undo}
     .replace("CUTS", CUTS)
 )
 
-# KEYS: state. ARGV: the cut's `undo` (its time, as `CUT` returned it). Returns 1 if undone: the
-# state from before the cut, unless another cut came since.
+# KEYS: state. ARGV: the slow start's end to undo (its time, as `CUT` returned it). Returns 1 if
+# undone, unless another cut came since: the slow start again, at the rate it had. Only the
+# first cut ends it, so no cut came before to restore (`cut_at`, `peak`, `epoch`, `hold` are
+# written by cuts alone).
 UNDO = """
-local undo = redis.call('HGET', KEYS[1], 'undo')
-if not undo or redis.call('HGET', KEYS[1], 'cut_at') ~= ARGV[1] then return 0 end
-local was = cjson.decode(undo)
-if was[1] ~= ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], 'undo', 'cut_at', 'hold', 'peak', 'epoch')
-redis.call('HSET', KEYS[1], 'rate', was[2])
-for i, name in ipairs({'cut_at', 'hold', 'peak', 'epoch'}) do
-  if was[i + 2] then redis.call('HSET', KEYS[1], name, was[i + 2]) end
-end
+local s = redis.call('HMGET', KEYS[1], 'cut_at', 'undo_rate')
+if s[1] ~= ARGV[1] or not s[2] then return 0 end
+redis.call('HDEL', KEYS[1], 'undo_rate', 'cut_at', 'hold', 'peak', 'epoch')
+redis.call('HSET', KEYS[1], 'rate', s[2])
 redis.call('HINCRBY', KEYS[1], 'cuts', -1)
 return 1
 """

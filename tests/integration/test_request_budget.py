@@ -57,7 +57,7 @@ def learned(url: str, rate: float, account: str = "acct") -> None:
 
 def state(url: str, account: str = "acct") -> dict[str, float]:
     raw = redis.Redis.from_url(url).hgetall(PREFIX + account)
-    return {k.decode(): float(v) for k, v in raw.items() if k not in (b"label", b"undo")}
+    return {k.decode(): float(v) for k, v in raw.items() if k != b"label"}
 
 
 def test_a_throttle_signal_cuts_the_rate_for_every_process_and_it_is_kept(redis_url: str):
