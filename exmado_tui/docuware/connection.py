@@ -178,7 +178,7 @@ class Connection:
             if authenticated:  # signing in now, not while the turn's ticket is out
                 await self.auth.ensure(permits)
             patience = self._patience(method, idempotent, attempt, held)
-            ticket = await self._turn(target, patience, permits)
+            ticket = await self._turn(target, patience, permits, authenticated)
             # Again after the turn: a token can expire during a long wait for a slow budget.
             generation = await self.auth.ensure(permits) if authenticated else 0
             headers = {**extra_headers, **(self.auth.headers() if authenticated else {})}
@@ -268,10 +268,10 @@ class Connection:
         return self.budget.patience(held)
 
     async def _turn(
-        self, url: httpx.URL, patience: float | None, permits: RowPermits | None
+        self, url: httpx.URL, patience: float | None, permits: RowPermits | None, counted: bool
     ) -> Ticket:
         """Wait until this request may go: its ticket from the budget."""
-        return await self.budget.take(kind_of(url.path), patience, permits)
+        return await self.budget.take(kind_of(url.path), patience, permits, counted)
 
     async def _send(
         self,

@@ -417,6 +417,24 @@ def test_a_request_counts_against_its_kind(path: str, kind: Kind):
 
 
 @pytest.mark.parametrize(
+    ("counted", "window"), [((True, True, True), 3), ((False, False, True), 1)]
+)
+def test_requests_without_credentials_leave_the_window_a_refusal_reads(
+    redis_url: str, counted: tuple[bool, ...], window: int
+):
+    """Discovery and the sign-in itself: DocuWare counts them against no account, so the
+    window a refusal reads leaves them out."""
+
+    async def run() -> float:
+        pacer = budget(redis_url)
+        for each in counted:  # at START (4/s): one send time every 0.25 s, all within a second
+            await pacer.answered(await pacer.take(counted=each), 200, 0.0)
+        return (await pacer.take()).window
+
+    assert asyncio.run(run()) == window
+
+
+@pytest.mark.parametrize(
     ("signal", "through", "seen"),
     [
         (Signal.HELD, 30, 34),  # most of it got through: the window, as ever
