@@ -120,10 +120,10 @@ def test_a_server_never_seen_is_met_low_and_the_rate_doubles_while_requests_succ
 ) -> None:
     workers = Workers(redis_url)
     rates = workers.run(5)
-    assert rates[0] < 1.5 * START and rates[10] > 2 * START  # doubling about every 0.75 s
+    assert rates[0] < 1.5 * START and rates[10] > 2 * START  # doubling about every 0.6 s
     fast = next(i for i, rate in enumerate(rates) if rate >= FAST_FROM)
-    assert rates[fast + 3] > 2 * rates[fast]  # past FAST_FROM: about every 0.3 s
-    assert rates[35] > 300  # within 3.5 s: what a worker process sends at 20 ms an answer
+    assert rates[fast + 3] > 2 * rates[fast]  # past FAST_FROM: about every 0.25 s
+    assert rates[28] > 300  # within 2.8 s: what a worker process sends at 20 ms an answer
 
 
 def test_the_rate_runs_no_more_than_a_few_times_ahead_of_what_the_workers_send(
@@ -162,7 +162,7 @@ def test_successes_reported_between_reservations_grow_the_rate(redis_url: str) -
         workers.clock.now += STEP_S
         workers.take(ok=0, n=math.ceil(workers.rate * STEP_S))
         report(keys=keys, args=[workers.granted, workers.now_ms])
-    assert workers.rate > 4 * START  # two seconds of doubling every 0.75 s
+    assert workers.rate > 4 * START  # two seconds of doubling every 0.6 s
 
 
 def test_the_slow_start_stops_rising_when_the_servers_answers_do(
@@ -286,7 +286,9 @@ def test_a_limit_that_falls_is_followed_from_what_gets_through(redis_url: str) -
     assert workers.rate > 30
     rates = workers.run(10, limit=10)
     followed = next(i for i, rate in enumerate(rates) if rate <= 12.5) * STEP_S
-    assert followed < 4  # cuts of 15 % from the window: 8.8 s
+    # two or three cuts, by where on the probe's curve the fall meets the rate (2.6 s or 4.1 s);
+    # cuts of 15 % from the window: 8.8 s
+    assert followed < 5
     assert min(rates) >= START  # no cut read the second the limit fell in as the limit
 
 
