@@ -221,6 +221,25 @@ same one-process cold start traced at 12:16: the rate past 32/s at 2.0 s, 490/s 
 the sandbox at 420-430 requests/s from 3.5 s (budget off's once going: 428). Again at 12:47
 (budget off 341 and 505 rows/s): one process 65 % / 107 %, 5.8 s; four 55 % / 111 %, 5.3 s.
 
+2026-12-07, third session (one run each, `--seconds 25`, 20 ms; the first job / the next).
+Part 4 at 5/s with a request sent without credentials (discovery, the sign-in) left out of the
+window (`UNCOUNTED`): 429s 4, 6, 10, 2, 9, 8, 7, 5 (median 6.5; a first try, 3, 4, 4, 4, 2, 3,
+2, 2, had a bug that never gave up a held request, so none was sent again into the full
+window). A trace of one such job (the sandbox's accepts and refusals each 0.25 s): the first
+peak reads 6.5/s where it read 8.4-9.3/s, but two of its seven 429s are the sign-ins' own
+(twelve requests without credentials from four processes in 1.75 s, which the sandbox counts
+against the address at the same 5/s), two the slow start's end, two the descent from 6.5/s,
+one a probe. Part 1 after it (15:00): 5/s 1.6 %, 1.10x / 1.4 %, 1.08x (one process), 2.5 %,
+1.13x / 1.4 %, 1.10x (four); 20/s 1.0 %, 1.18x / 0.6 %, 1.10x; 1.4 %, 1.19x / 1.0 %, 1.10x;
+100/s 0.7 %, 1.20x / 0.4 %, 1.13x; 0.8 %, 1.20x / 0.6 %, 1.11x. Not throttled (15:10, budget
+off 329 and 553 rows/s): one process 73 % / 106 %, 90 % of budget off's request rate after
+4.5 s; four 45 % / 105 %, 6.1 s.
+With the slow start doubling every 0.6 s, 0.25 s past 32/s (were 0.75 s and 0.3 s; 15:15):
+5/s 1.9 %, 1.09x / 1.4 %, 1.08x; 2.7 %, 1.12x / 1.4 %, 1.10x; 20/s 1.0 %, 1.17x / 0.6 %,
+1.10x; 1.4 %, 1.19x / 1.0 %, 1.10x; 100/s 0.8 %, 1.16x / 0.6 %, 1.13x; 0.9 %, 1.19x / 0.3 %,
+1.10x. Not throttled (budget off 308 and 424 rows/s): one process 81 % / 138 %, 3.5 s; four
+69 % / 130 %, 5.0 s. Limit 40 -> 10/s followed after 3.6 s, 10 -> 40/s after 3.3 s.
+
 A run not throttled lasts 5-9 s with the budget off: the slow start's few seconds are half of
 it, so "95 % of budget off" is out of reach for so short a job by design (no limit until the
 first throttle would meet it, and hold dozens of rows against a 5/s account); "once going" and
@@ -242,7 +261,7 @@ import redis
 from exmado_tui.docuware.budget_store import PREFIX, read_statuses
 from exmado_tui.sandbox import FaultSettings, SandboxConfig, SandboxServer
 from exmado_tui.services.localredis import RedisServer
-from tests.reliability.harness import Exmado, wait_for
+from tests.reliability.harness import Exmado
 
 DELAY_MS = 10_000
 LATENCY_MS = 20
@@ -408,7 +427,10 @@ def follow(sandbox: SandboxServer, redis_url: str, rows: int) -> tuple[float | N
     sampler = threading.Thread(target=sample, daemon=True)
     runner = threading.Thread(target=lambda: run_jobs(sandbox, redis_url, 1, rows), daemon=True)
     runner.start()
-    wait_for(lambda: read_statuses(client), 60, "the budget to appear")
+    # Not `wait_for`: it opens the store, which the runner's thread may not have set up yet.
+    deadline = time.monotonic() + 60
+    while not read_statuses(client) and time.monotonic() < deadline:
+        time.sleep(0.1)
     sampler.start()
     time.sleep(25)
     dropped = time.monotonic()
