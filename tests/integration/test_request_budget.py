@@ -32,8 +32,10 @@ from exmado_tui.docuware.budget_store import (
     FELL,
     PLATEAU,
     PREFIX,
+    SENDS,
     START,
     Kind,
+    account_key,
     kind_of,
     read_statuses,
 )
@@ -518,6 +520,34 @@ def test_held_requests_are_given_up_sent_again_and_the_budget_shrinks(
     status = read_statuses(redis.Redis.from_url(redis_url))[0]
     assert status.last_cut is not None and status.cap == 0
     assert status.throttled_5min == 0  # no held request was waited for until its 429
+
+
+def test_a_sign_in_leaves_its_requests_out_of_the_window(
+    sandbox_factory: Any, tmp_path: Path, redis_url: str
+):
+    """The client's discovery and token requests carry no credentials: each takes a send
+    time, and leaves the window; the request signed in counts."""
+    server: SandboxServer = sandbox_factory()
+    settings = make_settings(
+        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
+    )
+
+    async def run() -> None:
+        client = AsyncDocuWareClient(
+            settings.docuware, budget=process_budget(settings.docuware, settings.broker)
+        )
+        async with client:
+            await client.conn.request("GET", ORGS)
+
+    asyncio.run(run())
+    key = PREFIX + account_key(settings.docuware) + SENDS
+    sends = redis.Redis.from_url(redis_url).zrange(key, 0, -1)
+    counts = [int(member.rsplit(b":", 1)[1]) for member in sends]
+    signing_in = ("IdentityServiceInfo", "OpenIdConfiguration", "Token")
+    anonymous = sum(server.stats.count(name) for name in signing_in)
+    assert anonymous == 3 and server.stats.count("Organizations") == 1
+    assert -sum(n for n in counts if n < 0) == anonymous
+    assert sum(counts) == 1
 
 
 def test_sandbox_limits_logons_and_cabinet_lists_per_minute(sandbox_factory: Any):
