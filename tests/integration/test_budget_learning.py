@@ -80,14 +80,14 @@ class Workers:
 
     def take(self, ok: float = 0, n: int = 1) -> float:
         """Takes `n` send times, `ok` successes since the last; what was sent the second before."""
-        args = [n, self.cap, ok, MAX_AHEAD_MS, "test", 60, self.now_ms]
+        args = [n, self.cap, ok, MAX_AHEAD_MS, "test", 60, 0, self.now_ms]
         answer = self._take(keys=self.keys, args=args)
         self.granted, self.rate = int(answer[0]), float(answer[2])
         return float(answer[5])
 
     def wait_ms(self) -> float:
         """How long the next request would wait for its send time (0: none)."""
-        args = [1, self.cap, 0, ENDLESS, "test", 60, self.now_ms]
+        args = [1, self.cap, 0, ENDLESS, "test", 60, 0, self.now_ms]
         return float(self._take(keys=self.keys, args=args)[1])
 
     def throttled(
@@ -221,7 +221,7 @@ def test_a_cut_restarts_the_schedule_at_once_and_forgets_the_times_reserved_befo
     tat = float(workers.redis.hget(workers.key, "tat") or 0)
     assert tat > workers.now_ms + 50  # reserved ahead
     assert workers.throttled(workers.now_ms - 10, sent=workers.rate, signal="held")
-    args = [1, 0, 0, MAX_AHEAD_MS, "test", 60, workers.now_ms]
+    args = [1, 0, 0, MAX_AHEAD_MS, "test", 60, 0, workers.now_ms]
     answer = workers._take(keys=workers.keys, args=args)
     assert math.isclose(float(answer[3]), workers.now_ms)  # granted from now, no gap
     future = workers.redis.zcount(workers.key + SENDS, f"({workers.now_ms}", "+inf")

@@ -34,6 +34,8 @@ from exmado_tui.docuware.budget_store import (
     PREFIX,
     SENDS,
     START,
+    UNCOUNTED_PER_S,
+    WITHIN,
     Kind,
     account_key,
     kind_of,
@@ -130,7 +132,7 @@ def test_a_worker_killed_holding_tokens_leaves_the_budget_whole(redis_url: str):
         "from tests.integration.test_request_budget import MAX_AHEAD_MS, START, budget\n"
         "async def hoard():\n"  # reserves until refused (MAX_AHEAD_MS ahead), then dies
         "    b = budget(sys.argv[1])\n"
-        "    args = [1, 0, 0, MAX_AHEAD_MS, 't', 60]\n"
+        "    args = [1, 0, 0, MAX_AHEAD_MS, 't', 60, 0]\n"
         "    while int((await b._take(keys=b._take_keys, args=args))[0]):\n"
         "        pass\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -489,8 +491,8 @@ def test_the_listeners_for_cuts_end_when_cancelled(redis_url: str):
 def test_logons_have_their_own_per_minute_budget(redis_url: str):
     async def run() -> list[float]:
         pacer = RequestBudget(Redis.from_url(redis_url), "acct", "test", Limits(40, 2, 60))
-        key, minute = f"{pacer.key}:logon", pacer.per_minute._minute
-        return [float(await minute(keys=[key], args=[2, str(i)])) for i in range(3)]
+        key, within = f"{pacer.key}:logon", pacer.per_minute._within
+        return [float(await within(keys=[key], args=[2, str(i), 60_000])) for i in range(3)]
 
     first, second, third = asyncio.run(run())
     assert first == second == 0 and 59_000 < third <= 60_000
@@ -520,6 +522,38 @@ def test_held_requests_are_given_up_sent_again_and_the_budget_shrinks(
     status = read_statuses(redis.Redis.from_url(redis_url))[0]
     assert status.last_cut is not None and status.cap == 0
     assert status.throttled_5min == 0  # no held request was waited for until its 429
+
+
+def test_send_times_dropped_unsent_leave_the_window(redis_url: str):
+    """A process's reserved times that went stale were never sent: the server's window does
+    not hold them, nor does the window a refusal reads."""
+    learned(redis_url, 40)
+
+    async def run() -> float:
+        pacer = budget(redis_url)
+        await pacer.take()  # one time (the process's rate was START's when it asked) ...
+        await pacer.take()  # ... then a batch of four at 40/s: three left over
+        await asyncio.sleep(0.3)  # and gone stale
+        return (await pacer.take()).window
+
+    assert asyncio.run(run()) == 2  # 1 + 4 reserved, 3 of them dropped (counted: 5)
+
+
+def test_requests_without_credentials_go_at_a_paced_rate_from_every_process(redis_url: str):
+    """A server may count them against the address: every process together sends at most
+    `UNCOUNTED_PER_S` a second."""
+    learned(redis_url, 100)  # the budget's own send times 10 ms apart
+
+    async def run() -> None:
+        first, second = budget(redis_url), budget(redis_url)
+        for pacer in [first, second] * round(UNCOUNTED_PER_S / 2):
+            await pacer.take(counted=False)
+
+    asyncio.run(run())
+    client = redis.Redis.from_url(redis_url)
+    within = client.register_script(WITHIN)
+    args = [UNCOUNTED_PER_S, "one more", 1000]
+    assert float(within(keys=[PREFIX + "acct:uncounted"], args=args)) > 0  # it would wait
 
 
 def test_a_sign_in_leaves_its_requests_out_of_the_window(
