@@ -283,7 +283,7 @@ class RequestBudget:
         `answered`."""
         await self.per_minute.wait(kind)
         if not counted:
-            await self.per_minute.wait_uncounted()
+            await self.per_minute.wait_uncounted(max(self.rate, FLOOR_PER_S))
         if self._listener is None:
             self._listener = asyncio.get_running_loop().create_task(self._hear_cuts())
         # Waited for inside the lock: after a cut, the requests queued behind it take times

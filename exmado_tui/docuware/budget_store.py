@@ -66,7 +66,7 @@ designs it takes:
   reservation (`unsent`). Counted, they made a 5/s account's window read 7-9.3/s at the slow
   start's end where 5 got through, and the descent from there cost 429s (four processes,
   a first job of 400 rows, one run each: 3.2-3.6 % 429s; the sign-ins left out, 2.5-2.7 %;
-  with the dropped times and `UNCOUNTED_PER_S` too, 2.1 %; eight first jobs of 100 rows:
+  with the dropped times and `wait_uncounted` too, 2.1 %; eight first jobs of 100 rows:
   median 5.5, 6.5, 5). Their answers still count among the answers: left out there too, the
   slow start, bounded by them, was 0.35 s slower to 20/s. What got through reads the same as
   the window past the slow start, where the workers sign in seldom. Not what
@@ -114,10 +114,11 @@ rate (0: no cap).
 
 `WITHIN` is a sliding log for Cloud's per-minute limits on sign-ins and cabinet lists
 (`kind_of` reads which from a request's path; `PerMinute.wait` waits its turn, or goes on when
-Redis is away: the server's 429 remains), and for `UNCOUNTED_PER_S`: requests without
-credentials are not counted against the account, but a server may count them against the
-address, as the sandbox does at the account's rate, and four processes signing in at once
-sent twelve in 1.75 s, two of them refused at 5/s (`PerMinute.wait_uncounted`);
+Redis is away: the server's 429 remains), and for requests without credentials: not counted
+against the account, a server may count them against the address, as the sandbox does at the
+account's rate, and four processes signing in at once sent twelve in 1.75 s, two of them
+refused at 5/s; they go at most at the budget's rate (`PerMinute.wait_uncounted`; at `START`
+the next job's four processes signed in over 3 s, and it ran at 79 % of budget off's speed);
 `SIGNED_IN` an hour's log of the workers' sign-ins (each may take a licence seat), which
 `exmado docuware check` counts. The lookups every job
 needs (the organization, cabinets, dialogs and their fields) are kept per account too
@@ -402,7 +403,6 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return tostring(math.max(tonumber(oldest[2]) + window - now, 1))
 """
 )
-UNCOUNTED_PER_S = START  # requests without credentials a second, every process together
 
 
 SIGNINS = ":signins"  # suffix of the account's sign-in log
@@ -533,9 +533,10 @@ class PerMinute:
         if per_min > 0:
             await self._wait_within(kind.value, per_min, 60_000)
 
-    async def wait_uncounted(self) -> None:
-        """Wait until a request without credentials is within `UNCOUNTED_PER_S`."""
-        await self._wait_within("uncounted", UNCOUNTED_PER_S, 1000)
+    async def wait_uncounted(self, rate: float) -> None:
+        """Wait until a request without credentials is within `rate` a second, every
+        process's together."""
+        await self._wait_within("uncounted", rate, 1000)
 
     async def _wait_within(self, name: str, limit: float, window_ms: int) -> None:
         key = f"{self.key}:{name}"

@@ -34,7 +34,6 @@ from exmado_tui.docuware.budget_store import (
     PREFIX,
     SENDS,
     START,
-    UNCOUNTED_PER_S,
     WITHIN,
     Kind,
     account_key,
@@ -539,20 +538,20 @@ def test_send_times_dropped_unsent_leave_the_window(redis_url: str):
     assert asyncio.run(run()) == 2  # 1 + 4 reserved, 3 of them dropped (counted: 5)
 
 
-def test_requests_without_credentials_go_at_a_paced_rate_from_every_process(redis_url: str):
+def test_requests_without_credentials_go_at_the_budgets_rate_from_every_process(
+    redis_url: str,
+):
     """A server may count them against the address: every process together sends at most
-    `UNCOUNTED_PER_S` a second."""
-    learned(redis_url, 100)  # the budget's own send times 10 ms apart
+    the budget's rate of them a second (at 2/s, a third within the second waits)."""
 
     async def run() -> None:
         first, second = budget(redis_url), budget(redis_url)
-        for pacer in [first, second] * round(UNCOUNTED_PER_S / 2):
-            await pacer.take(counted=False)
+        await first.take(counted=False)  # the request's turn goes through the pace ...
+        await second.per_minute.wait_uncounted(2)  # ... which, at 2/s, holds one more
 
     asyncio.run(run())
-    client = redis.Redis.from_url(redis_url)
-    within = client.register_script(WITHIN)
-    args = [UNCOUNTED_PER_S, "one more", 1000]
+    within = redis.Redis.from_url(redis_url).register_script(WITHIN)
+    args = [2, "one more", 1000]
     assert float(within(keys=[PREFIX + "acct:uncounted"], args=args)) > 0  # it would wait
 
 
