@@ -517,7 +517,8 @@ def kind_of(path: str) -> Kind:
 
 
 class PerMinute:
-    """One account's per-minute limits (0 = none), kept in Redis under `key`."""
+    """One account's per-minute limits (0 = none) and the pace of its requests without
+    credentials, kept in Redis under `key`."""
 
     def __init__(self, redis: Any, key: str, logons: int, cabinet_lists: int) -> None:
         self.key = key
