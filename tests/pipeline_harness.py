@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -194,19 +195,28 @@ class Pipeline:
         return Job.get_by_id(job_id)
 
 
-def control_later(
-    job_id: str, delay_s: float, after_rows: int = 0, **changes: Any
-) -> threading.Thread:
-    """Changes the job's columns `delay_s` after it has `after_rows` rows done (a test that
-    wants rows finished before the change waits for them, not for a guess at the time)."""
+def when_rows_done(job_id: str, rows: int, then: Callable[[], None]) -> threading.Thread:
+    """Calls `then` in a thread once the job has `rows` rows done (within 60 s): a test that
+    wants rows finished before a change waits for them, not for a guess at the time."""
 
     def later() -> None:
         deadline = time.monotonic() + 60
-        while Job.get_by_id(job_id).done_rows < after_rows and time.monotonic() < deadline:
+        while Job.get_by_id(job_id).done_rows < rows and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(delay_s)
-        Job.update(**changes).where(Job.id == job_id).execute()
+        then()
 
     thread = threading.Thread(target=later)
     thread.start()
     return thread
+
+
+def control_later(
+    job_id: str, delay_s: float, after_rows: int = 0, **changes: Any
+) -> threading.Thread:
+    """Changes the job's columns `delay_s` after it has `after_rows` rows done."""
+
+    def change() -> None:
+        time.sleep(delay_s)
+        Job.update(**changes).where(Job.id == job_id).execute()
+
+    return when_rows_done(job_id, after_rows, change)

@@ -163,7 +163,6 @@ class Ticket:
     stalled: bool = False
     lent: bool = False
     cut: str | bytes = ""  # the slow start's end its slowness made, undone if answered
-    counted: bool = True  # DocuWare counts it against the account (see `Budget.take`)
     permits: RowPermits | None = field(default=None, repr=False)  # None: not a row's request
 
 
@@ -255,11 +254,8 @@ class RequestBudget:
         self._times: deque[tuple[float, float, float]] = deque()  # send at, reserved_ms, window
         self._lock = asyncio.Lock()
         self._ok = 0
-        # Send times not in the server's window, to leave the send log with the next
-        # reservation: used by a request without credentials (DocuWare counts it against no
-        # account), or dropped unsent. Counted, four processes' sign-ins and a slow start's
-        # batches waiting for room read as a window of 7-9/s where 5/s were allowed, and the
-        # slow start ended on that (`budget_store` says what it cost).
+        # Send times not in the server's window (used without credentials, or dropped
+        # unsent): they leave the send log with the next reservation (`budget_store`'s TAKE)
         self._unsent = 0
         self.rate = START
         self._latency = 0.0  # the usual answer time (0: none seen yet)
@@ -298,9 +294,7 @@ class RequestBudget:
                     break
         if not counted:
             self._unsent += 1
-        ticket = Ticket(
-            reserved, window, kind=kind, patience=patience, counted=counted, permits=permits
-        )
+        ticket = Ticket(reserved, window, kind=kind, patience=patience, permits=permits)
         return self._fly(ticket)
 
     async def _wait_for_room(self) -> None:

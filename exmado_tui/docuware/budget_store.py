@@ -532,20 +532,21 @@ class PerMinute:
             await self._note_signin()
         per_min = self._limits.get(kind, 0)
         if per_min > 0:
-            await self._wait_within(kind.value, per_min, 60_000)
+            await self._wait_within(kind.value, per_min, 60_000, told=True)
 
     async def wait_uncounted(self, rate: float) -> None:
         """Wait until a request without credentials is within `rate` a second, every
         process's together."""
-        await self._wait_within("uncounted", rate, 1000)
+        await self._wait_within("uncounted", rate, 1000, told=False)
 
-    async def _wait_within(self, name: str, limit: float, window_ms: int) -> None:
+    async def _wait_within(self, name: str, limit: float, window_ms: int, told: bool) -> None:
+        """`told`: a wait goes to the log (a minute's limit reached is news; a pace is not)."""
         key = f"{self.key}:{name}"
         try:
             while wait_ms := float(
                 await self._within(keys=[key], args=[limit, uuid.uuid4().hex, window_ms])
             ):
-                if window_ms >= 60_000:  # a minute's limit reached is news; a second's is not
+                if told:
                     log.info(
                         "DocuWare %s limit (%g a minute): waiting %.1f s",
                         name,

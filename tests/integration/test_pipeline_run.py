@@ -26,6 +26,7 @@ from tests.pipeline_harness import (
     FakeDoc,
     Pipeline,
     control_later,
+    when_rows_done,
     workbook,
 )
 from workers.pipeline import files, progress
@@ -258,26 +259,13 @@ def test_terminate_drops_the_job_at_once(pipeline: Pipeline) -> None:
     assert job.status == "CANCELLED" and job.done_rows < 60
 
 
-def slow_down_after(pipeline: Pipeline, job_id: str, rows: int) -> threading.Thread:
-    """Makes every request hang once the job has `rows` rows done, so a time limit meets a job
-    part-way however loaded the machine (a fixed latency let a loaded CI finish no row at all)."""
-
-    def later() -> None:
-        deadline = time.monotonic() + 60
-        while Job.get_by_id(job_id).done_rows < rows and time.monotonic() < deadline:
-            time.sleep(0.01)
-        pipeline.client.latency_s = 30
-
-    thread = threading.Thread(target=later, daemon=True)
-    thread.start()
-    return thread
-
-
 def test_time_limit_fails_with_a_sentence_then_retry_completes(pipeline: Pipeline) -> None:
     pipeline.client.latency_s = 0.05
     pipeline.configure(job_timeout_s=2)
     job_id = pipeline.create([100000 + i for i in range(1, 61)])
-    slow_down_after(pipeline, job_id, rows=3)
+    # every request hangs once 3 rows are done: the limit meets the job part-way however
+    # loaded the machine (a fixed latency let a loaded CI finish no row at all)
+    when_rows_done(job_id, 3, lambda: setattr(pipeline.client, "latency_s", 30))
     job = pipeline.run(job_id)
     assert job.status == "FAILED"
     # the limit, then up to STOP_GRACE_S (0.5 s) for the rows in flight: "2 s" or, loaded, "3 s"
