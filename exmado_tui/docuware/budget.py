@@ -158,6 +158,7 @@ class Ticket:
     window: float = 0.0
     sent: float = 0.0
     kind: Kind = Kind.REQUEST
+    counted: bool = True  # against the account (sent with its credentials)
     patience: float | None = None  # give up and send again after this long (None: never)
     abandoned: bool = False
     stalled: bool = False
@@ -254,6 +255,7 @@ class RequestBudget:
         self._times: deque[tuple[float, float, float]] = deque()  # send at, reserved_ms, window
         self._lock = asyncio.Lock()
         self._ok = 0
+        self._through = 0  # of the successes, those counted against the account
         # Send times not in the server's window (used without credentials, or dropped
         # unsent): they leave the send log with the next reservation (`budget_store`'s TAKE)
         self._unsent = 0
@@ -294,7 +296,9 @@ class RequestBudget:
                     break
         if not counted:
             self._unsent += 1
-        ticket = Ticket(reserved, window, kind=kind, patience=patience, permits=permits)
+        ticket = Ticket(
+            reserved, window, kind=kind, patience=patience, permits=permits, counted=counted
+        )
         return self._fly(ticket)
 
     async def _wait_for_room(self) -> None:
@@ -360,9 +364,9 @@ class RequestBudget:
 
     async def _reserve(self) -> None:
         want = max(1, min(math.ceil(self.rate * BATCH_S), BATCH_MAX))
-        ok, self._ok = self._ok, 0
+        ok, through = self._take_successes()
         unsent, self._unsent = self._unsent, 0
-        args = [want, self.limits.cap, ok, MAX_AHEAD_MS, self.label, KEEP_S, unsent]
+        args = [want, self.limits.cap, ok, MAX_AHEAD_MS, self.label, KEEP_S, unsent, through]
         try:
             raw = await self._take(keys=self._take_keys, args=args)
         except RedisError as exc:  # Redis away for a moment: pace alone at the last rate
@@ -439,6 +443,7 @@ class RequestBudget:
             await asyncio.sleep(retry_after)
         elif status < 500 and not ticket.lent:
             self._ok += 1
+            self._through += ticket.counted
             if _timed(ticket):
                 took = time.monotonic() - ticket.sent
                 self._latency += 0.1 * (took - self._latency) if self._latency else took
@@ -461,12 +466,19 @@ class RequestBudget:
         lags the server's less (measured, four processes: reported only with each reservation
         they reached Redis up to 0.4 s late, and a cold start took 4.3-4.5 s to 480
         requests/s on a server that does not throttle; 4.0 s reported so)."""
-        ok, self._ok = self._ok, 0
+        ok, through = self._take_successes()
         self._reported = time.monotonic()
         try:
-            await self._answered(keys=[self.key, self.key + ANSWERS], args=[ok])
+            await self._answered(keys=[self.key, self.key + ANSWERS], args=[ok, through])
         except RedisError:  # they go with the next reservation, which logs Redis away
             self._ok += ok
+            self._through += through
+
+    def _take_successes(self) -> tuple[int, int]:
+        """The successes since the last report, and how many of them went with credentials."""
+        taken = self._ok, self._through
+        self._ok = self._through = 0
+        return taken
 
     @staticmethod
     async def _reclaim(ticket: Ticket) -> None:
@@ -525,8 +537,6 @@ class RequestBudget:
                     await self._signal(ticket, Signal.HELD)
 
     async def _signal(self, ticket: Ticket, signal: Signal, retry_after: float = 0.0) -> None:
-        if signal is not Signal.THROTTLED and self._starting and ticket.window <= START:
-            return  # the slow start's first second, below any organization's limit: slow
         floor = FLOOR_PER_S if signal is Signal.THROTTLED else START
         args = [ticket.reserved_ms, ticket.window, int(retry_after * 1000), signal.value, floor]
         if self._ok:  # the cut reads what got through

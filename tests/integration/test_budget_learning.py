@@ -78,16 +78,18 @@ class Workers:
             rates.append(self.rate)
         return rates
 
-    def take(self, ok: float = 0, n: int = 1) -> float:
-        """Takes `n` send times, `ok` successes since the last; what was sent the second before."""
-        args = [n, self.cap, ok, MAX_AHEAD_MS, "test", 60, 0, self.now_ms]
+    def take(self, ok: float = 0, n: int = 1, through: float | None = None) -> float:
+        """Takes `n` send times, `ok` successes since the last (`through` of them counted against
+        the account: all, unless told); what was sent the second before."""
+        through = ok if through is None else through
+        args = [n, self.cap, ok, MAX_AHEAD_MS, "test", 60, 0, through, self.now_ms]
         answer = self._take(keys=self.keys, args=args)
         self.granted, self.rate = int(answer[0]), float(answer[2])
         return float(answer[5])
 
     def wait_ms(self) -> float:
         """How long the next request would wait for its send time (0: none)."""
-        args = [1, self.cap, 0, ENDLESS, "test", 60, 0, self.now_ms]
+        args = [1, self.cap, 0, ENDLESS, "test", 60, 0, 0, self.now_ms]
         return float(self._take(keys=self.keys, args=args)[1])
 
     def throttled(
@@ -161,7 +163,7 @@ def test_successes_reported_between_reservations_grow_the_rate(redis_url: str) -
     for _ in range(20):
         workers.clock.now += STEP_S
         workers.take(ok=0, n=math.ceil(workers.rate * STEP_S))
-        report(keys=keys, args=[workers.granted, workers.now_ms])
+        report(keys=keys, args=[workers.granted, workers.granted, workers.now_ms])
     assert workers.rate > 4 * START  # two seconds of doubling every 0.6 s
 
 
@@ -221,7 +223,7 @@ def test_a_cut_restarts_the_schedule_at_once_and_forgets_the_times_reserved_befo
     tat = float(workers.redis.hget(workers.key, "tat") or 0)
     assert tat > workers.now_ms + 50  # reserved ahead
     assert workers.throttled(workers.now_ms - 10, sent=workers.rate, signal="held")
-    args = [1, 0, 0, MAX_AHEAD_MS, "test", 60, 0, workers.now_ms]
+    args = [1, 0, 0, MAX_AHEAD_MS, "test", 60, 0, 0, workers.now_ms]
     answer = workers._take(keys=workers.keys, args=args)
     assert math.isclose(float(answer[3]), workers.now_ms)  # granted from now, no gap
     future = workers.redis.zcount(workers.key + SENDS, f"({workers.now_ms}", "+inf")
@@ -248,6 +250,22 @@ def test_the_slow_starts_end_takes_the_peak_lower_and_lets_its_overshoot_drain(
     fast.run(6)
     assert fast.rate > 200 and fast.throttled(fast.now_ms, sent=200, signal="held")
     assert math.isclose(fast.wait_ms(), EXIT_HOLD_REQUESTS * 1000 / fast.rate)
+
+
+def test_the_slow_starts_end_takes_no_more_than_got_through_against_the_account(
+    redis_url: str,
+) -> None:
+    """The window the slow start's end reads holds more than the server let through (requests
+    it refused, a batch's later times, sign-ins): its peak is no more than the successes sent
+    with the account's credentials in the last second, however many came without them
+    (measured, a 5/s account's four processes signing in: 4-5 got through, the window read 7)."""
+    workers = Workers(redis_url)
+    for _ in range(round(1 / STEP_S)):  # a second: 5 successes with credentials, 4 without
+        workers.clock.now += STEP_S
+        workers.take(ok=0.9, through=0.5)
+    assert workers.rate * EXIT_PLATEAU > 5.5
+    assert workers.throttled(workers.now_ms, sent=7, signal="held")  # the window read 7
+    assert math.isclose(workers.peak, 5)  # not EXIT_PLATEAU x 7, nor the 9 answered
 
 
 def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(
