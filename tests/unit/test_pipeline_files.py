@@ -8,7 +8,6 @@ import io
 import os
 import queue
 import threading
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -177,41 +176,44 @@ def test_a_download_that_breaks_off_is_fetched_again_a_few_times(
 
 
 @pytest.mark.parametrize("overwriting", [False, True])
-def test_a_row_cut_while_its_file_is_renamed_leaves_no_file_without_a_record(
+def test_a_row_cut_while_its_file_is_renamed_ends_once_the_rename_is_undone_or_told(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overwriting: bool
 ) -> None:
     """A pause's or cancel's grace can run out while the rename runs in its thread: the row
     stays pending, so the file that lands must go again (seen as 160 PDFs for 159 records).
-    One that replaced another's file stays, and the run's end tells the overwrite."""
-    renaming, renamed = threading.Event(), threading.Event()
+    One that replaced another's file stays, and its overwrite is told. Both are done by the
+    time the cut row ends: whoever cut it takes the cut events then (the runner, once its
+    engine has ended), and nothing tells what comes after. The rename is held until the
+    cut has reached the row."""
+    renamed, go_on = threading.Event(), threading.Event()
     real_move = files.move_into_place
 
-    def slow_move(temp: Path, target: Path, **how: bool) -> None:
+    def held_move(temp: Path, target: Path, **how: bool) -> None:
         real_move(temp, target, **how)
-        renaming.set()  # renamed; the thread is slow to come back
-        time.sleep(0.2)
         renamed.set()
+        assert go_on.wait(10)  # the thread comes back only once the row is cut
 
-    monkeypatch.setattr(files, "move_into_place", slow_move)
+    monkeypatch.setattr(files, "move_into_place", held_move)
     doc = FakeDoc(7, {"INVOICE_NO": "100007"})
     if overwriting:
         (tmp_path / "7.pdf").write_bytes(b"someone else's file")
     profile = dataclasses.replace(BY_ID, on_existing="overwrite")
     placer = Placer(FakeClient([doc]), profile, tmp_path, {}, "j1", permits=RowPermits(2))
 
-    async def cut_while_renaming() -> None:
+    async def cut_while_renaming() -> tuple[list[str], set[str], list[str]]:
         row = asyncio.create_task(placer.place(doc, Values(doc.fields, {}, row=2, docid=7)))
-        assert await asyncio.to_thread(renaming.wait, 5)
-        row.cancel()
+        assert await asyncio.to_thread(renamed.wait, 5)
+        row.cancel()  # reaches the row at the loop's next turn, before the thread's end can
+        go_on.set()
         with pytest.raises(asyncio.CancelledError):
             await row
-        assert await asyncio.to_thread(renamed.wait, 5)
-        await asyncio.sleep(0.05)  # the thread's result reaches the loop
+        # as the row's end left them
+        left = [p.name for p in tmp_path.iterdir()]
+        return left, set(placer.ours), [e.text for e in placer.take_cut_events()]
 
-    asyncio.run(cut_while_renaming())
-    assert [p.name for p in tmp_path.iterdir()] == (["7.pdf"] if overwriting else [])
-    assert placer.ours == ({"7.pdf"} if overwriting else set())
-    told = [e.text for e in placer.take_cut_events()]
+    left, ours, told = asyncio.run(cut_while_renaming())
+    assert left == (["7.pdf"] if overwriting else [])
+    assert ours == ({"7.pdf"} if overwriting else set())
     assert told == (["Overwrote 7.pdf (different content)."] if overwriting else [])
 
 

@@ -343,8 +343,11 @@ class Placer:
             return await asyncio.shield(work)
         except asyncio.CancelledError:
             # The rename goes on in its thread whatever happens here, while the row is cut
-            # and stays pending: once the file is in place, take it back.
+            # and stays pending: once the file is in place, take it back. The cut ends only
+            # then (the callback runs before the wait's), so whoever cut the row finds the
+            # file gone and an overwrite in `cut_events` once the row has ended.
             work.add_done_callback(self._take_back_when_done)
+            await asyncio.wait([work])
             raise
 
     def _take_back_when_done(self, work: asyncio.Future[Placed]) -> None:
