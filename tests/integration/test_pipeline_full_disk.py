@@ -9,8 +9,10 @@ import errno
 import hashlib
 import json
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +20,7 @@ from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.files import is_no_space, no_space
 from exmado_tui.output.report import MANIFEST_NAME, REPORT_NAME
 from exmado_tui.store.models import Job, JobFile, JobRow, NotifyEvent
-from exmado_tui.store.queries import get_job
+from exmado_tui.store.queries import get_job, job_events
 from tests.pipeline_harness import Pipeline, invoice_docs
 from tests.small_disk import fill, resize, small_disk
 
@@ -134,3 +136,42 @@ def test_the_sentence_names_the_folder_and_its_free_space(tmp_path: Path) -> Non
         said = str(no_space(small / "not yet made", "the output folder"))
     assert said.startswith(f"No space left in the output folder {small / 'not yet made'} (")
     assert said.endswith(" KB free)")
+
+
+@pytest.mark.parametrize("blocked", ["full", "read-only"])
+def test_a_row_stopped_by_its_folder_after_an_overwrite_still_tells_the_overwrite(
+    tmp_path: Path, redis_url: str, blocked: str
+) -> None:
+    """Invoice 100025's document 25 overwrites another's file; its document 1025 then meets
+    a full disk (a body larger than the disk) or a read-only one. The job pauses with the row
+    pending, and its redo finds the file identical and says nothing: the job's events must
+    say the file was overwritten, once."""
+    with small_disk(tmp_path / "out", "1m") as out:
+        pipeline = Pipeline(tmp_path, redis_url)
+        job_id = pipeline.create([100025], on_existing="overwrite")
+        Job.update(output_dir=str(out / "job")).where(Job.id == job_id).execute()
+        folder = out / "job" / "A_B Corp" / "2023"
+        folder.mkdir(parents=True)
+        (folder / "100025.pdf").write_bytes(b"someone else's file")
+        download = pipeline.client.download
+
+        async def second_blocked(doc: Any, dest: Path, **options: Any) -> Any:
+            if doc.id == 1025 and blocked == "full":
+                doc.body = b"%PDF " + b"\0" * 2 * 1024 * 1024
+            if doc.id == 1025 and blocked == "read-only":
+                subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
+            return await download(doc, dest, **options)
+
+        pipeline.client.download = second_blocked  # type: ignore[method-assign]
+        pipeline.service.start(job_id)
+        job = pipeline.run(job_id)
+        assert job.status == "PAUSED" and JobRow.get().status == "pending", job.last_error
+        assert (folder / "100025.pdf").read_bytes() == b"%PDF document 25"
+
+        subprocess.run(["mount", "-o", "remount,rw,size=20m", str(out)], check=True)
+        pipeline.client.download = download  # type: ignore[method-assign]
+        pipeline.service.resume(job_id)
+        job = pipeline.run(job_id, token="m2")
+        assert job.status == "COMPLETED" and JobRow.get().status == "done"
+        told = [e.message for e in job_events(job_id) if e.message.startswith("Overwrote")]
+        assert told == ["Overwrote A_B Corp/2023/100025.pdf (different content)."]

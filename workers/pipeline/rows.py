@@ -183,24 +183,37 @@ class RowEngine:
     def _failed(self, task: RowTask, exc: Exception, placed: Placed) -> RowResult:
         """The row failed by `exc`, with the files it `placed` before (they are on disk); a
         full disk or a folder the worker may not write raises instead: every next row would
-        fail too."""
+        fail too. The row then stays pending, as a cut one does, and its redo finds a file
+        it overwrote identical: that overwrite is told as the run ends (`cut_events`)."""
+        if (blocked := self._blocked(exc)) is not None:
+            self.placer.cut_events += placed.events
+            if blocked is exc:
+                raise exc
+            raise blocked from exc
         failed = partial(
             RowResult, task, RowStatus.FAILED, files=placed.records, events=placed.events
         )
         match exc:
-            case BlockedFolderError():
-                raise exc
             case RetryableError():
                 unreachable = isinstance(exc, DocuWareNetworkError)
                 return failed(_sentence(task, exc), retryable=True, unreachable=unreachable)
             case PermanentError():
                 return failed(_sentence(task, exc))
-            case _ if is_no_space(exc):
-                raise no_space(self.placer.root, "the output folder") from exc
-            case _ if is_not_permitted(exc):
-                raise not_writable(self.placer.root, exc) from exc
         log.error("Row %d failed unexpectedly", task.number, exc_info=exc)
         return failed(f"Row {task.number}: {type(exc).__name__}: {exc}")
+
+    def _blocked(self, exc: Exception) -> BlockedFolderError | None:
+        """What `exc` says, if it means nothing more can be written in the output folder."""
+        match exc:
+            case BlockedFolderError():
+                return exc
+            case RetryableError() | PermanentError():
+                return None
+            case _ if is_no_space(exc):
+                return no_space(self.placer.root, "the output folder")
+            case _ if is_not_permitted(exc):
+                return not_writable(self.placer.root, exc)
+        return None
 
     async def _process(self, task: RowTask, found: Found) -> RowResult:
         if (column := self._blank_column(task)) is not None:
