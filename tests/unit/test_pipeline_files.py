@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import io
 import os
 import queue
@@ -18,10 +19,11 @@ from exmado_tui.config.profiles import Profile
 from exmado_tui.config.templates import Values
 from exmado_tui.docuware.budget import RowPermits
 from exmado_tui.docuware.errors import IncompleteDownloadError, NotFoundError
+from exmado_tui.errors import NoSpaceError
 from tests.pipeline_harness import FakeClient, FakeDoc
 from workers.pipeline import files
 from workers.pipeline.files import Placer
-from workers.pipeline.rows import RowEngine, RowTask
+from workers.pipeline.rows import Inbox, RowEngine, RowTask
 
 # Each document as a file named by its invoice number, in the output folder itself.
 # No templates: files are named by their document id (`<id>.pdf`), in the output folder.
@@ -319,3 +321,56 @@ def test_a_zip_member_failing_keeps_the_members_placed_before_it(tmp_path: Path)
     assert result.status == "failed" and "IsADirectoryError" in result.error
     assert [r.path for r in result.files] == ["100007 - a.pdf"]
     assert [e.text for e in result.events] == ["Overwrote 100007 - a.pdf (different content)."]
+
+
+class SecondWaitsThirdFindsTheDiskFull(FakeClient):
+    """Document 2's download waits and, once cut, closes its connection over a few turns of
+    the loop (as a real one does); document 3's, once 2's has begun, meets a full disk."""
+
+    def __init__(self, docs: list[FakeDoc]) -> None:
+        super().__init__(docs)
+        self.second_started = asyncio.Event()
+
+    async def download(self, doc: FakeDoc, dest: Path, **kwargs: Any) -> Any:
+        if doc.id == 2:
+            self.second_started.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                raise
+        if doc.id == 3:
+            await self.second_started.wait()
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return await super().download(doc, dest, **kwargs)
+
+
+def test_a_row_failing_the_run_ends_the_engine_once_the_rows_it_cut_have_ended(
+    tmp_path: Path,
+) -> None:
+    """Invoice 100001's document 1 overwrites another's file, and its document 2 is still
+    downloading when invoice 100002's row meets a full disk, which ends the engine and cuts
+    the other rows. The runner takes the cut events once the engine has ended: by then the
+    cut row must have told its overwrite."""
+    docs = [
+        FakeDoc(1, {"INVOICE_NO": "100001"}),
+        FakeDoc(2, {"INVOICE_NO": "100001"}),
+        FakeDoc(3, {"INVOICE_NO": "100002"}),
+    ]
+    (tmp_path / "1.pdf").write_bytes(b"someone else's file")
+    client = SecondWaitsThirdFindsTheDiskFull(docs)
+    profile = dataclasses.replace(BY_ID, on_multiple="all", on_existing="overwrite")
+    placer = Placer(client, profile, tmp_path, {}, "j1", permits=RowPermits(2))
+    engine = RowEngine(client, profile, placer, queue.Queue())
+
+    async def serve_both() -> list[str]:
+        await engine.prepare()
+        inbox: Inbox = asyncio.Queue()
+        for number, key in enumerate(["100001", "100002"], start=2):
+            inbox.put_nowait(RowTask(number, number, key, {"Invoice number": key}))
+        with pytest.raises(NoSpaceError):
+            await engine.serve(inbox)
+        return [e.text for e in placer.take_cut_events()]  # as the engine's end left them
+
+    assert asyncio.run(serve_both()) == ["Overwrote 1.pdf (different content)."]

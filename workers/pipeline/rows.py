@@ -139,6 +139,9 @@ class RowEngine:
         finally:
             for task in tasks:
                 task.cancel()
+            # A row failing the run (a blocked folder) cuts the others: end once they have,
+            # as the runner takes their cut events (`Placer.cut_events`) when this ends.
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _searcher(self, inbox: Inbox, ready: Ready) -> None:
         """Take the rows waiting in the inbox, search them as one batch, hand them on."""
