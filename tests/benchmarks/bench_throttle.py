@@ -255,6 +255,21 @@ sign in (not throttled: the next job 79 % of budget off's rows/s); paced at the 
 1.10x; 20/s 1.0 %, 1.17x / 0.6 %, 1.09x; 1.2 %, 1.17x / 1.8 %, 1.10x. The five-per-second
 first job with four processes still spreads: 8 and 11 429s in two runs.
 
+2026-12-07, fourth session. A trace of the 5/s four-process first job (the sandbox's accepts
+and refusals beside the budget's state every 10 ms): the slow start's end read a window of
+7/s where the server had let 4-5 through, so the peak became 6.5/s and the descent from it
+cost two to four 429s; and a request refused at 0.96 s went unjudged (its window read START),
+so the slow start went on to 29/s. With the exit's peak no more than what got through with
+credentials, and the first second judged: 7, 8, 8 429s in three traced runs (9, 13, 11 and
+8, 8, 10 before), each 1-2 at the slow start's end and 5-6 probes, one every 14.3 s. Part 1
+(18:30): 5/s 1.9 %, 1.10x / 1.4 %, 1.08x (one process); 2.1 %, 1.12x / 1.4 %, 1.10x (four);
+at 17:58, 20/s 1.0 %, 1.15x / 0.6 %, 1.07x; 1.2 %, 1.18x / 0.8 %, 1.10x; 100/s 0.8 %, 1.19x
+/ 0.9 %, 1.15x; 1.0 %, 1.19x / 0.5 %, 1.12x. Not throttled (budget off 414 and 454 rows/s):
+one process 68 % / 102 %, 90 % of budget off's request rate after 3.8 s; four 63 % / 112 %,
+4.8 s; no cut. Limit 40 -> 10/s followed after 2.1 s, 10 -> 40/s after 2.8 s. What is left
+at 5/s is the probes: each costs one 429, and the period the 10/s follow needs (K of 40
+requests' time) makes them 1.4 % of a 5/s job's requests.
+
 A run not throttled lasts 5-9 s with the budget off: the slow start's few seconds are half of
 it, so "95 % of budget off" is out of reach for so short a job by design (no limit until the
 first throttle would meet it, and hold dozens of rows against a 5/s account); "once going" and
