@@ -57,9 +57,10 @@ designs it takes:
 * BBR's delivery rate (Google's TCP BBR estimates a path's bandwidth from what is delivered,
   not from what is sent), as a trigger: when a request is held now (not a 429, ten seconds
   late) and less than `FELL` of the window got through in the last second (the successes
-  every process reports, over `THROUGH_MS`), the limit fell, and the cut reads `FELL` of the
-  window. The window counts what was sent, refused or not: a limit that fell from 40 to 10/s
-  was followed in cuts of 15 %, six of them, 8-13 s; now in two, 2-5 s. The window counts
+  with credentials every process reports, over `THROUGH_MS`), the limit fell, and the cut
+  reads `FELL` of the window. The window counts what was sent, refused or not: a limit that
+  fell from 40 to 10/s was followed in cuts of 15 %, six of them, 8-13 s; now in two, 2-5 s.
+  The window counts
   only what reached the server against the account: a send time used by a request without
   credentials (discovery, the sign-in itself, which DocuWare counts against no account) or
   dropped unsent (a slow start's batch waiting for room) leaves it with the process's next
@@ -349,14 +350,15 @@ local seen = rate
 if tonumber(ARGV[2]) > 0 then seen = math.min(rate, tonumber(ARGV[2])) end
 local through = 0
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], now - THROUGH_MS, '+inf')) do
-  through = through + tonumber(string.match(member, ':([%d.e+-]+):'))
+  -- a member without `through` (a worker of the version before, mid-upgrade): none
+  through = through + (tonumber(string.match(member, ':([%d.e+-]+):')) or 0)
 end
 through = through * 1000 / THROUGH_MS
 local peak = PLATEAU * seen
 if exit then
   -- The slow start's end (no peak yet) overshot: its window held more than the limit and
-  -- is full of it, and reads higher than what got through; the peak is taken lower, the
-  -- lower of the two, and nothing goes while the overshoot drains.
+  -- is full of it, and reads higher than what got through: the peak is the lower of a
+  -- share of it and what got through, and nothing goes while the overshoot drains.
   peak = EXIT_PLATEAU * seen
   if through > 0 then peak = math.min(peak, through) end
 elseif ARGV[4] ~= '429' and through < FELL * seen then

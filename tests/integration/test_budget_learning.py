@@ -268,6 +268,17 @@ def test_the_slow_starts_end_takes_no_more_than_got_through_against_the_account(
     assert math.isclose(workers.peak, 5)  # not EXIT_PLATEAU x 7, nor the 9 answered
 
 
+def test_a_success_reported_by_a_worker_of_the_version_before_cuts_nothing_short(
+    redis_url: str,
+) -> None:
+    """Mid-upgrade, a worker of the version before reports successes without `through`
+    ("seq:ok"): the cut reads none got through from it, where it would fail."""
+    workers = Workers(redis_url)
+    workers.run(1)
+    workers.redis.zadd(workers.key + ANSWERS, {"old:3": workers.now_ms})
+    assert workers.throttled(workers.now_ms, sent=7, signal="held")
+
+
 def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(
     redis_url: str,
 ) -> None:
