@@ -91,7 +91,14 @@ designs it takes:
   after the slow start's end 9.3/s (11.5 s with `K` of 50 requests' time and at least 5 s,
   whose fewer probes cost the 5/s next job 1.2 % 429s, against 1.4-1.7 %). `K` is `PROBE_REQUESTS`
   requests' time at `peak` (within `K_MIN_S`-`K_MAX_S`): every probe past the limit costs
-  about one 429, so a slow account probes seldom. The probe's clock (`epoch`) stops while
+  about one 429, so a slow account probes seldom; below `SLOW_FROM` requests/s, as many times
+  more seldom again as the peak is below it. One probe every 1.6 `K` (where the curve crosses
+  a limit 3 % above the peak) is 1.5 % of the requests, and following a rise within 10 s
+  needs `K` under 4.6 s: at 10/s both hold only at about that share, and at 5/s the probes
+  alone were 1.4 % of a first job that the slow start's end cost 1-2 429s more (1.6-2.1 % in
+  four runs). A 5/s account now probes every 23 s (`K` 14 s; a rise followed within about
+  29 s at worst), and a first job's 429s were 4 and 5 in two runs, its wall time the same.
+  The probe's clock (`epoch`) stops while
   nothing is sent, as Linux's CUBIC restarts its epoch after an idle spell: counted, the pause
   between two jobs put the next one far out on the curve, where only the rate of answers
   bounds it (measured, 20/s, four processes: the next job 8-9 % 429s where the first had
@@ -168,6 +175,7 @@ EXIT_PLATEAU = 0.93  # ... or this, when it ends the slow start, ...
 EXIT_HOLD_MS = 500  # ... and then nothing goes this long, ...
 EXIT_HOLD_REQUESTS = 8  # ... or as long as this many requests take at the cut rate, if less
 PROBE_REQUESTS = 40.0  # after a cut, back at the peak after this many requests' time ...
+SLOW_FROM = 8.0  # ... and below this many requests/s, as many times longer as it is below ...
 K_MIN_S = 4.0  # ... but no sooner (3 s: at 20/s a probe, about one 429, every ~6 s) ...
 K_MAX_S = 20.0  # ... nor later than this
 PROBE_DOUBLING_S = 0.5  # past the peak by 1 - BETA, the rate doubles this often
@@ -271,7 +279,8 @@ if fresh and growing then
   local grown
   if peak then
     local since = (now - epoch) / 1000
-    local k = math.min(math.max(PROBE_REQUESTS / peak, K_MIN_S), K_MAX_S)
+    local k = PROBE_REQUESTS / peak * math.max(1, SLOW_FROM / peak)
+    k = math.min(math.max(k, K_MIN_S), K_MAX_S)
     local x = (since - k) / k
     if x <= 1 then
       grown = peak * (1 + (1 - BETA) * x ^ 3)
@@ -304,6 +313,7 @@ return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), t
 )
 # Each constant's name in the script becomes its value; longer names first (DOUBLING_S is in two).
 _GROWTH = "PROBE_REQUESTS PROBE_DOUBLING_S FAST_DOUBLING_S DOUBLING_S FAST_FROM K_MIN_S K_MAX_S"
+_GROWTH += " SLOW_FROM"
 _RATES = " START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS THROUGH_MS"
 for _name in (_GROWTH + _RATES).split():
     TAKE = TAKE.replace(_name, repr(globals()[_name]))

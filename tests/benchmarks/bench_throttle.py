@@ -266,9 +266,13 @@ credentials, and the first second judged: 7, 8, 8 429s in three traced runs (9, 
 at 17:58, 20/s 1.0 %, 1.15x / 0.6 %, 1.07x; 1.2 %, 1.18x / 0.8 %, 1.10x; 100/s 0.8 %, 1.19x
 / 0.9 %, 1.15x; 1.0 %, 1.19x / 0.5 %, 1.12x. Not throttled (budget off 414 and 454 rows/s):
 one process 68 % / 102 %, 90 % of budget off's request rate after 3.8 s; four 63 % / 112 %,
-4.8 s; no cut. Limit 40 -> 10/s followed after 2.1 s, 10 -> 40/s after 2.8 s. What is left
-at 5/s is the probes: each costs one 429, and the period the 10/s follow needs (K of 40
-requests' time) makes them 1.4 % of a 5/s job's requests.
+4.8 s; no cut. Limit 40 -> 10/s followed after 2.1 s, 10 -> 40/s after 2.8 s. What was left
+at 5/s was the probes: each costs one 429, and the period the 10/s follow needs (K of 40
+requests' time) made them 1.4 % of a 5/s job's requests. With K longer below 8/s (`SLOW_FROM`;
+14 s at 5/s, a probe every 23 s): two traced runs 5 and 4 429s; part 1 (17:39) 5/s 1.2 %,
+1.09x / 1.0 %, 1.07x (one process); 1.4 %, 1.13x / 0.9 %, 1.10x (four); limit 40 -> 10/s
+followed after 3.9 s, 10 -> 40/s after 1.0 s. Part 4 at 5/s (`--spread 8`): 429s 4, 3, 2, 3,
+2, 4, 2, 4 (median 3; last session's median 5).
 
 A run not throttled lasts 5-9 s with the budget off: the slow start's few seconds are half of
 it, so "95 % of budget off" is out of reach for so short a job by design (no limit until the

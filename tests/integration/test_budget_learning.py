@@ -35,6 +35,7 @@ from exmado_tui.docuware.budget_store import (
     PREFIX,
     PROBE_REQUESTS,
     SENDS,
+    SLOW_FROM,
     START,
     TAKE,
 )
@@ -293,6 +294,20 @@ def test_after_a_cut_the_rate_climbs_back_under_the_peak_then_probes_past_it(
     assert climb[-1] > 0.97 * peak  # concave: near the peak long before reaching it
     probe = workers.run(k + 3)  # the server allows more now: past 2K, doubling
     assert probe[-1] > 3 * peak and workers.cuts == 1
+
+
+def test_a_slow_account_climbs_back_to_its_peak_more_slowly_still(redis_url: str) -> None:
+    """Every probe past the limit costs about one 429, the larger a share the slower the
+    account: below `SLOW_FROM` the climb back to the peak takes as many times longer again
+    as the peak is below it (a 5/s account: K of about 14 s, not 8)."""
+    workers = Workers(redis_url)
+    while not workers.cuts:
+        workers.run(STEP_S, limit=5)
+    peak = workers.peak
+    k = PROBE_REQUESTS / peak * SLOW_FROM / peak
+    assert k > 1.5 * PROBE_REQUESTS / peak
+    climb = workers.run(k - 0.5, limit=5)
+    assert workers.cuts == 1 and max(climb) <= peak
 
 
 def test_a_limit_that_rises_just_after_a_cut_is_followed_within_10_s(redis_url: str) -> None:
