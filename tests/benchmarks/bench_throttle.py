@@ -272,7 +272,17 @@ requests' time) made them 1.4 % of a 5/s job's requests. With K longer below 8/s
 14 s at 5/s, a probe every 23 s): two traced runs 5 and 4 429s; part 1 (17:39) 5/s 1.2 %,
 1.09x / 1.0 %, 1.07x (one process); 1.4 %, 1.13x / 0.9 %, 1.10x (four); limit 40 -> 10/s
 followed after 3.9 s, 10 -> 40/s after 1.0 s. Part 4 at 5/s (`--spread 8`): 429s 4, 3, 2, 3,
-2, 4, 2, 4 (median 3; last session's median 5).
+2, 4, 2, 4 (median 3; last session's median 5). With 100 ms latency (17:54): 5/s 1.4 %,
+1.10x / 1.0 %, 1.08x; 1.6 %, 1.12x / 0.9 %, 1.10x; 20/s 3.5 %, 1.18x / 1.2 %, 1.13x; 4.0 %,
+1.21x / 0.6 %, 1.12x; 100/s 0.9 %, 1.19x / 0.4 %, 1.13x; 2.4 %, 1.19x / 1.2 %, 1.16x. 20/s
+again: 3.5 % / 2.9 %, and at faaa329 (before this session's budget changes) 2.5 % / 4.2 %.
+A trace at 20/s, one process: ten 429s at the slow start's end within 0.2 s (the rate past
+`FAST_FROM` doubled to 62/s before the first refusal, 0.3 s to find stalled, and the room of
+twice the send rate times 100 ms held ten requests), then five at the first probe: what got
+through read 17.7/s at the end (answers come 100 ms after their sends), the peak lay 12 %
+under the limit, and the probe crossed it where the curve turns steep at `2K`. Tried, not
+kept for want of time to measure it at 20 ms and not throttled: the room from the process's
+answers, not its sends (TCP's ACK clock): six at the end, not ten, in one run.
 
 A run not throttled lasts 5-9 s with the budget off: the slow start's few seconds are half of
 it, so "95 % of budget off" is out of reach for so short a job by design (no limit until the
