@@ -278,9 +278,10 @@ followed after 3.9 s, 10 -> 40/s after 1.0 s. Part 4 at 5/s (`--spread 8`): 429s
 again: 3.5 % / 2.9 %, and at faaa329 (before this session's budget changes) 2.5 % / 4.2 %.
 A trace at 20/s, one process: ten 429s at the slow start's end within 0.2 s (the rate past
 `FAST_FROM` doubled to 62/s before the first refusal, 0.3 s to find stalled, and the room of
-twice the send rate times 100 ms held ten requests), then five at the first probe: what got
-through read 17.7/s at the end (answers come 100 ms after their sends), the peak lay 12 %
-under the limit, and the probe crossed it where the curve turns steep at `2K`. Tried, not
+twice the send rate times 100 ms held ten requests), then five at the first probe: the
+window read 19/s at the end, right, but `EXIT_PLATEAU` of it put the peak 12 % under the
+limit, and the probe crossed it where the curve turns steep at `2K` (what got through,
+aligned to the second the request was sent in, changed nothing: tried, not kept). Tried, not
 kept for want of time to measure it at 20 ms and not throttled: the room from the process's
 answers, not its sends (TCP's ACK clock): six at the end, not ten, in one run.
 
