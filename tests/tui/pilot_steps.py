@@ -186,9 +186,19 @@ async def open_form(pilot: Pilot, workbook: Path) -> NewJobScreen:
 
 
 async def pick(pilot: Pilot, screen: Screen, selector: str, typed: str) -> None:
-    """Open a select with the keyboard, type to jump to an option, take it."""
-    screen.query_one(selector, Select).focus()
-    await pilot.press("enter", *typed, "enter")
+    """Open a select with the keyboard, type to jump to an option, take it. The typing waits
+    for the list to be open and focused, as a person sees it open: typed sooner on a loaded
+    machine, the keys went to the closed select and the pick never happened (once in CI)."""
+    select = screen.query_one(selector, Select)
+    select.focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: select.expanded and _focus_within(pilot, select))
+    await pilot.press(*typed, "enter")
+
+
+def _focus_within(pilot: Pilot, select: Select) -> bool:
+    focused = pilot.app.focused
+    return focused is not None and select in focused.ancestors
 
 
 async def choose_profile(pilot: Pilot, screen: NewJobScreen, name: str) -> None:
