@@ -28,8 +28,9 @@ designs it takes:
   stalled takes three (measured, 20/s, four processes, 100 ms latency: the slow start's 429s
   17.7 a run before, 11.2 after, six runs each). Its end, the first cut, is TCP's slow start
   overshooting: the doubling filled the server's window past the limit (at 20/s, 24 requests
-  in its last second, 15 of them in the last half) and `sent` reads high, so the peak is
-  `EXIT_PLATEAU`, not `PLATEAU`, of it; and nothing is granted while the overshoot drains,
+  in its last second, 15 of them in the last half) and `sent` reads high, so the peak is at
+  most `EXIT_PLATEAU`, not `PLATEAU`, of it (less if less got through: below); and nothing is
+  granted while the overshoot drains,
   for `EXIT_HOLD_MS` or `EXIT_HOLD_REQUESTS` requests' time at the cut rate, whichever is
   shorter: sent at once, even at the cut rate, requests met the full window and were refused
   for half a second; but at 100/s, with a half-second hold, a first job took 1.21x of the
