@@ -23,18 +23,19 @@ designs it takes:
   holds a throttled request ~10 s before its 429, so a first burst at full concurrency against
   a 5 requests/s account would hold dozens of rows before the first signal came back. As TCP
   is clocked by its ACKs, a process in the slow start sends nothing while it has more requests
-  out than its send rate and answer time hold (`budget.IN_FLIGHT_FACTOR` times over): the
-  requests DocuWare holds fill that room within about one answer time, where finding one
-  stalled takes three (measured, 20/s, four processes, 100 ms latency: the slow start's 429s
-  17.7 a run before, 11.2 after, six runs each). Its end, the first cut, is TCP's slow start
-  overshooting: the doubling filled the server's window past the limit (at 20/s, 24 requests
-  in its last second, 15 of them in the last half) and `sent` reads high, so the peak is at
-  most `EXIT_PLATEAU`, not `PLATEAU`, of it (less if less got through: below); and nothing is
-  granted while the overshoot drains,
-  for `EXIT_HOLD_MS` or `EXIT_HOLD_REQUESTS` requests' time at the cut rate, whichever is
-  shorter: sent at once, even at the cut rate, requests met the full window and were refused
-  for half a second; but at 100/s, with a half-second hold, a first job took 1.21x of the
-  ideal time (1.17x before) and sent no fewer 429s. A room of one request
+  out than its rate of answers and answer time hold (`budget.IN_FLIGHT_FACTOR` times over):
+  the requests DocuWare holds fill that room within about one answer time, and stop the
+  answers that keep it open, where finding one stalled takes three (measured, 20/s, four
+  processes, 100 ms latency: the slow start's 429s 17.7 a run before, 11.2 after, six runs
+  each; with the room read from the sends, not the answers). Its end, the first cut, is TCP's
+  slow start overshooting: the doubling filled the server's window past the limit (at 20/s,
+  24 requests in its last second, 15 of them in the last half) and `sent` reads high, so the
+  peak is at most `EXIT_PLATEAU`, not `PLATEAU`, of it (less if less got through: below); and
+  nothing is granted while the overshoot drains, for `EXIT_HOLD_MS` or `EXIT_HOLD_REQUESTS`
+  requests' time at the cut rate, whichever is shorter: sent at once, even at the cut rate,
+  requests met the full window and were refused for half a second; but at 100/s, with a
+  half-second hold, a first job took 1.21x of the ideal time (1.17x before) and sent no fewer
+  429s. A room of one request
   (`budget.IN_FLIGHT_MIN`) keeps each process from sending more than one into that window
   before the cut (measured, 20/s, four processes, a 200-row job: 8-15 429s with none of the
   three, eight runs; 6-8 with any two; 4-5 with all, six runs; 5/s, one process, 100 rows: 7
@@ -87,23 +88,30 @@ designs it takes:
 * CUBIC (as AWS uses it, in relative terms): after a cut to `BETA` x `peak` (`PLATEAU` x what
   the server's window held), the rate climbs back concavely, dwells near `peak` around `K`
   seconds, then probes past it, convexly to `(2 - BETA)` x `peak` at `2K`, then doubling every
-  `PROBE_DOUBLING_S`, so a server that allows more again (10 to 40 requests/s) is followed
-  within `2K` + 0.75 s however soon after a cut it rose: 9.4 s at 10/s at worst, the peak
-  after the slow start's end 9.3/s (11.5 s with `K` of 50 requests' time and at least 5 s,
-  whose fewer probes cost the 5/s next job 1.2 % 429s, against 1.4-1.7 %). `K` is `PROBE_REQUESTS`
-  requests' time at `peak` (within `K_MIN_S`-`K_MAX_S`): every probe past the limit costs
-  about one 429, so a slow account probes seldom; below `SLOW_FROM` requests/s, as many times
-  more seldom again as the peak is below it. One probe every 1.6 `K` (where the curve crosses
-  a limit 3 % above the peak) is 1.5 % of the requests, and following a rise within 10 s
-  needs `K` under 4.6 s: at 10/s both hold only at about that share, and at 5/s the probes
-  alone were 1.4 % of a first job that the slow start's end cost 1-2 429s more (1.6-2.1 % in
-  four runs). A 5/s account now probes every 23 s (`K` 14 s; a rise followed within about
-  29 s at worst), and a first job's 429s were 4 and 5 in two runs, its wall time the same.
+  `PROBE_DOUBLING_S` as far as its answers allow (`PROBE_AHEAD`, below), so a server that
+  allows more again (10 to 40 requests/s) is followed within `2K` + 1.5 s however soon after a
+  cut it rose: 9.3 s at 10/s at worst, the peak after the slow start's end 9.3/s (11.5 s with
+  `K` of 50 requests' time and at least 5 s, whose fewer probes cost the 5/s next job 1.2 %
+  429s, against 1.4-1.7 %). `K` is `PROBE_REQUESTS` requests' time at `peak` (within
+  `K_MIN_S`-`K_MAX_S`): every probe past the limit costs about one 429, so a slow account
+  probes seldom; below `SLOW_FROM` requests/s, as many times more seldom again as the peak is
+  below it. One probe every 1.6 `K` (where the curve crosses a limit 3 % above the peak) is
+  1.5 % of the requests at 40 requests' time, and following a rise within 10 s needs `K` under
+  4.25 s (36 requests' time, not 40: at 40 a 10/s account's worst case was 10.3 s once the
+  probe went only as far as its answers allow): at 10/s both hold only at about that share,
+  and at 5/s the probes alone were 1.4 % of a first job that the slow start's end cost 1-2
+  429s more (1.6-2.1 % in four runs). A 5/s account probes every 21 s (`K` 13 s; a rise
+  followed within about 28 s at worst).
   The probe's clock (`epoch`) stops while
   nothing is sent, as Linux's CUBIC restarts its epoch after an idle spell: counted, the pause
   between two jobs put the next one far out on the curve, where only the rate of answers
   bounds it (measured, 20/s, four processes: the next job 8-9 % 429s where the first had
-  3-4 %; with the clock stopped, 0.6-0.8 %).
+  3-4 %; with the clock stopped, 0.6-0.8 %). Past the peak that bound is `PROBE_AHEAD`, not
+  `AHEAD`, times the rate of answers: a probe that crossed the limit is found only once a
+  refused request is held three answer times, and meanwhile the server lets no more through,
+  so the rate stops a quarter above it, not at twice and more (measured, 20/s, 100 ms latency:
+  a probe past `2K` went from 20 to 35/s before its cut, 5-6 429s, and a next job of four
+  processes resuming there to 60/s, 17-20 429s; bounded, 1-3 a probe).
 * Netflix's concurrency-limits (a slow answer counts as a drop): `CUT` is called for a 429,
   for a request held well past the usual answer time (`budget.held_after`), and for one merely
   slow (`budget.stalled_after`). During the slow start a slow answer cuts (the server's window
@@ -175,12 +183,13 @@ PLATEAU = 0.97  # the peak: this share of what the server's window held when it 
 EXIT_PLATEAU = 0.93  # ... or this, when it ends the slow start, ...
 EXIT_HOLD_MS = 500  # ... and then nothing goes this long, ...
 EXIT_HOLD_REQUESTS = 8  # ... or as long as this many requests take at the cut rate, if less
-PROBE_REQUESTS = 40.0  # after a cut, back at the peak after this many requests' time ...
+PROBE_REQUESTS = 36.0  # after a cut, back at the peak after this many requests' time ...
 SLOW_FROM = 8.0  # ... and below this many requests/s, as many times longer as it is below ...
 K_MIN_S = 4.0  # ... but no sooner (3 s: at 20/s a probe, about one 429, every ~6 s) ...
 K_MAX_S = 20.0  # ... nor later than this
 PROBE_DOUBLING_S = 0.5  # past the peak by 1 - BETA, the rate doubles this often
 AHEAD = 2.5  # the rate grows to at most this many times the rate of answers ...
+PROBE_AHEAD = 1.25  # ... past the peak, this many
 ANSWERS_MS = 500  # ... in this last while
 THROUGH_MS = 1000  # a request held now, and less got through in this last while ...
 FELL = 0.7  # ... than this share of what the window held: the limit fell, the cut reads that
@@ -294,7 +303,9 @@ if fresh and growing then
     local since = math.min(math.max(now - (tonumber(s[6]) or now), 0), 1000)
     grown = rate * 2 ^ (since / 1000 / doubling)
   end
-  rate = math.max(rate, math.min(grown, math.max(AHEAD * answered, START, BETA * (peak or 0))))
+  local bound = math.max(AHEAD * answered, START, BETA * (peak or 0))
+  if peak then bound = math.min(bound, math.max(PROBE_AHEAD * answered, peak)) end
+  rate = math.max(rate, math.min(grown, bound))
 end
 if cap > 0 then rate = math.min(rate, cap) end
 local wait = tat - now
@@ -315,7 +326,7 @@ return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), t
 # Each constant's name in the script becomes its value; longer names first (DOUBLING_S is in two).
 _GROWTH = "PROBE_REQUESTS PROBE_DOUBLING_S FAST_DOUBLING_S DOUBLING_S FAST_FROM K_MIN_S K_MAX_S"
 _GROWTH += " SLOW_FROM"
-_RATES = " START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS THROUGH_MS"
+_RATES = " PROBE_AHEAD START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS THROUGH_MS"
 for _name in (_GROWTH + _RATES).split():
     TAKE = TAKE.replace(_name, repr(globals()[_name]))
 TAKE = TAKE.replace("RECORD_ANSWERS", _RECORD_ANSWERS.replace("ANSWERS_KEY", "KEYS[3]"))

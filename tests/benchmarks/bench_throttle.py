@@ -285,6 +285,29 @@ aligned to the second the request was sent in, changed nothing: tried, not kept)
 kept for want of time to measure it at 20 ms and not throttled: the room from the process's
 answers, not its sends (TCP's ACK clock): six at the end, not ten, in one run.
 
+2026-12-07, fifth session (the VM slow: budget off 117-254 rows/s not throttled, where the
+fourth session had 414-454; 100/s ran at 1.23-1.25x the ideal time with the code before too,
+CPU-bound). Traces at 20/s, 100 ms latency (the sandbox's accepts and refusals beside the
+budget's rate, every 20 ms): a probe past `2K` went 20 -> 25 -> 35/s in 0.5 s before its cut,
+5-6 429s; and a next job of four processes, resuming past `2K` where the first had ended, went
+to 60/s, 17-20 429s within 0.5 s (4.6-4.9 % of that job, two runs in three). With the probe
+run at most `PROBE_AHEAD` (1.25) times its answers ahead: 1-3 429s a probe, the next jobs
+0.8 %. Limit 10 -> 40/s then followed after 5.3-7.1 s (1.0-2.8 s before), 40 -> 10/s after
+2.8-3.6 s; the worst case, a rise just after a cut, 9.3 s on the fake clock with `K` of 36
+requests' time (10.3 s at 40). Part 4 at 20/s, 100 ms latency, cold first jobs of 100 rows on
+four processes, the room read from the sends and from the answers in turns, six jobs each:
+429s median 13 (11-15) and 13 (11-16) from the sends, 9 (8-9) and 9 (7-11) from the answers.
+Not throttled, the same in turns, twice each, too noisy on that VM to tell apart: first jobs
+74 % and 85 % (one process) and 79 % and 71 % (four) of budget off's rows/s from the sends,
+73 % and 81 %, 72 % and 80 % from the answers; 90 % of budget off's request rate after 6.0 s,
+4.8 s, 4.3 s, 7.7 s from the sends, after never (once going 82 %), 8.0 s, 7.3 s, 5.3 s from
+the answers. With both (HEAD): 20/s, 100 ms latency 2.4 %, 1.20x / 0.8 %, 1.11x (one
+process), 2.3 %, 1.19x / 0.8 %, 1.15x (four), against 2.9-4.0 % at the session's start; 20 ms
+1.2 %, 1.16x / 0.8 %, 1.12x; 1.7 %, 1.18x / 0.8 %, 1.11x. At 20 ms with the answers' room and
+the probe bound at `K` of 40 requests' time: 5/s 1.2 %, 1.11x / 1.0 %, 1.09x; 0.9 %, 1.13x /
+0.9 %, 1.11x; 100/s 0.8 %, 1.23x / 0.2 %, 1.12x; 0.6 %, 1.19x / 0.5 %, 1.16x. Part 4 at 5/s,
+20 ms (HEAD): 429s 4, 4, 3, 2, 4, 2 (median 3.5; the fourth session's 3).
+
 A run not throttled lasts 5-9 s with the budget off: the slow start's few seconds are half of
 it, so "95 % of budget off" is out of reach for so short a job by design (no limit until the
 first throttle would meet it, and hold dozens of rows against a 5/s account); "once going" and

@@ -97,6 +97,8 @@ def test_down_with_a_job_running_hands_it_back_and_the_next_up_continues_it(
     try:
         assert stack(exmado, "up").returncode == 0
         wait_for(lambda: get_job(job_id).done_rows >= 10, 60, "the job under way")
+        # `down` takes 6-7 s, the job at 25 ms about as long: a loaded machine let it finish
+        exmado.sandbox.faults.update(latency_ms=100)
         started = time.monotonic()
         down = stack(exmado, "down")
         print(f"exmado down with a job running: {time.monotonic() - started:.1f} s")
@@ -105,6 +107,7 @@ def test_down_with_a_job_running_hands_it_back_and_the_next_up_continues_it(
         # Neither the worker stopping nor its sibling (stopping too) ran it to its end.
         assert at_down.status not in FINAL and at_down.done_rows < 300
         assert handed_back(job_id)
+        exmado.sandbox.faults.update(latency_ms=0)
         assert stack(exmado, "up").returncode == 0
         assert_completed_once(exmado, job_id, 300)
     finally:

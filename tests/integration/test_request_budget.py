@@ -176,11 +176,13 @@ def test_in_the_slow_start_no_request_goes_while_the_ones_out_fill_the_room(
     assert asyncio.run(run()) == (True, True)
 
 
-def test_a_job_after_an_idle_spell_gets_the_room_its_first_sends_hold(
+def test_in_the_slow_start_answers_open_the_room_and_their_absence_closes_it(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ):
-    """The room follows the sends of a job starting after an idle spell at their own pace (not
-    as a trickle over the whole half second), and still stops sending once answers stop."""
+    """As TCP's slow start is clocked by its ACKs, the room is what the process's answers of
+    the last answer times hold: an answer opens it for more than itself (read from the sends,
+    the room was six here, and the third request went at once), and once answers stop, it
+    closes."""
     unlearned(redis_url, 1000)  # send times come at once: only the room makes one wait
     monkeypatch.setattr(budget_module, "STALLED_MIN_S", 30.0)  # none found stalled meanwhile
 
@@ -188,36 +190,38 @@ def test_a_job_after_an_idle_spell_gets_the_room_its_first_sends_hold(
         pacer = budget(redis_url)
         first = await pacer.take()
         await asyncio.sleep(0.1)
-        await pacer.answered(first, 200, 0.0)  # answered in 0.1 s: three sent in it go on
-        burst = [await asyncio.wait_for(pacer.take(), 1) for _ in range(2)]
-        third = asyncio.ensure_future(pacer.take())  # two out: a half-second rate said "full"
+        await pacer.answered(first, 200, 0.0)  # one answer in 0.1 s: a room of two
+        out = [await asyncio.wait_for(pacer.take(), 1) for _ in range(2)]
+        third = asyncio.ensure_future(pacer.take())
         await asyncio.sleep(0.05)
-        went = third.done()
-        await asyncio.sleep(0.5)  # no answer for five answer times: the room closes
+        full = not third.done()
+        await pacer.answered(out.pop(0), 200, 0.0)  # two answers in 0.1 s: a room of four
+        out += [await asyncio.wait_for(third, 1), await asyncio.wait_for(pacer.take(), 1)]
+        await asyncio.sleep(0.6)  # no answer for six answer times: the room closes
         late = asyncio.ensure_future(pacer.take())
         await asyncio.sleep(0.05)
-        held_back = not late.done()
-        for ticket in [*burst, await third]:
+        closed = not late.done()
+        for ticket in out:
             await pacer.answered(ticket, 200, 0.0)
         await asyncio.wait_for(late, 1)
-        return went, held_back
+        return full, closed
 
     assert asyncio.run(run()) == (True, True)
 
 
-# 6 sends in the last 0.15 s: 40/s, a room of 4 (the half second's 9 in 0.45 s: 20/s, 2);
-# 3 sends there are too few: the half second's 6 in 0.45 s, 13/s, a room of 1.3.
+# 6 answers in the last 0.15 s: 40/s, a room of 4 (the half second's 9 in 0.45 s: 20/s, 2);
+# 3 answers there are too few: the half second's 6 in 0.45 s, 13/s, a room of 1.3.
 @pytest.mark.parametrize(("burst", "room"), [(6, 4.0), (3, 2 * 6 / 0.45 * 0.05)])
-def test_the_room_follows_a_burst_of_sends_not_the_lookups_before_it(
+def test_the_room_follows_a_burst_of_answers_not_the_lookups_before_it(
     redis_url: str, burst: int, room: float
 ):
     """A job's lookups, one an answer time, then its rows: the room reads the last three
-    answer times once they hold four sends, not the half second the lookups slow down."""
+    answer times once they hold four answers, not the half second the lookups slow down."""
     pacer = budget(redis_url)
     pacer._latency = 0.05
     now = time.monotonic()
     lookups = [now - 0.45, now - 0.35, now - 0.25]
-    pacer._sent.extend(lookups + [now - 0.1 + 0.015 * i for i in range(burst)])
+    pacer._acks.extend(lookups + [now - 0.1 + 0.015 * i for i in range(burst)])
     assert pacer._room() == pytest.approx(room, rel=0.05)
 
 
