@@ -141,6 +141,17 @@ of the bound), 0.29 s writing its report; budget off 0.20 s, 7.29 s at 274.3 row
 0.37 s. Worker busy 62 % of one core, 3.04 ms of CPU a row. No latency: ours 1.73x httpx's
 floor (median of three in turns: 1.65x, 1.97x, 1.73x); ingest of 100,000 rows 8.7 s.
 
+2026-12-07 20:45 (one run each; the VM at its slowest yet: httpx's floor 3.9-4.3 ms a row,
+against 1.5 ms on a quick day, and the worker 81-87 % busy on one core, so every line is bound
+by CPU, not by the pipeline's shape), after the request budget's slow start reads its room from
+the answers and a probe runs at most 1.25x its answers ahead. 50 ms latency, this code: a cold
+start 119.3 rows/s, the next job 139.0, budget off 165.5 (72 % and 84 % of it; 38 %, 45 % and
+53 % of the bound of 310); CPU per row 1.35x the floor (median of three in turns). Then the
+code before and this one in turns, one round each: the code before a cold start 84 % of budget
+off, the next job 92 % (budget off 176.9 rows/s, 1.56x the floor); this code 79 % and 88 %
+(budget off 216.8 rows/s, 1.38x the floor): the VM's drift between two runs larger than the
+change. The bound's 85 % is out of reach of a VM this slow for the code before as for this.
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
