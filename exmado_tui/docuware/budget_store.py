@@ -111,7 +111,10 @@ designs it takes:
   refused request is held three answer times, and meanwhile the server lets no more through,
   so the rate stops a quarter above it, not at twice and more (measured, 20/s, 100 ms latency:
   a probe past `2K` went from 20 to 35/s before its cut, 5-6 429s, and a next job of four
-  processes resuming there to 60/s, 17-20 429s; bounded, 1-3 a probe).
+  processes resuming there to 60/s, 17-20 429s; bounded, 1-3 a probe). Or `PROBE_SLACK`
+  requests/s above it, if more: at a few requests/s the half second's answers are a count of
+  three or four, and the rate, bound to 1.25 times three, never grew (a job at 7.5/s after the
+  server stopped throttling at 8, for 50 s).
 * Netflix's concurrency-limits (a slow answer counts as a drop): `CUT` is called for a 429,
   for a request held well past the usual answer time (`budget.held_after`), and for one merely
   slow (`budget.stalled_after`). During the slow start a slow answer cuts (the server's window
@@ -189,7 +192,8 @@ K_MIN_S = 4.0  # ... but no sooner (3 s: at 20/s a probe, about one 429, every ~
 K_MAX_S = 20.0  # ... nor later than this
 PROBE_DOUBLING_S = 0.5  # past the peak by 1 - BETA, the rate doubles this often
 AHEAD = 2.5  # the rate grows to at most this many times the rate of answers ...
-PROBE_AHEAD = 1.25  # ... past the peak, this many
+PROBE_AHEAD = 1.25  # ... past the peak, this many (or this many requests/s more: a few
+PROBE_SLACK = 4.0  # answers of `ANSWERS_MS` are a coarse count, which the bound must not trap)
 ANSWERS_MS = 500  # ... in this last while
 THROUGH_MS = 1000  # a request held now, and less got through in this last while ...
 FELL = 0.7  # ... than this share of what the window held: the limit fell, the cut reads that
@@ -304,7 +308,9 @@ if fresh and growing then
     grown = rate * 2 ^ (since / 1000 / doubling)
   end
   local bound = math.max(AHEAD * answered, START, BETA * (peak or 0))
-  if peak then bound = math.min(bound, math.max(PROBE_AHEAD * answered, peak)) end
+  if peak then
+    bound = math.min(bound, math.max(PROBE_AHEAD * answered, answered + PROBE_SLACK, peak))
+  end
   rate = math.max(rate, math.min(grown, bound))
 end
 if cap > 0 then rate = math.min(rate, cap) end
@@ -326,7 +332,7 @@ return {granted, tostring(wait), tostring(rate), tostring(tat), tostring(now), t
 # Each constant's name in the script becomes its value; longer names first (DOUBLING_S is in two).
 _GROWTH = "PROBE_REQUESTS PROBE_DOUBLING_S FAST_DOUBLING_S DOUBLING_S FAST_FROM K_MIN_S K_MAX_S"
 _GROWTH += " SLOW_FROM"
-_RATES = " PROBE_AHEAD START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS THROUGH_MS"
+_RATES = " PROBE_AHEAD PROBE_SLACK START AHEAD BETA SENT_MIN_SPAN_MS BATCH_S ANSWERS_MS THROUGH_MS"
 for _name in (_GROWTH + _RATES).split():
     TAKE = TAKE.replace(_name, repr(globals()[_name]))
 TAKE = TAKE.replace("RECORD_ANSWERS", _RECORD_ANSWERS.replace("ANSWERS_KEY", "KEYS[3]"))
