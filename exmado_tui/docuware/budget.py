@@ -447,12 +447,13 @@ class RequestBudget:
         elif status < 500 and not ticket.lent:
             self._ok += 1
             self._through += ticket.counted
+            now = time.monotonic()
             if self._starting:  # only the slow start reads them (`_room`)
-                self._acks.append(time.monotonic())
+                self._acks.append(now)
             if _timed(ticket):
-                took = time.monotonic() - ticket.sent
+                took = now - ticket.sent
                 self._latency += 0.1 * (took - self._latency) if self._latency else took
-            if time.monotonic() - self._reported >= REPORT_S:
+            if now - self._reported >= REPORT_S:
                 await self._report()
         if status != 429 and ticket.cut:
             await self._undo_cut(ticket.cut)
