@@ -35,6 +35,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
+from textual.screen import Screen
 
 from exmado_tui.config.settings import Settings
 from exmado_tui.errors import StoreUnavailableError
@@ -241,6 +242,13 @@ def exmado_app(node: object) -> ExmadoApp:
     if not isinstance(app, ExmadoApp):
         raise TypeError(f"{type(node).__name__} runs in {type(app).__name__}, not ExmadoApp")
     return app
+
+
+def on_view(screen: Screen[Any]) -> bool:
+    """Whether a screen's widgets may be shown to: it is current and the app is not closing (while
+    it closes, each screen stays current as its widgets are removed, so a read ending then would
+    find them gone)."""
+    return screen.is_current and screen.is_attached
 
 
 # -- the read-only rule ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from exmado_tui.services.queue import JobQueue
 from exmado_tui.services.worker_facts import read_worker_facts
 from exmado_tui.store.models import Job, JobRow
 from exmado_tui.store.queries import get_job, row_total
+from exmado_tui.ui.app import on_view
 from exmado_tui.ui.keys import HelpScreen
 from exmado_tui.ui.modals import ConfirmModal, RefusalModal, RowModal
 from exmado_tui.ui.screens.detail import JobDetailScreen
@@ -317,3 +318,13 @@ async def test_help_lists_every_screen_and_the_palette_every_action(app_factory,
             return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
 
         await wait_for(pilot, lambda: any("Retry" in p for p in prompts()))
+
+
+async def test_a_screen_is_not_on_view_once_the_app_closes(app_factory, seeded):
+    """A read ending while the app closes must not touch the screen's widgets: they are being
+    removed while the screen is still current (the Workers screen once failed so in CI)."""
+    async with app_factory().run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot, "w", WorkersScreen)
+        assert on_view(screen)
+        pilot.app.exit()
+        assert screen.is_current and not on_view(screen)

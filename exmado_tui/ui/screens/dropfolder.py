@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Label, Static
 from exmado_tui.errors import StoreUnavailableError
 from exmado_tui.formatting import local_time, size, visible
 from exmado_tui.store.queries import JobSummary, jobs_by_source
-from exmado_tui.ui.app import exmado_app
+from exmado_tui.ui.app import exmado_app, on_view
 from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.logic.dropfolder_view import DropFolderView, DroppedFile, scan_dropfolder
 from exmado_tui.ui.modals import RefusalModal
@@ -73,7 +73,7 @@ class DropFolderScreen(Screen[None]):
         self.action_reload()
 
     def action_reload(self) -> None:
-        if self.is_current:
+        if on_view(self):
             self.run_worker(self._load(), group="dropfolder", exclusive=True)
 
     async def _load(self) -> None:
@@ -88,10 +88,10 @@ class DropFolderScreen(Screen[None]):
         try:
             jobs = await backend.read(jobs_by_source, "dropfolder")
         except StoreUnavailableError as exc:  # locked, or the server restarting: next tick
-            if self.is_current:
+            if on_view(self):
                 self.query_one(StoreTrouble).show(exc)
             return
-        if not self.is_current:  # left (or covered) while reading: its widgets may be gone
+        if not on_view(self):  # left (or covered) while reading: its widgets may be gone
             return
         self.query_one(StoreTrouble).show(None)
         self._show(view, jobs)

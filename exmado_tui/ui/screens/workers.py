@@ -26,7 +26,7 @@ from exmado_tui.job.liveness import Clocks
 from exmado_tui.job.status import ACTIVE
 from exmado_tui.notify.delivery import TargetHealth, overview
 from exmado_tui.services.worker_facts import JobFacts, QueueFacts, read_job_facts
-from exmado_tui.ui.app import HidesMutatingKeys, exmado_app, mutating
+from exmado_tui.ui.app import HidesMutatingKeys, exmado_app, mutating, on_view
 from exmado_tui.ui.backend import DocuWareHealth, check_redis, redis_info
 from exmado_tui.ui.keys import KeyFooter
 from exmado_tui.ui.modals import ConfirmModal
@@ -112,7 +112,7 @@ class WorkersScreen(HidesMutatingKeys, Screen[None]):
         self.reload()
 
     def reload(self) -> None:
-        if self.is_current:
+        if on_view(self):
             self.run_worker(self._load(), group="workers", exclusive=True)
 
     async def _load(self) -> None:
@@ -122,11 +122,11 @@ class WorkersScreen(HidesMutatingKeys, Screen[None]):
             facts = await backend.read(read_job_facts)
             notify = await backend.read(overview, app.settings.notify, app.clock())
         except StoreUnavailableError as exc:  # locked, or the server restarting: next tick
-            if self.is_current:
+            if on_view(self):
                 self.query_one(StoreTrouble).show(exc)
             return
         health, info = await backend.probe(read_facts, backend.service.queue)
-        if not self.is_current:  # left (or covered) while reading: its widgets may be gone
+        if not on_view(self):  # left (or covered) while reading: its widgets may be gone
             return
         self.query_one(StoreTrouble).show(None)
         self._show_workers(facts)
