@@ -526,10 +526,16 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="parts to skip: throttled,free,follow")
     parser.add_argument("--spread", type=int, default=0, help="cold first jobs a rate (part 4)")
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS, help="added to requests")
+    parser.add_argument(
+        "--spikes", default="0:0", help="RATE:MS, that share of requests waits MS more (jitter)"
+    )
     args = parser.parse_args()
     server = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-"))).start()
+    spike_rate, spike_ms = (float(part) for part in args.spikes.split(":"))
     faults = FaultSettings(
         latency_ms=args.latency_ms,
+        spike_rate=spike_rate,
+        spike_ms=spike_ms,
         throttle_delay_ms=DELAY_MS,
         logons_per_min=60,
         cabinets_per_min=60,
@@ -537,7 +543,8 @@ def main() -> None:
     sandbox = SandboxServer(SandboxConfig(port=0, documents=6000, faults=faults))
     sandbox.start()
     print(f"a throttled request answered 429 after {DELAY_MS / 1000:g} s, "
-          f"{args.latency_ms:g} ms latency")  # fmt: skip
+          f"{args.latency_ms:g} ms latency, "
+          f"{spike_rate:.0%} of requests {spike_ms:g} ms more")  # fmt: skip
     try:
         for rps in [float(r) for r in args.rates.split(",")] * ("throttled" not in args.skip):
             sandbox.faults.update(throttle_rps=rps)

@@ -358,6 +358,31 @@ def test_the_cut_of_a_slow_request_is_undone_when_it_is_answered(
     assert state(redis_url)["cuts"] == 0
 
 
+def test_a_slow_request_answered_while_its_cut_is_made_still_undoes_it(redis_url: str):
+    """The answer can come while the cut its slowness made is on its way to Redis: the cut is
+    undone once it is back (so it was not: the slow start ended for good by one slow answer
+    in five, one answer in ten 250 ms late)."""
+    unlearned(redis_url, 1000)
+
+    async def run() -> None:
+        pacer = budget(redis_url)
+        slow = await _sent_into_a_full_window(pacer)
+        slow.stalled = True  # as the watcher marks it before it signals (here, the test does)
+        cut = pacer._cut
+
+        async def answered_meanwhile(**script: Any) -> Any:
+            made = await cut(**script)
+            await pacer.answered(slow, 200, 0.0)
+            return made
+
+        pacer._cut = answered_meanwhile
+        await pacer._signal(slow, Signal.STALLED)
+
+    asyncio.run(run())
+    assert state(redis_url)["rate"] == 1000 and state(redis_url)["cuts"] == 0
+    assert {"peak", "cut_at", "hold"}.isdisjoint(state(redis_url))
+
+
 def test_past_the_slow_start_a_held_requests_cut_stands_when_it_is_answered(redis_url: str):
     """Answers grown slow past the slow start are the server's load showing: eased, not undone."""
     learned(redis_url, 40)
