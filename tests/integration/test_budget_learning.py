@@ -124,9 +124,9 @@ def test_a_server_never_seen_is_met_low_and_the_rate_doubles_while_requests_succ
     workers = Workers(redis_url)
     rates = workers.run(5)
     assert rates[0] < 1.5 * START and rates[10] > 2 * START  # doubling about every 0.6 s
-    fast = next(i for i, rate in enumerate(rates) if rate >= FAST_FROM)
-    assert rates[fast + 3] > 2 * rates[fast]  # past FAST_FROM: about every 0.25 s
-    assert rates[28] > 300  # within 2.8 s: what a worker process sends at 20 ms an answer
+    answered = next(i for i, rate in enumerate(rates) if rate >= FAST_FROM) + 3  # ~0.3 s on
+    assert rates[answered + 3] > 2 * rates[answered]  # answers past FAST_FROM: every 0.25 s
+    assert rates[29] > 300  # within 2.9 s: what a worker process sends at 20 ms an answer
 
 
 def test_the_rate_runs_no_more_than_a_few_times_ahead_of_what_the_workers_send(
@@ -177,6 +177,18 @@ def test_the_slow_start_stops_rising_when_the_servers_answers_do(
     workers = Workers(redis_url)
     assert max(workers.run(6, limit=20)) <= AHEAD * 20 * 1000 / ANSWERS_MS
     assert workers.cuts == 0
+
+
+def test_the_fast_doubling_waits_for_the_answers_to_pass_fast_from(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that answers 20 requests a second holds the rest: the rate passes `FAST_FROM`
+    before its held requests are found, but its answers never do, so it goes on doubling every
+    0.6 s, not every 0.25 s, and overshoots the limit less before its cut."""
+    monkeypatch.setattr(sys.modules[__name__], "NOTICE_S", ENDLESS)
+    rates = Workers(redis_url).run(6, limit=20)
+    fast = next(i for i, rate in enumerate(rates) if rate >= FAST_FROM)
+    assert rates[fast + 1] < 1.2 * rates[fast]  # a step of 0.1 s: x1.12 (x1.32 at 0.25 s)
 
 
 def test_a_pause_in_sending_keeps_the_rate_learned(redis_url: str) -> None:
