@@ -383,6 +383,28 @@ def test_a_slow_request_answered_while_its_cut_is_made_still_undoes_it(redis_url
     assert {"peak", "cut_at", "hold"}.isdisjoint(state(redis_url))
 
 
+@pytest.mark.parametrize(("signal", "cuts"), [(Signal.STALLED, 0), (Signal.THROTTLED, 1)])
+def test_for_a_second_after_a_cut_is_undone_only_a_slow_answer_cuts_nothing(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, signal: Signal, cuts: int
+):
+    """A server whose answers vary is found slow again at once: every cut, though undone,
+    dropped what every process had reserved. A 429 is no slow answer."""
+    unlearned(redis_url, 1000)
+    quick_judge(monkeypatch)
+
+    async def run() -> None:
+        pacer = budget(redis_url)
+        slow = await _sent_into_a_full_window(pacer)
+        await asyncio.sleep(0.3)  # found slow: the slow start ends ...
+        await pacer.answered(slow, 200, 0.0)  # ... and goes on
+        again = await pacer.take()
+        again.stalled = True  # the watcher's own signal is the test's
+        await pacer._signal(again, signal)
+
+    asyncio.run(run())
+    assert state(redis_url).get("cuts", 0) == cuts
+
+
 def test_past_the_slow_start_a_held_requests_cut_stands_when_it_is_answered(redis_url: str):
     """Answers grown slow past the slow start are the server's load showing: eased, not undone."""
     learned(redis_url, 40)
