@@ -142,8 +142,8 @@ designs it takes:
   second after one is undone a slow answer cuts nothing (429s and held requests still do;
   measured, 100 ms latency, one answer in ten 250 ms later, four processes, two runs each: the
   next jobs at 68-76 % of budget off's speed, 89-91 % after; in one run 140 cuts made and
-  undone, 26 after). Later cuts stand:
-  answers that grow slow are the server's load showing, which the budget then eases.
+  undone, 26 after). Later cuts stand: answers that grow slow are the server's load showing,
+  which the budget then eases.
 
 `CUT` multiplies for everyone at once, restarts the schedule at the cut (every process drops the
 times it reserved before, at the old rate: waited for, they left a gap of up to `max_ahead_ms`;
