@@ -373,13 +373,12 @@ if ARGV[4] == '429' then
 end
 local s = redis.call('HMGET', KEYS[1], 'rate', 'cut_at', 'hold', 'peak', 'undone_at')
 local rate = tonumber(s[1])
-if not rate or tonumber(ARGV[1]) < (tonumber(s[2]) or -DRAIN_MS) + DRAIN_MS then
-  return {0, tostring(rate or 0), tostring(now), ''}
-end
+local drained_from = tonumber(s[2]) or -DRAIN_MS
 -- Slow, and sent within a second of a cut undone (`UNDO`): the server's answers vary, and it
 -- was as slow then. A 429 or a held request still cuts.
-if ARGV[4] == 'stalled' and tonumber(ARGV[1]) < (tonumber(s[5]) or -DRAIN_MS) + DRAIN_MS then
-  return {0, tostring(rate), tostring(now), ''}
+if ARGV[4] == 'stalled' then drained_from = math.max(drained_from, tonumber(s[5]) or -DRAIN_MS) end
+if not rate or tonumber(ARGV[1]) < drained_from + DRAIN_MS then
+  return {0, tostring(rate or 0), tostring(now), ''}
 end
 -- Slow, and sent into no more than the peak held: the limit is above it, the answer only slow.
 -- Sent into more (probing past the peak), it ends the probe as a slow start's end: found held
