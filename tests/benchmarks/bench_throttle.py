@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.benchmarks.bench_throttle [--seconds 30] [--rates 5,20,100]
         [--latency-ms 20] [--skip throttled,free,follow] [--spread 0] [--spikes 0:0]
+        [--free-rounds 1]
 
 The sandbox throttles at each of `--rates` requests a second per user and, like DocuWare Cloud,
 answers a throttled request 429 only after 10 s (Retry-After: 1); then it does not throttle at
@@ -21,7 +22,9 @@ the harness of tests/reliability.
    429s), in the same run, and how long from the first request until the request rate first
    reached 90 % of the budget-off run's. Targets: ≥ 95 % of budget off; 90 % within 5 s.
    Then the same jobs again on new worker processes, Redis kept: the rate the first run
-   learned, as every job after the first against a server meets it.
+   learned, as every job after the first against a server meets it. `--free-rounds N`: N
+   rounds of the three in turns, and their medians (budget off alone ranged 206-380 rows/s
+   between consecutive runs on one day).
 3. the server's limit dropped from 40/s to 10/s mid-job and raised back to 40/s: seconds until
    the budget's rate follows (≤ 12.5/s after the drop, ≥ 32/s after the rise). Target: 10 s.
 4. with `--spread N`: N cold first jobs of 100 rows on four processes at each of `--rates`,
@@ -468,8 +471,7 @@ def steady(figures: dict[str, Any]) -> float:
 
 
 def free_lines(on: dict[str, Any], off: dict[str, Any], learned: dict[str, Any]) -> list[str]:
-    floor = 0.9 * steady(off)
-    cold = next((t for t, r in on["rates"] if r >= floor), None)
+    cold = reached_at(on, off)
     on_rows, off_rows = on["rows"] / on["wall"], off["rows"] / off["wall"]
     learned_rows = learned["rows"] / learned["wall"]
     return [
@@ -484,6 +486,30 @@ def free_lines(on: dict[str, Any], off: dict[str, Any], learned: dict[str, Any])
         f"({100 * learned_rows / off_rows:.0f} % of budget off): the next jobs, new worker "
         f"processes, the rate the first learned; {learned['429']} answered 429",
     ]
+
+
+def free_medians(rounds: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]) -> str:
+    """The rounds' medians: the first and the next job's rows/s against budget off's of the
+    same round, and the seconds to 90 % of its request rate (a round that never got there
+    counts as the longest)."""
+    first = [on["rows"] / on["wall"] / (off["rows"] / off["wall"]) for on, off, _ in rounds]
+    then = [again["rows"] / again["wall"] / (off["rows"] / off["wall"]) for _, off, again in rounds]
+    reached = [reached_at(on, off) for on, off, _ in rounds]
+    times = ", ".join(seconds(t) for t in reached)
+    middle = statistics.median(t if t is not None else float("inf") for t in reached)
+    return (
+        f"  {len(rounds)} rounds, medians: the first job {100 * statistics.median(first):.0f} % "
+        f"of budget off's rows/s, the next {100 * statistics.median(then):.0f} % "
+        f"(each {', '.join(f'{100 * r:.0f}' for r in then)}); 90 % of its request rate after "
+        f"{seconds(None if middle == float('inf') else middle)} ({times})"
+    )
+
+
+def reached_at(on: dict[str, Any], off: dict[str, Any]) -> float | None:
+    """Seconds from the first request until the request rate reached 90 % of budget off's
+    once going (None: never)."""
+    floor = 0.9 * steady(off)
+    return next((t for t, r in on["rates"] if r >= floor), None)
 
 
 def spread_line(sandbox: SandboxServer, redis_url: str, rps: float, runs: int) -> str:
@@ -543,6 +569,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="rows of a run not throttled")
     parser.add_argument("--follow-rows", type=int, default=3000)
     parser.add_argument("--skip", default="", help="parts to skip: throttled,free,follow")
+    parser.add_argument("--free-rounds", type=int, default=1, help="of part 2, in turns")
     parser.add_argument("--spread", type=int, default=0, help="cold first jobs a rate (part 4)")
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS, help="added to requests")
     parser.add_argument(
@@ -575,11 +602,16 @@ def main() -> None:
                 print(throttled_line("  the next job", again, rps), flush=True)
         sandbox.faults.update(throttle_rps=0)
         for jobs in (1, 4) * ("free" not in args.skip):
-            on = run_jobs(sandbox, server.url, jobs, args.rows // jobs)
-            learned = run_jobs(sandbox, server.url, jobs, args.rows // jobs, cold=False)
-            off = run_jobs(sandbox, server.url, jobs, args.rows // jobs, OFF)
             print(f"not throttled, {jobs} process(es), {args.rows} rows:", flush=True)
-            print("\n".join(free_lines(on, off, learned)), flush=True)
+            rounds = []
+            for _ in range(args.free_rounds):  # in turns: the VM's speed drifts within a minute
+                on = run_jobs(sandbox, server.url, jobs, args.rows // jobs)
+                learned = run_jobs(sandbox, server.url, jobs, args.rows // jobs, cold=False)
+                off = run_jobs(sandbox, server.url, jobs, args.rows // jobs, OFF)
+                rounds.append((on, off, learned))
+                print("\n".join(free_lines(on, off, learned)), flush=True)
+            if len(rounds) > 1:
+                print(free_medians(rounds), flush=True)
         for rps in [float(r) for r in args.rates.split(",")] * bool(args.spread):
             print(spread_line(sandbox, server.url, rps, args.spread), flush=True)
         if "follow" not in args.skip:
