@@ -615,19 +615,23 @@ def test_a_sign_in_leaves_its_requests_out_of_the_window(
 ):
     """The client's discovery and token requests carry no credentials: each takes a send
     time, and leaves the window; the request signed in counts. Their successes count among
-    the answers (the slow start's growth), not among what got through against the account."""
+    the answers (the slow start's growth), not among what got through against the account.
+    The times the process reserved ahead and holds unsent count until they go stale."""
     server: SandboxServer = sandbox_factory()
     settings = make_settings(
         tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
     )
 
-    async def run() -> None:
+    async def run() -> int:
         budget = process_budget(settings.docuware, settings.broker)
+        assert isinstance(budget, RequestBudget)
         async with AsyncDocuWareClient(settings.docuware, budget=budget) as client:
             await client.conn.request("GET", ORGS)
             await budget._report()  # successes not yet reported: they are, now
+            await budget._reserving()  # the next times, reserved ahead
+            return len(budget._times)
 
-    asyncio.run(run())
+    held = asyncio.run(run())
     key = PREFIX + account_key(settings.docuware)
     sends = redis.Redis.from_url(redis_url).zrange(key + SENDS, 0, -1)
     counts = [int(member.rsplit(b":", 1)[1]) for member in sends]
@@ -635,7 +639,7 @@ def test_a_sign_in_leaves_its_requests_out_of_the_window(
     anonymous = sum(server.stats.count(name) for name in signing_in)
     assert anonymous == 3 and server.stats.count("Organizations") == 1
     assert -sum(n for n in counts if n < 0) == anonymous
-    assert sum(counts) == 1
+    assert sum(counts) == 1 + held
     answers = redis.Redis.from_url(redis_url).zrange(key + ANSWERS, 0, -1)
     through, ok = (sum(int(m.split(b":")[i]) for m in answers) for i in (1, 2))
     assert ok == anonymous + 1 and through == 1
@@ -746,3 +750,53 @@ def test_a_job_joining_late_gets_its_share_at_once(redis_url: str):
     order = asyncio.run(run())
     joined = order.index("small")
     assert order[joined : joined + 64].count("small") == 32  # all of it, beside the big job
+
+
+def test_requests_waiting_while_times_are_reserved_all_go_when_they_come(redis_url: str):
+    """One task hands out the turns: requests that waited for a reservation go together in
+    the loop's next pass once it comes, not one pass each as a lock passed between them."""
+
+    async def run() -> list[int]:
+        learned(redis_url, 100_000)  # a batch's times all due at once
+        pacer = budget(redis_url)
+        await pacer.take()  # the process learns the rate (its first batch is START's) ...
+        await asyncio.sleep(0.3)  # ... and the times it reserved ahead go stale
+        takes = [asyncio.create_task(pacer.take()) for _ in range(10)]
+        finished_in: list[int] = []
+        passes = 0
+        while len(finished_in) < len(takes):
+            await asyncio.sleep(0)
+            passes += 1
+            finished_in += [passes] * (sum(t.done() for t in takes) - len(finished_in))
+        await pacer.aclose()
+        return finished_in
+
+    finished_in = asyncio.run(run())
+    assert finished_in[-1] == finished_in[0]
+
+
+def test_the_next_send_times_are_reserved_before_the_last_ones_are_used(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A reservation is a round trip to Redis, which a busy loop makes slow: the next is
+    asked while the process still holds times to send at, so no request waits for it."""
+
+    async def run() -> list[int]:
+        learned(redis_url, 400)  # a batch of 40 times, 0.1 s of sends
+        pacer = budget(redis_url)
+        stock_when_asked: list[int] = []
+        reserve = pacer._take
+
+        async def noting_stock(**kwargs: Any) -> Any:
+            stock_when_asked.append(len(pacer._times))
+            return await reserve(**kwargs)
+
+        await pacer.take()  # the process learns the rate (its first batch is START's)
+        monkeypatch.setattr(pacer, "_take", noting_stock)
+        for _ in range(80):
+            await pacer.take()
+        await pacer.aclose()
+        return stock_when_asked
+
+    stock_when_asked = asyncio.run(run())
+    assert len(stock_when_asked) >= 2 and all(held > 0 for held in stock_when_asked[1:])
