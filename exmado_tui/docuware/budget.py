@@ -14,8 +14,9 @@ first come first served, so the jobs of a process share it fairly and each job's
 (it answers a throttled one only after ~10 s): that is taken as a 429 at once, and the request
 lends its row's permit (the job's `RowPermits`, which each request of a row carries through the
 client to `take`) to the rows behind it until it is answered, so a late 429 stalls nothing but
-itself. The Redis side (scripts, keys, status, the per-minute limits, the lookups the workers
-share) is `budget_store`.
+itself. A request cancelled while out (its row or job stopped) is no longer out (`cancelled`):
+left so, it was taken for held, and ended the slow start with a cut. The Redis side (scripts,
+keys, status, the per-minute limits, the lookups the workers share) is `budget_store`.
 
 A job's `RowPermits` hold its `ThrottleWatch` (`errors`): the request budget reports each
 throttle signal of a request to the watch of the job whose row sent it, for its event log, and
@@ -100,18 +101,27 @@ class RowPermits:
         self.count = count
         self.watch = ThrottleWatch()  # the job's slowdowns, for its event log
         self._free = asyncio.Semaphore(count)
+        self._forgone = 0  # permits lent and not taken back: that many exits give none back
 
     async def __aenter__(self) -> None:
         await self._free.acquire()
 
     async def __aexit__(self, *exc: object) -> None:
-        self._free.release()
+        if self._forgone:
+            self._forgone -= 1
+        else:
+            self._free.release()
 
     def lend(self) -> None:
         self._free.release()
 
     async def reclaim(self) -> None:
         await self._free.acquire()
+
+    def forgo(self) -> None:
+        """A permit lent by a request cancelled before it took it back: the row's exit gives
+        none back, or one row more than `count` would run."""
+        self._forgone += 1
 
 
 class Signal(Enum):
@@ -201,6 +211,9 @@ class Budget(Protocol):
 
     async def failed(self, ticket: Ticket) -> None: ...
 
+    def cancelled(self, ticket: Ticket) -> None:
+        """The request was cancelled before its answer (its row or job stopped)."""
+
     async def aclose(self) -> None: ...
 
 
@@ -234,6 +247,9 @@ class LocalBudget:
         return None
 
     async def failed(self, ticket: Ticket) -> None:
+        return None
+
+    def cancelled(self, ticket: Ticket) -> None:
         return None
 
     async def aclose(self) -> None:
@@ -302,7 +318,12 @@ class RequestBudget:
         self._waiting.append((ticket, turn))
         if self._turns is None or self._turns.done():
             self._turns = loop.create_task(self._hand_out_turns())
-        return await turn
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # its turn came as it was cancelled
+                self.cancelled(turn.result())
+            raise
 
     def _due_now(self) -> Slot | None:
         """A send time reserved and due, when the slow start's room allows one more out."""
@@ -585,8 +606,8 @@ class RequestBudget:
     @staticmethod
     async def _reclaim(ticket: Ticket) -> None:
         if ticket.lent and ticket.permits is not None:
-            ticket.lent = False
             await ticket.permits.reclaim()
+            ticket.lent = False  # only now: cancelled while it waited, the permit is not back
 
     async def abandoned(self, ticket: Ticket) -> None:
         """Held unanswered and given up (to be sent again): a throttle signal."""
@@ -600,6 +621,15 @@ class RequestBudget:
         if ticket.permits is not None:
             ticket.permits.watch.unreachable()
         await self._reclaim(ticket)
+
+    def cancelled(self, ticket: Ticket) -> None:
+        """Cancelled while out (its row or job stopped): nothing to learn, and no longer out,
+        or the watch would take it for held and cut every worker's budget. A permit it lent
+        stays with the rows it went to (`RowPermits.forgo`)."""
+        self._landed(ticket)
+        if ticket.lent and ticket.permits is not None:
+            ticket.lent = False
+            ticket.permits.forgo()
 
     @property
     def held_after(self) -> float:

@@ -179,11 +179,15 @@ class Connection:
                 await self.auth.ensure(permits)
             patience = self._patience(method, idempotent, attempt, held)
             ticket = await self._turn(target, patience, permits, authenticated)
-            # Again after the turn: a token can expire during a long wait for a slow budget.
-            generation = await self.auth.ensure(permits) if authenticated else 0
-            headers = {**extra_headers, **(self.auth.headers() if authenticated else {})}
-            request = self.http.build_request(method, target, headers=headers, **kwargs)
-            response = await self._send(request, stream, attempt, idempotent, ticket, what)
+            try:
+                # Again after the turn: a token can expire during a long wait for a slow budget.
+                generation = await self.auth.ensure(permits) if authenticated else 0
+                headers = {**extra_headers, **(self.auth.headers() if authenticated else {})}
+                request = self.http.build_request(method, target, headers=headers, **kwargs)
+                response = await self._send(request, stream, attempt, idempotent, ticket, what)
+            except asyncio.CancelledError:
+                self.budget.cancelled(ticket)
+                raise
             if response is None:
                 held += ticket.abandoned
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from exmado_tui.docuware.budget import (
     MAX_AHEAD_MS,
     Limits,
     RequestBudget,
+    RowPermits,
     Signal,
     Ticket,
     process_budget,
@@ -800,3 +802,57 @@ def test_the_next_send_times_are_reserved_before_the_last_ones_are_used(
 
     stock_when_asked = asyncio.run(run())
     assert len(stock_when_asked) >= 2 and all(held > 0 for held in stock_when_asked[1:])
+
+
+def test_a_request_cancelled_while_out_is_not_taken_for_held(
+    sandbox_factory: Any, tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A row stopped mid-request (a job paused or cancelled) takes its request with it: it no
+    longer counts as out, so the watch does not find it held and cut every worker's budget."""
+    quick_judge(monkeypatch)
+    server: SandboxServer = sandbox_factory()
+    settings = make_settings(
+        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
+    )
+
+    async def run() -> int:
+        budget = process_budget(settings.docuware, settings.broker)
+        assert isinstance(budget, RequestBudget)
+        async with AsyncDocuWareClient(settings.docuware, budget=budget) as client:
+            await client.conn.request("GET", ORGS)  # the usual answer time is known (the
+            # budget in its slow start, which a request found slow would end with a cut)
+            server.faults.update(latency_ms=3000)
+            stopped = asyncio.create_task(client.conn.request("GET", ORGS))
+            while not budget._flying:  # its turn came: it is out
+                await asyncio.sleep(0.01)
+            stopped.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopped
+            await asyncio.sleep(0.5)  # past `held_after`
+            server.faults.update(latency_ms=0)
+            return len(budget._flying)
+
+    assert asyncio.run(run()) == 0
+    assert "cut_at" not in state(redis_url, account_key(settings.docuware))
+
+
+def test_a_permit_lent_by_a_request_cancelled_is_not_given_back_twice(redis_url: str):
+    """A request held unanswered lends its row's permit to the rows behind it; cancelled
+    before it took it back, its row gives none back as it stops: the job still runs no more
+    rows at once than it has permits."""
+
+    async def run() -> bool:
+        pacer, permits = budget(redis_url), RowPermits(1)
+        async with permits:  # a row whose request DocuWare holds ...
+            ticket = await pacer.take(permits=permits)
+            ticket.lent = True  # ... lends its permit, as the watch does
+            permits.lend()
+            async with permits:  # the row behind it runs on that permit
+                pacer.cancelled(ticket)  # the job stops: the held request with it
+        await permits.__aenter__()  # every row stopped: one permit, as at the start
+        second = asyncio.ensure_future(permits.__aenter__())
+        await asyncio.sleep(0.05)
+        await pacer.aclose()
+        return second.done()
+
+    assert asyncio.run(run()) is False
