@@ -152,6 +152,14 @@ off, the next job 92 % (budget off 176.9 rows/s, 1.56x the floor); this code 79 
 (budget off 216.8 rows/s, 1.38x the floor): the VM's drift between two runs larger than the
 change. The bound's 85 % is out of reach of a VM this slow for the code before as for this.
 
+2026-12-08 01:45 (one run; the VM at its slowest: httpx's floor 3.6-4.1 ms a row, the worker
+82 % busy on one core), after the request budget's turns are handed out by one task and its
+next send times reserved ahead: 50 ms latency, a cold start 167.4 rows/s, the next job 187.9
+(61 % of the bound of 311; 67 % during its requests), budget off 172.4 (56 %); CPU per row
+1.26x the floor (median of three in turns). A request's turn on the next job, timed in a
+script outside the suite: 1.4-3.3 ms at 50 ms latency, 6-11 ms before (12-36 ms and 1.1-1.4 ms
+at 20 ms); on a VM this slow the rows/s are CPU's, not the turns'.
+
 On 2026-12-05, earlier, with the feed's old window of 2 x row_concurrency rows outstanding (and a
 batch search outside the permits): 185.5 rows/s, 64 % of the bound, with the worker busy only
 a third of one core — the download workers waited for searched rows. A row spends one latency
