@@ -612,6 +612,23 @@ def test_requests_without_credentials_go_at_the_budgets_rate_from_every_process(
     assert float(within(keys=[PREFIX + "acct:uncounted"], args=args)) > 0  # it would wait
 
 
+def sandbox_and_settings(
+    sandbox_factory: Any, tmp_path: Path, redis_url: str
+) -> tuple[SandboxServer, Any]:
+    """A private sandbox, and settings that point the client at it, the budget in Redis."""
+    server: SandboxServer = sandbox_factory()
+    settings = make_settings(
+        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
+    )
+    return server, settings
+
+
+def shared_budget(settings: Any) -> RequestBudget:
+    budget = process_budget(settings.docuware, settings.broker)
+    assert isinstance(budget, RequestBudget)
+    return budget
+
+
 def test_a_sign_in_leaves_its_requests_out_of_the_window(
     sandbox_factory: Any, tmp_path: Path, redis_url: str
 ):
@@ -619,14 +636,10 @@ def test_a_sign_in_leaves_its_requests_out_of_the_window(
     time, and leaves the window; the request signed in counts. Their successes count among
     the answers (the slow start's growth), not among what got through against the account.
     The times the process reserved ahead and holds unsent count until they go stale."""
-    server: SandboxServer = sandbox_factory()
-    settings = make_settings(
-        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
-    )
+    server, settings = sandbox_and_settings(sandbox_factory, tmp_path, redis_url)
 
     async def run() -> int:
-        budget = process_budget(settings.docuware, settings.broker)
-        assert isinstance(budget, RequestBudget)
+        budget = shared_budget(settings)
         async with AsyncDocuWareClient(settings.docuware, budget=budget) as client:
             await client.conn.request("GET", ORGS)
             await budget._report()  # successes not yet reported: they are, now
@@ -667,10 +680,7 @@ def test_sandbox_limits_logons_and_cabinet_lists_per_minute(sandbox_factory: Any
 def test_cabinet_and_dialog_lookups_are_shared_across_worker_starts(
     sandbox_factory: Any, tmp_path: Path, redis_url: str
 ):
-    server: SandboxServer = sandbox_factory()
-    settings = make_settings(
-        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
-    )
+    server, settings = sandbox_and_settings(sandbox_factory, tmp_path, redis_url)
 
     async def start_and_look_up() -> list[str]:
         """What a worker does when a job starts; a new client is a new worker process."""
@@ -696,10 +706,7 @@ def forget(settings: Any) -> tuple[int, str, str]:
 def test_forget_drops_the_shared_lookups_of_this_account_only(
     sandbox_factory: Any, tmp_path: Path, redis_url: str
 ):
-    server: SandboxServer = sandbox_factory()
-    settings = make_settings(
-        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
-    )
+    server, settings = sandbox_and_settings(sandbox_factory, tmp_path, redis_url)
     other = RequestBudget(Redis.from_url(redis_url), "other-account", "other", Limits(9, 0, 0))
     asyncio.run(other.lookups.remember("/DocuWare/Platform/FileCabinets", b"{}"))
 
@@ -810,14 +817,10 @@ def test_a_request_cancelled_while_out_is_not_taken_for_held(
     """A row stopped mid-request (a job paused or cancelled) takes its request with it: it no
     longer counts as out, so the watch does not find it held and cut every worker's budget."""
     quick_judge(monkeypatch)
-    server: SandboxServer = sandbox_factory()
-    settings = make_settings(
-        tmp_path, REDIS_URL=redis_url, DOCUWARE_URL=server.url, DOCUWARE_PASSWORD="demo"
-    )
+    server, settings = sandbox_and_settings(sandbox_factory, tmp_path, redis_url)
 
     async def run() -> int:
-        budget = process_budget(settings.docuware, settings.broker)
-        assert isinstance(budget, RequestBudget)
+        budget = shared_budget(settings)
         async with AsyncDocuWareClient(settings.docuware, budget=budget) as client:
             await client.conn.request("GET", ORGS)  # the usual answer time is known (the
             # budget in its slow start, which a request found slow would end with a cut)
