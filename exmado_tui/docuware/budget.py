@@ -329,11 +329,10 @@ class RequestBudget:
         """A send time reserved and due, when the slow start's room allows one more out."""
         if self._no_room():
             return None
-        self._drop_stale(time.monotonic())
-        if self._times and self._times[0][0] - time.monotonic() <= MIN_SLEEP_S:
-            slot = self._times.popleft()
-            self._stock_up()
-            return slot
+        now = time.monotonic()
+        self._drop_stale(now)
+        if self._times and self._times[0][0] - now <= MIN_SLEEP_S:
+            return self._pop_time()
         return None
 
     async def _hand_out_turns(self) -> None:
@@ -437,6 +436,10 @@ class RequestBudget:
         self._drop_stale(time.monotonic())
         while not self._times:
             await self._reserving()
+        return self._pop_time()
+
+    def _pop_time(self) -> Slot:
+        """The first send time in stock; the next are asked for if the stock runs low."""
         slot = self._times.popleft()
         self._stock_up()
         return slot
